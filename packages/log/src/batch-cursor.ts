@@ -1,0 +1,81 @@
+import type { FileHandle } from 'node:fs/promises';
+import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, BatchField, readInt64 } from '@strata/protocol';
+
+/** The header fields of a stored batch that reads and indexes need; one object reused per cursor. */
+export interface StoredBatch {
+  position: number;
+  size: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+/**
+ * Walks the batch headers of one segment file forward from a position, reading the file in
+ * windows so a walk costs one read per window, not one per batch. It trusts the framing: the
+ * bytes were validated on append or by recovery. A header that does not make sense ends the walk.
+ */
+export class BatchCursor {
+  readonly batch: StoredBatch = { position: 0, size: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0 };
+  #window: Buffer = Buffer.alloc(0);
+  #windowStart = 0;
+  #next: number;
+
+  constructor(
+    private readonly file: FileHandle,
+    from: number,
+    private readonly end: number,
+    private readonly windowBytes: number,
+  ) {
+    this.#next = from;
+  }
+
+  /** Advances to the next batch; false at the end of the range or at a torn header. */
+  async next(): Promise<boolean> {
+    const position = this.#next;
+    if (position + BATCH_HEADER_SIZE > this.end) return false;
+    const header = await this.#bytesAt(position, BATCH_HEADER_SIZE);
+    const size = BATCH_LOG_OVERHEAD + header.readInt32BE(BatchField.batchLength);
+    if (size < BATCH_HEADER_SIZE || position + size > this.end) return false;
+    const baseOffset = readInt64(header, BatchField.baseOffset);
+    const b = this.batch;
+    b.position = position;
+    b.size = size;
+    b.baseOffset = baseOffset;
+    b.lastOffset = baseOffset + header.readInt32BE(BatchField.lastOffsetDelta);
+    b.maxTimestamp = readInt64(header, BatchField.maxTimestamp);
+    this.#next = position + size;
+    return true;
+  }
+
+  /** The bytes [from, to) of the file: a slice of the current window when it holds them, else one read. */
+  async slice(from: number, to: number): Promise<Buffer> {
+    if (from >= this.#windowStart && to <= this.#windowStart + this.#window.length) {
+      return this.#window.subarray(from - this.#windowStart, to - this.#windowStart);
+    }
+    return readExactly(this.file, from, to - from);
+  }
+
+  async #bytesAt(position: number, length: number): Promise<Buffer> {
+    const windowEnd = this.#windowStart + this.#window.length;
+    if (position < this.#windowStart || position + length > windowEnd) {
+      const windowLength = Math.min(Math.max(this.windowBytes, length), this.end - position);
+      this.#window = await readExactly(this.file, position, windowLength);
+      this.#windowStart = position;
+    }
+    const at = position - this.#windowStart;
+    return this.#window.subarray(at, at + length);
+  }
+}
+
+/** Reads exactly `length` bytes at `position`, or throws: a short read means the file changed under us. */
+export async function readExactly(file: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw new Error(`short read at ${position + filled}: wanted ${length - filled} more bytes`);
+    filled += bytesRead;
+  }
+  return buffer;
+}

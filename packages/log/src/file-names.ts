@@ -1,0 +1,22 @@
+export const LOG_SUFFIX = '.log';
+export const OFFSET_INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+export const RECOVERY_POINT_FILE = '.recovery-point';
+
+/** `<baseOffset, 20 digits>`: lexical order is offset order (DESIGN.md §3). */
+export function segmentFileStem(baseOffset: number): string {
+  return String(baseOffset).padStart(20, '0');
+}
+
+export function parseSegmentFileName(name: string): number | null {
+  const match = /^(\d{20})\.log$/.exec(name);
+  if (!match) return null;
+  const base = Number(match[1]);
+  return Number.isSafeInteger(base) ? base : null;
+}
+
+/** Kafka's partition directory name. */
+export function partitionDirName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}

@@ -1,0 +1,447 @@
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  StrataError,
+  decodeRecordBatch,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  type BatchFrame,
+} from '@strata/protocol';
+import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
+import { CLEAN_SHUTDOWN_FILE, RECOVERY_POINT_FILE, parseSegmentFileName } from './file-names.js';
+import { SerialQueue } from './mutex.js';
+import { Segment, type AppendedBatch } from './segment.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  LogConfig,
+  LogStats,
+  ReadOptions,
+  ReadResult,
+  TimestampLookup,
+} from './types.js';
+
+export interface PartitionLogOptions {
+  dir: string;
+  config: LogConfig;
+  /** Wall clock, injectable so tests can drive segment.ms, retention.ms and flush.ms. */
+  now?: () => number;
+  /** Sealed segments whose indexes stay in memory; older ones reload on demand. */
+  loadedIndexesMax?: number;
+}
+
+/** What open() found and did, for the service to log. */
+export interface RecoveryReport {
+  cleanShutdown: boolean;
+  segmentsScanned: number;
+  bytesTruncated: number;
+  segmentsDeleted: number;
+  stopReason: string | null;
+}
+
+/**
+ * One partition's local log (DESIGN.md §3): a list of segments, the last one active.
+ * Appends, rolls, retention and truncation run one at a time through a queue; reads run
+ * concurrently and pin the segments they touch so retention cannot delete them mid-read.
+ */
+export class PartitionLog {
+  readonly dir: string;
+  #config: LogConfig;
+  readonly #now: () => number;
+  readonly #loadedIndexesMax: number;
+  readonly #queue = new SerialQueue();
+  /** Sorted by base offset; never empty while open; the last is active. */
+  #segments: Segment[] = [];
+  #unflushedRecords = 0;
+  #oldestUnflushedAtMs = -1;
+  #flushedOffset = 0;
+  #closed = false;
+  #recovery: RecoveryReport;
+
+  private constructor(options: PartitionLogOptions) {
+    this.dir = options.dir;
+    this.#config = { ...options.config };
+    this.#now = options.now ?? Date.now;
+    this.#loadedIndexesMax = options.loadedIndexesMax ?? 4;
+    this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null };
+  }
+
+  static async open(options: PartitionLogOptions): Promise<PartitionLog> {
+    validateLogConfig(options.config);
+    const log = new PartitionLog(options);
+    await log.#load();
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.#segments[0]!.baseOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.#active.nextOffset;
+  }
+
+  get config(): Readonly<LogConfig> {
+    return this.#config;
+  }
+
+  get recovery(): Readonly<RecoveryReport> {
+    return this.#recovery;
+  }
+
+  /**
+   * Appends validated batches: assigns offsets by rewriting each baseOffset and stamps the leader
+   * epoch (both outside the CRC, so it is not recomputed), then writes them with one write.
+   * The buffer is modified in place and must not be reused by the caller.
+   */
+  append(batches: Buffer, frames: readonly BatchFrame[], options: AppendOptions): Promise<AppendResult> {
+    if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      let size = 0;
+      let records = 0;
+      for (const frame of frames) {
+        size += frame.size;
+        records += frame.lastOffsetDelta + 1;
+      }
+      if (size !== batches.length) throw new Error(`frames cover ${size} bytes of a ${batches.length}-byte buffer`);
+      if (size > this.#config.segmentBytes) {
+        throw new StrataError('MESSAGE_TOO_LARGE', `append of ${size} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
+      }
+      await this.#maybeRoll(size, records);
+      const segment = this.#active;
+      const baseOffset = segment.nextOffset;
+      let next = baseOffset;
+      const appended: AppendedBatch[] = [];
+      for (const frame of frames) {
+        setBaseOffset(batches, frame.position, next);
+        setPartitionLeaderEpoch(batches, frame.position, options.leaderEpoch);
+        const lastOffset = next + frame.lastOffsetDelta;
+        appended.push({ position: frame.position, size: frame.size, baseOffset: next, lastOffset, maxTimestamp: frame.maxTimestamp });
+        next = lastOffset + 1;
+      }
+      assertSafeOffset(next);
+      await segment.append(batches, appended, this.#config.indexIntervalBytes);
+      await this.#afterAppend(records);
+      return { baseOffset, lastOffset: next - 1, recordCount: records };
+    });
+  }
+
+  async read(offset: number, options: ReadOptions): Promise<ReadResult> {
+    this.#assertOpen();
+    this.#checkOffset(offset);
+    const limit = Math.min(options.maxOffset ?? Infinity, this.logEndOffset);
+    const empty: ReadResult = { data: Buffer.alloc(0), nextOffset: offset, batchCount: 0 };
+    if (offset >= limit) return empty;
+    let index = this.#segmentIndexFor(offset);
+    while (index < this.#segments.length) {
+      const segment = this.#segments[index]!;
+      segment.acquire();
+      try {
+        // Snapshot the size: bytes past it may still be in flight from an append.
+        const result = await segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes);
+        if (result) return result;
+      } finally {
+        segment.release();
+        this.#boundLoadedIndexes(segment);
+      }
+      if (segment.nextOffset >= limit) return empty;
+      // The offset lies past this segment's end: it rolled, or retention moved on under us.
+      index = this.#segments.indexOf(segment) + 1;
+      if (index === 0) index = this.#segmentIndexFor(Math.max(offset, this.logStartOffset));
+    }
+    return empty;
+  }
+
+  /** The first offset whose record timestamp is at or after `timestamp`, as Kafka's ListOffsets answers. */
+  async offsetForTimestamp(timestamp: number): Promise<TimestampLookup | null> {
+    this.#assertOpen();
+    for (const segment of [...this.#segments]) {
+      if (segment.maxTimestamp < timestamp) continue;
+      segment.acquire();
+      try {
+        const found = await this.#findInSegment(segment, timestamp);
+        if (found) return found;
+      } finally {
+        segment.release();
+        this.#boundLoadedIndexes(segment);
+      }
+    }
+    return null;
+  }
+
+  updateConfig(config: LogConfig): void {
+    validateLogConfig(config);
+    this.#config = { ...config };
+  }
+
+  /** Periodic work: roll by segment.ms, delete by retention, fsync by flush.ms. */
+  maintain(): Promise<void> {
+    return this.#queue.run(async () => {
+      if (this.#closed) return;
+      const now = this.#now();
+      const active = this.#active;
+      if (!active.isEmpty && now - active.createdAtMs >= this.#config.segmentMs) await this.#roll();
+      await this.#enforceRetention(now);
+      if (this.#config.flushMs >= 0 && this.#oldestUnflushedAtMs >= 0 && now - this.#oldestUnflushedAtMs >= this.#config.flushMs) {
+        await this.#flushActive();
+      }
+    });
+  }
+
+  flush(): Promise<void> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      await this.#flushActive();
+    });
+  }
+
+  stats(): LogStats {
+    let sizeBytes = 0;
+    for (const segment of this.#segments) sizeBytes += segment.size;
+    return {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+      segmentCount: this.#segments.length,
+      sizeBytes,
+      flushedOffset: this.#flushedOffset,
+    };
+  }
+
+  /** Flushes, persists the active indexes and marks a clean shutdown, so the next open skips recovery. */
+  close(): Promise<void> {
+    return this.#queue.run(async () => {
+      if (this.#closed) return;
+      await this.#flushActive();
+      this.#closed = true;
+      for (const segment of this.#segments) await segment.close();
+      await writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+    });
+  }
+
+  /** Closes the log and removes its directory (topic deletion). */
+  destroy(): Promise<void> {
+    return this.#queue.run(async () => {
+      if (!this.#closed) {
+        this.#closed = true;
+        for (const segment of this.#segments) await segment.close();
+      }
+      await rm(this.dir, { recursive: true, force: true });
+    });
+  }
+
+  /** Removes every record at or after `offset` (a follower's truncation to the leader's history). */
+  truncateTo(offset: number): Promise<void> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      if (offset >= this.logEndOffset) return;
+      if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
+      await this.#truncateTo(offset);
+    });
+  }
+
+  get #active(): Segment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  async #load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const names = await readdir(this.dir);
+    const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
+    for (const name of names) {
+      if (name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
+    }
+    const cleanMarker = join(this.dir, CLEAN_SHUTDOWN_FILE);
+    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    // Remove the marker before anything else: a crash from here on must look unclean next time.
+    if (clean) await unlink(cleanMarker);
+    const recoveryPoint = clean ? Infinity : await this.#readRecoveryPoint();
+    this.#recovery.cleanShutdown = clean || bases.length === 0;
+
+    const now = this.#now();
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const isLast = i === bases.length - 1;
+      const nextBase = isLast ? null : bases[i + 1]!;
+      // Segments wholly below the recovery point were fsynced when they sealed; the rest are rescanned.
+      const recover = !clean && (nextBase === null || nextBase > recoveryPoint);
+      const { segment, scan, truncatedBytes } = await Segment.openExisting(this.dir, base, {
+        recover,
+        knownNextOffset: recover ? null : nextBase,
+        nowMs: now,
+        indexIntervalBytes: this.#config.indexIntervalBytes,
+      });
+      this.#segments.push(segment);
+      if (scan) {
+        this.#recovery.segmentsScanned++;
+        const expectedEnd = nextBase ?? scan.nextOffset;
+        if (scan.stopReason !== null || scan.nextOffset !== expectedEnd) {
+          // Offsets must stay contiguous: everything after a bad frame goes, later segments too.
+          this.#recovery.stopReason = scan.stopReason ?? `segment ${base} ends at ${scan.nextOffset}, next begins at ${expectedEnd}`;
+          this.#recovery.bytesTruncated += truncatedBytes;
+          for (const laterBase of bases.slice(i + 1)) {
+            const { segment: later } = await Segment.openExisting(this.dir, laterBase, { recover: false, knownNextOffset: laterBase, nowMs: now, indexIntervalBytes: this.#config.indexIntervalBytes });
+            this.#recovery.bytesTruncated += later.size;
+            this.#recovery.segmentsDeleted++;
+            await later.delete();
+          }
+          break;
+        }
+        if (!isLast) await segment.seal();
+      }
+    }
+    if (this.#segments.length === 0) {
+      this.#segments.push(await Segment.create(this.dir, 0, now));
+    } else if (this.#active.sealed) {
+      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now));
+    }
+    this.#flushedOffset = this.logEndOffset;
+    await this.#writeRecoveryPoint(this.#active.baseOffset);
+  }
+
+  async #readRecoveryPoint(): Promise<number> {
+    const text = await readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
+    const value = Number(text.trim());
+    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+  }
+
+  /** Everything below `offset` is fsynced and sealed. Written atomically. */
+  async #writeRecoveryPoint(offset: number): Promise<void> {
+    const path = join(this.dir, RECOVERY_POINT_FILE);
+    await writeFile(`${path}.tmp`, String(offset));
+    await rename(`${path}.tmp`, path);
+  }
+
+  async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
+    const active = this.#active;
+    if (active.isEmpty) return;
+    const full = active.size + incomingBytes > this.#config.segmentBytes;
+    const old = this.#now() - active.createdAtMs >= this.#config.segmentMs;
+    const offsetsExhausted = active.nextOffset + incomingRecords - active.baseOffset > SEGMENT_RELATIVE_OFFSET_MAX;
+    if (full || old || offsetsExhausted) await this.#roll();
+  }
+
+  async #roll(): Promise<void> {
+    const sealed = this.#active;
+    await sealed.seal();
+    this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now()));
+    this.#flushedOffset = Math.max(this.#flushedOffset, sealed.nextOffset);
+    await this.#writeRecoveryPoint(sealed.nextOffset);
+    this.#boundLoadedIndexes(sealed);
+  }
+
+  async #afterAppend(records: number): Promise<void> {
+    this.#unflushedRecords += records;
+    if (this.#oldestUnflushedAtMs < 0) this.#oldestUnflushedAtMs = this.#now();
+    if (this.#config.flushMessages > 0 && this.#unflushedRecords >= this.#config.flushMessages) await this.#flushActive();
+  }
+
+  async #flushActive(): Promise<void> {
+    if (this.#unflushedRecords === 0) return;
+    await this.#active.flush();
+    this.#unflushedRecords = 0;
+    this.#oldestUnflushedAtMs = -1;
+    this.#flushedOffset = this.logEndOffset;
+  }
+
+  async #enforceRetention(now: number): Promise<void> {
+    const { retentionMs, retentionBytes } = this.#config;
+    // An active segment wholly past retention rolls, so that it can go too (as Kafka does).
+    const active = this.#active;
+    if (retentionMs >= 0 && !active.isEmpty && active.maxTimestamp < now - retentionMs) await this.#roll();
+    let total = 0;
+    for (const segment of this.#segments) total += segment.size;
+    while (this.#segments.length > 1) {
+      const oldest = this.#segments[0]!;
+      const expired = retentionMs >= 0 && oldest.maxTimestamp < now - retentionMs;
+      const oversized = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
+      if (!expired && !oversized) break;
+      this.#segments.shift();
+      total -= oldest.size;
+      await oldest.delete();
+    }
+  }
+
+  async #truncateTo(offset: number): Promise<void> {
+    while (this.#segments.length > 1 && this.#active.baseOffset >= offset) {
+      const dropped = this.#segments.pop()!;
+      await dropped.close();
+      await dropped.delete();
+    }
+    await this.#active.truncateTo(offset, this.#config.indexIntervalBytes);
+    this.#flushedOffset = Math.min(this.#flushedOffset, this.logEndOffset);
+    await this.#writeRecoveryPoint(Math.min(await this.#readRecoveryPoint(), this.#active.baseOffset));
+  }
+
+  async #findInSegment(segment: Segment, timestamp: number): Promise<TimestampLookup | null> {
+    const start = await segment.scanStartFor(timestamp);
+    const cursor = segment.cursor(start, segment.size, 256 * 1024);
+    while (await cursor.next()) {
+      const batch = cursor.batch;
+      if (batch.maxTimestamp < timestamp) continue;
+      const bytes = await cursor.slice(batch.position, batch.position + batch.size);
+      const { records } = decodeRecordBatch(bytes);
+      for (const record of records) {
+        if (record.timestamp >= timestamp && record.offset >= this.logStartOffset) {
+          return { offset: record.offset, timestamp: record.timestamp };
+        }
+      }
+    }
+    return null;
+  }
+
+  #segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.#segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Keeps at most loadedIndexesMax sealed segments' indexes in memory, besides the one just used. */
+  #boundLoadedIndexes(justUsed: Segment): void {
+    let loaded = 0;
+    for (let i = this.#segments.length - 2; i >= 0; i--) {
+      const segment = this.#segments[i]!;
+      if (segment === justUsed || !segment.indexesLoaded) continue;
+      if (++loaded > this.#loadedIndexesMax) segment.unloadIndexes();
+    }
+  }
+
+  #checkOffset(offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new StrataError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`, {
+        details: { logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset },
+      });
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StrataError('STORAGE_ERROR', `log ${this.dir} is closed`);
+  }
+}
+
+function assertSafeOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset)) throw new Error(`offset ${offset} is not a safe integer`);
+}
+
+export function validateLogConfig(config: LogConfig): void {
+  const problems: string[] = [];
+  const positive = (name: string, value: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isSafeInteger(value) || value <= 0 || value > max) problems.push(`${name} must be an integer in [1, ${max}], got ${value}`);
+  };
+  const orUnlimited = (name: string, value: number) => {
+    if (!Number.isSafeInteger(value) || value < -1) problems.push(`${name} must be -1 (unlimited) or a non-negative integer, got ${value}`);
+  };
+  positive('segment.bytes', config.segmentBytes, SEGMENT_BYTES_MAX);
+  positive('segment.ms', config.segmentMs);
+  orUnlimited('retention.ms', config.retentionMs);
+  orUnlimited('retention.bytes', config.retentionBytes);
+  orUnlimited('flush.messages', config.flushMessages);
+  orUnlimited('flush.ms', config.flushMs);
+  positive('index.interval.bytes', config.indexIntervalBytes, SEGMENT_BYTES_MAX);
+  if (problems.length > 0) throw new StrataError('INVALID_CONFIG', problems.join('; '), { details: { problems } });
+}

@@ -1,0 +1,373 @@
+import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BatchCursor } from './batch-cursor.js';
+import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
+import { scanSegmentFile, type RecoveryScan } from './recovery.js';
+import { OffsetIndex, TimeIndex } from './sparse-index.js';
+
+/** Metadata of one appended batch, as the segment indexes it. */
+export interface AppendedBatch {
+  position: number;
+  size: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+export interface SegmentRead {
+  data: Buffer;
+  nextOffset: number;
+  batchCount: number;
+}
+
+/**
+ * One segment: `<base>.log` with its sparse `.index` and `.timeindex`.
+ * The indexes of the active segment live in memory and reach disk when it is sealed or the log
+ * closes cleanly; after a crash the active segment is rescanned, so they never need to be trusted.
+ * A sealed segment's indexes can be dropped from memory and reloaded (bounded memory).
+ */
+export class Segment {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  readonly offsetIndexPath: string;
+  readonly timeIndexPath: string;
+
+  /** Bytes in the log file. */
+  size = 0;
+  /** Offset after the last record (== baseOffset when empty). */
+  nextOffset: number;
+  /** Largest record timestamp in the segment; -1 when empty. */
+  maxTimestamp = -1;
+  /** Base offset of the batch holding maxTimestamp. */
+  offsetOfMaxTimestamp = -1;
+  /** Wall-clock ms when this segment started taking appends: segment.ms counts from here. */
+  createdAtMs: number;
+  sealed = false;
+
+  #file: FileHandle | null = null;
+  #offsetIndex: OffsetIndex | null = null;
+  #timeIndex: TimeIndex | null = null;
+  #bytesSinceIndexEntry = 0;
+  #readers = 0;
+  #deleted = false;
+
+  private constructor(dir: string, baseOffset: number, createdAtMs: number) {
+    this.baseOffset = baseOffset;
+    this.nextOffset = baseOffset;
+    this.createdAtMs = createdAtMs;
+    const stem = join(dir, segmentFileStem(baseOffset));
+    this.logPath = stem + LOG_SUFFIX;
+    this.offsetIndexPath = stem + OFFSET_INDEX_SUFFIX;
+    this.timeIndexPath = stem + TIME_INDEX_SUFFIX;
+  }
+
+  static async create(dir: string, baseOffset: number, nowMs: number): Promise<Segment> {
+    const segment = new Segment(dir, baseOffset, nowMs);
+    // 'wx' fails if a file is there: a new segment must never overwrite data.
+    segment.#file = await open(segment.logPath, 'wx+');
+    segment.#offsetIndex = new OffsetIndex();
+    segment.#timeIndex = new TimeIndex();
+    await Promise.all([rm(segment.offsetIndexPath, { force: true }), rm(segment.timeIndexPath, { force: true })]);
+    return segment;
+  }
+
+  /**
+   * Opens a segment found on disk. With `recover`, every batch is checked and a bad suffix is
+   * truncated away; otherwise the indexes are loaded (and rebuilt if missing or implausible).
+   * `knownNextOffset` is the next segment's base offset when this one is not the last.
+   */
+  static async openExisting(
+    dir: string,
+    baseOffset: number,
+    options: { recover: boolean; knownNextOffset: number | null; nowMs: number; indexIntervalBytes: number },
+  ): Promise<{ segment: Segment; scan: RecoveryScan | null; truncatedBytes: number }> {
+    const segment = new Segment(dir, baseOffset, options.nowMs);
+    const file = await open(segment.logPath, 'r+');
+    segment.#file = file;
+    segment.size = (await file.stat()).size;
+    if (options.recover) {
+      const scan = await segment.#rebuildIndexes(options.indexIntervalBytes);
+      const truncatedBytes = segment.size - scan.validBytes;
+      if (truncatedBytes > 0) {
+        await file.truncate(scan.validBytes);
+        await file.datasync();
+        segment.size = scan.validBytes;
+      }
+      return { segment, scan, truncatedBytes };
+    }
+    const loaded = await segment.#loadIndexes();
+    if (!loaded) {
+      await segment.#rebuildIndexes(options.indexIntervalBytes);
+      if (options.knownNextOffset !== null) segment.sealed = true;
+      return { segment, scan: null, truncatedBytes: 0 };
+    }
+    if (options.knownNextOffset !== null) {
+      segment.sealed = true;
+      segment.nextOffset = options.knownNextOffset;
+      segment.maxTimestamp = segment.#timeIndex!.lastTimestamp();
+      segment.offsetOfMaxTimestamp = baseOffset + segment.#timeIndex!.lastRelativeOffset();
+    } else {
+      await segment.#scanTail(options.indexIntervalBytes);
+    }
+    return { segment, scan: null, truncatedBytes: 0 };
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  /** Writes batches whose offsets the caller has already assigned, with one positional write. */
+  async append(bytes: Buffer, batches: readonly AppendedBatch[], indexIntervalBytes: number): Promise<void> {
+    const file = this.#requireFile();
+    if (this.sealed) throw new Error(`segment ${this.baseOffset} is sealed`);
+    let written = 0;
+    while (written < bytes.length) {
+      const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
+      written += bytesWritten;
+    }
+    const offsetIndex = await this.#offsetIndexLoaded();
+    const timeIndex = this.#timeIndex!;
+    for (const batch of batches) {
+      if (batch.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = batch.maxTimestamp;
+        this.offsetOfMaxTimestamp = batch.baseOffset;
+      }
+      if (this.#bytesSinceIndexEntry >= indexIntervalBytes || offsetIndex.count === 0) {
+        offsetIndex.append(batch.baseOffset - this.baseOffset, this.size + batch.position);
+        timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
+        this.#bytesSinceIndexEntry = 0;
+      }
+      this.#bytesSinceIndexEntry += batch.size;
+      this.nextOffset = batch.lastOffset + 1;
+    }
+    this.size += bytes.length;
+  }
+
+  /**
+   * Whole batches starting with the one that holds `offset`, up to `maxBytes` (at least one batch),
+   * never one whose last offset reaches `limitOffset`. Null when the segment has nothing at `offset`.
+   */
+  async read(offset: number, maxBytes: number, limitOffset: number, sizeSnapshot: number, indexIntervalBytes: number): Promise<SegmentRead | null> {
+    const file = this.#requireFile();
+    const offsetIndex = await this.#offsetIndexLoaded();
+    const start = offsetIndex.floorPosition(offset - this.baseOffset);
+    const windowBytes = Math.min(Math.max(maxBytes + indexIntervalBytes, 64 * 1024), 16 * 1024 * 1024);
+    const cursor = new BatchCursor(file, start, sizeSnapshot, windowBytes);
+    const batch = cursor.batch;
+    let first = -1;
+    while (await cursor.next()) {
+      if (batch.lastOffset >= offset) {
+        first = batch.position;
+        break;
+      }
+    }
+    if (first < 0 || batch.lastOffset >= limitOffset) return null;
+    let end = batch.position + batch.size;
+    let nextOffset = batch.lastOffset + 1;
+    let batchCount = 1;
+    while (end - first < maxBytes && (await cursor.next())) {
+      if (batch.lastOffset >= limitOffset || batch.position + batch.size - first > maxBytes) break;
+      end = batch.position + batch.size;
+      nextOffset = batch.lastOffset + 1;
+      batchCount++;
+    }
+    return { data: await cursor.slice(first, end), nextOffset, batchCount };
+  }
+
+  /**
+   * Removes the batch holding `offset` and everything after it (Kafka truncates whole batches),
+   * then rebuilds the indexes. Rare (a follower meeting a new leader), so a rescan is fine.
+   */
+  async truncateTo(offset: number, indexIntervalBytes: number): Promise<void> {
+    const file = this.#requireFile();
+    const offsetIndex = await this.#offsetIndexLoaded();
+    const cursor = new BatchCursor(file, offsetIndex.floorPosition(offset - this.baseOffset), this.size, 1024 * 1024);
+    let cut = this.size;
+    while (await cursor.next()) {
+      if (cursor.batch.lastOffset >= offset) {
+        cut = cursor.batch.position;
+        break;
+      }
+    }
+    await file.truncate(cut);
+    await file.datasync();
+    this.size = cut;
+    this.sealed = false;
+    await this.#rebuildIndexes(indexIntervalBytes);
+  }
+
+  /**
+   * Where to start scanning for the first batch whose max timestamp reaches `timestamp`:
+   * a position from the time index, through the offset index.
+   */
+  async scanStartFor(timestamp: number): Promise<number> {
+    const offsetIndex = await this.#offsetIndexLoaded();
+    const relativeOffset = this.#timeIndex!.scanStartFor(timestamp);
+    return relativeOffset < 0 ? 0 : offsetIndex.floorPosition(relativeOffset);
+  }
+
+  /** A cursor over this segment's batches; the caller must hold a reader reference. */
+  cursor(from: number, end: number, windowBytes: number): BatchCursor {
+    return new BatchCursor(this.#requireFile(), from, end, windowBytes);
+  }
+
+  async flush(): Promise<void> {
+    await this.#requireFile().datasync();
+  }
+
+  /** Seals the segment: indexes reach disk (atomically) and everything is fsynced. */
+  async seal(): Promise<void> {
+    this.sealed = true;
+    await this.#persistIndexes();
+    await this.flush();
+  }
+
+  /** Drops in-memory indexes of a sealed segment; they reload on the next read. */
+  unloadIndexes(): void {
+    if (!this.sealed || this.#readers > 0) return;
+    this.#offsetIndex = null;
+    this.#timeIndex = null;
+  }
+
+  get indexesLoaded(): boolean {
+    return this.#offsetIndex !== null;
+  }
+
+  acquire(): void {
+    this.#readers++;
+  }
+
+  release(): void {
+    this.#readers--;
+    if (this.#readers === 0 && this.#deleted) void this.#removeFiles();
+  }
+
+  /** Closes the file; the active segment persists its indexes first (clean shutdown). */
+  async close(): Promise<void> {
+    if (!this.#file) return;
+    if (!this.sealed && this.#offsetIndex) await this.#persistIndexes();
+    await this.#file.close();
+    this.#file = null;
+  }
+
+  /** Deletes the segment's files once no reader holds it (retention, truncation, topic deletion). */
+  async delete(): Promise<void> {
+    this.#deleted = true;
+    if (this.#readers === 0) await this.#removeFiles();
+  }
+
+  async #removeFiles(): Promise<void> {
+    const file = this.#file;
+    this.#file = null;
+    await file?.close();
+    await Promise.all([
+      rm(this.logPath, { force: true }),
+      rm(this.offsetIndexPath, { force: true }),
+      rm(this.timeIndexPath, { force: true }),
+    ]);
+  }
+
+  async #persistIndexes(): Promise<void> {
+    const offsetIndex = await this.#offsetIndexLoaded();
+    // A final entry so that a sealed segment's max timestamp is its time index's last entry.
+    if (this.maxTimestamp >= 0) this.#timeIndex!.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
+    await writeAtomically(this.offsetIndexPath, offsetIndex.serialize());
+    await writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize());
+  }
+
+  async #offsetIndexLoaded(): Promise<OffsetIndex> {
+    if (this.#offsetIndex) return this.#offsetIndex;
+    // Only sealed segments unload; their index files were verified when the log opened, but if
+    // they went bad since, a rebuild (which does not move nextOffset) is the safe answer.
+    if (!(await this.#loadIndexes())) await this.#rebuildIndexes(DEFAULT_REBUILD_INTERVAL_BYTES);
+    return this.#offsetIndex!;
+  }
+
+  async #loadIndexes(): Promise<boolean> {
+    const [offsetBytes, timeBytes] = await Promise.all([
+      readFile(this.offsetIndexPath).catch(() => null),
+      readFile(this.timeIndexPath).catch(() => null),
+    ]);
+    if (!offsetBytes || !timeBytes) return this.size === 0 ? this.#emptyIndexes() : false;
+    const offsetIndex = OffsetIndex.parse(offsetBytes, this.size);
+    const timeIndex = TimeIndex.parse(timeBytes);
+    if (!offsetIndex || !timeIndex) return false;
+    if (this.size > 0 && offsetIndex.count === 0) return false;
+    this.#offsetIndex = offsetIndex;
+    this.#timeIndex = timeIndex;
+    return true;
+  }
+
+  #emptyIndexes(): boolean {
+    this.#offsetIndex = new OffsetIndex();
+    this.#timeIndex = new TimeIndex();
+    return true;
+  }
+
+  /** Rebuilds both indexes (and nextOffset, maxTimestamp) from a full, CRC-checked scan. */
+  async #rebuildIndexes(indexIntervalBytes: number): Promise<RecoveryScan> {
+    const offsetIndex = new OffsetIndex();
+    const timeIndex = new TimeIndex();
+    let bytesSinceEntry = 0;
+    let maxTimestamp = -1;
+    let offsetOfMaxTimestamp = -1;
+    const scan = await scanSegmentFile(this.#requireFile(), this.size, this.baseOffset, (batch) => {
+      if (batch.maxTimestamp > maxTimestamp) {
+        maxTimestamp = batch.maxTimestamp;
+        offsetOfMaxTimestamp = batch.baseOffset;
+      }
+      if (offsetIndex.count === 0 || bytesSinceEntry >= indexIntervalBytes) {
+        offsetIndex.append(batch.baseOffset - this.baseOffset, batch.position);
+        timeIndex.maybeAppend(maxTimestamp, offsetOfMaxTimestamp - this.baseOffset);
+        bytesSinceEntry = 0;
+      }
+      bytesSinceEntry += batch.size;
+    });
+    this.#offsetIndex = offsetIndex;
+    this.#timeIndex = timeIndex;
+    this.#bytesSinceIndexEntry = bytesSinceEntry;
+    this.nextOffset = scan.nextOffset;
+    this.maxTimestamp = maxTimestamp;
+    this.offsetOfMaxTimestamp = offsetOfMaxTimestamp;
+    if (this.sealed && maxTimestamp >= 0) timeIndex.maybeAppend(maxTimestamp, offsetOfMaxTimestamp - this.baseOffset);
+    return scan;
+  }
+
+  /** After a clean shutdown: recover nextOffset and maxTimestamp from the batches after the last index entry. */
+  async #scanTail(indexIntervalBytes: number): Promise<void> {
+    const from = this.#offsetIndex!.lastPosition();
+    const cursor = new BatchCursor(this.#requireFile(), from, this.size, 1024 * 1024);
+    let bytesSinceEntry = 0;
+    this.maxTimestamp = this.#timeIndex!.lastTimestamp();
+    this.offsetOfMaxTimestamp = this.baseOffset + this.#timeIndex!.lastRelativeOffset();
+    while (await cursor.next()) {
+      bytesSinceEntry += cursor.batch.size;
+      this.nextOffset = cursor.batch.lastOffset + 1;
+      if (cursor.batch.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = cursor.batch.maxTimestamp;
+        this.offsetOfMaxTimestamp = cursor.batch.baseOffset;
+      }
+    }
+    this.#bytesSinceIndexEntry = Math.min(bytesSinceEntry, indexIntervalBytes);
+  }
+
+  #requireFile(): FileHandle {
+    if (!this.#file) throw new Error(`segment ${this.baseOffset} is closed`);
+    return this.#file;
+  }
+}
+
+/** Used when an unloaded sealed segment's index must be rebuilt outside of open(). */
+const DEFAULT_REBUILD_INTERVAL_BYTES = 4096;
+
+async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await writeFile(temporary, bytes);
+  const handle = await open(temporary, 'r+');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+}

@@ -1,0 +1,261 @@
+import { appendFile, mkdtemp, open, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeRecordBatches, encodeRecordBatch, validateBatches, type RecordInput } from '@strata/protocol';
+import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@strata/log';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-log-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const smallSegments: LogConfig = { ...DEFAULT_LOG_CONFIG, segmentBytes: 4096, indexIntervalBytes: 512 };
+
+function batchOf(first: number, count: number, timestampMs = 1_700_000_000_000 + first): { bytes: Buffer; records: RecordInput[] } {
+  const records: RecordInput[] = [];
+  for (let i = 0; i < count; i++) {
+    records.push({ key: Buffer.from(`k${first + i}`), value: Buffer.from(`value-${first + i}`), timestamp: timestampMs + i, headers: [{ key: 'h', value: Buffer.from(String(first + i)) }] });
+  }
+  return { bytes: encodeRecordBatch(records), records };
+}
+
+async function appendRecords(log: PartitionLog, first: number, count: number, timestampMs?: number) {
+  const { bytes } = batchOf(first, count, timestampMs);
+  return log.append(bytes, validateBatches(bytes), { leaderEpoch: 3 });
+}
+
+async function readAll(log: PartitionLog, from = log.logStartOffset) {
+  const values: string[] = [];
+  let offset = from;
+  while (offset < log.logEndOffset) {
+    const { data, nextOffset } = await log.read(offset, { maxBytes: 1500 });
+    expect(nextOffset).toBeGreaterThan(offset);
+    for (const record of decodeRecordBatches(data)) {
+      if (record.offset < offset) continue;
+      expect(record.offset).toBe(from + values.length);
+      values.push(record.value!.toString());
+    }
+    offset = nextOffset;
+  }
+  return values;
+}
+
+describe('PartitionLog', () => {
+  it('assigns dense offsets from 0 and stamps the leader epoch', async () => {
+    const log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG });
+    expect(await appendRecords(log, 0, 3)).toEqual({ baseOffset: 0, lastOffset: 2, recordCount: 3 });
+    expect(await appendRecords(log, 3, 2)).toEqual({ baseOffset: 3, lastOffset: 4, recordCount: 2 });
+    const { data } = await log.read(0, { maxBytes: 1 << 20 });
+    expect(data.readInt32BE(12)).toBe(3); // partitionLeaderEpoch
+    expect(validateBatches(data)).toHaveLength(2); // CRC still valid after the rewrite
+    expect(decodeRecordBatches(data).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
+    await log.close();
+  });
+
+  it('serializes concurrent appends into contiguous offsets', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => appendRecords(log, i * 2, 2)));
+    const bases = results.map((r) => r.baseOffset).sort((a, b) => a - b);
+    expect(bases).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
+    expect(log.logEndOffset).toBe(100);
+    await log.close();
+  });
+
+  it('rolls segments on segment.bytes and reads any offset across them', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    for (let i = 0; i < 200; i++) await appendRecords(log, i * 5, 5);
+    expect(log.stats().segmentCount).toBeGreaterThan(10);
+    const files = await readdir(dir);
+    expect(files.filter((f) => f.endsWith('.log')).length).toBe(log.stats().segmentCount);
+    expect(files).toContain('00000000000000000000.log');
+    for (const offset of [0, 1, 4, 5, 499, 500, 777, 999]) {
+      const { data, nextOffset } = await log.read(offset, { maxBytes: 1 });
+      const records = decodeRecordBatches(data);
+      // At least one whole batch, and it holds the asked offset.
+      expect(records.some((r) => r.offset === offset)).toBe(true);
+      expect(nextOffset).toBe(records[records.length - 1]!.offset + 1);
+    }
+    expect(await readAll(log)).toEqual(Array.from({ length: 1000 }, (_, i) => `value-${i}`));
+    expect((await log.read(1000, { maxBytes: 100 })).data.length).toBe(0);
+    await expect(log.read(1001, { maxBytes: 100 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    await expect(log.read(-1, { maxBytes: 100 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    await log.close();
+  });
+
+  it('never returns batches at or past maxOffset', async () => {
+    const log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG });
+    await appendRecords(log, 0, 5);
+    await appendRecords(log, 5, 5);
+    const { data, nextOffset } = await log.read(0, { maxBytes: 1 << 20, maxOffset: 5 });
+    expect(decodeRecordBatches(data).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
+    expect(nextOffset).toBe(5);
+    expect((await log.read(5, { maxBytes: 1 << 20, maxOffset: 5 })).data.length).toBe(0);
+    await log.close();
+  });
+
+  it('finds the first offset at or after a timestamp, across segments', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 100; i++) await appendRecords(log, i * 4, 4, t0 + i * 10);
+    // Batch i holds timestamps t0+10i .. t0+10i+3.
+    expect(await log.offsetForTimestamp(0)).toEqual({ offset: 0, timestamp: t0 });
+    expect(await log.offsetForTimestamp(t0 + 502)).toEqual({ offset: 202, timestamp: t0 + 502 });
+    expect(await log.offsetForTimestamp(t0 + 505)).toEqual({ offset: 204, timestamp: t0 + 510 });
+    expect(await log.offsetForTimestamp(t0 + 993)).toEqual({ offset: 399, timestamp: t0 + 993 });
+    expect(await log.offsetForTimestamp(t0 + 994)).toBeNull();
+    await log.close();
+  });
+
+  it('reopens after a clean close without rescanning, and continues the offsets', async () => {
+    let log = await PartitionLog.open({ dir, config: smallSegments });
+    for (let i = 0; i < 50; i++) await appendRecords(log, i * 3, 3);
+    await log.close();
+    log = await PartitionLog.open({ dir, config: smallSegments });
+    expect(log.recovery.cleanShutdown).toBe(true);
+    expect(log.recovery.segmentsScanned).toBe(0);
+    expect(log.logEndOffset).toBe(150);
+    expect(await appendRecords(log, 150, 3)).toMatchObject({ baseOffset: 150 });
+    expect(await readAll(log)).toHaveLength(153);
+    expect(await log.offsetForTimestamp(1_700_000_000_000 + 151)).toMatchObject({ offset: 151 });
+    await log.close();
+  });
+
+  describe('crash recovery', () => {
+    async function crashedLog(): Promise<string> {
+      const log = await PartitionLog.open({ dir, config: smallSegments });
+      for (let i = 0; i < 40; i++) await appendRecords(log, i * 3, 3);
+      // No close(): the process "dies" with no clean-shutdown marker.
+      const files = (await readdir(dir)).filter((f) => f.endsWith('.log')).sort();
+      return join(dir, files[files.length - 1]!);
+    }
+
+    it('truncates a torn tail to the last whole batch', async () => {
+      const active = await crashedLog();
+      const { size } = await stat(active);
+      await truncate(active, size - 7);
+      const log = await PartitionLog.open({ dir, config: smallSegments });
+      expect(log.recovery.cleanShutdown).toBe(false);
+      expect(log.recovery.bytesTruncated).toBeGreaterThan(0);
+      expect(log.logEndOffset).toBe(117);
+      expect(await readAll(log)).toEqual(Array.from({ length: 117 }, (_, i) => `value-${i}`));
+      expect(await appendRecords(log, 117, 3)).toMatchObject({ baseOffset: 117 });
+      await log.close();
+    });
+
+    it('truncates at a batch whose CRC no longer matches', async () => {
+      const active = await crashedLog();
+      const { size } = await stat(active);
+      const file = await open(active, 'r+');
+      await file.write(Buffer.from([0xff]), 0, 1, size - 3); // inside the last batch's records
+      await file.close();
+      const log = await PartitionLog.open({ dir, config: smallSegments });
+      expect(log.recovery.stopReason).toMatch(/CRC/);
+      expect(log.logEndOffset).toBe(117);
+      await log.close();
+    });
+
+    it('drops trailing garbage', async () => {
+      const active = await crashedLog();
+      await appendFile(active, Buffer.alloc(100, 0xab));
+      const log = await PartitionLog.open({ dir, config: smallSegments });
+      expect(log.logEndOffset).toBe(120);
+      expect(log.recovery.bytesTruncated).toBe(100);
+      expect(await readAll(log)).toHaveLength(120);
+      await log.close();
+    });
+
+    it('rebuilds a missing or corrupt index', async () => {
+      let log = await PartitionLog.open({ dir, config: smallSegments });
+      for (let i = 0; i < 60; i++) await appendRecords(log, i * 3, 3);
+      await log.close();
+      const indexes = (await readdir(dir)).filter((f) => f.endsWith('.index')).sort();
+      await unlink(join(dir, indexes[0]!));
+      await appendFile(join(dir, indexes[1]!), Buffer.from([1, 2, 3])); // odd size: untrustworthy
+      log = await PartitionLog.open({ dir, config: smallSegments });
+      expect(await readAll(log)).toEqual(Array.from({ length: 180 }, (_, i) => `value-${i}`));
+      await log.close();
+    });
+  });
+
+  it('deletes old segments by retention.bytes and retention.ms, advancing the log start', async () => {
+    let now = 1_700_000_000_000;
+    const log = await PartitionLog.open({ dir, config: { ...smallSegments, retentionBytes: 8192 }, now: () => now });
+    for (let i = 0; i < 100; i++) await appendRecords(log, i * 5, 5, now);
+    const before = log.stats();
+    await log.maintain();
+    const after = log.stats();
+    expect(after.sizeBytes).toBeLessThan(8192 + 4096);
+    expect(after.logStartOffset).toBeGreaterThan(0);
+    expect(after.segmentCount).toBeLessThan(before.segmentCount);
+    await expect(log.read(0, { maxBytes: 100 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+    expect(await readAll(log)).toHaveLength(500 - after.logStartOffset);
+
+    log.updateConfig({ ...smallSegments, retentionMs: 60_000 });
+    now += 120_000;
+    await log.maintain();
+    // Everything was older than retention: only an empty active segment at the end remains.
+    expect(log.logStartOffset).toBe(500);
+    expect(log.logEndOffset).toBe(500);
+    expect(await appendRecords(log, 500, 1, now)).toMatchObject({ baseOffset: 500 });
+    await log.close();
+  });
+
+  it('rolls on segment.ms', async () => {
+    let now = 1_700_000_000_000;
+    const log = await PartitionLog.open({ dir, config: { ...DEFAULT_LOG_CONFIG, segmentMs: 1000 }, now: () => now });
+    await appendRecords(log, 0, 1);
+    await log.maintain();
+    expect(log.stats().segmentCount).toBe(1);
+    now += 1000;
+    await log.maintain();
+    expect(log.stats().segmentCount).toBe(2);
+    await log.maintain(); // an empty active segment does not roll again
+    expect(log.stats().segmentCount).toBe(2);
+    await log.close();
+  });
+
+  it('fsyncs by flush.messages', async () => {
+    const log = await PartitionLog.open({ dir, config: { ...DEFAULT_LOG_CONFIG, flushMessages: 4 } });
+    await appendRecords(log, 0, 3);
+    expect(log.stats().flushedOffset).toBe(0);
+    await appendRecords(log, 3, 1);
+    expect(log.stats().flushedOffset).toBe(4);
+    await log.close();
+  });
+
+  it('truncates to an offset and appends from there', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    for (let i = 0; i < 100; i++) await appendRecords(log, i * 2, 2);
+    await log.truncateTo(51); // mid-batch: the whole batch [50, 51] goes, as in Kafka
+    expect(log.logEndOffset).toBe(50);
+    expect(await appendRecords(log, 50, 2)).toMatchObject({ baseOffset: 50 });
+    expect(await readAll(log)).toEqual(Array.from({ length: 52 }, (_, i) => `value-${i}`));
+    await log.close();
+    const reopened = await PartitionLog.open({ dir, config: smallSegments });
+    expect(reopened.logEndOffset).toBe(52);
+    await reopened.close();
+  });
+
+  it('keeps reading correctly while sealed indexes are evicted from memory', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments, loadedIndexesMax: 1 });
+    for (let i = 0; i < 200; i++) await appendRecords(log, i * 5, 5);
+    for (let round = 0; round < 2; round++) {
+      for (let offset = 0; offset < 1000; offset += 37) {
+        const { data } = await log.read(offset, { maxBytes: 1 });
+        expect(decodeRecordBatches(data).some((r) => r.offset === offset)).toBe(true);
+      }
+    }
+    await log.close();
+  });
+
+  it('rejects an invalid config', async () => {
+    await expect(PartitionLog.open({ dir, config: { ...DEFAULT_LOG_CONFIG, segmentBytes: 0, retentionMs: -5 } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/segment\.bytes.*retention\.ms/),
+    });
+  });
+});
