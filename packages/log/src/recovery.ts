@@ -36,7 +36,7 @@ export async function scanSegmentFile(
 ): Promise<RecoveryScan> {
   let position = 0;
   let nextOffset = baseOffset;
-  let window = Buffer.alloc(0);
+  let window: Buffer = Buffer.alloc(0);
   let windowStart = 0;
   const batch: ScannedBatch = { position: 0, size: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0 };
   const stop = (reason: string): RecoveryScan => ({ validBytes: position, nextOffset, stopReason: reason });
