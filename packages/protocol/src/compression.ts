@@ -1,0 +1,84 @@
+// Record-section compression. RecordBatch v2 compresses only the records
+// (everything after recordCount); the header stays plain so the broker can
+// validate, assign offsets and index without decompressing.
+//
+// Supported: none and gzip (node:zlib, synchronous: batches are bounded and the
+// work is CPU-bound either way). snappy, lz4 and zstd need native or large
+// codecs that Strata does not ship yet; they are rejected with
+// UNSUPPORTED_COMPRESSION_TYPE so a producer learns to switch codec.
+
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { StrataError } from './errors.js';
+
+export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+export type CompressionName = keyof typeof Compression;
+export type CompressionCode = (typeof Compression)[CompressionName];
+
+/** Bits 0-2 of the batch attributes. */
+export const COMPRESSION_MASK = 0x07;
+
+const NAMES: readonly string[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** Decompressed record sections larger than this are refused (a zip bomb must not exhaust memory). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+export function compressionName(code: number): string {
+  return NAMES[code] ?? `unknown codec id ${code}`;
+}
+
+export function compressionCode(name: CompressionName): CompressionCode {
+  const code = Compression[name] as CompressionCode | undefined;
+  if (code === undefined) {
+    throw new StrataError('UNSUPPORTED_COMPRESSION_TYPE', `unknown compression '${String(name)}' (use none or gzip)`);
+  }
+  return code;
+}
+
+function unsupported(code: number, where: string): StrataError {
+  const known = code < NAMES.length;
+  return new StrataError(
+    'UNSUPPORTED_COMPRESSION_TYPE',
+    known
+      ? `${where}compression ${compressionName(code)} is not supported by Strata yet; use none or gzip`
+      : `${where}unknown compression codec id ${code} in the batch attributes (valid ids are 0-4)`,
+    { details: { compression: code } },
+  );
+}
+
+/** Throws UNSUPPORTED_COMPRESSION_TYPE unless the codec is one this package can read and write. */
+export function assertSupportedCompression(code: number, where = ''): void {
+  if (code !== Compression.none && code !== Compression.gzip) throw unsupported(code, where);
+}
+
+/** Compress a records section. */
+export function compressRecords(code: number, records: Buffer): Buffer {
+  assertSupportedCompression(code);
+  if (code === Compression.none) return records;
+  return gzipSync(records);
+}
+
+/**
+ * Decompress a records section, refusing output above maxBytes. Malformed
+ * compressed data is CORRUPT_MESSAGE; `where` prefixes messages with the batch.
+ */
+export function decompressRecords(
+  code: number,
+  data: Buffer,
+  where = '',
+  maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+): Buffer {
+  assertSupportedCompression(code, where);
+  if (code === Compression.none) return data;
+  try {
+    return gunzipSync(data, { maxOutputLength: maxBytes });
+  } catch (cause) {
+    // zlib reports maxOutputLength as RangeError ERR_BUFFER_TOO_LARGE.
+    if (cause instanceof RangeError || (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')) {
+      throw new StrataError('MESSAGE_TOO_LARGE', `${where}gzip records decompress to more than ${maxBytes} bytes`, {
+        cause,
+      });
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new StrataError('CORRUPT_MESSAGE', `${where}gzip records section does not decompress: ${reason}`, { cause });
+  }
+}

@@ -1,0 +1,102 @@
+// The one catalogue of Strata error codes. Every layer throws (or returns)
+// these codes; the broker maps them to HTTP statuses in one table of its own.
+
+export type ErrorCode =
+  | 'CORRUPT_MESSAGE'
+  | 'INVALID_RECORD'
+  | 'UNSUPPORTED_COMPRESSION_TYPE'
+  | 'UNSUPPORTED_VERSION'
+  | 'MESSAGE_TOO_LARGE'
+  | 'INVALID_REQUEST'
+  | 'UNKNOWN_TOPIC'
+  | 'UNKNOWN_PARTITION'
+  | 'INVALID_TOPIC'
+  | 'INVALID_CONFIG'
+  | 'INVALID_PARTITIONS'
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'INVALID_TIMESTAMP'
+  | 'NOT_LEADER'
+  | 'FENCED_LEADER_EPOCH'
+  | 'STORAGE_ERROR'
+  | 'REQUEST_TIMED_OUT'
+  | 'NOT_ENOUGH_REPLICAS'
+  | 'BROKER_SHUTTING_DOWN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'INTERNAL_ERROR';
+
+export interface ErrorInfo {
+  retriable: boolean;
+  description: string;
+}
+
+// `retriable` answers: can the same request succeed later without the caller
+// changing it? Kafka marks CORRUPT_MESSAGE retriable because its clients
+// re-send from their own memory after wire corruption; Strata's bodies that fail
+// validation fail again byte for byte, so it is not retriable here.
+export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.freeze({
+  CORRUPT_MESSAGE: {
+    retriable: false,
+    description: 'The bytes are not a well-formed RecordBatch v2 (framing, CRC or record structure).',
+  },
+  INVALID_RECORD: {
+    retriable: false,
+    description: 'The batch is well-formed but breaks a rule for appends (counts, offsets, flags).',
+  },
+  UNSUPPORTED_COMPRESSION_TYPE: {
+    retriable: false,
+    description: 'The batch uses a compression codec this broker does not support.',
+  },
+  UNSUPPORTED_VERSION: {
+    retriable: false,
+    description: 'The format or API version is not supported (only RecordBatch magic 2).',
+  },
+  MESSAGE_TOO_LARGE: { retriable: false, description: 'A batch or request exceeds the configured size limit.' },
+  INVALID_REQUEST: { retriable: false, description: 'The request is malformed or has invalid parameters.' },
+  UNKNOWN_TOPIC: { retriable: false, description: 'The topic does not exist.' },
+  UNKNOWN_PARTITION: { retriable: false, description: 'The partition does not exist in the topic.' },
+  INVALID_TOPIC: { retriable: false, description: 'The topic name is not valid.' },
+  INVALID_CONFIG: { retriable: false, description: 'A configuration value is missing, malformed or inconsistent.' },
+  INVALID_PARTITIONS: { retriable: false, description: 'The partition count is not valid.' },
+  TOPIC_ALREADY_EXISTS: { retriable: false, description: 'A topic with this name already exists.' },
+  OFFSET_OUT_OF_RANGE: { retriable: false, description: 'The offset is outside [logStartOffset, logEndOffset].' },
+  INVALID_TIMESTAMP: { retriable: false, description: 'A timestamp is not a valid non-negative safe integer.' },
+  NOT_LEADER: { retriable: true, description: 'This broker is not the leader of the partition.' },
+  FENCED_LEADER_EPOCH: { retriable: true, description: 'The leader epoch is stale; a newer leader exists.' },
+  STORAGE_ERROR: { retriable: true, description: 'The local or remote storage failed.' },
+  REQUEST_TIMED_OUT: { retriable: true, description: 'The request did not complete before its deadline.' },
+  NOT_ENOUGH_REPLICAS: { retriable: true, description: 'Fewer in-sync replicas than min.insync.replicas.' },
+  BROKER_SHUTTING_DOWN: { retriable: true, description: 'The broker is shutting down.' },
+  NOT_FOUND: { retriable: false, description: 'No such resource.' },
+  METHOD_NOT_ALLOWED: { retriable: false, description: 'The HTTP method is not allowed on this resource.' },
+  UNSUPPORTED_MEDIA_TYPE: { retriable: false, description: 'The request body has an unsupported content type.' },
+  INTERNAL_ERROR: { retriable: false, description: 'An unexpected internal error (a bug): see the broker log.' },
+});
+
+export class StrataError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StrataError';
+    this.code = code;
+    this.retriable = ERROR_CATALOGUE[code].retriable;
+    this.details = options?.details;
+  }
+}
+
+export function isStrataError(e: unknown): e is StrataError {
+  return e instanceof StrataError;
+}
+
+/**
+ * An invariant of this package's own code, not a check of input: failing it is
+ * a bug, so it surfaces as INTERNAL_ERROR rather than being mapped to a 4xx.
+ */
+export function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new StrataError('INTERNAL_ERROR', `assertion failed: ${message}`);
+}

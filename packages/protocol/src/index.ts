@@ -1,0 +1,47 @@
+// @strata/protocol: RecordBatch v2 codec, CRC-32C, varints and Kafka's
+// partitioner. Bytes in, bytes out: no I/O.
+
+export { ERROR_CATALOGUE, StrataError, isStrataError } from './errors.js';
+export type { ErrorCode, ErrorInfo } from './errors.js';
+
+export { readInt64, writeInt64 } from './int64.js';
+
+export {
+  ByteCursor,
+  VARINT_MAX_BYTES,
+  VARLONG_MAX_BYTES,
+  readVarint,
+  readVarlong,
+  sizeOfVarint,
+  sizeOfVarlong,
+  writeVarint,
+  writeVarlong,
+} from './varint.js';
+
+export { crc32c, crc32cJs, crc32cNative, crc32cEngine } from './crc32c.js';
+export type { Crc32cFunction } from './crc32c.js';
+
+export { murmur2, partitionForKey, toPositive } from './murmur2.js';
+
+export { Compression, DEFAULT_MAX_DECOMPRESSED_BYTES } from './compression.js';
+export type { CompressionCode, CompressionName } from './compression.js';
+
+export {
+  BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
+  BatchAttribute,
+  BatchField,
+  MAGIC_V2,
+  MIN_BATCH_LENGTH,
+  readBatchHeader,
+  scanValidPrefix,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  validateBatches,
+} from './batch.js';
+export type { BatchFrame, BatchHeader, ValidateOptions } from './batch.js';
+
+export type { DecodedRecord, RecordHeader, RecordInput } from './record-section.js';
+
+export { decodeRecordBatch, decodeRecordBatches, encodeRecordBatch } from './records.js';
+export type { EncodeBatchOptions } from './records.js';
