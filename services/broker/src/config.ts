@@ -1,0 +1,317 @@
+// The broker's configuration: every named default in one place, read from the
+// environment and from flags (flags win), validated once with every problem
+// reported together, and described as one structured log line at start.
+//
+// Each setting STRATA_FOO_BAR has the flag form --foo-bar (also --foo-bar=value).
+
+import { resolve } from 'node:path';
+import { StrataError } from '@strata/protocol';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
+import {
+  checkEffectiveConfigs,
+  parseTopicConfigValue,
+  TOPIC_CONFIG_KEYS,
+  type Problem,
+  type TopicConfigKey,
+  type TopicConfigs,
+} from './topics/topic-config.js';
+
+const MiB = 1024 * 1024;
+
+/** Kafka's topic defaults, except segment.bytes: smaller segments reach the bucket sooner (DESIGN.md §4). */
+export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
+  'segment.bytes': 128 * MiB,
+  'segment.ms': 7 * 24 * 60 * 60 * 1000,
+  'retention.ms': 7 * 24 * 60 * 60 * 1000,
+  'retention.bytes': -1,
+  'flush.messages': -1,
+  'flush.ms': -1,
+  'max.message.bytes': 1_048_588, // Kafka's message.max.bytes: 1 MiB + the 12-byte log overhead
+  'index.interval.bytes': 4096,
+  'min.insync.replicas': 1,
+  'cleanup.policy': 'delete',
+});
+
+/** Broker-level defaults (the topic ones are above). */
+export const DEFAULTS = Object.freeze({
+  httpPort: 8080,
+  host: '0.0.0.0',
+  dataDir: './data',
+  brokerId: '0',
+  logLevel: 'info' as LogLevel,
+  defaultPartitions: 1,
+  defaultReplicationFactor: 1,
+  /** Hard cap on any request body (JSON produce; raw produce is capped by max.message.bytes too). */
+  maxRequestBytes: 16 * MiB,
+  /** Partitions across all topics on this broker. */
+  maxPartitions: 10_000,
+  /** Long-poll: a fetch's maxWaitMs is clamped to this. */
+  fetchMaxWaitMsCap: 30_000,
+  /** A fetch's maxBytes is clamped to this (Kafka's fetch.max.bytes default). */
+  fetchMaxBytesCap: 50 * MiB,
+  /** A JSON fetch's maxRecords is clamped to this. */
+  fetchMaxRecordsCap: 10_000,
+  /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
+  maxFetchWaiters: 10_000,
+  maxConnections: 10_000,
+  /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
+  maintenanceIntervalMs: 1_000,
+  /** close(): how long in-flight requests may take before their connections are cut. */
+  shutdownTimeoutMs: 10_000,
+});
+
+/** Fetch defaults when the request does not say (not configurable: the caps above are). */
+export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
+export const FETCH_DEFAULT_MAX_RECORDS = 500;
+
+/** Settings from DESIGN.md §8 this build recognises but does not use yet (clustering, tiering). */
+export const NOT_IN_THIS_BUILD = [
+  'STRATA_INTERNAL_PORT',
+  'STRATA_CLUSTER_SECRET',
+  'STRATA_REDIS_URL',
+  'STRATA_S3_BUCKET',
+  'STRATA_S3_ENDPOINT',
+  'STRATA_S3_REGION',
+  'STRATA_S3_PREFIX',
+  'STRATA_S3_FORCE_PATH_STYLE',
+] as const;
+
+export interface TopicDefaults {
+  partitions: number;
+  replicationFactor: number;
+  configs: TopicConfigs;
+}
+
+export interface BrokerConfig {
+  httpPort: number;
+  host: string;
+  /** Absolute path. */
+  dataDir: string;
+  brokerId: string;
+  /** The URL other parties reach this broker at; empty = derived from the bound address. */
+  advertisedUrl: string;
+  logLevel: LogLevel;
+  topicDefaults: TopicDefaults;
+  maxRequestBytes: number;
+  maxPartitions: number;
+  fetchMaxWaitMsCap: number;
+  fetchMaxBytesCap: number;
+  fetchMaxRecordsCap: number;
+  maxFetchWaiters: number;
+  maxConnections: number;
+  maintenanceIntervalMs: number;
+  shutdownTimeoutMs: number;
+  /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
+  notInThisBuild: string[];
+}
+
+/** The env var for a topic config default: segment.bytes -> STRATA_DEFAULT_SEGMENT_BYTES. */
+export function topicDefaultEnvName(key: TopicConfigKey): string {
+  return `STRATA_DEFAULT_${key.toUpperCase().replaceAll('.', '_')}`;
+}
+
+/** STRATA_HTTP_PORT -> --http-port */
+export function flagName(envName: string): string {
+  return `--${envName.slice('STRATA_'.length).toLowerCase().replaceAll('_', '-')}`;
+}
+
+interface IntSetting {
+  env: string;
+  default: number;
+  min: number;
+  max: number;
+}
+
+const INT_SETTINGS = {
+  httpPort: { env: 'STRATA_HTTP_PORT', default: DEFAULTS.httpPort, min: 0, max: 65_535 },
+  defaultPartitions: { env: 'STRATA_DEFAULT_PARTITIONS', default: DEFAULTS.defaultPartitions, min: 1, max: 100_000 },
+  defaultReplicationFactor: { env: 'STRATA_DEFAULT_REPLICATION_FACTOR', default: DEFAULTS.defaultReplicationFactor, min: 1, max: 1 },
+  maxRequestBytes: { env: 'STRATA_MAX_REQUEST_BYTES', default: DEFAULTS.maxRequestBytes, min: 1024, max: 1024 * MiB },
+  maxPartitions: { env: 'STRATA_MAX_PARTITIONS', default: DEFAULTS.maxPartitions, min: 1, max: 1_000_000 },
+  fetchMaxWaitMsCap: { env: 'STRATA_FETCH_MAX_WAIT_MS', default: DEFAULTS.fetchMaxWaitMsCap, min: 0, max: 10 * 60_000 },
+  fetchMaxBytesCap: { env: 'STRATA_FETCH_MAX_BYTES', default: DEFAULTS.fetchMaxBytesCap, min: 1024, max: 1024 * MiB },
+  fetchMaxRecordsCap: { env: 'STRATA_FETCH_MAX_RECORDS', default: DEFAULTS.fetchMaxRecordsCap, min: 1, max: 1_000_000 },
+  maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
+  maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
+  maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
+  shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
+} as const satisfies Record<string, IntSetting>;
+
+const STRING_SETTINGS = {
+  host: 'STRATA_HOST',
+  dataDir: 'STRATA_DATA_DIR',
+  brokerId: 'STRATA_BROKER_ID',
+  advertisedUrl: 'STRATA_ADVERTISED_URL',
+  logLevel: 'STRATA_LOG_LEVEL',
+} as const;
+
+/** Every setting name this build knows (flags are checked against it). */
+export function knownSettings(): string[] {
+  return [
+    ...Object.values(INT_SETTINGS).map((s) => s.env),
+    ...Object.values(STRING_SETTINGS),
+    ...TOPIC_CONFIG_KEYS.map(topicDefaultEnvName),
+    ...NOT_IN_THIS_BUILD,
+  ];
+}
+
+/**
+ * Reads the configuration from `env` and `argv` (flags only, e.g. process.argv after the
+ * subcommand). Throws StrataError INVALID_CONFIG listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig {
+  const problems: string[] = [];
+  const known = new Set(knownSettings());
+  const flags = parseFlags(argv, known, problems);
+
+  const raw = (name: string): { value: string; origin: string } | undefined => {
+    const fromFlag = flags.get(name);
+    if (fromFlag !== undefined) return { value: fromFlag, origin: flagName(name) };
+    const fromEnv = env[name];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, origin: name };
+    return undefined;
+  };
+
+  for (const name of Object.keys(env)) {
+    // A typo in a topic default would otherwise be silently ignored.
+    if (name.startsWith('STRATA_DEFAULT_') && !known.has(name)) problems.push(`${name}: unknown setting`);
+  }
+
+  const int = (setting: IntSetting): number => {
+    const found = raw(setting.env);
+    if (found === undefined) return setting.default;
+    const text = found.value.trim();
+    const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < setting.min || value > setting.max) {
+      problems.push(`${found.origin}: must be an integer in [${setting.min}, ${setting.max}], got "${found.value}"`);
+      return setting.default;
+    }
+    return value;
+  };
+  const str = (name: string, fallback: string): string => raw(name)?.value.trim() ?? fallback;
+
+  const httpPort = int(INT_SETTINGS.httpPort);
+  const host = str(STRING_SETTINGS.host, DEFAULTS.host);
+  if (host === '') problems.push(`${STRING_SETTINGS.host}: must not be empty`);
+  const dataDir = resolve(str(STRING_SETTINGS.dataDir, DEFAULTS.dataDir));
+  const brokerId = str(STRING_SETTINGS.brokerId, DEFAULTS.brokerId);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
+    problems.push(`${STRING_SETTINGS.brokerId}: must be 1..64 characters of [A-Za-z0-9._-], got "${brokerId}"`);
+  }
+  const advertisedUrl = str(STRING_SETTINGS.advertisedUrl, '').replace(/\/+$/, '');
+  if (advertisedUrl !== '') {
+    let ok = false;
+    try {
+      const url = new URL(advertisedUrl);
+      ok = url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`${STRING_SETTINGS.advertisedUrl}: must be an http(s) URL, got "${advertisedUrl}"`);
+  }
+  const levelText = str(STRING_SETTINGS.logLevel, DEFAULTS.logLevel).toLowerCase();
+  let logLevel: LogLevel = DEFAULTS.logLevel;
+  if (isLogLevel(levelText)) logLevel = levelText;
+  else problems.push(`${STRING_SETTINGS.logLevel}: must be one of ${LOG_LEVELS.join(', ')}, got "${levelText}"`);
+
+  const topicConfigs: TopicConfigs = { ...DEFAULT_TOPIC_CONFIGS };
+  const topicProblems: Problem[] = [];
+  for (const key of TOPIC_CONFIG_KEYS) {
+    const name = topicDefaultEnvName(key);
+    const found = raw(name);
+    if (found === undefined) continue;
+    const value = parseTopicConfigValue(key, found.value, found.origin, topicProblems);
+    if (value !== undefined) (topicConfigs as unknown as Record<string, unknown>)[key] = value;
+  }
+
+  const config: BrokerConfig = {
+    httpPort,
+    host,
+    dataDir,
+    brokerId,
+    advertisedUrl,
+    logLevel,
+    topicDefaults: {
+      partitions: int(INT_SETTINGS.defaultPartitions),
+      // Single node: only 1 is valid until replication lands (the range above enforces it).
+      replicationFactor: int(INT_SETTINGS.defaultReplicationFactor),
+      configs: topicConfigs,
+    },
+    maxRequestBytes: int(INT_SETTINGS.maxRequestBytes),
+    maxPartitions: int(INT_SETTINGS.maxPartitions),
+    fetchMaxWaitMsCap: int(INT_SETTINGS.fetchMaxWaitMsCap),
+    fetchMaxBytesCap: int(INT_SETTINGS.fetchMaxBytesCap),
+    fetchMaxRecordsCap: int(INT_SETTINGS.fetchMaxRecordsCap),
+    maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
+    maxConnections: int(INT_SETTINGS.maxConnections),
+    maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
+    shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
+    notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
+  };
+
+  // Fields checked against each other.
+  checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
+  for (const p of topicProblems) problems.push(p.message);
+  if (config.topicDefaults.partitions > config.maxPartitions) {
+    problems.push(`STRATA_DEFAULT_PARTITIONS (${config.topicDefaults.partitions}) exceeds STRATA_MAX_PARTITIONS (${config.maxPartitions})`);
+  }
+
+  if (problems.length > 0) {
+    throw new StrataError('INVALID_CONFIG', `invalid broker configuration: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return config;
+}
+
+/** `--name value` and `--name=value`; flags win over the environment. */
+function parseFlags(argv: string[], known: Set<string>, problems: string[]): Map<string, string> {
+  const byFlag = new Map<string, string>();
+  for (const name of known) byFlag.set(flagName(name), name);
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const name = byFlag.get(flag);
+    if (name === undefined) {
+      problems.push(`${flag}: unknown flag`);
+      if (eq < 0 && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) i++;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!;
+    else {
+      problems.push(`${flag}: missing value`);
+      continue;
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+/** The configuration as printed at start (nothing secret is kept in BrokerConfig). */
+export function describeConfig(config: BrokerConfig): Record<string, unknown> {
+  return {
+    httpPort: config.httpPort,
+    host: config.host,
+    dataDir: config.dataDir,
+    brokerId: config.brokerId,
+    advertisedUrl: config.advertisedUrl === '' ? '(derived from the bound address)' : config.advertisedUrl,
+    logLevel: config.logLevel,
+    topicDefaults: { ...config.topicDefaults, configs: { ...config.topicDefaults.configs } },
+    maxRequestBytes: config.maxRequestBytes,
+    maxPartitions: config.maxPartitions,
+    fetchMaxWaitMsCap: config.fetchMaxWaitMsCap,
+    fetchMaxBytesCap: config.fetchMaxBytesCap,
+    fetchMaxRecordsCap: config.fetchMaxRecordsCap,
+    maxFetchWaiters: config.maxFetchWaiters,
+    maxConnections: config.maxConnections,
+    maintenanceIntervalMs: config.maintenanceIntervalMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    notInThisBuild: config.notInThisBuild,
+  };
+}

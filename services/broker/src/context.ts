@@ -1,0 +1,23 @@
+import type { BrokerConfig } from './config.js';
+import type { Logger } from './logger.js';
+import type { BrokerMetrics } from './metrics.js';
+import type { PartitionWaiters } from './partition-waiters.js';
+import type { TopicRegistry } from './topics/topic-registry.js';
+
+export type BrokerState = 'starting' | 'ready' | 'closing' | 'closed';
+
+/** What the HTTP handlers need from the broker. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly registry: TopicRegistry;
+  readonly waiters: PartitionWaiters;
+  readonly metrics: BrokerMetrics;
+  readonly clusterId: string;
+  /** The URL clients reach this broker at (advertised, or derived from the bound address). */
+  url(): string;
+  state(): BrokerState;
+  now(): number;
+  /** Registers background work (acks=0 appends) that close() must wait for. */
+  track(work: Promise<unknown>): void;
+}

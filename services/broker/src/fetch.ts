@@ -1,0 +1,134 @@
+// Fetch: range-check the offset, read, and if there is nothing yet and the
+// client asked to wait, long-poll until an append, the deadline, a disconnect
+// or shutdown. The raw path hands the log's Buffer through untouched; the JSON
+// path decodes it, skipping records below the asked offset in the first batch.
+
+import { StrataError, decodeRecordBatches, type DecodedRecord } from '@strata/protocol';
+import type { BrokerMetrics } from './metrics.js';
+import type { PartitionWaiters } from './partition-waiters.js';
+import type { Encoding, HeaderEncoding } from './produce.js';
+import type { PartitionHandle, TopicRegistry } from './topics/topic-registry.js';
+
+export interface FetchContext {
+  registry: TopicRegistry;
+  waiters: PartitionWaiters;
+  metrics: BrokerMetrics;
+}
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: number;
+  maxBytes: number;
+  maxWaitMs: number;
+}
+
+export interface FetchResult {
+  data: Buffer;
+  batchCount: number;
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/** Single node: every appended record is committed, so the high watermark is the log end. */
+export function highWatermark(handle: PartitionHandle): number {
+  return handle.log.logEndOffset;
+}
+
+/** OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, highWatermark], with both ends in the details. */
+export function checkOffset(handle: PartitionHandle, offset: number): void {
+  const logStartOffset = handle.log.logStartOffset;
+  const hw = highWatermark(handle);
+  if (offset < logStartOffset || offset > hw) {
+    throw new StrataError(
+      'OFFSET_OUT_OF_RANGE',
+      `offset ${offset} is outside [${logStartOffset}, ${hw}] for ${handle.topic}/${handle.partition}`,
+      { details: { topic: handle.topic, partition: handle.partition, offset, logStartOffset, logEndOffset: handle.log.logEndOffset, highWatermark: hw } },
+    );
+  }
+}
+
+/** Reads at `offset`, long-polling for up to maxWaitMs when there is nothing to read yet. */
+export async function fetchBatches(ctx: FetchContext, request: FetchRequest, signal: AbortSignal): Promise<FetchResult | null> {
+  const handle = ctx.registry.partition(request.topic, request.partition);
+  try {
+    return await fetchFrom(ctx, handle, request, signal);
+  } catch (e) {
+    throw ctx.registry.explainFailure(handle, e);
+  }
+}
+
+async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<FetchResult | null> {
+  let handle = first;
+  checkOffset(handle, request.offset);
+  let result = await handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
+  if (result.batchCount === 0 && request.maxWaitMs > 0) {
+    const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(handle), request.maxWaitMs, signal);
+    if (outcome === 'aborted') return null;
+    // The topic may have been deleted (or recreated) while we waited.
+    handle = ctx.registry.partition(request.topic, request.partition);
+    if (outcome === 'data' || outcome === 'woken') {
+      checkOffset(handle, request.offset);
+      result = await handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
+    }
+  }
+  ctx.metrics.fetchBytes.inc({ topic: handle.topic, partition: String(handle.partition) }, result.data.length);
+  return {
+    data: result.data,
+    batchCount: result.batchCount,
+    nextOffset: result.nextOffset,
+    highWatermark: highWatermark(handle),
+    logStartOffset: handle.log.logStartOffset,
+  };
+}
+
+export interface JsonRecord {
+  offset: number;
+  timestamp: number;
+  key: unknown;
+  value: unknown;
+  headers: Array<{ key: string; value: string | null }>;
+}
+
+export interface JsonFetchOptions {
+  maxRecords: number;
+  keyEncoding: Encoding;
+  valueEncoding: Encoding;
+  headerEncoding: HeaderEncoding;
+}
+
+/** Decodes fetched batches to JSON records at/after `offset`, at most maxRecords; returns the next offset too. */
+export function toJsonRecords(result: FetchResult, offset: number, options: JsonFetchOptions): { records: JsonRecord[]; nextOffset: number } {
+  const decoded: DecodedRecord[] = result.data.length > 0 ? decodeRecordBatches(result.data) : [];
+  const records: JsonRecord[] = [];
+  let nextOffset = result.nextOffset;
+  for (const record of decoded) {
+    if (record.offset < offset) continue;
+    if (records.length >= options.maxRecords) {
+      nextOffset = record.offset;
+      break;
+    }
+    records.push({
+      offset: record.offset,
+      timestamp: record.timestamp,
+      key: encodeOut(record.key, options.keyEncoding, record.offset, 'key'),
+      value: encodeOut(record.value, options.valueEncoding, record.offset, 'value'),
+      headers: record.headers.map((h) => ({ key: h.key, value: h.value === null ? null : h.value.toString(options.headerEncoding) })),
+    });
+  }
+  return { records, nextOffset };
+}
+
+function encodeOut(bytes: Buffer | null, encoding: Encoding, offset: number, field: 'key' | 'value'): unknown {
+  if (bytes === null) return null;
+  if (encoding === 'utf8') return bytes.toString('utf8');
+  if (encoding === 'base64') return bytes.toString('base64');
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    throw new StrataError('INVALID_REQUEST', `the ${field} at offset ${offset} is not JSON; fetch it with ${field}Encoding=base64 or utf8`, {
+      details: { offset, field },
+    });
+  }
+}

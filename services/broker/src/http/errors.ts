@@ -1,0 +1,63 @@
+// The one table from error code to HTTP status, and the error body every
+// route answers with: {"error": {"code", "message", "retriable", "details"?}}.
+
+import { ERROR_CATALOGUE, StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
+
+/** Exhaustive: a new code in the catalogue fails the build until it has a status here. */
+export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  CORRUPT_MESSAGE: 400,
+  INVALID_RECORD: 400,
+  UNSUPPORTED_COMPRESSION_TYPE: 400,
+  UNSUPPORTED_VERSION: 400,
+  MESSAGE_TOO_LARGE: 413,
+  INVALID_REQUEST: 400,
+  UNKNOWN_TOPIC: 404,
+  UNKNOWN_PARTITION: 404,
+  INVALID_TOPIC: 400,
+  INVALID_CONFIG: 400,
+  INVALID_PARTITIONS: 400,
+  TOPIC_ALREADY_EXISTS: 409,
+  OFFSET_OUT_OF_RANGE: 416,
+  INVALID_TIMESTAMP: 400,
+  // Retriable: the client should refresh metadata / back off and try again.
+  NOT_LEADER: 503,
+  FENCED_LEADER_EPOCH: 409,
+  STORAGE_ERROR: 503,
+  REQUEST_TIMED_OUT: 503,
+  NOT_ENOUGH_REPLICAS: 503,
+  BROKER_SHUTTING_DOWN: 503,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL_ERROR: 500,
+});
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; retriable: boolean; details?: Record<string, unknown> };
+}
+
+export function errorBody(error: StrataError): ErrorBody {
+  const body: ErrorBody = { error: { code: error.code, message: error.message, retriable: error.retriable } };
+  if (error.details !== undefined) body.error.details = error.details;
+  return body;
+}
+
+export function statusFor(code: ErrorCode): number {
+  return HTTP_STATUS_BY_CODE[code];
+}
+
+/**
+ * Any thrown value as a StrataError. `unexpected` is true for what is not an expected outcome
+ * (a bug, or an I/O failure): those are logged with their stack.
+ */
+export function toStrataError(e: unknown): { error: StrataError; unexpected: boolean } {
+  if (isStrataError(e)) return { error: e, unexpected: e.code === 'INTERNAL_ERROR' || e.code === 'STORAGE_ERROR' };
+  const errno = e as NodeJS.ErrnoException | null;
+  if (errno && typeof errno === 'object' && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
+    // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side.
+    return { error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e }), unexpected: true };
+  }
+  return { error: new StrataError('INTERNAL_ERROR', 'internal error (see the broker log)', { cause: e }), unexpected: true };
+}
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];

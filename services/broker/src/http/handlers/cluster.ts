@@ -1,0 +1,35 @@
+// GET /v1/cluster and the operational routes.
+
+import type { BrokerContext } from '../../context.js';
+import type { Handler } from '../router.js';
+
+export function clusterHandlers(
+  ctx: BrokerContext,
+  openapi: () => unknown,
+): Record<'describeCluster' | 'openapi' | 'metrics' | 'healthz' | 'readyz', Handler> {
+  return {
+    describeCluster: () => ({
+      status: 200,
+      json: {
+        clusterId: ctx.clusterId,
+        controller: ctx.config.brokerId,
+        brokers: [
+          {
+            id: ctx.config.brokerId,
+            url: ctx.url(),
+            live: true,
+            // Single node: this broker leads every partition.
+            leaderOf: ctx.registry.list().map((t) => ({ topic: t.name, partitions: t.partitions.map((h) => h.partition) })),
+          },
+        ],
+      },
+    }),
+    openapi: () => ({ status: 200, json: openapi() }),
+    metrics: async () => ({ status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType }),
+    healthz: () => ({ status: 200, json: { status: 'ok' } }),
+    readyz: () => {
+      const state = ctx.state();
+      return { status: state === 'ready' ? 200 : 503, json: { status: state } };
+    },
+  };
+}

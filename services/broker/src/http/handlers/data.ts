@@ -1,0 +1,157 @@
+// Produce and fetch, JSON and raw, and offsets lookup.
+
+import { StrataError, validateBatches } from '@strata/protocol';
+import type { AppendResult } from '@strata/log';
+import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
+import type { BrokerContext } from '../../context.js';
+import { fetchBatches, highWatermark, toJsonRecords, type FetchRequest } from '../../fetch.js';
+import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type AppendContext } from '../../produce.js';
+import { maxBatchBytes } from '../../topics/topic-config.js';
+import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readJson } from '../body.js';
+import { errorBody, toStrataError } from '../errors.js';
+import { enumParam, optionalInt, parseInteger, partitionParam, requiredInt } from '../params.js';
+import type { Handler, RequestContext } from '../router.js';
+
+type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets';
+
+/** Kafka's "unknown offset" in answers that have none (acks=0). */
+const UNKNOWN_OFFSET = -1;
+
+export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
+  const { registry, config, logger } = ctx;
+  const appendCtx: AppendContext = { registry, waiters: ctx.waiters, metrics: ctx.metrics };
+
+  /** acks=0: the answer does not wait, but close() does, and failures are logged. */
+  const background = (what: string, topic: string, appends: Promise<AppendResult>[]): void => {
+    ctx.track(
+      Promise.allSettled(appends).then((results) => {
+        for (const r of results) {
+          if (r.status === 'rejected') logger.error('acks=0 append failed', { what, topic, err: r.reason });
+        }
+      }),
+    );
+  };
+
+  const fetchRequest = ({ params, query }: RequestContext, defaultMaxBytes: number): FetchRequest => {
+    const partition = partitionParam(params.partition!);
+    registry.partition(params.topic!, partition); // 404 first
+    return {
+      topic: params.topic!,
+      partition,
+      // Negative offsets are well-formed but out of range (416), as in Kafka.
+      offset: requiredInt(query, 'offset'),
+      maxBytes: optionalInt(query, 'maxBytes', Math.min(defaultMaxBytes, config.fetchMaxBytesCap), { min: 1, clampTo: config.fetchMaxBytesCap }),
+      maxWaitMs: optionalInt(query, 'maxWaitMs', 0, { min: 0, clampTo: config.fetchMaxWaitMsCap }),
+    };
+  };
+
+  return {
+    produceRecords: async ({ req, params, query }) => {
+      const acks = enumParam(query, 'acks', ACKS, 'all');
+      registry.get(params.topic!); // 404 before reading the body
+      const body = await readJson(req, config.maxRequestBytes);
+      const topic = registry.get(params.topic!); // it may have been deleted meanwhile
+      const plan = planProduce(body, topic, ctx.now());
+      const handles = plan.batches.map((b) => registry.partition(topic.name, b.partition));
+      const appends = plan.batches.map((b, i) => appendToPartition(appendCtx, handles[i]!, b.batch, b.frames));
+      if (acks === '0') {
+        background('json produce', topic.name, appends);
+        return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } };
+      }
+      // acks=1 and acks=all answer after the local append: on a single node the leader is the whole
+      // ISR. They part ways (acks=all waits for the ISR up to min.insync.replicas) when replication lands.
+      const settled = await Promise.allSettled(appends);
+      const byPartition = new Map(plan.batches.map((b, i) => [b.partition, settled[i]!]));
+      const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failures.length === settled.length) throw failures[0]!.reason;
+      const offsets = plan.partitionOf.map((partition, i) => {
+        const outcome = byPartition.get(partition)!;
+        if (outcome.status === 'fulfilled') return { partition, offset: outcome.value.baseOffset + plan.positionInBatch[i]! };
+        return { partition, offset: UNKNOWN_OFFSET, error: errorBody(toStrataError(outcome.reason).error).error };
+      });
+      if (failures.length > 0) {
+        // Never drop a partition's error: 207 with per-record errors for the partitions that failed.
+        for (const f of failures) logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
+        return { status: 207, json: { offsets } };
+      }
+      return { status: 200, json: { offsets } };
+    },
+
+    produceBatches: async ({ req, params, query }) => {
+      const acks = enumParam(query, 'acks', ACKS, 'all');
+      const partition = partitionParam(params.partition!);
+      registry.partition(params.topic!, partition);
+      const type = mediaType(req);
+      if (type !== RECORD_BATCH_MEDIA_TYPE) {
+        throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${RECORD_BATCH_MEDIA_TYPE}, got "${type}"`);
+      }
+      const configs = registry.get(params.topic!).configs;
+      // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
+      const body = await readBody(req, Math.min(configs['max.message.bytes'], config.maxRequestBytes));
+      const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true });
+      const handle = registry.partition(params.topic!, partition);
+      const append = appendToPartition(appendCtx, handle, body, frames);
+      if (acks === '0') {
+        background('raw produce', handle.topic, [append]);
+        return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } };
+      }
+      // acks=all == acks=1 until replication lands (see produceRecords).
+      const result = await append;
+      return { status: 200, json: { baseOffset: result.baseOffset, lastOffset: result.lastOffset, recordCount: result.recordCount } };
+    },
+
+    fetchRecords: async (rc) => {
+      const request = fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES);
+      const options = {
+        maxRecords: optionalInt(rc.query, 'maxRecords', Math.min(FETCH_DEFAULT_MAX_RECORDS, config.fetchMaxRecordsCap), {
+          min: 1,
+          clampTo: config.fetchMaxRecordsCap,
+        }),
+        keyEncoding: enumParam(rc.query, 'keyEncoding', ENCODINGS, 'utf8'),
+        valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
+        headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
+      };
+      const result = await fetchBatches(ctx, request, rc.signal);
+      if (result === null) return { status: 204 }; // the client left; nothing is written
+      const { records, nextOffset } = toJsonRecords(result, request.offset, options);
+      ctx.metrics.fetchRecords.inc({ topic: request.topic, partition: String(request.partition) }, records.length);
+      return {
+        status: 200,
+        json: { records, nextOffset, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset },
+      };
+    },
+
+    fetchBatches: async (rc) => {
+      const request = fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES);
+      const result = await fetchBatches(ctx, request, rc.signal);
+      if (result === null) return { status: 204 };
+      return {
+        status: 200,
+        body: result.data, // the log's Buffer, as read
+        contentType: RECORD_BATCH_MEDIA_TYPE,
+        headers: {
+          'Strata-High-Watermark': String(result.highWatermark),
+          'Strata-Log-Start-Offset': String(result.logStartOffset),
+          'Strata-Next-Offset': String(result.nextOffset),
+          'Strata-Batch-Count': String(result.batchCount),
+        },
+      };
+    },
+
+    listOffsets: async ({ params, query }) => {
+      const handle = registry.partition(params.topic!, partitionParam(params.partition!));
+      const at = query.get('at');
+      if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
+      if (at === 'earliest') return { status: 200, json: { offset: handle.log.logStartOffset } };
+      if (at === 'latest') return { status: 200, json: { offset: highWatermark(handle) } };
+      const timestamp = parseInteger(at);
+      if (timestamp === null || timestamp < 0) {
+        throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
+      }
+      const found = await handle.log.offsetForTimestamp(timestamp);
+      // Nothing at or after the timestamp: Kafka's consumers then seek to the end, so answer that.
+      if (found === null || found.offset >= highWatermark(handle)) return { status: 200, json: { offset: highWatermark(handle) } };
+      return { status: 200, json: { offset: found.offset, timestamp: found.timestamp } };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// A small router: fixed route table, `{name}` path parameters, 404 for an
+// unknown path and 405 (with Allow) for a known path and a wrong method.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StrataError } from '@strata/protocol';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RouteSpec<Id extends string = string> {
+  readonly id: Id;
+  readonly method: HttpMethod;
+  /** e.g. `/v1/topics/{topic}/partitions/{partition}/records` */
+  readonly path: string;
+  /** Served while the broker is shutting down (health, metrics, docs). */
+  readonly operational?: boolean;
+}
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Aborted when the client disconnects before the answer is written. */
+  readonly signal: AbortSignal;
+}
+
+export type Reply =
+  | { status: number; json: unknown; headers?: Record<string, string> }
+  | { status: number; body: Buffer | string; contentType: string; headers?: Record<string, string> }
+  | { status: 204; headers?: Record<string, string> };
+
+export type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;
+
+export interface Route extends RouteSpec {
+  readonly handler: Handler;
+}
+
+interface CompiledRoute {
+  route: Route;
+  segments: Array<{ literal: string } | { param: string }>;
+}
+
+export type RouteMatch = { route: Route; params: Record<string, string> };
+
+export class Router {
+  readonly #routes: CompiledRoute[];
+
+  constructor(routes: readonly Route[]) {
+    this.#routes = routes.map((route) => ({
+      route,
+      segments: route.path
+        .split('/')
+        .slice(1)
+        .map((s) => (s.startsWith('{') && s.endsWith('}') ? { param: s.slice(1, -1) } : { literal: s })),
+    }));
+  }
+
+  get routes(): readonly Route[] {
+    return this.#routes.map((r) => r.route);
+  }
+
+  /** Throws NOT_FOUND / METHOD_NOT_ALLOWED / INVALID_REQUEST (bad percent-encoding). */
+  match(method: string, pathname: string): RouteMatch {
+    const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+    const parts = path.split('/').slice(1);
+    const allowed: string[] = [];
+    for (const compiled of this.#routes) {
+      const params = matchSegments(compiled.segments, parts);
+      if (!params) continue;
+      if (compiled.route.method === method) return { route: compiled.route, params };
+      allowed.push(compiled.route.method);
+    }
+    if (allowed.length > 0) {
+      throw new StrataError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, {
+        details: { allow: allowed },
+      });
+    }
+    throw new StrataError('NOT_FOUND', `no route for ${method} ${path}`);
+  }
+}
+
+function matchSegments(segments: CompiledRoute['segments'], parts: string[]): Record<string, string> | null {
+  if (segments.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const part = parts[i]!;
+    if ('literal' in segment) {
+      if (segment.literal !== part) return null;
+    } else {
+      if (part === '') return null;
+      try {
+        params[segment.param] = decodeURIComponent(part);
+      } catch {
+        throw new StrataError('INVALID_REQUEST', `path parameter ${segment.param} is not valid percent-encoding`);
+      }
+    }
+  }
+  return params;
+}

@@ -1,0 +1,227 @@
+// Topic configs (Kafka names), their ranges, and validation. Every function
+// here collects all problems instead of stopping at the first, so a client
+// fixes a bad request in one round trip. Defaults live in ../config.ts.
+
+import { StrataError, type ErrorCode } from '@strata/protocol';
+import { SEGMENT_BYTES_MAX, type LogConfig } from '@strata/log';
+
+export interface TopicConfigs {
+  'segment.bytes': number;
+  'segment.ms': number;
+  'retention.ms': number;
+  'retention.bytes': number;
+  'flush.messages': number;
+  'flush.ms': number;
+  'max.message.bytes': number;
+  'index.interval.bytes': number;
+  'min.insync.replicas': number;
+  'cleanup.policy': CleanupPolicy;
+}
+export type TopicConfigKey = keyof TopicConfigs;
+/** What a topic stores: only the keys set on it; the rest follow the broker's defaults (as Kafka does). */
+export type TopicConfigOverrides = Partial<TopicConfigs>;
+export type CleanupPolicy = 'delete';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+export interface IntConfigSpec {
+  kind: 'int';
+  min: number;
+  max: number;
+  /** -1 is accepted and means "no limit" / "never". */
+  minusOneMeans?: string;
+  description: string;
+}
+export interface EnumConfigSpec {
+  kind: 'enum';
+  values: readonly string[];
+  /** Values Kafka knows that this build refuses with "not supported yet". */
+  notYet: readonly string[];
+  description: string;
+}
+export type TopicConfigSpec = IntConfigSpec | EnumConfigSpec;
+
+/** Ranges follow Kafka's where the local log allows them (it needs index.interval.bytes >= 1). */
+export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigKey, TopicConfigSpec>> = Object.freeze({
+  'segment.bytes': { kind: 'int', min: 14, max: SEGMENT_BYTES_MAX, description: 'Roll the active segment when it would exceed this many bytes.' },
+  'segment.ms': { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, description: 'Roll the active segment when its first batch is this old (ms).' },
+  'retention.ms': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'keep forever', description: 'Delete sealed segments whose newest record is older than this (ms).' },
+  'retention.bytes': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'no size limit', description: 'Delete the oldest sealed segments while a partition is larger than this.' },
+  'flush.messages': { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'leave fsync to the OS', description: 'fsync after this many records.' },
+  'flush.ms': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'never fsync on a timer', description: 'fsync when the oldest unflushed append is this old (ms).' },
+  'max.message.bytes': { kind: 'int', min: 1, max: INT32_MAX, description: 'Largest batch (and largest raw produce body) accepted, in bytes.' },
+  'index.interval.bytes': { kind: 'int', min: 1, max: SEGMENT_BYTES_MAX, description: 'Bytes between two sparse offset-index entries.' },
+  'min.insync.replicas': { kind: 'int', min: 1, max: INT32_MAX, description: 'With acks=all, the replicas that must have a record before it is acknowledged (<= replicationFactor).' },
+  'cleanup.policy': { kind: 'enum', values: ['delete'], notYet: ['compact', 'compact,delete', 'delete,compact'], description: 'Only "delete" in this build; "compact" is not supported yet.' },
+});
+
+export const TOPIC_CONFIG_KEYS = Object.keys(TOPIC_CONFIG_SPECS) as TopicConfigKey[];
+
+export function isTopicConfigKey(key: string): key is TopicConfigKey {
+  return Object.prototype.hasOwnProperty.call(TOPIC_CONFIG_SPECS, key);
+}
+
+/** One problem in a request or config, with the error code it stands for. */
+export interface Problem {
+  code: ErrorCode;
+  field: string;
+  message: string;
+}
+
+/** Throws the first problem's code with every problem listed in the message and details. */
+export function throwProblems(problems: readonly Problem[], summary: string): void {
+  if (problems.length === 0) return;
+  const shown = problems.slice(0, 100);
+  const message = `${summary}: ${shown.map((p) => p.message).join('; ')}${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}`;
+  throw new StrataError(problems[0]!.code, message, {
+    details: { problems: shown.map((p) => ({ code: p.code, field: p.field, message: p.message })) },
+  });
+}
+
+/**
+ * Parses one config value. Kafka's configs travel as strings, so "1000" is accepted as well as 1000.
+ * Returns undefined (and records a problem) when the value is bad.
+ */
+export function parseTopicConfigValue(
+  key: TopicConfigKey,
+  raw: unknown,
+  field: string,
+  problems: Problem[],
+): TopicConfigs[TopicConfigKey] | undefined {
+  const spec = TOPIC_CONFIG_SPECS[key];
+  const bad = (why: string): undefined => {
+    problems.push({ code: 'INVALID_CONFIG', field, message: `${field} ${why}` });
+    return undefined;
+  };
+  if (spec.kind === 'enum') {
+    if (typeof raw !== 'string') return bad(`must be one of ${spec.values.map((v) => `"${v}"`).join(', ')}, got ${describe(raw)}`);
+    const value = raw.trim();
+    if (spec.values.includes(value)) return value as CleanupPolicy;
+    if (spec.notYet.includes(value.replace(/\s+/g, ''))) return bad(`"${value}" is not supported yet (only ${spec.values.map((v) => `"${v}"`).join(', ')})`);
+    return bad(`must be one of ${spec.values.map((v) => `"${v}"`).join(', ')}, got "${value}"`);
+  }
+  let value: number;
+  if (typeof raw === 'number') value = raw;
+  else if (typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) value = Number(raw);
+  else return bad(`must be an integer, got ${describe(raw)}`);
+  if (!Number.isSafeInteger(value)) return bad(`must be a safe integer, got ${describe(raw)}`);
+  if (value === -1 && spec.minusOneMeans !== undefined) return value;
+  if (value < spec.min || value > spec.max) {
+    const minusOne = spec.minusOneMeans !== undefined ? ` or -1 (${spec.minusOneMeans})` : '';
+    return bad(`must be in [${spec.min}, ${spec.max}]${minusOne}, got ${value}`);
+  }
+  return value;
+}
+
+/** Parses a `configs` object (create) into overrides; unknown keys and bad values become problems. */
+export function parseTopicConfigOverrides(input: unknown, field: string, problems: Problem[]): TopicConfigOverrides {
+  const out: Record<string, unknown> = {};
+  if (input === undefined) return {};
+  if (!isPlainObject(input)) {
+    problems.push({ code: 'INVALID_CONFIG', field, message: `${field} must be an object of {"config.name": value}` });
+    return {};
+  }
+  for (const [key, raw] of Object.entries(input)) {
+    const where = `${field}.${key}`;
+    if (!isTopicConfigKey(key)) {
+      problems.push({ code: 'INVALID_CONFIG', field: where, message: `unknown config "${key}" (known: ${TOPIC_CONFIG_KEYS.join(', ')})` });
+      continue;
+    }
+    const value = parseTopicConfigValue(key, raw, where, problems);
+    if (value !== undefined) out[key] = value;
+  }
+  return out as TopicConfigOverrides;
+}
+
+/** Limits a topic's configs are checked against, beyond each key's own range. */
+export interface TopicLimits {
+  /** The broker's request cap: a batch larger than any request could never be produced. */
+  maxRequestBytes: number;
+}
+
+/** Checks the effective configs as a whole (fields against each other and against the broker). */
+export function checkEffectiveConfigs(
+  configs: TopicConfigs,
+  replicationFactor: number,
+  limits: TopicLimits,
+  field: string,
+  problems: Problem[],
+): void {
+  if (configs['min.insync.replicas'] > replicationFactor) {
+    problems.push({
+      code: 'INVALID_CONFIG',
+      field: `${field}.min.insync.replicas`,
+      message: `min.insync.replicas (${configs['min.insync.replicas']}) must not exceed the replication factor (${replicationFactor})`,
+    });
+  }
+  if (configs['max.message.bytes'] > limits.maxRequestBytes) {
+    problems.push({
+      code: 'INVALID_CONFIG',
+      field: `${field}.max.message.bytes`,
+      message: `max.message.bytes (${configs['max.message.bytes']}) must not exceed the broker's request limit (${limits.maxRequestBytes}, STRATA_MAX_REQUEST_BYTES)`,
+    });
+  }
+}
+
+/**
+ * The largest batch a partition accepts: max.message.bytes, and never more than a segment holds
+ * (Kafka refuses a batch larger than segment.bytes with the same error).
+ */
+export function maxBatchBytes(configs: TopicConfigs): number {
+  return Math.min(configs['max.message.bytes'], configs['segment.bytes']);
+}
+
+export function effectiveConfigs(defaults: TopicConfigs, overrides: TopicConfigOverrides): TopicConfigs {
+  return { ...defaults, ...overrides };
+}
+
+export function toLogConfig(configs: TopicConfigs): LogConfig {
+  return {
+    segmentBytes: configs['segment.bytes'],
+    segmentMs: configs['segment.ms'],
+    retentionMs: configs['retention.ms'],
+    retentionBytes: configs['retention.bytes'],
+    flushMessages: configs['flush.messages'],
+    flushMs: configs['flush.ms'],
+    indexIntervalBytes: configs['index.interval.bytes'],
+  };
+}
+
+// ---- topic names -------------------------------------------------------------
+
+export const TOPIC_NAME_MAX_LENGTH = 249;
+const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
+
+/** Kafka's rules: [a-zA-Z0-9._-], 1..249 characters, not "." or "..". */
+export function topicNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return `topic name must be a string, got ${describe(name)}`;
+  if (name.length === 0) return 'topic name must not be empty';
+  if (name.length > TOPIC_NAME_MAX_LENGTH) return `topic name is ${name.length} characters, over the limit of ${TOPIC_NAME_MAX_LENGTH}`;
+  if (name === '.' || name === '..') return `topic name must not be "${name}"`;
+  if (!TOPIC_NAME_PATTERN.test(name)) return `topic name "${truncate(name)}" may contain only ASCII letters, digits, ".", "_" and "-"`;
+  return null;
+}
+
+/** Kafka refuses names that differ only by "." vs "_" (they collide in metric names). */
+export function collisionKey(name: string): string {
+  return name.replaceAll('.', '_');
+}
+
+// ---- small helpers shared by request validation -----------------------------
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(truncate(value));
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function truncate(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

@@ -1,0 +1,426 @@
+// The broker's topics: metadata (through a MetadataStore) and one open
+// PartitionLog per partition. Admin changes (create, delete, configs) run one
+// at a time; each validates everything before it changes anything, and
+// creation is all-or-nothing.
+
+import { randomUUID } from 'node:crypto';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrataError, isStrataError } from '@strata/protocol';
+import { PartitionLog, partitionDirName, validateLogConfig } from '@strata/log';
+import type { TopicDefaults } from '../config.js';
+import { isErrno } from '../fs-util.js';
+import type { Logger } from '../logger.js';
+import type { MetadataStore, TopicMetadata } from './metadata-store.js';
+import {
+  checkEffectiveConfigs,
+  collisionKey,
+  describe,
+  effectiveConfigs,
+  isPlainObject,
+  isTopicConfigKey,
+  parseTopicConfigOverrides,
+  parseTopicConfigValue,
+  throwProblems,
+  toLogConfig,
+  topicNameProblem,
+  TOPIC_CONFIG_KEYS,
+  type Problem,
+  type TopicConfigOverrides,
+  type TopicConfigs,
+} from './topic-config.js';
+
+export interface PartitionHandle {
+  readonly topic: string;
+  readonly partition: number;
+  /** `<topic>-<partition>`: the directory name, and the key for waiters and metrics. */
+  readonly key: string;
+  readonly log: PartitionLog;
+}
+
+export class Topic {
+  readonly name: string;
+  readonly partitions: readonly PartitionHandle[];
+  #meta: TopicMetadata;
+  #configs: TopicConfigs;
+  #stickyCursor: number;
+
+  constructor(meta: TopicMetadata, configs: TopicConfigs, partitions: PartitionHandle[]) {
+    this.name = meta.name;
+    this.#meta = meta;
+    this.#configs = configs;
+    this.partitions = partitions;
+    // Start the null-key rotation at a random partition so restarts do not all pile onto partition 0.
+    this.#stickyCursor = Math.floor(Math.random() * partitions.length);
+  }
+
+  get meta(): Readonly<TopicMetadata> {
+    return this.#meta;
+  }
+  /** Effective configs: the topic's overrides over the broker defaults. */
+  get configs(): Readonly<TopicConfigs> {
+    return this.#configs;
+  }
+  get partitionCount(): number {
+    return this.partitions.length;
+  }
+
+  /** The partition for one request's null-key records: round-robin across requests. */
+  nextStickyPartition(): number {
+    const partition = this.#stickyCursor % this.partitions.length;
+    this.#stickyCursor = (partition + 1) % this.partitions.length;
+    return partition;
+  }
+
+  /** @internal the registry swaps these under its admin lock. */
+  setMeta(meta: TopicMetadata, configs: TopicConfigs): void {
+    this.#meta = meta;
+    this.#configs = configs;
+  }
+}
+
+export interface TopicRegistryOptions {
+  dataDir: string;
+  store: MetadataStore;
+  defaults: TopicDefaults;
+  maxPartitions: number;
+  maxRequestBytes: number;
+  /** Brokers that could host a replica: 1 on a single node. */
+  liveBrokers: () => number;
+  logger: Logger;
+  now: () => number;
+  /** Called after a topic is removed from the registry (wake its waiters, drop its metrics). */
+  onTopicRemoved?: (topic: Topic) => void;
+  /** Logs opened at once during start. */
+  openConcurrency?: number;
+}
+
+const CREATE_FIELDS = new Set(['name', 'partitions', 'replicationFactor', 'configs']);
+const PATCH_FIELDS = new Set(['configs']);
+
+export class TopicRegistry {
+  readonly #opts: TopicRegistryOptions;
+  readonly #topics = new Map<string, Topic>();
+  #adminTail: Promise<unknown> = Promise.resolve();
+  #partitionCount = 0;
+
+  constructor(options: TopicRegistryOptions) {
+    this.#opts = options;
+  }
+
+  /** Loads the metadata and opens (recovers) every partition log. */
+  async start(): Promise<void> {
+    const metas = await this.#opts.store.load();
+    const jobs: Array<() => Promise<void>> = [];
+    const opened = new Map<string, PartitionHandle[]>();
+    for (const meta of metas) {
+      const handles: PartitionHandle[] = new Array(meta.partitions);
+      opened.set(meta.name, handles);
+      const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
+      for (let p = 0; p < meta.partitions; p++) {
+        jobs.push(async () => {
+          handles[p] = await this.#openPartition(meta.name, p, configs, 'recover');
+        });
+      }
+    }
+    try {
+      await runLimited(jobs, this.#opts.openConcurrency ?? 16);
+    } catch (e) {
+      await Promise.allSettled([...opened.values()].flat().filter(Boolean).map((h) => h.log.close()));
+      throw e;
+    }
+    for (const meta of metas) {
+      const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
+      this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!));
+      this.#partitionCount += meta.partitions;
+    }
+    await this.#reportOrphans();
+  }
+
+  list(): Topic[] {
+    return [...this.#topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get partitionCount(): number {
+    return this.#partitionCount;
+  }
+
+  *allPartitions(): IterableIterator<PartitionHandle> {
+    for (const topic of this.#topics.values()) yield* topic.partitions;
+  }
+
+  get(name: string): Topic {
+    const topic = this.#topics.get(name);
+    if (!topic) throw new StrataError('UNKNOWN_TOPIC', `topic "${name}" does not exist`, { details: { topic: name } });
+    return topic;
+  }
+
+  has(name: string): boolean {
+    return this.#topics.has(name);
+  }
+
+  /** Whether `handle` is still served (its topic was not deleted, or deleted and recreated). */
+  isCurrent(handle: PartitionHandle): boolean {
+    return this.#topics.get(handle.topic)?.partitions[handle.partition] === handle;
+  }
+
+  /** A failure on a partition deleted meanwhile is reported as the topic being gone, not as a storage fault. */
+  explainFailure(handle: PartitionHandle, error: unknown): unknown {
+    if (this.isCurrent(handle)) return error;
+    return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
+  }
+
+  partition(name: string, partition: number): PartitionHandle {
+    const topic = this.get(name);
+    const handle = topic.partitions[partition];
+    if (!handle) {
+      throw new StrataError('UNKNOWN_PARTITION', `topic "${name}" has no partition ${partition} (it has ${topic.partitionCount})`, {
+        details: { topic: name, partition, partitions: topic.partitionCount },
+      });
+    }
+    return handle;
+  }
+
+  /** Validates `body` ({name, partitions?, replicationFactor?, configs?}) and creates the topic, all or nothing. */
+  create(body: unknown): Promise<Topic> {
+    return this.#admin(async () => {
+      const problems: Problem[] = [];
+      if (!isPlainObject(body)) {
+        throw new StrataError('INVALID_REQUEST', 'the body must be a JSON object {name, partitions?, replicationFactor?, configs?}');
+      }
+      for (const key of Object.keys(body)) {
+        if (!CREATE_FIELDS.has(key)) problems.push({ code: 'INVALID_REQUEST', field: key, message: `unknown field "${key}"` });
+      }
+      const nameProblem = topicNameProblem(body.name);
+      if (nameProblem) problems.push({ code: 'INVALID_TOPIC', field: 'name', message: nameProblem });
+      const name = body.name as string;
+
+      const partitions = body.partitions ?? this.#opts.defaults.partitions;
+      const room = this.#opts.maxPartitions - this.#partitionCount;
+      if (!Number.isSafeInteger(partitions) || (partitions as number) < 1) {
+        problems.push({ code: 'INVALID_PARTITIONS', field: 'partitions', message: `partitions must be an integer >= 1, got ${describe(partitions)}` });
+      } else if ((partitions as number) > room) {
+        problems.push({
+          code: 'INVALID_PARTITIONS',
+          field: 'partitions',
+          message: `partitions (${partitions as number}) exceeds the room left on this broker (${room} of ${this.#opts.maxPartitions}, STRATA_MAX_PARTITIONS)`,
+        });
+      }
+
+      const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
+      const live = this.#opts.liveBrokers();
+      let rfOk = false;
+      if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
+        problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
+      } else if ((replicationFactor as number) > live) {
+        problems.push({
+          code: 'INVALID_CONFIG',
+          field: 'replicationFactor',
+          message: `replicationFactor (${replicationFactor as number}) exceeds the number of live brokers (${live})`,
+        });
+      } else rfOk = true;
+
+      const overrides = parseTopicConfigOverrides(body.configs, 'configs', problems);
+      const configs = effectiveConfigs(this.#opts.defaults.configs, overrides);
+      if (rfOk) checkEffectiveConfigs(configs, replicationFactor as number, this.#opts, 'configs', problems);
+      logConfigProblems(configs, problems);
+      throwProblems(problems, 'invalid topic');
+
+      if (this.#topics.has(name)) {
+        throw new StrataError('TOPIC_ALREADY_EXISTS', `topic "${name}" already exists`, { details: { topic: name } });
+      }
+      for (const other of this.#topics.keys()) {
+        if (collisionKey(other) === collisionKey(name)) {
+          throw new StrataError('INVALID_TOPIC', `topic "${name}" collides with existing topic "${other}" ("." and "_" are interchangeable in metric names)`, {
+            details: { topic: name, collidesWith: other },
+          });
+        }
+      }
+
+      const meta: TopicMetadata = {
+        name,
+        topicId: randomUUID(),
+        partitions: partitions as number,
+        replicationFactor: replicationFactor as number,
+        configs: overrides,
+        createdAtMs: this.#opts.now(),
+      };
+      const handles: PartitionHandle[] = [];
+      try {
+        for (let p = 0; p < meta.partitions; p++) handles.push(await this.#openPartition(name, p, configs, 'create'));
+        await this.#opts.store.put(meta);
+      } catch (e) {
+        // All or nothing: remove every directory this attempt made (or found stale).
+        await Promise.allSettled(handles.map((h) => h.log.destroy()));
+        await Promise.allSettled(
+          Array.from({ length: meta.partitions }, (_, p) => rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true })),
+        );
+        this.#opts.logger.error('topic creation failed; rolled back', { topic: name, err: e });
+        if (isStrataError(e)) throw e;
+        throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${(e as Error).message}`, { cause: e });
+      }
+      const topic = new Topic(meta, configs, handles);
+      this.#topics.set(name, topic);
+      this.#partitionCount += meta.partitions;
+      this.#opts.logger.info('topic created', { topic: name, partitions: meta.partitions, replicationFactor: meta.replicationFactor, configs: overrides });
+      return topic;
+    });
+  }
+
+  /** Removes the topic from service, then its metadata, then its partition directories. */
+  delete(name: string): Promise<void> {
+    return this.#admin(async () => {
+      const topic = this.get(name);
+      this.#topics.delete(name);
+      try {
+        await this.#opts.store.remove(name);
+      } catch (e) {
+        this.#topics.set(name, topic);
+        throw e;
+      }
+      this.#partitionCount -= topic.partitionCount;
+      this.#opts.onTopicRemoved?.(topic);
+      const results = await Promise.allSettled(topic.partitions.map((h) => h.log.destroy()));
+      for (const [p, r] of results.entries()) {
+        if (r.status === 'rejected') {
+          // The metadata is gone, so the topic is deleted; the directory is an orphan that a
+          // later create of the same name removes.
+          this.#opts.logger.error('could not remove a deleted partition directory', { topic: name, partition: p, err: r.reason });
+        }
+      }
+      this.#opts.logger.info('topic deleted', { topic: name, partitions: topic.partitionCount });
+    });
+  }
+
+  /**
+   * PATCH semantics: `{configs: {key: value | null}}`; a value sets the override, null resets the key
+   * to the broker default. Everything is validated before anything changes.
+   */
+  updateConfigs(name: string, body: unknown): Promise<Topic> {
+    return this.#admin(async () => {
+      const topic = this.get(name);
+      if (!isPlainObject(body) || !isPlainObject(body.configs)) {
+        throw new StrataError('INVALID_REQUEST', 'the body must be {"configs": {"config.name": value | null}}');
+      }
+      const problems: Problem[] = [];
+      for (const key of Object.keys(body)) {
+        if (!PATCH_FIELDS.has(key)) problems.push({ code: 'INVALID_REQUEST', field: key, message: `unknown field "${key}"` });
+      }
+      const overrides: Record<string, unknown> = { ...topic.meta.configs };
+      for (const [key, raw] of Object.entries(body.configs)) {
+        const where = `configs.${key}`;
+        if (!isTopicConfigKey(key)) {
+          problems.push({ code: 'INVALID_CONFIG', field: where, message: `unknown config "${key}" (known: ${TOPIC_CONFIG_KEYS.join(', ')})` });
+          continue;
+        }
+        if (raw === null) {
+          delete overrides[key];
+          continue;
+        }
+        const value = parseTopicConfigValue(key, raw, where, problems);
+        if (value !== undefined) overrides[key] = value;
+      }
+      const configs = effectiveConfigs(this.#opts.defaults.configs, overrides as TopicConfigOverrides);
+      checkEffectiveConfigs(configs, topic.meta.replicationFactor, this.#opts, 'configs', problems);
+      logConfigProblems(configs, problems);
+      throwProblems(problems, 'invalid configs');
+
+      const meta: TopicMetadata = { ...topic.meta, configs: overrides as TopicConfigOverrides };
+      await this.#opts.store.put(meta);
+      topic.setMeta(meta, configs);
+      const logConfig = toLogConfig(configs);
+      for (const handle of topic.partitions) handle.log.updateConfig(logConfig);
+      this.#opts.logger.info('topic configs updated', { topic: name, configs: meta.configs });
+      return topic;
+    });
+  }
+
+  /** Closes every log (flushing it). */
+  async close(): Promise<void> {
+    const results = await Promise.allSettled([...this.allPartitions()].map((h) => h.log.close()));
+    const failed = results.filter((r) => r.status === 'rejected');
+    for (const r of failed) this.#opts.logger.error('closing a partition log failed', { err: (r as PromiseRejectedResult).reason });
+    if (failed.length > 0) throw new StrataError('STORAGE_ERROR', `${failed.length} partition log(s) failed to close`);
+  }
+
+  async #openPartition(topic: string, partition: number, configs: TopicConfigs, mode: 'create' | 'recover'): Promise<PartitionHandle> {
+    const key = partitionDirName(topic, partition);
+    const dir = join(this.#opts.dataDir, key);
+    const exists = await stat(dir).then(
+      () => true,
+      (e: unknown) => {
+        if (isErrno(e, 'ENOENT')) return false;
+        throw e;
+      },
+    );
+    if (mode === 'create' && exists) {
+      // Left by a create or delete that crashed half-way: no topic owns it.
+      this.#opts.logger.warn('removing a stale partition directory before creating the topic', { topic, partition, dir });
+      await rm(dir, { recursive: true, force: true });
+    }
+    if (mode === 'recover' && !exists) {
+      this.#opts.logger.warn('partition directory is missing; starting the partition empty', { topic, partition, dir });
+    }
+    const log = await PartitionLog.open({ dir, config: toLogConfig(configs), now: this.#opts.now });
+    if (mode === 'recover') {
+      const report = log.recovery;
+      const fields = { topic, partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report };
+      if (!report.cleanShutdown || report.bytesTruncated > 0) this.#opts.logger.warn('partition log recovered after an unclean shutdown', fields);
+      else this.#opts.logger.debug('partition log opened', fields);
+    }
+    return { topic, partition, key, log };
+  }
+
+  /** Partition directories no topic owns: reported, not deleted (they may be all that is left of data). */
+  async #reportOrphans(): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.#opts.dataDir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const match = /^(.+)-(\d+)$/.exec(entry);
+      if (!match) continue;
+      const topic = this.#topics.get(match[1]!);
+      if (!topic || Number(match[2]) >= topic.partitionCount) {
+        this.#opts.logger.warn('partition directory belongs to no topic; it is removed if a topic of that name is created', {
+          dir: join(this.#opts.dataDir, entry),
+        });
+      }
+    }
+  }
+
+  #admin<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#adminTail.then(task, task);
+    this.#adminTail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The log's own checks, so a value it would refuse is a 400 here rather than a 500 later. */
+function logConfigProblems(configs: TopicConfigs, problems: Problem[]): void {
+  if (problems.length > 0) return;
+  try {
+    validateLogConfig(toLogConfig(configs));
+  } catch (e) {
+    problems.push({ code: 'INVALID_CONFIG', field: 'configs', message: (e as Error).message });
+  }
+}
+
+async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async (): Promise<void> => {
+    while (failure === null && next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  if (failure !== null) throw failure;
+}

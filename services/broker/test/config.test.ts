@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { isStrataError } from '@strata/protocol';
+import { DEFAULT_TOPIC_CONFIGS, DEFAULTS, describeConfig, flagName, knownSettings, loadConfig, topicDefaultEnvName } from '@strata/broker';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (isStrataError(e) && e.code === 'INVALID_CONFIG') return e.details!.problems as string[];
+    throw e;
+  }
+  throw new Error('expected INVALID_CONFIG');
+}
+
+describe('loadConfig', () => {
+  it('has named defaults', () => {
+    const c = loadConfig({}, []);
+    expect(c.httpPort).toBe(8080);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+    expect(c.brokerId).toBe('0');
+    expect(c.advertisedUrl).toBe('');
+    expect(c.logLevel).toBe('info');
+    expect(c.topicDefaults).toEqual({ partitions: 1, replicationFactor: 1, configs: DEFAULT_TOPIC_CONFIGS });
+    expect(c.maxRequestBytes).toBe(DEFAULTS.maxRequestBytes);
+    expect(c.notInThisBuild).toEqual([]);
+  });
+
+  it('reads the environment, and flags win', () => {
+    const c = loadConfig(
+      {
+        STRATA_HTTP_PORT: '9000',
+        STRATA_DATA_DIR: '/tmp/x',
+        STRATA_DEFAULT_SEGMENT_BYTES: '1048576',
+        STRATA_DEFAULT_RETENTION_MS: '-1',
+        STRATA_DEFAULT_PARTITIONS: '6',
+        STRATA_LOG_LEVEL: 'warn',
+        STRATA_ADVERTISED_URL: 'http://broker-1:9000/',
+      },
+      ['--http-port', '8081', '--data-dir=/tmp/y', '--default-segment-bytes', '2097152', '--default-retention-bytes', '-1'],
+    );
+    expect(c.httpPort).toBe(8081);
+    expect(c.dataDir).toBe('/tmp/y');
+    expect(c.topicDefaults.configs['segment.bytes']).toBe(2_097_152);
+    expect(c.topicDefaults.configs['retention.ms']).toBe(-1);
+    expect(c.topicDefaults.configs['retention.bytes']).toBe(-1);
+    expect(c.topicDefaults.partitions).toBe(6);
+    expect(c.logLevel).toBe('warn');
+    expect(c.advertisedUrl).toBe('http://broker-1:9000');
+  });
+
+  it('has a flag for every setting', () => {
+    expect(flagName('STRATA_HTTP_PORT')).toBe('--http-port');
+    expect(topicDefaultEnvName('min.insync.replicas')).toBe('STRATA_DEFAULT_MIN_INSYNC_REPLICAS');
+    for (const name of knownSettings()) expect(flagName(name)).toMatch(/^--[a-z0-9-]+$/);
+  });
+
+  it('reports every problem together', () => {
+    const problems = problemsOf(() =>
+      loadConfig(
+        {
+          STRATA_HTTP_PORT: 'eighty',
+          STRATA_LOG_LEVEL: 'chatty',
+          STRATA_DEFAULT_SEGMENT_BYTES: '5',
+          STRATA_DEFAULT_CLEANUP_POLICY: 'compact',
+          STRATA_DEFAULT_RETENTON_MS: '5',
+          STRATA_BROKER_ID: 'has space',
+          STRATA_ADVERTISED_URL: 'ftp://x',
+        },
+        ['--bogus', '1', '--max-partitions'],
+      ),
+    );
+    const text = problems.join('\n');
+    expect(problems.length).toBe(9);
+    for (const needle of [
+      'STRATA_HTTP_PORT',
+      'STRATA_LOG_LEVEL',
+      'STRATA_DEFAULT_SEGMENT_BYTES',
+      'not supported yet',
+      'STRATA_DEFAULT_RETENTON_MS: unknown setting',
+      'STRATA_BROKER_ID',
+      'STRATA_ADVERTISED_URL',
+      '--bogus: unknown flag',
+      '--max-partitions: missing value',
+    ]) {
+      expect(text).toContain(needle);
+    }
+  });
+
+  it('checks fields against each other', () => {
+    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '2' }, [])).join()).toContain('replication factor');
+    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_REPLICATION_FACTOR: '3' }, [])).join()).toContain('STRATA_DEFAULT_REPLICATION_FACTOR');
+    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_PARTITIONS: '50', STRATA_MAX_PARTITIONS: '10' }, [])).join()).toContain('STRATA_MAX_PARTITIONS');
+    expect(problemsOf(() => loadConfig({ STRATA_MAX_REQUEST_BYTES: '4096' }, [])).join()).toContain('max.message.bytes');
+  });
+
+  it('recognises clustering and tiering settings without using them', () => {
+    const c = loadConfig({ STRATA_REDIS_URL: 'redis://x', STRATA_S3_BUCKET: 'b' }, ['--cluster-secret', 's3cr3t']);
+    expect(c.notInThisBuild.sort()).toEqual(['STRATA_CLUSTER_SECRET', 'STRATA_REDIS_URL', 'STRATA_S3_BUCKET']);
+    expect(JSON.stringify(describeConfig(c))).not.toContain('s3cr3t');
+  });
+
+  it('describeConfig is one plain object', () => {
+    const d = describeConfig(loadConfig({}, []));
+    expect(JSON.parse(JSON.stringify(d))).toEqual(d);
+    expect(d).toHaveProperty('topicDefaults.configs.segment\\.bytes');
+  });
+});
