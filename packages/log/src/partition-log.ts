@@ -28,6 +28,26 @@ export interface PartitionLogOptions {
   now?: () => number;
   /** Sealed segments whose indexes stay in memory; older ones reload on demand. */
   loadedIndexesMax?: number;
+  /** Where an empty log starts (a partition restored from object storage continues its offsets). */
+  initialOffset?: number;
+  /**
+   * Retention may delete a segment only when its end is at or below this offset. Tiered storage
+   * passes the end of what the remote manifest holds, so nothing leaves the disk before it is
+   * safe in the bucket. Unset: no gate.
+   */
+  deletableBelow?: () => number;
+  /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
+  onSegmentSealed?: (segment: SealedSegmentInfo) => void;
+}
+
+/** A sealed segment, as the tiering layer sees it: immutable files on disk. */
+export interface SealedSegmentInfo {
+  baseOffset: number;
+  /** Offset after its last record. */
+  nextOffset: number;
+  sizeBytes: number;
+  maxTimestamp: number;
+  logPath: string;
 }
 
 /** What open() found and did, for the service to log. */
@@ -49,6 +69,9 @@ export class PartitionLog {
   #config: LogConfig;
   readonly #now: () => number;
   readonly #loadedIndexesMax: number;
+  readonly #initialOffset: number;
+  readonly #deletableBelow: () => number;
+  readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
   readonly #queue = new SerialQueue();
   /** Sorted by base offset; never empty while open; the last is active. */
   #segments: Segment[] = [];
@@ -63,6 +86,10 @@ export class PartitionLog {
     this.#config = { ...options.config };
     this.#now = options.now ?? Date.now;
     this.#loadedIndexesMax = options.loadedIndexesMax ?? 4;
+    this.#initialOffset = options.initialOffset ?? 0;
+    this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
+    this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    assertSafeOffset(this.#initialOffset);
     this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null };
   }
 
@@ -189,6 +216,19 @@ export class PartitionLog {
     });
   }
 
+  /** The sealed segments, oldest first (a snapshot: retention may remove them later). */
+  sealedSegments(): SealedSegmentInfo[] {
+    return this.#segments.slice(0, -1).map(sealedInfo);
+  }
+
+  /** Seals the active segment now if it holds anything (shutdown hand-over, tests). */
+  roll(): Promise<void> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      if (!this.#active.isEmpty) await this.#roll();
+    });
+  }
+
   flush(): Promise<void> {
     return this.#queue.run(async () => {
       this.#assertOpen();
@@ -291,7 +331,7 @@ export class PartitionLog {
       }
     }
     if (this.#segments.length === 0) {
-      this.#segments.push(await Segment.create(this.dir, 0, now));
+      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now));
     } else if (this.#active.sealed) {
       this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now));
     }
@@ -328,6 +368,7 @@ export class PartitionLog {
     this.#flushedOffset = Math.max(this.#flushedOffset, sealed.nextOffset);
     await this.#writeRecoveryPoint(sealed.nextOffset);
     this.#boundLoadedIndexes(sealed);
+    this.#onSegmentSealed(sealedInfo(sealed));
   }
 
   async #afterAppend(records: number): Promise<void> {
@@ -351,8 +392,10 @@ export class PartitionLog {
     if (retentionMs >= 0 && !active.isEmpty && active.maxTimestamp < now - retentionMs) await this.#roll();
     let total = 0;
     for (const segment of this.#segments) total += segment.size;
+    const gate = this.#deletableBelow();
     while (this.#segments.length > 1) {
       const oldest = this.#segments[0]!;
+      if (oldest.nextOffset > gate) break;
       const expired = retentionMs >= 0 && oldest.maxTimestamp < now - retentionMs;
       const oversized = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
       if (!expired && !oversized) break;
@@ -422,6 +465,10 @@ export class PartitionLog {
   #assertOpen(): void {
     if (this.#closed) throw new StrataError('STORAGE_ERROR', `log ${this.dir} is closed`);
   }
+}
+
+function sealedInfo(segment: Segment): SealedSegmentInfo {
+  return { baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp, logPath: segment.logPath };
 }
 
 function assertSafeOffset(offset: number): void {

@@ -258,4 +258,38 @@ describe('PartitionLog', () => {
       message: expect.stringMatching(/segment\.bytes.*retention\.ms/),
     });
   });
+
+  describe('tiering hooks', () => {
+    it('starts an empty log at initialOffset', async () => {
+      const log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG, initialOffset: 1000 });
+      expect(log.logStartOffset).toBe(1000);
+      expect(await appendRecords(log, 0, 2)).toMatchObject({ baseOffset: 1000, lastOffset: 1001 });
+      await log.close();
+      const reopened = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG, initialOffset: 0 });
+      expect(reopened.logEndOffset).toBe(1002); // what is on disk wins over initialOffset
+      await reopened.close();
+    });
+
+    it('reports sealed segments and never deletes past deletableBelow', async () => {
+      const sealed: number[] = [];
+      let uploadedUpTo = 0;
+      const log = await PartitionLog.open({
+        dir,
+        config: { ...smallSegments, retentionBytes: 0 },
+        deletableBelow: () => uploadedUpTo,
+        onSegmentSealed: (s) => sealed.push(s.baseOffset),
+      });
+      for (let i = 0; i < 100; i++) await appendRecords(log, i * 5, 5);
+      expect(sealed).toEqual(log.sealedSegments().map((s) => s.baseOffset));
+      expect(sealed.length).toBeGreaterThan(3);
+      await log.maintain();
+      expect(log.logStartOffset).toBe(0); // retention wants everything gone; nothing is uploaded
+      uploadedUpTo = log.sealedSegments()[2]!.nextOffset;
+      await log.maintain();
+      expect(log.logStartOffset).toBe(uploadedUpTo);
+      await log.roll();
+      expect(log.sealedSegments().at(-1)!.nextOffset).toBe(500);
+      await log.close();
+    });
+  });
 });
