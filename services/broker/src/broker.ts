@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeConfig, type BrokerConfig } from './config.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { dataHandlers } from './http/handlers/data.js';
@@ -54,6 +55,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   }
 
   await mkdir(config.dataDir, { recursive: true });
+  const dataDirLock = await lockDataDir(config.dataDir);
   const clusterId = await loadOrCreateClusterId(config.dataDir, now);
   let state: BrokerState = 'starting';
   let url = config.advertisedUrl;
@@ -83,7 +85,12 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   });
 
   const started = Date.now();
-  await registry.start();
+  try {
+    await registry.start();
+  } catch (e) {
+    await dataDirLock.release();
+    throw e;
+  }
   logger.info('logs recovered', { topics: registry.list().length, partitions: registry.partitionCount, ms: Date.now() - started });
 
   const inFlight = new Set<Promise<unknown>>();
@@ -129,6 +136,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   } catch (e) {
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
     await registry.close().catch(() => undefined);
+    await dataDirLock.release();
     throw e;
   }
   server.on('error', (e) => logger.error('http server error', { err: e }));
@@ -171,6 +179,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger.error('closing the logs failed', { err: e });
     }
     await serverClosed;
+    await dataDirLock.release();
     state = 'closed';
     logger.info('broker stopped');
   };

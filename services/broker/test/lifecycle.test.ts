@@ -239,3 +239,25 @@ describe('operational routes', () => {
     expect(text).toMatch(/strata_http_requests_total\{method="POST",route="\/v1\/topics\/\{topic\}\/records",status="200"\} 1/);
   });
 });
+
+describe('data dir lock', () => {
+  it('refuses a second broker on the same data dir, and frees it on close', async () => {
+    t = await startTestBroker();
+    const { loadConfig, startBroker } = await import('@strata/broker');
+    const config = loadConfig({ STRATA_DATA_DIR: t.dataDir, STRATA_HTTP_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []);
+    await expect(startBroker(config)).rejects.toMatchObject({ code: 'STORAGE_ERROR', message: expect.stringMatching(/in use by another broker/) });
+    await t.restart(); // close() released it
+    expect((await call(t.url, 'GET', '/readyz')).status).toBe(200);
+  });
+
+  it('takes over a stale lock left by a dead process', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dataDir = await mkdtemp(join(tmpdir(), 'strata-lock-'));
+    await writeFile(join(dataDir, '.lock'), '2147483646\n'); // no such pid
+    const { loadConfig, startBroker } = await import('@strata/broker');
+    const broker = await startBroker(loadConfig({ STRATA_DATA_DIR: dataDir, STRATA_HTTP_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []));
+    expect(broker.state).toBe('ready');
+    await broker.close();
+  });
+});
