@@ -1,8 +1,9 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '@strata/protocol';
+import { META_DIR } from './topics/metadata-store.js';
 
-const LOCK_FILE = '.lock';
+const LOCK_FILE = 'broker.lock';
 /** Data dirs this process holds: a second broker in the same process must fail too. */
 const heldHere = new Set<string>();
 
@@ -17,7 +18,8 @@ export interface DataDirLock {
  * file to remove.
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
-  const path = join(dataDir, LOCK_FILE);
+  await mkdir(join(dataDir, META_DIR), { recursive: true });
+  const path = join(dataDir, META_DIR, LOCK_FILE);
   if (heldHere.has(path)) throw inUse(dataDir, process.pid, path);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

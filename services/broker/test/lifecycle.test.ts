@@ -254,7 +254,8 @@ describe('data dir lock', () => {
     const { mkdtemp } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const dataDir = await mkdtemp(join(tmpdir(), 'strata-lock-'));
-    await writeFile(join(dataDir, '.lock'), '2147483646\n'); // no such pid
+    await mkdir(join(dataDir, '__strata'));
+    await writeFile(join(dataDir, '__strata', 'broker.lock'), '2147483646\n'); // no such pid
     const { loadConfig, startBroker } = await import('@strata/broker');
     const broker = await startBroker(loadConfig({ STRATA_DATA_DIR: dataDir, STRATA_HTTP_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []));
     expect(broker.state).toBe('ready');

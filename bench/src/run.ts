@@ -1,0 +1,23 @@
+/**
+ * `pnpm bench`: every benchmark, each printed as a table (and all of them as one JSON line at
+ * the end, for tooling). Not a test: nothing here asserts a time.
+ */
+import { runBrokerBench } from './broker-bench.js';
+import { runCodecBench } from './codec.js';
+
+const only = process.argv[2];
+const results: Record<string, unknown[]> = {};
+
+if (!only || only === 'codec') {
+  console.log('\n## codec (CRC-32C, batch validation, decoding)');
+  const rows = await runCodecBench();
+  console.table(rows);
+  results.codec = rows;
+}
+if (!only || only === 'broker') {
+  console.log('\n## broker vs baseline (plain node:http server appending to a file), same run');
+  const rows = await runBrokerBench();
+  console.table(rows);
+  results.broker = rows;
+}
+console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

@@ -1,0 +1,101 @@
+/**
+ * `strata serve`: run a broker until SIGTERM/SIGINT.
+ *
+ * Configuration comes from the environment and the flags, both read by the broker's loadConfig
+ * (DESIGN.md §8), validated once, all problems reported together. The first signal closes the
+ * broker gracefully and exits 0; a second one exits at once.
+ */
+import { createLogger, loadConfig, startBroker, type Broker, type BrokerConfig } from '@strata/broker';
+import type { Command, CommandContext } from '../command.js';
+import { onShutdownSignal, type ShutdownSignal } from '../io.js';
+import { formatError } from '../report.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run a broker',
+  usage: 'serve [--<setting> value ...]',
+  description:
+    'Runs a broker in the foreground. Every setting is read from the environment and can be\n' +
+    'overridden by a flag: STRATA_HTTP_PORT (8080), STRATA_DATA_DIR (./data), STRATA_BROKER_ID,\n' +
+    'STRATA_ADVERTISED_URL, STRATA_LOG_LEVEL, topic defaults such as STRATA_DEFAULT_SEGMENT_BYTES, ...\n' +
+    'A flag is the variable\'s name without STRATA_, in lower case with dashes (STRATA_HTTP_PORT →\n' +
+    '--http-port, also --http-port=9000). The broker logs JSON lines to stdout, its resolved\n' +
+    'configuration first. SIGTERM or SIGINT shuts down gracefully (in-flight requests finish, logs are\n' +
+    'flushed and closed); a second signal exits at once.',
+  options: {},
+  optionHelp: [],
+  examples: [
+    'strata serve',
+    'strata serve --http-port 9092 --data-dir /var/lib/strata',
+    'STRATA_HTTP_PORT=8080 STRATA_DATA_DIR=./data strata serve',
+  ],
+  minPositionals: 0,
+  maxPositionals: 0,
+  positionalNames: [],
+  passThrough: true,
+  usesBroker: false,
+  run: serve,
+};
+
+function listenErrorMessage(error: unknown, config: BrokerConfig): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const where = `${config.host}:${config.httpPort}`;
+  if (code === 'EADDRINUSE') {
+    return `error: cannot listen on ${where}: the address is already in use (another broker? set STRATA_HTTP_PORT or --http-port)\n`;
+  }
+  if (code === 'EACCES') return `error: cannot listen on ${where}: permission denied\n`;
+  if (code === 'EADDRNOTAVAIL') return `error: cannot listen on ${where}: no such local address\n`;
+  return undefined;
+}
+
+async function serve(ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
+  let config: BrokerConfig;
+  try {
+    config = loadConfig(io.env as NodeJS.ProcessEnv, ctx.rawArgs);
+  } catch (error) {
+    io.stderr.write(formatError(error));
+    return 1;
+  }
+
+  // Signals that arrive while starting are remembered and honoured once the broker is up.
+  let signalled: ShutdownSignal | undefined;
+  let wake: (() => void) | undefined;
+  const removeSignalHandlers = onShutdownSignal(io.signals, (signal) => {
+    if (signalled !== undefined) {
+      io.stderr.write(`received ${signal} again: exiting at once, without a graceful shutdown\n`);
+      io.forceExit(1);
+      return;
+    }
+    signalled = signal;
+    wake?.();
+  });
+
+  try {
+    // The broker logs its configuration ('broker starting') and its URL ('broker ready').
+    const logger = createLogger({
+      level: config.logLevel,
+      base: { brokerId: config.brokerId },
+      write: (line) => void io.stdout.write(`${line}\n`),
+    });
+    let broker: Broker;
+    try {
+      broker = await startBroker(config, { logger });
+    } catch (error) {
+      io.stderr.write(listenErrorMessage(error, config) ?? formatError(error));
+      return 1;
+    }
+
+    if (signalled === undefined) await new Promise<void>((resolve) => (wake = resolve));
+    logger.info('signal received: shutting down gracefully (send it again to exit at once)', { signal: signalled });
+    try {
+      await broker.close();
+    } catch (error) {
+      io.stderr.write(formatError(error));
+      return 1;
+    }
+    return 0;
+  } finally {
+    removeSignalHandlers();
+  }
+}

@@ -1,0 +1,151 @@
+/** `strata topics create|list|describe|delete`. */
+import { booleanOption, intOption, listOption, UsageError } from '../args.js';
+import type { Command, CommandContext } from '../command.js';
+import { formatTable } from '../report.js';
+
+const MAX_PARTITIONS = 10_000;
+
+function parseConfigs(pairs: string[]): Record<string, string> | undefined {
+  if (pairs.length === 0) return undefined;
+  const configs: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--config expects key=value, got '${pair}'`);
+    configs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return configs;
+}
+
+function topicArg(ctx: CommandContext): string {
+  return ctx.positionals[0] as string; // presence checked by the dispatcher (minPositionals)
+}
+
+function writeOut(ctx: CommandContext, text: string): void {
+  ctx.io.stdout.write(text);
+}
+
+export const topicsCreate: Command = {
+  name: 'topics create',
+  summary: 'create a topic',
+  usage: 'topics create <name> [--partitions N] [--replication-factor N] [--config key=value ...]',
+  options: {
+    partitions: { type: 'string' },
+    'replication-factor': { type: 'string' },
+    config: { type: 'string', multiple: true },
+  },
+  optionHelp: [
+    ['--partitions N', 'number of partitions (default 1)'],
+    ['--replication-factor N', 'replicas per partition (default: the broker\'s default)'],
+    ['--config key=value', 'a topic config, Kafka names (retention.ms, segment.bytes, flush.messages, ...); repeatable'],
+  ],
+  examples: [
+    'strata topics create orders --partitions 3',
+    'strata topics create audit --config retention.ms=604800000 --config flush.messages=1',
+  ],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['name'],
+  usesBroker: true,
+  async run(ctx) {
+    const name = topicArg(ctx);
+    const partitions = intOption(ctx.values, 'partitions', { min: 1, max: MAX_PARTITIONS }) ?? 1;
+    const replicationFactor = intOption(ctx.values, 'replication-factor', { min: 1, max: 64 });
+    const configs = parseConfigs(listOption(ctx.values, 'config'));
+    await ctx.client.createTopic({
+      name,
+      partitions,
+      ...(replicationFactor === undefined ? {} : { replicationFactor }),
+      ...(configs === undefined ? {} : { configs }),
+    });
+    writeOut(ctx, `created topic '${name}' with ${partitions} partition${partitions === 1 ? '' : 's'}\n`);
+    return 0;
+  },
+};
+
+export const topicsList: Command = {
+  name: 'topics list',
+  summary: 'list topics',
+  usage: 'topics list [--json]',
+  options: { json: { type: 'boolean' } },
+  optionHelp: [['--json', 'print the broker\'s JSON answer instead of a table']],
+  examples: ['strata topics list', 'strata topics list --json | jq -r ".topics[].name"'],
+  minPositionals: 0,
+  maxPositionals: 0,
+  positionalNames: [],
+  usesBroker: true,
+  async run(ctx) {
+    const answer = await ctx.client.listTopics();
+    if (booleanOption(ctx.values, 'json')) {
+      writeOut(ctx, JSON.stringify(answer) + '\n');
+      return 0;
+    }
+    const topics = [...answer.topics].sort((a, b) => a.name.localeCompare(b.name));
+    writeOut(
+      ctx,
+      formatTable(
+        ['NAME', 'PARTITIONS', 'REPLICATION-FACTOR'],
+        topics.map((t) => [t.name, t.partitions, t.replicationFactor]),
+      ),
+    );
+    return 0;
+  },
+};
+
+export const topicsDescribe: Command = {
+  name: 'topics describe',
+  summary: 'show a topic\'s configs and partitions',
+  usage: 'topics describe <name> [--json]',
+  options: { json: { type: 'boolean' } },
+  optionHelp: [['--json', 'print the broker\'s JSON answer instead of a table']],
+  examples: ['strata topics describe orders'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['name'],
+  usesBroker: true,
+  async run(ctx) {
+    const topic = await ctx.client.describeTopic(topicArg(ctx));
+    if (booleanOption(ctx.values, 'json')) {
+      writeOut(ctx, JSON.stringify(topic) + '\n');
+      return 0;
+    }
+    const configs = Object.entries(topic.configs ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${String(v)}`);
+    let text = `Topic: ${topic.name}  Partitions: ${topic.partitions.length}\n`;
+    text += `Configs: ${configs.length === 0 ? '(defaults)' : configs.join(', ')}\n`;
+    const partitions = [...topic.partitions].sort((a, b) => a.partition - b.partition);
+    text += formatTable(
+      ['PARTITION', 'LEADER', 'LOG-START-OFFSET', 'HIGH-WATERMARK', 'SIZE-BYTES'],
+      partitions.map((p) => [
+        p.partition,
+        p.leader === null || p.leader === undefined ? '-' : String(p.leader),
+        p.logStartOffset,
+        p.highWatermark,
+        (p.localBytes ?? 0) + (p.remoteBytes ?? 0),
+      ]),
+    );
+    writeOut(ctx, text);
+    return 0;
+  },
+};
+
+export const topicsDelete: Command = {
+  name: 'topics delete',
+  summary: 'delete a topic and all its records',
+  usage: 'topics delete <name>',
+  options: {},
+  optionHelp: [],
+  examples: ['strata topics delete orders'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['name'],
+  usesBroker: true,
+  async run(ctx) {
+    const name = topicArg(ctx);
+    await ctx.client.deleteTopic(name);
+    writeOut(ctx, `deleted topic '${name}'\n`);
+    return 0;
+  },
+};
+
+export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsDelete];

@@ -1,0 +1,12 @@
+/**
+ * @strata/test: the harness for integration, fault and CLI tests (and the benchmarks).
+ * Free of vitest, so bench can use it at runtime; vitest glue lives in ../support.ts.
+ */
+export { freePort } from './ports.js';
+export { tempDir } from './temp.js';
+export { BrokerProcess, CLI_MAIN, REPO_ROOT, type BrokerProcessOptions, type ExitInfo } from './broker-process.js';
+export { HttpClient, expectStatus, type HttpAnswer, type HttpRequestOptions, type Json } from './http.js';
+export { runStrata, type CliRun, type CliRunOptions } from './cli.js';
+export { RingBuffer } from './ring-buffer.js';
+export { SeededRandom, seedFromEnv } from './random.js';
+export { cleanupAll, liveChildren } from './cleanup.js';
