@@ -51,6 +51,8 @@ export {
   SEGMENT_OBJECT_SUFFIX,
   manifestSnapshotKey,
   manifestsPrefix,
+  ALL_MANIFESTS_PREFIX,
+  topicOfManifestKey,
   normalizeStorePrefix,
   objectKeyProblem,
   parseSegmentObjectKey,

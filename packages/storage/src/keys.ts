@@ -139,6 +139,15 @@ export function parseSegmentObjectKey(key: string): SegmentObjectId | null {
   return { topic, partition, baseOffset, lastOffset, epoch };
 }
 
+/** `manifests/`: every manifest snapshot; listing it finds every topic the bucket can restore. */
+export const ALL_MANIFESTS_PREFIX = 'manifests/';
+
+/** The topic a manifest snapshot key belongs to, or null for any other key. */
+export function topicOfManifestKey(key: string): string | null {
+  const m = /^manifests\/([a-zA-Z0-9._-]{1,249})\/(0|[1-9][0-9]{0,9})\.json$/.exec(key);
+  return m === null || m[1] === '.' || m[1] === '..' ? null : m[1]!;
+}
+
 /** `manifests/<topic>/`: the manifest snapshots of a topic's partitions. */
 export function manifestsPrefix(topic: string): string {
   validateTopicName(topic);

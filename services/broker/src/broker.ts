@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ObjectStore } from '@strata/storage';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeConfig, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -21,7 +22,9 @@ import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { LocalMetadataStore, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';
-import { TopicRegistry } from './topics/topic-registry.js';
+import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
+import { createObjectStore } from './tiering/object-store-factory.js';
+import { Tiering } from './tiering/tiering.js';
 
 export interface Broker {
   /** The URL clients reach this broker at. */
@@ -43,6 +46,8 @@ export interface Broker {
 export interface BrokerDependencies {
   logger?: Logger;
   metadataStore?: MetadataStore;
+  /** The object store for sealed segments (default: from config.objectStore). */
+  objectStore?: ObjectStore;
   now?: () => number;
 }
 
@@ -62,16 +67,25 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
 
   const waiters = new PartitionWaiters(config.maxFetchWaiters);
   // The metric sources read the registry only when scraped, after it exists.
-  const metrics = new BrokerMetrics({
-    partitions: () => registry.allPartitions(),
+  const metrics: BrokerMetrics = new BrokerMetrics({
+    partitions: (): IterableIterator<PartitionHandle> => registry.allPartitions(),
     topicCount: () => registry.list().length,
     waiters: () => waiters.size,
     waitersRejected: () => waiters.rejectedTotal,
     ready: () => state === 'ready',
   });
-  const registry = new TopicRegistry({
+  const tiering: Tiering = new Tiering({
+    ...config.tiering,
+    store: deps.objectStore ?? createObjectStore(config.objectStore),
     dataDir: config.dataDir,
-    store: deps.metadataStore ?? new LocalMetadataStore(config.dataDir),
+    logger,
+    registry: metrics.registry,
+    now,
+  });
+  const registry: TopicRegistry = new TopicRegistry({
+    dataDir: config.dataDir,
+    store: tiering.bucketBackedMetadata(deps.metadataStore ?? new LocalMetadataStore(config.dataDir)),
+    tiering,
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
     maxRequestBytes: config.maxRequestBytes,
@@ -85,9 +99,15 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   });
 
   const started = Date.now();
+  tiering.setRetentionSource((name) => {
+    if (!registry.has(name)) return null;
+    const configs = registry.get(name).configs;
+    return { retentionMs: configs['retention.ms'], retentionBytes: configs['retention.bytes'] };
+  });
   try {
     await registry.start();
   } catch (e) {
+    await tiering.stop(0).catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -135,6 +155,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     });
   } catch (e) {
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
+    await tiering.stop(0).catch(() => undefined);
     await registry.close().catch(() => undefined);
     await dataDirLock.release();
     throw e;
@@ -145,12 +166,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
 
   const maintenance = new MaintenanceLoop({
     intervalMs: config.maintenanceIntervalMs,
-    partitions: () => registry.allPartitions(),
+    partitions: (): IterableIterator<PartitionHandle> => registry.allPartitions(),
     isLive: (h) => registry.isCurrent(h),
     logger,
     metrics,
   });
   maintenance.start();
+  tiering.start();
   state = 'ready';
   logger.info('broker ready', { url, port, clusterId });
 
@@ -173,6 +195,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       });
     }
     server.closeAllConnections();
+    // Uploads in flight may finish; the rest resume from the manifest at the next start.
+    await tiering.stop(Math.max(0, deadline - Date.now()));
     try {
       await registry.close();
     } catch (e) {

@@ -24,6 +24,9 @@ export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
   'segment.ms': 7 * 24 * 60 * 60 * 1000,
   'retention.ms': 7 * 24 * 60 * 60 * 1000,
   'retention.bytes': -1,
+  // Redpanda's choice: a day of data stays local for fast tail reads; older reads come from the bucket.
+  'local.retention.ms': 24 * 60 * 60 * 1000,
+  'local.retention.bytes': -2,
   'flush.messages': -1,
   'flush.ms': -1,
   'max.message.bytes': 1_048_588, // Kafka's message.max.bytes: 1 MiB + the 12-byte log overhead
@@ -65,16 +68,25 @@ export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
 
 /** Settings from DESIGN.md §8 this build recognises but does not use yet (clustering, tiering). */
-export const NOT_IN_THIS_BUILD = [
-  'STRATA_INTERNAL_PORT',
-  'STRATA_CLUSTER_SECRET',
-  'STRATA_REDIS_URL',
-  'STRATA_S3_BUCKET',
-  'STRATA_S3_ENDPOINT',
-  'STRATA_S3_REGION',
-  'STRATA_S3_PREFIX',
-  'STRATA_S3_FORCE_PATH_STYLE',
-] as const;
+export const NOT_IN_THIS_BUILD = ['STRATA_INTERNAL_PORT', 'STRATA_CLUSTER_SECRET', 'STRATA_REDIS_URL'] as const;
+
+/** Where sealed segments go: S3 (any S3 API) when STRATA_S3_BUCKET is set, else a local directory. */
+export type ObjectStoreConfig =
+  | { kind: 'local'; dir: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint: string; region: string; forcePathStyle: boolean };
+
+/** Tiered storage tuning (DESIGN.md §4, §6). */
+export interface TieringConfig {
+  uploadConcurrency: number;
+  loopIntervalMs: number;
+  gcIntervalMs: number;
+  orphanGraceMs: number;
+  cacheBytes: number;
+  chunkBytes: number;
+  readAheadChunks: number;
+  fetchConcurrency: number;
+  maxOpenReaders: number;
+}
 
 export interface TopicDefaults {
   partitions: number;
@@ -103,6 +115,8 @@ export interface BrokerConfig {
   shutdownTimeoutMs: number;
   /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
   notInThisBuild: string[];
+  objectStore: ObjectStoreConfig;
+  tiering: TieringConfig;
 }
 
 /** The env var for a topic config default: segment.bytes -> STRATA_DEFAULT_SEGMENT_BYTES. */
@@ -135,6 +149,15 @@ const INT_SETTINGS = {
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
+  uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 4, min: 1, max: 256 },
+  loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
+  gcIntervalMs: { env: 'STRATA_TIER_GC_INTERVAL_MS', default: 10 * 60_000, min: 100, max: 7 * 24 * 3_600_000 },
+  orphanGraceMs: { env: 'STRATA_TIER_ORPHAN_GRACE_MS', default: 60 * 60_000, min: 0, max: 7 * 24 * 3_600_000 },
+  cacheBytes: { env: 'STRATA_REMOTE_CACHE_BYTES', default: 256 * MiB, min: 4 * MiB, max: 1024 * 1024 * MiB },
+  chunkBytes: { env: 'STRATA_REMOTE_CHUNK_BYTES', default: 2 * MiB, min: 64 * 1024, max: 64 * MiB },
+  readAheadChunks: { env: 'STRATA_REMOTE_READ_AHEAD_CHUNKS', default: 4, min: 0, max: 64 },
+  fetchConcurrency: { env: 'STRATA_REMOTE_FETCH_CONCURRENCY', default: 8, min: 1, max: 256 },
+  maxOpenReaders: { env: 'STRATA_REMOTE_MAX_READERS', default: 1024, min: 1, max: 1_000_000 },
 } as const satisfies Record<string, IntSetting>;
 
 const STRING_SETTINGS = {
@@ -143,6 +166,12 @@ const STRING_SETTINGS = {
   brokerId: 'STRATA_BROKER_ID',
   advertisedUrl: 'STRATA_ADVERTISED_URL',
   logLevel: 'STRATA_LOG_LEVEL',
+  objectsDir: 'STRATA_OBJECTS_DIR',
+  s3Bucket: 'STRATA_S3_BUCKET',
+  s3Endpoint: 'STRATA_S3_ENDPOINT',
+  s3Region: 'STRATA_S3_REGION',
+  s3Prefix: 'STRATA_S3_PREFIX',
+  s3ForcePathStyle: 'STRATA_S3_FORCE_PATH_STYLE',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */
@@ -247,7 +276,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
     notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
+    objectStore: objectStoreConfig(str, dataDir, problems),
+    tiering: {
+      uploadConcurrency: int(INT_SETTINGS.uploadConcurrency),
+      loopIntervalMs: int(INT_SETTINGS.loopIntervalMs),
+      gcIntervalMs: int(INT_SETTINGS.gcIntervalMs),
+      orphanGraceMs: int(INT_SETTINGS.orphanGraceMs),
+      cacheBytes: int(INT_SETTINGS.cacheBytes),
+      chunkBytes: int(INT_SETTINGS.chunkBytes),
+      readAheadChunks: int(INT_SETTINGS.readAheadChunks),
+      fetchConcurrency: int(INT_SETTINGS.fetchConcurrency),
+      maxOpenReaders: int(INT_SETTINGS.maxOpenReaders),
+    },
   };
+  if (config.tiering.cacheBytes < config.tiering.chunkBytes * (config.tiering.readAheadChunks + 2)) {
+    problems.push(
+      `STRATA_REMOTE_CACHE_BYTES (${config.tiering.cacheBytes}) must hold the read-ahead: at least STRATA_REMOTE_CHUNK_BYTES x (STRATA_REMOTE_READ_AHEAD_CHUNKS + 2)`,
+    );
+  }
 
   // Fields checked against each other.
   checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
@@ -260,6 +306,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     throw new StrataError('INVALID_CONFIG', `invalid broker configuration: ${problems.join('; ')}`, { details: { problems } });
   }
   return config;
+}
+
+function objectStoreConfig(str: (name: string, fallback: string) => string, dataDir: string, problems: string[]): ObjectStoreConfig {
+  const bucket = str(STRING_SETTINGS.s3Bucket, '');
+  if (bucket === '') return { kind: 'local', dir: resolve(dataDir, str(STRING_SETTINGS.objectsDir, '__strata/objects')) };
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`STRATA_S3_BUCKET: "${bucket}" is not a valid bucket name`);
+  const endpoint = str(STRING_SETTINGS.s3Endpoint, '');
+  if (endpoint !== '' && !/^https?:\/\/[^/]+/.test(endpoint)) problems.push(`STRATA_S3_ENDPOINT: must be an http(s) URL, got "${endpoint}"`);
+  const pathStyle = str(STRING_SETTINGS.s3ForcePathStyle, 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(pathStyle)) problems.push(`STRATA_S3_FORCE_PATH_STYLE: must be true or false, got "${pathStyle}"`);
+  return {
+    kind: 's3',
+    bucket,
+    prefix: str(STRING_SETTINGS.s3Prefix, ''),
+    endpoint,
+    region: str(STRING_SETTINGS.s3Region, 'us-east-1'),
+    forcePathStyle: pathStyle === 'true' || pathStyle === '1',
+  };
 }
 
 /** `--name value` and `--name=value`; flags win over the environment. */
@@ -312,6 +376,8 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maxConnections: config.maxConnections,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    objectStore: config.objectStore,
+    tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
   };
 }

@@ -3,7 +3,8 @@
 // or shutdown. The raw path hands the log's Buffer through untouched; the JSON
 // path decodes it, skipping records below the asked offset in the first batch.
 
-import { StrataError, decodeRecordBatches, type DecodedRecord } from '@strata/protocol';
+import { StrataError, decodeRecordBatches, isStrataError, type DecodedRecord } from '@strata/protocol';
+import type { ReadResult } from '@strata/log';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
 import type { Encoding, HeaderEncoding } from './produce.js';
@@ -38,7 +39,7 @@ export function highWatermark(handle: PartitionHandle): number {
 
 /** OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, highWatermark], with both ends in the details. */
 export function checkOffset(handle: PartitionHandle, offset: number): void {
-  const logStartOffset = handle.log.logStartOffset;
+  const logStartOffset = handle.tier.logStartOffset();
   const hw = highWatermark(handle);
   if (offset < logStartOffset || offset > hw) {
     throw new StrataError(
@@ -62,7 +63,7 @@ export async function fetchBatches(ctx: FetchContext, request: FetchRequest, sig
 async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<FetchResult | null> {
   let handle = first;
   checkOffset(handle, request.offset);
-  let result = await handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
+  let result = await readEitherTier(handle, request, signal);
   if (result.batchCount === 0 && request.maxWaitMs > 0) {
     const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(handle), request.maxWaitMs, signal);
     if (outcome === 'aborted') return null;
@@ -70,7 +71,7 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
     handle = ctx.registry.partition(request.topic, request.partition);
     if (outcome === 'data' || outcome === 'woken') {
       checkOffset(handle, request.offset);
-      result = await handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
+      result = await readEitherTier(handle, request, signal);
     }
   }
   ctx.metrics.fetchBytes.inc({ topic: handle.topic, partition: String(handle.partition) }, result.data.length);
@@ -79,8 +80,24 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
     batchCount: result.batchCount,
     nextOffset: result.nextOffset,
     highWatermark: highWatermark(handle),
-    logStartOffset: handle.log.logStartOffset,
+    logStartOffset: handle.tier.logStartOffset(),
   };
+}
+
+/**
+ * Below the local log start the bucket serves (all of it is below the high watermark);
+ * otherwise the local log. The caller checked the offset against the partition's range.
+ */
+async function readEitherTier(handle: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<ReadResult> {
+  if (request.offset < handle.log.logStartOffset) {
+    try {
+      return await handle.tier.read(request.offset, request.maxBytes, signal);
+    } catch (e) {
+      // Local eviction raced the check: the offset may be local now after all.
+      if (!(isStrataError(e) && e.code === 'OFFSET_OUT_OF_RANGE') || request.offset < handle.log.logStartOffset) throw e;
+    }
+  }
+  return handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
 }
 
 export interface JsonRecord {

@@ -90,7 +90,11 @@ export class BrokerMetrics {
       });
     };
     perPartition('strata_log_end_offset', 'Log end offset per partition.', (h) => h.log.logEndOffset);
-    perPartition('strata_log_start_offset', 'Log start offset per partition.', (h) => h.log.logStartOffset);
+    perPartition('strata_log_start_offset', 'Log start offset per partition (all tiers).', (h) => h.tier.logStartOffset());
+    perPartition('strata_local_log_start_offset', 'First offset on local disk per partition.', (h) => h.log.logStartOffset);
+    perPartition('strata_remote_bytes', 'Bytes of segment objects per partition.', (h) => h.tier.remoteBytes());
+    perPartition('strata_tier_upload_lag_bytes', 'Sealed local bytes not yet in the object store, per partition.', (h) => h.tier.uploadLag().bytes);
+    perPartition('strata_tier_upload_lag_segments', 'Sealed local segments not yet in the object store, per partition.', (h) => h.tier.uploadLag().segments);
     perPartition('strata_log_size_bytes', 'Bytes on local disk per partition.', (h) => h.log.stats().sizeBytes);
     perPartition('strata_log_segments', 'Local segments per partition.', (h) => h.log.stats().segmentCount);
 

@@ -41,7 +41,10 @@ function topicConfigsSchema(defaults: BrokerConfig['topicDefaults']['configs'] |
     let schema: Json;
     if (spec.kind === 'int') {
       const range: Json = { type: 'integer', minimum: spec.min, maximum: spec.max };
-      schema = spec.minusOneMeans !== undefined ? { oneOf: [range, { const: -1, description: spec.minusOneMeans }] } : range;
+      const specials: Json[] = [];
+      if (spec.minusOneMeans !== undefined) specials.push({ const: -1, description: spec.minusOneMeans });
+      if (spec.minusTwoMeans !== undefined) specials.push({ const: -2, description: spec.minusTwoMeans });
+      schema = specials.length > 0 ? { oneOf: [range, ...specials] } : range;
       schema = { anyOf: [schema, { type: 'string', pattern: '^-?\\d+$', description: 'the same integer as a string (Kafka style)' }] };
     } else {
       schema = { type: 'string', enum: [...spec.values] };
@@ -332,7 +335,13 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
             highWatermark: int64('Consumers see offsets below this.'),
             localLogStartOffset: int64('First offset on local disk.'),
             localBytes: { type: 'integer' },
-            remoteBytes: { type: 'integer' },
+            remoteBytes: { type: 'integer', description: 'Bytes of segment objects in the object store.' },
+            remoteLogStartOffset: { anyOf: [int64('First offset in the object store.'), { type: 'null' }] },
+            remoteLogEndOffset: int64('Offset after the last record in the object store (where uploads continue).'),
+            remoteSegments: { type: 'integer' },
+            uploadLagSegments: { type: 'integer', description: 'Sealed local segments not yet uploaded.' },
+            uploadLagBytes: { type: 'integer', description: 'Bytes of sealed local segments not yet uploaded.' },
+            lastUploadError: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Why the last upload attempt failed, until one succeeds.' },
           },
         },
         Header: {

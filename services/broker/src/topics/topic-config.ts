@@ -10,6 +10,8 @@ export interface TopicConfigs {
   'segment.ms': number;
   'retention.ms': number;
   'retention.bytes': number;
+  'local.retention.ms': number;
+  'local.retention.bytes': number;
   'flush.messages': number;
   'flush.ms': number;
   'max.message.bytes': number;
@@ -30,6 +32,8 @@ export interface IntConfigSpec {
   max: number;
   /** -1 is accepted and means "no limit" / "never". */
   minusOneMeans?: string;
+  /** -2 is accepted and means this (Kafka: "the same as the total retention"). */
+  minusTwoMeans?: string;
   description: string;
 }
 export interface EnumConfigSpec {
@@ -47,6 +51,22 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigKey, TopicConfigSpec
   'segment.ms': { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, description: 'Roll the active segment when its first batch is this old (ms).' },
   'retention.ms': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'keep forever', description: 'Delete sealed segments whose newest record is older than this (ms).' },
   'retention.bytes': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'no size limit', description: 'Delete the oldest sealed segments while a partition is larger than this.' },
+  'local.retention.ms': {
+    kind: 'int',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    minusOneMeans: 'keep forever',
+    minusTwoMeans: 'the same as retention.ms',
+    description: 'How long sealed segments stay on local disk once they are in the object store (ms); capped by retention.ms.',
+  },
+  'local.retention.bytes': {
+    kind: 'int',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    minusOneMeans: 'no size limit',
+    minusTwoMeans: 'the same as retention.bytes',
+    description: 'Local bytes kept per partition once segments are in the object store; capped by retention.bytes.',
+  },
   'flush.messages': { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'leave fsync to the OS', description: 'fsync after this many records.' },
   'flush.ms': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'never fsync on a timer', description: 'fsync when the oldest unflushed append is this old (ms).' },
   'max.message.bytes': { kind: 'int', min: 1, max: INT32_MAX, description: 'Largest batch (and largest raw produce body) accepted, in bytes.' },
@@ -106,8 +126,10 @@ export function parseTopicConfigValue(
   else return bad(`must be an integer, got ${describe(raw)}`);
   if (!Number.isSafeInteger(value)) return bad(`must be a safe integer, got ${describe(raw)}`);
   if (value === -1 && spec.minusOneMeans !== undefined) return value;
+  if (value === -2 && spec.minusTwoMeans !== undefined) return value;
   if (value < spec.min || value > spec.max) {
-    const minusOne = spec.minusOneMeans !== undefined ? ` or -1 (${spec.minusOneMeans})` : '';
+    const minusOne =
+      (spec.minusOneMeans !== undefined ? ` or -1 (${spec.minusOneMeans})` : '') + (spec.minusTwoMeans !== undefined ? ` or -2 (${spec.minusTwoMeans})` : '');
     return bad(`must be in [${spec.min}, ${spec.max}]${minusOne}, got ${value}`);
   }
   return value;
@@ -175,16 +197,29 @@ export function effectiveConfigs(defaults: TopicConfigs, overrides: TopicConfigO
   return { ...defaults, ...overrides };
 }
 
+/**
+ * The local log's settings. Its retention is the local one (local.retention.*, never longer
+ * than the total retention): the log deletes only segments already in the object store, and
+ * the remote tier applies retention.* to the whole partition.
+ */
 export function toLogConfig(configs: TopicConfigs): LogConfig {
   return {
     segmentBytes: configs['segment.bytes'],
     segmentMs: configs['segment.ms'],
-    retentionMs: configs['retention.ms'],
-    retentionBytes: configs['retention.bytes'],
+    retentionMs: localLimit(configs['local.retention.ms'], configs['retention.ms']),
+    retentionBytes: localLimit(configs['local.retention.bytes'], configs['retention.bytes']),
     flushMessages: configs['flush.messages'],
     flushMs: configs['flush.ms'],
     indexIntervalBytes: configs['index.interval.bytes'],
   };
+}
+
+/** -2 follows the total; otherwise the smaller of the two, with -1 meaning unlimited. */
+function localLimit(local: number, total: number): number {
+  if (local === -2) return total;
+  if (total === -1) return local;
+  if (local === -1) return total;
+  return Math.min(local, total);
 }
 
 // ---- topic names -------------------------------------------------------------

@@ -7,10 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, isStrataError } from '@strata/protocol';
-import { PartitionLog, partitionDirName, validateLogConfig } from '@strata/log';
+import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
 import type { Logger } from '../logger.js';
+import type { Tiering } from '../tiering/tiering.js';
+import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
 import {
   checkEffectiveConfigs,
@@ -36,6 +38,8 @@ export interface PartitionHandle {
   /** `<topic>-<partition>`: the directory name, and the key for waiters and metrics. */
   readonly key: string;
   readonly log: PartitionLog;
+  /** The remote tier: uploads, reads below the local log start, remote retention. */
+  readonly tier: TieredPartition;
 }
 
 export class Topic {
@@ -93,6 +97,7 @@ export interface TopicRegistryOptions {
   onTopicRemoved?: (topic: Topic) => void;
   /** Logs opened at once during start. */
   openConcurrency?: number;
+  tiering: Tiering;
 }
 
 const CREATE_FIELDS = new Set(['name', 'partitions', 'replicationFactor', 'configs']);
@@ -251,6 +256,7 @@ export class TopicRegistry {
         await this.#opts.store.put(meta);
       } catch (e) {
         // All or nothing: remove every directory this attempt made (or found stale).
+        for (const h of handles) this.#opts.tiering.removePartition(h.tier);
         await Promise.allSettled(handles.map((h) => h.log.destroy()));
         await Promise.allSettled(
           Array.from({ length: meta.partitions }, (_, p) => rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true })),
@@ -280,7 +286,15 @@ export class TopicRegistry {
       }
       this.#partitionCount -= topic.partitionCount;
       this.#opts.onTopicRemoved?.(topic);
-      const results = await Promise.allSettled(topic.partitions.map((h) => h.log.destroy()));
+      for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
+      const results = await Promise.allSettled(topic.partitions.map(async (h) => {
+        await h.tier.idle();
+        await h.log.destroy();
+      }));
+      await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
+        // The topic is gone from service; objects left behind are garbage, reported here.
+        this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
+      });
       for (const [p, r] of results.entries()) {
         if (r.status === 'rejected') {
           // The metadata is gone, so the topic is deleted; the directory is an orphan that a
@@ -337,6 +351,7 @@ export class TopicRegistry {
 
   /** Closes every log (flushing it). */
   async close(): Promise<void> {
+    for (const handle of this.allPartitions()) this.#opts.tiering.removePartition(handle.tier);
     const results = await Promise.allSettled([...this.allPartitions()].map((h) => h.log.close()));
     const failed = results.filter((r) => r.status === 'rejected');
     for (const r of failed) this.#opts.logger.error('closing a partition log failed', { err: (r as PromiseRejectedResult).reason });
@@ -361,14 +376,14 @@ export class TopicRegistry {
     if (mode === 'recover' && !exists) {
       this.#opts.logger.warn('partition directory is missing; starting the partition empty', { topic, partition, dir });
     }
-    const log = await PartitionLog.open({ dir, config: toLogConfig(configs), now: this.#opts.now });
+    const { log, tier } = await this.#opts.tiering.openPartition(topic, partition, dir, toLogConfig(configs), mode);
     if (mode === 'recover') {
       const report = log.recovery;
       const fields = { topic, partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report };
       if (!report.cleanShutdown || report.bytesTruncated > 0) this.#opts.logger.warn('partition log recovered after an unclean shutdown', fields);
       else this.#opts.logger.debug('partition log opened', fields);
     }
-    return { topic, partition, key, log };
+    return { topic, partition, key, log, tier };
   }
 
   /** Partition directories no topic owns: reported, not deleted (they may be all that is left of data). */

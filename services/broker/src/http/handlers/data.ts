@@ -142,13 +142,14 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       const handle = registry.partition(params.topic!, partitionParam(params.partition!));
       const at = query.get('at');
       if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
-      if (at === 'earliest') return { status: 200, json: { offset: handle.log.logStartOffset } };
+      if (at === 'earliest') return { status: 200, json: { offset: handle.tier.logStartOffset() } };
       if (at === 'latest') return { status: 200, json: { offset: highWatermark(handle) } };
       const timestamp = parseInteger(at);
       if (timestamp === null || timestamp < 0) {
         throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
       }
-      const found = await handle.log.offsetForTimestamp(timestamp);
+      // Older data lives in the bucket: ask it first, then the local log.
+      const found = (await handle.tier.offsetForTimestamp(timestamp)) ?? (await handle.log.offsetForTimestamp(timestamp));
       // Nothing at or after the timestamp: Kafka's consumers then seek to the end, so answer that.
       if (found === null || found.offset >= highWatermark(handle)) return { status: 200, json: { offset: highWatermark(handle) } };
       return { status: 200, json: { offset: found.offset, timestamp: found.timestamp } };

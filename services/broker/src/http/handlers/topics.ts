@@ -15,17 +15,24 @@ export function describeTopic(topic: Topic, brokerId: string): Record<string, un
     configOverrides: { ...topic.meta.configs },
     partitions: topic.partitions.map((h) => {
       const stats = h.log.stats();
+      const lag = h.tier.uploadLag();
       return {
         partition: h.partition,
         leader: brokerId,
         replicas: [brokerId],
         isr: [brokerId],
-        logStartOffset: stats.logStartOffset,
+        logStartOffset: h.tier.logStartOffset(),
         logEndOffset: stats.logEndOffset,
         highWatermark: highWatermark(h),
         localLogStartOffset: stats.logStartOffset,
         localBytes: stats.sizeBytes,
-        remoteBytes: 0, // no tiering in this build
+        remoteBytes: h.tier.remoteBytes(),
+        remoteLogStartOffset: h.tier.manifest.segments[0]?.baseOffset ?? null,
+        remoteLogEndOffset: h.tier.remoteEndOffset,
+        remoteSegments: h.tier.manifest.segments.length,
+        uploadLagSegments: lag.segments,
+        uploadLagBytes: lag.bytes,
+        lastUploadError: h.tier.lastError,
       };
     }),
   };

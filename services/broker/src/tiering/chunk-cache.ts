@@ -1,0 +1,156 @@
+// Remote reads go through this ObjectStore decorator: ranged GETs of immutable
+// segment objects are served from fixed-size chunks kept in a byte-bounded LRU,
+// the chunks after a read are fetched ahead (sequential replay finds them ready),
+// and at most `fetchConcurrency` chunk GETs run at once. Only objects whose size
+// was registered (from the manifest) are chunked; anything else passes through.
+
+import type { ByteRange, GetOptions, ObjectStore } from '@strata/storage';
+
+export interface ChunkCacheOptions {
+  chunkBytes: number;
+  /** Cache capacity in bytes (chunks in memory). */
+  capacityBytes: number;
+  /** Chunks fetched ahead of the last one a read touched. */
+  readAheadChunks: number;
+  fetchConcurrency: number;
+  onHit?: () => void;
+  onMiss?: (bytes: number) => void;
+}
+
+export class ChunkCachingStore {
+  readonly #store: ObjectStore;
+  readonly #options: ChunkCacheOptions;
+  /** Insertion order is recency order: a hit re-inserts. */
+  readonly #chunks = new Map<string, Buffer>();
+  readonly #inFlight = new Map<string, Promise<Buffer>>();
+  readonly #sizes = new Map<string, number>();
+  #cachedBytes = 0;
+  #running = 0;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(store: ObjectStore, options: ChunkCacheOptions) {
+    if (options.chunkBytes < 1 || options.capacityBytes < options.chunkBytes) throw new Error('chunk cache: capacity must hold at least one chunk');
+    this.#store = store;
+    this.#options = options;
+  }
+
+  get cachedBytes(): number {
+    return this.#cachedBytes;
+  }
+
+  /** Objects are immutable under their key, so a size learned once stays true. */
+  registerSize(key: string, sizeBytes: number): void {
+    this.#sizes.set(key, sizeBytes);
+  }
+
+  forget(key: string): void {
+    this.#sizes.delete(key);
+    for (const chunkKey of [...this.#chunks.keys()]) {
+      if (chunkKey.startsWith(`${key}#`)) this.#evict(chunkKey);
+    }
+  }
+
+  /** An ObjectStore whose ranged gets use the cache; every other call goes to the real store. */
+  asStore(): ObjectStore {
+    const store = this.#store;
+    return new Proxy(store, {
+      get: (target, property, receiver) => {
+        if (property === 'get') return (key: string, options?: GetOptions) => this.get(key, options);
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Buffer | null> {
+    const size = this.#sizes.get(key);
+    const range = options.range;
+    if (size === undefined || range === undefined) return this.#store.get(key, options);
+    const end = Math.min(range.end, size - 1);
+    if (range.start > end) return Buffer.alloc(0);
+    const { chunkBytes } = this.#options;
+    const first = Math.floor(range.start / chunkBytes);
+    const last = Math.floor(end / chunkBytes);
+    const lastChunk = Math.floor((size - 1) / chunkBytes);
+    // The chunks this read needs queue first; read-ahead takes the slots left.
+    const needed = Array.from({ length: last - first + 1 }, (_, i) => this.#chunk(key, first + i, size, options.signal));
+    for (let c = last + 1; c <= Math.min(lastChunk, last + this.#options.readAheadChunks); c++) {
+      // Best effort: a failure here surfaces only if a later read needs that chunk.
+      this.#chunk(key, c, size).catch(() => undefined);
+    }
+    const parts = await Promise.all(needed);
+    const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const offset = range.start - first * chunkBytes;
+    return joined.subarray(offset, offset + (end - range.start + 1));
+  }
+
+  #chunk(key: string, index: number, size: number, signal?: AbortSignal): Promise<Buffer> {
+    const chunkKey = `${key}#${index}`;
+    const cached = this.#chunks.get(chunkKey);
+    if (cached) {
+      this.#chunks.delete(chunkKey);
+      this.#chunks.set(chunkKey, cached);
+      this.#options.onHit?.();
+      return Promise.resolve(cached);
+    }
+    const pending = this.#inFlight.get(chunkKey);
+    if (pending) return pending;
+    const range: ByteRange = { start: index * this.#options.chunkBytes, end: Math.min(size, (index + 1) * this.#options.chunkBytes) - 1 };
+    const fetch = this.#limited(async () => {
+      // A shared fetch must not die with one caller's signal: others may wait on it.
+      const bytes = await this.#store.get(key, { range });
+      if (bytes === null) throw new Error(`object ${key} is gone`);
+      this.#options.onMiss?.(bytes.length);
+      this.#insert(chunkKey, bytes);
+      return bytes;
+    }).finally(() => this.#inFlight.delete(chunkKey));
+    this.#inFlight.set(chunkKey, fetch);
+    return signal ? raceAbort(fetch, signal) : fetch;
+  }
+
+  #insert(chunkKey: string, bytes: Buffer): void {
+    if (this.#chunks.has(chunkKey)) return;
+    this.#chunks.set(chunkKey, bytes);
+    this.#cachedBytes += bytes.length;
+    for (const oldest of this.#chunks.keys()) {
+      if (this.#cachedBytes <= this.#options.capacityBytes) break;
+      this.#evict(oldest);
+    }
+  }
+
+  #evict(chunkKey: string): void {
+    const bytes = this.#chunks.get(chunkKey);
+    if (!bytes) return;
+    this.#chunks.delete(chunkKey);
+    this.#cachedBytes -= bytes.length;
+  }
+
+  async #limited<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#options.fetchConcurrency) await new Promise<void>((resolve) => this.#queue.push(resolve));
+    this.#running++;
+    try {
+      return await task();
+    } finally {
+      this.#running--;
+      this.#queue.shift()?.();
+    }
+  }
+}
+
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,347 @@
+// One partition's remote tier: uploads its sealed segments (upload, then commit
+// to the manifest, then snapshot the manifest to the bucket; only then may the
+// local copy go), serves reads below the local log start from segment objects,
+// applies retention to the remote segments, and removes uploads that never
+// became visible.
+
+import { createReadStream } from 'node:fs';
+import { StrataError, isStrataError } from '@strata/protocol';
+import type { PartitionLog, ReadResult, TimestampLookup } from '@strata/log';
+import {
+  manifestSnapshotKey,
+  parseSegmentObjectKey,
+  partitionSegmentsPrefix,
+  segmentObjectKey,
+  segmentObjectParts,
+  type ObjectStore,
+} from '@strata/storage';
+import type { Logger } from '../logger.js';
+import { advanceStart, commitSegment, manifestEndOffset, type ManifestStore, type PartitionManifest, type RemoteSegment } from './manifest.js';
+import type { ReaderCache } from './reader-cache.js';
+import type { TierMetrics } from './tier-metrics.js';
+
+export interface TierDeps {
+  store: ObjectStore;
+  readers: ReaderCache;
+  manifests: ManifestStore;
+  metrics: TierMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface RetentionLimits {
+  retentionMs: number;
+  retentionBytes: number;
+}
+
+export class TieredPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly #deps: TierDeps;
+  #manifest: PartitionManifest;
+  /** End offset of the manifest as last snapshotted to the bucket: the local eviction gate. */
+  #snapshotEnd: number;
+  #snapshotDirty: boolean;
+  #log: PartitionLog | null = null;
+  #epoch = 0;
+  #busy: Promise<void> | null = null;
+  #uploadingKey: string | null = null;
+  #failures = 0;
+  #retryAtMs = 0;
+  #closed = false;
+  lastError: string | null = null;
+
+  constructor(topic: string, partition: number, manifest: PartitionManifest, snapshotted: boolean, deps: TierDeps) {
+    this.topic = topic;
+    this.partition = partition;
+    this.#deps = deps;
+    this.#manifest = manifest;
+    // Until a snapshot is known to be in the bucket, nothing new may leave the disk.
+    this.#snapshotEnd = snapshotted ? manifestEndOffset(manifest) : manifest.logStartOffset;
+    this.#snapshotDirty = !snapshotted;
+  }
+
+  bind(log: PartitionLog): void {
+    this.#log = log;
+  }
+
+  get manifest(): Readonly<PartitionManifest> {
+    return this.#manifest;
+  }
+
+  /** Offset after the last uploaded record. */
+  get remoteEndOffset(): number {
+    return manifestEndOffset(this.#manifest);
+  }
+
+  /** The local log may delete a segment only when it ends at or below this. */
+  deletableBelow(): number {
+    return this.#snapshotEnd;
+  }
+
+  /** The partition's first retained offset, across both tiers. */
+  logStartOffset(): number {
+    const local = this.#requireLog().logStartOffset;
+    const remoteFirst = this.#manifest.segments[0]?.baseOffset ?? Number.POSITIVE_INFINITY;
+    return Math.max(this.#manifest.logStartOffset, Math.min(remoteFirst, local));
+  }
+
+  remoteBytes(): number {
+    let total = 0;
+    for (const segment of this.#manifest.segments) total += segment.objectBytes;
+    return total;
+  }
+
+  /** Sealed local segments not yet in the bucket. */
+  uploadLag(): { segments: number; bytes: number } {
+    const end = this.remoteEndOffset;
+    let segments = 0;
+    let bytes = 0;
+    for (const segment of this.#log?.sealedSegments() ?? []) {
+      if (segment.nextOffset > end) {
+        segments++;
+        bytes += segment.sizeBytes;
+      }
+    }
+    return { segments, bytes };
+  }
+
+  needsWork(nowMs: number): boolean {
+    if (this.#closed || this.#busy !== null || nowMs < this.#retryAtMs) return false;
+    return this.#snapshotDirty || this.uploadLag().segments > 0;
+  }
+
+  /** Uploads every sealed segment not yet in the manifest, in offset order. One run at a time. */
+  upload(signal: AbortSignal): Promise<void> {
+    this.#busy ??= this.#uploadAll(signal).finally(() => {
+      this.#busy = null;
+    });
+    return this.#busy;
+  }
+
+  /** Waits for a running upload to finish. */
+  async idle(): Promise<void> {
+    await this.#busy?.catch(() => undefined);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Whole batches from the segment object holding `offset` (below the local log start). */
+  async read(offset: number, maxBytes: number, signal?: AbortSignal): Promise<ReadResult> {
+    const segment = this.#segmentFor(offset);
+    if (!segment) {
+      throw new StrataError('OFFSET_OUT_OF_RANGE', `offset ${offset} is in no remote segment of ${this.topic}/${this.partition}`, {
+        details: { offset, logStartOffset: this.logStartOffset() },
+      });
+    }
+    const started = performance.now();
+    try {
+      const reader = await this.#deps.readers.open(segment, signal);
+      const result = await reader.read(offset, maxBytes, { signal });
+      this.#deps.metrics.remoteReads.inc({ result: 'ok' });
+      this.#deps.metrics.remoteReadBytes.inc(result.data.length);
+      this.#deps.metrics.remoteReadSeconds.observe((performance.now() - started) / 1000);
+      return { data: result.data, nextOffset: result.nextOffset, batchCount: result.batchCount };
+    } catch (e) {
+      throw this.#readFailure(segment, e);
+    }
+  }
+
+  /** The first offset at or after `timestamp` among the remote segments, or null. */
+  async offsetForTimestamp(timestamp: number, signal?: AbortSignal): Promise<TimestampLookup | null> {
+    const start = this.logStartOffset();
+    for (const segment of this.#manifest.segments) {
+      if (segment.maxTimestamp < timestamp || segment.lastOffset < start) continue;
+      try {
+        const reader = await this.#deps.readers.open(segment, signal);
+        const found = await reader.offsetForTimestamp(timestamp, { signal });
+        if (found && found.offset >= start) return found;
+      } catch (e) {
+        throw this.#readFailure(segment, e);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Deletes the oldest remote segments past retention.ms / retention.bytes (the bytes of the
+   * whole partition: remote plus what is only local). The manifest moves first, then the
+   * objects go: a crash in between leaves garbage, never a manifest naming a missing object.
+   */
+  async enforceRetention(limits: RetentionLimits, signal: AbortSignal): Promise<void> {
+    if (this.#busy !== null || this.#manifest.segments.length === 0) return;
+    const now = this.#deps.now();
+    let total = this.#localOnlyBytes();
+    for (const segment of this.#manifest.segments) total += segment.dataBytes;
+    let newStart = -1;
+    for (const segment of this.#manifest.segments) {
+      const expired = limits.retentionMs >= 0 && segment.maxTimestamp < now - limits.retentionMs;
+      const oversized = limits.retentionBytes >= 0 && total - segment.dataBytes >= limits.retentionBytes;
+      if (!expired && !oversized) break;
+      total -= segment.dataBytes;
+      newStart = segment.lastOffset + 1;
+    }
+    if (newStart < 0) return;
+    this.#busy = (async () => {
+      const { manifest, removed } = advanceStart(this.#manifest, newStart);
+      await this.#deps.manifests.save(this.topic, this.partition, manifest);
+      this.#manifest = manifest;
+      await this.#snapshot(signal);
+      const keys = removed.map((s) => s.key);
+      for (const key of keys) this.#deps.readers.forget(key);
+      const result = await this.#deps.store.deleteMany(keys, { signal });
+      this.#deps.metrics.retentionDeletedSegments.inc(result.deleted.length);
+      if (result.errors.length > 0) {
+        this.#deps.logger.warn('remote retention could not delete some objects; garbage collection will retry', {
+          topic: this.topic,
+          partition: this.partition,
+          errors: result.errors.slice(0, 5),
+        });
+      }
+      this.#deps.logger.info('remote retention advanced the log start', { topic: this.topic, partition: this.partition, logStartOffset: newStart, segments: removed.length });
+    })().finally(() => {
+      this.#busy = null;
+    });
+    await this.#busy;
+  }
+
+  /**
+   * Removes this partition's objects that the manifest does not name: uploads whose commit never
+   * happened (a crash in between) and segments whose deletion failed. Only objects older than
+   * `graceMs`, so an upload in flight elsewhere is never taken for garbage.
+   */
+  async collectGarbage(graceMs: number, signal: AbortSignal): Promise<number> {
+    const named = new Set(this.#manifest.segments.map((s) => s.key));
+    const cutoff = this.#deps.now() - graceMs;
+    const garbage: string[] = [];
+    for await (const object of this.#deps.store.listAll(partitionSegmentsPrefix(this.topic, this.partition), { signal })) {
+      if (named.has(object.key) || object.key === this.#uploadingKey) continue;
+      if (parseSegmentObjectKey(object.key) === null) continue;
+      if (object.lastModified.getTime() <= cutoff) garbage.push(object.key);
+    }
+    // The manifest may have moved while we listed: never delete what it names now.
+    const current = new Set(this.#manifest.segments.map((s) => s.key));
+    const doomed = garbage.filter((key) => !current.has(key));
+    if (doomed.length === 0) return 0;
+    const result = await this.#deps.store.deleteMany(doomed, { signal });
+    this.#deps.metrics.garbageDeleted.inc(result.deleted.length);
+    this.#deps.logger.info('removed uncommitted or superseded segment objects', { topic: this.topic, partition: this.partition, count: result.deleted.length });
+    return result.deleted.length;
+  }
+
+  async #uploadAll(signal: AbortSignal): Promise<void> {
+    try {
+      if (this.#snapshotDirty) await this.#snapshot(signal);
+      for (;;) {
+        if (this.#closed || signal.aborted) return;
+        const end = this.remoteEndOffset;
+        const next = this.#requireLog().sealedSegments().find((s) => s.nextOffset > end);
+        if (!next) break;
+        if (next.baseOffset !== end && this.#manifest.segments.length > 0) {
+          throw new StrataError('INTERNAL_ERROR', `local segment ${next.baseOffset} does not continue the remote log at ${end}`, {
+            details: { topic: this.topic, partition: this.partition, baseOffset: next.baseOffset, remoteEnd: end },
+          });
+        }
+        await this.#uploadSegment(next.baseOffset, next.nextOffset - 1, next.logPath, signal);
+      }
+      this.#failures = 0;
+      this.lastError = null;
+    } catch (e) {
+      this.#failures++;
+      // Capped exponential backoff with jitter before this partition tries again.
+      const delayMs = Math.min(30_000, 250 * 2 ** Math.min(this.#failures, 7)) * (0.5 + Math.random() / 2);
+      this.#retryAtMs = this.#deps.now() + delayMs;
+      this.lastError = (e as Error).message;
+      if (!this.#closed) {
+        this.#deps.logger.warn('tiered upload failed; will retry', { topic: this.topic, partition: this.partition, failures: this.#failures, retryInMs: Math.round(delayMs), err: e });
+      }
+    }
+  }
+
+  async #uploadSegment(baseOffset: number, lastOffset: number, path: string, signal: AbortSignal): Promise<void> {
+    const key = segmentObjectKey({ topic: this.topic, partition: this.partition, baseOffset, lastOffset, epoch: this.#epoch });
+    const started = performance.now();
+    this.#uploadingKey = key;
+    try {
+      const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024 }), { baseOffset, lastOffset });
+      await this.#deps.store.putStream(key, parts, { signal });
+      const footer = parts.footer;
+      const segment: RemoteSegment = {
+        key,
+        baseOffset,
+        lastOffset,
+        objectBytes: footer.objectBytes,
+        dataBytes: footer.dataBytes,
+        maxTimestamp: footer.maxTimestamp,
+        epoch: this.#epoch,
+        uploadedAtMs: this.#deps.now(),
+      };
+      const manifest = commitSegment(this.#manifest, segment);
+      await this.#deps.manifests.save(this.topic, this.partition, manifest);
+      this.#manifest = manifest;
+      this.#snapshotDirty = true;
+      await this.#snapshot(signal);
+      this.#deps.metrics.uploads.inc({ result: 'ok' });
+      this.#deps.metrics.uploadBytes.inc(footer.objectBytes);
+      this.#deps.metrics.uploadSeconds.observe((performance.now() - started) / 1000);
+    } catch (e) {
+      this.#deps.metrics.uploads.inc({ result: 'error' });
+      throw e;
+    } finally {
+      this.#uploadingKey = null;
+    }
+  }
+
+  /** Writes the manifest to the bucket; then, and only then, the local copies it covers may go. */
+  async #snapshot(signal: AbortSignal): Promise<void> {
+    const manifest = this.#manifest;
+    const body = Buffer.from(JSON.stringify({ topic: this.topic, partition: this.partition, ...manifest }));
+    await this.#deps.store.put(manifestSnapshotKey(this.topic, this.partition), body, { signal });
+    this.#snapshotEnd = manifestEndOffset(manifest);
+    if (this.#manifest === manifest) this.#snapshotDirty = false;
+  }
+
+  #localOnlyBytes(): number {
+    const log = this.#requireLog();
+    const end = this.remoteEndOffset;
+    let uploaded = 0;
+    for (const segment of log.sealedSegments()) if (segment.nextOffset <= end) uploaded += segment.sizeBytes;
+    return log.stats().sizeBytes - uploaded;
+  }
+
+  #segmentFor(offset: number): RemoteSegment | undefined {
+    const segments = this.#manifest.segments;
+    let lo = 0;
+    let hi = segments.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const segment = segments[mid]!;
+      if (offset < segment.baseOffset) hi = mid - 1;
+      else if (offset > segment.lastOffset) lo = mid + 1;
+      else return segment;
+    }
+    return undefined;
+  }
+
+  #readFailure(segment: RemoteSegment, e: unknown): unknown {
+    if (isStrataError(e) && e.code === 'CORRUPT_MESSAGE') {
+      this.#deps.metrics.corruptObjects.inc();
+      this.#deps.metrics.remoteReads.inc({ result: 'corrupt' });
+      this.#deps.readers.forget(segment.key);
+      this.#deps.logger.error('corrupt segment object', { topic: this.topic, partition: this.partition, key: segment.key, err: e });
+      return new StrataError('STORAGE_ERROR', `segment object ${segment.key} failed its checks: ${e.message}`, {
+        cause: e,
+        details: { key: segment.key, corrupt: true },
+      });
+    }
+    this.#deps.metrics.remoteReads.inc({ result: 'error' });
+    return e;
+  }
+
+  #requireLog(): PartitionLog {
+    if (!this.#log) throw new Error(`tiered partition ${this.topic}/${this.partition} has no log bound`);
+    return this.#log;
+  }
+}

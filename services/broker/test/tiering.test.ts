@@ -1,0 +1,212 @@
+import { mkdtemp, open, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, startBroker, type Broker } from '@strata/broker';
+import { call, captureLogger, createTopic, fetchRecords, produce, type Loose } from './helpers.js';
+
+// Tiering against the local-directory object store, kept outside the data dir so that a
+// broker can lose its whole data dir and come back from the "bucket" alone.
+
+let root: string;
+let objectsDir: string;
+const brokers: Broker[] = [];
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'strata-tier-'));
+  objectsDir = join(root, 'bucket');
+});
+afterEach(async () => {
+  await Promise.all(brokers.splice(0).map((b) => b.close()));
+  await rm(root, { recursive: true, force: true });
+});
+
+async function start(dataDirName: string, extra: Record<string, string> = {}): Promise<Broker> {
+  const env = {
+    STRATA_HTTP_PORT: '0',
+    STRATA_HOST: '127.0.0.1',
+    STRATA_DATA_DIR: join(root, dataDirName),
+    STRATA_OBJECTS_DIR: objectsDir,
+    STRATA_TIER_INTERVAL_MS: '20',
+    STRATA_MAINTENANCE_INTERVAL_MS: '20',
+    ...extra,
+  };
+  const broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]) });
+  brokers.push(broker);
+  return broker;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const TOPIC_CONFIGS = { 'segment.bytes': 2048, 'local.retention.bytes': 0 };
+
+interface Sent {
+  key: string;
+  value: string;
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+async function produceMany(url: string, topic: string, count: number, t0: number): Promise<Map<number, Array<Sent & { offset: number }>>> {
+  const byPartition = new Map<number, Array<Sent & { offset: number }>>();
+  for (let start = 0; start < count; start += 8) {
+    const records: Sent[] = [];
+    for (let i = start; i < Math.min(count, start + 8); i++) {
+      records.push({ key: `key-${i % 13}`, value: `value-${i}-${'x'.repeat(i % 40)}`, timestamp: t0 + i * 1000, headers: { seq: String(i) } });
+    }
+    const res = await produce(url, topic, { records });
+    expect(res.status).toBe(200);
+    res.body.offsets.forEach((o: { partition: number; offset: number }, i: number) => {
+      const list = byPartition.get(o.partition) ?? [];
+      list.push({ ...records[i]!, offset: o.offset });
+      byPartition.set(o.partition, list);
+    });
+  }
+  return byPartition;
+}
+
+async function consumeAll(url: string, topic: string, partition: number): Promise<Loose[]> {
+  const out: Loose[] = [];
+  let offset = 0;
+  for (;;) {
+    const res = await fetchRecords(url, topic, partition, `offset=${offset}&maxRecords=1000&maxBytes=1500`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    out.push(...res.body.records);
+    if (res.body.nextOffset >= res.body.highWatermark) return out;
+    expect(res.body.nextOffset).toBeGreaterThan(offset);
+    offset = res.body.nextOffset;
+  }
+}
+
+function expectSame(read: Loose[], sent: Array<Sent & { offset: number }>): void {
+  expect(read.map((r) => r.offset)).toEqual(sent.map((s) => s.offset));
+  expect(read.map((r) => r.offset)).toEqual(read.map((_, i) => i));
+  for (let i = 0; i < sent.length; i++) {
+    expect(read[i]).toEqual({ offset: sent[i]!.offset, timestamp: sent[i]!.timestamp, key: sent[i]!.key, value: sent[i]!.value, headers: [{ key: 'seq', value: sent[i]!.headers.seq }] });
+  }
+}
+
+async function waitUploaded(url: string, topic: string): Promise<Loose> {
+  return until('every sealed segment uploaded and evicted locally', async () => {
+    const described = (await call(url, 'GET', `/v1/topics/${topic}`)).body;
+    const done = described.partitions.every((p: Loose) => p.uploadLagSegments === 0 && p.remoteSegments > 0 && p.localLogStartOffset === p.remoteLogEndOffset);
+    return done ? described : null;
+  });
+}
+
+describe('tiered storage', () => {
+  it('uploads sealed segments, evicts them locally, and serves every offset from either tier; an empty disk comes back from the bucket', async () => {
+    const first = await start('data-1');
+    await createTopic(first.url, 'events', 3, TOPIC_CONFIGS);
+    const t0 = Date.now() - 3_600_000;
+    const sent = await produceMany(first.url, 'events', 600, t0);
+    const described = await waitUploaded(first.url, 'events');
+    for (const p of described.partitions) {
+      expect(p.logStartOffset).toBe(0);
+      expect(p.localLogStartOffset).toBeGreaterThan(0);
+      expect(p.remoteBytes).toBeGreaterThan(0);
+    }
+    for (const [partition, records] of sent) expectSame(await consumeAll(first.url, 'events', partition), records);
+
+    // offsets?at=<timestamp> across tiers: one in the bucket, one local.
+    for (const [partition, records] of sent) {
+      for (const pick of [records[3]!, records[records.length - 1]!]) {
+        const res = await call(first.url, 'GET', `/v1/topics/events/partitions/${partition}/offsets?at=${pick.timestamp}`);
+        expect(res.body).toEqual({ offset: pick.offset, timestamp: pick.timestamp });
+      }
+    }
+    const metrics = await (await fetch(`${first.url}/metrics`)).text();
+    expect(metrics).toMatch(/strata_tier_uploads_total\{result="ok"\} [1-9]/);
+    expect(metrics).toMatch(/strata_tier_remote_reads_total\{result="ok"\} [1-9]/);
+
+    // A fresh broker with an empty data dir and the same bucket serves every committed offset.
+    await first.close();
+    brokers.splice(brokers.indexOf(first), 1);
+    await rm(join(root, 'data-1'), { recursive: true, force: true });
+    const second = await start('data-2');
+    const restored = (await call(second.url, 'GET', '/v1/topics/events')).body;
+    expect(restored.configOverrides).toEqual(TOPIC_CONFIGS);
+    for (const [partition, records] of sent) {
+      const remoteEnd = restored.partitions[partition].remoteLogEndOffset;
+      const read = await consumeAll(second.url, 'events', partition);
+      expectSame(read, records.slice(0, remoteEnd));
+      // Appends continue after the restored offsets.
+      const next = await produce(second.url, 'events', { records: [{ value: 'after', partition }] });
+      expect(next.body.offsets[0].offset).toBe(remoteEnd);
+    }
+  });
+
+  it('applies retention across tiers: old objects go, the log start advances, below it is 416', async () => {
+    const broker = await start('data');
+    await createTopic(broker.url, 'short', 1, { ...TOPIC_CONFIGS, 'retention.bytes': 4096 });
+    await produceMany(broker.url, 'short', 300, Date.now());
+    const described = await until('retention to advance the log start', async () => {
+      const d = (await call(broker.url, 'GET', '/v1/topics/short')).body;
+      return d.partitions[0].logStartOffset > 0 && d.partitions[0].uploadLagSegments === 0 ? d : null;
+    });
+    const start0 = described.partitions[0].logStartOffset;
+    const res = await fetchRecords(broker.url, 'short', 0, 'offset=0');
+    expect(res.status).toBe(416);
+    expect(res.body.error.code).toBe('OFFSET_OUT_OF_RANGE');
+    expect(res.body.error.details.logStartOffset).toBeGreaterThanOrEqual(start0);
+    expect((await call(broker.url, 'GET', '/v1/topics/short/partitions/0/offsets?at=earliest')).body.offset).toBeGreaterThanOrEqual(start0);
+    const objects = await readdir(join(objectsDir, 'topics', 'short', '0'));
+    const remaining = described.partitions[0].remoteSegments;
+    await until('deleted objects to leave the bucket', async () => (await readdir(join(objectsDir, 'topics', 'short', '0'))).length <= remaining + 1);
+    expect(objects.length).toBeGreaterThan(0);
+  });
+
+  it('reports a corrupt segment object clearly and keeps serving', async () => {
+    const broker = await start('data');
+    await createTopic(broker.url, 'fragile', 1, TOPIC_CONFIGS);
+    await produceMany(broker.url, 'fragile', 200, Date.now());
+    await waitUploaded(broker.url, 'fragile');
+    const dir = join(objectsDir, 'topics', 'fragile', '0');
+    const first = (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort()[0]!;
+    const file = await open(join(dir, first), 'r+');
+    await file.write(Buffer.from([0xee]), 0, 1, 100); // inside the first batch's records
+    await file.close();
+    const res = await fetchRecords(broker.url, 'fragile', 0, 'offset=0');
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('STORAGE_ERROR');
+    expect(res.body.error.message).toMatch(/failed its checks/);
+    expect(await (await fetch(`${broker.url}/metrics`)).text()).toMatch(/strata_tier_corrupt_objects_total [1-9]/);
+    // The rest of the partition is still served.
+    const described = (await call(broker.url, 'GET', '/v1/topics/fragile')).body;
+    const local = await fetchRecords(broker.url, 'fragile', 0, `offset=${described.partitions[0].localLogStartOffset}`);
+    expect(local.status).toBe(200);
+  });
+
+  it('removes uploaded objects that the manifest never named', async () => {
+    const broker = await start('data', { STRATA_TIER_GC_INTERVAL_MS: '100', STRATA_TIER_ORPHAN_GRACE_MS: '0' });
+    await createTopic(broker.url, 'tidy', 1, TOPIC_CONFIGS);
+    await produceMany(broker.url, 'tidy', 100, Date.now());
+    await waitUploaded(broker.url, 'tidy');
+    const dir = join(objectsDir, 'topics', 'tidy', '0');
+    // As if a broker died between uploading a segment and committing it to the manifest.
+    const orphan = join(dir, '00000000000001000000-00000000000001000099-e0.seg');
+    await mkdir(dir, { recursive: true });
+    await writeFile(orphan, 'never committed');
+    await until('the orphan to be collected', async () => stat(orphan).then(() => false, () => true));
+    expect((await readdir(dir)).length).toBeGreaterThan(0);
+  });
+
+  it('deleting a topic removes its objects', async () => {
+    const broker = await start('data');
+    await createTopic(broker.url, 'gone', 1, TOPIC_CONFIGS);
+    await produceMany(broker.url, 'gone', 100, Date.now());
+    await waitUploaded(broker.url, 'gone');
+    expect((await call(broker.url, 'DELETE', '/v1/topics/gone')).status).toBe(200);
+    await expect(readdir(join(objectsDir, 'topics', 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readdir(join(objectsDir, 'manifests', 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
