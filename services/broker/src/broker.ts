@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
+import { Counter } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeConfig, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -74,9 +75,18 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     waitersRejected: () => waiters.rejectedTotal,
     ready: () => state === 'ready',
   });
+  const s3Requests = new Counter({
+    name: 'strata_s3_requests_total',
+    help: 'S3 request attempts by API operation (PutObject, UploadPart, GetObject, ...).',
+    labelNames: ['operation'],
+    registers: [metrics.registry],
+  });
+  const s3Retries = new Counter({ name: 'strata_s3_retries_total', help: 'S3 request attempts retried after a retriable failure.', registers: [metrics.registry] });
   const tiering: Tiering = new Tiering({
     ...config.tiering,
-    store: deps.objectStore ?? createObjectStore(config.objectStore),
+    store:
+      deps.objectStore ??
+      createObjectStore(config.objectStore, { onS3Request: (operation) => s3Requests.inc({ operation }), onS3Retry: () => s3Retries.inc() }),
     dataDir: config.dataDir,
     logger,
     registry: metrics.registry,

@@ -149,7 +149,8 @@ const INT_SETTINGS = {
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
-  uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 4, min: 1, max: 256 },
+  // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
+  uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },
   loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
   gcIntervalMs: { env: 'STRATA_TIER_GC_INTERVAL_MS', default: 10 * 60_000, min: 100, max: 7 * 24 * 3_600_000 },
   orphanGraceMs: { env: 'STRATA_TIER_ORPHAN_GRACE_MS', default: 60 * 60_000, min: 0, max: 7 * 24 * 3_600_000 },

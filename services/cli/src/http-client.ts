@@ -32,6 +32,9 @@ export interface PartitionDescription {
   localLogStartOffset?: number;
   localBytes?: number;
   remoteBytes?: number;
+  remoteLogEndOffset?: number;
+  uploadLagSegments?: number;
+  uploadLagBytes?: number;
 }
 
 export interface TopicDescription {

@@ -135,7 +135,8 @@ describe('strata CLI (in-process)', () => {
       expect(described.code).toBe(0);
       expect(described.stdout).toMatch(/^Topic: admin-t {2}Partitions: 2\n/);
       expect(described.stdout).toMatch(/retention\.ms=3600000/);
-      expect(described.stdout).toMatch(/\n\s+0\s+\S+\s+0\s+0\s+\d+\n\s+1\s+\S+\s+0\s+0\s+\d+\n$/);
+      expect(described.stdout).toMatch(/\nPARTITION\s+LEADER\s+LOG-START\s+REMOTE-END\s+LOCAL-START\s+HIGH-WATERMARK\s+REMOTE-BYTES\s+LOCAL-BYTES\s+UPLOAD-LAG\n/);
+      expect(described.stdout).toMatch(/\n\s+0\s+\S+\s+0\s+0\s+0\s+0\s+0\s+0\s+0 seg \/ 0 B\n\s+1\s+\S+(\s+0){6}\s+0 seg \/ 0 B\n$/);
 
       expect(await run(['topics', 'delete', 'admin-t'])).toEqual({ code: 0, stdout: "deleted topic 'admin-t'\n", stderr: '' });
       const gone = await run(['topics', 'describe', 'admin-t']);

@@ -1,8 +1,14 @@
 import { LocalDirObjectStore, S3ObjectStore, type ObjectStore } from '@strata/storage';
 import type { ObjectStoreConfig } from '../config.js';
 
+export interface ObjectStoreHooks {
+  /** Every S3 request attempt, by API operation (S3 bills per request). */
+  onS3Request?: (operation: string) => void;
+  onS3Retry?: () => void;
+}
+
 /** The one place the broker picks an ObjectStore engine. Credentials come from the SDK's chain (AWS_* env, profiles, roles). */
-export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
+export function createObjectStore(config: ObjectStoreConfig, hooks: ObjectStoreHooks = {}): ObjectStore {
   if (config.kind === 'local') return new LocalDirObjectStore(config.dir);
   return new S3ObjectStore({
     bucket: config.bucket,
@@ -10,5 +16,7 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     region: config.region,
     forcePathStyle: config.forcePathStyle,
     ...(config.endpoint !== '' ? { endpoint: config.endpoint } : {}),
+    onRequest: (info) => hooks.onS3Request?.(info.operation),
+    onRetry: () => hooks.onS3Retry?.(),
   });
 }

@@ -20,6 +20,19 @@ import { advanceStart, commitSegment, manifestEndOffset, type ManifestStore, typ
 import type { ReaderCache } from './reader-cache.js';
 import type { TierMetrics } from './tier-metrics.js';
 
+const MiB = 1024 * 1024;
+const SINGLE_PUT_MAX_BYTES = 256 * MiB;
+const MIN_PART_BYTES = 5 * MiB;
+
+/**
+ * S3 bills per request: one segment should be one PUT. A part size above the object's size makes
+ * lib-storage send a single PutObject (it buffers that part; upload concurrency bounds the memory).
+ * The margin covers the indexes and footer appended after the data. Larger segments go multipart.
+ */
+export function uploadPartBytes(segmentBytes: number): number {
+  return Math.min(SINGLE_PUT_MAX_BYTES, Math.max(MIN_PART_BYTES, segmentBytes + MiB));
+}
+
 export interface TierDeps {
   store: ObjectStore;
   readers: ReaderCache;
@@ -244,7 +257,7 @@ export class TieredPartition {
             details: { topic: this.topic, partition: this.partition, baseOffset: next.baseOffset, remoteEnd: end },
           });
         }
-        await this.#uploadSegment(next.baseOffset, next.nextOffset - 1, next.logPath, signal);
+        await this.#uploadSegment(next.baseOffset, next.nextOffset - 1, next.logPath, next.sizeBytes, signal);
       }
       this.#failures = 0;
       this.lastError = null;
@@ -260,13 +273,13 @@ export class TieredPartition {
     }
   }
 
-  async #uploadSegment(baseOffset: number, lastOffset: number, path: string, signal: AbortSignal): Promise<void> {
+  async #uploadSegment(baseOffset: number, lastOffset: number, path: string, sizeBytes: number, signal: AbortSignal): Promise<void> {
     const key = segmentObjectKey({ topic: this.topic, partition: this.partition, baseOffset, lastOffset, epoch: this.#epoch });
     const started = performance.now();
     this.#uploadingKey = key;
     try {
       const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024 }), { baseOffset, lastOffset });
-      await this.#deps.store.putStream(key, parts, { signal });
+      await this.#deps.store.putStream(key, parts, { signal, partSizeBytes: uploadPartBytes(sizeBytes) });
       const footer = parts.footer;
       const segment: RemoteSegment = {
         key,

@@ -114,14 +114,19 @@ export const topicsDescribe: Command = {
     let text = `Topic: ${topic.name}  Partitions: ${topic.partitions.length}\n`;
     text += `Configs: ${configs.length === 0 ? '(defaults)' : configs.join(', ')}\n`;
     const partitions = [...topic.partitions].sort((a, b) => a.partition - b.partition);
+    // Two tiers: the bucket holds [LOG-START, REMOTE-END), the local disk [LOCAL-START, HIGH-WATERMARK).
     text += formatTable(
-      ['PARTITION', 'LEADER', 'LOG-START-OFFSET', 'HIGH-WATERMARK', 'SIZE-BYTES'],
+      ['PARTITION', 'LEADER', 'LOG-START', 'REMOTE-END', 'LOCAL-START', 'HIGH-WATERMARK', 'REMOTE-BYTES', 'LOCAL-BYTES', 'UPLOAD-LAG'],
       partitions.map((p) => [
         p.partition,
         p.leader === null || p.leader === undefined ? '-' : String(p.leader),
         p.logStartOffset,
+        p.remoteLogEndOffset ?? '-',
+        p.localLogStartOffset ?? '-',
         p.highWatermark,
-        (p.localBytes ?? 0) + (p.remoteBytes ?? 0),
+        p.remoteBytes ?? 0,
+        p.localBytes ?? 0,
+        p.uploadLagBytes === undefined ? '-' : `${p.uploadLagSegments} seg / ${p.uploadLagBytes} B`,
       ]),
     );
     writeOut(ctx, text);
