@@ -4,6 +4,7 @@
  */
 import { runBrokerBench } from './broker-bench.js';
 import { runCodecBench } from './codec.js';
+import { runTierBench } from './tier-bench.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown[]> = {};
@@ -19,5 +20,11 @@ if (!only || only === 'broker') {
   const rows = await runBrokerBench();
   console.table(rows);
   results.broker = rows;
+}
+if (!only || only === 'tier') {
+  console.log('\n## tiered storage vs the same object store, same run (s3rver on loopback)');
+  const rows = await runTierBench();
+  console.table(rows);
+  results.tier = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

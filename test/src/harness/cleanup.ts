@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
+const closers = new Set<() => void>();
 let hooked = false;
 
 function hook(): void {
@@ -23,6 +24,8 @@ function hook(): void {
  * Suites call it after their last test; the exit hook is the backstop.
  */
 export function cleanupAll(options: { keepDirs?: boolean } = {}): void {
+  for (const close of closers) close();
+  closers.clear();
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGCONT');
@@ -43,6 +46,18 @@ export function trackChild(child: ChildProcess): void {
 export function trackDir(dir: string): void {
   hook();
   dirs.add(dir);
+}
+
+/**
+ * An in-process resource (a proxy's listening socket) that cleanupAll() must close: `close` runs
+ * synchronously and must not throw. Returns the function that unregisters it (call it on a normal stop).
+ */
+export function trackCloser(close: () => void): () => void {
+  hook();
+  closers.add(close);
+  return () => {
+    closers.delete(close);
+  };
 }
 
 /** Children still running (a test can assert none leaked). */

@@ -10,3 +10,20 @@ export { runStrata, type CliRun, type CliRunOptions } from './cli.js';
 export { RingBuffer } from './ring-buffer.js';
 export { SeededRandom, seedFromEnv } from './random.js';
 export { cleanupAll, liveChildren } from './cleanup.js';
+export {
+  S3Server,
+  S3_REGION,
+  S3RVER_ACCESS_KEY_ID,
+  S3RVER_SECRET_ACCESS_KEY,
+  type S3ServerOptions,
+  type S3EndpointOverride,
+} from './s3-server.js';
+export {
+  FaultProxy,
+  type FaultOutcome,
+  type FaultRequest,
+  type FaultSettings,
+  type FaultCounts,
+  type FaultRecord,
+  type FaultProxyOptions,
+} from './fault-proxy.js';
