@@ -210,3 +210,31 @@ describe('tiered storage', () => {
     await expect(readdir(join(objectsDir, 'manifests', 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('tiered storage when the object store fails', () => {
+  it('a topic whose configs cannot reach the bucket is not created anywhere', async () => {
+    const { LocalDirObjectStore } = await import('@strata/storage');
+    const store = new LocalDirObjectStore(join(root, 'bucket'));
+    let failing = true;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'put' && failing) return () => Promise.reject(Object.assign(new Error('bucket down'), { code: 'ECONNREFUSED' }));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const env = { STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: join(root, 'data'), STRATA_LOG_LEVEL: 'error' };
+    const broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
+    brokers.push(broker);
+    const refused = await call(broker.url, 'POST', '/v1/topics', { name: 'early', partitions: 1 });
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect((await call(broker.url, 'GET', '/v1/topics')).body.topics).toEqual([]);
+    await broker.close();
+    brokers.splice(brokers.indexOf(broker), 1);
+    failing = false;
+    const again = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
+    brokers.push(again);
+    expect((await call(again.url, 'GET', '/v1/topics')).body.topics).toEqual([]);
+    await createTopic(again.url, 'early', 1);
+  });
+});

@@ -183,9 +183,11 @@ export class Tiering {
         if (restored.length > 0) this.#options.logger.info('topics restored from the bucket onto an empty data dir', { topics: restored.map((t) => t.name) });
         return restored;
       },
+      // The bucket first: if it fails, nothing changed anywhere and the caller gets a retriable
+      // error; the other order would leave a topic on disk that the caller was told failed.
       put: async (meta) => {
-        await inner.put(meta);
         await this.store.put(topicConfigKey(meta.name), Buffer.from(JSON.stringify(meta)), { signal: this.#abort.signal });
+        await inner.put(meta);
       },
       remove: async (name) => {
         await inner.remove(name);
