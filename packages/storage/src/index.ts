@@ -3,7 +3,7 @@
 // remote I/O with retries and deadlines (retry.ts) → the tiering logic (next).
 // The segment object format and the key builder are shared by all of them.
 
-export { StorageError, abortedError } from './errors.js';
+export { StorageError, abortedError, raceAbort } from './errors.js';
 export type { StorageErrorOptions } from './errors.js';
 
 export {

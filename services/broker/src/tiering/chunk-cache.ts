@@ -4,7 +4,7 @@
 // and at most `fetchConcurrency` chunk GETs run at once. Only objects whose size
 // was registered (from the manifest) are chunked; anything else passes through.
 
-import type { ByteRange, GetOptions, ObjectStore } from '@strata/storage';
+import { raceAbort, type ByteRange, type GetOptions, type ObjectStore } from '@strata/storage';
 
 export interface ChunkCacheOptions {
   chunkBytes: number;
@@ -105,7 +105,7 @@ export class ChunkCachingStore {
       return bytes;
     }).finally(() => this.#inFlight.delete(chunkKey));
     this.#inFlight.set(chunkKey, fetch);
-    return signal ? raceAbort(fetch, signal) : fetch;
+    return raceAbort(fetch, signal, `read of ${chunkKey}`);
   }
 
   #insert(chunkKey: string, bytes: Buffer): void {
@@ -135,22 +135,4 @@ export class ChunkCachingStore {
       this.#queue.shift()?.();
     }
   }
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -15,6 +15,7 @@ import {
   type ObjectStore,
 } from '@strata/storage';
 import type { Registry } from 'prom-client';
+import type { TieringConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MetadataStore, TopicMetadata } from '../topics/metadata-store.js';
 import { ChunkCachingStore } from './chunk-cache.js';
@@ -23,23 +24,8 @@ import { ReaderCache } from './reader-cache.js';
 import { TierMetrics } from './tier-metrics.js';
 import { TieredPartition, type RetentionLimits } from './tiered-partition.js';
 
-export interface TieringSettings {
-  /** Segment uploads in flight across all partitions. */
-  uploadConcurrency: number;
-  /** How often the loop looks for work (a sealed segment also wakes it). */
-  loopIntervalMs: number;
-  /** How often each partition's prefix is listed for garbage. */
-  gcIntervalMs: number;
-  /** An object not in the manifest is garbage only once it is this old. */
-  orphanGraceMs: number;
-  cacheBytes: number;
-  chunkBytes: number;
-  readAheadChunks: number;
-  fetchConcurrency: number;
-  maxOpenReaders: number;
-}
-
-export interface TieringOptions extends TieringSettings {
+/** The tuning comes from the broker config (STRATA_TIER_*, STRATA_REMOTE_*). */
+export interface TieringOptions extends TieringConfig {
   store: ObjectStore;
   dataDir: string;
   logger: Logger;
