@@ -2,6 +2,8 @@ export const LOG_SUFFIX = '.log';
 export const OFFSET_INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** Files of a segment deleted while a reader held it; removed on release, or at the next open. */
+export const DELETED_SUFFIX = '.deleted';
 export const RECOVERY_POINT_FILE = '.recovery-point';
 
 /** `<baseOffset, 20 digits>`: lexical order is offset order (DESIGN.md §3). */

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StrataError,
@@ -8,7 +8,7 @@ import {
   type BatchFrame,
 } from '@strata/protocol';
 import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
-import { CLEAN_SHUTDOWN_FILE, RECOVERY_POINT_FILE, parseSegmentFileName } from './file-names.js';
+import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
 import { SerialQueue } from './mutex.js';
 import { Segment, type AppendedBatch } from './segment.js';
 import type {
@@ -255,7 +255,9 @@ export class PartitionLog {
       await this.#flushActive();
       this.#closed = true;
       for (const segment of this.#segments) await segment.close();
-      await writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+      // The marker names the active segment's size: a file that differs at the next open was
+      // written after this close (or torn), and is recovered rather than trusted.
+      await writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), `${this.#active.baseOffset} ${this.#active.size}\n`);
     });
   }
 
@@ -289,12 +291,12 @@ export class PartitionLog {
     const names = await readdir(this.dir);
     const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
     for (const name of names) {
-      if (name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
+      if (name.endsWith('.tmp') || name.endsWith(DELETED_SUFFIX)) await unlink(join(this.dir, name)).catch(() => undefined);
     }
     const cleanMarker = join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    const clean = names.includes(CLEAN_SHUTDOWN_FILE) && (await this.#markerMatches(cleanMarker, bases));
     // Remove the marker before anything else: a crash from here on must look unclean next time.
-    if (clean) await unlink(cleanMarker);
+    await unlink(cleanMarker).catch(() => undefined);
     const recoveryPoint = clean ? Infinity : await this.#readRecoveryPoint();
     this.#recovery.cleanShutdown = clean || bases.length === 0;
 
@@ -337,6 +339,16 @@ export class PartitionLog {
     }
     this.#flushedOffset = this.logEndOffset;
     await this.#writeRecoveryPoint(this.#active.baseOffset);
+  }
+
+  /** The marker is trusted only if the active segment is exactly as close() left it. */
+  async #markerMatches(marker: string, bases: number[]): Promise<boolean> {
+    const [baseText, sizeText] = (await readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
+    const last = bases[bases.length - 1];
+    if (last === undefined) return true;
+    if (Number(baseText) !== last) return false;
+    const size = await stat(join(this.dir, `${segmentFileStem(last)}${LOG_SUFFIX}`)).then((s) => s.size, () => -1);
+    return size === Number(sizeText);
   }
 
   async #readRecoveryPoint(): Promise<number> {
@@ -406,14 +418,16 @@ export class PartitionLog {
   }
 
   async #truncateTo(offset: number): Promise<void> {
-    while (this.#segments.length > 1 && this.#active.baseOffset >= offset) {
-      const dropped = this.#segments.pop()!;
-      await dropped.close();
-      await dropped.delete();
-    }
+    const keep = this.#segments.filter((s, i) => i === 0 || s.baseOffset < offset);
+    const dropped = this.#segments.slice(keep.length);
+    // Crash-safe order: lower the recovery point so everything from the kept tail on is rescanned;
+    // cut the kept tail (fsynced); then drop later segments oldest first, so that a crash part-way
+    // leaves a gap that recovery removes, never a contiguous suffix bringing records back.
+    await this.#writeRecoveryPoint(Math.min(await this.#readRecoveryPoint(), keep[keep.length - 1]!.baseOffset));
+    this.#segments = keep;
     await this.#active.truncateTo(offset, this.#config.indexIntervalBytes);
+    for (const segment of dropped) await segment.delete();
     this.#flushedOffset = Math.min(this.#flushedOffset, this.logEndOffset);
-    await this.#writeRecoveryPoint(Math.min(await this.#readRecoveryPoint(), this.#active.baseOffset));
   }
 
   async #findInSegment(segment: Segment, timestamp: number): Promise<TimestampLookup | null> {

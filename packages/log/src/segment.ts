@@ -1,7 +1,7 @@
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatchCursor } from './batch-cursor.js';
-import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
+import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
 import { scanSegmentFile, type RecoveryScan } from './recovery.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
 
@@ -50,6 +50,7 @@ export class Segment {
   #bytesSinceIndexEntry = 0;
   #readers = 0;
   #deleted = false;
+  readonly #pathsForRemoval: { logPath: string; offsetIndexPath: string; timeIndexPath: string };
 
   private constructor(dir: string, baseOffset: number, createdAtMs: number) {
     this.baseOffset = baseOffset;
@@ -59,6 +60,7 @@ export class Segment {
     this.logPath = stem + LOG_SUFFIX;
     this.offsetIndexPath = stem + OFFSET_INDEX_SUFFIX;
     this.timeIndexPath = stem + TIME_INDEX_SUFFIX;
+    this.#pathsForRemoval = { logPath: this.logPath, offsetIndexPath: this.offsetIndexPath, timeIndexPath: this.timeIndexPath };
   }
 
   static async create(dir: string, baseOffset: number, nowMs: number): Promise<Segment> {
@@ -121,9 +123,16 @@ export class Segment {
     const file = this.#requireFile();
     if (this.sealed) throw new Error(`segment ${this.baseOffset} is sealed`);
     let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
-      written += bytesWritten;
+    try {
+      while (written < bytes.length) {
+        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
+        written += bytesWritten;
+      }
+    } catch (e) {
+      // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
+      // append would otherwise leave them as junk between batches.
+      await file.truncate(this.size).catch(() => undefined);
+      throw e;
     }
     const offsetIndex = await this.#offsetIndexLoaded();
     const timeIndex = this.#timeIndex!;
@@ -250,21 +259,31 @@ export class Segment {
     this.#file = null;
   }
 
-  /** Deletes the segment's files once no reader holds it (retention, truncation, topic deletion). */
+  /**
+   * Deletes the segment's files once no reader holds it (retention, truncation, topic deletion).
+   * While readers hold it the files are renamed to `*.deleted` at once (open handles keep
+   * working), so a new segment with the same base offset can never be removed by mistake.
+   */
   async delete(): Promise<void> {
     this.#deleted = true;
-    if (this.#readers === 0) await this.#removeFiles();
+    if (this.#readers === 0) {
+      await this.#removeFiles();
+      return;
+    }
+    const suffix = `.${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}${DELETED_SUFFIX}`;
+    for (const key of ['logPath', 'offsetIndexPath', 'timeIndexPath'] as const) {
+      const renamed = this[key] + suffix;
+      await rename(this[key], renamed).catch(() => undefined);
+      this.#pathsForRemoval[key] = renamed;
+    }
   }
 
   async #removeFiles(): Promise<void> {
     const file = this.#file;
     this.#file = null;
     await file?.close();
-    await Promise.all([
-      rm(this.logPath, { force: true }),
-      rm(this.offsetIndexPath, { force: true }),
-      rm(this.timeIndexPath, { force: true }),
-    ]);
+    const paths = this.#pathsForRemoval;
+    await Promise.all([rm(paths.logPath, { force: true }), rm(paths.offsetIndexPath, { force: true }), rm(paths.timeIndexPath, { force: true })]);
   }
 
   async #persistIndexes(): Promise<void> {

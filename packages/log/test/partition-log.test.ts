@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeRecordBatches, encodeRecordBatch, validateBatches, type RecordInput } from '@strata/protocol';
 import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@strata/log';
+import { Segment } from '../src/segment.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -290,6 +291,34 @@ describe('PartitionLog', () => {
       await log.roll();
       expect(log.sealedSegments().at(-1)!.nextOffset).toBe(500);
       await log.close();
+    });
+  });
+
+  describe('regressions', () => {
+    it('does not trust a clean-shutdown marker when the active segment changed after close (junk past the end)', async () => {
+      let log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG });
+      await appendRecords(log, 0, 5);
+      await log.close();
+      // Bytes a failed write left past the end (a partial batch), after the clean close.
+      await appendFile(join(dir, '00000000000000000000.log'), Buffer.alloc(600, 0x11));
+      log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG });
+      expect(log.recovery.cleanShutdown).toBe(false);
+      expect(log.recovery.bytesTruncated).toBe(600);
+      expect(await appendRecords(log, 5, 3)).toMatchObject({ baseOffset: 5 });
+      expect(await readAll(log)).toEqual(Array.from({ length: 8 }, (_, i) => `value-${i}`));
+      await log.close();
+    });
+
+    it('a segment deleted while a reader holds it never takes a newer file of the same name with it', async () => {
+      const now = Date.now();
+      const old = await Segment.create(dir, 0, now);
+      old.acquire(); // a read in flight
+      await old.delete(); // retention or topic deletion
+      const reborn = await Segment.create(dir, 0, now); // a new segment 0 (the topic was recreated)
+      old.release(); // the read finishes: only the old files may go
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await stat(reborn.logPath);
+      await reborn.close();
     });
   });
 });
