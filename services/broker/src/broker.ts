@@ -2,7 +2,7 @@
 // topic registry (recovers every log) -> HTTP listener -> ready. close() undoes
 // it gracefully.
 
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
@@ -92,9 +92,11 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     registry: metrics.registry,
     now,
   });
+  const localMetadata = new LocalMetadataStore(config.dataDir);
+  const metadataStore = deps.metadataStore ?? localMetadata;
   const registry: TopicRegistry = new TopicRegistry({
     dataDir: config.dataDir,
-    store: tiering.bucketBackedMetadata(deps.metadataStore ?? new LocalMetadataStore(config.dataDir)),
+    store: tiering.bucketBackedMetadata(metadataStore, async () => deps.metadataStore === undefined && !(await exists(localMetadata.file))),
     tiering,
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
@@ -230,6 +232,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     },
     close: () => (closing ??= close()),
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function urlHost(host: string): string {

@@ -213,12 +213,12 @@ describe('tiered storage', () => {
 
 describe('tiered storage when the object store fails', () => {
   it('a topic whose configs cannot reach the bucket is not created anywhere', async () => {
-    const { LocalDirObjectStore } = await import('@strata/storage');
+    const { LocalDirObjectStore, StorageError } = await import('@strata/storage');
     const store = new LocalDirObjectStore(join(root, 'bucket'));
     let failing = true;
     const flaky = new Proxy(store, {
       get(target, property, receiver) {
-        if (property === 'put' && failing) return () => Promise.reject(Object.assign(new Error('bucket down'), { code: 'ECONNREFUSED' }));
+        if (property === 'put' && failing) return () => Promise.reject(new StorageError('bucket down: ECONNREFUSED', { retriable: true }));
         const value: unknown = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -236,5 +236,40 @@ describe('tiered storage when the object store fails', () => {
     brokers.push(again);
     expect((await call(again.url, 'GET', '/v1/topics')).body.topics).toEqual([]);
     await createTopic(again.url, 'early', 1);
+  });
+});
+
+describe('deleting a topic while the object store fails', () => {
+  it('refuses the delete (retriable) rather than leaving bucket leftovers that a restart would restore', async () => {
+    const { LocalDirObjectStore, StorageError } = await import('@strata/storage');
+    const store = new LocalDirObjectStore(join(root, 'bucket'));
+    let failing = false;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        // What a store engine throws when the bucket is unreachable.
+        if (property === 'deleteMany' && failing) return () => Promise.reject(new StorageError('bucket down: ECONNREFUSED', { retriable: true }));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const dataDir = join(root, 'data');
+    const env = { STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', STRATA_TIER_INTERVAL_MS: '20' };
+    let broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
+    brokers.push(broker);
+    await createTopic(broker.url, 'doomed', 1, TOPIC_CONFIGS);
+    await produceMany(broker.url, 'doomed', 100, Date.now());
+    await waitUploaded(broker.url, 'doomed');
+    failing = true;
+    const refused = await call(broker.url, 'DELETE', '/v1/topics/doomed');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.retriable).toBe(true);
+    expect((await call(broker.url, 'GET', '/v1/topics/doomed')).status).toBe(200);
+    failing = false;
+    expect((await call(broker.url, 'DELETE', '/v1/topics/doomed')).status).toBe(200);
+    await broker.close();
+    brokers.splice(brokers.indexOf(broker), 1);
+    broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
+    brokers.push(broker);
+    expect((await call(broker.url, 'GET', '/v1/topics')).body.topics).toEqual([]);
   });
 });

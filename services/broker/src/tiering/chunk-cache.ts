@@ -24,6 +24,8 @@ export class ChunkCachingStore {
   readonly #chunks = new Map<string, Buffer>();
   readonly #inFlight = new Map<string, Promise<Buffer>>();
   readonly #sizes = new Map<string, number>();
+  /** Bumped by forget: a fetch that started before cannot put its (possibly stale) chunk back. */
+  readonly #generations = new Map<string, number>();
   #cachedBytes = 0;
   #running = 0;
   readonly #queue: Array<() => void> = [];
@@ -44,10 +46,24 @@ export class ChunkCachingStore {
   }
 
   forget(key: string): void {
-    this.#sizes.delete(key);
-    for (const chunkKey of [...this.#chunks.keys()]) {
-      if (chunkKey.startsWith(`${key}#`)) this.#evict(chunkKey);
+    this.#forgetWhere((k) => k === key);
+  }
+
+  /** Forgets every object whose key starts with `prefix`: sizes, chunks, and fetches in flight. */
+  forgetPrefix(prefix: string): void {
+    this.#forgetWhere((k) => k.startsWith(prefix));
+  }
+
+  #forgetWhere(matches: (objectKey: string) => boolean): void {
+    const keys = new Set(this.#sizes.keys());
+    for (const chunkKey of [...this.#chunks.keys(), ...this.#inFlight.keys()]) keys.add(objectKeyOf(chunkKey));
+    for (const key of keys) {
+      if (!matches(key)) continue;
+      this.#sizes.delete(key);
+      this.#generations.set(key, (this.#generations.get(key) ?? 0) + 1);
     }
+    for (const chunkKey of [...this.#chunks.keys()]) if (matches(objectKeyOf(chunkKey))) this.#evict(chunkKey);
+    for (const chunkKey of [...this.#inFlight.keys()]) if (matches(objectKeyOf(chunkKey))) this.#inFlight.delete(chunkKey);
   }
 
   /** An ObjectStore whose ranged gets use the cache; every other call goes to the real store. */
@@ -96,14 +112,17 @@ export class ChunkCachingStore {
     const pending = this.#inFlight.get(chunkKey);
     if (pending) return pending;
     const range: ByteRange = { start: index * this.#options.chunkBytes, end: Math.min(size, (index + 1) * this.#options.chunkBytes) - 1 };
+    const generation = this.#generations.get(key) ?? 0;
     const fetch = this.#limited(async () => {
       // A shared fetch must not die with one caller's signal: others may wait on it.
       const bytes = await this.#store.get(key, { range });
       if (bytes === null) throw new Error(`object ${key} is gone`);
       this.#options.onMiss?.(bytes.length);
-      this.#insert(chunkKey, bytes);
+      if ((this.#generations.get(key) ?? 0) === generation) this.#insert(chunkKey, bytes);
       return bytes;
-    }).finally(() => this.#inFlight.delete(chunkKey));
+    }).finally(() => {
+      if (this.#inFlight.get(chunkKey) === fetch) this.#inFlight.delete(chunkKey);
+    });
     this.#inFlight.set(chunkKey, fetch);
     return raceAbort(fetch, signal, `read of ${chunkKey}`);
   }
@@ -135,4 +154,8 @@ export class ChunkCachingStore {
       this.#queue.shift()?.();
     }
   }
+}
+
+function objectKeyOf(chunkKey: string): string {
+  return chunkKey.slice(0, chunkKey.lastIndexOf('#'));
 }

@@ -55,6 +55,8 @@ export class TieredPartition {
   /** End offset of the manifest as last snapshotted to the bucket: the local eviction gate. */
   #snapshotEnd: number;
   #snapshotDirty: boolean;
+  /** Keys the bucket's snapshot names (as far as this broker knows). */
+  #snapshotKeys: string[];
   #log: PartitionLog | null = null;
   #epoch = 0;
   #busy: Promise<void> | null = null;
@@ -72,6 +74,7 @@ export class TieredPartition {
     // Until a snapshot is known to be in the bucket, nothing new may leave the disk.
     this.#snapshotEnd = snapshotted ? manifestEndOffset(manifest) : manifest.logStartOffset;
     this.#snapshotDirty = !snapshotted;
+    this.#snapshotKeys = manifest.segments.map((s) => s.key);
   }
 
   bind(log: PartitionLog): void {
@@ -201,6 +204,8 @@ export class TieredPartition {
       const { manifest, removed } = advanceStart(this.#manifest, newStart);
       await this.#deps.manifests.save(this.topic, this.partition, manifest);
       this.#manifest = manifest;
+      // Until the bucket's snapshot stops naming them, the removed objects must stay (see GC).
+      this.#snapshotDirty = true;
       await this.#snapshot(signal);
       const keys = removed.map((s) => s.key);
       for (const key of keys) this.#deps.readers.forget(key);
@@ -226,7 +231,8 @@ export class TieredPartition {
    * `graceMs`, so an upload in flight elsewhere is never taken for garbage.
    */
   async collectGarbage(graceMs: number, signal: AbortSignal): Promise<number> {
-    const named = new Set(this.#manifest.segments.map((s) => s.key));
+    // Named by the manifest, or by the last snapshot in the bucket (what a restore would read).
+    const named = new Set([...this.#manifest.segments.map((s) => s.key), ...this.#snapshotKeys]);
     const cutoff = this.#deps.now() - graceMs;
     const garbage: string[] = [];
     for await (const object of this.#deps.store.listAll(partitionSegmentsPrefix(this.topic, this.partition), { signal })) {
@@ -235,7 +241,7 @@ export class TieredPartition {
       if (object.lastModified.getTime() <= cutoff) garbage.push(object.key);
     }
     // The manifest may have moved while we listed: never delete what it names now.
-    const current = new Set(this.#manifest.segments.map((s) => s.key));
+    const current = new Set([...this.#manifest.segments.map((s) => s.key), ...this.#snapshotKeys]);
     const doomed = garbage.filter((key) => !current.has(key));
     if (doomed.length === 0) return 0;
     const result = await this.#deps.store.deleteMany(doomed, { signal });
@@ -278,7 +284,8 @@ export class TieredPartition {
     const started = performance.now();
     this.#uploadingKey = key;
     try {
-      const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024 }), { baseOffset, lastOffset });
+      // Exactly the sealed bytes: nothing past the segment's size is ever part of the object.
+      const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024, start: 0, end: sizeBytes - 1 }), { baseOffset, lastOffset });
       await this.#deps.store.putStream(key, parts, { signal, partSizeBytes: uploadPartBytes(sizeBytes) });
       const footer = parts.footer;
       const segment: RemoteSegment = {
@@ -313,6 +320,7 @@ export class TieredPartition {
     const body = Buffer.from(JSON.stringify({ topic: this.topic, partition: this.partition, ...manifest }));
     await this.#deps.store.put(manifestSnapshotKey(this.topic, this.partition), body, { signal });
     this.#snapshotEnd = manifestEndOffset(manifest);
+    this.#snapshotKeys = manifest.segments.map((s) => s.key);
     if (this.#manifest === manifest) this.#snapshotDirty = false;
   }
 
@@ -339,6 +347,13 @@ export class TieredPartition {
   }
 
   #readFailure(segment: RemoteSegment, e: unknown): unknown {
+    if (!this.#manifest.segments.includes(segment)) {
+      // Retention removed the segment while this read was on its way: the offset is gone, not broken.
+      return new StrataError('OFFSET_OUT_OF_RANGE', `offset is below the log start ${this.logStartOffset()} of ${this.topic}/${this.partition}`, {
+        cause: e,
+        details: { logStartOffset: this.logStartOffset() },
+      });
+    }
     if (isStrataError(e) && e.code === 'CORRUPT_MESSAGE') {
       this.#deps.metrics.corruptObjects.inc();
       this.#deps.metrics.remoteReads.inc({ result: 'corrupt' });

@@ -15,6 +15,7 @@ import {
   type ObjectStore,
 } from '@strata/storage';
 import type { Registry } from 'prom-client';
+import { StrataError } from '@strata/protocol';
 import type { TieringConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MetadataStore, TopicMetadata } from '../topics/metadata-store.js';
@@ -146,11 +147,12 @@ export class Tiering {
 
   /** Deletes everything the bucket holds for a topic: segment objects, manifests, configs. */
   async deleteTopic(name: string, partitions: number): Promise<void> {
+    // Whatever the bucket does next, nothing of this topic may be served from memory again.
+    this.#readers.forgetPrefix(topicPrefix(name));
     const keys: string[] = [];
     for (const prefix of [topicPrefix(name), manifestsPrefix(name)]) {
       for await (const object of this.store.listAll(prefix, { signal: this.#abort.signal })) keys.push(object.key);
     }
-    for (const key of keys) this.#readers.forget(key);
     const result = keys.length > 0 ? await this.store.deleteMany(keys, { signal: this.#abort.signal }) : { deleted: [], errors: [] };
     for (let p = 0; p < partitions; p++) await this.#manifests.remove(name, p);
     if (result.errors.length > 0) {
@@ -158,12 +160,17 @@ export class Tiering {
     }
   }
 
-  /** Topic metadata that also lands in the bucket, and comes back from it onto an empty disk. */
-  bucketBackedMetadata(inner: MetadataStore): MetadataStore {
+  /**
+   * Topic metadata that also lands in the bucket, and comes back from it onto an empty disk.
+   * `isFreshDisk` says whether this data dir never held topic metadata: only then is the bucket
+   * asked, so that a topic deleted here can never come back from leftovers in the bucket.
+   */
+  bucketBackedMetadata(inner: MetadataStore, isFreshDisk: () => Promise<boolean>): MetadataStore {
     return {
       load: async () => {
+        const fresh = await isFreshDisk();
         const local = await inner.load();
-        if (local.length > 0) return local;
+        if (local.length > 0 || !fresh) return local;
         const restored = await this.#restorableTopics();
         for (const meta of restored) await inner.put(meta);
         if (restored.length > 0) this.#options.logger.info('topics restored from the bucket onto an empty data dir', { topics: restored.map((t) => t.name) });
@@ -175,7 +182,17 @@ export class Tiering {
         await this.store.put(topicConfigKey(meta.name), Buffer.from(JSON.stringify(meta)), { signal: this.#abort.signal });
         await inner.put(meta);
       },
+      // The bucket first here too: once its manifests and configs are gone, no restore can bring
+      // the topic back; the segment objects follow in deleteTopic.
       remove: async (name) => {
+        const keys = [topicConfigKey(name)];
+        for await (const object of this.store.listAll(manifestsPrefix(name), { signal: this.#abort.signal })) keys.push(object.key);
+        const result = await this.store.deleteMany(keys, { signal: this.#abort.signal });
+        if (result.errors.length > 0) {
+          throw new StrataError('STORAGE_ERROR', `cannot delete topic "${name}" from the object store: ${result.errors[0]!.message}`, {
+            details: { topic: name, errors: result.errors.slice(0, 5) },
+          });
+        }
         await inner.remove(name);
       },
     };

@@ -148,8 +148,11 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if (timestamp === null || timestamp < 0) {
         throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
       }
-      // Older data lives in the bucket: ask it first, then the local log.
-      const found = (await handle.tier.offsetForTimestamp(timestamp)) ?? (await handle.log.offsetForTimestamp(timestamp));
+      // Older data lives in the bucket: ask it first, then the local log (which may still hold a
+      // segment that remote retention already dropped: never answer below the log start).
+      let found = (await handle.tier.offsetForTimestamp(timestamp)) ?? (await handle.log.offsetForTimestamp(timestamp));
+      const start = handle.tier.logStartOffset();
+      if (found !== null && found.offset < start) found = { offset: start, timestamp: found.timestamp };
       // Nothing at or after the timestamp: Kafka's consumers then seek to the end, so answer that.
       if (found === null || found.offset >= highWatermark(handle)) return { status: 200, json: { offset: highWatermark(handle) } };
       return { status: 200, json: { offset: found.offset, timestamp: found.timestamp } };
