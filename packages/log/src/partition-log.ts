@@ -375,8 +375,14 @@ export class PartitionLog {
 
   async #roll(): Promise<void> {
     const sealed = this.#active;
-    await sealed.seal();
-    this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now()));
+    try {
+      await sealed.seal();
+      this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now()));
+    } catch (e) {
+      // The segment stays active (appends go on into it) and the next roll tries again.
+      sealed.sealed = false;
+      throw e;
+    }
     this.#flushedOffset = Math.max(this.#flushedOffset, sealed.nextOffset);
     await this.#writeRecoveryPoint(sealed.nextOffset);
     this.#boundLoadedIndexes(sealed);
