@@ -1,0 +1,118 @@
+// Admin: topics, offsets and the cluster, as typed calls. Each call retries
+// retriable failures (connection errors, 429/503, retriable error codes) until
+// requestTimeoutMs has passed. A mutation whose connection broke mid-request
+// may have been applied: its retry can then answer TOPIC_ALREADY_EXISTS or
+// UNKNOWN_TOPIC, as Kafka's admin client can.
+
+import { StrataError, isStrataError } from '@strata/protocol';
+import {
+  StrataApi,
+  type CallOptions,
+  type ClusterDescription,
+  type NewTopic,
+  type OffsetLookup,
+  type OffsetSpec,
+  type TopicConfigValue,
+  type TopicDescription,
+  type TopicListing,
+} from './api.js';
+import { connectionFor, type ConnectWith } from './connection.js';
+
+/** Brokers and connection settings, or `{connection}` to share another client's pools. */
+export type AdminOptions = ConnectWith;
+
+export interface PartitionOffset extends OffsetLookup {
+  partition: number;
+}
+
+/** Per-call options: a deadline for the call's retries, and an AbortSignal. */
+export interface AdminCallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Partitions looked up at once by listOffsets. */
+const LIST_OFFSETS_CONCURRENCY = 16;
+
+export class Admin {
+  readonly #api: StrataApi;
+  readonly #ownsConnection: boolean;
+
+  constructor(options: AdminOptions) {
+    const { connection, owned } = connectionFor(options);
+    this.#ownsConnection = owned;
+    this.#api = new StrataApi(connection);
+  }
+
+  createTopic(topic: NewTopic, options?: AdminCallOptions): Promise<TopicDescription> {
+    return this.#api.createTopic(topic, this.#call(options));
+  }
+
+  deleteTopic(name: string, options?: AdminCallOptions): Promise<void> {
+    return this.#api.deleteTopic(name, this.#call(options));
+  }
+
+  listTopics(options?: AdminCallOptions): Promise<TopicListing[]> {
+    return this.#api.listTopics(this.#call(options));
+  }
+
+  describeTopic(name: string, options?: AdminCallOptions): Promise<TopicDescription> {
+    return this.#api.describeTopic(name, this.#call(options));
+  }
+
+  /** Sets each given config; null resets a key to the broker default. All or nothing. */
+  updateTopicConfigs(name: string, configs: Record<string, TopicConfigValue | null>, options?: AdminCallOptions): Promise<TopicDescription> {
+    return this.#api.updateTopicConfigs(name, configs, this.#call(options));
+  }
+
+  /**
+   * The offset at `spec` for each partition (default: all of the topic's): earliest is the log
+   * start, latest the high watermark, a timestamp the first record at or after it (else latest).
+   */
+  async listOffsets(topic: string, spec: OffsetSpec, partitions?: readonly number[], options?: AdminCallOptions): Promise<PartitionOffset[]> {
+    const call = this.#call(options);
+    let wanted: readonly number[];
+    if (partitions !== undefined) {
+      for (const p of partitions) {
+        if (!Number.isSafeInteger(p) || p < 0) throw new StrataError('INVALID_REQUEST', `listOffsets: partition ${String(p)} is not a non-negative integer`);
+      }
+      wanted = partitions;
+    } else {
+      wanted = (await this.#api.describeTopic(topic, call)).partitions.map((p) => p.partition);
+    }
+    const out: PartitionOffset[] = new Array(wanted.length);
+    // Bounded fan-out. No partition's failure is dropped: with several, all are in the cause.
+    const failures: unknown[] = [];
+    for (let start = 0; start < wanted.length; start += LIST_OFFSETS_CONCURRENCY) {
+      const slice = wanted.slice(start, start + LIST_OFFSETS_CONCURRENCY);
+      const results = await Promise.allSettled(slice.map((p) => this.#api.listOffset(topic, p, spec, call)));
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') out[start + i] = { partition: slice[i]!, ...r.value };
+        else failures.push(r.reason);
+      });
+    }
+    if (failures.length === 1 || (failures.length > 1 && !isStrataError(failures[0]))) throw failures[0];
+    if (failures.length > 1) {
+      const first = failures[0] as StrataError;
+      throw new StrataError(first.code, `listOffsets ${topic}: ${failures.length} partitions failed; first: ${first.message}`, {
+        cause: new AggregateError(failures),
+        details: { failed: failures.length },
+      });
+    }
+    return out;
+  }
+
+  describeCluster(options?: AdminCallOptions): Promise<ClusterDescription> {
+    return this.#api.describeCluster(this.#call(options));
+  }
+
+  /** Closes the connection's pools (unless it was shared). */
+  async close(): Promise<void> {
+    if (this.#ownsConnection) await this.#api.connection.close();
+  }
+
+  #call(options: AdminCallOptions | undefined): CallOptions {
+    const timeoutMs = options?.timeoutMs ?? this.#api.connection.options.requestTimeoutMs;
+    return { deadline: Date.now() + timeoutMs, signal: options?.signal };
+  }
+}

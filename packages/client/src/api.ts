@@ -1,0 +1,251 @@
+// The HTTP API v1 (DESIGN.md §8; the broker's openapi.ts is the reference):
+// one method per route, each a retried exchange whose answer is checked
+// before it is trusted. Everything else in the client goes through here, so
+// this is the one file that knows paths, query names, headers and bodies.
+
+import { StrataError } from '@strata/protocol';
+import type { Connection, HttpMethod, HttpResponse } from './connection.js';
+import { badResponse } from './failure.js';
+import type { Acks } from './options.js';
+import { withRetries, type RetryEvent } from './retry.js';
+
+export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
+const JSON_MEDIA_TYPE = 'application/json';
+
+export interface TopicListing {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  leader: string;
+  replicas: string[];
+  isr: string[];
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  localLogStartOffset: number;
+  localBytes: number;
+  remoteBytes: number;
+  [field: string]: unknown;
+}
+
+export type TopicConfigValue = string | number;
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  replicationFactor: number;
+  /** Effective configs (overrides over the broker defaults). */
+  configs: Record<string, TopicConfigValue>;
+  /** The configs set on this topic. */
+  configOverrides: Record<string, TopicConfigValue>;
+  partitions: PartitionDescription[];
+}
+
+export interface NewTopic {
+  name: string;
+  partitions?: number;
+  replicationFactor?: number;
+  configs?: Record<string, TopicConfigValue>;
+}
+
+export interface ClusterBroker {
+  id: string;
+  url: string;
+  live: boolean;
+  leaderOf: Array<{ topic: string; partitions: number[] }>;
+}
+
+export interface ClusterDescription {
+  clusterId: string;
+  controller: string;
+  brokers: ClusterBroker[];
+}
+
+/** Where to look up an offset: the log start, the high watermark, or the first record at/after a time. */
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
+
+export interface OffsetLookup {
+  offset: number;
+  /** For a timestamp lookup that found a record: the found batch's max timestamp. */
+  timestamp?: number;
+}
+
+export interface ProduceAnswer {
+  /** -1 with acks=0. */
+  baseOffset: number;
+  lastOffset: number;
+}
+
+export interface FetchAnswer {
+  /** Whole RecordBatch v2 batches; the first may begin before the asked offset. */
+  data: Buffer;
+  highWatermark: number;
+  logStartOffset: number;
+  /** The offset to ask for next (null if the answer did not say). */
+  nextOffset: number | null;
+}
+
+export interface CallOptions {
+  /** Epoch ms: retries stop here (default: now + requestTimeoutMs). */
+  deadline?: number;
+  signal?: AbortSignal;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+const enc = encodeURIComponent;
+const partitionPath = (topic: string, partition: number): string => `/v1/topics/${enc(topic)}/partitions/${partition}`;
+
+export function offsetSpecQuery(spec: OffsetSpec): string {
+  if (spec === 'earliest' || spec === 'latest') return spec;
+  if (spec !== null && typeof spec === 'object' && Number.isSafeInteger(spec.timestamp) && spec.timestamp >= 0) return String(spec.timestamp);
+  throw new StrataError('INVALID_REQUEST', `an offset spec is 'earliest', 'latest' or {timestamp: ms >= 0}, got ${JSON.stringify(spec)}`);
+}
+
+export class StrataApi {
+  readonly connection: Connection;
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+  }
+
+  listTopics(options?: CallOptions): Promise<TopicListing[]> {
+    return this.#json('list topics', 'GET', '/v1/topics', undefined, options, (body, r) => arrayField<TopicListing>(body, 'topics', r, 'list topics'));
+  }
+
+  createTopic(topic: NewTopic, options?: CallOptions): Promise<TopicDescription> {
+    return this.#json(`create topic ${topic.name}`, 'POST', '/v1/topics', topic, options, (body, r) => topicDescription(body, r));
+  }
+
+  describeTopic(topic: string, options?: CallOptions): Promise<TopicDescription> {
+    return this.#json(`describe topic ${topic}`, 'GET', `/v1/topics/${enc(topic)}`, undefined, options, (body, r) => topicDescription(body, r));
+  }
+
+  async deleteTopic(topic: string, options?: CallOptions): Promise<void> {
+    await this.#json(`delete topic ${topic}`, 'DELETE', `/v1/topics/${enc(topic)}`, undefined, options, () => undefined);
+  }
+
+  updateTopicConfigs(topic: string, configs: Record<string, TopicConfigValue | null>, options?: CallOptions): Promise<TopicDescription> {
+    return this.#json(`update configs of ${topic}`, 'PATCH', `/v1/topics/${enc(topic)}/configs`, { configs }, options, (body, r) =>
+      topicDescription(body, r),
+    );
+  }
+
+  async listOffset(topic: string, partition: number, spec: OffsetSpec, options?: CallOptions): Promise<OffsetLookup> {
+    const what = `list offset ${topic}/${partition} at ${offsetSpecQuery(spec)}`;
+    const path = `${partitionPath(topic, partition)}/offsets?at=${offsetSpecQuery(spec)}`;
+    return this.#json(what, 'GET', path, undefined, options, (body, r) => {
+      const offset = intField(body, 'offset', r, what);
+      const timestamp = (body as { timestamp?: unknown }).timestamp;
+      return typeof timestamp === 'number' ? { offset, timestamp } : { offset };
+    });
+  }
+
+  describeCluster(options?: CallOptions): Promise<ClusterDescription> {
+    return this.#json('describe cluster', 'GET', '/v1/cluster', undefined, options, (body, r) => {
+      if (typeof (body as { clusterId?: unknown }).clusterId !== 'string') throw badResponse(r.origin, 'describe cluster', 'no clusterId');
+      arrayField(body, 'brokers', r, 'describe cluster');
+      return body as ClusterDescription;
+    });
+  }
+
+  /** Appends whole RecordBatch v2 batches; offsets are contiguous across the batches of one body. */
+  produceBatches(topic: string, partition: number, batches: Buffer, acks: Acks, options?: CallOptions): Promise<ProduceAnswer> {
+    const what = `produce to ${topic}/${partition}`;
+    const path = `${partitionPath(topic, partition)}/batches?acks=${acks}`;
+    return this.#call(what, 'POST', path, batches, RECORD_BATCH_MEDIA_TYPE, this.connection.options.requestTimeoutMs, options, (r) => {
+      const body = parseJson(r, what);
+      return { baseOffset: intField(body, 'baseOffset', r, what), lastOffset: intField(body, 'lastOffset', r, what) };
+    });
+  }
+
+  /** A long-poll fetch of raw batches: the attempt may last maxWaitMs more than requestTimeoutMs. */
+  fetchBatches(topic: string, partition: number, offset: number, maxBytes: number, maxWaitMs: number, options?: CallOptions): Promise<FetchAnswer> {
+    const what = `fetch ${topic}/${partition} at ${offset}`;
+    const path = `${partitionPath(topic, partition)}/batches?offset=${offset}&maxBytes=${maxBytes}&maxWaitMs=${maxWaitMs}`;
+    const attemptMs = this.connection.options.requestTimeoutMs + maxWaitMs;
+    return this.#call(what, 'GET', path, undefined, undefined, attemptMs, options, (r) => {
+      const highWatermark = intHeader(r, 'strata-high-watermark', what);
+      const logStartOffset = intHeader(r, 'strata-log-start-offset', what);
+      if (highWatermark === null || logStartOffset === null) throw badResponse(r.origin, what, 'no Strata-High-Watermark / Strata-Log-Start-Offset header');
+      return { data: r.body, highWatermark, logStartOffset, nextOffset: intHeader(r, 'strata-next-offset', what) };
+    });
+  }
+
+  #json<T>(what: string, method: HttpMethod, path: string, body: unknown, options: CallOptions | undefined, parse: (body: unknown, r: HttpResponse) => T): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return this.#call(what, method, path, payload, payload === undefined ? undefined : JSON_MEDIA_TYPE, this.connection.options.requestTimeoutMs, options, (r) =>
+      parse(r.body.length === 0 ? {} : parseJson(r, what), r),
+    );
+  }
+
+  #call<T>(
+    what: string,
+    method: HttpMethod,
+    path: string,
+    body: Buffer | string | undefined,
+    contentType: string | undefined,
+    attemptTimeoutMs: number,
+    options: CallOptions | undefined,
+    parse: (r: HttpResponse) => T,
+  ): Promise<T> {
+    const o = this.connection.options;
+    return withRetries(
+      {
+        what,
+        deadline: options?.deadline ?? Date.now() + attemptTimeoutMs,
+        attemptTimeoutMs,
+        retryBackoffMs: o.retryBackoffMs,
+        retryBackoffMaxMs: o.retryBackoffMaxMs,
+        signal: options?.signal,
+        onRetry: options?.onRetry,
+      },
+      async (timeoutMs) => {
+        const response = await this.connection.request({ method, path, body, contentType, timeoutMs, signal: options?.signal, what });
+        return parse(response);
+      },
+    );
+  }
+}
+
+function parseJson(r: HttpResponse, what: string): unknown {
+  try {
+    const value = JSON.parse(r.body.toString('utf8')) as unknown;
+    if (value === null || typeof value !== 'object') throw new Error('not an object');
+    return value;
+  } catch (e) {
+    throw badResponse(r.origin, what, `the body is not a JSON object (${(e as Error).message})`);
+  }
+}
+
+function intField(body: unknown, field: string, r: HttpResponse, what: string): number {
+  const value = (body as Record<string, unknown>)[field];
+  if (!Number.isSafeInteger(value)) throw badResponse(r.origin, what, `${field} is not a safe integer: ${JSON.stringify(value)}`);
+  return value as number;
+}
+
+function arrayField<T>(body: unknown, field: string, r: HttpResponse, what: string): T[] {
+  const value = (body as Record<string, unknown>)[field];
+  if (!Array.isArray(value)) throw badResponse(r.origin, what, `${field} is not an array`);
+  return value as T[];
+}
+
+function topicDescription(body: unknown, r: HttpResponse): TopicDescription {
+  const b = body as Partial<TopicDescription>;
+  if (typeof b.name !== 'string' || !Array.isArray(b.partitions) || b.configs === null || typeof b.configs !== 'object') {
+    throw badResponse(r.origin, 'describe topic', 'not a topic description');
+  }
+  return body as TopicDescription;
+}
+
+function intHeader(r: HttpResponse, name: string, what: string): number | null {
+  const raw = r.headers[name];
+  if (raw === undefined) return null;
+  const text = Array.isArray(raw) ? raw[0]! : raw;
+  const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) throw badResponse(r.origin, what, `header ${name} is not an integer: "${text}"`);
+  return value;
+}

@@ -1,0 +1,194 @@
+// One HTTP exchange with the brokers: a kept-alive undici Pool per broker
+// origin, failover to the next origin when a connection cannot be opened, a
+// timeout per attempt, bounded response bodies, and every failure classified
+// (failure.ts). Retrying is the caller's business (retry.ts): only the caller
+// knows its deadline and whether a request may be repeated.
+
+import { channel } from 'node:diagnostics_channel';
+import { Pool } from 'undici';
+import { StrataError } from '@strata/protocol';
+import { RequestFailure, statusFailure, timeoutFailure, transportFailure } from './failure.js';
+import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './options.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Path and query, already encoded. */
+  path: string;
+  body?: Buffer | string;
+  contentType?: string;
+  /** This attempt's budget, including the time to read the answer. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** What the request is, for messages ("produce to t/3"). */
+  what: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: Buffer;
+  origin: string;
+}
+
+/** Published once per exchange with an origin (diagnostics_channel; free when nobody subscribes). */
+export interface RequestEvent {
+  method: HttpMethod;
+  origin: string;
+  path: string;
+  /** The status, or null when no answer came. */
+  status: number | null;
+  durationMs: number;
+  failure: RequestFailure | null;
+}
+
+export const requestChannel = channel('strata:client:request');
+
+/** Keep-alive just under Node's default server keepAliveTimeout (5 s), so the client closes first. */
+const KEEP_ALIVE_TIMEOUT_MS = 4_000;
+
+export class Connection {
+  readonly options: ResolvedConnectionOptions;
+  readonly #pools = new Map<string, Pool>();
+  /** Index of the origin that answered last: requests start there. */
+  #preferred = 0;
+  #closed = false;
+
+  constructor(options: ConnectionOptions) {
+    this.options = resolveConnectionOptions(options);
+  }
+
+  get origins(): readonly string[] {
+    return this.options.origins;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * One exchange: a 2xx answer, or a RequestFailure. When a connection to an origin cannot be
+   * opened (nothing was sent) the next origin is tried at once; any other failure is thrown.
+   */
+  async request(request: HttpRequest): Promise<HttpResponse> {
+    if (this.#closed) throw new StrataError('INVALID_REQUEST', `${request.what}: the client is closed`);
+    const origins = this.options.origins;
+    const first = this.#preferred;
+    let lastConnectFailure: RequestFailure | null = null;
+    for (let i = 0; i < origins.length; i++) {
+      const index = (first + i) % origins.length;
+      try {
+        const response = await this.#exchange(origins[index]!, request);
+        this.#preferred = index;
+        return response;
+      } catch (e) {
+        if (!(e instanceof RequestFailure) || e.kind !== 'connect') {
+          // Any broker serves any request: after a retriable failure, the retry starts at the next one.
+          if (e instanceof RequestFailure && e.retriable) this.#preferred = (index + 1) % origins.length;
+          throw e;
+        }
+        lastConnectFailure = e;
+        request.signal?.throwIfAborted();
+      }
+    }
+    // Every origin refused: start with the next one next time.
+    this.#preferred = (first + 1) % origins.length;
+    throw lastConnectFailure!;
+  }
+
+  async #exchange(origin: string, request: HttpRequest): Promise<HttpResponse> {
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(request.timeoutMs);
+    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { ...this.options.headers, accept: 'application/json, application/vnd.kafka.record-batch' };
+    if (request.contentType !== undefined) headers['content-type'] = request.contentType;
+    let status: number | null = null;
+    let failure: RequestFailure | null = null;
+    try {
+      const answer = await this.#pool(origin).request({
+        method: request.method,
+        path: request.path,
+        headers,
+        body: request.body,
+        signal,
+        // Backstops only: the signal above bounds the whole exchange.
+        headersTimeout: request.timeoutMs + 1_000,
+        bodyTimeout: request.timeoutMs + 1_000,
+      });
+      status = answer.statusCode;
+      const body = await readBounded(answer.body, this.options.maxResponseBytes, origin, request.what);
+      const contentType = String(answer.headers['content-type'] ?? '');
+      if (status < 200 || status > 299) throw statusFailure(status, contentType, body, origin, request.what);
+      return { status, headers: answer.headers, body, origin };
+    } catch (e) {
+      if (request.signal?.aborted) throw request.signal.reason; // the caller's own abort: not a failure
+      if (e instanceof RequestFailure) failure = e;
+      else if (e instanceof StrataError) throw e;
+      else failure = timeout.aborted ? timeoutFailure(origin, request.what, request.timeoutMs) : transportFailure(e, origin, request.what);
+      throw failure;
+    } finally {
+      if (requestChannel.hasSubscribers) {
+        const event: RequestEvent = {
+          method: request.method,
+          origin,
+          path: request.path,
+          status,
+          durationMs: performance.now() - started,
+          failure,
+        };
+        requestChannel.publish(event);
+      }
+    }
+  }
+
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (pool === undefined) {
+      pool = new Pool(origin, {
+        connections: this.options.connectionsPerBroker,
+        pipelining: 1,
+        connectTimeout: this.options.connectTimeoutMs,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /** Closes every pool; requests in flight finish first. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
+
+/** Options of a client: its own brokers and connection settings, or a Connection shared with other clients. */
+export type ConnectWith = ConnectionOptions | { connection: Connection };
+
+/** The client's Connection, and whether the client owns it (and so closes it). */
+export function connectionFor(options: ConnectWith): { connection: Connection; owned: boolean } {
+  if ('connection' in options && options.connection instanceof Connection) return { connection: options.connection, owned: false };
+  return { connection: new Connection(options as ConnectionOptions), owned: true };
+}
+
+/** The whole body, refusing more than maxBytes (then the connection is dropped, not drained). */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }, maxBytes: number, origin: string, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      const error = new StrataError('MESSAGE_TOO_LARGE', `${what} to ${origin}: the answer exceeds maxResponseBytes (${maxBytes})`, {
+        details: { origin, maxResponseBytes: maxBytes },
+      });
+      body.destroy(error);
+      throw error;
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}

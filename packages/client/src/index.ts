@@ -1,0 +1,42 @@
+// @strata/client: Strata's TypeScript client over the HTTP API v1 (DESIGN.md §8).
+// Producer (Kafka's partitioner, batching, linger, gzip, acks, retries that keep
+// per-partition order, a bounded buffer), Admin, and Fetcher / PartitionReader
+// (the consumer without groups). Every error is a StrataError from
+// @strata/protocol, with the server's code and `retriable`.
+
+export { Producer } from './producer.js';
+export type { Enqueued, ProducerOptions, ProducerStats } from './producer.js';
+
+export { Admin } from './admin.js';
+export type { AdminCallOptions, AdminOptions, PartitionOffset } from './admin.js';
+
+export { Fetcher } from './fetcher.js';
+export type { FetchOptions, FetchResult, FetcherOptions } from './fetcher.js';
+export { PartitionReader, offsetResetChannel } from './partition-reader.js';
+export type { OffsetResetEvent, PartitionReaderOptions, StartPosition } from './partition-reader.js';
+
+export { Connection, requestChannel } from './connection.js';
+export type { ConnectWith, HttpMethod, RequestEvent } from './connection.js';
+export { retryChannel } from './retry.js';
+export type { RetryEvent } from './retry.js';
+export type { FailureKind, RequestFailure } from './failure.js';
+
+export { CONNECTION_DEFAULTS, PRODUCER_DEFAULTS, READER_DEFAULTS } from './options.js';
+export type { Acks, AutoOffsetReset, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
+
+export type {
+  ClusterBroker,
+  ClusterDescription,
+  NewTopic,
+  OffsetLookup,
+  OffsetSpec,
+  PartitionDescription,
+  TopicConfigValue,
+  TopicDescription,
+  TopicListing,
+} from './api.js';
+export type { Bytes, ConsumerRecord, HeaderValue, ProducerRecord, RecordHeadersInput, RecordMetadata } from './records.js';
+
+// The error type every call rejects with, re-exported for convenience.
+export { StrataError, isStrataError } from '@strata/protocol';
+export type { ErrorCode, RecordHeader } from '@strata/protocol';

@@ -1,0 +1,181 @@
+// Every named default of the client in one place, and the one validation of
+// user options (all problems reported together, fields checked against each
+// other, as the broker's config does). Names and defaults follow Kafka's
+// producer and consumer configs where one exists (linger.ms, batch.size,
+// buffer.memory, delivery.timeout.ms, max.block.ms, request.timeout.ms,
+// retry.backoff.ms, retry.backoff.max.ms, max.request.size, fetch.max.wait.ms).
+
+import { StrataError, type CompressionName } from '@strata/protocol';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const CONNECTION_DEFAULTS = Object.freeze({
+  /** One attempt of one request (a long-poll adds its maxWaitMs); also the budget of an admin call's retries. */
+  requestTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  /** Kafka's retry.backoff.ms and retry.backoff.max.ms: exponential between them, with ±20% jitter. */
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1_000,
+  /** Kept-alive connections per broker origin (each long-poll holds one while it waits). */
+  connectionsPerBroker: 64,
+  /** A response body larger than this is refused (the broker caps a fetch at 50 MiB plus one batch). */
+  maxResponseBytes: 64 * MiB,
+});
+
+export const PRODUCER_DEFAULTS = Object.freeze({
+  acks: 'all' as Acks,
+  lingerMs: 5,
+  batchBytes: 64 * KiB,
+  bufferBytes: 32 * MiB,
+  /** Kafka's max.request.size; also capped per topic by its max.message.bytes. */
+  maxRequestBytes: 1 * MiB,
+  deliveryTimeoutMs: 120_000,
+  /** How long send() may wait for topic metadata and buffer space before it fails. */
+  maxBlockMs: 60_000,
+  /** Kafka's metadata.max.age.ms: partition counts are re-read this often. */
+  metadataMaxAgeMs: 300_000,
+  compression: 'none' as ProducerCompression,
+});
+
+export const READER_DEFAULTS = Object.freeze({
+  maxBytes: 1 * MiB,
+  /** Long-poll: how long the broker holds a fetch that has nothing to return yet. */
+  maxWaitMs: 5_000,
+  autoOffsetReset: 'latest' as AutoOffsetReset,
+});
+
+export type Acks = 0 | 1 | 'all';
+export type ProducerCompression = Extract<CompressionName, 'none' | 'gzip'>;
+export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
+
+export interface ConnectionOptions {
+  /** One broker URL, a list (the next is tried on connection errors), or a load balancer's URL. */
+  brokers: string | readonly string[];
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  connectionsPerBroker?: number;
+  maxResponseBytes?: number;
+  /** Sent with every request (e.g. an Authorization header for a proxy in front of the brokers). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'brokers' | 'headers'>> & {
+  origins: string[];
+  headers: Readonly<Record<string, string>>;
+};
+
+export interface ProducerTuning {
+  acks?: Acks;
+  lingerMs?: number;
+  batchBytes?: number;
+  bufferBytes?: number;
+  maxRequestBytes?: number;
+  deliveryTimeoutMs?: number;
+  maxBlockMs?: number;
+  metadataMaxAgeMs?: number;
+  compression?: ProducerCompression;
+}
+
+export type ResolvedProducerTuning = Required<ProducerTuning>;
+
+/** Collects problems, then throws one INVALID_CONFIG listing all of them. */
+export class Problems {
+  readonly list: string[] = [];
+
+  int(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.list.push(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  add(message: string): void {
+    this.list.push(message);
+  }
+
+  throwIfAny(what: string): void {
+    if (this.list.length === 0) return;
+    throw new StrataError('INVALID_CONFIG', `invalid ${what} options: ${this.list.join('; ')}`, { details: { problems: [...this.list] } });
+  }
+}
+
+/** `http://host:port` for each broker URL (paths are not supported: the API lives at /v1). */
+function parseOrigins(brokers: unknown, problems: Problems): string[] {
+  const list = typeof brokers === 'string' ? brokers.split(',') : Array.isArray(brokers) ? (brokers as unknown[]) : null;
+  if (list === null || list.length === 0) {
+    problems.add('brokers must be a URL or a non-empty list of URLs');
+    return [];
+  }
+  const origins: string[] = [];
+  for (const raw of list) {
+    const text = typeof raw === 'string' ? raw.trim() : '';
+    let url: URL | null = null;
+    try {
+      url = new URL(text);
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      problems.add(`broker "${String(raw)}" is not an http(s) URL`);
+      continue;
+    }
+    if (url.pathname !== '/' && url.pathname !== '') problems.add(`broker "${text}": a path is not supported (give the origin, e.g. http://host:8080)`);
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  }
+  return origins;
+}
+
+export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
+  const problems = new Problems();
+  const d = CONNECTION_DEFAULTS;
+  const origins = parseOrigins(options?.brokers, problems);
+  const resolved: ResolvedConnectionOptions = {
+    origins,
+    requestTimeoutMs: problems.int('requestTimeoutMs', options.requestTimeoutMs, d.requestTimeoutMs, 1, 24 * 3_600_000),
+    connectTimeoutMs: problems.int('connectTimeoutMs', options.connectTimeoutMs, d.connectTimeoutMs, 1, 3_600_000),
+    retryBackoffMs: problems.int('retryBackoffMs', options.retryBackoffMs, d.retryBackoffMs, 0, 3_600_000),
+    retryBackoffMaxMs: problems.int('retryBackoffMaxMs', options.retryBackoffMaxMs, d.retryBackoffMaxMs, 0, 3_600_000),
+    connectionsPerBroker: problems.int('connectionsPerBroker', options.connectionsPerBroker, d.connectionsPerBroker, 1, 65_536),
+    maxResponseBytes: problems.int('maxResponseBytes', options.maxResponseBytes, d.maxResponseBytes, 1024, 2 ** 31 - 1),
+    headers: { ...(options.headers ?? {}) },
+  };
+  if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
+    problems.add(`retryBackoffMaxMs (${resolved.retryBackoffMaxMs}) must be >= retryBackoffMs (${resolved.retryBackoffMs})`);
+  }
+  problems.throwIfAny('connection');
+  return resolved;
+}
+
+export function resolveProducerTuning(options: ProducerTuning): ResolvedProducerTuning {
+  const problems = new Problems();
+  const d = PRODUCER_DEFAULTS;
+  const acks = options.acks ?? d.acks;
+  if (acks !== 0 && acks !== 1 && acks !== 'all') problems.add(`acks must be 0, 1 or 'all', got ${String(acks)}`);
+  const compression = options.compression ?? d.compression;
+  if (compression !== 'none' && compression !== 'gzip') problems.add(`compression must be 'none' or 'gzip', got ${String(compression)}`);
+  const tuning: ResolvedProducerTuning = {
+    acks,
+    compression,
+    lingerMs: problems.int('lingerMs', options.lingerMs, d.lingerMs, 0, 3_600_000),
+    batchBytes: problems.int('batchBytes', options.batchBytes, d.batchBytes, 1, 2 ** 30),
+    bufferBytes: problems.int('bufferBytes', options.bufferBytes, d.bufferBytes, 1, Number.MAX_SAFE_INTEGER),
+    maxRequestBytes: problems.int('maxRequestBytes', options.maxRequestBytes, d.maxRequestBytes, 1, 2 ** 31 - 1),
+    deliveryTimeoutMs: problems.int('deliveryTimeoutMs', options.deliveryTimeoutMs, d.deliveryTimeoutMs, 1, 24 * 3_600_000),
+    maxBlockMs: problems.int('maxBlockMs', options.maxBlockMs, d.maxBlockMs, 0, 24 * 3_600_000),
+    metadataMaxAgeMs: problems.int('metadataMaxAgeMs', options.metadataMaxAgeMs, d.metadataMaxAgeMs, 100, 24 * 3_600_000),
+  };
+  // Kafka asks delivery.timeout.ms >= linger.ms + request.timeout.ms. Here an attempt's timeout is
+  // min(requestTimeoutMs, what is left of the delivery timeout), so only the linger must fit.
+  if (tuning.deliveryTimeoutMs <= tuning.lingerMs) {
+    problems.add(`deliveryTimeoutMs (${tuning.deliveryTimeoutMs}) must be > lingerMs (${tuning.lingerMs})`);
+  }
+  if (tuning.batchBytes > tuning.bufferBytes) problems.add(`batchBytes (${tuning.batchBytes}) must be <= bufferBytes (${tuning.bufferBytes})`);
+  if (tuning.batchBytes > tuning.maxRequestBytes) problems.add(`batchBytes (${tuning.batchBytes}) must be <= maxRequestBytes (${tuning.maxRequestBytes})`);
+  problems.throwIfAny('producer');
+  return tuning;
+}

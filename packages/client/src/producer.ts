@@ -1,0 +1,536 @@
+// The producer: records are partitioned as Kafka's default partitioner does,
+// gathered into one open batch per partition, closed when full (batchBytes) or
+// after lingerMs, encoded as RecordBatch v2 and POSTed to the raw batches
+// endpoint. The moving parts:
+//
+//   send() -> intake (FIFO; waits for metadata and buffer space)
+//          -> partition's open batch -> ready queue -> one request in flight
+//
+// Ordering per partition: a partition has at most one request in flight, and
+// a request is retried (backoff, until the batch's delivery deadline) before
+// the partition's next request is sent, so batches land in send order even
+// across retries. Without idempotent producers, a retry of a request that did
+// reach the broker (the connection broke after the append) duplicates it, as
+// in Kafka without enable.idempotence; a request the broker refused (503) or
+// never received (connection refused) cannot.
+//
+// Memory: every record reserves its size estimate from `bufferBytes` when it
+// enters a batch and gives it back when its batch settles; send() waits (FIFO)
+// while the buffer is full, at most maxBlockMs. Callers that keep awaiting
+// `enqueue` (or bound their unawaited sends) hold at most one waiting record.
+
+import { encodeRecordBatch, isStrataError, partitionForKey, StrataError } from '@strata/protocol';
+import { StrataApi, type ProduceAnswer } from './api.js';
+import { connectionFor, type ConnectWith } from './connection.js';
+import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
+import { BATCH_OVERHEAD_BYTES, normalizeRecord, type NormalizedRecord, type ProducerRecord, type RecordMetadata } from './records.js';
+
+/** Brokers and connection settings (or `{connection}` to share another client's pools), and the producer's tuning. */
+export type ProducerOptions = ConnectWith & ProducerTuning;
+
+export interface ProducerStats {
+  /** Bytes reserved by records in batches (open, queued or in flight); never above bufferBytes. */
+  bufferedBytes: number;
+  bufferBytes: number;
+  /** Sends waiting for metadata or buffer space. */
+  waitingSends: number;
+  /** Batches not settled yet. */
+  batches: number;
+  /** Produce requests in flight (at most one per partition). */
+  inFlightRequests: number;
+}
+
+/** The delivery of an accepted record. */
+export interface Enqueued {
+  delivered: Promise<RecordMetadata>;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface Waiting {
+  record: NormalizedRecord;
+  enqueuedAt: number;
+  accepted: Deferred<void>;
+  delivered: Deferred<RecordMetadata>;
+}
+
+function isUnknownTopic(e: unknown): boolean {
+  return isStrataError(e) && e.code === 'UNKNOWN_TOPIC';
+}
+
+interface TopicMetadata {
+  partitions: number;
+  /** The topic's max.message.bytes: a request body may not be larger. */
+  maxMessageBytes: number;
+  fetchedAt: number;
+}
+
+interface TopicState {
+  metadata: TopicMetadata | null;
+  loading: Promise<TopicMetadata> | null;
+  /** A failed lookup, reused for retryBackoffMs so a burst of sends to a missing topic asks once. */
+  failure: { error: unknown; until: number } | null;
+  /** The partition for keyless records, or -1 before the first one. */
+  sticky: number;
+}
+
+class Batch {
+  readonly createdAt: number;
+  records: Array<{ key: Buffer | null; value: Buffer | null; headers?: NormalizedRecord['headers']; timestamp: number }> = [];
+  readonly deliveries: Deferred<RecordMetadata>[] = [];
+  /** Reserved from the buffer (the sum of the records' size estimates). */
+  bytes = 0;
+  encoded: Buffer | null = null;
+  readonly settled = deferred<void>();
+
+  constructor(createdAt: number) {
+    this.createdAt = createdAt;
+  }
+
+  get count(): number {
+    return this.deliveries.length;
+  }
+}
+
+class PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  open: Batch | null = null;
+  lingerTimer: NodeJS.Timeout | null = null;
+  readonly ready: Batch[] = [];
+  inFlight = false;
+  /** Set after a multi-batch request was too large for the topic: one batch per request from then on. */
+  oneBatchPerRequest = false;
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+export class Producer {
+  readonly options: Readonly<ResolvedProducerTuning>;
+  readonly #api: StrataApi;
+  readonly #ownsConnection: boolean;
+  readonly #topics = new Map<string, TopicState>();
+  readonly #partitions = new Map<string, PartitionState>();
+  readonly #intake: Waiting[] = [];
+  readonly #batches = new Set<Batch>();
+  #pumping = false;
+  #bufferedBytes = 0;
+  #inFlightRequests = 0;
+  /** Wakes the intake when a batch settles and frees buffer space. */
+  #spaceFreed: (() => void) | null = null;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: ProducerOptions) {
+    const { connection, owned } = connectionFor(options);
+    this.#ownsConnection = owned;
+    this.#api = new StrataApi(connection);
+    this.options = Object.freeze(resolveProducerTuning(options));
+  }
+
+  /** Sends a record; resolves with its partition and offset once acknowledged (per `acks`). */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    const waiting = this.#submit(record);
+    // The acceptance's failure is the delivery's too: only the latter is the caller's to handle.
+    waiting.accepted.promise.catch(() => undefined);
+    return waiting.delivered.promise;
+  }
+
+  /**
+   * Resolves once the record is in the buffer (waiting while it is full: backpressure for loops
+   * that `await producer.enqueue(r)`), with the promise of its delivery. Rejects as send() would
+   * when the record cannot be accepted. The caller must handle `delivered`.
+   */
+  async enqueue(record: ProducerRecord): Promise<Enqueued> {
+    const waiting = this.#submit(record);
+    try {
+      await waiting.accepted.promise;
+    } catch (e) {
+      waiting.delivered.promise.catch(() => undefined);
+      throw e;
+    }
+    return { delivered: waiting.delivered.promise };
+  }
+
+  /** Makes every buffered record ready at once (ignoring lingerMs) and waits until all records sent before it settled. */
+  async flush(): Promise<void> {
+    const last = this.#intake.at(-1);
+    this.#closeAllOpen();
+    if (last !== undefined) await last.accepted.promise.catch(() => undefined);
+    this.#closeAllOpen();
+    await Promise.all([...this.#batches].map((b) => b.settled.promise));
+  }
+
+  /** Refuses new sends, flushes, then closes the connection's pools (unless shared). Idempotent. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      await this.flush();
+      if (this.#ownsConnection) await this.#api.connection.close();
+    })();
+    return this.#closing;
+  }
+
+  stats(): ProducerStats {
+    return {
+      bufferedBytes: this.#bufferedBytes,
+      bufferBytes: this.options.bufferBytes,
+      waitingSends: this.#intake.length,
+      batches: this.#batches.size,
+      inFlightRequests: this.#inFlightRequests,
+    };
+  }
+
+  // --- intake ---------------------------------------------------------------------------------
+
+  #submit(input: ProducerRecord): Waiting {
+    const waiting: Waiting = {
+      record: undefined as unknown as NormalizedRecord,
+      enqueuedAt: Date.now(),
+      accepted: deferred<void>(),
+      delivered: deferred<RecordMetadata>(),
+    };
+    try {
+      if (this.#closed) throw new StrataError('INVALID_REQUEST', 'send after close(): the producer is closed');
+      waiting.record = normalizeRecord(input);
+      this.#checkSize(waiting.record.sizeBytes, null);
+    } catch (e) {
+      this.#fail(waiting, e);
+      return waiting;
+    }
+    // Fast path, in order: nothing waits ahead, the metadata is fresh and the record fits.
+    if (this.#intake.length === 0) {
+      const metadata = this.#knownMetadata(waiting.record.topic);
+      if (metadata !== null && this.#bufferedBytes + waiting.record.sizeBytes <= this.options.bufferBytes) {
+        try {
+          this.#admit(waiting, metadata);
+        } catch (e) {
+          this.#fail(waiting, e);
+        }
+        return waiting;
+      }
+    }
+    this.#intake.push(waiting);
+    void this.#pump();
+    return waiting;
+  }
+
+  #fail(waiting: Waiting, error: unknown): void {
+    waiting.accepted.reject(error);
+    waiting.delivered.reject(error);
+  }
+
+  /** Admits waiting sends one at a time, in order; one that cannot be admitted fails alone. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#intake.length > 0) {
+        const waiting = this.#intake[0]!;
+        try {
+          const deadline = waiting.enqueuedAt + this.options.maxBlockMs;
+          const metadata = this.#knownMetadata(waiting.record.topic) ?? (await this.#loadMetadata(waiting.record.topic, deadline));
+          await this.#waitForSpace(waiting.record.sizeBytes, deadline);
+          this.#admit(waiting, metadata);
+        } catch (e) {
+          this.#fail(waiting, e);
+        }
+        this.#intake.shift();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #waitForSpace(bytes: number, deadline: number): Promise<void> {
+    while (this.#bufferedBytes + bytes > this.options.bufferBytes) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new StrataError(
+          'REQUEST_TIMED_OUT',
+          `send waited maxBlockMs (${this.options.maxBlockMs}) for buffer space: ${this.#bufferedBytes} of bufferBytes ${this.options.bufferBytes} are in use ` +
+            '(the brokers are slower than the sends, or down)',
+          { details: { bufferedBytes: this.#bufferedBytes, bufferBytes: this.options.bufferBytes } },
+        );
+      }
+      // As Kafka's accumulator when its memory is exhausted: lingering batches go now, so the
+      // space they hold comes back without waiting for lingerMs.
+      this.#closeAllOpen();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#spaceFreed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#spaceFreed = null;
+    }
+  }
+
+  #checkSize(sizeBytes: number, metadata: TopicMetadata | null): void {
+    const limit = Math.min(this.options.maxRequestBytes, this.options.bufferBytes, metadata?.maxMessageBytes ?? Infinity);
+    if (sizeBytes + BATCH_OVERHEAD_BYTES > limit) {
+      throw new StrataError(
+        'MESSAGE_TOO_LARGE',
+        `the record takes up to ${sizeBytes + BATCH_OVERHEAD_BYTES} bytes in a batch, more than ${limit} ` +
+          '(the least of maxRequestBytes, bufferBytes and the topic\'s max.message.bytes)',
+        { details: { sizeBytes, limit } },
+      );
+    }
+  }
+
+  // --- metadata -------------------------------------------------------------------------------
+
+  #topic(name: string): TopicState {
+    let state = this.#topics.get(name);
+    if (state === undefined) {
+      state = { metadata: null, loading: null, failure: null, sticky: -1 };
+      this.#topics.set(name, state);
+    }
+    return state;
+  }
+
+  /**
+   * The topic's metadata if this producer has it. Past metadataMaxAgeMs it is still used, while a
+   * refresh runs in the background (sends never wait for a refresh, only for a first lookup).
+   */
+  #knownMetadata(topic: string): TopicMetadata | null {
+    const state = this.#topics.get(topic);
+    const metadata = state?.metadata ?? null;
+    if (state !== undefined && metadata !== null && state.loading === null && Date.now() - metadata.fetchedAt >= this.options.metadataMaxAgeMs) {
+      const deadline = Date.now() + this.#api.connection.options.requestTimeoutMs;
+      this.#lookup(topic, state, deadline).catch((e: unknown) => {
+        if (isUnknownTopic(e)) state.metadata = null;
+        // Otherwise keep the old metadata and try again after a backoff.
+        else if (state.metadata !== null) state.metadata.fetchedAt = Date.now() - this.options.metadataMaxAgeMs + this.#api.connection.options.retryBackoffMaxMs;
+      });
+    }
+    return metadata;
+  }
+
+  /** The first lookup of a topic's metadata, which sends wait for (until their maxBlockMs). */
+  async #loadMetadata(topic: string, deadline: number): Promise<TopicMetadata> {
+    const state = this.#topic(topic);
+    if (state.failure !== null && Date.now() < state.failure.until) throw state.failure.error;
+    try {
+      return await (state.loading ?? this.#lookup(topic, state, deadline));
+    } catch (e) {
+      state.failure = { error: e, until: Date.now() + this.#api.connection.options.retryBackoffMs };
+      throw e;
+    }
+  }
+
+  #lookup(topic: string, state: TopicState, deadline: number): Promise<TopicMetadata> {
+    const loading = this.#api
+      .describeTopic(topic, { deadline })
+      .then((d) => {
+        if (d.partitions.length < 1) throw new StrataError('INTERNAL_ERROR', `describe topic ${topic}: no partitions in the answer`);
+        const maxMessageBytes = Number(d.configs['max.message.bytes']);
+        const metadata: TopicMetadata = {
+          partitions: d.partitions.length,
+          maxMessageBytes: Number.isSafeInteger(maxMessageBytes) && maxMessageBytes > 0 ? maxMessageBytes : this.options.maxRequestBytes,
+          fetchedAt: Date.now(),
+        };
+        state.metadata = metadata;
+        state.failure = null;
+        return metadata;
+      })
+      .finally(() => {
+        state.loading = null;
+      });
+    state.loading = loading;
+    return loading;
+  }
+
+  #forgetMetadata(topic: string): void {
+    const state = this.#topics.get(topic);
+    if (state !== undefined) state.metadata = null;
+  }
+
+  // --- batching -------------------------------------------------------------------------------
+
+  #choosePartition(record: NormalizedRecord, metadata: TopicMetadata): number {
+    const n = metadata.partitions;
+    if (record.partition !== undefined) {
+      if (record.partition >= n) {
+        throw new StrataError('UNKNOWN_PARTITION', `topic "${record.topic}" has no partition ${record.partition} (it has ${n})`, {
+          details: { topic: record.topic, partition: record.partition, partitions: n },
+        });
+      }
+      return record.partition;
+    }
+    if (record.key !== null) return partitionForKey(record.key, n);
+    const state = this.#topic(record.topic);
+    if (state.sticky < 0 || state.sticky >= n) state.sticky = Math.floor(Math.random() * n);
+    return state.sticky;
+  }
+
+  /** Kafka's sticky partitioner: when the sticky partition's batch closes, keyless records move to another. */
+  #onBatchClosed(topic: string, partition: number): void {
+    const state = this.#topics.get(topic);
+    const n = state?.metadata?.partitions ?? 0;
+    if (state === undefined || state.sticky !== partition || n < 2) return;
+    const next = Math.floor(Math.random() * (n - 1));
+    state.sticky = next >= partition ? next + 1 : next;
+  }
+
+  #admit(waiting: Waiting, metadata: TopicMetadata): void {
+    const record = waiting.record;
+    this.#checkSize(record.sizeBytes, metadata);
+    const partition = this.#choosePartition(record, metadata);
+    const key = `${partition}:${record.topic}`;
+    let tp = this.#partitions.get(key);
+    if (tp === undefined) {
+      tp = new PartitionState(record.topic, partition);
+      this.#partitions.set(key, tp);
+    }
+    const { batchBytes } = this.options;
+    if (tp.open !== null && BATCH_OVERHEAD_BYTES + tp.open.bytes + record.sizeBytes > batchBytes) this.#closeOpen(tp);
+    let batch = tp.open;
+    if (batch === null) {
+      batch = new Batch(Date.now());
+      tp.open = batch;
+      this.#batches.add(batch);
+      const state = tp;
+      tp.lingerTimer = setTimeout(() => this.#closeOpen(state), this.options.lingerMs);
+    }
+    batch.records.push({
+      key: record.key,
+      value: record.value,
+      ...(record.headers !== undefined ? { headers: record.headers } : {}),
+      // As Kafka's producer: a record without a timestamp gets the time of its send() call.
+      timestamp: record.timestamp ?? waiting.enqueuedAt,
+    });
+    batch.deliveries.push(waiting.delivered);
+    batch.bytes += record.sizeBytes;
+    this.#bufferedBytes += record.sizeBytes;
+    if (this.#bufferedBytes > this.options.bufferBytes) throw new StrataError('INTERNAL_ERROR', 'assertion failed: the buffer exceeds bufferBytes');
+    waiting.accepted.resolve();
+    if (BATCH_OVERHEAD_BYTES + batch.bytes >= batchBytes) this.#closeOpen(tp);
+  }
+
+  #closeOpen(tp: PartitionState): void {
+    if (tp.lingerTimer !== null) clearTimeout(tp.lingerTimer);
+    tp.lingerTimer = null;
+    const batch = tp.open;
+    if (batch === null) return;
+    tp.open = null;
+    tp.ready.push(batch);
+    this.#onBatchClosed(tp.topic, tp.partition);
+    this.#drain(tp);
+  }
+
+  #closeAllOpen(): void {
+    for (const tp of this.#partitions.values()) if (tp.open !== null) this.#closeOpen(tp);
+  }
+
+  /** Sends the partition's ready batches (as many as fit one request) unless a request is in flight. */
+  #drain(tp: PartitionState): void {
+    if (tp.inFlight || tp.ready.length === 0) return;
+    const metadata = this.#topics.get(tp.topic)?.metadata;
+    const limit = Math.min(this.options.maxRequestBytes, metadata?.maxMessageBytes ?? Infinity);
+    const batches: Batch[] = [];
+    let bytes = 0;
+    while (tp.ready.length > 0) {
+      const batch = tp.ready[0]!;
+      if (batch.encoded === null) {
+        try {
+          batch.encoded = encodeRecordBatch(batch.records, { compression: this.options.compression });
+          batch.records = []; // the encoded bytes are all a retry needs
+        } catch (e) {
+          tp.ready.shift();
+          this.#settle(batch, e);
+          continue;
+        }
+      }
+      if (batches.length > 0 && (tp.oneBatchPerRequest || bytes + batch.encoded.length > limit)) break;
+      batches.push(batch);
+      bytes += batch.encoded.length;
+      tp.ready.shift();
+    }
+    if (batches.length === 0) return;
+    tp.inFlight = true;
+    this.#inFlightRequests++;
+    void this.#produce(tp, batches).finally(() => {
+      tp.inFlight = false;
+      this.#inFlightRequests--;
+      this.#drain(tp);
+    });
+  }
+
+  /** One request, retried until the oldest batch's delivery deadline; settles every batch in it. */
+  async #produce(tp: PartitionState, batches: Batch[]): Promise<void> {
+    const deadline = Math.min(...batches.map((b) => b.createdAt)) + this.options.deliveryTimeoutMs;
+    const records = batches.reduce((n, b) => n + b.count, 0);
+    if (Date.now() >= deadline) {
+      const error = new StrataError(
+        'REQUEST_TIMED_OUT',
+        `${records} records for ${tp.topic}/${tp.partition} expired before they could be sent: deliveryTimeoutMs (${this.options.deliveryTimeoutMs}) passed in the buffer`,
+        { details: { topic: tp.topic, partition: tp.partition, records } },
+      );
+      for (const b of batches) this.#settle(b, error);
+      return;
+    }
+    const body = batches.length === 1 ? batches[0]!.encoded! : Buffer.concat(batches.map((b) => b.encoded!));
+    let answer: ProduceAnswer;
+    try {
+      answer = await this.#api.produceBatches(tp.topic, tp.partition, body, this.options.acks, { deadline });
+    } catch (e) {
+      if (isStrataError(e) && e.code === 'MESSAGE_TOO_LARGE' && batches.length > 1) {
+        // The topic's max.message.bytes shrank since the metadata was read: resend one batch at a time.
+        tp.oneBatchPerRequest = true;
+        tp.ready.unshift(...batches);
+        this.#forgetMetadata(tp.topic);
+        return;
+      }
+      if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#forgetMetadata(tp.topic);
+      for (const b of batches) this.#settle(b, e);
+      return;
+    }
+    if (this.options.acks !== 0 && answer.lastOffset - answer.baseOffset + 1 !== records) {
+      const error = new StrataError(
+        'INTERNAL_ERROR',
+        `produce to ${tp.topic}/${tp.partition}: the broker answered offsets [${answer.baseOffset}, ${answer.lastOffset}] for ${records} records`,
+      );
+      for (const b of batches) this.#settle(b, error);
+      return;
+    }
+    let offset = answer.baseOffset;
+    for (const b of batches) {
+      this.#settle(b, null, this.options.acks === 0 ? -1 : offset, tp);
+      offset += b.count;
+    }
+  }
+
+  /** Resolves (error null) or rejects every record of a batch, and frees its buffer space. */
+  #settle(batch: Batch, error: unknown, baseOffset = -1, tp?: PartitionState): void {
+    if (error === null) {
+      batch.deliveries.forEach((d, i) => d.resolve({ topic: tp!.topic, partition: tp!.partition, offset: baseOffset < 0 ? -1 : baseOffset + i }));
+    } else {
+      for (const d of batch.deliveries) d.reject(error);
+    }
+    this.#batches.delete(batch);
+    this.#bufferedBytes -= batch.bytes;
+    batch.bytes = 0;
+    batch.encoded = null;
+    batch.settled.resolve();
+    this.#spaceFreed?.();
+  }
+}

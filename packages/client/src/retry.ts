@@ -1,0 +1,65 @@
+// Retries with capped exponential backoff and jitter, stopped by a deadline
+// (STYLE.md: deadlines travel). Each attempt's timeout is what is left of the
+// deadline, at most the per-attempt cap, so a retry never outlives its caller.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { channel } from 'node:diagnostics_channel';
+import { RequestFailure, gaveUp } from './failure.js';
+
+/** Kafka's retry backoff: base × 2^(attempt-1), capped, then ±20% jitter (kept under the cap). */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exponential = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  const jittered = exponential * (0.8 + 0.4 * random());
+  return Math.max(0, Math.min(maxMs, Math.round(jittered)));
+}
+
+export interface RetryEvent {
+  what: string;
+  /** The attempt that failed (1 = the first). */
+  attempt: number;
+  backoffMs: number;
+  failure: RequestFailure;
+}
+
+/** Published before each retry (diagnostics_channel). */
+export const retryChannel = channel('strata:client:retry');
+
+export interface RetryPolicy {
+  what: string;
+  /** Epoch ms after which no attempt starts and no backoff ends. */
+  deadline: number;
+  /** An attempt's timeout is at most this (then min'ed with what is left of the deadline). */
+  attemptTimeoutMs: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  signal?: AbortSignal;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/**
+ * Runs attempt(timeoutMs) until it succeeds, fails for good (a non-retriable RequestFailure: its
+ * StrataError is thrown), or the deadline leaves no room for another backoff (the last failure,
+ * see gaveUp). Anything that is not a RequestFailure (an abort, a bug) is thrown as it is.
+ */
+export async function withRetries<T>(policy: RetryPolicy, attempt: (timeoutMs: number, attemptNumber: number) => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (let attempts = 1; ; attempts++) {
+    const timeoutMs = Math.max(1, Math.min(policy.attemptTimeoutMs, policy.deadline - Date.now()));
+    try {
+      return await attempt(timeoutMs, attempts);
+    } catch (e) {
+      if (!(e instanceof RequestFailure)) throw e;
+      if (!e.retriable) throw e.error;
+      const wait = backoffMs(attempts, policy.retryBackoffMs, policy.retryBackoffMaxMs);
+      if (Date.now() + wait >= policy.deadline) throw gaveUp(e, attempts, Date.now() - started, policy.what);
+      const event: RetryEvent = { what: policy.what, attempt: attempts, backoffMs: wait, failure: e };
+      policy.onRetry?.(event);
+      if (retryChannel.hasSubscribers) retryChannel.publish(event);
+      try {
+        await sleep(wait, undefined, policy.signal ? { signal: policy.signal } : undefined);
+      } catch (abort) {
+        throw policy.signal?.aborted ? policy.signal.reason : abort;
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { StrataError } from '@strata/protocol';
+import { gaveUp, statusFailure, transportFailure } from '../src/failure.js';
+import { resolveConnectionOptions, resolveProducerTuning } from '../src/options.js';
+import { normalizeRecord } from '../src/records.js';
+import { backoffMs } from '../src/retry.js';
+
+const json = (body: unknown): Buffer => Buffer.from(JSON.stringify(body));
+
+describe('backoffMs', () => {
+  it('doubles from the base, caps, and jitters by ±20% under the cap', () => {
+    expect(backoffMs(1, 100, 1000, () => 0.5)).toBe(100);
+    expect(backoffMs(2, 100, 1000, () => 0.5)).toBe(200);
+    expect(backoffMs(4, 100, 1000, () => 0.5)).toBe(800);
+    expect(backoffMs(5, 100, 1000, () => 0.5)).toBe(1000);
+    expect(backoffMs(1, 100, 1000, () => 0)).toBe(80);
+    expect(backoffMs(1, 100, 1000, () => 0.999)).toBe(120);
+    expect(backoffMs(50, 100, 1000, () => 0.999)).toBe(1000);
+    expect(backoffMs(3, 0, 0)).toBe(0);
+  });
+});
+
+describe('failure classification', () => {
+  it('keeps the server code, message and details, and the wire retriable flag', () => {
+    const f = statusFailure(416, 'application/json', json({ error: { code: 'OFFSET_OUT_OF_RANGE', message: 'out', retriable: false, details: { highWatermark: 3 } } }), 'http://b:1', 'fetch');
+    expect(f).toMatchObject({ kind: 'status', retriable: false, status: 416 });
+    expect(f.error).toBeInstanceOf(StrataError);
+    expect(f.error).toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', message: 'out', details: { highWatermark: 3 } });
+    const retriable = statusFailure(503, 'application/json; charset=utf-8', json({ error: { code: 'NOT_LEADER', message: 'moved', retriable: true } }), 'o', 'w');
+    expect(retriable.retriable).toBe(true);
+  });
+
+  it('retries 429 and 503 whatever the body says, and maps bodiless statuses', () => {
+    expect(statusFailure(429, 'text/html', Buffer.from('<h1>slow down</h1>'), 'o', 'w')).toMatchObject({ retriable: true });
+    expect(statusFailure(503, 'application/json', json({ error: { code: 'INVALID_REQUEST', message: 'x', retriable: false } }), 'o', 'w').retriable).toBe(true);
+    expect(statusFailure(502, 'text/html', Buffer.from('bad gateway'), 'o', 'w')).toMatchObject({ retriable: true, error: { code: 'REQUEST_TIMED_OUT' } });
+    expect(statusFailure(404, 'text/html', Buffer.from('nope'), 'o', 'w')).toMatchObject({ retriable: false, error: { code: 'NOT_FOUND' } });
+    expect(statusFailure(418, '', Buffer.alloc(0), 'o', 'w')).toMatchObject({ retriable: false, error: { code: 'INTERNAL_ERROR' } });
+  });
+
+  it('keeps a code it does not know (a newer broker) in the details, retriable as the wire says', () => {
+    const f = statusFailure(409, 'application/json', json({ error: { code: 'FENCED_MEMBER_EPOCH', message: 'stale', retriable: true } }), 'o', 'w');
+    expect(f.retriable).toBe(true);
+    expect(f.error).toMatchObject({ code: 'INTERNAL_ERROR', details: { serverCode: 'FENCED_MEMBER_EPOCH', status: 409 } });
+    expect(f.error.message).toMatch(/FENCED_MEMBER_EPOCH: stale/);
+  });
+
+  it('tells a refused connection (nothing sent) from a broken one', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(transportFailure(refused, 'o', 'w')).toMatchObject({ kind: 'connect', retriable: true });
+    const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    expect(transportFailure(reset, 'o', 'w')).toMatchObject({ kind: 'network', retriable: true });
+  });
+
+  it('gives up with the server code, or REQUEST_TIMED_OUT for transport failures, keeping the cause', () => {
+    const server = statusFailure(503, 'application/json', json({ error: { code: 'BROKER_SHUTTING_DOWN', message: 'bye', retriable: true } }), 'o', 'w');
+    const e1 = gaveUp(server, 4, 900, 'produce to t/0');
+    expect(e1).toMatchObject({ code: 'BROKER_SHUTTING_DOWN', retriable: true });
+    expect(e1.message).toMatch(/gave up after 4 attempts in 900 ms; last error: bye/);
+    expect(e1.cause).toBe(server.error);
+    const e2 = gaveUp(transportFailure(new Error('boom'), 'o', 'w'), 1, 10, 'w');
+    expect(e2.code).toBe('REQUEST_TIMED_OUT');
+  });
+});
+
+describe('options', () => {
+  it('accepts one URL, a comma list or an array, and dedupes origins', () => {
+    expect(resolveConnectionOptions({ brokers: 'http://a:1, http://b:2' }).origins).toEqual(['http://a:1', 'http://b:2']);
+    expect(resolveConnectionOptions({ brokers: ['http://a:1/', 'http://a:1'] }).origins).toEqual(['http://a:1']);
+  });
+
+  it('lists every problem in one INVALID_CONFIG', () => {
+    try {
+      resolveConnectionOptions({ brokers: ['ftp://x', 'http://a:1/v1'], requestTimeoutMs: 0, retryBackoffMs: 500, retryBackoffMaxMs: 100 });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'INVALID_CONFIG' });
+      expect((e as StrataError).details?.problems).toHaveLength(4);
+    }
+    expect(() => resolveProducerTuning({ acks: 2 as never, compression: 'zstd' as never, deliveryTimeoutMs: 5, lingerMs: 10 })).toThrow(/acks.*compression.*deliveryTimeoutMs/);
+  });
+});
+
+describe('normalizeRecord', () => {
+  it('turns strings into bytes and estimates an upper bound of the encoded size', () => {
+    const r = normalizeRecord({ topic: 't', key: 'k', value: 'value', headers: { a: 'b', n: null } });
+    expect(r.key).toEqual(Buffer.from('k'));
+    expect(r.headers).toEqual([
+      { key: 'a', value: Buffer.from('b') },
+      { key: 'n', value: null },
+    ]);
+    expect(r.sizeBytes).toBeGreaterThanOrEqual(1 + 5 + 2 + 1);
+    const view = new Uint8Array([9, 8, 7, 6]).subarray(1, 3);
+    expect([...normalizeRecord({ topic: 't', value: view }).value!]).toEqual([8, 7]);
+  });
+
+  it('refuses bad records with a code', () => {
+    expect(() => normalizeRecord({ topic: '', value: 'x' })).toThrow(/topic/);
+    expect(() => normalizeRecord({ topic: 't', value: 5 as never })).toThrow(/record.value/);
+    expect(() => normalizeRecord({ topic: 't', value: 'x', partition: -1 })).toThrow(/partition/);
+    expect(() => normalizeRecord({ topic: 't', value: 'x', headers: [{ key: 1, value: 'x' }] as never })).toThrow(/headers\[0\]/);
+  });
+});
