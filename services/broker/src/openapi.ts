@@ -21,7 +21,7 @@ const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
   '404': { name: 'NotFound', description: 'Unknown topic, partition or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, NOT_FOUND).' },
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
   '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH.' },
-  '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (or, for raw batches, over max.message.bytes) or a batch over max.message.bytes.' },
+  '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES) or a batch over the topic's max.message.bytes.' },
   '415': { name: 'UnsupportedMediaType', description: 'UNSUPPORTED_MEDIA_TYPE.' },
   '416': { name: 'OffsetOutOfRange', description: 'OFFSET_OUT_OF_RANGE; details carry logStartOffset, logEndOffset and highWatermark.' },
   '500': { name: 'InternalError', description: 'INTERNAL_ERROR: a bug; see the broker log.' },
@@ -140,7 +140,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           summary: 'Produce raw RecordBatch v2 bytes',
           description:
             'The body is one or more whole Kafka RecordBatch v2 (magic 2) batches. Framing, CRC-32C, counts, compression and every record are validated; ' +
-            'the broker assigns offsets (rewriting baseOffset) and stamps partitionLeaderEpoch. The body may not exceed the topic\'s max.message.bytes.',
+            'the broker assigns offsets (rewriting baseOffset) and stamps partitionLeaderEpoch. Each batch may be at most the topic\'s max.message.bytes; the batches of one body get contiguous offsets, in body order.',
           parameters: [param('acks')],
           requestBody: { required: true, content: { [RECORD_BATCH_MEDIA_TYPE]: { schema: { type: 'string', contentEncoding: 'binary' } } } },
           responses: {

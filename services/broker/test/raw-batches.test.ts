@@ -109,3 +109,23 @@ describe('raw RecordBatch produce and fetch', () => {
     expect(fetched.body.highWatermark).toBe(0);
   });
 });
+
+describe('max.message.bytes applies per batch', () => {
+  it('accepts a body of several batches that together exceed max.message.bytes, and refuses one batch over it', async () => {
+    const { startTestBroker, createTopic, postBatch } = await import('./helpers.js');
+    const { encodeRecordBatch } = await import('@strata/protocol');
+    const t = await startTestBroker();
+    try {
+      await createTopic(t.url, 'per-batch', 1, { 'max.message.bytes': 2048 });
+      const one = () => encodeRecordBatch([{ value: Buffer.alloc(1500, 7) }]);
+      const accepted = await postBatch(t.url, 'per-batch', 0, Buffer.concat([one(), one(), one()]));
+      expect(accepted.status).toBe(200);
+      expect(accepted.body).toMatchObject({ baseOffset: 0, lastOffset: 2 });
+      const refused = await postBatch(t.url, 'per-batch', 0, encodeRecordBatch([{ value: Buffer.alloc(3000, 7) }]));
+      expect(refused.status).toBe(413);
+      expect(refused.body.error.code).toBe('MESSAGE_TOO_LARGE');
+    } finally {
+      await t.stop();
+    }
+  });
+});

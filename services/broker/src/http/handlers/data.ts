@@ -87,7 +87,8 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       }
       const configs = registry.get(params.topic!).configs;
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
-      const body = await readBody(req, Math.min(configs['max.message.bytes'], config.maxRequestBytes));
+      // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
+      const body = await readBody(req, config.maxRequestBytes);
       const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true });
       const handle = registry.partition(params.topic!, partition);
       const append = appendToPartition(appendCtx, handle, body, frames);
