@@ -21,7 +21,7 @@ const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
   '404': { name: 'NotFound', description: 'Unknown topic, partition or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, NOT_FOUND).' },
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
   '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH.' },
-  '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES) or a batch over the topic's max.message.bytes.' },
+  '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES) or a batch over the topic\'s max.message.bytes.' },
   '415': { name: 'UnsupportedMediaType', description: 'UNSUPPORTED_MEDIA_TYPE.' },
   '416': { name: 'OffsetOutOfRange', description: 'OFFSET_OUT_OF_RANGE; details carry logStartOffset, logEndOffset and highWatermark.' },
   '500': { name: 'InternalError', description: 'INTERNAL_ERROR: a bug; see the broker log.' },
