@@ -109,7 +109,7 @@ describe('Admin', () => {
     expect(error.code).toBe('REQUEST_TIMED_OUT');
     expect(error.retriable).toBe(true);
     expect(error.message).toMatch(/ECONNREFUSED/);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(10_000); // a hang guard
     await lonely.close();
   });
 });

@@ -82,7 +82,7 @@ describe('Fetcher', () => {
       await produce('followed', ['late-0', 'late-1']);
       const late = await next;
       expect(text(late)).toEqual(['late-0', 'late-1']);
-      expect(Date.now() - producedAt).toBeLessThan(1_500); // woken by the append, not by maxWaitMs
+      expect(Date.now() - producedAt).toBeLessThan(5_000); // woken by the append, not by maxWaitMs (10 s)
       expect(counter.counts.fetch - fetchesBefore).toBeLessThanOrEqual(3);
       expect(reader.position).toBe(5);
       expect(reader.highWatermark).toBe(5);
@@ -93,7 +93,7 @@ describe('Fetcher', () => {
       const closedAt = Date.now();
       reader.close();
       expect(await waiting).toEqual([]);
-      expect(Date.now() - closedAt).toBeLessThan(500);
+      expect(Date.now() - closedAt).toBeLessThan(5_000); // not the 60 s the iteration was willing to wait
     } finally {
       await follower.close();
       await counter.close();

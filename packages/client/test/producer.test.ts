@@ -115,7 +115,7 @@ describe('Producer', () => {
     await eager.send({ topic: 'lingering', value: 'warm-up' });
     const t0 = Date.now();
     await eager.send({ topic: 'lingering', value: 'now' });
-    expect(Date.now() - t0).toBeLessThan(250);
+    expect(Date.now() - t0).toBeLessThan(2_000); // a hang guard: no linger to wait out
   });
 
   it('compresses with gzip and the records round-trip', async () => {
