@@ -10,6 +10,7 @@ export { runStrata, type CliRun, type CliRunOptions } from './cli.js';
 export { RingBuffer } from './ring-buffer.js';
 export { SeededRandom, seedFromEnv } from './random.js';
 export { cleanupAll, liveChildren } from './cleanup.js';
+export { RedisServer, type RedisServerOptions } from './redis-server.js';
 export {
   S3Server,
   S3_REGION,

@@ -1,0 +1,9 @@
+/** Named defaults of both engines, in one place. */
+export const COORDINATOR_DEFAULTS = Object.freeze({
+  /** Longest lease (partition or controller) TTL granted; the restart quarantine covers it. */
+  leaseTtlMaxMs: 60_000,
+  /** Longest broker registration TTL accepted. */
+  brokerTtlMaxMs: 600_000,
+  /** Deadline of a call that brings no signal of its own. */
+  callTimeoutMs: 5_000,
+});

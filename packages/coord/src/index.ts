@@ -1,0 +1,43 @@
+// @strata/coord: the Coordinator (DESIGN.md §5-§7) and its two engines.
+// Public surface: the interface and its types, the engines, the limits and validation a service
+// may want to apply at its own edge, and the Redis key builder (for tooling and tests).
+
+export type {
+  BrokerRegistration,
+  CallOptions,
+  CommittedOffset,
+  ControllerAcquireRequest,
+  ControllerLease,
+  Coordinator,
+  CoordinatorEvent,
+  CoordinatorListener,
+  CoordinatorStatus,
+  EpochEntry,
+  GroupMember,
+  LeadershipRequest,
+  LeaseAcquisition,
+  LeaseRefusal,
+  LiveBroker,
+  LogStartAdvance,
+  OffsetCommit,
+  PartitionAssignment,
+  PartitionManifest,
+  PartitionState,
+  PartitionStateChange,
+  PartitionStateUpdate,
+  RemoteSegment,
+  SegmentCommit,
+  TopicConfigChange,
+  TopicConfigMap,
+  TopicConfigValue,
+  TopicMetadata,
+} from './coordinator.js';
+export { COORDINATOR_DEFAULTS } from './defaults.js';
+export { FAILURES, coordError, type FailureKind } from './errors.js';
+export { Checks, LIMITS, checkGroupId, checkTopicName, collisionKey } from './validate.js';
+export { MemoryCoordinator, type MemoryCoordinatorOptions } from './memory/memory-coordinator.js';
+export { RedisCoordinator, type RedisCoordinatorOptions } from './redis/redis-coordinator.js';
+export { CoordKeys, DEFAULT_KEY_PREFIX, hashTag } from './redis/keys.js';
+export { LUA_DIR, SCRIPT_NAMES, loadScripts, type Script, type ScriptName } from './redis/scripts.js';
+
+export { manifestEndOffset } from './manifest.js';

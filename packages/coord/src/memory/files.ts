@@ -1,0 +1,80 @@
+// Atomic JSON files for the in-process engine: a crash leaves the old file or the new one,
+// never a torn one (the same recipe as the broker's fs-util; packages do not share internals).
+
+import { randomBytes } from 'node:crypto';
+import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { StrataError } from '@strata/protocol';
+
+/** Write a temp file, fsync it, rename it over `path`, fsync the directory. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let renamed = false;
+  try {
+    const handle = await open(tmp, 'w', 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(value)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+    renamed = true;
+    await fsyncDir(dirname(path));
+  } catch (e) {
+    throw new StrataError('STORAGE_ERROR', `cannot write ${path}`, { cause: e });
+  } finally {
+    if (!renamed) await unlink(tmp).catch(() => undefined);
+  }
+}
+
+export async function removeFile(path: string): Promise<void> {
+  try {
+    await rm(path, { force: true });
+    await fsyncDir(dirname(path));
+  } catch (e) {
+    throw new StrataError('STORAGE_ERROR', `cannot remove ${path}`, { cause: e });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (e) {
+    // Some platforms refuse fsync on a directory; the rename is still atomic there.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR') throw e;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The parsed JSON of `path`, or null when it does not exist. */
+export async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new StrataError('STORAGE_ERROR', `cannot read ${path}`, { cause: e });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new StrataError('STORAGE_ERROR', `${path} is not JSON: refusing to start rather than lose coordination state`, { cause: e });
+  }
+}
+
+/** The *.json files of a directory (none when it does not exist); leftover temp files are removed. */
+export async function listJson(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StrataError('STORAGE_ERROR', `cannot list ${dir}`, { cause: e });
+  }
+  for (const name of names) if (name.includes('.json.tmp-')) await unlink(join(dir, name)).catch(() => undefined);
+  return names.filter((n) => n.endsWith('.json')).sort();
+}

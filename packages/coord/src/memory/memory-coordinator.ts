@@ -1,0 +1,911 @@
+// The in-process engine of the Coordinator: the single-node embedded default. The same
+// semantics as the Redis engine (the conformance suite holds both to them), the state in memory,
+// persisted under a directory as JSON files, one per unit that Redis keeps in one slot:
+//
+//   <dir>/cluster.json                   topics, controller lease and epoch, boot id
+//   <dir>/partitions/<topic>-<p>.json    one partition: assignment, lease, epochs, HW, manifest
+//   <dir>/groups/<group>.json            one group: members and committed offsets
+//
+// Each change rewrites its file atomically (tmp + fsync + rename + fsync dir) before it is
+// applied in memory and before the call resolves, so an acknowledged change survives a crash
+// and a failed write changes nothing. Not persisted, on purpose: broker registrations and the
+// extension of a lease by a renewal (a restarted process is a new process: its predecessor's
+// heartbeats and leases mean nothing, and the epochs, which do matter, are persisted).
+// Changes run one at a time.
+
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrataError } from '@strata/protocol';
+import type {
+  BrokerRegistration,
+  CallOptions,
+  CommittedOffset,
+  ControllerAcquireRequest,
+  ControllerLease,
+  Coordinator,
+  CoordinatorListener,
+  CoordinatorStatus,
+  EpochEntry,
+  GroupMember,
+  LeadershipRequest,
+  LeaseAcquisition,
+  LiveBroker,
+  LogStartAdvance,
+  OffsetCommit,
+  PartitionAssignment,
+  PartitionManifest,
+  PartitionState,
+  PartitionStateChange,
+  PartitionStateUpdate,
+  RemoteSegment,
+  SegmentCommit,
+  TopicConfigChange,
+  TopicConfigValue,
+  TopicMetadata,
+} from '../coordinator.js';
+import { COORDINATOR_DEFAULTS } from '../defaults.js';
+import { coordError, throwIfAborted } from '../errors.js';
+import { Listeners } from '../events.js';
+import {
+  Checks,
+  LIMITS,
+  checkAddress,
+  checkAssignment,
+  checkBrokerId,
+  checkBrokerRegistration,
+  checkConfigChange,
+  checkEpoch,
+  checkGroupId,
+  checkGroupMember,
+  checkLeadershipRequest,
+  checkMemberId,
+  checkOffset,
+  checkOffsetCommits,
+  checkSegment,
+  checkStateChange,
+  checkTopicMetadata,
+  checkTopicName,
+  checkTtl,
+  collisionKey,
+} from '../validate.js';
+import { listJson, readJson, removeFile, writeJsonAtomic } from './files.js';
+
+export interface MemoryCoordinatorOptions {
+  /** Where the state persists (the broker uses <dataDir>/__strata/coord). Created if missing. */
+  dir: string;
+  /** Milliseconds since the epoch (default Date.now): tests inject a clock to expire leases at will. */
+  clock?: () => number;
+  /** Longest lease TTL granted (default 60 s). */
+  leaseTtlMaxMs?: number;
+}
+
+const FORMAT_VERSION = 1;
+
+interface ControllerDoc {
+  holder: string;
+  epoch: number;
+  expiresAtMs: number;
+}
+
+interface ClusterDoc {
+  version: number;
+  bootId: string;
+  topics: TopicMetadata[];
+  controller: ControllerDoc;
+}
+
+interface LeaseDoc {
+  holder: string;
+  expiresAtMs: number;
+}
+
+interface PartitionDoc {
+  version: number;
+  topic: string;
+  partition: number;
+  topicId: string;
+  replicas: string[];
+  controllerEpoch: number;
+  leaderEpoch: number;
+  /** The leader of leaderEpoch; "" when none (never led, or an epoch remembered from a forgotten grant). */
+  leader: string;
+  lease: LeaseDoc | null;
+  isr: string[];
+  highWatermark: number;
+  logStartOffset: number;
+  epochHistory: EpochEntry[];
+  manifestEpoch: number;
+  segments: RemoteSegment[];
+}
+
+interface StoredOffset {
+  offset: number;
+  metadata: string;
+  committedAtMs: number;
+}
+
+interface GroupDoc {
+  version: number;
+  group: string;
+  members: Record<string, number>;
+  offsets: Record<string, StoredOffset>;
+}
+
+/** What a change produced: the value to return or the error to throw, and the new document (undefined: unchanged). */
+interface Outcome<D, T> {
+  next?: D | null;
+  value?: T;
+  error?: StrataError;
+}
+
+function emptyPartition(topic: string, partition: number): PartitionDoc {
+  return {
+    version: FORMAT_VERSION,
+    topic,
+    partition,
+    topicId: '',
+    replicas: [],
+    controllerEpoch: 0,
+    leaderEpoch: 0,
+    leader: '',
+    lease: null,
+    isr: [],
+    highWatermark: 0,
+    logStartOffset: 0,
+    epochHistory: [],
+    manifestEpoch: 0,
+    segments: [],
+  };
+}
+
+export class MemoryCoordinator implements Coordinator {
+  readonly description: string;
+  readonly #dir: string;
+  readonly #now: () => number;
+  readonly #leaseTtlMaxMs: number;
+  readonly #runId = randomUUID();
+  readonly #openedAtMs: number;
+  readonly #events = new Listeners();
+  #cluster: ClusterDoc;
+  readonly #partitions = new Map<string, PartitionDoc>();
+  readonly #groups = new Map<string, GroupDoc>();
+  readonly #brokers = new Map<string, { registration: BrokerRegistration; expiresAtMs: number }>();
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(options: MemoryCoordinatorOptions, cluster: ClusterDoc) {
+    this.#dir = options.dir;
+    this.#now = options.clock ?? Date.now;
+    this.#leaseTtlMaxMs = options.leaseTtlMaxMs ?? COORDINATOR_DEFAULTS.leaseTtlMaxMs;
+    this.#cluster = cluster;
+    this.#openedAtMs = this.#now();
+    this.description = `memory(${options.dir})`;
+  }
+
+  /** Loads the state persisted under `options.dir` (or starts empty). */
+  static async open(options: MemoryCoordinatorOptions): Promise<MemoryCoordinator> {
+    const c = new Checks('MemoryCoordinator options');
+    if (typeof options?.dir !== 'string' || options.dir === '') c.add('INVALID_CONFIG', 'dir', 'dir must be a directory path');
+    if (options?.leaseTtlMaxMs !== undefined) checkTtl(c, 'leaseTtlMaxMs', options.leaseTtlMaxMs, 24 * 3600_000);
+    c.done();
+    try {
+      await mkdir(join(options.dir, 'partitions'), { recursive: true });
+      await mkdir(join(options.dir, 'groups'), { recursive: true });
+    } catch (e) {
+      throw new StrataError('STORAGE_ERROR', `cannot create ${options.dir}`, { cause: e });
+    }
+    const clusterFile = join(options.dir, 'cluster.json');
+    let cluster = (await readJson(clusterFile)) as ClusterDoc | null;
+    if (cluster === null) {
+      cluster = { version: FORMAT_VERSION, bootId: randomUUID(), topics: [], controller: { holder: '', epoch: 0, expiresAtMs: 0 } };
+      await writeJsonAtomic(clusterFile, cluster);
+    }
+    checkDoc(cluster, clusterFile, (d) => typeof d.bootId === 'string' && Array.isArray(d.topics) && typeof d.controller === 'object');
+    const coordinator = new MemoryCoordinator(options, cluster);
+    for (const name of await listJson(join(options.dir, 'partitions'))) {
+      const file = join(options.dir, 'partitions', name);
+      const doc = (await readJson(file)) as PartitionDoc;
+      checkDoc(doc, file, (d) => typeof d.topic === 'string' && Number.isSafeInteger(d.partition) && Array.isArray(d.segments));
+      coordinator.#partitions.set(partitionId(doc.topic, doc.partition), doc);
+    }
+    for (const name of await listJson(join(options.dir, 'groups'))) {
+      const file = join(options.dir, 'groups', name);
+      const doc = (await readJson(file)) as GroupDoc;
+      checkDoc(doc, file, (d) => typeof d.group === 'string' && typeof d.members === 'object' && typeof d.offsets === 'object');
+      coordinator.#groups.set(doc.group, doc);
+    }
+    return coordinator;
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+
+  /** One change at a time, each durable before it is applied and the call resolves. */
+  #serialize<T>(what: string, options: CallOptions | undefined, task: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StrataError('INTERNAL_ERROR', `${what}: the coordinator is closed`));
+    const run = this.#tail.then(() => {
+      throwIfAborted(what, options?.signal);
+      return task();
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #read<T>(what: string, options: CallOptions | undefined, task: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StrataError('INTERNAL_ERROR', `${what}: the coordinator is closed`));
+    try {
+      throwIfAborted(what, options?.signal);
+      return Promise.resolve(structuredClone(task()));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async #changeCluster<T>(fn: (draft: ClusterDoc) => Outcome<ClusterDoc, T>): Promise<T> {
+    const outcome = fn(structuredClone(this.#cluster));
+    if (outcome.next !== undefined && outcome.next !== null) {
+      await writeJsonAtomic(join(this.#dir, 'cluster.json'), outcome.next);
+      this.#cluster = outcome.next;
+    }
+    if (outcome.error !== undefined) throw outcome.error;
+    return outcome.value as T;
+  }
+
+  /** `persist: false` applies the change in memory only (a lease extension). */
+  async #changePartition<T>(
+    topic: string,
+    partition: number,
+    fn: (draft: PartitionDoc | null) => Outcome<PartitionDoc, T>,
+    persist = true,
+  ): Promise<T> {
+    const id = partitionId(topic, partition);
+    const current = this.#partitions.get(id);
+    const outcome = fn(current === undefined ? null : structuredClone(current));
+    if (outcome.next !== undefined) {
+      const file = join(this.#dir, 'partitions', `${topic}-${partition}.json`);
+      if (outcome.next === null) {
+        await removeFile(file);
+        this.#partitions.delete(id);
+      } else {
+        if (persist) await writeJsonAtomic(file, outcome.next);
+        this.#partitions.set(id, outcome.next);
+      }
+    }
+    if (outcome.error !== undefined) throw outcome.error;
+    return outcome.value as T;
+  }
+
+  async #changeGroup<T>(group: string, fn: (draft: GroupDoc) => Outcome<GroupDoc, T>): Promise<T> {
+    const current = this.#groups.get(group);
+    const outcome = fn(current === undefined ? { version: FORMAT_VERSION, group, members: {}, offsets: {} } : structuredClone(current));
+    if (outcome.next !== undefined && outcome.next !== null) {
+      await writeJsonAtomic(join(this.#dir, 'groups', `${group}.json`), outcome.next);
+      this.#groups.set(group, outcome.next);
+    }
+    if (outcome.error !== undefined) throw outcome.error;
+    return outcome.value as T;
+  }
+
+  #liveLease(doc: PartitionDoc | null | undefined): LeaseDoc | null {
+    return doc?.lease !== null && doc?.lease !== undefined && doc.lease.expiresAtMs > this.#now() ? doc.lease : null;
+  }
+
+  /**
+   * The fencing rule of every leader write (lua/_prelude.lua fence_leader_epoch): the epoch must be
+   * the current one and have a leader. A newer epoch is remembered without a leader (a backend that
+   * forgot a grant must not grant it again) and refused: the refusal then still persists that.
+   */
+  #fence(doc: PartitionDoc | null, topic: string, partition: number, epoch: number): Outcome<PartitionDoc, never> | null {
+    const current = doc?.leaderEpoch ?? 0;
+    const details = { topic, partition, epoch, currentEpoch: current };
+    if (epoch > current) {
+      const next = doc ?? emptyPartition(topic, partition);
+      next.leaderEpoch = epoch;
+      next.leader = '';
+      return { next, error: coordError('FORGOTTEN_LEADER_EPOCH', details) };
+    }
+    if (epoch < current) return { error: coordError('STALE_LEADER_EPOCH', details) };
+    if (doc === null || doc.leader === '') return { error: coordError('FORGOTTEN_LEADER_EPOCH', details) };
+    return null;
+  }
+
+  // ---- brokers -------------------------------------------------------------------------------
+
+  async registerBroker(broker: BrokerRegistration, ttlMs: number, options?: CallOptions): Promise<void> {
+    const c = new Checks('registerBroker');
+    checkBrokerRegistration(c, broker);
+    checkTtl(c, 'ttlMs', ttlMs, COORDINATOR_DEFAULTS.brokerTtlMaxMs);
+    c.done();
+    return this.#serialize('registerBroker', options, async () => {
+      const registration: BrokerRegistration = {
+        id: broker.id,
+        url: broker.url,
+        internalUrl: broker.internalUrl,
+        rack: broker.rack,
+        startedAtMs: broker.startedAtMs,
+      };
+      this.#brokers.set(broker.id, { registration, expiresAtMs: this.#now() + ttlMs });
+    });
+  }
+
+  async heartbeatBroker(brokerId: string, ttlMs: number, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('heartbeatBroker');
+    checkBrokerId(c, 'brokerId', brokerId);
+    checkTtl(c, 'ttlMs', ttlMs, COORDINATOR_DEFAULTS.brokerTtlMaxMs);
+    c.done();
+    return this.#serialize('heartbeatBroker', options, async () => {
+      const entry = this.#brokers.get(brokerId);
+      const now = this.#now();
+      if (entry === undefined || entry.expiresAtMs <= now) {
+        this.#brokers.delete(brokerId);
+        return false;
+      }
+      entry.expiresAtMs = now + ttlMs;
+      return true;
+    });
+  }
+
+  async deregisterBroker(brokerId: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('deregisterBroker');
+    checkBrokerId(c, 'brokerId', brokerId);
+    c.done();
+    return this.#serialize('deregisterBroker', options, async () => {
+      const entry = this.#brokers.get(brokerId);
+      this.#brokers.delete(brokerId);
+      return entry !== undefined && entry.expiresAtMs > this.#now();
+    });
+  }
+
+  async listBrokers(options?: CallOptions): Promise<LiveBroker[]> {
+    return this.#read('listBrokers', options, () => {
+      const now = this.#now();
+      const out: LiveBroker[] = [];
+      for (const [id, entry] of this.#brokers) {
+        if (entry.expiresAtMs <= now) this.#brokers.delete(id);
+        else out.push({ ...entry.registration, expiresInMs: entry.expiresAtMs - now });
+      }
+      return out.sort((a, b) => compare(a.id, b.id));
+    });
+  }
+
+  // ---- topics --------------------------------------------------------------------------------
+
+  async createTopic(topic: TopicMetadata, options?: CallOptions): Promise<void> {
+    const c = new Checks('createTopic');
+    checkTopicMetadata(c, topic);
+    c.done();
+    return this.#serialize('createTopic', options, () =>
+      this.#changeCluster((draft) => {
+        const key = collisionKey(topic.name);
+        const clash = draft.topics.find((t) => collisionKey(t.name) === key);
+        if (clash?.name === topic.name) return { error: coordError('TOPIC_EXISTS', { topic: topic.name }) };
+        if (clash !== undefined) return { error: coordError('TOPIC_COLLISION', { topic: topic.name, existing: clash.name }) };
+        draft.topics.push({
+          name: topic.name,
+          topicId: topic.topicId,
+          partitions: topic.partitions,
+          replicationFactor: topic.replicationFactor,
+          configs: sortedConfigs(topic.configs),
+          createdAtMs: topic.createdAtMs,
+        });
+        draft.topics.sort((a, b) => compare(a.name, b.name));
+        return { next: draft, value: undefined };
+      }),
+    );
+  }
+
+  async getTopic(name: string, options?: CallOptions): Promise<TopicMetadata | null> {
+    const c = new Checks('getTopic');
+    checkTopicName(c, 'name', name);
+    c.done();
+    return this.#read('getTopic', options, () => this.#cluster.topics.find((t) => t.name === name) ?? null);
+  }
+
+  async listTopics(options?: CallOptions): Promise<TopicMetadata[]> {
+    return this.#read('listTopics', options, () => this.#cluster.topics);
+  }
+
+  async updateTopicConfigs(name: string, change: TopicConfigChange, options?: CallOptions): Promise<TopicMetadata> {
+    const c = new Checks('updateTopicConfigs');
+    checkTopicName(c, 'name', name);
+    checkConfigChange(c, change);
+    c.done();
+    return this.#serialize('updateTopicConfigs', options, () =>
+      this.#changeCluster((draft) => {
+        const topic = draft.topics.find((t) => t.name === name);
+        if (topic === undefined) return { error: coordError('UNKNOWN_TOPIC', { topic: name }) };
+        const configs: Record<string, TopicConfigValue> = { ...topic.configs };
+        for (const key of change.remove ?? []) delete configs[key];
+        Object.assign(configs, change.set ?? {});
+        const count = Object.keys(configs).length;
+        if (count > LIMITS.configsMax) return { error: coordError('TOO_MANY_CONFIGS', { topic: name, count, max: LIMITS.configsMax }) };
+        topic.configs = sortedConfigs(configs);
+        return { next: draft, value: structuredClone(topic) };
+      }),
+    );
+  }
+
+  async deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('deleteTopic');
+    checkTopicName(c, 'name', name);
+    c.done();
+    return this.#serialize('deleteTopic', options, async () => {
+      const topic = this.#cluster.topics.find((t) => t.name === name);
+      if (topic === undefined) return false;
+      await this.#changeCluster((draft) => ({ next: { ...draft, topics: draft.topics.filter((t) => t.name !== name) }, value: undefined }));
+      for (const doc of [...this.#partitions.values()]) {
+        if (doc.topic === name) await this.#changePartition(name, doc.partition, () => ({ next: null, value: undefined }));
+      }
+      return true;
+    });
+  }
+
+  // ---- controller ----------------------------------------------------------------------------
+
+  async acquireController(request: ControllerAcquireRequest, options?: CallOptions): Promise<LeaseAcquisition> {
+    const c = new Checks('acquireController');
+    checkBrokerId(c, 'brokerId', request?.brokerId);
+    checkTtl(c, 'ttlMs', request?.ttlMs, this.#leaseTtlMaxMs);
+    if (request?.knownEpoch !== undefined) checkEpoch(c, 'knownEpoch', request.knownEpoch);
+    c.done();
+    return this.#serialize('acquireController', options, () =>
+      this.#changeCluster<LeaseAcquisition>((draft) => {
+        const now = this.#now();
+        const lease = draft.controller;
+        const holder = lease.expiresAtMs > now ? lease.holder : '';
+        if (holder !== '' && holder !== request.brokerId) {
+          return { value: { acquired: false, reason: 'held', holder, epoch: lease.epoch, retryAfterMs: lease.expiresAtMs - now } };
+        }
+        const epoch = Math.max(lease.epoch, request.knownEpoch ?? 0) + 1;
+        if (epoch > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic: '', partition: 'controller' }) };
+        draft.controller = { holder: request.brokerId, epoch, expiresAtMs: now + request.ttlMs };
+        return { next: draft, value: { acquired: true, epoch } };
+      }),
+    );
+  }
+
+  async renewController(brokerId: string, epoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('renewController');
+    checkBrokerId(c, 'brokerId', brokerId);
+    checkEpoch(c, 'epoch', epoch, 1);
+    checkTtl(c, 'ttlMs', ttlMs, this.#leaseTtlMaxMs);
+    c.done();
+    return this.#serialize('renewController', options, async () => {
+      const lease = this.#cluster.controller;
+      if (epoch > lease.epoch) return this.#rememberControllerEpoch(epoch);
+      const now = this.#now();
+      if (epoch !== lease.epoch || lease.holder !== brokerId || lease.expiresAtMs <= now) return false;
+      lease.expiresAtMs = now + ttlMs; // in memory only: a restarted process is a new holder anyway
+      return true;
+    });
+  }
+
+  async releaseController(brokerId: string, epoch: number, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('releaseController');
+    checkBrokerId(c, 'brokerId', brokerId);
+    checkEpoch(c, 'epoch', epoch, 1);
+    c.done();
+    return this.#serialize('releaseController', options, async () => {
+      const lease = this.#cluster.controller;
+      if (epoch > lease.epoch) return this.#rememberControllerEpoch(epoch);
+      if (epoch !== lease.epoch || lease.holder !== brokerId || lease.expiresAtMs <= this.#now()) return false;
+      return this.#changeCluster((draft) => {
+        draft.controller = { holder: '', epoch: draft.controller.epoch, expiresAtMs: 0 };
+        return { next: draft, value: true };
+      });
+    });
+  }
+
+  /** A controller epoch never granted here (a caller bug, or a backend that forgot): remember it, refuse. */
+  #rememberControllerEpoch(epoch: number): Promise<boolean> {
+    return this.#changeCluster((draft) => {
+      draft.controller = { holder: '', epoch, expiresAtMs: 0 };
+      return { next: draft, value: false };
+    });
+  }
+
+  async getController(options?: CallOptions): Promise<ControllerLease> {
+    return this.#read('getController', options, () => {
+      const lease = this.#cluster.controller;
+      const now = this.#now();
+      const live = lease.holder !== '' && lease.expiresAtMs > now;
+      return { holder: live ? lease.holder : null, epoch: lease.epoch, remainingMs: live ? lease.expiresAtMs - now : 0 };
+    });
+  }
+
+  // ---- partitions ----------------------------------------------------------------------------
+
+  async setReplicas(topic: string, partition: number, assignment: PartitionAssignment, options?: CallOptions): Promise<void> {
+    const c = checkAddress('setReplicas', topic, partition);
+    checkAssignment(c, assignment);
+    c.done();
+    return this.#serialize('setReplicas', options, () =>
+      this.#changePartition(topic, partition, (doc) => {
+        const stored = doc?.controllerEpoch ?? 0;
+        if (assignment.controllerEpoch < stored) {
+          return { error: coordError('STALE_CONTROLLER_EPOCH', { topic, partition, epoch: assignment.controllerEpoch, currentEpoch: stored }) };
+        }
+        if (doc !== null && doc.topicId === assignment.topicId) {
+          doc.replicas = [...assignment.replicas];
+          doc.controllerEpoch = assignment.controllerEpoch;
+          return { next: doc, value: undefined };
+        }
+        // Another topic of the same name left this state: start afresh, keeping the epoch counter.
+        const next = emptyPartition(topic, partition);
+        next.topicId = assignment.topicId;
+        next.replicas = [...assignment.replicas];
+        next.controllerEpoch = assignment.controllerEpoch;
+        next.leaderEpoch = doc?.leaderEpoch ?? 0;
+        return { next, value: undefined };
+      }),
+    );
+  }
+
+  async acquireLeadership(topic: string, partition: number, request: LeadershipRequest, options?: CallOptions): Promise<LeaseAcquisition> {
+    const c = checkAddress('acquireLeadership', topic, partition);
+    checkLeadershipRequest(c, request, this.#leaseTtlMaxMs);
+    c.done();
+    return this.#serialize('acquireLeadership', options, () =>
+      this.#changePartition<LeaseAcquisition>(topic, partition, (doc) => {
+        const lease = this.#liveLease(doc);
+        const holder = lease?.holder ?? null;
+        const epoch = doc?.leaderEpoch ?? 0;
+        if (doc === null || doc.topicId !== request.topicId || doc.replicas[0] !== request.brokerId) {
+          return { value: { acquired: false, reason: 'not-assigned', holder, epoch, retryAfterMs: 0 } };
+        }
+        if (lease !== null && lease.holder !== request.brokerId) {
+          return { value: { acquired: false, reason: 'held', holder, epoch, retryAfterMs: lease.expiresAtMs - this.#now() } };
+        }
+        if (request.startOffset < doc.logStartOffset) {
+          const details = { topic, partition, what: 'startOffset', offset: request.startOffset, logStartOffset: doc.logStartOffset };
+          return { error: coordError('BELOW_LOG_START', details) };
+        }
+        const next = Math.max(epoch, request.knownEpoch) + 1;
+        if (next > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic, partition }) };
+        const history = doc.epochHistory.filter((e) => e.startOffset < request.startOffset);
+        history.push({ epoch: next, startOffset: request.startOffset, leader: request.brokerId });
+        doc.epochHistory = trimHistory(history, doc.logStartOffset);
+        doc.leaderEpoch = next;
+        doc.leader = request.brokerId;
+        doc.lease = { holder: request.brokerId, expiresAtMs: this.#now() + request.ttlMs };
+        if (!doc.isr.includes(request.brokerId)) doc.isr = [request.brokerId];
+        return { next: doc, value: { acquired: true, epoch: next } };
+      }),
+    );
+  }
+
+  async renewLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
+    const c = checkAddress('renewLeadership', topic, partition);
+    checkBrokerId(c, 'brokerId', brokerId);
+    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
+    checkTtl(c, 'ttlMs', ttlMs, this.#leaseTtlMaxMs);
+    c.done();
+    return this.#serialize('renewLeadership', options, () =>
+      this.#leaseChange(topic, partition, leaderEpoch, brokerId, (doc) => {
+        doc.lease = { holder: brokerId, expiresAtMs: this.#now() + ttlMs };
+      }, false),
+    );
+  }
+
+  async releaseLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, options?: CallOptions): Promise<boolean> {
+    const c = checkAddress('releaseLeadership', topic, partition);
+    checkBrokerId(c, 'brokerId', brokerId);
+    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
+    c.done();
+    return this.#serialize('releaseLeadership', options, () =>
+      this.#leaseChange(topic, partition, leaderEpoch, brokerId, (doc) => {
+        doc.lease = null;
+      }, true),
+    );
+  }
+
+  /** Renew and release: false (with a forgotten epoch remembered) unless the caller holds the live lease at this epoch. */
+  async #leaseChange(topic: string, partition: number, epoch: number, brokerId: string, apply: (doc: PartitionDoc) => void, persist: boolean): Promise<boolean> {
+    const current = this.#partitions.get(partitionId(topic, partition)) ?? null;
+    const refusal = this.#fence(current === null ? null : structuredClone(current), topic, partition, epoch);
+    if (refusal !== null) {
+      if (refusal.next !== undefined) await this.#changePartition(topic, partition, () => ({ next: refusal.next!, value: undefined }));
+      return false;
+    }
+    if (this.#liveLease(current)?.holder !== brokerId) return false;
+    return this.#changePartition(
+      topic,
+      partition,
+      (doc) => {
+        apply(doc!);
+        return { next: doc, value: true };
+      },
+      persist,
+    );
+  }
+
+  async updatePartitionState(topic: string, partition: number, leaderEpoch: number, change: PartitionStateChange, options?: CallOptions): Promise<PartitionStateUpdate> {
+    const c = checkAddress('updatePartitionState', topic, partition);
+    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
+    checkStateChange(c, change);
+    c.done();
+    return this.#serialize('updatePartitionState', options, () => this.#updatePartition(topic, partition, leaderEpoch, change));
+  }
+
+  #updatePartition(topic: string, partition: number, leaderEpoch: number, change: PartitionStateChange): Promise<PartitionStateUpdate> {
+    return this.#changePartition<PartitionStateUpdate>(topic, partition, (doc) => {
+      const refusal = this.#fence(doc, topic, partition, leaderEpoch);
+      if (refusal !== null) return refusal;
+      const d = doc!;
+      let isr = d.isr;
+      if (change.isr !== undefined) {
+        const ok = change.isr.includes(d.leader) && change.isr.every((id) => d.replicas.includes(id));
+        if (!ok) {
+          const details = { topic, partition, isr: change.isr.join(','), replicas: d.replicas.join(','), leader: d.leader };
+          return { error: coordError('INVALID_ISR', details) };
+        }
+        isr = [...change.isr];
+      }
+      const lso = Math.max(d.logStartOffset, change.logStartOffset ?? 0);
+      let hw = d.highWatermark;
+      if (change.highWatermark !== undefined) {
+        hw = change.highWatermark;
+        if (hw < lso) return { error: coordError('BELOW_LOG_START', { topic, partition, what: 'highWatermark', offset: hw, logStartOffset: lso }) };
+      }
+      hw = Math.max(hw, lso);
+      const removed = d.segments.filter((s) => s.lastOffset < lso);
+      d.segments = d.segments.filter((s) => s.lastOffset >= lso);
+      d.isr = isr;
+      d.highWatermark = hw;
+      d.logStartOffset = lso;
+      d.epochHistory = trimHistory(d.epochHistory, lso);
+      return { next: d, value: { isr: [...isr], highWatermark: hw, logStartOffset: lso, removed } };
+    });
+  }
+
+  async getPartitionState(topic: string, partition: number, options?: CallOptions): Promise<PartitionState | null> {
+    checkAddress('getPartitionState', topic, partition).done();
+    return this.#read('getPartitionState', options, () => {
+      const doc = this.#partitions.get(partitionId(topic, partition));
+      if (doc === undefined) return null;
+      const lease = this.#liveLease(doc);
+      return {
+        topic,
+        partition,
+        topicId: doc.topicId,
+        replicas: doc.replicas,
+        controllerEpoch: doc.controllerEpoch,
+        leader: lease?.holder ?? null,
+        leaseRemainingMs: lease === null ? 0 : lease.expiresAtMs - this.#now(),
+        leaderEpoch: doc.leaderEpoch,
+        isr: doc.isr,
+        highWatermark: doc.highWatermark,
+        logStartOffset: doc.logStartOffset,
+        epochHistory: doc.epochHistory,
+      };
+    });
+  }
+
+  // ---- manifest ------------------------------------------------------------------------------
+
+  async loadManifest(topic: string, partition: number, options?: CallOptions): Promise<PartitionManifest> {
+    checkAddress('loadManifest', topic, partition).done();
+    return this.#read('loadManifest', options, () => {
+      const doc = this.#partitions.get(partitionId(topic, partition));
+      return { epoch: doc?.manifestEpoch ?? 0, logStartOffset: doc?.logStartOffset ?? 0, segments: doc?.segments ?? [] };
+    });
+  }
+
+  async commitSegment(topic: string, partition: number, segment: RemoteSegment, options?: CallOptions): Promise<SegmentCommit> {
+    const c = checkAddress('commitSegment', topic, partition);
+    checkSegment(c, segment);
+    c.done();
+    const s: RemoteSegment = {
+      key: segment.key,
+      baseOffset: segment.baseOffset,
+      lastOffset: segment.lastOffset,
+      objectBytes: segment.objectBytes,
+      dataBytes: segment.dataBytes,
+      maxTimestamp: segment.maxTimestamp,
+      epoch: segment.epoch,
+      uploadedAtMs: segment.uploadedAtMs,
+    };
+    return this.#serialize('commitSegment', options, () =>
+      this.#changePartition<SegmentCommit>(topic, partition, (doc) => {
+        const refusal = this.#fence(doc, topic, partition, s.epoch);
+        if (refusal !== null) return refusal;
+        const d = doc!;
+        const tail = d.segments[d.segments.length - 1];
+        const end = tail === undefined ? d.logStartOffset : tail.lastOffset + 1;
+        if (d.segments.some((x) => sameSegment(x, s))) return { value: { logStartOffset: d.logStartOffset, endOffset: end } };
+        if ((tail !== undefined && s.baseOffset !== end) || (tail === undefined && s.baseOffset < d.logStartOffset)) {
+          return { error: coordError('NOT_CONTIGUOUS', { topic, partition, baseOffset: s.baseOffset, lastOffset: s.lastOffset, endOffset: end }) };
+        }
+        if (tail === undefined) d.logStartOffset = s.baseOffset;
+        d.highWatermark = Math.max(d.highWatermark, d.logStartOffset);
+        d.manifestEpoch = Math.max(d.manifestEpoch, s.epoch);
+        d.segments.push(s);
+        return { next: d, value: { logStartOffset: d.logStartOffset, endOffset: s.lastOffset + 1 } };
+      }),
+    );
+  }
+
+  async advanceLogStart(topic: string, partition: number, leaderEpoch: number, offset: number, options?: CallOptions): Promise<LogStartAdvance> {
+    const c = checkAddress('advanceLogStart', topic, partition);
+    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
+    checkOffset(c, 'offset', offset);
+    c.done();
+    return this.#serialize('advanceLogStart', options, async () => {
+      const update = await this.#updatePartition(topic, partition, leaderEpoch, { logStartOffset: offset });
+      return { logStartOffset: update.logStartOffset, removed: update.removed };
+    });
+  }
+
+  // ---- groups --------------------------------------------------------------------------------
+
+  async setGroupMember(group: string, memberId: string, memberEpoch: number, options?: CallOptions): Promise<void> {
+    const c = new Checks('setGroupMember');
+    checkGroupId(c, 'group', group);
+    checkMemberId(c, 'memberId', memberId);
+    checkEpoch(c, 'memberEpoch', memberEpoch);
+    c.done();
+    return this.#serialize('setGroupMember', options, () =>
+      this.#changeGroup(group, (draft) => {
+        draft.members[memberId] = memberEpoch;
+        return { next: draft, value: undefined };
+      }),
+    );
+  }
+
+  async removeGroupMember(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('removeGroupMember');
+    checkGroupId(c, 'group', group);
+    checkMemberId(c, 'memberId', memberId);
+    c.done();
+    return this.#serialize('removeGroupMember', options, () =>
+      this.#changeGroup(group, (draft) => {
+        if (!Object.prototype.hasOwnProperty.call(draft.members, memberId)) return { value: false };
+        delete draft.members[memberId];
+        return { next: draft, value: true };
+      }),
+    );
+  }
+
+  async listGroupMembers(group: string, options?: CallOptions): Promise<GroupMember[]> {
+    const c = new Checks('listGroupMembers');
+    checkGroupId(c, 'group', group);
+    c.done();
+    return this.#read('listGroupMembers', options, () =>
+      Object.entries(this.#groups.get(group)?.members ?? {})
+        .map(([memberId, memberEpoch]) => ({ memberId, memberEpoch }))
+        .sort((a, b) => compare(a.memberId, b.memberId)),
+    );
+  }
+
+  async commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
+    const c = new Checks('commitOffsets');
+    checkGroupId(c, 'group', group);
+    checkGroupMember(c, member, true);
+    checkOffsetCommits(c, offsets);
+    c.done();
+    return this.#serialize('commitOffsets', options, () =>
+      this.#changeGroup(group, (draft) => {
+        const refusal = memberRefusal(draft, group, member, 'standalone offset commits are allowed');
+        if (refusal !== null) return { error: refusal };
+        this.#writeOffsets(draft, offsets);
+        return { next: draft, value: undefined };
+      }),
+    );
+  }
+
+  async fetchOffsets(group: string, options?: CallOptions & { topic?: string }): Promise<CommittedOffset[]> {
+    const c = new Checks('fetchOffsets');
+    checkGroupId(c, 'group', group);
+    if (options?.topic !== undefined) checkTopicName(c, 'topic', options.topic);
+    c.done();
+    return this.#read('fetchOffsets', options, () => {
+      const out: CommittedOffset[] = [];
+      for (const [field, o] of Object.entries(this.#groups.get(group)?.offsets ?? {})) {
+        const slash = field.lastIndexOf('/');
+        const topic = field.slice(0, slash);
+        if (options?.topic !== undefined && topic !== options.topic) continue;
+        out.push({ topic, partition: Number(field.slice(slash + 1)), offset: o.offset, metadata: o.metadata, committedAtMs: o.committedAtMs });
+      }
+      return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    });
+  }
+
+  async resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
+    const c = new Checks('resetOffsets');
+    checkGroupId(c, 'group', group);
+    checkOffsetCommits(c, offsets);
+    c.done();
+    return this.#serialize('resetOffsets', options, () =>
+      this.#changeGroup(group, (draft) => {
+        const members = Object.keys(draft.members).length;
+        if (members > 0) return { error: coordError('NON_EMPTY_GROUP', { group, members, what: 'offsets can be reset' }) };
+        this.#writeOffsets(draft, offsets);
+        return { next: draft, value: undefined };
+      }),
+    );
+  }
+
+  #writeOffsets(draft: GroupDoc, offsets: readonly OffsetCommit[]): void {
+    const now = this.#now();
+    for (const o of offsets) draft.offsets[`${o.topic}/${o.partition}`] = { offset: o.offset, metadata: o.metadata ?? '', committedAtMs: now };
+  }
+
+  // ---- identity, lifecycle -------------------------------------------------------------------
+
+  async status(options?: CallOptions): Promise<CoordinatorStatus> {
+    return this.#read('status', options, () => ({
+      engine: 'memory' as const,
+      serverRunId: this.#runId,
+      bootId: this.#cluster.bootId,
+      serverFirstSeenAtMs: this.#openedAtMs,
+      quarantineRemainingMs: 0,
+      restartsSeen: 0,
+    }));
+  }
+
+  onEvent(listener: CoordinatorListener): () => void {
+    return this.#events.add(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#tail;
+    this.#closed = true;
+  }
+}
+
+function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | null, what: string): StrataError | null {
+  if (member === null) {
+    const members = Object.keys(draft.members).length;
+    return members > 0 ? coordError('NON_EMPTY_GROUP', { group, members, what }) : null;
+  }
+  if (!Object.prototype.hasOwnProperty.call(draft.members, member.memberId)) return coordError('UNKNOWN_MEMBER', { group, memberId: member.memberId });
+  const current = draft.members[member.memberId]!;
+  if (current !== member.memberEpoch) {
+    return coordError('FENCED_MEMBER', { group, memberId: member.memberId, memberEpoch: member.memberEpoch, currentEpoch: current });
+  }
+  return null;
+}
+
+/** As lua/_prelude.lua trim_history: drop entries wholly below the log start, then the oldest past the cap. */
+function trimHistory(entries: EpochEntry[], logStartOffset: number): EpochEntry[] {
+  let first = 0;
+  while (first < entries.length - 1 && entries[first + 1]!.startOffset <= logStartOffset) first++;
+  first = Math.max(first, entries.length - LIMITS.epochHistoryMax);
+  return entries.slice(first);
+}
+
+function sameSegment(a: RemoteSegment, b: RemoteSegment): boolean {
+  return (
+    a.key === b.key &&
+    a.baseOffset === b.baseOffset &&
+    a.lastOffset === b.lastOffset &&
+    a.objectBytes === b.objectBytes &&
+    a.dataBytes === b.dataBytes &&
+    a.maxTimestamp === b.maxTimestamp &&
+    a.epoch === b.epoch &&
+    a.uploadedAtMs === b.uploadedAtMs
+  );
+}
+
+function sortedConfigs(configs: Readonly<Record<string, TopicConfigValue>>): Record<string, TopicConfigValue> {
+  const out: Record<string, TopicConfigValue> = {};
+  for (const key of Object.keys(configs).sort()) out[key] = configs[key]!;
+  return out;
+}
+
+function partitionId(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkDoc<T>(doc: T | null, file: string, ok: (d: T) => boolean): asserts doc is T {
+  const version = (doc as { version?: unknown } | null)?.version;
+  if (doc === null || typeof doc !== 'object' || version !== FORMAT_VERSION || !ok(doc)) {
+    throw new StrataError('STORAGE_ERROR', `${file} is not a valid coordinator file (version ${FORMAT_VERSION}): refusing to start rather than lose coordination state`);
+  }
+}
+

@@ -1,0 +1,356 @@
+// Input checks shared by both engines. Everything a caller passes is checked here, in the
+// caller's process, BEFORE anything reaches the backend: a hostile topic name never becomes a
+// Redis key, a malformed config never becomes a stored value. Each check collects every problem
+// of a call, so a caller fixes a bad request in one round trip.
+
+import { StrataError, type ErrorCode } from '@strata/protocol';
+import type {
+  BrokerRegistration,
+  GroupMember,
+  LeadershipRequest,
+  OffsetCommit,
+  PartitionAssignment,
+  PartitionStateChange,
+  RemoteSegment,
+  TopicConfigChange,
+  TopicMetadata,
+} from './coordinator.js';
+
+/** A limit on everything (TigerBeetle style): inputs past these are refused, not stored. */
+export const LIMITS = Object.freeze({
+  topicNameLengthMax: 249,
+  groupIdLengthMax: 249,
+  brokerIdLengthMax: 64,
+  memberIdLengthMax: 128,
+  topicIdLengthMax: 64,
+  /** Partitions per topic (the broker's STRATA_MAX_PARTITIONS ceiling). */
+  partitionsMax: 1_000_000,
+  replicasMax: 64,
+  configsMax: 256,
+  configKeyLengthMax: 128,
+  configValueLengthMax: 4096,
+  urlLengthMax: 2048,
+  segmentKeyLengthMax: 1024,
+  /** Kafka's offset.metadata.max.bytes. */
+  offsetMetadataLengthMax: 4096,
+  offsetsPerCallMax: 10_000,
+  /** Leader and controller epochs are int32: they are stamped into RecordBatch headers. */
+  epochMax: 2 ** 31 - 1,
+  /** Entries kept in a partition's epoch history (the oldest are dropped past it). */
+  epochHistoryMax: 1000,
+});
+
+const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
+const TOPIC_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+const CONFIG_KEY_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+const SEGMENT_KEY_PATTERN = /^[A-Za-z0-9._/-]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+export interface Problem {
+  code: ErrorCode;
+  field: string;
+  message: string;
+  reason?: string;
+}
+
+/** Collects problems; done() throws the first one's code with all of them listed. */
+export class Checks {
+  readonly problems: Problem[] = [];
+  constructor(readonly what: string) {}
+
+  add(code: ErrorCode, field: string, message: string, reason?: string): void {
+    this.problems.push(reason === undefined ? { code, field, message } : { code, field, message, reason });
+  }
+
+  done(): void {
+    if (this.problems.length === 0) return;
+    const shown = this.problems.slice(0, 20);
+    const more = this.problems.length - shown.length;
+    const first = this.problems[0]!;
+    throw new StrataError(first.code, `${this.what}: ${shown.map((p) => p.message).join('; ')}${more > 0 ? `; and ${more} more` : ''}`, {
+      details: { ...(first.reason === undefined ? {} : { reason: first.reason }), problems: shown },
+    });
+  }
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/** Kafka's rule: [a-zA-Z0-9._-], 1..249 characters, not "." or "..". */
+export function checkTopicName(c: Checks, field: string, name: unknown): name is string {
+  const before = c.problems.length;
+  if (typeof name !== 'string') c.add('INVALID_TOPIC', field, `${field} must be a string, got ${describeValue(name)}`);
+  else if (name.length === 0 || name.length > LIMITS.topicNameLengthMax)
+    c.add('INVALID_TOPIC', field, `${field} must be 1..${LIMITS.topicNameLengthMax} characters, got ${name.length}`);
+  else if (name === '.' || name === '..') c.add('INVALID_TOPIC', field, `${field} must not be "${name}"`);
+  else if (!NAME_PATTERN.test(name)) c.add('INVALID_TOPIC', field, `${field} ${describeValue(name)} may contain only ASCII letters, digits, ".", "_" and "-"`);
+  return c.problems.length === before;
+}
+
+/** Group ids: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+export function checkGroupId(c: Checks, field: string, group: unknown): group is string {
+  const before = c.problems.length;
+  const bad = (why: string): void => c.add('INVALID_REQUEST', field, `${field} ${why}`, 'INVALID_GROUP_ID');
+  if (typeof group !== 'string') bad(`must be a string, got ${describeValue(group)}`);
+  else if (group.length === 0 || group.length > LIMITS.groupIdLengthMax) bad(`must be 1..${LIMITS.groupIdLengthMax} characters, got ${group.length}`);
+  else if (group === '.' || group === '..') bad(`must not be "${group}"`);
+  else if (!NAME_PATTERN.test(group)) bad(`${describeValue(group)} may contain only ASCII letters, digits, ".", "_" and "-"`);
+  return c.problems.length === before;
+}
+
+function checkIdLike(c: Checks, field: string, value: unknown, max: number, reason?: string): value is string {
+  if (typeof value === 'string' && value.length >= 1 && value.length <= max && NAME_PATTERN.test(value)) return true;
+  c.add('INVALID_REQUEST', field, `${field} must be 1..${max} of [A-Za-z0-9._-], got ${describeValue(value)}`, reason);
+  return false;
+}
+
+export function checkBrokerId(c: Checks, field: string, id: unknown): id is string {
+  return checkIdLike(c, field, id, LIMITS.brokerIdLengthMax);
+}
+
+export function checkMemberId(c: Checks, field: string, id: unknown): id is string {
+  return checkIdLike(c, field, id, LIMITS.memberIdLengthMax, 'UNKNOWN_MEMBER_ID');
+}
+
+export function checkInt(c: Checks, field: string, value: unknown, min: number, max: number, code: ErrorCode = 'INVALID_REQUEST'): value is number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return true;
+  c.add(code, field, `${field} must be an integer in [${min}, ${max}], got ${describeValue(value)}`);
+  return false;
+}
+
+export function checkPartition(c: Checks, field: string, partition: unknown): partition is number {
+  return checkInt(c, field, partition, 0, LIMITS.partitionsMax - 1);
+}
+
+export function checkEpoch(c: Checks, field: string, epoch: unknown, min = 0): epoch is number {
+  return checkInt(c, field, epoch, min, LIMITS.epochMax);
+}
+
+export function checkOffset(c: Checks, field: string, offset: unknown): offset is number {
+  return checkInt(c, field, offset, 0, Number.MAX_SAFE_INTEGER);
+}
+
+export function checkTtl(c: Checks, field: string, ttlMs: unknown, maxMs: number): ttlMs is number {
+  return checkInt(c, field, ttlMs, 1, maxMs);
+}
+
+function checkUrl(c: Checks, field: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length > LIMITS.urlLengthMax || CONTROL_CHARS.test(value)) {
+    c.add('INVALID_REQUEST', field, `${field} must be a URL of at most ${LIMITS.urlLengthMax} characters, got ${describeValue(value)}`);
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    c.add('INVALID_REQUEST', field, `${field} is not a URL: ${describeValue(value)}`);
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') c.add('INVALID_REQUEST', field, `${field} must be http or https, got ${describeValue(value)}`);
+}
+
+export function checkBrokerRegistration(c: Checks, b: BrokerRegistration): void {
+  if (!isRecord(b)) {
+    c.add('INVALID_REQUEST', 'broker', `broker must be an object, got ${describeValue(b)}`);
+    return;
+  }
+  checkBrokerId(c, 'broker.id', b.id);
+  checkUrl(c, 'broker.url', b.url);
+  checkUrl(c, 'broker.internalUrl', b.internalUrl);
+  if (b.rack !== null) checkIdLike(c, 'broker.rack', b.rack, LIMITS.brokerIdLengthMax);
+  checkInt(c, 'broker.startedAtMs', b.startedAtMs, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** Kafka refuses names that differ only by "." vs "_" (they collide in metric names). */
+export function collisionKey(name: string): string {
+  return name.replaceAll('.', '_');
+}
+
+export function checkConfigKey(c: Checks, field: string, key: unknown): key is string {
+  if (typeof key === 'string' && key.length <= LIMITS.configKeyLengthMax && CONFIG_KEY_PATTERN.test(key)) return true;
+  c.add('INVALID_CONFIG', field, `${field}: config name must be 1..${LIMITS.configKeyLengthMax} of [a-z0-9._-], got ${describeValue(key)}`);
+  return false;
+}
+
+export function checkConfigValue(c: Checks, field: string, value: unknown): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) c.add('INVALID_CONFIG', field, `${field} must be a finite number, got ${describeValue(value)}`);
+    else if (Number.isInteger(value) && !Number.isSafeInteger(value)) c.add('INVALID_CONFIG', field, `${field} must be a safe integer, got ${value}`);
+    return;
+  }
+  if (typeof value !== 'string') {
+    c.add('INVALID_CONFIG', field, `${field} must be a string or a number, got ${describeValue(value)}`);
+    return;
+  }
+  if (value.length > LIMITS.configValueLengthMax) c.add('INVALID_CONFIG', field, `${field} is ${value.length} characters, over ${LIMITS.configValueLengthMax}`);
+  else if (CONTROL_CHARS.test(value)) c.add('INVALID_CONFIG', field, `${field} must not contain control characters`);
+}
+
+export function checkConfigs(c: Checks, field: string, configs: unknown): void {
+  if (!isRecord(configs)) {
+    c.add('INVALID_CONFIG', field, `${field} must be an object of {"config.name": value}, got ${describeValue(configs)}`);
+    return;
+  }
+  const entries = Object.entries(configs);
+  if (entries.length > LIMITS.configsMax) c.add('INVALID_CONFIG', field, `${field} has ${entries.length} configs, over ${LIMITS.configsMax}`);
+  for (const [key, value] of entries.slice(0, LIMITS.configsMax)) {
+    if (checkConfigKey(c, `${field}`, key)) checkConfigValue(c, `${field}.${key}`, value);
+  }
+}
+
+export function checkTopicMetadata(c: Checks, t: TopicMetadata): void {
+  if (!isRecord(t)) {
+    c.add('INVALID_REQUEST', 'topic', `topic must be an object, got ${describeValue(t)}`);
+    return;
+  }
+  checkTopicName(c, 'topic.name', t.name);
+  checkTopicId(c, 'topic.topicId', t.topicId);
+  checkInt(c, 'topic.partitions', t.partitions, 1, LIMITS.partitionsMax, 'INVALID_PARTITIONS');
+  checkInt(c, 'topic.replicationFactor', t.replicationFactor, 1, LIMITS.replicasMax, 'INVALID_CONFIG');
+  checkConfigs(c, 'topic.configs', t.configs);
+  checkInt(c, 'topic.createdAtMs', t.createdAtMs, 0, Number.MAX_SAFE_INTEGER);
+}
+
+export function checkTopicId(c: Checks, field: string, id: unknown): id is string {
+  if (typeof id === 'string' && id.length >= 1 && id.length <= LIMITS.topicIdLengthMax && TOPIC_ID_PATTERN.test(id)) return true;
+  c.add('INVALID_REQUEST', field, `${field} must be 1..${LIMITS.topicIdLengthMax} of [A-Za-z0-9_-], got ${describeValue(id)}`);
+  return false;
+}
+
+export function checkConfigChange(c: Checks, change: TopicConfigChange): void {
+  if (!isRecord(change)) {
+    c.add('INVALID_CONFIG', 'change', `change must be {set?, remove?}, got ${describeValue(change)}`);
+    return;
+  }
+  if (change.set !== undefined) checkConfigs(c, 'set', change.set);
+  if (change.remove !== undefined) {
+    if (!Array.isArray(change.remove) || change.remove.length > LIMITS.configsMax) {
+      c.add('INVALID_CONFIG', 'remove', `remove must be an array of at most ${LIMITS.configsMax} config names`);
+      return;
+    }
+    const set = isRecord(change.set) ? change.set : {};
+    for (const key of change.remove) {
+      if (!checkConfigKey(c, 'remove', key)) continue;
+      if (Object.prototype.hasOwnProperty.call(set, key)) c.add('INVALID_CONFIG', 'remove', `"${key}" is both set and removed`);
+    }
+  }
+}
+
+/** Distinct broker ids, 1..replicasMax of them (or 0 when allowEmpty). */
+export function checkBrokerList(c: Checks, field: string, list: unknown, allowEmpty = false): list is string[] {
+  if (!Array.isArray(list) || list.length > LIMITS.replicasMax || (!allowEmpty && list.length === 0)) {
+    c.add('INVALID_REQUEST', field, `${field} must be an array of ${allowEmpty ? 0 : 1}..${LIMITS.replicasMax} broker ids, got ${describeValue(list)}`);
+    return false;
+  }
+  const before = c.problems.length;
+  list.forEach((id, i) => checkBrokerId(c, `${field}[${i}]`, id));
+  if (new Set(list).size !== list.length) c.add('INVALID_REQUEST', field, `${field} has a broker id twice: [${list.join(', ')}]`);
+  return c.problems.length === before;
+}
+
+export function checkAssignment(c: Checks, a: PartitionAssignment): void {
+  if (!isRecord(a)) {
+    c.add('INVALID_REQUEST', 'assignment', `assignment must be an object, got ${describeValue(a)}`);
+    return;
+  }
+  checkTopicId(c, 'assignment.topicId', a.topicId);
+  checkBrokerList(c, 'assignment.replicas', a.replicas);
+  checkEpoch(c, 'assignment.controllerEpoch', a.controllerEpoch, 1);
+}
+
+export function checkLeadershipRequest(c: Checks, r: LeadershipRequest, ttlMaxMs: number): void {
+  if (!isRecord(r)) {
+    c.add('INVALID_REQUEST', 'request', `request must be an object, got ${describeValue(r)}`);
+    return;
+  }
+  checkTopicId(c, 'request.topicId', r.topicId);
+  checkBrokerId(c, 'request.brokerId', r.brokerId);
+  checkTtl(c, 'request.ttlMs', r.ttlMs, ttlMaxMs);
+  checkOffset(c, 'request.startOffset', r.startOffset);
+  checkEpoch(c, 'request.knownEpoch', r.knownEpoch);
+}
+
+export function checkStateChange(c: Checks, change: PartitionStateChange): void {
+  if (!isRecord(change)) {
+    c.add('INVALID_REQUEST', 'change', `change must be {isr?, highWatermark?, logStartOffset?}, got ${describeValue(change)}`);
+    return;
+  }
+  if (change.isr !== undefined) checkBrokerList(c, 'change.isr', change.isr);
+  if (change.highWatermark !== undefined) checkOffset(c, 'change.highWatermark', change.highWatermark);
+  if (change.logStartOffset !== undefined) checkOffset(c, 'change.logStartOffset', change.logStartOffset);
+}
+
+export function checkSegment(c: Checks, s: RemoteSegment): void {
+  if (!isRecord(s)) {
+    c.add('INVALID_REQUEST', 'segment', `segment must be an object, got ${describeValue(s)}`);
+    return;
+  }
+  if (typeof s.key !== 'string' || s.key.length === 0 || s.key.length > LIMITS.segmentKeyLengthMax || !SEGMENT_KEY_PATTERN.test(s.key)) {
+    c.add('INVALID_REQUEST', 'segment.key', `segment.key must be 1..${LIMITS.segmentKeyLengthMax} of [A-Za-z0-9._/-], got ${describeValue(s.key)}`);
+  }
+  const baseOk = checkOffset(c, 'segment.baseOffset', s.baseOffset);
+  const lastOk = checkOffset(c, 'segment.lastOffset', s.lastOffset);
+  if (baseOk && lastOk && s.lastOffset < s.baseOffset) {
+    c.add('INVALID_REQUEST', 'segment.lastOffset', `segment.lastOffset ${s.lastOffset} is below its baseOffset ${s.baseOffset}`);
+  }
+  checkInt(c, 'segment.objectBytes', s.objectBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInt(c, 'segment.dataBytes', s.dataBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInt(c, 'segment.maxTimestamp', s.maxTimestamp, -1, Number.MAX_SAFE_INTEGER);
+  checkEpoch(c, 'segment.epoch', s.epoch, 1);
+  checkInt(c, 'segment.uploadedAtMs', s.uploadedAtMs, 0, Number.MAX_SAFE_INTEGER);
+}
+
+export function checkGroupMember(c: Checks, m: GroupMember | null, allowNull: boolean): void {
+  if (m === null && allowNull) return;
+  if (!isRecord(m)) {
+    c.add('INVALID_REQUEST', 'member', `member must be {memberId, memberEpoch}${allowNull ? ' or null' : ''}, got ${describeValue(m)}`);
+    return;
+  }
+  checkMemberId(c, 'member.memberId', m.memberId);
+  checkEpoch(c, 'member.memberEpoch', m.memberEpoch);
+}
+
+export function checkOffsetCommits(c: Checks, offsets: readonly OffsetCommit[]): void {
+  if (!Array.isArray(offsets) || offsets.length === 0 || offsets.length > LIMITS.offsetsPerCallMax) {
+    c.add('INVALID_REQUEST', 'offsets', `offsets must be an array of 1..${LIMITS.offsetsPerCallMax} entries, got ${describeValue(offsets)}`);
+    return;
+  }
+  const seen = new Set<string>();
+  offsets.forEach((o, i) => {
+    const f = `offsets[${i}]`;
+    if (!isRecord(o)) {
+      c.add('INVALID_REQUEST', f, `${f} must be {topic, partition, offset, metadata?}, got ${describeValue(o)}`);
+      return;
+    }
+    const topicOk = checkTopicName(c, `${f}.topic`, o.topic);
+    const partitionOk = checkPartition(c, `${f}.partition`, o.partition);
+    checkOffset(c, `${f}.offset`, o.offset);
+    if (o.metadata !== undefined && (typeof o.metadata !== 'string' || o.metadata.length > LIMITS.offsetMetadataLengthMax)) {
+      c.add('INVALID_REQUEST', `${f}.metadata`, `${f}.metadata must be a string of at most ${LIMITS.offsetMetadataLengthMax} characters`);
+    }
+    if (topicOk && partitionOk) {
+      const id = `${o.topic}/${o.partition}`;
+      if (seen.has(id)) c.add('INVALID_REQUEST', f, `${f}: ${id} appears twice`);
+      seen.add(id);
+    }
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks a (topic, partition) address; the most common prologue. */
+export function checkAddress(what: string, topic: unknown, partition: unknown): Checks {
+  const c = new Checks(what);
+  checkTopicName(c, 'topic', topic);
+  checkPartition(c, 'partition', partition);
+  return c;
+}

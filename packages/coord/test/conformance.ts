@@ -1,0 +1,661 @@
+// The Coordinator conformance suite, written once and run against every engine
+// (memory.test.ts, redis.test.ts). An engine that passes behaves like the others as far as a
+// broker can tell: same outcomes, same errors (code and details.reason), same fencing.
+// Leases use real time with short TTLs, so the suite stays fast and tests real expiry.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isStrataError, type StrataError } from '@strata/protocol';
+import type { Coordinator, RemoteSegment, TopicMetadata } from '@strata/coord';
+
+export interface ConformanceTarget {
+  coordinator: Coordinator;
+  /** A fingerprint of everything the engine stores for this coordinator: equal before and after = nothing was written. */
+  footprint(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A fresh, isolated coordinator per test (its own key prefix or directory). */
+export type MakeTarget = () => Promise<ConformanceTarget>;
+
+/** Rejects with a StrataError of `code` (and `reason`, when given); returns it for more checks. */
+export async function expectStrataError(promise: Promise<unknown>, code: string, reason?: string): Promise<StrataError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected a rejection with ${code}`).toBeDefined();
+  if (!isStrataError(caught)) throw new Error(`expected a StrataError ${code}, got ${String(caught)}`, { cause: caught });
+  expect(caught.code, caught.message).toBe(code);
+  if (reason !== undefined) expect(caught.details?.['reason'], caught.message).toBe(reason);
+  return caught;
+}
+
+export const LEASE_MS = 300;
+const TOPIC_ID = 'tid-1';
+
+export function topicMeta(name: string, overrides: Partial<TopicMetadata> = {}): TopicMetadata {
+  return { name, topicId: TOPIC_ID, partitions: 3, replicationFactor: 1, configs: {}, createdAtMs: 1_700_000_000_000, ...overrides };
+}
+
+export function segment(baseOffset: number, lastOffset: number, epoch: number, extra: Partial<RemoteSegment> = {}): RemoteSegment {
+  return {
+    key: `topics/t/0/${String(baseOffset).padStart(20, '0')}-${String(lastOffset).padStart(20, '0')}-e${epoch}.seg`,
+    baseOffset,
+    lastOffset,
+    objectBytes: 1000,
+    dataBytes: 900,
+    maxTimestamp: 1_700_000_000_000,
+    epoch,
+    uploadedAtMs: 1_700_000_000_500,
+    ...extra,
+  };
+}
+
+/** Names and values that must never reach a backend. */
+export const HOSTILE_TOPICS: unknown[] = [
+  '',
+  '.',
+  '..',
+  '../etc',
+  'a/b',
+  'a{b}',
+  '{x}',
+  'a b',
+  'a\nb',
+  'a\r\nFLUSHALL',
+  '*',
+  'é',
+  'x'.repeat(250),
+  null,
+  42,
+  { name: 'x' },
+];
+export const HOSTILE_GROUPS: unknown[] = ['', '..', 'g/1', 'g{1}', 'g 1', 'g\n', 'g:1', '*', 'x'.repeat(250), undefined, 7];
+
+export function describeCoordinatorConformance(name: string, make: MakeTarget): void {
+  describe(`Coordinator conformance: ${name}`, () => {
+    let target: ConformanceTarget;
+    let co: Coordinator;
+    beforeEach(async () => {
+      target = await make();
+      co = target.coordinator;
+    });
+    afterEach(async () => {
+      await target?.close();
+    });
+
+    /** Assign t/p to `replicas` (controller epoch 1) and let replicas[0] lead from `start`. */
+    async function leadership(topic: string, partition: number, replicas: string[], start = 0): Promise<number> {
+      await co.setReplicas(topic, partition, { topicId: TOPIC_ID, replicas, controllerEpoch: 1 });
+      const got = await co.acquireLeadership(topic, partition, { topicId: TOPIC_ID, brokerId: replicas[0]!, ttlMs: LEASE_MS, startOffset: start, knownEpoch: 0 });
+      expect(got.acquired).toBe(true);
+      return got.acquired ? got.epoch : -1;
+    }
+
+    // ---- brokers ----------------------------------------------------------------------------
+
+    describe('broker registry', () => {
+      const broker = (id: string, port = 8080) => ({
+        id,
+        url: `http://127.0.0.1:${port}`,
+        internalUrl: `http://127.0.0.1:${port + 1}`,
+        rack: id === 'b1' ? 'rack-a' : null,
+        startedAtMs: 1_700_000_000_000,
+      });
+
+      it('registers, lists (sorted, with TTL), heartbeats and deregisters', async () => {
+        await co.registerBroker(broker('b2', 9000), 5000);
+        await co.registerBroker(broker('b1'), 5000);
+        const brokers = await co.listBrokers();
+        expect(brokers.map((b) => b.id)).toEqual(['b1', 'b2']);
+        expect(brokers[0]).toMatchObject({ ...broker('b1') });
+        expect(brokers[1]!.rack).toBeNull();
+        expect(brokers[0]!.expiresInMs).toBeGreaterThan(4000);
+        expect(brokers[0]!.expiresInMs).toBeLessThanOrEqual(5000);
+        expect(await co.heartbeatBroker('b1', 5000)).toBe(true);
+        expect(await co.deregisterBroker('b1')).toBe(true);
+        expect(await co.deregisterBroker('b1')).toBe(false);
+        expect(await co.heartbeatBroker('b1', 5000)).toBe(false);
+        expect((await co.listBrokers()).map((b) => b.id)).toEqual(['b2']);
+      });
+
+      it('drops a broker whose heartbeats stop, and a heartbeat then asks to register again', async () => {
+        await co.registerBroker(broker('b1'), LEASE_MS);
+        await co.registerBroker(broker('b2'), 10_000);
+        await sleep(LEASE_MS / 2);
+        expect(await co.heartbeatBroker('b2', 10_000)).toBe(true);
+        await sleep(LEASE_MS);
+        expect((await co.listBrokers()).map((b) => b.id)).toEqual(['b2']);
+        expect(await co.heartbeatBroker('b1', LEASE_MS)).toBe(false);
+      });
+
+      it('replaces a registration when the broker registers again', async () => {
+        await co.registerBroker(broker('b1', 8080), 5000);
+        await co.registerBroker({ ...broker('b1', 7000), startedAtMs: 1_800_000_000_000 }, 5000);
+        const [b] = await co.listBrokers();
+        expect(b).toMatchObject({ url: 'http://127.0.0.1:7000', startedAtMs: 1_800_000_000_000 });
+      });
+
+      it('refuses malformed registrations before they are stored', async () => {
+        const before = await target.footprint();
+        await expectStrataError(co.registerBroker({ ...broker('b1'), id: 'b 1' }, 5000), 'INVALID_REQUEST');
+        await expectStrataError(co.registerBroker({ ...broker('b1'), url: 'ftp://x' }, 5000), 'INVALID_REQUEST');
+        await expectStrataError(co.registerBroker({ ...broker('b1'), internalUrl: 'not a url' }, 5000), 'INVALID_REQUEST');
+        await expectStrataError(co.registerBroker(broker('b1'), 0), 'INVALID_REQUEST');
+        await expectStrataError(co.heartbeatBroker('b{1}', 5000), 'INVALID_REQUEST');
+        expect(await target.footprint()).toBe(before);
+      });
+    });
+
+    // ---- topics -------------------------------------------------------------------------------
+
+    describe('topics', () => {
+      it('creates, gets and lists topics with their configs (sorted by name)', async () => {
+        const orders = topicMeta('orders', { partitions: 6, replicationFactor: 3, configs: { 'retention.ms': 86_400_000, 'cleanup.policy': 'delete' } });
+        await co.createTopic(orders);
+        await co.createTopic(topicMeta('audit.log'));
+        expect(await co.getTopic('orders')).toEqual(orders);
+        expect(await co.getTopic('missing')).toBeNull();
+        expect((await co.listTopics()).map((t) => t.name)).toEqual(['audit.log', 'orders']);
+      });
+
+      it('creates atomically: a second create of the name fails and changes nothing', async () => {
+        await co.createTopic(topicMeta('t', { configs: { 'segment.bytes': 1024 } }));
+        const before = await target.footprint();
+        await expectStrataError(co.createTopic(topicMeta('t', { topicId: 'other', partitions: 9 })), 'TOPIC_ALREADY_EXISTS');
+        expect(await target.footprint()).toBe(before);
+        expect((await co.getTopic('t'))!.partitions).toBe(3);
+      });
+
+      it('lets exactly one of many concurrent creates of a name win', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => co.createTopic(topicMeta('race', { topicId: `id-${i}` }))));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect((r.reason as StrataError).code).toBe('TOPIC_ALREADY_EXISTS');
+      });
+
+      it('refuses a name that collides with another after "." -> "_"', async () => {
+        await co.createTopic(topicMeta('a.b'));
+        const e = await expectStrataError(co.createTopic(topicMeta('a_b')), 'INVALID_TOPIC', 'TOPIC_COLLISION');
+        expect(e.details?.['existing']).toBe('a.b');
+      });
+
+      it('patches configs atomically and returns the topic as it now is', async () => {
+        await co.createTopic(topicMeta('t', { configs: { 'retention.ms': 1000, 'segment.bytes': 2048 } }));
+        const updated = await co.updateTopicConfigs('t', { set: { 'retention.ms': 5000, 'cleanup.policy': 'delete' }, remove: ['segment.bytes'] });
+        expect(updated.configs).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': 5000 });
+        expect(await co.getTopic('t')).toEqual(updated);
+        await expectStrataError(co.updateTopicConfigs('nope', { set: { 'retention.ms': 1 } }), 'UNKNOWN_TOPIC');
+        await expectStrataError(co.updateTopicConfigs('t', { set: { 'retention.ms': 1 }, remove: ['retention.ms'] }), 'INVALID_CONFIG');
+      });
+
+      it('refuses a patch that would pass the config count limit, changing nothing', async () => {
+        const many: Record<string, number> = {};
+        for (let i = 0; i < 256; i++) many[`k${i}`] = i;
+        await co.createTopic(topicMeta('t', { configs: many }));
+        const before = await target.footprint();
+        await expectStrataError(co.updateTopicConfigs('t', { set: { extra: 1 } }), 'INVALID_CONFIG', 'TOO_MANY_CONFIGS');
+        expect(await target.footprint()).toBe(before);
+        await co.updateTopicConfigs('t', { set: { extra: 1 }, remove: ['k0'] });
+      });
+
+      it('deletes a topic with its partitions, and the name can be used again', async () => {
+        await co.createTopic(topicMeta('t'));
+        const epoch = await leadership('t', 0, ['b1']);
+        await co.commitSegment('t', 0, segment(0, 9, epoch));
+        expect(await co.deleteTopic('t')).toBe(true);
+        expect(await co.deleteTopic('t')).toBe(false);
+        expect(await co.getTopic('t')).toBeNull();
+        expect(await co.getPartitionState('t', 0)).toBeNull();
+        expect((await co.loadManifest('t', 0)).segments).toEqual([]);
+        await co.createTopic(topicMeta('t', { topicId: 'tid-2' }));
+        expect((await co.getTopic('t'))!.topicId).toBe('tid-2');
+      });
+
+      it('refuses hostile topic names before anything is stored', async () => {
+        const before = await target.footprint();
+        for (const bad of HOSTILE_TOPICS) {
+          await expectStrataError(co.createTopic(topicMeta(bad as string)), 'INVALID_TOPIC');
+          await expectStrataError(co.getTopic(bad as string), 'INVALID_TOPIC');
+          await expectStrataError(co.deleteTopic(bad as string), 'INVALID_TOPIC');
+          await expectStrataError(co.setReplicas(bad as string, 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 1 }), 'INVALID_TOPIC');
+          await expectStrataError(co.commitSegment(bad as string, 0, segment(0, 1, 1)), 'INVALID_TOPIC');
+          await expectStrataError(co.commitOffsets('g', null, [{ topic: bad as string, partition: 0, offset: 1 }]), 'INVALID_TOPIC');
+        }
+        expect(await target.footprint()).toBe(before);
+      });
+
+      it('refuses malformed topics and configs before anything is stored', async () => {
+        const before = await target.footprint();
+        await expectStrataError(co.createTopic(topicMeta('t', { partitions: 0 })), 'INVALID_PARTITIONS');
+        await expectStrataError(co.createTopic(topicMeta('t', { topicId: 'a b' })), 'INVALID_REQUEST');
+        await expectStrataError(co.createTopic(topicMeta('t', { configs: { 'Bad Key': 1 } })), 'INVALID_CONFIG');
+        await expectStrataError(co.createTopic(topicMeta('t', { configs: { 'x.y': { nested: 1 } as unknown as number } })), 'INVALID_CONFIG');
+        await expectStrataError(co.createTopic(topicMeta('t', { configs: { 'x.y': Number.NaN } })), 'INVALID_CONFIG');
+        await expectStrataError(co.createTopic(topicMeta('t', { configs: { 'x.y': 'v'.repeat(5000) } })), 'INVALID_CONFIG');
+        await expectStrataError(co.createTopic(topicMeta('t', { configs: { 'x.y': 'a\r\nb' } })), 'INVALID_CONFIG');
+        await expectStrataError(co.updateTopicConfigs('t', { set: { '../x': 1 } }), 'INVALID_CONFIG');
+        const many: Record<string, number> = {};
+        for (let i = 0; i < 300; i++) many[`k${i}`] = i;
+        await expectStrataError(co.createTopic(topicMeta('t', { configs: many })), 'INVALID_CONFIG');
+        expect(await target.footprint()).toBe(before);
+      });
+
+      it('lists every problem of a request at once', async () => {
+        const e = await expectStrataError(co.createTopic({ ...topicMeta('a b'), partitions: -1, configs: { 'Bad Key': 1 } }), 'INVALID_TOPIC');
+        expect((e.details?.['problems'] as unknown[]).length).toBe(3);
+      });
+    });
+
+    // ---- controller -------------------------------------------------------------------------
+
+    describe('controller lease', () => {
+      it('grants a free lease, refuses it to others while held, renews and releases', async () => {
+        const a = await co.acquireController({ brokerId: 'b1', ttlMs: 5000 });
+        expect(a).toEqual({ acquired: true, epoch: 1 });
+        const b = await co.acquireController({ brokerId: 'b2', ttlMs: 5000 });
+        expect(b).toMatchObject({ acquired: false, reason: 'held', holder: 'b1', epoch: 1 });
+        if (!b.acquired) expect(b.retryAfterMs).toBeGreaterThan(4000);
+        expect(await co.getController()).toMatchObject({ holder: 'b1', epoch: 1 });
+        expect(await co.renewController('b1', 1, 5000)).toBe(true);
+        expect(await co.renewController('b2', 1, 5000)).toBe(false);
+        expect(await co.releaseController('b2', 1)).toBe(false);
+        expect(await co.releaseController('b1', 1)).toBe(true);
+        expect(await co.getController()).toEqual({ holder: null, epoch: 1, remainingMs: 0 });
+        expect(await co.acquireController({ brokerId: 'b2', ttlMs: 5000 })).toEqual({ acquired: true, epoch: 2 });
+        expect(await co.renewController('b1', 1, 5000)).toBe(false);
+      });
+
+      it('grants an expired lease with a higher epoch, past the caller\'s known epoch', async () => {
+        expect(await co.acquireController({ brokerId: 'b1', ttlMs: LEASE_MS })).toEqual({ acquired: true, epoch: 1 });
+        await sleep(LEASE_MS + 50);
+        expect(await co.renewController('b1', 1, LEASE_MS)).toBe(false);
+        expect(await co.acquireController({ brokerId: 'b2', ttlMs: LEASE_MS, knownEpoch: 41 })).toEqual({ acquired: true, epoch: 42 });
+        // The holder may take its own lease again: a new epoch every time.
+        expect(await co.acquireController({ brokerId: 'b2', ttlMs: LEASE_MS })).toEqual({ acquired: true, epoch: 43 });
+      });
+
+      it('gives the lease to exactly one of many concurrent candidates', async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => co.acquireController({ brokerId: `b${i}`, ttlMs: 5000 })));
+        expect(results.filter((r) => r.acquired)).toHaveLength(1);
+      });
+    });
+
+    // ---- partitions ---------------------------------------------------------------------------
+
+    describe('partition leadership', () => {
+      it('has no state before an assignment, and the assignment is readable', async () => {
+        expect(await co.getPartitionState('t', 0)).toBeNull();
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1', 'b2', 'b3'], controllerEpoch: 1 });
+        expect(await co.getPartitionState('t', 0)).toEqual({
+          topic: 't',
+          partition: 0,
+          topicId: TOPIC_ID,
+          replicas: ['b1', 'b2', 'b3'],
+          controllerEpoch: 1,
+          leader: null,
+          leaseRemainingMs: 0,
+          leaderEpoch: 0,
+          isr: [],
+          highWatermark: 0,
+          logStartOffset: 0,
+          epochHistory: [],
+        });
+      });
+
+      it('lets only the assigned leader of this topic id acquire', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1', 'b2'], controllerEpoch: 1 });
+        const req = { topicId: TOPIC_ID, brokerId: 'b2', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 };
+        expect(await co.acquireLeadership('t', 0, req)).toMatchObject({ acquired: false, reason: 'not-assigned' });
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b1', topicId: 'old-id' })).toMatchObject({ acquired: false, reason: 'not-assigned' });
+        expect(await co.acquireLeadership('t', 1, { ...req, brokerId: 'b1' })).toMatchObject({ acquired: false, reason: 'not-assigned' });
+      });
+
+      it('grants the lease with epoch 1 and records it in the history, ISR and leader', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1', 'b2'], controllerEpoch: 1 });
+        const got = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: 5000, startOffset: 0, knownEpoch: 0 });
+        expect(got).toEqual({ acquired: true, epoch: 1 });
+        const state = await co.getPartitionState('t', 0);
+        expect(state).toMatchObject({ leader: 'b1', leaderEpoch: 1, isr: ['b1'], epochHistory: [{ epoch: 1, startOffset: 0, leader: 'b1' }] });
+        expect(state!.leaseRemainingMs).toBeGreaterThan(4000);
+      });
+
+      it('does not let a lease be taken while it is held, and lets an expired one be taken with a higher epoch', async () => {
+        const e1 = await leadership('t', 0, ['b1', 'b2']);
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2', 'b1'], controllerEpoch: 2 });
+        const req = { topicId: TOPIC_ID, brokerId: 'b2', ttlMs: LEASE_MS, startOffset: 100, knownEpoch: 0 };
+        const held = await co.acquireLeadership('t', 0, req);
+        expect(held).toMatchObject({ acquired: false, reason: 'held', holder: 'b1', epoch: e1 });
+        if (!held.acquired) expect(held.retryAfterMs).toBeGreaterThan(0);
+        await sleep(LEASE_MS + 50);
+        expect(await co.renewLeadership('t', 0, 'b1', e1, LEASE_MS)).toBe(false);
+        const got = await co.acquireLeadership('t', 0, req);
+        expect(got).toEqual({ acquired: true, epoch: e1 + 1 });
+        const state = await co.getPartitionState('t', 0);
+        expect(state!.epochHistory).toEqual([
+          { epoch: 1, startOffset: 0, leader: 'b1' },
+          { epoch: 2, startOffset: 100, leader: 'b2' },
+        ]);
+        expect(state!.leader).toBe('b2');
+      });
+
+      it('keeps a renewed lease alive past its first TTL, and a released one is free at once', async () => {
+        const epoch = await leadership('t', 0, ['b1']);
+        for (let i = 0; i < 4; i++) {
+          await sleep(LEASE_MS / 3);
+          expect(await co.renewLeadership('t', 0, 'b1', epoch, LEASE_MS)).toBe(true);
+        }
+        expect((await co.getPartitionState('t', 0))!.leader).toBe('b1');
+        expect(await co.renewLeadership('t', 0, 'b2', epoch, LEASE_MS)).toBe(false);
+        expect(await co.releaseLeadership('t', 0, 'b2', epoch)).toBe(false);
+        expect(await co.releaseLeadership('t', 0, 'b1', epoch)).toBe(true);
+        expect(await co.renewLeadership('t', 0, 'b1', epoch, LEASE_MS)).toBe(false);
+        expect((await co.getPartitionState('t', 0))!.leader).toBeNull();
+        const again = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 });
+        expect(again).toEqual({ acquired: true, epoch: epoch + 1 });
+      });
+
+      it('bumps the epoch past the caller\'s known epoch, and epochs strictly increase', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 1 });
+        const seen: number[] = [];
+        for (const knownEpoch of [0, 41, 0, 10]) {
+          const got = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: seen.length * 10, knownEpoch });
+          if (got.acquired) seen.push(got.epoch);
+        }
+        expect(seen).toEqual([1, 42, 43, 44]);
+        expect((await co.getPartitionState('t', 0))!.epochHistory.map((e) => e.epoch)).toEqual([1, 42, 43, 44]);
+      });
+
+      it('drops history entries the new leader\'s log does not cover', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 1 });
+        const req = { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 };
+        await co.acquireLeadership('t', 0, req);
+        await co.acquireLeadership('t', 0, { ...req, startOffset: 50 });
+        await co.acquireLeadership('t', 0, { ...req, startOffset: 80 });
+        await co.acquireLeadership('t', 0, { ...req, startOffset: 60 });
+        expect((await co.getPartitionState('t', 0))!.epochHistory).toEqual([
+          { epoch: 1, startOffset: 0, leader: 'b1' },
+          { epoch: 2, startOffset: 50, leader: 'b1' },
+          { epoch: 4, startOffset: 60, leader: 'b1' },
+        ]);
+      });
+
+      it('refuses an acquisition whose log ends below the log start', async () => {
+        const epoch = await leadership('t', 0, ['b1']);
+        await co.updatePartitionState('t', 0, epoch, { logStartOffset: 100 });
+        await expectStrataError(
+          co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 99, knownEpoch: 0 }),
+          'INVALID_REQUEST',
+          'BELOW_LOG_START',
+        );
+        expect((await co.getPartitionState('t', 0))!.leaderEpoch).toBe(epoch);
+      });
+
+      it('fences state updates by leader epoch', async () => {
+        const e1 = await leadership('t', 0, ['b1', 'b2']);
+        await co.updatePartitionState('t', 0, e1, { isr: ['b1', 'b2'], highWatermark: 10 });
+        await co.releaseLeadership('t', 0, 'b1', e1);
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2', 'b1'], controllerEpoch: 2 });
+        const e2 = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b2', ttlMs: LEASE_MS, startOffset: 10, knownEpoch: 0 });
+        expect(e2).toEqual({ acquired: true, epoch: e1 + 1 });
+        const before = await target.footprint();
+        const e = await expectStrataError(co.updatePartitionState('t', 0, e1, { highWatermark: 20 }), 'FENCED_LEADER_EPOCH', 'FENCED_LEADER_EPOCH');
+        expect(e.details).toMatchObject({ epoch: e1, currentEpoch: e1 + 1, topic: 't', partition: 0 });
+        await expectStrataError(co.advanceLogStart('t', 0, e1, 5), 'FENCED_LEADER_EPOCH');
+        expect(await target.footprint()).toBe(before);
+        expect(await co.updatePartitionState('t', 0, e1 + 1, { highWatermark: 20 })).toMatchObject({ highWatermark: 20, isr: ['b1', 'b2'] });
+      });
+
+      it('refuses an epoch it never granted, remembers it, and never grants it', async () => {
+        const e1 = await leadership('t', 0, ['b1']);
+        // As after a backend that lost the grant of epoch e1 + 5 to someone:
+        await expectStrataError(co.updatePartitionState('t', 0, e1 + 5, { highWatermark: 1 }), 'FENCED_LEADER_EPOCH', 'EPOCH_FORGOTTEN_BY_COORDINATOR');
+        await expectStrataError(co.updatePartitionState('t', 0, e1 + 5, { highWatermark: 1 }), 'FENCED_LEADER_EPOCH', 'EPOCH_FORGOTTEN_BY_COORDINATOR');
+        await expectStrataError(co.commitSegment('t', 0, segment(0, 1, e1 + 5)), 'FENCED_LEADER_EPOCH');
+        expect(await co.renewLeadership('t', 0, 'b1', e1 + 5, LEASE_MS)).toBe(false);
+        await expectStrataError(co.updatePartitionState('t', 0, e1, { highWatermark: 1 }), 'FENCED_LEADER_EPOCH', 'FENCED_LEADER_EPOCH');
+        expect(await co.releaseLeadership('t', 0, 'b1', e1)).toBe(false);
+        const next = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 });
+        expect(next).toEqual({ acquired: true, epoch: e1 + 6 });
+      });
+
+      it('keeps the ISR a subset of the replicas containing the leader, and the HW at or above the log start', async () => {
+        const epoch = await leadership('t', 0, ['b1', 'b2', 'b3']);
+        expect(await co.updatePartitionState('t', 0, epoch, { isr: ['b1', 'b3'], highWatermark: 50 })).toEqual({
+          isr: ['b1', 'b3'],
+          highWatermark: 50,
+          logStartOffset: 0,
+          removed: [],
+        });
+        const before = await target.footprint();
+        await expectStrataError(co.updatePartitionState('t', 0, epoch, { isr: ['b2', 'b3'] }), 'INVALID_REQUEST', 'INVALID_ISR');
+        await expectStrataError(co.updatePartitionState('t', 0, epoch, { isr: ['b1', 'b9'] }), 'INVALID_REQUEST', 'INVALID_ISR');
+        await expectStrataError(co.updatePartitionState('t', 0, epoch, { isr: ['b1', 'b1'] }), 'INVALID_REQUEST');
+        await expectStrataError(co.updatePartitionState('t', 0, epoch, { highWatermark: 5, logStartOffset: 10 }), 'INVALID_REQUEST', 'BELOW_LOG_START');
+        expect(await target.footprint()).toBe(before);
+        // The log start moves forward only, and pulls the HW along.
+        expect(await co.updatePartitionState('t', 0, epoch, { logStartOffset: 70 })).toMatchObject({ logStartOffset: 70, highWatermark: 70 });
+        expect(await co.updatePartitionState('t', 0, epoch, { logStartOffset: 20 })).toMatchObject({ logStartOffset: 70 });
+      });
+
+      it('fences assignments by controller epoch, and resets a state left by an earlier topic id', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 5 });
+        const before = await target.footprint();
+        await expectStrataError(co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2'], controllerEpoch: 4 }), 'FENCED_LEADER_EPOCH', 'STALE_CONTROLLER_EPOCH');
+        expect(await target.footprint()).toBe(before);
+        const got = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: 5000, startOffset: 0, knownEpoch: 7 });
+        expect(got).toEqual({ acquired: true, epoch: 8 });
+        await co.commitSegment('t', 0, segment(0, 9, 8));
+        await co.setReplicas('t', 0, { topicId: 'tid-new', replicas: ['b2'], controllerEpoch: 5 });
+        const state = await co.getPartitionState('t', 0);
+        expect(state).toMatchObject({ topicId: 'tid-new', replicas: ['b2'], leader: null, leaderEpoch: 8, epochHistory: [], logStartOffset: 0 });
+        expect(await co.loadManifest('t', 0)).toEqual({ epoch: 0, logStartOffset: 0, segments: [] });
+        const next = await co.acquireLeadership('t', 0, { topicId: 'tid-new', brokerId: 'b2', ttlMs: 5000, startOffset: 0, knownEpoch: 0 });
+        expect(next).toEqual({ acquired: true, epoch: 9 });
+      });
+
+      it('refuses malformed partition calls before anything is stored', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 1 });
+        const before = await target.footprint();
+        const req = { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 };
+        await expectStrataError(co.getPartitionState('t', -1), 'INVALID_REQUEST');
+        await expectStrataError(co.getPartitionState('t', 1.5), 'INVALID_REQUEST');
+        await expectStrataError(co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: [], controllerEpoch: 1 }), 'INVALID_REQUEST');
+        await expectStrataError(co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1', 'b1'], controllerEpoch: 1 }), 'INVALID_REQUEST');
+        await expectStrataError(co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b,1'], controllerEpoch: 1 }), 'INVALID_REQUEST');
+        await expectStrataError(co.acquireLeadership('t', 0, { ...req, ttlMs: 10 * 60 * 60 * 1000 }), 'INVALID_REQUEST');
+        await expectStrataError(co.acquireLeadership('t', 0, { ...req, knownEpoch: 2 ** 31 }), 'INVALID_REQUEST');
+        await expectStrataError(co.acquireLeadership('t', 0, { ...req, startOffset: -1 }), 'INVALID_REQUEST');
+        await expectStrataError(co.acquireLeadership('t', 0, { ...req, brokerId: 'b:1' }), 'INVALID_REQUEST');
+        await expectStrataError(co.updatePartitionState('t', 0, 0, { highWatermark: 1 }), 'INVALID_REQUEST');
+        await expectStrataError(co.updatePartitionState('t', 0, 1, { highWatermark: 2 ** 53 }), 'INVALID_REQUEST');
+        expect(await target.footprint()).toBe(before);
+      });
+    });
+
+    // ---- manifest -----------------------------------------------------------------------------
+
+    describe('remote manifest', () => {
+      it('is empty before anything was committed', async () => {
+        expect(await co.loadManifest('t', 0)).toEqual({ epoch: 0, logStartOffset: 0, segments: [] });
+      });
+
+      it('commits contiguous segments; the first may start past the log start and moves it', async () => {
+        const epoch = await leadership('t', 0, ['b1']);
+        expect(await co.commitSegment('t', 0, segment(100, 199, epoch))).toEqual({ logStartOffset: 100, endOffset: 200 });
+        expect(await co.commitSegment('t', 0, segment(200, 250, epoch))).toEqual({ logStartOffset: 100, endOffset: 251 });
+        const manifest = await co.loadManifest('t', 0);
+        expect(manifest).toEqual({ epoch, logStartOffset: 100, segments: [segment(100, 199, epoch), segment(200, 250, epoch)] });
+        expect((await co.getPartitionState('t', 0))!.logStartOffset).toBe(100);
+      });
+
+      it('refuses gaps and overlaps, changing nothing', async () => {
+        const epoch = await leadership('t', 0, ['b1']);
+        await co.commitSegment('t', 0, segment(0, 99, epoch));
+        const before = await target.footprint();
+        const gap = await expectStrataError(co.commitSegment('t', 0, segment(101, 200, epoch)), 'INVALID_REQUEST', 'NOT_CONTIGUOUS');
+        expect(gap.details).toMatchObject({ endOffset: 100, baseOffset: 101 });
+        await expectStrataError(co.commitSegment('t', 0, segment(50, 150, epoch)), 'INVALID_REQUEST', 'NOT_CONTIGUOUS');
+        await expectStrataError(co.commitSegment('t', 0, segment(0, 99, epoch, { key: 'topics/t/0/other.seg' })), 'INVALID_REQUEST', 'NOT_CONTIGUOUS');
+        await expectStrataError(co.commitSegment('t', 0, segment(200, 100, epoch)), 'INVALID_REQUEST');
+        expect(await target.footprint()).toBe(before);
+      });
+
+      it('treats the same segment committed again as a retry (no-op)', async () => {
+        const epoch = await leadership('t', 0, ['b1']);
+        await co.commitSegment('t', 0, segment(0, 99, epoch));
+        await co.commitSegment('t', 0, segment(100, 199, epoch));
+        expect(await co.commitSegment('t', 0, segment(0, 99, epoch))).toEqual({ logStartOffset: 0, endOffset: 200 });
+        expect((await co.loadManifest('t', 0)).segments).toHaveLength(2);
+      });
+
+      it('fences commits by the uploader\'s leader epoch', async () => {
+        const e1 = await leadership('t', 0, ['b1']);
+        await co.commitSegment('t', 0, segment(0, 99, e1));
+        const e2 = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 100, knownEpoch: 0 });
+        expect(e2).toEqual({ acquired: true, epoch: e1 + 1 });
+        const before = await target.footprint();
+        await expectStrataError(co.commitSegment('t', 0, segment(100, 199, e1)), 'FENCED_LEADER_EPOCH', 'FENCED_LEADER_EPOCH');
+        expect(await target.footprint()).toBe(before);
+        await co.commitSegment('t', 0, segment(100, 199, e1 + 1));
+        expect((await co.loadManifest('t', 0)).epoch).toBe(e1 + 1);
+      });
+
+      it('advances the log start (fenced, forward only), removing and returning the segments wholly below it', async () => {
+        const epoch = await leadership('t', 0, ['b1']);
+        for (const [b, l] of [[0, 99], [100, 199], [200, 299]] as const) await co.commitSegment('t', 0, segment(b, l, epoch));
+        const first = await co.advanceLogStart('t', 0, epoch, 150);
+        expect(first).toEqual({ logStartOffset: 150, removed: [segment(0, 99, epoch)] });
+        expect(await co.loadManifest('t', 0)).toEqual({ epoch, logStartOffset: 150, segments: [segment(100, 199, epoch), segment(200, 299, epoch)] });
+        expect(await co.advanceLogStart('t', 0, epoch, 120)).toEqual({ logStartOffset: 150, removed: [] });
+        expect(await co.advanceLogStart('t', 0, epoch, 300)).toEqual({ logStartOffset: 300, removed: [segment(100, 199, epoch), segment(200, 299, epoch)] });
+        // Empty again: the next segment continues at the log start.
+        await expectStrataError(co.commitSegment('t', 0, segment(299, 310, epoch)), 'INVALID_REQUEST', 'NOT_CONTIGUOUS');
+        expect(await co.commitSegment('t', 0, segment(300, 310, epoch))).toEqual({ logStartOffset: 300, endOffset: 311 });
+      });
+
+      it('keeps offsets near 2^53 exact', async () => {
+        const big = Number.MAX_SAFE_INTEGER - 1000;
+        const epoch = await leadership('t', 0, ['b1'], big);
+        const s = segment(big, big + 499, epoch, { maxTimestamp: 8_640_000_000_000_000 / 1000, uploadedAtMs: 4_102_444_800_000 });
+        expect(await co.commitSegment('t', 0, s)).toEqual({ logStartOffset: big, endOffset: big + 500 });
+        expect(await co.commitSegment('t', 0, segment(big + 500, Number.MAX_SAFE_INTEGER - 1, epoch))).toEqual({
+          logStartOffset: big,
+          endOffset: Number.MAX_SAFE_INTEGER,
+        });
+        expect((await co.loadManifest('t', 0)).segments[0]).toEqual(s);
+        expect(await co.updatePartitionState('t', 0, epoch, { highWatermark: Number.MAX_SAFE_INTEGER })).toMatchObject({ highWatermark: Number.MAX_SAFE_INTEGER });
+        const state = await co.getPartitionState('t', 0);
+        expect(state).toMatchObject({ logStartOffset: big, highWatermark: Number.MAX_SAFE_INTEGER, epochHistory: [{ epoch, startOffset: big, leader: 'b1' }] });
+        expect((await co.advanceLogStart('t', 0, epoch, big + 500)).removed).toEqual([s]);
+      });
+    });
+
+    // ---- groups -------------------------------------------------------------------------------
+
+    describe('group offsets', () => {
+      it('commits for a member at its epoch and fetches them (sorted, per topic)', async () => {
+        await co.setGroupMember('g', 'm1', 3);
+        expect(await co.listGroupMembers('g')).toEqual([{ memberId: 'm1', memberEpoch: 3 }]);
+        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: 3 }, [
+          { topic: 'b', partition: 1, offset: 10 },
+          { topic: 'a', partition: 2, offset: 20, metadata: 'meta "x"' },
+          { topic: 'a', partition: 0, offset: Number.MAX_SAFE_INTEGER },
+        ]);
+        const all = await co.fetchOffsets('g');
+        expect(all.map((o) => [o.topic, o.partition, o.offset, o.metadata])).toEqual([
+          ['a', 0, Number.MAX_SAFE_INTEGER, ''],
+          ['a', 2, 20, 'meta "x"'],
+          ['b', 1, 10, ''],
+        ]);
+        expect(all[0]!.committedAtMs).toBeGreaterThan(1_600_000_000_000);
+        expect((await co.fetchOffsets('g', { topic: 'b' })).map((o) => o.offset)).toEqual([10]);
+        expect(await co.fetchOffsets('other')).toEqual([]);
+      });
+
+      it('fences commits by member id and epoch, all or nothing', async () => {
+        await co.setGroupMember('g', 'm1', 3);
+        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: 3 }, [{ topic: 't', partition: 0, offset: 5 }]);
+        const before = await target.footprint();
+        const fenced = await expectStrataError(
+          co.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [
+            { topic: 't', partition: 0, offset: 6 },
+            { topic: 't', partition: 1, offset: 6 },
+          ]),
+          'FENCED_LEADER_EPOCH',
+          'FENCED_MEMBER_EPOCH',
+        );
+        expect(fenced.details).toMatchObject({ memberEpoch: 2, currentEpoch: 3, group: 'g' });
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm9', memberEpoch: 3 }, [{ topic: 't', partition: 0, offset: 6 }]), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 6 }]), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
+        expect(await target.footprint()).toBe(before);
+        await co.setGroupMember('g', 'm1', 4);
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm1', memberEpoch: 3 }, [{ topic: 't', partition: 0, offset: 6 }]), 'FENCED_LEADER_EPOCH');
+        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: 4 }, [{ topic: 't', partition: 0, offset: 6 }]);
+        expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([6]);
+      });
+
+      it('resets offsets only while the group has no members', async () => {
+        await co.setGroupMember('g', 'm1', 1);
+        const before = await target.footprint();
+        await expectStrataError(co.resetOffsets('g', [{ topic: 't', partition: 0, offset: 0 }]), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
+        expect(await target.footprint()).toBe(before);
+        expect(await co.removeGroupMember('g', 'm1')).toBe(true);
+        expect(await co.removeGroupMember('g', 'm1')).toBe(false);
+        await co.resetOffsets('g', [
+          { topic: 't', partition: 0, offset: 0 },
+          { topic: 't', partition: 1, offset: 7 },
+        ]);
+        expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([0, 7]);
+        // A standalone consumer may commit to an empty group.
+        await co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 3 }]);
+        expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([3, 7]);
+      });
+
+      it('refuses hostile group names and malformed commits before anything is stored', async () => {
+        const before = await target.footprint();
+        for (const bad of HOSTILE_GROUPS) {
+          await expectStrataError(co.setGroupMember(bad as string, 'm1', 1), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.commitOffsets(bad as string, null, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.resetOffsets(bad as string, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+        }
+        await expectStrataError(co.setGroupMember('g', 'm 1', 1), 'INVALID_REQUEST');
+        await expectStrataError(co.commitOffsets('g', null, []), 'INVALID_REQUEST');
+        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: -1 }]), 'INVALID_REQUEST');
+        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 1, metadata: 'm'.repeat(5000) }]), 'INVALID_REQUEST');
+        await expectStrataError(
+          co.commitOffsets('g', null, [
+            { topic: 't', partition: 0, offset: 1 },
+            { topic: 't', partition: 0, offset: 2 },
+          ]),
+          'INVALID_REQUEST',
+        );
+        expect(await target.footprint()).toBe(before);
+      });
+    });
+
+    // ---- cross-cutting ------------------------------------------------------------------------
+
+    describe('calls', () => {
+      it('rejects an aborted call with REQUEST_TIMED_OUT and writes nothing', async () => {
+        const before = await target.footprint();
+        const signal = AbortSignal.abort();
+        await expectStrataError(co.createTopic(topicMeta('t'), { signal }), 'REQUEST_TIMED_OUT');
+        await expectStrataError(co.acquireController({ brokerId: 'b1', ttlMs: 1000 }, { signal }), 'REQUEST_TIMED_OUT');
+        expect(await target.footprint()).toBe(before);
+      });
+
+      it('reports its backend identity', async () => {
+        const status = await co.status();
+        expect(['redis', 'memory']).toContain(status.engine);
+        expect(status.serverRunId).not.toBe('');
+        expect(status.bootId).not.toBe('');
+        expect(status.quarantineRemainingMs).toBe(0);
+        expect(co.description).toMatch(/^(redis|memory)\(/);
+      });
+    });
+  });
+}

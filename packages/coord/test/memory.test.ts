@@ -1,0 +1,96 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryCoordinator } from '@strata/coord';
+import { describeCoordinatorConformance, expectStrataError, segment, topicMeta } from './conformance.js';
+
+const dirs: string[] = [];
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-coord-mem-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** Every file under `dir` with its content, in order. */
+async function files(dir: string): Promise<string> {
+  const out: string[] = [];
+  for (const entry of (await readdir(dir, { recursive: true, withFileTypes: true })).sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+    if (entry.isFile()) out.push(`${join(entry.parentPath, entry.name)}\n${await readFile(join(entry.parentPath, entry.name), 'utf8')}`);
+  }
+  return out.join('\n');
+}
+
+describeCoordinatorConformance('MemoryCoordinator', async () => {
+  const dir = await freshDir();
+  const coordinator = await MemoryCoordinator.open({ dir });
+  return {
+    coordinator,
+    // Broker registrations live in memory only: part of the footprint too.
+    footprint: async () => `${await files(dir)}\n${JSON.stringify(await coordinator.listBrokers())}`,
+    close: () => coordinator.close(),
+  };
+});
+
+describe('MemoryCoordinator specifics', () => {
+  it('persists state across a restart of the process (a new instance over the same directory)', async () => {
+    const dir = await freshDir();
+    const first = await MemoryCoordinator.open({ dir });
+    await first.createTopic(topicMeta('t', { configs: { 'retention.ms': 1000 } }));
+    await first.setReplicas('t', 0, { topicId: 'tid-1', replicas: ['b1'], controllerEpoch: 3 });
+    const got = await first.acquireLeadership('t', 0, { topicId: 'tid-1', brokerId: 'b1', ttlMs: 60_000, startOffset: 0, knownEpoch: 0 });
+    expect(got).toEqual({ acquired: true, epoch: 1 });
+    await first.commitSegment('t', 0, segment(0, 9, 1));
+    await first.acquireController({ brokerId: 'b1', ttlMs: 60_000 });
+    await first.setGroupMember('g', 'm1', 2);
+    await first.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [{ topic: 't', partition: 0, offset: 5 }]);
+    const bootId = (await first.status()).bootId;
+    await first.close();
+
+    const second = await MemoryCoordinator.open({ dir });
+    expect(await second.getTopic('t')).toEqual(topicMeta('t', { configs: { 'retention.ms': 1000 } }));
+    expect(await second.getPartitionState('t', 0)).toMatchObject({ leaderEpoch: 1, replicas: ['b1'], controllerEpoch: 3 });
+    expect((await second.loadManifest('t', 0)).segments).toEqual([segment(0, 9, 1)]);
+    expect((await second.getController()).epoch).toBe(1);
+    expect((await second.fetchOffsets('g')).map((o) => o.offset)).toEqual([5]);
+    expect((await second.status()).bootId).toBe(bootId);
+    // The same broker, restarted, takes its partition again with a new epoch.
+    expect(await second.acquireLeadership('t', 0, { topicId: 'tid-1', brokerId: 'b1', ttlMs: 1000, startOffset: 10, knownEpoch: 0 })).toEqual({ acquired: true, epoch: 2 });
+    await second.close();
+  });
+
+  it('expires leases by the injected clock', async () => {
+    let now = 1_000_000;
+    const co = await MemoryCoordinator.open({ dir: await freshDir(), clock: () => now });
+    await co.setReplicas('t', 0, { topicId: 'tid-1', replicas: ['b1'], controllerEpoch: 1 });
+    await co.acquireLeadership('t', 0, { topicId: 'tid-1', brokerId: 'b1', ttlMs: 10_000, startOffset: 0, knownEpoch: 0 });
+    now += 9_999;
+    expect((await co.getPartitionState('t', 0))!.leaseRemainingMs).toBe(1);
+    now += 1;
+    expect((await co.getPartitionState('t', 0))!.leader).toBeNull();
+    expect(await co.renewLeadership('t', 0, 'b1', 1, 10_000)).toBe(false);
+    await co.close();
+  });
+
+  it('refuses to start over a corrupt file rather than lose state', async () => {
+    const dir = await freshDir();
+    await (await MemoryCoordinator.open({ dir })).close();
+    await writeFile(join(dir, 'cluster.json'), '{"version": 1, "topics": ');
+    await expectStrataError(MemoryCoordinator.open({ dir }), 'STORAGE_ERROR');
+    await writeFile(join(dir, 'cluster.json'), '{"version": 99}');
+    await expectStrataError(MemoryCoordinator.open({ dir }), 'STORAGE_ERROR');
+  });
+
+  it('leaves no temporary files behind', async () => {
+    const dir = await freshDir();
+    const co = await MemoryCoordinator.open({ dir });
+    await co.createTopic(topicMeta('t'));
+    await co.setGroupMember('g', 'm', 1);
+    await co.close();
+    const names = await readdir(dir, { recursive: true });
+    expect(names.filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+});
