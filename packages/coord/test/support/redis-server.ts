@@ -132,7 +132,12 @@ export class TestRedis {
         resolve();
       }),
     );
-    child.once('error', (e) => (this.#output += `\nspawn error: ${e.message}`));
+    child.once('error', (e) => {
+      this.#output += `\nspawn error: ${e.message}`;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#output += `\n${REDIS_SERVER} is not installed: apt-get install -y redis-server (or set STRATA_REDIS_SERVER to its path)`;
+      }
+    });
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`redis-server exited before it answered PING:\n${this.#output}`);
