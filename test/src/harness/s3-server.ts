@@ -30,11 +30,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { S3Client, CreateBucketCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { trackChild, WATCHDOG_IMPORT } from './cleanup.js';
-import { freePort } from './ports.js';
-import { RingBuffer } from './ring-buffer.js';
+import { WATCHDOG_IMPORT } from './cleanup.js';
+import { ManagedProcess, startOnFreePort } from './managed-process.js';
 import { tempDir } from './temp.js';
-import type { ExitInfo } from './broker-process.js';
 
 export const S3_REGION = 'us-east-1';
 /** s3rver's built-in account (the only one it knows). */
@@ -66,7 +64,6 @@ export interface S3EndpointOverride {
 }
 
 const READY_MARKER = '@@s3server-ready ';
-const PORT_ATTEMPTS_MAX = 3;
 
 // The child: s3rver on the given port; one marker line on stdout once it listens. SIGTERM closes the
 // server (idle keep-alive sockets included) and exits; a parent that dies is noticed by the watchdog.
@@ -144,7 +141,7 @@ process.on('SIGTERM', () => {
 });
 `;
 
-export class S3Server {
+export class S3Server extends ManagedProcess {
   readonly port: number;
   readonly endpoint: string;
   readonly bucket: string;
@@ -154,56 +151,36 @@ export class S3Server {
   readonly secretAccessKey = S3RVER_SECRET_ACCESS_KEY;
   readonly strictUploads: boolean;
   private readonly readyTimeoutMs: number;
-  private readonly output: RingBuffer;
-  private child: ChildProcess | undefined;
-  private exited: Promise<ExitInfo> | undefined;
-  private incarnation = 0;
 
   private constructor(port: number, bucket: string, directory: string, options: S3ServerOptions) {
+    super(
+      { name: 's3rver', outputTag: 's3rver', label: `s3rver :${port}`, dirNote: `dir ${directory}` },
+      { stopTimeoutMs: 10_000, outputLimitBytes: options.outputLimitBytes },
+    );
     this.port = port;
     this.endpoint = `http://127.0.0.1:${port}`;
     this.bucket = bucket;
     this.directory = directory;
     this.strictUploads = options.strictUploads ?? true;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
-    this.output = new RingBuffer(options.outputLimitBytes);
   }
 
   /** Spawn s3rver and wait until it listens with the bucket made. */
   static async start(options: S3ServerOptions = {}): Promise<S3Server> {
     const bucket = options.bucket ?? 'strata';
     const directory = options.directory ?? tempDir('strata-s3rver-');
-    // A port that was free a moment ago can be taken before the child binds it: try a few.
-    for (let attempt = 1; ; attempt++) {
-      const server = new S3Server(options.port ?? (await freePort()), bucket, directory, options);
-      try {
-        await server.spawn();
-        return server;
-      } catch (error) {
-        const portTaken = server.logs().includes('EADDRINUSE');
-        if (!portTaken || options.port !== undefined || attempt >= PORT_ATTEMPTS_MAX) throw error;
-      }
-    }
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return startOnFreePort(
+      options.port,
+      (port) => new S3Server(port, bucket, directory, options),
+      (server) => server.spawn(),
+      (logs) => logs.includes('EADDRINUSE'),
+    );
   }
 
   /** The last output of every incarnation (s3rver logs one line per request; its colours removed). */
-  logs(): string {
+  override logs(): string {
     // eslint-disable-next-line no-control-regex
-    return this.output.toString().replace(/\x1b\[[0-9;]*m/g, '');
-  }
-
-  printLogs(label = `s3rver :${this.port}`): void {
-    process.stderr.write(
-      `\n----- ${label} output (pid ${String(this.pid)}, dir ${this.directory}) -----\n${this.logs()}\n----- end of ${label} output -----\n`,
-    );
+    return super.logs().replace(/\x1b\[[0-9;]*m/g, '');
   }
 
   /**
@@ -250,9 +227,8 @@ export class S3Server {
     }
   }
 
-  private async spawn(): Promise<void> {
+  protected override async spawn(): Promise<void> {
     if (this.running) throw new Error(`s3rver :${this.port} is already running (pid ${String(this.pid)})`);
-    this.incarnation++;
     const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', WATCHDOG_IMPORT, '-e', CHILD_SCRIPT], {
       env: {
         ...process.env,
@@ -264,17 +240,7 @@ export class S3Server {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    trackChild(child);
-    this.child = child;
-    this.output.push(Buffer.from(`[harness] s3rver incarnation ${this.incarnation}: pid ${String(child.pid)} port ${this.port}\n`));
-    child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk));
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.output.push(Buffer.from(`[harness] s3rver pid ${String(child.pid)} exited: code ${code} signal ${signal}\n`));
-        resolve({ code, signal });
-      });
-    });
+    this.launch(child, ` port ${this.port}`);
     await this.waitListening(child);
   }
 
@@ -302,50 +268,5 @@ export class S3Server {
       child.stdout?.on('data', onData);
       child.once('exit', onExit);
     });
-  }
-
-  /** SIGTERM and wait for the exit (SIGKILL after `timeoutMs`). Objects stay for restart(). */
-  async stop(timeoutMs = 10_000): Promise<ExitInfo> {
-    const child = this.child;
-    if (child === undefined || this.exited === undefined) return { code: null, signal: null };
-    if (this.running) {
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        this.output.push(Buffer.from(`[harness] s3rver: no exit ${timeoutMs} ms after SIGTERM: SIGKILL\n`));
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      try {
-        return await this.exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    return this.exited;
-  }
-
-  /** SIGKILL and wait: the bucket vanishes mid-request (connections reset, then refused). */
-  async kill(): Promise<ExitInfo> {
-    const child = this.child;
-    if (child === undefined || this.exited === undefined) return { code: null, signal: null };
-    if (this.running) child.kill('SIGKILL');
-    return this.exited;
-  }
-
-  /** SIGSTOP: connections are accepted by the kernel but nothing answers (a hung object store). */
-  pause(): void {
-    if (!this.running) throw new Error('pause: s3rver is not running');
-    this.child?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    if (!this.running) throw new Error('resume: s3rver is not running');
-    this.child?.kill('SIGCONT');
-  }
-
-  /** Start again on the same port and directory (stopping first, gracefully, if still running). */
-  async restart(): Promise<void> {
-    if (this.running) await this.stop();
-    await this.spawn();
   }
 }
