@@ -113,6 +113,9 @@ export async function runBrokerBench(settings: BenchSettings = { durationMs: 400
 
     // Fetch: read back the 1 KiB topic from every partition, 1 MiB per request.
     const topic = 'bench-1024';
+    // Sealed segments are being copied to the object store (the embedded default tiers to a local
+    // directory): let that finish first, so the fetch is measured alone.
+    await uploadsSettled(broker.url, ['bench-100', 'bench-1024']);
     const strataFetch = await readAllPartitions(broker.url, topic, settings.durationMs);
     const baselineFetch = await readBaseline(baseline.origin, settings.durationMs);
     rows.push({
@@ -212,4 +215,16 @@ async function readBaseline(origin: string, durationMs: number): Promise<LoadRes
   await pool.close();
   latencies.sort((a, b) => a - b);
   return { requests: latencies.length, errors: 0, bytes, records: 0, seconds, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };
+}
+
+async function uploadsSettled(origin: string, topics: string[]): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (const topic of topics) {
+    for (;;) {
+      const described = (await (await fetch(`${origin}/v1/topics/${topic}`)).json()) as { partitions: Array<{ uploadLagSegments: number }> };
+      if (described.partitions.every((p) => p.uploadLagSegments === 0)) break;
+      if (Date.now() > deadline) throw new Error(`${topic}: uploads did not settle`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
