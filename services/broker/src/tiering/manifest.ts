@@ -6,42 +6,18 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '@strata/protocol';
+import { manifestEndOffset, type PartitionManifest, type RemoteSegment } from '@strata/coord';
 import { writeFileAtomic } from '../fs-util.js';
 import { META_DIR } from '../topics/metadata-store.js';
 
-export interface RemoteSegment {
-  /** Store-relative object key (storage's segmentObjectKey). */
-  key: string;
-  baseOffset: number;
-  lastOffset: number;
-  /** Size of the whole object (lets a reader skip the HEAD). */
-  objectBytes: number;
-  /** Bytes of record batches in it (what retention.bytes counts). */
-  dataBytes: number;
-  maxTimestamp: number;
-  /** Leader epoch of the uploader. */
-  epoch: number;
-  uploadedAtMs: number;
-}
-
-export interface PartitionManifest {
-  /** Highest epoch that has committed: a commit from an older epoch is fenced. */
-  epoch: number;
-  /** First retained offset; advanced by remote retention. */
-  logStartOffset: number;
-  /** Sorted by baseOffset, contiguous. */
-  segments: RemoteSegment[];
-}
+// The shapes are the coordinator's: the Redis coordinator will hold this manifest in the clustered build.
+export type { PartitionManifest, RemoteSegment } from '@strata/coord';
+export { manifestEndOffset } from '@strata/coord';
 
 export function emptyManifest(): PartitionManifest {
   return { epoch: 0, logStartOffset: 0, segments: [] };
 }
 
-/** The offset after the last remote record: where the next upload must begin. */
-export function manifestEndOffset(manifest: PartitionManifest): number {
-  const last = manifest.segments[manifest.segments.length - 1];
-  return last ? last.lastOffset + 1 : manifest.logStartOffset;
-}
 
 /**
  * Appends an uploaded segment, or explains why not. Fenced by epoch; contiguous by
