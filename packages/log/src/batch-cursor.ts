@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, BatchField, readInt64 } from '@strata/protocol';
+import type { ReadBufferPool } from './buffer-pool.js';
 
 /** The header fields of a stored batch that reads and indexes need; one object reused per cursor. */
 export interface StoredBatch {
@@ -20,14 +21,22 @@ export class BatchCursor {
   #window: Buffer = Buffer.alloc(0);
   #windowStart = 0;
   #next: number;
+  /** Pooled buffers this cursor read into; they go back with releaseAll(). */
+  readonly #acquired: Buffer[] = [];
 
   constructor(
     private readonly file: FileHandle,
     from: number,
     private readonly end: number,
     private readonly windowBytes: number,
+    private readonly pool: ReadBufferPool | null = null,
   ) {
     this.#next = from;
+  }
+
+  /** Gives the pooled buffers back: only once nothing refers to the bytes this cursor returned. */
+  releaseAll(): void {
+    for (const buffer of this.#acquired.splice(0)) this.pool?.release(buffer);
   }
 
   /** Advances to the next batch; false at the end of the range or at a torn header. */
@@ -53,14 +62,21 @@ export class BatchCursor {
     if (from >= this.#windowStart && to <= this.#windowStart + this.#window.length) {
       return this.#window.subarray(from - this.#windowStart, to - this.#windowStart);
     }
-    return readExactly(this.file, from, to - from);
+    return this.#read(from, to - from);
+  }
+
+  #read(position: number, length: number): Promise<Buffer> {
+    if (this.pool === null) return readExactly(this.file, position, length);
+    const buffer = this.pool.acquire(length);
+    this.#acquired.push(buffer);
+    return readExactly(this.file, position, length, buffer);
   }
 
   async #bytesAt(position: number, length: number): Promise<Buffer> {
     const windowEnd = this.#windowStart + this.#window.length;
     if (position < this.#windowStart || position + length > windowEnd) {
       const windowLength = Math.min(Math.max(this.windowBytes, length), this.end - position);
-      this.#window = await readExactly(this.file, position, windowLength);
+      this.#window = await this.#read(position, windowLength);
       this.#windowStart = position;
     }
     const at = position - this.#windowStart;
@@ -69,8 +85,8 @@ export class BatchCursor {
 }
 
 /** Reads exactly `length` bytes at `position`, or throws: a short read means the file changed under us. */
-export async function readExactly(file: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+export async function readExactly(file: FileHandle, position: number, length: number, into?: Buffer): Promise<Buffer> {
+  const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);

@@ -2,3 +2,4 @@ export type { AppendOptions, AppendResult, LogConfig, LogStats, ReadOptions, Rea
 export { DEFAULT_LOG_CONFIG, SEGMENT_BYTES_MAX } from './config.js';
 export { PartitionLog, validateLogConfig, type PartitionLogOptions, type RecoveryReport, type SealedSegmentInfo } from './partition-log.js';
 export { partitionDirName } from './file-names.js';
+export { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';

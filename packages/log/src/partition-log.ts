@@ -9,6 +9,7 @@ import {
 } from '@strata/protocol';
 import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
 import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
+import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { SerialQueue } from './mutex.js';
 import { Segment, type AppendedBatch } from './segment.js';
 import type {
@@ -30,6 +31,8 @@ export interface PartitionLogOptions {
   loadedIndexesMax?: number;
   /** Where an empty log starts (a partition restored from object storage continues its offsets). */
   initialOffset?: number;
+  /** Buffers reads go into (default: one pool shared by every log in the process). */
+  bufferPool?: ReadBufferPool;
   /**
    * Retention may delete a segment only when its end is at or below this offset. Tiered storage
    * passes the end of what the remote manifest holds, so nothing leaves the disk before it is
@@ -70,6 +73,7 @@ export class PartitionLog {
   readonly #now: () => number;
   readonly #loadedIndexesMax: number;
   readonly #initialOffset: number;
+  readonly #bufferPool: ReadBufferPool;
   readonly #deletableBelow: () => number;
   readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
   readonly #queue = new SerialQueue();
@@ -87,6 +91,7 @@ export class PartitionLog {
     this.#now = options.now ?? Date.now;
     this.#loadedIndexesMax = options.loadedIndexesMax ?? 4;
     this.#initialOffset = options.initialOffset ?? 0;
+    this.#bufferPool = options.bufferPool ?? sharedReadBufferPool;
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
     assertSafeOffset(this.#initialOffset);
@@ -166,7 +171,7 @@ export class PartitionLog {
       segment.acquire();
       try {
         // Snapshot the size: bytes past it may still be in flight from an append.
-        const result = await segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes);
+        const result = await segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes, this.#bufferPool);
         if (result) return result;
       } finally {
         segment.release();

@@ -1,6 +1,7 @@
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatchCursor } from './batch-cursor.js';
+import type { ReadBufferPool } from './buffer-pool.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
 import { scanSegmentFile, type RecoveryScan } from './recovery.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
@@ -18,6 +19,8 @@ export interface SegmentRead {
   data: Buffer;
   nextOffset: number;
   batchCount: number;
+  /** Returns the read buffers to the pool: call once nothing refers to `data` any more. */
+  release: () => void;
 }
 
 /**
@@ -156,31 +159,46 @@ export class Segment {
    * Whole batches starting with the one that holds `offset`, up to `maxBytes` (at least one batch),
    * never one whose last offset reaches `limitOffset`. Null when the segment has nothing at `offset`.
    */
-  async read(offset: number, maxBytes: number, limitOffset: number, sizeSnapshot: number, indexIntervalBytes: number): Promise<SegmentRead | null> {
+  async read(
+    offset: number,
+    maxBytes: number,
+    limitOffset: number,
+    sizeSnapshot: number,
+    indexIntervalBytes: number,
+    pool: ReadBufferPool | null,
+  ): Promise<SegmentRead | null> {
     const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
     const start = offsetIndex.floorPosition(offset - this.baseOffset);
     const windowBytes = Math.min(Math.max(maxBytes + indexIntervalBytes, 64 * 1024), 16 * 1024 * 1024);
-    const cursor = new BatchCursor(file, start, sizeSnapshot, windowBytes);
-    const batch = cursor.batch;
-    let first = -1;
-    while (await cursor.next()) {
-      if (batch.lastOffset >= offset) {
-        first = batch.position;
-        break;
+    const cursor = new BatchCursor(file, start, sizeSnapshot, windowBytes, pool);
+    try {
+      const batch = cursor.batch;
+      let first = -1;
+      while (await cursor.next()) {
+        if (batch.lastOffset >= offset) {
+          first = batch.position;
+          break;
+        }
       }
+      if (first < 0 || batch.lastOffset >= limitOffset) {
+        cursor.releaseAll();
+        return null;
+      }
+      let end = batch.position + batch.size;
+      let nextOffset = batch.lastOffset + 1;
+      let batchCount = 1;
+      while (end - first < maxBytes && (await cursor.next())) {
+        if (batch.lastOffset >= limitOffset || batch.position + batch.size - first > maxBytes) break;
+        end = batch.position + batch.size;
+        nextOffset = batch.lastOffset + 1;
+        batchCount++;
+      }
+      return { data: await cursor.slice(first, end), nextOffset, batchCount, release: () => cursor.releaseAll() };
+    } catch (e) {
+      cursor.releaseAll();
+      throw e;
     }
-    if (first < 0 || batch.lastOffset >= limitOffset) return null;
-    let end = batch.position + batch.size;
-    let nextOffset = batch.lastOffset + 1;
-    let batchCount = 1;
-    while (end - first < maxBytes && (await cursor.next())) {
-      if (batch.lastOffset >= limitOffset || batch.position + batch.size - first > maxBytes) break;
-      end = batch.position + batch.size;
-      nextOffset = batch.lastOffset + 1;
-      batchCount++;
-    }
-    return { data: await cursor.slice(first, end), nextOffset, batchCount };
   }
 
   /**

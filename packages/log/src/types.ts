@@ -50,6 +50,11 @@ export interface ReadResult {
   nextOffset: number;
   /** Number of batches in `data`. */
   batchCount: number;
+  /**
+   * Hands `data`'s memory back for reuse by later reads. Call it once nothing refers to `data`
+   * any more (the response carrying it has been written), or never: then it is garbage collected.
+   */
+  release?: () => void;
 }
 
 export interface TimestampLookup {

@@ -26,6 +26,8 @@ export interface FetchRequest {
 
 export interface FetchResult {
   data: Buffer;
+  /** Gives `data`'s memory back for reuse (see ReadResult.release); call once it is written. */
+  release: () => void;
   batchCount: number;
   nextOffset: number;
   highWatermark: number;
@@ -66,23 +68,30 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
   let result = await readEitherTier(handle, request, signal);
   if (result.batchCount === 0 && request.maxWaitMs > 0) {
     const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(handle), request.maxWaitMs, signal);
-    if (outcome === 'aborted') return null;
+    if (outcome === 'aborted') {
+      result.release?.();
+      return null;
+    }
     // The topic may have been deleted (or recreated) while we waited.
     handle = ctx.registry.partition(request.topic, request.partition);
     if (outcome === 'data' || outcome === 'woken') {
       checkOffset(handle, request.offset);
+      result.release?.();
       result = await readEitherTier(handle, request, signal);
     }
   }
   ctx.metrics.fetchBytes.inc({ topic: handle.topic, partition: String(handle.partition) }, result.data.length);
   return {
     data: result.data,
+    release: result.release ?? noRelease,
     batchCount: result.batchCount,
     nextOffset: result.nextOffset,
     highWatermark: highWatermark(handle),
     logStartOffset: handle.tier.logStartOffset(),
   };
 }
+
+function noRelease(): void {}
 
 /**
  * Below the local log start the bucket serves (all of it is below the high watermark);

@@ -26,7 +26,14 @@ export interface RequestContext {
 
 export type Reply =
   | { status: number; json: unknown; headers?: Record<string, string> }
-  | { status: number; body: Buffer | string; contentType: string; headers?: Record<string, string> }
+  | {
+      status: number;
+      body: Buffer | string;
+      contentType: string;
+      headers?: Record<string, string>;
+      /** Called once the response is written or abandoned: the body's memory may then be reused. */
+      onDone?: () => void;
+    }
   | { status: 204; headers?: Record<string, string> };
 
 export type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;

@@ -93,6 +93,8 @@ function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, clo
   } else if ('body' in reply) {
     body = reply.body;
     headers['Content-Type'] = reply.contentType;
+    // 'close' comes after the last byte went to the socket, or after the connection died.
+    if (reply.onDone) res.once('close', reply.onDone);
   }
   if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
   res.writeHead(reply.status, headers);

@@ -114,7 +114,13 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       };
       const result = await fetchBatches(ctx, request, rc.signal);
       if (result === null) return { status: 204 }; // the client left; nothing is written
-      const { records, nextOffset } = toJsonRecords(result, request.offset, options);
+      let converted: ReturnType<typeof toJsonRecords>;
+      try {
+        converted = toJsonRecords(result, request.offset, options);
+      } finally {
+        result.release(); // the JSON holds copies of every key, value and header
+      }
+      const { records, nextOffset } = converted;
       ctx.metrics.fetchRecords.inc({ topic: request.topic, partition: String(request.partition) }, records.length);
       return {
         status: 200,
@@ -130,6 +136,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         status: 200,
         body: result.data, // the log's Buffer, as read
         contentType: RECORD_BATCH_MEDIA_TYPE,
+        onDone: result.release,
         headers: {
           'Strata-High-Watermark': String(result.highWatermark),
           'Strata-Log-Start-Offset': String(result.logStartOffset),
