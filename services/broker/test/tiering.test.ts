@@ -273,3 +273,48 @@ describe('deleting a topic while the object store fails', () => {
     expect((await call(broker.url, 'GET', '/v1/topics')).body.topics).toEqual([]);
   });
 });
+
+describe('a slow object store for one partition', () => {
+  it('does not hold up uploads of other partitions', async () => {
+    const { LocalDirObjectStore } = await import('@strata/storage');
+    const store = new LocalDirObjectStore(join(root, 'bucket'));
+    let releaseSlow = (): void => undefined;
+    const slowGate = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const gated = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'putStream') {
+          return async (key: string, ...rest: unknown[]) => {
+            if (key.startsWith('topics/slow/')) await slowGate; // a request that hangs
+            return (target.putStream as (...a: unknown[]) => Promise<unknown>)(key, ...rest);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const env = {
+      STRATA_HTTP_PORT: '0',
+      STRATA_HOST: '127.0.0.1',
+      STRATA_DATA_DIR: join(root, 'data'),
+      STRATA_LOG_LEVEL: 'error',
+      STRATA_TIER_INTERVAL_MS: '20',
+      STRATA_TIER_UPLOAD_CONCURRENCY: '2',
+    };
+    const broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: gated });
+    brokers.push(broker);
+    await createTopic(broker.url, 'slow', 1, TOPIC_CONFIGS);
+    await createTopic(broker.url, 'fast', 1, TOPIC_CONFIGS);
+    await produceMany(broker.url, 'slow', 100, Date.now());
+    // The slow partition's upload is now stuck; the fast one keeps sealing segments for a while.
+    for (let round = 0; round < 5; round++) {
+      await produceMany(broker.url, 'fast', 60, Date.now());
+      await sleep(50);
+    }
+    try {
+      await waitUploaded(broker.url, 'fast');
+    } finally {
+      releaseSlow();
+    }
+    await waitUploaded(broker.url, 'slow');
+  });
+});

@@ -47,6 +47,7 @@ export class Tiering {
   #retentionOf: (topic: string) => RetentionLimits | null = () => null;
   #timer: NodeJS.Timeout | null = null;
   #passing: Promise<void> | null = null;
+  readonly #uploads = new Set<Promise<void>>();
   #lastGcMs = 0;
   #stopped = false;
 
@@ -216,18 +217,12 @@ export class Tiering {
     setImmediate(() => void this.#pass());
   }
 
-  /** Runs one pass now and waits for it (tests, shutdown hand-over). */
-  async drain(): Promise<void> {
-    await this.#passing;
-    await this.#pass();
-  }
-
   /** Stops the loop; uploads in flight get `timeoutMs` to finish, then are aborted. */
   async stop(timeoutMs: number): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    const pass = this.#passing;
-    if (pass) await Promise.race([pass, sleep(timeoutMs, undefined, { ref: false })]);
+    const inFlight = [this.#passing, ...this.#uploads].filter((p): p is Promise<void> => p !== null);
+    if (inFlight.length > 0) await Promise.race([Promise.allSettled(inFlight), sleep(timeoutMs, undefined, { ref: false })]);
     this.#abort.abort(new Error('broker shutting down'));
     for (const tier of this.#partitions) tier.close();
     await Promise.allSettled([...this.#partitions].map((tier) => tier.idle()));
@@ -245,12 +240,17 @@ export class Tiering {
   async #runPass(): Promise<void> {
     const signal = this.#abort.signal;
     const now = this.#options.now();
-    const ready = [...this.#partitions].filter((tier) => tier.needsWork(now));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ready.length && !signal.aborted) await ready[next++]!.upload(signal);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#options.uploadConcurrency, ready.length) }, worker));
+    // Uploads run as their own tasks (at most uploadConcurrency): one that hangs on a slow store
+    // must not hold up other partitions' uploads, retention or garbage collection.
+    for (const tier of this.#partitions) {
+      if (this.#uploads.size >= this.#options.uploadConcurrency || signal.aborted) break;
+      if (!tier.needsWork(now)) continue;
+      const upload: Promise<void> = tier.upload(signal).finally(() => {
+        this.#uploads.delete(upload);
+        this.kick();
+      });
+      this.#uploads.add(upload);
+    }
 
     for (const tier of this.#partitions) {
       if (signal.aborted) return;
