@@ -287,6 +287,25 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * Discards every record and continues empty at `offset` (Kafka's truncateFullyAndStartAt): a
+   * leader taking over a partition whose newer records live in the bucket or on another broker.
+   * Newest segments go first, so a crash part-way leaves a prefix of the old log, never a log
+   * with a gap in it; the caller redoes the reset (it must not trust the old records meanwhile).
+   */
+  resetTo(offset: number): Promise<void> {
+    assertSafeOffset(offset);
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      while (this.#segments.length > 0) await this.#segments.pop()!.delete();
+      this.#segments.push(await Segment.create(this.dir, offset, this.#now()));
+      this.#unflushedRecords = 0;
+      this.#oldestUnflushedAtMs = -1;
+      this.#flushedOffset = offset;
+      await this.#writeRecoveryPoint(offset);
+    });
+  }
+
   get #active(): Segment {
     return this.#segments[this.#segments.length - 1]!;
   }

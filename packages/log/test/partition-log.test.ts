@@ -241,6 +241,23 @@ describe('PartitionLog', () => {
     await reopened.close();
   });
 
+  it('resets to an empty log at any offset, forwards or backwards, and reopens there', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    for (let i = 0; i < 60; i++) await appendRecords(log, i * 2, 2);
+    expect(log.sealedSegments().length).toBeGreaterThan(0);
+    await log.resetTo(500);
+    expect([log.logStartOffset, log.logEndOffset]).toEqual([500, 500]);
+    expect(log.sealedSegments()).toEqual([]);
+    expect(await appendRecords(log, 500, 3)).toMatchObject({ baseOffset: 500, lastOffset: 502 });
+    await log.resetTo(7);
+    expect(await appendRecords(log, 7, 2)).toMatchObject({ baseOffset: 7 });
+    await log.close();
+    const reopened = await PartitionLog.open({ dir, config: smallSegments });
+    expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([7, 9]);
+    expect(await readAll(reopened)).toEqual(['value-7', 'value-8']);
+    await reopened.close();
+  });
+
   it('keeps reading correctly while sealed indexes are evicted from memory', async () => {
     const log = await PartitionLog.open({ dir, config: smallSegments, loadedIndexesMax: 1 });
     for (let i = 0; i < 200; i++) await appendRecords(log, i * 5, 5);
