@@ -59,9 +59,18 @@ export function parseManifest(text: string, where: string): PartitionManifest {
   return value;
 }
 
+/**
+ * Where manifests live: a local file per partition on a single node, the coordinator in a
+ * cluster. Every change is an operation (not a blind overwrite) so the clustered store can fence
+ * it by leader epoch and apply it atomically.
+ */
 export interface ManifestStore {
+  /** null: nothing was ever committed here. */
   load(topic: string, partition: number): Promise<PartitionManifest | null>;
-  save(topic: string, partition: number, manifest: PartitionManifest): Promise<void>;
+  /** Appends `segment` to `current` (fenced by segment.epoch, contiguous); returns the manifest after. */
+  commit(topic: string, partition: number, current: PartitionManifest, segment: RemoteSegment): Promise<PartitionManifest>;
+  /** Moves the log start forward (fenced by epoch); returns the manifest after and the segments it dropped. */
+  advanceStart(topic: string, partition: number, current: PartitionManifest, epoch: number, offset: number): Promise<{ manifest: PartitionManifest; removed: RemoteSegment[] }>;
   remove(topic: string, partition: number): Promise<void>;
 }
 
@@ -82,6 +91,19 @@ export class LocalManifestStore implements ManifestStore {
     return text === null ? null : parseManifest(text, path);
   }
 
+  async commit(topic: string, partition: number, current: PartitionManifest, segment: RemoteSegment): Promise<PartitionManifest> {
+    const manifest = commitSegment(current, segment);
+    await this.save(topic, partition, manifest);
+    return manifest;
+  }
+
+  async advanceStart(topic: string, partition: number, current: PartitionManifest, _epoch: number, offset: number): Promise<{ manifest: PartitionManifest; removed: RemoteSegment[] }> {
+    const next = advanceStart(current, offset);
+    await this.save(topic, partition, next.manifest);
+    return next;
+  }
+
+  /** Adopts a manifest restored from the bucket's snapshot. */
   async save(topic: string, partition: number, manifest: PartitionManifest): Promise<void> {
     await mkdir(this.#dir, { recursive: true });
     await writeFileAtomic(this.#path(topic, partition), JSON.stringify(manifest));

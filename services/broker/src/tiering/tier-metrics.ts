@@ -7,6 +7,7 @@ export class TierMetrics {
   readonly remoteReads: Counter<'result'>;
   readonly remoteReadBytes: Counter;
   readonly remoteReadSeconds: Histogram;
+  readonly fencedWrites: Counter;
   readonly cacheHits: Counter;
   readonly cacheMisses: Counter;
   readonly cacheFetchedBytes: Counter;
@@ -38,5 +39,6 @@ export class TierMetrics {
     this.corruptObjects = new Counter({ name: 'strata_tier_corrupt_objects_total', help: 'Segment objects that failed their checksums or structure checks on read.', registers });
     this.retentionDeletedSegments = new Counter({ name: 'strata_tier_retention_deleted_segments_total', help: 'Remote segments deleted by retention.', registers });
     this.garbageDeleted = new Counter({ name: 'strata_tier_garbage_deleted_total', help: 'Uncommitted or superseded objects removed.', registers });
+    this.fencedWrites = new Counter({ name: 'strata_tier_fenced_writes_total', help: 'Manifest writes (segment commits, log-start moves) refused because a newer leader epoch exists.', registers });
   }
 }

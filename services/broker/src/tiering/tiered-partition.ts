@@ -16,7 +16,7 @@ import {
   type ObjectStore,
 } from '@strata/storage';
 import type { Logger } from '../logger.js';
-import { advanceStart, commitSegment, manifestEndOffset, type ManifestStore, type PartitionManifest, type RemoteSegment } from './manifest.js';
+import { manifestEndOffset, type ManifestStore, type PartitionManifest, type RemoteSegment } from './manifest.js';
 import type { ReaderCache } from './reader-cache.js';
 import type { TierMetrics } from './tier-metrics.js';
 
@@ -40,6 +40,8 @@ export interface TierDeps {
   metrics: TierMetrics;
   logger: Logger;
   now: () => number;
+  /** A manifest write was refused by leader epoch: this broker no longer leads the partition. */
+  onFenced?: (tier: TieredPartition) => void;
 }
 
 export interface RetentionLimits {
@@ -59,6 +61,8 @@ export class TieredPartition {
   #snapshotKeys: string[];
   #log: PartitionLog | null = null;
   #epoch = 0;
+  /** Only the leader uploads, applies remote retention and collects garbage. */
+  #leading = false;
   #busy: Promise<void> | null = null;
   #uploadingKey: string | null = null;
   #failures = 0;
@@ -79,6 +83,61 @@ export class TieredPartition {
 
   bind(log: PartitionLog): void {
     this.#log = log;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * This broker now leads the partition in `epoch`, from `manifest` (as the coordinator holds it:
+   * an earlier leader may have committed since this broker last looked). Until the manifest is
+   * snapshotted to the bucket again, nothing new leaves the local disk.
+   */
+  lead(epoch: number, manifest: PartitionManifest): void {
+    if (manifest !== this.#manifest) {
+      this.#manifest = manifest;
+      this.#snapshotEnd = Math.min(this.#snapshotEnd, manifest.logStartOffset);
+      this.#snapshotDirty = true;
+      this.#snapshotKeys = [...new Set([...this.#snapshotKeys, ...manifest.segments.map((s) => s.key)])];
+    }
+    this.#epoch = epoch;
+    this.#leading = true;
+    this.#failures = 0;
+    this.#retryAtMs = 0;
+  }
+
+  /** Another broker leads: no uploads, retention or GC from here; reads below its tail still work. */
+  follow(): void {
+    this.#leading = false;
+  }
+
+  /** A follower's view of the manifest, for reads from the bucket (never while leading). */
+  refresh(manifest: PartitionManifest): void {
+    if (!this.#leading) this.#manifest = manifest;
+  }
+
+  /**
+   * Hand-over: seals the active segment and uploads everything up to the log end, so the next
+   * leader continues from the manifest with nothing lost. Throws when an upload fails (the
+   * caller retries while it still holds the lease).
+   */
+  async drain(signal: AbortSignal): Promise<void> {
+    const log = this.#requireLog();
+    await log.roll();
+    while (this.remoteEndOffset < log.logEndOffset) {
+      if (!this.#leading) throw new StrataError('FENCED_LEADER_EPOCH', `${this.topic}/${this.partition}: leadership was lost while handing over`);
+      signal.throwIfAborted();
+      const before = this.remoteEndOffset;
+      await this.upload(signal);
+      if (this.remoteEndOffset === before) {
+        throw new StrataError('STORAGE_ERROR', `${this.topic}/${this.partition}: upload of the tail failed: ${this.lastError ?? 'no progress'}`);
+      }
+    }
   }
 
   get manifest(): Readonly<PartitionManifest> {
@@ -123,7 +182,7 @@ export class TieredPartition {
   }
 
   needsWork(nowMs: number): boolean {
-    if (this.#closed || this.#busy !== null || nowMs < this.#retryAtMs) return false;
+    if (this.#closed || !this.#leading || this.#busy !== null || nowMs < this.#retryAtMs) return false;
     return this.#snapshotDirty || this.uploadLag().segments > 0;
   }
 
@@ -201,8 +260,7 @@ export class TieredPartition {
     }
     if (newStart < 0) return;
     this.#busy = (async () => {
-      const { manifest, removed } = advanceStart(this.#manifest, newStart);
-      await this.#deps.manifests.save(this.topic, this.partition, manifest);
+      const { manifest, removed } = await this.#fenced(this.#deps.manifests.advanceStart(this.topic, this.partition, this.#manifest, this.#epoch, newStart));
       this.#manifest = manifest;
       // Until the bucket's snapshot stops naming them, the removed objects must stay (see GC).
       this.#snapshotDirty = true;
@@ -298,9 +356,7 @@ export class TieredPartition {
         epoch: this.#epoch,
         uploadedAtMs: this.#deps.now(),
       };
-      const manifest = commitSegment(this.#manifest, segment);
-      await this.#deps.manifests.save(this.topic, this.partition, manifest);
-      this.#manifest = manifest;
+      this.#manifest = await this.#fenced(this.#deps.manifests.commit(this.topic, this.partition, this.#manifest, segment));
       this.#snapshotDirty = true;
       await this.#snapshot(signal);
       this.#deps.metrics.uploads.inc({ result: 'ok' });
@@ -322,6 +378,21 @@ export class TieredPartition {
     this.#snapshotEnd = manifestEndOffset(manifest);
     this.#snapshotKeys = manifest.segments.map((s) => s.key);
     if (this.#manifest === manifest) this.#snapshotDirty = false;
+  }
+
+  /** A refusal by leader epoch ends this broker's leadership of the partition. */
+  async #fenced<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (e) {
+      if (isStrataError(e) && e.code === 'FENCED_LEADER_EPOCH') {
+        this.#leading = false;
+        this.#deps.metrics.fencedWrites.inc();
+        this.#deps.logger.warn('a manifest write was fenced: a newer leader exists', { topic: this.topic, partition: this.partition, epoch: this.#epoch });
+        this.#deps.onFenced?.(this);
+      }
+      throw e;
+    }
   }
 
   #localOnlyBytes(): number {

@@ -32,7 +32,13 @@ export interface TieringOptions extends TieringConfig {
   logger: Logger;
   registry: Registry;
   now: () => number;
+  /**
+   * The clustered build's manifests (the coordinator): then no manifest is restored from the
+   * bucket's snapshots, and a partition uploads only while this broker leads it.
+   */
   manifests?: ManifestStore;
+  /** A manifest write was refused by leader epoch: a newer leader exists. */
+  onFenced?: (tier: TieredPartition) => void;
 }
 
 export class Tiering {
@@ -40,6 +46,7 @@ export class Tiering {
   readonly metrics: TierMetrics;
   readonly #options: TieringOptions;
   readonly #manifests: ManifestStore;
+  readonly #localManifests: LocalManifestStore | null;
   readonly #cache: ChunkCachingStore;
   readonly #readers: ReaderCache;
   readonly #partitions = new Set<TieredPartition>();
@@ -55,7 +62,8 @@ export class Tiering {
     this.#options = options;
     this.store = options.store;
     this.metrics = new TierMetrics(options.registry);
-    this.#manifests = options.manifests ?? new LocalManifestStore(options.dataDir);
+    this.#localManifests = options.manifests ? null : new LocalManifestStore(options.dataDir);
+    this.#manifests = options.manifests ?? this.#localManifests!;
     this.#cache = new ChunkCachingStore(options.store, {
       chunkBytes: options.chunkBytes,
       capacityBytes: options.cacheBytes,
@@ -89,15 +97,16 @@ export class Tiering {
     const { logger } = this.#options;
     let manifest: PartitionManifest | null = null;
     let snapshotted = false;
-    if (mode === 'create') {
-      await this.#manifests.remove(topic, partition);
+    const local = this.#localManifests;
+    if (mode === 'create' && local !== null) {
+      await local.remove(topic, partition);
     } else {
       manifest = await this.#manifests.load(topic, partition);
-      if (manifest === null) {
+      if (manifest === null && local !== null) {
         manifest = await this.#loadSnapshot(topic, partition);
         if (manifest !== null) {
           snapshotted = true;
-          await this.#manifests.save(topic, partition, manifest);
+          await local.save(topic, partition, manifest);
           logger.info('partition manifest restored from the bucket', { topic, partition, segments: manifest.segments.length });
         }
       }
@@ -109,7 +118,10 @@ export class Tiering {
       metrics: this.metrics,
       logger,
       now: this.#options.now,
+      onFenced: this.#options.onFenced,
     });
+    // A single node leads everything in epoch 0; in a cluster, leadership is acquired later.
+    if (local !== null) tier.lead(0, tier.manifest);
     const remoteEnd = tier.remoteEndOffset;
     const open = () =>
       PartitionLog.open({
@@ -255,7 +267,7 @@ export class Tiering {
     for (const tier of this.#partitions) {
       if (signal.aborted) return;
       const limits = this.#retentionOf(tier.topic);
-      if (!limits) continue;
+      if (!limits || !tier.leading) continue;
       await tier.enforceRetention(limits, signal).catch((e: unknown) => {
         this.#options.logger.warn('remote retention failed; will retry', { topic: tier.topic, partition: tier.partition, err: e });
       });
@@ -265,6 +277,7 @@ export class Tiering {
       this.#lastGcMs = now;
       for (const tier of this.#partitions) {
         if (signal.aborted) return;
+        if (!tier.leading) continue;
         await tier.collectGarbage(this.#options.orphanGraceMs, signal).catch((e: unknown) => {
           this.#options.logger.warn('garbage collection of segment objects failed; will retry', { topic: tier.topic, partition: tier.partition, err: e });
         });
