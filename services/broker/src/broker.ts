@@ -7,8 +7,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
+import { RedisCoordinator, type Coordinator } from '@strata/coord';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeConfig, type BrokerConfig } from './config.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
+import { Forwarder } from './cluster/forwarder.js';
+import { SINGLE_NODE_ROUTER } from './cluster/routing.js';
+import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
@@ -57,12 +62,32 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const now = deps.now ?? Date.now;
   logger.info('broker starting', { config: describeConfig(config) });
   if (config.notInThisBuild.length > 0) {
-    logger.warn('clustering and tiering are not in this build: these settings are ignored', { settings: config.notInThisBuild });
+    logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
   }
 
   await mkdir(config.dataDir, { recursive: true });
   const dataDirLock = await lockDataDir(config.dataDir);
-  const clusterId = await loadOrCreateClusterId(config.dataDir, now);
+  let clusterId = await loadOrCreateClusterId(config.dataDir, now);
+  let coordinator: Coordinator | null = null;
+  if (config.cluster !== null) {
+    try {
+      coordinator = await RedisCoordinator.connect({
+        url: config.cluster.redisUrl,
+        prefix: config.cluster.redisPrefix,
+        leaseTtlMaxMs: config.cluster.leaseTtlMs,
+        // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
+        restartQuarantineMs: config.cluster.leaseTtlMs,
+      });
+    } catch (e) {
+      await dataDirLock.release();
+      throw e;
+    }
+    // A cluster's id is the coordinator's: every broker answers the same one.
+    clusterId = (await coordinator.status()).bootId;
+    logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(config.cluster.redisUrl) });
+  }
+  // Set once the broker listens (it needs the URL); the tiering and registry callbacks reach it through this.
+  let clusterNode: ClusterNode | null = null;
   let state: BrokerState = 'starting';
   let url = config.advertisedUrl;
 
@@ -91,12 +116,16 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     logger,
     registry: metrics.registry,
     now,
+    ...(coordinator !== null
+      ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier.topic, tier.partition) }
+      : {}),
   });
   const localMetadata = new LocalMetadataStore(config.dataDir);
-  const metadataStore = deps.metadataStore ?? localMetadata;
+  const metadataStore = deps.metadataStore ?? (coordinator !== null ? new CoordinatorMetadataStore(coordinator) : localMetadata);
   const registry: TopicRegistry = new TopicRegistry({
     dataDir: config.dataDir,
-    store: tiering.bucketBackedMetadata(metadataStore, async () => deps.metadataStore === undefined && !(await exists(localMetadata.file))),
+    // A cluster's topics live in Redis: only a single node restores them from the bucket.
+    store: tiering.bucketBackedMetadata(metadataStore, async () => coordinator === null && deps.metadataStore === undefined && !(await exists(localMetadata.file))),
     tiering,
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
@@ -105,7 +134,10 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     logger,
     now,
     onTopicRemoved: (topic) => {
-      for (const handle of topic.partitions) waiters.wakeKey(handle.key);
+      for (const handle of topic.partitions) {
+        waiters.wakeKey(handle.key);
+        clusterNode?.forget(handle);
+      }
       metrics.forgetTopic(topic.name, topic.partitionCount);
     },
   });
@@ -120,6 +152,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     await registry.start();
   } catch (e) {
     await tiering.stop(0).catch(() => undefined);
+    await coordinator?.close().catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -132,7 +165,15 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     work.then(done, done);
   };
 
+  const forwarder = coordinator !== null ? new Forwarder(config.brokerId) : null;
+  let routerRef: BrokerContext['router'] = SINGLE_NODE_ROUTER;
   const ctx: BrokerContext = {
+    get router() {
+      return routerRef;
+    },
+    get cluster() {
+      return clusterNode !== null && forwarder !== null ? { node: clusterNode, forwarder } : null;
+    },
     config,
     logger,
     registry,
@@ -150,7 +191,16 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     ...dataHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
-  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: handlers[spec.id] }));
+  /** Clustered: a request naming a topic this broker has not seen yet looks in the coordinator first. */
+  const syncingTopics = (path: string, handler: Handler): Handler => {
+    if (!path.includes('{topic}')) return handler;
+    return async (rc) => {
+      const topic = rc.params.topic;
+      if (clusterNode !== null && topic !== undefined && !registry.has(topic)) await clusterNode.syncTopics().catch(() => undefined);
+      return handler(rc);
+    };
+  };
+  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: coordinator !== null ? syncingTopics(spec.path, handlers[spec.id]) : handlers[spec.id] }));
   const server: Server = createServer(
     { keepAlive: true },
     createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track }),
@@ -169,6 +219,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
     await tiering.stop(0).catch(() => undefined);
     await registry.close().catch(() => undefined);
+    await coordinator?.close().catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -185,6 +236,32 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   });
   maintenance.start();
   tiering.start();
+  if (coordinator !== null && config.cluster !== null) {
+    const node = new ClusterNode({
+      brokerId: config.brokerId,
+      config: config.cluster,
+      coordinator,
+      registry,
+      logger,
+      metrics: metrics.registry,
+      url: () => url,
+      startedAtMs: Date.now(),
+    });
+    try {
+      await node.start();
+    } catch (e) {
+      logger.error('cannot join the cluster', { err: e });
+      server.close();
+      await maintenance.stop();
+      await tiering.stop(0).catch(() => undefined);
+      await registry.close().catch(() => undefined);
+      await coordinator.close().catch(() => undefined);
+      await dataDirLock.release();
+      throw e;
+    }
+    clusterNode = node;
+    routerRef = node;
+  }
   state = 'ready';
   logger.info('broker ready', { url, port, clusterId });
 
@@ -192,6 +269,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const close = async (): Promise<void> => {
     state = 'closing';
     logger.info('broker shutting down', { inFlight: inFlight.size, waiters: waiters.size });
+    // First hand this broker's partitions over (their tails go to the bucket), while requests in flight finish.
+    if (clusterNode !== null && config.cluster !== null) await clusterNode.leave(config.cluster.handoverTimeoutMs);
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     waiters.close();
@@ -207,6 +286,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       });
     }
     server.closeAllConnections();
+    await clusterNode?.stop();
+    await forwarder?.close().catch(() => undefined);
     // Uploads in flight may finish; the rest resume from the manifest at the next start.
     await tiering.stop(Math.max(0, deadline - Date.now()));
     try {
@@ -215,6 +296,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger.error('closing the logs failed', { err: e });
     }
     await serverClosed;
+    await coordinator?.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await dataDirLock.release();
     state = 'closed';
     logger.info('broker stopped');

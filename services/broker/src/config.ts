@@ -4,6 +4,7 @@
 //
 // Each setting STRATA_FOO_BAR has the flag form --foo-bar (also --foo-bar=value).
 
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/protocol';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
@@ -68,7 +69,23 @@ export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
 
 /** Settings from DESIGN.md §8 this build recognises but does not use yet (clustering, tiering). */
-export const NOT_IN_THIS_BUILD = ['STRATA_INTERNAL_PORT', 'STRATA_CLUSTER_SECRET', 'STRATA_REDIS_URL'] as const;
+export const NOT_IN_THIS_BUILD = ['STRATA_INTERNAL_PORT', 'STRATA_CLUSTER_SECRET'] as const;
+
+/** Clustered mode (STRATA_REDIS_URL set): Redis coordinates brokers (DESIGN.md §5, §6). */
+export interface ClusterConfig {
+  /** redis://[user:password@]host:port[/db] */
+  redisUrl: string;
+  /** Prefix of every Redis key: several clusters can share one Redis. */
+  redisPrefix: string;
+  /** Partition and controller lease TTL: how long a dead leader blocks its partitions. */
+  leaseTtlMs: number;
+  /** A broker that misses heartbeats this long leaves the live set (its partitions move). */
+  sessionTtlMs: number;
+  /** Period of the leadership and controller loop. */
+  tickMs: number;
+  /** How long a broker leaving on SIGTERM waits for its partitions to be handed over. */
+  handoverTimeoutMs: number;
+}
 
 /** Where sealed segments go: S3 (any S3 API) when STRATA_S3_BUCKET is set, else a local directory. */
 export type ObjectStoreConfig =
@@ -117,6 +134,8 @@ export interface BrokerConfig {
   notInThisBuild: string[];
   objectStore: ObjectStoreConfig;
   tiering: TieringConfig;
+  /** null: the single-node embedded default (no Redis). */
+  cluster: ClusterConfig | null;
 }
 
 /** The env var for a topic config default: segment.bytes -> STRATA_DEFAULT_SEGMENT_BYTES. */
@@ -159,6 +178,10 @@ const INT_SETTINGS = {
   readAheadChunks: { env: 'STRATA_REMOTE_READ_AHEAD_CHUNKS', default: 4, min: 0, max: 64 },
   fetchConcurrency: { env: 'STRATA_REMOTE_FETCH_CONCURRENCY', default: 8, min: 1, max: 256 },
   maxOpenReaders: { env: 'STRATA_REMOTE_MAX_READERS', default: 1024, min: 1, max: 1_000_000 },
+  leaseTtlMs: { env: 'STRATA_LEASE_TTL_MS', default: 6_000, min: 500, max: 60_000 },
+  sessionTtlMs: { env: 'STRATA_SESSION_TTL_MS', default: 6_000, min: 500, max: 600_000 },
+  clusterTickMs: { env: 'STRATA_CLUSTER_TICK_MS', default: 250, min: 10, max: 10_000 },
+  handoverTimeoutMs: { env: 'STRATA_HANDOVER_TIMEOUT_MS', default: 30_000, min: 0, max: 600_000 },
 } as const satisfies Record<string, IntSetting>;
 
 const STRING_SETTINGS = {
@@ -173,6 +196,8 @@ const STRING_SETTINGS = {
   s3Region: 'STRATA_S3_REGION',
   s3Prefix: 'STRATA_S3_PREFIX',
   s3ForcePathStyle: 'STRATA_S3_FORCE_PATH_STYLE',
+  redisUrl: 'STRATA_REDIS_URL',
+  redisPrefix: 'STRATA_REDIS_PREFIX',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */
@@ -224,7 +249,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   const host = str(STRING_SETTINGS.host, DEFAULTS.host);
   if (host === '') problems.push(`${STRING_SETTINGS.host}: must not be empty`);
   const dataDir = resolve(str(STRING_SETTINGS.dataDir, DEFAULTS.dataDir));
-  const brokerId = str(STRING_SETTINGS.brokerId, DEFAULTS.brokerId);
+  const redisUrl = str(STRING_SETTINGS.redisUrl, '');
+  // In a cluster every broker needs its own id: the host name is unique per pod or container.
+  const brokerId = str(STRING_SETTINGS.brokerId, redisUrl === '' ? DEFAULTS.brokerId : hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64));
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
     problems.push(`${STRING_SETTINGS.brokerId}: must be 1..64 characters of [A-Za-z0-9._-], got "${brokerId}"`);
   }
@@ -254,7 +281,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     if (value !== undefined) (topicConfigs as unknown as Record<string, unknown>)[key] = value;
   }
 
+  const cluster = clusterConfig(redisUrl, str, int, problems);
   const config: BrokerConfig = {
+    cluster,
     httpPort,
     host,
     dataDir,
@@ -307,6 +336,41 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     throw new StrataError('INVALID_CONFIG', `invalid broker configuration: ${problems.join('; ')}`, { details: { problems } });
   }
   return config;
+}
+
+function clusterConfig(
+  redisUrl: string,
+  str: (name: string, fallback: string) => string,
+  int: (setting: IntSetting) => number,
+  problems: string[],
+): ClusterConfig | null {
+  const leaseTtlMs = int(INT_SETTINGS.leaseTtlMs);
+  const sessionTtlMs = int(INT_SETTINGS.sessionTtlMs);
+  const tickMs = int(INT_SETTINGS.clusterTickMs);
+  const handoverTimeoutMs = int(INT_SETTINGS.handoverTimeoutMs);
+  const redisPrefix = str(STRING_SETTINGS.redisPrefix, 'strata:');
+  if (redisUrl === '') return null;
+  try {
+    const url = new URL(redisUrl);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme');
+  } catch {
+    problems.push(`STRATA_REDIS_URL: must be a redis:// or rediss:// URL, got "${redactUrl(redisUrl)}"`);
+  }
+  if (!/^[A-Za-z0-9:._-]{0,64}$/.test(redisPrefix)) problems.push(`STRATA_REDIS_PREFIX: must be up to 64 characters of [A-Za-z0-9:._-], got "${redisPrefix}"`);
+  // Renewals every TTL/3 must come round several times per lease, or one slow tick loses it.
+  if (tickMs * 4 > leaseTtlMs) problems.push(`STRATA_CLUSTER_TICK_MS (${tickMs}) must be at most a quarter of STRATA_LEASE_TTL_MS (${leaseTtlMs})`);
+  return { redisUrl, redisPrefix, leaseTtlMs, sessionTtlMs, tickMs, handoverTimeoutMs };
+}
+
+/** A URL for logs and errors: the password replaced. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return text.replace(/\/\/[^@/]*@/, '//***@');
+  }
 }
 
 function objectStoreConfig(str: (name: string, fallback: string) => string, dataDir: string, problems: string[]): ObjectStoreConfig {
@@ -380,5 +444,6 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
+    cluster: config.cluster === null ? null : { ...config.cluster, redisUrl: redactUrl(config.cluster.redisUrl) },
   };
 }

@@ -1,3 +1,6 @@
+import type { ClusterNode } from './cluster/cluster-node.js';
+import type { Forwarder } from './cluster/forwarder.js';
+import type { PartitionRouter } from './cluster/routing.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
@@ -20,4 +23,8 @@ export interface BrokerContext {
   now(): number;
   /** Registers background work (acks=0 appends) that close() must wait for. */
   track(work: Promise<unknown>): void;
+  /** Where each partition's reads and writes go (this broker on a single node). */
+  readonly router: PartitionRouter;
+  /** Clustered only: this broker's part in the cluster, and the pool that forwards to leaders. */
+  readonly cluster: { node: ClusterNode; forwarder: Forwarder } | null;
 }

@@ -5,6 +5,7 @@
 
 import { encodeRecordBatch, partitionForKey, validateBatches, type BatchFrame, type RecordHeader, type RecordInput } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
+import { notLeader, type PartitionRouter } from './cluster/routing.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
 import { describe, isPlainObject, maxBatchBytes, throwProblems, type Problem } from './topics/topic-config.js';
@@ -17,9 +18,6 @@ export type HeaderEncoding = (typeof HEADER_ENCODINGS)[number];
 
 export const ACKS = ['0', '1', 'all', '-1'] as const;
 export type Acks = (typeof ACKS)[number];
-
-/** A single node is the leader of everything, in epoch 0, until leadership (DESIGN.md §6) lands. */
-export const SINGLE_NODE_LEADER_EPOCH = 0;
 
 const REQUEST_FIELDS = new Set(['records', 'keyEncoding', 'valueEncoding', 'headerEncoding']);
 const RECORD_FIELDS = new Set(['key', 'value', 'headers', 'partition', 'timestamp']);
@@ -184,16 +182,24 @@ export interface AppendContext {
   registry: TopicRegistry;
   waiters: PartitionWaiters;
   metrics: BrokerMetrics;
+  router: PartitionRouter;
 }
 
-/** The one append path (JSON and raw): append, count, wake the partition's long-polls. */
-export async function appendToPartition(ctx: AppendContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[]): Promise<AppendResult> {
+/**
+ * The one local append path (JSON and raw), in the leader epoch the router gave: append, count,
+ * wake the partition's long-polls. An append that finished after this broker's lease could have
+ * run out is not acknowledged (NOT_LEADER): a newer leader may own those offsets by now.
+ */
+export async function appendToPartition(ctx: AppendContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], epoch: number): Promise<AppendResult> {
   const bytes = batches.length;
   let result: AppendResult;
   try {
-    result = await handle.log.append(batches, frames, { leaderEpoch: SINGLE_NODE_LEADER_EPOCH });
+    result = await handle.log.append(batches, frames, { leaderEpoch: epoch });
   } catch (e) {
     throw ctx.registry.explainFailure(handle, e);
+  }
+  if (!ctx.router.confirm(handle, epoch)) {
+    throw notLeader(handle, ctx.router.route(handle), 'the lease ran out while appending: the records were not acknowledged');
   }
   const labels = { topic: handle.topic, partition: String(handle.partition) };
   ctx.metrics.produceRecords.inc(labels, result.recordCount);

@@ -94,10 +94,24 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ STRATA_MAX_REQUEST_BYTES: '4096' }, [])).join()).toContain('max.message.bytes');
   });
 
-  it('recognises clustering settings without using them', () => {
-    const c = loadConfig({ STRATA_REDIS_URL: 'redis://x' }, ['--cluster-secret', 's3cr3t']);
-    expect(c.notInThisBuild.sort()).toEqual(['STRATA_CLUSTER_SECRET', 'STRATA_REDIS_URL']);
+  it('recognises the replication settings without using them yet', () => {
+    const c = loadConfig({}, ['--cluster-secret', 's3cr3t']);
+    expect(c.notInThisBuild.sort()).toEqual(['STRATA_CLUSTER_SECRET']);
     expect(JSON.stringify(describeConfig(c))).not.toContain('s3cr3t');
+  });
+
+  it('runs clustered when STRATA_REDIS_URL is set, and never prints its password', () => {
+    expect(loadConfig({}, []).cluster).toBeNull();
+    const c = loadConfig({ STRATA_REDIS_URL: 'redis://:hunter2@redis:6379/0', STRATA_BROKER_ID: 'b1', STRATA_LEASE_TTL_MS: '3000' }, []);
+    expect(c.cluster).toMatchObject({ redisUrl: 'redis://:hunter2@redis:6379/0', redisPrefix: 'strata:', leaseTtlMs: 3000 });
+    expect(JSON.stringify(describeConfig(c))).not.toContain('hunter2');
+    // Without an explicit id each broker is named after its host (unique per pod or container).
+    expect(loadConfig({ STRATA_REDIS_URL: 'redis://r' }, []).brokerId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    expect(problemsOf(() => loadConfig({ STRATA_REDIS_URL: 'http://r' }, [])).join()).toContain('STRATA_REDIS_URL');
+    expect(problemsOf(() => loadConfig({ STRATA_REDIS_URL: 'redis://r', STRATA_LEASE_TTL_MS: '1000', STRATA_CLUSTER_TICK_MS: '500' }, [])).join()).toContain(
+      'STRATA_CLUSTER_TICK_MS',
+    );
+    expect(problemsOf(() => loadConfig({ STRATA_REDIS_URL: 'redis://r', STRATA_REDIS_PREFIX: 'a b{' }, [])).join()).toContain('STRATA_REDIS_PREFIX');
   });
 
   it('puts objects in a local directory by default and in S3 when a bucket is named', () => {

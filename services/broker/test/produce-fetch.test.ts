@@ -238,6 +238,7 @@ describe('JSON produce and fetch', () => {
         id: '0',
         url: t.url,
         live: true,
+        self: true,
         leaderOf: [
           { topic: 'c1', partitions: [0, 1] },
           { topic: 'c2', partitions: [0] },

@@ -28,3 +28,4 @@ export {
   type FaultRecord,
   type FaultProxyOptions,
 } from './fault-proxy.js';
+export { Cluster, type ClusterOptions, type PartitionLeaders } from './cluster.js';

@@ -349,6 +349,59 @@ export class TopicRegistry {
     });
   }
 
+  /**
+   * Clustered: applies the coordinator's topic list, so topics created, reconfigured or deleted
+   * through another broker are served here too. A topic deleted elsewhere only leaves this broker's
+   * disk: the broker that deleted it removes its objects from the bucket.
+   */
+  sync(metas: readonly TopicMetadata[]): Promise<void> {
+    return this.#admin(async () => {
+      const wanted = new Map(metas.map((m) => [m.name, m]));
+      for (const topic of [...this.#topics.values()]) {
+        const meta = wanted.get(topic.name);
+        if (meta === undefined || meta.topicId !== topic.meta.topicId || meta.partitions !== topic.partitionCount) {
+          await this.#dropLocal(topic);
+          this.#opts.logger.info('topic removed by another broker', { topic: topic.name });
+        } else if (JSON.stringify(meta.configs) !== JSON.stringify(topic.meta.configs)) {
+          const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
+          topic.setMeta(meta, configs);
+          const logConfig = toLogConfig(configs);
+          for (const handle of topic.partitions) handle.log.updateConfig(logConfig);
+          this.#opts.logger.info('topic configs changed by another broker', { topic: topic.name, configs: meta.configs });
+        }
+      }
+      for (const meta of metas) {
+        if (this.#topics.has(meta.name)) continue;
+        const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
+        const handles: PartitionHandle[] = [];
+        try {
+          for (let p = 0; p < meta.partitions; p++) handles.push(await this.#openPartition(meta.name, p, configs, 'create'));
+        } catch (e) {
+          for (const h of handles) this.#opts.tiering.removePartition(h.tier);
+          await Promise.allSettled(handles.map((h) => h.log.close()));
+          this.#opts.logger.error('could not open a topic created by another broker; will retry', { topic: meta.name, err: e });
+          continue;
+        }
+        this.#topics.set(meta.name, new Topic(meta, configs, handles));
+        this.#partitionCount += meta.partitions;
+        this.#opts.logger.info('topic created by another broker', { topic: meta.name, partitions: meta.partitions });
+      }
+    });
+  }
+
+  async #dropLocal(topic: Topic): Promise<void> {
+    this.#topics.delete(topic.name);
+    this.#partitionCount -= topic.partitionCount;
+    this.#opts.onTopicRemoved?.(topic);
+    for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
+    await Promise.allSettled(
+      topic.partitions.map(async (h) => {
+        await h.tier.idle();
+        await h.log.destroy();
+      }),
+    );
+  }
+
   /** Closes every log (flushing it). */
   async close(): Promise<void> {
     for (const handle of this.allPartitions()) this.#opts.tiering.removePartition(handle.tier);

@@ -1,16 +1,19 @@
 // Produce and fetch, JSON and raw, and offsets lookup.
 
-import { StrataError, validateBatches } from '@strata/protocol';
+import { StrataError, isStrataError, validateBatches, type BatchFrame } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
+import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
+import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
-import { fetchBatches, highWatermark, toJsonRecords, type FetchRequest } from '../../fetch.js';
+import { fetchBatches, highWatermark, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
 import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type AppendContext } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readJson } from '../body.js';
 import { errorBody, toStrataError } from '../errors.js';
 import { enumParam, optionalInt, parseInteger, partitionParam, requiredInt } from '../params.js';
-import type { Handler, RequestContext } from '../router.js';
+import type { Handler, Reply, RequestContext } from '../router.js';
+import type { PartitionHandle } from '../../topics/topic-registry.js';
 
 type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets';
 
@@ -19,7 +22,66 @@ const UNKNOWN_OFFSET = -1;
 
 export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   const { registry, config, logger } = ctx;
-  const appendCtx: AppendContext = { registry, waiters: ctx.waiters, metrics: ctx.metrics };
+  // The router is read per request: a cluster node takes over from the single-node router once the broker listens.
+  const appendCtx: AppendContext = {
+    registry,
+    waiters: ctx.waiters,
+    metrics: ctx.metrics,
+    get router() {
+      return ctx.router;
+    },
+  };
+
+  /** Set on requests another broker forwarded here: those are never forwarded again (one hop, no loops). */
+  const forwardedBy = (rc: RequestContext): string | undefined => {
+    const value = rc.req.headers[FORWARDED_HEADER];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  /** The route, looked up again first when this broker knows no leader (a partition it has not read yet). */
+  const routeOf = async (handle: PartitionHandle): Promise<PartitionRoute> => {
+    const route = ctx.router.route(handle);
+    if (route.kind !== 'unavailable' || ctx.cluster === null) return route;
+    await ctx.cluster.node.refresh(handle);
+    return ctx.router.route(handle);
+  };
+
+  /** Appends here when this broker leads the partition; otherwise forwards the encoded batches to its leader. */
+  const appendOrForward = async (rc: RequestContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: string): Promise<AppendResult> => {
+    const route = await routeOf(handle);
+    if (route.kind === 'local') return appendToPartition(appendCtx, handle, batches, frames, route.epoch);
+    if (route.kind === 'unavailable' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
+    try {
+      return await ctx.cluster.forwarder.produce(route.url, handle.topic, handle.partition, acks, batches, rc.signal);
+    } catch (e) {
+      if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
+      throw e;
+    }
+  };
+
+  /**
+   * A read of a partition led elsewhere: from the bucket here when the bucket holds the offset
+   * (any broker serves history), else proxied to the leader. null: this broker leads it.
+   */
+  const readElsewhere = async (rc: RequestContext, handle: PartitionHandle, request: FetchRequest): Promise<{ fromBucket: FetchResult } | { proxied: Reply } | null> => {
+    const route = await routeOf(handle);
+    if (route.kind === 'local' || ctx.cluster === null) return null;
+    const fromBucket = await ctx.cluster.node.readFromBucket(handle, request.offset, request.maxBytes, rc.signal);
+    if (fromBucket !== null) return { fromBucket };
+    return { proxied: await proxy(rc, handle) };
+  };
+
+  const proxy = async (rc: RequestContext, handle: PartitionHandle): Promise<Reply> => {
+    const route = await routeOf(handle);
+    if (route.kind !== 'remote' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
+    try {
+      const reply = await ctx.cluster.forwarder.proxy(route.url, rc.req.url ?? '/', rc.signal);
+      return { status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers };
+    } catch (e) {
+      if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
+      throw e;
+    }
+  };
 
   /** acks=0: the answer does not wait, but close() does, and failures are logged. */
   const background = (what: string, topic: string, appends: Promise<AppendResult>[]): void => {
@@ -46,14 +108,15 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   };
 
   return {
-    produceRecords: async ({ req, params, query }) => {
+    produceRecords: async (rc) => {
+      const { req, params, query } = rc;
       const acks = enumParam(query, 'acks', ACKS, 'all');
       registry.get(params.topic!); // 404 before reading the body
       const body = await readJson(req, config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now());
       const handles = plan.batches.map((b) => registry.partition(topic.name, b.partition));
-      const appends = plan.batches.map((b, i) => appendToPartition(appendCtx, handles[i]!, b.batch, b.frames));
+      const appends = plan.batches.map((b, i) => appendOrForward(rc, handles[i]!, b.batch, b.frames, acks));
       if (acks === '0') {
         background('json produce', topic.name, appends);
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } };
@@ -77,7 +140,8 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       return { status: 200, json: { offsets } };
     },
 
-    produceBatches: async ({ req, params, query }) => {
+    produceBatches: async (rc) => {
+      const { req, params, query } = rc;
       const acks = enumParam(query, 'acks', ACKS, 'all');
       const partition = partitionParam(params.partition!);
       registry.partition(params.topic!, partition);
@@ -91,7 +155,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       const body = await readBody(req, config.maxRequestBytes);
       const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true });
       const handle = registry.partition(params.topic!, partition);
-      const append = appendToPartition(appendCtx, handle, body, frames);
+      const append = appendOrForward(rc, handle, body, frames, acks);
       if (acks === '0') {
         background('raw produce', handle.topic, [append]);
         return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } };
@@ -112,7 +176,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
         headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
       };
-      const result = await fetchBatches(ctx, request, rc.signal);
+      const elsewhere = await readElsewhere(rc, registry.partition(request.topic, request.partition), request);
+      if (elsewhere !== null && 'proxied' in elsewhere) return elsewhere.proxied;
+      const result = elsewhere?.fromBucket ?? (await fetchBatches(ctx, request, rc.signal));
       if (result === null) return { status: 204 }; // the client left; nothing is written
       let converted: ReturnType<typeof toJsonRecords>;
       try {
@@ -130,7 +196,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
 
     fetchBatches: async (rc) => {
       const request = fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES);
-      const result = await fetchBatches(ctx, request, rc.signal);
+      const elsewhere = await readElsewhere(rc, registry.partition(request.topic, request.partition), request);
+      if (elsewhere !== null && 'proxied' in elsewhere) return elsewhere.proxied;
+      const result = elsewhere?.fromBucket ?? (await fetchBatches(ctx, request, rc.signal));
       if (result === null) return { status: 204 };
       return {
         status: 200,
@@ -146,8 +214,10 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       };
     },
 
-    listOffsets: async ({ params, query }) => {
+    listOffsets: async (rc) => {
+      const { params, query } = rc;
       const handle = registry.partition(params.topic!, partitionParam(params.partition!));
+      if ((await routeOf(handle)).kind !== 'local') return proxy(rc, handle);
       const at = query.get('at');
       if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
       if (at === 'earliest') return { status: 200, json: { offset: handle.tier.logStartOffset() } };

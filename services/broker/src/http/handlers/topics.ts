@@ -1,12 +1,13 @@
 // /v1/topics: create, list, describe, delete, configs.
 
+import type { ClusterNode } from '../../cluster/cluster-node.js';
 import type { BrokerContext } from '../../context.js';
 import { highWatermark } from '../../fetch.js';
 import type { Topic } from '../../topics/topic-registry.js';
 import { readJson } from '../body.js';
 import type { Handler } from '../router.js';
 
-export function describeTopic(topic: Topic, brokerId: string): Record<string, unknown> {
+export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode | null = null): Record<string, unknown> {
   return {
     name: topic.name,
     topicId: topic.meta.topicId,
@@ -16,14 +17,19 @@ export function describeTopic(topic: Topic, brokerId: string): Record<string, un
     partitions: topic.partitions.map((h) => {
       const stats = h.log.stats();
       const lag = h.tier.uploadLag();
+      const view = cluster?.partitionView(h) ?? { leader: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId], highWatermark: highWatermark(h) };
+      // A partition led elsewhere: the leader's figures as last published; this broker's disk holds none of its tail.
+      const here = view.leader === brokerId;
       return {
         partition: h.partition,
-        leader: brokerId,
-        replicas: [brokerId],
-        isr: [brokerId],
-        logStartOffset: h.tier.logStartOffset(),
-        logEndOffset: stats.logEndOffset,
-        highWatermark: highWatermark(h),
+        leader: view.leader,
+        leaderUrl: cluster === null || view.leader === null ? null : (cluster.brokers().find((b) => b.id === view.leader)?.url ?? null),
+        leaderEpoch: view.leaderEpoch,
+        replicas: view.replicas,
+        isr: view.isr,
+        logStartOffset: here ? h.tier.logStartOffset() : (h.tier.manifest.segments[0]?.baseOffset ?? h.tier.manifest.logStartOffset),
+        logEndOffset: here ? stats.logEndOffset : view.highWatermark,
+        highWatermark: view.highWatermark,
         localLogStartOffset: stats.logStartOffset,
         localBytes: stats.sizeBytes,
         remoteBytes: h.tier.remoteBytes(),
@@ -40,6 +46,7 @@ export function describeTopic(topic: Topic, brokerId: string): Record<string, un
 
 export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'createTopic' | 'describeTopic' | 'deleteTopic' | 'updateTopicConfigs', Handler> {
   const brokerId = ctx.config.brokerId;
+  const describe = (topic: Topic) => describeTopic(topic, brokerId, ctx.cluster?.node ?? null);
   return {
     listTopics: () => ({
       status: 200,
@@ -48,9 +55,11 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
     createTopic: async ({ req }) => {
       const body = await readJson(req, ctx.config.maxRequestBytes);
       const topic = await ctx.registry.create(body);
-      return { status: 201, json: describeTopic(topic, brokerId), headers: { Location: `/v1/topics/${encodeURIComponent(topic.name)}` } };
+      // In a cluster, answer once every partition has a leader (or after a bound), so a produce right after works.
+      await ctx.cluster?.node.awaitLeaders(topic, 10_000);
+      return { status: 201, json: describe(topic), headers: { Location: `/v1/topics/${encodeURIComponent(topic.name)}` } };
     },
-    describeTopic: ({ params }) => ({ status: 200, json: describeTopic(ctx.registry.get(params.topic!), brokerId) }),
+    describeTopic: ({ params }) => ({ status: 200, json: describe(ctx.registry.get(params.topic!)) }),
     deleteTopic: async ({ params }) => {
       await ctx.registry.delete(params.topic!);
       return { status: 200, json: { name: params.topic!, deleted: true } };
@@ -59,7 +68,7 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
       ctx.registry.get(params.topic!); // 404 before reading the body
       const body = await readJson(req, ctx.config.maxRequestBytes);
       const topic = await ctx.registry.updateConfigs(params.topic!, body);
-      return { status: 200, json: describeTopic(topic, brokerId) };
+      return { status: 200, json: describe(topic) };
     },
   };
 }

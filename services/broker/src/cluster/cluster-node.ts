@@ -1,0 +1,721 @@
+// One broker's part in a cluster (DESIGN.md §5, §6): it registers and
+// heartbeats; it may hold the controller lease and then assigns every
+// partition's replicas to live brokers by rendezvous hashing; it acquires the
+// lease of each partition assigned to it, renews it, and stops writing before
+// the lease can have expired; it hands a partition over (uploads the tail,
+// then releases the lease) when the assignment moves or the broker leaves.
+//
+// Everything runs from one loop of `tickMs`; renewals never wait on reads.
+// Time for leases is this process's monotonic clock (performance.now), which
+// keeps running while the process is paused: a leader woken from SIGSTOP finds
+// its deadline passed before it can write.
+
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isStrataError } from '@strata/protocol';
+import { manifestEndOffset, type Coordinator, type LiveBroker, type PartitionState } from '@strata/coord';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ClusterConfig } from '../config.js';
+import { writeFileAtomic } from '../fs-util.js';
+import type { FetchResult } from '../fetch.js';
+import type { Logger } from '../logger.js';
+import type { PartitionHandle, Topic, TopicRegistry } from '../topics/topic-registry.js';
+import { rendezvousReplicas } from './rendezvous.js';
+import type { PartitionRoute, PartitionRouter } from './routing.js';
+
+/** Names the leader epoch this broker last took the partition in; its local tail is trusted only under it. */
+const REIGN_FILE = 'leader-epoch';
+
+export interface ClusterNodeOptions {
+  brokerId: string;
+  config: ClusterConfig;
+  coordinator: Coordinator;
+  registry: TopicRegistry;
+  logger: Logger;
+  metrics: Registry;
+  /** This broker's client-facing URL (known once it listens). */
+  url: () => string;
+  startedAtMs: number;
+}
+
+interface Reign {
+  readonly handle: PartitionHandle;
+  readonly epoch: number;
+  /** performance.now() after which this broker must not write: lease send time + TTL - margin. */
+  deadline: number;
+  renewSentAt: number;
+  renewing: boolean;
+  status: 'leading' | 'draining';
+  publishedHighWatermark: number;
+  publishing: boolean;
+}
+
+interface ControllerReign {
+  epoch: number;
+  deadline: number;
+  renewSentAt: number;
+  renewing: boolean;
+}
+
+export interface BrokerView {
+  id: string;
+  url: string;
+  live: boolean;
+  self: boolean;
+  leaderOf: Array<{ topic: string; partitions: number[] }>;
+}
+
+export interface PartitionView {
+  leader: string | null;
+  leaderEpoch: number;
+  replicas: string[];
+  isr: string[];
+  highWatermark: number;
+}
+
+export class ClusterNode implements PartitionRouter {
+  readonly clustered = true;
+  readonly #opts: ClusterNodeOptions;
+  readonly #coord: Coordinator;
+  readonly #me: string;
+  readonly #reigns = new Map<string, Reign>();
+  /** The latest partition states read, by handle key. */
+  readonly #states = new Map<string, PartitionState | null>();
+  /** When a follower last loaded each partition's manifest (for reads from the bucket). */
+  readonly #manifestReadAt = new Map<string, number>();
+  readonly #refreshing = new Map<string, Promise<void>>();
+  #brokers = new Map<string, LiveBroker>();
+  readonly #busy = new Set<string>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #abort = new AbortController();
+  #controller: ControllerReign | null = null;
+  #controllerHolder: string | null = null;
+  #controllerEpochSeen = 0;
+  #heartbeatAt = 0;
+  #ticks = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking: Promise<void> | null = null;
+  #syncing: Promise<void> | null = null;
+  #lastSyncAt = 0;
+  #leaving = false;
+  #stopped = false;
+  #lastTickError = 0;
+  readonly #marginMs: number;
+  readonly #leadershipEvents: Counter<'event'>;
+  readonly #unacknowledged: Counter;
+
+  constructor(options: ClusterNodeOptions) {
+    this.#opts = options;
+    this.#coord = options.coordinator;
+    this.#me = options.brokerId;
+    // The lease in Redis runs from when Redis handled the call, which is after we sent it: counting
+    // from the send time, minus a fifth for clock-rate drift and the time between check and write.
+    this.#marginMs = Math.max(options.config.tickMs, Math.floor(options.config.leaseTtlMs / 5));
+    const registers = [options.metrics];
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    gauge('strata_cluster_partitions_led', 'Partitions this broker leads now.', () => this.#reigns.size);
+    gauge('strata_cluster_controller', '1 while this broker holds the controller lease.', () => (this.#controller !== null ? 1 : 0));
+    gauge('strata_cluster_live_brokers', 'Live brokers as this broker last saw them.', () => this.#brokers.size);
+    this.#leadershipEvents = new Counter({
+      name: 'strata_cluster_leadership_events_total',
+      help: 'Partition leadership changes on this broker: acquired, handed_over, lost (expired or fenced).',
+      labelNames: ['event'],
+      registers,
+    });
+    this.#unacknowledged = new Counter({
+      name: 'strata_cluster_unacknowledged_appends_total',
+      help: 'Appends that finished after the lease deadline or under a newer epoch, answered with NOT_LEADER instead of an ack.',
+      registers,
+    });
+  }
+
+  /** Registers this broker and starts the loop. */
+  async start(): Promise<void> {
+    await this.#register();
+    this.#schedule(0);
+  }
+
+  // ---- routing (PartitionRouter) ------------------------------------------------------------------
+
+  route(handle: PartitionHandle): PartitionRoute {
+    const reign = this.#reigns.get(handle.key);
+    if (reign !== undefined && reign.handle === handle) {
+      if (reign.status === 'leading' && performance.now() < reign.deadline) return { kind: 'local', epoch: reign.epoch };
+      return { kind: 'unavailable', reason: reign.status === 'draining' ? 'its leader is handing it over' : 'its leader could not renew the lease in time' };
+    }
+    const state = this.#states.get(handle.key);
+    if (!state || state.leader === null) return { kind: 'unavailable', reason: 'no leader is elected yet' };
+    if (state.leader === this.#me) return { kind: 'unavailable', reason: 'this broker is taking over its leadership' };
+    const broker = this.#brokers.get(state.leader);
+    if (broker === undefined) return { kind: 'unavailable', reason: `its leader ${state.leader} is not live` };
+    return { kind: 'remote', leaderId: state.leader, url: broker.url };
+  }
+
+  confirm(handle: PartitionHandle, epoch: number): boolean {
+    const reign = this.#reigns.get(handle.key);
+    const ok = reign !== undefined && reign.handle === handle && reign.epoch === epoch && performance.now() < reign.deadline;
+    if (!ok) this.#unacknowledged.inc();
+    return ok;
+  }
+
+  leaderUnreachable(handle: PartitionHandle, leaderId: string): void {
+    if (this.#states.get(handle.key)?.leader === leaderId) this.#states.delete(handle.key);
+  }
+
+  /**
+   * A read of a partition led elsewhere, served from the bucket when it holds the offset: any broker
+   * serves history, so replays spread over the cluster. null: not in the bucket (ask the leader).
+   */
+  async readFromBucket(handle: PartitionHandle, offset: number, maxBytes: number, signal: AbortSignal): Promise<FetchResult | null> {
+    const tier = handle.tier;
+    if (tier.leading) return null;
+    const fresh = this.#manifestReadAt.get(handle.key) ?? -Infinity;
+    if (offset >= tier.remoteEndOffset ? performance.now() - fresh > 100 : performance.now() - fresh > 1_000) {
+      tier.refresh(await this.#coord.loadManifest(handle.topic, handle.partition, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.#opts.config.leaseTtlMs)]) }));
+      this.#manifestReadAt.set(handle.key, performance.now());
+    }
+    const manifest = tier.manifest;
+    const first = manifest.segments[0];
+    if (first === undefined) return null;
+    const logStartOffset = Math.max(manifest.logStartOffset, first.baseOffset);
+    const end = tier.remoteEndOffset;
+    if (offset < logStartOffset || offset >= end) return null;
+    const result = await tier.read(offset, maxBytes, signal);
+    return {
+      data: result.data,
+      release: () => undefined,
+      batchCount: result.batchCount,
+      nextOffset: result.nextOffset,
+      highWatermark: Math.max(end, this.#states.get(handle.key)?.highWatermark ?? 0),
+      logStartOffset,
+    };
+  }
+
+  // ---- views ----------------------------------------------------------------------------------------
+
+  get controller(): string | null {
+    return this.#controller !== null ? this.#me : this.#controllerHolder;
+  }
+
+  partitionView(handle: PartitionHandle): PartitionView {
+    const state = this.#states.get(handle.key);
+    const reign = this.#reigns.get(handle.key);
+    const leader = reign !== undefined ? this.#me : (state?.leader ?? null);
+    return {
+      leader,
+      leaderEpoch: reign?.epoch ?? state?.leaderEpoch ?? 0,
+      replicas: state?.replicas ?? [],
+      isr: leader === null ? [] : [leader],
+      highWatermark: reign !== undefined ? handle.log.logEndOffset : (state?.highWatermark ?? 0),
+    };
+  }
+
+  brokers(): BrokerView[] {
+    const leaderOf = new Map<string, Map<string, number[]>>();
+    for (const topic of this.#opts.registry.list()) {
+      for (const handle of topic.partitions) {
+        const leader = this.partitionView(handle).leader;
+        if (leader === null) continue;
+        let byTopic = leaderOf.get(leader);
+        if (!byTopic) leaderOf.set(leader, (byTopic = new Map()));
+        let list = byTopic.get(topic.name);
+        if (!list) byTopic.set(topic.name, (list = []));
+        list.push(handle.partition);
+      }
+    }
+    const ids = new Set([...this.#brokers.keys(), ...leaderOf.keys()]);
+    if (!this.#leaving) ids.add(this.#me);
+    return [...ids].sort().map((id) => ({
+      id,
+      url: id === this.#me ? this.#opts.url() : (this.#brokers.get(id)?.url ?? ''),
+      live: this.#brokers.has(id) || (id === this.#me && !this.#leaving),
+      self: id === this.#me,
+      leaderOf: [...(leaderOf.get(id) ?? new Map<string, number[]>()).entries()].map(([topic, partitions]) => ({ topic, partitions })),
+    }));
+  }
+
+  liveBrokerCount(): number {
+    return Math.max(1, this.#brokers.size);
+  }
+
+  /** Waits until every partition of `topic` has a leader, or `timeoutMs` passed. */
+  async awaitLeaders(topic: Topic, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (topic.partitions.every((h) => this.partitionView(h).leader !== null)) return true;
+      if (performance.now() >= deadline || this.#stopped) return false;
+      await sleep(this.#opts.config.tickMs, undefined, { ref: false });
+    }
+  }
+
+  /** Picks up topics created, changed or deleted through other brokers; coalesced, at most every 100 ms. */
+  syncTopics(): Promise<void> {
+    if (this.#syncing !== null) return this.#syncing;
+    if (performance.now() - this.#lastSyncAt < 100) return Promise.resolve();
+    this.#syncing = (async () => {
+      try {
+        await this.#opts.registry.sync(await this.#coord.listTopics({ signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) }));
+      } finally {
+        this.#lastSyncAt = performance.now();
+        this.#syncing = null;
+      }
+    })();
+    return this.#syncing;
+  }
+
+  /** Reads one partition's state now (a request for a partition this broker has not looked at yet). */
+  refresh(handle: PartitionHandle): Promise<void> {
+    let pending = this.#refreshing.get(handle.key);
+    if (pending === undefined) {
+      pending = this.#coord
+        .getPartitionState(handle.topic, handle.partition, { signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) })
+        .then(
+          (state) => void this.#states.set(handle.key, state),
+          () => undefined,
+        )
+        .finally(() => this.#refreshing.delete(handle.key));
+      this.#refreshing.set(handle.key, pending);
+    }
+    return pending;
+  }
+
+  /** The registry dropped a partition (its topic was deleted): forget its leadership. */
+  forget(handle: PartitionHandle): void {
+    const reign = this.#reigns.get(handle.key);
+    if (reign?.handle === handle) {
+      this.#reigns.delete(handle.key);
+      void this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch).catch(() => undefined);
+    }
+    this.#states.delete(handle.key);
+  }
+
+  /** The tier's manifest write was fenced: a newer leader exists. */
+  fenced(topic: string, partition: number): void {
+    for (const [key, reign] of this.#reigns) {
+      if (reign.handle.topic === topic && reign.handle.partition === partition) this.#lose(key, reign, 'a manifest write was fenced');
+    }
+  }
+
+  // ---- leaving --------------------------------------------------------------------------------------
+
+  /**
+   * Graceful exit (SIGTERM): leave the live set so the controller reassigns this broker's
+   * partitions, hand each over (upload its tail, release its lease), then give up the controller.
+   */
+  async leave(timeoutMs: number): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    const started = performance.now();
+    await this.#coord.deregisterBroker(this.#me, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
+      this.#opts.logger.warn('could not deregister; the registration will expire by itself', { err: e });
+    });
+    const handOvers = [...this.#reigns.values()].filter((r) => r.status === 'leading').map((r) => this.#handOver(r, 'broker leaving'));
+    await Promise.race([Promise.allSettled([...handOvers, ...this.#background]), sleep(timeoutMs, undefined, { ref: false })]);
+    const deadline = started + timeoutMs;
+    while (this.#reigns.size > 0 && performance.now() < deadline) await sleep(50, undefined, { ref: false });
+    if (this.#reigns.size > 0) this.#opts.logger.error('leaving with partitions not handed over', { partitions: [...this.#reigns.keys()] });
+    // Let the controller loop reassign what moved (it runs until stop) before handing the role on.
+    if (this.#controller !== null) {
+      const epoch = this.#controller.epoch;
+      await this.#tickNow();
+      this.#controller = null;
+      await this.#coord.releaseController(this.#me, epoch).catch(() => undefined);
+    }
+    this.#opts.logger.info('left the cluster', { ms: Math.round(performance.now() - started) });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#ticking?.catch(() => undefined);
+    this.#abort.abort(new Error('broker stopping'));
+    await Promise.allSettled([...this.#background]);
+    for (const [key, reign] of this.#reigns) {
+      this.#reigns.delete(key);
+      reign.handle.tier.follow();
+    }
+  }
+
+  // ---- the loop -------------------------------------------------------------------------------------
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.#tickNow().finally(() => this.#schedule(this.#opts.config.tickMs));
+    }, delayMs);
+  }
+
+  #tickNow(): Promise<void> {
+    this.#ticking ??= this.#tick()
+      .catch((e: unknown) => {
+        // Redis down: logged at most every 5 s; leases lapse by their deadlines meanwhile.
+        if (performance.now() - this.#lastTickError > 5_000) {
+          this.#lastTickError = performance.now();
+          this.#opts.logger.warn('cluster loop failed; retrying', { err: e });
+        }
+      })
+      .finally(() => {
+        this.#ticking = null;
+      });
+    return this.#ticking;
+  }
+
+  async #tick(): Promise<void> {
+    this.#ticks++;
+    const { config } = this.#opts;
+    this.#renewDue();
+    if (!this.#leaving && performance.now() - this.#heartbeatAt >= config.sessionTtlMs / 3) await this.#heartbeat();
+    if (this.#ticks % 4 === 1) await this.syncTopics();
+
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
+    const handles = [...this.#opts.registry.allPartitions()];
+    const [brokers, states] = await Promise.all([
+      this.#coord.listBrokers({ signal }),
+      Promise.all(handles.map((h) => this.#coord.getPartitionState(h.topic, h.partition, { signal }).catch(() => undefined))),
+    ]);
+    this.#brokers = new Map(brokers.map((b) => [b.id, b]));
+    handles.forEach((h, i) => {
+      const state = states[i];
+      if (state !== undefined) this.#states.set(h.key, state);
+    });
+
+    await this.#actAsController(signal);
+    for (const handle of handles) this.#lead(handle);
+    this.#publishHighWatermarks();
+  }
+
+  // ---- membership -------------------------------------------------------------------------------------
+
+  async #register(): Promise<void> {
+    const registration = {
+      id: this.#me,
+      url: this.#opts.url(),
+      internalUrl: this.#opts.url(),
+      rack: null,
+      startedAtMs: this.#opts.startedAtMs,
+    };
+    await this.#coord.registerBroker(registration, this.#opts.config.sessionTtlMs, { signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) });
+    this.#heartbeatAt = performance.now();
+  }
+
+  async #heartbeat(): Promise<void> {
+    const sentAt = performance.now();
+    const alive = await this.#coord.heartbeatBroker(this.#me, this.#opts.config.sessionTtlMs, { signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) });
+    if (!alive) {
+      this.#opts.logger.warn('the broker registration had expired; registering again');
+      await this.#register();
+    }
+    this.#heartbeatAt = sentAt;
+  }
+
+  // ---- controller -------------------------------------------------------------------------------------
+
+  async #actAsController(signal: AbortSignal): Promise<void> {
+    const { config } = this.#opts;
+    if (this.#controller !== null && performance.now() >= this.#controller.deadline) {
+      this.#opts.logger.warn('controller lease lapsed', { epoch: this.#controller.epoch });
+      this.#controller = null;
+    }
+    if (this.#controller === null) {
+      if (this.#leaving || this.#ticks % 2 !== 0) {
+        const lease = await this.#coord.getController({ signal });
+        this.#controllerHolder = lease.holder;
+        this.#controllerEpochSeen = Math.max(this.#controllerEpochSeen, lease.epoch);
+        return;
+      }
+      const sentAt = performance.now();
+      const result = await this.#coord.acquireController({ brokerId: this.#me, ttlMs: config.leaseTtlMs, knownEpoch: this.#controllerEpochSeen }, { signal });
+      this.#controllerEpochSeen = Math.max(this.#controllerEpochSeen, result.epoch);
+      if (!result.acquired) {
+        this.#controllerHolder = result.holder;
+        return;
+      }
+      this.#controller = { epoch: result.epoch, deadline: sentAt + config.leaseTtlMs - this.#marginMs, renewSentAt: sentAt, renewing: false };
+      this.#controllerHolder = this.#me;
+      this.#opts.logger.info('became the controller', { epoch: result.epoch });
+    }
+    await this.#assign(this.#controller.epoch, signal);
+  }
+
+  /** Every partition's replicas: the live brokers ranked by rendezvous hashing (replicas[0] leads). */
+  async #assign(controllerEpoch: number, signal: AbortSignal): Promise<void> {
+    const live = [...this.#brokers.keys()].sort();
+    if (live.length === 0) return;
+    const writes: Promise<void>[] = [];
+    for (const topic of this.#opts.registry.list()) {
+      const count = Math.min(topic.meta.replicationFactor, live.length);
+      for (const handle of topic.partitions) {
+        const state = this.#states.get(handle.key);
+        if (state === undefined) continue; // not read yet
+        const replicas = rendezvousReplicas(topic.meta.topicId, handle.partition, live, count);
+        if (state !== null && state.topicId === topic.meta.topicId && sameList(state.replicas, replicas)) continue;
+        writes.push(
+          this.#coord.setReplicas(handle.topic, handle.partition, { topicId: topic.meta.topicId, replicas, controllerEpoch }, { signal }).then(() => {
+            this.#opts.logger.info('partition assigned', { topic: handle.topic, partition: handle.partition, replicas, from: state?.replicas ?? [] });
+          }),
+        );
+      }
+    }
+    const results = await Promise.allSettled(writes);
+    for (const r of results) {
+      if (r.status === 'fulfilled') continue;
+      if (isStrataError(r.reason) && r.reason.code === 'FENCED_LEADER_EPOCH') {
+        this.#opts.logger.warn('a newer controller exists; stepping down', { epoch: controllerEpoch });
+        this.#controller = null;
+        return;
+      }
+      throw r.reason;
+    }
+  }
+
+  // ---- partition leadership ---------------------------------------------------------------------------
+
+  #lead(handle: PartitionHandle): void {
+    const key = handle.key;
+    const state = this.#states.get(key);
+    const reign = this.#reigns.get(key);
+    const topicId = this.#opts.registry.has(handle.topic) ? this.#opts.registry.get(handle.topic).meta.topicId : null;
+    if (reign !== undefined) {
+      if (state && (state.leaderEpoch !== reign.epoch || (state.leader !== null && state.leader !== this.#me))) {
+        this.#lose(key, reign, `epoch ${state.leaderEpoch} of ${state.leader ?? 'nobody'} replaced it`);
+      } else if (performance.now() >= reign.deadline && reign.status === 'leading' && state?.leader !== this.#me) {
+        this.#lose(key, reign, 'the lease expired');
+      } else if (reign.status === 'leading' && !this.#busy.has(key) && (this.#leaving || !state || state.replicas[0] !== this.#me || state.topicId !== topicId)) {
+        this.#track(this.#handOver(reign, this.#leaving ? 'broker leaving' : `reassigned to ${state?.replicas[0] ?? 'nobody'}`));
+      }
+      return;
+    }
+    if (this.#leaving || this.#busy.has(key) || !state || state.replicas[0] !== this.#me || state.topicId !== topicId) return;
+    if (state.leader === null || state.leader === this.#me) this.#track(this.#acquire(handle, state));
+  }
+
+  async #acquire(handle: PartitionHandle, seen: PartitionState): Promise<void> {
+    const key = handle.key;
+    const { config, logger } = this.#opts;
+    this.#busy.add(key);
+    try {
+      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
+      const log = handle.log;
+      const manifest = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
+      const remoteEnd = manifestEndOffset(manifest);
+      const reignEpoch = await readReign(log.dir);
+      const last = seen.epochHistory.at(-1);
+      // The local tail is ours to keep only if nobody led since we last did and the log is the one we
+      // wrote then; otherwise everything newer than the bucket may conflict with another leader's records.
+      const keep = last !== undefined && last.leader === this.#me && reignEpoch === last.epoch && log.logStartOffset <= remoteEnd && remoteEnd <= log.logEndOffset;
+      if (!keep) {
+        await rm(join(log.dir, REIGN_FILE), { force: true });
+        await log.resetTo(remoteEnd);
+      }
+      const knownEpoch = Math.max(seen.leaderEpoch, manifest.epoch, reignEpoch ?? 0);
+      const sentAt = performance.now();
+      const grant = await this.#coord.acquireLeadership(
+        handle.topic,
+        handle.partition,
+        { topicId: seen.topicId, brokerId: this.#me, ttlMs: config.leaseTtlMs, startOffset: log.logEndOffset, knownEpoch },
+        { signal },
+      );
+      if (!grant.acquired) {
+        if (grant.reason !== 'held') logger.debug('partition lease not granted', { topic: handle.topic, partition: handle.partition, reason: grant.reason });
+        return;
+      }
+      // Another reign between our read and the grant would make the decision above wrong: start over.
+      const after = await this.#coord.getPartitionState(handle.topic, handle.partition, { signal });
+      const previous = after?.epochHistory.at(-2);
+      const current = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
+      if (!after || after.leaderEpoch !== grant.epoch || previous?.epoch !== last?.epoch || manifestEndOffset(current) !== remoteEnd) {
+        await rm(join(log.dir, REIGN_FILE), { force: true });
+        await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, grant.epoch).catch(() => undefined);
+        logger.warn('leadership changed while taking the partition; retrying', { topic: handle.topic, partition: handle.partition });
+        return;
+      }
+      await writeFileAtomic(join(log.dir, REIGN_FILE), `${grant.epoch}\n`);
+      if (!this.#opts.registry.isCurrent(handle) || this.#stopped) {
+        await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, grant.epoch).catch(() => undefined);
+        return;
+      }
+      handle.tier.lead(grant.epoch, current);
+      this.#reigns.set(key, {
+        handle,
+        epoch: grant.epoch,
+        deadline: sentAt + config.leaseTtlMs - this.#marginMs,
+        renewSentAt: sentAt,
+        renewing: false,
+        status: 'leading',
+        publishedHighWatermark: -1,
+        publishing: false,
+      });
+      this.#states.set(key, after);
+      this.#leadershipEvents.inc({ event: 'acquired' });
+      logger.info('partition leadership acquired', {
+        topic: handle.topic,
+        partition: handle.partition,
+        epoch: grant.epoch,
+        startOffset: log.logEndOffset,
+        remoteEnd,
+        keptLocalTail: keep,
+      });
+    } catch (e) {
+      logger.warn('taking partition leadership failed; will retry', { topic: handle.topic, partition: handle.partition, err: e });
+    } finally {
+      this.#busy.delete(key);
+    }
+  }
+
+  /** Stops writes, uploads the tail, releases the lease: the next leader continues from the bucket. */
+  async #handOver(reign: Reign, why: string): Promise<void> {
+    const { handle } = reign;
+    const key = handle.key;
+    if (this.#busy.has(key) && reign.status === 'draining') return;
+    this.#busy.add(key);
+    reign.status = 'draining';
+    const started = performance.now();
+    const deadline = started + this.#opts.config.handoverTimeoutMs;
+    const { logger } = this.#opts;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (this.#reigns.get(key) !== reign) return; // lost meanwhile
+        try {
+          await handle.tier.drain(this.#abort.signal);
+          break;
+        } catch (e) {
+          if (!handle.tier.leading || this.#abort.signal.aborted) return;
+          if (performance.now() >= deadline) {
+            logger.error('hand-over could not upload the partition tail in time; releasing anyway, records not uploaded are lost', {
+              topic: handle.topic,
+              partition: handle.partition,
+              remoteEnd: handle.tier.remoteEndOffset,
+              logEnd: handle.log.logEndOffset,
+              err: e,
+            });
+            break;
+          }
+          await sleep(Math.min(2_000, 100 * 2 ** attempt), undefined, { ref: false });
+        }
+      }
+      await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
+        logger.warn('releasing the partition lease failed; it expires by itself', { topic: handle.topic, partition: handle.partition, err: e });
+      });
+      this.#leadershipEvents.inc({ event: 'handed_over' });
+      logger.info('partition handed over', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, why, uploadedTo: handle.tier.remoteEndOffset, ms: Math.round(performance.now() - started) });
+    } finally {
+      if (this.#reigns.get(key) === reign) {
+        this.#reigns.delete(key);
+        handle.tier.follow();
+      }
+      this.#busy.delete(key);
+    }
+  }
+
+  #lose(key: string, reign: Reign, why: string): void {
+    if (this.#reigns.get(key) !== reign) return;
+    this.#reigns.delete(key);
+    reign.handle.tier.follow();
+    this.#leadershipEvents.inc({ event: 'lost' });
+    this.#opts.logger.warn('partition leadership lost', { topic: reign.handle.topic, partition: reign.handle.partition, epoch: reign.epoch, why });
+  }
+
+  /** Renewals every TTL/3, each on its own: a slow read never delays one. */
+  #renewDue(): void {
+    const { config, logger } = this.#opts;
+    const now = performance.now();
+    const every = Math.floor(config.leaseTtlMs / 3);
+    for (const [key, reign] of this.#reigns) {
+      if (reign.renewing || now - reign.renewSentAt < every) continue;
+      reign.renewing = true;
+      const sentAt = performance.now();
+      const { handle } = reign;
+      this.#track(
+        this.#coord
+          .renewLeadership(handle.topic, handle.partition, this.#me, reign.epoch, config.leaseTtlMs, { signal: AbortSignal.timeout(every) })
+          .then(
+            (ok) => {
+              if (this.#reigns.get(key) !== reign) return;
+              if (!ok) return this.#lose(key, reign, 'the lease could not be renewed');
+              reign.renewSentAt = sentAt;
+              reign.deadline = sentAt + config.leaseTtlMs - this.#marginMs;
+            },
+            (e: unknown) => logger.debug('lease renewal failed; retrying', { topic: handle.topic, partition: handle.partition, err: e }),
+          )
+          .finally(() => {
+            reign.renewing = false;
+          }),
+      );
+    }
+    const controller = this.#controller;
+    if (controller !== null && !controller.renewing && now - controller.renewSentAt >= every) {
+      controller.renewing = true;
+      const sentAt = performance.now();
+      this.#track(
+        this.#coord
+          .renewController(this.#me, controller.epoch, config.leaseTtlMs, { signal: AbortSignal.timeout(every) })
+          .then(
+            (ok) => {
+              if (this.#controller !== controller) return;
+              if (!ok) {
+                logger.warn('controller lease lost', { epoch: controller.epoch });
+                this.#controller = null;
+                return;
+              }
+              controller.renewSentAt = sentAt;
+              controller.deadline = sentAt + config.leaseTtlMs - this.#marginMs;
+            },
+            () => undefined,
+          )
+          .finally(() => {
+            controller.renewing = false;
+          }),
+      );
+    }
+  }
+
+  /** The high watermark in the coordinator, for brokers that serve this partition's metadata and lag. */
+  #publishHighWatermarks(): void {
+    for (const reign of this.#reigns.values()) {
+      const end = reign.handle.log.logEndOffset;
+      if (reign.publishing || end === reign.publishedHighWatermark || reign.status !== 'leading') continue;
+      reign.publishing = true;
+      const { handle } = reign;
+      this.#track(
+        this.#coord
+          .updatePartitionState(handle.topic, handle.partition, reign.epoch, { highWatermark: Math.max(end, handle.tier.logStartOffset()) }, { signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) })
+          .then(
+            () => void (reign.publishedHighWatermark = end),
+            (e: unknown) => {
+              if (isStrataError(e) && e.code === 'FENCED_LEADER_EPOCH') this.#lose(handle.key, reign, 'the high watermark update was fenced');
+            },
+          )
+          .finally(() => {
+            reign.publishing = false;
+          }),
+      );
+    }
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#background.add(work);
+    const done = (): void => void this.#background.delete(work);
+    work.then(done, done);
+  }
+}
+
+async function readReign(dir: string): Promise<number | null> {
+  const text = await readFile(join(dir, REIGN_FILE), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const epoch = Number(text.trim());
+  return Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : null;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

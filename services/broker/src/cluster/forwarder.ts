@@ -1,0 +1,116 @@
+// Forwarding to a partition's leader: one hop over kept-alive connections.
+// Produce goes as raw RecordBatch bytes (the JSON path was already encoded here);
+// reads are proxied as they are. A forwarded request carries the
+// Strata-Forwarded-By header, and a broker never forwards such a request again.
+
+import { StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
+import { Agent, request, type Dispatcher } from 'undici';
+import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
+
+export const FORWARDED_HEADER = 'strata-forwarded-by';
+
+/** Response headers a proxied read passes on. */
+const PASSED_HEADERS = ['strata-high-watermark', 'strata-log-start-offset', 'strata-next-offset', 'strata-batch-count'];
+
+export interface ForwardedReply {
+  status: number;
+  body: Buffer;
+  contentType: string;
+  headers: Record<string, string>;
+}
+
+export interface ForwardedAppend {
+  baseOffset: number;
+  lastOffset: number;
+  recordCount: number;
+}
+
+export class Forwarder {
+  readonly #brokerId: string;
+  readonly #agent: Agent;
+  readonly #timeoutMs: number;
+
+  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number } = {}) {
+    this.#brokerId = brokerId;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#agent = new Agent({
+      connections: options.connectionsPerLeader ?? 32,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connectTimeout: 2_000,
+    });
+  }
+
+  /** POSTs batches to the leader's raw produce endpoint; the leader's error comes back as a StrataError. */
+  async produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<ForwardedAppend> {
+    const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${encodeURIComponent(acks)}`;
+    const reply = await this.#send(leaderUrl, path, 'POST', batches, { 'content-type': RECORD_BATCH_MEDIA_TYPE }, signal);
+    const parsed = parseJson(reply.body);
+    if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
+    const body = parsed as Partial<ForwardedAppend>;
+    return { baseOffset: body.baseOffset ?? -1, lastOffset: body.lastOffset ?? -1, recordCount: body.recordCount ?? 0 };
+  }
+
+  /** A read (or offsets lookup) proxied as it is: status, body and the Strata-* headers. */
+  async proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply> {
+    return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, signal);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async #send(
+    base: string,
+    path: string,
+    method: Dispatcher.HttpMethod,
+    body: Buffer | undefined,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<ForwardedReply> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    try {
+      const response = await request(`${base}${path}`, {
+        method,
+        body,
+        headers: { ...headers, [FORWARDED_HEADER]: this.#brokerId },
+        dispatcher: this.#agent,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      const passed: Record<string, string> = {};
+      for (const name of PASSED_HEADERS) {
+        const value = response.headers[name];
+        if (typeof value === 'string') passed[name] = value;
+      }
+      const type = response.headers['content-type'];
+      return { status: response.statusCode, body: bytes, contentType: typeof type === 'string' ? type : 'application/octet-stream', headers: passed };
+    } catch (e) {
+      if (isStrataError(e)) throw e;
+      // Not reached, or gone mid-request: the client retries, by when leadership has been looked up again.
+      throw new StrataError('NOT_LEADER', `the partition leader at ${base} could not be reached: ${(e as Error).message}`, {
+        cause: e,
+        details: { leaderUrl: base, unreachable: true },
+      });
+    }
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The leader's error answer as the same StrataError, so the client sees what the leader said. */
+function remoteError(parsed: unknown, status: number, leaderUrl: string): StrataError {
+  const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
+  if (error && typeof error.code === 'string' && typeof error.message === 'string') {
+    return new StrataError(error.code as ErrorCode, error.message, { details: { ...error.details, forwardedTo: leaderUrl } });
+  }
+  return new StrataError('NOT_LEADER', `the partition leader at ${leaderUrl} answered ${status}`, { details: { leaderUrl, status } });
+}

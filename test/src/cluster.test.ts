@@ -1,0 +1,108 @@
+// A cluster of three broker processes over one Redis and one S3 server: any broker serves any
+// partition (forwarding to its leader), every partition has exactly one leader, and the CLI works
+// against any broker.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Cluster, cleanupAll, expectStatus, runStrata, type HttpAnswer, type Json } from './harness/index.js';
+
+async function ok(answer: Promise<HttpAnswer<Json>>, status: number): Promise<HttpAnswer<Json>> {
+  return expectStatus(await answer, status, 'cluster request');
+}
+
+describe('a three-broker cluster', () => {
+  let cluster: Cluster;
+  let failed = false;
+  beforeAll(async () => {
+    cluster = await Cluster.start({ brokers: 3 });
+  }, 60_000);
+  beforeEach((context) => {
+    context.onTestFailed(() => {
+      failed = true;
+      cluster.printLogs();
+    });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    cleanupAll({ keepDirs: failed });
+  }, 60_000);
+
+  it('produces through one broker and consumes through another, in order, with one leader per partition', async () => {
+    const [a, , c] = ['b1', 'b2', 'b3'].map((id) => cluster.broker(id));
+    await ok(a!.http.post('/v1/topics', { name: 'orders', partitions: 6 }), 201);
+    const leaders = await cluster.awaitLeaders('orders', 6);
+    // Rendezvous hashing spreads six partitions over three brokers; each broker leads at least one
+    // with overwhelming likelihood, but the assertion is only that every partition has one.
+    expect([...leaders.values()].every((id) => ['b1', 'b2', 'b3'].includes(id))).toBe(true);
+
+    const sent = new Map<string, string[]>();
+    for (let round = 0; round < 20; round++) {
+      const records = Array.from({ length: 25 }, (_, i) => ({ key: `k${(round * 25 + i) % 40}`, value: `v${round * 25 + i}` }));
+      const res = await ok(a!.http.post('/v1/topics/orders/records?acks=1', { records }), 200);
+      expect(res.body.offsets).toHaveLength(25);
+      for (const r of records) sent.set(r.key, [...(sent.get(r.key) ?? []), r.value]);
+    }
+
+    // Every partition is read through broker C, whichever broker leads it.
+    const received = new Map<string, string[]>();
+    let total = 0;
+    for (let p = 0; p < 6; p++) {
+      let offset = 0;
+      for (;;) {
+        const res = await ok(c!.http.get(`/v1/topics/orders/partitions/${p}/records?offset=${offset}&maxRecords=1000`), 200);
+        for (const r of res.body.records) {
+          expect(r.offset).toBe(offset);
+          offset = r.offset + 1;
+          received.set(r.key, [...(received.get(r.key) ?? []), r.value]);
+          total++;
+        }
+        if (offset >= res.body.highWatermark) break;
+      }
+    }
+    expect(total).toBe(500);
+    expect(received).toEqual(sent); // per key: every record, in send order
+
+    // Every broker agrees on the leaders, and each partition is claimed by exactly one broker.
+    const { claims, reported } = await cluster.leaders();
+    for (let p = 0; p < 6; p++) {
+      expect(claims.get(`orders/${p}`)).toHaveLength(1);
+      expect(new Set(reported.get(`orders/${p}`))).toEqual(new Set([leaders.get(p)]));
+    }
+    const described = await ok(c!.http.get('/v1/topics/orders'), 200);
+    expect(described.body.partitions.map((x: { leader: string }) => x.leader)).toEqual([0, 1, 2, 3, 4, 5].map((p) => leaders.get(p)));
+  }, 60_000);
+
+  it('serves raw batches, offsets by time and describes through any broker', async () => {
+    const b = cluster.broker('b2');
+    await ok(b.http.post('/v1/topics', { name: 'raw', partitions: 3 }), 201);
+    await cluster.awaitLeaders('raw', 3);
+    for (const broker of cluster.brokers.values()) {
+      for (let p = 0; p < 3; p++) {
+        const res = await ok(broker.http.post('/v1/topics/raw/records', { records: [{ partition: p, value: `from-${broker.port}` }] }), 200);
+        expect(res.body.offsets[0].partition).toBe(p);
+      }
+    }
+    for (const broker of cluster.brokers.values()) {
+      for (let p = 0; p < 3; p++) {
+        const latest = await ok(broker.http.get(`/v1/topics/raw/partitions/${p}/offsets?at=latest`), 200);
+        expect(latest.body.offset).toBe(3);
+        const raw = await broker.http.raw('GET', `/v1/topics/raw/partitions/${p}/batches?offset=0`);
+        expect(raw.status).toBe(200);
+        expect(raw.headers['strata-high-watermark']).toBe('3');
+      }
+    }
+  }, 60_000);
+
+  it('answers the strata CLI pointed at any broker', async () => {
+    for (const [id, broker] of cluster.brokers) {
+      const topic = `cli-${id}`;
+      expect((await runStrata(['topics', 'create', topic, '--partitions', '2', '--broker', broker.url])).code).toBe(0);
+      const produced = await runStrata(['produce', topic, '--broker', broker.url], { stdin: 'one\ntwo\nthree\n' });
+      expect(produced.code, produced.stderr).toBe(0);
+    }
+    for (const [id] of cluster.brokers) {
+      const other = [...cluster.brokers.values()].find((b) => b !== cluster.broker(id))!;
+      const consumed = await runStrata(['consume', `cli-${id}`, '--from-beginning', '--broker', other.url]);
+      expect(consumed.code, consumed.stderr).toBe(0);
+      expect(consumed.stdout.trim().split('\n').sort()).toEqual(['one', 'three', 'two']);
+    }
+  }, 60_000);
+});
