@@ -135,6 +135,19 @@ export interface LeadershipRequest {
   knownEpoch: number;
 }
 
+export interface LeadershipTransfer {
+  brokerId: string;
+  leaderEpoch: number;
+  ttlMs: number;
+  /** The caller's log end offset: where the successor's epoch starts. */
+  startOffset: number;
+}
+
+export type LeadershipTransferResult =
+  | { transferred: true; epoch: number; successor: string }
+  /** fenced: the lease is not the caller's at this epoch; no-successor: replicas[0] is the caller. */
+  | { transferred: false; reason: 'fenced' | 'no-successor' };
+
 export interface PartitionState {
   topic: string;
   partition: number;
@@ -308,6 +321,13 @@ export interface Coordinator {
   /** false: the lease is no longer the caller's at this epoch: stop writing now. */
   renewLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, ttlMs: number, options?: CallOptions): Promise<boolean>;
   releaseLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, options?: CallOptions): Promise<boolean>;
+  /**
+   * Graceful hand-over: the caller, holding the lease at `leaderEpoch`, gives it straight to the
+   * assigned leader (replicas[0]) for `request.ttlMs`, bumping the epoch, with {epoch, startOffset,
+   * successor} in the history. The partition is never without a holder; the successor then takes
+   * the lease as its own with acquireLeadership.
+   */
+  transferLeadership(topic: string, partition: number, request: LeadershipTransfer, options?: CallOptions): Promise<LeadershipTransferResult>;
   /** Fenced by leader epoch (FENCED_LEADER_EPOCH). */
   updatePartitionState(topic: string, partition: number, leaderEpoch: number, change: PartitionStateChange, options?: CallOptions): Promise<PartitionStateUpdate>;
   /** null: the partition has no state (never assigned). */

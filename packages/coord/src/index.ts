@@ -15,6 +15,8 @@ export type {
   EpochEntry,
   GroupMember,
   LeadershipRequest,
+  LeadershipTransfer,
+  LeadershipTransferResult,
   LeaseAcquisition,
   LeaseRefusal,
   LiveBroker,

@@ -357,6 +357,35 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(again).toEqual({ acquired: true, epoch: epoch + 1 });
       });
 
+      it('transfers a lease straight to the assigned leader, never leaving the partition without one', async () => {
+        const e1 = await leadership('t', 0, ['b1']);
+        // Not reassigned yet: nobody to hand to.
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({
+          transferred: false,
+          reason: 'no-successor',
+        });
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2'], controllerEpoch: 2 });
+        // Only the holder at its epoch may hand it over.
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b2', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({ transferred: false, reason: 'fenced' });
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({
+          transferred: true,
+          epoch: e1 + 1,
+          successor: 'b2',
+        });
+        const state = (await co.getPartitionState('t', 0))!;
+        expect(state).toMatchObject({ leader: 'b2', leaderEpoch: e1 + 1, isr: ['b2'] });
+        expect(state.epochHistory.at(-1)).toEqual({ epoch: e1 + 1, startOffset: 7, leader: 'b2' });
+        // The old leader is fenced from here on; the successor takes the lease as its own.
+        expect(await co.renewLeadership('t', 0, 'b1', e1, LEASE_MS)).toBe(false);
+        await expectStrataError(co.commitSegment('t', 0, segment(0, 6, e1)), 'FENCED_LEADER_EPOCH');
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({ transferred: false, reason: 'fenced' });
+        const own = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b2', ttlMs: LEASE_MS, startOffset: 7, knownEpoch: e1 + 1 });
+        expect(own).toEqual({ acquired: true, epoch: e1 + 2 });
+        const before = await target.footprint();
+        await expectStrataError(co.transferLeadership('t', 0, { brokerId: 'b2', leaderEpoch: e1 + 2, ttlMs: 0, startOffset: -1 }), 'INVALID_REQUEST');
+        expect(await target.footprint()).toBe(before);
+      });
+
       it('bumps the epoch past the caller\'s known epoch, and epochs strictly increase', async () => {
         await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 1 });
         const seen: number[] = [];

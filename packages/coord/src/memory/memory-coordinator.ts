@@ -29,6 +29,8 @@ import type {
   EpochEntry,
   GroupMember,
   LeadershipRequest,
+  LeadershipTransfer,
+  LeadershipTransferResult,
   LeaseAcquisition,
   LiveBroker,
   LogStartAdvance,
@@ -597,6 +599,43 @@ export class MemoryCoordinator implements Coordinator {
         doc.lease = null;
       }, true),
     );
+  }
+
+  async transferLeadership(topic: string, partition: number, request: LeadershipTransfer, options?: CallOptions): Promise<LeadershipTransferResult> {
+    const c = checkAddress('transferLeadership', topic, partition);
+    checkBrokerId(c, 'brokerId', request.brokerId);
+    checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
+    checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
+    checkOffset(c, 'startOffset', request.startOffset);
+    c.done();
+    return this.#serialize('transferLeadership', options, async () => {
+      let outcome: LeadershipTransferResult = { transferred: false, reason: 'fenced' };
+      const held = await this.#leaseChange(topic, partition, request.leaderEpoch, request.brokerId, () => undefined, false);
+      if (!held) return outcome;
+      await this.#changePartition<void>(topic, partition, (doc) => {
+        const successor = doc!.replicas[0];
+        if (successor === undefined || successor === request.brokerId) {
+          outcome = { transferred: false, reason: 'no-successor' };
+          return { value: undefined };
+        }
+        if (request.startOffset < doc!.logStartOffset) {
+          const details = { topic, partition, what: 'startOffset', offset: request.startOffset, logStartOffset: doc!.logStartOffset };
+          return { error: coordError('BELOW_LOG_START', details) };
+        }
+        const next = doc!.leaderEpoch + 1;
+        if (next > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic, partition }) };
+        const history = doc!.epochHistory.filter((e) => e.startOffset < request.startOffset);
+        history.push({ epoch: next, startOffset: request.startOffset, leader: successor });
+        doc!.epochHistory = trimHistory(history, doc!.logStartOffset);
+        doc!.leaderEpoch = next;
+        doc!.leader = successor;
+        doc!.isr = [successor];
+        doc!.lease = { holder: successor, expiresAtMs: this.#now() + request.ttlMs };
+        outcome = { transferred: true, epoch: next, successor };
+        return { next: doc, value: undefined };
+      });
+      return outcome;
+    });
   }
 
   /** Renew and release: false (with a forgotten epoch remembered) unless the caller holds the live lease at this epoch. */

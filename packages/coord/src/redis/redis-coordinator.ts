@@ -17,6 +17,8 @@ import type {
   CoordinatorStatus,
   GroupMember,
   LeadershipRequest,
+  LeadershipTransfer,
+  LeadershipTransferResult,
   LeaseAcquisition,
   LeaseRefusal,
   LiveBroker,
@@ -539,6 +541,28 @@ export class RedisCoordinator implements Coordinator {
     return this.#call(`releaseLeadership ${topic}/${partition}`, { topic, partition, brokerId }, options, async () => {
       const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
       return (await this.#eval('release-leadership', keys, [brokerId, leaderEpoch])) === 1;
+    });
+  }
+
+  async transferLeadership(topic: string, partition: number, request: LeadershipTransfer, options?: CallOptions): Promise<LeadershipTransferResult> {
+    const c = checkAddress('transferLeadership', topic, partition);
+    checkBrokerId(c, 'brokerId', request.brokerId);
+    checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
+    checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
+    checkOffset(c, 'startOffset', request.startOffset);
+    c.done();
+    return this.#call(`transferLeadership ${topic}/${partition}`, { topic, partition, brokerId: request.brokerId }, options, async () => {
+      const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
+      const reply = (await this.#eval('transfer-leadership', keys, [
+        request.brokerId,
+        request.leaderEpoch,
+        request.ttlMs,
+        request.startOffset,
+        LIMITS.epochMax,
+        LIMITS.epochHistoryMax,
+      ])) as [number, string, string, string];
+      if (Number(reply[0]) === 1) return { transferred: true, epoch: Number(reply[1]), successor: String(reply[2]) };
+      return { transferred: false, reason: reply[1] === 'no-successor' ? 'no-successor' : 'fenced' };
     });
   }
 

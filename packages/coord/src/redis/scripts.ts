@@ -35,6 +35,7 @@ export const SCRIPT_NAMES = [
   'acquire-leadership',
   'renew-leadership',
   'release-leadership',
+  'transfer-leadership',
   'update-partition',
   'commit-segment',
   'read-partition',

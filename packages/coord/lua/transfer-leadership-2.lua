@@ -1,0 +1,43 @@
+-- transfer-leadership-2.lua: a leader hands its lease straight to the assigned leader
+-- (replicas[0]), so a graceful hand-over never leaves the partition without a lease holder. The
+-- epoch is bumped and {epoch, startOffset, successor} joins the history, as the successor's own
+-- acquisition would do; the successor then takes the lease as its own (acquire-leadership-2.lua).
+--
+-- KEYS[1]  p:{t/p}:lease   leader broker id, PX TTL
+-- KEYS[2]  p:{t/p}:state   hash {replicas, epoch, leader, isr, lso, hist, ...}
+-- ARGV     brokerId, leaderEpoch, ttlMs, startOffset, epochMax, historyMax
+-- returns  {1, epoch, successor} | {0, reason, '0', ''}
+--          reason: 'fenced' (the lease is not the caller's at this epoch; a forgotten epoch is
+--          remembered, as in renew-leadership-2.lua), 'no-successor' (replicas[0] is the caller)
+--          errors BELOW_LOG_START, EPOCH_EXHAUSTED
+
+local broker = ARGV[1]
+local fenced = fence_leader_epoch(KEYS[2], arg_int(2))
+if fenced ~= nil or redis.call('GET', KEYS[1]) ~= broker then
+  return { 0, 'fenced', '0', '' }
+end
+local h = redis.call('HMGET', KEYS[2], 'replicas', 'epoch', 'lso', 'hist')
+local successor = split(h[1])[1]
+if successor == nil or successor == '' or successor == broker then
+  return { 0, 'no-successor', '0', '' }
+end
+local start = arg_int(4)
+local lso = int_field(h[3], 0, 'lso')
+if start < lso then
+  return fail('BELOW_LOG_START', { 'what', 'startOffset', 'offset', start, 'logStartOffset', lso })
+end
+local next_epoch = int_field(h[2], 0, 'epoch') + 1
+if next_epoch > arg_int(5) then
+  return fail('EPOCH_EXHAUSTED', {})
+end
+local history = {}
+for _, e in ipairs(parse_history(h[4])) do
+  if e[2] < start then
+    history[#history + 1] = e
+  end
+end
+history[#history + 1] = { next_epoch, start, successor }
+history = trim_history(history, lso, arg_int(6))
+redis.call('SET', KEYS[1], successor, 'PX', arg_int(3))
+redis.call('HSET', KEYS[2], 'epoch', fmt(next_epoch), 'leader', successor, 'isr', successor, 'hist', format_history(history))
+return { 1, fmt(next_epoch), successor }
