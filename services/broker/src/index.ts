@@ -24,6 +24,7 @@ export { RECORD_BATCH_MEDIA_TYPE } from './http/body.js';
 export { ROUTES } from './http/routes.js';
 export type { RouteId } from './http/routes.js';
 export { buildOpenApiDocument } from './openapi.js';
+export { rendezvousReplicas } from './cluster/rendezvous.js';
 export { LocalMetadataStore } from './topics/metadata-store.js';
 export type { MetadataStore, TopicMetadata } from './topics/metadata-store.js';
 export { TOPIC_CONFIG_KEYS, TOPIC_CONFIG_SPECS } from './topics/topic-config.js';

@@ -99,6 +99,7 @@ export class ClusterNode implements PartitionRouter {
   #syncing: Promise<void> | null = null;
   #lastSyncAt = 0;
   #leaving = false;
+  #leaveDeadline = Infinity;
   #stopped = false;
   #lastTickError = 0;
   readonly #marginMs: number;
@@ -316,18 +317,17 @@ export class ClusterNode implements PartitionRouter {
     if (this.#leaving) return;
     this.#leaving = true;
     const started = performance.now();
+    this.#leaveDeadline = started + timeoutMs;
     await this.#coord.deregisterBroker(this.#me, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
       this.#opts.logger.warn('could not deregister; the registration will expire by itself', { err: e });
     });
-    const handOvers = [...this.#reigns.values()].filter((r) => r.status === 'leading').map((r) => this.#handOver(r, 'broker leaving'));
-    await Promise.race([Promise.allSettled([...handOvers, ...this.#background]), sleep(timeoutMs, undefined, { ref: false })]);
-    const deadline = started + timeoutMs;
-    while (this.#reigns.size > 0 && performance.now() < deadline) await sleep(50, undefined, { ref: false });
+    // The controller (this broker, perhaps) now reassigns every partition led here; the loop hands
+    // each over as its assignment moves, straight to its new leader.
+    while (this.#reigns.size > 0 && performance.now() < this.#leaveDeadline) await sleep(20, undefined, { ref: false });
+    await Promise.allSettled([...this.#background]);
     if (this.#reigns.size > 0) this.#opts.logger.error('leaving with partitions not handed over', { partitions: [...this.#reigns.keys()] });
-    // Let the controller loop reassign what moved (it runs until stop) before handing the role on.
     if (this.#controller !== null) {
       const epoch = this.#controller.epoch;
-      await this.#tickNow();
       this.#controller = null;
       await this.#coord.releaseController(this.#me, epoch).catch(() => undefined);
     }
@@ -490,8 +490,11 @@ export class ClusterNode implements PartitionRouter {
         this.#lose(key, reign, `epoch ${state.leaderEpoch} of ${state.leader ?? 'nobody'} replaced it`);
       } else if (performance.now() >= reign.deadline && reign.status === 'leading' && state?.leader !== this.#me) {
         this.#lose(key, reign, 'the lease expired');
-      } else if (reign.status === 'leading' && !this.#busy.has(key) && (this.#leaving || !state || state.replicas[0] !== this.#me || state.topicId !== topicId)) {
-        this.#track(this.#handOver(reign, this.#leaving ? 'broker leaving' : `reassigned to ${state?.replicas[0] ?? 'nobody'}`));
+      } else if (reign.status === 'leading' && !this.#busy.has(key)) {
+        const moved = !state || state.replicas[0] !== this.#me || state.topicId !== topicId;
+        // Leaving: wait for the controller to name a successor, unless nobody else is live or time runs short.
+        const leaveNow = this.#leaving && (this.#brokers.size === 0 || performance.now() > this.#leaveDeadline - this.#opts.config.handoverTimeoutMs / 2);
+        if (moved || leaveNow) this.#track(this.#handOver(reign, moved ? `reassigned to ${state?.replicas[0] ?? 'nobody'}` : 'broker leaving'));
       }
       return;
     }
@@ -582,6 +585,7 @@ export class ClusterNode implements PartitionRouter {
     const started = performance.now();
     const deadline = started + this.#opts.config.handoverTimeoutMs;
     const { logger } = this.#opts;
+    let successor: string | null = null;
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.#reigns.get(key) !== reign) return; // lost meanwhile
@@ -603,11 +607,22 @@ export class ClusterNode implements PartitionRouter {
           await sleep(Math.min(2_000, 100 * 2 ** attempt), undefined, { ref: false });
         }
       }
-      await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
-        logger.warn('releasing the partition lease failed; it expires by itself', { topic: handle.topic, partition: handle.partition, err: e });
-      });
+      // Straight to the assigned leader when there is one (the partition never lacks a lease holder), else released.
+      const signal = AbortSignal.timeout(5_000);
+      const transfer = await this.#coord
+        .transferLeadership(handle.topic, handle.partition, { brokerId: this.#me, leaderEpoch: reign.epoch, ttlMs: this.#opts.config.leaseTtlMs, startOffset: handle.tier.remoteEndOffset }, { signal })
+        .catch((e: unknown) => {
+          logger.warn('transferring the partition lease failed; releasing it', { topic: handle.topic, partition: handle.partition, err: e });
+          return null;
+        });
+      if (transfer?.transferred !== true) {
+        await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
+          logger.warn('releasing the partition lease failed; it expires by itself', { topic: handle.topic, partition: handle.partition, err: e });
+        });
+      }
+      successor = transfer?.transferred === true ? transfer.successor : null;
       this.#leadershipEvents.inc({ event: 'handed_over' });
-      logger.info('partition handed over', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, why, uploadedTo: handle.tier.remoteEndOffset, ms: Math.round(performance.now() - started) });
+      logger.info('partition handed over', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, why, successor, uploadedTo: handle.tier.remoteEndOffset, ms: Math.round(performance.now() - started) });
     } finally {
       if (this.#reigns.get(key) === reign) {
         this.#reigns.delete(key);
