@@ -224,10 +224,95 @@ export interface LogStartAdvance {
 }
 
 // ---- groups --------------------------------------------------------------------------------------
+// The consumer group protocol, server side, after Kafka's KIP-848 (README.md: consumer groups):
+// membership by heartbeat, the target assignment computed here, handed over incrementally.
 
+/** A member and the epoch it acts at: what fences an offset commit. */
 export interface GroupMember {
   memberId: string;
   memberEpoch: number;
+}
+
+/** Partitions of one topic, sorted, distinct. */
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface GroupHeartbeatRequest {
+  /** Chosen by the caller (the broker generates a UUID on join); 1..128 of [A-Za-z0-9._-]. */
+  memberId: string;
+  /**
+   * 0: join (or rejoin: an existing member that rejoins is taken to own nothing and gets a new,
+   * higher epoch). > 0: a heartbeat at the epoch the member was last given.
+   */
+  memberEpoch: number;
+  /** Required on join; later, when given and different, it changes the subscription. */
+  subscribedTopics?: readonly string[];
+  /**
+   * What the member owns now (null/undefined: unchanged since the last heartbeat). A partition the
+   * member was told to give up counts as released once a heartbeat leaves it out.
+   */
+  ownedPartitions?: readonly TopicPartitions[] | null;
+  sessionTimeoutMs: number;
+  /** How long the member may take to give up partitions (default COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs). */
+  rebalanceTimeoutMs?: number;
+  /**
+   * Partition counts as the caller knows them (topics live in another hash slot). Every topic of
+   * the member's subscription that is missing here is unknown and gets no partitions; counts of
+   * other topics the group subscribes to update what the group knows of them.
+   */
+  topicPartitions: Readonly<Record<string, number>>;
+  /** Free text for operators (0..256 printable characters). */
+  clientId?: string;
+}
+
+export interface GroupHeartbeatResponse {
+  memberId: string;
+  memberEpoch: number;
+  groupEpoch: number;
+  /** The partitions the member may own NOW (its current assignment), sorted by topic. */
+  assignment: TopicPartitions[];
+  /** When to heartbeat next. */
+  heartbeatIntervalMs: number;
+}
+
+/** empty: no members; stable: every member is at the assignment epoch and owns exactly its target. */
+export type GroupState = 'empty' | 'reconciling' | 'stable';
+
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  memberEpoch: number;
+  subscribedTopics: string[];
+  /** Current assignment: what the member may own now. */
+  assignment: TopicPartitions[];
+  /** Partitions the member was told to give up and has not yet released. */
+  pendingRevocation: TopicPartitions[];
+  /** Its share of the target assignment (of epoch assignmentEpoch). */
+  target: TopicPartitions[];
+  lastHeartbeatAtMs: number;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  /** Bumps on every change of membership, of a subscription, or of a subscribed topic's partition count. */
+  groupEpoch: number;
+  /** The epoch of the target assignment (it equals groupEpoch: the target is computed at once). */
+  assignmentEpoch: number;
+  state: GroupState;
+  /** Partition counts of the subscribed topics as the group last saw them (0: unknown topic). */
+  topicPartitions: Record<string, number>;
+  /** Sorted by member id. */
+  members: GroupMemberDescription[];
+}
+
+export interface GroupListing {
+  group: string;
+  members: number;
+  state: GroupState;
 }
 
 export interface OffsetCommit {
@@ -345,14 +430,26 @@ export interface Coordinator {
   /** Fenced; moves the log start forward (never back) and removes the segments wholly below it. */
   advanceLogStart(topic: string, partition: number, leaderEpoch: number, offset: number, options?: CallOptions): Promise<LogStartAdvance>;
 
-  // consumer group offsets
-  /** Minimal membership until the group protocol lands: sets a member's epoch. */
-  setGroupMember(group: string, memberId: string, memberEpoch: number, options?: CallOptions): Promise<void>;
-  /** false: no such member. */
-  removeGroupMember(group: string, memberId: string, options?: CallOptions): Promise<boolean>;
-  listGroupMembers(group: string, options?: CallOptions): Promise<GroupMember[]>;
+  // consumer groups (KIP-848): every call touching a group first removes the members whose session
+  // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.
   /**
-   * Fenced by member: `member` must exist with this epoch (reasons UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH);
+   * Join (memberEpoch 0) or heartbeat. Refusals: NOT_FOUND (reason UNKNOWN_MEMBER_ID), FENCED_LEADER_EPOCH
+   * (reason FENCED_MEMBER_EPOCH: rejoin with epoch 0), INVALID_REQUEST (GROUP_MAX_SIZE_REACHED,
+   * GROUP_PARTITIONS_EXCEEDED).
+   */
+  groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse>;
+  /** false: no such member. Its partitions are free for their new owners at once. */
+  leaveGroup(group: string, memberId: string, options?: CallOptions): Promise<boolean>;
+  /** null: the group has neither group state nor offsets. */
+  describeGroup(group: string, options?: CallOptions): Promise<GroupDescription | null>;
+  /** Sorted by group id. */
+  listGroups(options?: CallOptions): Promise<GroupListing[]>;
+  /** Removes the group's state and offsets, only while it has no members (NON_EMPTY_GROUP); false if it did not exist. */
+  deleteGroup(group: string, options?: CallOptions): Promise<boolean>;
+  /**
+   * Fenced by member: `member` must be a live member at exactly this epoch (reasons UNKNOWN_MEMBER_ID,
+   * FENCED_MEMBER_EPOCH); a member whose session expired is unknown. Partitions are not checked against its
+   * assignment (Kafka does not either).
    * null commits as a standalone consumer, only while the group has no members (NON_EMPTY_GROUP). All or nothing.
    */
   commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void>;

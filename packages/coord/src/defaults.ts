@@ -6,4 +6,8 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   brokerTtlMaxMs: 600_000,
   /** Deadline of a call that brings no signal of its own. */
   callTimeoutMs: 5_000,
+  /** Heartbeat interval given to group members (Kafka's group.consumer.heartbeat.interval.ms), at most a third of the session. */
+  groupHeartbeatIntervalMs: 5_000,
+  /** How long a member may take to give up partitions when it does not say (Kafka's max.poll.interval.ms). */
+  groupRebalanceTimeoutMs: 300_000,
 });

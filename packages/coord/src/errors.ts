@@ -94,6 +94,17 @@ export const FAILURES = {
     reason: 'NON_EMPTY_GROUP',
     message: (d) => `group "${String(d['group'])}" has ${String(d['members'])} member(s): ${String(d['what'])} only while it has none`,
   },
+  GROUP_FULL: {
+    code: 'INVALID_REQUEST',
+    reason: 'GROUP_MAX_SIZE_REACHED',
+    message: (d) => `group "${String(d['group'])}" has ${String(d['members'])} members, the most it may have`,
+  },
+  GROUP_PARTITIONS_EXCEEDED: {
+    code: 'INVALID_REQUEST',
+    reason: 'GROUP_PARTITIONS_EXCEEDED',
+    message: (d) =>
+      `group "${String(d['group'])}" would assign ${String(d['partitions'])} partitions, over the limit of ${String(d['max'])}: subscribe to fewer topics in one group`,
+  },
 } satisfies Record<string, FailureSpec>;
 
 export type FailureKind = keyof typeof FAILURES;

@@ -13,7 +13,13 @@ export type {
   CoordinatorListener,
   CoordinatorStatus,
   EpochEntry,
+  GroupDescription,
+  GroupHeartbeatRequest,
+  GroupHeartbeatResponse,
+  GroupListing,
   GroupMember,
+  GroupMemberDescription,
+  GroupState,
   LeadershipRequest,
   LeadershipTransfer,
   LeadershipTransferResult,
@@ -33,9 +39,11 @@ export type {
   TopicConfigMap,
   TopicConfigValue,
   TopicMetadata,
+  TopicPartitions,
 } from './coordinator.js';
 export { COORDINATOR_DEFAULTS } from './defaults.js';
 export { FAILURES, coordError, type FailureKind } from './errors.js';
+export { assignPartitions, type AssignorMember, type PartitionMap } from './groups.js';
 export { Checks, LIMITS, checkGroupId, checkTopicName, collisionKey } from './validate.js';
 export { MemoryCoordinator, type MemoryCoordinatorOptions } from './memory/memory-coordinator.js';
 export { RedisCoordinator, type RedisCoordinatorOptions } from './redis/redis-coordinator.js';

@@ -6,6 +6,7 @@
 import { StrataError, type ErrorCode } from '@strata/protocol';
 import type {
   BrokerRegistration,
+  GroupHeartbeatRequest,
   GroupMember,
   LeadershipRequest,
   OffsetCommit,
@@ -38,6 +39,18 @@ export const LIMITS = Object.freeze({
   epochMax: 2 ** 31 - 1,
   /** Entries kept in a partition's epoch history (the oldest are dropped past it). */
   epochHistoryMax: 1000,
+  /** Members of one consumer group (Kafka's group.consumer.max.size). */
+  groupMembersMax: 1000,
+  /** Partitions one consumer group assigns (the sum over its subscribed topics): the assignor runs inside Redis. */
+  groupPartitionsMax: 10_000,
+  /** Topics one member subscribes to. */
+  groupSubscriptionMax: 1000,
+  /** Entries of a heartbeat's topicPartitions (the caller may pass its whole catalogue). */
+  groupTopicCountsMax: 10_000,
+  /** Session and rebalance timeouts (Kafka bounds them by broker configs; the service may narrow these). */
+  groupTimeoutMinMs: 100,
+  groupTimeoutMaxMs: 1_800_000,
+  clientIdLengthMax: 256,
 });
 
 const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
@@ -341,6 +354,80 @@ export function checkOffsetCommits(c: Checks, offsets: readonly OffsetCommit[]):
       seen.add(id);
     }
   });
+}
+
+/** Distinct topics, each with distinct partitions; at most `partitionsMax` partitions in all. */
+export function checkTopicPartitionsList(c: Checks, field: string, list: unknown, partitionsMax: number): void {
+  if (!Array.isArray(list) || list.length > partitionsMax) {
+    c.add('INVALID_REQUEST', field, `${field} must be an array of {topic, partitions}, at most ${partitionsMax}, got ${describeValue(list)}`);
+    return;
+  }
+  const topics = new Set<string>();
+  let total = 0;
+  list.forEach((entry: unknown, i) => {
+    const f = `${field}[${i}]`;
+    if (!isRecord(entry) || !Array.isArray(entry['partitions'])) {
+      c.add('INVALID_REQUEST', f, `${f} must be {topic, partitions: number[]}, got ${describeValue(entry)}`);
+      return;
+    }
+    const topic = entry['topic'];
+    if (checkTopicName(c, `${f}.topic`, topic)) {
+      if (topics.has(topic)) c.add('INVALID_REQUEST', f, `${f}: topic "${topic}" appears twice`);
+      topics.add(topic);
+    }
+    const partitions = entry['partitions'] as unknown[];
+    total += partitions.length;
+    if (total > partitionsMax) return;
+    const seen = new Set<number>();
+    partitions.forEach((p, j) => {
+      if (!checkPartition(c, `${f}.partitions[${j}]`, p)) return;
+      if (seen.has(p)) c.add('INVALID_REQUEST', `${f}.partitions`, `${f}: partition ${p} appears twice`);
+      seen.add(p);
+    });
+  });
+  if (total > partitionsMax) c.add('INVALID_REQUEST', field, `${field} lists ${total} partitions, over ${partitionsMax}`);
+}
+
+export function checkGroupTimeout(c: Checks, field: string, ms: unknown): ms is number {
+  return checkInt(c, field, ms, LIMITS.groupTimeoutMinMs, LIMITS.groupTimeoutMaxMs);
+}
+
+export function checkHeartbeatRequest(c: Checks, r: GroupHeartbeatRequest): void {
+  if (!isRecord(r)) {
+    c.add('INVALID_REQUEST', 'request', `request must be an object, got ${describeValue(r)}`);
+    return;
+  }
+  checkMemberId(c, 'request.memberId', r.memberId);
+  checkEpoch(c, 'request.memberEpoch', r.memberEpoch);
+  const subs = r.subscribedTopics;
+  if (subs === undefined) {
+    if (r.memberEpoch === 0) c.add('INVALID_REQUEST', 'request.subscribedTopics', 'request.subscribedTopics is required to join (memberEpoch 0)');
+  } else if (!Array.isArray(subs) || subs.length === 0 || subs.length > LIMITS.groupSubscriptionMax) {
+    c.add('INVALID_REQUEST', 'request.subscribedTopics', `request.subscribedTopics must be an array of 1..${LIMITS.groupSubscriptionMax} topic names, got ${describeValue(subs)}`);
+  } else {
+    subs.forEach((t, i) => checkTopicName(c, `request.subscribedTopics[${i}]`, t));
+    if (new Set(subs).size !== subs.length) c.add('INVALID_REQUEST', 'request.subscribedTopics', 'request.subscribedTopics has a topic twice');
+  }
+  if (r.ownedPartitions !== undefined && r.ownedPartitions !== null) {
+    checkTopicPartitionsList(c, 'request.ownedPartitions', r.ownedPartitions, LIMITS.groupPartitionsMax);
+  }
+  checkGroupTimeout(c, 'request.sessionTimeoutMs', r.sessionTimeoutMs);
+  if (r.rebalanceTimeoutMs !== undefined) checkGroupTimeout(c, 'request.rebalanceTimeoutMs', r.rebalanceTimeoutMs);
+  if (!isRecord(r.topicPartitions)) {
+    c.add('INVALID_REQUEST', 'request.topicPartitions', `request.topicPartitions must be an object {topic: partitionCount}, got ${describeValue(r.topicPartitions)}`);
+  } else {
+    const entries = Object.entries(r.topicPartitions);
+    if (entries.length > LIMITS.groupTopicCountsMax) {
+      c.add('INVALID_REQUEST', 'request.topicPartitions', `request.topicPartitions has ${entries.length} topics, over ${LIMITS.groupTopicCountsMax}`);
+    } else {
+      for (const [topic, count] of entries) {
+        if (checkTopicName(c, 'request.topicPartitions', topic)) checkInt(c, `request.topicPartitions.${topic}`, count, 0, LIMITS.partitionsMax, 'INVALID_PARTITIONS');
+      }
+    }
+  }
+  if (r.clientId !== undefined && (typeof r.clientId !== 'string' || r.clientId.length > LIMITS.clientIdLengthMax || CONTROL_CHARS.test(r.clientId))) {
+    c.add('INVALID_REQUEST', 'request.clientId', `request.clientId must be at most ${LIMITS.clientIdLengthMax} characters without control characters, got ${describeValue(r.clientId)}`);
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

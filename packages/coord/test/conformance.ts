@@ -6,12 +6,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
-import type { Coordinator, RemoteSegment, TopicMetadata } from '@strata/coord';
+import type { Coordinator, GroupDescription, GroupHeartbeatRequest, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
   coordinator: Coordinator;
   /** A fingerprint of everything the engine stores for this coordinator: equal before and after = nothing was written. */
   footprint(): Promise<string>;
+  /** Makes `ms` pass for the sessions of `group` (the memory engine's injected clock; Redis' stored times, moved back). */
+  elapse(group: string, ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,43 @@ export const HOSTILE_TOPICS: unknown[] = [
   { name: 'x' },
 ];
 export const HOSTILE_GROUPS: unknown[] = ['', '..', 'g/1', 'g{1}', 'g 1', 'g\n', 'g:1', '*', 'x'.repeat(250), undefined, 7];
+
+/** A seeded PRNG (mulberry32): the randomized tests replay exactly from their seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function flat(list: readonly TopicPartitions[]): string[] {
+  return list.flatMap((tp) => tp.partitions.map((p) => `${tp.topic}/${p}`)).sort();
+}
+
+export function unflat(keys: readonly string[]): TopicPartitions[] {
+  const out = new Map<string, number[]>();
+  for (const key of keys) {
+    const [topic, p] = key.split('/') as [string, string];
+    out.set(topic, [...(out.get(topic) ?? []), Number(p)].sort((x, y) => x - y));
+  }
+  return [...out].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/** No partition in two members' assignment ∪ pendingRevocation; returns partition -> member. */
+export function expectExclusive(d: GroupDescription | null): Map<string, string> {
+  const owner = new Map<string, string>();
+  for (const m of d?.members ?? []) {
+    for (const key of [...flat(m.assignment), ...flat(m.pendingRevocation)]) {
+      expect(owner.get(key), `${key} is held by ${owner.get(key)} and ${m.memberId}`).toBeUndefined();
+      owner.set(key, m.memberId);
+    }
+  }
+  return owner;
+}
 
 export function describeCoordinatorConformance(name: string, make: MakeTarget): void {
   describe(`Coordinator conformance: ${name}`, () => {
@@ -584,11 +623,373 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
 
     // ---- groups -------------------------------------------------------------------------------
 
+    // ---- groups -------------------------------------------------------------------------------
+
+    describe('consumer groups', () => {
+      const SESSION_MS = 10_000;
+      const COUNTS = { a: 12, b: 4 };
+
+      /** A well-behaved client: owns what it was given, and says so in every heartbeat. */
+      interface Client {
+        id: string;
+        epoch: number;
+        owned: TopicPartitions[];
+        topics: string[];
+      }
+
+      async function join(group: string, id: string, topics: string[] = ['a'], extra: Partial<GroupHeartbeatRequest> = {}): Promise<Client> {
+        const r = await co.groupHeartbeat(group, { memberId: id, memberEpoch: 0, subscribedTopics: topics, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS, ...extra });
+        expect(r.memberId).toBe(id);
+        return { id, epoch: r.memberEpoch, owned: r.assignment, topics };
+      }
+
+      async function beat(group: string, c: Client, extra: Partial<GroupHeartbeatRequest> = {}): Promise<Client> {
+        const r = await co.groupHeartbeat(group, { memberId: c.id, memberEpoch: c.epoch, ownedPartitions: c.owned, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS, ...extra });
+        expect(r.memberEpoch).toBeGreaterThanOrEqual(c.epoch);
+        c.epoch = r.memberEpoch;
+        c.owned = r.assignment;
+        return c;
+      }
+
+      /** Heartbeats every client in rounds until the group is stable. */
+      async function settle(group: string, clients: Client[], roundsMax = 10, topicPartitions: Record<string, number> = COUNTS): Promise<GroupDescription> {
+        for (let round = 0; round < roundsMax; round++) {
+          for (const c of clients) await beat(group, c, { topicPartitions });
+          const d = (await co.describeGroup(group))!;
+          expectExclusive(d);
+          if (d.state === 'stable') return d;
+        }
+        throw new Error(`group ${group} is not stable after ${roundsMax} rounds`);
+      }
+
+      const counts = (d: GroupDescription) => d.members.map((m) => flat(m.assignment).length);
+      const targetOf = (d: GroupDescription) => new Map(d.members.flatMap((m) => flat(m.target).map((k) => [k, m.memberId] as const)));
+
+      it('gives a lone member every partition at once, and describes the group', async () => {
+        expect(await co.describeGroup('g')).toBeNull();
+        const r = await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['a', 'b'], sessionTimeoutMs: 9000, topicPartitions: { a: 2, b: 1 }, clientId: 'app-1' });
+        expect(r).toEqual({ memberId: 'm1', memberEpoch: 1, groupEpoch: 1, heartbeatIntervalMs: 3000, assignment: [{ topic: 'a', partitions: [0, 1] }, { topic: 'b', partitions: [0] }] });
+        const d = await co.describeGroup('g');
+        expect(d).toMatchObject({
+          group: 'g',
+          groupEpoch: 1,
+          assignmentEpoch: 1,
+          state: 'stable',
+          topicPartitions: { a: 2, b: 1 },
+          members: [{ memberId: 'm1', clientId: 'app-1', memberEpoch: 1, subscribedTopics: ['a', 'b'], pendingRevocation: [], sessionTimeoutMs: 9000, rebalanceTimeoutMs: 300_000 }],
+        });
+        expect(d!.members[0]!.target).toEqual(d!.members[0]!.assignment);
+        expect(d!.members[0]!.lastHeartbeatAtMs).toBeGreaterThan(1_600_000_000_000);
+        // A heartbeat that changes nothing keeps the epochs.
+        expect(await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, sessionTimeoutMs: 9000, topicPartitions: { a: 2, b: 1 } })).toMatchObject({ memberEpoch: 1, groupEpoch: 1 });
+        expect(await co.listGroups()).toEqual([{ group: 'g', members: 1, state: 'stable' }]);
+      });
+
+      it('balances 12 partitions 4/4/4; a 4th member moves exactly 3; a leaver moves only its own', async () => {
+        const clients = [await join('g', 'm1'), await join('g', 'm2'), await join('g', 'm3')];
+        let d = await settle('g', clients);
+        expect(counts(d)).toEqual([4, 4, 4]);
+        const before = targetOf(d);
+        clients.push(await join('g', 'm4'));
+        d = (await co.describeGroup('g'))!;
+        const after = targetOf(d);
+        expect([...after].filter(([k, m]) => before.get(k) !== m).map(([, m]) => m)).toEqual(['m4', 'm4', 'm4']);
+        d = await settle('g', clients);
+        expect(counts(d)).toEqual([3, 3, 3, 3]);
+        const stable = targetOf(d);
+        expect(await co.leaveGroup('g', 'm2')).toBe(true);
+        expect(await co.leaveGroup('g', 'm2')).toBe(false);
+        const rest = clients.filter((c) => c.id !== 'm2');
+        d = await settle('g', rest);
+        expect(counts(d)).toEqual([4, 4, 4]);
+        for (const [k, m] of targetOf(d)) if (stable.get(k) !== 'm2') expect(m).toBe(stable.get(k));
+        expect(flat(d.members.flatMap((m) => m.assignment))).toHaveLength(12);
+      });
+
+      it('hands a partition over only after its old owner released it, revoking first', async () => {
+        const m1 = await join('g', 'm1');
+        expect(flat(m1.owned)).toHaveLength(12);
+        const m2 = await join('g', 'm2');
+        // m1 still owns everything: m2 is at the new epoch but gets nothing yet.
+        expect(m2.owned).toEqual([]);
+        expect(m2.epoch).toBe(2);
+        let d = (await co.describeGroup('g'))!;
+        expect(d.state).toBe('reconciling');
+        expect(flat(d.members[1]!.target)).toHaveLength(6);
+        // m1 is told its smaller assignment; its epoch waits for the release.
+        await beat('g', m1);
+        expect(flat(m1.owned)).toHaveLength(6);
+        expect(m1.epoch).toBe(1);
+        d = (await co.describeGroup('g'))!;
+        expect(flat(d.members[0]!.pendingRevocation)).toHaveLength(6);
+        expectExclusive(d);
+        expect((await beat('g', m2)).owned).toEqual([]);
+        // A heartbeat that still reports the revoked partitions releases nothing.
+        const stale = await co.groupHeartbeat('g', {
+          memberId: 'm1',
+          memberEpoch: 1,
+          ownedPartitions: [{ topic: 'a', partitions: [...Array(12).keys()] }],
+          sessionTimeoutMs: SESSION_MS,
+          topicPartitions: COUNTS,
+        });
+        expect(stale.memberEpoch).toBe(1);
+        expect((await beat('g', m2)).owned).toEqual([]);
+        // m1 leaves them out: released, m1 reaches epoch 2, and m2 takes them on its next heartbeat.
+        await beat('g', m1);
+        expect(m1.epoch).toBe(2);
+        await beat('g', m2);
+        expect(flat(m2.owned)).toHaveLength(6);
+        d = (await co.describeGroup('g'))!;
+        expect(d.state).toBe('stable');
+        expect(new Set([...flat(m1.owned), ...flat(m2.owned)]).size).toBe(12);
+      });
+
+      it('expires a silent member by the backend clock; its partitions go to the others at once; a zombie cannot commit', async () => {
+        const m1 = await join('g', 'm1');
+        const m2 = await join('g', 'm2');
+        await settle('g', [m1, m2]);
+        await target.elapse('g', SESSION_MS / 2);
+        await beat('g', m1);
+        await target.elapse('g', SESSION_MS / 2 + 1);
+        // m2 has been silent for a whole session: the next call removes it.
+        const before = m1.epoch;
+        await beat('g', m1);
+        expect(flat(m1.owned)).toHaveLength(12);
+        expect(m1.epoch).toBeGreaterThan(before);
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm2', memberEpoch: m2.epoch }, [{ topic: 'a', partition: 0, offset: 1 }]), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(beat('g', m2), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        // Expiry needs no heartbeat of anyone: a describe sweeps too.
+        await target.elapse('g', SESSION_MS);
+        expect(await co.describeGroup('g')).toMatchObject({ state: 'empty', members: [] });
+      });
+
+      it('removes a member that does not give up its partitions within its rebalance timeout', async () => {
+        const m1 = await join('g', 'm1', ['a'], { rebalanceTimeoutMs: 5000 });
+        const m2 = await join('g', 'm2');
+        await beat('g', m1); // told to give up 6
+        expect(flat(m1.owned)).toHaveLength(6);
+        m1.owned = [{ topic: 'a', partitions: [...Array(12).keys()] }]; // keeps reporting them all
+        await target.elapse('g', 3000);
+        await beat('g', m1);
+        await beat('g', m2);
+        expect(m2.owned).toEqual([]);
+        await target.elapse('g', 2001);
+        await beat('g', m2);
+        expect(flat(m2.owned)).toHaveLength(12);
+        await expectStrataError(beat('g', m1), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+      });
+
+      it('fences a heartbeat at a wrong epoch; accepts the previous one with a subset of the assignment; a rejoin gets a fresh epoch', async () => {
+        const m1 = await join('g', 'm1');
+        const m2 = await join('g', 'm2');
+        await settle('g', [m1, m2]);
+        expect(m1.epoch).toBe(2);
+        const e = await expectStrataError(
+          co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 7, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }),
+          'FENCED_LEADER_EPOCH',
+          'FENCED_MEMBER_EPOCH',
+        );
+        expect(e.details).toMatchObject({ group: 'g', memberId: 'm1', memberEpoch: 7, currentEpoch: 2 });
+        // Epoch 1 was m1's previous epoch: it passes with a subset of its assignment, not without one.
+        await expectStrataError(co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }), 'FENCED_LEADER_EPOCH', 'FENCED_MEMBER_EPOCH');
+        await expectStrataError(
+          co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, ownedPartitions: [{ topic: 'a', partitions: [...Array(12).keys()] }], sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }),
+          'FENCED_LEADER_EPOCH',
+          'FENCED_MEMBER_EPOCH',
+        );
+        expect(await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, ownedPartitions: m1.owned, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS })).toMatchObject({
+          memberEpoch: 2,
+        });
+        await expectStrataError(co.groupHeartbeat('g', { memberId: 'nobody', memberEpoch: 2, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        // A fenced member rejoins with epoch 0: it owns nothing now, and gets its partitions back at a new epoch.
+        const again = await join('g', 'm1');
+        expect(again.epoch).toBe(3);
+        expect(flat(again.owned)).toEqual(flat(m1.owned));
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [{ topic: 'a', partition: 0, offset: 1 }]), 'FENCED_LEADER_EPOCH', 'FENCED_MEMBER_EPOCH');
+      });
+
+      it('bumps the group epoch on a subscription change and on a partition count change, not otherwise', async () => {
+        const m1 = await join('g', 'm1', ['a']);
+        const m2 = await join('g', 'm2', ['a']);
+        await settle('g', [m1, m2]);
+        expect((await co.describeGroup('g'))!.groupEpoch).toBe(2);
+        await beat('g', m2, { subscribedTopics: ['a'] });
+        expect((await co.describeGroup('g'))!.groupEpoch).toBe(2);
+        await beat('g', m2, { subscribedTopics: ['b', 'a'] });
+        let d = await settle('g', [m1, m2]);
+        expect(d.groupEpoch).toBe(3);
+        expect(d.members[1]!.subscribedTopics).toEqual(['a', 'b']);
+        expect(flat(d.members[0]!.assignment).every((k) => k.startsWith('a/'))).toBe(true);
+        expect(counts(d)).toEqual([8, 8]);
+        // b grows to 6 partitions: seen on the next heartbeat that says so.
+        await beat('g', m1, { topicPartitions: { a: 12, b: 6 } });
+        d = await settle('g', [m1, m2], 10, { a: 12, b: 6 });
+        expect(d.groupEpoch).toBe(4);
+        expect(d.topicPartitions).toEqual({ a: 12, b: 6 });
+        // A topic the caller does not know gets no partitions.
+        const m3 = await join('g', 'm3', ['c'], { topicPartitions: { a: 12, b: 6 } });
+        expect(m3.owned).toEqual([]);
+        expect((await co.describeGroup('g'))!.topicPartitions).toMatchObject({ c: 0 });
+      });
+
+      it('keeps members with the same subscription within one partition of each other under mixed subscriptions', async () => {
+        const clients = [await join('g', 'x1', ['a']), await join('g', 'x2', ['a', 'b']), await join('g', 'x3', ['a']), await join('g', 'x4', ['b']), await join('g', 'x5', ['a', 'b'])];
+        const d = await settle('g', clients);
+        const byClass = new Map<string, number[]>();
+        for (const m of d.members) byClass.set(m.subscribedTopics.join(','), [...(byClass.get(m.subscribedTopics.join(',')) ?? []), flat(m.assignment).length]);
+        for (const list of byClass.values()) expect(Math.max(...list) - Math.min(...list)).toBeLessThanOrEqual(1);
+        expect(flat(d.members.flatMap((m) => m.assignment))).toHaveLength(16);
+        for (const m of d.members) for (const tp of m.assignment) expect(m.subscribedTopics).toContain(tp.topic);
+      });
+
+      it('keeps partitions exclusive and epochs growing through a seeded random interleaving, then converges', async () => {
+        const random = prng(848);
+        const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+        const counts2 = { a: 6, b: 4 };
+        const live: (Client & { stalled: boolean; slow: boolean })[] = [];
+        const lastEpoch = new Map<string, number>();
+        let next = 0;
+        let groupEpoch = 0;
+        const fresh = async () => {
+          const topics = pick([['a'], ['a', 'b'], ['b', 'a']]);
+          const c = await join('r', `m${next++}`, topics, { topicPartitions: counts2, rebalanceTimeoutMs: 8000 });
+          live.push({ ...c, stalled: false, slow: random() < 0.3 });
+        };
+        for (let step = 0; step < 300; step++) {
+          await target.elapse('r', 1000);
+          const roll = random();
+          if (live.length < 3 || (roll < 0.1 && live.length < 6)) await fresh();
+          else if (roll < 0.15) {
+            const c = pick(live);
+            await co.leaveGroup('r', c.id);
+            live.splice(live.indexOf(c), 1);
+          } else if (roll < 0.2) pick(live).stalled = true;
+          else if (roll < 0.25) {
+            // A stale heartbeat: the epoch before, with what the client owns. Accepted or fenced, never harmful.
+            const c = pick(live);
+            await co.groupHeartbeat('r', { memberId: c.id, memberEpoch: Math.max(1, c.epoch - 1), ownedPartitions: c.owned, sessionTimeoutMs: SESSION_MS, topicPartitions: counts2 }).catch((e: StrataError) => {
+              expect(['FENCED_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID']).toContain(e.details?.['reason']);
+            });
+          } else if (roll < 0.27 && counts2.b === 4) counts2.b = 5;
+          else {
+            const ready = live.filter((x) => !x.stalled);
+            if (ready.length === 0) continue;
+            const c = pick(ready);
+            const owned = c.owned;
+            try {
+              const r = await co.groupHeartbeat('r', { memberId: c.id, memberEpoch: c.epoch, ownedPartitions: owned, sessionTimeoutMs: SESSION_MS, topicPartitions: counts2 });
+              expect(r.memberEpoch).toBeGreaterThanOrEqual(c.epoch);
+              c.epoch = r.memberEpoch;
+              // A slow client keeps what it was told to give up until its next heartbeat.
+              const given = new Set(flat(r.assignment));
+              const kept = c.slow ? flat(owned).filter((k) => !given.has(k)) : [];
+              c.owned = unflat([...given, ...kept]);
+            } catch (e) {
+              expect((e as StrataError).details?.['reason'], (e as Error).message).toBe('UNKNOWN_MEMBER_ID');
+              live.splice(live.indexOf(c), 1);
+            }
+          }
+          const d = (await co.describeGroup('r'))!;
+          expectExclusive(d);
+          expect(d.groupEpoch).toBeGreaterThanOrEqual(groupEpoch);
+          groupEpoch = d.groupEpoch;
+          for (const m of d.members) {
+            expect(m.memberEpoch).toBeGreaterThanOrEqual(lastEpoch.get(m.memberId) ?? 0);
+            expect(m.memberEpoch).toBeLessThanOrEqual(d.groupEpoch);
+            lastEpoch.set(m.memberId, m.memberEpoch);
+          }
+          // What the live clients really own never overlaps.
+          const held = live.filter((c) => !c.stalled && d.members.some((m) => m.memberId === c.id)).flatMap((c) => flat(c.owned));
+          expect(new Set(held).size).toBe(held.length);
+          // Stalled clients are gone once their session has passed; they do not come back.
+          for (const c of live.filter((x) => x.stalled)) if (!d.members.some((m) => m.memberId === c.id)) live.splice(live.indexOf(c), 1);
+        }
+        // Converge: the rest heartbeat what they were given, cooperatively now, while the stalled ones expire.
+        const rest: Client[] = live.filter((c) => !c.stalled);
+        for (let i = 0; i <= SESSION_MS / 1000; i++) {
+          await target.elapse('r', 1000);
+          for (const c of [...rest]) {
+            await beat('r', c, { topicPartitions: counts2 }).catch((e: StrataError) => {
+              expect(e.details?.['reason'], e.message).toBe('UNKNOWN_MEMBER_ID'); // a slow one past its rebalance timeout
+              rest.splice(rest.indexOf(c), 1);
+            });
+          }
+        }
+        if (rest.length === 0) rest.push(await join('r', 'last', ['a', 'b'], { topicPartitions: counts2 }));
+        const d = await settle('r', rest, 12, counts2);
+        const all = d.members.flatMap((m) => m.assignment);
+        const wanted = new Set(d.members.flatMap((m) => m.subscribedTopics));
+        const expected = Object.entries(counts2).filter(([t]) => wanted.has(t)).reduce((n, [, count]) => n + count, 0);
+        expect(new Set(flat(all)).size).toBe(expected);
+        const byClass = new Map<string, number[]>();
+        for (const m of d.members) byClass.set(m.subscribedTopics.join(','), [...(byClass.get(m.subscribedTopics.join(',')) ?? []), flat(m.assignment).length]);
+        for (const list of byClass.values()) expect(Math.max(...list) - Math.min(...list)).toBeLessThanOrEqual(1);
+      });
+
+      it('lists groups and deletes only an empty one', async () => {
+        await join('g1', 'm1');
+        await co.commitOffsets('g2', null, [{ topic: 'a', partition: 0, offset: 1 }]);
+        expect(await co.listGroups()).toEqual([
+          { group: 'g1', members: 1, state: 'stable' },
+          { group: 'g2', members: 0, state: 'empty' },
+        ]);
+        await expectStrataError(co.deleteGroup('g1'), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
+        expect(await co.deleteGroup('g2')).toBe(true);
+        expect(await co.deleteGroup('g2')).toBe(false);
+        expect(await co.describeGroup('g2')).toBeNull();
+        expect(await co.leaveGroup('g1', 'm1')).toBe(true);
+        expect(await co.describeGroup('g1')).toMatchObject({ state: 'empty', groupEpoch: 2 });
+        expect(await co.deleteGroup('g1')).toBe(true);
+        expect(await co.listGroups()).toEqual([]);
+      });
+
+      it('refuses malformed heartbeats before anything is stored', async () => {
+        const ok: GroupHeartbeatRequest = { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['a'], sessionTimeoutMs: SESSION_MS, topicPartitions: { a: 3 } };
+        const before = await target.footprint();
+        const bad: [Partial<GroupHeartbeatRequest> | Record<string, unknown>, string][] = [
+          [{ memberId: 'm 1' }, 'INVALID_REQUEST'],
+          [{ memberId: 'x'.repeat(129) }, 'INVALID_REQUEST'],
+          [{ memberEpoch: -1 }, 'INVALID_REQUEST'],
+          [{ subscribedTopics: undefined }, 'INVALID_REQUEST'],
+          [{ subscribedTopics: [] }, 'INVALID_REQUEST'],
+          [{ subscribedTopics: ['a', 'a'] }, 'INVALID_REQUEST'],
+          [{ subscribedTopics: ['a/b'] }, 'INVALID_TOPIC'],
+          [{ sessionTimeoutMs: 10 }, 'INVALID_REQUEST'],
+          [{ sessionTimeoutMs: 3_600_000 }, 'INVALID_REQUEST'],
+          [{ rebalanceTimeoutMs: 0 }, 'INVALID_REQUEST'],
+          [{ topicPartitions: { a: -1 } }, 'INVALID_PARTITIONS'],
+          [{ topicPartitions: { 'a{b}': 1 } }, 'INVALID_TOPIC'],
+          [{ topicPartitions: null as unknown as Record<string, number> }, 'INVALID_REQUEST'],
+          [{ ownedPartitions: [{ topic: 'a', partitions: [0, 0] }] }, 'INVALID_REQUEST'],
+          [{ ownedPartitions: [{ topic: 'a', partitions: [-1] }] }, 'INVALID_REQUEST'],
+          [{ ownedPartitions: [{ topic: 'a', partitions: [0] }, { topic: 'a', partitions: [1] }] }, 'INVALID_REQUEST'],
+          [{ clientId: 'a\nb' }, 'INVALID_REQUEST'],
+        ];
+        for (const [change, code] of bad) await expectStrataError(co.groupHeartbeat('g', { ...ok, ...change } as GroupHeartbeatRequest), code);
+        for (const group of HOSTILE_GROUPS) {
+          await expectStrataError(co.groupHeartbeat(group as string, ok), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.leaveGroup(group as string, 'm1'), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.describeGroup(group as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.deleteGroup(group as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+        }
+        const all = await expectStrataError(co.groupHeartbeat('g', { ...ok, memberId: '', sessionTimeoutMs: 1, subscribedTopics: [] }), 'INVALID_REQUEST');
+        expect((all.details?.['problems'] as unknown[]).length).toBe(3);
+        // Refusals by the group (unknown member) store nothing either.
+        await expectStrataError(co.groupHeartbeat('g', { ...ok, memberEpoch: 3 }), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        expect(await co.leaveGroup('g', 'm1')).toBe(false);
+        expect(await target.footprint()).toBe(before);
+      });
+    });
+
     describe('group offsets', () => {
+      async function member(group: string, id: string): Promise<{ memberId: string; memberEpoch: number }> {
+        const r = await co.groupHeartbeat(group, { memberId: id, memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 10_000, topicPartitions: { t: 2 } });
+        return { memberId: id, memberEpoch: r.memberEpoch };
+      }
+
       it('commits for a member at its epoch and fetches them (sorted, per topic)', async () => {
-        await co.setGroupMember('g', 'm1', 3);
-        expect(await co.listGroupMembers('g')).toEqual([{ memberId: 'm1', memberEpoch: 3 }]);
-        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: 3 }, [
+        const m1 = await member('g', 'm1');
+        await co.commitOffsets('g', m1, [
           { topic: 'b', partition: 1, offset: 10 },
           { topic: 'a', partition: 2, offset: 20, metadata: 'meta "x"' },
           { topic: 'a', partition: 0, offset: Number.MAX_SAFE_INTEGER },
@@ -605,8 +1006,9 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       });
 
       it('fences commits by member id and epoch, all or nothing', async () => {
-        await co.setGroupMember('g', 'm1', 3);
-        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: 3 }, [{ topic: 't', partition: 0, offset: 5 }]);
+        const m1 = await member('g', 'm1');
+        expect(m1.memberEpoch).toBe(1);
+        await co.commitOffsets('g', m1, [{ topic: 't', partition: 0, offset: 5 }]);
         const before = await target.footprint();
         const fenced = await expectStrataError(
           co.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [
@@ -616,23 +1018,25 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
           'FENCED_LEADER_EPOCH',
           'FENCED_MEMBER_EPOCH',
         );
-        expect(fenced.details).toMatchObject({ memberEpoch: 2, currentEpoch: 3, group: 'g' });
-        await expectStrataError(co.commitOffsets('g', { memberId: 'm9', memberEpoch: 3 }, [{ topic: 't', partition: 0, offset: 6 }]), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        expect(fenced.details).toMatchObject({ memberEpoch: 2, currentEpoch: 1, group: 'g' });
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm9', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 6 }]), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
         await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 6 }]), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
         expect(await target.footprint()).toBe(before);
-        await co.setGroupMember('g', 'm1', 4);
-        await expectStrataError(co.commitOffsets('g', { memberId: 'm1', memberEpoch: 3 }, [{ topic: 't', partition: 0, offset: 6 }]), 'FENCED_LEADER_EPOCH');
-        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: 4 }, [{ topic: 't', partition: 0, offset: 6 }]);
-        expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([6]);
+        // m1 rejoins: a new epoch, and the old one is fenced.
+        const again = await member('g', 'm1');
+        expect(again.memberEpoch).toBe(2);
+        await expectStrataError(co.commitOffsets('g', m1, [{ topic: 't', partition: 0, offset: 6 }]), 'FENCED_LEADER_EPOCH');
+        // Kafka does not check a commit against the member's assignment: neither does this.
+        await co.commitOffsets('g', again, [{ topic: 't', partition: 0, offset: 6 }, { topic: 'other', partition: 9, offset: 1 }]);
+        expect((await co.fetchOffsets('g', { topic: 't' })).map((o) => o.offset)).toEqual([6]);
       });
 
       it('resets offsets only while the group has no members', async () => {
-        await co.setGroupMember('g', 'm1', 1);
+        await member('g', 'm1');
         const before = await target.footprint();
         await expectStrataError(co.resetOffsets('g', [{ topic: 't', partition: 0, offset: 0 }]), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
         expect(await target.footprint()).toBe(before);
-        expect(await co.removeGroupMember('g', 'm1')).toBe(true);
-        expect(await co.removeGroupMember('g', 'm1')).toBe(false);
+        expect(await co.leaveGroup('g', 'm1')).toBe(true);
         await co.resetOffsets('g', [
           { topic: 't', partition: 0, offset: 0 },
           { topic: 't', partition: 1, offset: 7 },
@@ -641,17 +1045,20 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         // A standalone consumer may commit to an empty group.
         await co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 3 }]);
         expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([3, 7]);
+        // An expired member does not keep the group non-empty.
+        await member('g', 'm2');
+        await target.elapse('g', 10_000);
+        await co.resetOffsets('g', [{ topic: 't', partition: 0, offset: 1 }]);
       });
 
       it('refuses hostile group names and malformed commits before anything is stored', async () => {
         const before = await target.footprint();
         for (const bad of HOSTILE_GROUPS) {
-          await expectStrataError(co.setGroupMember(bad as string, 'm1', 1), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
           await expectStrataError(co.commitOffsets(bad as string, null, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
           await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
           await expectStrataError(co.resetOffsets(bad as string, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
         }
-        await expectStrataError(co.setGroupMember('g', 'm 1', 1), 'INVALID_REQUEST');
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm 1', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST');
         await expectStrataError(co.commitOffsets('g', null, []), 'INVALID_REQUEST');
         await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: -1 }]), 'INVALID_REQUEST');
         await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 1, metadata: 'm'.repeat(5000) }]), 'INVALID_REQUEST');

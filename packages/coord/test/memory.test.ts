@@ -26,9 +26,13 @@ async function files(dir: string): Promise<string> {
 
 describeCoordinatorConformance('MemoryCoordinator', async () => {
   const dir = await freshDir();
-  const coordinator = await MemoryCoordinator.open({ dir });
+  let skewMs = 0;
+  const coordinator = await MemoryCoordinator.open({ dir, clock: () => Date.now() + skewMs });
   return {
     coordinator,
+    elapse: async (_group, ms) => {
+      skewMs += ms;
+    },
     // Broker registrations live in memory only: part of the footprint too.
     footprint: async () => `${await files(dir)}\n${JSON.stringify(await coordinator.listBrokers())}`,
     close: () => coordinator.close(),
@@ -45,8 +49,8 @@ describe('MemoryCoordinator specifics', () => {
     expect(got).toEqual({ acquired: true, epoch: 1 });
     await first.commitSegment('t', 0, segment(0, 9, 1));
     await first.acquireController({ brokerId: 'b1', ttlMs: 60_000 });
-    await first.setGroupMember('g', 'm1', 2);
-    await first.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [{ topic: 't', partition: 0, offset: 5 }]);
+    const joined = await first.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000, topicPartitions: { t: 3 } });
+    await first.commitOffsets('g', { memberId: 'm1', memberEpoch: joined.memberEpoch }, [{ topic: 't', partition: 0, offset: 5 }]);
     const bootId = (await first.status()).bootId;
     await first.close();
 
@@ -56,6 +60,10 @@ describe('MemoryCoordinator specifics', () => {
     expect((await second.loadManifest('t', 0)).segments).toEqual([segment(0, 9, 1)]);
     expect((await second.getController()).epoch).toBe(1);
     expect((await second.fetchOffsets('g')).map((o) => o.offset)).toEqual([5]);
+    // The member survived, with a fresh session (the time the process was down does not count).
+    const group = await second.describeGroup('g');
+    expect(group).toMatchObject({ groupEpoch: 1, state: 'stable', members: [{ memberId: 'm1', memberEpoch: 1, assignment: [{ topic: 't', partitions: [0, 1, 2] }] }] });
+    expect(await second.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, sessionTimeoutMs: 1000, topicPartitions: { t: 3 } })).toMatchObject({ memberEpoch: 1 });
     expect((await second.status()).bootId).toBe(bootId);
     // The same broker, restarted, takes its partition again with a new epoch.
     expect(await second.acquireLeadership('t', 0, { topicId: 'tid-1', brokerId: 'b1', ttlMs: 1000, startOffset: 10, knownEpoch: 0 })).toEqual({ acquired: true, epoch: 2 });
@@ -75,6 +83,17 @@ describe('MemoryCoordinator specifics', () => {
     await co.close();
   });
 
+  it('loads a version 1 group file (minimal membership): offsets kept, members dropped', async () => {
+    const dir = await freshDir();
+    await (await MemoryCoordinator.open({ dir })).close();
+    const v1 = { version: 1, group: 'g', members: { m1: 3 }, offsets: { 't/0': { offset: 7, metadata: '', committedAtMs: 1 } } };
+    await writeFile(join(dir, 'groups', 'g.json'), JSON.stringify(v1));
+    const co = await MemoryCoordinator.open({ dir });
+    expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([7]);
+    expect(await co.describeGroup('g')).toMatchObject({ groupEpoch: 0, state: 'empty', members: [] });
+    await co.close();
+  });
+
   it('refuses to start over a corrupt file rather than lose state', async () => {
     const dir = await freshDir();
     await (await MemoryCoordinator.open({ dir })).close();
@@ -88,7 +107,7 @@ describe('MemoryCoordinator specifics', () => {
     const dir = await freshDir();
     const co = await MemoryCoordinator.open({ dir });
     await co.createTopic(topicMeta('t'));
-    await co.setGroupMember('g', 'm', 1);
+    await co.groupHeartbeat('g', { memberId: 'm', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000, topicPartitions: { t: 3 } });
     await co.close();
     const names = await readdir(dir, { recursive: true });
     expect(names.filter((n) => n.includes('.tmp-'))).toEqual([]);

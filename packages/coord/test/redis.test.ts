@@ -44,16 +44,28 @@ async function dump(prefix: string): Promise<string> {
     if (type === 'hash') value = await admin.hgetall(key);
     else if (type === 'zset') value = await admin.zrange(key, 0, -1, 'WITHSCORES');
     else if (type === 'string') value = await admin.get(key);
+    else if (type === 'set') value = (await admin.smembers(key)).sort();
     else value = type;
     out.push(`${key} ${type} ${JSON.stringify(value)}`);
   }
   return out.join('\n');
 }
 
+/** Makes `ms` pass for a group's sessions: Redis' clock cannot be moved, so its members' stored times move back. */
+async function elapseGroup(prefix: string, group: string, ms: number): Promise<void> {
+  const key = new CoordKeys(prefix).groupMembers(group);
+  for (const [id, text] of Object.entries(await admin.hgetall(key))) {
+    const m = JSON.parse(text) as { lastHeartbeatAtMs: number; revokeDeadlineMs: number };
+    m.lastHeartbeatAtMs -= ms;
+    if (m.revokeDeadlineMs > 0) m.revokeDeadlineMs -= ms;
+    await admin.hset(key, id, JSON.stringify(m));
+  }
+}
+
 describeCoordinatorConformance('RedisCoordinator', async () => {
   const prefix = nextPrefix();
   const coordinator = await RedisCoordinator.connect({ url: server.url, prefix, restartQuarantineMs: 0 });
-  return { coordinator, footprint: () => dump(prefix), close: () => coordinator.close() };
+  return { coordinator, footprint: () => dump(prefix), elapse: (group, ms) => elapseGroup(prefix, group, ms), close: () => coordinator.close() };
 });
 
 describe('RedisCoordinator specifics', () => {
@@ -102,8 +114,8 @@ describe('RedisCoordinator specifics', () => {
     await co.setReplicas('orders.v1', 7, { topicId: 'tid-1', replicas: ['b1'], controllerEpoch: 1 });
     const got = await co.acquireLeadership('orders.v1', 7, { topicId: 'tid-1', brokerId: 'b1', ttlMs: 5000, startOffset: 0, knownEpoch: 0 });
     await co.commitSegment('orders.v1', 7, segment(0, 9, got.acquired ? got.epoch : 0));
-    await co.setGroupMember('grp-1', 'm1', 1);
-    await co.commitOffsets('grp-1', { memberId: 'm1', memberEpoch: 1 }, [{ topic: 'orders.v1', partition: 7, offset: 3 }]);
+    const joined = await co.groupHeartbeat('grp-1', { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['orders.v1'], sessionTimeoutMs: 5000, topicPartitions: { 'orders.v1': 8 } });
+    await co.commitOffsets('grp-1', { memberId: 'm1', memberEpoch: joined.memberEpoch }, [{ topic: 'orders.v1', partition: 7, offset: 3 }]);
     const keys = (await admin.keys(`${prefix}*`)).sort();
     expect(keys).toEqual(
       [
@@ -111,8 +123,10 @@ describe('RedisCoordinator specifics', () => {
         `${prefix}{cluster}:broker:b1`,
         `${prefix}{cluster}:brokers`,
         `${prefix}{cluster}:controller`,
+        `${prefix}{cluster}:groups`,
         `${prefix}{cluster}:topic:orders.v1`,
         `${prefix}{cluster}:topics`,
+        `${prefix}g:{grp-1}:meta`,
         `${prefix}g:{grp-1}:members`,
         `${prefix}g:{grp-1}:offsets`,
         `${prefix}p:{orders.v1/7}:lease`,
@@ -122,9 +136,9 @@ describe('RedisCoordinator specifics', () => {
     );
     const k = new CoordKeys(prefix);
     const slots = (list: string[]) => new Set(list.map(hashTag));
-    expect(slots([k.brokers(), k.broker('b1'), k.topics(), k.topic('x'), k.controller(), k.boot()])).toEqual(new Set(['cluster']));
+    expect(slots([k.brokers(), k.broker('b1'), k.topics(), k.topic('x'), k.controller(), k.boot(), k.groups()])).toEqual(new Set(['cluster']));
     expect(slots([k.partitionLease('t', 3), k.partitionState('t', 3), k.partitionSegments('t', 3)])).toEqual(new Set(['t/3']));
-    expect(slots([k.groupMembers('g'), k.groupOffsets('g')])).toEqual(new Set(['g']));
+    expect(slots([k.groupMeta('g'), k.groupMembers('g'), k.groupOffsets('g')])).toEqual(new Set(['g']));
     expect(() => new CoordKeys('a{b}')).toThrow();
   });
 
@@ -141,7 +155,8 @@ describe('RedisCoordinator specifics', () => {
       }
       for (const bad of HOSTILE_GROUPS) {
         await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_REQUEST');
-        await expectStrataError(co.setGroupMember(bad as string, 'm', 1), 'INVALID_REQUEST');
+        await expectStrataError(co.groupHeartbeat(bad as string, { memberId: 'm', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000, topicPartitions: {} }), 'INVALID_REQUEST');
+        await expectStrataError(co.leaveGroup(bad as string, 'm'), 'INVALID_REQUEST');
       }
       await expectStrataError(co.createTopic(topicMeta('ok', { configs: { 'x.y': 'a\r\nFLUSHALL' } })), 'INVALID_CONFIG');
       await co.getTopic('marker-topic'); // proves the monitor was listening
@@ -170,6 +185,20 @@ describe('RedisCoordinator specifics', () => {
     await expectStrataError(co.commitSegment('t', 0, segment(10, 19, epoch)), 'INTERNAL_ERROR');
     await expectStrataError(co.getPartitionState('t', 0), 'INTERNAL_ERROR');
     expect(await dump(prefix)).toBe(before2);
+  });
+
+  it('leaves a group unchanged when its stored state is corrupt, and says so', async () => {
+    const prefix = nextPrefix();
+    const co = await connect(prefix);
+    const k = new CoordKeys(prefix);
+    const join = { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 5000, topicPartitions: { t: 4 } };
+    await co.groupHeartbeat('g', join);
+    await admin.hset(k.groupMembers('g'), 'm2', '{"memberEpoch": "x"}');
+    const before = await dump(prefix);
+    await expectStrataError(co.groupHeartbeat('g', { ...join, memberId: 'm3' }), 'INTERNAL_ERROR');
+    await expectStrataError(co.leaveGroup('g', 'm1'), 'INTERNAL_ERROR');
+    await expectStrataError(co.commitOffsets('g', { memberId: 'm1', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 1 }]), 'INTERNAL_ERROR');
+    expect(await dump(prefix)).toBe(before);
   });
 
   it('fails with a retriable STORAGE_ERROR when Redis does not answer, within its deadline', async () => {

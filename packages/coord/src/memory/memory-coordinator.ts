@@ -4,14 +4,16 @@
 //
 //   <dir>/cluster.json                   topics, controller lease and epoch, boot id
 //   <dir>/partitions/<topic>-<p>.json    one partition: assignment, lease, epochs, HW, manifest
-//   <dir>/groups/<group>.json            one group: members and committed offsets
+//   <dir>/groups/<group>.json            one group: epochs, members, assignments, committed offsets
 //
 // Each change rewrites its file atomically (tmp + fsync + rename + fsync dir) before it is
 // applied in memory and before the call resolves, so an acknowledged change survives a crash
 // and a failed write changes nothing. Not persisted, on purpose: broker registrations and the
 // extension of a lease by a renewal (a restarted process is a new process: its predecessor's
 // heartbeats and leases mean nothing, and the epochs, which do matter, are persisted).
-// Changes run one at a time.
+// Group members are persisted with everything else, but their sessions restart when the state is
+// loaded (as Kafka's coordinator does after a failover): the time the process was down does not
+// count against them. Changes run one at a time.
 
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -27,6 +29,10 @@ import type {
   CoordinatorListener,
   CoordinatorStatus,
   EpochEntry,
+  GroupDescription,
+  GroupHeartbeatRequest,
+  GroupHeartbeatResponse,
+  GroupListing,
   GroupMember,
   LeadershipRequest,
   LeadershipTransfer,
@@ -60,6 +66,7 @@ import {
   checkEpoch,
   checkGroupId,
   checkGroupMember,
+  checkHeartbeatRequest,
   checkLeadershipRequest,
   checkMemberId,
   checkOffset,
@@ -71,6 +78,7 @@ import {
   checkTtl,
   collisionKey,
 } from '../validate.js';
+import { describeCore, emptyGroupCore, groupHeartbeat, leaveGroup, sweepGroup, type GroupCore } from '../groups.js';
 import { listJson, readJson, removeFile, writeJsonAtomic } from './files.js';
 
 export interface MemoryCoordinatorOptions {
@@ -127,11 +135,17 @@ interface StoredOffset {
   committedAtMs: number;
 }
 
-interface GroupDoc {
+/** Version 2: the group protocol. Version 1 (minimal membership) loads with its members dropped. */
+const GROUP_FORMAT_VERSION = 2;
+
+interface GroupDoc extends GroupCore {
   version: number;
   group: string;
-  members: Record<string, number>;
   offsets: Record<string, StoredOffset>;
+}
+
+function emptyGroup(group: string): GroupDoc {
+  return { version: GROUP_FORMAT_VERSION, group, ...emptyGroupCore(), offsets: {} };
 }
 
 /** What a change produced: the value to return or the error to throw, and the new document (undefined: unchanged). */
@@ -213,8 +227,17 @@ export class MemoryCoordinator implements Coordinator {
     }
     for (const name of await listJson(join(options.dir, 'groups'))) {
       const file = join(options.dir, 'groups', name);
-      const doc = (await readJson(file)) as GroupDoc;
-      checkDoc(doc, file, (d) => typeof d.group === 'string' && typeof d.members === 'object' && typeof d.offsets === 'object');
+      let doc = (await readJson(file)) as GroupDoc;
+      if ((doc as { version?: unknown } | null)?.version === FORMAT_VERSION && typeof doc.group === 'string' && typeof doc.offsets === 'object') {
+        doc = { ...emptyGroup(doc.group), offsets: doc.offsets };
+      }
+      checkDoc(
+        doc,
+        file,
+        (d) => typeof d.group === 'string' && typeof d.members === 'object' && typeof d.offsets === 'object' && Number.isSafeInteger(d.groupEpoch),
+        GROUP_FORMAT_VERSION,
+      );
+      for (const m of Object.values(doc.members)) m.lastHeartbeatAtMs = coordinator.#openedAtMs;
       coordinator.#groups.set(doc.group, doc);
     }
     return coordinator;
@@ -279,7 +302,7 @@ export class MemoryCoordinator implements Coordinator {
 
   async #changeGroup<T>(group: string, fn: (draft: GroupDoc) => Outcome<GroupDoc, T>): Promise<T> {
     const current = this.#groups.get(group);
-    const outcome = fn(current === undefined ? { version: FORMAT_VERSION, group, members: {}, offsets: {} } : structuredClone(current));
+    const outcome = fn(current === undefined ? emptyGroup(group) : structuredClone(current));
     if (outcome.next !== undefined && outcome.next !== null) {
       await writeJsonAtomic(join(this.#dir, 'groups', `${group}.json`), outcome.next);
       this.#groups.set(group, outcome.next);
@@ -777,43 +800,81 @@ export class MemoryCoordinator implements Coordinator {
 
   // ---- groups --------------------------------------------------------------------------------
 
-  async setGroupMember(group: string, memberId: string, memberEpoch: number, options?: CallOptions): Promise<void> {
-    const c = new Checks('setGroupMember');
+  async groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse> {
+    const c = new Checks('groupHeartbeat');
     checkGroupId(c, 'group', group);
-    checkMemberId(c, 'memberId', memberId);
-    checkEpoch(c, 'memberEpoch', memberEpoch);
+    checkHeartbeatRequest(c, request);
     c.done();
-    return this.#serialize('setGroupMember', options, () =>
-      this.#changeGroup(group, (draft) => {
-        draft.members[memberId] = memberEpoch;
-        return { next: draft, value: undefined };
+    const r = structuredClone(request);
+    return this.#serialize('groupHeartbeat', options, () =>
+      this.#changeGroup<GroupHeartbeatResponse>(group, (draft) => {
+        const before = JSON.stringify(draft);
+        const result = groupHeartbeat(draft, r, this.#now());
+        const next = JSON.stringify(draft) === before ? undefined : draft;
+        if ('refusal' in result) return { next, error: coordError(result.refusal.kind, { group, ...result.refusal.details }) };
+        return { next, value: result.response };
       }),
     );
   }
 
-  async removeGroupMember(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('removeGroupMember');
+  async leaveGroup(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('leaveGroup');
     checkGroupId(c, 'group', group);
     checkMemberId(c, 'memberId', memberId);
     c.done();
-    return this.#serialize('removeGroupMember', options, () =>
+    return this.#serialize('leaveGroup', options, () =>
       this.#changeGroup(group, (draft) => {
-        if (!Object.prototype.hasOwnProperty.call(draft.members, memberId)) return { value: false };
-        delete draft.members[memberId];
-        return { next: draft, value: true };
+        if (!this.#groups.has(group)) return { value: false };
+        const swept = sweepGroup(draft, this.#now()).length > 0;
+        const left = leaveGroup(draft, memberId, this.#now());
+        return { next: swept || left ? draft : undefined, value: left };
       }),
     );
   }
 
-  async listGroupMembers(group: string, options?: CallOptions): Promise<GroupMember[]> {
-    const c = new Checks('listGroupMembers');
+  async describeGroup(group: string, options?: CallOptions): Promise<GroupDescription | null> {
+    const c = new Checks('describeGroup');
     checkGroupId(c, 'group', group);
     c.done();
-    return this.#read('listGroupMembers', options, () =>
-      Object.entries(this.#groups.get(group)?.members ?? {})
-        .map(([memberId, memberEpoch]) => ({ memberId, memberEpoch }))
-        .sort((a, b) => compare(a.memberId, b.memberId)),
-    );
+    return this.#serialize('describeGroup', options, () => this.#describe(group));
+  }
+
+  /** Sweeps (a change, persisted) and describes; null when the group has no document. */
+  async #describe(group: string): Promise<GroupDescription | null> {
+    if (!this.#groups.has(group)) return null;
+    return this.#changeGroup(group, (draft) => {
+      const swept = sweepGroup(draft, this.#now()).length > 0;
+      return { next: swept ? draft : undefined, value: describeCore(group, draft) };
+    });
+  }
+
+  async listGroups(options?: CallOptions): Promise<GroupListing[]> {
+    return this.#serialize('listGroups', options, async () => {
+      const out: GroupListing[] = [];
+      for (const group of [...this.#groups.keys()].sort(compare)) {
+        const d = await this.#describe(group);
+        if (d !== null) out.push({ group, members: d.members.length, state: d.state });
+      }
+      return out;
+    });
+  }
+
+  async deleteGroup(group: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('deleteGroup');
+    checkGroupId(c, 'group', group);
+    c.done();
+    return this.#serialize('deleteGroup', options, async () => {
+      if (!this.#groups.has(group)) return false;
+      await this.#changeGroup(group, (draft) => {
+        const swept = sweepGroup(draft, this.#now()).length > 0;
+        const members = Object.keys(draft.members).length;
+        if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'it can be deleted' }) };
+        return { value: undefined };
+      });
+      await removeFile(join(this.#dir, 'groups', `${group}.json`));
+      this.#groups.delete(group);
+      return true;
+    });
   }
 
   async commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
@@ -824,8 +885,9 @@ export class MemoryCoordinator implements Coordinator {
     c.done();
     return this.#serialize('commitOffsets', options, () =>
       this.#changeGroup(group, (draft) => {
+        const swept = sweepGroup(draft, this.#now()).length > 0;
         const refusal = memberRefusal(draft, group, member, 'standalone offset commits are allowed');
-        if (refusal !== null) return { error: refusal };
+        if (refusal !== null) return { next: swept ? draft : undefined, error: refusal };
         this.#writeOffsets(draft, offsets);
         return { next: draft, value: undefined };
       }),
@@ -856,8 +918,9 @@ export class MemoryCoordinator implements Coordinator {
     c.done();
     return this.#serialize('resetOffsets', options, () =>
       this.#changeGroup(group, (draft) => {
+        const swept = sweepGroup(draft, this.#now()).length > 0;
         const members = Object.keys(draft.members).length;
-        if (members > 0) return { error: coordError('NON_EMPTY_GROUP', { group, members, what: 'offsets can be reset' }) };
+        if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'offsets can be reset' }) };
         this.#writeOffsets(draft, offsets);
         return { next: draft, value: undefined };
       }),
@@ -899,7 +962,7 @@ function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | nul
     return members > 0 ? coordError('NON_EMPTY_GROUP', { group, members, what }) : null;
   }
   if (!Object.prototype.hasOwnProperty.call(draft.members, member.memberId)) return coordError('UNKNOWN_MEMBER', { group, memberId: member.memberId });
-  const current = draft.members[member.memberId]!;
+  const current = draft.members[member.memberId]!.memberEpoch;
   if (current !== member.memberEpoch) {
     return coordError('FENCED_MEMBER', { group, memberId: member.memberId, memberEpoch: member.memberEpoch, currentEpoch: current });
   }
@@ -941,10 +1004,10 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function checkDoc<T>(doc: T | null, file: string, ok: (d: T) => boolean): asserts doc is T {
+function checkDoc<T>(doc: T | null, file: string, ok: (d: T) => boolean, expected = FORMAT_VERSION): asserts doc is T {
   const version = (doc as { version?: unknown } | null)?.version;
-  if (doc === null || typeof doc !== 'object' || version !== FORMAT_VERSION || !ok(doc)) {
-    throw new StrataError('STORAGE_ERROR', `${file} is not a valid coordinator file (version ${FORMAT_VERSION}): refusing to start rather than lose coordination state`);
+  if (doc === null || typeof doc !== 'object' || version !== expected || !ok(doc)) {
+    throw new StrataError('STORAGE_ERROR', `${file} is not a valid coordinator file (version ${expected}): refusing to start rather than lose coordination state`);
   }
 }
 

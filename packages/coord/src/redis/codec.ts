@@ -12,6 +12,7 @@ import type {
   TopicMetadata,
 } from '../coordinator.js';
 import { assert } from '../assert.js';
+import type { MemberDoc, PartitionMap } from '../groups.js';
 
 export function int(text: unknown, what: string, fallback?: number): number {
   if ((text === undefined || text === null || text === '') && fallback !== undefined) return fallback;
@@ -182,4 +183,64 @@ export function decodeOffset(field: string, value: string): CommittedOffset {
     metadata: typeof v['metadata'] === 'string' ? v['metadata'] : '',
     committedAtMs: int(value.slice(0, space), 'committedAtMs'),
   };
+}
+
+// ---- group members (lua/_group.lua group_encode_member) ----------------------------------------------
+
+function partitionMap(v: unknown, what: string): PartitionMap {
+  assert(typeof v === 'object' && v !== null && !Array.isArray(v), `stored ${what} is not an object`);
+  const out: PartitionMap = {};
+  for (const [topic, list] of Object.entries(v as Record<string, unknown>)) {
+    assert(Array.isArray(list), `stored ${what} of ${topic} is not a list`);
+    out[topic] = list.map((p) => int(p, `${what} partition`));
+  }
+  return out;
+}
+
+export function decodeMember(text: string): MemberDoc {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    assert(false, `stored group member is not JSON: ${text.slice(0, 80)}`);
+  }
+  // cjson writes an empty list as {}: subscriptions are never empty, but read either.
+  const subs = v['subscribedTopics'];
+  return {
+    clientId: typeof v['clientId'] === 'string' ? v['clientId'] : '',
+    memberEpoch: int(v['memberEpoch'], 'member epoch'),
+    previousMemberEpoch: int(v['previousMemberEpoch'], 'previous member epoch'),
+    subscribedTopics: Array.isArray(subs) ? subs.map(String) : [],
+    sessionTimeoutMs: int(v['sessionTimeoutMs'], 'session timeout'),
+    rebalanceTimeoutMs: int(v['rebalanceTimeoutMs'], 'rebalance timeout'),
+    lastHeartbeatAtMs: int(v['lastHeartbeatAtMs'], 'last heartbeat'),
+    revokeDeadlineMs: int(v['revokeDeadlineMs'], 'revoke deadline'),
+    assigned: partitionMap(v['assigned'], 'assignment'),
+    revoking: partitionMap(v['revoking'], 'pending revocation'),
+    target: partitionMap(v['target'], 'target'),
+  };
+}
+
+/** An assignment as group_encode_map wrote it: {"topic":[0,1]}. */
+export function decodePartitionMap(text: string): PartitionMap {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    assert(false, `group assignment is not JSON: ${text.slice(0, 80)}`);
+  }
+  return partitionMap(v, 'assignment');
+}
+
+export function decodeCounts(text: string): Record<string, number> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    assert(false, `stored group topics are not JSON: ${text.slice(0, 80)}`);
+  }
+  assert(typeof v === 'object' && v !== null && !Array.isArray(v), 'stored group topics are not an object');
+  const out: Record<string, number> = {};
+  for (const [topic, count] of Object.entries(v as Record<string, unknown>)) out[topic] = int(count, 'topic partition count');
+  return out;
 }

@@ -5,7 +5,8 @@
 //   <prefix>p:{<topic>/<partition>}:state   hash: topic id, replicas, controller epoch, leader,
 //                                           leader epoch, ISR, HW, log start, epoch history
 //   <prefix>p:{<topic>/<partition>}:segs    sorted set: the remote manifest, scored by baseOffset
-//   <prefix>g:{<group>}:members             hash: member id -> member epoch
+//   <prefix>g:{<group>}:meta                hash: group epoch, assignment epoch, topic partition counts
+//   <prefix>g:{<group>}:members             hash: member id -> member JSON (lua/_group.lua)
 //   <prefix>g:{<group>}:offsets             hash: "<topic>/<partition>" -> "<committedAtMs> <json>"
 //   <prefix>{cluster}:brokers               sorted set: broker id scored by expiry (server ms)
 //   <prefix>{cluster}:broker:<id>           hash: urls, rack, startedAtMs; PX TTL
@@ -13,6 +14,8 @@
 //   <prefix>{cluster}:topic:<name>          hash: id, partitions, replication factor, c:<config>
 //   <prefix>{cluster}:controller            hash: holder, epoch, expiry (server ms)
 //   <prefix>{cluster}:boot                  hash: the server run id seen, boot id, quarantine
+//   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
+//                                           the groups' own slots: a separate, idempotent SADD)
 //
 // The cluster-wide keys share the tag {cluster} (DESIGN.md §5 leaves them untagged): creating a
 // topic writes `topics` and `topic:<name>` in one script, which Redis Cluster allows only
@@ -55,6 +58,9 @@ export class CoordKeys {
   boot(): string {
     return `${this.prefix}{cluster}:boot`;
   }
+  groups(): string {
+    return `${this.prefix}{cluster}:groups`;
+  }
 
   // one partition (one slot: {<topic>/<partition>})
   partitionLease(topic: string, partition: number): string {
@@ -68,6 +74,9 @@ export class CoordKeys {
   }
 
   // one group (one slot: {<group>})
+  groupMeta(group: string): string {
+    return `${this.prefix}g:{${group}}:meta`;
+  }
   groupMembers(group: string): string {
     return `${this.prefix}g:{${group}}:members`;
   }

@@ -15,6 +15,10 @@ import type {
   Coordinator,
   CoordinatorListener,
   CoordinatorStatus,
+  GroupDescription,
+  GroupHeartbeatRequest,
+  GroupHeartbeatResponse,
+  GroupListing,
   GroupMember,
   LeadershipRequest,
   LeadershipTransfer,
@@ -49,6 +53,7 @@ import {
   checkEpoch,
   checkGroupId,
   checkGroupMember,
+  checkHeartbeatRequest,
   checkLeadershipRequest,
   checkMemberId,
   checkOffset,
@@ -61,9 +66,13 @@ import {
   collisionKey,
 } from '../validate.js';
 import { COORDINATOR_DEFAULTS } from '../defaults.js';
+import { describeCore, heartbeatIntervalMs, toTopicPartitions, type GroupCore } from '../groups.js';
 import {
   configField,
   configFields,
+  decodeCounts,
+  decodeMember,
+  decodePartitionMap,
   decodeOffset,
   decodePartitionState,
   decodeSegment,
@@ -649,36 +658,100 @@ export class RedisCoordinator implements Coordinator {
 
   // ---- groups --------------------------------------------------------------------------------
 
-  async setGroupMember(group: string, memberId: string, memberEpoch: number, options?: CallOptions): Promise<void> {
-    const c = new Checks('setGroupMember');
+  async groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse> {
+    const c = new Checks('groupHeartbeat');
     checkGroupId(c, 'group', group);
-    checkMemberId(c, 'memberId', memberId);
-    checkEpoch(c, 'memberEpoch', memberEpoch);
+    checkHeartbeatRequest(c, request);
     c.done();
-    return this.#call(`setGroupMember ${group}`, { group, memberId }, options, async () => {
-      await this.#redis.hset(this.keys.groupMembers(group), memberId, numberArg(memberEpoch));
+    const r = request;
+    return this.#call(`groupHeartbeat ${group}`, { group, memberId: r.memberId }, options, async () => {
+      // The index first: it may name a group that does not exist (listGroups skips it), never miss one.
+      if (r.memberEpoch === 0) await this.#redis.sadd(this.keys.groups(), group);
+      const reply = (await this.#eval(
+        'group-heartbeat',
+        [this.keys.groupMeta(group), this.keys.groupMembers(group)],
+        [
+          r.memberId,
+          r.memberEpoch,
+          r.subscribedTopics === undefined ? '' : JSON.stringify(r.subscribedTopics),
+          r.ownedPartitions === undefined || r.ownedPartitions === null
+            ? ''
+            : JSON.stringify(r.ownedPartitions.map((tp) => ({ topic: tp.topic, partitions: tp.partitions }))),
+          r.sessionTimeoutMs,
+          r.rebalanceTimeoutMs ?? '',
+          r.clientId === undefined ? '0' : '1',
+          r.clientId ?? '',
+          JSON.stringify(r.topicPartitions),
+          COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs,
+          LIMITS.groupMembersMax,
+          LIMITS.groupPartitionsMax,
+        ],
+      )) as unknown[];
+      return {
+        memberId: r.memberId,
+        memberEpoch: int(reply[0], 'member epoch'),
+        groupEpoch: int(reply[1], 'group epoch'),
+        assignment: toTopicPartitions(decodePartitionMap(String(reply[2]))),
+        heartbeatIntervalMs: heartbeatIntervalMs(r.sessionTimeoutMs),
+      };
     });
   }
 
-  async removeGroupMember(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('removeGroupMember');
+  async leaveGroup(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('leaveGroup');
     checkGroupId(c, 'group', group);
     checkMemberId(c, 'memberId', memberId);
     c.done();
-    return this.#call(`removeGroupMember ${group}`, { group, memberId }, options, async () => {
-      return (await this.#redis.hdel(this.keys.groupMembers(group), memberId)) === 1;
+    return this.#call(`leaveGroup ${group}`, { group, memberId }, options, async () => {
+      return (await this.#eval('group-leave', [this.keys.groupMeta(group), this.keys.groupMembers(group)], [memberId])) === 1;
     });
   }
 
-  async listGroupMembers(group: string, options?: CallOptions): Promise<GroupMember[]> {
-    const c = new Checks('listGroupMembers');
+  async describeGroup(group: string, options?: CallOptions): Promise<GroupDescription | null> {
+    const c = new Checks('describeGroup');
     checkGroupId(c, 'group', group);
     c.done();
-    return this.#call(`listGroupMembers ${group}`, { group }, options, async () => {
-      const h = await this.#redis.hgetall(this.keys.groupMembers(group));
-      return Object.entries(h)
-        .map(([memberId, epoch]) => ({ memberId, memberEpoch: int(epoch, 'member epoch') }))
-        .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+    return this.#call(`describeGroup ${group}`, { group }, options, () => this.#describe(group));
+  }
+
+  async #describe(group: string): Promise<GroupDescription | null> {
+    const keys = [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)];
+    const reply = (await this.#eval('group-describe', keys, [])) as unknown[];
+    if (reply.length === 0) return null;
+    const core: GroupCore = {
+      groupEpoch: int(reply[0], 'group epoch'),
+      assignmentEpoch: int(reply[1], 'assignment epoch'),
+      topics: decodeCounts(String(reply[2])),
+      members: {},
+    };
+    for (let i = 3; i + 1 < reply.length; i += 2) core.members[String(reply[i])] = decodeMember(String(reply[i + 1]));
+    return describeCore(group, core);
+  }
+
+  async listGroups(options?: CallOptions): Promise<GroupListing[]> {
+    return this.#call('listGroups', {}, options, async () => {
+      const names = (await this.#redis.smembers(this.keys.groups())).sort();
+      const out: GroupListing[] = [];
+      // Names were validated when they were added; the index is ours, but check again before use.
+      for (const group of names.filter((g) => checkGroupId(new Checks('listGroups'), 'group', g))) {
+        const d = await this.#describe(group);
+        if (d !== null) out.push({ group, members: d.members.length, state: d.state });
+      }
+      return out;
+    });
+  }
+
+  async deleteGroup(group: string, options?: CallOptions): Promise<boolean> {
+    const c = new Checks('deleteGroup');
+    checkGroupId(c, 'group', group);
+    c.done();
+    return this.#call(`deleteGroup ${group}`, { group }, options, async () => {
+      const keys = [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)];
+      const deleted = (await this.#eval('group-delete', keys, [])) === 1;
+      await this.#redis.srem(this.keys.groups(), group);
+      // A join that raced the delete may have re-created the group after its SADD: put it back.
+      if ((await this.#redis.exists(...keys)) > 0) await this.#redis.sadd(this.keys.groups(), group);
+      return deleted;
     });
   }
 
@@ -689,9 +762,10 @@ export class RedisCoordinator implements Coordinator {
     checkOffsetCommits(c, offsets);
     c.done();
     return this.#call(`commitOffsets ${group}`, { group }, options, async () => {
+      if (member === null) await this.#redis.sadd(this.keys.groups(), group);
       await this.#eval(
         'commit-offsets',
-        [this.keys.groupMembers(group), this.keys.groupOffsets(group)],
+        [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)],
         [member?.memberId ?? '', member?.memberEpoch ?? 0, ...offsetPairs(offsets)],
       );
     });
@@ -718,7 +792,8 @@ export class RedisCoordinator implements Coordinator {
     checkOffsetCommits(c, offsets);
     c.done();
     return this.#call(`resetOffsets ${group}`, { group }, options, async () => {
-      await this.#eval('reset-offsets', [this.keys.groupMembers(group), this.keys.groupOffsets(group)], offsetPairs(offsets));
+      await this.#redis.sadd(this.keys.groups(), group);
+      await this.#eval('reset-offsets', [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)], offsetPairs(offsets));
     });
   }
 

@@ -1,5 +1,6 @@
 // The Lua scripts: one file per multi-key change under packages/coord/lua/, named
-// `<name>-<numKeys>.lua` with a KEYS/ARGV/returns header, each prefixed with _prelude.lua.
+// `<name>-<numKeys>.lua` with a KEYS/ARGV/returns header, each prefixed with _prelude.lua and
+// with the libraries its header names (`-- requires: _group.lua`; library files start with "_").
 // They are read once per process, loaded into Redis once per connection (SCRIPT LOAD) and
 // called by SHA; a NOSCRIPT reply (the server restarted or failed over, and the script cache is
 // not persisted) loads them again (redis-coordinator.ts).
@@ -17,6 +18,7 @@ import { assert } from '../assert.js';
 export const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url));
 const PRELUDE_FILE = '_prelude.lua';
 const SCRIPT_FILE = /^([a-z][a-z-]*[a-z])-(\d+)\.lua$/;
+const REQUIRES = /^-- requires: (_[a-z]+\.lua)$/gm;
 
 export const SCRIPT_NAMES = [
   'boot',
@@ -42,6 +44,10 @@ export const SCRIPT_NAMES = [
   'load-manifest',
   'commit-offsets',
   'reset-offsets',
+  'group-heartbeat',
+  'group-leave',
+  'group-describe',
+  'group-delete',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
@@ -64,7 +70,7 @@ export function loadScripts(dir: string = LUA_DIR): ReadonlyMap<ScriptName, Scri
   const prelude = readFileSync(join(dir, PRELUDE_FILE), 'utf8');
   const scripts = new Map<ScriptName, Script>();
   for (const file of readdirSync(dir).sort()) {
-    if (file === PRELUDE_FILE || !file.endsWith('.lua')) continue;
+    if (file.startsWith('_') || !file.endsWith('.lua')) continue;
     const match = SCRIPT_FILE.exec(file);
     assert(match !== null, `lua/${file} is not named <name>-<numKeys>.lua`);
     const name = match[1] as ScriptName;
@@ -72,7 +78,12 @@ export function loadScripts(dir: string = LUA_DIR): ReadonlyMap<ScriptName, Scri
     assert(!scripts.has(name), `two files for script ${name}`);
     const body = readFileSync(join(dir, file), 'utf8');
     assert(/^-- KEYS|\n-- KEYS/.test(body) && /\n-- ARGV/.test(body) && /\n-- returns/.test(body), `lua/${file} lacks its KEYS/ARGV/returns header`);
-    const source = `${prelude}\n-- ${file}\n${body}`;
+    const libraries = [...body.matchAll(REQUIRES)].map((m) => {
+      const library = m[1]!;
+      assert(library !== PRELUDE_FILE, `lua/${file} requires the prelude, which every script gets`);
+      return `-- ${library}\n${readFileSync(join(dir, library), 'utf8')}`;
+    });
+    const source = [prelude, ...libraries, `-- ${file}\n${body}`].join('\n');
     scripts.set(name, { name, file, numKeys: Number(match[2]), source, sha: createHash('sha1').update(source).digest('hex') });
   }
   for (const name of SCRIPT_NAMES) assert(scripts.has(name), `lua/${name}-<n>.lua is missing`);

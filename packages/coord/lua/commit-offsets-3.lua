@@ -1,0 +1,47 @@
+-- commit-offsets-3.lua: commits a group's offsets, all or nothing, fenced by member and epoch.
+-- Expired members are removed first, so a member whose session expired (a zombie) cannot commit.
+--
+-- requires: _group.lua
+-- KEYS[1]  g:{g}:meta      hash epoch, aepoch, topics
+-- KEYS[2]  g:{g}:members   hash member id -> member JSON
+-- KEYS[3]  g:{g}:offsets   hash "<topic>/<partition>" -> "<committedAtMs> <json>"
+-- ARGV     memberId ("" = a standalone commit, allowed only while the group has no members),
+--          memberEpoch, then field, json pairs
+-- returns  the number of offsets written
+--          errors UNKNOWN_MEMBER, FENCED_MEMBER, NON_EMPTY_GROUP (the sweep stays applied, no offset
+--          is written)
+
+local now = now_ms()
+local g = group_load(KEYS[1], KEYS[2])
+group_sweep(g, now)
+group_save(g, KEYS[1], KEYS[2])
+if ARGV[1] == '' then
+  local members = #sorted_keys(g.members)
+  if members > 0 then
+    return fail('NON_EMPTY_GROUP', { 'members', members, 'what', 'standalone offset commits are allowed' })
+  end
+else
+  local m = g.members[ARGV[1]]
+  if m == nil then
+    return fail('UNKNOWN_MEMBER', { 'memberId', ARGV[1] })
+  end
+  if m.memberEpoch ~= arg_int(2) then
+    return fail('FENCED_MEMBER', { 'memberId', ARGV[1], 'memberEpoch', arg_int(2), 'currentEpoch', m.memberEpoch })
+  end
+end
+local stamp = fmt(now) .. ' '
+local batch = {}
+local written = 0
+for i = 3, #ARGV, 2 do
+  batch[#batch + 1] = ARGV[i]
+  batch[#batch + 1] = stamp .. ARGV[i + 1]
+  written = written + 1
+  if #batch >= 1000 then
+    redis.call('HSET', KEYS[3], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then
+  redis.call('HSET', KEYS[3], unpack(batch))
+end
+return written

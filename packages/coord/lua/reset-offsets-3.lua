@@ -1,0 +1,35 @@
+-- reset-offsets-3.lua: sets a group's offsets, all or nothing, only while it has no members
+-- (expired members are removed first).
+--
+-- requires: _group.lua
+-- KEYS[1]  g:{g}:meta      hash epoch, aepoch, topics
+-- KEYS[2]  g:{g}:members   hash member id -> member JSON
+-- KEYS[3]  g:{g}:offsets   hash "<topic>/<partition>" -> "<committedAtMs> <json>"
+-- ARGV     field, json pairs
+-- returns  the number of offsets written; errors NON_EMPTY_GROUP (the sweep stays applied, no
+--          offset is written)
+
+local now = now_ms()
+local g = group_load(KEYS[1], KEYS[2])
+group_sweep(g, now)
+group_save(g, KEYS[1], KEYS[2])
+local members = #sorted_keys(g.members)
+if members > 0 then
+  return fail('NON_EMPTY_GROUP', { 'members', members, 'what', 'offsets can be reset' })
+end
+local stamp = fmt(now) .. ' '
+local batch = {}
+local written = 0
+for i = 1, #ARGV, 2 do
+  batch[#batch + 1] = ARGV[i]
+  batch[#batch + 1] = stamp .. ARGV[i + 1]
+  written = written + 1
+  if #batch >= 1000 then
+    redis.call('HSET', KEYS[3], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then
+  redis.call('HSET', KEYS[3], unpack(batch))
+end
+return written
