@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
-import { RedisCoordinator, type Coordinator } from '@strata/coord';
+import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
@@ -27,7 +28,7 @@ import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
-import { LocalMetadataStore, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';
+import { LocalMetadataStore, META_DIR, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
 import { createObjectStore } from './tiering/object-store-factory.js';
 import { Tiering } from './tiering/tiering.js';
@@ -85,6 +86,14 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     // A cluster's id is the coordinator's: every broker answers the same one.
     clusterId = (await coordinator.status()).bootId;
     logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(config.cluster.redisUrl) });
+  }
+  // Consumer groups always go through a coordinator: Redis in a cluster, else the in-process one under the data dir.
+  let groupCoordinator: Coordinator;
+  try {
+    groupCoordinator = coordinator ?? (await MemoryCoordinator.open({ dir: join(config.dataDir, META_DIR, 'coord') }));
+  } catch (e) {
+    await dataDirLock.release();
+    throw e;
   }
   // Set once the broker listens (it needs the URL); the tiering and registry callbacks reach it through this.
   let clusterNode: ClusterNode | null = null;
@@ -152,7 +161,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     await registry.start();
   } catch (e) {
     await tiering.stop(0).catch(() => undefined);
-    await coordinator?.close().catch(() => undefined);
+    await groupCoordinator.close().catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -168,6 +177,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const forwarder = coordinator !== null ? new Forwarder(config.brokerId) : null;
   let routerRef: BrokerContext['router'] = SINGLE_NODE_ROUTER;
   const ctx: BrokerContext = {
+    coordinator: groupCoordinator,
     get router() {
       return routerRef;
     },
@@ -219,7 +229,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
     await tiering.stop(0).catch(() => undefined);
     await registry.close().catch(() => undefined);
-    await coordinator?.close().catch(() => undefined);
+    await groupCoordinator.close().catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -255,7 +265,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       await maintenance.stop();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
-      await coordinator.close().catch(() => undefined);
+      await groupCoordinator.close().catch(() => undefined);
       await dataDirLock.release();
       throw e;
     }
@@ -296,7 +306,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger.error('closing the logs failed', { err: e });
     }
     await serverClosed;
-    await coordinator?.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
+    await groupCoordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await dataDirLock.release();
     state = 'closed';
     logger.info('broker stopped');

@@ -1,3 +1,4 @@
+import type { Coordinator } from '@strata/coord';
 import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Forwarder } from './cluster/forwarder.js';
 import type { PartitionRouter } from './cluster/routing.js';
@@ -23,6 +24,8 @@ export interface BrokerContext {
   now(): number;
   /** Registers background work (acks=0 appends) that close() must wait for. */
   track(work: Promise<unknown>): void;
+  /** Consumer groups and their offsets: Redis in a cluster, the in-process engine on a single node. */
+  readonly coordinator: Coordinator;
   /** Where each partition's reads and writes go (this broker on a single node). */
   readonly router: PartitionRouter;
   /** Clustered only: this broker's part in the cluster, and the pool that forwards to leaders. */
