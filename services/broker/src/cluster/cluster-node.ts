@@ -10,6 +10,7 @@
 // keeps running while the process is paused: a leader woken from SIGSTOP finds
 // its deadline passed before it can write.
 
+import { setMaxListeners } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -378,6 +379,8 @@ export class ClusterNode implements PartitionRouter {
     if (this.#ticks % 4 === 1) await this.syncTopics();
 
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
+    // One signal for every partition's read of this tick: many listeners on it are expected.
+    setMaxListeners(0, signal);
     const handles = [...this.#opts.registry.allPartitions()];
     const [brokers, states] = await Promise.all([
       this.#coord.listBrokers({ signal }),
@@ -532,14 +535,25 @@ export class ClusterNode implements PartitionRouter {
         if (grant.reason !== 'held') logger.debug('partition lease not granted', { topic: handle.topic, partition: handle.partition, reason: grant.reason });
         return;
       }
-      // Another reign between our read and the grant would make the decision above wrong: start over.
+      // The lease is ours now: nobody else can commit. If another reign came between our read and
+      // the grant (its epoch would lie between), or the bucket moved meanwhile, the local tail is
+      // not to be trusted: continue from the bucket's end instead.
       const after = await this.#coord.getPartitionState(handle.topic, handle.partition, { signal });
-      const previous = after?.epochHistory.at(-2);
       const current = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
-      if (!after || after.leaderEpoch !== grant.epoch || previous?.epoch !== last?.epoch || manifestEndOffset(current) !== remoteEnd) {
+      const intervening =
+        grant.epoch !== knownEpoch + 1 || (after?.epochHistory ?? []).some((e) => e.epoch > seen.leaderEpoch && e.epoch < grant.epoch && e.leader !== this.#me);
+      const currentEnd = manifestEndOffset(current);
+      if ((keep && intervening) || currentEnd !== remoteEnd || log.logEndOffset < currentEnd) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
-        await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, grant.epoch).catch(() => undefined);
-        logger.warn('leadership changed while taking the partition; retrying', { topic: handle.topic, partition: handle.partition });
+        await log.resetTo(currentEnd);
+        logger.warn('leadership or the bucket moved while taking the partition; continuing from the bucket end', {
+          topic: handle.topic,
+          partition: handle.partition,
+          remoteEnd: currentEnd,
+        });
+      }
+      if (after === null || after.leaderEpoch !== grant.epoch) {
+        // Granted and already superseded (expired while we worked): the next tick looks again.
         return;
       }
       await writeFileAtomic(join(log.dir, REIGN_FILE), `${grant.epoch}\n`);
