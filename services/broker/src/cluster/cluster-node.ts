@@ -211,14 +211,17 @@ export class ClusterNode implements PartitionRouter {
 
   partitionView(handle: PartitionHandle): PartitionView {
     const state = this.#states.get(handle.key);
+    // Only a live lease makes this broker the leader: one past its deadline writes nothing.
     const reign = this.#reigns.get(handle.key);
-    const leader = reign !== undefined ? this.#me : (state?.leader ?? null);
+    const leading = reign !== undefined && performance.now() < reign.deadline;
+    const other = state?.leader === this.#me ? null : (state?.leader ?? null);
+    const leader = leading ? this.#me : other;
     return {
       leader,
-      leaderEpoch: reign?.epoch ?? state?.leaderEpoch ?? 0,
+      leaderEpoch: leading ? reign.epoch : (state?.leaderEpoch ?? 0),
       replicas: state?.replicas ?? [],
       isr: leader === null ? [] : [leader],
-      highWatermark: reign !== undefined ? handle.log.logEndOffset : (state?.highWatermark ?? 0),
+      highWatermark: leading ? handle.log.logEndOffset : (state?.highWatermark ?? 0),
     };
   }
 
@@ -512,6 +515,8 @@ export class ClusterNode implements PartitionRouter {
     try {
       const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
       const log = handle.log;
+      // An upload of an earlier reign may still be in flight: let it finish (or be fenced) first.
+      await handle.tier.idle();
       const manifest = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
       const remoteEnd = manifestEndOffset(manifest);
       const reignEpoch = await readReign(log.dir);

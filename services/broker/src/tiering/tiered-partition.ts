@@ -338,7 +338,10 @@ export class TieredPartition {
   }
 
   async #uploadSegment(baseOffset: number, lastOffset: number, path: string, sizeBytes: number, signal: AbortSignal): Promise<void> {
-    const key = segmentObjectKey({ topic: this.topic, partition: this.partition, baseOffset, lastOffset, epoch: this.#epoch });
+    // The epoch of the reign that sealed the segment: a commit after leadership moved on is fenced by it,
+    // never made under a later reign's epoch.
+    const epoch = this.#epoch;
+    const key = segmentObjectKey({ topic: this.topic, partition: this.partition, baseOffset, lastOffset, epoch });
     const started = performance.now();
     this.#uploadingKey = key;
     try {
@@ -353,7 +356,7 @@ export class TieredPartition {
         objectBytes: footer.objectBytes,
         dataBytes: footer.dataBytes,
         maxTimestamp: footer.maxTimestamp,
-        epoch: this.#epoch,
+        epoch,
         uploadedAtMs: this.#deps.now(),
       };
       this.#manifest = await this.#fenced(this.#deps.manifests.commit(this.topic, this.partition, this.#manifest, segment));
