@@ -3,8 +3,8 @@ import { Pool } from 'undici';
 export interface LoadOptions {
   origin: string;
   method: 'POST' | 'GET';
-  /** Path and body of request number i. */
-  request: (i: number) => { path: string; body?: Buffer; headers?: Record<string, string> };
+  /** Path and body of request number i (and its origin, when requests spread over several servers). */
+  request: (i: number) => { path: string; body?: Buffer; headers?: Record<string, string>; origin?: string };
   concurrency: number;
   durationMs: number;
   maxRequests?: number;
@@ -24,7 +24,12 @@ export interface LoadResult {
 
 /** Closed-loop load: `concurrency` workers, each with one request in flight, for a bounded time and count. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const pool = new Pool(options.origin, { connections: options.concurrency, pipelining: 1 });
+  const pools = new Map<string, Pool>();
+  const poolFor = (origin: string): Pool => {
+    let pool = pools.get(origin);
+    if (!pool) pools.set(origin, (pool = new Pool(origin, { connections: options.concurrency, pipelining: 1 })));
+    return pool;
+  };
   const latencies: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -38,9 +43,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   async function worker(): Promise<void> {
     while (performance.now() < deadline && issued < maxRequests) {
       const i = issued++;
-      const { path, body, headers } = options.request(i);
+      const { path, body, headers, origin } = options.request(i);
       const t0 = performance.now();
-      const response = await pool.request({ method: options.method, path, body, headers });
+      const response = await poolFor(origin ?? options.origin).request({ method: options.method, path, body, headers });
       const payload = Buffer.from(await response.body.arrayBuffer());
       latencies.push(performance.now() - t0);
       if (response.statusCode >= 300) {
@@ -55,7 +60,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  await pool.close();
+  await Promise.all([...pools.values()].map((pool) => pool.close()));
   if (firstError) console.error(`load: ${errors} errors, first: ${firstError}`);
   latencies.sort((a, b) => a - b);
   return { requests: latencies.length, errors, bytes, records, seconds, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };

@@ -3,6 +3,7 @@
  * the end, for tooling). Not a test: nothing here asserts a time.
  */
 import { runBrokerBench } from './broker-bench.js';
+import { runClusterBench } from './cluster-bench.js';
 import { runCodecBench } from './codec.js';
 import { runTierBench } from './tier-bench.js';
 
@@ -26,5 +27,11 @@ if (!only || only === 'tier') {
   const rows = await runTierBench();
   console.table(rows);
   results.tier = rows;
+}
+if (!only || only === 'cluster') {
+  console.log('\n## cluster: produce spread over 3 brokers (most forwarded) vs straight to each leader, same run');
+  const rows = await runClusterBench();
+  console.table(rows);
+  results.cluster = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

@@ -4,6 +4,7 @@
 // Strata-Forwarded-By header, and a broker never forwards such a request again.
 
 import { StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
+import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
 
@@ -51,6 +52,16 @@ export class Forwarder {
     return { baseOffset: body.baseOffset ?? -1, lastOffset: body.lastOffset ?? -1, recordCount: body.recordCount ?? 0 };
   }
 
+  /**
+   * A raw produce passed through as it came: the body streams from the client to the leader (never
+   * held whole here, and not validated twice: the leader validates), and the leader's answer comes back as is.
+   */
+  async produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply> {
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (contentLength !== undefined) headers['content-length'] = contentLength;
+    return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, signal);
+  }
+
   /** A read (or offsets lookup) proxied as it is: status, body and the Strata-* headers. */
   async proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply> {
     return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, signal);
@@ -64,7 +75,7 @@ export class Forwarder {
     base: string,
     path: string,
     method: Dispatcher.HttpMethod,
-    body: Buffer | undefined,
+    body: Buffer | Readable | undefined,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<ForwardedReply> {

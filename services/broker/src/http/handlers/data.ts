@@ -149,6 +149,19 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if (type !== RECORD_BATCH_MEDIA_TYPE) {
         throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${RECORD_BATCH_MEDIA_TYPE}, got "${type}"`);
       }
+      if (ctx.cluster !== null && forwardedBy(rc) === undefined) {
+        const handle = registry.partition(params.topic!, partition);
+        const route = await routeOf(handle);
+        if (route.kind === 'remote') {
+          try {
+            const reply = await ctx.cluster.forwarder.produceStream(route.url, req.url ?? '/', req, type, req.headers['content-length'], rc.signal);
+            return { status: reply.status, body: reply.body, contentType: reply.contentType };
+          } catch (e) {
+            if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
+            throw e;
+          }
+        }
+      }
       const configs = registry.get(params.topic!).configs;
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
