@@ -123,6 +123,27 @@ describe('cluster faults', () => {
     expect(batches).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
+  it('moves the partitions of a broker killed (-9) to live brokers once its heartbeats and leases time out', async () => {
+    cluster = await Cluster.start({ brokers: 3 });
+    const c = cluster;
+    expectStatus(await c.broker('b1').http.post('/v1/topics', { name: 'failover', partitions: 6 }), 201, 'create');
+    const before = await c.awaitLeaders('failover', 6);
+    const victim = before.get(0)!;
+    const moved = [...before.entries()].filter(([, id]) => id === victim).map(([p]) => p);
+    const killedAt = Date.now();
+    await c.broker(victim).kill();
+    const after = await c.awaitLeaders('failover', 6, 30_000);
+    const failoverMs = Date.now() - killedAt;
+    process.stdout.write(`\nfailover: ${moved.length} partition(s) of ${victim} led elsewhere ${failoverMs} ms after kill -9 (lease and session TTL 2000 ms)\n`);
+    for (const p of moved) expect(after.get(p)).not.toBe(victim);
+    for (const [id, broker] of c.running()) {
+      for (let p = 0; p < 6; p++) {
+        const res = await broker.http.post('/v1/topics/failover/records', { records: [{ partition: p, value: `via-${id}` }] });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+      }
+    }
+  }, 60_000);
+
   it('survives Redis killed and restarted from its AOF: leases come back, never two writers, nothing acknowledged lost', async () => {
     cluster = await Cluster.start({ brokers: 3 });
     const c = cluster;

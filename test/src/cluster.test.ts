@@ -4,6 +4,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, cleanupAll, expectStatus, runStrata, type HttpAnswer, type Json } from './harness/index.js';
 
+/** Reads this broker proxied to a leader (the leader's HTTP metrics count them as forwarded). */
+async function proxiedReads(broker: { http: { get(path: string): Promise<HttpAnswer<Json>> } }): Promise<number> {
+  const text = (await broker.http.get('/metrics')).body as string;
+  const line = text.split('\n').find((l) => l.startsWith('strata_cluster_forwarded_requests_total{kind="read"}'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 async function ok(answer: Promise<HttpAnswer<Json>>, status: number): Promise<HttpAnswer<Json>> {
   return expectStatus(await answer, status, 'cluster request');
 }
@@ -89,6 +96,34 @@ describe('a three-broker cluster', () => {
         expect(raw.headers['strata-high-watermark']).toBe('3');
       }
     }
+  }, 60_000);
+
+  it('serves history from the bucket at whichever broker is asked, without forwarding', async () => {
+    const [b1, b2, b3] = ['b1', 'b2', 'b3'].map((id) => cluster.broker(id));
+    await ok(b1!.http.post('/v1/topics', { name: 'history', partitions: 1, configs: { 'segment.bytes': 16384 } }), 201);
+    const leader = (await cluster.awaitLeaders('history', 1)).get(0)!;
+    const follower = [b1!, b2!, b3!].find((b) => b !== cluster.broker(leader))!;
+    for (let i = 0; i < 10; i++) {
+      const records = Array.from({ length: 20 }, (_, j) => ({ partition: 0, value: `${i * 20 + j}:${'h'.repeat(200)}` }));
+      await ok(b1!.http.post('/v1/topics/history/records', { records }), 200);
+    }
+    // Sealed segments reach the bucket.
+    const deadline = Date.now() + 20_000;
+    let described: Json;
+    for (;;) {
+      described = (await ok(cluster.broker(leader).http.get('/v1/topics/history'), 200)).body;
+      if (described.partitions[0].remoteLogEndOffset >= 100 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(described.partitions[0].remoteLogEndOffset).toBeGreaterThanOrEqual(100);
+    const forwardedBefore = await proxiedReads(follower);
+    const res = await ok(follower.http.get('/v1/topics/history/partitions/0/records?offset=0&maxRecords=50'), 200);
+    expect(res.body.records[0].offset).toBe(0);
+    expect(res.body.records[0].value).toMatch(/^0:/);
+    // Read here, from the bucket: the follower's remote-read counter moved, and nothing went to the leader.
+    const metrics = (await follower.http.get('/metrics')).body as string;
+    expect(metrics).toMatch(/strata_tier_remote_reads_total\{result="ok"\} [1-9]/);
+    expect(await proxiedReads(follower)).toBe(forwardedBefore);
   }, 60_000);
 
   it('answers the strata CLI pointed at any broker', async () => {

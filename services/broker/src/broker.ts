@@ -174,7 +174,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     work.then(done, done);
   };
 
-  const forwarder = coordinator !== null ? new Forwarder(config.brokerId) : null;
+  const forwarder = coordinator !== null ? new Forwarder(config.brokerId, { metrics: metrics.registry }) : null;
   let routerRef: BrokerContext['router'] = SINGLE_NODE_ROUTER;
   const ctx: BrokerContext = {
     coordinator: groupCoordinator,

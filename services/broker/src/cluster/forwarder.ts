@@ -5,6 +5,7 @@
 
 import { StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
 import type { Readable } from 'node:stream';
+import { Counter, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
 
@@ -30,9 +31,19 @@ export class Forwarder {
   readonly #brokerId: string;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
+  readonly #forwarded: Counter<'kind'> | null;
 
-  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number } = {}) {
+  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry } = {}) {
     this.#brokerId = brokerId;
+    this.#forwarded =
+      options.metrics === undefined
+        ? null
+        : new Counter({
+            name: 'strata_cluster_forwarded_requests_total',
+            help: 'Requests this broker forwarded to a partition leader, by kind (produce, read).',
+            labelNames: ['kind'],
+            registers: [options.metrics],
+          });
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#agent = new Agent({
       connections: options.connectionsPerLeader ?? 32,
@@ -45,6 +56,7 @@ export class Forwarder {
   /** POSTs batches to the leader's raw produce endpoint; the leader's error comes back as a StrataError. */
   async produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<ForwardedAppend> {
     const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${encodeURIComponent(acks)}`;
+    this.#forwarded?.inc({ kind: 'produce' });
     const reply = await this.#send(leaderUrl, path, 'POST', batches, { 'content-type': RECORD_BATCH_MEDIA_TYPE }, signal);
     const parsed = parseJson(reply.body);
     if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
@@ -59,11 +71,13 @@ export class Forwarder {
   async produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (contentLength !== undefined) headers['content-length'] = contentLength;
+    this.#forwarded?.inc({ kind: 'produce' });
     return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, signal);
   }
 
   /** A read (or offsets lookup) proxied as it is: status, body and the Strata-* headers. */
   async proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply> {
+    this.#forwarded?.inc({ kind: 'read' });
     return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, signal);
   }
 
