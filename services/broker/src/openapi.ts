@@ -327,8 +327,10 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           required: ['partition', 'leader', 'replicas', 'isr', 'logStartOffset', 'logEndOffset', 'highWatermark', 'localLogStartOffset', 'localBytes', 'remoteBytes'],
           properties: {
             partition: { type: 'integer' },
-            leader: { type: 'string', description: 'Broker id.' },
-            replicas: { type: 'array', items: { type: 'string' } },
+            leader: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Broker id of the leader with a live lease (null while none: an election or hand-over).' },
+            leaderUrl: { anyOf: [{ type: 'string', format: 'uri' }, { type: 'null' }], description: 'In a cluster: where to reach the leader directly.' },
+            leaderEpoch: { type: 'integer' },
+            replicas: { type: 'array', items: { type: 'string' }, description: 'Assigned by the controller; replicas[0] is the assigned leader.' },
             isr: { type: 'array', items: { type: 'string' } },
             logStartOffset: int64('First retained offset (all tiers).'),
             logEndOffset: int64('Next offset to be written.'),
@@ -427,19 +429,22 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
         },
         Cluster: {
           type: 'object',
-          required: ['clusterId', 'controller', 'brokers'],
+          required: ['clusterId', 'mode', 'self', 'controller', 'brokers'],
           properties: {
-            clusterId: { type: 'string' },
-            controller: { type: 'string', description: 'Broker id of the controller.' },
+            clusterId: { type: 'string', description: 'In a cluster, the same at every broker (it comes from Redis).' },
+            mode: { type: 'string', enum: ['single-node', 'cluster'] },
+            self: { type: 'string', description: 'Id of the broker that answered.' },
+            controller: { type: ['string', 'null'], description: 'Broker id of the controller (null while none holds the lease).' },
             brokers: {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['id', 'url', 'live', 'leaderOf'],
+                required: ['id', 'url', 'live', 'self', 'leaderOf'],
                 properties: {
                   id: { type: 'string' },
-                  url: { type: 'string', format: 'uri' },
-                  live: { type: 'boolean' },
+                  url: { type: 'string', format: 'uri', description: 'Where smart clients reach it directly.' },
+                  live: { type: 'boolean', description: 'Registered and heartbeating.' },
+                  self: { type: 'boolean' },
                   leaderOf: {
                     type: 'array',
                     items: {
