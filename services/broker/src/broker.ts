@@ -139,7 +139,10 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
     maxRequestBytes: config.maxRequestBytes,
-    liveBrokers: () => 1,
+    replicationLimit: () =>
+      coordinator === null
+        ? { max: 1, why: 'a single node holds one replica' }
+        : { max: 1, why: 'this build does not replicate between brokers yet (each partition lives on its leader and in the bucket)' },
     logger,
     now,
     onTopicRemoved: (topic) => {

@@ -292,7 +292,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           properties: {
             name: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$', not: { enum: ['.', '..'] } },
             partitions: { type: 'integer', minimum: 1, ...(config ? { default: config.topicDefaults.partitions, maximum: config.maxPartitions } : {}) },
-            replicationFactor: { type: 'integer', minimum: 1, default: 1, description: 'At most the number of live brokers (1 on a single node).' },
+            replicationFactor: { type: 'integer', minimum: 1, default: 1, description: 'Only 1 until replication between brokers lands.' },
             configs: ref('TopicConfigs'),
           },
         },

@@ -89,8 +89,8 @@ export interface TopicRegistryOptions {
   defaults: TopicDefaults;
   maxPartitions: number;
   maxRequestBytes: number;
-  /** Brokers that could host a replica: 1 on a single node. */
-  liveBrokers: () => number;
+  /** The largest replication factor a topic may have now, and why (1 until replication lands). */
+  replicationLimit: () => { max: number; why: string };
   logger: Logger;
   now: () => number;
   /** Called after a topic is removed from the registry (wake its waiters, drop its metrics). */
@@ -213,15 +213,15 @@ export class TopicRegistry {
       }
 
       const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
-      const live = this.#opts.liveBrokers();
+      const limit = this.#opts.replicationLimit();
       let rfOk = false;
       if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
         problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
-      } else if ((replicationFactor as number) > live) {
+      } else if ((replicationFactor as number) > limit.max) {
         problems.push({
           code: 'INVALID_CONFIG',
           field: 'replicationFactor',
-          message: `replicationFactor (${replicationFactor as number}) exceeds the number of live brokers (${live})`,
+          message: `replicationFactor (${replicationFactor as number}) exceeds ${limit.max}: ${limit.why}`,
         });
       } else rfOk = true;
 
