@@ -177,7 +177,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     work.then(done, done);
   };
 
-  const forwarder = coordinator !== null ? new Forwarder(config.brokerId, { metrics: metrics.registry }) : null;
+  const forwarder = coordinator !== null ? new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 }) : null;
   let routerRef: BrokerContext['router'] = SINGLE_NODE_ROUTER;
   const ctx: BrokerContext = {
     coordinator: groupCoordinator,
