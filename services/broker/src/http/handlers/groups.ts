@@ -334,7 +334,10 @@ function parseCommits(c: Checks, raw: unknown): OffsetCommit[] {
     const o = (entry ?? {}) as Record<string, unknown>;
     const field = `offsets[${i}]`;
     let ok = true;
-    if (typeof o.topic !== 'string' || o.topic === '') (c.add('INVALID_REQUEST', `${field}.topic`, `${field}.topic must be a topic name`), (ok = false));
+    if (typeof o.topic !== 'string' || o.topic === '') {
+      c.add('INVALID_REQUEST', `${field}.topic`, `${field}.topic must be a topic name`);
+      ok = false;
+    }
     if (!Number.isSafeInteger(o.partition) || (o.partition as number) < 0) {
       c.add('INVALID_REQUEST', `${field}.partition`, `${field}.partition must be a non-negative integer, got ${JSON.stringify(o.partition)}`);
       ok = false;
@@ -343,7 +346,10 @@ function parseCommits(c: Checks, raw: unknown): OffsetCommit[] {
       c.add('INVALID_REQUEST', `${field}.offset`, `${field}.offset must be a non-negative integer (the next offset to read), got ${JSON.stringify(o.offset)}`);
       ok = false;
     }
-    if (o.metadata !== undefined && typeof o.metadata !== 'string') (c.add('INVALID_REQUEST', `${field}.metadata`, `${field}.metadata must be a string`), (ok = false));
+    if (o.metadata !== undefined && typeof o.metadata !== 'string') {
+      c.add('INVALID_REQUEST', `${field}.metadata`, `${field}.metadata must be a string`);
+      ok = false;
+    }
     if (ok) out.push({ topic: o.topic as string, partition: o.partition as number, offset: o.offset as number, ...(o.metadata !== undefined ? { metadata: o.metadata as string } : {}) });
   });
   return out;
