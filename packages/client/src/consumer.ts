@@ -210,7 +210,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.#loop = this.#heartbeatLoop().catch((e: unknown) => this.#fail(e));
   }
 
-  /** Records one at a time; the offset after a record counts as processed when the next one is asked for (or the loop breaks). */
+  /**
+   * Records one at a time. A record counts as processed (committable) when the next one is asked
+   * for, or when the loop breaks out (also by a throw in its body: use run() when a failing
+   * handler must not commit its record).
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
     await this.start();
     this.#claimDelivery();
@@ -222,13 +226,18 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         const { state } = batch;
         let release!: () => void;
         state.busy = new Promise((resolve) => (release = resolve));
+        let inHand: ConsumerRecord | null = null;
         try {
           for (const record of batch.records) {
             if (state.gone || this.#owned.get(state.key) !== state || this.#closed) break;
+            inHand = record;
             yield record;
-            if (this.#owned.get(state.key) === state && !state.gone) state.processed = record.offset + 1;
+            inHand = null;
+            if (this.#owned.get(state.key) === state) state.processed = record.offset + 1;
           }
         } finally {
+          // Breaking out of the loop counts the record in hand as processed (as PartitionReader does).
+          if (inHand !== null && this.#owned.get(state.key) === state) state.processed = inHand.offset + 1;
           state.busy = null;
           release();
         }
@@ -657,10 +666,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     await this.#api.commitOffsets(this.groupId, { ...member }, offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })), this.#call());
     for (const o of offsets) {
       const state = this.#owned.get(key(o.topic, o.partition));
-      if (state !== undefined) state.committed = o.offset;
-      else {
-        // A partition being revoked is no longer in #owned only after its commit: nothing to record.
-      }
+      if (state === undefined) continue;
+      state.committed = o.offset;
+      // An explicit commit says "processed up to here": a later automatic one must not move it back.
+      if (explicit !== undefined) state.processed = o.offset;
     }
     this.#publish({ type: 'committed', group: this.groupId, offsets: [...offsets] });
   }
