@@ -4,6 +4,7 @@
  */
 import { runBrokerBench } from './broker-bench.js';
 import { runCodecBench } from './codec.js';
+import { runGroupsBench } from './groups-bench.js';
 import { runTierBench } from './tier-bench.js';
 
 const only = process.argv[2];
@@ -26,5 +27,11 @@ if (!only || only === 'tier') {
   const rows = await runTierBench();
   console.table(rows);
   results.tier = rows;
+}
+if (!only || only === 'groups') {
+  console.log('\n## consumer groups through the client (one broker process): latency and throughput by member count');
+  const rows = await runGroupsBench();
+  console.table(rows);
+  results.groups = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));
