@@ -114,6 +114,8 @@ interface PartitionState {
   busy: Promise<void> | null;
   highWatermark: number | null;
   resumed: (() => void) | null;
+  /** Bumped by seek(): the rest of a batch in hand is skipped, and its processed offset is not set. */
+  seeks: number;
 }
 
 interface QueuedBatch {
@@ -227,17 +229,19 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         let release!: () => void;
         state.busy = new Promise((resolve) => (release = resolve));
         let inHand: ConsumerRecord | null = null;
+        const seeks = state.seeks;
+        const current = (): boolean => this.#owned.get(state.key) === state && state.seeks === seeks;
         try {
           for (const record of batch.records) {
-            if (state.gone || this.#owned.get(state.key) !== state || this.#closed) break;
+            if (state.gone || !current() || this.#closed) break;
             inHand = record;
             yield record;
             inHand = null;
-            if (this.#owned.get(state.key) === state) state.processed = record.offset + 1;
+            if (current()) state.processed = record.offset + 1;
           }
         } finally {
           // Breaking out of the loop counts the record in hand as processed (as PartitionReader does).
-          if (inHand !== null && this.#owned.get(state.key) === state) state.processed = inHand.offset + 1;
+          if (inHand !== null && current()) state.processed = inHand.offset + 1;
           state.busy = null;
           release();
         }
@@ -268,15 +272,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         let release!: () => void;
         state.busy = new Promise((resolve) => (release = resolve));
         try {
+          const seeks = state.seeks;
+          const current = (): boolean => this.#owned.get(state.key) === state && state.seeks === seeks;
           await inHandler.run(this, async () => {
             if (options.eachBatch !== undefined) {
               await options.eachBatch({ topic: state.topic, partition: state.partition, records: batch.records, highWatermark: batch.highWatermark });
-              if (this.#owned.get(state.key) === state) state.processed = batch.records.at(-1)!.offset + 1;
+              if (current()) state.processed = batch.records.at(-1)!.offset + 1;
             } else {
               for (const record of batch.records) {
-                if (state.gone || this.#owned.get(state.key) !== state || this.#closed) break;
+                if (state.gone || !current() || this.#closed) break;
                 await options.eachRecord!(record);
-                if (this.#owned.get(state.key) === state) state.processed = record.offset + 1;
+                if (current()) state.processed = record.offset + 1;
               }
             }
           });
@@ -313,6 +319,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.#dropQueued(state);
     state.reader.seek(offset);
     state.processed = offset;
+    state.seeks++;
   }
 
   /** Stops fetching these partitions (kept in the assignment); records already queued for them are put back. */
@@ -502,7 +509,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         maxBytes: this.#o.maxBytes,
         maxWaitMs: this.#o.maxWaitMs,
       });
-      const state: PartitionState = { topic, partition, key: k, reader, processed: null, committed: from ?? null, paused: false, gone: false, busy: null, highWatermark: null, resumed: null };
+      const state: PartitionState = { topic, partition, key: k, reader, processed: null, committed: from ?? null, paused: false, gone: false, busy: null, highWatermark: null, resumed: null, seeks: 0 };
       this.#owned.set(k, state);
       void this.#fetchLoop(state).catch((e: unknown) => this.#fail(e));
     }

@@ -105,8 +105,7 @@ describe('Consumer', () => {
       },
     });
     await until('offset 9', () => got.includes(9));
-    expect(got.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
-    expect(got.slice(-2)).toEqual([8, 9]);
+    expect(got).toEqual([0, 1, 2, 3, 4, 8, 9]); // the rest of the batch in hand was skipped
     c.pause([{ topic: 'c3', partition: 0 }]);
     expect(c.paused()).toEqual([{ topic: 'c3', partition: 0 }]);
     const before = got.length;
@@ -114,7 +113,8 @@ describe('Consumer', () => {
     await sleep(500);
     expect(got.length).toBe(before);
     c.resume([{ topic: 'c3', partition: 0 }]);
-    await until('resumed', () => got.length === before + 3);
+    await until('resumed', () => [10, 11, 12].every((o) => got.includes(o)));
+    expect(got.slice(before)).toEqual([10, 11, 12]);
     await c.close();
     await running;
     expect(() => c.seek('c3', 0, 0)).toThrow(/not assigned/);
