@@ -5,6 +5,7 @@
 import { runBrokerBench } from './broker-bench.js';
 import { runClusterBench } from './cluster-bench.js';
 import { runCodecBench } from './codec.js';
+import { runGroupsBench } from './groups-bench.js';
 import { runTierBench } from './tier-bench.js';
 
 const only = process.argv[2];
@@ -33,5 +34,11 @@ if (!only || only === 'cluster') {
   const rows = await runClusterBench();
   console.table(rows);
   results.cluster = rows;
+}
+if (!only || only === 'groups') {
+  console.log('\n## consumer groups through the client (one broker process): latency and throughput by member count');
+  const rows = await runGroupsBench();
+  console.table(rows);
+  results.groups = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

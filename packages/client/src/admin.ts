@@ -9,6 +9,10 @@ import {
   StrataApi,
   type CallOptions,
   type ClusterDescription,
+  type GroupDescription,
+  type GroupListing,
+  type GroupOffset,
+  type ResetTarget,
   type NewTopic,
   type OffsetLookup,
   type OffsetSpec,
@@ -100,6 +104,36 @@ export class Admin {
       });
     }
     return out;
+  }
+
+  // ---- consumer groups ----------------------------------------------------------------------------
+
+  listGroups(options?: AdminCallOptions): Promise<GroupListing[]> {
+    return this.#api.listGroups(this.#call(options));
+  }
+
+  /** Members, their assignments, and every partition's committed offset, high watermark, lag and owner. NOT_FOUND if no such group. */
+  describeGroup(group: string, options?: AdminCallOptions): Promise<GroupDescription> {
+    return this.#api.describeGroup(group, this.#call(options));
+  }
+
+  /** Committed offsets with high watermark and lag (optionally of one topic). */
+  groupOffsets(group: string, topic?: string, options?: AdminCallOptions): Promise<GroupOffset[]> {
+    return this.#api.groupOffsets(group, topic, this.#call(options));
+  }
+
+  /**
+   * Moves the group's offsets of a topic (all partitions, or the given ones) to the log start, the
+   * high watermark, an offset (clamped into the log) or the first record at/after a timestamp.
+   * Only while the group has no members (NON_EMPTY_GROUP). Returns the offsets set.
+   */
+  resetOffsets(group: string, topic: string, to: ResetTarget, partitions?: readonly number[], options?: AdminCallOptions): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+    return this.#api.resetGroupOffsets(group, topic, to, partitions, this.#call(options));
+  }
+
+  /** Removes the group and its offsets; only while it has no members (NON_EMPTY_GROUP). NOT_FOUND if no such group. */
+  deleteGroup(group: string, options?: AdminCallOptions): Promise<void> {
+    return this.#api.deleteGroup(group, this.#call(options));
   }
 
   describeCluster(options?: AdminCallOptions): Promise<ClusterDescription> {

@@ -89,6 +89,97 @@ export interface FetchAnswer {
   nextOffset: number | null;
 }
 
+/** Partitions of one topic. */
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+/** The answer to a join or a heartbeat: the partitions the member may own now. */
+export interface GroupHeartbeatAnswer {
+  memberId: string;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: TopicPartitions[];
+}
+
+export interface JoinGroupRequest {
+  topics: readonly string[];
+  sessionTimeoutMs?: number;
+  rebalanceTimeoutMs?: number;
+  clientId?: string;
+}
+
+export interface GroupHeartbeatRequest {
+  memberEpoch: number;
+  /** What the member owns now (null/absent: unchanged). */
+  ownedPartitions?: readonly TopicPartitions[] | null;
+  topics?: readonly string[];
+  sessionTimeoutMs?: number;
+  rebalanceTimeoutMs?: number;
+}
+
+export interface GroupMemberRef {
+  memberId: string;
+  memberEpoch: number;
+}
+
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  /** The next offset to read. */
+  offset: number;
+  metadata?: string;
+}
+
+/** A committed offset with the partition's high watermark and lag (null: nothing committed, or the partition is unknown). */
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  offset: number | null;
+  metadata: string;
+  highWatermark: number | null;
+  lag: number | null;
+  committedAtMs: number | null;
+  /** describeGroup only: the member that owns the partition now. */
+  owner?: string | null;
+}
+
+export type GroupState = 'empty' | 'reconciling' | 'stable';
+
+export interface GroupListing {
+  group: string;
+  members: number;
+  state: GroupState;
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  memberEpoch: number;
+  subscribedTopics: string[];
+  assignment: TopicPartitions[];
+  pendingRevocation: TopicPartitions[];
+  target: TopicPartitions[];
+  lastHeartbeatAtMs: number;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  state: GroupState;
+  topicPartitions: Record<string, number>;
+  members: GroupMemberDescription[];
+  /** Every partition of the group's topics: committed offset, high watermark, lag, owner. */
+  partitions: GroupOffset[];
+}
+
+/** Where a reset moves a group's offsets. */
+export type ResetTarget = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
+
 export interface CallOptions {
   /** Epoch ms: retries stop here (default: now + requestTimeoutMs). */
   deadline?: number;
@@ -98,6 +189,7 @@ export interface CallOptions {
 
 const enc = encodeURIComponent;
 const partitionPath = (topic: string, partition: number): string => `/v1/topics/${enc(topic)}/partitions/${partition}`;
+const groupPath = (group: string): string => `/v1/groups/${enc(group)}`;
 
 export function offsetSpecQuery(spec: OffsetSpec): string {
   if (spec === 'earliest' || spec === 'latest') return spec;
@@ -175,6 +267,64 @@ export class StrataApi {
     });
   }
 
+  // ---- consumer groups ----------------------------------------------------------------------------
+
+  /** A join is not idempotent (each makes a member): a retry after a lost answer leaves a member that expires with its session. */
+  joinGroup(group: string, request: JoinGroupRequest, options?: CallOptions): Promise<GroupHeartbeatAnswer> {
+    const what = `join group ${group}`;
+    return this.#json(what, 'POST', `${groupPath(group)}/members`, request, options, (body, r) => heartbeatAnswer(body, r, what));
+  }
+
+  groupHeartbeat(group: string, memberId: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatAnswer> {
+    const what = `heartbeat of ${memberId} in group ${group}`;
+    return this.#json(what, 'POST', `${groupPath(group)}/members/${enc(memberId)}/heartbeat`, request, options, (body, r) => heartbeatAnswer(body, r, what));
+  }
+
+  async leaveGroup(group: string, memberId: string, options?: CallOptions): Promise<void> {
+    await this.#json(`leave group ${group}`, 'DELETE', `${groupPath(group)}/members/${enc(memberId)}`, undefined, options, () => undefined);
+  }
+
+  /** member null: a standalone commit (only while the group has no members). */
+  async commitOffsets(group: string, member: GroupMemberRef | null, offsets: readonly OffsetToCommit[], options?: CallOptions): Promise<void> {
+    const body = member === null ? { offsets } : { memberId: member.memberId, memberEpoch: member.memberEpoch, offsets };
+    await this.#json(`commit offsets of group ${group}`, 'POST', `${groupPath(group)}/offsets`, body, options, () => undefined);
+  }
+
+  groupOffsets(group: string, topic?: string, options?: CallOptions): Promise<GroupOffset[]> {
+    const what = `offsets of group ${group}`;
+    const query = topic === undefined ? '' : `?topic=${enc(topic)}`;
+    return this.#json(what, 'GET', `${groupPath(group)}/offsets${query}`, undefined, options, (body, r) => arrayField<GroupOffset>(body, 'offsets', r, what));
+  }
+
+  resetGroupOffsets(group: string, topic: string, to: ResetTarget, partitions?: readonly number[], options?: CallOptions): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+    const what = `reset offsets of group ${group}`;
+    const target =
+      to === 'earliest' || to === 'latest'
+        ? { to }
+        : 'offset' in to
+          ? { to: 'offset', value: to.offset }
+          : { to: 'timestamp', value: to.timestamp };
+    const body = { topic, ...target, ...(partitions !== undefined ? { partitions } : {}) };
+    return this.#json(what, 'POST', `${groupPath(group)}/offsets/reset`, body, options, (b, r) => arrayField(b, 'offsets', r, what));
+  }
+
+  listGroups(options?: CallOptions): Promise<GroupListing[]> {
+    return this.#json('list groups', 'GET', '/v1/groups', undefined, options, (body, r) => arrayField<GroupListing>(body, 'groups', r, 'list groups'));
+  }
+
+  describeGroup(group: string, options?: CallOptions): Promise<GroupDescription> {
+    const what = `describe group ${group}`;
+    return this.#json(what, 'GET', groupPath(group), undefined, options, (body, r) => {
+      arrayField(body, 'members', r, what);
+      arrayField(body, 'partitions', r, what);
+      return body as GroupDescription;
+    });
+  }
+
+  async deleteGroup(group: string, options?: CallOptions): Promise<void> {
+    await this.#json(`delete group ${group}`, 'DELETE', groupPath(group), undefined, options, () => undefined);
+  }
+
   #json<T>(what: string, method: HttpMethod, path: string, body: unknown, options: CallOptions | undefined, parse: (body: unknown, r: HttpResponse) => T): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return this.#call(what, method, path, payload, payload === undefined ? undefined : JSON_MEDIA_TYPE, this.connection.options.requestTimeoutMs, options, (r) =>
@@ -248,4 +398,13 @@ function intHeader(r: HttpResponse, name: string, what: string): number | null {
   const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value)) throw badResponse(r.origin, what, `header ${name} is not an integer: "${text}"`);
   return value;
+}
+
+function heartbeatAnswer(body: unknown, r: HttpResponse, what: string): GroupHeartbeatAnswer {
+  const b = body as Partial<GroupHeartbeatAnswer>;
+  if (typeof b.memberId !== 'string') throw badResponse(r.origin, what, 'no memberId');
+  intField(body, 'memberEpoch', r, what);
+  intField(body, 'heartbeatIntervalMs', r, what);
+  arrayField(body, 'assignment', r, what);
+  return body as GroupHeartbeatAnswer;
 }

@@ -1,11 +1,16 @@
 // @strata/client: Strata's TypeScript client over the HTTP API v1 (DESIGN.md §8).
 // Producer (Kafka's partitioner, batching, linger, gzip, acks, retries that keep
 // per-partition order, a bounded buffer), Admin, and Fetcher / PartitionReader
-// (the consumer without groups). Every error is a StrataError from
+// (the consumer without groups), Consumer (groups), and withDeadLetter. Every error is a StrataError from
 // @strata/protocol, with the server's code and `retriable`.
 
 export { Producer } from './producer.js';
 export type { Enqueued, ProducerOptions, ProducerStats } from './producer.js';
+
+export { Consumer, CONSUMER_DEFAULTS, consumerChannel } from './consumer.js';
+export type { ConsumerBatch, ConsumerEvent, ConsumerGroupOptions, ConsumerOptions, RunOptions, TopicPartition } from './consumer.js';
+export { withDeadLetter, DEAD_LETTER_DEFAULTS, DEAD_LETTER_HEADERS } from './dead-letter.js';
+export type { DeadLetterOptions, RecordHandler } from './dead-letter.js';
 
 export { Admin } from './admin.js';
 export type { AdminCallOptions, AdminOptions, PartitionOffset } from './admin.js';
@@ -27,11 +32,18 @@ export type { Acks, AutoOffsetReset, ConnectionOptions, ProducerCompression, Pro
 export type {
   ClusterBroker,
   ClusterDescription,
+  GroupDescription,
+  GroupListing,
+  GroupMemberDescription,
+  GroupOffset,
+  GroupState,
   NewTopic,
   OffsetLookup,
   OffsetSpec,
   PartitionDescription,
+  ResetTarget,
   TopicConfigValue,
+  TopicPartitions,
   TopicDescription,
   TopicListing,
 } from './api.js';

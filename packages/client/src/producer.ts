@@ -21,7 +21,7 @@
 
 import { encodeRecordBatch, isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
-import { connectionFor, type ConnectWith } from './connection.js';
+import { connectionFor, type Connection, type ConnectWith } from './connection.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, normalizeRecord, type NormalizedRecord, type ProducerRecord, type RecordMetadata } from './records.js';
 
@@ -143,6 +143,11 @@ export class Producer {
     this.#ownsConnection = owned;
     this.#api = new StrataApi(connection);
     this.options = Object.freeze(resolveProducerTuning(options));
+  }
+
+  /** The connection this producer sends on (share it: `new Admin({ connection: producer.connection })`). */
+  get connection(): Connection {
+    return this.#api.connection;
   }
 
   /** Sends a record; resolves with its partition and offset once acknowledged (per `acks`). */

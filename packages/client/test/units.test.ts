@@ -39,10 +39,10 @@ describe('failure classification', () => {
   });
 
   it('keeps a code it does not know (a newer broker) in the details, retriable as the wire says', () => {
-    const f = statusFailure(409, 'application/json', json({ error: { code: 'FENCED_MEMBER_EPOCH', message: 'stale', retriable: true } }), 'o', 'w');
+    const f = statusFailure(409, 'application/json', json({ error: { code: 'GROUP_SUBSCRIPTION_TOO_LARGE', message: 'stale', retriable: true } }), 'o', 'w');
     expect(f.retriable).toBe(true);
-    expect(f.error).toMatchObject({ code: 'INTERNAL_ERROR', details: { serverCode: 'FENCED_MEMBER_EPOCH', status: 409 } });
-    expect(f.error.message).toMatch(/FENCED_MEMBER_EPOCH: stale/);
+    expect(f.error).toMatchObject({ code: 'INTERNAL_ERROR', details: { serverCode: 'GROUP_SUBSCRIPTION_TOO_LARGE', status: 409 } });
+    expect(f.error.message).toMatch(/GROUP_SUBSCRIPTION_TOO_LARGE: stale/);
   });
 
   it('tells a refused connection (nothing sent) from a broken one', () => {

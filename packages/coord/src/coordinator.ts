@@ -433,9 +433,8 @@ export interface Coordinator {
   // consumer groups (KIP-848): every call touching a group first removes the members whose session
   // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.
   /**
-   * Join (memberEpoch 0) or heartbeat. Refusals: NOT_FOUND (reason UNKNOWN_MEMBER_ID), FENCED_LEADER_EPOCH
-   * (reason FENCED_MEMBER_EPOCH: rejoin with epoch 0), INVALID_REQUEST (GROUP_MAX_SIZE_REACHED,
-   * GROUP_PARTITIONS_EXCEEDED).
+   * Join (memberEpoch 0) or heartbeat. Refusals: UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH
+   * (rejoin with epoch 0), GROUP_MAX_SIZE_REACHED, INVALID_REQUEST (reason GROUP_PARTITIONS_EXCEEDED).
    */
   groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse>;
   /** false: no such member. Its partitions are free for their new owners at once. */

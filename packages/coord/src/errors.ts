@@ -79,23 +79,23 @@ export const FAILURES = {
     message: (d) => `epoch of ${where(d)} would pass the int32 limit`,
   },
   UNKNOWN_MEMBER: {
-    code: 'NOT_FOUND',
+    code: 'UNKNOWN_MEMBER_ID',
     reason: 'UNKNOWN_MEMBER_ID',
     message: (d) => `member "${String(d['memberId'])}" is not in group "${String(d['group'])}"`,
   },
   FENCED_MEMBER: {
-    code: 'FENCED_LEADER_EPOCH',
+    code: 'FENCED_MEMBER_EPOCH',
     reason: 'FENCED_MEMBER_EPOCH',
     message: (d) =>
       `member "${String(d['memberId'])}" of group "${String(d['group'])}" is at epoch ${String(d['currentEpoch'])}, not ${String(d['memberEpoch'])}`,
   },
   NON_EMPTY_GROUP: {
-    code: 'INVALID_REQUEST',
+    code: 'NON_EMPTY_GROUP',
     reason: 'NON_EMPTY_GROUP',
     message: (d) => `group "${String(d['group'])}" has ${String(d['members'])} member(s): ${String(d['what'])} only while it has none`,
   },
   GROUP_FULL: {
-    code: 'INVALID_REQUEST',
+    code: 'GROUP_MAX_SIZE_REACHED',
     reason: 'GROUP_MAX_SIZE_REACHED',
     message: (d) => `group "${String(d['group'])}" has ${String(d['members'])} members, the most it may have`,
   },

@@ -110,7 +110,7 @@ export function checkTopicName(c: Checks, field: string, name: unknown): name is
 /** Group ids: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
 export function checkGroupId(c: Checks, field: string, group: unknown): group is string {
   const before = c.problems.length;
-  const bad = (why: string): void => c.add('INVALID_REQUEST', field, `${field} ${why}`, 'INVALID_GROUP_ID');
+  const bad = (why: string): void => c.add('INVALID_GROUP_ID', field, `${field} ${why}`, 'INVALID_GROUP_ID');
   if (typeof group !== 'string') bad(`must be a string, got ${describeValue(group)}`);
   else if (group.length === 0 || group.length > LIMITS.groupIdLengthMax) bad(`must be 1..${LIMITS.groupIdLengthMax} characters, got ${group.length}`);
   else if (group === '.' || group === '..') bad(`must not be "${group}"`);

@@ -756,8 +756,8 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await beat('g', m1);
         expect(flat(m1.owned)).toHaveLength(12);
         expect(m1.epoch).toBeGreaterThan(before);
-        await expectStrataError(co.commitOffsets('g', { memberId: 'm2', memberEpoch: m2.epoch }, [{ topic: 'a', partition: 0, offset: 1 }]), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
-        await expectStrataError(beat('g', m2), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm2', memberEpoch: m2.epoch }, [{ topic: 'a', partition: 0, offset: 1 }]), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(beat('g', m2), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
         // Expiry needs no heartbeat of anyone: a describe sweeps too.
         await target.elapse('g', SESSION_MS);
         expect(await co.describeGroup('g')).toMatchObject({ state: 'empty', members: [] });
@@ -776,7 +776,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await target.elapse('g', 2001);
         await beat('g', m2);
         expect(flat(m2.owned)).toHaveLength(12);
-        await expectStrataError(beat('g', m1), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(beat('g', m1), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
       });
 
       it('fences a heartbeat at a wrong epoch; accepts the previous one with a subset of the assignment; a rejoin gets a fresh epoch', async () => {
@@ -786,26 +786,26 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(m1.epoch).toBe(2);
         const e = await expectStrataError(
           co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 7, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }),
-          'FENCED_LEADER_EPOCH',
+          'FENCED_MEMBER_EPOCH',
           'FENCED_MEMBER_EPOCH',
         );
         expect(e.details).toMatchObject({ group: 'g', memberId: 'm1', memberEpoch: 7, currentEpoch: 2 });
         // Epoch 1 was m1's previous epoch: it passes with a subset of its assignment, not without one.
-        await expectStrataError(co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }), 'FENCED_LEADER_EPOCH', 'FENCED_MEMBER_EPOCH');
+        await expectStrataError(co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }), 'FENCED_MEMBER_EPOCH', 'FENCED_MEMBER_EPOCH');
         await expectStrataError(
           co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, ownedPartitions: [{ topic: 'a', partitions: [...Array(12).keys()] }], sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }),
-          'FENCED_LEADER_EPOCH',
+          'FENCED_MEMBER_EPOCH',
           'FENCED_MEMBER_EPOCH',
         );
         expect(await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, ownedPartitions: m1.owned, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS })).toMatchObject({
           memberEpoch: 2,
         });
-        await expectStrataError(co.groupHeartbeat('g', { memberId: 'nobody', memberEpoch: 2, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(co.groupHeartbeat('g', { memberId: 'nobody', memberEpoch: 2, sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS }), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
         // A fenced member rejoins with epoch 0: it owns nothing now, and gets its partitions back at a new epoch.
         const again = await join('g', 'm1');
         expect(again.epoch).toBe(3);
         expect(flat(again.owned)).toEqual(flat(m1.owned));
-        await expectStrataError(co.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [{ topic: 'a', partition: 0, offset: 1 }]), 'FENCED_LEADER_EPOCH', 'FENCED_MEMBER_EPOCH');
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm1', memberEpoch: 2 }, [{ topic: 'a', partition: 0, offset: 1 }]), 'FENCED_MEMBER_EPOCH', 'FENCED_MEMBER_EPOCH');
       });
 
       it('bumps the group epoch on a subscription change and on a partition count change, not otherwise', async () => {
@@ -933,7 +933,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
           { group: 'g1', members: 1, state: 'stable' },
           { group: 'g2', members: 0, state: 'empty' },
         ]);
-        await expectStrataError(co.deleteGroup('g1'), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
+        await expectStrataError(co.deleteGroup('g1'), 'NON_EMPTY_GROUP', 'NON_EMPTY_GROUP');
         expect(await co.deleteGroup('g2')).toBe(true);
         expect(await co.deleteGroup('g2')).toBe(false);
         expect(await co.describeGroup('g2')).toBeNull();
@@ -967,15 +967,15 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         ];
         for (const [change, code] of bad) await expectStrataError(co.groupHeartbeat('g', { ...ok, ...change } as GroupHeartbeatRequest), code);
         for (const group of HOSTILE_GROUPS) {
-          await expectStrataError(co.groupHeartbeat(group as string, ok), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
-          await expectStrataError(co.leaveGroup(group as string, 'm1'), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
-          await expectStrataError(co.describeGroup(group as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
-          await expectStrataError(co.deleteGroup(group as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.groupHeartbeat(group as string, ok), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
+          await expectStrataError(co.leaveGroup(group as string, 'm1'), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
+          await expectStrataError(co.describeGroup(group as string), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
+          await expectStrataError(co.deleteGroup(group as string), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
         }
         const all = await expectStrataError(co.groupHeartbeat('g', { ...ok, memberId: '', sessionTimeoutMs: 1, subscribedTopics: [] }), 'INVALID_REQUEST');
         expect((all.details?.['problems'] as unknown[]).length).toBe(3);
         // Refusals by the group (unknown member) store nothing either.
-        await expectStrataError(co.groupHeartbeat('g', { ...ok, memberEpoch: 3 }), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(co.groupHeartbeat('g', { ...ok, memberEpoch: 3 }), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
         expect(await co.leaveGroup('g', 'm1')).toBe(false);
         expect(await target.footprint()).toBe(before);
       });
@@ -1015,17 +1015,17 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
             { topic: 't', partition: 0, offset: 6 },
             { topic: 't', partition: 1, offset: 6 },
           ]),
-          'FENCED_LEADER_EPOCH',
+          'FENCED_MEMBER_EPOCH',
           'FENCED_MEMBER_EPOCH',
         );
         expect(fenced.details).toMatchObject({ memberEpoch: 2, currentEpoch: 1, group: 'g' });
-        await expectStrataError(co.commitOffsets('g', { memberId: 'm9', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 6 }]), 'NOT_FOUND', 'UNKNOWN_MEMBER_ID');
-        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 6 }]), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
+        await expectStrataError(co.commitOffsets('g', { memberId: 'm9', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 6 }]), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
+        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 6 }]), 'NON_EMPTY_GROUP', 'NON_EMPTY_GROUP');
         expect(await target.footprint()).toBe(before);
         // m1 rejoins: a new epoch, and the old one is fenced.
         const again = await member('g', 'm1');
         expect(again.memberEpoch).toBe(2);
-        await expectStrataError(co.commitOffsets('g', m1, [{ topic: 't', partition: 0, offset: 6 }]), 'FENCED_LEADER_EPOCH');
+        await expectStrataError(co.commitOffsets('g', m1, [{ topic: 't', partition: 0, offset: 6 }]), 'FENCED_MEMBER_EPOCH');
         // Kafka does not check a commit against the member's assignment: neither does this.
         await co.commitOffsets('g', again, [{ topic: 't', partition: 0, offset: 6 }, { topic: 'other', partition: 9, offset: 1 }]);
         expect((await co.fetchOffsets('g', { topic: 't' })).map((o) => o.offset)).toEqual([6]);
@@ -1034,7 +1034,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       it('resets offsets only while the group has no members', async () => {
         await member('g', 'm1');
         const before = await target.footprint();
-        await expectStrataError(co.resetOffsets('g', [{ topic: 't', partition: 0, offset: 0 }]), 'INVALID_REQUEST', 'NON_EMPTY_GROUP');
+        await expectStrataError(co.resetOffsets('g', [{ topic: 't', partition: 0, offset: 0 }]), 'NON_EMPTY_GROUP', 'NON_EMPTY_GROUP');
         expect(await target.footprint()).toBe(before);
         expect(await co.leaveGroup('g', 'm1')).toBe(true);
         await co.resetOffsets('g', [
@@ -1054,9 +1054,9 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       it('refuses hostile group names and malformed commits before anything is stored', async () => {
         const before = await target.footprint();
         for (const bad of HOSTILE_GROUPS) {
-          await expectStrataError(co.commitOffsets(bad as string, null, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
-          await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
-          await expectStrataError(co.resetOffsets(bad as string, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST', 'INVALID_GROUP_ID');
+          await expectStrataError(co.commitOffsets(bad as string, null, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
+          await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
+          await expectStrataError(co.resetOffsets(bad as string, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_GROUP_ID', 'INVALID_GROUP_ID');
         }
         await expectStrataError(co.commitOffsets('g', { memberId: 'm 1', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST');
         await expectStrataError(co.commitOffsets('g', null, []), 'INVALID_REQUEST');

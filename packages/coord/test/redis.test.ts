@@ -154,9 +154,9 @@ describe('RedisCoordinator specifics', () => {
         await expectStrataError(co.loadManifest(bad as string, 0), 'INVALID_TOPIC');
       }
       for (const bad of HOSTILE_GROUPS) {
-        await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_REQUEST');
-        await expectStrataError(co.groupHeartbeat(bad as string, { memberId: 'm', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000, topicPartitions: {} }), 'INVALID_REQUEST');
-        await expectStrataError(co.leaveGroup(bad as string, 'm'), 'INVALID_REQUEST');
+        await expectStrataError(co.fetchOffsets(bad as string), 'INVALID_GROUP_ID');
+        await expectStrataError(co.groupHeartbeat(bad as string, { memberId: 'm', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000, topicPartitions: {} }), 'INVALID_GROUP_ID');
+        await expectStrataError(co.leaveGroup(bad as string, 'm'), 'INVALID_GROUP_ID');
       }
       await expectStrataError(co.createTopic(topicMeta('ok', { configs: { 'x.y': 'a\r\nFLUSHALL' } })), 'INVALID_CONFIG');
       await co.getTopic('marker-topic'); // proves the monitor was listening

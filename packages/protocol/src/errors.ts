@@ -23,6 +23,11 @@ export type ErrorCode =
   | 'NOT_ENOUGH_REPLICAS'
   | 'BROKER_SHUTTING_DOWN'
   | 'NOT_FOUND'
+  | 'UNKNOWN_MEMBER_ID'
+  | 'FENCED_MEMBER_EPOCH'
+  | 'INVALID_GROUP_ID'
+  | 'NON_EMPTY_GROUP'
+  | 'GROUP_MAX_SIZE_REACHED'
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL_ERROR';
@@ -70,6 +75,19 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   NOT_ENOUGH_REPLICAS: { retriable: true, description: 'Fewer in-sync replicas than min.insync.replicas.' },
   BROKER_SHUTTING_DOWN: { retriable: true, description: 'The broker is shutting down.' },
   NOT_FOUND: { retriable: false, description: 'No such resource.' },
+  // Consumer groups (KIP-848). The two member errors are not retriable as they are: the member
+  // drops its partitions (without committing) and joins again with epoch 0.
+  UNKNOWN_MEMBER_ID: {
+    retriable: false,
+    description: 'The group has no such member (it never joined, left, or its session expired): rejoin.',
+  },
+  FENCED_MEMBER_EPOCH: {
+    retriable: false,
+    description: 'The member epoch is stale (the group moved on without this member): drop the partitions and rejoin.',
+  },
+  INVALID_GROUP_ID: { retriable: false, description: 'The group id is not valid (1..249 of [a-zA-Z0-9._-], not "." or "..").' },
+  NON_EMPTY_GROUP: { retriable: false, description: 'The operation needs a group without members (reset, delete, standalone commit).' },
+  GROUP_MAX_SIZE_REACHED: { retriable: false, description: 'The group has the most members it may have.' },
   METHOD_NOT_ALLOWED: { retriable: false, description: 'The HTTP method is not allowed on this resource.' },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, description: 'The request body has an unsupported content type.' },
   INTERNAL_ERROR: { retriable: false, description: 'An unexpected internal error (a bug): see the broker log.' },

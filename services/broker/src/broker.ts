@@ -19,6 +19,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { dataHandlers } from './http/handlers/data.js';
+import { groupHandlers } from './http/handlers/groups.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
@@ -202,6 +203,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),
     ...dataHandlers(ctx),
+    ...groupHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** Clustered: a request naming a topic this broker has not seen yet looks in the coordinator first. */

@@ -39,6 +39,25 @@ export function highWatermark(handle: PartitionHandle): number {
   return handle.log.logEndOffset;
 }
 
+/** Where an offset lookup points: the log start, the high watermark, or the first record at/after a time (ms). */
+export type OffsetAt = 'earliest' | 'latest' | number;
+
+/**
+ * The offset at `at` in a partition this broker leads (GET .../offsets and the group offset reset).
+ * A timestamp with no record at or after it answers the high watermark (where Kafka's consumers seek).
+ */
+export async function lookupOffset(handle: PartitionHandle, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> {
+  if (at === 'earliest') return { offset: handle.tier.logStartOffset() };
+  if (at === 'latest') return { offset: highWatermark(handle) };
+  // Older data lives in the bucket: ask it first, then the local log (which may still hold a
+  // segment that remote retention already dropped: never answer below the log start).
+  let found = (await handle.tier.offsetForTimestamp(at)) ?? (await handle.log.offsetForTimestamp(at));
+  const start = handle.tier.logStartOffset();
+  if (found !== null && found.offset < start) found = { offset: start, timestamp: found.timestamp };
+  if (found === null || found.offset >= highWatermark(handle)) return { offset: highWatermark(handle) };
+  return { offset: found.offset, timestamp: found.timestamp };
+}
+
 /** OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, highWatermark], with both ends in the details. */
 export function checkOffset(handle: PartitionHandle, offset: number): void {
   const logStartOffset = handle.tier.logStartOffset();

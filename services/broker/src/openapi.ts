@@ -18,9 +18,9 @@ const int64 = (description: string, extra: Json = {}): Json => ({ type: 'integer
 
 const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
   '400': { name: 'BadRequest', description: 'Bad input (INVALID_REQUEST, INVALID_TOPIC, INVALID_CONFIG, INVALID_PARTITIONS, CORRUPT_MESSAGE, INVALID_RECORD, ...). Nothing was changed.' },
-  '404': { name: 'NotFound', description: 'Unknown topic, partition or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, NOT_FOUND).' },
+  '404': { name: 'NotFound', description: 'Unknown topic, partition, group member, group or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, UNKNOWN_MEMBER_ID, NOT_FOUND).' },
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
-  '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH.' },
+  '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH, FENCED_MEMBER_EPOCH (drop the partitions and rejoin), NON_EMPTY_GROUP, GROUP_MAX_SIZE_REACHED.' },
   '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES) or a batch over the topic\'s max.message.bytes.' },
   '415': { name: 'UnsupportedMediaType', description: 'UNSUPPORTED_MEDIA_TYPE.' },
   '416': { name: 'OffsetOutOfRange', description: 'OFFSET_OUT_OF_RANGE; details carry logStartOffset, logEndOffset and highWatermark.' },
@@ -62,6 +62,8 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
     .join('\n');
   const topicPath = { parameters: [param('topic')] };
   const partitionPath = { parameters: [param('topic'), param('partition')] };
+  const groupPath = { parameters: [param('group')] };
+  const memberPath = { parameters: [param('group'), param('member')] };
 
   return {
     openapi: '3.1.0',
@@ -189,6 +191,76 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           responses: { '200': ok('The offset.', ref('OffsetResponse')), ...errors('400', '404') },
         },
       },
+      '/v1/groups': {
+        get: { operationId: 'listGroups', summary: 'List consumer groups', responses: { '200': ok('The groups.', ref('GroupList')), ...errors() } },
+      },
+      '/v1/groups/{group}': {
+        ...groupPath,
+        get: {
+          operationId: 'describeGroup',
+          summary: 'Describe a group: members, assignment, per-partition committed offset and lag',
+          responses: { '200': ok('The group.', ref('GroupDescription')), ...errors('400', '404') },
+        },
+        delete: {
+          operationId: 'deleteGroup',
+          summary: 'Delete a group and its offsets (only while it has no members: NON_EMPTY_GROUP)',
+          responses: { '204': { description: 'Deleted.' }, ...errors('400', '404', '409') },
+        },
+      },
+      '/v1/groups/{group}/members': {
+        ...groupPath,
+        post: {
+          operationId: 'joinGroup',
+          summary: 'Join a group (the broker picks the member id)',
+          description: 'Every subscribed topic must exist (UNKNOWN_TOPIC otherwise). The answer carries the partitions the member may own now; heartbeat every heartbeatIntervalMs.',
+          requestBody: { required: true, content: json(ref('JoinGroupRequest')) },
+          responses: { '200': ok('Joined.', ref('GroupHeartbeatResponse')), ...errors('400', '404', '409') },
+        },
+      },
+      '/v1/groups/{group}/members/{member}': {
+        ...memberPath,
+        delete: {
+          operationId: 'leaveGroup',
+          summary: 'Leave the group: the member\'s partitions go to the others at once',
+          responses: { '204': { description: 'Left.' }, ...errors('400', '404') },
+        },
+      },
+      '/v1/groups/{group}/members/{member}/heartbeat': {
+        ...memberPath,
+        post: {
+          operationId: 'groupHeartbeat',
+          summary: 'Heartbeat: report owned partitions, get the current assignment',
+          description: '404 UNKNOWN_MEMBER_ID (left, or the session expired) and 409 FENCED_MEMBER_EPOCH: drop every partition without committing and join again.',
+          requestBody: { required: true, content: json(ref('GroupHeartbeatRequest')) },
+          responses: { '200': ok('The member\'s epoch and current assignment.', ref('GroupHeartbeatResponse')), ...errors('400', '404', '409') },
+        },
+      },
+      '/v1/groups/{group}/offsets': {
+        ...groupPath,
+        post: {
+          operationId: 'commitGroupOffsets',
+          summary: 'Commit offsets (fenced by member id and epoch; without memberId a standalone commit, only while the group is empty)',
+          description: 'All or nothing: an unknown topic or partition (404), a negative offset (400), an unknown member (404) or a stale epoch (409) commits nothing.',
+          requestBody: { required: true, content: json(ref('CommitOffsetsRequest')) },
+          responses: { '200': ok('Committed.', { type: 'object', properties: { committed: { type: 'integer' } } }), ...errors('400', '404', '409') },
+        },
+        get: {
+          operationId: 'fetchGroupOffsets',
+          summary: 'Committed offsets with high watermark and lag (lag = highWatermark - offset)',
+          parameters: [{ name: 'topic', in: 'query', schema: { type: 'string' }, description: 'Only this topic.' }],
+          responses: { '200': ok('The offsets.', ref('GroupOffsets')), ...errors('400') },
+        },
+      },
+      '/v1/groups/{group}/offsets/reset': {
+        ...groupPath,
+        post: {
+          operationId: 'resetGroupOffsets',
+          summary: 'Move a group\'s offsets (only while it has no members: NON_EMPTY_GROUP)',
+          description: 'earliest: the log start across tiers; latest: the high watermark; offset: value, clamped into [log start, high watermark]; timestamp: the first record at or after value (ms), else the high watermark.',
+          requestBody: { required: true, content: json(ref('ResetOffsetsRequest')) },
+          responses: { '200': ok('The offsets set.', { type: 'object', properties: { offsets: { type: 'array', items: ref('TopicPartitionOffset') } } }), ...errors('400', '404', '409') },
+        },
+      },
       '/v1/cluster': {
         get: { operationId: 'describeCluster', summary: 'Brokers and leadership', responses: { '200': ok('The cluster.', ref('Cluster')), ...errors() } },
       },
@@ -218,6 +290,8 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
       parameters: {
         topic: { name: 'topic', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$' } },
         partition: { name: 'partition', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+        group: { name: 'group', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$' }, description: 'Not "." or "..": INVALID_GROUP_ID.' },
+        member: { name: 'member', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,128}$' }, description: 'The memberId the join answered.' },
         acks: {
           name: 'acks',
           in: 'query',
@@ -426,6 +500,139 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           type: 'object',
           required: ['offset'],
           properties: { offset: int64('The offset.'), timestamp: int64('For a timestamp lookup: the found batch\'s max timestamp.') },
+        },
+        TopicPartitions: {
+          type: 'object',
+          required: ['topic', 'partitions'],
+          properties: { topic: { type: 'string' }, partitions: { type: 'array', items: { type: 'integer', minimum: 0 } } },
+        },
+        TopicPartitionOffset: {
+          type: 'object',
+          required: ['topic', 'partition', 'offset'],
+          properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: int64('The next offset to read.') },
+        },
+        JoinGroupRequest: {
+          type: 'object',
+          required: ['topics'],
+          additionalProperties: false,
+          properties: {
+            topics: { type: 'array', minItems: 1, items: { type: 'string' } },
+            sessionTimeoutMs: { type: 'integer', minimum: 100, maximum: 1_800_000, default: 45_000 },
+            rebalanceTimeoutMs: { type: 'integer', minimum: 100, maximum: 1_800_000, default: 300_000, description: 'How long the member may take to give up a partition.' },
+            clientId: { type: 'string', maxLength: 256 },
+          },
+        },
+        GroupHeartbeatRequest: {
+          type: 'object',
+          required: ['memberEpoch'],
+          additionalProperties: false,
+          properties: {
+            memberEpoch: { type: 'integer', minimum: 0, description: 'The epoch of the last answer.' },
+            ownedPartitions: { anyOf: [{ type: 'array', items: ref('TopicPartitions') }, { type: 'null' }], description: 'What the member owns now; absent or null: unchanged.' },
+            topics: { type: 'array', items: { type: 'string' }, description: 'A new subscription.' },
+            sessionTimeoutMs: { type: 'integer', minimum: 100, maximum: 1_800_000, default: 45_000, description: 'Send the join\'s value on every heartbeat.' },
+            rebalanceTimeoutMs: { type: 'integer', minimum: 100, maximum: 1_800_000 },
+            clientId: { type: 'string', maxLength: 256 },
+          },
+        },
+        GroupHeartbeatResponse: {
+          type: 'object',
+          required: ['memberId', 'memberEpoch', 'heartbeatIntervalMs', 'assignment'],
+          properties: {
+            memberId: { type: 'string' },
+            memberEpoch: { type: 'integer' },
+            groupEpoch: { type: 'integer' },
+            heartbeatIntervalMs: { type: 'integer' },
+            assignment: { type: 'array', items: ref('TopicPartitions'), description: 'What the member may own now.' },
+          },
+        },
+        CommitOffsetsRequest: {
+          type: 'object',
+          required: ['offsets'],
+          additionalProperties: false,
+          properties: {
+            memberId: { type: 'string' },
+            memberEpoch: { type: 'integer', minimum: 0 },
+            offsets: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'object',
+                required: ['topic', 'partition', 'offset'],
+                properties: { topic: { type: 'string' }, partition: { type: 'integer', minimum: 0 }, offset: int64('The next offset to read.', { minimum: 0 }), metadata: { type: 'string', maxLength: 4096 } },
+              },
+            },
+          },
+        },
+        ResetOffsetsRequest: {
+          type: 'object',
+          required: ['topic', 'to'],
+          additionalProperties: false,
+          properties: {
+            topic: { type: 'string' },
+            partitions: { type: 'array', items: { type: 'integer', minimum: 0 }, description: 'Default: every partition.' },
+            to: { type: 'string', enum: ['earliest', 'latest', 'offset', 'timestamp'] },
+            value: int64('The offset (to=offset) or the timestamp in ms (to=timestamp).', { minimum: 0 }),
+          },
+        },
+        GroupOffset: {
+          type: 'object',
+          required: ['topic', 'partition', 'offset', 'highWatermark', 'lag'],
+          properties: {
+            topic: { type: 'string' },
+            partition: { type: 'integer' },
+            offset: { anyOf: [int64('Committed: the next offset to read.'), { type: 'null' }] },
+            metadata: { type: 'string' },
+            highWatermark: { anyOf: [int64('The partition\'s high watermark.'), { type: 'null' }] },
+            lag: { anyOf: [int64('highWatermark - offset.'), { type: 'null' }] },
+            committedAtMs: { anyOf: [int64('When.'), { type: 'null' }] },
+            owner: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'describeGroup only: the member that owns the partition now.' },
+          },
+        },
+        GroupOffsets: { type: 'object', required: ['offsets'], properties: { offsets: { type: 'array', items: ref('GroupOffset') } } },
+        GroupList: {
+          type: 'object',
+          required: ['groups'],
+          properties: {
+            groups: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['group', 'members', 'state'],
+                properties: { group: { type: 'string' }, members: { type: 'integer' }, state: { type: 'string', enum: ['empty', 'reconciling', 'stable'] } },
+              },
+            },
+          },
+        },
+        GroupDescription: {
+          type: 'object',
+          required: ['group', 'groupEpoch', 'assignmentEpoch', 'state', 'members', 'partitions'],
+          properties: {
+            group: { type: 'string' },
+            groupEpoch: { type: 'integer' },
+            assignmentEpoch: { type: 'integer' },
+            state: { type: 'string', enum: ['empty', 'reconciling', 'stable'] },
+            topicPartitions: { type: 'object', additionalProperties: { type: 'integer' } },
+            members: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  memberId: { type: 'string' },
+                  clientId: { type: 'string' },
+                  memberEpoch: { type: 'integer' },
+                  subscribedTopics: { type: 'array', items: { type: 'string' } },
+                  assignment: { type: 'array', items: ref('TopicPartitions'), description: 'What it may own now.' },
+                  pendingRevocation: { type: 'array', items: ref('TopicPartitions'), description: 'Told to give up, not yet released.' },
+                  target: { type: 'array', items: ref('TopicPartitions') },
+                  lastHeartbeatAtMs: { type: 'integer' },
+                  sessionTimeoutMs: { type: 'integer' },
+                  rebalanceTimeoutMs: { type: 'integer' },
+                },
+              },
+            },
+            partitions: { type: 'array', items: ref('GroupOffset') },
+          },
         },
         Cluster: {
           type: 'object',

@@ -71,6 +71,20 @@ export interface FetchedRecord {
   headers: FetchedHeader[];
 }
 
+export interface GroupSummary {
+  group: string;
+  members: number;
+  state: string;
+}
+
+export interface GroupDetails {
+  group: string;
+  state: string;
+  groupEpoch: number;
+  members: Array<{ memberId: string; clientId: string; memberEpoch: number; assignment: Array<{ topic: string; partitions: number[] }>; pendingRevocation: Array<{ topic: string; partitions: number[] }> }>;
+  partitions: Array<{ topic: string; partition: number; offset: number | null; highWatermark: number | null; lag: number | null; owner: string | null }>;
+}
+
 export interface FetchResponse {
   records: FetchedRecord[];
   nextOffset: number;
@@ -236,6 +250,21 @@ export class StrataHttpClient {
     )) as Partial<OffsetAnswer> | null | undefined;
     if (answer === null || answer === undefined || typeof answer.offset !== 'number' || answer.offset < 0) return null;
     return answer as OffsetAnswer;
+  }
+
+  listGroups(signal?: AbortSignal): Promise<{ groups: GroupSummary[] }> {
+    return this.json('GET', '/v1/groups', { signal }) as Promise<{ groups: GroupSummary[] }>;
+  }
+
+  describeGroup(group: string, signal?: AbortSignal): Promise<GroupDetails> {
+    return this.json('GET', `/v1/groups/${enc(group)}`, { signal }) as Promise<GroupDetails>;
+  }
+
+  /** `to`: earliest | latest | offset | timestamp (with `value`). Only while the group has no members. */
+  resetGroupOffsets(group: string, request: { topic: string; to: string; value?: number; partitions?: number[] }, signal?: AbortSignal): Promise<{ offsets: Array<{ topic: string; partition: number; offset: number }> }> {
+    return this.json('POST', `/v1/groups/${enc(group)}/offsets/reset`, { body: request, signal }) as Promise<{
+      offsets: Array<{ topic: string; partition: number; offset: number }>;
+    }>;
   }
 
   /** Release pooled connections (the CLI calls it when a command ends). */

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseStrict, stringOption, UsageError, type OptionSpecs } from './args.js';
 import type { Command } from './command.js';
 import { consumeCommand } from './commands/consume.js';
+import { groupsCommands } from './commands/groups.js';
 import { produceCommand } from './commands/produce.js';
 import { serveCommand } from './commands/serve.js';
 import { topicsCommands } from './commands/topics.js';
@@ -27,8 +28,8 @@ const GLOBAL_OPTIONS: OptionSpecs = {
   version: { type: 'boolean', short: 'V' },
 };
 
-const COMMANDS: Command[] = [serveCommand, ...topicsCommands, produceCommand, consumeCommand];
-const GROUPS: Record<string, string> = { topics: 'manage topics' };
+const COMMANDS: Command[] = [serveCommand, ...topicsCommands, produceCommand, consumeCommand, ...groupsCommands];
+const GROUPS: Record<string, string> = { topics: 'manage topics', groups: 'consumer groups' };
 
 export function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,6 +42,7 @@ function topLevelHelp(): string {
     ...topicsCommands.map((c): [string, string] => [c.usage.split(' [')[0] ?? c.name, c.summary]),
     ['produce <topic>', produceCommand.summary],
     ['consume <topic>', consumeCommand.summary],
+    ...groupsCommands.map((c): [string, string] => [c.usage.split(' [')[0]!.split(' --')[0] ?? c.name, c.summary]),
   ];
   return (
     'Usage: strata <command> [options]\n\n' +
@@ -55,6 +57,8 @@ function topLevelHelp(): string {
       'strata topics create orders --partitions 3',
       "printf 'k1\\tv1\\nk2\\tv2\\n' | strata produce orders",
       'strata consume orders --from-beginning --print-key',
+      'strata consume orders --group billing',
+      'strata groups describe billing',
     ]
       .map((e) => `  $ ${e}\n`)
       .join('') +

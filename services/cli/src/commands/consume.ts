@@ -24,6 +24,7 @@ import {
 } from '../http-client.js';
 import { isBrokenPipe, onShutdownSignal, writeWithBackpressure } from '../io.js';
 import { formatError } from '../report.js';
+import { Consumer } from '@strata/client';
 
 const FETCH_MAX_RECORDS = 500;
 const FETCH_MAX_BYTES = 1024 * 1024;
@@ -53,7 +54,11 @@ export const consumeCommand: Command = {
     'Without --from-beginning, --offset or --timestamp reading starts at the end (as Kafka\'s console\n' +
     'consumer does). Without --follow the command stops at the high watermark it saw when it started;\n' +
     'with --follow it waits for new records until interrupted (Ctrl-C). Records of one partition print\n' +
-    'in offset order; partitions interleave.',
+    'in offset order; partitions interleave.\n\n' +
+    'With --group G it joins consumer group G and prints its share of the partitions from the group\'s\n' +
+    'committed offsets (--from-beginning: where the group has none, start at the log start; else at the\n' +
+    'end), commits what it printed, and leaves the group on exit (--max-records, Ctrl-C, or --idle-ms\n' +
+    'without a record unless --follow).',
   options: {
     partition: { type: 'string' },
     'from-beginning': { type: 'boolean' },
@@ -65,6 +70,8 @@ export const consumeCommand: Command = {
     'key-separator': { type: 'string' },
     'print-key': { type: 'boolean' },
     'value-encoding': { type: 'string' },
+    group: { type: 'string' },
+    'idle-ms': { type: 'string' },
   },
   optionHelp: [
     ['--partition N', 'read only partition N (default: all partitions)'],
@@ -77,12 +84,15 @@ export const consumeCommand: Command = {
     ['--print-key', 'lines format: print key<SEP>value (a null key prints as null)'],
     ['--key-separator SEP', 'separator for --print-key (default TAB)'],
     ['--value-encoding E', 'utf8 (default), base64 or json: how the broker renders values'],
+    ['--group G', 'consume as a member of consumer group G: its share of the partitions, from the committed offsets; commits what it printed'],
+    ['--idle-ms N', 'with --group and without --follow: stop after N ms without a record (default 2000)'],
   ],
   examples: [
     'strata consume orders --from-beginning',
     'strata consume orders --partition 2 --offset 100 --max-records 10 --format json',
     'strata consume orders --timestamp 2024-05-01T00:00:00Z --follow --print-key',
     'strata consume orders --from-beginning | head -n 5',
+    'strata consume orders --group billing --from-beginning --max-records 100',
   ],
   minPositionals: 1,
   maxPositionals: 1,
@@ -138,6 +148,8 @@ function isRetriable(error: unknown): boolean {
 }
 
 async function consume(ctx: CommandContext): Promise<number> {
+  if (stringOption(ctx.values, 'group') !== undefined) return consumeInGroup(ctx);
+  if (stringOption(ctx.values, 'idle-ms') !== undefined) throw new UsageError('--idle-ms only applies with --group');
   const topic = ctx.positionals[0] as string;
   const values = ctx.values;
   const onlyPartition = intOption(values, 'partition', { min: 0, max: 2 ** 31 - 1 });
@@ -310,4 +322,106 @@ async function planPartitions(
       return { partition: p.partition, start, end: follow ? undefined : p.highWatermark };
     }),
   );
+}
+
+const GROUP_IDLE_MS_DEFAULT = 2_000;
+
+/** `consume --group`: a Consumer of @strata/client; prints records, commits them, leaves on exit. */
+async function consumeInGroup(ctx: CommandContext): Promise<number> {
+  const topic = ctx.positionals[0] as string;
+  const values = ctx.values;
+  const group = stringOption(values, 'group')!;
+  for (const excluded of ['partition', 'offset', 'timestamp']) {
+    if (values[excluded] !== undefined) throw new UsageError(`--${excluded} does not apply with --group (the group assigns partitions and keeps offsets)`);
+  }
+  const follow = booleanOption(values, 'follow');
+  const maxRecords = intOption(values, 'max-records', { min: 1 });
+  const idleMs = intOption(values, 'idle-ms', { min: 1, max: 24 * 3_600_000 }) ?? GROUP_IDLE_MS_DEFAULT;
+  if (follow && stringOption(values, 'idle-ms') !== undefined) throw new UsageError('--idle-ms and --follow exclude each other');
+  const format = parseFormat(stringOption(values, 'format'));
+  const printKey = booleanOption(values, 'print-key');
+  const rawSeparator = stringOption(values, 'key-separator');
+  const separator = unescapeSeparator(rawSeparator ?? '\t');
+  if (rawSeparator !== undefined && !printKey) throw new UsageError('--key-separator only applies with --print-key');
+  const valueEncoding = parseValueEncoding(stringOption(values, 'value-encoding')) ?? 'utf8';
+  const { io } = ctx;
+
+  const consumer = new Consumer({
+    brokers: ctx.brokerUrl,
+    groupId: group,
+    topics: [topic],
+    autoOffsetReset: booleanOption(values, 'from-beginning') ? 'earliest' : 'latest',
+    clientId: 'strata-cli',
+    autoCommitIntervalMs: 1_000,
+  });
+  const render = (r: { partition: number; offset: number; timestamp: number; key: Buffer | null; value: Buffer | null; headers: Array<{ key: string; value: Buffer | null }> }): string => {
+    const text = (b: Buffer | null): unknown => {
+      if (b === null) return null;
+      if (valueEncoding === 'base64') return b.toString('base64');
+      if (valueEncoding === 'json') {
+        try {
+          return JSON.parse(b.toString('utf8')) as unknown;
+        } catch {
+          return b.toString('utf8');
+        }
+      }
+      return b.toString('utf8');
+    };
+    if (format === 'json') {
+      return (
+        JSON.stringify({
+          topic,
+          partition: r.partition,
+          offset: r.offset,
+          timestamp: r.timestamp,
+          key: r.key?.toString('utf8') ?? null,
+          value: text(r.value),
+          headers: r.headers.map((h) => ({ key: h.key, value: h.value?.toString('utf8') ?? null })),
+        }) + '\n'
+      );
+    }
+    const value = renderScalar(text(r.value));
+    return printKey ? `${renderScalar(r.key?.toString('utf8') ?? null)}${separator}${value}\n` : `${value}\n`;
+  };
+
+  let printed = 0;
+  let brokenPipe = false;
+  let idleTimer: NodeJS.Timeout | null = null;
+  const stop = (): void => void consumer.close().catch(() => undefined);
+  const armIdle = (): void => {
+    if (follow) return;
+    if (idleTimer !== null) clearTimeout(idleTimer);
+    idleTimer = setTimeout(stop, idleMs);
+  };
+  const removeSignalHandlers = onShutdownSignal(io.signals, stop);
+  const onStdoutError = (error: Error): void => {
+    if (isBrokenPipe(error)) brokenPipe = true;
+    stop();
+  };
+  io.stdout.on('error', onStdoutError);
+  let failure: unknown = undefined;
+  try {
+    armIdle();
+    for await (const record of consumer) {
+      armIdle();
+      await writeWithBackpressure(io.stdout, render(record));
+      printed++;
+      if (maxRecords !== undefined && printed >= maxRecords) break;
+    }
+  } catch (error) {
+    if (isBrokenPipe(error)) brokenPipe = true;
+    else failure = error;
+  } finally {
+    if (idleTimer !== null) clearTimeout(idleTimer);
+    removeSignalHandlers();
+    await consumer.close().catch((e: unknown) => (failure ??= e));
+    io.stdout.off('error', onStdoutError);
+  }
+  if (brokenPipe) return 0;
+  if (failure !== undefined) {
+    io.stderr.write(formatError(failure));
+    return 1;
+  }
+  io.stderr.write(`consumed ${printed} record${printed === 1 ? '' : 's'} as a member of group '${group}'\n`);
+  return 0;
 }

@@ -6,7 +6,7 @@ import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
-import { fetchBatches, highWatermark, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
+import { fetchBatches, lookupOffset, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
 import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type AppendContext } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readJson } from '../body.js';
@@ -233,20 +233,12 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if ((await routeOf(handle)).kind !== 'local') return proxy(rc, handle);
       const at = query.get('at');
       if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
-      if (at === 'earliest') return { status: 200, json: { offset: handle.tier.logStartOffset() } };
-      if (at === 'latest') return { status: 200, json: { offset: highWatermark(handle) } };
+      if (at === 'earliest' || at === 'latest') return { status: 200, json: await lookupOffset(handle, at) };
       const timestamp = parseInteger(at);
       if (timestamp === null || timestamp < 0) {
         throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
       }
-      // Older data lives in the bucket: ask it first, then the local log (which may still hold a
-      // segment that remote retention already dropped: never answer below the log start).
-      let found = (await handle.tier.offsetForTimestamp(timestamp)) ?? (await handle.log.offsetForTimestamp(timestamp));
-      const start = handle.tier.logStartOffset();
-      if (found !== null && found.offset < start) found = { offset: start, timestamp: found.timestamp };
-      // Nothing at or after the timestamp: Kafka's consumers then seek to the end, so answer that.
-      if (found === null || found.offset >= highWatermark(handle)) return { status: 200, json: { offset: highWatermark(handle) } };
-      return { status: 200, json: { offset: found.offset, timestamp: found.timestamp } };
+      return { status: 200, json: await lookupOffset(handle, timestamp) };
     },
   };
 }

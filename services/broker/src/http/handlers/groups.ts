@@ -1,0 +1,356 @@
+// Consumer groups over HTTP (DESIGN.md §7, §8): membership and heartbeats, offset commits,
+// lag, reset, describe, list, delete. The protocol itself is the coordinator's
+// (packages/coord: groupHeartbeat, commitOffsets, ...); this file validates input at the edge
+// (group ids before anything reaches the coordinator; topics and partitions against the
+// registry, so a commit for an unknown partition changes nothing), passes the broker's topic
+// catalogue as the partition counts, and joins committed offsets with high watermarks.
+
+import { randomUUID } from 'node:crypto';
+import { Checks, checkGroupId, type CommittedOffset, type GroupDescription, type OffsetCommit, type TopicPartitions } from '@strata/coord';
+import { StrataError } from '@strata/protocol';
+import type { BrokerContext } from '../../context.js';
+import { highWatermark, lookupOffset, type OffsetAt } from '../../fetch.js';
+import type { PartitionHandle } from '../../topics/topic-registry.js';
+import { readJson } from '../body.js';
+import type { Handler, RequestContext } from '../router.js';
+
+type GroupRoute =
+  | 'listGroups'
+  | 'describeGroup'
+  | 'deleteGroup'
+  | 'joinGroup'
+  | 'groupHeartbeat'
+  | 'leaveGroup'
+  | 'commitGroupOffsets'
+  | 'fetchGroupOffsets'
+  | 'resetGroupOffsets';
+
+/** Group request bodies are small: a commit of many partitions is a few hundred KiB at most. */
+const GROUP_BODY_BYTES_MAX = 1024 * 1024;
+/** Kafka's group.consumer.session.timeout.ms default. */
+export const GROUP_SESSION_TIMEOUT_MS_DEFAULT = 45_000;
+/** Deadline of one coordinator call made for a request. */
+const COORDINATOR_CALL_MS = 10_000;
+/** Partitions looked up at once on other brokers during a reset. */
+const RESET_LOOKUP_CONCURRENCY = 16;
+
+/** One committed offset with the partition's high watermark and lag (both null when the partition is unknown here). */
+export interface GroupOffsetView {
+  topic: string;
+  partition: number;
+  /** The committed "next offset to read", or null when nothing was committed. */
+  offset: number | null;
+  metadata: string;
+  highWatermark: number | null;
+  lag: number | null;
+  committedAtMs: number | null;
+}
+
+export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
+  const { registry } = ctx;
+  const coordSignal = (rc: RequestContext): AbortSignal => AbortSignal.any([rc.signal, AbortSignal.timeout(COORDINATOR_CALL_MS)]);
+
+  /** The {group} path parameter, checked by coord's rule before anything reaches the coordinator. */
+  const groupParam = (rc: RequestContext): string => {
+    const c = new Checks('group');
+    checkGroupId(c, 'group', rc.params.group);
+    c.done();
+    return rc.params.group!;
+  };
+
+  /** Clustered: a topic this broker has not seen yet may have been created through another broker. */
+  const syncUnknown = async (topics: readonly string[]): Promise<void> => {
+    if (ctx.cluster !== null && topics.some((t) => !registry.has(t))) await ctx.cluster.node.syncTopics().catch(() => undefined);
+  };
+
+  /** Partition counts of every topic this broker knows (the coordinator takes the whole catalogue). */
+  const topicCounts = (): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    for (const topic of registry.list()) counts[topic.name] = topic.partitionCount;
+    return counts;
+  };
+
+  /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
+  const hwOf = (handle: PartitionHandle): number => {
+    if (ctx.cluster === null) return highWatermark(handle);
+    return ctx.cluster.node.partitionView(handle).highWatermark;
+  };
+
+  /** An offset lookup here when this broker leads the partition, else at its leader (the URL a read is forwarded to). */
+  const lookupAnywhere = async (handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> => {
+    const route = ctx.router.route(handle);
+    if (route.kind === 'local' || ctx.cluster === null) return (await lookupOffset(handle, at)).offset;
+    if (route.kind === 'unavailable') {
+      throw new StrataError('NOT_LEADER', `${handle.topic}/${handle.partition} has no leader now (${route.reason}); retry shortly`, {
+        details: { topic: handle.topic, partition: handle.partition },
+      });
+    }
+    const path = `/v1/topics/${encodeURIComponent(handle.topic)}/partitions/${handle.partition}/offsets?at=${String(at)}`;
+    const reply = await ctx.cluster.forwarder.proxy(route.url, path, signal);
+    type Answer = { offset?: unknown; error?: { code?: string; message?: string } } | null;
+    let body: Answer;
+    try {
+      body = JSON.parse(reply.body.toString('utf8')) as Answer;
+    } catch {
+      body = null;
+    }
+    if (reply.status !== 200 || !Number.isSafeInteger(body?.offset)) {
+      const message = body?.error?.message ?? `HTTP ${reply.status}`;
+      throw new StrataError('NOT_LEADER', `offset lookup of ${handle.topic}/${handle.partition} at its leader ${route.leaderId} failed: ${message}`, {
+        details: { topic: handle.topic, partition: handle.partition, leaderUrl: route.url },
+      });
+    }
+    return body!.offset as number;
+  };
+
+  const withLag = (committed: CommittedOffset): GroupOffsetView => {
+    const handle = registry.has(committed.topic) && committed.partition < registry.get(committed.topic).partitionCount
+      ? registry.partition(committed.topic, committed.partition)
+      : null;
+    const hw = handle === null ? null : hwOf(handle);
+    return {
+      topic: committed.topic,
+      partition: committed.partition,
+      offset: committed.offset,
+      metadata: committed.metadata,
+      highWatermark: hw,
+      lag: hw === null ? null : Math.max(0, hw - committed.offset),
+      committedAtMs: committed.committedAtMs,
+    };
+  };
+
+  /** Every partition of the group's topics (and every committed one), with committed offset and lag. */
+  const partitionsView = (description: GroupDescription | null, committed: CommittedOffset[]): GroupOffsetView[] => {
+    const byKey = new Map(committed.map((c) => [`${c.topic}/${c.partition}`, withLag(c)]));
+    for (const topic of Object.keys(description?.topicPartitions ?? {})) {
+      if (!registry.has(topic)) continue;
+      for (const handle of registry.get(topic).partitions) {
+        const key = `${topic}/${handle.partition}`;
+        if (byKey.has(key)) continue;
+        byKey.set(key, { topic, partition: handle.partition, offset: null, metadata: '', highWatermark: hwOf(handle), lag: null, committedAtMs: null });
+      }
+    }
+    return [...byKey.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  };
+
+  return {
+    listGroups: async (rc) => ({ status: 200, json: { groups: await ctx.coordinator.listGroups({ signal: coordSignal(rc) }) } }),
+
+    describeGroup: async (rc) => {
+      const group = groupParam(rc);
+      const signal = coordSignal(rc);
+      const description = await ctx.coordinator.describeGroup(group, { signal });
+      if (description === null) throw new StrataError('NOT_FOUND', `group "${group}" does not exist`, { details: { reason: 'GROUP_ID_NOT_FOUND', group } });
+      await syncUnknown(Object.keys(description.topicPartitions));
+      const committed = await ctx.coordinator.fetchOffsets(group, { signal });
+      const owners = new Map<string, string>();
+      for (const m of description.members) for (const tp of m.assignment) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
+      const partitions = partitionsView(description, committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
+      return { status: 200, json: { ...description, partitions } };
+    },
+
+    deleteGroup: async (rc) => {
+      const group = groupParam(rc);
+      const deleted = await ctx.coordinator.deleteGroup(group, { signal: coordSignal(rc) });
+      if (!deleted) throw new StrataError('NOT_FOUND', `group "${group}" does not exist`, { details: { reason: 'GROUP_ID_NOT_FOUND', group } });
+      return { status: 204 };
+    },
+
+    joinGroup: async (rc) => {
+      const group = groupParam(rc);
+      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'join');
+      const c = new Checks('join');
+      const topics = body.topics;
+      if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => typeof t === 'string')) {
+        c.add('INVALID_REQUEST', 'topics', `topics must be a non-empty array of topic names, got ${JSON.stringify(topics)}`);
+      }
+      checkKnownKeys(c, body, ['topics', 'sessionTimeoutMs', 'rebalanceTimeoutMs', 'clientId']);
+      c.done();
+      const subscribed = [...new Set(topics as string[])];
+      await syncUnknown(subscribed);
+      // Subscribing to a topic that does not exist is refused (Kafka would wait for it): a typo
+      // would otherwise consume nothing, silently.
+      for (const t of subscribed) registry.get(t);
+      const answer = await ctx.coordinator.groupHeartbeat(
+        group,
+        {
+          memberId: randomUUID(),
+          memberEpoch: 0,
+          subscribedTopics: subscribed,
+          sessionTimeoutMs: (body.sessionTimeoutMs as number | undefined) ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+          ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs as number } : {}),
+          ...(body.clientId !== undefined ? { clientId: body.clientId as string } : {}),
+          topicPartitions: topicCounts(),
+        },
+        { signal: coordSignal(rc) },
+      );
+      return { status: 200, json: answer };
+    },
+
+    groupHeartbeat: async (rc) => {
+      const group = groupParam(rc);
+      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'heartbeat');
+      const c = new Checks('heartbeat');
+      checkKnownKeys(c, body, ['memberEpoch', 'ownedPartitions', 'topics', 'sessionTimeoutMs', 'rebalanceTimeoutMs', 'clientId']);
+      if (!Number.isSafeInteger(body.memberEpoch) || (body.memberEpoch as number) < 0) {
+        c.add('INVALID_REQUEST', 'memberEpoch', `memberEpoch must be a non-negative integer, got ${JSON.stringify(body.memberEpoch)}`);
+      }
+      if (body.topics !== undefined && (!Array.isArray(body.topics) || !body.topics.every((t) => typeof t === 'string'))) {
+        c.add('INVALID_REQUEST', 'topics', 'topics must be an array of topic names');
+      }
+      c.done();
+      const topics = body.topics === undefined ? undefined : [...new Set(body.topics as string[])];
+      if (topics !== undefined) {
+        await syncUnknown(topics);
+        for (const t of topics) registry.get(t);
+      }
+      const epoch = body.memberEpoch as number;
+      const answer = await ctx.coordinator.groupHeartbeat(
+        group,
+        {
+          memberId: rc.params.member!,
+          memberEpoch: epoch,
+          ...(topics !== undefined ? { subscribedTopics: topics } : {}),
+          // The coordinator checks the shape (and the limits) of the owned partitions.
+          ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions as TopicPartitions[] | null } : {}),
+          sessionTimeoutMs: (body.sessionTimeoutMs as number | undefined) ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+          ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs as number } : {}),
+          ...(body.clientId !== undefined ? { clientId: body.clientId as string } : {}),
+          topicPartitions: topicCounts(),
+        },
+        { signal: coordSignal(rc) },
+      );
+      return { status: 200, json: answer };
+    },
+
+    leaveGroup: async (rc) => {
+      const group = groupParam(rc);
+      const left = await ctx.coordinator.leaveGroup(group, rc.params.member!, { signal: coordSignal(rc) });
+      if (!left) {
+        throw new StrataError('UNKNOWN_MEMBER_ID', `member "${rc.params.member!}" is not in group "${group}"`, {
+          details: { reason: 'UNKNOWN_MEMBER_ID', group, memberId: rc.params.member! },
+        });
+      }
+      return { status: 204 };
+    },
+
+    commitGroupOffsets: async (rc) => {
+      const group = groupParam(rc);
+      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'commit');
+      const c = new Checks('commit');
+      checkKnownKeys(c, body, ['memberId', 'memberEpoch', 'offsets']);
+      const standalone = body.memberId === undefined || body.memberId === null;
+      if (!standalone && typeof body.memberId !== 'string') c.add('INVALID_REQUEST', 'memberId', 'memberId must be a string (or absent for a standalone commit)');
+      if (!standalone && (!Number.isSafeInteger(body.memberEpoch) || (body.memberEpoch as number) < 0)) {
+        c.add('INVALID_REQUEST', 'memberEpoch', `memberEpoch must be a non-negative integer, got ${JSON.stringify(body.memberEpoch)}`);
+      }
+      const offsets = parseCommits(c, body.offsets);
+      c.done();
+      // Every partition must exist here: a commit naming an unknown one changes nothing.
+      await syncUnknown(offsets.map((o) => o.topic));
+      for (const o of offsets) registry.partition(o.topic, o.partition);
+      const member = standalone ? null : { memberId: body.memberId as string, memberEpoch: body.memberEpoch as number };
+      await ctx.coordinator.commitOffsets(group, member, offsets, { signal: coordSignal(rc) });
+      return { status: 200, json: { committed: offsets.length } };
+    },
+
+    fetchGroupOffsets: async (rc) => {
+      const group = groupParam(rc);
+      const topic = rc.query.get('topic');
+      const committed = await ctx.coordinator.fetchOffsets(group, { signal: coordSignal(rc), ...(topic !== null && topic !== '' ? { topic } : {}) });
+      await syncUnknown(committed.map((o) => o.topic));
+      return { status: 200, json: { offsets: committed.map(withLag) } };
+    },
+
+    resetGroupOffsets: async (rc) => {
+      const group = groupParam(rc);
+      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'reset');
+      const c = new Checks('reset');
+      checkKnownKeys(c, body, ['topic', 'partitions', 'to', 'value']);
+      if (typeof body.topic !== 'string' || body.topic === '') c.add('INVALID_REQUEST', 'topic', 'topic must be a topic name');
+      const to = body.to;
+      if (to !== 'earliest' && to !== 'latest' && to !== 'offset' && to !== 'timestamp') {
+        c.add('INVALID_REQUEST', 'to', `to must be earliest, latest, offset or timestamp, got ${JSON.stringify(to)}`);
+      }
+      if ((to === 'offset' || to === 'timestamp') && (!Number.isSafeInteger(body.value) || (body.value as number) < 0)) {
+        c.add('INVALID_REQUEST', 'value', `to=${String(to)} needs value, a non-negative integer, got ${JSON.stringify(body.value)}`);
+      }
+      const partitionsGiven = body.partitions !== undefined;
+      if (partitionsGiven && (!Array.isArray(body.partitions) || body.partitions.length === 0 || !body.partitions.every((p) => Number.isSafeInteger(p) && (p as number) >= 0))) {
+        c.add('INVALID_REQUEST', 'partitions', 'partitions must be a non-empty array of partition numbers');
+      }
+      c.done();
+      const topicName = body.topic as string;
+      await syncUnknown([topicName]);
+      const topic = registry.get(topicName);
+      const handles = partitionsGiven ? [...new Set(body.partitions as number[])].map((p) => registry.partition(topicName, p)) : topic.partitions;
+      const signal = coordSignal(rc);
+      // Refuse early (and without lookups) while the group has members; resetOffsets checks it again atomically.
+      const description = await ctx.coordinator.describeGroup(group, { signal });
+      if (description !== null && description.members.length > 0) {
+        throw new StrataError('NON_EMPTY_GROUP', `group "${group}" has ${description.members.length} member(s): reset offsets only while it has none`, {
+          details: { reason: 'NON_EMPTY_GROUP', group, members: description.members.length },
+        });
+      }
+      const value = body.value as number;
+      const target = async (handle: PartitionHandle): Promise<number> => {
+        if (to === 'earliest' || to === 'latest') return lookupAnywhere(handle, to, signal);
+        if (to === 'timestamp') return lookupAnywhere(handle, value, signal);
+        // An explicit offset is clamped into [log start, high watermark], as Kafka's tool does.
+        const [start, end] = await Promise.all([lookupAnywhere(handle, 'earliest', signal), lookupAnywhere(handle, 'latest', signal)]);
+        return Math.min(Math.max(value, start), end);
+      };
+      const offsets: OffsetCommit[] = [];
+      for (let i = 0; i < handles.length; i += RESET_LOOKUP_CONCURRENCY) {
+        const slice = handles.slice(i, i + RESET_LOOKUP_CONCURRENCY);
+        const found = await Promise.all(slice.map(target));
+        slice.forEach((h, j) => offsets.push({ topic: h.topic, partition: h.partition, offset: found[j]! }));
+      }
+      await ctx.coordinator.resetOffsets(group, offsets, { signal });
+      return { status: 200, json: { offsets: offsets.map(({ topic: t, partition, offset }) => ({ topic: t, partition, offset })) } };
+    },
+  };
+}
+
+function objectBody(body: unknown, what: string): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new StrataError('INVALID_REQUEST', `${what}: the body must be a JSON object`);
+  return body as Record<string, unknown>;
+}
+
+function checkKnownKeys(c: Checks, body: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    if (!known.includes(key)) c.add('INVALID_REQUEST', key, `unknown field "${key}" (known: ${known.join(', ')})`);
+  }
+}
+
+/** The offsets of a commit: each {topic, partition, offset >= 0, metadata?}; every problem reported at once. */
+function parseCommits(c: Checks, raw: unknown): OffsetCommit[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    c.add('INVALID_REQUEST', 'offsets', 'offsets must be a non-empty array of {topic, partition, offset, metadata?}');
+    return [];
+  }
+  const out: OffsetCommit[] = [];
+  raw.forEach((entry: unknown, i) => {
+    const o = (entry ?? {}) as Record<string, unknown>;
+    const field = `offsets[${i}]`;
+    let ok = true;
+    if (typeof o.topic !== 'string' || o.topic === '') {
+      c.add('INVALID_REQUEST', `${field}.topic`, `${field}.topic must be a topic name`);
+      ok = false;
+    }
+    if (!Number.isSafeInteger(o.partition) || (o.partition as number) < 0) {
+      c.add('INVALID_REQUEST', `${field}.partition`, `${field}.partition must be a non-negative integer, got ${JSON.stringify(o.partition)}`);
+      ok = false;
+    }
+    if (!Number.isSafeInteger(o.offset) || (o.offset as number) < 0) {
+      c.add('INVALID_REQUEST', `${field}.offset`, `${field}.offset must be a non-negative integer (the next offset to read), got ${JSON.stringify(o.offset)}`);
+      ok = false;
+    }
+    if (o.metadata !== undefined && typeof o.metadata !== 'string') {
+      c.add('INVALID_REQUEST', `${field}.metadata`, `${field}.metadata must be a string`);
+      ok = false;
+    }
+    if (ok) out.push({ topic: o.topic as string, partition: o.partition as number, offset: o.offset as number, ...(o.metadata !== undefined ? { metadata: o.metadata as string } : {}) });
+  });
+  return out;
+}

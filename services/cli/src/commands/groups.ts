@@ -1,0 +1,121 @@
+/** `strata groups list|describe|reset-offsets`: consumer groups (DESIGN.md §7). */
+import { intOption, parseIntStrict, parseTimestamp, stringOption, booleanOption, UsageError } from '../args.js';
+import type { Command, CommandContext } from '../command.js';
+import { formatTable } from '../report.js';
+
+const partitionsText = (list: Array<{ topic: string; partitions: number[] }>): string =>
+  list.length === 0 ? '-' : list.map((tp) => `${tp.topic}:${tp.partitions.join(',')}`).join(' ');
+const orDash = (value: number | string | null): string | number => (value === null ? '-' : value);
+
+export const groupsList: Command = {
+  name: 'groups list',
+  summary: 'list consumer groups',
+  usage: 'groups list',
+  options: {},
+  optionHelp: [],
+  examples: ['strata groups list'],
+  minPositionals: 0,
+  maxPositionals: 0,
+  positionalNames: [],
+  usesBroker: true,
+  async run(ctx) {
+    const { groups } = await ctx.client.listGroups();
+    if (groups.length === 0) {
+      ctx.io.stdout.write('no groups\n');
+      return 0;
+    }
+    ctx.io.stdout.write(formatTable(['GROUP', 'STATE', 'MEMBERS'], groups.map((g) => [g.group, g.state, g.members])));
+    return 0;
+  },
+};
+
+export const groupsDescribe: Command = {
+  name: 'groups describe',
+  summary: 'show a group: members, assignment, committed offsets and lag',
+  usage: 'groups describe <group>',
+  options: {},
+  optionHelp: [],
+  examples: ['strata groups describe billing'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['group'],
+  usesBroker: true,
+  async run(ctx) {
+    const group = ctx.positionals[0] as string;
+    const d = await ctx.client.describeGroup(group);
+    let text = `group ${d.group}  state ${d.state}  epoch ${d.groupEpoch}  members ${d.members.length}\n\n`;
+    if (d.members.length > 0) {
+      text += formatTable(
+        ['MEMBER', 'CLIENT', 'EPOCH', 'ASSIGNED', 'REVOKING'],
+        d.members.map((m) => [m.memberId, m.clientId || '-', m.memberEpoch, partitionsText(m.assignment), partitionsText(m.pendingRevocation)]),
+      );
+      text += '\n';
+    }
+    const total = d.partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0);
+    text += formatTable(
+      ['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH-WATERMARK', 'LAG', 'OWNER'],
+      d.partitions.map((p) => [p.topic, p.partition, orDash(p.offset), orDash(p.highWatermark), orDash(p.lag), p.owner ?? '-']),
+    );
+    text += `\ntotal lag ${total}\n`;
+    ctx.io.stdout.write(text);
+    return 0;
+  },
+};
+
+type Target = { to: 'earliest' | 'latest' } | { to: 'offset' | 'timestamp'; value: number };
+
+function parseTarget(ctx: CommandContext): Target {
+  const chosen: Target[] = [];
+  if (booleanOption(ctx.values, 'to-earliest')) chosen.push({ to: 'earliest' });
+  if (booleanOption(ctx.values, 'to-latest')) chosen.push({ to: 'latest' });
+  const offset = intOption(ctx.values, 'to-offset', { min: 0 });
+  if (offset !== undefined) chosen.push({ to: 'offset', value: offset });
+  const ts = stringOption(ctx.values, 'to-timestamp');
+  if (ts !== undefined) chosen.push({ to: 'timestamp', value: parseTimestamp(ts, '--to-timestamp') });
+  if (chosen.length !== 1) throw new UsageError('give exactly one of --to-earliest, --to-latest, --to-offset N, --to-timestamp T');
+  return chosen[0]!;
+}
+
+export const groupsResetOffsets: Command = {
+  name: 'groups reset-offsets',
+  summary: "move a group's committed offsets (the group must have no members)",
+  usage: 'groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-offset N | --to-timestamp T) [--partitions 0,1,...]',
+  description:
+    'earliest is the log start across tiers (the bucket included), latest the high watermark; an offset is\n' +
+    'clamped into the log; a timestamp (epoch ms or ISO-8601) moves to the first record at or after it.\n' +
+    'Stop the group\'s consumers first: a group with members is refused (NON_EMPTY_GROUP).',
+  options: {
+    topic: { type: 'string' },
+    partitions: { type: 'string' },
+    'to-earliest': { type: 'boolean' },
+    'to-latest': { type: 'boolean' },
+    'to-offset': { type: 'string' },
+    'to-timestamp': { type: 'string' },
+  },
+  optionHelp: [
+    ['--topic T', 'the topic whose offsets move (required)'],
+    ['--partitions LIST', 'only these partitions, comma-separated (default: all)'],
+    ['--to-earliest', 'to the log start'],
+    ['--to-latest', 'to the high watermark (skip everything)'],
+    ['--to-offset N', 'to offset N'],
+    ['--to-timestamp T', 'to the first record at or after T (epoch ms or ISO-8601)'],
+  ],
+  examples: ['strata groups reset-offsets billing --topic orders --to-earliest', 'strata groups reset-offsets billing --topic orders --to-timestamp 2024-05-01T00:00:00Z'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['group'],
+  usesBroker: true,
+  async run(ctx) {
+    const group = ctx.positionals[0] as string;
+    const topic = stringOption(ctx.values, 'topic');
+    if (topic === undefined) throw new UsageError('--topic is required');
+    const target = parseTarget(ctx);
+    const rawPartitions = stringOption(ctx.values, 'partitions');
+    const partitions = rawPartitions?.split(',').map((p) => parseIntStrict(p, '--partitions', { min: 0, max: 2 ** 31 - 1 }));
+    const { offsets } = await ctx.client.resetGroupOffsets(group, { topic, ...target, ...(partitions !== undefined ? { partitions } : {}) });
+    ctx.io.stdout.write(formatTable(['TOPIC', 'PARTITION', 'NEW-OFFSET'], offsets.map((o) => [o.topic, o.partition, o.offset])));
+    return 0;
+  },
+};
+
+export const groupsCommands: Command[] = [groupsList, groupsDescribe, groupsResetOffsets];
