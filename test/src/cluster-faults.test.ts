@@ -240,7 +240,7 @@ describe('cluster faults', () => {
       expect(res.status, JSON.stringify(configs)).toBe(400);
     }
     for (const group of ['{g}', 'a b', 'g\r\nDEL x', '', '.', '..', 'x'.repeat(250)]) {
-      await expect(coord.commitOffsets(group, null, [{ topic: 'fine', partition: 0, offset: 1 }]), group).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(coord.commitOffsets(group, null, [{ topic: 'fine', partition: 0, offset: 1 }]), group).rejects.toMatchObject({ code: 'INVALID_GROUP_ID' });
     }
     expect(await redisKeys(cluster)).toEqual(before);
   }, 60_000);

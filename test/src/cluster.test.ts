@@ -2,6 +2,7 @@
 // partition (forwarding to its leader), every partition has exactly one leader, and the CLI works
 // against any broker.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Consumer, Producer } from '@strata/client';
 import { Cluster, cleanupAll, expectStatus, runStrata, type HttpAnswer, type Json } from './harness/index.js';
 
 /** Reads this broker proxied to a leader (the leader's HTTP metrics count them as forwarded). */
@@ -124,6 +125,36 @@ describe('a three-broker cluster', () => {
     const metrics = (await follower.http.get('/metrics')).body as string;
     expect(metrics).toMatch(/strata_tier_remote_reads_total\{result="ok"\} [1-9]/);
     expect(await proxiedReads(follower)).toBe(forwardedBefore);
+  }, 60_000);
+
+  it('runs a consumer group whose members talk to different brokers (group state in Redis)', async () => {
+    const [b1, b2, b3] = ['b1', 'b2', 'b3'].map((id) => cluster.broker(id));
+    await ok(b3!.http.post('/v1/topics', { name: 'grouped', partitions: 6 }), 201);
+    await cluster.awaitLeaders('grouped', 6);
+    const producer = new Producer({ brokers: [b1!.url], acks: 1 });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => producer.send({ topic: 'grouped', key: `k${i % 30}`, value: String(i) })));
+    await producer.close();
+    const members = [b1!, b2!, b3!].map(
+      (b) => new Consumer({ brokers: b.url, groupId: 'spread', topics: ['grouped'], autoOffsetReset: 'earliest', sessionTimeoutMs: 5_000, autoCommitIntervalMs: 100, maxWaitMs: 200 }),
+    );
+    const seen = new Set<string>();
+    const runs = members.map(async (m) => {
+      for await (const r of m) {
+        seen.add(r.value!.toString());
+        if (seen.size === 300) break;
+      }
+    });
+    const deadline = Date.now() + 30_000;
+    while (seen.size < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(seen.size).toBe(300);
+    // Each broker describes the same group from Redis; members were spread, and no partition has two owners.
+    const described = await ok(b2!.http.get('/v1/groups/spread'), 200);
+    const owners = described.body.members.flatMap((m: Json) => m.assignment.flatMap((a: Json) => a.partitions));
+    expect(new Set(owners).size).toBe(owners.length);
+    await Promise.all(members.map((m) => m.close()));
+    await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, 5_000))]);
+    const offsets = await ok(b1!.http.get('/v1/groups/spread/offsets'), 200);
+    expect(offsets.body.offsets.reduce((n: number, o: Json) => n + o.offset, 0)).toBe(300);
   }, 60_000);
 
   it('answers the strata CLI pointed at any broker', async () => {

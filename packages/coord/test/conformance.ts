@@ -396,6 +396,23 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(again).toEqual({ acquired: true, epoch: epoch + 1 });
       });
 
+      it('continues the leader epoch of a deleted topic when it is recreated, so a late write of the old leader is fenced', async () => {
+        await co.createTopic(topicMeta('t', { partitions: 1 }));
+        const old = await leadership('t', 0, ['b1']);
+        const again = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 });
+        expect(again).toEqual({ acquired: true, epoch: old + 1 });
+        expect(await co.deleteTopic('t')).toBe(true);
+        expect(await co.getPartitionState('t', 0)).toBeNull();
+        const recreated = topicMeta('t', { partitions: 1, topicId: 'second-incarnation' });
+        await co.createTopic(recreated);
+        await co.setReplicas('t', 0, { topicId: 'second-incarnation', replicas: ['b2'], controllerEpoch: 5 });
+        const fresh = await co.acquireLeadership('t', 0, { topicId: 'second-incarnation', brokerId: 'b2', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0 });
+        expect(fresh).toEqual({ acquired: true, epoch: old + 2 });
+        // The deleted topic's leader, late, at its own epoch: refused.
+        await expectStrataError(co.commitSegment('t', 0, segment(0, 9, old + 1)), 'FENCED_LEADER_EPOCH');
+        expect((await co.loadManifest('t', 0)).segments).toEqual([]);
+      });
+
       it('transfers a lease straight to the assigned leader, never leaving the partition without one', async () => {
         const e1 = await leadership('t', 0, ['b1']);
         // Not reassigned yet: nobody to hand to.

@@ -459,7 +459,21 @@ export class MemoryCoordinator implements Coordinator {
       if (topic === undefined) return false;
       await this.#changeCluster((draft) => ({ next: { ...draft, topics: draft.topics.filter((t) => t.name !== name) }, value: undefined }));
       for (const doc of [...this.#partitions.values()]) {
-        if (doc.topic === name) await this.#changePartition(name, doc.partition, () => ({ next: null, value: undefined }));
+        // A tombstone keeps the leader epoch: a recreated topic continues the count (see the Redis engine).
+        const tombstone: PartitionDoc = {
+          ...doc,
+          topicId: '',
+          replicas: [],
+          leader: '',
+          lease: null,
+          isr: [],
+          highWatermark: 0,
+          logStartOffset: 0,
+          epochHistory: [],
+          manifestEpoch: 0,
+          segments: [],
+        };
+        if (doc.topic === name) await this.#changePartition(name, doc.partition, () => ({ next: tombstone, value: undefined }));
       }
       return true;
     });
@@ -724,7 +738,7 @@ export class MemoryCoordinator implements Coordinator {
     checkAddress('getPartitionState', topic, partition).done();
     return this.#read('getPartitionState', options, () => {
       const doc = this.#partitions.get(partitionId(topic, partition));
-      if (doc === undefined) return null;
+      if (doc === undefined || doc.topicId === '') return null;
       const lease = this.#liveLease(doc);
       return {
         topic,

@@ -105,7 +105,8 @@ export function decodeHistory(text: string | undefined): EpochEntry[] {
 export function decodePartitionState(topic: string, partition: number, reply: readonly unknown[]): PartitionState | null {
   const holder = String(reply[0]);
   const h = pairs(reply, 2);
-  if (Object.keys(h).length === 0) return null;
+  // No state, or the tombstone of a deleted topic (only its epoch counter is left).
+  if (Object.keys(h).length === 0 || (h['tid'] ?? '') === '') return null;
   return {
     topic,
     partition,

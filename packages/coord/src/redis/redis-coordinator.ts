@@ -432,12 +432,18 @@ export class RedisCoordinator implements Coordinator {
     c.done();
     return this.#call(`deleteTopic ${name}`, { topic: name }, options, async () => {
       const partitions = int(await this.#eval('delete-topic', [this.keys.topics(), this.keys.topic(name)], [name, collisionKey(name)]), 'partitions');
-      // Each partition is its own slot: one DEL (atomic by itself) per partition. A crash halfway
-      // leaves states that set-replicas and acquire-leadership refuse by topic id.
+      // Each partition is its own slot: plain commands (each atomic by itself) per partition. A crash
+      // halfway leaves states that set-replicas and acquire-leadership refuse by topic id. The state
+      // stays as a tombstone holding only the leader epoch: a topic recreated under the same name
+      // continues the count, so a late write of the deleted topic's leader is fenced, never accepted.
       for (let at = 0; at < partitions; at += PIPELINE_CHUNK) {
         const end = Math.min(partitions, at + PIPELINE_CHUNK);
         await this.#pipelineExec((p) => {
-          for (let i = at; i < end; i++) p.del(this.keys.partitionLease(name, i), this.keys.partitionState(name, i), this.keys.partitionSegments(name, i));
+          for (let i = at; i < end; i++) {
+            p.del(this.keys.partitionLease(name, i), this.keys.partitionSegments(name, i));
+            p.hdel(this.keys.partitionState(name, i), 'replicas', 'leader', 'isr', 'hw', 'lso', 'hist', 'mepoch');
+            p.hset(this.keys.partitionState(name, i), 'tid', '');
+          }
         });
       }
       return partitions > 0;
