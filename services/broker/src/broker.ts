@@ -127,7 +127,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     registry: metrics.registry,
     now,
     ...(coordinator !== null
-      ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier.topic, tier.partition) }
+      ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
       : {}),
   });
   const localMetadata = new LocalMetadataStore(config.dataDir);

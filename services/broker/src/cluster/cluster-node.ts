@@ -21,6 +21,8 @@ import type { ClusterConfig } from '../config.js';
 import { writeFileAtomic } from '../fs-util.js';
 import type { FetchResult } from '../fetch.js';
 import type { Logger } from '../logger.js';
+import type { TieredPartition } from '../tiering/tiered-partition.js';
+import type { TopicMetadata } from '../topics/metadata-store.js';
 import type { PartitionHandle, Topic, TopicRegistry } from '../topics/topic-registry.js';
 import { rendezvousReplicas } from './rendezvous.js';
 import type { PartitionRoute, PartitionRouter } from './routing.js';
@@ -50,6 +52,8 @@ interface Reign {
   status: 'leading' | 'draining';
   publishedHighWatermark: number;
   publishing: boolean;
+  /** After a hand-over that could not upload the tail (the bucket down): when to try again. */
+  handOverNotBefore: number;
 }
 
 interface ControllerReign {
@@ -86,6 +90,8 @@ export class ClusterNode implements PartitionRouter {
   /** When a follower last loaded each partition's manifest (for reads from the bucket). */
   readonly #manifestReadAt = new Map<string, number>();
   readonly #refreshing = new Map<string, Promise<void>>();
+  /** Topics the coordinator no longer lists, since when (see #withoutHastyDrops). */
+  readonly #absentSince = new Map<string, number>();
   #brokers = new Map<string, LiveBroker>();
   readonly #busy = new Set<string>();
   readonly #background = new Set<Promise<unknown>>();
@@ -165,7 +171,9 @@ export class ClusterNode implements PartitionRouter {
 
   confirm(handle: PartitionHandle, epoch: number): boolean {
     const reign = this.#reigns.get(handle.key);
-    const ok = reign !== undefined && reign.handle === handle && reign.epoch === epoch && performance.now() < reign.deadline;
+    // Not while handing over: an append that lands after the drain's last upload would be acknowledged
+    // and then dropped by the successor, which continues from the bucket's end.
+    const ok = reign !== undefined && reign.handle === handle && reign.epoch === epoch && reign.status === 'leading' && performance.now() < reign.deadline;
     if (!ok) this.#unacknowledged.inc();
     return ok;
   }
@@ -269,13 +277,40 @@ export class ClusterNode implements PartitionRouter {
     if (performance.now() - this.#lastSyncAt < 100) return Promise.resolve();
     this.#syncing = (async () => {
       try {
-        await this.#opts.registry.sync(await this.#coord.listTopics({ signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) }));
+        const listed = await this.#coord.listTopics({ signal: AbortSignal.timeout(this.#opts.config.leaseTtlMs) });
+        await this.#opts.registry.sync(this.#withoutHastyDrops(listed));
       } finally {
         this.#lastSyncAt = performance.now();
         this.#syncing = null;
       }
     })();
     return this.#syncing;
+  }
+
+  /**
+   * Dropping a topic destroys its local logs, so absence must be real: a topic missing from the
+   * coordinator is kept until it has been missing for two seconds, and nothing is dropped when
+   * every topic vanished at once (a Redis that lost its data, or a wrong key prefix).
+   */
+  #withoutHastyDrops(listed: TopicMetadata[]): TopicMetadata[] {
+    const now = performance.now();
+    const names = new Set(listed.map((t) => t.name));
+    const known = this.#opts.registry.list();
+    const missing = known.filter((t) => !names.has(t.name));
+    for (const name of [...this.#absentSince.keys()]) if (names.has(name)) this.#absentSince.delete(name);
+    if (missing.length === 0) return listed;
+    if (listed.length === 0) {
+      this.#opts.logger.error('the coordinator lists no topics at all while this broker serves some; keeping them (did Redis lose its data?)', {
+        topics: missing.map((t) => t.name),
+      });
+      return known.map((t) => t.meta);
+    }
+    const kept = missing.filter((t) => {
+      const since = this.#absentSince.get(t.name) ?? now;
+      this.#absentSince.set(t.name, since);
+      return now - since < 2_000;
+    });
+    return [...listed, ...kept.map((t) => t.meta)];
   }
 
   /** Reads one partition's state now (a request for a partition this broker has not looked at yet). */
@@ -302,12 +337,13 @@ export class ClusterNode implements PartitionRouter {
       void this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch).catch(() => undefined);
     }
     this.#states.delete(handle.key);
+    this.#manifestReadAt.delete(handle.key);
   }
 
-  /** The tier's manifest write was fenced: a newer leader exists. */
-  fenced(topic: string, partition: number): void {
+  /** The tier's manifest write was fenced: a newer leader exists (this incarnation's tier only). */
+  fenced(tier: TieredPartition): void {
     for (const [key, reign] of this.#reigns) {
-      if (reign.handle.topic === topic && reign.handle.partition === partition) this.#lose(key, reign, 'a manifest write was fenced');
+      if (reign.handle.tier === tier) this.#lose(key, reign, 'a manifest write was fenced');
     }
   }
 
@@ -500,8 +536,15 @@ export class ClusterNode implements PartitionRouter {
         const moved = !state || state.replicas[0] !== this.#me || state.topicId !== topicId;
         // Leaving: wait for the controller to name a successor, unless nobody else is live or time runs short.
         const leaveNow = this.#leaving && (this.#brokers.size === 0 || performance.now() > this.#leaveDeadline - this.#opts.config.handoverTimeoutMs / 2);
-        if (moved || leaveNow) this.#track(this.#handOver(reign, moved ? `reassigned to ${state?.replicas[0] ?? 'nobody'}` : 'broker leaving'));
+        if ((moved && performance.now() >= reign.handOverNotBefore) || leaveNow) {
+          this.#track(this.#handOver(reign, moved ? `reassigned to ${state?.replicas[0] ?? 'nobody'}` : 'broker leaving'));
+        }
       }
+      return;
+    }
+    if (this.#leaving && state?.leader === this.#me && !this.#busy.has(key)) {
+      // A lease handed to this broker as it leaves: give it back at once rather than let it lapse.
+      this.#track(this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, state.leaderEpoch).catch(() => undefined));
       return;
     }
     if (this.#leaving || this.#busy.has(key) || !state || state.replicas[0] !== this.#me || state.topicId !== topicId) return;
@@ -513,17 +556,21 @@ export class ClusterNode implements PartitionRouter {
     const { config, logger } = this.#opts;
     this.#busy.add(key);
     try {
-      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
       const log = handle.log;
       // An upload of an earlier reign may still be in flight: let it finish (or be fenced) first.
       await handle.tier.idle();
+      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
       const manifest = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
       const remoteEnd = manifestEndOffset(manifest);
       const reignEpoch = await readReign(log.dir);
-      const last = seen.epochHistory.at(-1);
-      // The local tail is ours to keep only if nobody led since we last did and the log is the one we
-      // wrote then; otherwise everything newer than the bucket may conflict with another leader's records.
-      const keep = last !== undefined && last.leader === this.#me && reignEpoch === last.epoch && log.logStartOffset <= remoteEnd && remoteEnd <= log.logEndOffset;
+      // The local tail was written in reignEpoch. It is ours to keep only if every reign since was
+      // this broker's own (an epoch granted to us and never used cannot conflict with our records)
+      // and the log still joins the bucket; otherwise what is newer than the bucket may conflict with
+      // another leader's records.
+      const history = seen.epochHistory;
+      const ours = reignEpoch !== null && history.some((e) => e.epoch === reignEpoch && e.leader === this.#me);
+      const onlyOursSince = history.every((e) => reignEpoch === null || e.epoch <= reignEpoch || e.leader === this.#me);
+      const keep = ours && onlyOursSince && seen.leaderEpoch === history.at(-1)?.epoch && log.logStartOffset <= remoteEnd && remoteEnd <= log.logEndOffset;
       if (!keep) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
         await log.resetTo(remoteEnd);
@@ -540,6 +587,9 @@ export class ClusterNode implements PartitionRouter {
         if (grant.reason !== 'held') logger.debug('partition lease not granted', { topic: handle.topic, partition: handle.partition, reason: grant.reason });
         return;
       }
+      // Recorded before anything else can fail: a retry after a failure below must still know this
+      // log is the one of our reigns, or it would throw away the acknowledged tail.
+      await writeFileAtomic(join(log.dir, REIGN_FILE), `${grant.epoch}\n`);
       // The lease is ours now: nobody else can commit. If another reign came between our read and
       // the grant (its epoch would lie between), or the bucket moved meanwhile, the local tail is
       // not to be trusted: continue from the bucket's end instead.
@@ -576,6 +626,7 @@ export class ClusterNode implements PartitionRouter {
         status: 'leading',
         publishedHighWatermark: -1,
         publishing: false,
+        handOverNotBefore: 0,
       });
       this.#states.set(key, after);
       this.#leadershipEvents.inc({ event: 'acquired' });
@@ -605,6 +656,7 @@ export class ClusterNode implements PartitionRouter {
     const deadline = started + this.#opts.config.handoverTimeoutMs;
     const { logger } = this.#opts;
     let successor: string | null = null;
+    let keepReign = false;
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.#reigns.get(key) !== reign) return; // lost meanwhile
@@ -613,6 +665,18 @@ export class ClusterNode implements PartitionRouter {
           break;
         } catch (e) {
           if (!handle.tier.leading || this.#abort.signal.aborted) return;
+          if (performance.now() >= deadline && !this.#leaving) {
+            // Reassigned, not leaving: keep leading (and the tail) rather than lose acknowledged records; try again later.
+            logger.warn('hand-over could not upload the partition tail in time; leading on and trying again later', {
+              topic: handle.topic,
+              partition: handle.partition,
+              err: e,
+            });
+            reign.status = 'leading';
+            reign.handOverNotBefore = performance.now() + this.#opts.config.handoverTimeoutMs;
+            keepReign = true;
+            return;
+          }
           if (performance.now() >= deadline) {
             logger.error('hand-over could not upload the partition tail in time; releasing anyway, records not uploaded are lost', {
               topic: handle.topic,
@@ -628,7 +692,11 @@ export class ClusterNode implements PartitionRouter {
       }
       // Straight to the assigned leader when there is one (the partition never lacks a lease holder), else released.
       const signal = AbortSignal.timeout(5_000);
-      const transfer = await this.#coord
+      const assigned = this.#states.get(key)?.replicas[0];
+      const successorLive = assigned !== undefined && assigned !== this.#me && this.#brokers.has(assigned);
+      const transfer = !successorLive
+        ? null
+        : await this.#coord
         .transferLeadership(handle.topic, handle.partition, { brokerId: this.#me, leaderEpoch: reign.epoch, ttlMs: this.#opts.config.leaseTtlMs, startOffset: handle.tier.remoteEndOffset }, { signal })
         .catch((e: unknown) => {
           logger.warn('transferring the partition lease failed; releasing it', { topic: handle.topic, partition: handle.partition, err: e });
@@ -643,7 +711,7 @@ export class ClusterNode implements PartitionRouter {
       this.#leadershipEvents.inc({ event: 'handed_over' });
       logger.info('partition handed over', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, why, successor, uploadedTo: handle.tier.remoteEndOffset, ms: Math.round(performance.now() - started) });
     } finally {
-      if (this.#reigns.get(key) === reign) {
+      if (this.#reigns.get(key) === reign && !keepReign) {
         this.#reigns.delete(key);
         handle.tier.follow();
       }

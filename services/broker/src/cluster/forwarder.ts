@@ -134,6 +134,10 @@ function parseJson(body: Buffer): unknown {
 /** The leader's error answer as the same StrataError, so the client sees what the leader said. */
 function remoteError(parsed: unknown, status: number, leaderUrl: string): StrataError {
   const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
+  if (error?.code === 'BROKER_SHUTTING_DOWN') {
+    // For the client the partition has no leader that takes requests right now: retry, as for any election.
+    return new StrataError('NOT_LEADER', `the partition leader at ${leaderUrl} is shutting down (handing its partitions over)`, { details: { leaderUrl } });
+  }
   if (error && typeof error.code === 'string' && typeof error.message === 'string') {
     return new StrataError(error.code as ErrorCode, error.message, { details: { ...error.details, forwardedTo: leaderUrl } });
   }

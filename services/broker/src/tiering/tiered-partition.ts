@@ -312,7 +312,7 @@ export class TieredPartition {
     try {
       if (this.#snapshotDirty) await this.#snapshot(signal);
       for (;;) {
-        if (this.#closed || signal.aborted) return;
+        if (this.#closed || !this.#leading || signal.aborted) return;
         const end = this.remoteEndOffset;
         const next = this.#requireLog().sealedSegments().find((s) => s.nextOffset > end);
         if (!next) break;
