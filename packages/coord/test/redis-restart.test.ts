@@ -10,7 +10,7 @@ import { expectStrataError, segment } from './conformance.js';
 import { TestRedis } from './support/redis-server.js';
 import { SwitchProxy } from './support/switch-proxy.js';
 
-const TTL_MS = 1000; // leases, and so the quarantine after a restart (short, yet long enough for a loaded CI machine)
+const TTL_MS = 3000; // leases, and so the quarantine after a restart: short, yet longer than a kill and restart of Redis on a loaded CI machine
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
