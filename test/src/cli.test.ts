@@ -75,6 +75,13 @@ describe('strata CLI against a spawned broker', () => {
     const refused = await runStrata(['topics', 'list', '--broker', 'http://127.0.0.1:1']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/is it running\?/);
+    // A group consumer says the same, rather than that it never joined.
+    const groupRefused = await runStrata(['consume', 'cli-orders', '--group', 'g', '--idle-ms', '300', '--broker', 'http://127.0.0.1:1']);
+    expect(groupRefused.code).toBe(1);
+    expect(groupRefused.stderr).toMatch(/is it running\?/);
+    const groupUnknown = await strata(['consume', 'no-such-topic', '--group', 'g']);
+    expect(groupUnknown.code).toBe(1);
+    expect(groupUnknown.stderr).toMatch(/UNKNOWN_TOPIC/);
   });
 
   it('exits quietly when its reader goes away (EPIPE)', async () => {

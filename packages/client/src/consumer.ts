@@ -357,6 +357,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   // ---- membership ------------------------------------------------------------------------------
 
   async #join(): Promise<void> {
+    // Closed while still retrying: the caller hears why it never joined, not that it was closed.
+    let lastFailure: unknown = null;
     for (let attempt = 1; ; attempt++) {
       try {
         const answer = await this.#api.joinGroup(
@@ -374,8 +376,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         this.#onAnswer(answer);
         return;
       } catch (e) {
-        if (this.#stop.signal.aborted) throw e;
+        if (this.#stop.signal.aborted) throw lastFailure ?? e;
         if (!(isStrataError(e) && e.retriable)) throw e;
+        lastFailure = e;
         this.#publish({ type: 'retry', group: this.groupId, what: 'join', error: e });
         await sleep(backoffMs(attempt, 100, 2_000), undefined, { signal: this.#stop.signal }).catch(() => undefined);
       }

@@ -345,6 +345,9 @@ async function consumeInGroup(ctx: CommandContext): Promise<number> {
   if (rawSeparator !== undefined && !printKey) throw new UsageError('--key-separator only applies with --print-key');
   const valueEncoding = parseValueEncoding(stringOption(values, 'value-encoding')) ?? 'utf8';
   const { io } = ctx;
+  // One plain request first: an unreachable broker or an unknown topic is reported as such, at once,
+  // rather than as a consumer that never joined.
+  await ctx.client.describeTopic(topic, AbortSignal.timeout(30_000));
 
   const consumer = new Consumer({
     brokers: ctx.brokerUrl,
