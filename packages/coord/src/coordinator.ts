@@ -80,7 +80,12 @@ export type LeaseRefusal =
    */
   | 'quarantine'
   /** Partition leases only: the caller is not the assigned leader (replicas[0]) of this topicId. */
-  | 'not-assigned';
+  | 'not-assigned'
+  /**
+   * Partition leases with `clean` only: the caller is outside the (non-empty) ISR, or its log ends
+   * below the high watermark (it lost records the ISR had): electing it would lose acknowledged records.
+   */
+  | 'not-in-isr';
 
 export type LeaseAcquisition =
   | { acquired: true; epoch: number }
@@ -133,6 +138,12 @@ export interface LeadershipRequest {
    * max(stored, knownEpoch) + 1, so an epoch never repeats even if the backend lost writes.
    */
   knownEpoch: number;
+  /**
+   * Clean election (Kafka's default, unclean.leader.election.enable=false): grant only to a member
+   * of the ISR (when it is non-empty) whose startOffset reaches the stored high watermark. Default
+   * false (any assigned leader; its ISR becomes itself).
+   */
+  clean?: boolean;
 }
 
 export interface LeadershipTransfer {

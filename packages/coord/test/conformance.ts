@@ -380,6 +380,25 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(state!.leader).toBe('b2');
       });
 
+      it('clean election: only a member of the ISR whose log reaches the high watermark is granted', async () => {
+        const e1 = await leadership('t', 0, ['b1', 'b2', 'b3']);
+        await co.updatePartitionState('t', 0, e1, { isr: ['b1', 'b2'], highWatermark: 50 });
+        expect(await co.releaseLeadership('t', 0, 'b1', e1)).toBe(true);
+        const req = { topicId: TOPIC_ID, ttlMs: LEASE_MS, knownEpoch: 0, clean: true };
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b3', 'b1', 'b2'], controllerEpoch: 2 });
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b3', startOffset: 60 })).toMatchObject({ acquired: false, reason: 'not-in-isr' });
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2', 'b1', 'b3'], controllerEpoch: 3 });
+        // In the ISR, but its log ends below the high watermark (it lost its disk): refused too.
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b2', startOffset: 40 })).toMatchObject({ acquired: false, reason: 'not-in-isr' });
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b2', startOffset: 55 })).toEqual({ acquired: true, epoch: e1 + 1 });
+        // The ISR is kept as it was (the new leader shrinks it); unclean election (the default) takes anyone.
+        expect((await co.getPartitionState('t', 0))!.isr).toEqual(['b1', 'b2']);
+        expect(await co.releaseLeadership('t', 0, 'b2', e1 + 1)).toBe(true);
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b3'], controllerEpoch: 4 });
+        expect(await co.acquireLeadership('t', 0, { ...req, clean: false, brokerId: 'b3', startOffset: 0 })).toEqual({ acquired: true, epoch: e1 + 2 });
+        expect((await co.getPartitionState('t', 0))!.isr).toEqual(['b3']);
+      });
+
       it('keeps a renewed lease alive past its first TTL, and a released one is free at once', async () => {
         const epoch = await leadership('t', 0, ['b1']);
         for (let i = 0; i < 4; i++) {

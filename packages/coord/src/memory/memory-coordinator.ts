@@ -585,6 +585,9 @@ export class MemoryCoordinator implements Coordinator {
           const details = { topic, partition, what: 'startOffset', offset: request.startOffset, logStartOffset: doc.logStartOffset };
           return { error: coordError('BELOW_LOG_START', details) };
         }
+        if (request.clean === true && ((doc.isr.length > 0 && !doc.isr.includes(request.brokerId)) || request.startOffset < doc.highWatermark)) {
+          return { value: { acquired: false, reason: 'not-in-isr', holder, epoch, retryAfterMs: 0 } };
+        }
         const next = Math.max(epoch, request.knownEpoch) + 1;
         if (next > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic, partition }) };
         const history = doc.epochHistory.filter((e) => e.startOffset < request.startOffset);

@@ -293,7 +293,7 @@ export class RedisCoordinator implements Coordinator {
         await this.#ensureSession(signal, true);
         continue;
       }
-      assert(reason === 'held' || reason === 'quarantine' || reason === 'not-assigned', `${name} answered reason ${reason}`);
+      assert(reason === 'held' || reason === 'quarantine' || reason === 'not-assigned' || reason === 'not-in-isr', `${name} answered reason ${reason}`);
       const holder = String(reply[2]);
       return {
         acquired: false,
@@ -524,6 +524,7 @@ export class RedisCoordinator implements Coordinator {
           s.untilMs,
           LIMITS.epochMax,
           LIMITS.epochHistoryMax,
+          request.clean === true ? 1 : 0,
         ],
         options?.signal,
       ),
