@@ -5,6 +5,7 @@
 
 import { StrataError, decodeRecordBatches, isStrataError, type DecodedRecord } from '@strata/protocol';
 import type { ReadResult } from '@strata/log';
+import type { PartitionRouter } from './cluster/routing.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
 import type { Encoding, HeaderEncoding } from './produce.js';
@@ -14,6 +15,7 @@ export interface FetchContext {
   registry: TopicRegistry;
   waiters: PartitionWaiters;
   metrics: BrokerMetrics;
+  router: PartitionRouter;
 }
 
 export interface FetchRequest {
@@ -34,16 +36,20 @@ export interface FetchResult {
   logStartOffset: number;
 }
 
-/** Single node: every appended record is committed, so the high watermark is the log end. */
-export function highWatermark(handle: PartitionHandle): number {
-  return handle.log.logEndOffset;
+/** Consumers read below this: the log end on a single node; min log end over the ISR on a cluster's leader. */
+export function highWatermark(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle): number {
+  return ctx.router.highWatermark(handle);
 }
 
-/** OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, highWatermark], with both ends in the details. */
-export function checkOffset(handle: PartitionHandle, offset: number): void {
+/**
+ * OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, logEndOffset], with the ends and the HW in the
+ * details. An offset between the HW and the log end is in range with nothing to read yet: a
+ * consumer that read to the old leader's HW may be ahead of a new leader's (lagging) HW for a moment.
+ */
+export function checkOffset(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, offset: number): void {
   const logStartOffset = handle.tier.logStartOffset();
-  const hw = highWatermark(handle);
-  if (offset < logStartOffset || offset > hw) {
+  const hw = highWatermark(ctx, handle);
+  if (offset < logStartOffset || offset > Math.max(hw, handle.log.logEndOffset)) {
     throw new StrataError(
       'OFFSET_OUT_OF_RANGE',
       `offset ${offset} is outside [${logStartOffset}, ${hw}] for ${handle.topic}/${handle.partition}`,
@@ -64,10 +70,10 @@ export async function fetchBatches(ctx: FetchContext, request: FetchRequest, sig
 
 async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<FetchResult | null> {
   let handle = first;
-  checkOffset(handle, request.offset);
-  let result = await readEitherTier(handle, request, signal);
+  checkOffset(ctx, handle, request.offset);
+  let result = await readEitherTier(ctx, handle, request, signal);
   if (result.batchCount === 0 && request.maxWaitMs > 0) {
-    const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(handle), request.maxWaitMs, signal);
+    const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(ctx, handle), request.maxWaitMs, signal);
     if (outcome === 'aborted') {
       result.release?.();
       return null;
@@ -75,9 +81,9 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
     // The topic may have been deleted (or recreated) while we waited.
     handle = ctx.registry.partition(request.topic, request.partition);
     if (outcome === 'data' || outcome === 'woken') {
-      checkOffset(handle, request.offset);
+      checkOffset(ctx, handle, request.offset);
       result.release?.();
-      result = await readEitherTier(handle, request, signal);
+      result = await readEitherTier(ctx, handle, request, signal);
     }
   }
   ctx.metrics.fetchBytes.inc({ topic: handle.topic, partition: String(handle.partition) }, result.data.length);
@@ -86,7 +92,7 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
     release: result.release ?? noRelease,
     batchCount: result.batchCount,
     nextOffset: result.nextOffset,
-    highWatermark: highWatermark(handle),
+    highWatermark: highWatermark(ctx, handle),
     logStartOffset: handle.tier.logStartOffset(),
   };
 }
@@ -97,7 +103,7 @@ function noRelease(): void {}
  * Below the local log start the bucket serves (all of it is below the high watermark);
  * otherwise the local log. The caller checked the offset against the partition's range.
  */
-async function readEitherTier(handle: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<ReadResult> {
+async function readEitherTier(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<ReadResult> {
   if (request.offset < handle.log.logStartOffset) {
     try {
       return await handle.tier.read(request.offset, request.maxBytes, signal);
@@ -106,7 +112,7 @@ async function readEitherTier(handle: PartitionHandle, request: FetchRequest, si
       if (!(isStrataError(e) && e.code === 'OFFSET_OUT_OF_RANGE') || request.offset < handle.log.logStartOffset) throw e;
     }
   }
-  return handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
+  return handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(ctx, handle) });
 }
 
 export interface JsonRecord {

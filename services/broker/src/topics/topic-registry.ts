@@ -89,7 +89,7 @@ export interface TopicRegistryOptions {
   defaults: TopicDefaults;
   maxPartitions: number;
   maxRequestBytes: number;
-  /** The largest replication factor a topic may have now, and why (1 until replication lands). */
+  /** The largest replication factor a topic may have now, and why (1 on a single node; the live brokers in a cluster). */
   replicationLimit: () => { max: number; why: string };
   logger: Logger;
   now: () => number;
@@ -212,8 +212,9 @@ export class TopicRegistry {
         });
       }
 
-      const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
       const limit = this.#opts.replicationLimit();
+      // The default factor is capped by what can be placed now (Kafka refuses instead; a 1-broker dev cluster should just work).
+      const replicationFactor = body.replicationFactor ?? Math.min(this.#opts.defaults.replicationFactor, limit.max);
       let rfOk = false;
       if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
         problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
