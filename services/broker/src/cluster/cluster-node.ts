@@ -132,6 +132,8 @@ export class ClusterNode implements PartitionRouter {
   /** Follower fetchers, by handle key: one per partition this broker follows. */
   readonly #fetchers = new Map<string, ReplicaFetcher>();
   readonly #replicaClient: ReplicaClient;
+  /** Controller: since when each leaderless partition has waited for its named leader. */
+  readonly #leaderless = new Map<string, { id: string; since: number }>();
 
   constructor(options: ClusterNodeOptions) {
     this.#opts = options;
@@ -615,8 +617,11 @@ export class ClusterNode implements PartitionRouter {
         const isr = state !== null && state.topicId === topic.meta.topicId ? state.isr : [];
         const unclean = topic.configs['unclean.leader.election.enable'] === 'true';
         const eligible = unclean || isr.length === 0 ? ranked : ranked.filter((id) => isr.includes(id));
+        // A named leader that has not taken the lease for two lease periods (a restarted member of the ISR
+        // whose disk was wiped is refused: its log ends below the HW) makes way for the next member.
+        const skip = this.#stuckCandidate(handle.key, state);
         // No live ISR member: the best-ranked broker is named, and the lease stays refused until an ISR member returns.
-        const leader = eligible[0] ?? ranked[0]!;
+        const leader = eligible.find((id) => id !== skip) ?? eligible[0] ?? ranked[0]!;
         const replicas = [leader, ...ranked.filter((id) => id !== leader)].slice(0, count);
         if (state !== null && state.topicId === topic.meta.topicId && sameList(state.replicas, replicas)) continue;
         writes.push(
@@ -636,6 +641,21 @@ export class ClusterNode implements PartitionRouter {
       }
       throw r.reason;
     }
+  }
+
+  /** The assigned leader, if the partition has been leaderless under it for two lease periods. */
+  #stuckCandidate(key: string, state: PartitionState | null): string | null {
+    const named = state?.replicas[0];
+    if (state === null || state.leader !== null || named === undefined) {
+      this.#leaderless.delete(key);
+      return null;
+    }
+    const seen = this.#leaderless.get(key);
+    if (seen === undefined || seen.id !== named) {
+      this.#leaderless.set(key, { id: named, since: performance.now() });
+      return null;
+    }
+    return performance.now() - seen.since > 2 * this.#opts.config.leaseTtlMs ? named : null;
   }
 
   // ---- partition leadership ---------------------------------------------------------------------------
