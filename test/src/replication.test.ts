@@ -329,6 +329,10 @@ describe('replication', () => {
     });
     expect(refused.body.error.retriable).toBe(true);
     expect((await coord!.getPartitionState(TOPIC, 0))!.isr).toEqual([leaderId]);
+    const metrics = (await leader.http.get('/metrics')).body as string;
+    expect(metrics).toContain(`strata_replication_isr_size{topic="${TOPIC}",partition="0"} 1`);
+    expect(metrics).toMatch(/^strata_replication_under_replicated_partitions 1$/m);
+    expect(metrics).toMatch(/^strata_produce_acks_all_wait_seconds_count [1-9]/m);
     // acks=1 still works: the leader alone has it.
     expectStatus(await leader.http.post(`/v1/topics/${TOPIC}/records?acks=1`, { records: [{ value: 'leader-only' }] }), 200, 'acks=1');
     for (const id of others) await c.broker(id).restart();

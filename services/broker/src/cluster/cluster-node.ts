@@ -133,7 +133,9 @@ export class ClusterNode implements PartitionRouter {
   readonly #fetchers = new Map<string, ReplicaFetcher>();
   readonly #replicaClient: ReplicaClient;
   /** Controller: since when each leaderless partition has waited for its named leader. */
-  readonly #leaderless = new Map<string, { id: string; since: number }>();
+  /** When a refused (not electable) acquisition was last logged, per partition. */
+  readonly #refusedWarnedAt = new Map<string, number>();
+  readonly #leaderless = new Map<string, { id: string; since: number; skipped: Set<string> }>();
 
   constructor(options: ClusterNodeOptions) {
     this.#opts = options;
@@ -163,9 +165,12 @@ export class ClusterNode implements PartitionRouter {
       registers,
     });
     this.#replicaClient = new ReplicaClient(options.config.clusterSecret);
-    gauge('strata_replication_under_replicated_partitions', 'Partitions led here whose ISR is smaller than their replica set.', () => {
+    gauge('strata_replication_under_replicated_partitions', "Partitions led here whose ISR is smaller than their topic's replication factor.", () => {
       let n = 0;
-      for (const r of this.#reigns.values()) if (r.replicas.isr.length < (this.#states.get(r.handle.key)?.replicas.length ?? 1)) n++;
+      for (const r of this.#reigns.values()) {
+        const rf = options.registry.has(r.handle.topic) ? options.registry.get(r.handle.topic).meta.replicationFactor : 1;
+        if (r.replicas.isr.length < rf) n++;
+      }
       return n;
     });
     gauge('strata_replication_followed_partitions', 'Partitions this broker follows (fetches from their leader).', () => this.#fetchers.size);
@@ -619,9 +624,9 @@ export class ClusterNode implements PartitionRouter {
         const eligible = unclean || isr.length === 0 ? ranked : ranked.filter((id) => isr.includes(id));
         // A named leader that has not taken the lease for two lease periods (a restarted member of the ISR
         // whose disk was wiped is refused: its log ends below the HW) makes way for the next member.
-        const skip = this.#stuckCandidate(handle.key, state);
+        const skipped = this.#passedOver(handle.key, state, eligible);
         // No live ISR member: the best-ranked broker is named, and the lease stays refused until an ISR member returns.
-        const leader = eligible.find((id) => id !== skip) ?? eligible[0] ?? ranked[0]!;
+        const leader = eligible.find((id) => !skipped.has(id)) ?? eligible[0] ?? ranked[0]!;
         const replicas = [leader, ...ranked.filter((id) => id !== leader)].slice(0, count);
         if (state !== null && state.topicId === topic.meta.topicId && sameList(state.replicas, replicas)) continue;
         writes.push(
@@ -643,19 +648,28 @@ export class ClusterNode implements PartitionRouter {
     }
   }
 
-  /** The assigned leader, if the partition has been leaderless under it for two lease periods. */
-  #stuckCandidate(key: string, state: PartitionState | null): string | null {
+  /**
+   * Named leaders passed over for a leaderless partition: one that has not taken the lease for two
+   * lease periods joins the set, until the partition has a leader again.
+   */
+  #passedOver(key: string, state: PartitionState | null, eligible: readonly string[]): ReadonlySet<string> {
     const named = state?.replicas[0];
     if (state === null || state.leader !== null || named === undefined) {
       this.#leaderless.delete(key);
-      return null;
+      return new Set();
     }
-    const seen = this.#leaderless.get(key);
-    if (seen === undefined || seen.id !== named) {
-      this.#leaderless.set(key, { id: named, since: performance.now() });
-      return null;
+    let entry = this.#leaderless.get(key);
+    if (entry === undefined) this.#leaderless.set(key, (entry = { id: named, since: performance.now(), skipped: new Set() }));
+    if (entry.id !== named) {
+      entry.id = named;
+      entry.since = performance.now();
+    } else if (performance.now() - entry.since > 2 * this.#opts.config.leaseTtlMs) {
+      entry.skipped.add(named);
+      entry.since = performance.now();
+      // Everyone had a turn: start over.
+      if (eligible.every((id) => entry.skipped.has(id))) entry.skipped.clear();
     }
-    return performance.now() - seen.since > 2 * this.#opts.config.leaseTtlMs ? named : null;
+    return entry.skipped;
   }
 
   // ---- partition leadership ---------------------------------------------------------------------------
@@ -719,7 +733,8 @@ export class ClusterNode implements PartitionRouter {
         { signal },
       );
       if (!grant.acquired) {
-        if (grant.reason === 'not-in-isr') {
+        if (grant.reason === 'not-in-isr' && performance.now() - (this.#refusedWarnedAt.get(key) ?? -Infinity) > 5_000) {
+          this.#refusedWarnedAt.set(key, performance.now());
           logger.warn('not electable: outside the ISR or behind the high watermark (unclean.leader.election.enable is false)', {
             topic: handle.topic,
             partition: handle.partition,

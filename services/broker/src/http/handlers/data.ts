@@ -134,7 +134,11 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       });
       if (failures.length > 0) {
         // Never drop a partition's error: 207 with per-record errors for the partitions that failed.
-        for (const f of failures) logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
+        for (const f of failures) {
+          // Retriable refusals (no leader yet, too few in-sync replicas) are the client's to retry, not the operator's to read.
+          if (toStrataError(f.reason).error.retriable) logger.debug('produce to a partition refused (retriable)', { topic: topic.name, err: f.reason });
+          else logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
+        }
         return { status: 207, json: { offsets } };
       }
       return { status: 200, json: { offsets } };
