@@ -57,6 +57,16 @@ async function localRecords(broker: BrokerProcess, topic: string, partition: num
   return out;
 }
 
+function manifestEnd(manifest: { logStartOffset: number; segments: Array<{ lastOffset: number }> }): number {
+  return manifest.segments.at(-1) === undefined ? manifest.logStartOffset : manifest.segments.at(-1)!.lastOffset + 1;
+}
+
+/** The first offset of a broker's local log of a partition (its oldest segment's base), or null if it has none. */
+async function firstLocalOffset(broker: BrokerProcess, topic: string, partition: number): Promise<number | null> {
+  const names = (await readdir(join(broker.dataDir, `${topic}-${partition}`)).catch(() => [] as string[])).filter((n) => /^\d{20}\.log$/.test(n)).sort();
+  return names.length === 0 ? null : Number(names[0]!.slice(0, 20));
+}
+
 describe('replication', () => {
   let cluster: Cluster | undefined;
   let coord: Coordinator | undefined;
@@ -120,13 +130,14 @@ describe('replication', () => {
     const random = new SeededRandom(seed);
     const TOPIC = 'durable';
     const PARTITIONS = 4;
-    const c = await start(TOPIC, PARTITIONS);
+    // Small segments: uploads, and new leaders resuming them, happen throughout.
+    const c = await start(TOPIC, PARTITIONS, { 'segment.bytes': 16 * 1024 });
     const rounds = SOAK ? 20 : 3;
     const ids = ['b1', 'b2', 'b3'];
     const live = new Set(ids);
 
     const acked: Array<{ partition: number; offset: number; value: string }> = [];
-    const counts = { attempts: 0, ackedRequests: 0, failedRequests: 0, kills: 0, leaderKills: 0, wipes: 0, consumed: 0 };
+    const counts = { attempts: 0, ackedRequests: 0, failedRequests: 0, kills: 0, leaderKills: 0, wipes: 0, consumed: 0, newReplicaChecks: 0 };
     const errors = new Map<string, number>();
     const stop = new AbortController();
 
@@ -195,7 +206,7 @@ describe('replication', () => {
       await fullIsr(TOPIC, PARTITIONS, 45_000);
       const leaders = await c.awaitLeaders(TOPIC, PARTITIONS);
       const victim = random.next() < 0.5 ? leaders.get(random.int(0, PARTITIONS - 1))! : random.pick(ids);
-      const wipe = random.next() < 0.35;
+      const wipe = round === 1 || random.next() < 0.35;
       if ([...leaders.values()].includes(victim)) counts.leaderKills++;
       live.delete(victim);
       const broker = c.broker(victim);
@@ -206,8 +217,18 @@ describe('replication', () => {
         await rm(broker.dataDir, { recursive: true, force: true });
         counts.wipes++;
       }
+      const uploadedEnds = await Promise.all(Array.from({ length: PARTITIONS }, async (_, p) => manifestEnd(await coord!.loadManifest(TOPIC, p))));
       await broker.restart();
       live.add(victim);
+      if (wipe) {
+        // A brand-new replica catches up only the unuploaded tail: its log starts at or past what the bucket held.
+        await fullIsr(TOPIC, PARTITIONS, 45_000);
+        for (let p = 0; p < PARTITIONS; p++) {
+          const first = await firstLocalOffset(broker, TOPIC, p);
+          if (first !== null) expect(first, `${victim} ${TOPIC}/${p} starts at or past the uploaded end`).toBeGreaterThanOrEqual(uploadedEnds[p]!);
+        }
+        counts.newReplicaChecks++;
+      }
     }
     await fullIsr(TOPIC, PARTITIONS, 45_000);
     await sleep(1_000);
@@ -242,6 +263,15 @@ describe('replication', () => {
         where.set(value, `${p}@${offset}`);
       }
     }
+    // The bucket: contiguous segments (no gap, no overlap) across every failover, holding the log's records.
+    let segments = 0;
+    for (let p = 0; p < PARTITIONS; p++) {
+      const manifest = await coord!.loadManifest(TOPIC, p);
+      for (let i = 1; i < manifest.segments.length; i++) expect(manifest.segments[i]!.baseOffset, `${TOPIC}/${p} manifest contiguous`).toBe(manifest.segments[i - 1]!.lastOffset + 1);
+      segments += manifest.segments.length;
+      expect(manifestEnd(manifest)).toBeLessThanOrEqual(final.get(p)!.size);
+    }
+    process.stdout.write(`  ${segments} segments in the bucket, contiguous; ${counts.newReplicaChecks} wiped replicas started at the uploaded end\n`);
     // Nothing a consumer saw vanished later.
     let vanished = 0;
     for (const [p, seen] of consumed) for (const [offset, value] of seen) if (final.get(p)!.get(offset) !== value) vanished++;
