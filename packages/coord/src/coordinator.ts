@@ -152,12 +152,18 @@ export interface LeadershipTransfer {
   ttlMs: number;
   /** The caller's log end offset: where the successor's epoch starts. */
   startOffset: number;
+  /**
+   * Only to this broker: refused (reason 'successor-moved') if the assigned leader is another one
+   * by now. A leader that handed over without uploading its tail (its successor, an in-sync
+   * follower, already has every record) must not hand over to a broker that has not.
+   */
+  successor?: string;
 }
 
 export type LeadershipTransferResult =
   | { transferred: true; epoch: number; successor: string }
-  /** fenced: the lease is not the caller's at this epoch; no-successor: replicas[0] is the caller. */
-  | { transferred: false; reason: 'fenced' | 'no-successor' };
+  /** fenced: the lease is not the caller's at this epoch; no-successor: replicas[0] is the caller; successor-moved: it is not `successor`. */
+  | { transferred: false; reason: 'fenced' | 'no-successor' | 'successor-moved' };
 
 export interface PartitionState {
   topic: string;

@@ -425,6 +425,11 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2'], controllerEpoch: 2 });
         // Only the holder at its epoch may hand it over.
         expect(await co.transferLeadership('t', 0, { brokerId: 'b2', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({ transferred: false, reason: 'fenced' });
+        // Only to the expected successor, when one is named.
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7, successor: 'b9' })).toEqual({
+          transferred: false,
+          reason: 'successor-moved',
+        });
         expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({
           transferred: true,
           epoch: e1 + 1,

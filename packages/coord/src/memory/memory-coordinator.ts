@@ -633,6 +633,7 @@ export class MemoryCoordinator implements Coordinator {
     checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
     checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
     checkOffset(c, 'startOffset', request.startOffset);
+    if (request.successor !== undefined) checkBrokerId(c, 'successor', request.successor);
     c.done();
     return this.#serialize('transferLeadership', options, async () => {
       let outcome: LeadershipTransferResult = { transferred: false, reason: 'fenced' };
@@ -642,6 +643,10 @@ export class MemoryCoordinator implements Coordinator {
         const successor = doc!.replicas[0];
         if (successor === undefined || successor === request.brokerId) {
           outcome = { transferred: false, reason: 'no-successor' };
+          return { value: undefined };
+        }
+        if (request.successor !== undefined && request.successor !== successor) {
+          outcome = { transferred: false, reason: 'successor-moved' };
           return { value: undefined };
         }
         if (request.startOffset < doc!.logStartOffset) {

@@ -560,6 +560,7 @@ export class RedisCoordinator implements Coordinator {
     checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
     checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
     checkOffset(c, 'startOffset', request.startOffset);
+    if (request.successor !== undefined) checkBrokerId(c, 'successor', request.successor);
     c.done();
     return this.#call(`transferLeadership ${topic}/${partition}`, { topic, partition, brokerId: request.brokerId }, options, async () => {
       const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
@@ -570,9 +571,10 @@ export class RedisCoordinator implements Coordinator {
         request.startOffset,
         LIMITS.epochMax,
         LIMITS.epochHistoryMax,
+        request.successor ?? '',
       ])) as [number, string, string, string];
       if (Number(reply[0]) === 1) return { transferred: true, epoch: Number(reply[1]), successor: String(reply[2]) };
-      return { transferred: false, reason: reply[1] === 'no-successor' ? 'no-successor' : 'fenced' };
+      return { transferred: false, reason: reply[1] === 'no-successor' || reply[1] === 'successor-moved' ? reply[1] : 'fenced' };
     });
   }
 
