@@ -15,7 +15,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isStrataError } from '@strata/protocol';
-import { manifestEndOffset, type Coordinator, type LiveBroker, type PartitionState } from '@strata/coord';
+import { manifestEndOffset, type Coordinator, type LeadershipTransferResult, type LiveBroker, type PartitionState } from '@strata/coord';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ClusterConfig } from '../config.js';
 import { writeFileAtomic } from '../fs-util.js';
@@ -283,7 +283,8 @@ export class ClusterNode implements PartitionRouter {
     signal: AbortSignal,
   ): Promise<ReplicaFetchAnswer> {
     const reign = this.#reigns.get(handle.key);
-    const leading = reign !== undefined && reign.handle === handle && reign.status === 'leading' && performance.now() < reign.deadline;
+    // Followers fetch while a hand-over drains too: the successor catches up before it takes over.
+    const leading = reign !== undefined && reign.handle === handle && performance.now() < reign.deadline;
     if (!leading || reign.epoch !== request.epoch) return { kind: 'fenced', leaderEpoch: reign?.epoch ?? null };
     const state = this.#states.get(handle.key);
     if (state && !state.replicas.includes(request.replica)) return { kind: 'fenced', leaderEpoch: reign.epoch };
@@ -811,7 +812,12 @@ export class ClusterNode implements PartitionRouter {
     }
   }
 
-  /** Stops writes, uploads the tail, releases the lease: the next leader continues from the bucket. */
+  /**
+   * Stops writes and hands the lease to the assigned successor. When the successor is an in-sync
+   * follower, it is given the time to fetch the last records and then the lease, with no upload
+   * (it continues with the tail it has); otherwise the tail is uploaded first and the next leader
+   * continues from the bucket.
+   */
   async #handOver(reign: Reign, why: string): Promise<void> {
     const { handle } = reign;
     const key = handle.key;
@@ -822,8 +828,25 @@ export class ClusterNode implements PartitionRouter {
     const deadline = started + this.#opts.config.handoverTimeoutMs;
     const { logger } = this.#opts;
     let successor: string | null = null;
+    const transferTo = (startOffset: number, expected?: string): Promise<LeadershipTransferResult | null> =>
+      this.#coord
+        .transferLeadership(
+          handle.topic,
+          handle.partition,
+          { brokerId: this.#me, leaderEpoch: reign.epoch, ttlMs: this.#opts.config.leaseTtlMs, startOffset, ...(expected !== undefined ? { successor: expected } : {}) },
+          { signal: AbortSignal.timeout(5_000) },
+        )
+        .catch((e: unknown) => {
+          logger.warn('transferring the partition lease failed; releasing it', { topic: handle.topic, partition: handle.partition, err: e });
+          return null;
+        });
     try {
-      for (let attempt = 0; ; attempt++) {
+      // An in-sync successor with every record takes over without an upload.
+      const caughtUp = await this.#successorCaughtUp(reign, Math.min(5_000, this.#opts.config.handoverTimeoutMs / 2));
+      let transfer = caughtUp !== null ? await transferTo(handle.log.logEndOffset, caughtUp) : null;
+      const uploaded = transfer?.transferred !== true && (caughtUp === null || (transfer !== null && transfer.reason === 'successor-moved'));
+      if (transfer?.transferred === true) reign.replicas.resolveUpTo(handle.log.logEndOffset); // on the successor's disk and ours
+      for (let attempt = 0; uploaded; attempt++) {
         if (this.#reigns.get(key) !== reign) return; // lost meanwhile
         try {
           await handle.tier.drain(this.#abort.signal);
@@ -846,13 +869,7 @@ export class ClusterNode implements PartitionRouter {
         }
       }
       // Straight to the assigned leader when there is one (the partition never lacks a lease holder), else released.
-      const signal = AbortSignal.timeout(5_000);
-      const transfer = await this.#coord
-        .transferLeadership(handle.topic, handle.partition, { brokerId: this.#me, leaderEpoch: reign.epoch, ttlMs: this.#opts.config.leaseTtlMs, startOffset: handle.tier.remoteEndOffset }, { signal })
-        .catch((e: unknown) => {
-          logger.warn('transferring the partition lease failed; releasing it', { topic: handle.topic, partition: handle.partition, err: e });
-          return null;
-        });
+      if (uploaded) transfer = await transferTo(handle.tier.remoteEndOffset);
       if (transfer?.transferred !== true) {
         await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
           logger.warn('releasing the partition lease failed; it expires by itself', { topic: handle.topic, partition: handle.partition, err: e });
@@ -860,7 +877,17 @@ export class ClusterNode implements PartitionRouter {
       }
       successor = transfer?.transferred === true ? transfer.successor : null;
       this.#leadershipEvents.inc({ event: 'handed_over' });
-      logger.info('partition handed over', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, why, successor, uploadedTo: handle.tier.remoteEndOffset, ms: Math.round(performance.now() - started) });
+      logger.info('partition handed over', {
+        topic: handle.topic,
+        partition: handle.partition,
+        epoch: reign.epoch,
+        why,
+        successor,
+        tail: uploaded ? 'uploaded' : 'replicated',
+        uploadedTo: handle.tier.remoteEndOffset,
+        logEnd: handle.log.logEndOffset,
+        ms: Math.round(performance.now() - started),
+      });
     } finally {
       if (this.#reigns.get(key) === reign) {
         this.#reigns.delete(key);
@@ -868,6 +895,26 @@ export class ClusterNode implements PartitionRouter {
       }
       reign.replicas.failAll(notLeader(handle, { kind: 'unavailable', reason: 'its leader handed it over' }, 'the records were not confirmed by the in-sync replicas'));
       this.#busy.delete(key);
+    }
+  }
+
+  /**
+   * With writes stopped: the assigned successor, once it is an in-sync follower with every record
+   * of this log (within timeoutMs), else null. Clean election only: then the successor is also what
+   * the transfer names (or the transfer is refused), and every record it lacks would be lost.
+   */
+  async #successorCaughtUp(reign: Reign, timeoutMs: number): Promise<string | null> {
+    const { handle } = reign;
+    const topic = this.#opts.registry.has(handle.topic) ? this.#opts.registry.get(handle.topic) : null;
+    if (topic === null || topic.configs['unclean.leader.election.enable'] === 'true') return null;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const successor = this.#states.get(handle.key)?.replicas[0];
+      if (this.#reigns.get(handle.key) !== reign || successor === undefined || successor === this.#me || !reign.replicas.isr.includes(successor)) return null;
+      const end = reign.replicas.followers.get(successor)?.logEndOffset ?? -1;
+      if (end === handle.log.logEndOffset) return successor;
+      if (performance.now() >= deadline || this.#abort.signal.aborted) return null;
+      await sleep(5, undefined, { ref: false });
     }
   }
 
