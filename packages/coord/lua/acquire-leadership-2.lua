@@ -6,7 +6,8 @@
 -- KEYS[2]  p:{t/p}:state   hash {tid, replicas, epoch, leader, isr, lso, hist, ...}
 -- ARGV     brokerId, ttlMs, startOffset, knownEpoch, topicId, runId, notBeforeMs, epochMax, historyMax, clean
 --          runId/notBeforeMs: as in acquire-controller-1.lua
---          clean (0|1): grant only to a member of the non-empty ISR whose startOffset reaches the HW
+--          clean (0|1): grant only to a member of the non-empty ISR whose startOffset reaches the HW;
+--          a first grant (epoch 0, empty ISR) then makes every replica a member of the ISR
 -- returns  {1, epoch} | {0, reason, holder, epoch, retryAfterMs}
 --          reason: 'session', 'quarantine', 'not-assigned', 'held', 'not-in-isr'
 --          errors BELOW_LOG_START (startOffset below the log start), EPOCH_EXHAUSTED
@@ -58,7 +59,11 @@ history[#history + 1] = { next_epoch, start, broker }
 history = trim_history(history, lso, arg_int(9))
 local isr = split(h[4])
 local isr_text = h[4]
-if not contains(isr, broker) then
+if ARGV[10] == '1' and epoch == 0 and #isr == 0 then
+  -- A partition's first leader under clean election: every assigned replica is as empty as it
+  -- is, so all are in sync (Kafka's initial ISR is the replica set).
+  isr_text = h[2]
+elseif not contains(isr, broker) then
   isr_text = broker
 end
 redis.call('SET', KEYS[1], broker, 'PX', arg_int(2))

@@ -141,7 +141,8 @@ export interface LeadershipRequest {
   /**
    * Clean election (Kafka's default, unclean.leader.election.enable=false): grant only to a member
    * of the ISR (when it is non-empty) whose startOffset reaches the stored high watermark. Default
-   * false (any assigned leader; its ISR becomes itself).
+   * false (any assigned leader; its ISR becomes itself). A partition's first grant with `clean`
+   * makes every assigned replica a member of the ISR (all are empty: Kafka's initial ISR).
    */
   clean?: boolean;
 }

@@ -380,6 +380,13 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(state!.leader).toBe('b2');
       });
 
+      it('clean election: a first grant puts every replica in the ISR', async () => {
+        await co.setReplicas('t', 1, { topicId: TOPIC_ID, replicas: ['b1', 'b2', 'b3'], controllerEpoch: 1 });
+        const got = await co.acquireLeadership('t', 1, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0, clean: true });
+        expect(got).toEqual({ acquired: true, epoch: 1 });
+        expect((await co.getPartitionState('t', 1))!.isr).toEqual(['b1', 'b2', 'b3']);
+      });
+
       it('clean election: only a member of the ISR whose log reaches the high watermark is granted', async () => {
         const e1 = await leadership('t', 0, ['b1', 'b2', 'b3']);
         await co.updatePartitionState('t', 0, e1, { isr: ['b1', 'b2'], highWatermark: 50 });

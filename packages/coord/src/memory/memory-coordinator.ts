@@ -596,7 +596,8 @@ export class MemoryCoordinator implements Coordinator {
         doc.leaderEpoch = next;
         doc.leader = request.brokerId;
         doc.lease = { holder: request.brokerId, expiresAtMs: this.#now() + request.ttlMs };
-        if (!doc.isr.includes(request.brokerId)) doc.isr = [request.brokerId];
+        if (request.clean === true && epoch === 0 && doc.isr.length === 0) doc.isr = [...doc.replicas];
+        else if (!doc.isr.includes(request.brokerId)) doc.isr = [request.brokerId];
         return { next: doc, value: { acquired: true, epoch: next } };
       }),
     );
