@@ -72,7 +72,7 @@ export const FETCH_DEFAULT_MAX_RECORDS = 500;
 /** Settings from DESIGN.md §8 this build recognises but does not use yet (none now: replication landed). */
 export const NOT_IN_THIS_BUILD = [] as const;
 
-/** Cluster mode: a topic's replication factor when the request names none (capped by the live brokers). */
+/** Cluster mode: a topic's replication factor when the request names none (placed on as many live brokers as there are, up to it). */
 export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
 
 /** Clustered mode (STRATA_REDIS_URL set): Redis coordinates brokers (DESIGN.md §5, §6). */
@@ -317,7 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     logLevel,
     topicDefaults: {
       partitions: int(INT_SETTINGS.defaultPartitions),
-      // A single node holds one replica; a cluster defaults to 3 (capped by the live brokers when a topic is made).
+      // A single node holds one replica; a cluster defaults to 3 (replicas placed on the live brokers, up to 3).
       replicationFactor: raw(INT_SETTINGS.defaultReplicationFactor.env) === undefined && cluster !== null ? CLUSTER_DEFAULT_REPLICATION_FACTOR : int(INT_SETTINGS.defaultReplicationFactor),
       configs: topicConfigs,
     },

@@ -292,7 +292,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           properties: {
             name: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$', not: { enum: ['.', '..'] } },
             partitions: { type: 'integer', minimum: 1, ...(config ? { default: config.topicDefaults.partitions, maximum: config.maxPartitions } : {}) },
-            replicationFactor: { type: 'integer', minimum: 1, description: 'Replicas per partition: 1 on a single node; in a cluster default 3, capped by the live brokers.' },
+            replicationFactor: { type: 'integer', minimum: 1, description: 'Replicas per partition: 1 on a single node; in a cluster default 3 (placed on min(3, live brokers), the rest as brokers join); an explicit value above the live brokers is refused.' },
             configs: ref('TopicConfigs'),
           },
         },

@@ -213,12 +213,14 @@ export class TopicRegistry {
       }
 
       const limit = this.#opts.replicationLimit();
-      // The default factor is capped by what can be placed now (Kafka refuses instead; a 1-broker dev cluster should just work).
-      const replicationFactor = body.replicationFactor ?? Math.min(this.#opts.defaults.replicationFactor, limit.max);
+      // An explicit factor must be placeable now (as in Kafka). The default is kept as it is: the
+      // controller places min(factor, live brokers) replicas and adds the rest as brokers join.
+      const explicit = body.replicationFactor !== undefined;
+      const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
       let rfOk = false;
       if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
         problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
-      } else if ((replicationFactor as number) > limit.max) {
+      } else if (explicit && (replicationFactor as number) > limit.max) {
         problems.push({
           code: 'INVALID_CONFIG',
           field: 'replicationFactor',
