@@ -6,6 +6,7 @@ import { runBrokerBench } from './broker-bench.js';
 import { runClusterBench } from './cluster-bench.js';
 import { runCodecBench } from './codec.js';
 import { runGroupsBench } from './groups-bench.js';
+import { runReplicationBench } from './replication-bench.js';
 import { runTierBench } from './tier-bench.js';
 
 const only = process.argv[2];
@@ -40,5 +41,11 @@ if (!only || only === 'groups') {
   const rows = await runGroupsBench();
   console.table(rows);
   results.groups = rows;
+}
+if (!only || only === 'replication') {
+  console.log('\n## replication: acks=all beside acks=1, 3 brokers, RF 3, min.insync.replicas=2, same run');
+  const rows = await runReplicationBench();
+  console.table(rows);
+  results.replication = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

@@ -106,7 +106,12 @@ describe('cluster faults', () => {
     // What the partition holds from the takeover on was written in newer epochs only.
     const manifest = await coord.loadManifest('fence', 0);
     for (const segment of manifest.segments) if (segment.lastOffset >= takeoverAt) expect(segment.epoch).toBeGreaterThan(oldEpoch);
-    const raw = await newLeader.http.raw('GET', `/v1/topics/fence/partitions/0/batches?offset=${takeoverAt}&maxBytes=1048576`);
+    // With replication the woken broker rejoins the ISR and, being the preferred replica, may get the
+    // partition back (a hand-over): a read during that moment is refused as retriable (503), so retry.
+    const raw = await until('a read of the partition', async () => {
+      const answer = await newLeader.http.raw('GET', `/v1/topics/fence/partitions/0/batches?offset=${takeoverAt}&maxBytes=1048576`);
+      return answer.status === 503 ? null : answer;
+    });
     expect(raw.status).toBe(200);
     let position = 0;
     let batches = 0;

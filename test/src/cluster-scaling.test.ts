@@ -178,8 +178,15 @@ describe('scaling 3 -> 5 -> 3 brokers under load', () => {
     await fetcher.close();
     await coord.close();
 
+    // Hand-overs to a caught-up in-sync follower move no data; the others upload the tail first.
+    const handOvers = { replicated: 0, uploaded: 0 };
+    for (const [, broker] of c.brokers) {
+      handOvers.replicated += broker.logs().split('"tail":"replicated"').length - 1;
+      handOvers.uploaded += broker.logs().split('"tail":"uploaded"').length - 1;
+    }
     process.stdout.write(
       `\nscaling: ${acked.length} records acknowledged (acks=1, ${KEYS} keys), ${seen.samples} leadership samples\n` +
+        `  hand-overs by b1-b3: ${handOvers.replicated} to a caught-up follower (no upload), ${handOvers.uploaded} after uploading the tail\n` +
         `  join b4 with ${(smallData / 2 ** 20).toFixed(1)} MiB retained: leadership settled in ${settleSmall} ms\n` +
         `  join b5 with ${(bigData / 2 ** 20).toFixed(1)} MiB retained: leadership settled in ${settleBig} ms\n` +
         `  leave b5 (SIGTERM to settled): ${settleLeave5} ms; leave b4: ${settleLeave4} ms\n` +

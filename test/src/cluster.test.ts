@@ -44,7 +44,9 @@ describe('a three-broker cluster', () => {
     const sent = new Map<string, string[]>();
     for (let round = 0; round < 20; round++) {
       const records = Array.from({ length: 25 }, (_, i) => ({ key: `k${(round * 25 + i) % 40}`, value: `v${round * 25 + i}` }));
-      const res = await ok(a!.http.post('/v1/topics/orders/records?acks=1', { records }), 200);
+      // acks=all: answered once the in-sync replicas have the records, so they are below the HW at once
+      // (acks=1 answers after the leader's append; consumers see the records when the followers have them).
+      const res = await ok(a!.http.post('/v1/topics/orders/records?acks=all', { records }), 200);
       expect(res.body.offsets).toHaveLength(25);
       for (const r of records) sent.set(r.key, [...(sent.get(r.key) ?? []), r.value]);
     }

@@ -4,10 +4,12 @@
 --
 -- KEYS[1]  p:{t/p}:lease   leader broker id, PX TTL
 -- KEYS[2]  p:{t/p}:state   hash {tid, replicas, epoch, leader, isr, lso, hist, ...}
--- ARGV     brokerId, ttlMs, startOffset, knownEpoch, topicId, runId, notBeforeMs, epochMax, historyMax
+-- ARGV     brokerId, ttlMs, startOffset, knownEpoch, topicId, runId, notBeforeMs, epochMax, historyMax, clean
 --          runId/notBeforeMs: as in acquire-controller-1.lua
+--          clean (0|1): grant only to a member of the non-empty ISR whose startOffset reaches the HW;
+--          a first grant (epoch 0, empty ISR) then makes every replica a member of the ISR
 -- returns  {1, epoch} | {0, reason, holder, epoch, retryAfterMs}
---          reason: 'session', 'quarantine', 'not-assigned', 'held'
+--          reason: 'session', 'quarantine', 'not-assigned', 'held', 'not-in-isr'
 --          errors BELOW_LOG_START (startOffset below the log start), EPOCH_EXHAUSTED
 --
 -- Entries of the history that start at or past startOffset are dropped (they cover no offset of
@@ -18,7 +20,7 @@ if server_run_id() ~= ARGV[6] then
 end
 local broker = ARGV[1]
 local now = now_ms()
-local h = redis.call('HMGET', KEYS[2], 'tid', 'replicas', 'epoch', 'isr', 'lso', 'hist')
+local h = redis.call('HMGET', KEYS[2], 'tid', 'replicas', 'epoch', 'isr', 'lso', 'hist', 'hw')
 local epoch = int_field(h[3], 0, 'epoch')
 local holder = redis.call('GET', KEYS[1]) or ''
 local not_before = arg_int(7)
@@ -37,6 +39,12 @@ local lso = int_field(h[5], 0, 'lso')
 if start < lso then
   return fail('BELOW_LOG_START', { 'what', 'startOffset', 'offset', start, 'logStartOffset', lso })
 end
+if ARGV[10] == '1' then
+  local in_isr = split(h[4])
+  if (#in_isr > 0 and not contains(in_isr, broker)) or start < int_field(h[7], 0, 'hw') then
+    return { 0, 'not-in-isr', holder, fmt(epoch), '0' }
+  end
+end
 local next_epoch = math.max(epoch, arg_int(4)) + 1
 if next_epoch > arg_int(8) then
   return fail('EPOCH_EXHAUSTED', {})
@@ -51,7 +59,11 @@ history[#history + 1] = { next_epoch, start, broker }
 history = trim_history(history, lso, arg_int(9))
 local isr = split(h[4])
 local isr_text = h[4]
-if not contains(isr, broker) then
+if ARGV[10] == '1' and epoch == 0 and #isr == 0 then
+  -- A partition's first leader under clean election: every assigned replica is as empty as it
+  -- is, so all are in sync (Kafka's initial ISR is the replica set).
+  isr_text = h[2]
+elseif not contains(isr, broker) then
   isr_text = broker
 end
 redis.call('SET', KEYS[1], broker, 'PX', arg_int(2))

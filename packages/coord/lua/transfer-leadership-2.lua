@@ -5,10 +5,11 @@
 --
 -- KEYS[1]  p:{t/p}:lease   leader broker id, PX TTL
 -- KEYS[2]  p:{t/p}:state   hash {replicas, epoch, leader, isr, lso, hist, ...}
--- ARGV     brokerId, leaderEpoch, ttlMs, startOffset, epochMax, historyMax
+-- ARGV     brokerId, leaderEpoch, ttlMs, startOffset, epochMax, historyMax, expectedSuccessor ('' = any)
 -- returns  {1, epoch, successor} | {0, reason, '0', ''}
 --          reason: 'fenced' (the lease is not the caller's at this epoch; a forgotten epoch is
---          remembered, as in renew-leadership-2.lua), 'no-successor' (replicas[0] is the caller)
+--          remembered, as in renew-leadership-2.lua), 'no-successor' (replicas[0] is the caller),
+--          'successor-moved' (replicas[0] is not the expected successor)
 --          errors BELOW_LOG_START, EPOCH_EXHAUSTED
 
 local broker = ARGV[1]
@@ -20,6 +21,9 @@ local h = redis.call('HMGET', KEYS[2], 'replicas', 'epoch', 'lso', 'hist')
 local successor = split(h[1])[1]
 if successor == nil or successor == '' or successor == broker then
   return { 0, 'no-successor', '0', '' }
+end
+if ARGV[7] ~= nil and ARGV[7] ~= '' and ARGV[7] ~= successor then
+  return { 0, 'successor-moved', '0', '' }
 end
 local start = arg_int(4)
 local lso = int_field(h[3], 0, 'lso')

@@ -80,7 +80,12 @@ export type LeaseRefusal =
    */
   | 'quarantine'
   /** Partition leases only: the caller is not the assigned leader (replicas[0]) of this topicId. */
-  | 'not-assigned';
+  | 'not-assigned'
+  /**
+   * Partition leases with `clean` only: the caller is outside the (non-empty) ISR, or its log ends
+   * below the high watermark (it lost records the ISR had): electing it would lose acknowledged records.
+   */
+  | 'not-in-isr';
 
 export type LeaseAcquisition =
   | { acquired: true; epoch: number }
@@ -133,6 +138,13 @@ export interface LeadershipRequest {
    * max(stored, knownEpoch) + 1, so an epoch never repeats even if the backend lost writes.
    */
   knownEpoch: number;
+  /**
+   * Clean election (Kafka's default, unclean.leader.election.enable=false): grant only to a member
+   * of the ISR (when it is non-empty) whose startOffset reaches the stored high watermark. Default
+   * false (any assigned leader; its ISR becomes itself). A partition's first grant with `clean`
+   * makes every assigned replica a member of the ISR (all are empty: Kafka's initial ISR).
+   */
+  clean?: boolean;
 }
 
 export interface LeadershipTransfer {
@@ -141,12 +153,18 @@ export interface LeadershipTransfer {
   ttlMs: number;
   /** The caller's log end offset: where the successor's epoch starts. */
   startOffset: number;
+  /**
+   * Only to this broker: refused (reason 'successor-moved') if the assigned leader is another one
+   * by now. A leader that handed over without uploading its tail (its successor, an in-sync
+   * follower, already has every record) must not hand over to a broker that has not.
+   */
+  successor?: string;
 }
 
 export type LeadershipTransferResult =
   | { transferred: true; epoch: number; successor: string }
-  /** fenced: the lease is not the caller's at this epoch; no-successor: replicas[0] is the caller. */
-  | { transferred: false; reason: 'fenced' | 'no-successor' };
+  /** fenced: the lease is not the caller's at this epoch; no-successor: replicas[0] is the caller; successor-moved: it is not `successor`. */
+  | { transferred: false; reason: 'fenced' | 'no-successor' | 'successor-moved' };
 
 export interface PartitionState {
   topic: string;

@@ -288,6 +288,7 @@ export function checkLeadershipRequest(c: Checks, r: LeadershipRequest, ttlMaxMs
   checkTtl(c, 'request.ttlMs', r.ttlMs, ttlMaxMs);
   checkOffset(c, 'request.startOffset', r.startOffset);
   checkEpoch(c, 'request.knownEpoch', r.knownEpoch);
+  if (r.clean !== undefined && typeof r.clean !== 'boolean') c.add('INVALID_REQUEST', 'request.clean', `request.clean must be a boolean, got ${describeValue(r.clean)}`);
 }
 
 export function checkStateChange(c: Checks, change: PartitionStateChange): void {

@@ -380,6 +380,32 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(state!.leader).toBe('b2');
       });
 
+      it('clean election: a first grant puts every replica in the ISR', async () => {
+        await co.setReplicas('t', 1, { topicId: TOPIC_ID, replicas: ['b1', 'b2', 'b3'], controllerEpoch: 1 });
+        const got = await co.acquireLeadership('t', 1, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs: LEASE_MS, startOffset: 0, knownEpoch: 0, clean: true });
+        expect(got).toEqual({ acquired: true, epoch: 1 });
+        expect((await co.getPartitionState('t', 1))!.isr).toEqual(['b1', 'b2', 'b3']);
+      });
+
+      it('clean election: only a member of the ISR whose log reaches the high watermark is granted', async () => {
+        const e1 = await leadership('t', 0, ['b1', 'b2', 'b3']);
+        await co.updatePartitionState('t', 0, e1, { isr: ['b1', 'b2'], highWatermark: 50 });
+        expect(await co.releaseLeadership('t', 0, 'b1', e1)).toBe(true);
+        const req = { topicId: TOPIC_ID, ttlMs: LEASE_MS, knownEpoch: 0, clean: true };
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b3', 'b1', 'b2'], controllerEpoch: 2 });
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b3', startOffset: 60 })).toMatchObject({ acquired: false, reason: 'not-in-isr' });
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2', 'b1', 'b3'], controllerEpoch: 3 });
+        // In the ISR, but its log ends below the high watermark (it lost its disk): refused too.
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b2', startOffset: 40 })).toMatchObject({ acquired: false, reason: 'not-in-isr' });
+        expect(await co.acquireLeadership('t', 0, { ...req, brokerId: 'b2', startOffset: 55 })).toEqual({ acquired: true, epoch: e1 + 1 });
+        // The ISR is kept as it was (the new leader shrinks it); unclean election (the default) takes anyone.
+        expect((await co.getPartitionState('t', 0))!.isr).toEqual(['b1', 'b2']);
+        expect(await co.releaseLeadership('t', 0, 'b2', e1 + 1)).toBe(true);
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b3'], controllerEpoch: 4 });
+        expect(await co.acquireLeadership('t', 0, { ...req, clean: false, brokerId: 'b3', startOffset: 0 })).toEqual({ acquired: true, epoch: e1 + 2 });
+        expect((await co.getPartitionState('t', 0))!.isr).toEqual(['b3']);
+      });
+
       it('keeps a renewed lease alive past its first TTL, and a released one is free at once', async () => {
         const epoch = await leadership('t', 0, ['b1']);
         for (let i = 0; i < 4; i++) {
@@ -423,6 +449,11 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2'], controllerEpoch: 2 });
         // Only the holder at its epoch may hand it over.
         expect(await co.transferLeadership('t', 0, { brokerId: 'b2', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({ transferred: false, reason: 'fenced' });
+        // Only to the expected successor, when one is named.
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7, successor: 'b9' })).toEqual({
+          transferred: false,
+          reason: 'successor-moved',
+        });
         expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: e1, ttlMs: LEASE_MS, startOffset: 7 })).toEqual({
           transferred: true,
           epoch: e1 + 1,

@@ -9,6 +9,8 @@ export interface StoredBatch {
   baseOffset: number;
   lastOffset: number;
   maxTimestamp: number;
+  /** The partitionLeaderEpoch the leader stamped (the epoch cache is rebuilt from it). */
+  leaderEpoch: number;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface StoredBatch {
  * bytes were validated on append or by recovery. A header that does not make sense ends the walk.
  */
 export class BatchCursor {
-  readonly batch: StoredBatch = { position: 0, size: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0 };
+  readonly batch: StoredBatch = { position: 0, size: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0, leaderEpoch: 0 };
   #window: Buffer = Buffer.alloc(0);
   #windowStart = 0;
   #next: number;
@@ -53,6 +55,7 @@ export class BatchCursor {
     b.baseOffset = baseOffset;
     b.lastOffset = baseOffset + header.readInt32BE(BatchField.lastOffsetDelta);
     b.maxTimestamp = readInt64(header, BatchField.maxTimestamp);
+    b.leaderEpoch = header.readInt32BE(BatchField.partitionLeaderEpoch);
     this.#next = position + size;
     return true;
   }

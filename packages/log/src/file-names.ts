@@ -5,6 +5,8 @@ export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 /** Files of a segment deleted while a reader held it; removed on release, or at the next open. */
 export const DELETED_SUFFIX = '.deleted';
 export const RECOVERY_POINT_FILE = '.recovery-point';
+/** The log's leader-epoch cache: `<epoch> <startOffset>` per line (Kafka's leader-epoch-checkpoint). */
+export const EPOCH_CHECKPOINT_FILE = '.leader-epoch-checkpoint';
 
 /** `<baseOffset, 20 digits>`: lexical order is offset order (DESIGN.md §3). */
 export function segmentFileStem(baseOffset: number): string {

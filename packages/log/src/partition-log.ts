@@ -8,7 +8,7 @@ import {
   type BatchFrame,
 } from '@strata/protocol';
 import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
-import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
+import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, EPOCH_CHECKPOINT_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { SerialQueue } from './mutex.js';
 import { Segment, type AppendedBatch } from './segment.js';
@@ -53,6 +53,20 @@ export interface SealedSegmentInfo {
   logPath: string;
 }
 
+/** One entry of the log's leader-epoch cache (Kafka's leader-epoch-checkpoint): batches of `epoch` begin at startOffset. */
+export interface LogEpochEntry {
+  epoch: number;
+  startOffset: number;
+}
+
+/** Kafka's OffsetForLeaderEpoch answer: the largest epoch <= the one asked that this log holds, and where it ends. */
+export interface EpochEnd {
+  /** -1: the log holds no batch of that epoch or an earlier one. */
+  epoch: number;
+  /** The start of the next epoch in this log, or the log end; -1 with epoch -1. */
+  endOffset: number;
+}
+
 /** What open() found and did, for the service to log. */
 export interface RecoveryReport {
   cleanShutdown: boolean;
@@ -84,6 +98,8 @@ export class PartitionLog {
   #flushedOffset = 0;
   #closed = false;
   #recovery: RecoveryReport;
+  /** Leader epochs in this log, oldest first, epochs and start offsets strictly increasing. */
+  #epochs: LogEpochEntry[] = [];
 
   private constructor(options: PartitionLogOptions) {
     this.dir = options.dir;
@@ -143,6 +159,7 @@ export class PartitionLog {
       await this.#maybeRoll(size, records);
       const segment = this.#active;
       const baseOffset = segment.nextOffset;
+      await this.#noteEpoch(options.leaderEpoch, baseOffset);
       let next = baseOffset;
       const appended: AppendedBatch[] = [];
       for (const frame of frames) {
@@ -157,6 +174,88 @@ export class PartitionLog {
       await this.#afterAppend(records);
       return { baseOffset, lastOffset: next - 1, recordCount: records };
     });
+  }
+
+  /**
+   * A follower's append: batches exactly as the leader wrote them (offsets and leader epochs kept,
+   * nothing rewritten). They must continue this log (the first base offset is the log end) and be
+   * contiguous; their CRCs were checked by validateBatches.
+   */
+  appendReplica(batches: Buffer, frames: readonly BatchFrame[]): Promise<AppendResult> {
+    if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const baseOffset = this.logEndOffset;
+      let size = 0;
+      let next = baseOffset;
+      let lastEpoch = this.latestEpoch ?? -1;
+      const appended: AppendedBatch[] = [];
+      const epochStarts: LogEpochEntry[] = [];
+      for (const frame of frames) {
+        if (frame.baseOffset !== next) {
+          throw new StrataError('INVALID_RECORD', `replicated batch at ${frame.baseOffset} does not continue the log at ${next}`, {
+            details: { baseOffset: frame.baseOffset, expected: next },
+          });
+        }
+        const epoch = batches.readInt32BE(frame.position + 12);
+        if (epoch < lastEpoch) throw new StrataError('INVALID_RECORD', `replicated batch at ${frame.baseOffset} has leader epoch ${epoch}, below ${lastEpoch} before it`);
+        if (epoch > lastEpoch) epochStarts.push({ epoch, startOffset: next });
+        lastEpoch = epoch;
+        const lastOffset = next + frame.lastOffsetDelta;
+        appended.push({ position: frame.position, size: frame.size, baseOffset: next, lastOffset, maxTimestamp: frame.maxTimestamp });
+        next = lastOffset + 1;
+        size += frame.size;
+      }
+      if (size !== batches.length) throw new Error(`frames cover ${size} bytes of a ${batches.length}-byte buffer`);
+      assertSafeOffset(next);
+      if (size > this.#config.segmentBytes) {
+        throw new StrataError('MESSAGE_TOO_LARGE', `append of ${size} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
+      }
+      await this.#maybeRoll(size, next - baseOffset);
+      for (const entry of epochStarts) await this.#noteEpoch(entry.epoch, entry.startOffset);
+      await this.#active.append(batches, appended, this.#config.indexIntervalBytes);
+      await this.#afterAppend(next - baseOffset);
+      return { baseOffset, lastOffset: next - 1, recordCount: next - baseOffset };
+    });
+  }
+
+  /** The leader epoch of the last batch, or null for an empty log. */
+  get latestEpoch(): number | null {
+    return this.#epochs.at(-1)?.epoch ?? null;
+  }
+
+  /** The epoch cache, oldest first (a copy). */
+  epochEntries(): LogEpochEntry[] {
+    return this.#epochs.map((e) => ({ ...e }));
+  }
+
+  /**
+   * Kafka's OffsetForLeaderEpoch on this log: the largest epoch <= `epoch` it holds and the offset
+   * where that epoch ends here (the next epoch's start, or the log end).
+   */
+  endOffsetForEpoch(epoch: number): EpochEnd {
+    let found = -1;
+    for (let i = 0; i < this.#epochs.length; i++) if (this.#epochs[i]!.epoch <= epoch) found = i;
+    if (found < 0) return { epoch: -1, endOffset: -1 };
+    const next = this.#epochs[found + 1];
+    return { epoch: this.#epochs[found]!.epoch, endOffset: next !== undefined ? next.startOffset : this.logEndOffset };
+  }
+
+  /**
+   * The byte position in the sealed segment based at `segmentBase` of the first batch at or past
+   * `offset` (an upload that starts inside a segment another leader's boundaries cut differently).
+   */
+  async positionOf(segmentBase: number, offset: number): Promise<{ position: number; baseOffset: number }> {
+    this.#assertOpen();
+    const segment = this.#segments.find((s) => s.baseOffset === segmentBase);
+    if (segment === undefined) throw new StrataError('OFFSET_OUT_OF_RANGE', `no segment based at ${segmentBase}`);
+    segment.acquire();
+    try {
+      return await segment.positionOf(offset);
+    } finally {
+      segment.release();
+      this.#boundLoadedIndexes(segment);
+    }
   }
 
   async read(offset: number, options: ReadOptions): Promise<ReadResult> {
@@ -284,6 +383,7 @@ export class PartitionLog {
       if (offset >= this.logEndOffset) return;
       if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
       await this.#truncateTo(offset);
+      await this.#trimEpochs();
     });
   }
 
@@ -297,6 +397,9 @@ export class PartitionLog {
     assertSafeOffset(offset);
     return this.#queue.run(async () => {
       this.#assertOpen();
+      // The cache goes first: a crash part-way leaves an empty cache, which the next open rebuilds from the batches.
+      this.#epochs = [];
+      await this.#writeEpochs();
       while (this.#segments.length > 0) await this.#segments.pop()!.delete();
       this.#segments.push(await Segment.create(this.dir, offset, this.#now()));
       this.#unflushedRecords = 0;
@@ -363,6 +466,64 @@ export class PartitionLog {
     }
     this.#flushedOffset = this.logEndOffset;
     await this.#writeRecoveryPoint(this.#active.baseOffset);
+    await this.#loadEpochs();
+  }
+
+  /** The checkpoint, with entries past the (recovered) log end dropped; rebuilt from batch headers when missing. */
+  async #loadEpochs(): Promise<void> {
+    const text = await readFile(join(this.dir, EPOCH_CHECKPOINT_FILE), 'utf8').catch(() => null);
+    const entries: LogEpochEntry[] = [];
+    let valid = text !== null;
+    for (const line of (text ?? '').split('\n')) {
+      if (line.trim() === '') continue;
+      const [epoch, start] = line.trim().split(' ').map(Number);
+      const last = entries.at(-1);
+      if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(start) || (last && (epoch! <= last.epoch || start! < last.startOffset))) valid = false;
+      else entries.push({ epoch: epoch!, startOffset: start! });
+    }
+    const empty = this.logEndOffset === this.logStartOffset;
+    if (valid && (entries.length > 0 || empty)) {
+      this.#epochs = entries.filter((e) => e.startOffset < this.logEndOffset);
+      if (this.#epochs.length !== entries.length) await this.#writeEpochs();
+      return;
+    }
+    // No (usable) checkpoint: an older data dir, or a crash during a reset. Walk the batch headers once.
+    this.#epochs = [];
+    for (const segment of [...this.#segments]) {
+      segment.acquire();
+      try {
+        const cursor = segment.cursor(0, segment.size, 1024 * 1024);
+        while (await cursor.next()) {
+          const last = this.#epochs.at(-1);
+          if (last === undefined || cursor.batch.leaderEpoch > last.epoch) this.#epochs.push({ epoch: cursor.batch.leaderEpoch, startOffset: cursor.batch.baseOffset });
+        }
+      } finally {
+        segment.release();
+      }
+    }
+    await this.#writeEpochs();
+  }
+
+  /** A batch of `epoch` is about to be appended at `offset`: a new epoch is checkpointed before its first batch is written. */
+  async #noteEpoch(epoch: number, offset: number): Promise<void> {
+    const last = this.#epochs.at(-1);
+    if (last !== undefined && last.epoch >= epoch) return;
+    this.#epochs.push({ epoch, startOffset: offset });
+    await this.#writeEpochs();
+  }
+
+  async #trimEpochs(): Promise<void> {
+    const end = this.logEndOffset;
+    const kept = this.#epochs.filter((e) => e.startOffset < end);
+    if (kept.length === this.#epochs.length) return;
+    this.#epochs = kept;
+    await this.#writeEpochs();
+  }
+
+  async #writeEpochs(): Promise<void> {
+    const path = join(this.dir, EPOCH_CHECKPOINT_FILE);
+    await writeFile(`${path}.tmp`, this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join(''));
+    await rename(`${path}.tmp`, path);
   }
 
   /** The marker is trusted only if the active segment is exactly as close() left it. */

@@ -233,6 +233,20 @@ export class Segment {
     return relativeOffset < 0 ? 0 : offsetIndex.floorPosition(relativeOffset);
   }
 
+  /**
+   * The byte position of the first batch whose base offset is at or past `offset`, and that base
+   * offset (the segment's end and nextOffset when there is none).
+   */
+  async positionOf(offset: number): Promise<{ position: number; baseOffset: number }> {
+    const file = this.#requireFile();
+    const offsetIndex = await this.#offsetIndexLoaded();
+    const cursor = new BatchCursor(file, offsetIndex.floorPosition(Math.max(0, offset - this.baseOffset)), this.size, 1024 * 1024);
+    while (await cursor.next()) {
+      if (cursor.batch.baseOffset >= offset) return { position: cursor.batch.position, baseOffset: cursor.batch.baseOffset };
+    }
+    return { position: this.size, baseOffset: this.nextOffset };
+  }
+
   /** A cursor over this segment's batches; the caller must hold a reader reference. */
   cursor(from: number, end: number, windowBytes: number): BatchCursor {
     return new BatchCursor(this.#requireFile(), from, end, windowBytes);

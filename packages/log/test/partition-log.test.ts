@@ -339,3 +339,55 @@ describe('PartitionLog', () => {
     });
   });
 });
+
+describe('replica appends and the leader-epoch cache', () => {
+  async function leaderWith(epochs: Array<[epoch: number, count: number]>): Promise<{ log: PartitionLog; bytes: Buffer[] }> {
+    const log = await PartitionLog.open({ dir: join(dir, 'leader'), config: smallSegments });
+    const bytes: Buffer[] = [];
+    for (const [epoch, count] of epochs) {
+      const { bytes: batch } = batchOf(log.logEndOffset, count);
+      await log.append(batch, validateBatches(batch), { leaderEpoch: epoch });
+      bytes.push(batch); // rewritten in place: now carries its offset and epoch
+    }
+    return { log, bytes };
+  }
+
+  it('a follower appends the leader bytes as-is, and both answer the same epoch ends', async () => {
+    const { log: leader, bytes } = await leaderWith([[1, 3], [1, 2], [4, 5], [7, 1]]);
+    expect(leader.epochEntries()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 4, startOffset: 5 }, { epoch: 7, startOffset: 10 }]);
+    const follower = await PartitionLog.open({ dir: join(dir, 'follower'), config: smallSegments });
+    for (const batch of bytes) await follower.appendReplica(batch, validateBatches(batch, { deep: false }));
+    expect(follower.logEndOffset).toBe(11);
+    expect(await readAll(follower)).toEqual(await readAll(leader));
+    for (const epoch of [0, 1, 3, 4, 6, 7, 9]) expect(follower.endOffsetForEpoch(epoch)).toEqual(leader.endOffsetForEpoch(epoch));
+    expect(leader.endOffsetForEpoch(0)).toEqual({ epoch: -1, endOffset: -1 });
+    expect(leader.endOffsetForEpoch(5)).toEqual({ epoch: 4, endOffset: 10 });
+    expect(leader.endOffsetForEpoch(9)).toEqual({ epoch: 7, endOffset: 11 });
+    // A batch that does not continue the log is refused and changes nothing.
+    await expect(follower.appendReplica(bytes[0]!, validateBatches(bytes[0]!, { deep: false }))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+    expect(follower.logEndOffset).toBe(11);
+    // Truncation drops the epochs past the cut; the cache survives a reopen, and a lost checkpoint is rebuilt.
+    await follower.truncateTo(10);
+    expect(follower.epochEntries()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 4, startOffset: 5 }]);
+    await follower.close();
+    const reopened = await PartitionLog.open({ dir: join(dir, 'follower'), config: smallSegments });
+    expect(reopened.epochEntries()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 4, startOffset: 5 }]);
+    await reopened.close();
+    await unlink(join(dir, 'follower', '.leader-epoch-checkpoint'));
+    const rebuilt = await PartitionLog.open({ dir: join(dir, 'follower'), config: smallSegments });
+    expect(rebuilt.epochEntries()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 4, startOffset: 5 }]);
+    expect(rebuilt.latestEpoch).toBe(4);
+    await rebuilt.resetTo(20);
+    expect(rebuilt.latestEpoch).toBeNull();
+    await rebuilt.close();
+    await leader.close();
+  });
+
+  it('finds the byte position of a batch boundary inside a sealed segment', async () => {
+    const { log, bytes } = await leaderWith([[1, 3], [1, 2], [2, 4]]);
+    await log.roll();
+    expect(await log.positionOf(0, 3)).toEqual({ position: bytes[0]!.length, baseOffset: 3 });
+    expect(await log.positionOf(0, 5)).toEqual({ position: bytes[0]!.length + bytes[1]!.length, baseOffset: 5 });
+    await log.close();
+  });
+});

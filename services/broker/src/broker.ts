@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
 import { Forwarder } from './cluster/forwarder.js';
+import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
 import { SINGLE_NODE_ROUTER } from './cluster/routing.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -140,10 +141,11 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
     maxRequestBytes: config.maxRequestBytes,
-    replicationLimit: () =>
-      coordinator === null
-        ? { max: 1, why: 'a single node holds one replica' }
-        : { max: 1, why: 'this build does not replicate between brokers yet (each partition lives on its leader and in the bucket)' },
+    replicationLimit: () => {
+      if (coordinator === null) return { max: 1, why: 'a single node holds one replica' };
+      const live = clusterNode?.liveBrokerCount() ?? 1;
+      return { max: live, why: `${live} broker(s) are live, and each replica needs its own broker` };
+    },
     logger,
     now,
     onTopicRemoved: (topic) => {
@@ -251,8 +253,36 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   });
   maintenance.start();
   tiering.start();
+  let internalServer: InternalServer | null = null;
   if (coordinator !== null && config.cluster !== null) {
+    const clusterConfig = config.cluster;
+    try {
+      internalServer = await startInternalServer({
+        host: config.host,
+        port: clusterConfig.internalPort,
+        secret: clusterConfig.clusterSecret,
+        registry,
+        node: () => clusterNode,
+        logger,
+        maxBytesCap: clusterConfig.replicaFetchMaxBytes,
+        maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
+      });
+    } catch (e) {
+      logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
+      server.close();
+      await maintenance.stop();
+      await tiering.stop(0).catch(() => undefined);
+      await registry.close().catch(() => undefined);
+      await groupCoordinator.close().catch(() => undefined);
+      await dataDirLock.release();
+      throw e;
+    }
+    const internalPort = internalServer.port;
+    const internalUrl = clusterConfig.internalAdvertisedUrl !== '' ? clusterConfig.internalAdvertisedUrl : withPort(url, internalPort);
+    logger.info('internal (replication) listener up', { port: internalPort, internalUrl });
     const node = new ClusterNode({
+      internalUrl: () => internalUrl,
+      waiters,
       brokerId: config.brokerId,
       config: config.cluster,
       coordinator,
@@ -267,6 +297,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     } catch (e) {
       logger.error('cannot join the cluster', { err: e });
       server.close();
+      await internalServer.close();
       await maintenance.stop();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
@@ -302,6 +333,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     }
     server.closeAllConnections();
     await clusterNode?.stop();
+    await internalServer?.close();
     await forwarder?.close().catch(() => undefined);
     // Uploads in flight may finish; the rest resume from the manifest at the next start.
     await tiering.stop(Math.max(0, deadline - Date.now()));
@@ -336,6 +368,13 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** The same URL with another port (the internal listener beside the advertised one). */
+function withPort(base: string, port: number): string {
+  const url = new URL(base);
+  url.port = String(port);
+  return url.origin;
 }
 
 function urlHost(host: string): string {

@@ -34,6 +34,7 @@ export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
   'index.interval.bytes': 4096,
   'min.insync.replicas': 1,
   'cleanup.policy': 'delete',
+  'unclean.leader.election.enable': 'false',
 });
 
 /** Broker-level defaults (the topic ones are above). */
@@ -68,8 +69,11 @@ export const DEFAULTS = Object.freeze({
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
 
-/** Settings from DESIGN.md §8 this build recognises but does not use yet (clustering, tiering). */
-export const NOT_IN_THIS_BUILD = ['STRATA_INTERNAL_PORT', 'STRATA_CLUSTER_SECRET'] as const;
+/** Settings from DESIGN.md §8 this build recognises but does not use yet (none now: replication landed). */
+export const NOT_IN_THIS_BUILD = [] as const;
+
+/** Cluster mode: a topic's replication factor when the request names none (placed on as many live brokers as there are, up to it). */
+export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
 
 /** Clustered mode (STRATA_REDIS_URL set): Redis coordinates brokers (DESIGN.md §5, §6). */
 export interface ClusterConfig {
@@ -85,6 +89,20 @@ export interface ClusterConfig {
   tickMs: number;
   /** How long a broker leaving on SIGTERM waits for its partitions to be handed over. */
   handoverTimeoutMs: number;
+  /** Broker-to-broker listener (replication); 0 = an ephemeral port. */
+  internalPort: number;
+  /** The internal URL other brokers reach this one at; empty = the advertised URL's host with the internal port. */
+  internalAdvertisedUrl: string;
+  /** Bearer token every broker-to-broker request carries (never printed). */
+  clusterSecret: string;
+  /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
+  replicaLagTimeMaxMs: number;
+  /** acks=all: how long a produce waits for the ISR before it fails (REQUEST_TIMED_OUT, retriable). */
+  replicaAckTimeoutMs: number;
+  /** replica.fetch.max.bytes: bytes per partition per follower fetch. */
+  replicaFetchMaxBytes: number;
+  /** replica.fetch.wait.max.ms: how long a follower's fetch waits at the leader for new data. */
+  replicaFetchWaitMaxMs: number;
 }
 
 /** Where sealed segments go: S3 (any S3 API) when STRATA_S3_BUCKET is set, else a local directory. */
@@ -158,7 +176,7 @@ interface IntSetting {
 const INT_SETTINGS = {
   httpPort: { env: 'STRATA_HTTP_PORT', default: DEFAULTS.httpPort, min: 0, max: 65_535 },
   defaultPartitions: { env: 'STRATA_DEFAULT_PARTITIONS', default: DEFAULTS.defaultPartitions, min: 1, max: 100_000 },
-  defaultReplicationFactor: { env: 'STRATA_DEFAULT_REPLICATION_FACTOR', default: DEFAULTS.defaultReplicationFactor, min: 1, max: 1 },
+  defaultReplicationFactor: { env: 'STRATA_DEFAULT_REPLICATION_FACTOR', default: DEFAULTS.defaultReplicationFactor, min: 1, max: 16 },
   maxRequestBytes: { env: 'STRATA_MAX_REQUEST_BYTES', default: DEFAULTS.maxRequestBytes, min: 1024, max: 1024 * MiB },
   maxPartitions: { env: 'STRATA_MAX_PARTITIONS', default: DEFAULTS.maxPartitions, min: 1, max: 1_000_000 },
   fetchMaxWaitMsCap: { env: 'STRATA_FETCH_MAX_WAIT_MS', default: DEFAULTS.fetchMaxWaitMsCap, min: 0, max: 10 * 60_000 },
@@ -182,6 +200,11 @@ const INT_SETTINGS = {
   sessionTtlMs: { env: 'STRATA_SESSION_TTL_MS', default: 6_000, min: 500, max: 600_000 },
   clusterTickMs: { env: 'STRATA_CLUSTER_TICK_MS', default: 250, min: 10, max: 10_000 },
   handoverTimeoutMs: { env: 'STRATA_HANDOVER_TIMEOUT_MS', default: 30_000, min: 0, max: 600_000 },
+  internalPort: { env: 'STRATA_INTERNAL_PORT', default: 8081, min: 0, max: 65_535 },
+  replicaLagTimeMaxMs: { env: 'STRATA_REPLICA_LAG_TIME_MAX_MS', default: 30_000, min: 100, max: 600_000 },
+  replicaAckTimeoutMs: { env: 'STRATA_REPLICA_ACK_TIMEOUT_MS', default: 30_000, min: 100, max: 600_000 },
+  replicaFetchMaxBytes: { env: 'STRATA_REPLICA_FETCH_MAX_BYTES', default: 4 * MiB, min: 64 * 1024, max: 256 * MiB },
+  replicaFetchWaitMaxMs: { env: 'STRATA_REPLICA_FETCH_WAIT_MAX_MS', default: 500, min: 1, max: 30_000 },
 } as const satisfies Record<string, IntSetting>;
 
 const STRING_SETTINGS = {
@@ -198,6 +221,8 @@ const STRING_SETTINGS = {
   s3ForcePathStyle: 'STRATA_S3_FORCE_PATH_STYLE',
   redisUrl: 'STRATA_REDIS_URL',
   redisPrefix: 'STRATA_REDIS_PREFIX',
+  clusterSecret: 'STRATA_CLUSTER_SECRET',
+  internalAdvertisedUrl: 'STRATA_INTERNAL_ADVERTISED_URL',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */
@@ -292,8 +317,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     logLevel,
     topicDefaults: {
       partitions: int(INT_SETTINGS.defaultPartitions),
-      // Single node: only 1 is valid until replication lands (the range above enforces it).
-      replicationFactor: int(INT_SETTINGS.defaultReplicationFactor),
+      // A single node holds one replica; a cluster defaults to 3 (replicas placed on the live brokers, up to 3).
+      replicationFactor: raw(INT_SETTINGS.defaultReplicationFactor.env) === undefined && cluster !== null ? CLUSTER_DEFAULT_REPLICATION_FACTOR : int(INT_SETTINGS.defaultReplicationFactor),
       configs: topicConfigs,
     },
     maxRequestBytes: int(INT_SETTINGS.maxRequestBytes),
@@ -326,6 +351,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   }
 
   // Fields checked against each other.
+  if (cluster === null && config.topicDefaults.replicationFactor > 1) {
+    problems.push(`STRATA_DEFAULT_REPLICATION_FACTOR (${config.topicDefaults.replicationFactor}) must be 1 on a single node (set STRATA_REDIS_URL to run a cluster)`);
+  }
+  // Replicas below the default factor are not made when fewer brokers are live: the check is against the largest.
   checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
   for (const p of topicProblems) problems.push(p.message);
   if (config.topicDefaults.partitions > config.maxPartitions) {
@@ -349,7 +378,18 @@ function clusterConfig(
   const tickMs = int(INT_SETTINGS.clusterTickMs);
   const handoverTimeoutMs = int(INT_SETTINGS.handoverTimeoutMs);
   const redisPrefix = str(STRING_SETTINGS.redisPrefix, 'strata:');
+  const internalPort = int(INT_SETTINGS.internalPort);
+  const replicaLagTimeMaxMs = int(INT_SETTINGS.replicaLagTimeMaxMs);
+  const replicaAckTimeoutMs = int(INT_SETTINGS.replicaAckTimeoutMs);
+  const replicaFetchMaxBytes = int(INT_SETTINGS.replicaFetchMaxBytes);
+  const replicaFetchWaitMaxMs = int(INT_SETTINGS.replicaFetchWaitMaxMs);
+  const clusterSecret = str(STRING_SETTINGS.clusterSecret, '');
+  const internalAdvertisedUrl = str(STRING_SETTINGS.internalAdvertisedUrl, '').replace(/\/+$/, '');
   if (redisUrl === '') return null;
+  // Replication traffic carries every record: a cluster never runs its internal port unauthenticated.
+  if (clusterSecret.length < 16) problems.push('STRATA_CLUSTER_SECRET: a cluster needs a shared secret of at least 16 characters (it authenticates broker-to-broker replication)');
+  if (internalAdvertisedUrl !== '' && !/^https?:\/\/[^/]+$/.test(internalAdvertisedUrl)) problems.push(`STRATA_INTERNAL_ADVERTISED_URL: must be an http(s) URL with no path, got "${internalAdvertisedUrl}"`);
+  if (replicaFetchWaitMaxMs >= replicaLagTimeMaxMs) problems.push(`STRATA_REPLICA_FETCH_WAIT_MAX_MS (${replicaFetchWaitMaxMs}) must be below STRATA_REPLICA_LAG_TIME_MAX_MS (${replicaLagTimeMaxMs})`);
   try {
     const url = new URL(redisUrl);
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme');
@@ -359,7 +399,21 @@ function clusterConfig(
   if (!/^[A-Za-z0-9:._-]{0,64}$/.test(redisPrefix)) problems.push(`STRATA_REDIS_PREFIX: must be up to 64 characters of [A-Za-z0-9:._-], got "${redisPrefix}"`);
   // Renewals every TTL/3 must come round several times per lease, or one slow tick loses it.
   if (tickMs * 4 > leaseTtlMs) problems.push(`STRATA_CLUSTER_TICK_MS (${tickMs}) must be at most a quarter of STRATA_LEASE_TTL_MS (${leaseTtlMs})`);
-  return { redisUrl, redisPrefix, leaseTtlMs, sessionTtlMs, tickMs, handoverTimeoutMs };
+  return {
+    redisUrl,
+    redisPrefix,
+    leaseTtlMs,
+    sessionTtlMs,
+    tickMs,
+    handoverTimeoutMs,
+    internalPort,
+    internalAdvertisedUrl,
+    clusterSecret,
+    replicaLagTimeMaxMs,
+    replicaAckTimeoutMs,
+    replicaFetchMaxBytes,
+    replicaFetchWaitMaxMs,
+  };
 }
 
 /** A URL for logs and errors: the password replaced. */
@@ -422,7 +476,7 @@ function parseFlags(argv: string[], known: Set<string>, problems: string[]): Map
   return out;
 }
 
-/** The configuration as printed at start (nothing secret is kept in BrokerConfig). */
+/** The configuration as printed at start (the cluster secret and the Redis password are not). */
 export function describeConfig(config: BrokerConfig): Record<string, unknown> {
   return {
     httpPort: config.httpPort,
@@ -444,6 +498,6 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
-    cluster: config.cluster === null ? null : { ...config.cluster, redisUrl: redactUrl(config.cluster.redisUrl) },
+    cluster: config.cluster === null ? null : { ...config.cluster, redisUrl: redactUrl(config.cluster.redisUrl), clusterSecret: '***' },
   };
 }

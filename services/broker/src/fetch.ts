@@ -5,6 +5,7 @@
 
 import { StrataError, decodeRecordBatches, isStrataError, type DecodedRecord } from '@strata/protocol';
 import type { ReadResult } from '@strata/log';
+import type { PartitionRouter } from './cluster/routing.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
 import type { Encoding, HeaderEncoding } from './produce.js';
@@ -14,6 +15,7 @@ export interface FetchContext {
   registry: TopicRegistry;
   waiters: PartitionWaiters;
   metrics: BrokerMetrics;
+  router: PartitionRouter;
 }
 
 export interface FetchRequest {
@@ -34,9 +36,9 @@ export interface FetchResult {
   logStartOffset: number;
 }
 
-/** Single node: every appended record is committed, so the high watermark is the log end. */
-export function highWatermark(handle: PartitionHandle): number {
-  return handle.log.logEndOffset;
+/** Consumers read below this: the log end on a single node; min log end over the ISR on a cluster's leader. */
+export function highWatermark(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle): number {
+  return ctx.router.highWatermark(handle);
 }
 
 /** Where an offset lookup points: the log start, the high watermark, or the first record at/after a time (ms). */
@@ -46,23 +48,28 @@ export type OffsetAt = 'earliest' | 'latest' | number;
  * The offset at `at` in a partition this broker leads (GET .../offsets and the group offset reset).
  * A timestamp with no record at or after it answers the high watermark (where Kafka's consumers seek).
  */
-export async function lookupOffset(handle: PartitionHandle, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> {
+export async function lookupOffset(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> {
   if (at === 'earliest') return { offset: handle.tier.logStartOffset() };
-  if (at === 'latest') return { offset: highWatermark(handle) };
+  if (at === 'latest') return { offset: highWatermark(ctx, handle) };
   // Older data lives in the bucket: ask it first, then the local log (which may still hold a
   // segment that remote retention already dropped: never answer below the log start).
   let found = (await handle.tier.offsetForTimestamp(at)) ?? (await handle.log.offsetForTimestamp(at));
   const start = handle.tier.logStartOffset();
   if (found !== null && found.offset < start) found = { offset: start, timestamp: found.timestamp };
-  if (found === null || found.offset >= highWatermark(handle)) return { offset: highWatermark(handle) };
+  if (found === null || found.offset >= highWatermark(ctx, handle)) return { offset: highWatermark(ctx, handle) };
   return { offset: found.offset, timestamp: found.timestamp };
 }
 
-/** OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, highWatermark], with both ends in the details. */
-export function checkOffset(handle: PartitionHandle, offset: number): void {
+
+/**
+ * OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, logEndOffset], with the ends and the HW in the
+ * details. An offset between the HW and the log end is in range with nothing to read yet: a
+ * consumer that read to the old leader's HW may be ahead of a new leader's (lagging) HW for a moment.
+ */
+export function checkOffset(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, offset: number): void {
   const logStartOffset = handle.tier.logStartOffset();
-  const hw = highWatermark(handle);
-  if (offset < logStartOffset || offset > hw) {
+  const hw = highWatermark(ctx, handle);
+  if (offset < logStartOffset || offset > Math.max(hw, handle.log.logEndOffset)) {
     throw new StrataError(
       'OFFSET_OUT_OF_RANGE',
       `offset ${offset} is outside [${logStartOffset}, ${hw}] for ${handle.topic}/${handle.partition}`,
@@ -83,10 +90,10 @@ export async function fetchBatches(ctx: FetchContext, request: FetchRequest, sig
 
 async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<FetchResult | null> {
   let handle = first;
-  checkOffset(handle, request.offset);
-  let result = await readEitherTier(handle, request, signal);
+  checkOffset(ctx, handle, request.offset);
+  let result = await readEitherTier(ctx, handle, request, signal);
   if (result.batchCount === 0 && request.maxWaitMs > 0) {
-    const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(handle), request.maxWaitMs, signal);
+    const outcome = await ctx.waiters.wait(handle.key, request.offset, () => highWatermark(ctx, handle), request.maxWaitMs, signal);
     if (outcome === 'aborted') {
       result.release?.();
       return null;
@@ -94,9 +101,9 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
     // The topic may have been deleted (or recreated) while we waited.
     handle = ctx.registry.partition(request.topic, request.partition);
     if (outcome === 'data' || outcome === 'woken') {
-      checkOffset(handle, request.offset);
+      checkOffset(ctx, handle, request.offset);
       result.release?.();
-      result = await readEitherTier(handle, request, signal);
+      result = await readEitherTier(ctx, handle, request, signal);
     }
   }
   ctx.metrics.fetchBytes.inc({ topic: handle.topic, partition: String(handle.partition) }, result.data.length);
@@ -105,7 +112,7 @@ async function fetchFrom(ctx: FetchContext, first: PartitionHandle, request: Fet
     release: result.release ?? noRelease,
     batchCount: result.batchCount,
     nextOffset: result.nextOffset,
-    highWatermark: highWatermark(handle),
+    highWatermark: highWatermark(ctx, handle),
     logStartOffset: handle.tier.logStartOffset(),
   };
 }
@@ -116,7 +123,7 @@ function noRelease(): void {}
  * Below the local log start the bucket serves (all of it is below the high watermark);
  * otherwise the local log. The caller checked the offset against the partition's range.
  */
-async function readEitherTier(handle: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<ReadResult> {
+async function readEitherTier(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, request: FetchRequest, signal: AbortSignal): Promise<ReadResult> {
   if (request.offset < handle.log.logStartOffset) {
     try {
       return await handle.tier.read(request.offset, request.maxBytes, signal);
@@ -125,7 +132,7 @@ async function readEitherTier(handle: PartitionHandle, request: FetchRequest, si
       if (!(isStrataError(e) && e.code === 'OFFSET_OUT_OF_RANGE') || request.offset < handle.log.logStartOffset) throw e;
     }
   }
-  return handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(handle) });
+  return handle.log.read(request.offset, { maxBytes: request.maxBytes, maxOffset: highWatermark(ctx, handle) });
 }
 
 export interface JsonRecord {

@@ -22,6 +22,7 @@ export class BrokerMetrics {
   readonly fetchBytes: Counter<'topic' | 'partition'>;
   readonly maintenanceRuns: Counter<'result'>;
   readonly maintenanceDuration: Histogram;
+  readonly acksAllSeconds: Histogram;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -74,6 +75,13 @@ export class BrokerMetrics {
       name: 'strata_log_maintenance_pass_seconds',
       help: 'Duration of one maintenance pass over all partitions.',
       buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+
+    this.acksAllSeconds = new Histogram({
+      name: 'strata_produce_acks_all_wait_seconds',
+      help: 'acks=all: time from the local append until the high watermark covered the batch.',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
       registers,
     });
 

@@ -296,7 +296,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           name: 'acks',
           in: 'query',
           schema: { type: 'string', enum: ['0', '1', 'all', '-1'], default: 'all' },
-          description: '0: answer without waiting for the append. 1: after the leader\'s append. all (-1): after min.insync.replicas have it; on a single node the same as 1.',
+          description: '0: answer without waiting for the append. 1: after the leader\'s append. all (-1): once the high watermark covers the batch (every in-sync replica has it); NOT_ENOUGH_REPLICAS (503, retriable) when fewer than min.insync.replicas are in sync. On a single node the same as 1.',
         },
         offset: { name: 'offset', in: 'query', required: true, schema: { type: 'integer' }, description: 'First offset wanted; outside [logStartOffset, highWatermark] is 416.' },
         maxRecords: {
@@ -366,7 +366,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           properties: {
             name: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$', not: { enum: ['.', '..'] } },
             partitions: { type: 'integer', minimum: 1, ...(config ? { default: config.topicDefaults.partitions, maximum: config.maxPartitions } : {}) },
-            replicationFactor: { type: 'integer', minimum: 1, default: 1, description: 'Only 1 until replication between brokers lands.' },
+            replicationFactor: { type: 'integer', minimum: 1, description: 'Replicas per partition: 1 on a single node; in a cluster default 3 (placed on min(3, live brokers), the rest as brokers join); an explicit value above the live brokers is refused.' },
             configs: ref('TopicConfigs'),
           },
         },

@@ -190,8 +190,20 @@ export interface AppendContext {
  * wake the partition's long-polls. An append that finished after this broker's lease could have
  * run out is not acknowledged (NOT_LEADER): a newer leader may own those offsets by now.
  */
-export async function appendToPartition(ctx: AppendContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], epoch: number): Promise<AppendResult> {
+export async function appendToPartition(
+  ctx: AppendContext,
+  handle: PartitionHandle,
+  batches: Buffer,
+  frames: BatchFrame[],
+  epoch: number,
+  acks: Acks = '1',
+  signal: AbortSignal = NEVER,
+): Promise<AppendResult> {
   const bytes = batches.length;
+  const all = acks === 'all' || acks === '-1';
+  const minInsync = all ? ctx.registry.get(handle.topic).configs['min.insync.replicas'] : 1;
+  // Kafka refuses acks=all up front when the ISR is too small: nothing is appended.
+  if (all) ctx.router.checkInSync(handle, epoch, minInsync);
   let result: AppendResult;
   try {
     result = await handle.log.append(batches, frames, { leaderEpoch: epoch });
@@ -204,6 +216,14 @@ export async function appendToPartition(ctx: AppendContext, handle: PartitionHan
   const labels = { topic: handle.topic, partition: String(handle.partition) };
   ctx.metrics.produceRecords.inc(labels, result.recordCount);
   ctx.metrics.produceBytes.inc(labels, bytes);
-  ctx.waiters.notify(handle.key, handle.log.logEndOffset);
+  ctx.router.appended(handle, epoch);
+  ctx.waiters.notify(handle.key, ctx.router.highWatermark(handle));
+  if (all) {
+    const started = performance.now();
+    await ctx.router.awaitReplicated(handle, epoch, result.lastOffset + 1, minInsync, signal);
+    ctx.metrics.acksAllSeconds.observe((performance.now() - started) / 1000);
+  }
   return result;
 }
+
+const NEVER = new AbortController().signal;

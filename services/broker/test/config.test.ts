@@ -94,19 +94,24 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ STRATA_MAX_REQUEST_BYTES: '4096' }, [])).join()).toContain('max.message.bytes');
   });
 
-  it('recognises the replication settings without using them yet', () => {
-    const c = loadConfig({}, ['--cluster-secret', 's3cr3t']);
-    expect(c.notInThisBuild.sort()).toEqual(['STRATA_CLUSTER_SECRET']);
+  it('takes the replication settings in a cluster, never prints the secret, and refuses a cluster without one', () => {
+    const env = { STRATA_REDIS_URL: 'redis://redis:6379', STRATA_BROKER_ID: 'b1' };
+    const c = loadConfig(env, ['--cluster-secret', 's3cr3t-s3cr3t-s3cr3t', '--internal-port', '0']);
+    expect(c.cluster).toMatchObject({ internalPort: 0, clusterSecret: 's3cr3t-s3cr3t-s3cr3t', replicaLagTimeMaxMs: 30_000 });
+    expect(c.topicDefaults.replicationFactor).toBe(3);
     expect(JSON.stringify(describeConfig(c))).not.toContain('s3cr3t');
+    expect(problemsOf(() => loadConfig(env, [])).join()).toContain('STRATA_CLUSTER_SECRET');
+    // A single node ignores the internal port and keeps one replica.
+    expect(loadConfig({}, ['--cluster-secret', 'whatever']).topicDefaults.replicationFactor).toBe(1);
   });
 
   it('runs clustered when STRATA_REDIS_URL is set, and never prints its password', () => {
     expect(loadConfig({}, []).cluster).toBeNull();
-    const c = loadConfig({ STRATA_REDIS_URL: 'redis://:hunter2@redis:6379/0', STRATA_BROKER_ID: 'b1', STRATA_LEASE_TTL_MS: '3000' }, []);
+    const c = loadConfig({ STRATA_REDIS_URL: 'redis://:hunter2@redis:6379/0', STRATA_BROKER_ID: 'b1', STRATA_LEASE_TTL_MS: '3000', STRATA_CLUSTER_SECRET: 'a-secret-of-16-chars' }, []);
     expect(c.cluster).toMatchObject({ redisUrl: 'redis://:hunter2@redis:6379/0', redisPrefix: 'strata:', leaseTtlMs: 3000 });
     expect(JSON.stringify(describeConfig(c))).not.toContain('hunter2');
     // Without an explicit id each broker is named after its host (unique per pod or container).
-    expect(loadConfig({ STRATA_REDIS_URL: 'redis://r' }, []).brokerId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    expect(loadConfig({ STRATA_REDIS_URL: 'redis://r', STRATA_CLUSTER_SECRET: 'a-secret-of-16-chars' }, []).brokerId).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
     expect(problemsOf(() => loadConfig({ STRATA_REDIS_URL: 'http://r' }, [])).join()).toContain('STRATA_REDIS_URL');
     expect(problemsOf(() => loadConfig({ STRATA_REDIS_URL: 'redis://r', STRATA_LEASE_TTL_MS: '1000', STRATA_CLUSTER_TICK_MS: '500' }, [])).join()).toContain(
       'STRATA_CLUSTER_TICK_MS',

@@ -66,6 +66,9 @@ export class Cluster {
       STRATA_TIER_INTERVAL_MS: '200',
       STRATA_SHUTDOWN_TIMEOUT_MS: '10000',
       STRATA_HANDOVER_TIMEOUT_MS: '10000',
+      STRATA_INTERNAL_PORT: '0',
+      STRATA_CLUSTER_SECRET: 'strata-test-cluster-secret',
+      STRATA_REPLICA_LAG_TIME_MAX_MS: '3000',
       STRATA_LOG_LEVEL: 'info',
       ...this.options.env,
     };

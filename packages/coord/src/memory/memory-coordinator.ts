@@ -599,6 +599,9 @@ export class MemoryCoordinator implements Coordinator {
           const details = { topic, partition, what: 'startOffset', offset: request.startOffset, logStartOffset: doc.logStartOffset };
           return { error: coordError('BELOW_LOG_START', details) };
         }
+        if (request.clean === true && ((doc.isr.length > 0 && !doc.isr.includes(request.brokerId)) || request.startOffset < doc.highWatermark)) {
+          return { value: { acquired: false, reason: 'not-in-isr', holder, epoch, retryAfterMs: 0 } };
+        }
         const next = Math.max(epoch, request.knownEpoch) + 1;
         if (next > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic, partition }) };
         const history = doc.epochHistory.filter((e) => e.startOffset < request.startOffset);
@@ -607,7 +610,8 @@ export class MemoryCoordinator implements Coordinator {
         doc.leaderEpoch = next;
         doc.leader = request.brokerId;
         doc.lease = { holder: request.brokerId, expiresAtMs: this.#now() + request.ttlMs };
-        if (!doc.isr.includes(request.brokerId)) doc.isr = [request.brokerId];
+        if (request.clean === true && epoch === 0 && doc.isr.length === 0) doc.isr = [...doc.replicas];
+        else if (!doc.isr.includes(request.brokerId)) doc.isr = [request.brokerId];
         return { next: doc, value: { acquired: true, epoch: next } };
       }),
     );
@@ -644,6 +648,7 @@ export class MemoryCoordinator implements Coordinator {
     checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
     checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
     checkOffset(c, 'startOffset', request.startOffset);
+    if (request.successor !== undefined) checkBrokerId(c, 'successor', request.successor);
     c.done();
     return this.#serialize('transferLeadership', options, async () => {
       let outcome: LeadershipTransferResult = { transferred: false, reason: 'fenced' };
@@ -653,6 +658,10 @@ export class MemoryCoordinator implements Coordinator {
         const successor = doc!.replicas[0];
         if (successor === undefined || successor === request.brokerId) {
           outcome = { transferred: false, reason: 'no-successor' };
+          return { value: undefined };
+        }
+        if (request.successor !== undefined && request.successor !== successor) {
+          outcome = { transferred: false, reason: 'successor-moved' };
           return { value: undefined };
         }
         if (request.startOffset < doc!.logStartOffset) {

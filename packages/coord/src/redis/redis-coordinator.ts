@@ -293,7 +293,7 @@ export class RedisCoordinator implements Coordinator {
         await this.#ensureSession(signal, true);
         continue;
       }
-      assert(reason === 'held' || reason === 'quarantine' || reason === 'not-assigned', `${name} answered reason ${reason}`);
+      assert(reason === 'held' || reason === 'quarantine' || reason === 'not-assigned' || reason === 'not-in-isr', `${name} answered reason ${reason}`);
       const holder = String(reply[2]);
       return {
         acquired: false,
@@ -530,6 +530,7 @@ export class RedisCoordinator implements Coordinator {
           s.untilMs,
           LIMITS.epochMax,
           LIMITS.epochHistoryMax,
+          request.clean === true ? 1 : 0,
         ],
         options?.signal,
       ),
@@ -565,6 +566,7 @@ export class RedisCoordinator implements Coordinator {
     checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
     checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
     checkOffset(c, 'startOffset', request.startOffset);
+    if (request.successor !== undefined) checkBrokerId(c, 'successor', request.successor);
     c.done();
     return this.#call(`transferLeadership ${topic}/${partition}`, { topic, partition, brokerId: request.brokerId }, options, async () => {
       const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
@@ -575,9 +577,10 @@ export class RedisCoordinator implements Coordinator {
         request.startOffset,
         LIMITS.epochMax,
         LIMITS.epochHistoryMax,
+        request.successor ?? '',
       ])) as [number, string, string, string];
       if (Number(reply[0]) === 1) return { transferred: true, epoch: Number(reply[1]), successor: String(reply[2]) };
-      return { transferred: false, reason: reply[1] === 'no-successor' ? 'no-successor' : 'fenced' };
+      return { transferred: false, reason: reply[1] === 'no-successor' || reply[1] === 'successor-moved' ? reply[1] : 'fenced' };
     });
   }
 

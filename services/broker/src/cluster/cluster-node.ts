@@ -15,7 +15,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isStrataError } from '@strata/protocol';
-import { manifestEndOffset, type Coordinator, type LiveBroker, type PartitionState } from '@strata/coord';
+import { manifestEndOffset, type Coordinator, type LeadershipTransferResult, type LiveBroker, type PartitionState } from '@strata/coord';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ClusterConfig } from '../config.js';
 import { writeFileAtomic } from '../fs-util.js';
@@ -23,9 +23,25 @@ import type { FetchResult } from '../fetch.js';
 import type { Logger } from '../logger.js';
 import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { TopicMetadata } from '../topics/metadata-store.js';
+import type { PartitionWaiters } from '../partition-waiters.js';
 import type { PartitionHandle, Topic, TopicRegistry } from '../topics/topic-registry.js';
+import { LeaderReplicas } from './leader-replicas.js';
 import { rendezvousReplicas } from './rendezvous.js';
-import type { PartitionRoute, PartitionRouter } from './routing.js';
+import { ReplicaClient, type EpochEndReply } from './replica-client.js';
+import { ReplicaFetcher } from './replica-fetcher.js';
+import { notLeader, type PartitionRoute, type PartitionRouter } from './routing.js';
+
+/** Follower fetches wait on these keys (the log end), consumers on the partition key (the HW). */
+export function replicaWaitKey(handle: PartitionHandle): string {
+  return `replica:${handle.key}`;
+}
+
+/** What the leader answers a follower's fetch (the internal server writes it). */
+export type ReplicaFetchAnswer =
+  | { kind: 'data'; data: Buffer; release: () => void; highWatermark: number; leaderEpoch: number; uploadedEnd: number }
+  | { kind: 'fenced'; leaderEpoch: number | null }
+  | { kind: 'reset'; to: number }
+  | { kind: 'truncate'; to: number };
 
 /** Names the leader epoch this broker last took the partition in; its local tail is trusted only under it. */
 const REIGN_FILE = 'leader-epoch';
@@ -39,6 +55,10 @@ export interface ClusterNodeOptions {
   metrics: Registry;
   /** This broker's client-facing URL (known once it listens). */
   url: () => string;
+  /** This broker's internal (replication) URL (known once it listens). */
+  internalUrl: () => string;
+  /** Long-polls: consumers are woken when the HW moves, followers when the log end does. */
+  waiters: PartitionWaiters;
   startedAtMs: number;
 }
 
@@ -54,6 +74,8 @@ interface Reign {
   publishing: boolean;
   /** After a hand-over that could not upload the tail (the bucket down): when to try again. */
   handOverNotBefore: number;
+  /** Followers, ISR and high watermark of this reign. */
+  readonly replicas: LeaderReplicas;
 }
 
 interface ControllerReign {
@@ -112,6 +134,14 @@ export class ClusterNode implements PartitionRouter {
   readonly #marginMs: number;
   readonly #leadershipEvents: Counter<'event'>;
   readonly #unacknowledged: Counter;
+  readonly #isrChanges: Counter<'change'>;
+  /** Follower fetchers, by handle key: one per partition this broker follows. */
+  readonly #fetchers = new Map<string, ReplicaFetcher>();
+  readonly #replicaClient: ReplicaClient;
+  /** Controller: since when each leaderless partition has waited for its named leader. */
+  /** When a refused (not electable) acquisition was last logged, per partition. */
+  readonly #refusedWarnedAt = new Map<string, number>();
+  readonly #leaderless = new Map<string, { id: string; since: number; skipped: Set<string> }>();
 
   constructor(options: ClusterNodeOptions) {
     this.#opts = options;
@@ -138,6 +168,49 @@ export class ClusterNode implements PartitionRouter {
       name: 'strata_cluster_leadership_events_total',
       help: 'Partition leadership changes on this broker: acquired, handed_over, lost (expired or fenced).',
       labelNames: ['event'],
+      registers,
+    });
+    this.#replicaClient = new ReplicaClient(options.config.clusterSecret);
+    gauge('strata_replication_under_replicated_partitions', "Partitions led here whose ISR is smaller than their topic's replication factor.", () => {
+      let n = 0;
+      for (const r of this.#reigns.values()) {
+        const rf = options.registry.has(r.handle.topic) ? options.registry.get(r.handle.topic).meta.replicationFactor : 1;
+        if (r.replicas.isr.length < rf) n++;
+      }
+      return n;
+    });
+    gauge('strata_replication_followed_partitions', 'Partitions this broker follows (fetches from their leader).', () => this.#fetchers.size);
+    const reigns = this.#reigns;
+    const fetchers = this.#fetchers;
+    new Gauge({
+      name: 'strata_replication_isr_size',
+      help: 'In-sync replicas of each partition led here.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of reigns.values()) this.set({ topic: r.handle.topic, partition: String(r.handle.partition) }, r.replicas.isr.length);
+      },
+    });
+    new Gauge({
+      name: 'strata_replication_lag_offsets',
+      help: 'Per partition: on its leader, the furthest follower behind the leader log end; on a follower, how far behind the leader HW it last heard it is.',
+      labelNames: ['topic', 'partition', 'role'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of reigns.values()) {
+          let lag = 0;
+          for (const f of r.replicas.followers.values()) lag = Math.max(lag, r.handle.log.logEndOffset - Math.max(f.logEndOffset, 0));
+          this.set({ topic: r.handle.topic, partition: String(r.handle.partition), role: 'leader' }, lag);
+        }
+        for (const f of fetchers.values()) this.set({ topic: f.handle.topic, partition: String(f.handle.partition), role: 'follower' }, f.lag);
+      },
+    });
+    this.#isrChanges = new Counter({
+      name: 'strata_replication_isr_changes_total',
+      help: 'ISR changes written by this broker as leader: shrink (a follower fell behind or died), expand (caught up).',
+      labelNames: ['change'],
       registers,
     });
     this.#unacknowledged = new Counter({
@@ -180,6 +253,76 @@ export class ClusterNode implements PartitionRouter {
 
   leaderUnreachable(handle: PartitionHandle, leaderId: string): void {
     if (this.#states.get(handle.key)?.leader === leaderId) this.#states.delete(handle.key);
+  }
+
+  highWatermark(handle: PartitionHandle): number {
+    const reign = this.#reigns.get(handle.key);
+    if (reign !== undefined && reign.handle === handle) return reign.replicas.highWatermark;
+    // Not led here: reads go to the leader or the bucket; what this broker's own log holds is not committed as far as it knows.
+    return Math.min(handle.log.logEndOffset, Math.max(this.#states.get(handle.key)?.highWatermark ?? 0, handle.tier.remoteEndOffset));
+  }
+
+  checkInSync(handle: PartitionHandle, epoch: number, minInsync: number): void {
+    const reign = this.#reigns.get(handle.key);
+    if (reign === undefined || reign.epoch !== epoch) throw notLeader(handle, this.route(handle), 'leadership changed');
+    reign.replicas.checkInSync(minInsync, `${handle.topic}/${handle.partition}`);
+  }
+
+  appended(handle: PartitionHandle, epoch: number): void {
+    const reign = this.#reigns.get(handle.key);
+    this.#opts.waiters.notify(replicaWaitKey(handle), handle.log.logEndOffset);
+    if (reign !== undefined && reign.epoch === epoch) reign.replicas.recompute();
+  }
+
+  async awaitReplicated(handle: PartitionHandle, epoch: number, endOffset: number, minInsync: number, signal: AbortSignal): Promise<void> {
+    const reign = this.#reigns.get(handle.key);
+    if (reign === undefined || reign.epoch !== epoch) throw notLeader(handle, this.route(handle), 'leadership changed before the in-sync replicas confirmed the records');
+    await reign.replicas.awaitHighWatermark(endOffset, this.#opts.config.replicaAckTimeoutMs, signal);
+    // Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND: committed, but by fewer replicas than asked.
+    if (reign.replicas.isr.length < minInsync) reign.replicas.checkInSync(minInsync, `${handle.topic}/${handle.partition} (after the append: the records are committed, by fewer replicas)`);
+  }
+
+  // ---- replication, leader side (the internal server calls these) ----------------------------------
+
+  /** A follower's long-poll: its offset is its log end; answers batches from there, waiting up to maxWaitMs for some. */
+  async replicaFetch(
+    handle: PartitionHandle,
+    request: { replica: string; epoch: number; offset: number; maxBytes: number; maxWaitMs: number },
+    signal: AbortSignal,
+  ): Promise<ReplicaFetchAnswer> {
+    const reign = this.#reigns.get(handle.key);
+    // Followers fetch while a hand-over drains too: the successor catches up before it takes over.
+    const leading = reign !== undefined && reign.handle === handle && performance.now() < reign.deadline;
+    if (!leading || reign.epoch !== request.epoch) return { kind: 'fenced', leaderEpoch: reign?.epoch ?? null };
+    const state = this.#states.get(handle.key);
+    if (state && !state.replicas.includes(request.replica)) return { kind: 'fenced', leaderEpoch: reign.epoch };
+    const log = handle.log;
+    // Only the unuploaded tail is replicated: below the bucket's end a follower starts over at it.
+    const uploadedEnd = handle.tier.remoteEndOffset;
+    if (request.offset < Math.max(log.logStartOffset, uploadedEnd)) return { kind: 'reset', to: Math.max(log.logStartOffset, uploadedEnd) };
+    if (request.offset > log.logEndOffset) return { kind: 'truncate', to: log.logEndOffset };
+    reign.replicas.onFetch(request.replica, request.offset);
+    if (request.offset === log.logEndOffset && request.maxWaitMs > 0) {
+      await this.#opts.waiters.wait(replicaWaitKey(handle), request.offset, () => handle.log.logEndOffset, request.maxWaitMs, signal);
+      if (this.#reigns.get(handle.key) !== reign) return { kind: 'fenced', leaderEpoch: null };
+    }
+    const result = await log.read(request.offset, { maxBytes: request.maxBytes });
+    return {
+      kind: 'data',
+      data: result.data,
+      release: result.release ?? (() => undefined),
+      highWatermark: reign.replicas.highWatermark,
+      leaderEpoch: reign.epoch,
+      uploadedEnd: handle.tier.deletableBelow(),
+    };
+  }
+
+  /** OffsetForLeaderEpoch: where `epoch` (or the largest before it) ends in this leader's log. */
+  epochEnd(handle: PartitionHandle, epoch: number, leaderEpoch: number): EpochEndReply | null {
+    const reign = this.#reigns.get(handle.key);
+    if (reign === undefined || reign.handle !== handle || reign.epoch !== leaderEpoch) return null;
+    const end = handle.log.endOffsetForEpoch(epoch);
+    return { epoch: end.epoch, endOffset: end.endOffset, logStartOffset: handle.log.logStartOffset };
   }
 
   /**
@@ -228,8 +371,8 @@ export class ClusterNode implements PartitionRouter {
       leader,
       leaderEpoch: leading ? reign.epoch : (state?.leaderEpoch ?? 0),
       replicas: state?.replicas ?? [],
-      isr: leader === null ? [] : [leader],
-      highWatermark: leading ? handle.log.logEndOffset : (state?.highWatermark ?? 0),
+      isr: leading ? [...reign.replicas.isr] : leader === null ? [] : (state?.isr ?? []),
+      highWatermark: leading ? reign.replicas.highWatermark : (state?.highWatermark ?? 0),
     };
   }
 
@@ -380,10 +523,14 @@ export class ClusterNode implements PartitionRouter {
     await this.#ticking?.catch(() => undefined);
     this.#abort.abort(new Error('broker stopping'));
     await Promise.allSettled([...this.#background]);
+    await Promise.allSettled([...this.#fetchers.values()].map((f) => f.stop()));
+    this.#fetchers.clear();
     for (const [key, reign] of this.#reigns) {
       this.#reigns.delete(key);
+      reign.replicas.failAll(notLeader(reign.handle, { kind: 'unavailable', reason: 'the broker is stopping' }));
       reign.handle.tier.follow();
     }
+    await this.#replicaClient.close();
   }
 
   // ---- the loop -------------------------------------------------------------------------------------
@@ -433,6 +580,11 @@ export class ClusterNode implements PartitionRouter {
 
     await this.#actAsController(signal);
     for (const handle of handles) this.#lead(handle);
+    for (const handle of handles) this.#follow(handle);
+    for (const [key, fetcher] of this.#fetchers) {
+      if (!this.#opts.registry.isCurrent(fetcher.handle)) this.#stopFollowing(key);
+    }
+    this.#maintainIsr();
     this.#publishHighWatermarks();
   }
 
@@ -442,7 +594,7 @@ export class ClusterNode implements PartitionRouter {
     const registration = {
       id: this.#me,
       url: this.#opts.url(),
-      internalUrl: this.#opts.url(),
+      internalUrl: this.#opts.internalUrl(),
       rack: null,
       startedAtMs: this.#opts.startedAtMs,
     };
@@ -489,7 +641,11 @@ export class ClusterNode implements PartitionRouter {
     await this.#assign(this.#controller.epoch, signal);
   }
 
-  /** Every partition's replicas: the live brokers ranked by rendezvous hashing (replicas[0] leads). */
+  /**
+   * Every partition's replicas: the live brokers ranked by rendezvous hashing; replicas[0] leads,
+   * and is the best-ranked live member of the ISR (only the ISR can lead without losing
+   * acknowledged records), unless the topic allows unclean election or the ISR is empty (new).
+   */
   async #assign(controllerEpoch: number, signal: AbortSignal): Promise<void> {
     const live = [...this.#brokers.keys()].sort();
     if (live.length === 0) return;
@@ -499,7 +655,16 @@ export class ClusterNode implements PartitionRouter {
       for (const handle of topic.partitions) {
         const state = this.#states.get(handle.key);
         if (state === undefined) continue; // not read yet
-        const replicas = rendezvousReplicas(topic.meta.topicId, handle.partition, live, count);
+        const ranked = rendezvousReplicas(topic.meta.topicId, handle.partition, live, live.length);
+        const isr = state !== null && state.topicId === topic.meta.topicId ? state.isr : [];
+        const unclean = topic.configs['unclean.leader.election.enable'] === 'true';
+        const eligible = unclean || isr.length === 0 ? ranked : ranked.filter((id) => isr.includes(id));
+        // A named leader that has not taken the lease for two lease periods (a restarted member of the ISR
+        // whose disk was wiped is refused: its log ends below the HW) makes way for the next member.
+        const skipped = this.#passedOver(handle.key, state, eligible);
+        // No live ISR member: the best-ranked broker is named, and the lease stays refused until an ISR member returns.
+        const leader = eligible.find((id) => !skipped.has(id)) ?? eligible[0] ?? ranked[0]!;
+        const replicas = [leader, ...ranked.filter((id) => id !== leader)].slice(0, count);
         if (state !== null && state.topicId === topic.meta.topicId && sameList(state.replicas, replicas)) continue;
         writes.push(
           this.#coord.setReplicas(handle.topic, handle.partition, { topicId: topic.meta.topicId, replicas, controllerEpoch }, { signal }).then(() => {
@@ -518,6 +683,30 @@ export class ClusterNode implements PartitionRouter {
       }
       throw r.reason;
     }
+  }
+
+  /**
+   * Named leaders passed over for a leaderless partition: one that has not taken the lease for two
+   * lease periods joins the set, until the partition has a leader again.
+   */
+  #passedOver(key: string, state: PartitionState | null, eligible: readonly string[]): ReadonlySet<string> {
+    const named = state?.replicas[0];
+    if (state === null || state.leader !== null || named === undefined) {
+      this.#leaderless.delete(key);
+      return new Set();
+    }
+    let entry = this.#leaderless.get(key);
+    if (entry === undefined) this.#leaderless.set(key, (entry = { id: named, since: performance.now(), skipped: new Set() }));
+    if (entry.id !== named) {
+      entry.id = named;
+      entry.since = performance.now();
+    } else if (performance.now() - entry.since > 2 * this.#opts.config.leaseTtlMs) {
+      entry.skipped.add(named);
+      entry.since = performance.now();
+      // Everyone had a turn: start over.
+      if (eligible.every((id) => entry.skipped.has(id))) entry.skipped.clear();
+    }
+    return entry.skipped;
   }
 
   // ---- partition leadership ---------------------------------------------------------------------------
@@ -557,48 +746,66 @@ export class ClusterNode implements PartitionRouter {
     this.#busy.add(key);
     try {
       const log = handle.log;
+      // No replica append may land while this broker takes over: stop following first.
+      await this.#stopFollowing(key);
       // An upload of an earlier reign may still be in flight: let it finish (or be fenced) first.
       await handle.tier.idle();
       const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.leaseTtlMs)]);
       const manifest = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
       const remoteEnd = manifestEndOffset(manifest);
       const reignEpoch = await readReign(log.dir);
-      // The local tail was written in reignEpoch. It is ours to keep only if every reign since was
-      // this broker's own (an epoch granted to us and never used cannot conflict with our records)
-      // and the log still joins the bucket; otherwise what is newer than the bucket may conflict with
-      // another leader's records.
       const history = seen.epochHistory;
+      const unclean = this.#opts.registry.has(handle.topic) && this.#opts.registry.get(handle.topic).configs['unclean.leader.election.enable'] === 'true';
+      const covers = log.logStartOffset <= remoteEnd && remoteEnd <= log.logEndOffset;
+      // The local tail was written in reignEpoch. It is ours to keep if every reign since was this
+      // broker's own (an epoch granted to us and never used cannot conflict with our records) and the
+      // log still joins the bucket, or if we are in the ISR (a follower that has every acknowledged
+      // record: that is what replication is for; the clean grant below checks it against the HW
+      // atomically). Otherwise what is newer than the bucket may conflict with another leader's records.
       const ours = reignEpoch !== null && history.some((e) => e.epoch === reignEpoch && e.leader === this.#me);
       const onlyOursSince = history.every((e) => reignEpoch === null || e.epoch <= reignEpoch || e.leader === this.#me);
-      const keep = ours && onlyOursSince && seen.leaderEpoch === history.at(-1)?.epoch && log.logStartOffset <= remoteEnd && remoteEnd <= log.logEndOffset;
+      const ownReign = ours && onlyOursSince && seen.leaderEpoch === history.at(-1)?.epoch && covers;
+      const inSync = !unclean && seen.isr.includes(this.#me) && covers;
+      const keep = ownReign || inSync;
       if (!keep) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
         await log.resetTo(remoteEnd);
       }
-      const knownEpoch = Math.max(seen.leaderEpoch, manifest.epoch, reignEpoch ?? 0);
+      const knownEpoch = Math.max(seen.leaderEpoch, manifest.epoch, reignEpoch ?? 0, log.latestEpoch ?? 0);
       const sentAt = performance.now();
       const grant = await this.#coord.acquireLeadership(
         handle.topic,
         handle.partition,
-        { topicId: seen.topicId, brokerId: this.#me, ttlMs: config.leaseTtlMs, startOffset: log.logEndOffset, knownEpoch },
+        { topicId: seen.topicId, brokerId: this.#me, ttlMs: config.leaseTtlMs, startOffset: log.logEndOffset, knownEpoch, clean: !unclean },
         { signal },
       );
       if (!grant.acquired) {
-        if (grant.reason !== 'held') logger.debug('partition lease not granted', { topic: handle.topic, partition: handle.partition, reason: grant.reason });
+        if (grant.reason === 'not-in-isr' && performance.now() - (this.#refusedWarnedAt.get(key) ?? -Infinity) > 5_000) {
+          this.#refusedWarnedAt.set(key, performance.now());
+          logger.warn('not electable: outside the ISR or behind the high watermark (unclean.leader.election.enable is false)', {
+            topic: handle.topic,
+            partition: handle.partition,
+            isr: seen.isr,
+            highWatermark: seen.highWatermark,
+            logEnd: log.logEndOffset,
+          });
+        } else if (grant.reason !== 'held') logger.debug('partition lease not granted', { topic: handle.topic, partition: handle.partition, reason: grant.reason });
         return;
       }
       // Recorded before anything else can fail: a retry after a failure below must still know this
       // log is the one of our reigns, or it would throw away the acknowledged tail.
       await writeFileAtomic(join(log.dir, REIGN_FILE), `${grant.epoch}\n`);
       // The lease is ours now: nobody else can commit. If another reign came between our read and
-      // the grant (its epoch would lie between), or the bucket moved meanwhile, the local tail is
-      // not to be trusted: continue from the bucket's end instead.
+      // the grant (its epoch would lie between), or the bucket moved meanwhile, a tail kept only
+      // because we led last is not to be trusted: continue from the bucket's end instead. A tail
+      // kept as an ISR member stays (the grant checked the ISR and HW), unless the bucket passed it.
       const after = await this.#coord.getPartitionState(handle.topic, handle.partition, { signal });
       const current = await this.#coord.loadManifest(handle.topic, handle.partition, { signal });
       const intervening =
         grant.epoch !== knownEpoch + 1 || (after?.epochHistory ?? []).some((e) => e.epoch > seen.leaderEpoch && e.epoch < grant.epoch && e.leader !== this.#me);
       const currentEnd = manifestEndOffset(current);
-      if ((keep && intervening) || currentEnd !== remoteEnd || log.logEndOffset < currentEnd) {
+      const distrust = !inSync && ((keep && intervening) || currentEnd !== remoteEnd);
+      if (distrust || log.logEndOffset < currentEnd || log.logStartOffset > currentEnd) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
         await log.resetTo(currentEnd);
         logger.warn('leadership or the bucket moved while taking the partition; continuing from the bucket end', {
@@ -617,6 +824,13 @@ export class ClusterNode implements PartitionRouter {
         return;
       }
       handle.tier.lead(grant.epoch, current);
+      const replicas = new LeaderReplicas({
+        me: this.#me,
+        log,
+        isr: after.isr,
+        highWatermark: after.highWatermark,
+        onAdvance: (hw) => this.#opts.waiters.notify(key, hw),
+      });
       this.#reigns.set(key, {
         handle,
         epoch: grant.epoch,
@@ -627,6 +841,7 @@ export class ClusterNode implements PartitionRouter {
         publishedHighWatermark: -1,
         publishing: false,
         handOverNotBefore: 0,
+        replicas,
       });
       this.#states.set(key, after);
       this.#leadershipEvents.inc({ event: 'acquired' });
@@ -637,6 +852,8 @@ export class ClusterNode implements PartitionRouter {
         startOffset: log.logEndOffset,
         remoteEnd,
         keptLocalTail: keep,
+        isr: after.isr,
+        highWatermark: replicas.highWatermark,
       });
     } catch (e) {
       logger.warn('taking partition leadership failed; will retry', { topic: handle.topic, partition: handle.partition, err: e });
@@ -645,7 +862,12 @@ export class ClusterNode implements PartitionRouter {
     }
   }
 
-  /** Stops writes, uploads the tail, releases the lease: the next leader continues from the bucket. */
+  /**
+   * Stops writes and hands the lease to the assigned successor. When the successor is an in-sync
+   * follower, it is given the time to fetch the last records and then the lease, with no upload
+   * (it continues with the tail it has); otherwise the tail is uploaded first and the next leader
+   * continues from the bucket.
+   */
   async #handOver(reign: Reign, why: string): Promise<void> {
     const { handle } = reign;
     const key = handle.key;
@@ -657,11 +879,30 @@ export class ClusterNode implements PartitionRouter {
     const { logger } = this.#opts;
     let successor: string | null = null;
     let keepReign = false;
+    const transferTo = (startOffset: number, expected?: string): Promise<LeadershipTransferResult | null> =>
+      this.#coord
+        .transferLeadership(
+          handle.topic,
+          handle.partition,
+          { brokerId: this.#me, leaderEpoch: reign.epoch, ttlMs: this.#opts.config.leaseTtlMs, startOffset, ...(expected !== undefined ? { successor: expected } : {}) },
+          { signal: AbortSignal.timeout(5_000) },
+        )
+        .catch((e: unknown) => {
+          logger.warn('transferring the partition lease failed; releasing it', { topic: handle.topic, partition: handle.partition, err: e });
+          return null;
+        });
     try {
-      for (let attempt = 0; ; attempt++) {
+      // An in-sync successor with every record takes over without an upload.
+      const caughtUp = await this.#successorCaughtUp(reign, Math.min(5_000, this.#opts.config.handoverTimeoutMs / 2));
+      let transfer = caughtUp !== null ? await transferTo(handle.log.logEndOffset, caughtUp) : null;
+      const uploaded = transfer?.transferred !== true && (caughtUp === null || (transfer !== null && transfer.reason === 'successor-moved'));
+      if (transfer?.transferred === true) reign.replicas.resolveUpTo(handle.log.logEndOffset); // on the successor's disk and ours
+      for (let attempt = 0; uploaded; attempt++) {
         if (this.#reigns.get(key) !== reign) return; // lost meanwhile
         try {
           await handle.tier.drain(this.#abort.signal);
+          // Everything appended is in the bucket now: acks=all produces still waiting are safe.
+          reign.replicas.resolveUpTo(handle.tier.remoteEndOffset);
           break;
         } catch (e) {
           if (!handle.tier.leading || this.#abort.signal.aborted) return;
@@ -691,17 +932,12 @@ export class ClusterNode implements PartitionRouter {
         }
       }
       // Straight to the assigned leader when there is one (the partition never lacks a lease holder), else released.
-      const signal = AbortSignal.timeout(5_000);
-      const assigned = this.#states.get(key)?.replicas[0];
-      const successorLive = assigned !== undefined && assigned !== this.#me && this.#brokers.has(assigned);
-      const transfer = !successorLive
-        ? null
-        : await this.#coord
-        .transferLeadership(handle.topic, handle.partition, { brokerId: this.#me, leaderEpoch: reign.epoch, ttlMs: this.#opts.config.leaseTtlMs, startOffset: handle.tier.remoteEndOffset }, { signal })
-        .catch((e: unknown) => {
-          logger.warn('transferring the partition lease failed; releasing it', { topic: handle.topic, partition: handle.partition, err: e });
-          return null;
-        });
+      if (uploaded) {
+        // Only to a live successor: a lease handed to a broker that is gone blocks the partition for a TTL.
+        const assigned = this.#states.get(key)?.replicas[0];
+        const successorLive = assigned !== undefined && assigned !== this.#me && this.#brokers.has(assigned);
+        transfer = successorLive ? await transferTo(handle.tier.remoteEndOffset) : null;
+      }
       if (transfer?.transferred !== true) {
         await this.#coord.releaseLeadership(handle.topic, handle.partition, this.#me, reign.epoch, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => {
           logger.warn('releasing the partition lease failed; it expires by itself', { topic: handle.topic, partition: handle.partition, err: e });
@@ -709,13 +945,44 @@ export class ClusterNode implements PartitionRouter {
       }
       successor = transfer?.transferred === true ? transfer.successor : null;
       this.#leadershipEvents.inc({ event: 'handed_over' });
-      logger.info('partition handed over', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, why, successor, uploadedTo: handle.tier.remoteEndOffset, ms: Math.round(performance.now() - started) });
+      logger.info('partition handed over', {
+        topic: handle.topic,
+        partition: handle.partition,
+        epoch: reign.epoch,
+        why,
+        successor,
+        tail: uploaded ? 'uploaded' : 'replicated',
+        uploadedTo: handle.tier.remoteEndOffset,
+        logEnd: handle.log.logEndOffset,
+        ms: Math.round(performance.now() - started),
+      });
     } finally {
       if (this.#reigns.get(key) === reign && !keepReign) {
         this.#reigns.delete(key);
         handle.tier.follow();
       }
+      reign.replicas.failAll(notLeader(handle, { kind: 'unavailable', reason: 'its leader handed it over' }, 'the records were not confirmed by the in-sync replicas'));
       this.#busy.delete(key);
+    }
+  }
+
+  /**
+   * With writes stopped: the assigned successor, once it is an in-sync follower with every record
+   * of this log (within timeoutMs), else null. Clean election only: then the successor is also what
+   * the transfer names (or the transfer is refused), and every record it lacks would be lost.
+   */
+  async #successorCaughtUp(reign: Reign, timeoutMs: number): Promise<string | null> {
+    const { handle } = reign;
+    const topic = this.#opts.registry.has(handle.topic) ? this.#opts.registry.get(handle.topic) : null;
+    if (topic === null || topic.configs['unclean.leader.election.enable'] === 'true') return null;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const successor = this.#states.get(handle.key)?.replicas[0];
+      if (this.#reigns.get(handle.key) !== reign || successor === undefined || successor === this.#me || !reign.replicas.isr.includes(successor)) return null;
+      const end = reign.replicas.followers.get(successor)?.logEndOffset ?? -1;
+      if (end === handle.log.logEndOffset) return successor;
+      if (performance.now() >= deadline || this.#abort.signal.aborted) return null;
+      await sleep(5, undefined, { ref: false });
     }
   }
 
@@ -723,6 +990,7 @@ export class ClusterNode implements PartitionRouter {
     if (this.#reigns.get(key) !== reign) return;
     this.#reigns.delete(key);
     reign.handle.tier.follow();
+    reign.replicas.failAll(notLeader(reign.handle, { kind: 'unavailable', reason: why }, 'leadership was lost before the in-sync replicas confirmed the records'));
     this.#leadershipEvents.inc({ event: 'lost' });
     this.#opts.logger.warn('partition leadership lost', { topic: reign.handle.topic, partition: reign.handle.partition, epoch: reign.epoch, why });
   }
@@ -784,8 +1052,8 @@ export class ClusterNode implements PartitionRouter {
   /** The high watermark in the coordinator, for brokers that serve this partition's metadata and lag. */
   #publishHighWatermarks(): void {
     for (const reign of this.#reigns.values()) {
-      const end = reign.handle.log.logEndOffset;
-      if (reign.publishing || end === reign.publishedHighWatermark || reign.status !== 'leading') continue;
+      const end = reign.replicas.highWatermark;
+      if (reign.publishing || reign.replicas.isrUpdating || end === reign.publishedHighWatermark || reign.status !== 'leading') continue;
       reign.publishing = true;
       const { handle } = reign;
       this.#track(
@@ -799,6 +1067,94 @@ export class ClusterNode implements PartitionRouter {
           )
           .finally(() => {
             reign.publishing = false;
+          }),
+      );
+    }
+  }
+
+  // ---- replication: following, and the ISR of partitions led here ----------------------------------
+
+  /** Runs a fetcher for each partition this broker is a replica of and another broker leads, in the leader's current epoch. */
+  #follow(handle: PartitionHandle): void {
+    const key = handle.key;
+    const state = this.#states.get(key);
+    const existing = this.#fetchers.get(key);
+    const topicId = this.#opts.registry.has(handle.topic) ? this.#opts.registry.get(handle.topic).meta.topicId : null;
+    const leader = state?.leader ?? null;
+    const leaderBroker = leader === null ? undefined : this.#brokers.get(leader);
+    const follow =
+      state !== undefined &&
+      state !== null &&
+      !this.#stopped &&
+      !this.#reigns.has(key) &&
+      !this.#busy.has(key) &&
+      state.topicId === topicId &&
+      leader !== null &&
+      leader !== this.#me &&
+      state.replicas.includes(this.#me) &&
+      leaderBroker !== undefined &&
+      leaderBroker.internalUrl !== '';
+    if (existing !== undefined) {
+      if (follow && existing.handle === handle && existing.leaderId === leader && existing.epoch === state.leaderEpoch && existing.leaderUrl === leaderBroker.internalUrl) return;
+      this.#stopFollowing(key);
+    }
+    if (!follow) return;
+    const { config } = this.#opts;
+    this.#fetchers.set(
+      key,
+      new ReplicaFetcher({
+        handle,
+        me: this.#me,
+        leaderId: leader,
+        leaderUrl: leaderBroker.internalUrl,
+        epoch: state.leaderEpoch,
+        client: this.#replicaClient,
+        logger: this.#opts.logger,
+        maxBytes: config.replicaFetchMaxBytes,
+        maxWaitMs: config.replicaFetchWaitMaxMs,
+      }),
+    );
+  }
+
+  #stopFollowing(key: string): Promise<void> {
+    const fetcher = this.#fetchers.get(key);
+    if (fetcher === undefined) return Promise.resolve();
+    this.#fetchers.delete(key);
+    const stopping = fetcher.stop();
+    this.#track(stopping);
+    return stopping;
+  }
+
+  /** Shrinks and expands the ISR of each partition led here, written under the epoch before it counts. */
+  #maintainIsr(): void {
+    const { config, logger } = this.#opts;
+    for (const [key, reign] of this.#reigns) {
+      if (reign.status !== 'leading' || reign.replicas.isrUpdating || reign.publishing) continue;
+      const state = this.#states.get(key);
+      if (!state) continue;
+      const plan = reign.replicas.plan({ lagMs: config.replicaLagTimeMaxMs, live: (id) => this.#brokers.has(id), replicas: state.replicas });
+      if (plan === null) continue;
+      reign.replicas.isrUpdating = true;
+      const { handle } = reign;
+      this.#track(
+        this.#coord
+          .updatePartitionState(handle.topic, handle.partition, reign.epoch, { isr: plan.isr, highWatermark: reign.replicas.highWatermark }, { signal: AbortSignal.timeout(config.leaseTtlMs) })
+          .then(
+            (written) => {
+              if (this.#reigns.get(key) !== reign) return;
+              reign.replicas.setIsr(written.isr);
+              reign.publishedHighWatermark = written.highWatermark;
+              if (plan.shrunk.length > 0) this.#isrChanges.inc({ change: 'shrink' });
+              if (plan.expanded.length > 0) this.#isrChanges.inc({ change: 'expand' });
+              logger.info('ISR changed', { topic: handle.topic, partition: handle.partition, epoch: reign.epoch, isr: written.isr, left: plan.shrunk, joined: plan.expanded, highWatermark: reign.replicas.highWatermark });
+            },
+            (e: unknown) => {
+              if (isStrataError(e) && e.code === 'FENCED_LEADER_EPOCH') this.#lose(key, reign, 'the ISR update was fenced');
+              else logger.warn('ISR update failed; will retry', { topic: handle.topic, partition: handle.partition, err: e });
+            },
+          )
+          .finally(() => {
+            reign.replicas.isrUpdating = false;
           }),
       );
     }

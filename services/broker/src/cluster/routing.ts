@@ -24,6 +24,14 @@ export interface PartitionRouter {
   confirm(handle: PartitionHandle, epoch: number): boolean;
   /** A forward to the leader failed to connect: look again before the next one. */
   leaderUnreachable(handle: PartitionHandle, leaderId: string): void;
+  /** Consumers read below this (DESIGN.md §1 invariant 2): the log end on a single node, min log end over the ISR in a cluster. */
+  highWatermark(handle: PartitionHandle): number;
+  /** acks=all, before appending: NOT_ENOUGH_REPLICAS when the ISR is smaller than `minInsync`. */
+  checkInSync(handle: PartitionHandle, epoch: number, minInsync: number): void;
+  /** After a local append in `epoch` (followers are woken; a lone leader's HW moves). */
+  appended(handle: PartitionHandle, epoch: number): void;
+  /** acks=all, after the append: resolves once the HW reaches `endOffset` with the ISR still at least `minInsync`. */
+  awaitReplicated(handle: PartitionHandle, epoch: number, endOffset: number, minInsync: number, signal: AbortSignal): Promise<void>;
 }
 
 /** A single node leads every partition, in epoch 0, for as long as it runs. */
@@ -32,6 +40,10 @@ export const SINGLE_NODE_ROUTER: PartitionRouter = {
   route: () => ({ kind: 'local', epoch: 0 }),
   confirm: () => true,
   leaderUnreachable: () => undefined,
+  highWatermark: (handle) => handle.log.logEndOffset,
+  checkInSync: () => undefined,
+  appended: () => undefined,
+  awaitReplicated: () => Promise.resolve(),
 };
 
 /** The retriable error for a partition this broker cannot serve; smart clients use the details to go direct. */

@@ -116,6 +116,14 @@ export class TieredPartition {
     this.#leading = false;
   }
 
+  /**
+   * A follower hears from its leader that everything below `offset` is in the bucket and in its
+   * snapshot: its own copies below may leave the disk (local retention), as the leader's may.
+   */
+  uploadedElsewhere(offset: number): void {
+    if (!this.#leading && offset > this.#snapshotEnd) this.#snapshotEnd = offset;
+  }
+
   /** A follower's view of the manifest, for reads from the bucket (never while leading). */
   refresh(manifest: PartitionManifest): void {
     if (!this.#leading) this.#manifest = manifest;
@@ -316,12 +324,22 @@ export class TieredPartition {
         const end = this.remoteEndOffset;
         const next = this.#requireLog().sealedSegments().find((s) => s.nextOffset > end);
         if (!next) break;
-        if (next.baseOffset !== end && this.#manifest.segments.length > 0) {
+        let baseOffset = next.baseOffset;
+        let startPosition = 0;
+        if (next.baseOffset < end && this.#manifest.segments.length > 0) {
+          // A log replicated from another leader rolled its segments elsewhere: upload from the batch at the remote end.
+          const at = await this.#requireLog().positionOf(next.baseOffset, end);
+          if (at.baseOffset === end) {
+            baseOffset = end;
+            startPosition = at.position;
+          }
+        }
+        if (baseOffset !== end && this.#manifest.segments.length > 0) {
           throw new StrataError('INTERNAL_ERROR', `local segment ${next.baseOffset} does not continue the remote log at ${end}`, {
             details: { topic: this.topic, partition: this.partition, baseOffset: next.baseOffset, remoteEnd: end },
           });
         }
-        await this.#uploadSegment(next.baseOffset, next.nextOffset - 1, next.logPath, next.sizeBytes, signal);
+        await this.#uploadSegment(baseOffset, next.nextOffset - 1, next.logPath, startPosition, next.sizeBytes, signal);
       }
       this.#failures = 0;
       this.lastError = null;
@@ -337,7 +355,7 @@ export class TieredPartition {
     }
   }
 
-  async #uploadSegment(baseOffset: number, lastOffset: number, path: string, sizeBytes: number, signal: AbortSignal): Promise<void> {
+  async #uploadSegment(baseOffset: number, lastOffset: number, path: string, startPosition: number, sizeBytes: number, signal: AbortSignal): Promise<void> {
     // The epoch of the reign that sealed the segment: a commit after leadership moved on is fenced by it,
     // never made under a later reign's epoch.
     const epoch = this.#epoch;
@@ -346,8 +364,8 @@ export class TieredPartition {
     this.#uploadingKey = key;
     try {
       // Exactly the sealed bytes: nothing past the segment's size is ever part of the object.
-      const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024, start: 0, end: sizeBytes - 1 }), { baseOffset, lastOffset });
-      await this.#deps.store.putStream(key, parts, { signal, partSizeBytes: uploadPartBytes(sizeBytes) });
+      const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024, start: startPosition, end: sizeBytes - 1 }), { baseOffset, lastOffset });
+      await this.#deps.store.putStream(key, parts, { signal, partSizeBytes: uploadPartBytes(sizeBytes - startPosition) });
       const footer = parts.footer;
       const segment: RemoteSegment = {
         key,

@@ -18,6 +18,8 @@ export interface TopicConfigs {
   'index.interval.bytes': number;
   'min.insync.replicas': number;
   'cleanup.policy': CleanupPolicy;
+  /** Kafka's boolean, as Kafka configs travel: "true" lets a replica outside the ISR lead (losing records). */
+  'unclean.leader.election.enable': 'true' | 'false';
 }
 export type TopicConfigKey = keyof TopicConfigs;
 /** What a topic stores: only the keys set on it; the rest follow the broker's defaults (as Kafka does). */
@@ -73,6 +75,12 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigKey, TopicConfigSpec
   'index.interval.bytes': { kind: 'int', min: 1, max: SEGMENT_BYTES_MAX, description: 'Bytes between two sparse offset-index entries.' },
   'min.insync.replicas': { kind: 'int', min: 1, max: INT32_MAX, description: 'With acks=all, the replicas that must have a record before it is acknowledged (<= replicationFactor).' },
   'cleanup.policy': { kind: 'enum', values: ['delete'], notYet: ['compact', 'compact,delete', 'delete,compact'], description: 'Only "delete" in this build; "compact" is not supported yet.' },
+  'unclean.leader.election.enable': {
+    kind: 'enum',
+    values: ['false', 'true'],
+    notYet: [],
+    description: 'Let a replica outside the ISR become leader when no ISR member is live (availability over durability: acknowledged records can be lost).',
+  },
 });
 
 export const TOPIC_CONFIG_KEYS = Object.keys(TOPIC_CONFIG_SPECS) as TopicConfigKey[];
@@ -114,9 +122,10 @@ export function parseTopicConfigValue(
     return undefined;
   };
   if (spec.kind === 'enum') {
+    if (typeof raw === 'boolean') raw = String(raw);
     if (typeof raw !== 'string') return bad(`must be one of ${spec.values.map((v) => `"${v}"`).join(', ')}, got ${describe(raw)}`);
     const value = raw.trim();
-    if (spec.values.includes(value)) return value as CleanupPolicy;
+    if (spec.values.includes(value)) return value as TopicConfigs[TopicConfigKey];
     if (spec.notYet.includes(value.replace(/\s+/g, ''))) return bad(`"${value}" is not supported yet (only ${spec.values.map((v) => `"${v}"`).join(', ')})`);
     return bad(`must be one of ${spec.values.map((v) => `"${v}"`).join(', ')}, got "${value}"`);
   }

@@ -89,7 +89,7 @@ export interface TopicRegistryOptions {
   defaults: TopicDefaults;
   maxPartitions: number;
   maxRequestBytes: number;
-  /** The largest replication factor a topic may have now, and why (1 until replication lands). */
+  /** The largest replication factor a topic may have now, and why (1 on a single node; the live brokers in a cluster). */
   replicationLimit: () => { max: number; why: string };
   logger: Logger;
   now: () => number;
@@ -212,12 +212,15 @@ export class TopicRegistry {
         });
       }
 
-      const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
       const limit = this.#opts.replicationLimit();
+      // An explicit factor must be placeable now (as in Kafka). The default is kept as it is: the
+      // controller places min(factor, live brokers) replicas and adds the rest as brokers join.
+      const explicit = body.replicationFactor !== undefined;
+      const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
       let rfOk = false;
       if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
         problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
-      } else if ((replicationFactor as number) > limit.max) {
+      } else if (explicit && (replicationFactor as number) > limit.max) {
         problems.push({
           code: 'INVALID_CONFIG',
           field: 'replicationFactor',

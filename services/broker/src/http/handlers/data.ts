@@ -7,7 +7,7 @@ import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
 import { fetchBatches, lookupOffset, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
-import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type AppendContext } from '../../produce.js';
+import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type Acks, type AppendContext } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readJson } from '../body.js';
 import { errorBody, toStrataError } from '../errors.js';
@@ -47,9 +47,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   };
 
   /** Appends here when this broker leads the partition; otherwise forwards the encoded batches to its leader. */
-  const appendOrForward = async (rc: RequestContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: string): Promise<AppendResult> => {
+  const appendOrForward = async (rc: RequestContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks): Promise<AppendResult> => {
     const route = await routeOf(handle);
-    if (route.kind === 'local') return appendToPartition(appendCtx, handle, batches, frames, route.epoch);
+    if (route.kind === 'local') return appendToPartition(appendCtx, handle, batches, frames, route.epoch, acks, rc.signal);
     if (route.kind === 'unavailable' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
     try {
       return await ctx.cluster.forwarder.produce(route.url, handle.topic, handle.partition, acks, batches, rc.signal);
@@ -121,8 +121,8 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         background('json produce', topic.name, appends);
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } };
       }
-      // acks=1 and acks=all answer after the local append: on a single node the leader is the whole
-      // ISR. They part ways (acks=all waits for the ISR up to min.insync.replicas) when replication lands.
+      // acks=1 answers after the leader's append; acks=all once the high watermark covers the batch
+      // (on a single node, or a partition whose ISR is its leader alone, that is the append).
       const settled = await Promise.allSettled(appends);
       const byPartition = new Map(plan.batches.map((b, i) => [b.partition, settled[i]!]));
       const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -134,7 +134,11 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       });
       if (failures.length > 0) {
         // Never drop a partition's error: 207 with per-record errors for the partitions that failed.
-        for (const f of failures) logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
+        for (const f of failures) {
+          // Retriable refusals (no leader yet, too few in-sync replicas) are the client's to retry, not the operator's to read.
+          if (toStrataError(f.reason).error.retriable) logger.debug('produce to a partition refused (retriable)', { topic: topic.name, err: f.reason });
+          else logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
+        }
         return { status: 207, json: { offsets } };
       }
       return { status: 200, json: { offsets } };
@@ -173,7 +177,6 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         background('raw produce', handle.topic, [append]);
         return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } };
       }
-      // acks=all == acks=1 until replication lands (see produceRecords).
       const result = await append;
       return { status: 200, json: { baseOffset: result.baseOffset, lastOffset: result.lastOffset, recordCount: result.recordCount } };
     },
@@ -233,12 +236,12 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if ((await routeOf(handle)).kind !== 'local') return proxy(rc, handle);
       const at = query.get('at');
       if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
-      if (at === 'earliest' || at === 'latest') return { status: 200, json: await lookupOffset(handle, at) };
+      if (at === 'earliest' || at === 'latest') return { status: 200, json: await lookupOffset(ctx, handle, at) };
       const timestamp = parseInteger(at);
       if (timestamp === null || timestamp < 0) {
         throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
       }
-      return { status: 200, json: await lookupOffset(handle, timestamp) };
+      return { status: 200, json: await lookupOffset(ctx, handle, timestamp) };
     },
   };
 }

@@ -72,14 +72,14 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
 
   /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
   const hwOf = (handle: PartitionHandle): number => {
-    if (ctx.cluster === null) return highWatermark(handle);
+    if (ctx.cluster === null) return highWatermark(ctx, handle);
     return ctx.cluster.node.partitionView(handle).highWatermark;
   };
 
   /** An offset lookup here when this broker leads the partition, else at its leader (the URL a read is forwarded to). */
   const lookupAnywhere = async (handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> => {
     const route = ctx.router.route(handle);
-    if (route.kind === 'local' || ctx.cluster === null) return (await lookupOffset(handle, at)).offset;
+    if (route.kind === 'local' || ctx.cluster === null) return (await lookupOffset(ctx, handle, at)).offset;
     if (route.kind === 'unavailable') {
       throw new StrataError('NOT_LEADER', `${handle.topic}/${handle.partition} has no leader now (${route.reason}); retry shortly`, {
         details: { topic: handle.topic, partition: handle.partition },

@@ -2,7 +2,6 @@
 
 import type { ClusterNode } from '../../cluster/cluster-node.js';
 import type { BrokerContext } from '../../context.js';
-import { highWatermark } from '../../fetch.js';
 import type { Topic } from '../../topics/topic-registry.js';
 import { readJson } from '../body.js';
 import type { Handler } from '../router.js';
@@ -17,7 +16,7 @@ export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNo
     partitions: topic.partitions.map((h) => {
       const stats = h.log.stats();
       const lag = h.tier.uploadLag();
-      const view = cluster?.partitionView(h) ?? { leader: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId], highWatermark: highWatermark(h) };
+      const view = cluster?.partitionView(h) ?? { leader: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId], highWatermark: h.log.logEndOffset };
       // A partition led elsewhere: the leader's figures as last published; this broker's disk holds none of its tail.
       const here = view.leader === brokerId;
       return {

@@ -1,0 +1,125 @@
+// The internal listener (STRATA_INTERNAL_PORT): broker-to-broker replication only, every request
+// authenticated by `Authorization: Bearer <STRATA_CLUSTER_SECRET>` (compared in constant time).
+// The wire is described in replica-client.ts. Data answers are the log's bytes, as read.
+
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logger.js';
+import type { TopicRegistry } from '../topics/topic-registry.js';
+import type { ClusterNode } from './cluster-node.js';
+import { INTERNAL_PREFIX, REPLICA_HEADERS } from './replica-client.js';
+
+export interface InternalServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface InternalServerOptions {
+  host: string;
+  port: number;
+  secret: string;
+  registry: TopicRegistry;
+  node: () => ClusterNode | null;
+  logger: Logger;
+  maxBytesCap: number;
+  maxWaitMsCap: number;
+}
+
+export async function startInternalServer(options: InternalServerOptions): Promise<InternalServer> {
+  const expected = digest(`Bearer ${options.secret}`);
+  const server: Server = createServer({ keepAlive: true }, (req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      options.logger.warn('internal request failed', { url: req.url, err: e });
+      if (!res.headersSent && !res.destroyed) json(res, 500, { error: (e as Error).message });
+      else res.destroy();
+    });
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const auth = req.headers.authorization;
+    if (typeof auth !== 'string' || !timingSafeEqual(digest(auth), expected)) return json(res, 401, { error: 'unauthorized' });
+    const url = new URL(req.url ?? '/', 'http://internal');
+    if (req.method !== 'GET' || !url.pathname.startsWith(INTERNAL_PREFIX)) return json(res, 404, { error: 'not found' });
+    const [topicText, partitionText, action] = url.pathname.slice(INTERNAL_PREFIX.length).split('/');
+    const topic = decodeURIComponent(topicText ?? '');
+    const partition = Number(partitionText);
+    const node = options.node();
+    if (node === null || !options.registry.has(topic) || !Number.isSafeInteger(partition) || partition < 0 || partition >= options.registry.get(topic).partitionCount) {
+      return json(res, 409, { fenced: null });
+    }
+    const handleOf = options.registry.partition(topic, partition);
+    const int = (name: string): number => {
+      const v = Number(url.searchParams.get(name));
+      return Number.isSafeInteger(v) ? v : -1;
+    };
+    if (action === 'epoch-end') {
+      const answer = node.epochEnd(handleOf, int('epoch'), int('leaderEpoch'));
+      return answer === null ? json(res, 409, { fenced: null }) : json(res, 200, answer);
+    }
+    if (action !== 'fetch') return json(res, 404, { error: 'not found' });
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const replica = url.searchParams.get('replica') ?? '';
+    const offset = int('offset');
+    if (replica === '' || offset < 0) return json(res, 400, { error: 'replica and offset are required' });
+    const answer = await node.replicaFetch(
+      handleOf,
+      {
+        replica,
+        epoch: int('epoch'),
+        offset,
+        maxBytes: Math.min(Math.max(int('maxBytes'), 1024), options.maxBytesCap),
+        maxWaitMs: Math.min(Math.max(int('maxWaitMs'), 0), options.maxWaitMsCap),
+      },
+      controller.signal,
+    );
+    switch (answer.kind) {
+      case 'fenced':
+        return json(res, 409, { fenced: answer.leaderEpoch });
+      case 'reset':
+        return json(res, 416, { resetTo: answer.to });
+      case 'truncate':
+        return json(res, 416, { truncateTo: answer.to });
+      case 'data':
+        res.writeHead(200, {
+          'content-type': 'application/vnd.kafka.record-batch',
+          'content-length': String(answer.data.length),
+          [REPLICA_HEADERS.highWatermark]: String(answer.highWatermark),
+          [REPLICA_HEADERS.leaderEpoch]: String(answer.leaderEpoch),
+          [REPLICA_HEADERS.uploadedEnd]: String(answer.uploadedEnd),
+        });
+        res.end(answer.data, () => answer.release());
+        return;
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (e) => options.logger.error('internal server error', { err: e }));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Fixed-length digests so the comparison takes the same time whatever the lengths. */
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
