@@ -90,7 +90,12 @@ describe('cluster faults', () => {
     const takeoverAt = state.epochHistory.at(-1)!.startOffset;
     const newLeader = c.broker(state.leader!);
     proxy.setFaults({});
-    expectStatus(await newLeader.http.post('/v1/topics/fence/records?acks=1', { records: [{ partition: 0, value: 'after-takeover' }] }), 200, 'produce');
+    // The new lease holder may still be taking over (adopting the lease): retriable until it leads.
+    await until('the new leader to take a produce', async () => {
+      const res = await newLeader.http.post('/v1/topics/fence/records?acks=1', { records: [{ partition: 0, value: 'after-takeover' }] });
+      if (res.status !== 200 && !(res.status === 503 && res.body.error.retriable)) throw new Error(`produce: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.status === 200;
+    });
 
     // A produce sent to the old leader while it sleeps waits in its socket; it is handled on waking.
     const late = old.http.post('/v1/topics/fence/records?acks=1', { records: [{ partition: 0, value: 'sent-to-the-sleeper' }] }, { timeoutMs: 20_000 });

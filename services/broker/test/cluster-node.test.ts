@@ -12,6 +12,7 @@ import { encodeRecordBatch, validateBatches } from '@strata/protocol';
 import { ClusterNode } from '../src/cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from '../src/cluster/coordinator-stores.js';
 import { loadConfig } from '../src/config.js';
+import { PartitionWaiters } from '../src/partition-waiters.js';
 import { createLogger } from '../src/logger.js';
 import { Tiering } from '../src/tiering/tiering.js';
 import { TopicRegistry } from '../src/topics/topic-registry.js';
@@ -54,12 +55,25 @@ async function brokerOver(coordinator: Coordinator) {
   await registry.start();
   node = new ClusterNode({
     brokerId: 'b1',
-    config: { redisUrl: '', redisPrefix: '', leaseTtlMs: 2_000, sessionTtlMs: 2_000, tickMs: 50, handoverTimeoutMs: 5_000 },
+    // The cluster settings as a clustered broker reads them (the Redis URL is not used: the coordinator is given).
+    config: loadConfig(
+      {
+        STRATA_REDIS_URL: 'redis://127.0.0.1:1',
+        STRATA_CLUSTER_SECRET: 'a-test-secret-of-some-length',
+        STRATA_LEASE_TTL_MS: '2000',
+        STRATA_SESSION_TTL_MS: '2000',
+        STRATA_CLUSTER_TICK_MS: '50',
+        STRATA_HANDOVER_TIMEOUT_MS: '5000',
+      },
+      [],
+    ).cluster!,
     coordinator,
     registry,
     logger,
     metrics,
     url: () => 'http://127.0.0.1:1',
+    internalUrl: () => 'http://127.0.0.1:2',
+    waiters: new PartitionWaiters(100),
     startedAtMs: Date.now(),
   });
   cleanups.push(async () => {
