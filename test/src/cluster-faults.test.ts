@@ -3,10 +3,11 @@
 // they reach Redis.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Fetcher, PartitionReader, Producer } from '@strata/client';
-import { RedisCoordinator, type Coordinator } from '@strata/coord';
-import { Cluster, FaultProxy, S3Server, cleanupAll, expectStatus, type BrokerProcess } from './harness/index.js';
+import { RedisCoordinator } from '@strata/coord';
+import { Cluster, FaultProxy, S3Server, expectStatus, type BrokerProcess } from './harness/index.js';
+import { clusterPerTest } from './support.js';
 
 const run = promisify(execFile);
 
@@ -36,34 +37,15 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 }
 
 describe('cluster faults', () => {
-  let cluster: Cluster | undefined;
-  let extras: Array<{ stop(): Promise<unknown> }> = [];
-  let coord: Coordinator | undefined;
-  let failed = false;
-  beforeEach((context) => {
-    context.onTestFailed(() => {
-      failed = true;
-    });
-  });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') cluster?.printLogs();
-    await coord?.close();
-    await cluster?.stop();
-    for (const extra of extras) await extra.stop().catch(() => undefined);
-    cluster = undefined;
-    coord = undefined;
-    extras = [];
-    cleanupAll({ keepDirs: failed });
-  }, 90_000);
+  const t = clusterPerTest();
 
   it('a leader paused past its lease wakes up fenced: its appends and its manifest commit are refused by epoch', async () => {
     const s3 = await S3Server.start();
     // Segment uploads through a proxy that can hold them back: the paused leader's upload is in flight.
     const proxy = await FaultProxy.start({ target: s3.endpoint });
-    extras = [proxy, s3];
-    cluster = await Cluster.start({ brokers: 3, s3, s3Via: proxy });
-    const c = cluster;
-    coord = await RedisCoordinator.connect({ url: c.redis.url });
+    t.extras = [proxy, s3];
+    const c = (t.cluster = await Cluster.start({ brokers: 3, s3, s3Via: proxy }));
+    const coord = (t.coord = await RedisCoordinator.connect({ url: c.redis.url }));
     const b1 = c.broker('b1');
     expectStatus(await b1.http.post('/v1/topics', { name: 'fence', partitions: 1, configs: { 'segment.bytes': 65536 } }), 201, 'create');
     const oldLeaderId = (await c.awaitLeaders('fence', 1)).get(0)!;
@@ -83,7 +65,7 @@ describe('cluster faults', () => {
 
     // Another broker takes over in a newer epoch once the lease (2 s) and the registration expired.
     const state = await until('a new leader', async () => {
-      const s = await coord!.getPartitionState('fence', 0);
+      const s = await coord.getPartitionState('fence', 0);
       return s !== null && s.leader !== null && s.leader !== oldLeaderId ? s : null;
     });
     expect(state.leaderEpoch).toBeGreaterThan(oldEpoch);
@@ -134,8 +116,7 @@ describe('cluster faults', () => {
   }, 90_000);
 
   it('moves the partitions of a broker killed (-9) to live brokers once its heartbeats and leases time out', async () => {
-    cluster = await Cluster.start({ brokers: 3 });
-    const c = cluster;
+    const c = (t.cluster = await Cluster.start({ brokers: 3 }));
     expectStatus(await c.broker('b1').http.post('/v1/topics', { name: 'failover', partitions: 6 }), 201, 'create');
     const before = await c.awaitLeaders('failover', 6);
     const victim = before.get(0)!;
@@ -155,8 +136,7 @@ describe('cluster faults', () => {
   }, 60_000);
 
   it('survives Redis killed and restarted from its AOF: leases come back, never two writers, nothing acknowledged lost', async () => {
-    cluster = await Cluster.start({ brokers: 3 });
-    const c = cluster;
+    const c = (t.cluster = await Cluster.start({ brokers: 3 }));
     const [b1, b2, b3] = ['b1', 'b2', 'b3'].map((id) => c.broker(id));
     expectStatus(await b1!.http.post('/v1/topics', { name: 'outage', partitions: 6 }), 201, 'create');
     await c.awaitLeaders('outage', 6);
@@ -228,9 +208,9 @@ describe('cluster faults', () => {
   }, 120_000);
 
   it('refuses hostile topic names, configs and group names before they reach Redis', async () => {
-    cluster = await Cluster.start({ brokers: 1 });
+    const cluster = (t.cluster = await Cluster.start({ brokers: 1 }));
     const broker = cluster.broker('b1');
-    coord = await RedisCoordinator.connect({ url: cluster.redis.url });
+    const coord = (t.coord = await RedisCoordinator.connect({ url: cluster.redis.url }));
     const before = await redisKeys(cluster);
     const hostileNames = ['{cluster}', 'a}b', 'x\r\nFLUSHALL', '../etc', 'a b', '', '.', '..', 'ü', 'a'.repeat(250), 'topic:1', '*'];
     for (const name of hostileNames) {

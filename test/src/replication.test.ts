@@ -9,10 +9,11 @@
 // - NOT_ENOUGH_REPLICAS with two of three brokers down, and recovery when they return.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '@strata/protocol';
-import { RedisCoordinator, type Coordinator } from '@strata/coord';
-import { Cluster, SeededRandom, cleanupAll, expectStatus, seedFromEnv, type BrokerProcess } from './harness/index.js';
+import { RedisCoordinator } from '@strata/coord';
+import { Cluster, SeededRandom, expectStatus, seedFromEnv, type BrokerProcess } from './harness/index.js';
+import { clusterPerTest } from './support.js';
 
 const SOAK = process.env['STRATA_SOAK'] === '1';
 
@@ -68,29 +69,14 @@ async function firstLocalOffset(broker: BrokerProcess, topic: string, partition:
 }
 
 describe('replication', () => {
-  let cluster: Cluster | undefined;
-  let coord: Coordinator | undefined;
-  let failed = false;
-  beforeEach((context) => {
-    context.onTestFailed(() => {
-      failed = true;
-    });
-  });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') cluster?.printLogs();
-    await coord?.close();
-    await cluster?.stop();
-    cluster = undefined;
-    coord = undefined;
-    cleanupAll({ keepDirs: failed });
-  }, 90_000);
+  const t = clusterPerTest();
 
   const start = async (topic: string, partitions: number, extraConfigs: Record<string, unknown> = {}): Promise<Cluster> => {
-    cluster = await Cluster.start({
+    const cluster = (t.cluster = await Cluster.start({
       brokers: 3,
       env: { STRATA_REPLICA_ACK_TIMEOUT_MS: '4000', STRATA_LOG_LEVEL: 'info' },
-    });
-    coord = await RedisCoordinator.connect({ url: cluster.redis.url });
+    }));
+    t.coord = await RedisCoordinator.connect({ url: cluster.redis.url });
     const c = cluster;
     // The replication factor is checked against the brokers the creating broker sees live.
     await until('b1 to see three live brokers', async () => {
@@ -117,7 +103,7 @@ describe('replication', () => {
       `every partition of ${topic} to have 3 in-sync replicas`,
       async () => {
         for (let p = 0; p < partitions; p++) {
-          const s = await coord!.getPartitionState(topic, p);
+          const s = await t.coord!.getPartitionState(topic, p);
           if (s === null || s.leader === null || s.isr.length !== 3) return false;
         }
         return true as const;
@@ -217,7 +203,7 @@ describe('replication', () => {
         await rm(broker.dataDir, { recursive: true, force: true });
         counts.wipes++;
       }
-      const uploadedEnds = await Promise.all(Array.from({ length: PARTITIONS }, async (_, p) => manifestEnd(await coord!.loadManifest(TOPIC, p))));
+      const uploadedEnds = await Promise.all(Array.from({ length: PARTITIONS }, async (_, p) => manifestEnd(await t.coord!.loadManifest(TOPIC, p))));
       await broker.restart();
       live.add(victim);
       if (wipe) {
@@ -266,7 +252,7 @@ describe('replication', () => {
     // The bucket: contiguous segments (no gap, no overlap) across every failover, holding the log's records.
     let segments = 0;
     for (let p = 0; p < PARTITIONS; p++) {
-      const manifest = await coord!.loadManifest(TOPIC, p);
+      const manifest = await t.coord!.loadManifest(TOPIC, p);
       for (let i = 1; i < manifest.segments.length; i++) expect(manifest.segments[i]!.baseOffset, `${TOPIC}/${p} manifest contiguous`).toBe(manifest.segments[i - 1]!.lastOffset + 1);
       segments += manifest.segments.length;
       expect(manifestEnd(manifest)).toBeLessThanOrEqual(final.get(p)!.size);
@@ -289,7 +275,7 @@ describe('replication', () => {
       const res = expectStatus(await leader.http.post(`/v1/topics/${TOPIC}/records?acks=all`, { records: [{ value: `before-${i}` }] }), 200, 'acks=all');
       committed.push({ offset: res.body.offsets[0].offset, value: `before-${i}` });
     }
-    const oldEpoch = (await coord!.getPartitionState(TOPIC, 0))!.leaderEpoch;
+    const oldEpoch = (await t.coord!.getPartitionState(TOPIC, 0))!.leaderEpoch;
 
     // Cut the leader off: its followers stop fetching for a moment, it appends (acks=1), then it stops.
     for (const id of followers) c.broker(id).pause();
@@ -312,7 +298,7 @@ describe('replication', () => {
 
     // A follower from the ISR takes over in a newer epoch; acks=all works there once the old leader left the ISR.
     const state = await until('a new leader from the ISR', async () => {
-      const s = await coord!.getPartitionState(TOPIC, 0);
+      const s = await t.coord!.getPartitionState(TOPIC, 0);
       return s !== null && s.leader !== null && s.leader !== leaderId && s.leaderEpoch > oldEpoch ? s : null;
     });
     expect(followers).toContain(state.leader);
@@ -358,7 +344,7 @@ describe('replication', () => {
       return r.status !== 200 && r.body?.error?.code === 'NOT_ENOUGH_REPLICAS' ? r : null;
     });
     expect(refused.body.error.retriable).toBe(true);
-    expect((await coord!.getPartitionState(TOPIC, 0))!.isr).toEqual([leaderId]);
+    expect((await t.coord!.getPartitionState(TOPIC, 0))!.isr).toEqual([leaderId]);
     const metrics = (await leader.http.get('/metrics')).body as string;
     expect(metrics).toContain(`strata_replication_isr_size{topic="${TOPIC}",partition="0"} 1`);
     expect(metrics).toMatch(/^strata_replication_under_replicated_partitions 1$/m);
