@@ -122,6 +122,19 @@ local function trim_history(entries, log_start, max)
   return out
 end
 
+-- The history once a new reign {epoch, start, leader} begins: entries starting at or past `start`
+-- cover no offset of the new leader's log and go (as Kafka's leader-epoch cache), then trim_history.
+local function history_with_reign(history_text, epoch, start, leader, log_start, max)
+  local history = {}
+  for _, e in ipairs(parse_history(history_text)) do
+    if e[2] < start then
+      history[#history + 1] = e
+    end
+  end
+  history[#history + 1] = { epoch, start, leader }
+  return trim_history(history, log_start, max)
+end
+
 -- A remote segment member is JSON written by src/redis/codec.ts with lastOffset as its first field.
 local function segment_last_offset(member)
   local last = string.match(member, '^{"lastOffset":(%d+),')

@@ -49,14 +49,7 @@ local next_epoch = math.max(epoch, arg_int(4)) + 1
 if next_epoch > arg_int(8) then
   return fail('EPOCH_EXHAUSTED', {})
 end
-local history = {}
-for _, e in ipairs(parse_history(h[6])) do
-  if e[2] < start then
-    history[#history + 1] = e
-  end
-end
-history[#history + 1] = { next_epoch, start, broker }
-history = trim_history(history, lso, arg_int(9))
+local history = history_with_reign(h[6], next_epoch, start, broker, lso, arg_int(9))
 local isr = split(h[4])
 local isr_text = h[4]
 if ARGV[10] == '1' and epoch == 0 and #isr == 0 then

@@ -34,14 +34,7 @@ local next_epoch = int_field(h[2], 0, 'epoch') + 1
 if next_epoch > arg_int(5) then
   return fail('EPOCH_EXHAUSTED', {})
 end
-local history = {}
-for _, e in ipairs(parse_history(h[4])) do
-  if e[2] < start then
-    history[#history + 1] = e
-  end
-end
-history[#history + 1] = { next_epoch, start, successor }
-history = trim_history(history, lso, arg_int(6))
+local history = history_with_reign(h[4], next_epoch, start, successor, lso, arg_int(6))
 redis.call('SET', KEYS[1], successor, 'PX', arg_int(3))
 redis.call('HSET', KEYS[2], 'epoch', fmt(next_epoch), 'leader', successor, 'isr', successor, 'hist', format_history(history))
 return { 1, fmt(next_epoch), successor }

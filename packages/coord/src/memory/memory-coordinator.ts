@@ -604,9 +604,7 @@ export class MemoryCoordinator implements Coordinator {
         }
         const next = Math.max(epoch, request.knownEpoch) + 1;
         if (next > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic, partition }) };
-        const history = doc.epochHistory.filter((e) => e.startOffset < request.startOffset);
-        history.push({ epoch: next, startOffset: request.startOffset, leader: request.brokerId });
-        doc.epochHistory = trimHistory(history, doc.logStartOffset);
+        doc.epochHistory = historyWithReign(doc, { epoch: next, startOffset: request.startOffset, leader: request.brokerId });
         doc.leaderEpoch = next;
         doc.leader = request.brokerId;
         doc.lease = { holder: request.brokerId, expiresAtMs: this.#now() + request.ttlMs };
@@ -670,9 +668,7 @@ export class MemoryCoordinator implements Coordinator {
         }
         const next = doc!.leaderEpoch + 1;
         if (next > LIMITS.epochMax) return { error: coordError('EPOCH_EXHAUSTED', { topic, partition }) };
-        const history = doc!.epochHistory.filter((e) => e.startOffset < request.startOffset);
-        history.push({ epoch: next, startOffset: request.startOffset, leader: successor });
-        doc!.epochHistory = trimHistory(history, doc!.logStartOffset);
+        doc!.epochHistory = historyWithReign(doc!, { epoch: next, startOffset: request.startOffset, leader: successor });
         doc!.leaderEpoch = next;
         doc!.leader = successor;
         doc!.isr = [successor];
@@ -990,6 +986,13 @@ function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | nul
     return coordError('FENCED_MEMBER', { group, memberId: member.memberId, memberEpoch: member.memberEpoch, currentEpoch: current });
   }
   return null;
+}
+
+/** As lua/_prelude.lua history_with_reign: entries at or past the new reign's start go, the reign joins, then trimHistory. */
+function historyWithReign(doc: PartitionDoc, reign: EpochEntry): EpochEntry[] {
+  const history = doc.epochHistory.filter((e) => e.startOffset < reign.startOffset);
+  history.push(reign);
+  return trimHistory(history, doc.logStartOffset);
 }
 
 /** As lua/_prelude.lua trim_history: drop entries wholly below the log start, then the oldest past the cap. */
