@@ -6,7 +6,16 @@
 // catalogue as the partition counts, and joins committed offsets with high watermarks.
 
 import { randomUUID } from 'node:crypto';
-import { Checks, checkGroupId, type CommittedOffset, type GroupDescription, type OffsetCommit, type TopicPartitions } from '@strata/coord';
+import {
+  Checks,
+  checkGroupId,
+  type CommittedOffset,
+  type GroupDescription,
+  type GroupHeartbeatRequest,
+  type GroupHeartbeatResponse,
+  type OffsetCommit,
+  type TopicPartitions,
+} from '@strata/coord';
 import { StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
 import { highWatermark, lookupOffset, type OffsetAt } from '../../fetch.js';
@@ -69,6 +78,25 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
     for (const topic of registry.list()) counts[topic.name] = topic.partitionCount;
     return counts;
   };
+
+  /** A join (epoch 0) or a heartbeat: the member's fields, plus the timeouts and client id the body carries and the topic catalogue. */
+  const heartbeat = (
+    rc: RequestContext,
+    group: string,
+    body: Record<string, unknown>,
+    member: Pick<GroupHeartbeatRequest, 'memberId' | 'memberEpoch' | 'subscribedTopics' | 'ownedPartitions'>,
+  ): Promise<GroupHeartbeatResponse> =>
+    ctx.coordinator.groupHeartbeat(
+      group,
+      {
+        ...member,
+        sessionTimeoutMs: (body.sessionTimeoutMs as number | undefined) ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+        ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs as number } : {}),
+        ...(body.clientId !== undefined ? { clientId: body.clientId as string } : {}),
+        topicPartitions: topicCounts(),
+      },
+      { signal: coordSignal(rc) },
+    );
 
   /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
   const hwOf = (handle: PartitionHandle): number => {
@@ -171,19 +199,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       // Subscribing to a topic that does not exist is refused (Kafka would wait for it): a typo
       // would otherwise consume nothing, silently.
       for (const t of subscribed) registry.get(t);
-      const answer = await ctx.coordinator.groupHeartbeat(
-        group,
-        {
-          memberId: randomUUID(),
-          memberEpoch: 0,
-          subscribedTopics: subscribed,
-          sessionTimeoutMs: (body.sessionTimeoutMs as number | undefined) ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
-          ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs as number } : {}),
-          ...(body.clientId !== undefined ? { clientId: body.clientId as string } : {}),
-          topicPartitions: topicCounts(),
-        },
-        { signal: coordSignal(rc) },
-      );
+      const answer = await heartbeat(rc, group, body, { memberId: randomUUID(), memberEpoch: 0, subscribedTopics: subscribed });
       return { status: 200, json: answer };
     },
 
@@ -205,21 +221,13 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
         for (const t of topics) registry.get(t);
       }
       const epoch = body.memberEpoch as number;
-      const answer = await ctx.coordinator.groupHeartbeat(
-        group,
-        {
-          memberId: rc.params.member!,
-          memberEpoch: epoch,
-          ...(topics !== undefined ? { subscribedTopics: topics } : {}),
-          // The coordinator checks the shape (and the limits) of the owned partitions.
-          ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions as TopicPartitions[] | null } : {}),
-          sessionTimeoutMs: (body.sessionTimeoutMs as number | undefined) ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
-          ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs as number } : {}),
-          ...(body.clientId !== undefined ? { clientId: body.clientId as string } : {}),
-          topicPartitions: topicCounts(),
-        },
-        { signal: coordSignal(rc) },
-      );
+      const answer = await heartbeat(rc, group, body, {
+        memberId: rc.params.member!,
+        memberEpoch: epoch,
+        ...(topics !== undefined ? { subscribedTopics: topics } : {}),
+        // The coordinator checks the shape (and the limits) of the owned partitions.
+        ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions as TopicPartitions[] | null } : {}),
+      });
       return { status: 200, json: answer };
     },
 
