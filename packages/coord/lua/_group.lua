@@ -397,3 +397,24 @@ local function group_reconcile(g, id, now, held)
     m.memberEpoch = g.aepoch
   end
 end
+
+-- Writes the offsets given as ARGV pairs ("<topic>/<partition>", JSON) from ARGV[first] on into the
+-- offsets hash, each stamped with the commit time, in HSETs of at most 500 fields; returns the count.
+local function write_offsets(key, now, first)
+  local stamp = fmt(now) .. ' '
+  local batch = {}
+  local written = 0
+  for i = first, #ARGV, 2 do
+    batch[#batch + 1] = ARGV[i]
+    batch[#batch + 1] = stamp .. ARGV[i + 1]
+    written = written + 1
+    if #batch >= 1000 then
+      redis.call('HSET', key, unpack(batch))
+      batch = {}
+    end
+  end
+  if #batch > 0 then
+    redis.call('HSET', key, unpack(batch))
+  end
+  return written
+end

@@ -29,19 +29,4 @@ else
     return fail('FENCED_MEMBER', { 'memberId', ARGV[1], 'memberEpoch', arg_int(2), 'currentEpoch', m.memberEpoch })
   end
 end
-local stamp = fmt(now) .. ' '
-local batch = {}
-local written = 0
-for i = 3, #ARGV, 2 do
-  batch[#batch + 1] = ARGV[i]
-  batch[#batch + 1] = stamp .. ARGV[i + 1]
-  written = written + 1
-  if #batch >= 1000 then
-    redis.call('HSET', KEYS[3], unpack(batch))
-    batch = {}
-  end
-end
-if #batch > 0 then
-  redis.call('HSET', KEYS[3], unpack(batch))
-end
-return written
+return write_offsets(KEYS[3], now, 3)

@@ -17,19 +17,4 @@ local members = #sorted_keys(g.members)
 if members > 0 then
   return fail('NON_EMPTY_GROUP', { 'members', members, 'what', 'offsets can be reset' })
 end
-local stamp = fmt(now) .. ' '
-local batch = {}
-local written = 0
-for i = 1, #ARGV, 2 do
-  batch[#batch + 1] = ARGV[i]
-  batch[#batch + 1] = stamp .. ARGV[i + 1]
-  written = written + 1
-  if #batch >= 1000 then
-    redis.call('HSET', KEYS[3], unpack(batch))
-    batch = {}
-  end
-end
-if #batch > 0 then
-  redis.call('HSET', KEYS[3], unpack(batch))
-end
-return written
+return write_offsets(KEYS[3], now, 1)
