@@ -29,3 +29,4 @@ export {
   type FaultProxyOptions,
 } from './fault-proxy.js';
 export { Cluster, type ClusterOptions, type PartitionLeaders } from './cluster.js';
+export { processStats, StatsSampler, ResponsivenessProbe, type ProcessStats } from './process-stats.js';
