@@ -142,14 +142,19 @@ end
 
 -- Everything of one group, read before any write (a corrupt field fails here).
 local function group_load(meta_key, members_key)
-  local h = redis.call('HMGET', meta_key, 'epoch', 'aepoch', 'topics')
+  local h = redis.call('HMGET', meta_key, 'epoch', 'aepoch', 'topics', 'empty')
   local g = {
     epoch = int_field(h[1], 0, 'group epoch'),
     aepoch = int_field(h[2], 0, 'assignment epoch'),
     topics = {},
     members = {},
     raw = {},
+    -- When an expiry pass first saw the group without members (nil: not marked).
+    empty_since = nil,
   }
+  if h[4] ~= false and h[4] ~= '' then
+    g.empty_since = int_field(h[4], 0, 'group empty since')
+  end
   if h[3] ~= false and h[3] ~= '' then
     local ok, topics = pcall(cjson.decode, h[3])
     if not ok or type(topics) ~= 'table' then
@@ -166,8 +171,13 @@ local function group_load(meta_key, members_key)
   return g
 end
 
--- Writes what changed: removed members, changed members, the meta hash.
+-- Writes what changed: removed members, changed members, the meta hash. A group with members is
+-- not empty: its offsets' retention clock (the "empty" mark) starts again when it empties.
 local function group_save(g, meta_key, members_key)
+  if g.empty_since ~= nil and next(g.members) ~= nil then
+    redis.call('HDEL', meta_key, 'empty')
+    g.empty_since = nil
+  end
   for id in pairs(g.raw) do
     if g.members[id] == nil then
       redis.call('HDEL', members_key, id)
@@ -396,6 +406,48 @@ local function group_reconcile(g, id, now, held)
     m.previousMemberEpoch = m.memberEpoch
     m.memberEpoch = g.aepoch
   end
+end
+
+-- UTF-8 bytes of the metadata in an offset's JSON ({"offset":N,"metadata":"..."}).
+local function offset_metadata_bytes(json, what)
+  local ok, v = pcall(cjson.decode, json)
+  if not ok or type(v) ~= 'table' then
+    error('corrupt coordinator field: offset ' .. what)
+  end
+  if type(v.metadata) ~= 'string' then
+    return 0
+  end
+  return #v.metadata
+end
+
+-- nil when the group may store the offsets given as ARGV pairs from ARGV[first] on, else the
+-- metadata bytes it would store in all (over `max`). Counted only when the write carries metadata:
+-- without any, the group's total cannot grow (one HGETALL of the group's offsets otherwise).
+local function offsets_metadata_refusal(key, first, max)
+  local incoming = {}
+  local total = 0
+  for i = first, #ARGV, 2 do
+    local n = offset_metadata_bytes(ARGV[i + 1], ARGV[i])
+    incoming[ARGV[i]] = true
+    total = total + n
+  end
+  if total == 0 then
+    return nil
+  end
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    if not incoming[flat[i]] then
+      local json = string.match(flat[i + 1], '^%d+ (.*)$')
+      if json == nil then
+        error('corrupt coordinator field: offset ' .. flat[i])
+      end
+      total = total + offset_metadata_bytes(json, flat[i])
+    end
+  end
+  if total > max then
+    return total
+  end
+  return nil
 end
 
 -- Writes the offsets given as ARGV pairs ("<topic>/<partition>", JSON) from ARGV[first] on into the

@@ -6,10 +6,10 @@
 -- KEYS[2]  g:{g}:members   hash member id -> member JSON
 -- KEYS[3]  g:{g}:offsets   hash "<topic>/<partition>" -> "<committedAtMs> <json>"
 -- ARGV     memberId ("" = a standalone commit, allowed only while the group has no members),
---          memberEpoch, then field, json pairs
+--          memberEpoch, group metadata max bytes, then field, json pairs
 -- returns  the number of offsets written
---          errors UNKNOWN_MEMBER, FENCED_MEMBER, NON_EMPTY_GROUP (the sweep stays applied, no offset
---          is written)
+--          errors UNKNOWN_MEMBER, FENCED_MEMBER, NON_EMPTY_GROUP, GROUP_METADATA_TOO_LARGE (the sweep
+--          stays applied, no offset is written)
 
 local now = now_ms()
 local g = group_load(KEYS[1], KEYS[2])
@@ -29,4 +29,8 @@ else
     return fail('FENCED_MEMBER', { 'memberId', ARGV[1], 'memberEpoch', arg_int(2), 'currentEpoch', m.memberEpoch })
   end
 end
-return write_offsets(KEYS[3], now, 3)
+local too_large = offsets_metadata_refusal(KEYS[3], 4, arg_int(3))
+if too_large ~= nil then
+  return fail('GROUP_METADATA_TOO_LARGE', { 'bytes', too_large, 'max', arg_int(3) })
+end
+return write_offsets(KEYS[3], now, 4)

@@ -351,6 +351,25 @@ export interface CommittedOffset {
   committedAtMs: number;
 }
 
+/** One bounded pass of group expiry (Coordinator.expireGroups). */
+export interface GroupExpiryRequest {
+  /** Kafka's offsets.retention.minutes, in ms: how long an empty group keeps an offset. */
+  offsetsRetentionMs: number;
+  /** Groups visited in this pass at most (the Redis engine: about this many, SSCAN's COUNT). */
+  groupsMax: number;
+  /** Where the previous pass stopped ("" or absent: from the start). */
+  cursor?: string;
+}
+
+export interface GroupExpiry {
+  /** Where the next pass continues; "" once a whole round over the groups is done. */
+  cursor: string;
+  groupsVisited: number;
+  offsetsExpired: number;
+  /** Groups removed: left with neither members nor offsets. */
+  groupsDeleted: number;
+}
+
 // ---- backend identity and events -------------------------------------------------------------------
 
 export interface CoordinatorStatus {
@@ -452,7 +471,8 @@ export interface Coordinator {
   // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.
   /**
    * Join (memberEpoch 0) or heartbeat. Refusals: UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH
-   * (rejoin with epoch 0), GROUP_MAX_SIZE_REACHED, INVALID_REQUEST (reason GROUP_PARTITIONS_EXCEEDED).
+   * (rejoin with epoch 0), GROUP_MAX_SIZE_REACHED (groupMembersMax), GROUP_LIMIT_REACHED (a join that would
+   * create a group past groupsMax), INVALID_REQUEST (reason GROUP_PARTITIONS_EXCEEDED).
    */
   groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse>;
   /** false: no such member. Its partitions are free for their new owners at once. */
@@ -464,6 +484,9 @@ export interface Coordinator {
   /** Removes the group's state and offsets, only while it has no members (NON_EMPTY_GROUP); false if it did not exist. */
   deleteGroup(group: string, options?: CallOptions): Promise<boolean>;
   /**
+   * Bounded (GroupLimits): offsetsPerCommitMax offsets, offsetMetadataMaxBytes each and
+   * groupMetadataMaxBytes over all the group stores (OFFSET_METADATA_TOO_LARGE); a standalone commit
+   * that would create a group past groupsMax is refused (GROUP_LIMIT_REACHED).
    * Fenced by member: `member` must be a live member at exactly this epoch (reasons UNKNOWN_MEMBER_ID,
    * FENCED_MEMBER_EPOCH); a member whose session expired is unknown. Partitions are not checked against its
    * assignment (Kafka does not either).
@@ -472,6 +495,15 @@ export interface Coordinator {
   commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void>;
   /** Sorted by topic, then partition. */
   fetchOffsets(group: string, options?: CallOptions & { topic?: string }): Promise<CommittedOffset[]>;
+  /**
+   * One bounded pass of expiry (Kafka's offsets.retention.minutes, after KIP-211) over at most about
+   * `groupsMax` groups from `cursor`: expired members are removed; in a group without members, an
+   * offset goes once it was committed `offsetsRetentionMs` ago AND the group has been empty that
+   * long (counted from the first pass that saw it empty, so never early); a group left with neither
+   * members nor offsets is deleted, which frees its place under the group limit. One broker runs it
+   * (the controller in a cluster; a single node's own), every so often, continuing from the cursor.
+   */
+  expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry>;
   /** Sets the given offsets, only while the group has no members (NON_EMPTY_GROUP). All or nothing. */
   resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void>;
 

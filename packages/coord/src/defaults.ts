@@ -11,3 +11,36 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   /** How long a member may take to give up partitions when it does not say (Kafka's max.poll.interval.ms). */
   groupRebalanceTimeoutMs: 300_000,
 });
+
+/**
+ * What consumer groups may store (issue #10: any client could grow the coordinator without
+ * limit, in the same Redis that holds the partition leases). Each engine takes these as options
+ * (the broker passes its STRATA_* settings); each must lie within the LIMITS ceilings.
+ *
+ * The coordinator's group state is bounded by about
+ *   groupsMax x (groupMetadataMaxBytes + offsets per group x ~100 B + groupMembersMax x ~1 KiB),
+ * where the offsets of a group are at most the partitions that exist (a commit must name them).
+ */
+export interface GroupLimits {
+  /** Groups the coordinator holds; a join, standalone commit or reset that would create one more is refused (GROUP_LIMIT_REACHED). */
+  groupsMax: number;
+  /** Members of one group (Kafka's group.consumer.max.size); a join past it gets GROUP_MAX_SIZE_REACHED. */
+  groupMembersMax: number;
+  /** Offsets in one commit or reset (INVALID_REQUEST, reason TOO_MANY_OFFSETS). */
+  offsetsPerCommitMax: number;
+  /** UTF-8 bytes of one offset's metadata (Kafka's offset.metadata.max.bytes): OFFSET_METADATA_TOO_LARGE. */
+  offsetMetadataMaxBytes: number;
+  /** UTF-8 bytes of metadata one group stores over all its offsets (Strata's): OFFSET_METADATA_TOO_LARGE. */
+  groupMetadataMaxBytes: number;
+}
+
+export const GROUP_LIMIT_DEFAULTS: Readonly<GroupLimits> = Object.freeze({
+  groupsMax: 10_000,
+  groupMembersMax: 1_000,
+  offsetsPerCommitMax: 10_000,
+  offsetMetadataMaxBytes: 4096,
+  groupMetadataMaxBytes: 64 * 1024,
+});
+
+/** Kafka's offsets.retention.minutes (7 days): an empty group's offsets expire this long after it emptied and after their commit. */
+export const OFFSETS_RETENTION_MS_DEFAULT = 7 * 24 * 60 * 60 * 1000;

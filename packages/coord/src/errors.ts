@@ -99,6 +99,18 @@ export const FAILURES = {
     reason: 'GROUP_MAX_SIZE_REACHED',
     message: (d) => `group "${String(d['group'])}" has ${String(d['members'])} members, the most it may have`,
   },
+  GROUP_LIMIT: {
+    code: 'GROUP_LIMIT_REACHED',
+    reason: 'GROUP_LIMIT_REACHED',
+    message: (d) =>
+      `group "${String(d['group'])}" cannot be created: the coordinator holds ${String(d['groups'])} groups, the most it may (delete unused groups; empty groups expire after offsets.retention)`,
+  },
+  GROUP_METADATA_TOO_LARGE: {
+    code: 'OFFSET_METADATA_TOO_LARGE',
+    reason: 'GROUP_METADATA_TOO_LARGE',
+    message: (d) =>
+      `group "${String(d['group'])}" would store ${String(d['bytes'])} bytes of offset metadata, over the limit of ${String(d['max'])}: nothing was committed`,
+  },
   GROUP_PARTITIONS_EXCEEDED: {
     code: 'INVALID_REQUEST',
     reason: 'GROUP_PARTITIONS_EXCEEDED',

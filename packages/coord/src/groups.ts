@@ -305,7 +305,12 @@ function subset(owned: readonly TopicPartitions[], map: PartitionMap): boolean {
  * One heartbeat (or join) of a validated request, after the sweep. Mutates `g`; on a refusal,
  * `g` holds only what the sweep changed.
  */
-export function groupHeartbeat(g: GroupCore, r: GroupHeartbeatRequest, nowMs: number): { refusal: GroupRefusal } | { response: GroupHeartbeatResponse } {
+export function groupHeartbeat(
+  g: GroupCore,
+  r: GroupHeartbeatRequest,
+  nowMs: number,
+  membersMax: number = LIMITS.groupMembersMax,
+): { refusal: GroupRefusal } | { response: GroupHeartbeatResponse } {
   sweepGroup(g, nowMs);
   const id = r.memberId;
   const existing = g.members[id];
@@ -315,7 +320,7 @@ export function groupHeartbeat(g: GroupCore, r: GroupHeartbeatRequest, nowMs: nu
   let m: MemberDoc;
   if (r.memberEpoch === 0) {
     const count = Object.keys(g.members).length;
-    if (existing === undefined && count >= LIMITS.groupMembersMax) return { refusal: { kind: 'GROUP_FULL', details: { members: count } } };
+    if (existing === undefined && count >= membersMax) return { refusal: { kind: 'GROUP_FULL', details: { members: count } } };
     // A join, or a rejoin: the member owns nothing now; its old target stays as the sticky basis.
     m = {
       clientId: r.clientId ?? existing?.clientId ?? '',

@@ -14,6 +14,8 @@ export type {
   CoordinatorStatus,
   EpochEntry,
   GroupDescription,
+  GroupExpiry,
+  GroupExpiryRequest,
   GroupHeartbeatRequest,
   GroupHeartbeatResponse,
   GroupListing,
@@ -41,10 +43,10 @@ export type {
   TopicMetadata,
   TopicPartitions,
 } from './coordinator.js';
-export { COORDINATOR_DEFAULTS } from './defaults.js';
+export { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, OFFSETS_RETENTION_MS_DEFAULT, type GroupLimits } from './defaults.js';
 export { FAILURES, coordError, type FailureKind } from './errors.js';
 export { assignPartitions, type AssignorMember, type PartitionMap } from './groups.js';
-export { Checks, LIMITS, checkGroupId, checkTopicName, collisionKey } from './validate.js';
+export { Checks, LIMITS, checkGroupId, checkTopicName, collisionKey, metadataBytes } from './validate.js';
 export { MemoryCoordinator, type MemoryCoordinatorOptions } from './memory/memory-coordinator.js';
 export { RedisCoordinator, type RedisCoordinatorOptions } from './redis/redis-coordinator.js';
 export { CoordKeys, DEFAULT_KEY_PREFIX, hashTag } from './redis/keys.js';

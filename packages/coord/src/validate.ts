@@ -4,6 +4,7 @@
 // of a call, so a caller fixes a bad request in one round trip.
 
 import { StrataError, type ErrorCode } from '@strata/protocol';
+import type { GroupLimits } from './defaults.js';
 import type {
   BrokerRegistration,
   GroupHeartbeatRequest,
@@ -32,15 +33,22 @@ export const LIMITS = Object.freeze({
   configValueLengthMax: 4096,
   urlLengthMax: 2048,
   segmentKeyLengthMax: 1024,
-  /** Kafka's offset.metadata.max.bytes. */
-  offsetMetadataLengthMax: 4096,
+  /** Ceiling of GroupLimits.offsetMetadataMaxBytes (UTF-8 bytes; Kafka's offset.metadata.max.bytes defaults to 4096). */
+  offsetMetadataLengthMax: 1024 * 1024,
+  /** Ceiling of GroupLimits.groupMetadataMaxBytes. */
+  groupMetadataBytesMax: 64 * 1024 * 1024,
+  /** Ceiling of GroupLimits.offsetsPerCommitMax. */
   offsetsPerCallMax: 10_000,
+  /** Ceiling of GroupLimits.groupsMax. */
+  groupsMax: 1_000_000,
+  /** Groups one expiry pass may visit. */
+  expiryGroupsPerPassMax: 10_000,
   /** Leader and controller epochs are int32: they are stamped into RecordBatch headers. */
   epochMax: 2 ** 31 - 1,
   /** Entries kept in a partition's epoch history (the oldest are dropped past it). */
   epochHistoryMax: 1000,
-  /** Members of one consumer group (Kafka's group.consumer.max.size). */
-  groupMembersMax: 1000,
+  /** Ceiling of GroupLimits.groupMembersMax (Kafka's group.consumer.max.size). */
+  groupMembersMax: 10_000,
   /** Partitions one consumer group assigns (the sum over its subscribed topics): the assignor runs inside Redis. */
   groupPartitionsMax: 10_000,
   /** Topics one member subscribes to. */
@@ -331,12 +339,27 @@ export function checkGroupMember(c: Checks, m: GroupMember | null, allowNull: bo
   checkEpoch(c, 'member.memberEpoch', m.memberEpoch);
 }
 
-export function checkOffsetCommits(c: Checks, offsets: readonly OffsetCommit[]): void {
-  if (!Array.isArray(offsets) || offsets.length === 0 || offsets.length > LIMITS.offsetsPerCallMax) {
-    c.add('INVALID_REQUEST', 'offsets', `offsets must be an array of 1..${LIMITS.offsetsPerCallMax} entries, got ${describeValue(offsets)}`);
+/** UTF-8 bytes of an offset's metadata: what offsetMetadataMaxBytes and groupMetadataMaxBytes count. */
+export function metadataBytes(metadata: string | undefined): number {
+  return metadata === undefined ? 0 : Buffer.byteLength(metadata, 'utf8');
+}
+
+/**
+ * A commit's or reset's offsets: 1..offsetsPerCommitMax distinct partitions, each metadata within
+ * offsetMetadataMaxBytes, and all of them together within groupMetadataMaxBytes (the engine then
+ * checks what the group would store in all).
+ */
+export function checkOffsetCommits(c: Checks, offsets: readonly OffsetCommit[], limits: GroupLimits): void {
+  if (!Array.isArray(offsets) || offsets.length === 0) {
+    c.add('INVALID_REQUEST', 'offsets', `offsets must be a non-empty array, got ${describeValue(offsets)}`);
+    return;
+  }
+  if (offsets.length > limits.offsetsPerCommitMax) {
+    c.add('INVALID_REQUEST', 'offsets', `offsets has ${offsets.length} entries, over the limit of ${limits.offsetsPerCommitMax} per commit`, 'TOO_MANY_OFFSETS');
     return;
   }
   const seen = new Set<string>();
+  let totalBytes = 0;
   offsets.forEach((o, i) => {
     const f = `offsets[${i}]`;
     if (!isRecord(o)) {
@@ -346,8 +369,14 @@ export function checkOffsetCommits(c: Checks, offsets: readonly OffsetCommit[]):
     const topicOk = checkTopicName(c, `${f}.topic`, o.topic);
     const partitionOk = checkPartition(c, `${f}.partition`, o.partition);
     checkOffset(c, `${f}.offset`, o.offset);
-    if (o.metadata !== undefined && (typeof o.metadata !== 'string' || o.metadata.length > LIMITS.offsetMetadataLengthMax)) {
-      c.add('INVALID_REQUEST', `${f}.metadata`, `${f}.metadata must be a string of at most ${LIMITS.offsetMetadataLengthMax} characters`);
+    if (o.metadata !== undefined && typeof o.metadata !== 'string') {
+      c.add('INVALID_REQUEST', `${f}.metadata`, `${f}.metadata must be a string, got ${describeValue(o.metadata)}`);
+    } else {
+      const bytes = metadataBytes(o.metadata);
+      totalBytes += bytes;
+      if (bytes > limits.offsetMetadataMaxBytes) {
+        c.add('OFFSET_METADATA_TOO_LARGE', `${f}.metadata`, `${f}.metadata is ${bytes} bytes, over the limit of ${limits.offsetMetadataMaxBytes} (offset.metadata.max.bytes)`, 'OFFSET_METADATA_TOO_LARGE');
+      }
     }
     if (topicOk && partitionOk) {
       const id = `${o.topic}/${o.partition}`;
@@ -355,6 +384,35 @@ export function checkOffsetCommits(c: Checks, offsets: readonly OffsetCommit[]):
       seen.add(id);
     }
   });
+  if (totalBytes > limits.groupMetadataMaxBytes) {
+    c.add('OFFSET_METADATA_TOO_LARGE', 'offsets', `the metadata of these offsets is ${totalBytes} bytes in all, over the ${limits.groupMetadataMaxBytes} a group may store`, 'GROUP_METADATA_TOO_LARGE');
+  }
+}
+
+/** An engine's group limits (options): each an integer from 1 to its ceiling in LIMITS. */
+export function groupLimitsFrom(given: Partial<GroupLimits> | undefined, defaults: Readonly<GroupLimits>): GroupLimits {
+  const limits: GroupLimits = { ...defaults, ...given };
+  const c = new Checks('group limits');
+  checkInt(c, 'groupsMax', limits.groupsMax, 1, LIMITS.groupsMax, 'INVALID_CONFIG');
+  checkInt(c, 'groupMembersMax', limits.groupMembersMax, 1, LIMITS.groupMembersMax, 'INVALID_CONFIG');
+  checkInt(c, 'offsetsPerCommitMax', limits.offsetsPerCommitMax, 1, LIMITS.offsetsPerCallMax, 'INVALID_CONFIG');
+  checkInt(c, 'offsetMetadataMaxBytes', limits.offsetMetadataMaxBytes, 0, LIMITS.offsetMetadataLengthMax, 'INVALID_CONFIG');
+  checkInt(c, 'groupMetadataMaxBytes', limits.groupMetadataMaxBytes, 0, LIMITS.groupMetadataBytesMax, 'INVALID_CONFIG');
+  c.done();
+  return limits;
+}
+
+/** An expiry pass's request: a retention of 1 ms .. ~290 million years, 1..expiryGroupsPerPassMax groups, a cursor from the last pass. */
+export function checkExpiryRequest(c: Checks, r: { offsetsRetentionMs: unknown; groupsMax: unknown; cursor?: unknown }): void {
+  if (!isRecord(r)) {
+    c.add('INVALID_REQUEST', 'request', `request must be {offsetsRetentionMs, groupsMax, cursor?}, got ${describeValue(r)}`);
+    return;
+  }
+  checkInt(c, 'offsetsRetentionMs', r.offsetsRetentionMs, 1, Number.MAX_SAFE_INTEGER);
+  checkInt(c, 'groupsMax', r.groupsMax, 1, LIMITS.expiryGroupsPerPassMax);
+  if (r.cursor !== undefined && (typeof r.cursor !== 'string' || r.cursor.length > 256 || CONTROL_CHARS.test(r.cursor))) {
+    c.add('INVALID_REQUEST', 'cursor', `cursor must be the string a previous pass returned, got ${describeValue(r.cursor)}`);
+  }
 }
 
 /** Distinct topics, each with distinct partitions; at most `partitionsMax` partitions in all. */

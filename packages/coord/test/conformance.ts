@@ -6,19 +6,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
-import type { Coordinator, GroupDescription, GroupHeartbeatRequest, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
+import type { Coordinator, GroupDescription, GroupHeartbeatRequest, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
   coordinator: Coordinator;
   /** A fingerprint of everything the engine stores for this coordinator: equal before and after = nothing was written. */
   footprint(): Promise<string>;
-  /** Makes `ms` pass for the sessions of `group` (the memory engine's injected clock; Redis' stored times, moved back). */
+  /** Makes `ms` pass for `group`: its sessions, commit times and empty mark (the memory engine's injected clock; Redis' stored times, moved back). */
   elapse(group: string, ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Engine options a test may set (the rest are the engine's defaults). */
+export interface TargetOptions {
+  groupLimits?: Partial<GroupLimits>;
+}
+
 /** A fresh, isolated coordinator per test (its own key prefix or directory). */
-export type MakeTarget = () => Promise<ConformanceTarget>;
+export type MakeTarget = (options?: TargetOptions) => Promise<ConformanceTarget>;
 
 /** Rejects with a StrataError of `code` (and `reason`, when given); returns it for more checks. */
 export async function expectStrataError(promise: Promise<unknown>, code: string, reason?: string): Promise<StrataError> {
@@ -1109,7 +1114,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await expectStrataError(co.commitOffsets('g', { memberId: 'm 1', memberEpoch: 1 }, [{ topic: 't', partition: 0, offset: 1 }]), 'INVALID_REQUEST');
         await expectStrataError(co.commitOffsets('g', null, []), 'INVALID_REQUEST');
         await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: -1 }]), 'INVALID_REQUEST');
-        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 1, metadata: 'm'.repeat(5000) }]), 'INVALID_REQUEST');
+        await expectStrataError(co.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 1, metadata: 'm'.repeat(5000) }]), 'OFFSET_METADATA_TOO_LARGE');
         await expectStrataError(
           co.commitOffsets('g', null, [
             { topic: 't', partition: 0, offset: 1 },
@@ -1118,6 +1123,161 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
           'INVALID_REQUEST',
         );
         expect(await target.footprint()).toBe(before);
+      });
+    });
+
+    // ---- bounds on what groups store (issue #10, item 5) --------------------------------------
+
+    describe('group limits and expiry', () => {
+      /** A coordinator of this engine with the given limits, closed after `fn`. */
+      async function withLimits(groupLimits: Partial<GroupLimits>, fn: (t: ConformanceTarget) => Promise<void>): Promise<void> {
+        const t = await make({ groupLimits });
+        try {
+          await fn(t);
+        } finally {
+          await t.close();
+        }
+      }
+      const joinReq = (id: string): GroupHeartbeatRequest => ({ memberId: id, memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 600_000, topicPartitions: { t: 4 } });
+      const RETENTION_MS = 60_000;
+      const pass = (c: Coordinator, cursor?: string) => c.expireGroups({ offsetsRetentionMs: RETENTION_MS, groupsMax: 100, ...(cursor === undefined ? {} : { cursor }) });
+
+      it('refuses a new group past groupsMax (join, standalone commit, reset) and changes nothing; existing groups still work', async () => {
+        await withLimits({ groupsMax: 3 }, async (t) => {
+          const c = t.coordinator;
+          await c.groupHeartbeat('g1', joinReq('m1'));
+          await c.commitOffsets('g2', null, [{ topic: 't', partition: 0, offset: 1 }]);
+          await c.resetOffsets('g3', [{ topic: 't', partition: 0, offset: 1 }]);
+          const before = await t.footprint();
+          const refused = await expectStrataError(c.groupHeartbeat('g4', joinReq('m1')), 'GROUP_LIMIT_REACHED', 'GROUP_LIMIT_REACHED');
+          expect(refused.details).toMatchObject({ group: 'g4', groups: 3, max: 3 });
+          expect(refused.retriable).toBe(false);
+          await expectStrataError(c.commitOffsets('g4', null, [{ topic: 't', partition: 0, offset: 1 }]), 'GROUP_LIMIT_REACHED');
+          await expectStrataError(c.resetOffsets('g4', [{ topic: 't', partition: 0, offset: 1 }]), 'GROUP_LIMIT_REACHED');
+          expect(await t.footprint()).toBe(before);
+          // The groups that exist go on: a second member, a commit, a reset.
+          await c.groupHeartbeat('g1', joinReq('m2'));
+          await c.commitOffsets('g2', null, [{ topic: 't', partition: 1, offset: 2 }]);
+          await c.resetOffsets('g3', [{ topic: 't', partition: 1, offset: 2 }]);
+          expect((await c.listGroups()).map((g) => g.group)).toEqual(['g1', 'g2', 'g3']);
+          // Deleting one frees its place.
+          expect(await c.deleteGroup('g2')).toBe(true);
+          await c.groupHeartbeat('g4', joinReq('m1'));
+          expect((await c.listGroups()).map((g) => g.group)).toEqual(['g1', 'g3', 'g4']);
+        });
+      });
+
+      it('refuses a member past groupMembersMax (GROUP_MAX_SIZE_REACHED); a rejoin of a member is not a new one', async () => {
+        await withLimits({ groupMembersMax: 2 }, async (t) => {
+          const c = t.coordinator;
+          await c.groupHeartbeat('g', joinReq('m1'));
+          await c.groupHeartbeat('g', joinReq('m2'));
+          await expectStrataError(c.groupHeartbeat('g', joinReq('m3')), 'GROUP_MAX_SIZE_REACHED', 'GROUP_MAX_SIZE_REACHED');
+          await c.groupHeartbeat('g', joinReq('m2'));
+          expect((await c.describeGroup('g'))!.members.map((m) => m.memberId)).toEqual(['m1', 'm2']);
+        });
+      });
+
+      it('bounds offsets per commit and metadata per offset (UTF-8 bytes) and per group, all or nothing', async () => {
+        await withLimits({ offsetsPerCommitMax: 3, offsetMetadataMaxBytes: 10, groupMetadataMaxBytes: 25 }, async (t) => {
+          const c = t.coordinator;
+          const before = await t.footprint();
+          const four = [0, 1, 2, 3].map((p) => ({ topic: 't', partition: p, offset: 1 }));
+          await expectStrataError(c.commitOffsets('g', null, four), 'INVALID_REQUEST', 'TOO_MANY_OFFSETS');
+          await expectStrataError(c.resetOffsets('g', four), 'INVALID_REQUEST', 'TOO_MANY_OFFSETS');
+          // 6 characters, 12 bytes.
+          const tooLarge = await expectStrataError(c.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 1, metadata: 'é'.repeat(6) }]), 'OFFSET_METADATA_TOO_LARGE', 'OFFSET_METADATA_TOO_LARGE');
+          expect(tooLarge.message).toContain('12 bytes');
+          // Three offsets of 10 bytes each are 30 bytes in one commit: over the group's 25.
+          const three = [0, 1, 2].map((p) => ({ topic: 't', partition: p, offset: 1, metadata: 'x'.repeat(10) }));
+          await expectStrataError(c.commitOffsets('g', null, three), 'OFFSET_METADATA_TOO_LARGE', 'GROUP_METADATA_TOO_LARGE');
+          expect(await t.footprint()).toBe(before);
+          // 20 bytes stored; a third 10-byte metadata would make 30: refused by the engine, nothing written.
+          await c.commitOffsets('g', null, three.slice(0, 2));
+          const stored = await t.footprint();
+          const over = await expectStrataError(c.commitOffsets('g', null, [three[2]!, { topic: 't', partition: 3, offset: 9 }]), 'OFFSET_METADATA_TOO_LARGE', 'GROUP_METADATA_TOO_LARGE');
+          expect(over.details).toMatchObject({ group: 'g', bytes: 30, max: 25 });
+          expect(await t.footprint()).toBe(stored);
+          // Replacing an offset's metadata counts once, not twice; offsets without metadata always pass.
+          await c.commitOffsets('g', null, [{ topic: 't', partition: 0, offset: 2, metadata: 'y'.repeat(10) }, { topic: 't', partition: 3, offset: 9 }]);
+          await c.resetOffsets('g', [{ topic: 't', partition: 0, offset: 0 }]);
+          await c.commitOffsets('g', null, [three[2]!]);
+          expect((await c.fetchOffsets('g')).map((o) => [o.partition, o.metadata.length])).toEqual([
+            [0, 0],
+            [1, 10],
+            [2, 10],
+            [3, 0],
+          ]);
+        });
+      });
+
+      it('refuses engine options outside the ceilings', async () => {
+        await expect(make({ groupLimits: { groupsMax: 0 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+        await expect(make({ groupLimits: { offsetsPerCommitMax: 1_000_000 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+        await expectStrataError(co.expireGroups({ offsetsRetentionMs: 0, groupsMax: 10 }), 'INVALID_REQUEST');
+        await expectStrataError(co.expireGroups({ offsetsRetentionMs: 1000, groupsMax: 0 }), 'INVALID_REQUEST');
+      });
+
+      it("expires an empty group's offsets once it has been empty and they were committed a retention ago, then the group", async () => {
+        const m = await co.groupHeartbeat('g', joinReq('m1'));
+        await co.commitOffsets('g', { memberId: 'm1', memberEpoch: m.memberEpoch }, [{ topic: 't', partition: 0, offset: 5 }]);
+        await target.elapse('g', RETENTION_MS + 1000);
+        // Members: nothing expires, however old the commits.
+        expect(await pass(co)).toMatchObject({ cursor: '', groupsVisited: 1, offsetsExpired: 0, groupsDeleted: 0 });
+        expect(await co.leaveGroup('g', 'm1')).toBe(true);
+        // The first pass that sees it empty starts its clock: the offsets stay.
+        expect(await pass(co)).toMatchObject({ offsetsExpired: 0, groupsDeleted: 0 });
+        expect((await co.fetchOffsets('g')).map((o) => o.offset)).toEqual([5]);
+        await target.elapse('g', RETENTION_MS);
+        expect(await pass(co)).toMatchObject({ offsetsExpired: 1, groupsDeleted: 1 });
+        expect(await co.describeGroup('g')).toBeNull();
+        expect(await co.fetchOffsets('g')).toEqual([]);
+        expect(await co.listGroups()).toEqual([]);
+      });
+
+      it('expires each offset of an empty group by its own commit time; a member that comes back restarts the clock', async () => {
+        await co.commitOffsets('s', null, [{ topic: 't', partition: 0, offset: 1 }]);
+        await pass(co);
+        await target.elapse('s', RETENTION_MS);
+        await co.commitOffsets('s', null, [{ topic: 't', partition: 1, offset: 2 }]);
+        expect(await pass(co)).toMatchObject({ offsetsExpired: 1, groupsDeleted: 0 });
+        expect((await co.fetchOffsets('s')).map((o) => o.partition)).toEqual([1]);
+        // A member joins and leaves: the group was not empty all along, so its clock starts again.
+        await target.elapse('s', RETENTION_MS);
+        await co.groupHeartbeat('s', joinReq('m1'));
+        expect(await co.leaveGroup('s', 'm1')).toBe(true);
+        expect(await pass(co)).toMatchObject({ offsetsExpired: 0, groupsDeleted: 0 });
+        expect((await co.fetchOffsets('s')).map((o) => o.partition)).toEqual([1]);
+        await target.elapse('s', RETENTION_MS);
+        expect(await pass(co)).toMatchObject({ offsetsExpired: 1, groupsDeleted: 1 });
+      });
+
+      it('deletes an empty group without offsets, which frees its place; visits the groups in bounded passes', async () => {
+        await withLimits({ groupsMax: 5 }, async (t) => {
+          const c = t.coordinator;
+          for (let i = 0; i < 5; i++) {
+            await c.groupHeartbeat(`g${i}`, joinReq('m1'));
+            expect(await c.leaveGroup(`g${i}`, 'm1')).toBe(true);
+          }
+          await expectStrataError(c.groupHeartbeat('g5', joinReq('m1')), 'GROUP_LIMIT_REACHED');
+          let cursor: string | undefined;
+          let visited = 0;
+          let deleted = 0;
+          for (let round = 0; round < 10; round++) {
+            const r = await c.expireGroups({ offsetsRetentionMs: RETENTION_MS, groupsMax: 2, ...(cursor === undefined ? {} : { cursor }) });
+            // Redis' SSCAN returns a small set whole; the memory engine takes exactly groupsMax.
+            expect(r.groupsVisited).toBeLessThanOrEqual(128);
+            visited += r.groupsVisited;
+            deleted += r.groupsDeleted;
+            cursor = r.cursor;
+            if (cursor === '') break;
+          }
+          expect(cursor).toBe('');
+          expect(visited).toBe(5);
+          expect(deleted).toBe(5);
+          await c.groupHeartbeat('g5', joinReq('m1'));
+          expect((await c.listGroups()).map((g) => g.group)).toEqual(['g5']);
+        });
       });
     });
 

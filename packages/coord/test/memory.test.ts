@@ -24,10 +24,10 @@ async function files(dir: string): Promise<string> {
   return out.join('\n');
 }
 
-describeCoordinatorConformance('MemoryCoordinator', async () => {
+describeCoordinatorConformance('MemoryCoordinator', async (options = {}) => {
   const dir = await freshDir();
   let skewMs = 0;
-  const coordinator = await MemoryCoordinator.open({ dir, clock: () => Date.now() + skewMs });
+  const coordinator = await MemoryCoordinator.open({ dir, clock: () => Date.now() + skewMs, ...options });
   return {
     coordinator,
     elapse: async (_group, ms) => {

@@ -51,9 +51,16 @@ async function dump(prefix: string): Promise<string> {
   return out.join('\n');
 }
 
-/** Makes `ms` pass for a group's sessions: Redis' clock cannot be moved, so its members' stored times move back. */
+/** Makes `ms` pass for a group: Redis' clock cannot be moved, so its stored times (members, commits, empty mark) move back. */
 async function elapseGroup(prefix: string, group: string, ms: number): Promise<void> {
-  const key = new CoordKeys(prefix).groupMembers(group);
+  const keys = new CoordKeys(prefix);
+  for (const [field, value] of Object.entries(await admin.hgetall(keys.groupOffsets(group)))) {
+    const space = value.indexOf(' ');
+    await admin.hset(keys.groupOffsets(group), field, `${Number(value.slice(0, space)) - ms}${value.slice(space)}`);
+  }
+  const empty = await admin.hget(keys.groupMeta(group), 'empty');
+  if (empty !== null) await admin.hset(keys.groupMeta(group), 'empty', String(Number(empty) - ms));
+  const key = keys.groupMembers(group);
   for (const [id, text] of Object.entries(await admin.hgetall(key))) {
     const m = JSON.parse(text) as { lastHeartbeatAtMs: number; revokeDeadlineMs: number };
     m.lastHeartbeatAtMs -= ms;
@@ -62,9 +69,9 @@ async function elapseGroup(prefix: string, group: string, ms: number): Promise<v
   }
 }
 
-describeCoordinatorConformance('RedisCoordinator', async () => {
+describeCoordinatorConformance('RedisCoordinator', async (options = {}) => {
   const prefix = nextPrefix();
-  const coordinator = await RedisCoordinator.connect({ url: server.url, prefix, restartQuarantineMs: 0 });
+  const coordinator = await RedisCoordinator.connect({ url: server.url, prefix, restartQuarantineMs: 0, ...options });
   return { coordinator, footprint: () => dump(prefix), elapse: (group, ms) => elapseGroup(prefix, group, ms), close: () => coordinator.close() };
 });
 

@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'INVALID_GROUP_ID'
   | 'NON_EMPTY_GROUP'
   | 'GROUP_MAX_SIZE_REACHED'
+  | 'GROUP_LIMIT_REACHED'
+  | 'OFFSET_METADATA_TOO_LARGE'
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL_ERROR';
@@ -67,7 +69,7 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   INVALID_PARTITIONS: { retriable: false, description: 'The partition count is not valid.' },
   TOPIC_ALREADY_EXISTS: { retriable: false, description: 'A topic with this name already exists.' },
   OFFSET_OUT_OF_RANGE: { retriable: false, description: 'The offset is outside [logStartOffset, logEndOffset].' },
-  INVALID_TIMESTAMP: { retriable: false, description: 'A timestamp is not a valid non-negative safe integer.' },
+  INVALID_TIMESTAMP: { retriable: false, description: "A timestamp is not a valid non-negative safe integer, or lies outside the topic's message.timestamp.before/after.max.ms window." },
   NOT_LEADER: { retriable: true, description: 'This broker is not the leader of the partition.' },
   FENCED_LEADER_EPOCH: { retriable: true, description: 'The leader epoch is stale; a newer leader exists.' },
   STORAGE_ERROR: { retriable: true, description: 'The local or remote storage failed.' },
@@ -88,6 +90,12 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   INVALID_GROUP_ID: { retriable: false, description: 'The group id is not valid (1..249 of [a-zA-Z0-9._-], not "." or "..").' },
   NON_EMPTY_GROUP: { retriable: false, description: 'The operation needs a group without members (reset, delete, standalone commit).' },
   GROUP_MAX_SIZE_REACHED: { retriable: false, description: 'The group has the most members it may have.' },
+  // Not retriable as such: a slot frees only when an empty group's offsets expire or a group is deleted.
+  GROUP_LIMIT_REACHED: { retriable: false, description: 'The coordinator holds the most consumer groups it may: a new group cannot be created.' },
+  OFFSET_METADATA_TOO_LARGE: {
+    retriable: false,
+    description: "An offset commit's metadata is larger than allowed (per offset, or in all for the group); nothing was committed.",
+  },
   METHOD_NOT_ALLOWED: { retriable: false, description: 'The HTTP method is not allowed on this resource.' },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, description: 'The request body has an unsupported content type.' },
   INTERNAL_ERROR: { retriable: false, description: 'An unexpected internal error (a bug): see the broker log.' },

@@ -30,6 +30,8 @@ import type {
   CoordinatorStatus,
   EpochEntry,
   GroupDescription,
+  GroupExpiry,
+  GroupExpiryRequest,
   GroupHeartbeatRequest,
   GroupHeartbeatResponse,
   GroupListing,
@@ -52,7 +54,7 @@ import type {
   TopicConfigValue,
   TopicMetadata,
 } from '../coordinator.js';
-import { COORDINATOR_DEFAULTS } from '../defaults.js';
+import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, type GroupLimits } from '../defaults.js';
 import { coordError, throwIfAborted } from '../errors.js';
 import { Listeners } from '../events.js';
 import {
@@ -64,6 +66,7 @@ import {
   checkBrokerRegistration,
   checkConfigChange,
   checkEpoch,
+  checkExpiryRequest,
   checkGroupId,
   checkGroupMember,
   checkHeartbeatRequest,
@@ -77,6 +80,8 @@ import {
   checkTopicName,
   checkTtl,
   collisionKey,
+  groupLimitsFrom,
+  metadataBytes,
 } from '../validate.js';
 import { describeCore, emptyGroupCore, groupHeartbeat, leaveGroup, sweepGroup, type GroupCore } from '../groups.js';
 import { listJson, readJson, removeFile, writeJsonAtomic } from './files.js';
@@ -88,6 +93,8 @@ export interface MemoryCoordinatorOptions {
   clock?: () => number;
   /** Longest lease TTL granted (default 60 s). */
   leaseTtlMaxMs?: number;
+  /** What groups may store (default GROUP_LIMIT_DEFAULTS). */
+  groupLimits?: Partial<GroupLimits>;
 }
 
 const FORMAT_VERSION = 1;
@@ -142,6 +149,8 @@ interface GroupDoc extends GroupCore {
   version: number;
   group: string;
   offsets: Record<string, StoredOffset>;
+  /** When an expiry pass first saw the group without members (absent while it has members). */
+  emptySinceMs?: number;
 }
 
 function emptyGroup(group: string): GroupDoc {
@@ -180,6 +189,7 @@ export class MemoryCoordinator implements Coordinator {
   readonly #dir: string;
   readonly #now: () => number;
   readonly #leaseTtlMaxMs: number;
+  readonly #groupLimits: GroupLimits;
   readonly #runId = randomUUID();
   readonly #openedAtMs: number;
   readonly #events = new Listeners();
@@ -194,6 +204,7 @@ export class MemoryCoordinator implements Coordinator {
     this.#dir = options.dir;
     this.#now = options.clock ?? Date.now;
     this.#leaseTtlMaxMs = options.leaseTtlMaxMs ?? COORDINATOR_DEFAULTS.leaseTtlMaxMs;
+    this.#groupLimits = groupLimitsFrom(options.groupLimits, GROUP_LIMIT_DEFAULTS);
     this.#cluster = cluster;
     this.#openedAtMs = this.#now();
     this.description = `memory(${options.dir})`;
@@ -205,6 +216,7 @@ export class MemoryCoordinator implements Coordinator {
     if (typeof options?.dir !== 'string' || options.dir === '') c.add('INVALID_CONFIG', 'dir', 'dir must be a directory path');
     if (options?.leaseTtlMaxMs !== undefined) checkTtl(c, 'leaseTtlMaxMs', options.leaseTtlMaxMs, 24 * 3600_000);
     c.done();
+    groupLimitsFrom(options.groupLimits, GROUP_LIMIT_DEFAULTS);
     try {
       await mkdir(join(options.dir, 'partitions'), { recursive: true });
       await mkdir(join(options.dir, 'groups'), { recursive: true });
@@ -304,6 +316,8 @@ export class MemoryCoordinator implements Coordinator {
     const current = this.#groups.get(group);
     const outcome = fn(current === undefined ? emptyGroup(group) : structuredClone(current));
     if (outcome.next !== undefined && outcome.next !== null) {
+      // A group with members is not empty: its offsets' retention clock starts again when it empties.
+      if (Object.keys(outcome.next.members).length > 0) delete outcome.next.emptySinceMs;
       await writeJsonAtomic(join(this.#dir, 'groups', `${group}.json`), outcome.next);
       this.#groups.set(group, outcome.next);
     }
@@ -827,8 +841,10 @@ export class MemoryCoordinator implements Coordinator {
     const r = structuredClone(request);
     return this.#serialize('groupHeartbeat', options, () =>
       this.#changeGroup<GroupHeartbeatResponse>(group, (draft) => {
+        const full = r.memberEpoch === 0 ? this.#groupLimitRefusal(group) : null;
+        if (full !== null) return { error: full };
         const before = JSON.stringify(draft);
-        const result = groupHeartbeat(draft, r, this.#now());
+        const result = groupHeartbeat(draft, r, this.#now(), this.#groupLimits.groupMembersMax);
         const next = JSON.stringify(draft) === before ? undefined : draft;
         if ('refusal' in result) return { next, error: coordError(result.refusal.kind, { group, ...result.refusal.details }) };
         return { next, value: result.response };
@@ -900,14 +916,15 @@ export class MemoryCoordinator implements Coordinator {
     const c = new Checks('commitOffsets');
     checkGroupId(c, 'group', group);
     checkGroupMember(c, member, true);
-    checkOffsetCommits(c, offsets);
+    checkOffsetCommits(c, offsets, this.#groupLimits);
     c.done();
     return this.#serialize('commitOffsets', options, () =>
       this.#changeGroup(group, (draft) => {
+        const full = member === null ? this.#groupLimitRefusal(group) : null;
+        if (full !== null) return { error: full };
         const swept = sweepGroup(draft, this.#now()).length > 0;
-        const refusal = memberRefusal(draft, group, member, 'standalone offset commits are allowed');
+        const refusal = memberRefusal(draft, group, member, 'standalone offset commits are allowed') ?? this.#writeOffsets(group, draft, offsets);
         if (refusal !== null) return { next: swept ? draft : undefined, error: refusal };
-        this.#writeOffsets(draft, offsets);
         return { next: draft, value: undefined };
       }),
     );
@@ -933,22 +950,84 @@ export class MemoryCoordinator implements Coordinator {
   async resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
     const c = new Checks('resetOffsets');
     checkGroupId(c, 'group', group);
-    checkOffsetCommits(c, offsets);
+    checkOffsetCommits(c, offsets, this.#groupLimits);
     c.done();
     return this.#serialize('resetOffsets', options, () =>
       this.#changeGroup(group, (draft) => {
+        const full = this.#groupLimitRefusal(group);
+        if (full !== null) return { error: full };
         const swept = sweepGroup(draft, this.#now()).length > 0;
         const members = Object.keys(draft.members).length;
         if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'offsets can be reset' }) };
-        this.#writeOffsets(draft, offsets);
+        const refusal = this.#writeOffsets(group, draft, offsets);
+        if (refusal !== null) return { next: swept ? draft : undefined, error: refusal };
         return { next: draft, value: undefined };
       }),
     );
   }
 
-  #writeOffsets(draft: GroupDoc, offsets: readonly OffsetCommit[]): void {
+  /** Writes the offsets into the draft, or refuses (the draft's offsets unchanged) when the group would store too much metadata. */
+  #writeOffsets(group: string, draft: GroupDoc, offsets: readonly OffsetCommit[]): StrataError | null {
     const now = this.#now();
+    const before = draft.offsets;
+    draft.offsets = { ...before };
     for (const o of offsets) draft.offsets[`${o.topic}/${o.partition}`] = { offset: o.offset, metadata: o.metadata ?? '', committedAtMs: now };
+    // Counted only when this write carries metadata: without any, the group's total cannot grow.
+    if (offsets.some((o) => metadataBytes(o.metadata) > 0)) {
+      let bytes = 0;
+      for (const o of Object.values(draft.offsets)) bytes += metadataBytes(o.metadata);
+      if (bytes > this.#groupLimits.groupMetadataMaxBytes) {
+        draft.offsets = before;
+        return coordError('GROUP_METADATA_TOO_LARGE', { group, bytes, max: this.#groupLimits.groupMetadataMaxBytes });
+      }
+    }
+    return null;
+  }
+
+  /** GROUP_LIMIT_REACHED when `group` does not exist and groupsMax do. */
+  #groupLimitRefusal(group: string): StrataError | null {
+    if (this.#groups.has(group) || this.#groups.size < this.#groupLimits.groupsMax) return null;
+    return coordError('GROUP_LIMIT', { group, groups: this.#groups.size, max: this.#groupLimits.groupsMax });
+  }
+
+  async expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {
+    const c = new Checks('expireGroups');
+    checkExpiryRequest(c, request);
+    c.done();
+    const { offsetsRetentionMs: retentionMs, groupsMax } = request;
+    const after = request.cursor ?? '';
+    return this.#serialize('expireGroups', options, async () => {
+      // Groups in name order after the cursor: a bounded slice per pass, resumed by the next.
+      const names = [...this.#groups.keys()].filter((g) => g > after).sort(compare);
+      const slice = names.slice(0, groupsMax);
+      const out: GroupExpiry = { cursor: slice.length < names.length ? slice[slice.length - 1]! : '', groupsVisited: slice.length, offsetsExpired: 0, groupsDeleted: 0 };
+      for (const group of slice) {
+        const now = this.#now();
+        const gone = await this.#changeGroup<boolean>(group, (draft) => {
+          const swept = sweepGroup(draft, now).length > 0;
+          if (Object.keys(draft.members).length > 0) return { next: swept ? draft : undefined, value: false };
+          const marked = draft.emptySinceMs === undefined;
+          if (marked) draft.emptySinceMs = now;
+          let expired = 0;
+          if (now - draft.emptySinceMs! >= retentionMs) {
+            for (const [field, o] of Object.entries(draft.offsets)) {
+              if (now - o.committedAtMs < retentionMs) continue;
+              delete draft.offsets[field];
+              expired++;
+            }
+          }
+          out.offsetsExpired += expired;
+          if (Object.keys(draft.offsets).length === 0) return { value: true };
+          return { next: swept || marked || expired > 0 ? draft : undefined, value: false };
+        });
+        if (gone) {
+          await removeFile(join(this.#dir, 'groups', `${group}.json`));
+          this.#groups.delete(group);
+          out.groupsDeleted++;
+        }
+      }
+      return out;
+    });
   }
 
   // ---- identity, lifecycle -------------------------------------------------------------------

@@ -16,6 +16,8 @@ import type {
   CoordinatorListener,
   CoordinatorStatus,
   GroupDescription,
+  GroupExpiry,
+  GroupExpiryRequest,
   GroupHeartbeatRequest,
   GroupHeartbeatResponse,
   GroupListing,
@@ -51,6 +53,7 @@ import {
   checkBrokerRegistration,
   checkConfigChange,
   checkEpoch,
+  checkExpiryRequest,
   checkGroupId,
   checkGroupMember,
   checkHeartbeatRequest,
@@ -64,8 +67,9 @@ import {
   checkTopicName,
   checkTtl,
   collisionKey,
+  groupLimitsFrom,
 } from '../validate.js';
-import { COORDINATOR_DEFAULTS } from '../defaults.js';
+import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, type GroupLimits } from '../defaults.js';
 import { describeCore, heartbeatIntervalMs, toTopicPartitions, type GroupCore } from '../groups.js';
 import {
   configField,
@@ -106,6 +110,8 @@ export interface RedisCoordinatorOptions {
   restartQuarantineMs?: number;
   /** Deadline of a call that has no signal of its own, or a longer one (default 5 s). */
   callTimeoutMs?: number;
+  /** What groups may store (default GROUP_LIMIT_DEFAULTS). */
+  groupLimits?: Partial<GroupLimits>;
 }
 
 /** What boot-1.lua answered: the server run the client talks to and its quarantine (server ms). */
@@ -128,6 +134,7 @@ export class RedisCoordinator implements Coordinator {
   readonly #leaseTtlMaxMs: number;
   readonly #quarantineMs: number;
   readonly #callTimeoutMs: number;
+  readonly #groupLimits: GroupLimits;
   readonly #events = new Listeners();
   #scriptsLoading: Promise<void> | undefined;
   #session: Promise<Session> | undefined;
@@ -141,6 +148,7 @@ export class RedisCoordinator implements Coordinator {
     this.#leaseTtlMaxMs = options.leaseTtlMaxMs ?? COORDINATOR_DEFAULTS.leaseTtlMaxMs;
     this.#quarantineMs = options.restartQuarantineMs ?? this.#leaseTtlMaxMs;
     this.#callTimeoutMs = options.callTimeoutMs ?? COORDINATOR_DEFAULTS.callTimeoutMs;
+    this.#groupLimits = groupLimitsFrom(options.groupLimits, GROUP_LIMIT_DEFAULTS);
     const c = new Checks('RedisCoordinator options');
     checkTtl(c, 'leaseTtlMaxMs', this.#leaseTtlMaxMs, 24 * 3600_000);
     if (typeof this.#quarantineMs !== 'number' || !Number.isSafeInteger(this.#quarantineMs) || this.#quarantineMs < 0) {
@@ -675,7 +683,7 @@ export class RedisCoordinator implements Coordinator {
     const r = request;
     return this.#call(`groupHeartbeat ${group}`, { group, memberId: r.memberId }, options, async () => {
       // The index first: it may name a group that does not exist (listGroups skips it), never miss one.
-      if (r.memberEpoch === 0) await this.#redis.sadd(this.keys.groups(), group);
+      if (r.memberEpoch === 0) await this.#admitGroup(group);
       const reply = (await this.#eval(
         'group-heartbeat',
         [this.keys.groupMeta(group), this.keys.groupMembers(group)],
@@ -692,7 +700,7 @@ export class RedisCoordinator implements Coordinator {
           r.clientId ?? '',
           JSON.stringify(r.topicPartitions),
           COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs,
-          LIMITS.groupMembersMax,
+          this.#groupLimits.groupMembersMax,
           LIMITS.groupPartitionsMax,
         ],
       )) as unknown[];
@@ -768,14 +776,14 @@ export class RedisCoordinator implements Coordinator {
     const c = new Checks('commitOffsets');
     checkGroupId(c, 'group', group);
     checkGroupMember(c, member, true);
-    checkOffsetCommits(c, offsets);
+    checkOffsetCommits(c, offsets, this.#groupLimits);
     c.done();
     return this.#call(`commitOffsets ${group}`, { group }, options, async () => {
-      if (member === null) await this.#redis.sadd(this.keys.groups(), group);
+      if (member === null) await this.#admitGroup(group);
       await this.#eval(
         'commit-offsets',
         [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)],
-        [member?.memberId ?? '', member?.memberEpoch ?? 0, ...offsetPairs(offsets)],
+        [member?.memberId ?? '', member?.memberEpoch ?? 0, this.#groupLimits.groupMetadataMaxBytes, ...offsetPairs(offsets)],
       );
     });
   }
@@ -798,11 +806,45 @@ export class RedisCoordinator implements Coordinator {
   async resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
     const c = new Checks('resetOffsets');
     checkGroupId(c, 'group', group);
-    checkOffsetCommits(c, offsets);
+    checkOffsetCommits(c, offsets, this.#groupLimits);
     c.done();
     return this.#call(`resetOffsets ${group}`, { group }, options, async () => {
-      await this.#redis.sadd(this.keys.groups(), group);
-      await this.#eval('reset-offsets', [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)], offsetPairs(offsets));
+      await this.#admitGroup(group);
+      await this.#eval(
+        'reset-offsets',
+        [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)],
+        [this.#groupLimits.groupMetadataMaxBytes, ...offsetPairs(offsets)],
+      );
+    });
+  }
+
+  /** Lists the group in the index unless that would pass groupsMax (GROUP_LIMIT_REACHED): before any script that may create it. */
+  async #admitGroup(group: string): Promise<void> {
+    await this.#eval('group-admit', [this.keys.groups()], [group, this.#groupLimits.groupsMax]);
+  }
+
+  async expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {
+    const c = new Checks('expireGroups');
+    checkExpiryRequest(c, request);
+    if (request.cursor !== undefined && request.cursor !== '' && !/^\d{1,20}$/.test(request.cursor)) c.add('INVALID_REQUEST', 'cursor', 'cursor must be the string a previous pass returned');
+    c.done();
+    return this.#call('expireGroups', {}, options, async () => {
+      // SSCAN's COUNT is a hint: a small set (a listpack, up to 128 entries by default) comes back whole.
+      const [next, names] = await this.#redis.sscan(this.keys.groups(), request.cursor === undefined || request.cursor === '' ? '0' : request.cursor, 'COUNT', request.groupsMax);
+      const out: GroupExpiry = { cursor: next === '0' ? '' : next, groupsVisited: 0, offsetsExpired: 0, groupsDeleted: 0 };
+      for (const group of new Set(names)) {
+        if (!checkGroupId(new Checks('expireGroups'), 'group', group)) continue;
+        out.groupsVisited++;
+        const keys = [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)];
+        const reply = (await this.#eval('group-expire', keys, [request.offsetsRetentionMs])) as unknown[];
+        out.offsetsExpired += int(reply[1], 'offsets expired');
+        if (int(reply[0], 'group deleted') !== 1) continue;
+        out.groupsDeleted++;
+        await this.#redis.srem(this.keys.groups(), group);
+        // A join that raced the pass may have re-created the group after its admission: put it back.
+        if ((await this.#redis.exists(...keys)) > 0) await this.#redis.sadd(this.keys.groups(), group);
+      }
+      return out;
     });
   }
 

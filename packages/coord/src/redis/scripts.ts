@@ -48,6 +48,8 @@ export const SCRIPT_NAMES = [
   'group-leave',
   'group-describe',
   'group-delete',
+  'group-admit',
+  'group-expire',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
