@@ -575,6 +575,7 @@ export class PartitionLog {
   }
 
   async #afterAppend(records: number): Promise<void> {
+    this.#active.appendedAtMs = this.#now();
     this.#unflushedRecords += records;
     if (this.#oldestUnflushedAtMs < 0) this.#oldestUnflushedAtMs = this.#now();
     if (this.#config.flushMessages > 0 && this.#unflushedRecords >= this.#config.flushMessages) await this.#flushActive();
@@ -592,14 +593,14 @@ export class PartitionLog {
     const { retentionMs, retentionBytes } = this.#config;
     // An active segment wholly past retention rolls, so that it can go too (as Kafka does).
     const active = this.#active;
-    if (retentionMs >= 0 && !active.isEmpty && active.maxTimestamp < now - retentionMs) await this.#roll();
+    if (retentionMs >= 0 && !active.isEmpty && retentionTimestamp(active) < now - retentionMs) await this.#roll();
     let total = 0;
     for (const segment of this.#segments) total += segment.size;
     const gate = this.#deletableBelow();
     while (this.#segments.length > 1) {
       const oldest = this.#segments[0]!;
       if (oldest.nextOffset > gate) break;
-      const expired = retentionMs >= 0 && oldest.maxTimestamp < now - retentionMs;
+      const expired = retentionMs >= 0 && retentionTimestamp(oldest) < now - retentionMs;
       const oversized = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
       if (!expired && !oversized) break;
       this.#segments.shift();
@@ -674,6 +675,16 @@ export class PartitionLog {
 
 function sealedInfo(segment: Segment): SealedSegmentInfo {
   return { baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp, logPath: segment.logPath };
+}
+
+/**
+ * The time retention.ms ages a segment by: its newest record's timestamp (as Kafka), but never a
+ * later time than its last append. A record timestamped far in the future (written before the
+ * topic bounded message.timestamp.after.max.ms, or by a topic that allows it) would otherwise keep
+ * its segment, and every later one, forever.
+ */
+function retentionTimestamp(segment: Segment): number {
+  return Math.min(segment.maxTimestamp, segment.appendedAtMs);
 }
 
 function assertSafeOffset(offset: number): void {

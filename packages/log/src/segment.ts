@@ -45,6 +45,11 @@ export class Segment {
   offsetOfMaxTimestamp = -1;
   /** Wall-clock ms when this segment started taking appends: segment.ms counts from here. */
   createdAtMs: number;
+  /**
+   * Wall-clock ms of the last append (the owner sets it; when opened from disk, the time it was
+   * opened): time retention never ages a segment from a later time than this (partition-log.ts).
+   */
+  appendedAtMs: number;
   sealed = false;
 
   #file: FileHandle | null = null;
@@ -59,6 +64,7 @@ export class Segment {
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
     this.createdAtMs = createdAtMs;
+    this.appendedAtMs = createdAtMs;
     const stem = join(dir, segmentFileStem(baseOffset));
     this.logPath = stem + LOG_SUFFIX;
     this.offsetIndexPath = stem + OFFSET_INDEX_SUFFIX;

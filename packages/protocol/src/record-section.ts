@@ -111,6 +111,14 @@ export function walkRecords(cur: ByteCursor, ctx: SectionContext, out: DecodedRe
       if (!Number.isSafeInteger(timestamp)) {
         throw corrupt(`timestamp of the record at byte ${start} is outside the safe integer range`, start);
       }
+      // Kafka's validator recomputes a batch's maxTimestamp from its records; bytes are kept as sent
+      // here, so a header that understates its records is refused: then maxTimestamp bounds every
+      // record (what the broker's message.timestamp.after.max.ms check and retention read).
+      if (ctx.strict && !ctx.logAppendTime && timestamp > ctx.maxTimestamp) {
+        throw new StrataError('INVALID_TIMESTAMP', `the record at byte ${start} has timestamp ${timestamp}, above its batch's maxTimestamp ${ctx.maxTimestamp}`, {
+          details: { position: start },
+        });
+      }
       const key = readBytes(cur, 'key', out !== null);
       const value = readBytes(cur, 'value', out !== null);
       const headers = readHeaders(cur, out !== null);

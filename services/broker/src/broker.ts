@@ -26,6 +26,7 @@ import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
 import { createRequestListener } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -80,6 +81,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
         leaseTtlMaxMs: config.cluster.leaseTtlMs,
         // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
         restartQuarantineMs: config.cluster.leaseTtlMs,
+        groupLimits: config.groups.limits,
       });
     } catch (e) {
       await dataDirLock.release();
@@ -92,7 +94,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   // Consumer groups always go through a coordinator: Redis in a cluster, else the in-process one under the data dir.
   let groupCoordinator: Coordinator;
   try {
-    groupCoordinator = coordinator ?? (await MemoryCoordinator.open({ dir: join(config.dataDir, META_DIR, 'coord') }));
+    groupCoordinator = coordinator ?? (await MemoryCoordinator.open({ dir: join(config.dataDir, META_DIR, 'coord'), groupLimits: config.groups.limits }));
   } catch (e) {
     await dataDirLock.release();
     throw e;
@@ -252,6 +254,16 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     metrics,
   });
   maintenance.start();
+  // Empty groups' offsets expire: on a single node here, in a cluster at the controller only.
+  const groupExpiry = new GroupExpiryLoop({
+    coordinator: groupCoordinator,
+    intervalMs: config.groups.expiryIntervalMs,
+    offsetsRetentionMs: config.groups.offsetsRetentionMs,
+    groupsPerPass: config.groups.expiryGroupsPerPass,
+    isResponsible: () => (config.cluster === null ? state === 'ready' : clusterNode !== null && clusterNode.controller === config.brokerId),
+    logger,
+  });
+  groupExpiry.start();
   tiering.start();
   let internalServer: InternalServer | null = null;
   if (coordinator !== null && config.cluster !== null) {
@@ -271,6 +283,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
       server.close();
       await maintenance.stop();
+      await groupExpiry.stop();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
       await groupCoordinator.close().catch(() => undefined);
@@ -299,6 +312,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       server.close();
       await internalServer.close();
       await maintenance.stop();
+      await groupExpiry.stop();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
       await groupCoordinator.close().catch(() => undefined);
@@ -321,6 +335,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     server.closeIdleConnections();
     waiters.close();
     await maintenance.stop();
+    await groupExpiry.stop();
     const deadline = Date.now() + config.shutdownTimeoutMs;
     while (inFlight.size > 0 && Date.now() < deadline) {
       await Promise.race([Promise.allSettled([...inFlight]), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);

@@ -6,6 +6,7 @@
 
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT, type GroupLimits } from '@strata/coord';
 import { StrataError } from '@strata/protocol';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
 import {
@@ -35,6 +36,9 @@ export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
   'min.insync.replicas': 1,
   'cleanup.policy': 'delete',
   'unclean.leader.election.enable': 'false',
+  // Kafka 4.0's defaults (KIP-937): no limit into the past, one hour into the future.
+  'message.timestamp.before.max.ms': Number.MAX_SAFE_INTEGER,
+  'message.timestamp.after.max.ms': 60 * 60 * 1000,
 });
 
 /** Broker-level defaults (the topic ones are above). */
@@ -63,6 +67,23 @@ export const DEFAULTS = Object.freeze({
   maintenanceIntervalMs: 1_000,
   /** close(): how long in-flight requests may take before their connections are cut. */
   shutdownTimeoutMs: 10_000,
+  // Consumer groups (issue #10: any client could grow the coordinator, the Redis of the leases, without limit).
+  /** Groups the coordinator holds; a new one past it is refused (GROUP_LIMIT_REACHED). */
+  maxGroups: GROUP_LIMIT_DEFAULTS.groupsMax,
+  /** Members of one group (Kafka's group.consumer.max.size): GROUP_MAX_SIZE_REACHED. */
+  groupMaxSize: GROUP_LIMIT_DEFAULTS.groupMembersMax,
+  /** Offsets in one commit or reset. */
+  maxOffsetsPerCommit: GROUP_LIMIT_DEFAULTS.offsetsPerCommitMax,
+  /** Kafka's offset.metadata.max.bytes: UTF-8 bytes of one offset's metadata. */
+  offsetMetadataMaxBytes: GROUP_LIMIT_DEFAULTS.offsetMetadataMaxBytes,
+  /** UTF-8 bytes of offset metadata one group stores in all. */
+  groupMetadataMaxBytes: GROUP_LIMIT_DEFAULTS.groupMetadataMaxBytes,
+  /** Kafka's offsets.retention.minutes (7 days), in ms: an empty group's offsets expire after it. */
+  offsetsRetentionMs: OFFSETS_RETENTION_MS_DEFAULT,
+  /** Kafka's offsets.retention.check.interval.ms is 600000; one pass here is bounded (below), so it runs more often. */
+  offsetsRetentionCheckIntervalMs: 60_000,
+  /** Groups one expiry pass visits at most; the next pass continues where it stopped. */
+  offsetsRetentionCheckGroups: 1_000,
 });
 
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
@@ -129,6 +150,17 @@ export interface TopicDefaults {
   configs: TopicConfigs;
 }
 
+/** What consumer groups may store, and the expiry of empty groups' offsets. */
+export interface GroupsConfig {
+  /** Passed to the coordinator (either engine). */
+  limits: GroupLimits;
+  offsetsRetentionMs: number;
+  /** Period of the expiry pass (the controller's in a cluster). */
+  expiryIntervalMs: number;
+  /** Groups one pass visits at most. */
+  expiryGroupsPerPass: number;
+}
+
 export interface BrokerConfig {
   httpPort: number;
   host: string;
@@ -148,6 +180,7 @@ export interface BrokerConfig {
   maxConnections: number;
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
+  groups: GroupsConfig;
   /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
   notInThisBuild: string[];
   objectStore: ObjectStoreConfig;
@@ -186,6 +219,14 @@ const INT_SETTINGS = {
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
+  maxGroups: { env: 'STRATA_MAX_GROUPS', default: DEFAULTS.maxGroups, min: 1, max: LIMITS.groupsMax },
+  groupMaxSize: { env: 'STRATA_GROUP_MAX_SIZE', default: DEFAULTS.groupMaxSize, min: 1, max: LIMITS.groupMembersMax },
+  maxOffsetsPerCommit: { env: 'STRATA_MAX_OFFSETS_PER_COMMIT', default: DEFAULTS.maxOffsetsPerCommit, min: 1, max: LIMITS.offsetsPerCallMax },
+  offsetMetadataMaxBytes: { env: 'STRATA_OFFSET_METADATA_MAX_BYTES', default: DEFAULTS.offsetMetadataMaxBytes, min: 0, max: LIMITS.offsetMetadataLengthMax },
+  groupMetadataMaxBytes: { env: 'STRATA_GROUP_METADATA_MAX_BYTES', default: DEFAULTS.groupMetadataMaxBytes, min: 0, max: LIMITS.groupMetadataBytesMax },
+  offsetsRetentionMs: { env: 'STRATA_OFFSETS_RETENTION_MS', default: DEFAULTS.offsetsRetentionMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
+  offsetsRetentionCheckIntervalMs: { env: 'STRATA_OFFSETS_RETENTION_CHECK_INTERVAL_MS', default: DEFAULTS.offsetsRetentionCheckIntervalMs, min: 100, max: 24 * 3_600_000 },
+  offsetsRetentionCheckGroups: { env: 'STRATA_OFFSETS_RETENTION_CHECK_GROUPS', default: DEFAULTS.offsetsRetentionCheckGroups, min: 1, max: LIMITS.expiryGroupsPerPassMax },
   // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
   uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },
   loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
@@ -330,6 +371,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     maxConnections: int(INT_SETTINGS.maxConnections),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
+    groups: {
+      limits: {
+        groupsMax: int(INT_SETTINGS.maxGroups),
+        groupMembersMax: int(INT_SETTINGS.groupMaxSize),
+        offsetsPerCommitMax: int(INT_SETTINGS.maxOffsetsPerCommit),
+        offsetMetadataMaxBytes: int(INT_SETTINGS.offsetMetadataMaxBytes),
+        groupMetadataMaxBytes: int(INT_SETTINGS.groupMetadataMaxBytes),
+      },
+      offsetsRetentionMs: int(INT_SETTINGS.offsetsRetentionMs),
+      expiryIntervalMs: int(INT_SETTINGS.offsetsRetentionCheckIntervalMs),
+      expiryGroupsPerPass: int(INT_SETTINGS.offsetsRetentionCheckGroups),
+    },
     notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
     objectStore: objectStoreConfig(str, dataDir, problems),
     tiering: {
@@ -357,6 +410,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   // Replicas below the default factor are not made when fewer brokers are live: the check is against the largest.
   checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
   for (const p of topicProblems) problems.push(p.message);
+  if (config.groups.limits.offsetMetadataMaxBytes > config.groups.limits.groupMetadataMaxBytes) {
+    problems.push(
+      `STRATA_OFFSET_METADATA_MAX_BYTES (${config.groups.limits.offsetMetadataMaxBytes}) must not exceed STRATA_GROUP_METADATA_MAX_BYTES (${config.groups.limits.groupMetadataMaxBytes})`,
+    );
+  }
   if (config.topicDefaults.partitions > config.maxPartitions) {
     problems.push(`STRATA_DEFAULT_PARTITIONS (${config.topicDefaults.partitions}) exceeds STRATA_MAX_PARTITIONS (${config.maxPartitions})`);
   }
@@ -495,6 +553,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maxConnections: config.maxConnections,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    groups: config.groups,
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,

@@ -3,12 +3,12 @@
 // across requests for keyless ones), and the append shared with the raw path.
 // Everything in a request is validated and encoded before anything is appended.
 
-import { encodeRecordBatch, partitionForKey, validateBatches, type BatchFrame, type RecordHeader, type RecordInput } from '@strata/protocol';
+import { StrataError, encodeRecordBatch, partitionForKey, validateBatches, type BatchFrame, type RecordHeader, type RecordInput } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import { notLeader, type PartitionRouter } from './cluster/routing.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
-import { describe, isPlainObject, maxBatchBytes, throwProblems, type Problem } from './topics/topic-config.js';
+import { describe, isPlainObject, maxBatchBytes, throwProblems, timestampWindowProblem, type Problem } from './topics/topic-config.js';
 import type { PartitionHandle, Topic, TopicRegistry } from './topics/topic-registry.js';
 
 export const ENCODINGS = ['utf8', 'base64', 'json'] as const;
@@ -179,6 +179,8 @@ function parseHeaders(raw: unknown, encoding: HeaderEncoding, field: string, pro
 }
 
 export interface AppendContext {
+  /** The broker's clock (ms): message.timestamp.*.max.ms are checked against it. */
+  now(): number;
   registry: TopicRegistry;
   waiters: PartitionWaiters;
   metrics: BrokerMetrics;
@@ -201,7 +203,15 @@ export async function appendToPartition(
 ): Promise<AppendResult> {
   const bytes = batches.length;
   const all = acks === 'all' || acks === '-1';
-  const minInsync = all ? ctx.registry.get(handle.topic).configs['min.insync.replicas'] : 1;
+  const configs = ctx.registry.get(handle.topic).configs;
+  // Here, at the leader, for JSON and raw produce alike (a follower appends what its leader accepted).
+  const late = timestampWindowProblem(frames, configs, ctx.now());
+  if (late !== null) {
+    throw new StrataError('INVALID_TIMESTAMP', `${handle.topic}/${handle.partition}: ${late.message}; nothing was appended`, {
+      details: { topic: handle.topic, partition: handle.partition, ...late.details },
+    });
+  }
+  const minInsync = all ? configs['min.insync.replicas'] : 1;
   // Kafka refuses acks=all up front when the ISR is too small: nothing is appended.
   if (all) ctx.router.checkInSync(handle, epoch, minInsync);
   let result: AppendResult;

@@ -260,7 +260,9 @@ export class TieredPartition {
     for (const segment of this.#manifest.segments) total += segment.dataBytes;
     let newStart = -1;
     for (const segment of this.#manifest.segments) {
-      const expired = limits.retentionMs >= 0 && segment.maxTimestamp < now - limits.retentionMs;
+      // Aged by its newest record, but never from after its upload: a record timestamped far in the
+      // future must not keep the partition's history forever (the local log does the same).
+      const expired = limits.retentionMs >= 0 && Math.min(segment.maxTimestamp, segment.uploadedAtMs) < now - limits.retentionMs;
       const oversized = limits.retentionBytes >= 0 && total - segment.dataBytes >= limits.retentionBytes;
       if (!expired && !oversized) break;
       total -= segment.dataBytes;

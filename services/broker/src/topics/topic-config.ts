@@ -2,7 +2,7 @@
 // here collects all problems instead of stopping at the first, so a client
 // fixes a bad request in one round trip. Defaults live in ../config.ts.
 
-import { StrataError, type ErrorCode } from '@strata/protocol';
+import { BatchAttribute, StrataError, type ErrorCode } from '@strata/protocol';
 import { SEGMENT_BYTES_MAX, type LogConfig } from '@strata/log';
 
 export interface TopicConfigs {
@@ -20,6 +20,10 @@ export interface TopicConfigs {
   'cleanup.policy': CleanupPolicy;
   /** Kafka's boolean, as Kafka configs travel: "true" lets a replica outside the ISR lead (losing records). */
   'unclean.leader.election.enable': 'true' | 'false';
+  /** KIP-937 (Kafka 4.0): how far before the broker's clock a record's create time may lie (ms). */
+  'message.timestamp.before.max.ms': number;
+  /** KIP-937 (Kafka 4.0): how far after the broker's clock a record's create time may lie (ms). */
+  'message.timestamp.after.max.ms': number;
 }
 export type TopicConfigKey = keyof TopicConfigs;
 /** What a topic stores: only the keys set on it; the rest follow the broker's defaults (as Kafka does). */
@@ -81,9 +85,63 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigKey, TopicConfigSpec
     notYet: [],
     description: 'Let a replica outside the ISR become leader when no ISR member is live (availability over durability: acknowledged records can be lost).',
   },
+  // Kafka's maximum is Long.MAX_VALUE (no limit); here the largest safe integer, the same in effect.
+  'message.timestamp.before.max.ms': {
+    kind: 'int',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    description: "Refuse a batch with a record timestamped more than this before the broker's clock (ms); the default is no limit.",
+  },
+  'message.timestamp.after.max.ms': {
+    kind: 'int',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    description: "Refuse a batch with a record timestamped more than this after the broker's clock (ms): a far-future timestamp would hold up time retention.",
+  },
 });
 
 export const TOPIC_CONFIG_KEYS = Object.keys(TOPIC_CONFIG_SPECS) as TopicConfigKey[];
+
+/**
+ * Kafka 4.0's create-time window (KIP-937): a batch with a record whose timestamp lies more than
+ * message.timestamp.before.max.ms before `nowMs` or more than message.timestamp.after.max.ms after
+ * it is refused (INVALID_TIMESTAMP, nothing appended), so that one record far in the future cannot
+ * hold up time retention. LogAppendTime batches carry the broker's time: nothing to check. The
+ * batch header bounds its records: maxTimestamp is their largest (the validator refuses a header
+ * that understates them) and baseTimestamp the first's; a record timestamped before its batch's
+ * first record is not checked against the lower bound (Kafka's producers write them in order).
+ * Returns null when the batches pass.
+ */
+export function timestampWindowProblem(
+  frames: readonly { baseTimestamp: number; maxTimestamp: number; attributes: number }[],
+  configs: Pick<TopicConfigs, 'message.timestamp.before.max.ms' | 'message.timestamp.after.max.ms'>,
+  nowMs: number,
+): { message: string; details: Record<string, unknown> } | null {
+  const before = configs['message.timestamp.before.max.ms'];
+  const after = configs['message.timestamp.after.max.ms'];
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    if ((f.attributes & BatchAttribute.logAppendTime) !== 0) continue;
+    const late = f.maxTimestamp - nowMs;
+    if (late > after) {
+      return {
+        message: `batch ${i} has a record timestamped ${f.maxTimestamp}, ${late} ms after the broker's clock (message.timestamp.after.max.ms is ${after})`,
+        details: { batchIndex: i, timestamp: f.maxTimestamp, nowMs, 'message.timestamp.after.max.ms': after },
+      };
+    }
+    const earliest = Math.min(f.baseTimestamp, f.maxTimestamp);
+    const early = nowMs - earliest;
+    if (early > before) {
+      return {
+        message: `batch ${i} has a record timestamped ${earliest}, ${early} ms before the broker's clock (message.timestamp.before.max.ms is ${before})`,
+        details: { batchIndex: i, timestamp: earliest, nowMs, 'message.timestamp.before.max.ms': before },
+      };
+    }
+  }
+  return null;
+}
+
+
 
 export function isTopicConfigKey(key: string): key is TopicConfigKey {
   return Object.prototype.hasOwnProperty.call(TOPIC_CONFIG_SPECS, key);

@@ -24,6 +24,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   const { registry, config, logger } = ctx;
   // The router is read per request: a cluster node takes over from the single-node router once the broker listens.
   const appendCtx: AppendContext = {
+    now: () => ctx.now(),
     registry,
     waiters: ctx.waiters,
     metrics: ctx.metrics,

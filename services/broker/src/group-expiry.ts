@@ -1,0 +1,83 @@
+// The expiry of consumer groups (Kafka's offsets.retention.minutes): every interval, one pass
+// asks the coordinator to expire what is due in a bounded slice of the groups
+// (Coordinator.expireGroups), continuing from where the previous pass stopped. One broker runs
+// it: a single node its own; in a cluster only the controller (the others skip their turn), so
+// the work is done once, not once per broker. A pass never overlaps the next; a failed pass is
+// logged and the next one starts the round again.
+
+import type { Coordinator } from '@strata/coord';
+import type { Logger } from './logger.js';
+
+export interface GroupExpiryOptions {
+  coordinator: Coordinator;
+  intervalMs: number;
+  offsetsRetentionMs: number;
+  groupsPerPass: number;
+  /** False while another broker is the controller. */
+  isResponsible: () => boolean;
+  logger: Logger;
+  /** Deadline of one pass's coordinator call. */
+  callTimeoutMs?: number;
+}
+
+const PASS_CALL_TIMEOUT_MS = 30_000;
+
+export class GroupExpiryLoop {
+  readonly #opts: GroupExpiryOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #cursor = '';
+
+  constructor(options: GroupExpiryOptions) {
+    this.#opts = options;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Stops scheduling and waits for a running pass to finish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#running = this.#pass().finally(() => {
+        this.#running = null;
+        this.#schedule();
+      });
+    }, this.#opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  async #pass(): Promise<void> {
+    if (!this.#opts.isResponsible()) {
+      this.#cursor = '';
+      return;
+    }
+    try {
+      const result = await this.#opts.coordinator.expireGroups(
+        { offsetsRetentionMs: this.#opts.offsetsRetentionMs, groupsMax: this.#opts.groupsPerPass, cursor: this.#cursor },
+        { signal: AbortSignal.timeout(this.#opts.callTimeoutMs ?? PASS_CALL_TIMEOUT_MS) },
+      );
+      this.#cursor = result.cursor;
+      if (result.offsetsExpired > 0 || result.groupsDeleted > 0) {
+        this.#opts.logger.info('expired consumer group offsets', {
+          groupsVisited: result.groupsVisited,
+          offsetsExpired: result.offsetsExpired,
+          groupsDeleted: result.groupsDeleted,
+        });
+      }
+    } catch (e) {
+      this.#cursor = '';
+      this.#opts.logger.warn('consumer group expiry failed; the next pass retries', { err: e });
+    }
+  }
+}
