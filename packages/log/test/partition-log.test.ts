@@ -205,6 +205,23 @@ describe('PartitionLog', () => {
     await log.close();
   });
 
+  // Issue #10 item 6: one record at timestamp 2^53-1 kept a partition with retention.ms=2000 forever.
+  it('ages a segment holding a far-future timestamp by its last append, so retention.ms still deletes it', async () => {
+    let now = 1_700_000_000_000;
+    const log = await PartitionLog.open({ dir, config: { ...smallSegments, retentionMs: 2_000 }, now: () => now });
+    await appendRecords(log, 0, 3, now);
+    await appendRecords(log, 3, 1, Number.MAX_SAFE_INTEGER);
+    await appendRecords(log, 4, 2, now);
+    now += 1_000;
+    await log.maintain();
+    expect(log.logStartOffset).toBe(0);
+    now += 2_000;
+    await log.maintain();
+    expect(log.logStartOffset).toBe(6);
+    expect(log.logEndOffset).toBe(6);
+    await log.close();
+  });
+
   it('rolls on segment.ms', async () => {
     let now = 1_700_000_000_000;
     const log = await PartitionLog.open({ dir, config: { ...DEFAULT_LOG_CONFIG, segmentMs: 1000 }, now: () => now });
