@@ -7,23 +7,26 @@
  *    ceiling, another client is answered throughout, nothing acknowledged is lost, restart works;
  * 2. empty groups expire after STRATA_OFFSETS_RETENTION_MS (which frees their places), a group
  *    with a live member keeps its offsets;
+ * 2b. the same attack on a cluster: Redis' used_memory (INFO memory) stays under a ceiling;
  * 3. a record at timestamp 2^53-1 is refused at produce (JSON and raw); one accepted by a topic
  *    that allows it no longer stops retention.ms=2000.
  * Ceilings are stated below; latencies are printed, never asserted.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRecordBatch } from '@strata/protocol';
 import { describe, expect, it } from 'vitest';
-import { ResponsivenessProbe, StatsSampler, processStats, type BrokerProcess, type Json } from '../harness/index.js';
-import { brokerLifecycle } from '../support.js';
+import { Cluster, ResponsivenessProbe, StatsSampler, processStats, type BrokerProcess, type Json } from '../harness/index.js';
+import { brokerLifecycle, clusterPerTest } from '../support.js';
 
 const start = brokerLifecycle();
 
 /** Bytes of every file under `dir`. */
 function dirBytes(dir: string): number {
   let total = 0;
+  if (!existsSync(dir)) return 0;
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
   }
@@ -31,6 +34,33 @@ function dirBytes(dir: string): number {
 }
 
 const coordDir = (b: BrokerProcess): string => join(b.dataDir, '__strata', 'coord');
+
+/** Redis' used_memory, by INFO over a raw socket (the harness has no Redis client). */
+function redisUsedMemory(url: string, timeoutMs = 5_000): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to INFO within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write('INFO memory\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('utf8');
+      const match = /^used_memory:(\d+)\r$/m.exec(data);
+      if (match) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(Number(match[1]));
+      }
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -84,13 +114,13 @@ describe('hostile: consumer groups cannot grow the coordinator without limit', (
     // 2. As much as a group may store (250 x 256 B = 64,000 B), to new groups until the cap, then past it.
     const allowed = offsets(256);
     const statuses = new Map<number, number>();
-    for (let i = 0; i < GROUPS_MAX + 50; i++) {
+    for (let i = 0; i < GROUPS_MAX + 10; i++) {
       const answer = await b.http.post(`/v1/groups/fill-${i}/offsets`, { offsets: allowed });
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       if (answer.status === 409) expect(answer.body.error.code).toBe('GROUP_LIMIT_REACHED');
     }
     // "keeper" holds one place.
-    expect(Object.fromEntries(statuses)).toEqual({ 200: GROUPS_MAX - 1, 409: 51 });
+    expect(Object.fromEntries(statuses)).toEqual({ 200: GROUPS_MAX - 1, 409: 11 });
     // 3. Joins to new groups past the cap: refused too; the existing group still takes members.
     for (let i = 0; i < 20; i++) {
       const answer = await b.http.post(`/v1/groups/join-${i}/members`, { topics: ['attack'] });
@@ -141,6 +171,51 @@ describe('hostile: consumer groups cannot grow the coordinator without limit', (
     expect((await b.http.get('/v1/groups/g-0/offsets')).body.offsets).toEqual([]);
     expect((await b.http.get('/v1/groups/live/offsets')).body.offsets).toEqual([expect.objectContaining({ partition: 0, offset: 0 })]);
     expect((await b.http.post('/v1/groups/new/offsets', { offsets: [{ topic: 't', partition: 0, offset: 1 }] })).status).toBe(200);
+  });
+});
+
+describe('hostile: consumer groups cannot grow Redis without limit (cluster)', () => {
+  const state = clusterPerTest();
+  /** The single-node test above runs the whole attack; here a shorter one, against Redis. */
+  const GROUPS_MAX = 50;
+  /** 50 groups of at most 64 KiB of metadata and 250 offsets: about 5 MiB in Redis (the issue: +104 MB from 100 commits). */
+  const REDIS_GROWTH_CEILING = 12 * 1024 * 1024;
+
+  it('refuses the metadata attack before it reaches Redis and caps the groups; Redis stays small, the broker stays up', async () => {
+    const cluster = await Cluster.start({ brokers: 1, env: { STRATA_MAX_GROUPS: String(GROUPS_MAX) } });
+    state.cluster = cluster;
+    const b = cluster.broker('b1');
+    expect((await b.http.post('/v1/topics', { name: 'attack', partitions: 250 })).status).toBe(201);
+    const before = await redisUsedMemory(cluster.redis.url);
+    const started = performance.now();
+    const sampler = new StatsSampler(b.pid!);
+    const probe = new ResponsivenessProbe(`${b.url}/v1/topics/attack`);
+    const offsets = (metadataBytes: number) => Array.from({ length: 250 }, (_, p) => ({ topic: 'attack', partition: p, offset: 1, metadata: 'm'.repeat(metadataBytes) }));
+    const big = offsets(4000);
+    for (let i = 0; i < 20; i++) {
+      const answer = await b.http.post(`/v1/groups/attack-${i}/offsets`, { offsets: big });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('OFFSET_METADATA_TOO_LARGE');
+    }
+    const allowed = offsets(256);
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < GROUPS_MAX + 10; i++) {
+      const answer = await b.http.post(`/v1/groups/fill-${i}/offsets`, { offsets: allowed });
+      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ 200: GROUPS_MAX, 409: 10 });
+    const after = await redisUsedMemory(cluster.redis.url);
+    process.stdout.write(`[hostile/coordinator] cluster attack: ${20 + GROUPS_MAX + 10} requests in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    const peak = sampler.stop();
+    const seen = await probe.stop();
+    report('cluster attack', b, peak, seen);
+    process.stdout.write(`[hostile/coordinator] Redis used_memory ${(before / 1024 / 1024).toFixed(1)} MiB -> ${(after / 1024 / 1024).toFixed(1)} MiB\n`);
+    expect(after - before).toBeLessThan(REDIS_GROWTH_CEILING);
+    expect(seen.answered).toBeGreaterThan(0);
+    expect(seen.failures).toBe(0);
+    expect((await b.http.get('/v1/groups')).body.groups).toHaveLength(GROUPS_MAX);
+    await b.restart();
+    expect((await b.http.get('/v1/groups/fill-0/offsets')).body.offsets).toHaveLength(250);
   });
 });
 
