@@ -31,9 +31,10 @@ import {
   assertSupportedCompression,
   compressionName,
   decompressRecords,
+  decompressRecordsAsync,
 } from './compression.js';
 import { ByteCursor } from './varint.js';
-import { walkRecords, type DecodedRecord } from './record-section.js';
+import { walkRecords, type DecodedRecord, type RecordSink } from './record-section.js';
 
 export const MAGIC_V2 = 2;
 /** baseOffset int64 + batchLength int32: the bytes not counted by batchLength. */
@@ -318,34 +319,52 @@ function checkAppendRules(buf: Buffer, frame: BatchFrame, index: number): void {
 
 /**
  * Walk the records of a framed batch, decompressing first if needed.
- * `strict` enforces the append rules on offset deltas; `out` collects decoded records.
+ * `strict` enforces the append rules on offset deltas; `sink` takes decoded records.
  */
 function walkBatchRecords(
   buf: Buffer,
   frame: BatchFrame,
   index: number,
   cursor: ByteCursor,
-  out: DecodedRecord[] | null,
+  sink: RecordSink | null,
   strict: boolean,
   maxDecompressedBytes: number,
-): void {
+): boolean {
   const at = where(index, frame.position);
-  const start = frame.position + BATCH_HEADER_SIZE;
-  const end = frame.position + frame.size;
+  checkLastOffset(frame, index);
   const codec = frame.attributes & COMPRESSION_MASK;
+  const section = codec === 0 ? null : decompressRecords(codec, compressedSection(buf, frame), at, maxDecompressedBytes);
+  return walkSection(buf, section, frame, index, cursor, sink, strict);
+}
+
+function checkLastOffset(frame: BatchFrame, index: number): void {
   if (!Number.isSafeInteger(frame.baseOffset + frame.lastOffsetDelta)) {
-    throw new StrataError('CORRUPT_MESSAGE', `${at}baseOffset + lastOffsetDelta is outside the safe integer range`, {
+    throw new StrataError('CORRUPT_MESSAGE', `${where(index, frame.position)}baseOffset + lastOffsetDelta is outside the safe integer range`, {
       details: { batchIndex: index, position: frame.position },
     });
   }
-  if (codec === 0) {
-    cursor.reset(buf, start, end);
-  } else {
-    const section = decompressRecords(codec, buf.subarray(start, end), at, maxDecompressedBytes);
-    cursor.reset(section, 0, section.length);
-  }
+}
+
+function compressedSection(buf: Buffer, frame: BatchFrame): Buffer {
+  return buf.subarray(frame.position + BATCH_HEADER_SIZE, frame.position + frame.size);
+}
+
+/** Walk a batch's records: from buf itself (section null: uncompressed) or from its decompressed section. */
+function walkSection(
+  buf: Buffer,
+  section: Buffer | null,
+  frame: BatchFrame,
+  index: number,
+  cursor: ByteCursor,
+  sink: RecordSink | null,
+  strict: boolean,
+): boolean {
+  const at = where(index, frame.position);
+  const codec = frame.attributes & COMPRESSION_MASK;
+  if (section === null) cursor.reset(buf, frame.position + BATCH_HEADER_SIZE, frame.position + frame.size);
+  else cursor.reset(section, 0, section.length);
   try {
-    walkRecords(
+    return walkRecords(
       cursor,
       {
         baseOffset: frame.baseOffset,
@@ -356,7 +375,7 @@ function walkBatchRecords(
         recordCount: frame.recordCount,
         strict,
       },
-      out,
+      sink,
     );
   } catch (e) {
     if (!(e instanceof StrataError)) throw e;
@@ -390,6 +409,23 @@ export function scanValidPrefix(buf: Buffer): { frames: BatchFrame[]; validBytes
 
 // ---- decoding ------------------------------------------------------------------
 
+/** The frame of a batch a reader is about to decode: framing, CRC, codec and counts checked. */
+function readableFrame(buf: Buffer, position: number, index: number): BatchFrame {
+  const fault = checkFrame(buf, position);
+  if (fault !== FAULT_NONE) throw frameError(buf, position, index, fault);
+  const frame = frameAt(buf, position);
+  assertSupportedCompression(frame.attributes & COMPRESSION_MASK, where(index, position));
+  if (frame.recordCount < 0 || frame.lastOffsetDelta < 0) {
+    throw new StrataError(
+      'CORRUPT_MESSAGE',
+      `${where(index, position)}recordCount ${frame.recordCount} / lastOffsetDelta ${frame.lastOffsetDelta} is negative`,
+      { details: { batchIndex: index, position } },
+    );
+  }
+  checkLastOffset(frame, index);
+  return frame;
+}
+
 /** Decode the batch at position (verifying framing, CRC and record structure). Bytes after it are ignored. */
 export function decodeBatchAt(
   buf: Buffer,
@@ -401,21 +437,70 @@ export function decodeBatchAt(
   if (!Number.isInteger(position) || position < 0 || position > buf.length) {
     throw new StrataError('INVALID_REQUEST', `batch position ${String(position)} is outside a ${buf.length}-byte buffer`);
   }
-  const fault = checkFrame(buf, position);
-  if (fault !== FAULT_NONE) throw frameError(buf, position, index, fault);
+  const frame = readableFrame(buf, position, index);
   const header = readBatchHeader(buf, position);
-  const frame = frameAt(buf, position);
-  assertSupportedCompression(frame.attributes & COMPRESSION_MASK, where(index, position));
-  if (frame.recordCount < 0 || frame.lastOffsetDelta < 0) {
-    throw new StrataError(
-      'CORRUPT_MESSAGE',
-      `${where(index, position)}recordCount ${frame.recordCount} / lastOffsetDelta ${frame.lastOffsetDelta} is negative`,
-      { details: { batchIndex: index, position } },
-    );
-  }
   const records: DecodedRecord[] = [];
-  walkBatchRecords(buf, frame, index, cursor, records, false, maxDecompressedBytes);
+  const sink: RecordSink = { fromOffset: Number.NEGATIVE_INFINITY, accept: (record) => records.push(record) > 0 };
+  walkBatchRecords(buf, frame, index, cursor, sink, false, maxDecompressedBytes);
   return { header, records };
+}
+
+// ---- bounded, lazy reading -----------------------------------------------------
+// A reader's work must follow what it keeps, not what is stored: one gzip batch
+// of 1 MiB can hold 740,000 records. These walk whole batches in order (a
+// trailing partial batch is ignored, as a fetch answer may end in one), never
+// decompress a batch that lies wholly below fromOffset, never materialise a
+// record below it, and stop as soon as the visitor says so.
+
+export interface VisitOptions {
+  /** Records below this offset are skipped; batches wholly below it are not even decompressed. Default: all. */
+  fromOffset?: number;
+  /** A batch whose records decompress to more than this is MESSAGE_TOO_LARGE. Default 64 MiB. */
+  maxDecompressedBytes?: number;
+}
+
+/** Called with each record in offset order; false stops the reading. */
+export type RecordVisitor = (record: DecodedRecord) => boolean;
+
+/**
+ * Visit the records of the whole batches in buf, verifying each batch read
+ * (framing, CRC, record structure: CORRUPT_MESSAGE otherwise). Synchronous:
+ * for clients and for one batch at a time; a server uses visitRecordsAsync.
+ */
+export function visitRecords(buf: Buffer, visit: RecordVisitor, options: VisitOptions = {}): void {
+  const fromOffset = options.fromOffset ?? Number.NEGATIVE_INFINITY;
+  const maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const cursor = new ByteCursor(buf, 0, 0);
+  const sink: RecordSink = { fromOffset, accept: visit };
+  let pos = 0;
+  for (let index = 0; pos < buf.length && !isPartialTail(buf, pos); index++) {
+    const frame = readableFrame(buf, pos, index);
+    pos += frame.size;
+    if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
+    if (!walkBatchRecords(buf, frame, index, cursor, sink, false, maxDecompressedBytes)) return;
+  }
+}
+
+/**
+ * visitRecords for a server: compressed batches are inflated on the thread
+ * pool (the event loop is free while they are), so the loop runs at most one
+ * batch's walk at a time, and the visitor bounds that walk.
+ */
+export async function visitRecordsAsync(buf: Buffer, visit: RecordVisitor, options: VisitOptions = {}): Promise<void> {
+  const fromOffset = options.fromOffset ?? Number.NEGATIVE_INFINITY;
+  const maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const cursor = new ByteCursor(buf, 0, 0);
+  const sink: RecordSink = { fromOffset, accept: visit };
+  let pos = 0;
+  for (let index = 0; pos < buf.length && !isPartialTail(buf, pos); index++) {
+    const frame = readableFrame(buf, pos, index);
+    pos += frame.size;
+    if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
+    const codec = frame.attributes & COMPRESSION_MASK;
+    const section =
+      codec === 0 ? null : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, frame.position), maxDecompressedBytes);
+    if (!walkSection(buf, section, frame, index, cursor, sink, false)) return;
+  }
 }
 
 /**

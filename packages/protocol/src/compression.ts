@@ -2,12 +2,16 @@
 // (everything after recordCount); the header stays plain so the broker can
 // validate, assign offsets and index without decompressing.
 //
-// Supported: none and gzip (node:zlib, synchronous: batches are bounded and the
-// work is CPU-bound either way). snappy, lz4 and zstd need native or large
-// codecs that Strata does not ship yet; they are rejected with
+// Supported: none and gzip (node:zlib). snappy, lz4 and zstd need native or
+// large codecs that Strata does not ship yet; they are rejected with
 // UNSUPPORTED_COMPRESSION_TYPE so a producer learns to switch codec.
+//
+// Decompression is always bounded (maxOutputLength: zlib stops and fails past
+// it, so a bomb never allocates more than the bound). Two forms: synchronous,
+// for validation of one bounded batch, and asynchronous, which inflates on
+// libuv's thread pool so a server's event loop keeps answering meanwhile.
 
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { StrataError } from './errors.js';
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -72,13 +76,38 @@ export function decompressRecords(
   try {
     return gunzipSync(data, { maxOutputLength: maxBytes });
   } catch (cause) {
-    // zlib reports maxOutputLength as RangeError ERR_BUFFER_TOO_LARGE.
-    if (cause instanceof RangeError || (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')) {
-      throw new StrataError('MESSAGE_TOO_LARGE', `${where}gzip records decompress to more than ${maxBytes} bytes`, {
-        cause,
-      });
-    }
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new StrataError('CORRUPT_MESSAGE', `${where}gzip records section does not decompress: ${reason}`, { cause });
+    throw decompressionError(cause, where, maxBytes);
   }
+}
+
+/**
+ * decompressRecords off the event loop (zlib on the thread pool), with the same
+ * bound and errors: for servers decoding stored batches while they answer others.
+ */
+export function decompressRecordsAsync(
+  code: number,
+  data: Buffer,
+  where = '',
+  maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+): Promise<Buffer> {
+  assertSupportedCompression(code, where);
+  if (code === Compression.none) return Promise.resolve(data);
+  return new Promise((resolve, reject) => {
+    gunzip(data, { maxOutputLength: maxBytes }, (cause, out) => {
+      if (cause === null) resolve(out);
+      else reject(decompressionError(cause, where, maxBytes));
+    });
+  });
+}
+
+function decompressionError(cause: unknown, where: string, maxBytes: number): StrataError {
+  // zlib reports maxOutputLength as RangeError ERR_BUFFER_TOO_LARGE.
+  if (cause instanceof RangeError || (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')) {
+    return new StrataError('MESSAGE_TOO_LARGE', `${where}gzip records decompress to more than ${maxBytes} bytes`, {
+      cause,
+      details: { maxDecompressedBytes: maxBytes },
+    });
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new StrataError('CORRUPT_MESSAGE', `${where}gzip records section does not decompress: ${reason}`, { cause });
 }

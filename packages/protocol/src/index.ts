@@ -38,10 +38,12 @@ export {
   setBaseOffset,
   setPartitionLeaderEpoch,
   validateBatches,
+  visitRecords,
+  visitRecordsAsync,
 } from './batch.js';
-export type { BatchFrame, BatchHeader, ValidateOptions } from './batch.js';
+export type { BatchFrame, BatchHeader, RecordVisitor, ValidateOptions, VisitOptions } from './batch.js';
 
 export type { DecodedRecord, RecordHeader, RecordInput } from './record-section.js';
 
 export { decodeRecordBatch, decodeRecordBatches, encodeRecordBatch } from './records.js';
-export type { EncodeBatchOptions } from './records.js';
+export type { DecodeLimits, EncodeBatchOptions } from './records.js';
