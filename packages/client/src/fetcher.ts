@@ -64,9 +64,8 @@ export class Fetcher {
       signal: options.signal,
     });
     const records: ConsumerRecord[] = [];
-    // Whole batches come back: records of the first one below `offset` are skipped.
-    for (const r of answer.data.length > 0 ? decodeRecordBatches(answer.data) : []) {
-      if (r.offset < offset) continue;
+    // Whole batches come back: records of the first one below `offset` are skipped (not even decoded).
+    for (const r of answer.data.length > 0 ? decodeRecordBatches(answer.data, { fromOffset: offset }) : []) {
       records.push({ topic, partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
     }
     const last = records.at(-1);

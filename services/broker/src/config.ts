@@ -6,7 +6,7 @@
 
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { StrataError } from '@strata/protocol';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, StrataError } from '@strata/protocol';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
 import {
   checkEffectiveConfigs,
@@ -58,6 +58,11 @@ export const DEFAULTS = Object.freeze({
   fetchMaxRecordsCap: 10_000,
   /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
   maxFetchWaiters: 10_000,
+  /**
+   * Bytes one gzip batch may inflate to, at produce (validation) and when a JSON fetch decodes stored
+   * batches: past it the batch is MESSAGE_TOO_LARGE. Bounds the memory of one decompression.
+   */
+  maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
   maxConnections: 10_000,
   /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
   maintenanceIntervalMs: 1_000,
@@ -68,6 +73,14 @@ export const DEFAULTS = Object.freeze({
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
+
+/**
+ * Nesting levels ([ and {) a JSON request body may have; deeper is INVALID_REQUEST. The same bound
+ * decides whether a stored value renders as JSON in a fetch (deeper ones come back base64), so
+ * anything JSON produce accepts, JSON fetch renders. Not configurable: it guards the recursion of
+ * JSON.stringify (V8 overflows its stack at a few thousand levels), not a resource to tune.
+ */
+export const JSON_MAX_DEPTH = 128;
 
 /** Settings from DESIGN.md §8 this build recognises but does not use yet (none now: replication landed). */
 export const NOT_IN_THIS_BUILD = [] as const;
@@ -145,6 +158,7 @@ export interface BrokerConfig {
   fetchMaxBytesCap: number;
   fetchMaxRecordsCap: number;
   maxFetchWaiters: number;
+  maxDecompressedBytes: number;
   maxConnections: number;
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -183,6 +197,7 @@ const INT_SETTINGS = {
   fetchMaxBytesCap: { env: 'STRATA_FETCH_MAX_BYTES', default: DEFAULTS.fetchMaxBytesCap, min: 1024, max: 1024 * MiB },
   fetchMaxRecordsCap: { env: 'STRATA_FETCH_MAX_RECORDS', default: DEFAULTS.fetchMaxRecordsCap, min: 1, max: 1_000_000 },
   maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
+  maxDecompressedBytes: { env: 'STRATA_MAX_DECOMPRESSED_BYTES', default: DEFAULTS.maxDecompressedBytes, min: 1 * MiB, max: 1024 * MiB },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
@@ -327,6 +342,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     fetchMaxBytesCap: int(INT_SETTINGS.fetchMaxBytesCap),
     fetchMaxRecordsCap: int(INT_SETTINGS.fetchMaxRecordsCap),
     maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
+    maxDecompressedBytes: int(INT_SETTINGS.maxDecompressedBytes),
     maxConnections: int(INT_SETTINGS.maxConnections),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
@@ -492,6 +508,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     fetchMaxBytesCap: config.fetchMaxBytesCap,
     fetchMaxRecordsCap: config.fetchMaxRecordsCap,
     maxFetchWaiters: config.maxFetchWaiters,
+    maxDecompressedBytes: config.maxDecompressedBytes,
     maxConnections: config.maxConnections,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { partitionForKey } from '@strata/protocol';
+import { encodeRecordBatch, partitionForKey } from '@strata/protocol';
+import { JSON_MAX_DEPTH } from '../src/config.js';
 import { call, createTopic, fetchRecords, produce, startTestBroker, type TestBroker } from './helpers.js';
 
 let t: TestBroker;
@@ -77,11 +78,64 @@ describe('JSON produce and fetch', () => {
     expect(asText.body.records[0].value).toBe('42');
     expect(asText.body.nextOffset).toBe(2);
 
-    // utf8 values are not JSON: asking for json fails cleanly.
-    await produce(t.url, 'enc', { records: [{ value: 'not json {' }] });
-    const bad = await fetchRecords(t.url, 'enc', 0, 'offset=3&valueEncoding=json');
-    expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { offset: 3, field: 'value' } });
+    // A stored value that is not JSON never fails the fetch (issue #10 item 7): it comes back
+    // base64, marked on that record, and the records beside it render as asked.
+    await produce(t.url, 'enc', { records: [{ value: 'not json {' }, { value: '[1,2]' }] });
+    const mixed = await fetchRecords(t.url, 'enc', 0, 'offset=3&valueEncoding=json');
+    expect(mixed.status).toBe(200);
+    expect(mixed.body.records).toEqual([
+      expect.objectContaining({ offset: 3, value: Buffer.from('not json {').toString('base64'), valueEncoding: 'base64' }),
+      expect.objectContaining({ offset: 4, value: [1, 2] }),
+    ]);
+    expect(mixed.body.records[1]).not.toHaveProperty('valueEncoding');
+  });
+
+  it('a JSON body nested deeper than JSON_MAX_DEPTH is 400 on every route, and changes nothing', async () => {
+    await createTopic(t.url, 'deep');
+    const nested = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
+    const deepValue = `{"valueEncoding":"json","records":[{"value":${nested(5_000)}}]}`;
+    const attempts = [
+      { path: '/v1/topics/deep/records', body: deepValue },
+      { path: '/v1/topics', body: `{"name":"x","configs":${'{"a":'.repeat(300)}1${'}'.repeat(300)}}` },
+      { path: '/v1/groups/g/members', body: `{"topics":${nested(10_000)}}` },
+      { path: '/v1/groups/g/members/m/heartbeat', body: `{"memberEpoch":${nested(10_000)}}` },
+      { path: '/v1/groups/g/offsets', body: `{"offsets":${nested(10_000)}}` },
+      { path: '/v1/groups/g/offsets/reset', body: `{"offsets":${nested(10_000)}}` },
+    ];
+    for (const { path, body } of attempts) {
+      const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const answer = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, path).toBe(400);
+      expect(answer.error.code, path).toBe('INVALID_REQUEST');
+      expect(answer.error.message, path).toMatch(new RegExp(`nests deeper than ${JSON_MAX_DEPTH} levels`));
+    }
+    // At the bound it is accepted, and fetched back as JSON.
+    const atBound = JSON.parse(nested(JSON_MAX_DEPTH - 3)) as unknown; // body, records and the record take 3 levels
+    const ok = await produce(t.url, 'deep', { valueEncoding: 'json', records: [{ value: atBound }] });
+    expect(ok.status).toBe(200);
+    const back = await fetchRecords(t.url, 'deep', 0, 'offset=0&valueEncoding=json');
+    expect(back.body.records).toHaveLength(1);
+    expect(back.body.records[0].value).toEqual(atBound);
+    expect(back.body.highWatermark).toBe(1); // the refused produce appended nothing
+  });
+
+  it('a stored value too deep to render comes back base64, marked, and never fails the fetch', async () => {
+    await createTopic(t.url, 'deep-stored');
+    const deep = Buffer.from('['.repeat(10_000) + ']'.repeat(10_000));
+    const batch = encodeRecordBatch([{ value: Buffer.from('{"ok":1}') }, { value: deep }, { value: Buffer.from('2') }]);
+    const raw = await fetch(`${t.url}/v1/topics/deep-stored/partitions/0/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.kafka.record-batch' },
+      body: batch,
+    });
+    expect(raw.status).toBe(200);
+    const res = await fetchRecords(t.url, 'deep-stored', 0, 'offset=0&valueEncoding=json');
+    expect(res.status).toBe(200);
+    expect(res.body.records.map((r: { value: unknown; valueEncoding?: string }) => [r.value, r.valueEncoding])).toEqual([
+      [{ ok: 1 }, undefined],
+      [deep.toString('base64'), 'base64'],
+      [2, undefined],
+    ]);
   });
 
   it('keyed records land on partitionForKey(key, n) and keep their order', async () => {

@@ -170,7 +170,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes);
-      const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true });
+      const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true, maxDecompressedBytes: config.maxDecompressedBytes });
       const handle = registry.partition(params.topic!, partition);
       const append = appendOrForward(rc, handle, body, frames, acks);
       if (acks === '0') {
@@ -188,6 +188,8 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
           min: 1,
           clampTo: config.fetchMaxRecordsCap,
         }),
+        maxBytes: request.maxBytes,
+        maxDecompressedBytes: config.maxDecompressedBytes,
         keyEncoding: enumParam(rc.query, 'keyEncoding', ENCODINGS, 'utf8'),
         valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
         headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
@@ -196,9 +198,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if (elsewhere !== null && 'proxied' in elsewhere) return elsewhere.proxied;
       const result = elsewhere?.fromBucket ?? (await fetchBatches(ctx, request, rc.signal));
       if (result === null) return { status: 204 }; // the client left; nothing is written
-      let converted: ReturnType<typeof toJsonRecords>;
+      let converted: Awaited<ReturnType<typeof toJsonRecords>>;
       try {
-        converted = toJsonRecords(result, request.offset, options);
+        converted = await toJsonRecords(result, request.offset, options);
       } finally {
         result.release(); // the JSON holds copies of every key, value and header
       }
