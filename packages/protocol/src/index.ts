@@ -38,6 +38,7 @@ export {
   setBaseOffset,
   setPartitionLeaderEpoch,
   validateBatches,
+  validateBatchesAsync,
   visitRecords,
   visitRecordsAsync,
 } from './batch.js';

@@ -8,12 +8,14 @@ import {
   decodeRecordBatches,
   encodeRecordBatch,
   isStrataError,
+  validateBatches,
+  validateBatchesAsync,
   visitRecords,
   visitRecordsAsync,
   type DecodedRecord,
   type RecordInput,
 } from '@strata/protocol';
-import { expectStrataError, rawBatch } from './helpers.js';
+import { expectStrataError, rawBatch, recordHex } from './helpers.js';
 
 const RECORDS_IN_BOMB = 200_000;
 
@@ -98,5 +100,42 @@ describe('visitRecordsAsync', () => {
     );
     expect(isStrataError(error) && error.code).toBe('MESSAGE_TOO_LARGE');
     expect((error as Error).message).toMatch(/batch 0 at byte 0: gzip records decompress to more than 1048576 bytes/);
+  });
+});
+
+describe('validateBatchesAsync', () => {
+  /** The outcome of a validation: its frames, or the error's code and message. */
+  async function outcomes(buf: Buffer, max?: number): Promise<[unknown, unknown]> {
+    const options = { maxDecompressedBytes: max };
+    const settle = (f: () => unknown): unknown => {
+      try {
+        return f();
+      } catch (e) {
+        return isStrataError(e) ? { code: e.code, message: e.message } : e;
+      }
+    };
+    const sync = settle(() => validateBatches(buf, options));
+    const async = await validateBatchesAsync(buf, options).then(
+      (frames) => frames,
+      (e: unknown) => (isStrataError(e) ? { code: e.code, message: e.message } : e),
+    );
+    return [sync, async];
+  }
+
+  it('accepts and refuses exactly what validateBatches does, with the same errors', async () => {
+    const hex = (h: string): Buffer => Buffer.from(h, 'hex');
+    const cases: Array<[string, Buffer, number?]> = [
+      ['plain and gzip batches', Buffer.concat([encodeRecordBatch(tinyRecords(3)), encodeRecordBatch(tinyRecords(4), { compression: 'gzip' })])],
+      ['a huge gzip batch', bomb],
+      ['gzip that does not inflate', rawBatch(hex('1f8b0800deadbeef'), { recordCount: 1, attributes: 1 })],
+      ['gzip hiding bad offset deltas', rawBatch(gzipSync(hex(recordHex(0) + recordHex(0))), { recordCount: 2, attributes: 1 })],
+      ['a gzip bomb', rawBatch(gzipSync(Buffer.alloc(4 << 20)), { recordCount: 1, attributes: 1 }), 1 << 20],
+      ['a plain batch with a bad record', rawBatch(hex(recordHex(0) + '8e'), { recordCount: 2 })],
+      ['trailing bytes', Buffer.concat([encodeRecordBatch(tinyRecords(1)), Buffer.alloc(5)])],
+    ];
+    for (const [what, buf, max] of cases) {
+      const [sync, async] = await outcomes(buf, max);
+      expect(async, what).toEqual(sync);
+    }
   });
 });

@@ -1,6 +1,6 @@
 // Produce and fetch, JSON and raw, and offsets lookup.
 
-import { StrataError, isStrataError, validateBatches, type BatchFrame } from '@strata/protocol';
+import { StrataError, isStrataError, validateBatchesAsync, type BatchFrame } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
@@ -170,7 +170,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes);
-      const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true, maxDecompressedBytes: config.maxDecompressedBytes });
+      const frames = await validateBatchesAsync(body, { maxBatchBytes: maxBatchBytes(configs), deep: true, maxDecompressedBytes: config.maxDecompressedBytes });
       const handle = registry.partition(params.topic!, partition);
       const append = appendOrForward(rc, handle, body, frames, acks);
       if (acks === '0') {
