@@ -32,6 +32,7 @@ import {
   compressionName,
   decompressRecords,
   decompressRecordsAsync,
+  type DecompressionSlots,
 } from './compression.js';
 import { ByteCursor } from './varint.js';
 import { walkRecords, type DecodedRecord, type RecordSink } from './record-section.js';
@@ -243,6 +244,8 @@ export interface ValidateOptions {
   deep?: boolean;
   /** Refuse gzip sections that decompress to more than this. Default 64 MiB. */
   maxDecompressedBytes?: number;
+  /** validateBatchesAsync: decompressions wait for one of these slots. Default: no bound. */
+  slots?: DecompressionSlots;
 }
 
 /**
@@ -284,7 +287,9 @@ export async function validateBatchesAsync(buf: Buffer, options?: ValidateOption
       checkLastOffset(frame, index);
       const codec = frame.attributes & COMPRESSION_MASK;
       const section =
-        codec === 0 ? null : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, pos), maxDecompressedBytes);
+        codec === 0
+          ? null
+          : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, pos), maxDecompressedBytes, options?.slots);
       walkSection(buf, section, frame, index, cursor, null, true);
     }
     frames.push(frame);
@@ -294,7 +299,7 @@ export async function validateBatchesAsync(buf: Buffer, options?: ValidateOption
   return frames;
 }
 
-function validateOptions(buf: Buffer, options: ValidateOptions | undefined): Required<ValidateOptions> {
+function validateOptions(buf: Buffer, options: ValidateOptions | undefined): Required<Omit<ValidateOptions, 'slots'>> {
   if (!Buffer.isBuffer(buf)) throw new StrataError('INVALID_REQUEST', 'validateBatches needs a Buffer');
   if (buf.length === 0) throw new StrataError('CORRUPT_MESSAGE', 'no batch: the buffer is empty');
   return {
@@ -495,6 +500,8 @@ export interface VisitOptions {
   fromOffset?: number;
   /** A batch whose records decompress to more than this is MESSAGE_TOO_LARGE. Default 64 MiB. */
   maxDecompressedBytes?: number;
+  /** visitRecordsAsync: decompressions wait for one of these slots. Default: no bound. */
+  slots?: DecompressionSlots;
 }
 
 /** Called with each record in offset order; false stops the reading. */
@@ -536,7 +543,9 @@ export async function visitRecordsAsync(buf: Buffer, visit: RecordVisitor, optio
     if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
     const codec = frame.attributes & COMPRESSION_MASK;
     const section =
-      codec === 0 ? null : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, frame.position), maxDecompressedBytes);
+      codec === 0
+        ? null
+        : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, frame.position), maxDecompressedBytes, options.slots);
     if (!walkSection(buf, section, frame, index, cursor, sink, false)) return;
   }
 }

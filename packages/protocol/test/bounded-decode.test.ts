@@ -5,6 +5,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
+  DecompressionSlots,
   decodeRecordBatches,
   encodeRecordBatch,
   isStrataError,
@@ -137,5 +138,41 @@ describe('validateBatchesAsync', () => {
       const [sync, async] = await outcomes(buf, max);
       expect(async, what).toEqual(sync);
     }
+  });
+});
+
+describe('DecompressionSlots', () => {
+  it('runs at most max decompressions at once, and every waiter gets its turn', async () => {
+    const slots = new DecompressionSlots(2);
+    const batch = encodeRecordBatch(tinyRecords(20_000), { compression: 'gzip' });
+    let peak = 0;
+    const reads = Array.from({ length: 8 }, () =>
+      visitRecordsAsync(
+        batch,
+        () => {
+          peak = Math.max(peak, slots.running);
+          return false;
+        },
+        { slots },
+      ),
+    );
+    const sampler = setInterval(() => (peak = Math.max(peak, slots.running)), 0);
+    await Promise.all(reads);
+    clearInterval(sampler);
+    expect(peak).toBeGreaterThanOrEqual(1);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(slots.running).toBe(0);
+  });
+
+  it('frees the slot when a decompression fails', async () => {
+    const slots = new DecompressionSlots(1);
+    const bad = rawBatch(Buffer.from('1f8b0800deadbeef', 'hex'), { recordCount: 1, attributes: 1 });
+    for (let i = 0; i < 3; i++) {
+      await expect(visitRecordsAsync(bad, () => true, { slots })).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
+    }
+    expect(slots.running).toBe(0);
+    let seen = 0;
+    await visitRecordsAsync(encodeRecordBatch(tinyRecords(3), { compression: 'gzip' }), () => ++seen > 0, { slots });
+    expect(seen).toBe(3);
   });
 });

@@ -63,6 +63,11 @@ export const DEFAULTS = Object.freeze({
    * batches: past it the batch is MESSAGE_TOO_LARGE. Bounds the memory of one decompression.
    */
   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+  /**
+   * Decompressions running at once (produce validation and JSON fetch); the rest wait their turn. Each
+   * holds a thread of libuv's pool (4, shared with file reads) and up to maxDecompressedBytes.
+   */
+  maxConcurrentDecompressions: 2,
   maxConnections: 10_000,
   /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
   maintenanceIntervalMs: 1_000,
@@ -159,6 +164,7 @@ export interface BrokerConfig {
   fetchMaxRecordsCap: number;
   maxFetchWaiters: number;
   maxDecompressedBytes: number;
+  maxConcurrentDecompressions: number;
   maxConnections: number;
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -198,6 +204,7 @@ const INT_SETTINGS = {
   fetchMaxRecordsCap: { env: 'STRATA_FETCH_MAX_RECORDS', default: DEFAULTS.fetchMaxRecordsCap, min: 1, max: 1_000_000 },
   maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
   maxDecompressedBytes: { env: 'STRATA_MAX_DECOMPRESSED_BYTES', default: DEFAULTS.maxDecompressedBytes, min: 1 * MiB, max: 1024 * MiB },
+  maxConcurrentDecompressions: { env: 'STRATA_MAX_CONCURRENT_DECOMPRESSIONS', default: DEFAULTS.maxConcurrentDecompressions, min: 1, max: 64 },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
@@ -343,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     fetchMaxRecordsCap: int(INT_SETTINGS.fetchMaxRecordsCap),
     maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
     maxDecompressedBytes: int(INT_SETTINGS.maxDecompressedBytes),
+    maxConcurrentDecompressions: int(INT_SETTINGS.maxConcurrentDecompressions),
     maxConnections: int(INT_SETTINGS.maxConnections),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
@@ -509,6 +517,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     fetchMaxRecordsCap: config.fetchMaxRecordsCap,
     maxFetchWaiters: config.maxFetchWaiters,
     maxDecompressedBytes: config.maxDecompressedBytes,
+    maxConcurrentDecompressions: config.maxConcurrentDecompressions,
     maxConnections: config.maxConnections,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -3,7 +3,7 @@
 // or shutdown. The raw path hands the log's Buffer through untouched; the JSON
 // path decodes it lazily, from the asked offset, up to the answer's bounds.
 
-import { StrataError, isStrataError, visitRecordsAsync, type DecodedRecord } from '@strata/protocol';
+import { StrataError, isStrataError, visitRecordsAsync, type DecodedRecord, type DecompressionSlots } from '@strata/protocol';
 import type { ReadResult } from '@strata/log';
 import { JSON_MAX_DEPTH } from './config.js';
 import { jsonDepthExcess } from './json-depth.js';
@@ -155,6 +155,8 @@ export interface JsonFetchOptions {
   maxBytes: number;
   /** Bound on one stored gzip batch's decompressed size (STRATA_MAX_DECOMPRESSED_BYTES). */
   maxDecompressedBytes: number;
+  /** The broker's bound on decompressions at once (STRATA_MAX_CONCURRENT_DECOMPRESSIONS). */
+  decompressionSlots: DecompressionSlots;
   keyEncoding: Encoding;
   valueEncoding: Encoding;
   headerEncoding: HeaderEncoding;
@@ -187,7 +189,13 @@ export async function toJsonRecords(result: FetchResult, offset: number, options
     return true;
   };
   try {
-    if (result.data.length > 0) await visitRecordsAsync(result.data, take, { fromOffset: offset, maxDecompressedBytes: options.maxDecompressedBytes });
+    if (result.data.length > 0) {
+      await visitRecordsAsync(result.data, take, {
+        fromOffset: offset,
+        maxDecompressedBytes: options.maxDecompressedBytes,
+        slots: options.decompressionSlots,
+      });
+    }
   } catch (e) {
     const last = records.at(-1);
     if (last !== undefined && isStrataError(e)) return { records, nextOffset: last.offset + 1 };

@@ -1,6 +1,6 @@
 // Produce and fetch, JSON and raw, and offsets lookup.
 
-import { StrataError, isStrataError, validateBatchesAsync, type BatchFrame } from '@strata/protocol';
+import { DecompressionSlots, StrataError, isStrataError, validateBatchesAsync, type BatchFrame } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
@@ -22,6 +22,8 @@ const UNKNOWN_OFFSET = -1;
 
 export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   const { registry, config, logger } = ctx;
+  // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
+  const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
   // The router is read per request: a cluster node takes over from the single-node router once the broker listens.
   const appendCtx: AppendContext = {
     registry,
@@ -170,7 +172,12 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes);
-      const frames = await validateBatchesAsync(body, { maxBatchBytes: maxBatchBytes(configs), deep: true, maxDecompressedBytes: config.maxDecompressedBytes });
+      const frames = await validateBatchesAsync(body, {
+        maxBatchBytes: maxBatchBytes(configs),
+        deep: true,
+        maxDecompressedBytes: config.maxDecompressedBytes,
+        slots: decompressionSlots,
+      });
       const handle = registry.partition(params.topic!, partition);
       const append = appendOrForward(rc, handle, body, frames, acks);
       if (acks === '0') {
@@ -190,6 +197,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         }),
         maxBytes: request.maxBytes,
         maxDecompressedBytes: config.maxDecompressedBytes,
+        decompressionSlots,
         keyEncoding: enumParam(rc.query, 'keyEncoding', ENCODINGS, 'utf8'),
         valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
         headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
