@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'n
 import { join } from 'node:path';
 import {
   StrataError,
-  visitRecords,
+  visitRecordsAsync,
   setBaseOffset,
   setPartitionLeaderEpoch,
   type BatchFrame,
@@ -628,9 +628,9 @@ export class PartitionLog {
       const batch = cursor.batch;
       if (batch.maxTimestamp < timestamp) continue;
       const bytes = await cursor.slice(batch.position, batch.position + batch.size);
-      // Stops at the first match: a batch may hold hundreds of thousands of records.
+      // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
       let found = null as TimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
-      visitRecords(
+      await visitRecordsAsync(
         bytes,
         (record) => {
           if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };

@@ -37,7 +37,7 @@ import {
   MIN_BATCH_LENGTH,
   StrataError,
   crc32c,
-  visitRecords,
+  visitRecordsAsync,
   readInt64,
   scanValidPrefix,
   validateBatches,
@@ -648,9 +648,9 @@ export class SegmentObjectReader {
       if (batch.maxTimestamp < timestamp) continue;
       // Check it and those skipped before it, so a wrong maxTimestamp cannot hide the answer.
       verifyBatches(this.key, bytes.subarray(0, batch.position - start + batch.size), start);
-      // Stops at the first match: a batch may hold hundreds of thousands of records.
+      // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
       let found = null as SegmentTimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
-      visitRecords(bytes.subarray(batch.position - start, batch.position - start + batch.size), (record) => {
+      await visitRecordsAsync(bytes.subarray(batch.position - start, batch.position - start + batch.size), (record) => {
         if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };
         return found === null;
       });
