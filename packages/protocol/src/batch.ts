@@ -372,12 +372,12 @@ function walkBatchRecords(
   sink: RecordSink | null,
   strict: boolean,
   maxDecompressedBytes: number,
+  at = where(index, frame.position),
 ): boolean {
-  const at = where(index, frame.position);
   checkLastOffset(frame, index);
   const codec = frame.attributes & COMPRESSION_MASK;
   const section = codec === 0 ? null : decompressRecords(codec, compressedSection(buf, frame), at, maxDecompressedBytes);
-  return walkSection(buf, section, frame, index, cursor, sink, strict);
+  return walkSection(buf, section, frame, index, cursor, sink, strict, at);
 }
 
 function checkLastOffset(frame: BatchFrame, index: number): void {
@@ -401,8 +401,8 @@ function walkSection(
   cursor: ByteCursor,
   sink: RecordSink | null,
   strict: boolean,
+  at = where(index, frame.position),
 ): boolean {
-  const at = where(index, frame.position);
   const codec = frame.attributes & COMPRESSION_MASK;
   if (section === null) cursor.reset(buf, frame.position + BATCH_HEADER_SIZE, frame.position + frame.size);
   else cursor.reset(section, 0, section.length);
@@ -504,6 +504,11 @@ export interface VisitOptions {
   slots?: DecompressionSlots;
 }
 
+/** A reader names a stored batch by its offsets too: its byte position is only within what was read. */
+function readerWhere(index: number, frame: BatchFrame): string {
+  return `batch ${index} at byte ${frame.position} (offsets ${frame.baseOffset}..${frame.baseOffset + frame.lastOffsetDelta}): `;
+}
+
 /** Called with each record in offset order; false stops the reading. */
 export type RecordVisitor = (record: DecodedRecord) => boolean;
 
@@ -522,7 +527,7 @@ export function visitRecords(buf: Buffer, visit: RecordVisitor, options: VisitOp
     const frame = readableFrame(buf, pos, index);
     pos += frame.size;
     if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
-    if (!walkBatchRecords(buf, frame, index, cursor, sink, false, maxDecompressedBytes)) return;
+    if (!walkBatchRecords(buf, frame, index, cursor, sink, false, maxDecompressedBytes, readerWhere(index, frame))) return;
   }
 }
 
@@ -545,8 +550,8 @@ export async function visitRecordsAsync(buf: Buffer, visit: RecordVisitor, optio
     const section =
       codec === 0
         ? null
-        : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, frame.position), maxDecompressedBytes, options.slots);
-    if (!walkSection(buf, section, frame, index, cursor, sink, false)) return;
+        : await decompressRecordsAsync(codec, compressedSection(buf, frame), readerWhere(index, frame), maxDecompressedBytes, options.slots);
+    if (!walkSection(buf, section, frame, index, cursor, sink, false, readerWhere(index, frame))) return;
   }
 }
 

@@ -46,7 +46,7 @@ describe('decodeRecordBatches with limits', () => {
     const unreadable = rawBatch(Buffer.from('1f8b0800deadbeef', 'hex'), { recordCount: 3, attributes: 1, baseOffset: 0 });
     const next = encodeRecordBatch([{ value: Buffer.from('ok') }], { baseOffset: 3, compression: 'gzip' });
     const both = Buffer.concat([unreadable, next]);
-    expectStrataError(() => decodeRecordBatches(both), 'CORRUPT_MESSAGE', /batch 0 at byte 0: gzip records section does not decompress/);
+    expectStrataError(() => decodeRecordBatches(both), 'CORRUPT_MESSAGE', /batch 0 at byte 0 \(offsets 0\.\.2\): gzip records section does not decompress/);
     expect(decodeRecordBatches(both, { fromOffset: 3 }).map((r) => r.value?.toString())).toEqual(['ok']);
   });
 
@@ -56,7 +56,7 @@ describe('decodeRecordBatches with limits', () => {
     expectStrataError(
       () => decodeRecordBatches(batch, { maxDecompressedBytes: 1 << 20 }),
       'MESSAGE_TOO_LARGE',
-      /batch 0 at byte 0: gzip records decompress to more than 1048576 bytes/,
+      /batch 0 at byte 0 \(offsets 0\.\.0\): gzip records decompress to more than 1048576 bytes/,
     );
   });
 
@@ -100,7 +100,7 @@ describe('visitRecordsAsync', () => {
       (e: unknown) => e,
     );
     expect(isStrataError(error) && error.code).toBe('MESSAGE_TOO_LARGE');
-    expect((error as Error).message).toMatch(/batch 0 at byte 0: gzip records decompress to more than 1048576 bytes/);
+    expect((error as Error).message).toMatch(/batch 0 at byte 0 \(offsets 0\.\.0\): gzip records decompress to more than 1048576 bytes/);
   });
 });
 

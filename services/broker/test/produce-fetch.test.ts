@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeRecordBatch, partitionForKey } from '@strata/protocol';
 import { JSON_MAX_DEPTH } from '../src/config.js';
-import { call, createTopic, fetchRecords, produce, startTestBroker, type TestBroker } from './helpers.js';
+import { call, createTopic, fetchRecords, postBatch, produce, startTestBroker, type TestBroker } from './helpers.js';
 
 let t: TestBroker;
 beforeEach(async () => {
@@ -117,6 +117,44 @@ describe('JSON produce and fetch', () => {
     expect(back.body.records).toHaveLength(1);
     expect(back.body.records[0].value).toEqual(atBound);
     expect(back.body.highWatermark).toBe(1); // the refused produce appended nothing
+  });
+
+  it('a JSON fetch stops at maxRecords inside one large gzip batch, and answers from the middle of it', async () => {
+    await createTopic(t.url, 'dense');
+    const count = 50_000;
+    const batch = encodeRecordBatch(Array.from({ length: count }, (_, i) => ({ value: Buffer.from(String(i)) })), { compression: 'gzip' });
+    expect((await postBatch(t.url, 'dense', 0, batch)).status).toBe(200);
+    const head = await fetchRecords(t.url, 'dense', 0, 'offset=0&maxRecords=3');
+    expect(head.body.records.map((r: { value: string }) => r.value)).toEqual(['0', '1', '2']);
+    expect(head.body.nextOffset).toBe(3);
+    const middle = await fetchRecords(t.url, 'dense', 0, `offset=${count - 2}&maxRecords=10`);
+    expect(middle.body.records.map((r: { offset: number }) => r.offset)).toEqual([count - 2, count - 1]);
+    expect(middle.body.nextOffset).toBe(count);
+    // maxBytes bounds the JSON answer (at least one record).
+    const small = await fetchRecords(t.url, 'dense', 0, 'offset=0&maxRecords=10000&maxBytes=2000');
+    expect(small.body.records.length).toBeGreaterThan(1);
+    expect(JSON.stringify(small.body.records).length).toBeLessThanOrEqual(2000);
+    expect(small.body.nextOffset).toBe(small.body.records.length);
+  });
+
+  it('a stored batch that inflates past STRATA_MAX_DECOMPRESSED_BYTES: what fits before it, then a clear error', async () => {
+    await createTopic(t.url, 'inflate');
+    await produce(t.url, 'inflate', { records: [{ value: 'plain' }] });
+    const zeros = Buffer.alloc(8192);
+    const big = encodeRecordBatch(Array.from({ length: 256 }, () => ({ value: zeros })), { compression: 'gzip' }); // 2 MiB inflated
+    expect((await postBatch(t.url, 'inflate', 0, big)).status).toBe(200);
+    await t.restart({ STRATA_MAX_DECOMPRESSED_BYTES: String(1024 * 1024) });
+    const before = await fetchRecords(t.url, 'inflate', 0, 'offset=0');
+    expect(before.status).toBe(200);
+    expect(before.body.records.map((r: { value: string }) => r.value)).toEqual(['plain']);
+    expect(before.body.nextOffset).toBe(1);
+    const at = await fetchRecords(t.url, 'inflate', 0, 'offset=1');
+    expect(at.status).toBe(413);
+    expect(at.body.error.code).toBe('MESSAGE_TOO_LARGE');
+    expect(at.body.error.message).toMatch(/JSON fetch from offset 1: batch 0 at byte 0 \(offsets 1\.\.256\): gzip records decompress to more than 1048576 bytes/);
+    // The raw endpoint serves the same bytes; produce now refuses such a batch.
+    expect((await call(t.url, 'GET', '/v1/topics/inflate/partitions/0/batches?offset=1')).status).toBe(200);
+    expect((await postBatch(t.url, 'inflate', 0, big)).status).toBe(413);
   });
 
   it('a stored value too deep to render comes back base64, marked, and never fails the fetch', async () => {
