@@ -504,6 +504,9 @@ export interface VisitOptions {
   slots?: DecompressionSlots;
 }
 
+/** visitRecordsAsync yields to the event loop after walking this many bytes of batches (a few ms of work). */
+const VISIT_YIELD_BYTES = 1024 * 1024;
+
 /** A reader names a stored batch by its offsets too: its byte position is only within what was read. */
 function readerWhere(index: number, frame: BatchFrame): string {
   return `batch ${index} at byte ${frame.position} (offsets ${frame.baseOffset}..${frame.baseOffset + frame.lastOffsetDelta}): `;
@@ -542,9 +545,16 @@ export async function visitRecordsAsync(buf: Buffer, visit: RecordVisitor, optio
   const cursor = new ByteCursor(buf, 0, 0);
   const sink: RecordSink = { fromOffset, accept: visit };
   let pos = 0;
+  let bytesSinceYield = 0;
   for (let index = 0; pos < buf.length && !isPartialTail(buf, pos); index++) {
+    // Many small plain batches never await: give the loop a turn every so many bytes (CRCs, walks).
+    if (bytesSinceYield >= VISIT_YIELD_BYTES) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      bytesSinceYield = 0;
+    }
     const frame = readableFrame(buf, pos, index);
     pos += frame.size;
+    bytesSinceYield += frame.size;
     if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
     const codec = frame.attributes & COMPRESSION_MASK;
     const section =

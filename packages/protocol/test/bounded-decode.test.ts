@@ -93,6 +93,23 @@ describe('visitRecordsAsync', () => {
     console.log(`event-loop ticks while one ${bomb.length}-byte gzip batch of ${RECORDS_IN_BOMB} records inflated: ${ticks}`);
   });
 
+  it('gives the event loop a turn while it walks megabytes of small plain batches', async () => {
+    const batches: Buffer[] = [];
+    for (let offset = 0; offset < 3_000; offset++) batches.push(encodeRecordBatch([{ value: Buffer.alloc(1_000) }], { baseOffset: offset }));
+    const all = Buffer.concat(batches); // ~3 MiB, no compression: nothing to await
+    let turned = false;
+    setImmediate(() => (turned = true));
+    let sawTurn = false;
+    let seen = 0;
+    await visitRecordsAsync(all, () => {
+      seen++;
+      sawTurn ||= turned;
+      return true;
+    });
+    expect(seen).toBe(3_000);
+    expect(sawTurn).toBe(true);
+  });
+
   it('rejects a bomb with MESSAGE_TOO_LARGE', async () => {
     const batch = rawBatch(gzipSync(Buffer.alloc(4 << 20)), { recordCount: 1, attributes: 1 });
     const error: unknown = await visitRecordsAsync(batch, () => true, { maxDecompressedBytes: 1 << 20 }).then(
