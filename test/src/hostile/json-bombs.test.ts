@@ -232,6 +232,13 @@ describe('a poisoned partition read through every broker of a cluster', () => {
 
   it('leaves every broker up, forwarded to the leader or served from the bucket', async () => {
     const [b1, b2] = ['b1', 'b2'].map((id) => cluster.broker(id)) as [BrokerProcess, BrokerProcess];
+    // The replication factor is checked against the brokers the creating broker sees live (bounded wait).
+    const seen = Date.now() + 20_000;
+    while (Date.now() < seen) {
+      const answer = await b1.http.get('/v1/cluster');
+      if (answer.status === 200 && (answer.body.brokers as Array<{ live: boolean }>).filter((b) => b.live).length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     // Two bombs per 2 MiB segment: sealed segments go to the bucket, from which any broker serves them.
     await ok(b1.http.post('/v1/topics', { name: 'bomb', partitions: 1, replicationFactor: 2, configs: { 'segment.bytes': 2 * MiB } }), 201, 'create');
     const leaderId = (await cluster.awaitLeaders('bomb', 1)).get(0)!;
