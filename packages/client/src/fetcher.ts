@@ -18,6 +18,8 @@ export interface FetchOptions {
   maxBytes?: number;
   /** Long-poll: how long the broker may wait for a record at `offset` (default 0: answer at once). */
   maxWaitMs?: number;
+  /** Records decoded from the answer at most (default 10,000); nextOffset then points at the first one left. */
+  maxRecords?: number;
   signal?: AbortSignal;
 }
 
@@ -56,6 +58,7 @@ export class Fetcher {
     problems.int('offset', offset, 0, 0);
     const maxBytes = problems.int('maxBytes', options.maxBytes, READER_DEFAULTS.maxBytes, 1, 2 ** 31 - 1);
     const maxWaitMs = problems.int('maxWaitMs', options.maxWaitMs, 0, 0, 24 * 3_600_000);
+    const maxRecords = problems.int('maxRecords', options.maxRecords, READER_DEFAULTS.maxRecords, 1, 2 ** 31 - 2);
     if (problems.list.length > 0) throw new StrataError('INVALID_REQUEST', `fetch: ${problems.list.join('; ')}`);
 
     const timeoutMs = this.#api.connection.options.requestTimeoutMs + maxWaitMs;
@@ -64,13 +67,16 @@ export class Fetcher {
       signal: options.signal,
     });
     const records: ConsumerRecord[] = [];
-    // Whole batches come back: records of the first one below `offset` are skipped.
-    for (const r of answer.data.length > 0 ? decodeRecordBatches(answer.data) : []) {
-      if (r.offset < offset) continue;
+    // Whole batches come back: records of the first one below `offset` are skipped (not even decoded),
+    // and decoding stops one past maxRecords (that one only says where the next fetch starts).
+    const decoded = answer.data.length > 0 ? decodeRecordBatches(answer.data, { fromOffset: offset, maxRecords: maxRecords + 1 }) : [];
+    const firstLeft = decoded.length > maxRecords ? decoded.pop() : undefined;
+    for (const r of decoded) {
       records.push({ topic, partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
     }
     const last = records.at(-1);
-    const nextOffset = Math.max(answer.nextOffset ?? offset, last === undefined ? offset : last.offset + 1);
+    const nextOffset =
+      firstLeft !== undefined ? firstLeft.offset : Math.max(answer.nextOffset ?? offset, last === undefined ? offset : last.offset + 1);
     return { records, nextOffset, highWatermark: answer.highWatermark, logStartOffset: answer.logStartOffset };
   }
 

@@ -40,6 +40,11 @@ export const PRODUCER_DEFAULTS = Object.freeze({
 
 export const READER_DEFAULTS = Object.freeze({
   maxBytes: 1 * MiB,
+  /**
+   * Records decoded from one fetch answer; the rest are fetched next time. A gzip batch of 1 MiB can
+   * hold 740,000 records: decoding them all at once would take ~100 MB of the client's memory.
+   */
+  maxRecords: 10_000,
   /** Long-poll: how long the broker holds a fetch that has nothing to return yet. */
   maxWaitMs: 5_000,
   autoOffsetReset: 'latest' as AutoOffsetReset,

@@ -46,6 +46,18 @@ async function take(reader: PartitionReader, count: number, timeoutMs = 5_000): 
 }
 
 describe('Fetcher', () => {
+  it('decodes at most maxRecords of an answer, and continues where it stopped', async () => {
+    await admin.createTopic({ name: 'bounded', partitions: 1 });
+    await produce('bounded', range(0, 10)); // one batch
+    const first = await fetcher.fetch('bounded', 0, 2, { maxRecords: 3 });
+    expect(first.records.map((r) => r.offset)).toEqual([2, 3, 4]);
+    expect(first.nextOffset).toBe(5);
+    const rest = await fetcher.fetch('bounded', 0, first.nextOffset, { maxRecords: 100 });
+    expect(text(rest.records)).toEqual(range(5, 10));
+    expect(rest.nextOffset).toBe(10);
+    await expect(fetcher.fetch('bounded', 0, 0, { maxRecords: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
   it('fetches from an offset inside a batch, skipping the records below it', async () => {
     await admin.createTopic({ name: 'fetched', partitions: 1 });
     await produce('fetched', range(0, 10)); // one batch: the sends share the linger window

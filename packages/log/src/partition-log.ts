@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'n
 import { join } from 'node:path';
 import {
   StrataError,
-  decodeRecordBatch,
+  visitRecordsAsync,
   setBaseOffset,
   setPartitionLeaderEpoch,
   type BatchFrame,
@@ -629,12 +629,17 @@ export class PartitionLog {
       const batch = cursor.batch;
       if (batch.maxTimestamp < timestamp) continue;
       const bytes = await cursor.slice(batch.position, batch.position + batch.size);
-      const { records } = decodeRecordBatch(bytes);
-      for (const record of records) {
-        if (record.timestamp >= timestamp && record.offset >= this.logStartOffset) {
-          return { offset: record.offset, timestamp: record.timestamp };
-        }
-      }
+      // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
+      let found = null as TimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
+      await visitRecordsAsync(
+        bytes,
+        (record) => {
+          if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };
+          return found === null;
+        },
+        { fromOffset: this.logStartOffset },
+      );
+      if (found !== null) return found;
     }
     return null;
   }

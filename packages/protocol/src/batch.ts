@@ -31,9 +31,11 @@ import {
   assertSupportedCompression,
   compressionName,
   decompressRecords,
+  decompressRecordsAsync,
+  type DecompressionSlots,
 } from './compression.js';
 import { ByteCursor } from './varint.js';
-import { walkRecords, type DecodedRecord } from './record-section.js';
+import { walkRecords, type DecodedRecord, type RecordSink } from './record-section.js';
 
 export const MAGIC_V2 = 2;
 /** baseOffset int64 + batchLength int32: the bytes not counted by batchLength. */
@@ -242,6 +244,8 @@ export interface ValidateOptions {
   deep?: boolean;
   /** Refuse gzip sections that decompress to more than this. Default 64 MiB. */
   maxDecompressedBytes?: number;
+  /** validateBatchesAsync: decompressions wait for one of these slots. Default: no bound. */
+  slots?: DecompressionSlots;
 }
 
 /**
@@ -253,32 +257,72 @@ export interface ValidateOptions {
  * MESSAGE_TOO_LARGE (a batch over maxBatchBytes).
  */
 export function validateBatches(buf: Buffer, options?: ValidateOptions): BatchFrame[] {
-  if (!Buffer.isBuffer(buf)) throw new StrataError('INVALID_REQUEST', 'validateBatches needs a Buffer');
-  const maxBatchBytes = options?.maxBatchBytes ?? Number.POSITIVE_INFINITY;
-  const deep = options?.deep ?? true;
-  const maxDecompressedBytes = options?.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
-  if (buf.length === 0) throw new StrataError('CORRUPT_MESSAGE', 'no batch: the buffer is empty');
+  const { maxBatchBytes, deep, maxDecompressedBytes } = validateOptions(buf, options);
   const frames: BatchFrame[] = [];
   const cursor = new ByteCursor(buf, 0, 0);
   let pos = 0;
   for (let index = 0; pos < buf.length; index++) {
-    const fault = checkFrame(buf, pos);
-    if (fault !== FAULT_NONE) throw frameError(buf, pos, index, fault);
-    const frame = frameAt(buf, pos);
-    if (frame.size > maxBatchBytes) {
-      throw new StrataError(
-        'MESSAGE_TOO_LARGE',
-        `${where(index, pos)}batch is ${frame.size} bytes, over the limit of ${maxBatchBytes}`,
-        { details: { batchIndex: index, position: pos, size: frame.size, maxBatchBytes } },
-      );
-    }
-    checkAppendRules(buf, frame, index);
+    const frame = appendableFrame(buf, pos, index, maxBatchBytes);
     if (deep) walkBatchRecords(buf, frame, index, cursor, null, true, maxDecompressedBytes);
     frames.push(frame);
     pos += frame.size;
   }
   assert(pos === buf.length, 'validated frames cover the buffer exactly');
   return frames;
+}
+
+/**
+ * validateBatches for a server: the same checks and errors, but gzip sections
+ * inflate on the thread pool, so a batch of a million records does not hold
+ * the event loop while it decompresses (the walk that follows allocates nothing).
+ */
+export async function validateBatchesAsync(buf: Buffer, options?: ValidateOptions): Promise<BatchFrame[]> {
+  const { maxBatchBytes, deep, maxDecompressedBytes } = validateOptions(buf, options);
+  const frames: BatchFrame[] = [];
+  const cursor = new ByteCursor(buf, 0, 0);
+  let pos = 0;
+  for (let index = 0; pos < buf.length; index++) {
+    const frame = appendableFrame(buf, pos, index, maxBatchBytes);
+    if (deep) {
+      checkLastOffset(frame, index);
+      const codec = frame.attributes & COMPRESSION_MASK;
+      const section =
+        codec === 0
+          ? null
+          : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, pos), maxDecompressedBytes, options?.slots);
+      walkSection(buf, section, frame, index, cursor, null, true);
+    }
+    frames.push(frame);
+    pos += frame.size;
+  }
+  assert(pos === buf.length, 'validated frames cover the buffer exactly');
+  return frames;
+}
+
+function validateOptions(buf: Buffer, options: ValidateOptions | undefined): Required<Omit<ValidateOptions, 'slots'>> {
+  if (!Buffer.isBuffer(buf)) throw new StrataError('INVALID_REQUEST', 'validateBatches needs a Buffer');
+  if (buf.length === 0) throw new StrataError('CORRUPT_MESSAGE', 'no batch: the buffer is empty');
+  return {
+    maxBatchBytes: options?.maxBatchBytes ?? Number.POSITIVE_INFINITY,
+    deep: options?.deep ?? true,
+    maxDecompressedBytes: options?.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES,
+  };
+}
+
+/** The frame at pos, checked: framing, CRC, the size limit and the append rules. */
+function appendableFrame(buf: Buffer, pos: number, index: number, maxBatchBytes: number): BatchFrame {
+  const fault = checkFrame(buf, pos);
+  if (fault !== FAULT_NONE) throw frameError(buf, pos, index, fault);
+  const frame = frameAt(buf, pos);
+  if (frame.size > maxBatchBytes) {
+    throw new StrataError(
+      'MESSAGE_TOO_LARGE',
+      `${where(index, pos)}batch is ${frame.size} bytes, over the limit of ${maxBatchBytes}`,
+      { details: { batchIndex: index, position: pos, size: frame.size, maxBatchBytes } },
+    );
+  }
+  checkAppendRules(buf, frame, index);
+  return frame;
 }
 
 /** Kafka LogValidator's rules for batches a client sends (origin = client). */
@@ -318,34 +362,52 @@ function checkAppendRules(buf: Buffer, frame: BatchFrame, index: number): void {
 
 /**
  * Walk the records of a framed batch, decompressing first if needed.
- * `strict` enforces the append rules on offset deltas; `out` collects decoded records.
+ * `strict` enforces the append rules on offset deltas; `sink` takes decoded records.
  */
 function walkBatchRecords(
   buf: Buffer,
   frame: BatchFrame,
   index: number,
   cursor: ByteCursor,
-  out: DecodedRecord[] | null,
+  sink: RecordSink | null,
   strict: boolean,
   maxDecompressedBytes: number,
-): void {
-  const at = where(index, frame.position);
-  const start = frame.position + BATCH_HEADER_SIZE;
-  const end = frame.position + frame.size;
+  at = where(index, frame.position),
+): boolean {
+  checkLastOffset(frame, index);
   const codec = frame.attributes & COMPRESSION_MASK;
+  const section = codec === 0 ? null : decompressRecords(codec, compressedSection(buf, frame), at, maxDecompressedBytes);
+  return walkSection(buf, section, frame, index, cursor, sink, strict, at);
+}
+
+function checkLastOffset(frame: BatchFrame, index: number): void {
   if (!Number.isSafeInteger(frame.baseOffset + frame.lastOffsetDelta)) {
-    throw new StrataError('CORRUPT_MESSAGE', `${at}baseOffset + lastOffsetDelta is outside the safe integer range`, {
+    throw new StrataError('CORRUPT_MESSAGE', `${where(index, frame.position)}baseOffset + lastOffsetDelta is outside the safe integer range`, {
       details: { batchIndex: index, position: frame.position },
     });
   }
-  if (codec === 0) {
-    cursor.reset(buf, start, end);
-  } else {
-    const section = decompressRecords(codec, buf.subarray(start, end), at, maxDecompressedBytes);
-    cursor.reset(section, 0, section.length);
-  }
+}
+
+function compressedSection(buf: Buffer, frame: BatchFrame): Buffer {
+  return buf.subarray(frame.position + BATCH_HEADER_SIZE, frame.position + frame.size);
+}
+
+/** Walk a batch's records: from buf itself (section null: uncompressed) or from its decompressed section. */
+function walkSection(
+  buf: Buffer,
+  section: Buffer | null,
+  frame: BatchFrame,
+  index: number,
+  cursor: ByteCursor,
+  sink: RecordSink | null,
+  strict: boolean,
+  at = where(index, frame.position),
+): boolean {
+  const codec = frame.attributes & COMPRESSION_MASK;
+  if (section === null) cursor.reset(buf, frame.position + BATCH_HEADER_SIZE, frame.position + frame.size);
+  else cursor.reset(section, 0, section.length);
   try {
-    walkRecords(
+    return walkRecords(
       cursor,
       {
         baseOffset: frame.baseOffset,
@@ -356,7 +418,7 @@ function walkBatchRecords(
         recordCount: frame.recordCount,
         strict,
       },
-      out,
+      sink,
     );
   } catch (e) {
     if (!(e instanceof StrataError)) throw e;
@@ -390,6 +452,23 @@ export function scanValidPrefix(buf: Buffer): { frames: BatchFrame[]; validBytes
 
 // ---- decoding ------------------------------------------------------------------
 
+/** The frame of a batch a reader is about to decode: framing, CRC, codec and counts checked. */
+function readableFrame(buf: Buffer, position: number, index: number): BatchFrame {
+  const fault = checkFrame(buf, position);
+  if (fault !== FAULT_NONE) throw frameError(buf, position, index, fault);
+  const frame = frameAt(buf, position);
+  assertSupportedCompression(frame.attributes & COMPRESSION_MASK, where(index, position));
+  if (frame.recordCount < 0 || frame.lastOffsetDelta < 0) {
+    throw new StrataError(
+      'CORRUPT_MESSAGE',
+      `${where(index, position)}recordCount ${frame.recordCount} / lastOffsetDelta ${frame.lastOffsetDelta} is negative`,
+      { details: { batchIndex: index, position } },
+    );
+  }
+  checkLastOffset(frame, index);
+  return frame;
+}
+
 /** Decode the batch at position (verifying framing, CRC and record structure). Bytes after it are ignored. */
 export function decodeBatchAt(
   buf: Buffer,
@@ -401,21 +480,89 @@ export function decodeBatchAt(
   if (!Number.isInteger(position) || position < 0 || position > buf.length) {
     throw new StrataError('INVALID_REQUEST', `batch position ${String(position)} is outside a ${buf.length}-byte buffer`);
   }
-  const fault = checkFrame(buf, position);
-  if (fault !== FAULT_NONE) throw frameError(buf, position, index, fault);
+  const frame = readableFrame(buf, position, index);
   const header = readBatchHeader(buf, position);
-  const frame = frameAt(buf, position);
-  assertSupportedCompression(frame.attributes & COMPRESSION_MASK, where(index, position));
-  if (frame.recordCount < 0 || frame.lastOffsetDelta < 0) {
-    throw new StrataError(
-      'CORRUPT_MESSAGE',
-      `${where(index, position)}recordCount ${frame.recordCount} / lastOffsetDelta ${frame.lastOffsetDelta} is negative`,
-      { details: { batchIndex: index, position } },
-    );
-  }
   const records: DecodedRecord[] = [];
-  walkBatchRecords(buf, frame, index, cursor, records, false, maxDecompressedBytes);
+  const sink: RecordSink = { fromOffset: Number.NEGATIVE_INFINITY, accept: (record) => records.push(record) > 0 };
+  walkBatchRecords(buf, frame, index, cursor, sink, false, maxDecompressedBytes);
   return { header, records };
+}
+
+// ---- bounded, lazy reading -----------------------------------------------------
+// A reader's work must follow what it keeps, not what is stored: one gzip batch
+// of 1 MiB can hold 740,000 records. These walk whole batches in order (a
+// trailing partial batch is ignored, as a fetch answer may end in one), never
+// decompress a batch that lies wholly below fromOffset, never materialise a
+// record below it, and stop as soon as the visitor says so.
+
+export interface VisitOptions {
+  /** Records below this offset are skipped; batches wholly below it are not even decompressed. Default: all. */
+  fromOffset?: number;
+  /** A batch whose records decompress to more than this is MESSAGE_TOO_LARGE. Default 64 MiB. */
+  maxDecompressedBytes?: number;
+  /** visitRecordsAsync: decompressions wait for one of these slots. Default: no bound. */
+  slots?: DecompressionSlots;
+}
+
+/** visitRecordsAsync yields to the event loop after walking this many bytes of batches (a few ms of work). */
+const VISIT_YIELD_BYTES = 1024 * 1024;
+
+/** A reader names a stored batch by its offsets too: its byte position is only within what was read. */
+function readerWhere(index: number, frame: BatchFrame): string {
+  return `batch ${index} at byte ${frame.position} (offsets ${frame.baseOffset}..${frame.baseOffset + frame.lastOffsetDelta}): `;
+}
+
+/** Called with each record in offset order; false stops the reading. */
+export type RecordVisitor = (record: DecodedRecord) => boolean;
+
+/**
+ * Visit the records of the whole batches in buf, verifying each batch read
+ * (framing, CRC, record structure: CORRUPT_MESSAGE otherwise). Synchronous:
+ * for clients and for one batch at a time; a server uses visitRecordsAsync.
+ */
+export function visitRecords(buf: Buffer, visit: RecordVisitor, options: VisitOptions = {}): void {
+  const fromOffset = options.fromOffset ?? Number.NEGATIVE_INFINITY;
+  const maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const cursor = new ByteCursor(buf, 0, 0);
+  const sink: RecordSink = { fromOffset, accept: visit };
+  let pos = 0;
+  for (let index = 0; pos < buf.length && !isPartialTail(buf, pos); index++) {
+    const frame = readableFrame(buf, pos, index);
+    pos += frame.size;
+    if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
+    if (!walkBatchRecords(buf, frame, index, cursor, sink, false, maxDecompressedBytes, readerWhere(index, frame))) return;
+  }
+}
+
+/**
+ * visitRecords for a server: compressed batches are inflated on the thread
+ * pool (the event loop is free while they are), so the loop runs at most one
+ * batch's walk at a time, and the visitor bounds that walk.
+ */
+export async function visitRecordsAsync(buf: Buffer, visit: RecordVisitor, options: VisitOptions = {}): Promise<void> {
+  const fromOffset = options.fromOffset ?? Number.NEGATIVE_INFINITY;
+  const maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const cursor = new ByteCursor(buf, 0, 0);
+  const sink: RecordSink = { fromOffset, accept: visit };
+  let pos = 0;
+  let bytesSinceYield = 0;
+  for (let index = 0; pos < buf.length && !isPartialTail(buf, pos); index++) {
+    // Many small plain batches never await: give the loop a turn every so many bytes (CRCs, walks).
+    if (bytesSinceYield >= VISIT_YIELD_BYTES) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      bytesSinceYield = 0;
+    }
+    const frame = readableFrame(buf, pos, index);
+    pos += frame.size;
+    bytesSinceYield += frame.size;
+    if (frame.baseOffset + frame.lastOffsetDelta < fromOffset) continue;
+    const codec = frame.attributes & COMPRESSION_MASK;
+    const section =
+      codec === 0
+        ? null
+        : await decompressRecordsAsync(codec, compressedSection(buf, frame), readerWhere(index, frame), maxDecompressedBytes, options.slots);
+    if (!walkSection(buf, section, frame, index, cursor, sink, false, readerWhere(index, frame))) return;
+  }
 }
 
 /**

@@ -2,13 +2,17 @@
 // (everything after recordCount); the header stays plain so the broker can
 // validate, assign offsets and index without decompressing.
 //
-// Supported: none and gzip (node:zlib, synchronous: batches are bounded and the
-// work is CPU-bound either way). snappy, lz4 and zstd need native or large
-// codecs that Strata does not ship yet; they are rejected with
+// Supported: none and gzip (node:zlib). snappy, lz4 and zstd need native or
+// large codecs that Strata does not ship yet; they are rejected with
 // UNSUPPORTED_COMPRESSION_TYPE so a producer learns to switch codec.
+//
+// Decompression is always bounded (maxOutputLength: zlib stops and fails past
+// it, so a bomb never allocates more than the bound). Two forms: synchronous,
+// for validation of one bounded batch, and asynchronous, which inflates on
+// libuv's thread pool so a server's event loop keeps answering meanwhile.
 
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { StrataError } from './errors.js';
+import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
+import { StrataError, assert } from './errors.js';
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof Compression;
@@ -72,13 +76,78 @@ export function decompressRecords(
   try {
     return gunzipSync(data, { maxOutputLength: maxBytes });
   } catch (cause) {
-    // zlib reports maxOutputLength as RangeError ERR_BUFFER_TOO_LARGE.
-    if (cause instanceof RangeError || (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')) {
-      throw new StrataError('MESSAGE_TOO_LARGE', `${where}gzip records decompress to more than ${maxBytes} bytes`, {
-        cause,
-      });
-    }
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new StrataError('CORRUPT_MESSAGE', `${where}gzip records section does not decompress: ${reason}`, { cause });
+    throw decompressionError(cause, where, maxBytes);
   }
+}
+
+/**
+ * How many asynchronous decompressions may run at once. Each holds a thread of
+ * libuv's pool (4 by default, shared with file I/O) and up to maxBytes of
+ * output: a server bounds both by passing one of these to every decoder, so
+ * a burst of reads of compressed data can neither starve its file reads nor
+ * hold more than `max` x maxBytes of inflated records. Waiters queue in order.
+ */
+export class DecompressionSlots {
+  readonly max: number;
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(max: number) {
+    assert(Number.isSafeInteger(max) && max >= 1, `DecompressionSlots: max ${max} is an integer >= 1`);
+    this.max = max;
+  }
+
+  /** Decompressions running now (at most max). */
+  get running(): number {
+    return this.#running;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running++;
+    try {
+      return await work();
+    } finally {
+      // Hand the slot straight to the next waiter (running stays the same), or free it.
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#running--;
+    }
+  }
+}
+
+/**
+ * decompressRecords off the event loop (zlib on the thread pool), with the same
+ * bound and errors: for servers decoding stored batches while they answer others.
+ * With `slots`, it waits for one first.
+ */
+export function decompressRecordsAsync(
+  code: number,
+  data: Buffer,
+  where = '',
+  maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  slots?: DecompressionSlots,
+): Promise<Buffer> {
+  assertSupportedCompression(code, where);
+  if (code === Compression.none) return Promise.resolve(data);
+  const inflate = (): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      gunzip(data, { maxOutputLength: maxBytes }, (cause, out) => {
+        if (cause === null) resolve(out);
+        else reject(decompressionError(cause, where, maxBytes));
+      });
+    });
+  return slots === undefined ? inflate() : slots.run(inflate);
+}
+
+function decompressionError(cause: unknown, where: string, maxBytes: number): StrataError {
+  // zlib reports maxOutputLength as RangeError ERR_BUFFER_TOO_LARGE.
+  if (cause instanceof RangeError || (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')) {
+    return new StrataError('MESSAGE_TOO_LARGE', `${where}gzip records decompress to more than ${maxBytes} bytes`, {
+      cause,
+      details: { maxDecompressedBytes: maxBytes },
+    });
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new StrataError('CORRUPT_MESSAGE', `${where}gzip records section does not decompress: ${reason}`, { cause });
 }

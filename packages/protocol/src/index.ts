@@ -23,7 +23,7 @@ export type { Crc32cFunction } from './crc32c.js';
 
 export { murmur2, partitionForKey, toPositive } from './murmur2.js';
 
-export { Compression, DEFAULT_MAX_DECOMPRESSED_BYTES } from './compression.js';
+export { Compression, DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressionSlots } from './compression.js';
 export type { CompressionCode, CompressionName } from './compression.js';
 
 export {
@@ -38,10 +38,13 @@ export {
   setBaseOffset,
   setPartitionLeaderEpoch,
   validateBatches,
+  validateBatchesAsync,
+  visitRecords,
+  visitRecordsAsync,
 } from './batch.js';
-export type { BatchFrame, BatchHeader, ValidateOptions } from './batch.js';
+export type { BatchFrame, BatchHeader, RecordVisitor, ValidateOptions, VisitOptions } from './batch.js';
 
 export type { DecodedRecord, RecordHeader, RecordInput } from './record-section.js';
 
 export { decodeRecordBatch, decodeRecordBatches, encodeRecordBatch } from './records.js';
-export type { EncodeBatchOptions } from './records.js';
+export type { DecodeLimits, EncodeBatchOptions } from './records.js';

@@ -12,8 +12,9 @@ import {
   BatchField,
   MAGIC_V2,
   decodeBatchAt,
-  isPartialTail,
+  visitRecords,
   type BatchHeader,
+  type VisitOptions,
 } from './batch.js';
 import { ByteCursor, sizeOfVarint } from './varint.js';
 import { sizeOfRecordBody, writeRecord, type DecodedRecord, type RecordInput } from './record-section.js';
@@ -166,15 +167,19 @@ export function decodeRecordBatch(buf: Buffer, position = 0): { header: BatchHea
   return decodeBatchAt(buf, position, 0, new ByteCursor(buf, 0, 0));
 }
 
-/** All whole batches in buf (a trailing partial batch is ignored, as Kafka clients do). */
-export function decodeRecordBatches(buf: Buffer): DecodedRecord[] {
+export interface DecodeLimits extends VisitOptions {
+  /** Stop after this many records (at or after fromOffset). Default: no limit. */
+  maxRecords?: number;
+}
+
+/**
+ * The records of the whole batches in buf (a trailing partial batch is ignored,
+ * as Kafka clients do), at or after limits.fromOffset, at most limits.maxRecords.
+ */
+export function decodeRecordBatches(buf: Buffer, limits: DecodeLimits = {}): DecodedRecord[] {
+  const maxRecords = limits.maxRecords ?? Number.POSITIVE_INFINITY;
+  if (!(maxRecords >= 1)) throw new StrataError('INVALID_REQUEST', `decodeRecordBatches: maxRecords ${String(maxRecords)} must be at least 1`);
   const out: DecodedRecord[] = [];
-  const cursor = new ByteCursor(buf, 0, 0);
-  let pos = 0;
-  for (let index = 0; pos < buf.length && !isPartialTail(buf, pos); index++) {
-    const { header, records } = decodeBatchAt(buf, pos, index, cursor);
-    for (const record of records) out.push(record);
-    pos += BATCH_LOG_OVERHEAD + header.batchLength;
-  }
+  visitRecords(buf, (record) => out.push(record) < maxRecords, limits);
   return out;
 }

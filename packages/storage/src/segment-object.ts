@@ -37,7 +37,7 @@ import {
   MIN_BATCH_LENGTH,
   StrataError,
   crc32c,
-  decodeRecordBatch,
+  visitRecordsAsync,
   readInt64,
   scanValidPrefix,
   validateBatches,
@@ -648,10 +648,13 @@ export class SegmentObjectReader {
       if (batch.maxTimestamp < timestamp) continue;
       // Check it and those skipped before it, so a wrong maxTimestamp cannot hide the answer.
       verifyBatches(this.key, bytes.subarray(0, batch.position - start + batch.size), start);
-      const { records } = decodeRecordBatch(bytes.subarray(batch.position - start, batch.position - start + batch.size));
-      for (const record of records) {
-        if (record.timestamp >= timestamp) return { offset: record.offset, timestamp: record.timestamp };
-      }
+      // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
+      let found = null as SegmentTimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
+      await visitRecordsAsync(bytes.subarray(batch.position - start, batch.position - start + batch.size), (record) => {
+        if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };
+        return found === null;
+      });
+      if (found !== null) return found;
       throw corrupt(this.key, `batch at data byte ${batch.position} has max timestamp ${batch.maxTimestamp} but no record at or after ${timestamp}`);
     }
     throw corrupt(this.key, `the time index says a batch between data bytes ${start} and ${end} reaches timestamp ${timestamp}; none does`);

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT, type GroupLimits } from '@strata/coord';
-import { StrataError } from '@strata/protocol';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, StrataError } from '@strata/protocol';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
 import {
   checkEffectiveConfigs,
@@ -62,6 +62,16 @@ export const DEFAULTS = Object.freeze({
   fetchMaxRecordsCap: 10_000,
   /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
   maxFetchWaiters: 10_000,
+  /**
+   * Bytes one gzip batch may inflate to, at produce (validation) and when a JSON fetch decodes stored
+   * batches: past it the batch is MESSAGE_TOO_LARGE. Bounds the memory of one decompression.
+   */
+  maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+  /**
+   * Decompressions running at once (produce validation and JSON fetch); the rest wait their turn. Each
+   * holds a thread of libuv's pool (4, shared with file reads) and up to maxDecompressedBytes.
+   */
+  maxConcurrentDecompressions: 2,
   maxConnections: 10_000,
   /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
   maintenanceIntervalMs: 1_000,
@@ -89,6 +99,14 @@ export const DEFAULTS = Object.freeze({
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
+
+/**
+ * Nesting levels ([ and {) a JSON request body may have; deeper is INVALID_REQUEST. The same bound
+ * decides whether a stored value renders as JSON in a fetch (deeper ones come back base64), so
+ * anything JSON produce accepts, JSON fetch renders. Not configurable: it guards the recursion of
+ * JSON.stringify (V8 overflows its stack at a few thousand levels), not a resource to tune.
+ */
+export const JSON_MAX_DEPTH = 128;
 
 /** Settings from DESIGN.md §8 this build recognises but does not use yet (none now: replication landed). */
 export const NOT_IN_THIS_BUILD = [] as const;
@@ -177,6 +195,8 @@ export interface BrokerConfig {
   fetchMaxBytesCap: number;
   fetchMaxRecordsCap: number;
   maxFetchWaiters: number;
+  maxDecompressedBytes: number;
+  maxConcurrentDecompressions: number;
   maxConnections: number;
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -216,6 +236,8 @@ const INT_SETTINGS = {
   fetchMaxBytesCap: { env: 'STRATA_FETCH_MAX_BYTES', default: DEFAULTS.fetchMaxBytesCap, min: 1024, max: 1024 * MiB },
   fetchMaxRecordsCap: { env: 'STRATA_FETCH_MAX_RECORDS', default: DEFAULTS.fetchMaxRecordsCap, min: 1, max: 1_000_000 },
   maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
+  maxDecompressedBytes: { env: 'STRATA_MAX_DECOMPRESSED_BYTES', default: DEFAULTS.maxDecompressedBytes, min: 1 * MiB, max: 1024 * MiB },
+  maxConcurrentDecompressions: { env: 'STRATA_MAX_CONCURRENT_DECOMPRESSIONS', default: DEFAULTS.maxConcurrentDecompressions, min: 1, max: 64 },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
@@ -368,6 +390,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     fetchMaxBytesCap: int(INT_SETTINGS.fetchMaxBytesCap),
     fetchMaxRecordsCap: int(INT_SETTINGS.fetchMaxRecordsCap),
     maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
+    maxDecompressedBytes: int(INT_SETTINGS.maxDecompressedBytes),
+    maxConcurrentDecompressions: int(INT_SETTINGS.maxConcurrentDecompressions),
     maxConnections: int(INT_SETTINGS.maxConnections),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
@@ -550,6 +574,8 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     fetchMaxBytesCap: config.fetchMaxBytesCap,
     fetchMaxRecordsCap: config.fetchMaxRecordsCap,
     maxFetchWaiters: config.maxFetchWaiters,
+    maxDecompressedBytes: config.maxDecompressedBytes,
+    maxConcurrentDecompressions: config.maxConcurrentDecompressions,
     maxConnections: config.maxConnections,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

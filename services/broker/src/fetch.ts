@@ -1,10 +1,12 @@
 // Fetch: range-check the offset, read, and if there is nothing yet and the
 // client asked to wait, long-poll until an append, the deadline, a disconnect
 // or shutdown. The raw path hands the log's Buffer through untouched; the JSON
-// path decodes it, skipping records below the asked offset in the first batch.
+// path decodes it lazily, from the asked offset, up to the answer's bounds.
 
-import { StrataError, decodeRecordBatches, isStrataError, type DecodedRecord } from '@strata/protocol';
+import { StrataError, isStrataError, visitRecordsAsync, type DecodedRecord, type DecompressionSlots } from '@strata/protocol';
 import type { ReadResult } from '@strata/log';
+import { JSON_MAX_DEPTH } from './config.js';
+import { jsonDepthExcess } from './json-depth.js';
 import type { PartitionRouter } from './cluster/routing.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
@@ -141,46 +143,102 @@ export interface JsonRecord {
   key: unknown;
   value: unknown;
   headers: Array<{ key: string; value: string | null }>;
+  /** Present when the key could not be rendered in the asked encoding (json): it is base64 instead. */
+  keyEncoding?: 'base64';
+  /** Present when the value could not be rendered in the asked encoding (json): it is base64 instead. */
+  valueEncoding?: 'base64';
 }
 
 export interface JsonFetchOptions {
   maxRecords: number;
+  /** Bytes of JSON the records may take in the answer (the request's maxBytes); the first record always goes, as in Kafka. */
+  maxBytes: number;
+  /** Bound on one stored gzip batch's decompressed size (STRATA_MAX_DECOMPRESSED_BYTES). */
+  maxDecompressedBytes: number;
+  /** The broker's bound on decompressions at once (STRATA_MAX_CONCURRENT_DECOMPRESSIONS). */
+  decompressionSlots: DecompressionSlots;
   keyEncoding: Encoding;
   valueEncoding: Encoding;
   headerEncoding: HeaderEncoding;
 }
 
-/** Decodes fetched batches to JSON records at/after `offset`, at most maxRecords; returns the next offset too. */
-export function toJsonRecords(result: FetchResult, offset: number, options: JsonFetchOptions): { records: JsonRecord[]; nextOffset: number } {
-  const decoded: DecodedRecord[] = result.data.length > 0 ? decodeRecordBatches(result.data) : [];
+/**
+ * Decodes fetched batches to JSON records at/after `offset`; returns the next offset too. The work
+ * follows the answer, not the stored bytes: it stops at maxRecords and at maxBytes of rendered JSON
+ * (at least one record), never decodes a batch below `offset`, and inflates gzip batches off the
+ * event loop within maxDecompressedBytes. A batch that cannot be decoded after some records were
+ * taken ends the answer there (the next fetch starts at it and reports it).
+ */
+export async function toJsonRecords(result: FetchResult, offset: number, options: JsonFetchOptions): Promise<{ records: JsonRecord[]; nextOffset: number }> {
   const records: JsonRecord[] = [];
   let nextOffset = result.nextOffset;
-  for (const record of decoded) {
-    if (record.offset < offset) continue;
+  let bytes = 0;
+  const take = (record: DecodedRecord): boolean => {
     if (records.length >= options.maxRecords) {
       nextOffset = record.offset;
-      break;
+      return false;
     }
-    records.push({
-      offset: record.offset,
-      timestamp: record.timestamp,
-      key: encodeOut(record.key, options.keyEncoding, record.offset, 'key'),
-      value: encodeOut(record.value, options.valueEncoding, record.offset, 'value'),
-      headers: record.headers.map((h) => ({ key: h.key, value: h.value === null ? null : h.value.toString(options.headerEncoding) })),
-    });
+    const json = toJsonRecord(record, options);
+    const size = Buffer.byteLength(JSON.stringify(json)) + 1; // and a comma
+    if (records.length > 0 && bytes + size > options.maxBytes) {
+      nextOffset = record.offset;
+      return false;
+    }
+    records.push(json);
+    bytes += size;
+    return true;
+  };
+  try {
+    if (result.data.length > 0) {
+      await visitRecordsAsync(result.data, take, {
+        fromOffset: offset,
+        maxDecompressedBytes: options.maxDecompressedBytes,
+        slots: options.decompressionSlots,
+      });
+    }
+  } catch (e) {
+    const last = records.at(-1);
+    if (last !== undefined && isStrataError(e)) return { records, nextOffset: last.offset + 1 };
+    if (isStrataError(e) && e.code === 'MESSAGE_TOO_LARGE') {
+      throw new StrataError('MESSAGE_TOO_LARGE', `JSON fetch from offset ${offset}: ${e.message}; read it as raw batches instead`, { cause: e, details: e.details });
+    }
+    throw e;
   }
   return { records, nextOffset };
 }
 
-function encodeOut(bytes: Buffer | null, encoding: Encoding, offset: number, field: 'key' | 'value'): unknown {
+function toJsonRecord(record: DecodedRecord, options: JsonFetchOptions): JsonRecord {
+  const json: JsonRecord = {
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: encodeOut(record.key, options.keyEncoding),
+    value: encodeOut(record.value, options.valueEncoding),
+    headers: record.headers.map((h) => ({ key: h.key, value: h.value === null ? null : h.value.toString(options.headerEncoding) })),
+  };
+  if (json.key === UNRENDERABLE) {
+    json.key = record.key!.toString('base64');
+    json.keyEncoding = 'base64';
+  }
+  if (json.value === UNRENDERABLE) {
+    json.value = record.value!.toString('base64');
+    json.valueEncoding = 'base64';
+  }
+  return json;
+}
+
+/** A stored key or value that is not JSON, or nests deeper than JSON_MAX_DEPTH: it goes out base64, marked. */
+const UNRENDERABLE = Symbol('unrenderable');
+
+function encodeOut(bytes: Buffer | null, encoding: Encoding): unknown {
   if (bytes === null) return null;
   if (encoding === 'utf8') return bytes.toString('utf8');
   if (encoding === 'base64') return bytes.toString('base64');
+  // Stored bytes are whatever a producer sent (the raw endpoint checks no JSON): a value that does not
+  // parse, or that could not be serialised again, must not fail the fetch of every record beside it.
+  if (jsonDepthExcess(bytes, JSON_MAX_DEPTH) >= 0) return UNRENDERABLE;
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
-    throw new StrataError('INVALID_REQUEST', `the ${field} at offset ${offset} is not JSON; fetch it with ${field}Encoding=base64 or utf8`, {
-      details: { offset, field },
-    });
+    return UNRENDERABLE;
   }
 }

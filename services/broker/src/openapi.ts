@@ -176,7 +176,9 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
         get: {
           operationId: 'fetchRecords',
           summary: 'Fetch records as JSON',
-          description: 'Records at and after `offset` (earlier records of the first batch are skipped). With maxWaitMs, waits until a record at/after `offset` is appended.',
+          description:
+            'Records at and after `offset` (earlier records of the first batch are skipped), at most maxRecords and at most maxBytes of ' +
+            'JSON records (at least one record). With maxWaitMs, waits until a record at/after `offset` is appended.',
           parameters: [param('offset'), param('maxRecords'), param('maxBytes'), param('maxWaitMs'), param('keyEncoding'), param('valueEncoding'), param('headerEncoding')],
           responses: { '200': ok('Records (possibly none).', ref('FetchResponse')), ...errors('400', '404', '416') },
         },
@@ -484,6 +486,16 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
             key: { description: 'In keyEncoding, or null.' },
             value: { description: 'In valueEncoding, or null.' },
             headers: { type: 'array', items: ref('Header') },
+            keyEncoding: {
+              type: 'string',
+              enum: ['base64'],
+              description: 'Present when keyEncoding=json and the stored key is not JSON (or nests too deep): the key is base64 instead.',
+            },
+            valueEncoding: {
+              type: 'string',
+              enum: ['base64'],
+              description: 'Present when valueEncoding=json and the stored value is not JSON (or nests too deep): the value is base64 instead.',
+            },
           },
         },
         FetchResponse: {

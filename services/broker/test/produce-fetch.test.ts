@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { partitionForKey } from '@strata/protocol';
-import { call, createTopic, fetchRecords, produce, startTestBroker, type TestBroker } from './helpers.js';
+import { encodeRecordBatch, partitionForKey } from '@strata/protocol';
+import { JSON_MAX_DEPTH } from '../src/config.js';
+import { call, createTopic, fetchRecords, postBatch, produce, startTestBroker, type TestBroker } from './helpers.js';
 
 let t: TestBroker;
 beforeEach(async () => {
@@ -77,11 +78,102 @@ describe('JSON produce and fetch', () => {
     expect(asText.body.records[0].value).toBe('42');
     expect(asText.body.nextOffset).toBe(2);
 
-    // utf8 values are not JSON: asking for json fails cleanly.
-    await produce(t.url, 'enc', { records: [{ value: 'not json {' }] });
-    const bad = await fetchRecords(t.url, 'enc', 0, 'offset=3&valueEncoding=json');
-    expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { offset: 3, field: 'value' } });
+    // A stored value that is not JSON never fails the fetch (issue #10 item 7): it comes back
+    // base64, marked on that record, and the records beside it render as asked.
+    await produce(t.url, 'enc', { records: [{ value: 'not json {' }, { value: '[1,2]' }] });
+    const mixed = await fetchRecords(t.url, 'enc', 0, 'offset=3&valueEncoding=json');
+    expect(mixed.status).toBe(200);
+    expect(mixed.body.records).toEqual([
+      expect.objectContaining({ offset: 3, value: Buffer.from('not json {').toString('base64'), valueEncoding: 'base64' }),
+      expect.objectContaining({ offset: 4, value: [1, 2] }),
+    ]);
+    expect(mixed.body.records[1]).not.toHaveProperty('valueEncoding');
+  });
+
+  it('a JSON body nested deeper than JSON_MAX_DEPTH is 400 on every route, and changes nothing', async () => {
+    await createTopic(t.url, 'deep');
+    const nested = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
+    const deepValue = `{"valueEncoding":"json","records":[{"value":${nested(5_000)}}]}`;
+    const attempts = [
+      { path: '/v1/topics/deep/records', body: deepValue },
+      { path: '/v1/topics', body: `{"name":"x","configs":${'{"a":'.repeat(300)}1${'}'.repeat(300)}}` },
+      { path: '/v1/groups/g/members', body: `{"topics":${nested(10_000)}}` },
+      { path: '/v1/groups/g/members/m/heartbeat', body: `{"memberEpoch":${nested(10_000)}}` },
+      { path: '/v1/groups/g/offsets', body: `{"offsets":${nested(10_000)}}` },
+      { path: '/v1/groups/g/offsets/reset', body: `{"offsets":${nested(10_000)}}` },
+    ];
+    for (const { path, body } of attempts) {
+      const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const answer = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, path).toBe(400);
+      expect(answer.error.code, path).toBe('INVALID_REQUEST');
+      expect(answer.error.message, path).toMatch(new RegExp(`nests deeper than ${JSON_MAX_DEPTH} levels`));
+    }
+    // At the bound it is accepted, and fetched back as JSON.
+    const atBound = JSON.parse(nested(JSON_MAX_DEPTH - 3)) as unknown; // body, records and the record take 3 levels
+    const ok = await produce(t.url, 'deep', { valueEncoding: 'json', records: [{ value: atBound }] });
+    expect(ok.status).toBe(200);
+    const back = await fetchRecords(t.url, 'deep', 0, 'offset=0&valueEncoding=json');
+    expect(back.body.records).toHaveLength(1);
+    expect(back.body.records[0].value).toEqual(atBound);
+    expect(back.body.highWatermark).toBe(1); // the refused produce appended nothing
+  });
+
+  it('a JSON fetch stops at maxRecords inside one large gzip batch, and answers from the middle of it', async () => {
+    await createTopic(t.url, 'dense');
+    const count = 50_000;
+    const batch = encodeRecordBatch(Array.from({ length: count }, (_, i) => ({ value: Buffer.from(String(i)) })), { compression: 'gzip' });
+    expect((await postBatch(t.url, 'dense', 0, batch)).status).toBe(200);
+    const head = await fetchRecords(t.url, 'dense', 0, 'offset=0&maxRecords=3');
+    expect(head.body.records.map((r: { value: string }) => r.value)).toEqual(['0', '1', '2']);
+    expect(head.body.nextOffset).toBe(3);
+    const middle = await fetchRecords(t.url, 'dense', 0, `offset=${count - 2}&maxRecords=10`);
+    expect(middle.body.records.map((r: { offset: number }) => r.offset)).toEqual([count - 2, count - 1]);
+    expect(middle.body.nextOffset).toBe(count);
+    // maxBytes bounds the JSON answer (at least one record).
+    const small = await fetchRecords(t.url, 'dense', 0, 'offset=0&maxRecords=10000&maxBytes=2000');
+    expect(small.body.records.length).toBeGreaterThan(1);
+    expect(JSON.stringify(small.body.records).length).toBeLessThanOrEqual(2000);
+    expect(small.body.nextOffset).toBe(small.body.records.length);
+  });
+
+  it('a stored batch that inflates past STRATA_MAX_DECOMPRESSED_BYTES: what fits before it, then a clear error', async () => {
+    await createTopic(t.url, 'inflate');
+    await produce(t.url, 'inflate', { records: [{ value: 'plain' }] });
+    const zeros = Buffer.alloc(8192);
+    const big = encodeRecordBatch(Array.from({ length: 256 }, () => ({ value: zeros })), { compression: 'gzip' }); // 2 MiB inflated
+    expect((await postBatch(t.url, 'inflate', 0, big)).status).toBe(200);
+    await t.restart({ STRATA_MAX_DECOMPRESSED_BYTES: String(1024 * 1024) });
+    const before = await fetchRecords(t.url, 'inflate', 0, 'offset=0');
+    expect(before.status).toBe(200);
+    expect(before.body.records.map((r: { value: string }) => r.value)).toEqual(['plain']);
+    expect(before.body.nextOffset).toBe(1);
+    const at = await fetchRecords(t.url, 'inflate', 0, 'offset=1');
+    expect(at.status).toBe(413);
+    expect(at.body.error.code).toBe('MESSAGE_TOO_LARGE');
+    expect(at.body.error.message).toMatch(/JSON fetch from offset 1: batch 0 at byte 0 \(offsets 1\.\.256\): gzip records decompress to more than 1048576 bytes/);
+    // The raw endpoint serves the same bytes; produce now refuses such a batch.
+    expect((await call(t.url, 'GET', '/v1/topics/inflate/partitions/0/batches?offset=1')).status).toBe(200);
+    expect((await postBatch(t.url, 'inflate', 0, big)).status).toBe(413);
+  });
+
+  it('a stored value too deep to render comes back base64, marked, and never fails the fetch', async () => {
+    await createTopic(t.url, 'deep-stored');
+    const deep = Buffer.from('['.repeat(10_000) + ']'.repeat(10_000));
+    const batch = encodeRecordBatch([{ value: Buffer.from('{"ok":1}') }, { value: deep }, { value: Buffer.from('2') }]);
+    const raw = await fetch(`${t.url}/v1/topics/deep-stored/partitions/0/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.kafka.record-batch' },
+      body: batch,
+    });
+    expect(raw.status).toBe(200);
+    const res = await fetchRecords(t.url, 'deep-stored', 0, 'offset=0&valueEncoding=json');
+    expect(res.status).toBe(200);
+    expect(res.body.records.map((r: { value: unknown; valueEncoding?: string }) => [r.value, r.valueEncoding])).toEqual([
+      [{ ok: 1 }, undefined],
+      [deep.toString('base64'), 'base64'],
+      [2, undefined],
+    ]);
   });
 
   it('keyed records land on partitionForKey(key, n) and keep their order', async () => {

@@ -69,6 +69,8 @@ export interface FetchedRecord {
   key: string | null;
   value: unknown;
   headers: FetchedHeader[];
+  /** Set when the broker could not render the value as JSON (valueEncoding=json): it is base64 instead. */
+  valueEncoding?: 'base64';
 }
 
 export interface GroupSummary {

@@ -4,6 +4,8 @@
 
 import type { IncomingMessage } from 'node:http';
 import { StrataError } from '@strata/protocol';
+import { JSON_MAX_DEPTH } from '../config.js';
+import { jsonDepthExcess } from '../json-depth.js';
 
 export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
 
@@ -85,6 +87,13 @@ export async function readJson(req: IncomingMessage, limitBytes: number): Promis
   }
   const body = await readBody(req, limitBytes);
   if (body.length === 0) throw new StrataError('INVALID_REQUEST', 'the request body is empty; expected JSON');
+  // One check for every JSON route: nothing built from a body may be too deep to serialise again.
+  const tooDeepAt = jsonDepthExcess(body, JSON_MAX_DEPTH);
+  if (tooDeepAt >= 0) {
+    throw new StrataError('INVALID_REQUEST', `JSON nests deeper than ${JSON_MAX_DEPTH} levels (at byte ${tooDeepAt}); flatten it or send the value as a string`, {
+      details: { maxDepth: JSON_MAX_DEPTH, position: tooDeepAt },
+    });
+  }
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch (e) {

@@ -1,6 +1,6 @@
 // Produce and fetch, JSON and raw, and offsets lookup.
 
-import { StrataError, isStrataError, validateBatches, type BatchFrame } from '@strata/protocol';
+import { DecompressionSlots, StrataError, isStrataError, validateBatchesAsync, type BatchFrame } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
@@ -22,6 +22,8 @@ const UNKNOWN_OFFSET = -1;
 
 export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   const { registry, config, logger } = ctx;
+  // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
+  const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
   // The router is read per request: a cluster node takes over from the single-node router once the broker listens.
   const appendCtx: AppendContext = {
     now: () => ctx.now(),
@@ -171,7 +173,12 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes);
-      const frames = validateBatches(body, { maxBatchBytes: maxBatchBytes(configs), deep: true });
+      const frames = await validateBatchesAsync(body, {
+        maxBatchBytes: maxBatchBytes(configs),
+        deep: true,
+        maxDecompressedBytes: config.maxDecompressedBytes,
+        slots: decompressionSlots,
+      });
       const handle = registry.partition(params.topic!, partition);
       const append = appendOrForward(rc, handle, body, frames, acks);
       if (acks === '0') {
@@ -189,6 +196,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
           min: 1,
           clampTo: config.fetchMaxRecordsCap,
         }),
+        maxBytes: request.maxBytes,
+        maxDecompressedBytes: config.maxDecompressedBytes,
+        decompressionSlots,
         keyEncoding: enumParam(rc.query, 'keyEncoding', ENCODINGS, 'utf8'),
         valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
         headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
@@ -197,9 +207,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if (elsewhere !== null && 'proxied' in elsewhere) return elsewhere.proxied;
       const result = elsewhere?.fromBucket ?? (await fetchBatches(ctx, request, rc.signal));
       if (result === null) return { status: 204 }; // the client left; nothing is written
-      let converted: ReturnType<typeof toJsonRecords>;
+      let converted: Awaited<ReturnType<typeof toJsonRecords>>;
       try {
-        converted = toJsonRecords(result, request.offset, options);
+        converted = await toJsonRecords(result, request.offset, options);
       } finally {
         result.release(); // the JSON holds copies of every key, value and header
       }
