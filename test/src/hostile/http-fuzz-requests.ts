@@ -71,6 +71,8 @@ const CONTENT_TYPES = [
   'application/x-www-form-urlencoded', RECORD_BATCH_MEDIA_TYPE, `${RECORD_BATCH_MEDIA_TYPE}; foo=bar`, 'application/problem+json',
   ';;;', '', 'application/octet-stream', 'APPLICATION/JSON', 'x'.repeat(2000),
 ];
+/** Every this many requests, one re-creates a pool topic. */
+const REPLENISH_EVERY = 25;
 const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS', 'HEAD'];
 
 export class RequestGenerator {
@@ -78,6 +80,7 @@ export class RequestGenerator {
   /** [path template, method, operation] for every operation in the document. */
   readonly operations: Array<{ path: string; method: string; operationId: string; op: Json; pathItem: Json }> = [];
   readonly #weighted: RequestGenerator['operations'];
+  #issued = 0;
 
   constructor(doc: Json, private readonly rng: SeededRandom, private readonly pools: FuzzPools) {
     this.#doc = doc;
@@ -88,12 +91,18 @@ export class RequestGenerator {
         if (op) this.operations.push({ path, method: method.toUpperCase(), operationId: String(op.operationId), op, pathItem: item });
       }
     }
-    this.#weighted = this.operations.flatMap((o) => (o.op.requestBody !== undefined ? [o, o] : [o]));
+    // Operations that take a body are drawn most (they have the most to get wrong), deletes least
+    // (a deleted topic turns what follows into 404s).
+    this.#weighted = this.operations.flatMap((o) => {
+      const weight = o.op.requestBody !== undefined ? 4 : o.method === 'DELETE' ? 1 : 2;
+      return Array.from({ length: weight }, () => o);
+    });
   }
 
   /** The next request: about 40% valid, the rest mutated in one way each. */
   next(): FuzzRequest {
-    // Operations that take a body are drawn twice as often: they have the most to get wrong.
+    this.#issued++;
+    if (this.#issued % REPLENISH_EVERY === 0) return this.#replenish();
     const target = this.rng.pick(this.#weighted);
     const roll = this.rng.next();
     const request = this.#valid(target);
@@ -105,6 +114,13 @@ export class RequestGenerator {
     if (roll < 0.9) return this.#brokenJson(request);
     if (roll < 0.95) return this.#wrongMethod(request, target);
     return this.#rawSocket(request);
+  }
+
+  /** Re-creates one of the pool's first two topics (the fuzz deletes them now and then); 409 when it exists. */
+  #replenish(): FuzzRequest {
+    const name = this.pools.topics[this.rng.int(0, 1)]!;
+    const body = Buffer.from(JSON.stringify({ name, partitions: 3 }));
+    return { kind: 'replenish', operation: 'createTopic', method: 'POST', path: '/v1/topics', headers: { 'content-type': 'application/json' }, body, raw: false };
   }
 
   // ---------- valid requests, from the schemas ----------
@@ -199,7 +215,8 @@ export class RequestGenerator {
   }
 
   #string(schema: Json, hint: string): string {
-    if (hint === 'topic' || hint === 'topics' || hint === 'name') return this.rng.pick(this.pools.topics);
+    // Mostly the topics that exist (the first two), so requests reach past the 404.
+    if (hint === 'topic' || hint === 'topics' || hint === 'name') return this.rng.next() < 0.6 ? this.pools.topics[this.rng.int(0, 1)]! : this.rng.pick(this.pools.topics);
     if (hint === 'group') return this.rng.pick(this.pools.groups);
     if (hint === 'member' || hint === 'memberId') return this.rng.pick(this.pools.members);
     if (schema.format === 'uri') return `http://127.0.0.1:${this.rng.int(1, 65535)}`;

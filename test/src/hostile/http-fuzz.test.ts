@@ -10,7 +10,7 @@
  * descriptors stay under stated ceilings and do not grow from a warm-up baseline, the records
  * acknowledged before the run are all still there, and the broker restarts cleanly.
  *
- * Replay a run: STRATA_SEED=<the printed seed>. Size it: STRATA_FUZZ_REQUESTS (default 4,000) and
+ * Replay a run: STRATA_SEED=<the printed seed>. Size it: STRATA_FUZZ_REQUESTS (default 5,000) and
  * STRATA_FUZZ_SECONDS (default 45; the run stops generating there, whatever the count).
  */
 import { connect } from 'node:net';
@@ -23,7 +23,7 @@ import { brokerLifecycle } from '../support.js';
 import { RequestGenerator, type FuzzPools, type FuzzRequest } from './http-fuzz-requests.js';
 
 const MiB = 1024 * 1024;
-const REQUESTS = envInt('STRATA_FUZZ_REQUESTS', 4_000);
+const REQUESTS = envInt('STRATA_FUZZ_REQUESTS', 5_000);
 const RUN_SECONDS = envInt('STRATA_FUZZ_SECONDS', 45);
 const CONCURRENCY = 6;
 /** One request may take this long before it counts as unanswered (a 100 ms long-poll cap is set below). */
@@ -38,6 +38,9 @@ const RSS_GROWTH_MAX_BYTES = 128 * MiB;
 const FDS_GROWTH_MAX = 16;
 /** The 503s the OpenAPI document names as retriable; STORAGE_ERROR is not among them here: on a healthy disk a request that causes one is a finding. */
 const ALLOWED_503_CODES = new Set<ErrorCode>(['BROKER_SHUTTING_DOWN', 'NOT_LEADER', 'NOT_ENOUGH_REPLICAS', 'REQUEST_TIMED_OUT']);
+
+/** An error names what is wrong; it does not echo the input back (issue #10 item 9: "echoed input is cut short"). */
+const ERROR_BODY_MAX_BYTES = 16 * 1024;
 
 /** A topic the generator never names: what was acknowledged there must survive the run and a restart. */
 const KEEP_TOPIC = 'keep';
@@ -217,7 +220,16 @@ async function runPhase(
 /** The rules every answer keeps, or why it broke one. */
 function checkAnswer(request: FuzzRequest, answer: Answer): string | null {
   if (answer.status === 0) return `no answer (${answer.error ?? 'unknown'})`;
-  if (answer.status < 400) return null;
+  if (answer.status < 400) {
+    if (!answer.contentType.includes('application/json') || request.method === 'HEAD') return null;
+    try {
+      JSON.parse(answer.body.toString('utf8'));
+      return null;
+    } catch {
+      return `${answer.status} answer is not valid JSON`;
+    }
+  }
+  if (answer.body.length > ERROR_BODY_MAX_BYTES) return `error body of ${answer.body.length} bytes (input echoed?)`;
   if (request.method === 'HEAD') return answer.status >= 500 ? `HEAD answered ${answer.status}` : null;
   if (!answer.contentType.includes('application/json')) return `error ${answer.status} is not JSON (content-type "${answer.contentType}")`;
   let code: unknown;
@@ -272,6 +284,8 @@ function sendRaw(port: number, request: FuzzRequest): Promise<Answer> {
       chunks.push(chunk);
       received += chunk.length;
       if (received > 64 * MiB) finish('answer too large');
+      // A kept-alive connection (the request asked for an upgrade, not a close): done at Content-Length.
+      else if (answerComplete(Buffer.concat(chunks))) finish();
     });
     socket.on('end', () => finish());
     socket.on('error', (e) => finish(chunks.length === 0 ? e.message : undefined));
@@ -284,6 +298,13 @@ function sendRaw(port: number, request: FuzzRequest): Promise<Answer> {
       .join('')}\r\n`;
     socket.write(Buffer.concat([Buffer.from(head, 'utf8'), request.body ?? Buffer.alloc(0)]));
   });
+}
+
+function answerComplete(bytes: Buffer): boolean {
+  const split = bytes.indexOf('\r\n\r\n');
+  if (split < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(bytes.subarray(0, split).toString('latin1'))?.[1];
+  return length !== undefined && bytes.length - split - 4 >= Number(length);
 }
 
 function parseRawAnswer(bytes: Buffer, error: string | undefined): Answer {
@@ -366,6 +387,7 @@ class RunSummary {
   readonly #byKind = new Map<string, number>();
   readonly #latenciesMs: number[] = [];
   #longestErrorMessage = 0;
+  readonly #slowest: Array<{ ms: number; request: string }> = [];
 
   record(request: FuzzRequest, answer: Answer, ms: number): void {
     this.total++;
@@ -374,6 +396,8 @@ class RunSummary {
     this.#byOperation.set(request.operation, statuses);
     this.#byKind.set(request.kind, (this.#byKind.get(request.kind) ?? 0) + 1);
     this.#latenciesMs.push(ms);
+    this.#slowest.push({ ms, request: `${describeRequest(request)} -> ${answer.status}` });
+    this.#slowest.sort((a, b) => b.ms - a.ms).splice(3);
     if (answer.status >= 400) this.#longestErrorMessage = Math.max(this.#longestErrorMessage, answer.body.length);
   }
 
@@ -382,6 +406,7 @@ class RunSummary {
     const lines = [
       `[http-fuzz] ${this.total} requests in ${seconds.toFixed(1)} s; latency p50 ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms; longest error body ${this.#longestErrorMessage} bytes`,
       `[http-fuzz] by kind: ${[...this.#byKind].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      ...this.#slowest.map(({ ms, request }) => `[http-fuzz] slow: ${ms.toFixed(0)} ms ${cut(request, 400)}`),
       ...[...this.#byOperation]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([operation, statuses]) => `  ${operation.padEnd(44)} ${[...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}`),
