@@ -39,7 +39,7 @@ const FDS_GROWTH_MAX = 16;
 /** The 503s the OpenAPI document names as retriable; STORAGE_ERROR is not among them here: on a healthy disk a request that causes one is a finding. */
 const ALLOWED_503_CODES = new Set<ErrorCode>(['BROKER_SHUTTING_DOWN', 'NOT_LEADER', 'NOT_ENOUGH_REPLICAS', 'REQUEST_TIMED_OUT']);
 
-/** An error names what is wrong; it does not echo the input back (issue #10 item 9: "echoed input is cut short"). */
+/** An error names what is wrong; it neither echoes the input back nor names server paths (issue #10 item 9). */
 const ERROR_BODY_MAX_BYTES = 16 * 1024;
 
 /** A topic the generator never names: what was acknowledged there must survive the run and a restart. */
@@ -55,6 +55,7 @@ interface Answer {
 }
 
 interface Finding {
+  /** What broke and on which operation: `500 INTERNAL_ERROR [joinGroup]`. */
   problem: string;
   request: string;
   status: number;
@@ -112,19 +113,22 @@ describe('HTTP API fuzz (seeded, every OpenAPI route)', () => {
       `[http-fuzz] other client during the run: ${probed.answered} answered, ${probed.failures} failed, p50 ${probed.p50Ms.toFixed(1)} ms, max ${probed.maxMs.toFixed(1)} ms\n` +
         `[http-fuzz] broker: baseline ${mib(baseline.rssBytes)} / ${baseline.openFds} fds, end ${mib(end.rssBytes)} / ${end.openFds} fds, peak ${mib(peak.rssBytes)} / ${peak.openFds} fds\n`,
     );
-    if (findings.length > 0) {
-      process.stdout.write(`[http-fuzz] ${findings.length} findings (seed ${seed}); the first of each kind:\n`);
-      const seen = new Set<string>();
-      for (const finding of findings) {
-        if (seen.has(finding.problem)) continue;
-        seen.add(finding.problem);
-        process.stdout.write(`  ${finding.problem}\n    request: ${finding.request}\n    answer: ${finding.status} ${finding.answer}\n`);
-      }
+    // One line per kind of finding (the problem and the operation, numbers folded), with its first request.
+    const kinds = new Map<string, { count: number; first: Finding }>();
+    for (const finding of findings) {
+      const kind = finding.problem.replace(/\d{4,}/g, 'N');
+      const seen = kinds.get(kind);
+      if (seen) seen.count++;
+      else kinds.set(kind, { count: 1, first: finding });
+    }
+    if (findings.length > 0) process.stdout.write(`[http-fuzz] ${findings.length} findings of ${kinds.size} kinds (seed ${seed}):\n`);
+    for (const [kind, { count, first }] of kinds) {
+      process.stdout.write(`  ${count}x ${kind}\n    e.g. ${first.request}\n    answer: ${first.status} ${first.answer}\n`);
     }
 
     expect(broker.running, 'the broker is still running').toBe(true);
     expect(summary.total, 'requests sent').toBeGreaterThan(Math.min(REQUESTS, 500));
-    expect(findings.map((f) => `${f.problem} <- ${f.request}`).slice(0, 20)).toEqual([]);
+    expect([...kinds].map(([kind, { count, first }]) => `${count}x ${kind} <- ${cut(first.request, 300)}`)).toEqual([]);
     expect(probed.answered).toBeGreaterThan(0);
     expect(probed.failures).toBe(0);
     expect(peak.rssBytes).toBeLessThan(PEAK_RSS_MAX_BYTES);
@@ -206,9 +210,9 @@ async function runPhase(
       const sentAt = performance.now();
       const answer = request.raw ? await sendRaw(broker.port, request) : await sendPooled(pool, broker.port, request);
       summary.record(request, answer, performance.now() - sentAt);
-      const problem = checkAnswer(request, answer);
+      const problem = checkAnswer(request, answer, broker.dataDir);
       if (problem !== null) {
-        findings.push({ problem: `${problem} [${request.operation}, ${request.kind}]`, request: describeRequest(request), status: answer.status, answer: preview(answer) });
+        findings.push({ problem: `${problem} [${request.operation}]`, request: describeRequest(request), status: answer.status, answer: preview(answer) });
       }
       if (!broker.running) findings.push({ problem: 'the broker exited', request: describeRequest(request), status: answer.status, answer: preview(answer) });
     }
@@ -218,7 +222,7 @@ async function runPhase(
 }
 
 /** The rules every answer keeps, or why it broke one. */
-function checkAnswer(request: FuzzRequest, answer: Answer): string | null {
+function checkAnswer(request: FuzzRequest, answer: Answer, dataDir: string): string | null {
   if (answer.status === 0) return `no answer (${answer.error ?? 'unknown'})`;
   if (answer.status < 400) {
     if (!answer.contentType.includes('application/json') || request.method === 'HEAD') return null;
@@ -230,6 +234,7 @@ function checkAnswer(request: FuzzRequest, answer: Answer): string | null {
     }
   }
   if (answer.body.length > ERROR_BODY_MAX_BYTES) return `error body of ${answer.body.length} bytes (input echoed?)`;
+  if (answer.body.includes(dataDir)) return `error ${answer.status} names a server path`;
   if (request.method === 'HEAD') return answer.status >= 500 ? `HEAD answered ${answer.status}` : null;
   if (!answer.contentType.includes('application/json')) return `error ${answer.status} is not JSON (content-type "${answer.contentType}")`;
   let code: unknown;
