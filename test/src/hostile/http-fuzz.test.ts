@@ -128,6 +128,8 @@ describe('HTTP API fuzz (seeded, every OpenAPI route)', () => {
 
     expect(broker.running, 'the broker is still running').toBe(true);
     expect(summary.total, 'requests sent').toBeGreaterThan(Math.min(REQUESTS, 500));
+    // Every operation of the document was exercised (describeCluster included: it must answer on a single node too).
+    expect(summary.operations().sort()).toEqual(expect.arrayContaining(generator.operations.map((o) => o.operationId).sort()));
     expect([...kinds].map(([kind, { count, first }]) => `${count}x ${kind} <- ${cut(first.request, 300)}`)).toEqual([]);
     expect(probed.answered).toBeGreaterThan(0);
     expect(probed.failures).toBe(0);
@@ -138,6 +140,8 @@ describe('HTTP API fuzz (seeded, every OpenAPI route)', () => {
 
     // Nothing acknowledged is lost, before and after a restart.
     expect(await readKeepTopic(broker)).toEqual(acknowledged);
+    const exit = await broker.stop();
+    expect(exit, 'a graceful stop after the fuzz').toEqual({ code: 0, signal: null });
     await broker.restart();
     expect((await broker.http.get('/healthz')).status).toBe(200);
     expect(await readKeepTopic(broker)).toEqual(acknowledged);
@@ -233,8 +237,6 @@ function checkAnswer(request: FuzzRequest, answer: Answer, dataDir: string): str
       return `${answer.status} answer is not valid JSON`;
     }
   }
-  if (answer.body.length > ERROR_BODY_MAX_BYTES) return `error body of ${answer.body.length} bytes (input echoed?)`;
-  if (answer.body.includes(dataDir)) return `error ${answer.status} names a server path`;
   if (request.method === 'HEAD') return answer.status >= 500 ? `HEAD answered ${answer.status}` : null;
   if (!answer.contentType.includes('application/json')) return `error ${answer.status} is not JSON (content-type "${answer.contentType}")`;
   let code: unknown;
@@ -252,6 +254,8 @@ function checkAnswer(request: FuzzRequest, answer: Answer, dataDir: string): str
   if (answer.status >= 500) {
     if (answer.status !== 503 || retriable !== true || !ALLOWED_503_CODES.has(code as ErrorCode)) return `${answer.status} ${code}`;
   }
+  if (answer.body.length > ERROR_BODY_MAX_BYTES) return `error body of ${answer.body.length} bytes (input echoed?)`;
+  if (answer.body.includes(dataDir)) return `error ${answer.status} ${code} names a server path`;
   return null;
 }
 
@@ -393,6 +397,10 @@ class RunSummary {
   readonly #latenciesMs: number[] = [];
   #longestErrorMessage = 0;
   readonly #slowest: Array<{ ms: number; request: string }> = [];
+
+  operations(): string[] {
+    return [...this.#byOperation.keys()];
+  }
 
   record(request: FuzzRequest, answer: Answer, ms: number): void {
     this.total++;
