@@ -5,7 +5,8 @@
  * methods, RecordBatch bodies with flipped bytes).
  *
  * Everything here draws only from the SeededRandom it is given and never from the broker's
- * answers, so the request sequence is a pure function of the seed: STRATA_SEED replays it.
+ * answers, so the request sequence is a function of the seed (and of the batches' create time):
+ * STRATA_SEED replays it.
  */
 import { encodeRecordBatch } from '@strata/protocol';
 import type { SeededRandom } from '../harness/index.js';
@@ -82,7 +83,11 @@ export class RequestGenerator {
   readonly #weighted: RequestGenerator['operations'];
   #issued = 0;
 
-  constructor(doc: Json, private readonly rng: SeededRandom, private readonly pools: FuzzPools) {
+  /**
+   * `nowMs`: the create time stamped on generated batches (a replay differs only there, and in the
+   * CRC that covers it; a fixed time in the past would meet retention).
+   */
+  constructor(doc: Json, private readonly rng: SeededRandom, private readonly pools: FuzzPools, private readonly nowMs = Date.now()) {
     this.#doc = doc;
     const paths = doc.paths as Record<string, Json>;
     for (const [path, item] of Object.entries(paths)) {
@@ -259,7 +264,7 @@ export class RequestGenerator {
         value: this.rng.next() < 0.1 ? null : Buffer.from(this.rng.string(this.rng.int(0, 64))),
         headers: this.rng.next() < 0.3 ? [{ key: this.rng.string(3), value: Buffer.from(this.rng.string(5)) }] : [],
       }));
-      batches.push(encodeRecordBatch(records, { compression: this.rng.next() < 0.3 ? 'gzip' : 'none' }));
+      batches.push(encodeRecordBatch(records, { compression: this.rng.next() < 0.3 ? 'gzip' : 'none', now: this.nowMs }));
     }
     return Buffer.concat(batches);
   }

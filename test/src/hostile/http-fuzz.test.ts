@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
-import { HTTP_STATUS_BY_CODE } from '@strata/broker';
+import { HTTP_STATUS_BY_CODE, buildOpenApiDocument } from '@strata/broker';
 import { processStats, ResponsivenessProbe, SeededRandom, seedFromEnv, StatsSampler, type BrokerProcess, type ProcessStats } from '../harness/index.js';
 import { brokerLifecycle } from '../support.js';
 import { RequestGenerator, type FuzzPools, type FuzzRequest } from './http-fuzz-requests.js';
@@ -192,6 +192,22 @@ describe('requests the HTTP parser refuses answer a catalogued JSON error (found
 
   let broker: Promise<BrokerProcess> | undefined;
   const sharedBroker = (): Promise<BrokerProcess> => (broker ??= startBroker());
+});
+
+describe('the fuzz replays from its seed', () => {
+  it('generates the same requests for the same seed, different ones for another', () => {
+    const document = buildOpenApiDocument({ serverUrl: 'http://127.0.0.1:1' });
+    const pools: FuzzPools = { topics: ['a', 'b', 'c'], groups: ['g'], members: ['m'] };
+    const sequence = (seed: number): string[] => {
+      const generator = new RequestGenerator(document, new SeededRandom(seed), pools, 1_700_000_000_000);
+      return Array.from({ length: 300 }, () => {
+        const r = generator.next();
+        return `${r.kind} ${r.method} ${r.path} ${JSON.stringify(r.headers)} ${r.body?.toString('base64') ?? ''}`;
+      });
+    };
+    expect(sequence(42)).toEqual(sequence(42));
+    expect(sequence(43)).not.toEqual(sequence(42));
+  });
 });
 
 // ---------- the run ----------
