@@ -24,7 +24,7 @@ import { groupHandlers } from './http/handlers/groups.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
-import { createRequestListener } from './http/server.js';
+import { answerProtocolErrors, createRequestListener } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -225,6 +225,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track }),
   );
   server.maxConnections = config.maxConnections;
+  answerProtocolErrors(server, logger);
 
   try {
     await new Promise<void>((resolve, reject) => {

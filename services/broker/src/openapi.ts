@@ -21,7 +21,7 @@ const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
   '404': { name: 'NotFound', description: 'Unknown topic, partition, group member, group or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, UNKNOWN_MEMBER_ID, NOT_FOUND).' },
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
   '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH, FENCED_MEMBER_EPOCH (drop the partitions and rejoin), NON_EMPTY_GROUP, GROUP_MAX_SIZE_REACHED, GROUP_LIMIT_REACHED.' },
-  '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES) or a batch over the topic\'s max.message.bytes.' },
+  '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES), a batch over the topic\'s max.message.bytes, or request headers over the HTTP parser\'s limit (any route).' },
   '415': { name: 'UnsupportedMediaType', description: 'UNSUPPORTED_MEDIA_TYPE.' },
   '416': { name: 'OffsetOutOfRange', description: 'OFFSET_OUT_OF_RANGE; details carry logStartOffset, logEndOffset and highWatermark.' },
   '500': { name: 'InternalError', description: 'INTERNAL_ERROR: a bug; see the broker log.' },
@@ -72,7 +72,8 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
       version: '1.0.0',
       description:
         'A durable, replayable, partitioned log (the Kafka model). Offsets and timestamps are JSON numbers (safe integers).\n\n' +
-        'Every error is `{"error": {"code", "message", "retriable", "details"?}}`. Codes and statuses:\n\n' +
+        'Every error is `{"error": {"code", "message", "retriable", "details"?}}`, also for a request the HTTP parser refuses on any route ' +
+        '(400 INVALID_REQUEST malformed, 405 METHOD_NOT_ALLOWED unknown method or CONNECT, 413 MESSAGE_TOO_LARGE headers too large; the connection is then closed). Codes and statuses:\n\n' +
         '| code | status | retriable |\n|---|---|---|\n' +
         statusTable,
     },

@@ -1,7 +1,8 @@
 // The request lifecycle: route, run the handler, write the reply or the error
 // body, record metrics, and never let an exception escape (500 + a logged stack).
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { StrataError } from '@strata/protocol';
 import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
@@ -99,4 +100,55 @@ function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, clo
   if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
   res.writeHead(reply.status, headers);
   res.end(body);
+}
+
+/**
+ * What Node's HTTP parser refuses before any route sees it (a malformed request line or header,
+ * headers over the size limit, a bad Content-Length or Transfer-Encoding, an unknown method) and
+ * CONNECT (which Node hands to a 'connect' listener, or else drops the socket without a word):
+ * answered like every other error, `{"error": {"code", ...}}` with the code's status, and the
+ * connection closed. Node's own answer here is a bare status line without a body.
+ */
+export function answerProtocolErrors(server: Server, logger: Logger): void {
+  server.on('clientError', (e: NodeJS.ErrnoException, socket: Duplex) => {
+    logger.debug('malformed request', { code: e.code, message: e.message });
+    writeRawError(socket, protocolError(e));
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    writeRawError(socket, new StrataError('METHOD_NOT_ALLOWED', 'CONNECT is not allowed: this is not a proxy'));
+  });
+}
+
+function protocolError(e: NodeJS.ErrnoException): StrataError {
+  switch (e.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new StrataError('MESSAGE_TOO_LARGE', 'the request line and headers exceed the server\'s header size limit');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return new StrataError('REQUEST_TIMED_OUT', 'the request was not received in time');
+    case 'HPE_INVALID_METHOD':
+      return new StrataError('METHOD_NOT_ALLOWED', 'unknown HTTP method');
+    default:
+      // The parser's reason names what broke ("Invalid header value char"), never the bytes sent.
+      return new StrataError('INVALID_REQUEST', `malformed HTTP request: ${(e as { reason?: string }).reason ?? e.code ?? 'unparseable'}`);
+  }
+}
+
+function writeRawError(socket: Duplex, error: StrataError): void {
+  // The parser may fail in a body, after the request went to its handler: an answer can still go
+  // out unless that handler's response began (Node's own rule; `_httpMessage` is the response
+  // attached to the socket). Bytes after a started response would corrupt it: close instead.
+  const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const status = statusFor(error.code);
+  const body = JSON.stringify(errorBody(error));
+  const retryAfter = error.retriable ? 'Retry-After: 1\r\n' : '';
+  // Closed once the answer is flushed, whatever the client does next (as Node does after its own answer).
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retryAfter}Connection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
