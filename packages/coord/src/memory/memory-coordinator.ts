@@ -5,6 +5,7 @@
 //   <dir>/cluster.json                   topics, controller lease and epoch, boot id
 //   <dir>/partitions/<topic>-<p>.json    one partition: assignment, lease, epochs, HW, manifest
 //   <dir>/groups/<group>.json            one group: epochs, members, assignments, committed offsets
+//   (names that would pass 255 bytes are bounded by protocol's fileNameFor: prefix + hash)
 //
 // Each change rewrites its file atomically (tmp + fsync + rename + fsync dir) before it is
 // applied in memory and before the call resolves, so an acknowledged change survives a crash
@@ -18,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError } from '@strata/protocol';
+import { StrataError, fileNameFor } from '@strata/protocol';
 import type {
   BrokerRegistration,
   CallOptions,
@@ -287,7 +288,7 @@ export class MemoryCoordinator implements Coordinator {
     const current = this.#partitions.get(id);
     const outcome = fn(current === undefined ? null : structuredClone(current));
     if (outcome.next !== undefined) {
-      const file = join(this.#dir, 'partitions', `${topic}-${partition}.json`);
+      const file = join(this.#dir, 'partitions', partitionFileName(topic, partition));
       if (outcome.next === null) {
         await removeFile(file);
         this.#partitions.delete(id);
@@ -304,7 +305,7 @@ export class MemoryCoordinator implements Coordinator {
     const current = this.#groups.get(group);
     const outcome = fn(current === undefined ? emptyGroup(group) : structuredClone(current));
     if (outcome.next !== undefined && outcome.next !== null) {
-      await writeJsonAtomic(join(this.#dir, 'groups', `${group}.json`), outcome.next);
+      await writeJsonAtomic(join(this.#dir, 'groups', groupFileName(group)), outcome.next);
       this.#groups.set(group, outcome.next);
     }
     if (outcome.error !== undefined) throw outcome.error;
@@ -890,7 +891,7 @@ export class MemoryCoordinator implements Coordinator {
         if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'it can be deleted' }) };
         return { value: undefined };
       });
-      await removeFile(join(this.#dir, 'groups', `${group}.json`));
+      await removeFile(join(this.#dir, 'groups', groupFileName(group)));
       this.#groups.delete(group);
       return true;
     });
@@ -1020,6 +1021,19 @@ function sortedConfigs(configs: Readonly<Record<string, TopicConfigValue>>): Rec
   const out: Record<string, TopicConfigValue> = {};
   for (const key of Object.keys(configs).sort()) out[key] = configs[key]!;
   return out;
+}
+
+/**
+ * `<topic>-<partition>.json` and `<group>.json`, bounded to one path component (fileNameFor): a
+ * 249-character group id plus `.json` and a temp suffix would not fit. The documents carry their
+ * own topic and group, so the name is never parsed back.
+ */
+function partitionFileName(topic: string, partition: number): string {
+  return fileNameFor(`${topic}-${partition}`, '.json');
+}
+
+function groupFileName(group: string): string {
+  return fileNameFor(group, '.json');
 }
 
 function partitionId(topic: string, partition: number): string {

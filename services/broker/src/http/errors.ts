@@ -2,6 +2,7 @@
 // route answers with: {"error": {"code", "message", "retriable", "details"?}}.
 
 import { ERROR_CATALOGUE, StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
+import { publicDetails, publicMessage } from '../redact.js';
 
 /** Exhaustive: a new code in the catalogue fails the build until it has a status here. */
 export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
@@ -41,9 +42,14 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; retriable: boolean; details?: Record<string, unknown> };
 }
 
+/**
+ * The body of an error answer. Everything a client reads passes redact.ts: no server path
+ * (the data dir, a file-system error's path), the message cut to MAX_ERROR_MESSAGE_CHARS and each
+ * detail string to MAX_ECHOED_INPUT_CHARS, so a request cannot make the broker echo megabytes.
+ */
 export function errorBody(error: StrataError): ErrorBody {
-  const body: ErrorBody = { error: { code: error.code, message: error.message, retriable: error.retriable } };
-  if (error.details !== undefined) body.error.details = error.details;
+  const body: ErrorBody = { error: { code: error.code, message: publicMessage(error.message), retriable: error.retriable } };
+  if (error.details !== undefined) body.error.details = publicDetails(error.details);
   return body;
 }
 
@@ -59,10 +65,17 @@ export function toStrataError(e: unknown): { error: StrataError; unexpected: boo
   if (isStrataError(e)) return { error: e, unexpected: e.code === 'INTERNAL_ERROR' || e.code === 'STORAGE_ERROR' };
   const errno = e as NodeJS.ErrnoException | null;
   if (errno && typeof errno === 'object' && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
-    // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side.
-    return { error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e }), unexpected: true };
+    // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side, unless
+    // the same request can never succeed (a name the file system refuses).
+    return {
+      error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e, retriable: !PERMANENT_ERRNO.has(errno.code) }),
+      unexpected: true,
+    };
   }
   return { error: new StrataError('INTERNAL_ERROR', 'internal error (see the broker log)', { cause: e }), unexpected: true };
 }
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+/** File-system failures that retrying the same request cannot cure. */
+const PERMANENT_ERRNO: ReadonlySet<string> = new Set(['ENAMETOOLONG', 'EINVAL', 'ENOTDIR', 'EISDIR', 'ELOOP']);
