@@ -89,7 +89,7 @@ function isKnownCode(code: unknown): code is ErrorCode {
 /**
  * An error answer as a RequestFailure. With a Strata error body the server's code, message and
  * details are kept, and `retriable` is the body's (so a newer server's codes are handled right);
- * 429 and 503 are retriable unless the body says `retriable: false`.
+ * 429 and 503 are retriable whatever the body says.
  */
 export function statusFailure(status: number, contentType: string, body: Buffer, origin: string, what: string): RequestFailure {
   type WireError = { code?: unknown; message?: unknown; retriable?: unknown; details?: unknown };
@@ -109,11 +109,9 @@ export function statusFailure(status: number, contentType: string, body: Buffer,
     const message = typeof wire.message === 'string' ? wire.message : `${wire.code} (HTTP ${status})`;
     const details =
       wire.details !== null && typeof wire.details === 'object' && !Array.isArray(wire.details) ? (wire.details as Record<string, unknown>) : undefined;
-    // A Strata body that says `retriable: false` is believed even on a 503 (a storage error that
-    // can never succeed as sent, such as a partition that could not be opened).
-    const retriable = wire.retriable === true || (statusRetriable && wire.retriable !== false);
+    const retriable = wire.retriable === true || statusRetriable;
     if (isKnownCode(wire.code)) {
-      return new RequestFailure('status', new StrataError(wire.code, message, { details, retriable }), retriable, origin, status);
+      return new RequestFailure('status', new StrataError(wire.code, message, { details }), retriable, origin, status);
     }
     // A code this client does not know (a newer broker): keep it in the details and message.
     const error = new StrataError('INTERNAL_ERROR', `${wire.code}: ${message}`, { details: { ...details, serverCode: wire.code, status } });
