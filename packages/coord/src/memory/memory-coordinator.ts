@@ -80,6 +80,7 @@ import {
   collisionKey,
 } from '../validate.js';
 import { describeCore, emptyGroupCore, groupHeartbeat, leaveGroup, sweepGroup, type GroupCore } from '../groups.js';
+import { dict, dictFrom, own, setOwn } from '../dict.js';
 import { listJson, readJson, removeFile, writeJsonAtomic } from './files.js';
 
 export interface MemoryCoordinatorOptions {
@@ -146,7 +147,7 @@ interface GroupDoc extends GroupCore {
 }
 
 function emptyGroup(group: string): GroupDoc {
-  return { version: GROUP_FORMAT_VERSION, group, ...emptyGroupCore(), offsets: {} };
+  return { version: GROUP_FORMAT_VERSION, group, ...emptyGroupCore(), offsets: dict() };
 }
 
 /** What a change produced: the value to return or the error to throw, and the new document (undefined: unchanged). */
@@ -440,7 +441,7 @@ export class MemoryCoordinator implements Coordinator {
       this.#changeCluster((draft) => {
         const topic = draft.topics.find((t) => t.name === name);
         if (topic === undefined) return { error: coordError('UNKNOWN_TOPIC', { topic: name }) };
-        const configs: Record<string, TopicConfigValue> = { ...topic.configs };
+        const configs = dictFrom<TopicConfigValue>(topic.configs);
         for (const key of change.remove ?? []) delete configs[key];
         Object.assign(configs, change.set ?? {});
         const count = Object.keys(configs).length;
@@ -949,7 +950,7 @@ export class MemoryCoordinator implements Coordinator {
 
   #writeOffsets(draft: GroupDoc, offsets: readonly OffsetCommit[]): void {
     const now = this.#now();
-    for (const o of offsets) draft.offsets[`${o.topic}/${o.partition}`] = { offset: o.offset, metadata: o.metadata ?? '', committedAtMs: now };
+    for (const o of offsets) setOwn(draft.offsets, `${o.topic}/${o.partition}`, { offset: o.offset, metadata: o.metadata ?? '', committedAtMs: now });
   }
 
   // ---- identity, lifecycle -------------------------------------------------------------------
@@ -982,7 +983,7 @@ function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | nul
     return members > 0 ? coordError('NON_EMPTY_GROUP', { group, members, what }) : null;
   }
   if (!Object.prototype.hasOwnProperty.call(draft.members, member.memberId)) return coordError('UNKNOWN_MEMBER', { group, memberId: member.memberId });
-  const current = draft.members[member.memberId]!.memberEpoch;
+  const current = own(draft.members, member.memberId)!.memberEpoch;
   if (current !== member.memberEpoch) {
     return coordError('FENCED_MEMBER', { group, memberId: member.memberId, memberEpoch: member.memberEpoch, currentEpoch: current });
   }
@@ -1018,7 +1019,7 @@ function sameSegment(a: RemoteSegment, b: RemoteSegment): boolean {
 }
 
 function sortedConfigs(configs: Readonly<Record<string, TopicConfigValue>>): Record<string, TopicConfigValue> {
-  const out: Record<string, TopicConfigValue> = {};
+  const out = dict<TopicConfigValue>();
   for (const key of Object.keys(configs).sort()) out[key] = configs[key]!;
   return out;
 }
