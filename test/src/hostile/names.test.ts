@@ -9,10 +9,11 @@
 // Each test watches the broker: it stays up, another client keeps being answered, RSS and open
 // descriptors stay under a ceiling, and nothing acknowledged is lost across the restart.
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResponsivenessProbe, StatsSampler, expectStatus, type BrokerProcess, type HttpAnswer, type Json } from '../harness/index.js';
-import { brokerLifecycle } from '../support.js';
+import { Cluster, ResponsivenessProbe, StatsSampler, expectStatus, type BrokerProcess, type HttpAnswer, type Json } from '../harness/index.js';
+import { brokerLifecycle, clusterPerTest } from '../support.js';
 
 /** Ceilings for one broker of these tests (an idle broker holds ~100 MB and ~40 descriptors). */
 const RSS_CEILING_BYTES = 512 * 1024 * 1024;
@@ -271,5 +272,49 @@ describe('hostile names', () => {
     await broker.restart();
     await expectAll(broker, 'split', [...kept, ...more]);
     expect(namesTooLong(broker.dataDir)).toEqual([]);
+  });
+});
+
+/** One raw HTTP/1.1 exchange with `target` as the request target, as written (undici would normalize it). */
+function rawGet(port: number, target: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(30_000, () => socket.destroy(new Error(`no answer to GET ${target}`)));
+    socket.on('connect', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}
+
+describe('hostile request targets in a cluster', () => {
+  const state = clusterPerTest();
+
+  it('a read with an absolute-form target sent to a non-leader is forwarded by its path only', async () => {
+    const cluster = (state.cluster = await Cluster.start({ brokers: 2 }));
+    const [b1, b2] = [cluster.broker('b1'), cluster.broker('b2')];
+    await ok(b1.http.post('/v1/topics', { name: 'abs', partitions: 4, replicationFactor: 1 }), 201, 'create');
+    const leaders = await cluster.awaitLeaders('abs', 4);
+    const partition = [...leaders].find(([, id]) => id === 'b1')?.[0];
+    expect(partition, 'b1 leads one of four partitions').toBeDefined();
+    const records = Array.from({ length: 5 }, (_, i) => ({ value: `abs-${i}`, partition: partition! }));
+    await ok(b1.http.post('/v1/topics/abs/records?acks=all', { records }), 200, 'produce');
+
+    // Before: b2 forwarded to `<leader URL>http://evil.invalid/...`, failed, answered 503 NOT_LEADER
+    // and dropped its cached leader. Now the path and query go to the leader, and nothing else.
+    for (const target of [`http://evil.invalid/v1/topics/abs/partitions/${partition}/records?offset=0`, `//evil.invalid/v1/topics/abs/partitions/${partition}/records?offset=0`]) {
+      const answer = await rawGet(b2.port, target);
+      expect(answer.status, `${target}: ${answer.body.slice(0, 300)}`).toBe(200);
+      const body = JSON.parse(answer.body) as { records: Array<{ value: string }> };
+      expect(body.records.map((r) => r.value)).toEqual(records.map((r) => r.value));
+    }
+    const plain = await ok(b2.http.get(`/v1/topics/abs/partitions/${partition}/records?offset=0`), 200, 'a plain read through b2');
+    expect(plain.body.records).toHaveLength(5);
+    expect(b1.running && b2.running, 'both brokers stay up').toBe(true);
   });
 });
