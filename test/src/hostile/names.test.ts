@@ -91,7 +91,8 @@ async function expectAll(broker: BrokerProcess, topic: string, acked: Array<{ pa
 async function joinAndAwait(broker: BrokerProcess, group: string, topics: string[], partitions: number): Promise<{ memberId: string; memberEpoch: number; assignment: Array<{ topic: string; partitions: number[] }> }> {
   const base = `/v1/groups/${encodeURIComponent(group)}/members`;
   const joined = await ok(broker.http.post(base, { topics, sessionTimeoutMs: 30_000 }), 200, `join ${group}`);
-  let { memberId, memberEpoch, assignment } = joined.body;
+  const memberId: string = joined.body.memberId;
+  let { memberEpoch, assignment } = joined.body;
   const complete = (a: typeof assignment): boolean => topics.every((t) => a.find((x: { topic: string }) => x.topic === t)?.partitions.length === partitions);
   for (let i = 0; i < 20 && !complete(assignment); i++) {
     const beat = await ok(broker.http.post(`${base}/${memberId}/heartbeat`, { memberEpoch, ownedPartitions: assignment, sessionTimeoutMs: 30_000 }), 200, `heartbeat ${group}`);
