@@ -54,6 +54,18 @@ export function isTempFileName(name: string): boolean {
   return TEMP_NAME.test(name);
 }
 
+/**
+ * File-system failures that retrying the same operation cannot cure (a name the file system
+ * refuses, a path through a file): errors built from them say `retriable: false`.
+ */
+export const PERMANENT_FS_ERRNO: ReadonlySet<string> = new Set(['ENAMETOOLONG', 'EINVAL', 'ENOTDIR', 'EISDIR', 'ELOOP']);
+
+/** Whether `e` is a file-system error of PERMANENT_FS_ERRNO. */
+export function isPermanentFsError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && PERMANENT_FS_ERRNO.has(code);
+}
+
 /** The longest prefix of `text` of at most `bytes` UTF-8 bytes (never splitting a character). */
 function cutToBytes(text: string, bytes: number): string {
   if (Buffer.byteLength(text, 'utf8') <= bytes) return text;

@@ -47,4 +47,13 @@ export type { DecodedRecord, RecordHeader, RecordInput } from './record-section.
 export { decodeRecordBatch, decodeRecordBatches, encodeRecordBatch } from './records.js';
 export type { EncodeBatchOptions } from './records.js';
 
-export { FILE_NAME_HASH_HEX, MAX_FILE_NAME_BYTES, MAX_TEMP_SUFFIX_BYTES, fileNameFor, isTempFileName, tempFileNameFor } from './file-names.js';
+export {
+  FILE_NAME_HASH_HEX,
+  MAX_FILE_NAME_BYTES,
+  MAX_TEMP_SUFFIX_BYTES,
+  PERMANENT_FS_ERRNO,
+  fileNameFor,
+  isPermanentFsError,
+  isTempFileName,
+  tempFileNameFor,
+} from './file-names.js';

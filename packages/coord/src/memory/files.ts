@@ -3,7 +3,7 @@
 
 import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { StrataError, isTempFileName, tempFileNameFor } from '@strata/protocol';
+import { StrataError, isPermanentFsError, isTempFileName, tempFileNameFor } from '@strata/protocol';
 
 /** Write a temp file, fsync it, rename it over `path`, fsync the directory. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -21,7 +21,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     renamed = true;
     await fsyncDir(dirname(path));
   } catch (e) {
-    throw new StrataError('STORAGE_ERROR', `cannot write coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanent(e) });
+    throw new StrataError('STORAGE_ERROR', `cannot write coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
   }
@@ -32,7 +32,7 @@ export async function removeFile(path: string): Promise<void> {
     await rm(path, { force: true });
     await fsyncDir(dirname(path));
   } catch (e) {
-    throw new StrataError('STORAGE_ERROR', `cannot remove coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanent(e) });
+    throw new StrataError('STORAGE_ERROR', `cannot remove coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   }
 }
 
@@ -56,20 +56,13 @@ export async function readJson(path: string): Promise<unknown> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new StrataError('STORAGE_ERROR', `cannot read coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanent(e) });
+    throw new StrataError('STORAGE_ERROR', `cannot read coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new StrataError('STORAGE_ERROR', `${path} is not JSON: refusing to start rather than lose coordination state`, { cause: e });
   }
-}
-
-/** File-system failures that retrying cannot cure: the error says so (retriable: false). */
-const PERMANENT_ERRNO: ReadonlySet<string> = new Set(['ENAMETOOLONG', 'EINVAL', 'ENOTDIR', 'EISDIR', 'ELOOP']);
-
-function isPermanent(e: unknown): boolean {
-  return PERMANENT_ERRNO.has((e as NodeJS.ErrnoException | null)?.code ?? '');
 }
 
 /** ` (ENOSPC)`: the errno code of a failure, without the path its message carries. */
@@ -93,7 +86,7 @@ export async function listJson(dir: string): Promise<string[]> {
     names = await readdir(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new StrataError('STORAGE_ERROR', `cannot list coordinator directory ${basename(dir)}${errnoOf(e)}`, { cause: e, retriable: !isPermanent(e) });
+    throw new StrataError('STORAGE_ERROR', `cannot list coordinator directory ${basename(dir)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   }
   // isTempFileName, not a substring test: a group id may itself contain ".json.tmp-".
   for (const name of names) if (isTempFileName(name)) await unlink(join(dir, name)).catch(() => undefined);

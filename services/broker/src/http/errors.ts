@@ -1,7 +1,7 @@
 // The one table from error code to HTTP status, and the error body every
 // route answers with: {"error": {"code", "message", "retriable", "details"?}}.
 
-import { ERROR_CATALOGUE, StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
+import { ERROR_CATALOGUE, StrataError, isPermanentFsError, isStrataError, type ErrorCode } from '@strata/protocol';
 import { publicDetails, publicMessage } from '../redact.js';
 
 /** Exhaustive: a new code in the catalogue fails the build until it has a status here. */
@@ -68,7 +68,7 @@ export function toStrataError(e: unknown): { error: StrataError; unexpected: boo
     // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side, unless
     // the same request can never succeed (a name the file system refuses).
     return {
-      error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e, retriable: !PERMANENT_ERRNO.has(errno.code) }),
+      error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e, retriable: !isPermanentFsError(e) }),
       unexpected: true,
     };
   }
@@ -76,6 +76,3 @@ export function toStrataError(e: unknown): { error: StrataError; unexpected: boo
 }
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
-
-/** File-system failures that retrying the same request cannot cure. */
-const PERMANENT_ERRNO: ReadonlySet<string> = new Set(['ENAMETOOLONG', 'EINVAL', 'ENOTDIR', 'EISDIR', 'ELOOP']);

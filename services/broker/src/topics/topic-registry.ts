@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError, isStrataError } from '@strata/protocol';
+import { StrataError, isPermanentFsError, isStrataError } from '@strata/protocol';
 import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
@@ -308,7 +308,7 @@ export class TopicRegistry {
         );
         this.#opts.logger.error('topic creation failed; rolled back', { topic: name, err: e });
         if (isStrataError(e)) throw e;
-        throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${errnoSummary(e)}`, { cause: e, retriable: !isErrno(e, 'ENAMETOOLONG') });
+        throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${errnoSummary(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
       }
       const topic = new Topic(meta, configs, handles);
       this.#topics.set(name, topic);
