@@ -8,11 +8,11 @@
 // - error bodies carry no server path (the data dir) and are bounded in size, whatever the input.
 // Each test watches the broker: it stays up, another client keeps being answered, RSS and open
 // descriptors stay under a ceiling, and nothing acknowledged is lost across the restart.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Cluster, ResponsivenessProbe, StatsSampler, expectStatus, type BrokerProcess, type HttpAnswer, type Json } from '../harness/index.js';
+import { Cluster, REPO_ROOT, ResponsivenessProbe, StatsSampler, expectStatus, tempDir, type BrokerProcess, type HttpAnswer, type Json } from '../harness/index.js';
 import { brokerLifecycle, clusterPerTest } from '../support.js';
 
 /** Ceilings for one broker of these tests (an idle broker holds ~100 MB and ~40 descriptors). */
@@ -70,20 +70,24 @@ async function produce(broker: BrokerProcess, topic: string, count: number, tag:
   return answer.body.offsets.map((o: { partition: number; offset: number }, i: number) => ({ ...o, value: records[i]!.value }));
 }
 
-/** Asserts that every acknowledged record reads back at its offset (reading each partition to its high watermark). */
-async function expectAll(broker: BrokerProcess, topic: string, acked: Array<{ partition: number; offset: number; value: string }>): Promise<void> {
-  const partitions = new Set(acked.map((a) => a.partition));
-  const read = new Map<string, string>();
-  for (const p of partitions) {
-    let offset = 0;
-    for (let page = 0; page < 100; page++) {
-      const answer = await ok(broker.http.get(`/v1/topics/${encodeURIComponent(topic)}/partitions/${p}/records?offset=${offset}&maxRecords=10000`), 200, `fetch ${topic}/${p}`);
-      for (const r of answer.body.records) read.set(`${p}/${r.offset}`, r.value);
-      if (answer.body.records.length === 0 || answer.body.nextOffset >= answer.body.highWatermark) break;
-      offset = answer.body.nextOffset;
-    }
+/** Every record of a partition, offset -> value, read page by page up to its high watermark. */
+async function readPartition(broker: BrokerProcess, topic: string, partition: number): Promise<Map<number, string>> {
+  const read = new Map<number, string>();
+  let offset = 0;
+  for (let page = 0; page < 100; page++) {
+    const answer = await ok(broker.http.get(`/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records?offset=${offset}&maxRecords=10000`), 200, `fetch ${topic.slice(0, 40)}/${partition}`);
+    for (const r of answer.body.records) read.set(r.offset, r.value);
+    if (answer.body.records.length === 0 || answer.body.nextOffset >= answer.body.highWatermark) break;
+    offset = answer.body.nextOffset;
   }
-  const lost = acked.filter((a) => read.get(`${a.partition}/${a.offset}`) !== a.value).map((a) => `${a.partition}/${a.offset}`);
+  return read;
+}
+
+/** Asserts that every acknowledged record reads back at its offset. */
+async function expectAll(broker: BrokerProcess, topic: string, acked: Array<{ partition: number; offset: number; value: string }>): Promise<void> {
+  const read = new Map<number, Map<number, string>>();
+  for (const p of new Set(acked.map((a) => a.partition))) read.set(p, await readPartition(broker, topic, p));
+  const lost = acked.filter((a) => read.get(a.partition)!.get(a.offset) !== a.value).map((a) => `${a.partition}/${a.offset}`);
   expect(lost, `acknowledged records of ${topic.slice(0, 40)} not read back`).toEqual([]);
 }
 
@@ -155,6 +159,29 @@ describe('hostile names', () => {
     // A second restart, after the files were rewritten by the first one.
     await broker.restart();
     await expectAll(broker, TOPIC_249, acked249);
+  });
+
+  it('opens a data dir written before names were bounded: the layout of names that fit is unchanged', async () => {
+    // Written by the broker as it was before this change (topic "orders", 2 partitions, three
+    // uploaded segments with their manifests, group "billing" committed at orders/0 = 2).
+    const dataDir = tempDir('strata-broker-');
+    cpSync(join(REPO_ROOT, 'test', 'src', 'fixtures', 'data-dir-before-bounded-names'), dataDir, { recursive: true });
+    const broker = await startBroker({ dataDir });
+    const described = await ok(broker.http.get('/v1/topics/orders'), 200, 'describe');
+    expect(described.body.partitions.map((p: { remoteSegments: number; logEndOffset: number; offline?: boolean }) => [p.remoteSegments, p.logEndOffset, p.offline ?? false])).toEqual([
+      [2, 3, false],
+      [1, 1, false],
+    ]);
+    expect([...(await readPartition(broker, 'orders', 0)).values()]).toEqual(['o0', 'o1', 'o3']);
+    expect([...(await readPartition(broker, 'orders', 1)).values()]).toEqual(['o2']);
+    const offsets = await ok(broker.http.get('/v1/groups/billing/offsets'), 200, 'offsets');
+    expect(offsets.body.offsets.map((o: { topic: string; partition: number; offset: number; metadata: string }) => [o.topic, o.partition, o.offset, o.metadata])).toEqual([['orders', 0, 2, 'm']]);
+    const acked = await produce(broker, 'orders', 5, 'new');
+    await broker.restart();
+    await expectAll(broker, 'orders', acked);
+    // The same files, not a second copy under new names.
+    for (const file of ['orders-0', 'orders-1', '__strata/manifests/orders-0.json', '__strata/coord/groups/billing.json']) expect(existsSync(join(dataDir, file)), file).toBe(true);
+    expect(readdirSync(join(dataDir, '__strata', 'manifests')).sort()).toEqual(['orders-0.json', 'orders-1.json']);
   });
 
   it('topics and groups named after Object.prototype members are assigned, committed and described', async () => {
