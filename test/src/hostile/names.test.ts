@@ -300,6 +300,10 @@ describe('hostile names', () => {
     await broker.restart();
     await expectAll(broker, 'split', [...kept, ...more]);
     expect(namesTooLong(broker.dataDir)).toEqual([]);
+    // Deleting the topic removes what is on disk of the partition that never opened too.
+    await ok(broker.http.delete('/v1/topics/split'), 200, 'delete');
+    expect(existsSync(dir0)).toBe(false);
+    expect((await ok(broker.http.get('/metrics'), 200, 'metrics')).body as string).toMatch(/^strata_offline_partitions 0$/m);
   });
 });
 

@@ -11,6 +11,7 @@ import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
 import type { Logger } from '../logger.js';
+import { publicMessage } from '../redact.js';
 import type { Tiering } from '../tiering/tiering.js';
 import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
@@ -152,7 +153,7 @@ export class TopicRegistry {
           try {
             handles[p] = await this.#openPartition(meta.name, p, configs, 'recover');
           } catch (e) {
-            const reason = isStrataError(e) ? e.message : errnoSummary(e);
+            const reason = publicMessage(isStrataError(e) ? e.message : errnoSummary(e));
             this.#opts.logger.error('partition log could not be opened; the broker starts without it', { topic: meta.name, partition: p, err: e });
             let topicOffline = offline.get(meta.name);
             if (topicOffline === undefined) offline.set(meta.name, (topicOffline = new Map()));
@@ -332,16 +333,22 @@ export class TopicRegistry {
       this.#partitionCount -= topic.partitionCount;
       this.#opts.onTopicRemoved?.(topic);
       for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
-      const results = await Promise.allSettled(topic.partitions.map(async (h) => {
-        await h.tier.idle();
-        await h.log.destroy();
-      }));
+      const removed = [...topic.partitions.map((h) => h.partition), ...topic.offline.keys()];
+      const results = await Promise.allSettled([
+        ...topic.partitions.map(async (h) => {
+          await h.tier.idle();
+          await h.log.destroy();
+        }),
+        // A partition that could not be opened at start has no log to destroy: remove what is on disk.
+        ...[...topic.offline.keys()].map((p) => rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true })),
+      ]);
       await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
         // The topic is gone from service; objects left behind are garbage, reported here.
         this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
       });
-      for (const [p, r] of results.entries()) {
+      for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') {
+          const p = removed[i];
           // The metadata is gone, so the topic is deleted; the directory is an orphan that a
           // later create of the same name removes.
           this.#opts.logger.error('could not remove a deleted partition directory', { topic: name, partition: p, err: r.reason });
