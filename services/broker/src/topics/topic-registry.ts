@@ -205,10 +205,22 @@ export class TopicRegistry {
     return this.#topics.get(handle.topic)?.handle(handle.partition) === handle;
   }
 
-  /** A failure on a partition deleted meanwhile is reported as the topic being gone, not as a storage fault. */
+  /**
+   * A failure on a partition deleted meanwhile is reported as the topic being gone, not as a storage
+   * fault; a file-system failure names the partition and what failed, never the file's path (the
+   * cause, which only the broker log shows, keeps it).
+   */
   explainFailure(handle: PartitionHandle, error: unknown): unknown {
-    if (this.isCurrent(handle)) return error;
-    return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
+    if (!this.isCurrent(handle)) {
+      return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
+    }
+    const errno = error as NodeJS.ErrnoException | null;
+    if (isStrataError(error) || typeof errno?.code !== 'string' || typeof errno.syscall !== 'string') return error;
+    return new StrataError('STORAGE_ERROR', `partition ${handle.partition} of topic "${handle.topic}": storage failure: ${errnoSummary(error)}`, {
+      cause: error,
+      details: { topic: handle.topic, partition: handle.partition },
+      retriable: !isPermanentFsError(error),
+    });
   }
 
   partition(name: string, partition: number): PartitionHandle {
