@@ -16,6 +16,7 @@
 // partition of a member's target joins its `assigned` only when no other member holds it there.
 
 import { assert } from './assert.js';
+import { dict, dictFrom, own, setOwn } from './dict.js';
 import type { GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupState, TopicPartitions } from './coordinator.js';
 import { COORDINATOR_DEFAULTS } from './defaults.js';
 import type { FailureKind } from './errors.js';
@@ -48,7 +49,7 @@ export interface GroupCore {
 }
 
 export function emptyGroupCore(): GroupCore {
-  return { groupEpoch: 0, assignmentEpoch: 0, topics: {}, members: {} };
+  return { groupEpoch: 0, assignmentEpoch: 0, topics: dict(), members: dict() };
 }
 
 /** A refusal, with the details coordError() formats. */
@@ -77,13 +78,15 @@ export function mapKeys(map: PartitionMap): string[] {
 }
 
 export function mapFromKeys(keys: Iterable<string>): PartitionMap {
-  const out: PartitionMap = {};
+  const out = new Map<string, number[]>();
   for (const key of keys) {
     const [topic, p] = splitKey(key);
-    (out[topic] ??= []).push(p);
+    const list = out.get(topic);
+    if (list === undefined) out.set(topic, [p]);
+    else list.push(p);
   }
-  const sorted: PartitionMap = {};
-  for (const topic of Object.keys(out).sort(compare)) sorted[topic] = out[topic]!.sort((a, b) => a - b);
+  const sorted: PartitionMap = dict();
+  for (const topic of [...out.keys()].sort(compare)) sorted[topic] = out.get(topic)!.sort((a, b) => a - b);
   return sorted;
 }
 
@@ -135,7 +138,7 @@ export function assignPartitions(members: readonly AssignorMember[], topics: Rea
     const m = byId.get(id)!;
     for (const key of mapKeys(m.target)) {
       const [topic, p] = splitKey(key);
-      if (!subs.get(id)!.has(topic) || p >= (topics[topic] ?? 0) || taken.has(key)) continue;
+      if (!subs.get(id)!.has(topic) || p >= (own(topics, topic) ?? 0) || taken.has(key)) continue;
       taken.add(key);
       held.get(id)!.push(key);
     }
@@ -197,7 +200,7 @@ export function sweepGroup(g: GroupCore, nowMs: number): string[] {
   const expired = Object.keys(g.members)
     .sort(compare)
     .filter((id) => {
-      const m = g.members[id]!;
+      const m = own(g.members, id)!;
       return m.lastHeartbeatAtMs + m.sessionTimeoutMs <= nowMs || (m.revokeDeadlineMs > 0 && m.revokeDeadlineMs <= nowMs);
     });
   for (const id of expired) delete g.members[id];
@@ -206,12 +209,12 @@ export function sweepGroup(g: GroupCore, nowMs: number): string[] {
 }
 
 /** The union of subscriptions, with counts: `given` wins, then 0 for `own` topics, then what was known. */
-function nextTopics(g: GroupCore, given: Readonly<Record<string, number>>, own: readonly string[] | null): Record<string, number> {
+function nextTopics(g: GroupCore, given: Readonly<Record<string, number>>, ownTopics: readonly string[] | null): Record<string, number> {
   const union = new Set<string>();
   for (const m of Object.values(g.members)) for (const t of m.subscribedTopics) union.add(t);
-  const out: Record<string, number> = {};
+  const out = dict<number>();
   for (const topic of [...union].sort(compare)) {
-    const count = Object.prototype.hasOwnProperty.call(given, topic) ? given[topic]! : own?.includes(topic) ? 0 : (g.topics[topic] ?? 0);
+    const count = own(given, topic) ?? (ownTopics?.includes(topic) ? 0 : (own(g.topics, topic) ?? 0));
     out[topic] = count;
   }
   return out;
@@ -220,15 +223,15 @@ function nextTopics(g: GroupCore, given: Readonly<Record<string, number>>, own: 
 function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {
   const ka = Object.keys(a).sort(compare);
   const kb = Object.keys(b).sort(compare);
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && own(a, k) === own(b, k));
 }
 
 /**
  * Brings `topics` up to date and, if that or `force` says the group changed, bumps the group epoch
  * and recomputes the target. Returns a refusal when the group would assign too many partitions.
  */
-function rebalance(g: GroupCore, given: Readonly<Record<string, number>>, own: readonly string[] | null, force = true): GroupRefusal | null {
-  const topics = nextTopics(g, given, own);
+function rebalance(g: GroupCore, given: Readonly<Record<string, number>>, ownTopics: readonly string[] | null, force = true): GroupRefusal | null {
+  const topics = nextTopics(g, given, ownTopics);
   const changed = force || !sameCounts(topics, g.topics);
   if (!changed) return null;
   let total = 0;
@@ -239,10 +242,10 @@ function rebalance(g: GroupCore, given: Readonly<Record<string, number>>, own: r
   assert(g.groupEpoch <= LIMITS.epochMax, 'group epoch passed the int32 limit');
   const ids = Object.keys(g.members).sort(compare);
   const target = assignPartitions(
-    ids.map((id) => ({ memberId: id, subscribedTopics: g.members[id]!.subscribedTopics, target: g.members[id]!.target })),
+    ids.map((id) => ({ memberId: id, subscribedTopics: own(g.members, id)!.subscribedTopics, target: own(g.members, id)!.target })),
     topics,
   );
-  for (const id of ids) g.members[id]!.target = target.get(id)!;
+  for (const id of ids) own(g.members, id)!.target = target.get(id)!;
   g.assignmentEpoch = g.groupEpoch;
   return null;
 }
@@ -251,7 +254,7 @@ function rebalance(g: GroupCore, given: Readonly<Record<string, number>>, own: r
 function owners(g: GroupCore): Map<string, string> {
   const out = new Map<string, string>();
   for (const id of Object.keys(g.members).sort(compare)) {
-    const m = g.members[id]!;
+    const m = own(g.members, id)!;
     for (const key of [...mapKeys(m.assigned), ...mapKeys(m.revoking)]) {
       assert(!out.has(key), `partition ${key} is held by both ${out.get(key)} and ${id}`);
       out.set(key, id);
@@ -266,7 +269,7 @@ function owners(g: GroupCore): Map<string, string> {
  * its target that nobody else holds, and reach the assignment epoch.
  */
 function reconcile(g: GroupCore, memberId: string, nowMs: number, held: Map<string, string>): void {
-  const m = g.members[memberId]!;
+  const m = own(g.members, memberId)!;
   const target = new Set(mapKeys(m.target));
   const assigned = mapKeys(m.assigned);
   const revoking = new Set(mapKeys(m.revoking));
@@ -313,7 +316,7 @@ export function groupHeartbeat(
 ): { refusal: GroupRefusal } | { response: GroupHeartbeatResponse } {
   sweepGroup(g, nowMs);
   const id = r.memberId;
-  const existing = g.members[id];
+  const existing = own(g.members, id);
   const subs = r.subscribedTopics === undefined ? null : [...new Set(r.subscribedTopics)].sort(compare);
   let force = false;
   const draft = structuredClone(g);
@@ -331,9 +334,9 @@ export function groupHeartbeat(
       rebalanceTimeoutMs: r.rebalanceTimeoutMs ?? COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs,
       lastHeartbeatAtMs: nowMs,
       revokeDeadlineMs: 0,
-      assigned: {},
-      revoking: {},
-      target: existing?.target ?? {},
+      assigned: dict(),
+      revoking: dict(),
+      target: existing?.target ?? dict(),
     };
     force = true;
   } else {
@@ -361,13 +364,13 @@ export function groupHeartbeat(
       m.revoking = mapFromKeys(mapKeys(m.revoking).filter((k) => owned.has(k)));
     }
   }
-  draft.members[id] = m;
+  setOwn(draft.members, id, m);
   const refusal = rebalance(draft, r.topicPartitions, m.subscribedTopics, force);
   if (refusal !== null) return { refusal };
   reconcile(draft, id, nowMs, owners(draft));
   owners(draft); // the invariant, once more after the change
   Object.assign(g, draft);
-  const after = g.members[id]!;
+  const after = own(g.members, id)!;
   return {
     response: {
       memberId: id,
@@ -382,7 +385,7 @@ export function groupHeartbeat(
 /** After the sweep: false when the member is not there. */
 export function leaveGroup(g: GroupCore, memberId: string, nowMs: number): boolean {
   sweepGroup(g, nowMs);
-  if (g.members[memberId] === undefined) return false;
+  if (own(g.members, memberId) === undefined) return false;
   delete g.members[memberId];
   rebalance(g, {}, null);
   return true;
@@ -403,11 +406,11 @@ export function describeCore(group: string, g: GroupCore): GroupDescription {
     groupEpoch: g.groupEpoch,
     assignmentEpoch: g.assignmentEpoch,
     state: groupState(g),
-    topicPartitions: { ...g.topics },
+    topicPartitions: dictFrom(g.topics),
     members: Object.keys(g.members)
       .sort(compare)
       .map((memberId) => {
-        const m = g.members[memberId]!;
+        const m = own(g.members, memberId)!;
         return {
           memberId,
           clientId: m.clientId,

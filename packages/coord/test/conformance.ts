@@ -1034,6 +1034,47 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       });
     });
 
+    describe('user names that are Object.prototype members, and the longest names', () => {
+      // Regression (issue #10, item 8): the topic catalogue of a heartbeat and the assignment were
+      // plain objects, so a topic named `__proto__` set a prototype instead of a key (the topic was
+      // never assigned), and `constructor` read Object's function as a partition count.
+      const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+      const counts = (): Record<string, number> => Object.fromEntries(NAMES.map((t) => [t, 2]));
+
+      it('assigns, commits and describes topics, groups and members named __proto__, constructor, ...', async () => {
+        for (const group of NAMES) {
+          const joined = await co.groupHeartbeat(group, { memberId: '__proto__', memberEpoch: 0, subscribedTopics: NAMES, sessionTimeoutMs: 10_000, topicPartitions: counts() });
+          expect(flat(joined.assignment).sort(), `${group}: every partition of every topic`).toEqual(NAMES.flatMap((t) => [`${t}/0`, `${t}/1`]).sort());
+          await co.commitOffsets(group, { memberId: '__proto__', memberEpoch: joined.memberEpoch }, NAMES.map((topic, i) => ({ topic, partition: 1, offset: i, metadata: topic })));
+          const described = await co.describeGroup(group);
+          expect(described?.members.map((m) => m.memberId)).toEqual(['__proto__']);
+          expect(Object.keys(described!.topicPartitions).sort()).toEqual([...NAMES].sort());
+          expect(Object.getOwnPropertyDescriptor(described!.topicPartitions, '__proto__')?.value).toBe(2);
+          const offsets = await co.fetchOffsets(group);
+          expect(offsets.map((o) => [o.topic, o.offset, o.metadata]).sort()).toEqual(NAMES.map((t, i) => [t, i, t]).sort());
+          // A member id that is an Object.prototype member but never joined: unknown, not a crash.
+          await expectStrataError(
+            co.groupHeartbeat(group, { memberId: 'constructor', memberEpoch: 1, sessionTimeoutMs: 10_000, topicPartitions: counts() }),
+            'UNKNOWN_MEMBER_ID',
+          );
+        }
+        expect((await co.listGroups()).map((g) => g.group).sort()).toEqual([...NAMES].sort());
+      });
+
+      it('keeps groups, topics and members of the longest names (249 characters)', async () => {
+        const topic = `t${'x'.repeat(248)}`;
+        const group = `g${'y'.repeat(248)}`;
+        const memberId = `m${'z'.repeat(127)}`;
+        const joined = await co.groupHeartbeat(group, { memberId, memberEpoch: 0, subscribedTopics: [topic], sessionTimeoutMs: 10_000, topicPartitions: { [topic]: 3 } });
+        expect(flat(joined.assignment)).toEqual([`${topic}/0`, `${topic}/1`, `${topic}/2`]);
+        await co.commitOffsets(group, { memberId, memberEpoch: joined.memberEpoch }, [{ topic, partition: 2, offset: 7 }]);
+        expect((await co.fetchOffsets(group)).map((o) => [o.topic, o.partition, o.offset])).toEqual([[topic, 2, 7]]);
+        await co.createTopic(topicMeta(topic));
+        await leadership(topic, 0, ['b1']);
+        expect(await co.getPartitionState(topic, 0)).toMatchObject({ leaderEpoch: 1 });
+      });
+    });
+
     describe('group offsets', () => {
       async function member(group: string, id: string): Promise<{ memberId: string; memberEpoch: number }> {
         const r = await co.groupHeartbeat(group, { memberId: id, memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 10_000, topicPartitions: { t: 2 } });

@@ -40,6 +40,28 @@ describeCoordinatorConformance('MemoryCoordinator', async (options = {}) => {
 });
 
 describe('MemoryCoordinator specifics', () => {
+  it('keeps groups whose ids look like temp files or fill 249 characters across a restart, with every file name within 255 bytes', async () => {
+    // Regression (issue #10, item 2): `<group>.json` plus the temp suffix passed 255 bytes for ids
+    // of 232+ characters (every join failed), and a group id containing ".json.tmp-" was taken for a
+    // leftover temp file and deleted at the next open.
+    const dir = await freshDir();
+    const groups = ['a.json.tmp-b', 'a.tmp-1-deadbeef', `g${'y'.repeat(248)}`, `h${'y'.repeat(231)}`];
+    const first = await MemoryCoordinator.open({ dir });
+    for (const group of groups) {
+      const joined = await first.groupHeartbeat(group, { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000, topicPartitions: { t: 1 } });
+      await first.commitOffsets(group, { memberId: 'm1', memberEpoch: joined.memberEpoch }, [{ topic: 't', partition: 0, offset: 5 }]);
+    }
+    await first.close();
+    await writeFile(join(dir, 'groups', 'left-by-a-crash.json.tmp-123-0badc0de'), '{');
+    const names = await readdir(dir, { recursive: true });
+    expect(names.filter((n) => Buffer.byteLength(n.split('/').at(-1)!) > 255)).toEqual([]);
+
+    const second = await MemoryCoordinator.open({ dir });
+    for (const group of groups) expect((await second.fetchOffsets(group)).map((o) => o.offset), group.slice(0, 20)).toEqual([5]);
+    expect(await readdir(join(dir, 'groups'))).not.toContain('left-by-a-crash.json.tmp-123-0badc0de');
+    await second.close();
+  });
+
   it('persists state across a restart of the process (a new instance over the same directory)', async () => {
     const dir = await freshDir();
     const first = await MemoryCoordinator.open({ dir });

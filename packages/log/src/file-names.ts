@@ -1,3 +1,5 @@
+import { fileNameFor } from '@strata/protocol';
+
 export const LOG_SUFFIX = '.log';
 export const OFFSET_INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
@@ -20,7 +22,10 @@ export function parseSegmentFileName(name: string): number | null {
   return Number.isSafeInteger(base) ? base : null;
 }
 
-/** Kafka's partition directory name. */
+/**
+ * Kafka's partition directory name, `<topic>-<partition>`, bounded to one path component
+ * (protocol's fileNameFor: a name that would not fit keeps its start and a hash of the topic).
+ */
 export function partitionDirName(topic: string, partition: number): string {
-  return `${topic}-${partition}`;
+  return fileNameFor(topic, `-${partition}`);
 }

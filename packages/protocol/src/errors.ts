@@ -106,11 +106,16 @@ export class StrataError extends Error {
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  /**
+   * `retriable` overrides the catalogue's answer for one error only where the same code has both
+   * outcomes: a STORAGE_ERROR is retriable (a full disk, a timeout), except when it can never
+   * succeed as sent (a name the file system refuses, a partition that could not be opened).
+   */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown>; retriable?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StrataError';
     this.code = code;
-    this.retriable = ERROR_CATALOGUE[code].retriable;
+    this.retriable = options?.retriable ?? ERROR_CATALOGUE[code].retriable;
     this.details = options?.details;
   }
 }

@@ -1,5 +1,6 @@
 // @strata/protocol: RecordBatch v2 codec, CRC-32C, varints and Kafka's
-// partitioner. Bytes in, bytes out: no I/O.
+// partitioner, and the bounded file names derived from user names. Bytes in,
+// bytes out: no I/O.
 
 export { ERROR_CATALOGUE, StrataError, isStrataError } from './errors.js';
 export type { ErrorCode, ErrorInfo } from './errors.js';
@@ -48,3 +49,14 @@ export type { DecodedRecord, RecordHeader, RecordInput } from './record-section.
 
 export { decodeRecordBatch, decodeRecordBatches, encodeRecordBatch } from './records.js';
 export type { DecodeLimits, EncodeBatchOptions } from './records.js';
+
+export {
+  FILE_NAME_HASH_HEX,
+  MAX_FILE_NAME_BYTES,
+  MAX_TEMP_SUFFIX_BYTES,
+  PERMANENT_FS_ERRNO,
+  fileNameFor,
+  isPermanentFsError,
+  isTempFileName,
+  tempFileNameFor,
+} from './file-names.js';

@@ -47,6 +47,8 @@ export type { AttemptContext, RetryClock, RetryDecision, RetryInfo, RetryOptions
 
 export {
   MAX_KEY_BYTES,
+  MAX_RELATIVE_KEY_BYTES,
+  MAX_STORE_PREFIX_BYTES,
   OFFSET_DIGITS,
   SEGMENT_OBJECT_SUFFIX,
   manifestSnapshotKey,

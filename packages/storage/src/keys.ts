@@ -23,6 +23,14 @@ export const MAX_KEY_BYTES = 1024;
 /** Kafka's limit on a topic name. */
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const MAX_INT32 = 0x7fff_ffff;
+/**
+ * The longest store-relative key Strata writes: a segment key of a 249-character topic with an
+ * int32 partition and epoch, `topics/<249>/<10 digits>/<20>-<20>-e<10 digits>.seg` (325 bytes).
+ * A store prefix may take what is left of MAX_KEY_BYTES, so every key fits whatever the topic.
+ */
+export const MAX_RELATIVE_KEY_BYTES = 'topics/'.length + MAX_TOPIC_NAME_LENGTH + 1 + 10 + 1 + OFFSET_DIGITS + 1 + OFFSET_DIGITS + 2 + 10 + SEGMENT_OBJECT_SUFFIX.length;
+/** The longest store prefix (STRATA_S3_PREFIX), in UTF-8 bytes: room for '/' and the longest key. */
+export const MAX_STORE_PREFIX_BYTES = MAX_KEY_BYTES - 1 - MAX_RELATIVE_KEY_BYTES;
 
 /** Identifies one segment object: what its key says. */
 export interface SegmentObjectId {
@@ -168,6 +176,10 @@ export function normalizeStorePrefix(prefix: string | undefined): string {
   if (trimmed === '') return '';
   const problem = objectKeyProblem(trimmed);
   if (problem !== null) throw new StrataError('INVALID_CONFIG', `object store prefix ${JSON.stringify(prefix)}: ${problem}`);
+  const bytes = Buffer.byteLength(trimmed, 'utf8');
+  if (bytes > MAX_STORE_PREFIX_BYTES) {
+    throw new StrataError('INVALID_CONFIG', `object store prefix is ${bytes} UTF-8 bytes, over ${MAX_STORE_PREFIX_BYTES}: the longest key under it would pass S3's ${MAX_KEY_BYTES}`);
+  }
   return trimmed;
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_RELATIVE_KEY_BYTES,
+  MAX_STORE_PREFIX_BYTES,
   compareKeys,
   manifestSnapshotKey,
   normalizeStorePrefix,
@@ -55,6 +57,27 @@ describe('object keys (DESIGN.md §4)', () => {
     expect(() => segmentObjectKey({ ...ok, baseOffset: 1.5 })).toThrow(/baseOffset/);
     expect(() => segmentObjectKey({ ...ok, baseOffset: 5, lastOffset: 4 })).toThrow(/below/);
     expect(() => segmentObjectKey({ ...ok, epoch: 2 ** 31 })).toThrow(/epoch/);
+  });
+
+  it('keeps every key of the longest names within S3\'s 1024 bytes, and each segment a file name (the local-directory engine)', () => {
+    // The bound holds for every key: a 249-character topic (the longest valid), int32 partition and
+    // epoch, 20-digit offsets. Each '/'-separated segment becomes a file or directory name of the
+    // local-directory engine, so it must fit in 255 bytes too.
+    const topic = 't'.repeat(249);
+    const max = Number.MAX_SAFE_INTEGER;
+    const keys = [
+      segmentObjectKey({ topic, partition: 0x7fff_ffff, baseOffset: max, lastOffset: max, epoch: 0x7fff_ffff }),
+      topicConfigKey(topic),
+      manifestSnapshotKey(topic, 0x7fff_ffff),
+    ];
+    const prefix = normalizeStorePrefix('p'.repeat(MAX_STORE_PREFIX_BYTES)); // the longest accepted
+    expect(() => normalizeStorePrefix('p'.repeat(MAX_STORE_PREFIX_BYTES + 1))).toThrow(/over/);
+    for (const key of keys) {
+      expect(objectKeyProblem(key)).toBeNull();
+      expect(Buffer.byteLength(key)).toBeLessThanOrEqual(MAX_RELATIVE_KEY_BYTES);
+      expect(objectKeyProblem(withStorePrefix(prefix, key))).toBeNull();
+      for (const segment of key.split('/')) expect(Buffer.byteLength(segment)).toBeLessThanOrEqual(255);
+    }
   });
 
   it('names the topic config and the manifest snapshot', () => {

@@ -31,6 +31,7 @@ import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
+import { registerPrivatePath } from './redact.js';
 import { LocalMetadataStore, META_DIR, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
 import { createObjectStore } from './tiering/object-store-factory.js';
@@ -70,6 +71,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   }
 
   await mkdir(config.dataDir, { recursive: true });
+  registerPrivatePath(config.dataDir);
+  if (config.objectStore.kind === 'local') registerPrivatePath(config.objectStore.dir);
   const dataDirLock = await lockDataDir(config.dataDir);
   let clusterId = await loadOrCreateClusterId(config.dataDir, now);
   let coordinator: Coordinator | null = null;
@@ -112,6 +115,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     waiters: () => waiters.size,
     waitersRejected: () => waiters.rejectedTotal,
     ready: () => state === 'ready',
+    offlinePartitions: () => registry.offlinePartitions().length,
   });
   const s3Requests = new Counter({
     name: 'strata_s3_requests_total',

@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { tempFileNameFor } from '@strata/protocol';
 
 /**
  * Replaces `path` with `data` so that a crash leaves either the old or the new
  * file, never a torn one: write a temp file, fsync it, rename it over, fsync the directory.
+ * The temp name is bounded (tempFileNameFor), so any `path` whose name fits has a temp that fits.
  */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = join(dirname(path), tempFileNameFor(basename(path)));
   let renamed = false;
   try {
     const handle = await open(tmp, 'w', 0o644);

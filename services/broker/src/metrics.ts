@@ -10,6 +10,8 @@ export interface MetricSources {
   waiters: () => number;
   waitersRejected: () => number;
   ready: () => boolean;
+  /** Partitions whose log could not be opened at start (served as errors). */
+  offlinePartitions: () => number;
 }
 
 export class BrokerMetrics {
@@ -128,6 +130,14 @@ export class BrokerMetrics {
       registers,
       collect() {
         this.set(sources.waitersRejected());
+      },
+    });
+    new Gauge({
+      name: 'strata_offline_partitions',
+      help: 'Partitions whose log could not be opened when the broker started (the broker log says why).',
+      registers,
+      collect() {
+        this.set(sources.offlinePartitions());
       },
     });
     new Gauge({

@@ -1,14 +1,13 @@
 // Atomic JSON files for the in-process engine: a crash leaves the old file or the new one,
 // never a torn one (the same recipe as the broker's fs-util; packages do not share internals).
 
-import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { StrataError } from '@strata/protocol';
+import { basename, dirname, join } from 'node:path';
+import { StrataError, isPermanentFsError, isTempFileName, tempFileNameFor } from '@strata/protocol';
 
 /** Write a temp file, fsync it, rename it over `path`, fsync the directory. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = join(dirname(path), tempFileNameFor(basename(path)));
   let renamed = false;
   try {
     const handle = await open(tmp, 'w', 0o644);
@@ -22,7 +21,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     renamed = true;
     await fsyncDir(dirname(path));
   } catch (e) {
-    throw new StrataError('STORAGE_ERROR', `cannot write ${path}`, { cause: e });
+    throw new StrataError('STORAGE_ERROR', `cannot write coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
   }
@@ -33,7 +32,7 @@ export async function removeFile(path: string): Promise<void> {
     await rm(path, { force: true });
     await fsyncDir(dirname(path));
   } catch (e) {
-    throw new StrataError('STORAGE_ERROR', `cannot remove ${path}`, { cause: e });
+    throw new StrataError('STORAGE_ERROR', `cannot remove coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   }
 }
 
@@ -57,13 +56,27 @@ export async function readJson(path: string): Promise<unknown> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new StrataError('STORAGE_ERROR', `cannot read ${path}`, { cause: e });
+    throw new StrataError('STORAGE_ERROR', `cannot read coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new StrataError('STORAGE_ERROR', `${path} is not JSON: refusing to start rather than lose coordination state`, { cause: e });
   }
+}
+
+/** ` (ENOSPC)`: the errno code of a failure, without the path its message carries. */
+function errnoOf(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? ` (${code})` : '';
+}
+
+/**
+ * `groups/<name>.json`: the file within the coordinator's directory, for messages a client may see
+ * (the absolute path stays in the cause, which only the broker log shows).
+ */
+function shortName(path: string): string {
+  return `${basename(dirname(path))}/${basename(path)}`;
 }
 
 /** The *.json files of a directory (none when it does not exist); leftover temp files are removed. */
@@ -73,8 +86,9 @@ export async function listJson(dir: string): Promise<string[]> {
     names = await readdir(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new StrataError('STORAGE_ERROR', `cannot list ${dir}`, { cause: e });
+    throw new StrataError('STORAGE_ERROR', `cannot list coordinator directory ${basename(dir)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
   }
-  for (const name of names) if (name.includes('.json.tmp-')) await unlink(join(dir, name)).catch(() => undefined);
+  // isTempFileName, not a substring test: a group id may itself contain ".json.tmp-".
+  for (const name of names) if (isTempFileName(name)) await unlink(join(dir, name)).catch(() => undefined);
   return names.filter((n) => n.endsWith('.json')).sort();
 }

@@ -5,6 +5,7 @@
 //   <dir>/cluster.json                   topics, controller lease and epoch, boot id
 //   <dir>/partitions/<topic>-<p>.json    one partition: assignment, lease, epochs, HW, manifest
 //   <dir>/groups/<group>.json            one group: epochs, members, assignments, committed offsets
+//   (names that would pass 255 bytes are bounded by protocol's fileNameFor: prefix + hash)
 //
 // Each change rewrites its file atomically (tmp + fsync + rename + fsync dir) before it is
 // applied in memory and before the call resolves, so an acknowledged change survives a crash
@@ -18,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError } from '@strata/protocol';
+import { StrataError, fileNameFor } from '@strata/protocol';
 import type {
   BrokerRegistration,
   CallOptions,
@@ -84,6 +85,7 @@ import {
   metadataBytes,
 } from '../validate.js';
 import { describeCore, emptyGroupCore, groupHeartbeat, leaveGroup, sweepGroup, type GroupCore } from '../groups.js';
+import { dict, dictFrom, own, setOwn } from '../dict.js';
 import { listJson, readJson, removeFile, writeJsonAtomic } from './files.js';
 
 export interface MemoryCoordinatorOptions {
@@ -154,7 +156,7 @@ interface GroupDoc extends GroupCore {
 }
 
 function emptyGroup(group: string): GroupDoc {
-  return { version: GROUP_FORMAT_VERSION, group, ...emptyGroupCore(), offsets: {} };
+  return { version: GROUP_FORMAT_VERSION, group, ...emptyGroupCore(), offsets: dict() };
 }
 
 /** What a change produced: the value to return or the error to throw, and the new document (undefined: unchanged). */
@@ -299,7 +301,7 @@ export class MemoryCoordinator implements Coordinator {
     const current = this.#partitions.get(id);
     const outcome = fn(current === undefined ? null : structuredClone(current));
     if (outcome.next !== undefined) {
-      const file = join(this.#dir, 'partitions', `${topic}-${partition}.json`);
+      const file = join(this.#dir, 'partitions', partitionFileName(topic, partition));
       if (outcome.next === null) {
         await removeFile(file);
         this.#partitions.delete(id);
@@ -318,7 +320,7 @@ export class MemoryCoordinator implements Coordinator {
     if (outcome.next !== undefined && outcome.next !== null) {
       // A group with members is not empty: its offsets' retention clock starts again when it empties.
       if (Object.keys(outcome.next.members).length > 0) delete outcome.next.emptySinceMs;
-      await writeJsonAtomic(join(this.#dir, 'groups', `${group}.json`), outcome.next);
+      await writeJsonAtomic(join(this.#dir, 'groups', groupFileName(group)), outcome.next);
       this.#groups.set(group, outcome.next);
     }
     if (outcome.error !== undefined) throw outcome.error;
@@ -453,7 +455,7 @@ export class MemoryCoordinator implements Coordinator {
       this.#changeCluster((draft) => {
         const topic = draft.topics.find((t) => t.name === name);
         if (topic === undefined) return { error: coordError('UNKNOWN_TOPIC', { topic: name }) };
-        const configs: Record<string, TopicConfigValue> = { ...topic.configs };
+        const configs = dictFrom<TopicConfigValue>(topic.configs);
         for (const key of change.remove ?? []) delete configs[key];
         Object.assign(configs, change.set ?? {});
         const count = Object.keys(configs).length;
@@ -906,7 +908,7 @@ export class MemoryCoordinator implements Coordinator {
         if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'it can be deleted' }) };
         return { value: undefined };
       });
-      await removeFile(join(this.#dir, 'groups', `${group}.json`));
+      await removeFile(join(this.#dir, 'groups', groupFileName(group)));
       this.#groups.delete(group);
       return true;
     });
@@ -970,8 +972,8 @@ export class MemoryCoordinator implements Coordinator {
   #writeOffsets(group: string, draft: GroupDoc, offsets: readonly OffsetCommit[]): StrataError | null {
     const now = this.#now();
     const before = draft.offsets;
-    draft.offsets = { ...before };
-    for (const o of offsets) draft.offsets[`${o.topic}/${o.partition}`] = { offset: o.offset, metadata: o.metadata ?? '', committedAtMs: now };
+    draft.offsets = dictFrom(before);
+    for (const o of offsets) setOwn(draft.offsets, `${o.topic}/${o.partition}`, { offset: o.offset, metadata: o.metadata ?? '', committedAtMs: now });
     // Counted only when this write carries metadata: without any, the group's total cannot grow.
     if (offsets.some((o) => metadataBytes(o.metadata) > 0)) {
       let bytes = 0;
@@ -1021,7 +1023,7 @@ export class MemoryCoordinator implements Coordinator {
           return { next: swept || marked || expired > 0 ? draft : undefined, value: false };
         });
         if (gone) {
-          await removeFile(join(this.#dir, 'groups', `${group}.json`));
+          await removeFile(join(this.#dir, 'groups', groupFileName(group)));
           this.#groups.delete(group);
           out.groupsDeleted++;
         }
@@ -1060,7 +1062,7 @@ function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | nul
     return members > 0 ? coordError('NON_EMPTY_GROUP', { group, members, what }) : null;
   }
   if (!Object.prototype.hasOwnProperty.call(draft.members, member.memberId)) return coordError('UNKNOWN_MEMBER', { group, memberId: member.memberId });
-  const current = draft.members[member.memberId]!.memberEpoch;
+  const current = own(draft.members, member.memberId)!.memberEpoch;
   if (current !== member.memberEpoch) {
     return coordError('FENCED_MEMBER', { group, memberId: member.memberId, memberEpoch: member.memberEpoch, currentEpoch: current });
   }
@@ -1096,9 +1098,22 @@ function sameSegment(a: RemoteSegment, b: RemoteSegment): boolean {
 }
 
 function sortedConfigs(configs: Readonly<Record<string, TopicConfigValue>>): Record<string, TopicConfigValue> {
-  const out: Record<string, TopicConfigValue> = {};
+  const out = dict<TopicConfigValue>();
   for (const key of Object.keys(configs).sort()) out[key] = configs[key]!;
   return out;
+}
+
+/**
+ * `<topic>-<partition>.json` and `<group>.json`, bounded to one path component (fileNameFor): a
+ * 249-character group id plus `.json` and a temp suffix would not fit. The documents carry their
+ * own topic and group, so the name is never parsed back.
+ */
+function partitionFileName(topic: string, partition: number): string {
+  return fileNameFor(`${topic}-${partition}`, '.json');
+}
+
+function groupFileName(group: string): string {
+  return fileNameFor(group, '.json');
 }
 
 function partitionId(topic: string, partition: number): string {

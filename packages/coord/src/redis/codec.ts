@@ -13,6 +13,7 @@ import type {
 } from '../coordinator.js';
 import { assert } from '../assert.js';
 import type { MemberDoc, PartitionMap } from '../groups.js';
+import { dict } from '../dict.js';
 
 export function int(text: unknown, what: string, fallback?: number): number {
   if ((text === undefined || text === null || text === '') && fallback !== undefined) return fallback;
@@ -23,7 +24,7 @@ export function int(text: unknown, what: string, fallback?: number): number {
 
 /** A flat [field, value, field, value, ...] reply as a record. */
 export function pairs(reply: readonly unknown[], from = 0): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = dict<string>();
   for (let i = from; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
   return out;
 }
@@ -75,7 +76,7 @@ export function topicFields(t: TopicMetadata): string[] {
 }
 
 export function decodeTopic(h: Record<string, string>): TopicMetadata {
-  const configs: Record<string, TopicConfigValue> = {};
+  const configs = dict<TopicConfigValue>();
   for (const key of Object.keys(h).sort()) {
     if (key.startsWith(CONFIG_FIELD)) configs[key.slice(CONFIG_FIELD.length)] = decodeConfigValue(h[key]!, key);
   }
@@ -190,7 +191,7 @@ export function decodeOffset(field: string, value: string): CommittedOffset {
 
 function partitionMap(v: unknown, what: string): PartitionMap {
   assert(typeof v === 'object' && v !== null && !Array.isArray(v), `stored ${what} is not an object`);
-  const out: PartitionMap = {};
+  const out: PartitionMap = dict();
   for (const [topic, list] of Object.entries(v as Record<string, unknown>)) {
     assert(Array.isArray(list), `stored ${what} of ${topic} is not a list`);
     out[topic] = list.map((p) => int(p, `${what} partition`));
@@ -241,7 +242,7 @@ export function decodeCounts(text: string): Record<string, number> {
     assert(false, `stored group topics are not JSON: ${text.slice(0, 80)}`);
   }
   assert(typeof v === 'object' && v !== null && !Array.isArray(v), 'stored group topics are not an object');
-  const out: Record<string, number> = {};
+  const out = dict<number>();
   for (const [topic, count] of Object.entries(v as Record<string, unknown>)) out[topic] = int(count, 'topic partition count');
   return out;
 }

@@ -92,6 +92,7 @@ import {
 import { fromRedisError, isNoScript } from './errors.js';
 import { CoordKeys } from './keys.js';
 import { loadScripts, type Script, type ScriptName } from './scripts.js';
+import { dict } from '../dict.js';
 
 export interface RedisCoordinatorOptions {
   /** redis://[user:password@]host:port[/db] (default redis://127.0.0.1:6379). */
@@ -739,7 +740,7 @@ export class RedisCoordinator implements Coordinator {
       groupEpoch: int(reply[0], 'group epoch'),
       assignmentEpoch: int(reply[1], 'assignment epoch'),
       topics: decodeCounts(String(reply[2])),
-      members: {},
+      members: dict(),
     };
     for (let i = 3; i + 1 < reply.length; i += 2) core.members[String(reply[i])] = decodeMember(String(reply[i + 1]));
     return describeCore(group, core);

@@ -93,9 +93,10 @@ export class Forwarder {
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<ForwardedReply> {
+    const target = leaderTarget(base, path);
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     try {
-      const response = await request(`${base}${path}`, {
+      const response = await request(target, {
         method,
         body,
         headers: { ...headers, [FORWARDED_HEADER]: this.#brokerId },
@@ -121,6 +122,24 @@ export class Forwarder {
       });
     }
   }
+}
+
+/**
+ * The URL of `path` at the leader `base`. `path` must be origin-form (`/...`, not `//host/...`
+ * nor `http://...`): anything else is the caller's bug or a client's trick, refused as
+ * INVALID_REQUEST before any connection, so it can never look like an unreachable leader.
+ */
+function leaderTarget(base: string, path: string): URL {
+  let target: URL | null = null;
+  try {
+    target = path.startsWith('/') && !path.startsWith('//') ? new URL(`${base}${path}`) : null;
+  } catch {
+    target = null;
+  }
+  if (target === null || target.origin !== new URL(base).origin) {
+    throw new StrataError('INVALID_REQUEST', 'the request target must be a path on this broker (origin form)', { details: { target: path.slice(0, 64) } });
+  }
+  return target;
 }
 
 function parseJson(body: Buffer): unknown {

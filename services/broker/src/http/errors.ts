@@ -1,7 +1,8 @@
 // The one table from error code to HTTP status, and the error body every
 // route answers with: {"error": {"code", "message", "retriable", "details"?}}.
 
-import { ERROR_CATALOGUE, StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
+import { ERROR_CATALOGUE, StrataError, isPermanentFsError, isStrataError, type ErrorCode } from '@strata/protocol';
+import { publicDetails, publicMessage } from '../redact.js';
 
 /** Exhaustive: a new code in the catalogue fails the build until it has a status here. */
 export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
@@ -43,9 +44,14 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; retriable: boolean; details?: Record<string, unknown> };
 }
 
+/**
+ * The body of an error answer. Everything a client reads passes redact.ts: no server path
+ * (the data dir, a file-system error's path), the message cut to MAX_ERROR_MESSAGE_CHARS and each
+ * detail string to MAX_ECHOED_INPUT_CHARS, so a request cannot make the broker echo megabytes.
+ */
 export function errorBody(error: StrataError): ErrorBody {
-  const body: ErrorBody = { error: { code: error.code, message: error.message, retriable: error.retriable } };
-  if (error.details !== undefined) body.error.details = error.details;
+  const body: ErrorBody = { error: { code: error.code, message: publicMessage(error.message), retriable: error.retriable } };
+  if (error.details !== undefined) body.error.details = publicDetails(error.details);
   return body;
 }
 
@@ -61,8 +67,12 @@ export function toStrataError(e: unknown): { error: StrataError; unexpected: boo
   if (isStrataError(e)) return { error: e, unexpected: e.code === 'INTERNAL_ERROR' || e.code === 'STORAGE_ERROR' };
   const errno = e as NodeJS.ErrnoException | null;
   if (errno && typeof errno === 'object' && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
-    // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side.
-    return { error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e }), unexpected: true };
+    // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side, unless
+    // the same request can never succeed (a name the file system refuses).
+    return {
+      error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e, retriable: !isPermanentFsError(e) }),
+      unexpected: true,
+    };
   }
   return { error: new StrataError('INTERNAL_ERROR', 'internal error (see the broker log)', { cause: e }), unexpected: true };
 }

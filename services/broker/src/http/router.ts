@@ -20,6 +20,12 @@ export interface RequestContext {
   readonly res: ServerResponse;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
+  /**
+   * The request target in origin form (`/path?query`), whatever form the client sent: an
+   * absolute-form target (`GET http://evil/...`) keeps only its path and query. Forwarding uses
+   * this, never `req.url`, so a client cannot point a forwarded request at another host.
+   */
+  readonly target: string;
   /** Aborted when the client disconnects before the answer is written. */
   readonly signal: AbortSignal;
 }

@@ -44,7 +44,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       if (options.isShuttingDown() && !route.operational) {
         throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker is shutting down; retry on another broker or after restart');
       }
-      const ctx: RequestContext = { req, res, params, query: url.searchParams, signal: controller.signal };
+      const ctx: RequestContext = { req, res, params, query: url.searchParams, target: `${url.pathname}${url.search}`, signal: controller.signal };
       const reply = await route.handler(ctx);
       if (controller.signal.aborted || res.destroyed) return; // the client left; nothing to write
       writeReply(req, res, reply, options.isShuttingDown());

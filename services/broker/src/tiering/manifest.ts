@@ -5,7 +5,7 @@
 
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError } from '@strata/protocol';
+import { StrataError, fileNameFor } from '@strata/protocol';
 import { manifestEndOffset, type PartitionManifest, type RemoteSegment } from '@strata/coord';
 import { writeFileAtomic } from '../fs-util.js';
 import { META_DIR } from '../topics/metadata-store.js';
@@ -74,7 +74,7 @@ export interface ManifestStore {
   remove(topic: string, partition: number): Promise<void>;
 }
 
-/** `<dataDir>/__strata/manifests/<topic>-<partition>.json`, each rewritten atomically. */
+/** `<dataDir>/__strata/manifests/<topic>-<partition>.json` (bounded: fileNameFor), each rewritten atomically. */
 export class LocalManifestStore implements ManifestStore {
   readonly #dir: string;
 
@@ -114,6 +114,6 @@ export class LocalManifestStore implements ManifestStore {
   }
 
   #path(topic: string, partition: number): string {
-    return join(this.#dir, `${topic}-${partition}.json`);
+    return join(this.#dir, fileNameFor(`${topic}-${partition}`, '.json'));
   }
 }

@@ -19,6 +19,7 @@ import type { Logger } from '../logger.js';
 import { manifestEndOffset, type ManifestStore, type PartitionManifest, type RemoteSegment } from './manifest.js';
 import type { ReaderCache } from './reader-cache.js';
 import type { TierMetrics } from './tier-metrics.js';
+import { publicMessage } from '../redact.js';
 
 const MiB = 1024 * 1024;
 const SINGLE_PUT_MAX_BYTES = 256 * MiB;
@@ -350,7 +351,8 @@ export class TieredPartition {
       // Capped exponential backoff with jitter before this partition tries again.
       const delayMs = Math.min(30_000, 250 * 2 ** Math.min(this.#failures, 7)) * (0.5 + Math.random() / 2);
       this.#retryAtMs = this.#deps.now() + delayMs;
-      this.lastError = (e as Error).message;
+      // Shown by describe (lastUploadError): without server paths; the log below has the whole error.
+      this.lastError = publicMessage((e as Error).message);
       if (!this.#closed) {
         this.#deps.logger.warn('tiered upload failed; will retry', { topic: this.topic, partition: this.partition, failures: this.#failures, retryInMs: Math.round(delayMs), err: e });
       }

@@ -6,11 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError, isStrataError } from '@strata/protocol';
+import { StrataError, isPermanentFsError, isStrataError } from '@strata/protocol';
 import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
 import type { Logger } from '../logger.js';
+import { publicMessage } from '../redact.js';
 import type { Tiering } from '../tiering/tiering.js';
 import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
@@ -35,27 +36,45 @@ import {
 export interface PartitionHandle {
   readonly topic: string;
   readonly partition: number;
-  /** `<topic>-<partition>`: the directory name, and the key for waiters and metrics. */
+  /** `<topic>-<partition>`: the key for waiters (the directory name is partitionDirName's bounded form). */
   readonly key: string;
   readonly log: PartitionLog;
   /** The remote tier: uploads, reads below the local log start, remote retention. */
   readonly tier: TieredPartition;
 }
 
+/** A partition whose log could not be opened at start: the broker serves the rest and reports this one. */
+export interface OfflinePartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** What failed, without server paths (the broker log has the whole error). */
+  readonly reason: string;
+}
+
 export class Topic {
   readonly name: string;
+  /** The partitions served here, in partition order (an offline partition has no handle). */
   readonly partitions: readonly PartitionHandle[];
+  readonly #byPartition: ReadonlyArray<PartitionHandle | undefined>;
+  readonly offline: ReadonlyMap<number, OfflinePartition>;
   #meta: TopicMetadata;
   #configs: TopicConfigs;
   #stickyCursor: number;
 
-  constructor(meta: TopicMetadata, configs: TopicConfigs, partitions: PartitionHandle[]) {
+  constructor(meta: TopicMetadata, configs: TopicConfigs, partitions: ReadonlyArray<PartitionHandle | undefined>, offline: ReadonlyMap<number, OfflinePartition> = new Map()) {
     this.name = meta.name;
     this.#meta = meta;
     this.#configs = configs;
-    this.partitions = partitions;
+    this.#byPartition = Array.from({ length: meta.partitions }, (_, p) => partitions[p]);
+    this.partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
+    this.offline = offline;
     // Start the null-key rotation at a random partition so restarts do not all pile onto partition 0.
-    this.#stickyCursor = Math.floor(Math.random() * partitions.length);
+    this.#stickyCursor = Math.floor(Math.random() * meta.partitions);
+  }
+
+  /** The handle of partition `p`, or undefined when there is no such partition or it is offline. */
+  handle(partition: number): PartitionHandle | undefined {
+    return this.#byPartition[partition];
   }
 
   get meta(): Readonly<TopicMetadata> {
@@ -66,13 +85,15 @@ export class Topic {
     return this.#configs;
   }
   get partitionCount(): number {
-    return this.partitions.length;
+    return this.#byPartition.length;
   }
 
-  /** The partition for one request's null-key records: round-robin across requests. */
+  /** The partition for one request's null-key records: round-robin across requests (skipping offline ones). */
   nextStickyPartition(): number {
-    const partition = this.#stickyCursor % this.partitions.length;
-    this.#stickyCursor = (partition + 1) % this.partitions.length;
+    const count = this.#byPartition.length;
+    let partition = this.#stickyCursor % count;
+    for (let tries = 0; tries < count && this.#byPartition[partition] === undefined; tries++) partition = (partition + 1) % count;
+    this.#stickyCursor = (partition + 1) % count;
     return partition;
   }
 
@@ -113,33 +134,48 @@ export class TopicRegistry {
     this.#opts = options;
   }
 
-  /** Loads the metadata and opens (recovers) every partition log. */
+  /**
+   * Loads the metadata and opens (recovers) every partition log. A partition that cannot be opened
+   * does not stop the broker: it is logged, counted (offlinePartitions) and answers a clear,
+   * non-retriable STORAGE_ERROR, while every other partition is served.
+   */
   async start(): Promise<void> {
     const metas = await this.#opts.store.load();
     const jobs: Array<() => Promise<void>> = [];
     const opened = new Map<string, PartitionHandle[]>();
+    const offline = new Map<string, Map<number, OfflinePartition>>();
     for (const meta of metas) {
       const handles: PartitionHandle[] = new Array(meta.partitions);
       opened.set(meta.name, handles);
       const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
       for (let p = 0; p < meta.partitions; p++) {
         jobs.push(async () => {
-          handles[p] = await this.#openPartition(meta.name, p, configs, 'recover');
+          try {
+            handles[p] = await this.#openPartition(meta.name, p, configs, 'recover');
+          } catch (e) {
+            const reason = publicMessage(isStrataError(e) ? e.message : errnoSummary(e));
+            this.#opts.logger.error('partition log could not be opened; the broker starts without it', { topic: meta.name, partition: p, err: e });
+            let topicOffline = offline.get(meta.name);
+            if (topicOffline === undefined) offline.set(meta.name, (topicOffline = new Map()));
+            topicOffline.set(p, { topic: meta.name, partition: p, reason });
+          }
         });
       }
     }
-    try {
-      await runLimited(jobs, this.#opts.openConcurrency ?? 16);
-    } catch (e) {
-      await Promise.allSettled([...opened.values()].flat().filter(Boolean).map((h) => h.log.close()));
-      throw e;
-    }
+    await runLimited(jobs, this.#opts.openConcurrency ?? 16);
     for (const meta of metas) {
       const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
-      this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!));
+      this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!, offline.get(meta.name)));
       this.#partitionCount += meta.partitions;
     }
     await this.#reportOrphans();
+  }
+
+  /** Partitions of served topics whose log could not be opened at start. */
+  offlinePartitions(): OfflinePartition[] {
+    const out: OfflinePartition[] = [];
+    for (const topic of this.#topics.values()) out.push(...topic.offline.values());
+    return out;
   }
 
   list(): Topic[] {
@@ -166,18 +202,37 @@ export class TopicRegistry {
 
   /** Whether `handle` is still served (its topic was not deleted, or deleted and recreated). */
   isCurrent(handle: PartitionHandle): boolean {
-    return this.#topics.get(handle.topic)?.partitions[handle.partition] === handle;
+    return this.#topics.get(handle.topic)?.handle(handle.partition) === handle;
   }
 
-  /** A failure on a partition deleted meanwhile is reported as the topic being gone, not as a storage fault. */
+  /**
+   * A failure on a partition deleted meanwhile is reported as the topic being gone, not as a storage
+   * fault; a file-system failure names the partition and what failed, never the file's path (the
+   * cause, which only the broker log shows, keeps it).
+   */
   explainFailure(handle: PartitionHandle, error: unknown): unknown {
-    if (this.isCurrent(handle)) return error;
-    return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
+    if (!this.isCurrent(handle)) {
+      return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
+    }
+    const errno = error as NodeJS.ErrnoException | null;
+    if (isStrataError(error) || typeof errno?.code !== 'string' || typeof errno.syscall !== 'string') return error;
+    return new StrataError('STORAGE_ERROR', `partition ${handle.partition} of topic "${handle.topic}": storage failure: ${errnoSummary(error)}`, {
+      cause: error,
+      details: { topic: handle.topic, partition: handle.partition },
+      retriable: !isPermanentFsError(error),
+    });
   }
 
   partition(name: string, partition: number): PartitionHandle {
     const topic = this.get(name);
-    const handle = topic.partitions[partition];
+    const handle = topic.handle(partition);
+    const offline = topic.offline.get(partition);
+    if (offline !== undefined) {
+      throw new StrataError('STORAGE_ERROR', `partition ${partition} of topic "${name}" could not be opened when the broker started (${offline.reason}); see the broker log`, {
+        details: { topic: name, partition, offline: true },
+        retriable: false,
+      });
+    }
     if (!handle) {
       throw new StrataError('UNKNOWN_PARTITION', `topic "${name}" has no partition ${partition} (it has ${topic.partitionCount})`, {
         details: { topic: name, partition, partitions: topic.partitionCount },
@@ -266,7 +321,7 @@ export class TopicRegistry {
         );
         this.#opts.logger.error('topic creation failed; rolled back', { topic: name, err: e });
         if (isStrataError(e)) throw e;
-        throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${(e as Error).message}`, { cause: e });
+        throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${errnoSummary(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
       }
       const topic = new Topic(meta, configs, handles);
       this.#topics.set(name, topic);
@@ -290,16 +345,22 @@ export class TopicRegistry {
       this.#partitionCount -= topic.partitionCount;
       this.#opts.onTopicRemoved?.(topic);
       for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
-      const results = await Promise.allSettled(topic.partitions.map(async (h) => {
-        await h.tier.idle();
-        await h.log.destroy();
-      }));
+      const removed = [...topic.partitions.map((h) => h.partition), ...topic.offline.keys()];
+      const results = await Promise.allSettled([
+        ...topic.partitions.map(async (h) => {
+          await h.tier.idle();
+          await h.log.destroy();
+        }),
+        // A partition that could not be opened at start has no log to destroy: remove what is on disk.
+        ...[...topic.offline.keys()].map((p) => rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true })),
+      ]);
       await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
         // The topic is gone from service; objects left behind are garbage, reported here.
         this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
       });
-      for (const [p, r] of results.entries()) {
+      for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') {
+          const p = removed[i];
           // The metadata is gone, so the topic is deleted; the directory is an orphan that a
           // later create of the same name removes.
           this.#opts.logger.error('could not remove a deleted partition directory', { topic: name, partition: p, err: r.reason });
@@ -415,8 +476,8 @@ export class TopicRegistry {
   }
 
   async #openPartition(topic: string, partition: number, configs: TopicConfigs, mode: 'create' | 'recover'): Promise<PartitionHandle> {
-    const key = partitionDirName(topic, partition);
-    const dir = join(this.#opts.dataDir, key);
+    const key = `${topic}-${partition}`;
+    const dir = join(this.#opts.dataDir, partitionDirName(topic, partition));
     const exists = await stat(dir).then(
       () => true,
       (e: unknown) => {
@@ -450,15 +511,14 @@ export class TopicRegistry {
     } catch {
       return;
     }
+    // Compared with the names the topics own, not parsed: a long topic's directory is a bounded form.
+    const owned = new Set<string>();
+    for (const topic of this.#topics.values()) for (let p = 0; p < topic.partitionCount; p++) owned.add(partitionDirName(topic.name, p));
     for (const entry of entries) {
-      const match = /^(.+)-(\d+)$/.exec(entry);
-      if (!match) continue;
-      const topic = this.#topics.get(match[1]!);
-      if (!topic || Number(match[2]) >= topic.partitionCount) {
-        this.#opts.logger.warn('partition directory belongs to no topic; it is removed if a topic of that name is created', {
-          dir: join(this.#opts.dataDir, entry),
-        });
-      }
+      if (!/-\d+$/.test(entry) || owned.has(entry)) continue;
+      this.#opts.logger.warn('partition directory belongs to no topic; it is removed if a topic of that name is created', {
+        dir: join(this.#opts.dataDir, entry),
+      });
     }
   }
 
@@ -477,6 +537,13 @@ function logConfigProblems(configs: TopicConfigs, problems: Problem[]): void {
   } catch (e) {
     problems.push({ code: 'INVALID_CONFIG', field: 'configs', message: (e as Error).message });
   }
+}
+
+/** An I/O failure in words, without the path it carries (the path stays in the broker log). */
+function errnoSummary(e: unknown): string {
+  const errno = e as NodeJS.ErrnoException | null;
+  if (errno !== null && typeof errno === 'object' && typeof errno.code === 'string') return `${errno.code}${errno.syscall ? ` (${errno.syscall})` : ''}`;
+  return 'unexpected error';
 }
 
 async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {

@@ -7,13 +7,15 @@ const MAX_PARTITIONS = 10_000;
 
 function parseConfigs(pairs: string[]): Record<string, string> | undefined {
   if (pairs.length === 0) return undefined;
-  const configs: Record<string, string> = {};
+  // Entries, then fromEntries: every key is an own key, so `--config __proto__=x` reaches the
+  // broker (which refuses it as an unknown config) instead of vanishing into the prototype.
+  const entries: Array<[string, string]> = [];
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`--config expects key=value, got '${pair}'`);
-    configs[pair.slice(0, eq)] = pair.slice(eq + 1);
+    entries.push([pair.slice(0, eq), pair.slice(eq + 1)]);
   }
-  return configs;
+  return Object.fromEntries(entries);
 }
 
 function topicArg(ctx: CommandContext): string {

@@ -78,7 +78,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
     const route = await routeOf(handle);
     if (route.kind !== 'remote' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
     try {
-      const reply = await ctx.cluster.forwarder.proxy(route.url, rc.req.url ?? '/', rc.signal);
+      const reply = await ctx.cluster.forwarder.proxy(route.url, rc.target, rc.signal);
       return { status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers };
     } catch (e) {
       if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
@@ -161,7 +161,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         const route = await routeOf(handle);
         if (route.kind === 'remote') {
           try {
-            const reply = await ctx.cluster.forwarder.produceStream(route.url, req.url ?? '/', req, type, req.headers['content-length'], rc.signal);
+            const reply = await ctx.cluster.forwarder.produceStream(route.url, rc.target, req, type, req.headers['content-length'], rc.signal);
             return { status: reply.status, body: reply.body, contentType: reply.contentType };
           } catch (e) {
             if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);

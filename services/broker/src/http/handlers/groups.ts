@@ -73,11 +73,10 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
   };
 
   /** Partition counts of every topic this broker knows (the coordinator takes the whole catalogue). */
-  const topicCounts = (): Record<string, number> => {
-    const counts: Record<string, number> = {};
-    for (const topic of registry.list()) counts[topic.name] = topic.partitionCount;
-    return counts;
-  };
+  const topicCounts = (): Record<string, number> =>
+    // fromEntries defines own keys: a topic named `__proto__` is a key like any other (`counts[name] = n`
+    // on `{}` would set the prototype instead, and the group would never be assigned that topic).
+    Object.fromEntries(registry.list().map((topic) => [topic.name, topic.partitionCount]));
 
   /** A join (epoch 0) or a heartbeat: the member's fields, plus the timeouts and client id the body carries and the topic catalogue. */
   const heartbeat = (

@@ -13,7 +13,7 @@ export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNo
     replicationFactor: topic.meta.replicationFactor,
     configs: { ...topic.configs },
     configOverrides: { ...topic.meta.configs },
-    partitions: topic.partitions.map((h) => {
+    partitions: [...topic.partitions.map((h) => {
       const stats = h.log.stats();
       const lag = h.tier.uploadLag();
       const view = cluster?.partitionView(h) ?? { leader: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId], highWatermark: h.log.logEndOffset };
@@ -39,7 +39,7 @@ export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNo
         uploadLagBytes: lag.bytes,
         lastUploadError: h.tier.lastError,
       };
-    }),
+    }), ...[...topic.offline.values()].map((o) => ({ partition: o.partition, offline: true, error: o.reason }))].sort((a, b) => a.partition - b.partition),
   };
 }
 
