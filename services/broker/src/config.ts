@@ -59,6 +59,27 @@ export const DEFAULTS = Object.freeze({
   /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
   maxFetchWaiters: 10_000,
   maxConnections: 10_000,
+  /**
+   * Connections from one remote address (0 = no limit); the excess is closed at once. Behind a load
+   * balancer or a NAT every client shares its address: raise it (or set 0) there.
+   */
+  maxConnectionsPerAddress: 1_000,
+  /** Request-body bytes one connection may hold at once (pipelined requests); at least maxRequestBytes. */
+  bodyBytesInFlightPerConnection: 32 * MiB,
+  /** Request-body bytes one remote address may hold at once, across its connections. */
+  bodyBytesInFlightPerAddress: 64 * MiB,
+  /** Request-body bytes the broker holds at once; a body past a budget is refused (429) unread. */
+  bodyBytesInFlight: 256 * MiB,
+  /** A request body that receives no byte for this long fails (503 REQUEST_TIMED_OUT) and its connection closes. */
+  bodyIdleTimeoutMs: 15_000,
+  /** Time to receive a request's headers; also how long a new connection may stay silent. */
+  headersTimeoutMs: 20_000,
+  /** Time to receive a whole request, headers and body (Node's default is 300 s). */
+  requestTimeoutMs: 60_000,
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: 5_000,
+  /** Records in one JSON produce request (the binary endpoint is for bulk). */
+  jsonProduceMaxRecords: 10_000,
   /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
   maintenanceIntervalMs: 1_000,
   /** close(): how long in-flight requests may take before their connections are cut. */
@@ -146,6 +167,15 @@ export interface BrokerConfig {
   fetchMaxRecordsCap: number;
   maxFetchWaiters: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
+  bodyBytesInFlightPerConnection: number;
+  bodyBytesInFlightPerAddress: number;
+  bodyBytesInFlight: number;
+  bodyIdleTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  jsonProduceMaxRecords: number;
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
   /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
@@ -184,6 +214,15 @@ const INT_SETTINGS = {
   fetchMaxRecordsCap: { env: 'STRATA_FETCH_MAX_RECORDS', default: DEFAULTS.fetchMaxRecordsCap, min: 1, max: 1_000_000 },
   maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
+  maxConnectionsPerAddress: { env: 'STRATA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.maxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  bodyBytesInFlightPerConnection: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.bodyBytesInFlightPerConnection, min: 1024, max: 1024 * 1024 * MiB },
+  bodyBytesInFlightPerAddress: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS', default: DEFAULTS.bodyBytesInFlightPerAddress, min: 1024, max: 1024 * 1024 * MiB },
+  bodyBytesInFlight: { env: 'STRATA_BODY_BYTES_IN_FLIGHT', default: DEFAULTS.bodyBytesInFlight, min: 1024, max: 1024 * 1024 * MiB },
+  bodyIdleTimeoutMs: { env: 'STRATA_BODY_IDLE_TIMEOUT_MS', default: DEFAULTS.bodyIdleTimeoutMs, min: 100, max: 300_000 },
+  headersTimeoutMs: { env: 'STRATA_HEADERS_TIMEOUT_MS', default: DEFAULTS.headersTimeoutMs, min: 100, max: 300_000 },
+  requestTimeoutMs: { env: 'STRATA_REQUEST_TIMEOUT_MS', default: DEFAULTS.requestTimeoutMs, min: 100, max: 3_600_000 },
+  keepAliveTimeoutMs: { env: 'STRATA_KEEP_ALIVE_TIMEOUT_MS', default: DEFAULTS.keepAliveTimeoutMs, min: 100, max: 600_000 },
+  jsonProduceMaxRecords: { env: 'STRATA_JSON_PRODUCE_MAX_RECORDS', default: DEFAULTS.jsonProduceMaxRecords, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
   // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
@@ -328,6 +367,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     fetchMaxRecordsCap: int(INT_SETTINGS.fetchMaxRecordsCap),
     maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
     maxConnections: int(INT_SETTINGS.maxConnections),
+    maxConnectionsPerAddress: int(INT_SETTINGS.maxConnectionsPerAddress),
+    bodyBytesInFlightPerConnection: int(INT_SETTINGS.bodyBytesInFlightPerConnection),
+    bodyBytesInFlightPerAddress: int(INT_SETTINGS.bodyBytesInFlightPerAddress),
+    bodyBytesInFlight: int(INT_SETTINGS.bodyBytesInFlight),
+    bodyIdleTimeoutMs: int(INT_SETTINGS.bodyIdleTimeoutMs),
+    headersTimeoutMs: int(INT_SETTINGS.headersTimeoutMs),
+    requestTimeoutMs: int(INT_SETTINGS.requestTimeoutMs),
+    keepAliveTimeoutMs: int(INT_SETTINGS.keepAliveTimeoutMs),
+    jsonProduceMaxRecords: int(INT_SETTINGS.jsonProduceMaxRecords),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
     notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
@@ -357,6 +405,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   // Replicas below the default factor are not made when fewer brokers are live: the check is against the largest.
   checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
   for (const p of topicProblems) problems.push(p.message);
+  // A request the size limit allows must fit every budget it is counted against.
+  if (config.bodyBytesInFlightPerConnection < config.maxRequestBytes) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION (${config.bodyBytesInFlightPerConnection}) must be at least STRATA_MAX_REQUEST_BYTES (${config.maxRequestBytes})`);
+  }
+  if (config.bodyBytesInFlightPerAddress < config.bodyBytesInFlightPerConnection) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS (${config.bodyBytesInFlightPerAddress}) must be at least STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION (${config.bodyBytesInFlightPerConnection})`);
+  }
+  if (config.bodyBytesInFlight < config.bodyBytesInFlightPerAddress) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT (${config.bodyBytesInFlight}) must be at least STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS (${config.bodyBytesInFlightPerAddress})`);
+  }
+  // Node refuses a headers timeout longer than the whole request's.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push(`STRATA_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must be at most STRATA_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
+  }
   if (config.topicDefaults.partitions > config.maxPartitions) {
     problems.push(`STRATA_DEFAULT_PARTITIONS (${config.topicDefaults.partitions}) exceeds STRATA_MAX_PARTITIONS (${config.maxPartitions})`);
   }
@@ -493,6 +555,15 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     fetchMaxRecordsCap: config.fetchMaxRecordsCap,
     maxFetchWaiters: config.maxFetchWaiters,
     maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    bodyBytesInFlightPerConnection: config.bodyBytesInFlightPerConnection,
+    bodyBytesInFlightPerAddress: config.bodyBytesInFlightPerAddress,
+    bodyBytesInFlight: config.bodyBytesInFlight,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    jsonProduceMaxRecords: config.jsonProduceMaxRecords,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     objectStore: config.objectStore,
