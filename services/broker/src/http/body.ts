@@ -14,6 +14,8 @@ export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
 
 /** A declared Content-Length up to this is allocated at once; beyond it, the buffer grows as bytes arrive. */
 export const BODY_PREALLOCATE_BYTES_MAX = 256 * 1024;
+/** An idle check delayed this long by other work is not trusted: the body gets another idle period. */
+const IDLE_CHECK_BUSY_MS = 50;
 /** The first allocation of a body without Content-Length (or past the preallocation), bytes. */
 const BODY_FIRST_STEP_BYTES = 64 * 1024;
 
@@ -49,13 +51,28 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
   return new Promise<Buffer>((resolve, reject) => {
     let buffer = Buffer.allocUnsafe(expected !== null && expected <= BODY_PREALLOCATE_BYTES_MAX ? expected : 0);
     let received = 0;
+    let settled = false;
     let idleTimer: NodeJS.Timeout | null = null;
+    let lastByteAtMs = performance.now();
     const armIdleTimer = (): void => {
       if (idleTimeoutMs <= 0) return;
       if (idleTimer !== null) idleTimer.refresh();
-      else idleTimer = setTimeout(onIdle, idleTimeoutMs);
+      else idleTimer = setTimeout(onIdleTimer, idleTimeoutMs);
+    };
+    // Timers run before the loop reads its sockets: after a long synchronous stretch (another
+    // request's parse) bytes may be waiting unread. So decide after this turn's reads (setImmediate),
+    // and only if the loop was not busy meanwhile; if it was, the body gets another period.
+    const onIdleTimer = (): void => {
+      const firedAtMs = performance.now();
+      setImmediate(() => {
+        if (settled) return;
+        const now = performance.now();
+        if (now - lastByteAtMs < idleTimeoutMs || now - firedAtMs > IDLE_CHECK_BUSY_MS) armIdleTimer();
+        else onIdle();
+      });
     };
     const cleanup = (): void => {
+      settled = true;
       if (idleTimer !== null) clearTimeout(idleTimer);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -88,6 +105,7 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       }
       chunk.copy(buffer, received);
       received = needed;
+      lastByteAtMs = performance.now();
       armIdleTimer();
     };
     const onEnd = (): void => {
@@ -117,6 +135,38 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
   });
 }
 
+/** A JSON body this large waits for its turn to be parsed (largeJsonTurn). */
+const JSON_TURN_BYTES_MIN = 1024 * 1024;
+const jsonTurnsWaiting: Array<() => void> = [];
+let jsonTurnsRunning = false;
+
+/**
+ * Large JSON bodies are parsed one at a time, one per turn of the event loop. Parsing megabytes of
+ * JSON is synchronous (a 12 MB body of tiny records takes about half a second and ~6x its size in
+ * objects); bodies that finish arriving together would otherwise be parsed back to back, holding
+ * every parsed tree at once and every other client waiting for all of them.
+ */
+function largeJsonTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    jsonTurnsWaiting.push(resolve);
+    if (!jsonTurnsRunning) {
+      jsonTurnsRunning = true;
+      setImmediate(nextJsonTurn);
+    }
+  });
+}
+
+function nextJsonTurn(): void {
+  const resolve = jsonTurnsWaiting.shift();
+  if (resolve === undefined) {
+    jsonTurnsRunning = false;
+    return;
+  }
+  // Its parse runs in this callback's microtasks; the next one after the loop has turned (its reads, other requests).
+  resolve();
+  setImmediate(nextJsonTurn);
+}
+
 /** The media type without parameters, lower-cased; '' when absent. */
 export function mediaType(req: IncomingMessage): string {
   const header = req.headers['content-type'];
@@ -135,6 +185,7 @@ export async function readJson(req: IncomingMessage, limitBytes: number): Promis
   }
   const body = await readBody(req, limitBytes);
   if (body.length === 0) throw new StrataError('INVALID_REQUEST', 'the request body is empty; expected JSON');
+  if (body.length >= JSON_TURN_BYTES_MIN) await largeJsonTurn();
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch (e) {
