@@ -153,6 +153,18 @@ describe('readBody', () => {
     await until(() => t.guard.bodyBytesInFlight === 0, 'the budget to be released');
   });
 
+  it('gives a keep-alive connection its budget back after each response', async () => {
+    const t = await startServer({ bodyBytesInFlightPerConnectionMax: 16 * MiB });
+    const socket = await open(t.port);
+    for (let i = 0; i < 3; i++) {
+      const answer = answerOf(socket);
+      socket.write(head(10 * MiB));
+      socket.write(Buffer.alloc(10 * MiB));
+      expect((await answer)?.status, `request ${i} on the same connection`).toBe(200);
+    }
+    expect(t.bodies).toEqual([10 * MiB, 10 * MiB, 10 * MiB]);
+  });
+
   it('allocates as bytes arrive, not from the declared Content-Length (regression: 100 stalled 16 MiB bodies held 1.78 GB)', async () => {
     const t = await startServer({ bodyBytesInFlightPerAddressMax: 512 * MiB });
     const before = process.memoryUsage().arrayBuffers;
