@@ -40,8 +40,10 @@ export interface ConnectionLimits {
   keepAliveTimeoutMs: number;
 }
 
-/** Why a connection or a body was refused (the label of the refusal counter). */
-export type RefusalReason = 'connections_per_address' | 'body_bytes_per_connection' | 'body_bytes_per_address' | 'body_bytes_total' | 'idle_connection';
+/** Why a body was refused (429). */
+export type BodyRefusal = 'body_bytes_per_connection' | 'body_bytes_per_address' | 'body_bytes_total';
+/** Why a connection was closed or a body refused (the label of strata_http_refused_total). */
+export type RefusalReason = BodyRefusal | 'connections_per_address' | 'idle_connection';
 
 /** Bytes a body holds of the budgets until release(), which is idempotent. */
 export interface BodyReservation {
@@ -178,14 +180,13 @@ export class ListenerGuard {
     };
   }
 
-  private wouldExceed(state: ConnectionState, bytes: number): RefusalReason | null {
+  private wouldExceed(state: ConnectionState, bytes: number): BodyRefusal | null {
     if (state.bodyBytes + bytes > this.limits.bodyBytesInFlightPerConnectionMax) return 'body_bytes_per_connection';
     if ((this.bodyBytesByAddress.get(state.address) ?? 0) + bytes > this.limits.bodyBytesInFlightPerAddressMax) return 'body_bytes_per_address';
     if (this.bodyBytesTotal + bytes > this.limits.bodyBytesInFlightMax) return 'body_bytes_total';
     return null;
   }
 }
-
 
 /** The guard that admitted `req`'s connection, if any (a server without one has none). */
 export function guardOf(req: IncomingMessage): ListenerGuard | null {
@@ -205,16 +206,13 @@ export function serverOptions(limits: ConnectionLimits): { keepAlive: true; conn
   };
 }
 
-const SETTING_OF: Record<'body_bytes_per_connection' | 'body_bytes_per_address' | 'body_bytes_total', { setting: string; limit: (l: ConnectionLimits) => number; scope: string }> = {
+const SETTING_OF: Record<BodyRefusal, { setting: string; limit: (l: ConnectionLimits) => number; scope: string }> = {
   body_bytes_per_connection: { setting: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION', limit: (l) => l.bodyBytesInFlightPerConnectionMax, scope: 'this connection' },
   body_bytes_per_address: { setting: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS', limit: (l) => l.bodyBytesInFlightPerAddressMax, scope: 'your address' },
   body_bytes_total: { setting: 'STRATA_BODY_BYTES_IN_FLIGHT', limit: (l) => l.bodyBytesInFlightMax, scope: 'this broker' },
 };
 
-function busy(reason: RefusalReason, limits: ConnectionLimits): StrataError {
-  if (reason === 'connections_per_address' || reason === 'idle_connection') {
-    return new StrataError('THROTTLING_QUOTA_EXCEEDED', `too many connections (${reason})`, { details: { reason } });
-  }
+function busy(reason: BodyRefusal, limits: ConnectionLimits): StrataError {
   const { setting, limit, scope } = SETTING_OF[reason];
   return new StrataError(
     'THROTTLING_QUOTA_EXCEEDED',
