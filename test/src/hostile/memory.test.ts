@@ -37,7 +37,13 @@ const MAX_CONNECTIONS_PER_ADDRESS = 1_000;
 
 /** Ceilings (the broker alone, at rest, is ~100 MB RSS and ~30 descriptors). */
 const STALLED_RSS_CEILING_BYTES = 400 * MiB;
-const JSON_RSS_CEILING_BYTES = 700 * MiB;
+/**
+ * JSON produces: the bodies in flight (at most STRATA_BODY_BYTES_IN_FLIGHT, 256 MiB, all admitted
+ * when they come from 20 addresses) plus the one being parsed and the garbage of those parsed
+ * before it: 3x the budget over a 128 MiB base. Before, 20 of them peaked at 3.2 GB.
+ */
+const BODY_BYTES_IN_FLIGHT = 256 * MiB;
+const JSON_RSS_CEILING_BYTES = 128 * MiB + 3 * BODY_BYTES_IN_FLIGHT;
 const IDLE_RSS_CEILING_BYTES = 400 * MiB;
 const FD_CEILING = 200;
 const IDLE_FD_CEILING = MAX_CONNECTIONS_PER_ADDRESS + 200;
