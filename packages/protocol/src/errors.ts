@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'REQUEST_TIMED_OUT'
   | 'NOT_ENOUGH_REPLICAS'
   | 'BROKER_SHUTTING_DOWN'
+  | 'THROTTLING_QUOTA_EXCEEDED'
   | 'NOT_FOUND'
   | 'UNKNOWN_MEMBER_ID'
   | 'FENCED_MEMBER_EPOCH'
@@ -76,6 +77,10 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   REQUEST_TIMED_OUT: { retriable: true, description: 'The request did not complete before its deadline.' },
   NOT_ENOUGH_REPLICAS: { retriable: true, description: 'Fewer in-sync replicas than min.insync.replicas.' },
   BROKER_SHUTTING_DOWN: { retriable: true, description: 'The broker is shutting down.' },
+  THROTTLING_QUOTA_EXCEEDED: {
+    retriable: true,
+    description: 'The request would pass a limit on what one connection, one address or the broker holds at once (request bytes in flight); retry after a moment.',
+  },
   NOT_FOUND: { retriable: false, description: 'No such resource.' },
   // Consumer groups (KIP-848). The two member errors are not retriable as they are: the member
   // drops its partitions (without committing) and joins again with epoch 0.

@@ -25,6 +25,7 @@ import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
 import { answerProtocolErrors, createRequestListener } from './http/server.js';
+import { ListenerGuard, serverOptions, type ConnectionLimits } from './http/admission.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -224,12 +225,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     };
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: coordinator !== null ? syncingTopics(spec.path, handlers[spec.id]) : handlers[spec.id] }));
+  const limits = connectionLimits(config);
   const server: Server = createServer(
-    { keepAlive: true },
+    serverOptions(limits),
     createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track }),
   );
-  server.maxConnections = config.maxConnections;
   answerProtocolErrors(server, logger);
+  new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(server);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -283,6 +285,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
         logger,
         maxBytesCap: clusterConfig.replicaFetchMaxBytes,
         maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
+        // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
+        limits: { ...limits, maxConnectionsPerAddress: 0 },
       });
     } catch (e) {
       logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
@@ -400,4 +404,19 @@ function withPort(base: string, port: number): string {
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The limits on what clients hold of a listener (admission.ts), from the configuration. */
+function connectionLimits(config: BrokerConfig): ConnectionLimits {
+  return {
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    bodyBytesInFlightPerConnectionMax: config.bodyBytesInFlightPerConnection,
+    bodyBytesInFlightPerAddressMax: config.bodyBytesInFlightPerAddress,
+    bodyBytesInFlightMax: config.bodyBytesInFlight,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+  };
 }

@@ -73,6 +73,27 @@ export const DEFAULTS = Object.freeze({
    */
   maxConcurrentDecompressions: 2,
   maxConnections: 10_000,
+  /**
+   * Connections from one remote address (0 = no limit); the excess is closed at once. Behind a load
+   * balancer or a NAT every client shares its address: raise it (or set 0) there.
+   */
+  maxConnectionsPerAddress: 1_000,
+  /** Request-body bytes one connection may hold at once (pipelined requests); at least maxRequestBytes. */
+  bodyBytesInFlightPerConnection: 32 * MiB,
+  /** Request-body bytes one remote address may hold at once, across its connections. */
+  bodyBytesInFlightPerAddress: 64 * MiB,
+  /** Request-body bytes the broker holds at once; a body past a budget is refused (429) unread. */
+  bodyBytesInFlight: 256 * MiB,
+  /** A request body that receives no byte for this long fails (503 REQUEST_TIMED_OUT) and its connection closes. */
+  bodyIdleTimeoutMs: 15_000,
+  /** Time to receive a request's headers; also how long a new connection may stay silent. */
+  headersTimeoutMs: 20_000,
+  /** Time to receive a whole request, headers and body (Node's default is 300 s). */
+  requestTimeoutMs: 60_000,
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: 5_000,
+  /** Records in one JSON produce request (the binary endpoint is for bulk). */
+  jsonProduceMaxRecords: 10_000,
   /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
   maintenanceIntervalMs: 1_000,
   /** close(): how long in-flight requests may take before their connections are cut. */
@@ -198,6 +219,15 @@ export interface BrokerConfig {
   maxDecompressedBytes: number;
   maxConcurrentDecompressions: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
+  bodyBytesInFlightPerConnection: number;
+  bodyBytesInFlightPerAddress: number;
+  bodyBytesInFlight: number;
+  bodyIdleTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  jsonProduceMaxRecords: number;
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
   groups: GroupsConfig;
@@ -239,6 +269,15 @@ const INT_SETTINGS = {
   maxDecompressedBytes: { env: 'STRATA_MAX_DECOMPRESSED_BYTES', default: DEFAULTS.maxDecompressedBytes, min: 1 * MiB, max: 1024 * MiB },
   maxConcurrentDecompressions: { env: 'STRATA_MAX_CONCURRENT_DECOMPRESSIONS', default: DEFAULTS.maxConcurrentDecompressions, min: 1, max: 64 },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
+  maxConnectionsPerAddress: { env: 'STRATA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.maxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  bodyBytesInFlightPerConnection: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.bodyBytesInFlightPerConnection, min: 1024, max: 1024 * 1024 * MiB },
+  bodyBytesInFlightPerAddress: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS', default: DEFAULTS.bodyBytesInFlightPerAddress, min: 1024, max: 1024 * 1024 * MiB },
+  bodyBytesInFlight: { env: 'STRATA_BODY_BYTES_IN_FLIGHT', default: DEFAULTS.bodyBytesInFlight, min: 1024, max: 1024 * 1024 * MiB },
+  bodyIdleTimeoutMs: { env: 'STRATA_BODY_IDLE_TIMEOUT_MS', default: DEFAULTS.bodyIdleTimeoutMs, min: 100, max: 300_000 },
+  headersTimeoutMs: { env: 'STRATA_HEADERS_TIMEOUT_MS', default: DEFAULTS.headersTimeoutMs, min: 100, max: 300_000 },
+  requestTimeoutMs: { env: 'STRATA_REQUEST_TIMEOUT_MS', default: DEFAULTS.requestTimeoutMs, min: 100, max: 3_600_000 },
+  keepAliveTimeoutMs: { env: 'STRATA_KEEP_ALIVE_TIMEOUT_MS', default: DEFAULTS.keepAliveTimeoutMs, min: 100, max: 600_000 },
+  jsonProduceMaxRecords: { env: 'STRATA_JSON_PRODUCE_MAX_RECORDS', default: DEFAULTS.jsonProduceMaxRecords, min: 1, max: 1_000_000 },
   maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
   shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
   maxGroups: { env: 'STRATA_MAX_GROUPS', default: DEFAULTS.maxGroups, min: 1, max: LIMITS.groupsMax },
@@ -393,6 +432,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     maxDecompressedBytes: int(INT_SETTINGS.maxDecompressedBytes),
     maxConcurrentDecompressions: int(INT_SETTINGS.maxConcurrentDecompressions),
     maxConnections: int(INT_SETTINGS.maxConnections),
+    maxConnectionsPerAddress: int(INT_SETTINGS.maxConnectionsPerAddress),
+    bodyBytesInFlightPerConnection: int(INT_SETTINGS.bodyBytesInFlightPerConnection),
+    bodyBytesInFlightPerAddress: int(INT_SETTINGS.bodyBytesInFlightPerAddress),
+    bodyBytesInFlight: int(INT_SETTINGS.bodyBytesInFlight),
+    bodyIdleTimeoutMs: int(INT_SETTINGS.bodyIdleTimeoutMs),
+    headersTimeoutMs: int(INT_SETTINGS.headersTimeoutMs),
+    requestTimeoutMs: int(INT_SETTINGS.requestTimeoutMs),
+    keepAliveTimeoutMs: int(INT_SETTINGS.keepAliveTimeoutMs),
+    jsonProduceMaxRecords: int(INT_SETTINGS.jsonProduceMaxRecords),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
     groups: {
@@ -438,6 +486,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     problems.push(
       `STRATA_OFFSET_METADATA_MAX_BYTES (${config.groups.limits.offsetMetadataMaxBytes}) must not exceed STRATA_GROUP_METADATA_MAX_BYTES (${config.groups.limits.groupMetadataMaxBytes})`,
     );
+  }
+  // A request the size limit allows must fit every budget it is counted against.
+  if (config.bodyBytesInFlightPerConnection < config.maxRequestBytes) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION (${config.bodyBytesInFlightPerConnection}) must be at least STRATA_MAX_REQUEST_BYTES (${config.maxRequestBytes})`);
+  }
+  if (config.bodyBytesInFlightPerAddress < config.bodyBytesInFlightPerConnection) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS (${config.bodyBytesInFlightPerAddress}) must be at least STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION (${config.bodyBytesInFlightPerConnection})`);
+  }
+  if (config.bodyBytesInFlight < config.bodyBytesInFlightPerAddress) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT (${config.bodyBytesInFlight}) must be at least STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS (${config.bodyBytesInFlightPerAddress})`);
+  }
+  // Node refuses a headers timeout longer than the whole request's.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push(`STRATA_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must be at most STRATA_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
   }
   if (config.topicDefaults.partitions > config.maxPartitions) {
     problems.push(`STRATA_DEFAULT_PARTITIONS (${config.topicDefaults.partitions}) exceeds STRATA_MAX_PARTITIONS (${config.maxPartitions})`);
@@ -577,6 +639,15 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maxDecompressedBytes: config.maxDecompressedBytes,
     maxConcurrentDecompressions: config.maxConcurrentDecompressions,
     maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    bodyBytesInFlightPerConnection: config.bodyBytesInFlightPerConnection,
+    bodyBytesInFlightPerAddress: config.bodyBytesInFlightPerAddress,
+    bodyBytesInFlight: config.bodyBytesInFlight,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    jsonProduceMaxRecords: config.jsonProduceMaxRecords,
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     groups: config.groups,

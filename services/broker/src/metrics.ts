@@ -17,6 +17,7 @@ export interface MetricSources {
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpRefused: Counter<'reason'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly produceRecords: Counter<'topic' | 'partition'>;
   readonly produceBytes: Counter<'topic' | 'partition'>;
@@ -34,6 +35,12 @@ export class BrokerMetrics {
       name: 'strata_http_requests_total',
       help: 'HTTP requests answered, by route pattern and status.',
       labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpRefused = new Counter({
+      name: 'strata_http_refused_total',
+      help: 'Connections closed and request bodies refused by the per-connection, per-address and broker limits, by reason.',
+      labelNames: ['reason'],
       registers,
     });
     this.httpDuration = new Histogram({

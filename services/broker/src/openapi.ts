@@ -22,15 +22,18 @@ const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
   '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH, FENCED_MEMBER_EPOCH (drop the partitions and rejoin), NON_EMPTY_GROUP, GROUP_MAX_SIZE_REACHED, GROUP_LIMIT_REACHED.' },
   '413': { name: 'TooLarge', description: 'MESSAGE_TOO_LARGE: a body over the request cap (STRATA_MAX_REQUEST_BYTES), a batch over the topic\'s max.message.bytes, or request headers over the HTTP parser\'s limit (any route).' },
+  '429': { name: 'Throttled', description: 'THROTTLING_QUOTA_EXCEEDED (retriable; Retry-After): the request bodies in flight on the connection, the client address or the broker hold their limit; the body was not read.' },
   '415': { name: 'UnsupportedMediaType', description: 'UNSUPPORTED_MEDIA_TYPE.' },
   '416': { name: 'OffsetOutOfRange', description: 'OFFSET_OUT_OF_RANGE; details carry logStartOffset, logEndOffset and highWatermark.' },
   '500': { name: 'InternalError', description: 'INTERNAL_ERROR: a bug; see the broker log.' },
-  '503': { name: 'Unavailable', description: 'Retriable (retriable: true; Retry-After): BROKER_SHUTTING_DOWN, STORAGE_ERROR, NOT_LEADER, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT.' },
+  '503': { name: 'Unavailable', description: 'Retriable (retriable: true; Retry-After): BROKER_SHUTTING_DOWN, STORAGE_ERROR, NOT_LEADER, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT (also a request body that stopped arriving).' },
 };
 
 function errors(...statuses: string[]): Json {
   const out: Json = {};
-  for (const s of [...statuses, '500', '503']) out[s] = { $ref: `#/components/responses/${ERROR_RESPONSES[s]!.name}` };
+  // Every route that reads a body (those that may answer 413) may also be throttled.
+  const throttled = statuses.includes('413') ? ['429'] : [];
+  for (const s of [...statuses, ...throttled, '500', '503']) out[s] = { $ref: `#/components/responses/${ERROR_RESPONSES[s]!.name}` };
   return out;
 }
 

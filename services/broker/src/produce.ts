@@ -39,8 +39,13 @@ export interface ProducePlan {
   positionInBatch: number[];
 }
 
-/** Validates a JSON produce body against `topic` and encodes it; throws with every problem listed. */
-export function planProduce(body: unknown, topic: Topic, now: number): ProducePlan {
+/**
+ * Validates a JSON produce body against `topic` and encodes it; throws with every problem listed.
+ * At most `maxRecords` records (STRATA_JSON_PRODUCE_MAX_RECORDS): each parsed record costs objects
+ * and buffers far beyond its bytes, so the count, not only the body size, bounds the memory and the
+ * time one request takes here. The binary endpoint is for bulk.
+ */
+export function planProduce(body: unknown, topic: Topic, now: number, maxRecords: number): ProducePlan {
   const problems: Problem[] = [];
   const invalid = (field: string, message: string): void => void problems.push({ code: 'INVALID_REQUEST', field, message });
   if (!isPlainObject(body)) {
@@ -58,6 +63,13 @@ export function planProduce(body: unknown, topic: Topic, now: number): ProducePl
     throwProblems(problems, 'invalid produce request');
   }
   const list = records as unknown[];
+  if (list.length > maxRecords) {
+    throw new StrataError(
+      'MESSAGE_TOO_LARGE',
+      `a JSON produce request holds at most ${maxRecords} records (STRATA_JSON_PRODUCE_MAX_RECORDS), got ${list.length}: split it, or send RecordBatch bytes to /v1/topics/{topic}/partitions/{partition}/batches`,
+      { details: { maxRecords, records: list.length } },
+    );
+  }
   const inputs: RecordInput[] = new Array(list.length);
   const partitionOf: number[] = new Array(list.length);
   let sticky = -1;

@@ -6,9 +6,14 @@ import { call, createTopic, fetchRecords, postBatch, produce, startTestBroker, t
 
 let t: TestBroker;
 const MAX_REQUEST_BYTES = 64 * 1024;
+const JSON_PRODUCE_MAX_RECORDS = 100;
 
 beforeAll(async () => {
-  t = await startTestBroker({ STRATA_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES), STRATA_DEFAULT_MAX_MESSAGE_BYTES: '16384' });
+  t = await startTestBroker({
+    STRATA_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
+    STRATA_DEFAULT_MAX_MESSAGE_BYTES: '16384',
+    STRATA_JSON_PRODUCE_MAX_RECORDS: String(JSON_PRODUCE_MAX_RECORDS),
+  });
   await createTopic(t.url, 'good', 2);
   // A known starting state: one record in each partition.
   await produce(t.url, 'good', { records: [{ value: 'p0', partition: 0 }, { value: 'p1', partition: 1 }] });
@@ -60,6 +65,13 @@ const cases: Case[] = [
   { name: 'a JSON body over the request cap', request: () => produce(t.url, 'good', { records: [{ value: 'x'.repeat(MAX_REQUEST_BYTES) }] }), status: 413, code: 'MESSAGE_TOO_LARGE' },
   { name: 'a JSON body far over the request cap', request: () => produce(t.url, 'good', { records: [{ value: 'x'.repeat(8 * 1024 * 1024) }] }), status: 413, code: 'MESSAGE_TOO_LARGE' },
   { name: 'a chunked JSON body over the request cap', request: () => chunked('/v1/topics/good/records', 'application/json', 4 * MAX_REQUEST_BYTES), status: 413, code: 'MESSAGE_TOO_LARGE' },
+  // Issue #10: the record count bounds a JSON produce's memory, not only its bytes.
+  {
+    name: 'a JSON produce over STRATA_JSON_PRODUCE_MAX_RECORDS',
+    request: () => produce(t.url, 'good', { records: Array.from({ length: JSON_PRODUCE_MAX_RECORDS + 1 }, () => ({ value: 'x' })) }),
+    status: 413,
+    code: 'MESSAGE_TOO_LARGE',
+  },
   { name: 'a batch over max.message.bytes (JSON)', request: () => produce(t.url, 'good', { records: [{ value: 'x'.repeat(20_000) }] }), status: 413, code: 'MESSAGE_TOO_LARGE' },
   { name: 'acks=0 still validates', request: () => produce(t.url, 'good', { records: [{ value: 12 }] }, '0'), status: 400, code: 'INVALID_REQUEST' },
   // raw batches

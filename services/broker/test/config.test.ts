@@ -94,6 +94,26 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ STRATA_MAX_REQUEST_BYTES: '4096' }, [])).join()).toContain('max.message.bytes');
   });
 
+  it('takes the connection and body limits, and checks that they nest (issue #10, item 4)', () => {
+    const c = loadConfig({ STRATA_MAX_CONNECTIONS_PER_ADDRESS: '0', STRATA_BODY_IDLE_TIMEOUT_MS: '2000' }, ['--body-bytes-in-flight', String(512 * 1024 * 1024)]);
+    expect(c).toMatchObject({ maxConnectionsPerAddress: 0, bodyIdleTimeoutMs: 2000, bodyBytesInFlight: 512 * 1024 * 1024 });
+    expect(loadConfig({}, [])).toMatchObject({
+      maxConnectionsPerAddress: DEFAULTS.maxConnectionsPerAddress,
+      bodyBytesInFlightPerConnection: DEFAULTS.bodyBytesInFlightPerConnection,
+      bodyBytesInFlightPerAddress: DEFAULTS.bodyBytesInFlightPerAddress,
+      headersTimeoutMs: DEFAULTS.headersTimeoutMs,
+      requestTimeoutMs: DEFAULTS.requestTimeoutMs,
+      keepAliveTimeoutMs: DEFAULTS.keepAliveTimeoutMs,
+      jsonProduceMaxRecords: DEFAULTS.jsonProduceMaxRecords,
+    });
+    // Far below Node's 300 s.
+    expect(DEFAULTS.bodyIdleTimeoutMs).toBeLessThanOrEqual(30_000);
+    expect(problemsOf(() => loadConfig({ STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION: '1048576' }, [])).join()).toContain('at least STRATA_MAX_REQUEST_BYTES');
+    expect(problemsOf(() => loadConfig({ STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS: String(16 * 1024 * 1024) }, [])).join()).toContain('at least STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION');
+    expect(problemsOf(() => loadConfig({ STRATA_BODY_BYTES_IN_FLIGHT: String(32 * 1024 * 1024) }, [])).join()).toContain('at least STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS');
+    expect(problemsOf(() => loadConfig({ STRATA_HEADERS_TIMEOUT_MS: '30000', STRATA_REQUEST_TIMEOUT_MS: '10000' }, [])).join()).toContain('STRATA_HEADERS_TIMEOUT_MS');
+  });
+
   it('takes the replication settings in a cluster, never prints the secret, and refuses a cluster without one', () => {
     const env = { STRATA_REDIS_URL: 'redis://redis:6379', STRATA_BROKER_ID: 'b1' };
     const c = loadConfig(env, ['--cluster-secret', 's3cr3t-s3cr3t-s3cr3t', '--internal-port', '0']);

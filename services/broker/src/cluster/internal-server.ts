@@ -5,6 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ListenerGuard, serverOptions, type ConnectionLimits } from '../http/admission.js';
 import type { Logger } from '../logger.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -24,11 +25,13 @@ export interface InternalServerOptions {
   logger: Logger;
   maxBytesCap: number;
   maxWaitMsCap: number;
+  /** Connections and timeouts, as on the public listener (no request here has a body). */
+  limits: ConnectionLimits;
 }
 
 export async function startInternalServer(options: InternalServerOptions): Promise<InternalServer> {
   const expected = digest(`Bearer ${options.secret}`);
-  const server: Server = createServer({ keepAlive: true }, (req, res) => {
+  const server: Server = createServer(serverOptions(options.limits), (req, res) => {
     void handle(req, res).catch((e: unknown) => {
       options.logger.warn('internal request failed', { url: req.url, err: e });
       if (!res.headersSent && !res.destroyed) json(res, 500, { error: (e as Error).message });
@@ -93,6 +96,8 @@ export async function startInternalServer(options: InternalServerOptions): Promi
         return;
     }
   };
+
+  new ListenerGuard(options.limits).attach(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

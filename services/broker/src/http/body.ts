@@ -1,13 +1,25 @@
-// Bounded request bodies: the limit is checked against Content-Length before
-// reading and against the bytes actually received while reading; past it,
-// reading stops and the request fails with MESSAGE_TOO_LARGE.
+// Bounded request bodies. The size limit is checked against Content-Length before reading and
+// against the bytes actually received while reading; past it, reading stops and the request fails
+// with MESSAGE_TOO_LARGE. Memory follows the bytes that arrived, never the Content-Length a client
+// declared: small bodies (the raw-produce hot path) take one allocation of their declared size,
+// larger ones grow by doubling as they arrive. Through the listener's guard (admission.ts), every
+// body first reserves its size against the in-flight budgets (refused with 429 without reading it)
+// and fails with REQUEST_TIMED_OUT when no byte arrives for STRATA_BODY_IDLE_TIMEOUT_MS.
 
 import type { IncomingMessage } from 'node:http';
 import { StrataError } from '@strata/protocol';
 import { JSON_MAX_DEPTH } from '../config.js';
 import { jsonDepthExcess } from '../json-depth.js';
+import { guardOf, type BodyReservation } from './admission.js';
 
 export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
+
+/** A declared Content-Length up to this is allocated at once; beyond it, the buffer grows as bytes arrive. */
+export const BODY_PREALLOCATE_BYTES_MAX = 256 * 1024;
+/** An idle check delayed this long by other work is not trusted: the body gets another idle period. */
+const IDLE_CHECK_BUSY_MS = 50;
+/** The first allocation of a body without Content-Length (or past the preallocation), bytes. */
+const BODY_FIRST_STEP_BYTES = 64 * 1024;
 
 function tooLarge(limitBytes: number, size: number | null): StrataError {
   const got = size === null ? 'more than that' : `${size} bytes`;
@@ -27,12 +39,43 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     }
     if (expected > limitBytes) return Promise.reject(tooLarge(limitBytes, expected));
   }
+  const guard = guardOf(req);
+  let reservation: BodyReservation | null = null;
+  try {
+    // Without Content-Length, the chunks reserve their bytes as they arrive.
+    reservation = guard?.reserve(req, expected ?? 0) ?? null;
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+  const idleTimeoutMs = guard?.limits.bodyIdleTimeoutMs ?? 0;
+  // The most this body can need: its declared length, else the limit.
+  const capacityMax = expected ?? limitBytes;
   return new Promise<Buffer>((resolve, reject) => {
-    // With a known length, one allocation and no concatenation (the raw produce hot path).
-    const whole = expected !== null ? Buffer.allocUnsafe(expected) : null;
-    const chunks: Buffer[] = [];
+    let buffer = Buffer.allocUnsafe(expected !== null && expected <= BODY_PREALLOCATE_BYTES_MAX ? expected : 0);
     let received = 0;
+    let settled = false;
+    let idleTimer: NodeJS.Timeout | null = null;
+    let lastByteAtMs = performance.now();
+    const armIdleTimer = (): void => {
+      if (idleTimeoutMs <= 0) return;
+      if (idleTimer !== null) idleTimer.refresh();
+      else idleTimer = setTimeout(onIdleTimer, idleTimeoutMs);
+    };
+    // Timers run before the loop reads its sockets: after a long synchronous stretch (another
+    // request's parse) bytes may be waiting unread. So decide after this turn's reads (setImmediate),
+    // and only if the loop was not busy meanwhile; if it was, the body gets another period.
+    const onIdleTimer = (): void => {
+      const firedAtMs = performance.now();
+      setImmediate(() => {
+        if (settled) return;
+        const now = performance.now();
+        if (now - lastByteAtMs < idleTimeoutMs || now - firedAtMs > IDLE_CHECK_BUSY_MS) armIdleTimer();
+        else onIdle();
+      });
+    };
     const cleanup = (): void => {
+      settled = true;
+      if (idleTimer !== null) clearTimeout(idleTimer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -40,25 +83,49 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     };
     const fail = (error: Error): void => {
       cleanup();
+      reservation?.release();
       // Stop buffering; the server answers and closes the connection.
       req.pause();
       reject(error);
     };
     const onData = (chunk: Buffer): void => {
-      if (received + chunk.length > limitBytes) return fail(tooLarge(limitBytes, null));
-      if (whole) {
-        if (received + chunk.length > whole.length) return fail(new StrataError('INVALID_REQUEST', 'body is longer than its Content-Length'));
-        chunk.copy(whole, received);
-      } else chunks.push(chunk);
-      received += chunk.length;
+      const needed = received + chunk.length;
+      if (needed > limitBytes) return fail(tooLarge(limitBytes, null));
+      if (expected !== null && needed > expected) return fail(new StrataError('INVALID_REQUEST', 'body is longer than its Content-Length'));
+      if (expected === null && reservation !== null) {
+        try {
+          reservation.grow(chunk.length);
+        } catch (e) {
+          return fail(e as Error);
+        }
+      }
+      if (needed > buffer.length) {
+        // Doubling keeps the copies linear in the body; the cap keeps the last step within what can come.
+        const grown = Buffer.allocUnsafe(Math.min(capacityMax, Math.max(needed, BODY_FIRST_STEP_BYTES, buffer.length * 2)));
+        buffer.copy(grown, 0, 0, received);
+        buffer = grown;
+      }
+      chunk.copy(buffer, received);
+      received = needed;
+      lastByteAtMs = performance.now();
+      armIdleTimer();
     };
     const onEnd = (): void => {
       cleanup();
-      if (whole) {
-        if (received !== whole.length) return reject(new StrataError('INVALID_REQUEST', 'body is shorter than its Content-Length'));
-        return resolve(whole);
+      if (expected !== null && received !== expected) {
+        reservation?.release();
+        return reject(new StrataError('INVALID_REQUEST', 'body is shorter than its Content-Length'));
       }
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+      resolve(received === buffer.length ? buffer : buffer.subarray(0, received));
+    };
+    const onIdle = (): void => {
+      fail(
+        new StrataError('REQUEST_TIMED_OUT', `the request body stopped arriving: no byte for ${idleTimeoutMs} ms (received ${received} of ${expected ?? 'an unknown number of'} bytes)`, {
+          details: { idleTimeoutMs, receivedBytes: received },
+        }),
+      );
+      // The client stalled: do not wait for it to read the answer either.
+      setTimeout(() => req.socket.destroy(), 1_000).unref();
     };
     const onError = (e: Error): void => fail(new StrataError('INVALID_REQUEST', `reading the request body failed: ${e.message}`, { cause: e }));
     const onAborted = (): void => fail(new StrataError('INVALID_REQUEST', 'the client aborted the request'));
@@ -66,7 +133,40 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onAborted);
+    armIdleTimer();
   });
+}
+
+/** A JSON body this large waits for its turn to be parsed (largeJsonTurn). */
+const JSON_TURN_BYTES_MIN = 1024 * 1024;
+const jsonTurnsWaiting: Array<() => void> = [];
+let jsonTurnsRunning = false;
+
+/**
+ * Large JSON bodies are parsed one at a time, one per turn of the event loop. Parsing megabytes of
+ * JSON is synchronous (a 12 MB body of tiny records takes about half a second and ~6x its size in
+ * objects); bodies that finish arriving together would otherwise be parsed back to back, holding
+ * every parsed tree at once and every other client waiting for all of them.
+ */
+function largeJsonTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    jsonTurnsWaiting.push(resolve);
+    if (!jsonTurnsRunning) {
+      jsonTurnsRunning = true;
+      setImmediate(nextJsonTurn);
+    }
+  });
+}
+
+function nextJsonTurn(): void {
+  const resolve = jsonTurnsWaiting.shift();
+  if (resolve === undefined) {
+    jsonTurnsRunning = false;
+    return;
+  }
+  // Its parse runs in this callback's microtasks; the next one after the loop has turned (its reads, other requests).
+  resolve();
+  setImmediate(nextJsonTurn);
 }
 
 /** The media type without parameters, lower-cased; '' when absent. */
@@ -87,6 +187,7 @@ export async function readJson(req: IncomingMessage, limitBytes: number): Promis
   }
   const body = await readBody(req, limitBytes);
   if (body.length === 0) throw new StrataError('INVALID_REQUEST', 'the request body is empty; expected JSON');
+  if (body.length >= JSON_TURN_BYTES_MIN) await largeJsonTurn();
   // One check for every JSON route: nothing built from a body may be too deep to serialise again.
   const tooDeepAt = jsonDepthExcess(body, JSON_MAX_DEPTH);
   if (tooDeepAt >= 0) {

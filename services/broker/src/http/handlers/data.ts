@@ -117,7 +117,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       registry.get(params.topic!); // 404 before reading the body
       const body = await readJson(req, config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
-      const plan = planProduce(body, topic, ctx.now());
+      const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const handles = plan.batches.map((b) => registry.partition(topic.name, b.partition));
       const appends = plan.batches.map((b, i) => appendOrForward(rc, handles[i]!, b.batch, b.frames, acks));
       if (acks === '0') {
