@@ -10,6 +10,7 @@ import {
 import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
 import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, EPOCH_CHECKPOINT_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
+import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
 import { Segment, type AppendedBatch } from './segment.js';
 import type {
@@ -33,6 +34,8 @@ export interface PartitionLogOptions {
   initialOffset?: number;
   /** Buffers reads go into (default: one pool shared by every log in the process). */
   bufferPool?: ReadBufferPool;
+  /** Where segment files' descriptors come from (default: one cache shared by every log in the process). */
+  fileCache?: FileHandleCache;
   /**
    * Retention may delete a segment only when its end is at or below this offset. Tiered storage
    * passes the end of what the remote manifest holds, so nothing leaves the disk before it is
@@ -88,6 +91,7 @@ export class PartitionLog {
   readonly #loadedIndexesMax: number;
   readonly #initialOffset: number;
   readonly #bufferPool: ReadBufferPool;
+  readonly #files: FileHandleCache;
   readonly #deletableBelow: () => number;
   readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
   readonly #queue = new SerialQueue();
@@ -108,6 +112,7 @@ export class PartitionLog {
     this.#loadedIndexesMax = options.loadedIndexesMax ?? 4;
     this.#initialOffset = options.initialOffset ?? 0;
     this.#bufferPool = options.bufferPool ?? sharedReadBufferPool;
+    this.#files = options.fileCache ?? sharedFileHandleCache;
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
     assertSafeOffset(this.#initialOffset);
@@ -117,7 +122,13 @@ export class PartitionLog {
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
     validateLogConfig(options.config);
     const log = new PartitionLog(options);
-    await log.#load();
+    try {
+      await log.#load();
+    } catch (e) {
+      // A log that fails to open (EMFILE, EIO, a bad file) keeps no descriptor open.
+      await Promise.allSettled(log.#segments.map((segment) => segment.close()));
+      throw e;
+    }
     return log;
   }
 
@@ -401,7 +412,7 @@ export class PartitionLog {
       this.#epochs = [];
       await this.#writeEpochs();
       while (this.#segments.length > 0) await this.#segments.pop()!.delete();
-      this.#segments.push(await Segment.create(this.dir, offset, this.#now()));
+      this.#segments.push(await Segment.create(this.dir, offset, this.#now(), this.#files));
       this.#unflushedRecords = 0;
       this.#oldestUnflushedAtMs = -1;
       this.#flushedOffset = offset;
@@ -439,6 +450,7 @@ export class PartitionLog {
         knownNextOffset: recover ? null : nextBase,
         nowMs: now,
         indexIntervalBytes: this.#config.indexIntervalBytes,
+        files: this.#files,
       });
       this.#segments.push(segment);
       if (scan) {
@@ -449,7 +461,13 @@ export class PartitionLog {
           this.#recovery.stopReason = scan.stopReason ?? `segment ${base} ends at ${scan.nextOffset}, next begins at ${expectedEnd}`;
           this.#recovery.bytesTruncated += truncatedBytes;
           for (const laterBase of bases.slice(i + 1)) {
-            const { segment: later } = await Segment.openExisting(this.dir, laterBase, { recover: false, knownNextOffset: laterBase, nowMs: now, indexIntervalBytes: this.#config.indexIntervalBytes });
+            const { segment: later } = await Segment.openExisting(this.dir, laterBase, {
+              recover: false,
+              knownNextOffset: laterBase,
+              nowMs: now,
+              indexIntervalBytes: this.#config.indexIntervalBytes,
+              files: this.#files,
+            });
             this.#recovery.bytesTruncated += later.size;
             this.#recovery.segmentsDeleted++;
             await later.delete();
@@ -460,9 +478,9 @@ export class PartitionLog {
       }
     }
     if (this.#segments.length === 0) {
-      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now));
+      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now, this.#files));
     } else if (this.#active.sealed) {
-      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now));
+      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now, this.#files));
     }
     this.#flushedOffset = this.logEndOffset;
     await this.#writeRecoveryPoint(this.#active.baseOffset);
@@ -492,11 +510,12 @@ export class PartitionLog {
     for (const segment of [...this.#segments]) {
       segment.acquire();
       try {
-        const cursor = segment.cursor(0, segment.size, 1024 * 1024);
-        while (await cursor.next()) {
-          const last = this.#epochs.at(-1);
-          if (last === undefined || cursor.batch.leaderEpoch > last.epoch) this.#epochs.push({ epoch: cursor.batch.leaderEpoch, startOffset: cursor.batch.baseOffset });
-        }
+        await segment.withCursor(0, segment.size, 1024 * 1024, async (cursor) => {
+          while (await cursor.next()) {
+            const last = this.#epochs.at(-1);
+            if (last === undefined || cursor.batch.leaderEpoch > last.epoch) this.#epochs.push({ epoch: cursor.batch.leaderEpoch, startOffset: cursor.batch.baseOffset });
+          }
+        });
       } finally {
         segment.release();
       }
@@ -562,7 +581,7 @@ export class PartitionLog {
     const sealed = this.#active;
     try {
       await sealed.seal();
-      this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now()));
+      this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now(), this.#files));
     } catch (e) {
       // The segment stays active (appends go on into it) and the next roll tries again.
       sealed.sealed = false;
@@ -623,19 +642,20 @@ export class PartitionLog {
 
   async #findInSegment(segment: Segment, timestamp: number): Promise<TimestampLookup | null> {
     const start = await segment.scanStartFor(timestamp);
-    const cursor = segment.cursor(start, segment.size, 256 * 1024);
-    while (await cursor.next()) {
-      const batch = cursor.batch;
-      if (batch.maxTimestamp < timestamp) continue;
-      const bytes = await cursor.slice(batch.position, batch.position + batch.size);
-      const { records } = decodeRecordBatch(bytes);
-      for (const record of records) {
-        if (record.timestamp >= timestamp && record.offset >= this.logStartOffset) {
-          return { offset: record.offset, timestamp: record.timestamp };
+    return segment.withCursor(start, segment.size, 256 * 1024, async (cursor) => {
+      while (await cursor.next()) {
+        const batch = cursor.batch;
+        if (batch.maxTimestamp < timestamp) continue;
+        const bytes = await cursor.slice(batch.position, batch.position + batch.size);
+        const { records } = decodeRecordBatch(bytes);
+        for (const record of records) {
+          if (record.timestamp >= timestamp && record.offset >= this.logStartOffset) {
+            return { offset: record.offset, timestamp: record.timestamp };
+          }
         }
       }
-    }
-    return null;
+      return null;
+    });
   }
 
   #segmentIndexFor(offset: number): number {

@@ -2,6 +2,7 @@ import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/
 import { join } from 'node:path';
 import { BatchCursor } from './batch-cursor.js';
 import type { ReadBufferPool } from './buffer-pool.js';
+import type { CachedFile, FileHandleCache } from './file-cache.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
 import { scanSegmentFile, type RecoveryScan } from './recovery.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
@@ -28,6 +29,8 @@ export interface SegmentRead {
  * The indexes of the active segment live in memory and reach disk when it is sealed or the log
  * closes cleanly; after a crash the active segment is rescanned, so they never need to be trusted.
  * A sealed segment's indexes can be dropped from memory and reloaded (bounded memory).
+ * The log file's descriptor comes from a FileHandleCache: each operation holds it only while it
+ * runs, so an idle segment (sealed or active) may have none open (bounded descriptors).
  */
 export class Segment {
   readonly baseOffset: number;
@@ -47,7 +50,7 @@ export class Segment {
   createdAtMs: number;
   sealed = false;
 
-  #file: FileHandle | null = null;
+  #file: CachedFile | null = null;
   #offsetIndex: OffsetIndex | null = null;
   #timeIndex: TimeIndex | null = null;
   #bytesSinceIndexEntry = 0;
@@ -66,13 +69,18 @@ export class Segment {
     this.#pathsForRemoval = { logPath: this.logPath, offsetIndexPath: this.offsetIndexPath, timeIndexPath: this.timeIndexPath };
   }
 
-  static async create(dir: string, baseOffset: number, nowMs: number): Promise<Segment> {
+  static async create(dir: string, baseOffset: number, nowMs: number, files: FileHandleCache): Promise<Segment> {
     const segment = new Segment(dir, baseOffset, nowMs);
     // 'wx' fails if a file is there: a new segment must never overwrite data.
-    segment.#file = await open(segment.logPath, 'wx+');
+    segment.#file = await files.create(segment.logPath);
     segment.#offsetIndex = new OffsetIndex();
     segment.#timeIndex = new TimeIndex();
-    await Promise.all([rm(segment.offsetIndexPath, { force: true }), rm(segment.timeIndexPath, { force: true })]);
+    try {
+      await Promise.all([rm(segment.offsetIndexPath, { force: true }), rm(segment.timeIndexPath, { force: true })]);
+    } catch (e) {
+      await segment.#file.close();
+      throw e;
+    }
     return segment;
   }
 
@@ -84,37 +92,50 @@ export class Segment {
   static async openExisting(
     dir: string,
     baseOffset: number,
-    options: { recover: boolean; knownNextOffset: number | null; nowMs: number; indexIntervalBytes: number },
+    options: { recover: boolean; knownNextOffset: number | null; nowMs: number; indexIntervalBytes: number; files: FileHandleCache },
   ): Promise<{ segment: Segment; scan: RecoveryScan | null; truncatedBytes: number }> {
     const segment = new Segment(dir, baseOffset, options.nowMs);
-    const file = await open(segment.logPath, 'r+');
-    segment.#file = file;
-    segment.size = (await file.stat()).size;
+    const cached = options.files.file(segment.logPath);
+    segment.#file = cached;
+    try {
+      return await cached.use((file) => segment.#open(file, options));
+    } catch (e) {
+      // A segment that cannot be opened leaves no descriptor behind.
+      await cached.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async #open(
+    file: FileHandle,
+    options: { recover: boolean; knownNextOffset: number | null; indexIntervalBytes: number },
+  ): Promise<{ segment: Segment; scan: RecoveryScan | null; truncatedBytes: number }> {
+    this.size = (await file.stat()).size;
     if (options.recover) {
-      const scan = await segment.#rebuildIndexes(options.indexIntervalBytes);
-      const truncatedBytes = segment.size - scan.validBytes;
+      const scan = await this.#rebuildIndexes(file, options.indexIntervalBytes);
+      const truncatedBytes = this.size - scan.validBytes;
       if (truncatedBytes > 0) {
         await file.truncate(scan.validBytes);
         await file.datasync();
-        segment.size = scan.validBytes;
+        this.size = scan.validBytes;
       }
-      return { segment, scan, truncatedBytes };
+      return { segment: this, scan, truncatedBytes };
     }
-    const loaded = await segment.#loadIndexes();
+    const loaded = await this.#loadIndexes();
     if (!loaded) {
-      await segment.#rebuildIndexes(options.indexIntervalBytes);
-      if (options.knownNextOffset !== null) segment.sealed = true;
-      return { segment, scan: null, truncatedBytes: 0 };
+      await this.#rebuildIndexes(file, options.indexIntervalBytes);
+      if (options.knownNextOffset !== null) this.sealed = true;
+      return { segment: this, scan: null, truncatedBytes: 0 };
     }
     if (options.knownNextOffset !== null) {
-      segment.sealed = true;
-      segment.nextOffset = options.knownNextOffset;
-      segment.maxTimestamp = segment.#timeIndex!.lastTimestamp();
-      segment.offsetOfMaxTimestamp = baseOffset + segment.#timeIndex!.lastRelativeOffset();
+      this.sealed = true;
+      this.nextOffset = options.knownNextOffset;
+      this.maxTimestamp = this.#timeIndex!.lastTimestamp();
+      this.offsetOfMaxTimestamp = this.baseOffset + this.#timeIndex!.lastRelativeOffset();
     } else {
-      await segment.#scanTail(options.indexIntervalBytes);
+      await this.#scanTail(file, options.indexIntervalBytes);
     }
-    return { segment, scan: null, truncatedBytes: 0 };
+    return { segment: this, scan: null, truncatedBytes: 0 };
   }
 
   get isEmpty(): boolean {
@@ -123,20 +144,8 @@ export class Segment {
 
   /** Writes batches whose offsets the caller has already assigned, with one positional write. */
   async append(bytes: Buffer, batches: readonly AppendedBatch[], indexIntervalBytes: number): Promise<void> {
-    const file = this.#requireFile();
     if (this.sealed) throw new Error(`segment ${this.baseOffset} is sealed`);
-    let written = 0;
-    try {
-      while (written < bytes.length) {
-        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
-        written += bytesWritten;
-      }
-    } catch (e) {
-      // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
-      // append would otherwise leave them as junk between batches.
-      await file.truncate(this.size).catch(() => undefined);
-      throw e;
-    }
+    await this.#requireFile().use((file) => this.#write(file, bytes));
     const offsetIndex = await this.#offsetIndexLoaded();
     const timeIndex = this.#timeIndex!;
     for (const batch of batches) {
@@ -155,6 +164,21 @@ export class Segment {
     this.size += bytes.length;
   }
 
+  async #write(file: FileHandle, bytes: Buffer): Promise<void> {
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
+        written += bytesWritten;
+      }
+    } catch (e) {
+      // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
+      // append would otherwise leave them as junk between batches.
+      await file.truncate(this.size).catch(() => undefined);
+      throw e;
+    }
+  }
+
   /**
    * Whole batches starting with the one that holds `offset`, up to `maxBytes` (at least one batch),
    * never one whose last offset reaches `limitOffset`. Null when the segment has nothing at `offset`.
@@ -167,8 +191,21 @@ export class Segment {
     indexIntervalBytes: number,
     pool: ReadBufferPool | null,
   ): Promise<SegmentRead | null> {
-    const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
+    // The descriptor is held while the batches are read; the bytes returned are copies (pooled).
+    return this.#requireFile().use((file) => this.#read(file, offsetIndex, offset, maxBytes, limitOffset, sizeSnapshot, indexIntervalBytes, pool));
+  }
+
+  async #read(
+    file: FileHandle,
+    offsetIndex: OffsetIndex,
+    offset: number,
+    maxBytes: number,
+    limitOffset: number,
+    sizeSnapshot: number,
+    indexIntervalBytes: number,
+    pool: ReadBufferPool | null,
+  ): Promise<SegmentRead | null> {
     const start = offsetIndex.floorPosition(offset - this.baseOffset);
     const windowBytes = Math.min(Math.max(maxBytes + indexIntervalBytes, 64 * 1024), 16 * 1024 * 1024);
     const cursor = new BatchCursor(file, start, sizeSnapshot, windowBytes, pool);
@@ -206,21 +243,22 @@ export class Segment {
    * then rebuilds the indexes. Rare (a follower meeting a new leader), so a rescan is fine.
    */
   async truncateTo(offset: number, indexIntervalBytes: number): Promise<void> {
-    const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
-    const cursor = new BatchCursor(file, offsetIndex.floorPosition(offset - this.baseOffset), this.size, 1024 * 1024);
-    let cut = this.size;
-    while (await cursor.next()) {
-      if (cursor.batch.lastOffset >= offset) {
-        cut = cursor.batch.position;
-        break;
+    await this.#requireFile().use(async (file) => {
+      const cursor = new BatchCursor(file, offsetIndex.floorPosition(offset - this.baseOffset), this.size, 1024 * 1024);
+      let cut = this.size;
+      while (await cursor.next()) {
+        if (cursor.batch.lastOffset >= offset) {
+          cut = cursor.batch.position;
+          break;
+        }
       }
-    }
-    await file.truncate(cut);
-    await file.datasync();
-    this.size = cut;
-    this.sealed = false;
-    await this.#rebuildIndexes(indexIntervalBytes);
+      await file.truncate(cut);
+      await file.datasync();
+      this.size = cut;
+      this.sealed = false;
+      await this.#rebuildIndexes(file, indexIntervalBytes);
+    });
   }
 
   /**
@@ -238,22 +276,30 @@ export class Segment {
    * offset (the segment's end and nextOffset when there is none).
    */
   async positionOf(offset: number): Promise<{ position: number; baseOffset: number }> {
-    const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
-    const cursor = new BatchCursor(file, offsetIndex.floorPosition(Math.max(0, offset - this.baseOffset)), this.size, 1024 * 1024);
-    while (await cursor.next()) {
-      if (cursor.batch.baseOffset >= offset) return { position: cursor.batch.position, baseOffset: cursor.batch.baseOffset };
-    }
-    return { position: this.size, baseOffset: this.nextOffset };
+    return this.#requireFile().use(async (file) => {
+      const cursor = new BatchCursor(file, offsetIndex.floorPosition(Math.max(0, offset - this.baseOffset)), this.size, 1024 * 1024);
+      while (await cursor.next()) {
+        if (cursor.batch.baseOffset >= offset) return { position: cursor.batch.position, baseOffset: cursor.batch.baseOffset };
+      }
+      return { position: this.size, baseOffset: this.nextOffset };
+    });
   }
 
-  /** A cursor over this segment's batches; the caller must hold a reader reference. */
-  cursor(from: number, end: number, windowBytes: number): BatchCursor {
-    return new BatchCursor(this.#requireFile(), from, end, windowBytes);
+  /**
+   * Runs `walk` with a cursor over this segment's batches; the descriptor is held until it returns.
+   * The caller must hold a reader reference.
+   */
+  withCursor<T>(from: number, end: number, windowBytes: number, walk: (cursor: BatchCursor) => Promise<T>): Promise<T> {
+    return this.#requireFile().use((file) => walk(new BatchCursor(file, from, end, windowBytes)));
   }
 
+  /**
+   * fsync of the segment's data. On Linux fsync flushes the file (the inode), whichever descriptor
+   * wrote: a descriptor reopened after an eviction flushes the writes made through the old one.
+   */
   async flush(): Promise<void> {
-    await this.#requireFile().datasync();
+    await this.#requireFile().use((file) => file.datasync());
   }
 
   /** Seals the segment: indexes reach disk (atomically) and everything is fsynced. */
@@ -287,8 +333,9 @@ export class Segment {
   async close(): Promise<void> {
     if (!this.#file) return;
     if (!this.sealed && this.#offsetIndex) await this.#persistIndexes();
-    await this.#file.close();
+    const file = this.#file;
     this.#file = null;
+    await file.close();
   }
 
   /**
@@ -305,8 +352,9 @@ export class Segment {
     const suffix = `.${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}${DELETED_SUFFIX}`;
     for (const key of ['logPath', 'offsetIndexPath', 'timeIndexPath'] as const) {
       const renamed = this[key] + suffix;
-      await rename(this[key], renamed).catch(() => undefined);
+      const moved = await rename(this[key], renamed).then(() => true, () => false);
       this.#pathsForRemoval[key] = renamed;
+      if (moved && key === 'logPath') this.#file?.renamed(renamed);
     }
   }
 
@@ -330,7 +378,7 @@ export class Segment {
     if (this.#offsetIndex) return this.#offsetIndex;
     // Only sealed segments unload; their index files were verified when the log opened, but if
     // they went bad since, a rebuild (which does not move nextOffset) is the safe answer.
-    if (!(await this.#loadIndexes())) await this.#rebuildIndexes(DEFAULT_REBUILD_INTERVAL_BYTES);
+    if (!(await this.#loadIndexes())) await this.#requireFile().use((file) => this.#rebuildIndexes(file, DEFAULT_REBUILD_INTERVAL_BYTES));
     return this.#offsetIndex!;
   }
 
@@ -356,13 +404,13 @@ export class Segment {
   }
 
   /** Rebuilds both indexes (and nextOffset, maxTimestamp) from a full, CRC-checked scan. */
-  async #rebuildIndexes(indexIntervalBytes: number): Promise<RecoveryScan> {
+  async #rebuildIndexes(file: FileHandle, indexIntervalBytes: number): Promise<RecoveryScan> {
     const offsetIndex = new OffsetIndex();
     const timeIndex = new TimeIndex();
     let bytesSinceEntry = 0;
     let maxTimestamp = -1;
     let offsetOfMaxTimestamp = -1;
-    const scan = await scanSegmentFile(this.#requireFile(), this.size, this.baseOffset, (batch) => {
+    const scan = await scanSegmentFile(file, this.size, this.baseOffset, (batch) => {
       if (batch.maxTimestamp > maxTimestamp) {
         maxTimestamp = batch.maxTimestamp;
         offsetOfMaxTimestamp = batch.baseOffset;
@@ -385,9 +433,9 @@ export class Segment {
   }
 
   /** After a clean shutdown: recover nextOffset and maxTimestamp from the batches after the last index entry. */
-  async #scanTail(indexIntervalBytes: number): Promise<void> {
+  async #scanTail(file: FileHandle, indexIntervalBytes: number): Promise<void> {
     const from = this.#offsetIndex!.lastPosition();
-    const cursor = new BatchCursor(this.#requireFile(), from, this.size, 1024 * 1024);
+    const cursor = new BatchCursor(file, from, this.size, 1024 * 1024);
     let bytesSinceEntry = 0;
     this.maxTimestamp = this.#timeIndex!.lastTimestamp();
     this.offsetOfMaxTimestamp = this.baseOffset + this.#timeIndex!.lastRelativeOffset();
@@ -402,7 +450,7 @@ export class Segment {
     this.#bytesSinceIndexEntry = Math.min(bytesSinceEntry, indexIntervalBytes);
   }
 
-  #requireFile(): FileHandle {
+  #requireFile(): CachedFile {
     if (!this.#file) throw new Error(`segment ${this.baseOffset} is closed`);
     return this.#file;
   }
