@@ -42,6 +42,11 @@ export interface PartitionLogOptions {
    * safe in the bucket. Unset: no gate.
    */
   deletableBelow?: () => number;
+  /**
+   * Asked before every append (a leader's and a follower's): an error to refuse it with, or null.
+   * The broker refuses appends while its data disk is below the free-space floor.
+   */
+  appendRefusal?: () => StrataError | null;
   /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
   onSegmentSealed?: (segment: SealedSegmentInfo) => void;
 }
@@ -94,6 +99,7 @@ export class PartitionLog {
   readonly #files: FileHandleCache;
   readonly #deletableBelow: () => number;
   readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
+  readonly #appendRefusal: () => StrataError | null;
   readonly #queue = new SerialQueue();
   /** Sorted by base offset; never empty while open; the last is active. */
   #segments: Segment[] = [];
@@ -115,6 +121,7 @@ export class PartitionLog {
     this.#files = options.fileCache ?? sharedFileHandleCache;
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    this.#appendRefusal = options.appendRefusal ?? (() => null);
     assertSafeOffset(this.#initialOffset);
     this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null };
   }
@@ -156,7 +163,7 @@ export class PartitionLog {
   append(batches: Buffer, frames: readonly BatchFrame[], options: AppendOptions): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
     return this.#queue.run(async () => {
-      this.#assertOpen();
+      this.#assertWritable();
       let size = 0;
       let records = 0;
       for (const frame of frames) {
@@ -195,7 +202,7 @@ export class PartitionLog {
   appendReplica(batches: Buffer, frames: readonly BatchFrame[]): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
     return this.#queue.run(async () => {
-      this.#assertOpen();
+      this.#assertWritable();
       const baseOffset = this.logEndOffset;
       let size = 0;
       let next = baseOffset;
@@ -685,6 +692,12 @@ export class PartitionLog {
         details: { logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset },
       });
     }
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    const refusal = this.#appendRefusal();
+    if (refusal !== null) throw refusal;
   }
 
   #assertOpen(): void {

@@ -1,5 +1,6 @@
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StrataError } from '@strata/protocol';
 import { BatchCursor } from './batch-cursor.js';
 import type { ReadBufferPool } from './buffer-pool.js';
 import type { CachedFile, FileHandleCache } from './file-cache.js';
@@ -175,6 +176,8 @@ export class Segment {
       // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
       // append would otherwise leave them as junk between batches.
       await file.truncate(this.size).catch(() => undefined);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new StrataError('STORAGE_FULL', `no space left on the data disk for an append (${code})`, { cause: e });
       throw e;
     }
   }

@@ -4,7 +4,7 @@
 // it, so every partition log is gated by what its manifest holds.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PartitionLog, type LogConfig } from '@strata/log';
+import { PartitionLog, type FileHandleCache, type LogConfig } from '@strata/log';
 import {
   ALL_MANIFESTS_PREFIX,
   manifestSnapshotKey,
@@ -39,6 +39,10 @@ export interface TieringOptions extends TieringConfig {
   manifests?: ManifestStore;
   /** A manifest write was refused by leader epoch: a newer leader exists. */
   onFenced?: (tier: TieredPartition) => void;
+  /** Every partition log's segment file descriptors come from this one bounded cache. */
+  segmentFiles: FileHandleCache;
+  /** Asked before every append: the broker refuses appends while the data disk is full. */
+  appendRefusal: () => StrataError | null;
 }
 
 export class Tiering {
@@ -131,6 +135,8 @@ export class Tiering {
         initialOffset: remoteEnd,
         deletableBelow: () => tier.deletableBelow(),
         onSegmentSealed: () => this.kick(),
+        fileCache: this.#options.segmentFiles,
+        appendRefusal: this.#options.appendRefusal,
       });
     let log = await open();
     if (log.logEndOffset < remoteEnd) {
