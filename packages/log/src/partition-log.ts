@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StrataError,
@@ -132,8 +132,8 @@ export class PartitionLog {
     try {
       await log.#load();
     } catch (e) {
-      // A log that fails to open (EMFILE, EIO, a bad file) keeps no descriptor open.
-      await Promise.allSettled(log.#segments.map((segment) => segment.close()));
+      // A log that fails to open (EMFILE, ENOSPC, EIO, a bad file) keeps no descriptor open.
+      await Promise.allSettled(log.#segments.map((segment) => segment.close({ persistIndexes: false })));
       throw e;
     }
     return log;
@@ -376,10 +376,10 @@ export class PartitionLog {
       if (this.#closed) return;
       await this.#flushActive();
       this.#closed = true;
-      for (const segment of this.#segments) await segment.close();
+      await closeAll(this.#segments, {});
       // The marker names the active segment's size: a file that differs at the next open was
       // written after this close (or torn), and is recovered rather than trusted.
-      await writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), `${this.#active.baseOffset} ${this.#active.size}\n`);
+      await this.#files.writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), `${this.#active.baseOffset} ${this.#active.size}\n`);
     });
   }
 
@@ -388,7 +388,8 @@ export class PartitionLog {
     return this.#queue.run(async () => {
       if (!this.#closed) {
         this.#closed = true;
-        for (const segment of this.#segments) await segment.close();
+        // Every descriptor goes, even if one close fails; nothing is persisted into a directory about to go.
+        await Promise.allSettled(this.#segments.map((segment) => segment.close({ persistIndexes: false })));
       }
       await rm(this.dir, { recursive: true, force: true });
     });
@@ -496,7 +497,7 @@ export class PartitionLog {
 
   /** The checkpoint, with entries past the (recovered) log end dropped; rebuilt from batch headers when missing. */
   async #loadEpochs(): Promise<void> {
-    const text = await readFile(join(this.dir, EPOCH_CHECKPOINT_FILE), 'utf8').catch(() => null);
+    const text = await this.#files.readFile(join(this.dir, EPOCH_CHECKPOINT_FILE), 'utf8').catch(() => null);
     const entries: LogEpochEntry[] = [];
     let valid = text !== null;
     for (const line of (text ?? '').split('\n')) {
@@ -547,14 +548,13 @@ export class PartitionLog {
   }
 
   async #writeEpochs(): Promise<void> {
-    const path = join(this.dir, EPOCH_CHECKPOINT_FILE);
-    await writeFile(`${path}.tmp`, this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join(''));
-    await rename(`${path}.tmp`, path);
+    const text = this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join('');
+    await this.#files.writeAtomically(join(this.dir, EPOCH_CHECKPOINT_FILE), Buffer.from(text), { fsync: false });
   }
 
   /** The marker is trusted only if the active segment is exactly as close() left it. */
   async #markerMatches(marker: string, bases: number[]): Promise<boolean> {
-    const [baseText, sizeText] = (await readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
+    const [baseText, sizeText] = (await this.#files.readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
     const last = bases[bases.length - 1];
     if (last === undefined) return true;
     if (Number(baseText) !== last) return false;
@@ -563,16 +563,14 @@ export class PartitionLog {
   }
 
   async #readRecoveryPoint(): Promise<number> {
-    const text = await readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
+    const text = await this.#files.readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
     const value = Number(text.trim());
     return Number.isSafeInteger(value) && value >= 0 ? value : 0;
   }
 
   /** Everything below `offset` is fsynced and sealed. Written atomically. */
   async #writeRecoveryPoint(offset: number): Promise<void> {
-    const path = join(this.dir, RECOVERY_POINT_FILE);
-    await writeFile(`${path}.tmp`, String(offset));
-    await rename(`${path}.tmp`, path);
+    await this.#files.writeAtomically(join(this.dir, RECOVERY_POINT_FILE), Buffer.from(String(offset)), { fsync: false });
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
@@ -703,6 +701,19 @@ export class PartitionLog {
   #assertOpen(): void {
     if (this.#closed) throw new StrataError('STORAGE_ERROR', `log ${this.dir} is closed`);
   }
+}
+
+/** Closes every segment (each descriptor goes even when another's close fails), then throws the first failure. */
+async function closeAll(segments: readonly Segment[], options: { persistIndexes?: boolean }): Promise<void> {
+  let failure: unknown = null;
+  for (const segment of segments) {
+    try {
+      await segment.close(options);
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (failure !== null) throw failure;
 }
 
 function sealedInfo(segment: Segment): SealedSegmentInfo {

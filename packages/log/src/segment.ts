@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '@strata/protocol';
 import { BatchCursor } from './batch-cursor.js';
@@ -52,6 +52,7 @@ export class Segment {
   sealed = false;
 
   #file: CachedFile | null = null;
+  readonly #files: FileHandleCache;
   #offsetIndex: OffsetIndex | null = null;
   #timeIndex: TimeIndex | null = null;
   #bytesSinceIndexEntry = 0;
@@ -59,7 +60,8 @@ export class Segment {
   #deleted = false;
   readonly #pathsForRemoval: { logPath: string; offsetIndexPath: string; timeIndexPath: string };
 
-  private constructor(dir: string, baseOffset: number, createdAtMs: number) {
+  private constructor(dir: string, baseOffset: number, createdAtMs: number, files: FileHandleCache) {
+    this.#files = files;
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
     this.createdAtMs = createdAtMs;
@@ -71,7 +73,7 @@ export class Segment {
   }
 
   static async create(dir: string, baseOffset: number, nowMs: number, files: FileHandleCache): Promise<Segment> {
-    const segment = new Segment(dir, baseOffset, nowMs);
+    const segment = new Segment(dir, baseOffset, nowMs, files);
     // 'wx' fails if a file is there: a new segment must never overwrite data.
     segment.#file = await files.create(segment.logPath);
     segment.#offsetIndex = new OffsetIndex();
@@ -95,7 +97,7 @@ export class Segment {
     baseOffset: number,
     options: { recover: boolean; knownNextOffset: number | null; nowMs: number; indexIntervalBytes: number; files: FileHandleCache },
   ): Promise<{ segment: Segment; scan: RecoveryScan | null; truncatedBytes: number }> {
-    const segment = new Segment(dir, baseOffset, options.nowMs);
+    const segment = new Segment(dir, baseOffset, options.nowMs, options.files);
     const cached = options.files.file(segment.logPath);
     segment.#file = cached;
     try {
@@ -332,13 +334,19 @@ export class Segment {
     if (this.#readers === 0 && this.#deleted) void this.#removeFiles();
   }
 
-  /** Closes the file; the active segment persists its indexes first (clean shutdown). */
-  async close(): Promise<void> {
-    if (!this.#file) return;
-    if (!this.sealed && this.#offsetIndex) await this.#persistIndexes();
+  /**
+   * Closes the file; the active segment persists its indexes first (clean shutdown), unless the
+   * segment is being thrown away. The descriptor is closed even when persisting fails (ENOSPC).
+   */
+  async close(options: { persistIndexes?: boolean } = {}): Promise<void> {
     const file = this.#file;
-    this.#file = null;
-    await file.close();
+    if (!file) return;
+    try {
+      if (options.persistIndexes !== false && !this.sealed && this.#offsetIndex) await this.#persistIndexes();
+    } finally {
+      this.#file = null;
+      await file.close();
+    }
   }
 
   /**
@@ -373,8 +381,8 @@ export class Segment {
     const offsetIndex = await this.#offsetIndexLoaded();
     // A final entry so that a sealed segment's max timestamp is its time index's last entry.
     if (this.maxTimestamp >= 0) this.#timeIndex!.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
-    await writeAtomically(this.offsetIndexPath, offsetIndex.serialize());
-    await writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize());
+    await this.#files.writeAtomically(this.offsetIndexPath, offsetIndex.serialize(), { fsync: true });
+    await this.#files.writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize(), { fsync: true });
   }
 
   async #offsetIndexLoaded(): Promise<OffsetIndex> {
@@ -387,8 +395,8 @@ export class Segment {
 
   async #loadIndexes(): Promise<boolean> {
     const [offsetBytes, timeBytes] = await Promise.all([
-      readFile(this.offsetIndexPath).catch(() => null),
-      readFile(this.timeIndexPath).catch(() => null),
+      this.#files.readFile(this.offsetIndexPath).catch(() => null),
+      this.#files.readFile(this.timeIndexPath).catch(() => null),
     ]);
     if (!offsetBytes || !timeBytes) return this.size === 0 ? this.#emptyIndexes() : false;
     const offsetIndex = OffsetIndex.parse(offsetBytes, this.size);
@@ -461,15 +469,3 @@ export class Segment {
 
 /** Used when an unloaded sealed segment's index must be rebuilt outside of open(). */
 const DEFAULT_REBUILD_INTERVAL_BYTES = 4096;
-
-async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, bytes);
-  const handle = await open(temporary, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-}

@@ -74,7 +74,13 @@ describe('FileHandleCache', () => {
     }
     expect((await openFds()) - before).toBeLessThanOrEqual(16 + 4);
     for (const [p, log] of logs.entries()) expect(await valueAt(log, 0)).toBe(`p${p}`);
-    for (const log of logs) await appendValue(log, 'again');
+    // 300 appends at once (one request to 300 partitions): openers past the bound wait for a slot.
+    let peak = 0;
+    const sampler = setInterval(() => void openFds().then((n) => (peak = Math.max(peak, n - before))), 1);
+    await Promise.all(logs.map((log) => appendValue(log, 'again')));
+    clearInterval(sampler);
+    expect(files.stats().open).toBeLessThanOrEqual(16);
+    expect(peak).toBeLessThanOrEqual(16 + 4);
     for (const log of logs) await log.close();
     expect(files.stats().open).toBe(0);
     for (const log of logs) expect(log.logEndOffset).toBe(2);

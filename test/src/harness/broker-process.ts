@@ -35,6 +35,11 @@ export interface BrokerProcessOptions {
   readyTimeoutMs?: number;
   /** Output kept for failure reports (default 256 KiB). */
   outputLimitBytes?: number;
+  /**
+   * RLIMIT_NOFILE (soft and hard) of the broker process, through util-linux's `prlimit`, which
+   * execs node in place (the pid is the broker's). Default: this process's limit.
+   */
+  fdLimit?: number;
 }
 
 export class BrokerProcess extends ManagedProcess {
@@ -75,7 +80,11 @@ export class BrokerProcess extends ManagedProcess {
       STRATA_ADVERTISED_URL: this.url,
       ...this.options.env,
     };
-    const child = spawn(process.execPath, ['--import', WATCHDOG_IMPORT, CLI_MAIN, 'serve', ...(this.options.args ?? [])], {
+    const nodeArgs = ['--import', WATCHDOG_IMPORT, CLI_MAIN, 'serve', ...(this.options.args ?? [])];
+    const { fdLimit } = this.options;
+    const [command, args] =
+      fdLimit === undefined ? [process.execPath, nodeArgs] : ['prlimit', [`--nofile=${fdLimit}:${fdLimit}`, '--', process.execPath, ...nodeArgs]];
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -270,6 +270,10 @@ export class TopicRegistry {
         if (left.length > 0) this.#opts.logger.error('a failed topic creation left directories behind; a later create of the name removes them', { topic: name, count: left.length });
         this.#opts.logger.error('topic creation failed; rolled back', { topic: name, err: e });
         if (isStrataError(e)) throw e;
+        const errno = (e as NodeJS.ErrnoException).code;
+        if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+          throw new StrataError('STORAGE_FULL', `cannot create topic "${name}": no space left on the data disk (${errno}); nothing of it was kept`, { cause: e });
+        }
         throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${(e as Error).message}`, { cause: e });
       }
       const topic = new Topic(meta, configs, handles);
