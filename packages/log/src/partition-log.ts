@@ -82,6 +82,11 @@ export interface RecoveryReport {
   bytesTruncated: number;
   segmentsDeleted: number;
   stopReason: string | null;
+  /**
+   * Writes open() skipped because the disk was full (a checkpoint, a recovery point, sealed
+   * indexes): each costs a rescan at the next open, never a record. The log opens read-only-safe.
+   */
+  writesSkippedDiskFull: number;
 }
 
 /**
@@ -123,7 +128,7 @@ export class PartitionLog {
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
     this.#appendRefusal = options.appendRefusal ?? (() => null);
     assertSafeOffset(this.#initialOffset);
-    this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null };
+    this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null, writesSkippedDiskFull: 0 };
   }
 
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
@@ -482,7 +487,7 @@ export class PartitionLog {
           }
           break;
         }
-        if (!isLast) await segment.seal();
+        if (!isLast) await this.#unlessDiskFull(() => segment.seal());
       }
     }
     if (this.#segments.length === 0) {
@@ -491,8 +496,23 @@ export class PartitionLog {
       this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now, this.#files));
     }
     this.#flushedOffset = this.logEndOffset;
-    await this.#writeRecoveryPoint(this.#active.baseOffset);
+    // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
+    if (this.#recovery.writesSkippedDiskFull === 0) await this.#unlessDiskFull(() => this.#writeRecoveryPoint(this.#active.baseOffset));
     await this.#loadEpochs();
+  }
+
+  /**
+   * At open only: a write whose loss costs a rescan at the next open (never a record) is skipped
+   * when the disk is full, so that a broker with no space left starts (read-only) instead of failing.
+   */
+  async #unlessDiskFull(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'STORAGE_FULL') throw e;
+      this.#recovery.writesSkippedDiskFull++;
+    }
   }
 
   /** The checkpoint, with entries past the (recovered) log end dropped; rebuilt from batch headers when missing. */
@@ -510,7 +530,7 @@ export class PartitionLog {
     const empty = this.logEndOffset === this.logStartOffset;
     if (valid && (entries.length > 0 || empty)) {
       this.#epochs = entries.filter((e) => e.startOffset < this.logEndOffset);
-      if (this.#epochs.length !== entries.length) await this.#writeEpochs();
+      if (this.#epochs.length !== entries.length) await this.#unlessDiskFull(() => this.#writeEpochs());
       return;
     }
     // No (usable) checkpoint: an older data dir, or a crash during a reset. Walk the batch headers once.
@@ -528,7 +548,7 @@ export class PartitionLog {
         segment.release();
       }
     }
-    await this.#writeEpochs();
+    await this.#unlessDiskFull(() => this.#writeEpochs());
   }
 
   /** A batch of `epoch` is about to be appended at `offset`: a new epoch is checkpointed before its first batch is written. */

@@ -40,6 +40,11 @@ export interface BrokerProcessOptions {
    * execs node in place (the pid is the broker's). Default: this process's limit.
    */
   fdLimit?: number;
+  /**
+   * What start (and restart) wait for: 'ready' (default), /readyz 200; 'listening', /healthz 200
+   * (a broker that is up but not ready, e.g. read-only on a full disk).
+   */
+  waitFor?: 'ready' | 'listening';
 }
 
 export class BrokerProcess extends ManagedProcess {
@@ -93,10 +98,11 @@ export class BrokerProcess extends ManagedProcess {
     await this.waitReady(this.options.readyTimeoutMs ?? 30_000);
   }
 
-  /** Poll /readyz until it answers 200; fail early if the process exits. */
+  /** Poll /readyz (or /healthz with waitFor 'listening') until it answers 200; fail early if the process exits. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
+    const path = this.options.waitFor === 'listening' ? '/healthz' : '/readyz';
     await this.pollReady(timeoutMs, 50, 'it was ready', async () => {
-      const answer = await this.http.get('/readyz', { timeoutMs: 2_000 });
+      const answer = await this.http.get(path, { timeoutMs: 2_000 });
       return answer.status === 200 ? undefined : `HTTP ${answer.status}`;
     });
   }

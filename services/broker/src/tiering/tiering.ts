@@ -110,7 +110,12 @@ export class Tiering {
         manifest = await this.#loadSnapshot(topic, partition);
         if (manifest !== null) {
           snapshotted = true;
-          await local.save(topic, partition, manifest);
+          await local.save(topic, partition, manifest).catch((e: unknown) => {
+            // A full disk (the broker starts read-only): the manifest is in memory; the next start restores it again.
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+            logger.warn('no space to keep the restored manifest on disk; serving it from memory', { topic, partition });
+          });
           logger.info('partition manifest restored from the bucket', { topic, partition, segments: manifest.segments.length });
         }
       }
