@@ -298,10 +298,10 @@ export class TopicRegistry {
       this.#partitionCount -= topic.partitionCount;
       this.#opts.onTopicRemoved?.(topic);
       for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
-      const results = await Promise.allSettled(topic.partitions.map(async (h) => {
+      const results = await settleLimited(topic.partitions, this.#opts.openCloseConcurrency, async (h) => {
         await h.tier.idle();
         await h.log.destroy();
-      }));
+      });
       await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
         // The topic is gone from service; objects left behind are garbage, reported here.
         this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
@@ -415,12 +415,10 @@ export class TopicRegistry {
     this.#partitionCount -= topic.partitionCount;
     this.#opts.onTopicRemoved?.(topic);
     for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
-    await Promise.allSettled(
-      topic.partitions.map(async (h) => {
-        await h.tier.idle();
-        await h.log.destroy();
-      }),
-    );
+    await settleLimited(topic.partitions, this.#opts.openCloseConcurrency, async (h) => {
+      await h.tier.idle();
+      await h.log.destroy();
+    });
   }
 
   /**
