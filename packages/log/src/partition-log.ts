@@ -438,7 +438,12 @@ export class PartitionLog {
   }
 
   async #load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // Not recursive first: a recursive mkdir reports a full disk (ENOSPC) as ENOENT.
+    await mkdir(this.dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') return;
+      if (e.code === 'ENOENT') return mkdir(this.dir, { recursive: true });
+      throw e;
+    });
     const names = await readdir(this.dir);
     const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
     for (const name of names) {
