@@ -44,7 +44,7 @@ describe('cluster faults', () => {
     // Segment uploads through a proxy that can hold them back: the paused leader's upload is in flight.
     const proxy = await FaultProxy.start({ target: s3.endpoint });
     t.extras = [proxy, s3];
-    const c = (t.cluster = await Cluster.start({ brokers: 3, s3, s3Via: proxy }));
+    const c = (t.cluster = await Cluster.start({ brokers: 3, s3, s3Via: proxy, env: { STRATA_MIN_SEGMENT_BYTES: '1024' } })); // small segments: the tests' escape hatch
     const coord = (t.coord = await RedisCoordinator.connect({ url: c.redis.url }));
     const b1 = c.broker('b1');
     expectStatus(await b1.http.post('/v1/topics', { name: 'fence', partitions: 1, configs: { 'segment.bytes': 65536 } }), 201, 'create');

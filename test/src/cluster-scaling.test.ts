@@ -37,7 +37,7 @@ describe('scaling 3 -> 5 -> 3 brokers under load', () => {
   }, 90_000);
 
   it('keeps one leader per partition, loses nothing acknowledged and keeps each key in order', async () => {
-    cluster = await Cluster.start({ brokers: 3, env: { STRATA_DEFAULT_SEGMENT_BYTES: String(256 * 1024) } });
+    cluster = await Cluster.start({ brokers: 3, env: { STRATA_DEFAULT_SEGMENT_BYTES: String(256 * 1024), STRATA_MIN_SEGMENT_BYTES: String(256 * 1024) } });
     const c = cluster;
     const [b1, b2, b3] = ['b1', 'b2', 'b3'].map((id) => c.broker(id));
     expectStatus(await b1!.http.post('/v1/topics', { name: TOPIC, partitions: PARTITIONS }), 201, 'create');

@@ -20,7 +20,7 @@ describe('a three-broker cluster', () => {
   let cluster: Cluster;
   let failed = false;
   beforeAll(async () => {
-    cluster = await Cluster.start({ brokers: 3 });
+    cluster = await Cluster.start({ brokers: 3, env: { STRATA_MIN_SEGMENT_BYTES: '1024' } }); // small segments: the tests' escape hatch
   }, 60_000);
   beforeEach((context) => {
     context.onTestFailed(() => {

@@ -307,7 +307,7 @@ describe('replay from the bucket, and a reset to a timestamp through the CLI', (
 
   beforeAll(async () => {
     s3 = await S3Server.start();
-    broker = await startBroker({ env: { ...s3.brokerEnv('groups'), STRATA_TIER_INTERVAL_MS: '50', STRATA_MAINTENANCE_INTERVAL_MS: '50', STRATA_LOG_LEVEL: 'warn' } });
+    broker = await startBroker({ env: { ...s3.brokerEnv('groups'), STRATA_TIER_INTERVAL_MS: '50', STRATA_MAINTENANCE_INTERVAL_MS: '50', STRATA_LOG_LEVEL: 'warn', STRATA_MIN_SEGMENT_BYTES: '1024' } });
   });
   afterAll(async () => {
     await s3.stop();

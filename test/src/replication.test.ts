@@ -74,7 +74,7 @@ describe('replication', () => {
   const start = async (topic: string, partitions: number, extraConfigs: Record<string, unknown> = {}): Promise<Cluster> => {
     const cluster = (t.cluster = await Cluster.start({
       brokers: 3,
-      env: { STRATA_REPLICA_ACK_TIMEOUT_MS: '4000', STRATA_LOG_LEVEL: 'info' },
+      env: { STRATA_REPLICA_ACK_TIMEOUT_MS: '4000', STRATA_LOG_LEVEL: 'info', STRATA_MIN_SEGMENT_BYTES: '1024' }, // small segments: the tests' escape hatch
     }));
     t.coord = await RedisCoordinator.connect({ url: cluster.redis.url });
     const c = cluster;

@@ -13,7 +13,8 @@ import { FaultProxy, S3Server, SeededRandom, seedFromEnv, type BrokerProcess, ty
 import { brokerLifecycle } from './support.js';
 
 const TOPIC_CONFIGS = { 'segment.bytes': 16 * 1024, 'local.retention.bytes': 0 };
-const FAST_TIERING = { STRATA_TIER_INTERVAL_MS: '50', STRATA_MAINTENANCE_INTERVAL_MS: '50', STRATA_LOG_LEVEL: 'warn' };
+// Small segments (below Kafka 4.0's 1 MiB floor) so uploads happen within a test: the tests' escape hatch.
+const FAST_TIERING = { STRATA_TIER_INTERVAL_MS: '50', STRATA_MAINTENANCE_INTERVAL_MS: '50', STRATA_LOG_LEVEL: 'warn', STRATA_MIN_SEGMENT_BYTES: '1024' };
 
 interface Acked {
   partition: number;

@@ -173,7 +173,7 @@ describe('Fetcher', () => {
 
   it('handles an offset below the log start (after retention) per autoOffsetReset', async () => {
     // A broker of its own with fast tiering and retention, so the log start moves within the test.
-    const retained = await startTestBroker({ STRATA_TIER_INTERVAL_MS: '20', STRATA_MAINTENANCE_INTERVAL_MS: '20' });
+    const retained = await startTestBroker({ STRATA_TIER_INTERVAL_MS: '20', STRATA_MAINTENANCE_INTERVAL_MS: '20', STRATA_MIN_SEGMENT_BYTES: '1024' });
     const local = new Admin({ brokers: retained.url });
     const writer = new Producer({ brokers: retained.url, lingerMs: 0, batchBytes: 512 });
     const reader = new Fetcher({ brokers: retained.url });

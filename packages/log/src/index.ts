@@ -3,3 +3,4 @@ export { DEFAULT_LOG_CONFIG, SEGMENT_BYTES_MAX } from './config.js';
 export { PartitionLog, validateLogConfig, type EpochEnd, type LogEpochEntry, type PartitionLogOptions, type RecoveryReport, type SealedSegmentInfo } from './partition-log.js';
 export { partitionDirName } from './file-names.js';
 export { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
+export { CachedFile, DEFAULT_MAX_OPEN_SEGMENT_FILES, FileHandleCache, sharedFileHandleCache, type FileHandleCacheStats } from './file-cache.js';

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StrataError,
@@ -10,6 +10,7 @@ import {
 import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
 import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, EPOCH_CHECKPOINT_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
+import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
 import { Segment, type AppendedBatch } from './segment.js';
 import type {
@@ -33,12 +34,19 @@ export interface PartitionLogOptions {
   initialOffset?: number;
   /** Buffers reads go into (default: one pool shared by every log in the process). */
   bufferPool?: ReadBufferPool;
+  /** Where segment files' descriptors come from (default: one cache shared by every log in the process). */
+  fileCache?: FileHandleCache;
   /**
    * Retention may delete a segment only when its end is at or below this offset. Tiered storage
    * passes the end of what the remote manifest holds, so nothing leaves the disk before it is
    * safe in the bucket. Unset: no gate.
    */
   deletableBelow?: () => number;
+  /**
+   * Asked before every append (a leader's and a follower's): an error to refuse it with, or null.
+   * The broker refuses appends while its data disk is below the free-space floor.
+   */
+  appendRefusal?: () => StrataError | null;
   /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
   onSegmentSealed?: (segment: SealedSegmentInfo) => void;
 }
@@ -74,6 +82,11 @@ export interface RecoveryReport {
   bytesTruncated: number;
   segmentsDeleted: number;
   stopReason: string | null;
+  /**
+   * Writes open() skipped because the disk was full (a checkpoint, a recovery point, sealed
+   * indexes): each costs a rescan at the next open, never a record. The log opens read-only-safe.
+   */
+  writesSkippedDiskFull: number;
 }
 
 /**
@@ -88,8 +101,10 @@ export class PartitionLog {
   readonly #loadedIndexesMax: number;
   readonly #initialOffset: number;
   readonly #bufferPool: ReadBufferPool;
+  readonly #files: FileHandleCache;
   readonly #deletableBelow: () => number;
   readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
+  readonly #appendRefusal: () => StrataError | null;
   readonly #queue = new SerialQueue();
   /** Sorted by base offset; never empty while open; the last is active. */
   #segments: Segment[] = [];
@@ -108,16 +123,24 @@ export class PartitionLog {
     this.#loadedIndexesMax = options.loadedIndexesMax ?? 4;
     this.#initialOffset = options.initialOffset ?? 0;
     this.#bufferPool = options.bufferPool ?? sharedReadBufferPool;
+    this.#files = options.fileCache ?? sharedFileHandleCache;
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    this.#appendRefusal = options.appendRefusal ?? (() => null);
     assertSafeOffset(this.#initialOffset);
-    this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null };
+    this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null, writesSkippedDiskFull: 0 };
   }
 
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
     validateLogConfig(options.config);
     const log = new PartitionLog(options);
-    await log.#load();
+    try {
+      await log.#load();
+    } catch (e) {
+      // A log that fails to open (EMFILE, ENOSPC, EIO, a bad file) keeps no descriptor open.
+      await Promise.allSettled(log.#segments.map((segment) => segment.close({ persistIndexes: false })));
+      throw e;
+    }
     return log;
   }
 
@@ -145,7 +168,7 @@ export class PartitionLog {
   append(batches: Buffer, frames: readonly BatchFrame[], options: AppendOptions): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
     return this.#queue.run(async () => {
-      this.#assertOpen();
+      this.#assertWritable();
       let size = 0;
       let records = 0;
       for (const frame of frames) {
@@ -184,7 +207,7 @@ export class PartitionLog {
   appendReplica(batches: Buffer, frames: readonly BatchFrame[]): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
     return this.#queue.run(async () => {
-      this.#assertOpen();
+      this.#assertWritable();
       const baseOffset = this.logEndOffset;
       let size = 0;
       let next = baseOffset;
@@ -358,10 +381,10 @@ export class PartitionLog {
       if (this.#closed) return;
       await this.#flushActive();
       this.#closed = true;
-      for (const segment of this.#segments) await segment.close();
+      await closeAll(this.#segments, {});
       // The marker names the active segment's size: a file that differs at the next open was
       // written after this close (or torn), and is recovered rather than trusted.
-      await writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), `${this.#active.baseOffset} ${this.#active.size}\n`);
+      await this.#files.writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), `${this.#active.baseOffset} ${this.#active.size}\n`);
     });
   }
 
@@ -370,7 +393,8 @@ export class PartitionLog {
     return this.#queue.run(async () => {
       if (!this.#closed) {
         this.#closed = true;
-        for (const segment of this.#segments) await segment.close();
+        // Every descriptor goes, even if one close fails; nothing is persisted into a directory about to go.
+        await Promise.allSettled(this.#segments.map((segment) => segment.close({ persistIndexes: false })));
       }
       await rm(this.dir, { recursive: true, force: true });
     });
@@ -401,7 +425,7 @@ export class PartitionLog {
       this.#epochs = [];
       await this.#writeEpochs();
       while (this.#segments.length > 0) await this.#segments.pop()!.delete();
-      this.#segments.push(await Segment.create(this.dir, offset, this.#now()));
+      this.#segments.push(await Segment.create(this.dir, offset, this.#now(), this.#files));
       this.#unflushedRecords = 0;
       this.#oldestUnflushedAtMs = -1;
       this.#flushedOffset = offset;
@@ -414,7 +438,12 @@ export class PartitionLog {
   }
 
   async #load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // Not recursive first: a recursive mkdir reports a full disk (ENOSPC) as ENOENT.
+    await mkdir(this.dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') return;
+      if (e.code === 'ENOENT') return mkdir(this.dir, { recursive: true });
+      throw e;
+    });
     const names = await readdir(this.dir);
     const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
     for (const name of names) {
@@ -439,6 +468,7 @@ export class PartitionLog {
         knownNextOffset: recover ? null : nextBase,
         nowMs: now,
         indexIntervalBytes: this.#config.indexIntervalBytes,
+        files: this.#files,
       });
       this.#segments.push(segment);
       if (scan) {
@@ -449,29 +479,50 @@ export class PartitionLog {
           this.#recovery.stopReason = scan.stopReason ?? `segment ${base} ends at ${scan.nextOffset}, next begins at ${expectedEnd}`;
           this.#recovery.bytesTruncated += truncatedBytes;
           for (const laterBase of bases.slice(i + 1)) {
-            const { segment: later } = await Segment.openExisting(this.dir, laterBase, { recover: false, knownNextOffset: laterBase, nowMs: now, indexIntervalBytes: this.#config.indexIntervalBytes });
+            const { segment: later } = await Segment.openExisting(this.dir, laterBase, {
+              recover: false,
+              knownNextOffset: laterBase,
+              nowMs: now,
+              indexIntervalBytes: this.#config.indexIntervalBytes,
+              files: this.#files,
+            });
             this.#recovery.bytesTruncated += later.size;
             this.#recovery.segmentsDeleted++;
             await later.delete();
           }
           break;
         }
-        if (!isLast) await segment.seal();
+        if (!isLast) await this.#unlessDiskFull(() => segment.seal());
       }
     }
     if (this.#segments.length === 0) {
-      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now));
+      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now, this.#files));
     } else if (this.#active.sealed) {
-      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now));
+      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now, this.#files));
     }
     this.#flushedOffset = this.logEndOffset;
-    await this.#writeRecoveryPoint(this.#active.baseOffset);
+    // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
+    if (this.#recovery.writesSkippedDiskFull === 0) await this.#unlessDiskFull(() => this.#writeRecoveryPoint(this.#active.baseOffset));
     await this.#loadEpochs();
+  }
+
+  /**
+   * At open only: a write whose loss costs a rescan at the next open (never a record) is skipped
+   * when the disk is full, so that a broker with no space left starts (read-only) instead of failing.
+   */
+  async #unlessDiskFull(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'STORAGE_FULL') throw e;
+      this.#recovery.writesSkippedDiskFull++;
+    }
   }
 
   /** The checkpoint, with entries past the (recovered) log end dropped; rebuilt from batch headers when missing. */
   async #loadEpochs(): Promise<void> {
-    const text = await readFile(join(this.dir, EPOCH_CHECKPOINT_FILE), 'utf8').catch(() => null);
+    const text = await this.#files.readFile(join(this.dir, EPOCH_CHECKPOINT_FILE), 'utf8').catch(() => null);
     const entries: LogEpochEntry[] = [];
     let valid = text !== null;
     for (const line of (text ?? '').split('\n')) {
@@ -484,7 +535,7 @@ export class PartitionLog {
     const empty = this.logEndOffset === this.logStartOffset;
     if (valid && (entries.length > 0 || empty)) {
       this.#epochs = entries.filter((e) => e.startOffset < this.logEndOffset);
-      if (this.#epochs.length !== entries.length) await this.#writeEpochs();
+      if (this.#epochs.length !== entries.length) await this.#unlessDiskFull(() => this.#writeEpochs());
       return;
     }
     // No (usable) checkpoint: an older data dir, or a crash during a reset. Walk the batch headers once.
@@ -492,16 +543,17 @@ export class PartitionLog {
     for (const segment of [...this.#segments]) {
       segment.acquire();
       try {
-        const cursor = segment.cursor(0, segment.size, 1024 * 1024);
-        while (await cursor.next()) {
-          const last = this.#epochs.at(-1);
-          if (last === undefined || cursor.batch.leaderEpoch > last.epoch) this.#epochs.push({ epoch: cursor.batch.leaderEpoch, startOffset: cursor.batch.baseOffset });
-        }
+        await segment.withCursor(0, segment.size, 1024 * 1024, async (cursor) => {
+          while (await cursor.next()) {
+            const last = this.#epochs.at(-1);
+            if (last === undefined || cursor.batch.leaderEpoch > last.epoch) this.#epochs.push({ epoch: cursor.batch.leaderEpoch, startOffset: cursor.batch.baseOffset });
+          }
+        });
       } finally {
         segment.release();
       }
     }
-    await this.#writeEpochs();
+    await this.#unlessDiskFull(() => this.#writeEpochs());
   }
 
   /** A batch of `epoch` is about to be appended at `offset`: a new epoch is checkpointed before its first batch is written. */
@@ -521,14 +573,13 @@ export class PartitionLog {
   }
 
   async #writeEpochs(): Promise<void> {
-    const path = join(this.dir, EPOCH_CHECKPOINT_FILE);
-    await writeFile(`${path}.tmp`, this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join(''));
-    await rename(`${path}.tmp`, path);
+    const text = this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join('');
+    await this.#files.writeAtomically(join(this.dir, EPOCH_CHECKPOINT_FILE), Buffer.from(text), { fsync: false });
   }
 
   /** The marker is trusted only if the active segment is exactly as close() left it. */
   async #markerMatches(marker: string, bases: number[]): Promise<boolean> {
-    const [baseText, sizeText] = (await readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
+    const [baseText, sizeText] = (await this.#files.readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
     const last = bases[bases.length - 1];
     if (last === undefined) return true;
     if (Number(baseText) !== last) return false;
@@ -537,16 +588,14 @@ export class PartitionLog {
   }
 
   async #readRecoveryPoint(): Promise<number> {
-    const text = await readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
+    const text = await this.#files.readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
     const value = Number(text.trim());
     return Number.isSafeInteger(value) && value >= 0 ? value : 0;
   }
 
   /** Everything below `offset` is fsynced and sealed. Written atomically. */
   async #writeRecoveryPoint(offset: number): Promise<void> {
-    const path = join(this.dir, RECOVERY_POINT_FILE);
-    await writeFile(`${path}.tmp`, String(offset));
-    await rename(`${path}.tmp`, path);
+    await this.#files.writeAtomically(join(this.dir, RECOVERY_POINT_FILE), Buffer.from(String(offset)), { fsync: false });
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
@@ -562,7 +611,7 @@ export class PartitionLog {
     const sealed = this.#active;
     try {
       await sealed.seal();
-      this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now()));
+      this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now(), this.#files));
     } catch (e) {
       // The segment stays active (appends go on into it) and the next roll tries again.
       sealed.sealed = false;
@@ -624,24 +673,25 @@ export class PartitionLog {
 
   async #findInSegment(segment: Segment, timestamp: number): Promise<TimestampLookup | null> {
     const start = await segment.scanStartFor(timestamp);
-    const cursor = segment.cursor(start, segment.size, 256 * 1024);
-    while (await cursor.next()) {
-      const batch = cursor.batch;
-      if (batch.maxTimestamp < timestamp) continue;
-      const bytes = await cursor.slice(batch.position, batch.position + batch.size);
-      // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
-      let found = null as TimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
-      await visitRecordsAsync(
-        bytes,
-        (record) => {
-          if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };
-          return found === null;
-        },
-        { fromOffset: this.logStartOffset },
-      );
-      if (found !== null) return found;
-    }
-    return null;
+    return segment.withCursor(start, segment.size, 256 * 1024, async (cursor) => {
+      while (await cursor.next()) {
+        const batch = cursor.batch;
+        if (batch.maxTimestamp < timestamp) continue;
+        const bytes = await cursor.slice(batch.position, batch.position + batch.size);
+        // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
+        let found = null as TimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
+        await visitRecordsAsync(
+          bytes,
+          (record) => {
+            if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };
+            return found === null;
+          },
+          { fromOffset: this.logStartOffset },
+        );
+        if (found !== null) return found;
+      }
+      return null;
+    });
   }
 
   #segmentIndexFor(offset: number): number {
@@ -673,9 +723,28 @@ export class PartitionLog {
     }
   }
 
+  #assertWritable(): void {
+    this.#assertOpen();
+    const refusal = this.#appendRefusal();
+    if (refusal !== null) throw refusal;
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new StrataError('STORAGE_ERROR', `log ${this.dir} is closed`);
   }
+}
+
+/** Closes every segment (each descriptor goes even when another's close fails), then throws the first failure. */
+async function closeAll(segments: readonly Segment[], options: { persistIndexes?: boolean }): Promise<void> {
+  let failure: unknown = null;
+  for (const segment of segments) {
+    try {
+      await segment.close(options);
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (failure !== null) throw failure;
 }
 
 function sealedInfo(segment: Segment): SealedSegmentInfo {

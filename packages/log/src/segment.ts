@@ -1,7 +1,9 @@
-import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StrataError } from '@strata/protocol';
 import { BatchCursor } from './batch-cursor.js';
 import type { ReadBufferPool } from './buffer-pool.js';
+import type { CachedFile, FileHandleCache } from './file-cache.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
 import { scanSegmentFile, type RecoveryScan } from './recovery.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
@@ -28,6 +30,8 @@ export interface SegmentRead {
  * The indexes of the active segment live in memory and reach disk when it is sealed or the log
  * closes cleanly; after a crash the active segment is rescanned, so they never need to be trusted.
  * A sealed segment's indexes can be dropped from memory and reloaded (bounded memory).
+ * The log file's descriptor comes from a FileHandleCache: each operation holds it only while it
+ * runs, so an idle segment (sealed or active) may have none open (bounded descriptors).
  */
 export class Segment {
   readonly baseOffset: number;
@@ -52,7 +56,8 @@ export class Segment {
   appendedAtMs: number;
   sealed = false;
 
-  #file: FileHandle | null = null;
+  #file: CachedFile | null = null;
+  readonly #files: FileHandleCache;
   #offsetIndex: OffsetIndex | null = null;
   #timeIndex: TimeIndex | null = null;
   #bytesSinceIndexEntry = 0;
@@ -60,7 +65,8 @@ export class Segment {
   #deleted = false;
   readonly #pathsForRemoval: { logPath: string; offsetIndexPath: string; timeIndexPath: string };
 
-  private constructor(dir: string, baseOffset: number, createdAtMs: number) {
+  private constructor(dir: string, baseOffset: number, createdAtMs: number, files: FileHandleCache) {
+    this.#files = files;
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
     this.createdAtMs = createdAtMs;
@@ -72,13 +78,18 @@ export class Segment {
     this.#pathsForRemoval = { logPath: this.logPath, offsetIndexPath: this.offsetIndexPath, timeIndexPath: this.timeIndexPath };
   }
 
-  static async create(dir: string, baseOffset: number, nowMs: number): Promise<Segment> {
-    const segment = new Segment(dir, baseOffset, nowMs);
+  static async create(dir: string, baseOffset: number, nowMs: number, files: FileHandleCache): Promise<Segment> {
+    const segment = new Segment(dir, baseOffset, nowMs, files);
     // 'wx' fails if a file is there: a new segment must never overwrite data.
-    segment.#file = await open(segment.logPath, 'wx+');
+    segment.#file = await files.create(segment.logPath);
     segment.#offsetIndex = new OffsetIndex();
     segment.#timeIndex = new TimeIndex();
-    await Promise.all([rm(segment.offsetIndexPath, { force: true }), rm(segment.timeIndexPath, { force: true })]);
+    try {
+      await Promise.all([rm(segment.offsetIndexPath, { force: true }), rm(segment.timeIndexPath, { force: true })]);
+    } catch (e) {
+      await segment.#file.close();
+      throw e;
+    }
     return segment;
   }
 
@@ -90,37 +101,50 @@ export class Segment {
   static async openExisting(
     dir: string,
     baseOffset: number,
-    options: { recover: boolean; knownNextOffset: number | null; nowMs: number; indexIntervalBytes: number },
+    options: { recover: boolean; knownNextOffset: number | null; nowMs: number; indexIntervalBytes: number; files: FileHandleCache },
   ): Promise<{ segment: Segment; scan: RecoveryScan | null; truncatedBytes: number }> {
-    const segment = new Segment(dir, baseOffset, options.nowMs);
-    const file = await open(segment.logPath, 'r+');
-    segment.#file = file;
-    segment.size = (await file.stat()).size;
+    const segment = new Segment(dir, baseOffset, options.nowMs, options.files);
+    const cached = options.files.file(segment.logPath);
+    segment.#file = cached;
+    try {
+      return await cached.use((file) => segment.#open(file, options));
+    } catch (e) {
+      // A segment that cannot be opened leaves no descriptor behind.
+      await cached.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async #open(
+    file: FileHandle,
+    options: { recover: boolean; knownNextOffset: number | null; indexIntervalBytes: number },
+  ): Promise<{ segment: Segment; scan: RecoveryScan | null; truncatedBytes: number }> {
+    this.size = (await file.stat()).size;
     if (options.recover) {
-      const scan = await segment.#rebuildIndexes(options.indexIntervalBytes);
-      const truncatedBytes = segment.size - scan.validBytes;
+      const scan = await this.#rebuildIndexes(file, options.indexIntervalBytes);
+      const truncatedBytes = this.size - scan.validBytes;
       if (truncatedBytes > 0) {
         await file.truncate(scan.validBytes);
         await file.datasync();
-        segment.size = scan.validBytes;
+        this.size = scan.validBytes;
       }
-      return { segment, scan, truncatedBytes };
+      return { segment: this, scan, truncatedBytes };
     }
-    const loaded = await segment.#loadIndexes();
+    const loaded = await this.#loadIndexes();
     if (!loaded) {
-      await segment.#rebuildIndexes(options.indexIntervalBytes);
-      if (options.knownNextOffset !== null) segment.sealed = true;
-      return { segment, scan: null, truncatedBytes: 0 };
+      await this.#rebuildIndexes(file, options.indexIntervalBytes);
+      if (options.knownNextOffset !== null) this.sealed = true;
+      return { segment: this, scan: null, truncatedBytes: 0 };
     }
     if (options.knownNextOffset !== null) {
-      segment.sealed = true;
-      segment.nextOffset = options.knownNextOffset;
-      segment.maxTimestamp = segment.#timeIndex!.lastTimestamp();
-      segment.offsetOfMaxTimestamp = baseOffset + segment.#timeIndex!.lastRelativeOffset();
+      this.sealed = true;
+      this.nextOffset = options.knownNextOffset;
+      this.maxTimestamp = this.#timeIndex!.lastTimestamp();
+      this.offsetOfMaxTimestamp = this.baseOffset + this.#timeIndex!.lastRelativeOffset();
     } else {
-      await segment.#scanTail(options.indexIntervalBytes);
+      await this.#scanTail(file, options.indexIntervalBytes);
     }
-    return { segment, scan: null, truncatedBytes: 0 };
+    return { segment: this, scan: null, truncatedBytes: 0 };
   }
 
   get isEmpty(): boolean {
@@ -129,20 +153,8 @@ export class Segment {
 
   /** Writes batches whose offsets the caller has already assigned, with one positional write. */
   async append(bytes: Buffer, batches: readonly AppendedBatch[], indexIntervalBytes: number): Promise<void> {
-    const file = this.#requireFile();
     if (this.sealed) throw new Error(`segment ${this.baseOffset} is sealed`);
-    let written = 0;
-    try {
-      while (written < bytes.length) {
-        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
-        written += bytesWritten;
-      }
-    } catch (e) {
-      // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
-      // append would otherwise leave them as junk between batches.
-      await file.truncate(this.size).catch(() => undefined);
-      throw e;
-    }
+    await this.#requireFile().use((file) => this.#write(file, bytes));
     const offsetIndex = await this.#offsetIndexLoaded();
     const timeIndex = this.#timeIndex!;
     for (const batch of batches) {
@@ -161,6 +173,23 @@ export class Segment {
     this.size += bytes.length;
   }
 
+  async #write(file: FileHandle, bytes: Buffer): Promise<void> {
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
+        written += bytesWritten;
+      }
+    } catch (e) {
+      // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
+      // append would otherwise leave them as junk between batches.
+      await file.truncate(this.size).catch(() => undefined);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new StrataError('STORAGE_FULL', `no space left on the data disk for an append (${code})`, { cause: e });
+      throw e;
+    }
+  }
+
   /**
    * Whole batches starting with the one that holds `offset`, up to `maxBytes` (at least one batch),
    * never one whose last offset reaches `limitOffset`. Null when the segment has nothing at `offset`.
@@ -173,8 +202,21 @@ export class Segment {
     indexIntervalBytes: number,
     pool: ReadBufferPool | null,
   ): Promise<SegmentRead | null> {
-    const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
+    // The descriptor is held while the batches are read; the bytes returned are copies (pooled).
+    return this.#requireFile().use((file) => this.#read(file, offsetIndex, offset, maxBytes, limitOffset, sizeSnapshot, indexIntervalBytes, pool));
+  }
+
+  async #read(
+    file: FileHandle,
+    offsetIndex: OffsetIndex,
+    offset: number,
+    maxBytes: number,
+    limitOffset: number,
+    sizeSnapshot: number,
+    indexIntervalBytes: number,
+    pool: ReadBufferPool | null,
+  ): Promise<SegmentRead | null> {
     const start = offsetIndex.floorPosition(offset - this.baseOffset);
     const windowBytes = Math.min(Math.max(maxBytes + indexIntervalBytes, 64 * 1024), 16 * 1024 * 1024);
     const cursor = new BatchCursor(file, start, sizeSnapshot, windowBytes, pool);
@@ -212,21 +254,22 @@ export class Segment {
    * then rebuilds the indexes. Rare (a follower meeting a new leader), so a rescan is fine.
    */
   async truncateTo(offset: number, indexIntervalBytes: number): Promise<void> {
-    const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
-    const cursor = new BatchCursor(file, offsetIndex.floorPosition(offset - this.baseOffset), this.size, 1024 * 1024);
-    let cut = this.size;
-    while (await cursor.next()) {
-      if (cursor.batch.lastOffset >= offset) {
-        cut = cursor.batch.position;
-        break;
+    await this.#requireFile().use(async (file) => {
+      const cursor = new BatchCursor(file, offsetIndex.floorPosition(offset - this.baseOffset), this.size, 1024 * 1024);
+      let cut = this.size;
+      while (await cursor.next()) {
+        if (cursor.batch.lastOffset >= offset) {
+          cut = cursor.batch.position;
+          break;
+        }
       }
-    }
-    await file.truncate(cut);
-    await file.datasync();
-    this.size = cut;
-    this.sealed = false;
-    await this.#rebuildIndexes(indexIntervalBytes);
+      await file.truncate(cut);
+      await file.datasync();
+      this.size = cut;
+      this.sealed = false;
+      await this.#rebuildIndexes(file, indexIntervalBytes);
+    });
   }
 
   /**
@@ -244,22 +287,30 @@ export class Segment {
    * offset (the segment's end and nextOffset when there is none).
    */
   async positionOf(offset: number): Promise<{ position: number; baseOffset: number }> {
-    const file = this.#requireFile();
     const offsetIndex = await this.#offsetIndexLoaded();
-    const cursor = new BatchCursor(file, offsetIndex.floorPosition(Math.max(0, offset - this.baseOffset)), this.size, 1024 * 1024);
-    while (await cursor.next()) {
-      if (cursor.batch.baseOffset >= offset) return { position: cursor.batch.position, baseOffset: cursor.batch.baseOffset };
-    }
-    return { position: this.size, baseOffset: this.nextOffset };
+    return this.#requireFile().use(async (file) => {
+      const cursor = new BatchCursor(file, offsetIndex.floorPosition(Math.max(0, offset - this.baseOffset)), this.size, 1024 * 1024);
+      while (await cursor.next()) {
+        if (cursor.batch.baseOffset >= offset) return { position: cursor.batch.position, baseOffset: cursor.batch.baseOffset };
+      }
+      return { position: this.size, baseOffset: this.nextOffset };
+    });
   }
 
-  /** A cursor over this segment's batches; the caller must hold a reader reference. */
-  cursor(from: number, end: number, windowBytes: number): BatchCursor {
-    return new BatchCursor(this.#requireFile(), from, end, windowBytes);
+  /**
+   * Runs `walk` with a cursor over this segment's batches; the descriptor is held until it returns.
+   * The caller must hold a reader reference.
+   */
+  withCursor<T>(from: number, end: number, windowBytes: number, walk: (cursor: BatchCursor) => Promise<T>): Promise<T> {
+    return this.#requireFile().use((file) => walk(new BatchCursor(file, from, end, windowBytes)));
   }
 
+  /**
+   * fsync of the segment's data. On Linux fsync flushes the file (the inode), whichever descriptor
+   * wrote: a descriptor reopened after an eviction flushes the writes made through the old one.
+   */
   async flush(): Promise<void> {
-    await this.#requireFile().datasync();
+    await this.#requireFile().use((file) => file.datasync());
   }
 
   /** Seals the segment: indexes reach disk (atomically) and everything is fsynced. */
@@ -289,12 +340,19 @@ export class Segment {
     if (this.#readers === 0 && this.#deleted) void this.#removeFiles();
   }
 
-  /** Closes the file; the active segment persists its indexes first (clean shutdown). */
-  async close(): Promise<void> {
-    if (!this.#file) return;
-    if (!this.sealed && this.#offsetIndex) await this.#persistIndexes();
-    await this.#file.close();
-    this.#file = null;
+  /**
+   * Closes the file; the active segment persists its indexes first (clean shutdown), unless the
+   * segment is being thrown away. The descriptor is closed even when persisting fails (ENOSPC).
+   */
+  async close(options: { persistIndexes?: boolean } = {}): Promise<void> {
+    const file = this.#file;
+    if (!file) return;
+    try {
+      if (options.persistIndexes !== false && !this.sealed && this.#offsetIndex) await this.#persistIndexes();
+    } finally {
+      this.#file = null;
+      await file.close();
+    }
   }
 
   /**
@@ -311,8 +369,9 @@ export class Segment {
     const suffix = `.${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}${DELETED_SUFFIX}`;
     for (const key of ['logPath', 'offsetIndexPath', 'timeIndexPath'] as const) {
       const renamed = this[key] + suffix;
-      await rename(this[key], renamed).catch(() => undefined);
+      const moved = await rename(this[key], renamed).then(() => true, () => false);
       this.#pathsForRemoval[key] = renamed;
+      if (moved && key === 'logPath') this.#file?.renamed(renamed);
     }
   }
 
@@ -328,22 +387,22 @@ export class Segment {
     const offsetIndex = await this.#offsetIndexLoaded();
     // A final entry so that a sealed segment's max timestamp is its time index's last entry.
     if (this.maxTimestamp >= 0) this.#timeIndex!.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
-    await writeAtomically(this.offsetIndexPath, offsetIndex.serialize());
-    await writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize());
+    await this.#files.writeAtomically(this.offsetIndexPath, offsetIndex.serialize(), { fsync: true });
+    await this.#files.writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize(), { fsync: true });
   }
 
   async #offsetIndexLoaded(): Promise<OffsetIndex> {
     if (this.#offsetIndex) return this.#offsetIndex;
     // Only sealed segments unload; their index files were verified when the log opened, but if
     // they went bad since, a rebuild (which does not move nextOffset) is the safe answer.
-    if (!(await this.#loadIndexes())) await this.#rebuildIndexes(DEFAULT_REBUILD_INTERVAL_BYTES);
+    if (!(await this.#loadIndexes())) await this.#requireFile().use((file) => this.#rebuildIndexes(file, DEFAULT_REBUILD_INTERVAL_BYTES));
     return this.#offsetIndex!;
   }
 
   async #loadIndexes(): Promise<boolean> {
     const [offsetBytes, timeBytes] = await Promise.all([
-      readFile(this.offsetIndexPath).catch(() => null),
-      readFile(this.timeIndexPath).catch(() => null),
+      this.#files.readFile(this.offsetIndexPath).catch(() => null),
+      this.#files.readFile(this.timeIndexPath).catch(() => null),
     ]);
     if (!offsetBytes || !timeBytes) return this.size === 0 ? this.#emptyIndexes() : false;
     const offsetIndex = OffsetIndex.parse(offsetBytes, this.size);
@@ -362,13 +421,13 @@ export class Segment {
   }
 
   /** Rebuilds both indexes (and nextOffset, maxTimestamp) from a full, CRC-checked scan. */
-  async #rebuildIndexes(indexIntervalBytes: number): Promise<RecoveryScan> {
+  async #rebuildIndexes(file: FileHandle, indexIntervalBytes: number): Promise<RecoveryScan> {
     const offsetIndex = new OffsetIndex();
     const timeIndex = new TimeIndex();
     let bytesSinceEntry = 0;
     let maxTimestamp = -1;
     let offsetOfMaxTimestamp = -1;
-    const scan = await scanSegmentFile(this.#requireFile(), this.size, this.baseOffset, (batch) => {
+    const scan = await scanSegmentFile(file, this.size, this.baseOffset, (batch) => {
       if (batch.maxTimestamp > maxTimestamp) {
         maxTimestamp = batch.maxTimestamp;
         offsetOfMaxTimestamp = batch.baseOffset;
@@ -391,9 +450,9 @@ export class Segment {
   }
 
   /** After a clean shutdown: recover nextOffset and maxTimestamp from the batches after the last index entry. */
-  async #scanTail(indexIntervalBytes: number): Promise<void> {
+  async #scanTail(file: FileHandle, indexIntervalBytes: number): Promise<void> {
     const from = this.#offsetIndex!.lastPosition();
-    const cursor = new BatchCursor(this.#requireFile(), from, this.size, 1024 * 1024);
+    const cursor = new BatchCursor(file, from, this.size, 1024 * 1024);
     let bytesSinceEntry = 0;
     this.maxTimestamp = this.#timeIndex!.lastTimestamp();
     this.offsetOfMaxTimestamp = this.baseOffset + this.#timeIndex!.lastRelativeOffset();
@@ -408,7 +467,7 @@ export class Segment {
     this.#bytesSinceIndexEntry = Math.min(bytesSinceEntry, indexIntervalBytes);
   }
 
-  #requireFile(): FileHandle {
+  #requireFile(): CachedFile {
     if (!this.#file) throw new Error(`segment ${this.baseOffset} is closed`);
     return this.#file;
   }
@@ -416,15 +475,3 @@ export class Segment {
 
 /** Used when an unloaded sealed segment's index must be rebuilt outside of open(). */
 const DEFAULT_REBUILD_INTERVAL_BYTES = 4096;
-
-async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, bytes);
-  const handle = await open(temporary, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-}

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeRecordBatches, encodeRecordBatch, validateBatches, type RecordInput } from '@strata/protocol';
 import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@strata/log';
 import { Segment } from '../src/segment.js';
+import { sharedFileHandleCache } from '../src/file-cache.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -345,10 +346,10 @@ describe('PartitionLog', () => {
 
     it('a segment deleted while a reader holds it never takes a newer file of the same name with it', async () => {
       const now = Date.now();
-      const old = await Segment.create(dir, 0, now);
+      const old = await Segment.create(dir, 0, now, sharedFileHandleCache);
       old.acquire(); // a read in flight
       await old.delete(); // retention or topic deletion
-      const reborn = await Segment.create(dir, 0, now); // a new segment 0 (the topic was recreated)
+      const reborn = await Segment.create(dir, 0, now, sharedFileHandleCache); // a new segment 0 (the topic was recreated)
       old.release(); // the read finishes: only the old files may go
       await new Promise((resolve) => setTimeout(resolve, 50));
       await stat(reborn.logPath);

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'NOT_LEADER'
   | 'FENCED_LEADER_EPOCH'
   | 'STORAGE_ERROR'
+  | 'STORAGE_FULL'
   | 'REQUEST_TIMED_OUT'
   | 'NOT_ENOUGH_REPLICAS'
   | 'BROKER_SHUTTING_DOWN'
@@ -74,6 +75,8 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   NOT_LEADER: { retriable: true, description: 'This broker is not the leader of the partition.' },
   FENCED_LEADER_EPOCH: { retriable: true, description: 'The leader epoch is stale; a newer leader exists.' },
   STORAGE_ERROR: { retriable: true, description: 'The local or remote storage failed.' },
+  // Retriable: space comes back as retention and uploads free local segments (Kafka's KAFKA_STORAGE_ERROR is too).
+  STORAGE_FULL: { retriable: true, description: 'The broker\'s data disk is below its free-space floor: it is read-only until space returns.' },
   REQUEST_TIMED_OUT: { retriable: true, description: 'The request did not complete before its deadline.' },
   NOT_ENOUGH_REPLICAS: { retriable: true, description: 'Fewer in-sync replicas than min.insync.replicas.' },
   BROKER_SHUTTING_DOWN: { retriable: true, description: 'The broker is shutting down.' },

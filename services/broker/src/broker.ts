@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
+import { FileHandleCache } from '@strata/log';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
@@ -17,6 +18,7 @@ import { startInternalServer, type InternalServer } from './cluster/internal-ser
 import { SINGLE_NODE_ROUTER } from './cluster/routing.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { dataHandlers } from './http/handlers/data.js';
@@ -109,14 +111,20 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   let url = config.advertisedUrl;
 
   const waiters = new PartitionWaiters(config.maxFetchWaiters);
+  const segmentFiles = new FileHandleCache(config.maxOpenSegmentFiles);
+  // Measured before the logs open: a broker that starts on a full disk starts read-only.
+  const disk = new DiskMonitor({ dir: config.dataDir, minFreeBytes: config.minFreeDiskBytes, intervalMs: config.diskCheckIntervalMs, logger });
+  await disk.check();
   // The metric sources read the registry only when scraped, after it exists.
   const metrics: BrokerMetrics = new BrokerMetrics({
     partitions: (): IterableIterator<PartitionHandle> => registry.allPartitions(),
     topicCount: () => registry.list().length,
     waiters: () => waiters.size,
     waitersRejected: () => waiters.rejectedTotal,
-    ready: () => state === 'ready',
+    ready: () => state === 'ready' && !disk.full,
     offlinePartitions: () => registry.offlinePartitions().length,
+    disk: () => ({ freeBytes: disk.freeBytes, full: disk.full }),
+    segmentFiles: () => segmentFiles.stats(),
   });
   const s3Requests = new Counter({
     name: 'strata_s3_requests_total',
@@ -134,6 +142,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     logger,
     registry: metrics.registry,
     now,
+    segmentFiles,
+    appendRefusal: () => disk.appendRefusal(),
     ...(coordinator !== null
       ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
       : {}),
@@ -148,6 +158,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
     maxRequestBytes: config.maxRequestBytes,
+    minSegmentBytes: config.minSegmentBytes,
+    openCloseConcurrency: config.logOpenCloseConcurrency,
     replicationLimit: () => {
       if (coordinator === null) return { max: 1, why: 'a single node holds one replica' };
       const live = clusterNode?.liveBrokerCount() ?? 1;
@@ -202,6 +214,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     registry,
     waiters,
     metrics,
+    disk,
     clusterId,
     url: () => url,
     state: () => state,
@@ -331,6 +344,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     clusterNode = node;
     routerRef = node;
   }
+  disk.start();
   state = 'ready';
   logger.info('broker ready', { url, port, clusterId });
 
@@ -368,6 +382,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     }
     await serverClosed;
     await groupCoordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
+    await disk.stop();
     await dataDirLock.release();
     state = 'closed';
     logger.info('broker stopped');

@@ -115,6 +115,24 @@ export const DEFAULTS = Object.freeze({
   offsetsRetentionCheckIntervalMs: 60_000,
   /** Groups one expiry pass visits at most; the next pass continues where it stopped. */
   offsetsRetentionCheckGroups: 1_000,
+  /**
+   * Segment file descriptors kept open at once, across every partition (an LRU; a file in use
+   * is never closed under its user). A quarter of the common `ulimit -n` of 1024: the rest is
+   * for client sockets, replication, Redis, S3 and short-lived index and metadata files.
+   */
+  maxOpenSegmentFiles: 256,
+  /**
+   * The smallest segment.bytes a topic may set (Kafka 4.0's minimum, KIP-1030): tiny segments
+   * mean a file, an upload and an index per few records. Lower it only in tests (Kafka's
+   * internal.segment.bytes).
+   */
+  minSegmentBytes: 1 * MiB,
+  /** Partition logs opened (at start) or closed (at shutdown) at once: each needs a few descriptors meanwhile. */
+  logOpenCloseConcurrency: 16,
+  /** Below this many free bytes on the data disk the broker is read-only: produce is refused (STORAGE_FULL), /readyz answers 503. */
+  minFreeDiskBytes: 64 * MiB,
+  /** How often the data disk's free space is measured. */
+  diskCheckIntervalMs: 1_000,
 });
 
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
@@ -231,6 +249,12 @@ export interface BrokerConfig {
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
   groups: GroupsConfig;
+  maxOpenSegmentFiles: number;
+  /** The floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES; below the default only for tests). */
+  minSegmentBytes: number;
+  logOpenCloseConcurrency: number;
+  minFreeDiskBytes: number;
+  diskCheckIntervalMs: number;
   /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
   notInThisBuild: string[];
   objectStore: ObjectStoreConfig;
@@ -288,6 +312,12 @@ const INT_SETTINGS = {
   offsetsRetentionMs: { env: 'STRATA_OFFSETS_RETENTION_MS', default: DEFAULTS.offsetsRetentionMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
   offsetsRetentionCheckIntervalMs: { env: 'STRATA_OFFSETS_RETENTION_CHECK_INTERVAL_MS', default: DEFAULTS.offsetsRetentionCheckIntervalMs, min: 100, max: 24 * 3_600_000 },
   offsetsRetentionCheckGroups: { env: 'STRATA_OFFSETS_RETENTION_CHECK_GROUPS', default: DEFAULTS.offsetsRetentionCheckGroups, min: 1, max: LIMITS.expiryGroupsPerPassMax },
+  maxOpenSegmentFiles: { env: 'STRATA_MAX_OPEN_SEGMENT_FILES', default: DEFAULTS.maxOpenSegmentFiles, min: 8, max: 1_000_000 },
+  // 14 bytes: the smallest file that can hold a batch's length prefix (the old floor).
+  minSegmentBytes: { env: 'STRATA_MIN_SEGMENT_BYTES', default: DEFAULTS.minSegmentBytes, min: 14, max: 1024 * MiB },
+  logOpenCloseConcurrency: { env: 'STRATA_LOG_OPEN_CLOSE_CONCURRENCY', default: DEFAULTS.logOpenCloseConcurrency, min: 1, max: 1_024 },
+  minFreeDiskBytes: { env: 'STRATA_MIN_FREE_DISK_BYTES', default: DEFAULTS.minFreeDiskBytes, min: 0, max: Number.MAX_SAFE_INTEGER },
+  diskCheckIntervalMs: { env: 'STRATA_DISK_CHECK_INTERVAL_MS', default: DEFAULTS.diskCheckIntervalMs, min: 10, max: 600_000 },
   // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
   uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },
   loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
@@ -455,6 +485,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       expiryIntervalMs: int(INT_SETTINGS.offsetsRetentionCheckIntervalMs),
       expiryGroupsPerPass: int(INT_SETTINGS.offsetsRetentionCheckGroups),
     },
+    maxOpenSegmentFiles: int(INT_SETTINGS.maxOpenSegmentFiles),
+    minSegmentBytes: int(INT_SETTINGS.minSegmentBytes),
+    logOpenCloseConcurrency: int(INT_SETTINGS.logOpenCloseConcurrency),
+    minFreeDiskBytes: int(INT_SETTINGS.minFreeDiskBytes),
+    diskCheckIntervalMs: int(INT_SETTINGS.diskCheckIntervalMs),
     notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
     objectStore: objectStoreConfig(str, dataDir, problems),
     tiering: {
@@ -651,6 +686,11 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     groups: config.groups,
+    maxOpenSegmentFiles: config.maxOpenSegmentFiles,
+    minSegmentBytes: config.minSegmentBytes,
+    logOpenCloseConcurrency: config.logOpenCloseConcurrency,
+    minFreeDiskBytes: config.minFreeDiskBytes,
+    diskCheckIntervalMs: config.diskCheckIntervalMs,
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,

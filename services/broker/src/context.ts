@@ -3,6 +3,7 @@ import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Forwarder } from './cluster/forwarder.js';
 import type { PartitionRouter } from './cluster/routing.js';
 import type { BrokerConfig } from './config.js';
+import type { DiskMonitor } from './disk-monitor.js';
 import type { Logger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
@@ -17,6 +18,8 @@ export interface BrokerContext {
   readonly registry: TopicRegistry;
   readonly waiters: PartitionWaiters;
   readonly metrics: BrokerMetrics;
+  /** The data disk's free space: below the floor the broker is read-only and not ready. */
+  readonly disk: DiskMonitor;
   readonly clusterId: string;
   /** The URL clients reach this broker at (advertised, or derived from the bound address). */
   url(): string;

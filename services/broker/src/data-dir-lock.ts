@@ -24,7 +24,18 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+      } catch (e) {
+        // A full disk (the broker starts read-only): the lock file exists but cannot name its
+        // owner, so another broker would take it as stale. Better than not starting at all.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOSPC' && code !== 'EDQUOT') {
+          await handle.close();
+          await unlink(path).catch(() => undefined);
+          throw e;
+        }
+      }
       await handle.close();
       heldHere.add(path);
       return {

@@ -12,6 +12,10 @@ export interface MetricSources {
   ready: () => boolean;
   /** Partitions whose log could not be opened at start (served as errors). */
   offlinePartitions: () => number;
+  /** The data disk: free bytes (-1 before the first measurement) and whether it is below the floor. */
+  disk: () => { freeBytes: number; full: boolean };
+  /** The segment file descriptor cache. */
+  segmentFiles: () => { open: number; opensTotal: number; evictionsTotal: number };
 }
 
 export class BrokerMetrics {
@@ -145,6 +149,46 @@ export class BrokerMetrics {
       registers,
       collect() {
         this.set(sources.offlinePartitions());
+      },
+    });
+    new Gauge({
+      name: 'strata_disk_free_bytes',
+      help: 'Bytes free (available to the broker) on the data disk, as last measured.',
+      registers,
+      collect() {
+        this.set(sources.disk().freeBytes);
+      },
+    });
+    new Gauge({
+      name: 'strata_disk_full',
+      help: '1 while the data disk is below STRATA_MIN_FREE_DISK_BYTES: the broker is read-only (produce refused with STORAGE_FULL).',
+      registers,
+      collect() {
+        this.set(sources.disk().full ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'strata_open_segment_files',
+      help: 'Segment file descriptors open now (bounded by STRATA_MAX_OPEN_SEGMENT_FILES, except while more are in use at once).',
+      registers,
+      collect() {
+        this.set(sources.segmentFiles().open);
+      },
+    });
+    new Gauge({
+      name: 'strata_segment_file_opens',
+      help: 'Segment files opened, first opens and reopens after an eviction (cumulative).',
+      registers,
+      collect() {
+        this.set(sources.segmentFiles().opensTotal);
+      },
+    });
+    new Gauge({
+      name: 'strata_segment_file_evictions',
+      help: 'Idle segment file descriptors closed to stay under STRATA_MAX_OPEN_SEGMENT_FILES (cumulative).',
+      registers,
+      collect() {
+        this.set(sources.segmentFiles().evictionsTotal);
       },
     });
     new Gauge({

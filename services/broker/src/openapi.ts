@@ -25,6 +25,7 @@ const ERROR_RESPONSES: Record<string, { name: string; description: string }> = {
   '429': { name: 'Throttled', description: 'THROTTLING_QUOTA_EXCEEDED (retriable; Retry-After): the request bodies in flight on the connection, the client address or the broker hold their limit; the body was not read.' },
   '415': { name: 'UnsupportedMediaType', description: 'UNSUPPORTED_MEDIA_TYPE.' },
   '416': { name: 'OffsetOutOfRange', description: 'OFFSET_OUT_OF_RANGE; details carry logStartOffset, logEndOffset and highWatermark.' },
+  '507': { name: 'StorageFull', description: 'STORAGE_FULL (retriable; Retry-After): the data disk is below STRATA_MIN_FREE_DISK_BYTES; the broker is read-only until space returns.' },
   '500': { name: 'InternalError', description: 'INTERNAL_ERROR: a bug; see the broker log.' },
   '503': { name: 'Unavailable', description: 'Retriable (retriable: true; Retry-After): BROKER_SHUTTING_DOWN, STORAGE_ERROR, NOT_LEADER, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT (also a request body that stopped arriving).' },
 };
@@ -94,7 +95,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           requestBody: { required: true, content: json(ref('CreateTopicRequest')) },
           responses: {
             '201': { ...ok('Created.', ref('Topic')), headers: { Location: { schema: { type: 'string' } } } },
-            ...errors('400', '409', '413', '415'),
+            ...errors('400', '409', '413', '415', '507'),
           },
         },
       },
@@ -135,7 +136,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
             '200': ok('Appended; one entry per record, in request order.', ref('ProduceResponse')),
             '202': ok('acks=0: validated and handed to the log, not waited for; offsets are -1.', ref('ProduceResponse')),
             '207': ok('Some partitions failed: their records carry `error` and offset -1; the others were appended.', ref('ProduceResponse')),
-            ...errors('400', '404', '413', '415'),
+            ...errors('400', '404', '413', '415', '507'),
           },
         },
       },
@@ -152,7 +153,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           responses: {
             '200': ok('Appended.', ref('BatchProduceResponse')),
             '202': ok('acks=0: validated and handed to the log; offsets are -1.', ref('BatchProduceResponse')),
-            ...errors('400', '404', '413', '415'),
+            ...errors('400', '404', '413', '415', '507'),
           },
         },
         get: {
@@ -288,7 +289,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
           operationId: 'readyz',
           summary: 'Readiness',
           description: 'Ready once every partition log is recovered and the listener is up; 503 while starting or shutting down.',
-          responses: { '200': ok('Ready.', ref('Status')), '503': ok('Not ready (status: starting, closing, closed).', ref('Status')) },
+          responses: { '200': ok('Ready.', ref('Status')), '503': ok('Not ready (status: starting, closing, closed; or read-only, with a reason and freeBytes, while the data disk is below STRATA_MIN_FREE_DISK_BYTES).', ref('Status')) },
         },
       },
     },
@@ -681,7 +682,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; config?: Brok
             },
           },
         },
-        Status: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
+        Status: { type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' }, freeBytes: { type: 'integer' } } },
       },
     },
   };

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryCoordinator, type Coordinator } from '@strata/coord';
 import { LocalDirObjectStore } from '@strata/storage';
+import { FileHandleCache } from '@strata/log';
 import { encodeRecordBatch, validateBatches } from '@strata/protocol';
 import { ClusterNode } from '../src/cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from '../src/cluster/coordinator-stores.js';
@@ -39,6 +40,8 @@ async function brokerOver(coordinator: Coordinator) {
     now: Date.now,
     manifests: new CoordinatorManifestStore(coordinator),
     onFenced: (tier) => node?.fenced(tier),
+    segmentFiles: new FileHandleCache(config.maxOpenSegmentFiles),
+    appendRefusal: () => null,
   });
   const registry = new TopicRegistry({
     dataDir: config.dataDir,
@@ -47,6 +50,8 @@ async function brokerOver(coordinator: Coordinator) {
     defaults: config.topicDefaults,
     maxPartitions: 100,
     maxRequestBytes: config.maxRequestBytes,
+    minSegmentBytes: config.minSegmentBytes,
+    openCloseConcurrency: config.logOpenCloseConcurrency,
     replicationLimit: () => ({ max: 1, why: 'test' }),
     logger,
     now: Date.now,

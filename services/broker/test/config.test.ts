@@ -87,6 +87,20 @@ describe('loadConfig', () => {
     }
   });
 
+  it('bounds descriptors, segment sizes and free disk space with named settings (issue #10)', () => {
+    const c = loadConfig({}, []);
+    expect(c.maxOpenSegmentFiles).toBe(DEFAULTS.maxOpenSegmentFiles);
+    expect(c.minSegmentBytes).toBe(1024 * 1024);
+    expect(c.logOpenCloseConcurrency).toBe(DEFAULTS.logOpenCloseConcurrency);
+    expect(c.minFreeDiskBytes).toBe(DEFAULTS.minFreeDiskBytes);
+    const set = loadConfig({ STRATA_MAX_OPEN_SEGMENT_FILES: '64', STRATA_MIN_SEGMENT_BYTES: '1024', STRATA_MIN_FREE_DISK_BYTES: '0' }, ['--disk-check-interval-ms', '50']);
+    expect([set.maxOpenSegmentFiles, set.minSegmentBytes, set.minFreeDiskBytes, set.diskCheckIntervalMs]).toEqual([64, 1024, 0, 50]);
+    // A default segment.bytes below the floor is refused at start, as it is on a topic.
+    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_SEGMENT_BYTES: '65536' }, [])).join('\n')).toMatch(/segment\.bytes \(65536\) must be at least 1048576 \(STRATA_MIN_SEGMENT_BYTES\)/);
+    expect(loadConfig({ STRATA_DEFAULT_SEGMENT_BYTES: '65536', STRATA_MIN_SEGMENT_BYTES: '65536' }, []).topicDefaults.configs['segment.bytes']).toBe(65536);
+    expect(problemsOf(() => loadConfig({ STRATA_MAX_OPEN_SEGMENT_FILES: '1' }, [])).join('\n')).toMatch(/STRATA_MAX_OPEN_SEGMENT_FILES/);
+  });
+
   it('checks fields against each other', () => {
     expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '2' }, [])).join()).toContain('replication factor');
     expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_REPLICATION_FACTOR: '3' }, [])).join()).toContain('STRATA_DEFAULT_REPLICATION_FACTOR');

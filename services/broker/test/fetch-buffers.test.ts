@@ -11,7 +11,7 @@ const PARTITIONS = 2;
 const expected = (partition: number, offset: number): string => `p${partition}-o${offset}-${'z'.repeat((offset * 7) % 300)}`;
 
 beforeAll(async () => {
-  t = await startTestBroker();
+  t = await startTestBroker({ STRATA_MIN_SEGMENT_BYTES: '1024' }); // small segments: the tests' escape hatch
   await createTopic(t.url, 'pooled', PARTITIONS, { 'segment.bytes': 64 * 1024 });
   for (let p = 0; p < PARTITIONS; p++) {
     let next = 0;

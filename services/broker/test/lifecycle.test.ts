@@ -17,7 +17,8 @@ afterEach(async () => {
 
 describe('restart', () => {
   it('topics, configs and data survive a restart on the same data dir', async () => {
-    t = await startTestBroker();
+    // Small segments (below Kafka 4.0's 1 MiB floor) so the data spans several: the tests' escape hatch.
+    t = await startTestBroker({ STRATA_MIN_SEGMENT_BYTES: '1024' });
     await createTopic(t.url, 'durable', 3, { 'segment.bytes': 1024 });
     const records = Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: `value-${i}` }));
     const produced = await produce(t.url, 'durable', { records });
@@ -102,12 +103,19 @@ describe('operational routes', () => {
   });
 
   it('/readyz answers 503 unless the broker is ready', async () => {
-    const fake = (state: BrokerState) => ({ state: () => state }) as unknown as BrokerContext;
+    const roomy = { reason: () => null, freeBytes: 1 << 30 };
+    const fake = (state: BrokerState) => ({ state: () => state, disk: roomy }) as unknown as BrokerContext;
     for (const state of ['starting', 'closing', 'closed'] as const) {
       const reply = await clusterHandlers(fake(state), () => ({})).readyz({} as RequestContext);
       expect(reply).toEqual({ status: 503, json: { status: state } });
     }
     expect(await clusterHandlers(fake('ready'), () => ({})).readyz({} as RequestContext)).toEqual({ status: 200, json: { status: 'ready' } });
+    // A full data disk is not ready (issue #10): the reason says why.
+    const full = { state: () => 'ready', disk: { reason: () => 'the data disk has 0 bytes free', freeBytes: 0 } } as unknown as BrokerContext;
+    expect(await clusterHandlers(full, () => ({})).readyz({} as RequestContext)).toEqual({
+      status: 503,
+      json: { status: 'read-only', reason: 'the data disk has 0 bytes free', freeBytes: 0 },
+    });
   });
 
   it('close() lets an in-flight request finish, then flushes and stops', async () => {

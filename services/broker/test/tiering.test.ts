@@ -30,6 +30,8 @@ async function start(dataDirName: string, extra: Record<string, string> = {}): P
     STRATA_OBJECTS_DIR: objectsDir,
     STRATA_TIER_INTERVAL_MS: '20',
     STRATA_MAINTENANCE_INTERVAL_MS: '20',
+    // Small segments (below Kafka 4.0's 1 MiB floor) so uploads happen within a test: the tests' escape hatch.
+    STRATA_MIN_SEGMENT_BYTES: '1024',
     ...extra,
   };
   const broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]) });
@@ -253,7 +255,7 @@ describe('deleting a topic while the object store fails', () => {
       },
     });
     const dataDir = join(root, 'data');
-    const env = { STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', STRATA_TIER_INTERVAL_MS: '20' };
+    const env = { STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', STRATA_TIER_INTERVAL_MS: '20', STRATA_MIN_SEGMENT_BYTES: '1024' };
     let broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
     brokers.push(broker);
     await createTopic(broker.url, 'doomed', 1, TOPIC_CONFIGS);
@@ -299,6 +301,7 @@ describe('a slow object store for one partition', () => {
       STRATA_LOG_LEVEL: 'error',
       STRATA_TIER_INTERVAL_MS: '20',
       STRATA_TIER_UPLOAD_CONCURRENCY: '2',
+      STRATA_MIN_SEGMENT_BYTES: '1024', // small segments: the tests' escape hatch
     };
     const broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: gated });
     brokers.push(broker);

@@ -6,7 +6,8 @@ import { call, createTopic, startTestBroker, type TestBroker } from './helpers.j
 
 let t: TestBroker;
 beforeEach(async () => {
-  t = await startTestBroker();
+  // Small segments (below Kafka 4.0's 1 MiB floor): the tests' escape hatch.
+  t = await startTestBroker({ STRATA_MIN_SEGMENT_BYTES: '1024' });
 });
 afterEach(async () => {
   await t.stop();
@@ -219,5 +220,26 @@ describe('PATCH /v1/topics/{t}/configs', () => {
     const res = await call(t.url, 'GET', '/v1/topics/cfg');
     expect(res.body.configOverrides).toEqual({ 'segment.bytes': 4096, 'retention.bytes': 1_000_000 });
     expect(res.body.partitions).toHaveLength(2);
+  });
+});
+
+describe('segment.bytes floor (issue #10: tiny segments exhausted file descriptors)', () => {
+  it('refuses segment.bytes below 1 MiB (Kafka 4.0, KIP-1030) at create and at update, and changes nothing', async () => {
+    const strict = await startTestBroker();
+    try {
+      for (const bytes of [14, 1024, 1_048_575]) {
+        const res = await call(strict.url, 'POST', '/v1/topics', { name: 'tiny', configs: { 'segment.bytes': bytes } });
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('INVALID_CONFIG');
+        expect(res.body.error.message).toMatch(/segment\.bytes .* at least 1048576 \(STRATA_MIN_SEGMENT_BYTES\)/);
+      }
+      expect((await call(strict.url, 'GET', '/v1/topics/tiny')).status).toBe(404);
+      expect((await call(strict.url, 'POST', '/v1/topics', { name: 'ok', configs: { 'segment.bytes': 1_048_576 } })).status).toBe(201);
+      const patched = await call(strict.url, 'PATCH', '/v1/topics/ok/configs', { configs: { 'segment.bytes': 4096 } });
+      expect(patched.status).toBe(400);
+      expect((await call(strict.url, 'GET', '/v1/topics/ok')).body.configs['segment.bytes']).toBe(1_048_576);
+    } finally {
+      await strict.stop();
+    }
   });
 });

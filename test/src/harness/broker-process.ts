@@ -35,6 +35,16 @@ export interface BrokerProcessOptions {
   readyTimeoutMs?: number;
   /** Output kept for failure reports (default 256 KiB). */
   outputLimitBytes?: number;
+  /**
+   * RLIMIT_NOFILE (soft and hard) of the broker process, through util-linux's `prlimit`, which
+   * execs node in place (the pid is the broker's). Default: this process's limit.
+   */
+  fdLimit?: number;
+  /**
+   * What start (and restart) wait for: 'ready' (default), /readyz 200; 'listening', /healthz 200
+   * (a broker that is up but not ready, e.g. read-only on a full disk).
+   */
+  waitFor?: 'ready' | 'listening';
 }
 
 export class BrokerProcess extends ManagedProcess {
@@ -75,7 +85,11 @@ export class BrokerProcess extends ManagedProcess {
       STRATA_ADVERTISED_URL: this.url,
       ...this.options.env,
     };
-    const child = spawn(process.execPath, ['--import', WATCHDOG_IMPORT, CLI_MAIN, 'serve', ...(this.options.args ?? [])], {
+    const nodeArgs = ['--import', WATCHDOG_IMPORT, CLI_MAIN, 'serve', ...(this.options.args ?? [])];
+    const { fdLimit } = this.options;
+    const [command, args] =
+      fdLimit === undefined ? [process.execPath, nodeArgs] : ['prlimit', [`--nofile=${fdLimit}:${fdLimit}`, '--', process.execPath, ...nodeArgs]];
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,10 +98,11 @@ export class BrokerProcess extends ManagedProcess {
     await this.waitReady(this.options.readyTimeoutMs ?? 30_000);
   }
 
-  /** Poll /readyz until it answers 200; fail early if the process exits. */
+  /** Poll /readyz (or /healthz with waitFor 'listening') until it answers 200; fail early if the process exits. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
+    const path = this.options.waitFor === 'listening' ? '/healthz' : '/readyz';
     await this.pollReady(timeoutMs, 50, 'it was ready', async () => {
-      const answer = await this.http.get('/readyz', { timeoutMs: 2_000 });
+      const answer = await this.http.get(path, { timeoutMs: 2_000 });
       return answer.status === 200 ? undefined : `HTTP ${answer.status}`;
     });
   }

@@ -30,3 +30,4 @@ export {
 } from './fault-proxy.js';
 export { Cluster, type ClusterOptions, type PartitionLeaders } from './cluster.js';
 export { processStats, StatsSampler, ResponsivenessProbe, type ProcessStats } from './process-stats.js';
+export { mountTmpfs, type Tmpfs } from './tmpfs.js';

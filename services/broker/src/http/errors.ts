@@ -24,6 +24,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.f
   NOT_LEADER: 503,
   FENCED_LEADER_EPOCH: 409,
   STORAGE_ERROR: 503,
+  // 507 Insufficient Storage: the request is fine, this broker has no room for it now.
+  STORAGE_FULL: 507,
   REQUEST_TIMED_OUT: 503,
   NOT_ENOUGH_REPLICAS: 503,
   BROKER_SHUTTING_DOWN: 503,
@@ -68,7 +70,10 @@ export function toStrataError(e: unknown): { error: StrataError; unexpected: boo
   if (isStrataError(e)) return { error: e, unexpected: e.code === 'INTERNAL_ERROR' || e.code === 'STORAGE_ERROR' };
   const errno = e as NodeJS.ErrnoException | null;
   if (errno && typeof errno === 'object' && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
-    // A file-system failure (ENOSPC, EIO, EMFILE, ...): retriable from the client's side, unless
+    if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
+      return { error: new StrataError('STORAGE_FULL', `no space left on the data disk (${errno.code})`, { cause: e }), unexpected: false };
+    }
+    // A file-system failure (EIO, EMFILE, ...): retriable from the client's side, unless
     // the same request can never succeed (a name the file system refuses).
     return {
       error: new StrataError('STORAGE_ERROR', `storage failure: ${errno.code} (${errno.syscall})`, { cause: e, retriable: !isPermanentFsError(e) }),

@@ -4,7 +4,7 @@
 // it, so every partition log is gated by what its manifest holds.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PartitionLog, type LogConfig } from '@strata/log';
+import { PartitionLog, type FileHandleCache, type LogConfig } from '@strata/log';
 import {
   ALL_MANIFESTS_PREFIX,
   manifestSnapshotKey,
@@ -39,6 +39,10 @@ export interface TieringOptions extends TieringConfig {
   manifests?: ManifestStore;
   /** A manifest write was refused by leader epoch: a newer leader exists. */
   onFenced?: (tier: TieredPartition) => void;
+  /** Every partition log's segment file descriptors come from this one bounded cache. */
+  segmentFiles: FileHandleCache;
+  /** Asked before every append: the broker refuses appends while the data disk is full. */
+  appendRefusal: () => StrataError | null;
 }
 
 export class Tiering {
@@ -106,7 +110,12 @@ export class Tiering {
         manifest = await this.#loadSnapshot(topic, partition);
         if (manifest !== null) {
           snapshotted = true;
-          await local.save(topic, partition, manifest);
+          await local.save(topic, partition, manifest).catch((e: unknown) => {
+            // A full disk (the broker starts read-only): the manifest is in memory; the next start restores it again.
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+            logger.warn('no space to keep the restored manifest on disk; serving it from memory', { topic, partition });
+          });
           logger.info('partition manifest restored from the bucket', { topic, partition, segments: manifest.segments.length });
         }
       }
@@ -131,6 +140,8 @@ export class Tiering {
         initialOffset: remoteEnd,
         deletableBelow: () => tier.deletableBelow(),
         onSegmentSealed: () => this.kick(),
+        fileCache: this.#options.segmentFiles,
+        appendRefusal: this.#options.appendRefusal,
       });
     let log = await open();
     if (log.logEndOffset < remoteEnd) {

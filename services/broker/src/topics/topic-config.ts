@@ -53,7 +53,12 @@ export type TopicConfigSpec = IntConfigSpec | EnumConfigSpec;
 
 /** Ranges follow Kafka's where the local log allows them (it needs index.interval.bytes >= 1). */
 export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigKey, TopicConfigSpec>> = Object.freeze({
-  'segment.bytes': { kind: 'int', min: 14, max: SEGMENT_BYTES_MAX, description: 'Roll the active segment when it would exceed this many bytes.' },
+  'segment.bytes': {
+    kind: 'int',
+    min: 14,
+    max: SEGMENT_BYTES_MAX,
+    description: 'Roll the active segment when it would exceed this many bytes; at least the broker setting STRATA_MIN_SEGMENT_BYTES (1 MiB by default, as in Kafka 4.0).',
+  },
   'segment.ms': { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, description: 'Roll the active segment when its first batch is this old (ms).' },
   'retention.ms': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'keep forever', description: 'Delete sealed segments whose newest record is older than this (ms).' },
   'retention.bytes': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, minusOneMeans: 'no size limit', description: 'Delete the oldest sealed segments while a partition is larger than this.' },
@@ -226,6 +231,8 @@ export function parseTopicConfigOverrides(input: unknown, field: string, problem
 export interface TopicLimits {
   /** The broker's request cap: a batch larger than any request could never be produced. */
   maxRequestBytes: number;
+  /** The broker's floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES, Kafka 4.0's 1 MiB by default). */
+  minSegmentBytes: number;
 }
 
 /** Checks the effective configs as a whole (fields against each other and against the broker). */
@@ -241,6 +248,13 @@ export function checkEffectiveConfigs(
       code: 'INVALID_CONFIG',
       field: `${field}.min.insync.replicas`,
       message: `min.insync.replicas (${configs['min.insync.replicas']}) must not exceed the replication factor (${replicationFactor})`,
+    });
+  }
+  if (configs['segment.bytes'] < limits.minSegmentBytes) {
+    problems.push({
+      code: 'INVALID_CONFIG',
+      field: `${field}.segment.bytes`,
+      message: `segment.bytes (${configs['segment.bytes']}) must be at least ${limits.minSegmentBytes} (STRATA_MIN_SEGMENT_BYTES)`,
     });
   }
   if (configs['max.message.bytes'] > limits.maxRequestBytes) {

@@ -110,14 +110,16 @@ export interface TopicRegistryOptions {
   defaults: TopicDefaults;
   maxPartitions: number;
   maxRequestBytes: number;
+  /** The floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES). */
+  minSegmentBytes: number;
   /** The largest replication factor a topic may have now, and why (1 on a single node; the live brokers in a cluster). */
   replicationLimit: () => { max: number; why: string };
   logger: Logger;
   now: () => number;
   /** Called after a topic is removed from the registry (wake its waiters, drop its metrics). */
   onTopicRemoved?: (topic: Topic) => void;
-  /** Logs opened at once during start. */
-  openConcurrency?: number;
+  /** Logs opened (at start) or closed (at shutdown, after a failed create) at once (STRATA_LOG_OPEN_CLOSE_CONCURRENCY). */
+  openCloseConcurrency: number;
   tiering: Tiering;
 }
 
@@ -162,7 +164,7 @@ export class TopicRegistry {
         });
       }
     }
-    await runLimited(jobs, this.#opts.openConcurrency ?? 16);
+    await runLimited(jobs, this.#opts.openCloseConcurrency);
     for (const meta of metas) {
       const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
       this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!, offline.get(meta.name)));
@@ -313,14 +315,20 @@ export class TopicRegistry {
         for (let p = 0; p < meta.partitions; p++) handles.push(await this.#openPartition(name, p, configs, 'create'));
         await this.#opts.store.put(meta);
       } catch (e) {
-        // All or nothing: remove every directory this attempt made (or found stale).
+        // All or nothing: close every log this attempt opened, then remove every directory it made
+        // (or found stale). Bounded parallelism: a failure from EMFILE must not meet EMFILE again here.
         for (const h of handles) this.#opts.tiering.removePartition(h.tier);
-        await Promise.allSettled(handles.map((h) => h.log.destroy()));
-        await Promise.allSettled(
-          Array.from({ length: meta.partitions }, (_, p) => rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true })),
-        );
+        const limit = this.#opts.openCloseConcurrency;
+        await settleLimited(handles, limit, (h) => h.log.destroy());
+        const dirs = Array.from({ length: meta.partitions }, (_, p) => join(this.#opts.dataDir, partitionDirName(name, p)));
+        const left = (await settleLimited(dirs, limit, (dir) => rm(dir, { recursive: true, force: true }))).filter((r) => r.status === 'rejected');
+        if (left.length > 0) this.#opts.logger.error('a failed topic creation left directories behind; a later create of the name removes them', { topic: name, count: left.length });
         this.#opts.logger.error('topic creation failed; rolled back', { topic: name, err: e });
         if (isStrataError(e)) throw e;
+        const errno = (e as NodeJS.ErrnoException).code;
+        if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+          throw new StrataError('STORAGE_FULL', `cannot create topic "${name}": no space left on the data disk (${errno}); nothing of it was kept`, { cause: e });
+        }
         throw new StrataError('STORAGE_ERROR', `cannot create topic "${name}": ${errnoSummary(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
       }
       const topic = new Topic(meta, configs, handles);
@@ -346,14 +354,16 @@ export class TopicRegistry {
       this.#opts.onTopicRemoved?.(topic);
       for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
       const removed = [...topic.partitions.map((h) => h.partition), ...topic.offline.keys()];
-      const results = await Promise.allSettled([
-        ...topic.partitions.map(async (h) => {
+      const results = [
+        ...(await settleLimited(topic.partitions, this.#opts.openCloseConcurrency, async (h) => {
           await h.tier.idle();
           await h.log.destroy();
-        }),
+        })),
         // A partition that could not be opened at start has no log to destroy: remove what is on disk.
-        ...[...topic.offline.keys()].map((p) => rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true })),
-      ]);
+        ...(await settleLimited([...topic.offline.keys()], this.#opts.openCloseConcurrency, (p) =>
+          rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true }),
+        )),
+      ];
       await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
         // The topic is gone from service; objects left behind are garbage, reported here.
         this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
@@ -436,13 +446,23 @@ export class TopicRegistry {
       }
       for (const meta of metas) {
         if (this.#topics.has(meta.name)) continue;
+        if (this.#partitionCount + meta.partitions > this.#opts.maxPartitions) {
+          // The bound holds on this path too: a broker never opens more partitions than it may hold.
+          this.#opts.logger.error('a topic created by another broker does not fit under STRATA_MAX_PARTITIONS here; not served by this broker', {
+            topic: meta.name,
+            partitions: meta.partitions,
+            held: this.#partitionCount,
+            maxPartitions: this.#opts.maxPartitions,
+          });
+          continue;
+        }
         const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
         const handles: PartitionHandle[] = [];
         try {
           for (let p = 0; p < meta.partitions; p++) handles.push(await this.#openPartition(meta.name, p, configs, 'create'));
         } catch (e) {
           for (const h of handles) this.#opts.tiering.removePartition(h.tier);
-          await Promise.allSettled(handles.map((h) => h.log.close()));
+          await settleLimited(handles, this.#opts.openCloseConcurrency, (h) => h.log.close());
           this.#opts.logger.error('could not open a topic created by another broker; will retry', { topic: meta.name, err: e });
           continue;
         }
@@ -458,21 +478,28 @@ export class TopicRegistry {
     this.#partitionCount -= topic.partitionCount;
     this.#opts.onTopicRemoved?.(topic);
     for (const handle of topic.partitions) this.#opts.tiering.removePartition(handle.tier);
-    await Promise.allSettled(
-      topic.partitions.map(async (h) => {
-        await h.tier.idle();
-        await h.log.destroy();
-      }),
-    );
+    await settleLimited(topic.partitions, this.#opts.openCloseConcurrency, async (h) => {
+      await h.tier.idle();
+      await h.log.destroy();
+    });
   }
 
-  /** Closes every log (flushing it). */
+  /**
+   * Closes every log (flushing it, writing its clean-shutdown marker), a bounded number at once:
+   * each close needs a few descriptors for a moment, and 10,000 at once meet EMFILE, so that
+   * some logs would recover as unclean at the next start.
+   */
   async close(): Promise<void> {
-    for (const handle of this.allPartitions()) this.#opts.tiering.removePartition(handle.tier);
-    const results = await Promise.allSettled([...this.allPartitions()].map((h) => h.log.close()));
-    const failed = results.filter((r) => r.status === 'rejected');
-    for (const r of failed) this.#opts.logger.error('closing a partition log failed', { err: (r as PromiseRejectedResult).reason });
-    if (failed.length > 0) throw new StrataError('STORAGE_ERROR', `${failed.length} partition log(s) failed to close`);
+    const handles = [...this.allPartitions()];
+    for (const handle of handles) this.#opts.tiering.removePartition(handle.tier);
+    const results = await settleLimited(handles, this.#opts.openCloseConcurrency, (h) => h.log.close());
+    let failed = 0;
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') continue;
+      failed++;
+      this.#opts.logger.error('closing a partition log failed', { topic: handles[i]!.topic, partition: handles[i]!.partition, err: r.reason });
+    }
+    if (failed > 0) throw new StrataError('STORAGE_ERROR', `${failed} partition log(s) failed to close`);
   }
 
   async #openPartition(topic: string, partition: number, configs: TopicConfigs, mode: 'create' | 'recover'): Promise<PartitionHandle> {
@@ -544,6 +571,24 @@ function errnoSummary(e: unknown): string {
   const errno = e as NodeJS.ErrnoException | null;
   if (errno !== null && typeof errno === 'object' && typeof errno.code === 'string') return `${errno.code}${errno.syscall ? ` (${errno.syscall})` : ''}`;
   return 'unexpected error';
+}
+
+/** Runs `task` on every item, at most `limit` at once, and reports every outcome in item order. */
+async function settleLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<unknown>): Promise<PromiseSettledResult<unknown>[]> {
+  const results: PromiseSettledResult<unknown>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await task(items[i]!) };
+      } catch (e) {
+        results[i] = { status: 'rejected', reason: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {

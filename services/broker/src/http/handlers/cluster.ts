@@ -42,7 +42,11 @@ export function clusterHandlers(
     healthz: () => ({ status: 200, json: { status: 'ok' } }),
     readyz: () => {
       const state = ctx.state();
-      return { status: state === 'ready' ? 200 : 503, json: { status: state } };
+      if (state !== 'ready') return { status: 503, json: { status: state } };
+      // A full disk is not ready: a load balancer sends producers elsewhere (reads still work here).
+      const diskFull = ctx.disk.reason();
+      if (diskFull !== null) return { status: 503, json: { status: 'read-only', reason: diskFull, freeBytes: ctx.disk.freeBytes } };
+      return { status: 200, json: { status: state } };
     },
   };
 }
