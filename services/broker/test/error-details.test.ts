@@ -44,11 +44,11 @@ describe('error bodies', () => {
 });
 
 describe('storage failures', () => {
-  it('a name the file system refuses is not retriable; a full disk is', () => {
+  it('a name the file system refuses is not retriable; a full disk is (STORAGE_FULL)', () => {
     const tooLong = Object.assign(new Error("ENAMETOOLONG: name too long, open '/data/x'"), { code: 'ENAMETOOLONG', syscall: 'open' });
     const full = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: 'ENOSPC', syscall: 'write' });
     expect(toStrataError(tooLong).error).toMatchObject({ code: 'STORAGE_ERROR', retriable: false });
-    expect(toStrataError(full).error).toMatchObject({ code: 'STORAGE_ERROR', retriable: true });
+    expect(toStrataError(full).error).toMatchObject({ code: 'STORAGE_FULL', retriable: true });
     expect(toStrataError(tooLong).error.message).not.toContain('/data');
   });
 });
