@@ -2,6 +2,7 @@
 // body, record metrics, and never let an exception escape (500 + a logged stack).
 
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StrataError } from '@strata/protocol';
 import type { Logger } from '../logger.js';
@@ -98,9 +99,37 @@ function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, clo
     if (reply.onDone) res.once('close', reply.onDone);
   }
   if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
+  if (!req.complete && req.socket !== null) lingerBeforeClose(req.socket);
   res.writeHead(reply.status, headers);
   res.end(body);
 }
+
+/**
+ * How long a connection whose request body was refused unread stays open after the answer,
+ * discarding what the client still sends. Closing a socket with unread bytes in its receive buffer
+ * sends a reset, and the client loses the answer it was about to read (EPIPE/ECONNRESET instead of
+ * a clear 413 or 429): RFC 9112 §9.6 asks servers to linger. Bounded in time; nothing is kept.
+ */
+export const UNREAD_BODY_LINGER_MS = 2_000;
+
+/**
+ * Node closes a `Connection: close` socket with destroySoon() once the answer is written: for this
+ * socket, end our side instead, discard what still arrives, and destroy it when the client closes
+ * its side or the linger time is up.
+ */
+function lingerBeforeClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), UNREAD_BODY_LINGER_MS);
+    timer.unref();
+    this.once('end', () => this.destroy());
+    this.once('close', () => clearTimeout(timer));
+    this.on('data', discard);
+    this.resume();
+  };
+}
+
+function discard(): void {}
 
 /**
  * What Node's HTTP parser refuses before any route sees it (a malformed request line or header,
