@@ -34,7 +34,7 @@ function env(): LeaderEnvironment {
   return {
     waiters,
     explainFailure: (_h, e) => e,
-    routeNow: () => ({ kind: 'unavailable', reason: 'test: nobody leads' }),
+    notLeader: (h, why) => new StrataError('NOT_LEADER', `${h.topic}/${h.partition}: ${why}`),
     onUnacknowledged: () => void unacknowledged++,
     replicaAckTimeoutMs: 5_000,
   };

@@ -262,7 +262,7 @@ export class Leadership {
         {
           waiters: s.opts.waiters,
           explainFailure: (h, e) => s.opts.registry.explainFailure(h, e),
-          routeNow: (h) => this.#o.routeNow(h),
+          notLeader: (h, why) => notLeader(h, this.#o.routeNow(h), why),
           onUnacknowledged: () => this.#unacknowledged.inc(),
           replicaAckTimeoutMs: config.replicaAckTimeoutMs,
         },

@@ -3,7 +3,7 @@
 
 import { PartitionLeader, type LeaderEnvironment } from '../partition/partition-leader.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
-import type { PartitionRoute, PartitionRouter } from './routing.js';
+import { notLeader, type PartitionRoute, type PartitionRouter } from './routing.js';
 
 /** A single node leads every partition, in epoch 0, for as long as it runs: one leader object per partition, alone. */
 export class SingleNodeRouter implements PartitionRouter {
@@ -11,8 +11,8 @@ export class SingleNodeRouter implements PartitionRouter {
   readonly #leaders = new WeakMap<PartitionHandle, PartitionLeader>();
   readonly #env: LeaderEnvironment;
 
-  constructor(env: Omit<LeaderEnvironment, 'routeNow' | 'onUnacknowledged' | 'replicaAckTimeoutMs'>) {
-    this.#env = { ...env, routeNow: (handle) => this.route(handle), onUnacknowledged: () => undefined, replicaAckTimeoutMs: 0 };
+  constructor(env: Omit<LeaderEnvironment, 'notLeader' | 'onUnacknowledged' | 'replicaAckTimeoutMs'>) {
+    this.#env = { ...env, notLeader: (handle, why) => notLeader(handle, this.route(handle), why), onUnacknowledged: () => undefined, replicaAckTimeoutMs: 0 };
   }
 
   route(handle: PartitionHandle): PartitionRoute {

@@ -7,12 +7,11 @@
 // leads every partition in epoch 0 with no followers and no lease: its high watermark is its log
 // end. Both take the same path below (docs/architecture.md, "produce").
 
-import type { BatchFrame } from '@strata/protocol';
+import type { BatchFrame, StrataError } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import type { PartitionWaiters } from '../partition-waiters.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
 import type { LeaderReplicas } from '../cluster/leader-replicas.js';
-import { notLeader, type PartitionRoute } from '../cluster/routing.js';
 
 export const ACKS = ['0', '1', 'all', '-1'] as const;
 export type Acks = (typeof ACKS)[number];
@@ -38,8 +37,8 @@ export interface LeaderEnvironment {
   waiters: PartitionWaiters;
   /** A storage failure of the append, as the user should read it (the topic may have been deleted meanwhile). */
   explainFailure(handle: PartitionHandle, error: unknown): unknown;
-  /** Where the partition's writes go now: named in the NOT_LEADER answer of a reign that ended. */
-  routeNow(handle: PartitionHandle): PartitionRoute;
+  /** The retriable NOT_LEADER answer for this partition, naming where its writes go now. */
+  notLeader(handle: PartitionHandle, why: string): StrataError;
   /** An append finished after the reign could write: answered NOT_LEADER, not acknowledged. */
   onUnacknowledged(): void;
   /** acks=all: how long to wait for the ISR (ms). */
@@ -127,7 +126,7 @@ export class PartitionLeader {
     const all = options.acks === 'all' || options.acks === '-1';
     const where = `${handle.topic}/${handle.partition}`;
     if (all && this.replicas !== null) {
-      if (this.#status === 'ended') throw notLeader(handle, this.#env.routeNow(handle), 'leadership changed');
+      if (this.#status === 'ended') throw this.#env.notLeader(handle, 'leadership changed');
       this.replicas.checkInSync(options.minInsync, where);
     }
     let result: AppendResult;
@@ -138,7 +137,7 @@ export class PartitionLeader {
     }
     if (!this.writable) {
       this.#env.onUnacknowledged();
-      throw notLeader(handle, this.#env.routeNow(handle), 'the lease ran out while appending: the records were not acknowledged');
+      throw this.#env.notLeader(handle, 'the lease ran out while appending: the records were not acknowledged');
     }
     options.onAppended?.(result);
     if (this.replicas !== null) {
