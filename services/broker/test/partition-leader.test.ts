@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataError, encodeRecordBatch, validateBatches } from '@strata/protocol';
 import { DEFAULT_LOG_CONFIG, PartitionLog } from '@strata/log';
-import { LeaderReplicas } from '../src/cluster/leader-replicas.js';
+import { LeaderReplicas } from '../src/partition/leader-replicas.js';
 import { PartitionLeader, replicaWaitKey, type LeaderEnvironment } from '../src/partition/partition-leader.js';
 import { PartitionWaiters } from '../src/partition-waiters.js';
 import type { PartitionHandle } from '../src/topics/topic-registry.js';

@@ -11,8 +11,8 @@ import type { Logger } from '../logger.js';
 import type { PartitionLeader } from '../partition/partition-leader.js';
 import type { PartitionWaiters } from '../partition-waiters.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
-import type { LeaderReplicas } from './leader-replicas.js';
-import { LEASE_SAFETY_MARGIN_FRACTION_OF_TTL } from './timings.js';
+import type { LeaderReplicas } from '../partition/leader-replicas.js';
+import { LEASE_SAFETY_MARGIN_TTL_DIVISOR } from './timings.js';
 
 export interface ClusterNodeOptions {
   brokerId: string;
@@ -68,7 +68,7 @@ export class ClusterState {
     this.opts = options;
     this.coord = options.coordinator;
     this.me = options.brokerId;
-    this.marginMs = Math.max(options.config.tickMs, Math.floor(options.config.leaseTtlMs * LEASE_SAFETY_MARGIN_FRACTION_OF_TTL));
+    this.marginMs = Math.max(options.config.tickMs, Math.floor(options.config.leaseTtlMs / LEASE_SAFETY_MARGIN_TTL_DIVISOR));
   }
 
   /** The topic id of `topic` as this broker knows it, null when it does not. */

@@ -6,7 +6,7 @@ import { isStrataError } from '@strata/protocol';
 import type { PartitionState } from '@strata/coord';
 import { gauge, type ClusterState } from './cluster-state.js';
 import { rendezvousReplicas } from './rendezvous.js';
-import { CONTROLLER_ACQUIRE_EVERY_TICKS, NAMED_LEADER_PATIENCE_TTLS, RENEW_FRACTION_OF_TTL } from './timings.js';
+import { CONTROLLER_ACQUIRE_EVERY_TICKS, NAMED_LEADER_PATIENCE_TTLS, LEASE_RENEWALS_PER_TTL } from './timings.js';
 
 interface ControllerReign {
   epoch: number;
@@ -65,7 +65,7 @@ export class Controller {
   /** Renews the controller lease when due, on its own: a slow read never delays it. */
   renewDue(): void {
     const { config, logger } = this.#s.opts;
-    const every = Math.floor(config.leaseTtlMs * RENEW_FRACTION_OF_TTL);
+    const every = Math.floor(config.leaseTtlMs / LEASE_RENEWALS_PER_TTL);
     const reign = this.#reign;
     if (reign === null || reign.renewing || performance.now() - reign.renewSentAt < every) return;
     reign.renewing = true;

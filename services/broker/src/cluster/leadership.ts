@@ -17,14 +17,14 @@ import { PartitionLeader } from '../partition/partition-leader.js';
 import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
 import { gauge, type ClusterState, type Reign } from './cluster-state.js';
-import { LeaderReplicas } from './leader-replicas.js';
+import { LeaderReplicas } from '../partition/leader-replicas.js';
 import { notLeader, type PartitionRoute } from './routing.js';
 import {
   COORDINATOR_CALL_TIMEOUT_MS,
   HANDOVER_UPLOAD_RETRY_FIRST_MS,
   HANDOVER_UPLOAD_RETRY_MAX_MS,
   REFUSED_WARN_EVERY_MS,
-  RENEW_FRACTION_OF_TTL,
+  LEASE_RENEWALS_PER_TTL,
   SUCCESSOR_CATCH_UP_MAX_MS,
   SUCCESSOR_POLL_MS,
 } from './timings.js';
@@ -97,12 +97,12 @@ export class Leadership {
     if (state.leader === null || state.leader === s.me) s.track(this.#acquire(handle, state));
   }
 
-  /** Renewals every RENEW_FRACTION_OF_TTL of the TTL, each on its own: a slow read never delays one. */
+  /** Renewals every TTL / LEASE_RENEWALS_PER_TTL, each on its own: a slow read never delays one. */
   renewDue(): void {
     const s = this.#s;
     const { config, logger } = s.opts;
     const now = performance.now();
-    const every = Math.floor(config.leaseTtlMs * RENEW_FRACTION_OF_TTL);
+    const every = Math.floor(config.leaseTtlMs / LEASE_RENEWALS_PER_TTL);
     for (const [key, reign] of s.reigns) {
       if (reign.renewing || now - reign.renewSentAt < every) continue;
       reign.renewing = true;

@@ -3,7 +3,7 @@
 // finds it expired registers again.
 
 import { gauge, type ClusterState } from './cluster-state.js';
-import { COORDINATOR_CALL_TIMEOUT_MS, HEARTBEAT_FRACTION_OF_SESSION_TTL } from './timings.js';
+import { COORDINATOR_CALL_TIMEOUT_MS, HEARTBEATS_PER_SESSION_TTL } from './timings.js';
 
 export class Membership {
   readonly #s: ClusterState;
@@ -24,7 +24,7 @@ export class Membership {
   /** Heartbeats when a fraction of the session TTL has passed (never while leaving). */
   async heartbeatIfDue(): Promise<void> {
     const { config, logger } = this.#s.opts;
-    if (this.#s.leaving || performance.now() - this.#heartbeatAt < config.sessionTtlMs * HEARTBEAT_FRACTION_OF_SESSION_TTL) return;
+    if (this.#s.leaving || performance.now() - this.#heartbeatAt < config.sessionTtlMs / HEARTBEATS_PER_SESSION_TTL) return;
     const sentAt = performance.now();
     const alive = await this.#s.coord.heartbeatBroker(this.#s.me, config.sessionTtlMs, { signal: AbortSignal.timeout(config.leaseTtlMs) });
     if (!alive) {

@@ -2,18 +2,18 @@
 // deployment tunes (lease and session TTLs, the tick, the hand-over timeout) are in config.ts; these
 // are the fixed fractions and intervals derived from them or used beside them.
 
-/** Renew a lease (partition or controller) when this fraction of its TTL has passed since the last renewal was sent. */
-export const RENEW_FRACTION_OF_TTL = 1 / 3;
+/** A lease (partition or controller) is renewed every TTL / this (ms) since the last renewal was sent. */
+export const LEASE_RENEWALS_PER_TTL = 3;
 
 /**
- * Stop writing this fraction of the TTL before the lease could expire (at least one tick): the lease
- * runs from when the coordinator handled the call, after we sent it; the margin covers clock-rate
- * drift and the time between the check and the write.
+ * Writes stop TTL / this (ms, at least one tick) before the lease could expire: the lease runs from
+ * when the coordinator handled the call, after we sent it (deadlines count from the send time); the
+ * margin covers clock-rate drift and the time between the check and the write.
  */
-export const LEASE_SAFETY_MARGIN_FRACTION_OF_TTL = 1 / 5;
+export const LEASE_SAFETY_MARGIN_TTL_DIVISOR = 5;
 
-/** Heartbeat the broker registration when this fraction of the session TTL has passed. */
-export const HEARTBEAT_FRACTION_OF_SESSION_TTL = 1 / 3;
+/** The broker registration is heartbeated every session TTL / this (ms). */
+export const HEARTBEATS_PER_SESSION_TTL = 3;
 
 /** Deadline of one coordinator call made while handing over or leaving (transfer, release, deregister), in ms. */
 export const COORDINATOR_CALL_TIMEOUT_MS = 5_000;

@@ -11,7 +11,7 @@ import type { BatchFrame, StrataError } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import type { PartitionWaiters } from '../partition-waiters.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
-import type { LeaderReplicas } from '../cluster/leader-replicas.js';
+import type { LeaderReplicas } from './leader-replicas.js';
 
 export const ACKS = ['0', '1', 'all', '-1'] as const;
 export type Acks = (typeof ACKS)[number];
