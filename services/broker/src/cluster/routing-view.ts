@@ -37,7 +37,7 @@ export class RoutingView implements PartitionRouter {
     const reign = s.reigns.get(handle.key);
     if (reign !== undefined && reign.leader.handle === handle) {
       const { leader } = reign;
-      if (leader.writable) return { kind: 'local', epoch: leader.epoch, leader };
+      if (leader.writable) return { kind: 'local', leader };
       return { kind: 'unavailable', reason: leader.status === 'draining' ? 'its leader is handing it over' : 'its leader could not renew the lease in time' };
     }
     const state = s.states.get(handle.key);

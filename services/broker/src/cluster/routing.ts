@@ -7,8 +7,8 @@ import type { PartitionHandle } from '../topics/topic-registry.js';
 import type { PartitionLeader } from '../partition/partition-leader.js';
 
 export type PartitionRoute =
-  /** This broker leads the partition: its leader object (epoch, lease, append protocol). */
-  | { kind: 'local'; epoch: number; leader: PartitionLeader }
+  /** This broker leads the partition: its leader object (epoch, lease, append protocol) for the current reign. */
+  | { kind: 'local'; leader: PartitionLeader }
   /** Another broker leads it. */
   | { kind: 'remote'; leaderId: string; url: string }
   /** No broker can take it now (no leader yet, or a hand-over in progress): retriable. */

@@ -18,7 +18,7 @@ export class SingleNodeRouter implements PartitionRouter {
   route(handle: PartitionHandle): PartitionRoute {
     let leader = this.#leaders.get(handle);
     if (leader === undefined) this.#leaders.set(handle, (leader = PartitionLeader.alone(handle, this.#env)));
-    return { kind: 'local', epoch: 0, leader };
+    return { kind: 'local', leader };
   }
 
   leaderUnreachable(): void {}
