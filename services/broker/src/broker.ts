@@ -15,7 +15,7 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
 import { Forwarder } from './cluster/forwarder.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
-import { SINGLE_NODE_ROUTER } from './cluster/routing.js';
+import { SingleNodeRouter } from './cluster/single-node-router.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
@@ -200,7 +200,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   };
 
   const forwarder = coordinator !== null ? new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 }) : null;
-  let routerRef: BrokerContext['router'] = SINGLE_NODE_ROUTER;
+  let routerRef: BrokerContext['router'] = new SingleNodeRouter({ waiters, explainFailure: (handle, e) => registry.explainFailure(handle, e) });
   const ctx: BrokerContext = {
     coordinator: groupCoordinator,
     get router() {

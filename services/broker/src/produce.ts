@@ -5,19 +5,17 @@
 
 import { StrataError, encodeRecordBatch, partitionForKey, validateBatches, type BatchFrame, type RecordHeader, type RecordInput } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
-import { notLeader, type PartitionRouter } from './cluster/routing.js';
 import type { BrokerMetrics } from './metrics.js';
-import type { PartitionWaiters } from './partition-waiters.js';
+import { ACKS, type Acks, type PartitionLeader } from './partition/partition-leader.js';
 import { describe, isPlainObject, maxBatchBytes, throwProblems, timestampWindowProblem, type Problem } from './topics/topic-config.js';
-import type { PartitionHandle, Topic, TopicRegistry } from './topics/topic-registry.js';
+import type { Topic, TopicRegistry } from './topics/topic-registry.js';
 
 export const ENCODINGS = ['utf8', 'base64', 'json'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 export const HEADER_ENCODINGS = ['utf8', 'base64'] as const;
 export type HeaderEncoding = (typeof HEADER_ENCODINGS)[number];
 
-export const ACKS = ['0', '1', 'all', '-1'] as const;
-export type Acks = (typeof ACKS)[number];
+export { ACKS, type Acks };
 
 const REQUEST_FIELDS = new Set(['records', 'keyEncoding', 'valueEncoding', 'headerEncoding']);
 const RECORD_FIELDS = new Set(['key', 'value', 'headers', 'partition', 'timestamp']);
@@ -194,25 +192,23 @@ export interface AppendContext {
   /** The broker's clock (ms): message.timestamp.*.max.ms are checked against it. */
   now(): number;
   registry: TopicRegistry;
-  waiters: PartitionWaiters;
   metrics: BrokerMetrics;
-  router: PartitionRouter;
 }
 
 /**
- * The one local append path (JSON and raw), in the leader epoch the router gave: append, count,
- * wake the partition's long-polls. An append that finished after this broker's lease could have
- * run out is not acknowledged (NOT_LEADER): a newer leader may own those offsets by now.
+ * The one local append path (JSON and raw), through the partition's leader object: the leader's
+ * timestamp rules, then one call into the leader, which owns the append protocol (epoch, append,
+ * lease check, wake-ups, ISR wait). Counted once the records are in the log.
  */
 export async function appendToPartition(
   ctx: AppendContext,
-  handle: PartitionHandle,
+  leader: PartitionLeader,
   batches: Buffer,
   frames: BatchFrame[],
-  epoch: number,
   acks: Acks = '1',
   signal: AbortSignal = NEVER,
 ): Promise<AppendResult> {
+  const { handle } = leader;
   const bytes = batches.length;
   const all = acks === 'all' || acks === '-1';
   const configs = ctx.registry.get(handle.topic).configs;
@@ -223,28 +219,23 @@ export async function appendToPartition(
       details: { topic: handle.topic, partition: handle.partition, ...late.details },
     });
   }
-  const minInsync = all ? configs['min.insync.replicas'] : 1;
-  // Kafka refuses acks=all up front when the ISR is too small: nothing is appended.
-  if (all) ctx.router.checkInSync(handle, epoch, minInsync);
-  let result: AppendResult;
-  try {
-    result = await handle.log.append(batches, frames, { leaderEpoch: epoch });
-  } catch (e) {
-    throw ctx.registry.explainFailure(handle, e);
-  }
-  if (!ctx.router.confirm(handle, epoch)) {
-    throw notLeader(handle, ctx.router.route(handle), 'the lease ran out while appending: the records were not acknowledged');
-  }
-  const labels = { topic: handle.topic, partition: String(handle.partition) };
-  ctx.metrics.produceRecords.inc(labels, result.recordCount);
-  ctx.metrics.produceBytes.inc(labels, bytes);
-  ctx.router.appended(handle, epoch);
-  ctx.waiters.notify(handle.key, ctx.router.highWatermark(handle));
-  if (all) {
-    const started = performance.now();
-    await ctx.router.awaitReplicated(handle, epoch, result.lastOffset + 1, minInsync, signal);
-    ctx.metrics.acksAllSeconds.observe((performance.now() - started) / 1000);
-  }
+  let appendedAt = 0;
+  const result = await leader.append(
+    batches,
+    frames,
+    {
+      acks,
+      minInsync: all ? configs['min.insync.replicas'] : 1,
+      onAppended: (appended) => {
+        const labels = { topic: handle.topic, partition: String(handle.partition) };
+        ctx.metrics.produceRecords.inc(labels, appended.recordCount);
+        ctx.metrics.produceBytes.inc(labels, bytes);
+        appendedAt = performance.now();
+      },
+    },
+    signal,
+  );
+  if (all) ctx.metrics.acksAllSeconds.observe((performance.now() - appendedAt) / 1000);
   return result;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeRecordBatch, validateBatches } from '@strata/protocol';
 import { DEFAULT_LOG_CONFIG, PartitionLog } from '@strata/log';
-import { LeaderReplicas } from '../src/cluster/leader-replicas.js';
+import { LeaderReplicas } from '../src/partition/leader-replicas.js';
 
 let dir: string;
 let log: PartitionLog;

@@ -24,16 +24,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   const { registry, config, logger } = ctx;
   // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
   const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
-  // The router is read per request: a cluster node takes over from the single-node router once the broker listens.
-  const appendCtx: AppendContext = {
-    now: () => ctx.now(),
-    registry,
-    waiters: ctx.waiters,
-    metrics: ctx.metrics,
-    get router() {
-      return ctx.router;
-    },
-  };
+  const appendCtx: AppendContext = { now: () => ctx.now(), registry, metrics: ctx.metrics };
 
   /** Set on requests another broker forwarded here: those are never forwarded again (one hop, no loops). */
   const forwardedBy = (rc: RequestContext): string | undefined => {
@@ -52,7 +43,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
   /** Appends here when this broker leads the partition; otherwise forwards the encoded batches to its leader. */
   const appendOrForward = async (rc: RequestContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks): Promise<AppendResult> => {
     const route = await routeOf(handle);
-    if (route.kind === 'local') return appendToPartition(appendCtx, handle, batches, frames, route.epoch, acks, rc.signal);
+    if (route.kind === 'local') return appendToPartition(appendCtx, route.leader, batches, frames, acks, rc.signal);
     if (route.kind === 'unavailable' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
     try {
       return await ctx.cluster.forwarder.produce(route.url, handle.topic, handle.partition, acks, batches, rc.signal);
