@@ -9,7 +9,7 @@ import type { BrokerContext } from '../../context.js';
 import { fetchBatches, lookupOffset, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
 import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type Acks, type AppendContext } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
-import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readJson } from '../body.js';
+import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
 import { errorBody, toStrataError } from '../errors.js';
 import { enumParam, optionalInt, parseInteger, partitionParam, requiredInt } from '../params.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
@@ -115,7 +115,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       const { req, params, query } = rc;
       const acks = enumParam(query, 'acks', ACKS, 'all');
       registry.get(params.topic!); // 404 before reading the body
-      const body = await readJson(req, config.maxRequestBytes);
+      const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const handles = plan.batches.map((b) => registry.partition(topic.name, b.partition));

@@ -3,7 +3,7 @@
 import type { ClusterNode } from '../../cluster/cluster-node.js';
 import type { BrokerContext } from '../../context.js';
 import type { Topic } from '../../topics/topic-registry.js';
-import { readJson } from '../body.js';
+import { readRequestJson } from '../body.js';
 import type { Handler } from '../router.js';
 
 export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode | null = null): Record<string, unknown> {
@@ -52,7 +52,7 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
       json: { topics: ctx.registry.list().map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor })) },
     }),
     createTopic: async ({ req }) => {
-      const body = await readJson(req, ctx.config.maxRequestBytes);
+      const body = await readRequestJson(req, 'createTopic', ctx.config.maxRequestBytes);
       const topic = await ctx.registry.create(body);
       // In a cluster, answer once every partition has a leader (or after a bound), so a produce right after works.
       await ctx.cluster?.node.awaitLeaders(topic, 10_000);
@@ -65,7 +65,7 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
     },
     updateTopicConfigs: async ({ req, params }) => {
       ctx.registry.get(params.topic!); // 404 before reading the body
-      const body = await readJson(req, ctx.config.maxRequestBytes);
+      const body = await readRequestJson(req, 'updateTopicConfigs', ctx.config.maxRequestBytes);
       const topic = await ctx.registry.updateConfigs(params.topic!, body);
       return { status: 200, json: describe(topic) };
     },
