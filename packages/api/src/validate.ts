@@ -3,7 +3,7 @@
 // that does not fit: INVALID_REQUEST (or the code the failing field names, ERROR_CODE_KEYWORD)
 // with a message naming each field, and the problems in details, as the coordinator's Checks does.
 
-import type { Static, TSchema } from '@sinclair/typebox';
+import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ERROR_CATALOGUE, StrataError, type ErrorCode } from '@strata/protocol';
 import { ERROR_CODE_KEYWORD } from './schemas.js';
@@ -11,6 +11,11 @@ import { apiRoute, type JsonBodyRouteId, type RequestBody } from './routes.js';
 
 /** Problems listed in one error; a body can fail in many places, the answer stays small. */
 export const VALIDATION_PROBLEMS_MAX = 20;
+
+// The string formats the schemas use (TypeBox checks only formats it was given).
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => UUID.test(value));
+if (!FormatRegistry.Has('uri')) FormatRegistry.Set('uri', (value) => URL.canParse(value));
 
 const checkers = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
