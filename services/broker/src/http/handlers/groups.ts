@@ -15,6 +15,7 @@ import {
   type GroupHeartbeatResponse,
   type OffsetCommit,
 } from '@strata/coord';
+import type { ReplyBody } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
 import { highWatermark, lookupOffset, type OffsetAt } from '../../fetch.js';
@@ -160,7 +161,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
   };
 
   return {
-    listGroups: async (rc) => ({ status: 200, json: { groups: await ctx.coordinator.listGroups({ signal: coordSignal(rc) }) } }),
+    listGroups: async (rc) => ({ status: 200, json: { groups: await ctx.coordinator.listGroups({ signal: coordSignal(rc) }) } satisfies ReplyBody<'listGroups'> }),
 
     describeGroup: async (rc) => {
       const group = groupParam(rc);
@@ -172,7 +173,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       const owners = new Map<string, string>();
       for (const m of description.members) for (const tp of m.assignment) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
       const partitions = partitionsView(description, committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
-      return { status: 200, json: { ...description, partitions } };
+      return { status: 200, json: { ...description, partitions } satisfies ReplyBody<'describeGroup'> };
     },
 
     deleteGroup: async (rc) => {
@@ -191,7 +192,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       // would otherwise consume nothing, silently.
       for (const t of subscribed) registry.get(t);
       const answer = await heartbeat(rc, group, body, { memberId: randomUUID(), memberEpoch: 0, subscribedTopics: subscribed });
-      return { status: 200, json: answer };
+      return { status: 200, json: answer satisfies ReplyBody<'joinGroup'> };
     },
 
     groupHeartbeat: async (rc) => {
@@ -209,7 +210,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
         // The coordinator checks the limits of the owned partitions.
         ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions } : {}),
       });
-      return { status: 200, json: answer };
+      return { status: 200, json: answer satisfies ReplyBody<'joinGroup'> };
     },
 
     leaveGroup: async (rc) => {
@@ -238,7 +239,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       for (const o of offsets) registry.partition(o.topic, o.partition);
       const member = standalone ? null : { memberId: body.memberId!, memberEpoch: body.memberEpoch! };
       await ctx.coordinator.commitOffsets(group, member, offsets, { signal: coordSignal(rc) });
-      return { status: 200, json: { committed: offsets.length } };
+      return { status: 200, json: { committed: offsets.length } satisfies ReplyBody<'commitGroupOffsets'> };
     },
 
     fetchGroupOffsets: async (rc) => {
@@ -246,7 +247,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       const topic = rc.query.get('topic');
       const committed = await ctx.coordinator.fetchOffsets(group, { signal: coordSignal(rc), ...(topic !== null && topic !== '' ? { topic } : {}) });
       await syncUnknown(committed.map((o) => o.topic));
-      return { status: 200, json: { offsets: committed.map(withLag) } };
+      return { status: 200, json: { offsets: committed.map(withLag) } satisfies ReplyBody<'fetchGroupOffsets'> };
     },
 
     resetGroupOffsets: async (rc) => {
@@ -285,7 +286,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
         slice.forEach((h, j) => offsets.push({ topic: h.topic, partition: h.partition, offset: found[j]! }));
       }
       await ctx.coordinator.resetOffsets(group, offsets, { signal });
-      return { status: 200, json: { offsets: offsets.map(({ topic: t, partition, offset }) => ({ topic: t, partition, offset })) } };
+      return { status: 200, json: { offsets: offsets.map(({ topic: t, partition, offset }) => ({ topic: t, partition, offset })) } satisfies ReplyBody<'resetGroupOffsets'> };
     },
   };
 }
