@@ -11,10 +11,16 @@ import type {
   GroupHeartbeatResponse,
   GroupListing,
   GroupOffset,
+  FetchResponse,
+  Encoding,
+  HeaderEncoding,
   JoinGroupRequest as JoinGroupBody,
   OffsetResponse,
   OffsetToCommit,
   PartitionInfo,
+  ProducedOffset,
+  ProduceRequest,
+  ProduceResponse,
   Topic,
   TopicConfigValue,
   TopicListing,
@@ -58,6 +64,27 @@ export type GroupHeartbeatRequest = Omit<GroupHeartbeatBody, 'topics' | 'ownedPa
   ownedPartitions?: GroupHeartbeatBody['ownedPartitions'] | ReadonlyArray<{ topic: string; partitions: number[] }>;
 };
 export type { OffsetToCommit };
+export type {
+  Encoding,
+  FetchRecord,
+  FetchResponse,
+  HeaderEncoding,
+  ProducedOffset,
+  ProduceRecord,
+  ProduceRequest,
+  ProduceResponse,
+} from '@strata/api';
+
+/** The query of a JSON fetch (the broker clamps maxRecords, maxBytes and maxWaitMs to its caps). */
+export interface FetchRecordsRequest {
+  offset: number;
+  maxRecords?: number;
+  maxBytes?: number;
+  maxWaitMs?: number;
+  keyEncoding?: Encoding;
+  valueEncoding?: Encoding;
+  headerEncoding?: HeaderEncoding;
+}
 
 /** Where to look up an offset: the log start, the high watermark, or the first record at/after a time. */
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
@@ -88,6 +115,8 @@ export type ResetTarget = 'earliest' | 'latest' | { offset: number } | { timesta
 export interface CallOptions {
   /** Epoch ms: retries stop here (default: now + requestTimeoutMs). */
   deadline?: number;
+  /** At most this many attempts (1: no retry; for a caller that retries itself, or a request a retry could duplicate). */
+  attemptsMax?: number;
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
 }
@@ -169,6 +198,37 @@ export class StrataApi {
       const logStartOffset = intHeader(r, 'strata-log-start-offset', what);
       if (highWatermark === null || logStartOffset === null) throw badResponse(r.origin, what, 'no Strata-High-Watermark / Strata-Log-Start-Offset header');
       return { data: r.body, highWatermark, logStartOffset, nextOffset: intHeader(r, 'strata-next-offset', what) };
+    });
+  }
+
+  /**
+   * Appends JSON records (the body: a ProduceRequest, or its JSON text when the caller built it to
+   * bound its size). One offset per record in request order; a request whose partitions partly
+   * failed (HTTP 207) resolves too, with `error` on the failed records' entries.
+   */
+  produceRecords(topic: string, body: ProduceRequest | string, acks: Acks, options?: CallOptions): Promise<ProduceResponse> {
+    const what = `produce to ${topic}`;
+    const payload = typeof body === 'string' ? body : JSON.stringify(body);
+    const path = `/v1/topics/${enc(topic)}/records?acks=${acks}`;
+    return this.#call(what, 'POST', path, payload, JSON_MEDIA_TYPE, this.connection.options.requestTimeoutMs, options, (r) => ({
+      offsets: arrayField<ProducedOffset>(parseJson(r, what), 'offsets', r, what),
+    }));
+  }
+
+  /** A fetch of records as JSON (a long poll with maxWaitMs: the attempt may last that much more than requestTimeoutMs). */
+  fetchRecords(topic: string, partition: number, request: FetchRecordsRequest, options?: CallOptions): Promise<FetchResponse> {
+    const what = `fetch ${topic}/${partition} at ${request.offset}`;
+    const query = new URLSearchParams({ offset: String(request.offset) });
+    for (const name of ['maxRecords', 'maxBytes', 'maxWaitMs', 'keyEncoding', 'valueEncoding', 'headerEncoding'] as const) {
+      if (request[name] !== undefined) query.set(name, String(request[name]));
+    }
+    const attemptMs = this.connection.options.requestTimeoutMs + (request.maxWaitMs ?? 0);
+    return this.#call(what, 'GET', `${partitionPath(topic, partition)}/records?${query}`, undefined, undefined, attemptMs, options, (r) => {
+      const body = parseJson(r, what);
+      arrayField(body, 'records', r, what);
+      intField(body, 'nextOffset', r, what);
+      intField(body, 'highWatermark', r, what);
+      return body as FetchResponse;
     });
   }
 
@@ -255,6 +315,7 @@ export class StrataApi {
         attemptTimeoutMs,
         retryBackoffMs: o.retryBackoffMs,
         retryBackoffMaxMs: o.retryBackoffMaxMs,
+        ...(options?.attemptsMax === undefined ? {} : { attemptsMax: options.attemptsMax }),
         signal: options?.signal,
         onRetry: options?.onRetry,
       },
