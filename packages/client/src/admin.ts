@@ -8,6 +8,10 @@ import { StrataError, isStrataError } from '@strata/protocol';
 import {
   StrataApi,
   type CallOptions,
+  type FetchRecordsRequest,
+  type FetchResponse,
+  type ProduceRequest,
+  type ProduceResponse,
   type ClusterDescription,
   type GroupDescription,
   type GroupListing,
@@ -21,6 +25,7 @@ import {
   type TopicListing,
 } from './api.js';
 import { connectionFor, type ConnectWith } from './connection.js';
+import type { Acks } from './options.js';
 
 /** Brokers and connection settings, or `{connection}` to share another client's pools. */
 export type AdminOptions = ConnectWith;
@@ -33,6 +38,8 @@ export interface PartitionOffset extends OffsetLookup {
 export interface AdminCallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** At most this many attempts (1: no retry, for a caller that retries itself, as the CLI does). */
+  attemptsMax?: number;
 }
 
 /** Partitions looked up at once by listOffsets. */
@@ -106,6 +113,22 @@ export class Admin {
     return out;
   }
 
+  // ---- records as JSON (the CLI's produce and consume; applications use Producer and Fetcher) ----
+
+  /**
+   * Appends JSON records: `body` is a ProduceRequest or its JSON text. One offset per record, in
+   * request order; when some partitions failed (HTTP 207) their records carry `error` and offset -1.
+   * A retry after a lost answer can append twice: pass attemptsMax 1 where that matters.
+   */
+  produceRecords(topic: string, body: ProduceRequest | string, acks: Acks = 'all', options?: AdminCallOptions): Promise<ProduceResponse> {
+    return this.#api.produceRecords(topic, body, acks, this.#call(options));
+  }
+
+  /** Records at and after `request.offset` as JSON (a long poll with maxWaitMs). */
+  fetchRecords(topic: string, partition: number, request: FetchRecordsRequest, options?: AdminCallOptions): Promise<FetchResponse> {
+    return this.#api.fetchRecords(topic, partition, request, this.#call(options));
+  }
+
   // ---- consumer groups ----------------------------------------------------------------------------
 
   listGroups(options?: AdminCallOptions): Promise<GroupListing[]> {
@@ -147,6 +170,10 @@ export class Admin {
 
   #call(options: AdminCallOptions | undefined): CallOptions {
     const timeoutMs = options?.timeoutMs ?? this.#api.connection.options.requestTimeoutMs;
-    return { deadline: Date.now() + timeoutMs, signal: options?.signal };
+    return {
+      deadline: Date.now() + timeoutMs,
+      signal: options?.signal,
+      ...(options?.attemptsMax === undefined ? {} : { attemptsMax: options.attemptsMax }),
+    };
   }
 }

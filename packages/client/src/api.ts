@@ -1,81 +1,96 @@
-// The HTTP API v1 (DESIGN.md §8; the broker's openapi.ts is the reference):
+// The HTTP API v1 (@strata/api's route table and schemas are the reference):
 // one method per route, each a retried exchange whose answer is checked
 // before it is trusted. Everything else in the client goes through here, so
 // this is the one file that knows paths, query names, headers and bodies.
 
+import type {
+  Cluster,
+  CreateTopicRequest,
+  GroupDescription,
+  GroupHeartbeatRequest as GroupHeartbeatBody,
+  GroupHeartbeatResponse,
+  GroupListing,
+  GroupOffset,
+  FetchResponse,
+  Encoding,
+  HeaderEncoding,
+  JoinGroupRequest as JoinGroupBody,
+  OffsetResponse,
+  OffsetToCommit,
+  PartitionInfo,
+  ProducedOffset,
+  ProduceRequest,
+  ProduceResponse,
+  Topic,
+  TopicConfigValue,
+  TopicListing,
+  TopicPartitionOffset,
+} from '@strata/api';
+import { JSON_MEDIA_TYPE, RECORD_BATCH_MEDIA_TYPE } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { Connection, HttpMethod, HttpResponse } from './connection.js';
 import { badResponse } from './failure.js';
 import type { Acks } from './options.js';
 import { withRetries, type RetryEvent } from './retry.js';
 
-export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
-const JSON_MEDIA_TYPE = 'application/json';
+// The wire types are @strata/api's, derived from the schemas the broker validates with and
+// documents: none is written again here.
+export { RECORD_BATCH_MEDIA_TYPE };
+export type {
+  ClusterBroker,
+  GroupDescription,
+  GroupListing,
+  GroupMember as GroupMemberDescription,
+  GroupOffset,
+  GroupState,
+  OfflinePartition,
+  TopicConfigValue,
+  TopicListing,
+  TopicPartitions,
+  TopicPartitionOffset,
+} from '@strata/api';
 
-export interface TopicListing {
-  name: string;
-  partitions: number;
-  replicationFactor: number;
-}
+/** A partition as describeTopic answers it (an offline one carries only its number and the reason). */
+export type PartitionDescription = PartitionInfo;
+export type TopicDescription = Topic;
+export type NewTopic = CreateTopicRequest;
+export type ClusterDescription = Cluster;
+export type OffsetLookup = OffsetResponse;
+export type GroupHeartbeatAnswer = GroupHeartbeatResponse;
+/** The request types, readonly where the caller's arrays are only read. */
+export type JoinGroupRequest = Omit<JoinGroupBody, 'topics'> & { topics: readonly string[] };
+export type GroupHeartbeatRequest = Omit<GroupHeartbeatBody, 'topics' | 'ownedPartitions'> & {
+  topics?: readonly string[];
+  ownedPartitions?: GroupHeartbeatBody['ownedPartitions'] | ReadonlyArray<{ topic: string; partitions: number[] }>;
+};
+export type { OffsetToCommit };
+export type {
+  Encoding,
+  FetchRecord,
+  FetchResponse,
+  HeaderEncoding,
+  ProducedOffset,
+  ProduceRecord,
+  ProduceRequest,
+  ProduceResponse,
+} from '@strata/api';
 
-export interface PartitionDescription {
-  partition: number;
-  leader: string;
-  replicas: string[];
-  isr: string[];
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-  localLogStartOffset: number;
-  localBytes: number;
-  remoteBytes: number;
-  [field: string]: unknown;
-}
-
-export type TopicConfigValue = string | number;
-
-export interface TopicDescription {
-  name: string;
-  topicId: string;
-  replicationFactor: number;
-  /** Effective configs (overrides over the broker defaults). */
-  configs: Record<string, TopicConfigValue>;
-  /** The configs set on this topic. */
-  configOverrides: Record<string, TopicConfigValue>;
-  partitions: PartitionDescription[];
-}
-
-export interface NewTopic {
-  name: string;
-  partitions?: number;
-  replicationFactor?: number;
-  configs?: Record<string, TopicConfigValue>;
-}
-
-export interface ClusterBroker {
-  id: string;
-  url: string;
-  live: boolean;
-  leaderOf: Array<{ topic: string; partitions: number[] }>;
-}
-
-export interface ClusterDescription {
-  clusterId: string;
-  controller: string;
-  brokers: ClusterBroker[];
+/** The query of a JSON fetch (the broker clamps maxRecords, maxBytes and maxWaitMs to its caps). */
+export interface FetchRecordsRequest {
+  offset: number;
+  maxRecords?: number;
+  maxBytes?: number;
+  maxWaitMs?: number;
+  keyEncoding?: Encoding;
+  valueEncoding?: Encoding;
+  headerEncoding?: HeaderEncoding;
 }
 
 /** Where to look up an offset: the log start, the high watermark, or the first record at/after a time. */
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
 
-export interface OffsetLookup {
-  offset: number;
-  /** For a timestamp lookup that found a record: the found batch's max timestamp. */
-  timestamp?: number;
-}
-
+/** What a raw produce answered (the client's view: -1 with acks=0). */
 export interface ProduceAnswer {
-  /** -1 with acks=0. */
   baseOffset: number;
   lastOffset: number;
 }
@@ -89,92 +104,9 @@ export interface FetchAnswer {
   nextOffset: number | null;
 }
 
-/** Partitions of one topic. */
-export interface TopicPartitions {
-  topic: string;
-  partitions: number[];
-}
-
-/** The answer to a join or a heartbeat: the partitions the member may own now. */
-export interface GroupHeartbeatAnswer {
-  memberId: string;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: TopicPartitions[];
-}
-
-export interface JoinGroupRequest {
-  topics: readonly string[];
-  sessionTimeoutMs?: number;
-  rebalanceTimeoutMs?: number;
-  clientId?: string;
-}
-
-export interface GroupHeartbeatRequest {
-  memberEpoch: number;
-  /** What the member owns now (null/absent: unchanged). */
-  ownedPartitions?: readonly TopicPartitions[] | null;
-  topics?: readonly string[];
-  sessionTimeoutMs?: number;
-  rebalanceTimeoutMs?: number;
-}
-
 export interface GroupMemberRef {
   memberId: string;
   memberEpoch: number;
-}
-
-export interface OffsetToCommit {
-  topic: string;
-  partition: number;
-  /** The next offset to read. */
-  offset: number;
-  metadata?: string;
-}
-
-/** A committed offset with the partition's high watermark and lag (null: nothing committed, or the partition is unknown). */
-export interface GroupOffset {
-  topic: string;
-  partition: number;
-  offset: number | null;
-  metadata: string;
-  highWatermark: number | null;
-  lag: number | null;
-  committedAtMs: number | null;
-  /** describeGroup only: the member that owns the partition now. */
-  owner?: string | null;
-}
-
-export type GroupState = 'empty' | 'reconciling' | 'stable';
-
-export interface GroupListing {
-  group: string;
-  members: number;
-  state: GroupState;
-}
-
-export interface GroupMemberDescription {
-  memberId: string;
-  clientId: string;
-  memberEpoch: number;
-  subscribedTopics: string[];
-  assignment: TopicPartitions[];
-  pendingRevocation: TopicPartitions[];
-  target: TopicPartitions[];
-  lastHeartbeatAtMs: number;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-}
-
-export interface GroupDescription {
-  group: string;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  state: GroupState;
-  topicPartitions: Record<string, number>;
-  members: GroupMemberDescription[];
-  /** Every partition of the group's topics: committed offset, high watermark, lag, owner. */
-  partitions: GroupOffset[];
 }
 
 /** Where a reset moves a group's offsets. */
@@ -183,6 +115,8 @@ export type ResetTarget = 'earliest' | 'latest' | { offset: number } | { timesta
 export interface CallOptions {
   /** Epoch ms: retries stop here (default: now + requestTimeoutMs). */
   deadline?: number;
+  /** At most this many attempts (1: no retry; for a caller that retries itself, or a request a retry could duplicate). */
+  attemptsMax?: number;
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
 }
@@ -267,6 +201,37 @@ export class StrataApi {
     });
   }
 
+  /**
+   * Appends JSON records (the body: a ProduceRequest, or its JSON text when the caller built it to
+   * bound its size). One offset per record in request order; a request whose partitions partly
+   * failed (HTTP 207) resolves too, with `error` on the failed records' entries.
+   */
+  produceRecords(topic: string, body: ProduceRequest | string, acks: Acks, options?: CallOptions): Promise<ProduceResponse> {
+    const what = `produce to ${topic}`;
+    const payload = typeof body === 'string' ? body : JSON.stringify(body);
+    const path = `/v1/topics/${enc(topic)}/records?acks=${acks}`;
+    return this.#call(what, 'POST', path, payload, JSON_MEDIA_TYPE, this.connection.options.requestTimeoutMs, options, (r) => ({
+      offsets: arrayField<ProducedOffset>(parseJson(r, what), 'offsets', r, what),
+    }));
+  }
+
+  /** A fetch of records as JSON (a long poll with maxWaitMs: the attempt may last that much more than requestTimeoutMs). */
+  fetchRecords(topic: string, partition: number, request: FetchRecordsRequest, options?: CallOptions): Promise<FetchResponse> {
+    const what = `fetch ${topic}/${partition} at ${request.offset}`;
+    const query = new URLSearchParams({ offset: String(request.offset) });
+    for (const name of ['maxRecords', 'maxBytes', 'maxWaitMs', 'keyEncoding', 'valueEncoding', 'headerEncoding'] as const) {
+      if (request[name] !== undefined) query.set(name, String(request[name]));
+    }
+    const attemptMs = this.connection.options.requestTimeoutMs + (request.maxWaitMs ?? 0);
+    return this.#call(what, 'GET', `${partitionPath(topic, partition)}/records?${query}`, undefined, undefined, attemptMs, options, (r) => {
+      const body = parseJson(r, what);
+      arrayField(body, 'records', r, what);
+      intField(body, 'nextOffset', r, what);
+      intField(body, 'highWatermark', r, what);
+      return body as FetchResponse;
+    });
+  }
+
   // ---- consumer groups ----------------------------------------------------------------------------
 
   /** A join is not idempotent (each makes a member): a retry after a lost answer leaves a member that expires with its session. */
@@ -296,7 +261,7 @@ export class StrataApi {
     return this.#json(what, 'GET', `${groupPath(group)}/offsets${query}`, undefined, options, (body, r) => arrayField<GroupOffset>(body, 'offsets', r, what));
   }
 
-  resetGroupOffsets(group: string, topic: string, to: ResetTarget, partitions?: readonly number[], options?: CallOptions): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+  resetGroupOffsets(group: string, topic: string, to: ResetTarget, partitions?: readonly number[], options?: CallOptions): Promise<TopicPartitionOffset[]> {
     const what = `reset offsets of group ${group}`;
     const target =
       to === 'earliest' || to === 'latest'
@@ -350,6 +315,7 @@ export class StrataApi {
         attemptTimeoutMs,
         retryBackoffMs: o.retryBackoffMs,
         retryBackoffMaxMs: o.retryBackoffMaxMs,
+        ...(options?.attemptsMax === undefined ? {} : { attemptsMax: options.attemptsMax }),
         signal: options?.signal,
         onRetry: options?.onRetry,
       },

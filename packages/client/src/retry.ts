@@ -32,6 +32,8 @@ export interface RetryPolicy {
   attemptTimeoutMs: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
+  /** At most this many attempts (default: as many as the deadline allows); the last failure's error is thrown as it is. */
+  attemptsMax?: number;
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
 }
@@ -49,7 +51,7 @@ export async function withRetries<T>(policy: RetryPolicy, attempt: (timeoutMs: n
       return await attempt(timeoutMs, attempts);
     } catch (e) {
       if (!(e instanceof RequestFailure)) throw e;
-      if (!e.retriable) throw e.error;
+      if (!e.retriable || attempts >= (policy.attemptsMax ?? Number.POSITIVE_INFINITY)) throw e.error;
       const wait = backoffMs(attempts, policy.retryBackoffMs, policy.retryBackoffMaxMs);
       if (Date.now() + wait >= policy.deadline) throw gaveUp(e, attempts, Date.now() - started, policy.what);
       const event: RetryEvent = { what: policy.what, attempt: attempts, backoffMs: wait, failure: e };

@@ -32,7 +32,7 @@ import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { registerPrivatePath } from './redact.js';
 import { LocalMetadataStore, META_DIR, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';

@@ -23,7 +23,7 @@ export type { ErrorBody } from './http/errors.js';
 export { RECORD_BATCH_MEDIA_TYPE } from './http/body.js';
 export { ROUTES } from './http/routes.js';
 export type { RouteId } from './http/routes.js';
-export { buildOpenApiDocument } from './openapi.js';
+export { buildOpenApiDocument } from './http/openapi.js';
 export { rendezvousReplicas } from './cluster/rendezvous.js';
 export { LocalMetadataStore } from './topics/metadata-store.js';
 export type { MetadataStore, TopicMetadata } from './topics/metadata-store.js';

@@ -1,6 +1,6 @@
 /** The shape every `strata` command has, and what it receives. */
 import type { OptionSpecs, OptionValues } from './args.js';
-import type { StrataHttpClient } from './http-client.js';
+import type { BrokerClient } from './broker-client.js';
 import type { CliIo } from './io.js';
 
 export interface CommandContext {
@@ -11,7 +11,8 @@ export interface CommandContext {
   /** The arguments after the command words, unparsed (`serve` hands them to loadConfig). */
   rawArgs: string[];
   brokerUrl: string;
-  client: StrataHttpClient;
+  /** @strata/client's Admin, one attempt per call (see broker-client.ts). */
+  client: BrokerClient;
 }
 
 export interface Command {

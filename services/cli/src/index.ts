@@ -13,11 +13,12 @@ import { groupsCommands } from './commands/groups.js';
 import { produceCommand } from './commands/produce.js';
 import { serveCommand } from './commands/serve.js';
 import { topicsCommands } from './commands/topics.js';
-import { StrataHttpClient } from './http-client.js';
+import { brokerClient } from './broker-client.js';
 import { processIo, type CliIo } from './io.js';
 import { formatError } from './report.js';
 
-export { StrataHttpClient, BrokerUnreachableError, httpStatusOf } from './http-client.js';
+export { brokerClient, unreachableMessage } from './broker-client.js';
+export type { BrokerClient } from './broker-client.js';
 export type { CliIo, SignalSource, ShutdownSignal } from './io.js';
 
 export const DEFAULT_BROKER_URL = 'http://127.0.0.1:8080';
@@ -203,7 +204,12 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
         io.stdout.write(commandHelp(command));
         return 0;
       }
-      return await command.run({ io, values: {}, positionals: [], rawArgs: rest, brokerUrl: '', client: new StrataHttpClient(DEFAULT_BROKER_URL) });
+      const unused = brokerClient(DEFAULT_BROKER_URL);
+      try {
+        return await command.run({ io, values: {}, positionals: [], rawArgs: rest, brokerUrl: '', client: unused });
+      } finally {
+        await unused.close();
+      }
     }
 
     const options: OptionSpecs = { ...command.options, help: GLOBAL_OPTIONS['help']!, version: GLOBAL_OPTIONS['version']! };
@@ -221,11 +227,11 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
       throw new UsageError(`missing <${command.positionalNames[positionals.length] ?? 'argument'}>`);
     }
     const brokerUrl = brokerUrlOf(stringOption(values, 'broker'), io.env);
-    const client = new StrataHttpClient(brokerUrl);
+    const client = brokerClient(brokerUrl);
     try {
       return await command.run({ io, values, positionals, rawArgs: rest, brokerUrl, client });
     } finally {
-      client.close();
+      await client.close();
     }
   } catch (error) {
     if (error instanceof UsageError) return usageError(io, error.message, command);

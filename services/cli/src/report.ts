@@ -1,9 +1,11 @@
 /** How failures and tables are printed. */
 import { isStrataError } from '@strata/protocol';
-import { BrokerUnreachableError } from './http-client.js';
+import { unreachableMessage } from './broker-client.js';
 
 /** One line per failure: `error: <CODE>: <message>` for broker errors, `error: <message>` otherwise. */
 export function formatError(error: unknown): string {
+  const unreachable = unreachableMessage(error);
+  if (unreachable !== undefined) return `error: ${unreachable}\n`;
   if (isStrataError(error)) {
     // Several problems (an invalid config): one per line, not joined into one long message.
     const problems = error.details?.['problems'];
@@ -21,7 +23,6 @@ export function formatError(error: unknown): string {
     }
     return `error: ${error.code}: ${error.message}\n`;
   }
-  if (error instanceof BrokerUnreachableError) return `error: ${error.message}\n`;
   if (error instanceof Error) return `error: ${error.message}\n`;
   return `error: ${String(error)}\n`;
 }

@@ -7,6 +7,7 @@
 // and fails with REQUEST_TIMED_OUT when no byte arrives for STRATA_BODY_IDLE_TIMEOUT_MS.
 
 import type { IncomingMessage } from 'node:http';
+import { requestBody, type JsonBodyRouteId, type RequestBody } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import { JSON_MAX_DEPTH } from '../config.js';
 import { jsonDepthExcess } from '../json-depth.js';
@@ -200,4 +201,13 @@ export async function readJson(req: IncomingMessage, limitBytes: number): Promis
   } catch (e) {
     throw new StrataError('INVALID_REQUEST', `malformed JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A route's JSON body: read and parsed with every check above (media type, size budgets, nesting),
+ * then checked against the route's schema in @strata/api. A body that does not fit is refused
+ * with INVALID_REQUEST (or the code its field names) naming each field; nothing has changed yet.
+ */
+export async function readRequestJson<Id extends JsonBodyRouteId>(req: IncomingMessage, route: Id, limitBytes: number): Promise<RequestBody<Id>> {
+  return requestBody(route, await readJson(req, limitBytes));
 }

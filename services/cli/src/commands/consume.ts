@@ -16,15 +16,13 @@ import {
   UsageError,
 } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
-import {
-  BrokerUnreachableError,
-  type FetchedRecord,
-  type StrataHttpClient,
-  type ValueEncoding,
-} from '../http-client.js';
+import { LONG_POLL_SLACK_MS, isRefused, once, type BrokerClient } from '../broker-client.js';
 import { isBrokenPipe, onShutdownSignal, writeWithBackpressure } from '../io.js';
 import { formatError } from '../report.js';
-import { Consumer } from '@strata/client';
+import { Consumer, type Encoding, type FetchRecord } from '@strata/client';
+
+type ValueEncoding = Encoding;
+type FetchedRecord = FetchRecord;
 
 const FETCH_MAX_RECORDS = 500;
 const FETCH_MAX_BYTES = 1024 * 1024;
@@ -144,7 +142,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function isRetriable(error: unknown): boolean {
-  return (isStrataError(error) && error.retriable) || (error instanceof BrokerUnreachableError && error.errno !== 'ECONNREFUSED');
+  // A broker that refuses connections is not there: say so at once rather than retry.
+  return isStrataError(error) && error.retriable && !isRefused(error);
 }
 
 async function consume(ctx: CommandContext): Promise<number> {
@@ -207,14 +206,13 @@ async function consume(ctx: CommandContext): Promise<number> {
       }
       let answer;
       try {
-        answer = await client.fetchRecords(topic, plan.partition, {
-          offset,
-          maxRecords: remaining,
-          maxBytes: FETCH_MAX_BYTES,
-          maxWaitMs: follow ? FOLLOW_MAX_WAIT_MS : 0,
-          ...(valueEncoding === undefined ? {} : { valueEncoding }),
-          signal: stop.signal,
-        });
+        const maxWaitMs = follow ? FOLLOW_MAX_WAIT_MS : 0;
+        answer = await client.fetchRecords(
+          topic,
+          plan.partition,
+          { offset, maxRecords: remaining, maxBytes: FETCH_MAX_BYTES, maxWaitMs, ...(valueEncoding === undefined ? {} : { valueEncoding }) },
+          once(stop.signal, maxWaitMs + LONG_POLL_SLACK_MS),
+        );
       } catch (error) {
         if (stop.signal.aborted) return;
         if (startAt.kind !== 'offset' && isStrataError(error) && error.code === 'OFFSET_OUT_OF_RANGE') {
@@ -282,14 +280,14 @@ async function consume(ctx: CommandContext): Promise<number> {
 
 /** Where each partition starts (and, without --follow, ends), from one describe plus offset lookups. */
 async function planPartitions(
-  client: StrataHttpClient,
+  client: BrokerClient,
   topic: string,
   onlyPartition: number | undefined,
   startAt: StartAt,
   follow: boolean,
   signal: AbortSignal,
 ): Promise<PartitionPlan[]> {
-  const description = await client.describeTopic(topic, signal);
+  const description = await client.describeTopic(topic, once(signal));
   let partitions = [...description.partitions].sort((a, b) => a.partition - b.partition);
   if (onlyPartition !== undefined) {
     partitions = partitions.filter((p) => p.partition === onlyPartition);
@@ -302,6 +300,7 @@ async function planPartitions(
   }
   return Promise.all(
     partitions.map(async (p): Promise<PartitionPlan> => {
+      if ('offline' in p) throw new StrataError('STORAGE_ERROR', `partition ${p.partition} of topic '${topic}' is offline: ${p.error}`);
       let start: number;
       switch (startAt.kind) {
         case 'earliest':
@@ -314,8 +313,8 @@ async function planPartitions(
           start = startAt.offset;
           break;
         case 'timestamp': {
-          const found = await client.offsetFor(topic, p.partition, startAt.ms, signal);
-          start = found === null ? p.highWatermark : found.offset;
+          const [found] = await client.listOffsets(topic, { timestamp: startAt.ms }, [p.partition], once(signal));
+          start = found === undefined || found.offset < 0 ? p.highWatermark : found.offset;
           break;
         }
       }
@@ -347,7 +346,7 @@ async function consumeInGroup(ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   // One plain request first: an unreachable broker or an unknown topic is reported as such, at once,
   // rather than as a consumer that never joined.
-  await ctx.client.describeTopic(topic, AbortSignal.timeout(30_000));
+  await ctx.client.describeTopic(topic, once());
 
   const consumer = new Consumer({
     brokers: ctx.brokerUrl,

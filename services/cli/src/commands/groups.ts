@@ -1,6 +1,8 @@
 /** `strata groups list|describe|reset-offsets`: consumer groups (DESIGN.md §7). */
 import { intOption, parseIntStrict, parseTimestamp, stringOption, booleanOption, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import type { ResetTarget } from '@strata/client';
+import { once } from '../broker-client.js';
 import { formatTable } from '../report.js';
 
 const partitionsText = (list: Array<{ topic: string; partitions: number[] }>): string =>
@@ -19,7 +21,7 @@ export const groupsList: Command = {
   positionalNames: [],
   usesBroker: true,
   async run(ctx) {
-    const { groups } = await ctx.client.listGroups();
+    const groups = await ctx.client.listGroups(once());
     if (groups.length === 0) {
       ctx.io.stdout.write('no groups\n');
       return 0;
@@ -42,7 +44,7 @@ export const groupsDescribe: Command = {
   usesBroker: true,
   async run(ctx) {
     const group = ctx.positionals[0] as string;
-    const d = await ctx.client.describeGroup(group);
+    const d = await ctx.client.describeGroup(group, once());
     let text = `group ${d.group}  state ${d.state}  epoch ${d.groupEpoch}  members ${d.members.length}\n\n`;
     if (d.members.length > 0) {
       text += formatTable(
@@ -62,16 +64,16 @@ export const groupsDescribe: Command = {
   },
 };
 
-type Target = { to: 'earliest' | 'latest' } | { to: 'offset' | 'timestamp'; value: number };
+type Target = ResetTarget;
 
 function parseTarget(ctx: CommandContext): Target {
   const chosen: Target[] = [];
-  if (booleanOption(ctx.values, 'to-earliest')) chosen.push({ to: 'earliest' });
-  if (booleanOption(ctx.values, 'to-latest')) chosen.push({ to: 'latest' });
+  if (booleanOption(ctx.values, 'to-earliest')) chosen.push('earliest');
+  if (booleanOption(ctx.values, 'to-latest')) chosen.push('latest');
   const offset = intOption(ctx.values, 'to-offset', { min: 0 });
-  if (offset !== undefined) chosen.push({ to: 'offset', value: offset });
+  if (offset !== undefined) chosen.push({ offset });
   const ts = stringOption(ctx.values, 'to-timestamp');
-  if (ts !== undefined) chosen.push({ to: 'timestamp', value: parseTimestamp(ts, '--to-timestamp') });
+  if (ts !== undefined) chosen.push({ timestamp: parseTimestamp(ts, '--to-timestamp') });
   if (chosen.length !== 1) throw new UsageError('give exactly one of --to-earliest, --to-latest, --to-offset N, --to-timestamp T');
   return chosen[0]!;
 }
@@ -112,7 +114,7 @@ export const groupsResetOffsets: Command = {
     const target = parseTarget(ctx);
     const rawPartitions = stringOption(ctx.values, 'partitions');
     const partitions = rawPartitions?.split(',').map((p) => parseIntStrict(p, '--partitions', { min: 0, max: 2 ** 31 - 1 }));
-    const { offsets } = await ctx.client.resetGroupOffsets(group, { topic, ...target, ...(partitions !== undefined ? { partitions } : {}) });
+    const offsets = await ctx.client.resetOffsets(group, topic, target, partitions, once());
     ctx.io.stdout.write(formatTable(['TOPIC', 'PARTITION', 'NEW-OFFSET'], offsets.map((o) => [o.topic, o.partition, o.offset])));
     return 0;
   },

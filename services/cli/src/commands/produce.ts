@@ -10,7 +10,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { ERROR_CATALOGUE, StrataError, type ErrorCode } from '@strata/protocol';
 import { booleanOption, intOption, stringOption, unescapeSeparator, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
-import type { Acks, ProducedOffset } from '../http-client.js';
+import type { Acks as ClientAcks, ProducedOffset } from '@strata/client';
+import { once } from '../broker-client.js';
 import { onShutdownSignal } from '../io.js';
 import { formatError } from '../report.js';
 
@@ -20,6 +21,10 @@ const DEFAULT_BATCH_SIZE = 500;
 /** A record is one line: bound what one unterminated line may buffer. */
 const MAX_LINE_CHARS = 16 * 1024 * 1024;
 const DEFAULT_LINGER_MS = 50;
+
+/** --acks as typed: the query parameter's spelling. */
+type Acks = '0' | '1' | 'all';
+const CLIENT_ACKS: Readonly<Record<Acks, ClientAcks>> = { '0': 0, '1': 1, all: 'all' };
 
 type Outcome = { ok: true; offsets: ProducedOffset[] } | { ok: false; error: unknown };
 
@@ -32,7 +37,7 @@ interface InFlight {
 function partialFailure(failed: Map<number, NonNullable<ProducedOffset['error']>>): StrataError {
   const entries = [...failed.entries()].sort(([a], [b]) => a - b);
   const [firstPartition, first] = entries[0] as [number, NonNullable<ProducedOffset['error']>];
-  const code = Object.hasOwn(ERROR_CATALOGUE, first.code) ? (first.code as ErrorCode) : 'INTERNAL_ERROR';
+  const code: ErrorCode = Object.hasOwn(ERROR_CATALOGUE, first.code) ? first.code : 'INTERNAL_ERROR';
   if (entries.length === 1) return new StrataError(code, `partition ${firstPartition}: ${first.message}`);
   return new StrataError(code, `appends to ${entries.length} partitions failed`, {
     details: { problems: entries.map(([p, e]) => `partition ${p}: ${e.code}: ${e.message}`) },
@@ -146,8 +151,9 @@ async function produce(ctx: CommandContext): Promise<number> {
     batchParts = [];
     batchBytes = 0;
     sentRecords += recordCount;
-    const outcome = client.produce(topic, body, acks).then(
-      (offsets): Outcome => ({ ok: true, offsets }),
+    // One attempt: a retry after a lost answer could append the batch twice.
+    const outcome = client.produceRecords(topic, body, CLIENT_ACKS[acks], once()).then(
+      ({ offsets }): Outcome => ({ ok: true, offsets }),
       (error: unknown): Outcome => ({ ok: false, error }),
     );
     inFlight.push({ outcome, recordCount });

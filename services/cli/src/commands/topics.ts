@@ -1,6 +1,7 @@
 /** `strata topics create|list|describe|delete`. */
 import { booleanOption, intOption, listOption, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { once } from '../broker-client.js';
 import { formatTable } from '../report.js';
 
 const MAX_PARTITIONS = 10_000;
@@ -53,12 +54,15 @@ export const topicsCreate: Command = {
     const partitions = intOption(ctx.values, 'partitions', { min: 1, max: MAX_PARTITIONS }) ?? 1;
     const replicationFactor = intOption(ctx.values, 'replication-factor', { min: 1, max: 64 });
     const configs = parseConfigs(listOption(ctx.values, 'config'));
-    await ctx.client.createTopic({
-      name,
-      partitions,
-      ...(replicationFactor === undefined ? {} : { replicationFactor }),
-      ...(configs === undefined ? {} : { configs }),
-    });
+    await ctx.client.createTopic(
+      {
+        name,
+        partitions,
+        ...(replicationFactor === undefined ? {} : { replicationFactor }),
+        ...(configs === undefined ? {} : { configs }),
+      },
+      once(),
+    );
     writeOut(ctx, `created topic '${name}' with ${partitions} partition${partitions === 1 ? '' : 's'}\n`);
     return 0;
   },
@@ -76,7 +80,7 @@ export const topicsList: Command = {
   positionalNames: [],
   usesBroker: true,
   async run(ctx) {
-    const answer = await ctx.client.listTopics();
+    const answer = { topics: await ctx.client.listTopics(once()) };
     if (booleanOption(ctx.values, 'json')) {
       writeOut(ctx, JSON.stringify(answer) + '\n');
       return 0;
@@ -105,7 +109,7 @@ export const topicsDescribe: Command = {
   positionalNames: ['name'],
   usesBroker: true,
   async run(ctx) {
-    const topic = await ctx.client.describeTopic(topicArg(ctx));
+    const topic = await ctx.client.describeTopic(topicArg(ctx), once());
     if (booleanOption(ctx.values, 'json')) {
       writeOut(ctx, JSON.stringify(topic) + '\n');
       return 0;
@@ -115,21 +119,26 @@ export const topicsDescribe: Command = {
       .map(([k, v]) => `${k}=${String(v)}`);
     let text = `Topic: ${topic.name}  Partitions: ${topic.partitions.length}\n`;
     text += `Configs: ${configs.length === 0 ? '(defaults)' : configs.join(', ')}\n`;
+    // An offline partition (its log could not be opened) shows its number and the reason.
     const partitions = [...topic.partitions].sort((a, b) => a.partition - b.partition);
     // Two tiers: the bucket holds [LOG-START, REMOTE-END), the local disk [LOCAL-START, HIGH-WATERMARK).
     text += formatTable(
       ['PARTITION', 'LEADER', 'LOG-START', 'REMOTE-END', 'LOCAL-START', 'HIGH-WATERMARK', 'REMOTE-BYTES', 'LOCAL-BYTES', 'UPLOAD-LAG'],
-      partitions.map((p) => [
-        p.partition,
-        p.leader === null || p.leader === undefined ? '-' : String(p.leader),
-        p.logStartOffset,
-        p.remoteLogEndOffset ?? '-',
-        p.localLogStartOffset ?? '-',
-        p.highWatermark,
-        p.remoteBytes ?? 0,
-        p.localBytes ?? 0,
-        p.uploadLagBytes === undefined ? '-' : `${p.uploadLagSegments} seg / ${p.uploadLagBytes} B`,
-      ]),
+      partitions.map((p) =>
+        'offline' in p
+          ? [p.partition, `offline: ${p.error}`, '-', '-', '-', '-', '-', '-', '-']
+          : [
+              p.partition,
+              p.leader ?? '-',
+              p.logStartOffset,
+              p.remoteLogEndOffset,
+              p.localLogStartOffset,
+              p.highWatermark,
+              p.remoteBytes,
+              p.localBytes,
+              `${p.uploadLagSegments} seg / ${p.uploadLagBytes} B`,
+            ],
+      ),
     );
     writeOut(ctx, text);
     return 0;
@@ -149,7 +158,7 @@ export const topicsDelete: Command = {
   usesBroker: true,
   async run(ctx) {
     const name = topicArg(ctx);
-    await ctx.client.deleteTopic(name);
+    await ctx.client.deleteTopic(name, once());
     writeOut(ctx, `deleted topic '${name}'\n`);
     return 0;
   },

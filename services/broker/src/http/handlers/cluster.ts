@@ -1,5 +1,6 @@
 // GET /v1/cluster and the operational routes.
 
+import type { ReplyBody } from '@strata/api';
 import type { BrokerContext } from '../../context.js';
 import type { Handler, Reply } from '../router.js';
 
@@ -12,7 +13,13 @@ export function clusterHandlers(
     if (cluster !== null) {
       return {
         status: 200,
-        json: { clusterId: ctx.clusterId, mode: 'cluster', self: ctx.config.brokerId, controller: cluster.node.controller, brokers: cluster.node.brokers() },
+        json: {
+          clusterId: ctx.clusterId,
+          mode: 'cluster',
+          self: ctx.config.brokerId,
+          controller: cluster.node.controller,
+          brokers: cluster.node.brokers(),
+        } satisfies ReplyBody<'describeCluster'>,
       };
     }
     return {
@@ -32,21 +39,21 @@ export function clusterHandlers(
             leaderOf: ctx.registry.list().map((t) => ({ topic: t.name, partitions: t.partitions.map((h) => h.partition) })),
           },
         ],
-      },
+      } satisfies ReplyBody<'describeCluster'>,
     };
   };
   return {
     describeCluster,
     openapi: () => ({ status: 200, json: openapi() }),
     metrics: async () => ({ status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType }),
-    healthz: () => ({ status: 200, json: { status: 'ok' } }),
+    healthz: () => ({ status: 200, json: { status: 'ok' } satisfies ReplyBody<'healthz'> }),
     readyz: () => {
       const state = ctx.state();
-      if (state !== 'ready') return { status: 503, json: { status: state } };
+      if (state !== 'ready') return { status: 503, json: { status: state } satisfies ReplyBody<'readyz'> };
       // A full disk is not ready: a load balancer sends producers elsewhere (reads still work here).
       const diskFull = ctx.disk.reason();
-      if (diskFull !== null) return { status: 503, json: { status: 'read-only', reason: diskFull, freeBytes: ctx.disk.freeBytes } };
-      return { status: 200, json: { status: state } };
+      if (diskFull !== null) return { status: 503, json: { status: 'read-only', reason: diskFull, freeBytes: ctx.disk.freeBytes } satisfies ReplyBody<'readyz'> };
+      return { status: 200, json: { status: state } satisfies ReplyBody<'readyz'> };
     },
   };
 }

@@ -1,5 +1,6 @@
 // Produce and fetch, JSON and raw, and offsets lookup.
 
+import type { ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, isStrataError, validateBatchesAsync, type BatchFrame } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
@@ -9,7 +10,7 @@ import type { BrokerContext } from '../../context.js';
 import { fetchBatches, lookupOffset, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
 import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type Acks, type AppendContext } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
-import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readJson } from '../body.js';
+import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
 import { errorBody, toStrataError } from '../errors.js';
 import { enumParam, optionalInt, parseInteger, partitionParam, requiredInt } from '../params.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
@@ -106,14 +107,14 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       const { req, params, query } = rc;
       const acks = enumParam(query, 'acks', ACKS, 'all');
       registry.get(params.topic!); // 404 before reading the body
-      const body = await readJson(req, config.maxRequestBytes);
+      const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const handles = plan.batches.map((b) => registry.partition(topic.name, b.partition));
       const appends = plan.batches.map((b, i) => appendOrForward(rc, handles[i]!, b.batch, b.frames, acks));
       if (acks === '0') {
         background('json produce', topic.name, appends);
-        return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } };
+        return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
       }
       // acks=1 answers after the leader's append; acks=all once the high watermark covers the batch
       // (on a single node, or a partition whose ISR is its leader alone, that is the append).
@@ -133,9 +134,9 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
           if (toStrataError(f.reason).error.retriable) logger.debug('produce to a partition refused (retriable)', { topic: topic.name, err: f.reason });
           else logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
         }
-        return { status: 207, json: { offsets } };
+        return { status: 207, json: { offsets } satisfies ReplyBody<'produceRecords'> };
       }
-      return { status: 200, json: { offsets } };
+      return { status: 200, json: { offsets } satisfies ReplyBody<'produceRecords'> };
     },
 
     produceBatches: async (rc) => {
@@ -174,10 +175,13 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       const append = appendOrForward(rc, handle, body, frames, acks);
       if (acks === '0') {
         background('raw produce', handle.topic, [append]);
-        return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } };
+        return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } satisfies ReplyBody<'produceBatches'> };
       }
       const result = await append;
-      return { status: 200, json: { baseOffset: result.baseOffset, lastOffset: result.lastOffset, recordCount: result.recordCount } };
+      return {
+        status: 200,
+        json: { baseOffset: result.baseOffset, lastOffset: result.lastOffset, recordCount: result.recordCount } satisfies ReplyBody<'produceBatches'>,
+      };
     },
 
     fetchRecords: async (rc) => {
@@ -208,7 +212,7 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       ctx.metrics.fetchRecords.inc({ topic: request.topic, partition: String(request.partition) }, records.length);
       return {
         status: 200,
-        json: { records, nextOffset, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset },
+        json: { records, nextOffset, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset } satisfies ReplyBody<'fetchRecords'>,
       };
     },
 
@@ -238,12 +242,12 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
       if ((await routeOf(handle)).kind !== 'local') return proxy(rc, handle);
       const at = query.get('at');
       if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
-      if (at === 'earliest' || at === 'latest') return { status: 200, json: await lookupOffset(ctx, handle, at) };
+      if (at === 'earliest' || at === 'latest') return { status: 200, json: (await lookupOffset(ctx, handle, at)) satisfies ReplyBody<'listOffsets'> };
       const timestamp = parseInteger(at);
       if (timestamp === null || timestamp < 0) {
         throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
       }
-      return { status: 200, json: await lookupOffset(ctx, handle, timestamp) };
+      return { status: 200, json: (await lookupOffset(ctx, handle, timestamp)) satisfies ReplyBody<'listOffsets'> };
     },
   };
 }

@@ -14,13 +14,13 @@ import {
   type GroupHeartbeatRequest,
   type GroupHeartbeatResponse,
   type OffsetCommit,
-  type TopicPartitions,
 } from '@strata/coord';
+import type { ReplyBody } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
 import { highWatermark, lookupOffset, type OffsetAt } from '../../fetch.js';
 import type { PartitionHandle } from '../../topics/topic-registry.js';
-import { readJson } from '../body.js';
+import { readRequestJson } from '../body.js';
 import type { Handler, RequestContext } from '../router.js';
 
 type GroupRoute =
@@ -82,16 +82,16 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
   const heartbeat = (
     rc: RequestContext,
     group: string,
-    body: Record<string, unknown>,
+    body: { sessionTimeoutMs?: number; rebalanceTimeoutMs?: number; clientId?: string },
     member: Pick<GroupHeartbeatRequest, 'memberId' | 'memberEpoch' | 'subscribedTopics' | 'ownedPartitions'>,
   ): Promise<GroupHeartbeatResponse> =>
     ctx.coordinator.groupHeartbeat(
       group,
       {
         ...member,
-        sessionTimeoutMs: (body.sessionTimeoutMs as number | undefined) ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
-        ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs as number } : {}),
-        ...(body.clientId !== undefined ? { clientId: body.clientId as string } : {}),
+        sessionTimeoutMs: body.sessionTimeoutMs ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+        ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs } : {}),
+        ...(body.clientId !== undefined ? { clientId: body.clientId } : {}),
         topicPartitions: topicCounts(),
       },
       { signal: coordSignal(rc) },
@@ -161,7 +161,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
   };
 
   return {
-    listGroups: async (rc) => ({ status: 200, json: { groups: await ctx.coordinator.listGroups({ signal: coordSignal(rc) }) } }),
+    listGroups: async (rc) => ({ status: 200, json: { groups: await ctx.coordinator.listGroups({ signal: coordSignal(rc) }) } satisfies ReplyBody<'listGroups'> }),
 
     describeGroup: async (rc) => {
       const group = groupParam(rc);
@@ -173,7 +173,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       const owners = new Map<string, string>();
       for (const m of description.members) for (const tp of m.assignment) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
       const partitions = partitionsView(description, committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
-      return { status: 200, json: { ...description, partitions } };
+      return { status: 200, json: { ...description, partitions } satisfies ReplyBody<'describeGroup'> };
     },
 
     deleteGroup: async (rc) => {
@@ -185,49 +185,32 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
 
     joinGroup: async (rc) => {
       const group = groupParam(rc);
-      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'join');
-      const c = new Checks('join');
-      const topics = body.topics;
-      if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => typeof t === 'string')) {
-        c.add('INVALID_REQUEST', 'topics', `topics must be a non-empty array of topic names, got ${JSON.stringify(topics)}`);
-      }
-      checkKnownKeys(c, body, ['topics', 'sessionTimeoutMs', 'rebalanceTimeoutMs', 'clientId']);
-      c.done();
-      const subscribed = [...new Set(topics as string[])];
+      const body = await readRequestJson(rc.req, 'joinGroup', GROUP_BODY_BYTES_MAX);
+      const subscribed = [...new Set(body.topics)];
       await syncUnknown(subscribed);
       // Subscribing to a topic that does not exist is refused (Kafka would wait for it): a typo
       // would otherwise consume nothing, silently.
       for (const t of subscribed) registry.get(t);
       const answer = await heartbeat(rc, group, body, { memberId: randomUUID(), memberEpoch: 0, subscribedTopics: subscribed });
-      return { status: 200, json: answer };
+      return { status: 200, json: answer satisfies ReplyBody<'joinGroup'> };
     },
 
     groupHeartbeat: async (rc) => {
       const group = groupParam(rc);
-      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'heartbeat');
-      const c = new Checks('heartbeat');
-      checkKnownKeys(c, body, ['memberEpoch', 'ownedPartitions', 'topics', 'sessionTimeoutMs', 'rebalanceTimeoutMs', 'clientId']);
-      if (!Number.isSafeInteger(body.memberEpoch) || (body.memberEpoch as number) < 0) {
-        c.add('INVALID_REQUEST', 'memberEpoch', `memberEpoch must be a non-negative integer, got ${JSON.stringify(body.memberEpoch)}`);
-      }
-      if (body.topics !== undefined && (!Array.isArray(body.topics) || !body.topics.every((t) => typeof t === 'string'))) {
-        c.add('INVALID_REQUEST', 'topics', 'topics must be an array of topic names');
-      }
-      c.done();
-      const topics = body.topics === undefined ? undefined : [...new Set(body.topics as string[])];
+      const body = await readRequestJson(rc.req, 'groupHeartbeat', GROUP_BODY_BYTES_MAX);
+      const topics = body.topics === undefined ? undefined : [...new Set(body.topics)];
       if (topics !== undefined) {
         await syncUnknown(topics);
         for (const t of topics) registry.get(t);
       }
-      const epoch = body.memberEpoch as number;
       const answer = await heartbeat(rc, group, body, {
         memberId: rc.params.member!,
-        memberEpoch: epoch,
+        memberEpoch: body.memberEpoch,
         ...(topics !== undefined ? { subscribedTopics: topics } : {}),
-        // The coordinator checks the shape (and the limits) of the owned partitions.
-        ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions as TopicPartitions[] | null } : {}),
+        // The coordinator checks the limits of the owned partitions.
+        ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions } : {}),
       });
-      return { status: 200, json: answer };
+      return { status: 200, json: answer satisfies ReplyBody<'joinGroup'> };
     },
 
     leaveGroup: async (rc) => {
@@ -243,22 +226,20 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
 
     commitGroupOffsets: async (rc) => {
       const group = groupParam(rc);
-      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'commit');
-      const c = new Checks('commit');
-      checkKnownKeys(c, body, ['memberId', 'memberEpoch', 'offsets']);
+      const body = await readRequestJson(rc.req, 'commitGroupOffsets', GROUP_BODY_BYTES_MAX);
       const standalone = body.memberId === undefined || body.memberId === null;
-      if (!standalone && typeof body.memberId !== 'string') c.add('INVALID_REQUEST', 'memberId', 'memberId must be a string (or absent for a standalone commit)');
-      if (!standalone && (!Number.isSafeInteger(body.memberEpoch) || (body.memberEpoch as number) < 0)) {
-        c.add('INVALID_REQUEST', 'memberEpoch', `memberEpoch must be a non-negative integer, got ${JSON.stringify(body.memberEpoch)}`);
+      if (!standalone && body.memberEpoch === undefined) {
+        throw new StrataError('INVALID_REQUEST', 'commitGroupOffsets: a commit with memberId needs memberEpoch, a non-negative integer', {
+          details: { problems: [{ code: 'INVALID_REQUEST', field: '/memberEpoch', message: 'memberEpoch is required with memberId' }] },
+        });
       }
-      const offsets = parseCommits(c, body.offsets);
-      c.done();
+      const offsets: OffsetCommit[] = body.offsets;
       // Every partition must exist here: a commit naming an unknown one changes nothing.
       await syncUnknown(offsets.map((o) => o.topic));
       for (const o of offsets) registry.partition(o.topic, o.partition);
-      const member = standalone ? null : { memberId: body.memberId as string, memberEpoch: body.memberEpoch as number };
+      const member = standalone ? null : { memberId: body.memberId!, memberEpoch: body.memberEpoch! };
       await ctx.coordinator.commitOffsets(group, member, offsets, { signal: coordSignal(rc) });
-      return { status: 200, json: { committed: offsets.length } };
+      return { status: 200, json: { committed: offsets.length } satisfies ReplyBody<'commitGroupOffsets'> };
     },
 
     fetchGroupOffsets: async (rc) => {
@@ -266,31 +247,22 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       const topic = rc.query.get('topic');
       const committed = await ctx.coordinator.fetchOffsets(group, { signal: coordSignal(rc), ...(topic !== null && topic !== '' ? { topic } : {}) });
       await syncUnknown(committed.map((o) => o.topic));
-      return { status: 200, json: { offsets: committed.map(withLag) } };
+      return { status: 200, json: { offsets: committed.map(withLag) } satisfies ReplyBody<'fetchGroupOffsets'> };
     },
 
     resetGroupOffsets: async (rc) => {
       const group = groupParam(rc);
-      const body = objectBody(await readJson(rc.req, GROUP_BODY_BYTES_MAX), 'reset');
-      const c = new Checks('reset');
-      checkKnownKeys(c, body, ['topic', 'partitions', 'to', 'value']);
-      if (typeof body.topic !== 'string' || body.topic === '') c.add('INVALID_REQUEST', 'topic', 'topic must be a topic name');
+      const body = await readRequestJson(rc.req, 'resetGroupOffsets', GROUP_BODY_BYTES_MAX);
       const to = body.to;
-      if (to !== 'earliest' && to !== 'latest' && to !== 'offset' && to !== 'timestamp') {
-        c.add('INVALID_REQUEST', 'to', `to must be earliest, latest, offset or timestamp, got ${JSON.stringify(to)}`);
+      if ((to === 'offset' || to === 'timestamp') && body.value === undefined) {
+        throw new StrataError('INVALID_REQUEST', `resetGroupOffsets: to=${to} needs value, a non-negative integer`, {
+          details: { problems: [{ code: 'INVALID_REQUEST', field: '/value', message: `value is required with to=${to}` }] },
+        });
       }
-      if ((to === 'offset' || to === 'timestamp') && (!Number.isSafeInteger(body.value) || (body.value as number) < 0)) {
-        c.add('INVALID_REQUEST', 'value', `to=${String(to)} needs value, a non-negative integer, got ${JSON.stringify(body.value)}`);
-      }
-      const partitionsGiven = body.partitions !== undefined;
-      if (partitionsGiven && (!Array.isArray(body.partitions) || body.partitions.length === 0 || !body.partitions.every((p) => Number.isSafeInteger(p) && (p as number) >= 0))) {
-        c.add('INVALID_REQUEST', 'partitions', 'partitions must be a non-empty array of partition numbers');
-      }
-      c.done();
-      const topicName = body.topic as string;
+      const topicName = body.topic;
       await syncUnknown([topicName]);
       const topic = registry.get(topicName);
-      const handles = partitionsGiven ? [...new Set(body.partitions as number[])].map((p) => registry.partition(topicName, p)) : topic.partitions;
+      const handles = body.partitions !== undefined ? [...new Set(body.partitions)].map((p) => registry.partition(topicName, p)) : topic.partitions;
       const signal = coordSignal(rc);
       // Refuse early (and without lookups) while the group has members; resetOffsets checks it again atomically.
       const description = await ctx.coordinator.describeGroup(group, { signal });
@@ -299,7 +271,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
           details: { reason: 'NON_EMPTY_GROUP', group, members: description.members.length },
         });
       }
-      const value = body.value as number;
+      const value = body.value ?? 0;
       const target = async (handle: PartitionHandle): Promise<number> => {
         if (to === 'earliest' || to === 'latest') return lookupAnywhere(handle, to, signal);
         if (to === 'timestamp') return lookupAnywhere(handle, value, signal);
@@ -314,50 +286,7 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
         slice.forEach((h, j) => offsets.push({ topic: h.topic, partition: h.partition, offset: found[j]! }));
       }
       await ctx.coordinator.resetOffsets(group, offsets, { signal });
-      return { status: 200, json: { offsets: offsets.map(({ topic: t, partition, offset }) => ({ topic: t, partition, offset })) } };
+      return { status: 200, json: { offsets: offsets.map(({ topic: t, partition, offset }) => ({ topic: t, partition, offset })) } satisfies ReplyBody<'resetGroupOffsets'> };
     },
   };
-}
-
-function objectBody(body: unknown, what: string): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new StrataError('INVALID_REQUEST', `${what}: the body must be a JSON object`);
-  return body as Record<string, unknown>;
-}
-
-function checkKnownKeys(c: Checks, body: Record<string, unknown>, known: readonly string[]): void {
-  for (const key of Object.keys(body)) {
-    if (!known.includes(key)) c.add('INVALID_REQUEST', key, `unknown field "${key}" (known: ${known.join(', ')})`);
-  }
-}
-
-/** The offsets of a commit: each {topic, partition, offset >= 0, metadata?}; every problem reported at once. */
-function parseCommits(c: Checks, raw: unknown): OffsetCommit[] {
-  if (!Array.isArray(raw) || raw.length === 0) {
-    c.add('INVALID_REQUEST', 'offsets', 'offsets must be a non-empty array of {topic, partition, offset, metadata?}');
-    return [];
-  }
-  const out: OffsetCommit[] = [];
-  raw.forEach((entry: unknown, i) => {
-    const o = (entry ?? {}) as Record<string, unknown>;
-    const field = `offsets[${i}]`;
-    let ok = true;
-    if (typeof o.topic !== 'string' || o.topic === '') {
-      c.add('INVALID_REQUEST', `${field}.topic`, `${field}.topic must be a topic name`);
-      ok = false;
-    }
-    if (!Number.isSafeInteger(o.partition) || (o.partition as number) < 0) {
-      c.add('INVALID_REQUEST', `${field}.partition`, `${field}.partition must be a non-negative integer, got ${JSON.stringify(o.partition)}`);
-      ok = false;
-    }
-    if (!Number.isSafeInteger(o.offset) || (o.offset as number) < 0) {
-      c.add('INVALID_REQUEST', `${field}.offset`, `${field}.offset must be a non-negative integer (the next offset to read), got ${JSON.stringify(o.offset)}`);
-      ok = false;
-    }
-    if (o.metadata !== undefined && typeof o.metadata !== 'string') {
-      c.add('INVALID_REQUEST', `${field}.metadata`, `${field}.metadata must be a string`);
-      ok = false;
-    }
-    if (ok) out.push({ topic: o.topic as string, partition: o.partition as number, offset: o.offset as number, ...(o.metadata !== undefined ? { metadata: o.metadata as string } : {}) });
-  });
-  return out;
 }

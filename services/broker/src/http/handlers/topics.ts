@@ -1,12 +1,13 @@
 // /v1/topics: create, list, describe, delete, configs.
 
+import type { ReplyBody, Topic as TopicView } from '@strata/api';
 import type { ClusterNode } from '../../cluster/cluster-node.js';
 import type { BrokerContext } from '../../context.js';
 import type { Topic } from '../../topics/topic-registry.js';
-import { readJson } from '../body.js';
+import { readRequestJson } from '../body.js';
 import type { Handler } from '../router.js';
 
-export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode | null = null): Record<string, unknown> {
+export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode | null = null): TopicView {
   return {
     name: topic.name,
     topicId: topic.meta.topicId,
@@ -39,7 +40,7 @@ export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNo
         uploadLagBytes: lag.bytes,
         lastUploadError: h.tier.lastError,
       };
-    }), ...[...topic.offline.values()].map((o) => ({ partition: o.partition, offline: true, error: o.reason }))].sort((a, b) => a.partition - b.partition),
+    }), ...[...topic.offline.values()].map((o) => ({ partition: o.partition, offline: true as const, error: o.reason }))].sort((a, b) => a.partition - b.partition),
   };
 }
 
@@ -49,10 +50,12 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
   return {
     listTopics: () => ({
       status: 200,
-      json: { topics: ctx.registry.list().map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor })) },
+      json: {
+        topics: ctx.registry.list().map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor })),
+      } satisfies ReplyBody<'listTopics'>,
     }),
     createTopic: async ({ req }) => {
-      const body = await readJson(req, ctx.config.maxRequestBytes);
+      const body = await readRequestJson(req, 'createTopic', ctx.config.maxRequestBytes);
       const topic = await ctx.registry.create(body);
       // In a cluster, answer once every partition has a leader (or after a bound), so a produce right after works.
       await ctx.cluster?.node.awaitLeaders(topic, 10_000);
@@ -61,11 +64,11 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
     describeTopic: ({ params }) => ({ status: 200, json: describe(ctx.registry.get(params.topic!)) }),
     deleteTopic: async ({ params }) => {
       await ctx.registry.delete(params.topic!);
-      return { status: 200, json: { name: params.topic!, deleted: true } };
+      return { status: 200, json: { name: params.topic!, deleted: true } satisfies ReplyBody<'deleteTopic'> };
     },
     updateTopicConfigs: async ({ req, params }) => {
       ctx.registry.get(params.topic!); // 404 before reading the body
-      const body = await readJson(req, ctx.config.maxRequestBytes);
+      const body = await readRequestJson(req, 'updateTopicConfigs', ctx.config.maxRequestBytes);
       const topic = await ctx.registry.updateConfigs(params.topic!, body);
       return { status: 200, json: describe(topic) };
     },

@@ -1,0 +1,52 @@
+/**
+ * The CLI's broker calls: @strata/client's Admin (the API's types and checks from @strata/api),
+ * with one attempt per call and the deadline the CLI always had. A command does its own retrying
+ * where it wants some (consume), and a produce is never repeated behind the user's back (a retry
+ * after a lost answer could append twice).
+ */
+import { Admin, isStrataError, type AdminCallOptions } from '@strata/client';
+
+/** Deadline of one request that is not a long poll. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Slack added to a long poll's maxWaitMs before the CLI gives up on it. */
+export const LONG_POLL_SLACK_MS = 15_000;
+
+export type BrokerClient = Admin;
+
+export function brokerClient(brokerUrl: string): BrokerClient {
+  return new Admin({ brokers: brokerUrl, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+}
+
+/** Per-call options: one attempt, the CLI's deadline, and the caller's signal. */
+export function once(signal?: AbortSignal, timeoutMs = REQUEST_TIMEOUT_MS): AdminCallOptions {
+  return { attemptsMax: 1, timeoutMs, ...(signal === undefined ? {} : { signal }) };
+}
+
+/** Errors of a connection that could not be opened: nothing reached the broker. */
+const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The system error of a failed exchange (ECONNREFUSED, ECONNRESET, ...), when the failure was one. */
+export function errnoOf(error: unknown): string | undefined {
+  if (!isStrataError(error)) return undefined;
+  const errno = error.details?.['errno'];
+  return typeof errno === 'string' ? errno : undefined;
+}
+
+/**
+ * The message for a broker that could not be reached or whose connection broke, or undefined for
+ * any other error.
+ */
+export function unreachableMessage(error: unknown): string | undefined {
+  const errno = errnoOf(error);
+  if (errno === undefined || !isStrataError(error)) return undefined;
+  const origin = typeof error.details?.['origin'] === 'string' ? (error.details['origin'] as string) : 'the broker';
+  return CONNECT_ERRNOS.has(errno)
+    ? `cannot connect to the broker at ${origin} (${errno}): is it running? (set --broker URL or STRATA_URL)`
+    : `lost the connection to the broker at ${origin} (${errno})`;
+}
+
+/** The connection could not be opened (the broker is not there): retrying will not help soon. */
+export function isRefused(error: unknown): boolean {
+  const errno = errnoOf(error);
+  return errno !== undefined && CONNECT_ERRNOS.has(errno);
+}
