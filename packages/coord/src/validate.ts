@@ -470,7 +470,7 @@ export function checkHeartbeatRequest(c: Checks, r: GroupHeartbeatRequest): void
   if (r.ownedPartitions !== undefined && r.ownedPartitions !== null) {
     checkTopicPartitionsList(c, 'request.ownedPartitions', r.ownedPartitions, LIMITS.groupPartitionsMax);
   }
-  checkGroupTimeout(c, 'request.sessionTimeoutMs', r.sessionTimeoutMs);
+  if (r.sessionTimeoutMs !== undefined) checkGroupTimeout(c, 'request.sessionTimeoutMs', r.sessionTimeoutMs);
   if (r.rebalanceTimeoutMs !== undefined) checkGroupTimeout(c, 'request.rebalanceTimeoutMs', r.rebalanceTimeoutMs);
   if (!isRecord(r.topicPartitions)) {
     c.add('INVALID_REQUEST', 'request.topicPartitions', `request.topicPartitions must be an object {topic: partitionCount}, got ${describeValue(r.topicPartitions)}`);

@@ -695,7 +695,7 @@ export class RedisCoordinator implements Coordinator {
           r.ownedPartitions === undefined || r.ownedPartitions === null
             ? ''
             : JSON.stringify(r.ownedPartitions.map((tp) => ({ topic: tp.topic, partitions: tp.partitions }))),
-          r.sessionTimeoutMs,
+          r.sessionTimeoutMs ?? '',
           r.rebalanceTimeoutMs ?? '',
           r.clientId === undefined ? '0' : '1',
           r.clientId ?? '',
@@ -703,6 +703,7 @@ export class RedisCoordinator implements Coordinator {
           COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs,
           this.#groupLimits.groupMembersMax,
           LIMITS.groupPartitionsMax,
+          COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
         ],
       )) as unknown[];
       return {
@@ -710,7 +711,8 @@ export class RedisCoordinator implements Coordinator {
         memberEpoch: int(reply[0], 'member epoch'),
         groupEpoch: int(reply[1], 'group epoch'),
         assignment: toTopicPartitions(decodePartitionMap(String(reply[2]))),
-        heartbeatIntervalMs: heartbeatIntervalMs(r.sessionTimeoutMs),
+        // The member's stored timeout: the request may have left it out (unchanged).
+        heartbeatIntervalMs: heartbeatIntervalMs(int(reply[3], 'session timeout')),
       };
     });
   }
