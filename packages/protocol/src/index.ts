@@ -60,3 +60,5 @@ export {
   isTempFileName,
   tempFileNameFor,
 } from './file-names.js';
+
+export { GROUP_ID_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, collisionKey, describeValue, groupIdProblem, isValidTopicName, topicNameProblem } from './names.js';
