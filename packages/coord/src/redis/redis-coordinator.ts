@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { StrataError } from '@strata/protocol';
+import { KAFKA_JITTER, StrataError, backoffMs, type BackoffPolicy } from '@strata/protocol';
 import type {
   BrokerRegistration,
   CallOptions,
@@ -125,6 +125,8 @@ interface Session {
 }
 
 const SESSION_ATTEMPTS_MAX = 3;
+/** Between reconnects to Redis (ioredis counts them from 1): 40 ms doubling to 1 s, ±20%. */
+const RECONNECT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 40, maxMs: 1_000, jitter: KAFKA_JITTER });
 const PIPELINE_CHUNK = 1000;
 
 export class RedisCoordinator implements Coordinator {
@@ -166,7 +168,7 @@ export class RedisCoordinator implements Coordinator {
       enableOfflineQueue: true,
       // After a restart, wait until the AOF is replayed before anything runs.
       enableReadyCheck: true,
-      retryStrategy: (attempt) => Math.round(Math.min(20 * 2 ** attempt, 1000) * (0.8 + Math.random() * 0.4)),
+      retryStrategy: (attempt) => backoffMs(attempt, RECONNECT_BACKOFF),
       ...options.redis,
     });
     const where = redactUrl(url);
