@@ -1,7 +1,9 @@
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@strata/files';
 import {
   StrataError,
+  isTempFileName,
   visitRecordsAsync,
   setBaseOffset,
   setPartitionLeaderEpoch,
@@ -418,7 +420,8 @@ export class PartitionLog {
     const names = await readdir(this.dir);
     const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
     for (const name of names) {
-      if (name.endsWith('.tmp') || name.endsWith(DELETED_SUFFIX)) await unlink(join(this.dir, name)).catch(() => undefined);
+      // `.tmp`: a leftover of a release before @strata/files' bounded temp names.
+      if (isTempFileName(name) || name.endsWith('.tmp') || name.endsWith(DELETED_SUFFIX)) await unlink(join(this.dir, name)).catch(() => undefined);
     }
     const cleanMarker = join(this.dir, CLEAN_SHUTDOWN_FILE);
     const clean = names.includes(CLEAN_SHUTDOWN_FILE) && (await this.#markerMatches(cleanMarker, bases));
@@ -521,9 +524,7 @@ export class PartitionLog {
   }
 
   async #writeEpochs(): Promise<void> {
-    const path = join(this.dir, EPOCH_CHECKPOINT_FILE);
-    await writeFile(`${path}.tmp`, this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join(''));
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(join(this.dir, EPOCH_CHECKPOINT_FILE), this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join(''));
   }
 
   /** The marker is trusted only if the active segment is exactly as close() left it. */
@@ -544,9 +545,7 @@ export class PartitionLog {
 
   /** Everything below `offset` is fsynced and sealed. Written atomically. */
   async #writeRecoveryPoint(offset: number): Promise<void> {
-    const path = join(this.dir, RECOVERY_POINT_FILE);
-    await writeFile(`${path}.tmp`, String(offset));
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(join(this.dir, RECOVERY_POINT_FILE), String(offset));
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {

@@ -1,5 +1,6 @@
-import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@strata/files';
 import { BatchCursor } from './batch-cursor.js';
 import type { ReadBufferPool } from './buffer-pool.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
@@ -328,8 +329,8 @@ export class Segment {
     const offsetIndex = await this.#offsetIndexLoaded();
     // A final entry so that a sealed segment's max timestamp is its time index's last entry.
     if (this.maxTimestamp >= 0) this.#timeIndex!.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
-    await writeAtomically(this.offsetIndexPath, offsetIndex.serialize());
-    await writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize());
+    await writeFileAtomic(this.offsetIndexPath, offsetIndex.serialize());
+    await writeFileAtomic(this.timeIndexPath, this.#timeIndex!.serialize());
   }
 
   async #offsetIndexLoaded(): Promise<OffsetIndex> {
@@ -417,14 +418,3 @@ export class Segment {
 /** Used when an unloaded sealed segment's index must be rebuilt outside of open(). */
 const DEFAULT_REBUILD_INTERVAL_BYTES = 4096;
 
-async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, bytes);
-  const handle = await open(temporary, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-}
