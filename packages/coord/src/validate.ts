@@ -59,6 +59,8 @@ export const LIMITS = Object.freeze({
   groupTimeoutMinMs: 100,
   groupTimeoutMaxMs: 1_800_000,
   clientIdLengthMax: 256,
+  /** Ceiling of an engine's leaseTtlMaxMs option (ms): one day. */
+  leaseTtlMaxMsCeiling: 24 * 3_600_000,
 });
 
 const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
