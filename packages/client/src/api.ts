@@ -115,6 +115,7 @@ export interface GroupHeartbeatRequest {
   /** What the member owns now (null/absent: unchanged). */
   ownedPartitions?: readonly TopicPartitions[] | null;
   topics?: readonly string[];
+  /** Absent: unchanged, the value the member joined with (KIP-848); the broker's default applies to a join only. */
   sessionTimeoutMs?: number;
   rebalanceTimeoutMs?: number;
 }
