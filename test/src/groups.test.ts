@@ -160,7 +160,9 @@ describe('consumer groups against broker processes', () => {
     const after3 = ownerOf(s3);
     expect([...after3].filter(([p, m]) => after2.get(p) !== m).map(([p]) => p).sort((x, y) => x - y)).toEqual(killedPartitions);
 
-    // b leaves gracefully: only its partitions move.
+    // b leaves gracefully: only its partitions move. The server's view (s3) leads the client's by
+    // the time b takes to apply its last heartbeat's answer: wait until b holds its 4.
+    await until("b applied the server's assignment", () => b.assignment().length === 4);
     const bPartitions = b.assignment().map((p) => p.partition);
     await b.close();
     await runB;
