@@ -7,7 +7,8 @@
  * 3. replay: a new group from earliest reads history that is only in the bucket; the CLI resets a
  *    group to a timestamp and `consume --group` re-reads from there;
  * 4. producer retries across a broker kill -9 and restart keep each key's order;
- * 5. bad input: clear errors, nothing changed.
+ * 5. bad input: clear errors, nothing changed;
+ * 6. a heartbeat without sessionTimeoutMs keeps the one the member joined with (issue #11).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,7 +18,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Admin, Consumer, Producer, retryChannel, type ConsumerRecord } from '@strata/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trackChild, WATCHDOG_IMPORT } from './harness/cleanup.js';
-import { REPO_ROOT, runStrata, S3Server, type BrokerProcess, type Json } from './harness/index.js';
+import { expectStatus, REPO_ROOT, runStrata, S3Server, type BrokerProcess, type Json } from './harness/index.js';
 import { brokerLifecycle } from './support.js';
 
 const MEMBER_SCRIPT = join(REPO_ROOT, 'test', 'dist', 'fixtures', 'group-member.js');
@@ -159,7 +160,9 @@ describe('consumer groups against broker processes', () => {
     const after3 = ownerOf(s3);
     expect([...after3].filter(([p, m]) => after2.get(p) !== m).map(([p]) => p).sort((x, y) => x - y)).toEqual(killedPartitions);
 
-    // b leaves gracefully: only its partitions move.
+    // b leaves gracefully: only its partitions move. The server's view (s3) leads the client's by
+    // the time b takes to apply its last heartbeat's answer: wait until b holds its 4.
+    await until("b applied the server's assignment", () => b.assignment().length === 4);
     const bPartitions = b.assignment().map((p) => p.partition);
     await b.close();
     await runB;
@@ -226,6 +229,47 @@ describe('consumer groups against broker processes', () => {
     await zombie.exited;
     await producer.close();
   }, 30_000);
+
+  it('a member that joined with sessionTimeoutMs 6000 and heartbeats without it loses its partitions ~6 s after it goes silent', async () => {
+    // Regression (issue #11): a heartbeat that omitted sessionTimeoutMs reset it to 45000, so a
+    // silent member kept its partitions for 45 s. Omitted means unchanged (KIP-848).
+    const topic = 'session-kept';
+    const group = 'session-kept-g';
+    await admin.createTopic({ name: topic, partitions: 4 });
+    type Member = { memberId: string; memberEpoch: number; owned: Json[] };
+    const joinAs = async (body: Json): Promise<Member> => {
+      const r = expectStatus(await broker.http.post(`/v1/groups/${group}/members`, body), 200, 'join');
+      return { memberId: r.body.memberId, memberEpoch: r.body.memberEpoch, owned: r.body.assignment };
+    };
+    /** A heartbeat that says nothing of the session timeout: owns what it was given. */
+    const beat = async (m: Member): Promise<number> => {
+      const r = await broker.http.post(`/v1/groups/${group}/members/${m.memberId}/heartbeat`, { memberEpoch: m.memberEpoch, ownedPartitions: m.owned });
+      expectStatus(r, 200, `heartbeat of ${m.memberId}: ${JSON.stringify(r.body)}`);
+      m.memberEpoch = r.body.memberEpoch;
+      m.owned = r.body.assignment;
+      return r.body.assignment.flatMap((a: Json) => a.partitions).length;
+    };
+    const a = await joinAs({ topics: [topic], sessionTimeoutMs: 6_000 });
+    const b = await joinAs({ topics: [topic] });
+    await until('the group is stable with 2 partitions each', async () => {
+      await beat(a);
+      await beat(b);
+      const d = (await broker.http.get(`/v1/groups/${group}`)).body;
+      return d.state === 'stable' && [...ownership(d).values()].every((ps) => ps.length === 2);
+    });
+    const members = new Map((await broker.http.get(`/v1/groups/${group}`)).body.members.map((m: Json) => [m.memberId, m.sessionTimeoutMs]));
+    expect(members.get(a.memberId)).toBe(6_000);
+    expect(members.get(b.memberId)).toBe(45_000);
+
+    // a goes silent; b keeps heartbeating (without the field) until it owns everything.
+    const silentAt = Date.now();
+    await until('b owns every partition', async () => (await beat(b)) === 4, 40_000);
+    const takenAfterMs = Date.now() - silentAt;
+    console.log(`a silent member with a 6000 ms session lost its partitions after ${takenAfterMs} ms`);
+    expect(takenAfterMs).toBeLessThan(20_000);
+    expect((await broker.http.get(`/v1/groups/${group}`)).body.members.map((m: Json) => m.memberId)).toEqual([b.memberId]);
+    await broker.http.delete(`/v1/groups/${group}/members/${b.memberId}`);
+  }, 60_000);
 
   it('producer retries across a broker kill -9 and restart keep each key in send order', async () => {
     const topic = 'ordered';

@@ -234,7 +234,7 @@ export const GroupHeartbeatRequest = Type.Object(
     memberEpoch: Type.Integer({ minimum: 0, description: 'The epoch of the last answer.' }),
     ownedPartitions: Optional(Nullable(Type.Array(TopicPartitions), 'What the member owns now; absent or null: unchanged.')),
     topics: Optional(Type.Array(Type.String(), { description: 'A new subscription.' })),
-    sessionTimeoutMs: Optional(TimeoutMs('Send the join\'s value on every heartbeat.')),
+    sessionTimeoutMs: Optional(TimeoutMs('Absent: unchanged, the value the member joined with (KIP-848); present: the new session timeout.')),
     rebalanceTimeoutMs: Optional(TimeoutMs('A new rebalance timeout.')),
     clientId: Optional(Type.String({ maxLength: 256 })),
   },

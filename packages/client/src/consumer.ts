@@ -19,7 +19,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { channel } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isStrataError, StrataError } from '@strata/protocol';
+import { KAFKA_JITTER, backoffMs, isStrataError, StrataError, type BackoffPolicy } from '@strata/protocol';
 import { StrataApi, type CallOptions, type GroupHeartbeatAnswer, type TopicPartitions } from './api.js';
 import { connectionFor, type ConnectWith } from './connection.js';
 import { withDeadLetter, type DeadLetterOptions } from './dead-letter.js';
@@ -27,7 +27,6 @@ import { Fetcher } from './fetcher.js';
 import { Problems, READER_DEFAULTS, type AutoOffsetReset } from './options.js';
 import type { PartitionReader } from './partition-reader.js';
 import type { ConsumerRecord } from './records.js';
-import { backoffMs } from './retry.js';
 
 export const CONSUMER_DEFAULTS = Object.freeze({
   /** Shorter than Kafka's 45 s: a member that died is noticed within this. */
@@ -123,6 +122,9 @@ interface QueuedBatch {
   records: ConsumerRecord[];
   highWatermark: number | null;
 }
+
+/** Between failed joins, heartbeats and fetches of the consumer's loops: 100 ms doubling to 2 s, ±20%. */
+const LOOP_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 100, maxMs: 2_000, jitter: KAFKA_JITTER });
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
@@ -380,7 +382,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         if (!(isStrataError(e) && e.retriable)) throw e;
         lastFailure = e;
         this.#publish({ type: 'retry', group: this.groupId, what: 'join', error: e });
-        await sleep(backoffMs(attempt, 100, 2_000), undefined, { signal: this.#stop.signal }).catch(() => undefined);
+        await sleep(backoffMs(attempt, LOOP_BACKOFF), undefined, { signal: this.#stop.signal }).catch(() => undefined);
       }
     }
   }
@@ -421,7 +423,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         if (isStrataError(e) && e.retriable) {
           failures++;
           this.#publish({ type: 'retry', group: this.groupId, what: 'heartbeat', error: e });
-          await sleep(backoffMs(failures, 100, this.#heartbeatIntervalMs), undefined, { signal: this.#stop.signal }).catch(() => undefined);
+          await sleep(backoffMs(failures, { ...LOOP_BACKOFF, maxMs: this.#heartbeatIntervalMs }), undefined, { signal: this.#stop.signal }).catch(() => undefined);
           this.#heartbeatNow = true;
           continue;
         }
@@ -588,7 +590,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           // A broker restarting or a leader moving: keep trying (and say so), never silently.
           failures++;
           this.#publish({ type: 'retry', group: this.groupId, what: `fetch ${state.topic}/${state.partition}`, error: e });
-          await sleep(backoffMs(failures, 100, 2_000), undefined, { signal: this.#stop.signal }).catch(() => undefined);
+          await sleep(backoffMs(failures, LOOP_BACKOFF), undefined, { signal: this.#stop.signal }).catch(() => undefined);
           continue;
         }
         throw e;

@@ -5,17 +5,20 @@
 // Delivery stays at-least-once: the record's offset counts as processed only after the dead
 // letter was acknowledged; a failure to produce it fails the handler (and the consumer).
 
-import { isStrataError, StrataError, type RecordHeader } from '@strata/protocol';
+import { KAFKA_JITTER, backoffMs, isStrataError, StrataError, type RecordHeader } from '@strata/protocol';
 import { Admin } from './admin.js';
 import type { Producer } from './producer.js';
 import type { ConsumerRecord } from './records.js';
 
 export const DEAD_LETTER_DEFAULTS = Object.freeze({
   maxAttempts: 3,
-  /** Wait between attempts: doubled each time, capped at 10x. */
+  /** Wait between attempts (ms): doubled each time, capped at DEAD_LETTER_BACKOFF_CAP_FACTOR times, ±20%. */
   retryBackoffMs: 100,
   suffix: '.dlq',
 });
+
+/** The longest wait between attempts of a handler, as a multiple of retryBackoffMs. */
+const DEAD_LETTER_BACKOFF_CAP_FACTOR = 10;
 
 /** Headers added to a dead letter (besides the original record's own). */
 export const DEAD_LETTER_HEADERS = Object.freeze({
@@ -78,7 +81,7 @@ export function withDeadLetter(handler: RecordHandler, options: DeadLetterOption
         return;
       } catch (e) {
         lastError = e;
-        if (attempt < maxAttempts) await new Promise((resolve) => setTimeout(resolve, Math.min(backoff * 2 ** (attempt - 1), backoff * 10)));
+        if (attempt < maxAttempts) await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, { baseMs: backoff, maxMs: backoff * DEAD_LETTER_BACKOFF_CAP_FACTOR, jitter: KAFKA_JITTER })));
       }
     }
     const dlq = topicFor(record.topic);

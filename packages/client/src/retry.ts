@@ -4,14 +4,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { channel } from 'node:diagnostics_channel';
+import { KAFKA_JITTER, backoffMs } from '@strata/protocol';
 import { RequestFailure, gaveUp } from './failure.js';
-
-/** Kafka's retry backoff: base × 2^(attempt-1), capped, then ±20% jitter (kept under the cap). */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const exponential = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  const jittered = exponential * (0.8 + 0.4 * random());
-  return Math.max(0, Math.min(maxMs, Math.round(jittered)));
-}
 
 export interface RetryEvent {
   what: string;
@@ -52,7 +46,7 @@ export async function withRetries<T>(policy: RetryPolicy, attempt: (timeoutMs: n
     } catch (e) {
       if (!(e instanceof RequestFailure)) throw e;
       if (!e.retriable || attempts >= (policy.attemptsMax ?? Number.POSITIVE_INFINITY)) throw e.error;
-      const wait = backoffMs(attempts, policy.retryBackoffMs, policy.retryBackoffMaxMs);
+      const wait = backoffMs(attempts, { baseMs: policy.retryBackoffMs, maxMs: policy.retryBackoffMaxMs, jitter: KAFKA_JITTER });
       if (Date.now() + wait >= policy.deadline) throw gaveUp(e, attempts, Date.now() - started, policy.what);
       const event: RetryEvent = { what: policy.what, attempt: attempts, backoffMs: wait, failure: e };
       policy.onRetry?.(event);

@@ -3,22 +3,10 @@ import { StrataError } from '@strata/protocol';
 import { gaveUp, statusFailure, transportFailure } from '../src/failure.js';
 import { resolveConnectionOptions, resolveProducerTuning } from '../src/options.js';
 import { normalizeRecord } from '../src/records.js';
-import { backoffMs } from '../src/retry.js';
 
 const json = (body: unknown): Buffer => Buffer.from(JSON.stringify(body));
 
-describe('backoffMs', () => {
-  it('doubles from the base, caps, and jitters by ±20% under the cap', () => {
-    expect(backoffMs(1, 100, 1000, () => 0.5)).toBe(100);
-    expect(backoffMs(2, 100, 1000, () => 0.5)).toBe(200);
-    expect(backoffMs(4, 100, 1000, () => 0.5)).toBe(800);
-    expect(backoffMs(5, 100, 1000, () => 0.5)).toBe(1000);
-    expect(backoffMs(1, 100, 1000, () => 0)).toBe(80);
-    expect(backoffMs(1, 100, 1000, () => 0.999)).toBe(120);
-    expect(backoffMs(50, 100, 1000, () => 0.999)).toBe(1000);
-    expect(backoffMs(3, 0, 0)).toBe(0);
-  });
-});
+// backoffMs moved to packages/protocol/test/backoff.test.ts (one formula for every retry loop).
 
 describe('failure classification', () => {
   it('keeps the server code, message and details, and the wire retriable flag', () => {

@@ -7,11 +7,12 @@
 -- KEYS[1]  g:{g}:meta      hash epoch, aepoch, topics
 -- KEYS[2]  g:{g}:members   hash member id -> member JSON
 -- ARGV     memberId, memberEpoch, subscribedTopics (JSON array, "" = unchanged),
---          ownedPartitions (JSON [{topic, partitions}], "" = unchanged), sessionTimeoutMs,
+--          ownedPartitions (JSON [{topic, partitions}], "" = unchanged),
+--          sessionTimeoutMs ("" = unchanged, or the default on join),
 --          rebalanceTimeoutMs ("" = unchanged, or the default on join), clientId flag ("1" = given),
 --          clientId, topicPartitions (JSON {topic: count}), default rebalanceTimeoutMs,
---          members max, partitions max
--- returns  {memberEpoch, groupEpoch, assignment JSON {topic: [p...]}}
+--          members max, partitions max, default sessionTimeoutMs
+-- returns  {memberEpoch, groupEpoch, assignment JSON {topic: [p...]}, sessionTimeoutMs}
 --          errors UNKNOWN_MEMBER, FENCED_MEMBER, GROUP_FULL, GROUP_PARTITIONS_EXCEEDED: the sweep
 --          of expired members stays applied (it is a change of its own), nothing else is written
 
@@ -56,7 +57,7 @@ if epoch == 0 then
     memberEpoch = 0,
     previousMemberEpoch = 0,
     subscribedTopics = subs,
-    sessionTimeoutMs = arg_int(5),
+    sessionTimeoutMs = arg_int(13),
     rebalanceTimeoutMs = arg_int(10),
     lastHeartbeatAtMs = now,
     revokeDeadlineMs = 0,
@@ -68,6 +69,9 @@ if epoch == 0 then
     m.clientId = existing.clientId
     m.previousMemberEpoch = existing.memberEpoch
     m.target = existing.target
+  end
+  if ARGV[5] ~= '' then
+    m.sessionTimeoutMs = arg_int(5)
   end
   if ARGV[6] ~= '' then
     m.rebalanceTimeoutMs = arg_int(6)
@@ -96,7 +100,10 @@ else
   end
   m = existing
   m.lastHeartbeatAtMs = now
-  m.sessionTimeoutMs = arg_int(5)
+  -- Omitted means unchanged (KIP-848): the default is for a join only.
+  if ARGV[5] ~= '' then
+    m.sessionTimeoutMs = arg_int(5)
+  end
   if ARGV[6] ~= '' then
     m.rebalanceTimeoutMs = arg_int(6)
   end
@@ -131,4 +138,4 @@ end
 group_reconcile(g, id, now, group_owners(g))
 group_owners(g)
 group_save(g, KEYS[1], KEYS[2])
-return { fmt(m.memberEpoch), fmt(g.epoch), group_encode_map(m.assigned) }
+return { fmt(m.memberEpoch), fmt(g.epoch), group_encode_map(m.assigned), fmt(m.sessionTimeoutMs) }

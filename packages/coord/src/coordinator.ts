@@ -272,7 +272,12 @@ export interface GroupHeartbeatRequest {
    * member was told to give up counts as released once a heartbeat leaves it out.
    */
   ownedPartitions?: readonly TopicPartitions[] | null;
-  sessionTimeoutMs: number;
+  /**
+   * How long the member lives without a heartbeat. On a join (epoch 0), omitted means
+   * COORDINATOR_DEFAULTS.groupSessionTimeoutMs; on a heartbeat, omitted means unchanged (KIP-848:
+   * a heartbeat sends only what changed), so a member keeps the timeout it joined with.
+   */
+  sessionTimeoutMs?: number;
   /** How long the member may take to give up partitions (default COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs). */
   rebalanceTimeoutMs?: number;
   /**

@@ -10,6 +10,8 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   groupHeartbeatIntervalMs: 5_000,
   /** How long a member may take to give up partitions when it does not say (Kafka's max.poll.interval.ms). */
   groupRebalanceTimeoutMs: 300_000,
+  /** A joining member's session timeout when it does not say (Kafka's group.consumer.session.timeout.ms). */
+  groupSessionTimeoutMs: 45_000,
 });
 
 /**

@@ -330,7 +330,7 @@ export function groupHeartbeat(
       memberEpoch: 0,
       previousMemberEpoch: existing?.memberEpoch ?? 0,
       subscribedTopics: subs!,
-      sessionTimeoutMs: r.sessionTimeoutMs,
+      sessionTimeoutMs: r.sessionTimeoutMs ?? COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
       rebalanceTimeoutMs: r.rebalanceTimeoutMs ?? COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs,
       lastHeartbeatAtMs: nowMs,
       revokeDeadlineMs: 0,
@@ -350,7 +350,8 @@ export function groupHeartbeat(
     }
     m = structuredClone(existing);
     m.lastHeartbeatAtMs = nowMs;
-    m.sessionTimeoutMs = r.sessionTimeoutMs;
+    // Omitted means unchanged (KIP-848): the default is for a join only.
+    if (r.sessionTimeoutMs !== undefined) m.sessionTimeoutMs = r.sessionTimeoutMs;
     if (r.rebalanceTimeoutMs !== undefined) m.rebalanceTimeoutMs = r.rebalanceTimeoutMs;
     if (r.clientId !== undefined) m.clientId = r.clientId;
     if (subs !== null && (subs.length !== m.subscribedTopics.length || subs.some((t, i) => t !== m.subscribedTopics[i]))) {

@@ -3,7 +3,7 @@
 // Redis key, a malformed config never becomes a stored value. Each check collects every problem
 // of a call, so a caller fixes a bad request in one round trip.
 
-import { StrataError, type ErrorCode } from '@strata/protocol';
+import { GROUP_ID_LENGTH_MAX, StrataError, TOPIC_NAME_LENGTH_MAX, collisionKey, describeValue, groupIdProblem, topicNameProblem, type ErrorCode } from '@strata/protocol';
 import type { GroupLimits } from './defaults.js';
 import type {
   BrokerRegistration,
@@ -20,8 +20,8 @@ import type {
 
 /** A limit on everything (TigerBeetle style): inputs past these are refused, not stored. */
 export const LIMITS = Object.freeze({
-  topicNameLengthMax: 249,
-  groupIdLengthMax: 249,
+  topicNameLengthMax: TOPIC_NAME_LENGTH_MAX,
+  groupIdLengthMax: GROUP_ID_LENGTH_MAX,
   brokerIdLengthMax: 64,
   memberIdLengthMax: 128,
   topicIdLengthMax: 64,
@@ -59,6 +59,8 @@ export const LIMITS = Object.freeze({
   groupTimeoutMinMs: 100,
   groupTimeoutMaxMs: 1_800_000,
   clientIdLengthMax: 256,
+  /** Ceiling of an engine's leaseTtlMaxMs option (ms): one day. */
+  leaseTtlMaxMsCeiling: 24 * 3_600_000,
 });
 
 const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
@@ -95,35 +97,20 @@ export class Checks {
   }
 }
 
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
+export { collisionKey, describeValue };
 
-/** Kafka's rule: [a-zA-Z0-9._-], 1..249 characters, not "." or "..". */
+/** Kafka's rule (topicNameProblem in @strata/protocol, the one copy): 1..249 of [a-zA-Z0-9._-], not "." or "..". */
 export function checkTopicName(c: Checks, field: string, name: unknown): name is string {
-  const before = c.problems.length;
-  if (typeof name !== 'string') c.add('INVALID_TOPIC', field, `${field} must be a string, got ${describeValue(name)}`);
-  else if (name.length === 0 || name.length > LIMITS.topicNameLengthMax)
-    c.add('INVALID_TOPIC', field, `${field} must be 1..${LIMITS.topicNameLengthMax} characters, got ${name.length}`);
-  else if (name === '.' || name === '..') c.add('INVALID_TOPIC', field, `${field} must not be "${name}"`);
-  else if (!NAME_PATTERN.test(name)) c.add('INVALID_TOPIC', field, `${field} ${describeValue(name)} may contain only ASCII letters, digits, ".", "_" and "-"`);
-  return c.problems.length === before;
+  const problem = topicNameProblem(name);
+  if (problem !== null) c.add('INVALID_TOPIC', field, `${field} ${problem}`);
+  return problem === null;
 }
 
-/** Group ids: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+/** Group ids: the same rule (groupIdProblem in @strata/protocol). */
 export function checkGroupId(c: Checks, field: string, group: unknown): group is string {
-  const before = c.problems.length;
-  const bad = (why: string): void => c.add('INVALID_GROUP_ID', field, `${field} ${why}`, 'INVALID_GROUP_ID');
-  if (typeof group !== 'string') bad(`must be a string, got ${describeValue(group)}`);
-  else if (group.length === 0 || group.length > LIMITS.groupIdLengthMax) bad(`must be 1..${LIMITS.groupIdLengthMax} characters, got ${group.length}`);
-  else if (group === '.' || group === '..') bad(`must not be "${group}"`);
-  else if (!NAME_PATTERN.test(group)) bad(`${describeValue(group)} may contain only ASCII letters, digits, ".", "_" and "-"`);
-  return c.problems.length === before;
+  const problem = groupIdProblem(group);
+  if (problem !== null) c.add('INVALID_GROUP_ID', field, `${field} ${problem}`, 'INVALID_GROUP_ID');
+  return problem === null;
 }
 
 function checkIdLike(c: Checks, field: string, value: unknown, max: number, reason?: string): value is string {
@@ -189,10 +176,6 @@ export function checkBrokerRegistration(c: Checks, b: BrokerRegistration): void 
   checkInt(c, 'broker.startedAtMs', b.startedAtMs, 0, Number.MAX_SAFE_INTEGER);
 }
 
-/** Kafka refuses names that differ only by "." vs "_" (they collide in metric names). */
-export function collisionKey(name: string): string {
-  return name.replaceAll('.', '_');
-}
 
 export function checkConfigKey(c: Checks, field: string, key: unknown): key is string {
   if (typeof key === 'string' && key.length <= LIMITS.configKeyLengthMax && CONFIG_KEY_PATTERN.test(key)) return true;
@@ -470,7 +453,7 @@ export function checkHeartbeatRequest(c: Checks, r: GroupHeartbeatRequest): void
   if (r.ownedPartitions !== undefined && r.ownedPartitions !== null) {
     checkTopicPartitionsList(c, 'request.ownedPartitions', r.ownedPartitions, LIMITS.groupPartitionsMax);
   }
-  checkGroupTimeout(c, 'request.sessionTimeoutMs', r.sessionTimeoutMs);
+  if (r.sessionTimeoutMs !== undefined) checkGroupTimeout(c, 'request.sessionTimeoutMs', r.sessionTimeoutMs);
   if (r.rebalanceTimeoutMs !== undefined) checkGroupTimeout(c, 'request.rebalanceTimeoutMs', r.rebalanceTimeoutMs);
   if (!isRecord(r.topicPartitions)) {
     c.add('INVALID_REQUEST', 'request.topicPartitions', `request.topicPartitions must be an object {topic: partitionCount}, got ${describeValue(r.topicPartitions)}`);

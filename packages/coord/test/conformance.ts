@@ -6,7 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
-import type { Coordinator, GroupDescription, GroupHeartbeatRequest, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
+import { COORDINATOR_DEFAULTS } from '@strata/coord';
+import type { Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
   coordinator: Coordinator;
@@ -814,6 +815,41 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         // Expiry needs no heartbeat of anyone: a describe sweeps too.
         await target.elapse('g', SESSION_MS);
         expect(await co.describeGroup('g')).toMatchObject({ state: 'empty', members: [] });
+      });
+
+      it('keeps the session timeout a member joined with when a heartbeat leaves it out; a join that leaves it out gets the default', async () => {
+        // Regression (issue #11): a heartbeat without sessionTimeoutMs reset it to 45 s, so a member
+        // that joined with 6 s and then went silent kept its partitions for 45 s. Omitted means unchanged.
+        const joined = await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['a'], sessionTimeoutMs: 6000, topicPartitions: COUNTS });
+        expect(joined.heartbeatIntervalMs).toBe(2000);
+        const m1: Client = { id: 'm1', epoch: joined.memberEpoch, owned: joined.assignment, topics: ['a'] };
+        const r2 = await co.groupHeartbeat('g', { memberId: 'm2', memberEpoch: 0, subscribedTopics: ['a'], topicPartitions: COUNTS });
+        const m2: Client = { id: 'm2', epoch: r2.memberEpoch, owned: r2.assignment, topics: ['a'] };
+        /** A heartbeat that says nothing of its session timeout. */
+        const quiet = async (c: Client): Promise<GroupHeartbeatResponse> => {
+          const r = await co.groupHeartbeat('g', { memberId: c.id, memberEpoch: c.epoch, ownedPartitions: c.owned, topicPartitions: COUNTS });
+          c.epoch = r.memberEpoch;
+          c.owned = r.assignment;
+          return r;
+        };
+        for (let round = 0; round < 10 && (await co.describeGroup('g'))!.state !== 'stable'; round++) {
+          expect((await quiet(m1)).heartbeatIntervalMs).toBe(2000);
+          await quiet(m2);
+        }
+        const d = (await co.describeGroup('g'))!;
+        expect(d.state).toBe('stable');
+        expect(d.members.map((m) => [m.memberId, m.sessionTimeoutMs])).toEqual([
+          ['m1', 6000],
+          ['m2', COORDINATOR_DEFAULTS.groupSessionTimeoutMs],
+        ]);
+        // m1 goes silent: after 6 s (not 45) its partitions go to m2.
+        await target.elapse('g', 5000);
+        await quiet(m2);
+        expect(flat(m2.owned)).toHaveLength(6);
+        await target.elapse('g', 1001);
+        await quiet(m2);
+        expect(flat(m2.owned)).toHaveLength(12);
+        await expectStrataError(quiet(m1), 'UNKNOWN_MEMBER_ID', 'UNKNOWN_MEMBER_ID');
       });
 
       it('removes a member that does not give up its partitions within its rebalance timeout', async () => {

@@ -7,7 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisCoordinator, type CoordinatorEvent, type LeaseAcquisition } from '@strata/coord';
 import { expectStrataError, segment } from './conformance.js';
-import { TestRedis } from './support/redis-server.js';
+// The one test Redis launcher: the harness' (test/src/harness), imported by path. Its modules use
+// nothing but node: so a package's unit tests can share it without depending on @strata/test.
+import { RedisServer } from '../../../test/src/harness/redis-server.js';
+import { tempDir } from '../../../test/src/harness/temp.js';
 import { SwitchProxy } from './support/switch-proxy.js';
 
 const TTL_MS = 3000; // leases, and so the quarantine after a restart: short, yet longer than a kill and restart of Redis on a loaded CI machine
@@ -16,9 +19,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServer(): Promise<TestRedis> {
-  const server = await TestRedis.start();
-  cleanups.push(() => server.close());
+async function startServer(): Promise<RedisServer> {
+  const server = await RedisServer.start();
+  cleanups.push(async () => void (await server.kill()));
   return server;
 }
 
@@ -99,7 +102,7 @@ describe('RedisCoordinator across Redis restarts', () => {
       await co.commitSegment('t', p, segment(0, 9, 1));
     }
     await server.stop();
-    const kept = server.snapshot();
+    const kept = server.snapshotDir();
     await server.restart();
     await waitQuarantine(co);
 
@@ -113,7 +116,7 @@ describe('RedisCoordinator across Redis restarts', () => {
 
     // Redis crashes and comes back without timeline 2 (a restored copy: writes lost).
     await server.kill();
-    server.restoreSnapshot(kept);
+    server.restoreDir(kept);
     await server.restart();
     expect((await co.getPartitionState('t', 0))!.leaderEpoch).toBe(1);
     expect((await co.loadManifest('t', 0)).segments).toEqual([segment(0, 9, 1)]);
@@ -150,7 +153,7 @@ describe('RedisCoordinator across Redis restarts', () => {
     co.onEvent((e) => events.push(e));
 
     await server.stop();
-    server.restoreSnapshot(TestRedis.emptyDir());
+    server.restoreDir(tempDir('strata-redis-empty-'));
     await server.restart();
 
     const after = await co.status();

@@ -6,22 +6,24 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordKeys, RedisCoordinator, SCRIPT_NAMES, hashTag, loadScripts, type CoordinatorEvent } from '@strata/coord';
 import { HOSTILE_GROUPS, HOSTILE_TOPICS, describeCoordinatorConformance, expectStrataError, segment, topicMeta } from './conformance.js';
-import { TestRedis } from './support/redis-server.js';
+// The one test Redis launcher: the harness' (test/src/harness), imported by path. Its modules use
+// nothing but node: so a package's unit tests can share it without depending on @strata/test.
+import { RedisServer } from '../../../test/src/harness/redis-server.js';
 
-let server: TestRedis;
+let server: RedisServer;
 let admin: Redis;
 let run = 0;
 const open: RedisCoordinator[] = [];
 
 beforeAll(async () => {
-  server = await TestRedis.start();
+  server = await RedisServer.start();
   admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await admin.connect();
 });
 afterAll(async () => {
   await Promise.all(open.map((c) => c.close()));
   admin?.disconnect();
-  await server?.close();
+  await server?.kill();
 });
 
 function nextPrefix(): string {

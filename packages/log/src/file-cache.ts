@@ -12,7 +12,8 @@
 // counted). Waiting cannot deadlock: no operation holds one segment file while it
 // acquires another (each log method holds at most one at a time).
 
-import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from '@strata/files';
 import { StrataError } from '@strata/protocol';
 import { Semaphore } from './mutex.js';
 
@@ -95,23 +96,9 @@ export class FileHandleCache {
     return this.#metadata.run(() => writeFile(path, data));
   }
 
-  /** Writes `path` through `<path>.tmp`, fsynced, then renamed over it: readers see the old or the new bytes. */
-  writeAtomically(path: string, bytes: Buffer, options: { fsync: boolean }): Promise<void> {
-    return this.#metadata.run(async () => {
-      const temporary = `${path}.tmp`;
-      if (options.fsync) {
-        const handle = await open(temporary, 'w');
-        try {
-          await handle.writeFile(bytes);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-      } else {
-        await writeFile(temporary, bytes);
-      }
-      await rename(temporary, path);
-    });
+  /** The one atomic write (@strata/files: temp, fsync, rename, fsync the dir), under the metadata bound: readers see the old or the new bytes. */
+  writeAtomically(path: string, bytes: Buffer): Promise<void> {
+    return this.#metadata.run(() => writeFileAtomic(path, bytes));
   }
 
   stats(): FileHandleCacheStats {

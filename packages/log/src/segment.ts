@@ -387,8 +387,8 @@ export class Segment {
     const offsetIndex = await this.#offsetIndexLoaded();
     // A final entry so that a sealed segment's max timestamp is its time index's last entry.
     if (this.maxTimestamp >= 0) this.#timeIndex!.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
-    await this.#files.writeAtomically(this.offsetIndexPath, offsetIndex.serialize(), { fsync: true });
-    await this.#files.writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize(), { fsync: true });
+    await this.#files.writeAtomically(this.offsetIndexPath, offsetIndex.serialize());
+    await this.#files.writeAtomically(this.timeIndexPath, this.#timeIndex!.serialize());
   }
 
   async #offsetIndexLoaded(): Promise<OffsetIndex> {

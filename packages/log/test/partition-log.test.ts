@@ -1,8 +1,8 @@
-import { appendFile, mkdtemp, open, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeRecordBatches, encodeRecordBatch, validateBatches, type RecordInput } from '@strata/protocol';
+import { decodeRecordBatches, encodeRecordBatch, tempFileNameFor, validateBatches, type RecordInput } from '@strata/protocol';
 import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@strata/log';
 import { Segment } from '../src/segment.js';
 import { sharedFileHandleCache } from '../src/file-cache.js';
@@ -56,6 +56,20 @@ describe('PartitionLog', () => {
     expect(validateBatches(data)).toHaveLength(2); // CRC still valid after the rewrite
     expect(decodeRecordBatches(data).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
     await log.close();
+  });
+
+  it('writes its checkpoints atomically and removes temp-file leftovers of a crash (old and bounded names) at open', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    await appendRecords(log, 0, 50);
+    await log.close();
+    const checkpoints = (await readdir(dir)).filter((n) => !/^\d{20}\./.test(n));
+    // A crash between a temp write and its rename: a pre-#11 `.tmp` and a bounded temp name.
+    await writeFile(join(dir, '.recovery-point.tmp'), '7');
+    await writeFile(join(dir, tempFileNameFor('.leader-epoch-checkpoint')), 'garbage');
+    const reopened = await PartitionLog.open({ dir, config: smallSegments });
+    expect((await readdir(dir)).filter((n) => !/^\d{20}\./.test(n)).sort()).toEqual(checkpoints.filter((n) => n !== '.clean-shutdown').sort());
+    expect(await readAll(reopened)).toHaveLength(50);
+    await reopened.close();
   });
 
   it('serializes concurrent appends into contiguous offsets', async () => {

@@ -1,6 +1,6 @@
 // @strata/protocol: RecordBatch v2 codec, CRC-32C, varints and Kafka's
-// partitioner, and the bounded file names derived from user names. Bytes in,
-// bytes out: no I/O.
+// partitioner, the bounded file names derived from user names, the name rule of
+// topics and groups, and the backoff formula. Bytes in, bytes out: no I/O.
 
 export { ERROR_CATALOGUE, StrataError, isStrataError } from './errors.js';
 export type { ErrorCode, ErrorInfo } from './errors.js';
@@ -60,3 +60,8 @@ export {
   isTempFileName,
   tempFileNameFor,
 } from './file-names.js';
+
+export { GROUP_ID_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, collisionKey, describeValue, groupIdProblem, isValidTopicName, topicNameProblem } from './names.js';
+
+export { EQUAL_JITTER, FULL_JITTER, KAFKA_JITTER, backoffMs } from './backoff.js';
+export type { BackoffPolicy, JitterRange } from './backoff.js';

@@ -13,15 +13,15 @@
 // Offsets are zero-padded to 20 digits (int64's width) so that a listing, which
 // S3 returns in byte order, is in offset order.
 
-import { StrataError } from '@strata/protocol';
+import { StrataError, TOPIC_NAME_LENGTH_MAX, isValidTopicName, topicNameProblem } from '@strata/protocol';
 import { invalidRequest } from './errors.js';
 
 export const OFFSET_DIGITS = 20;
 export const SEGMENT_OBJECT_SUFFIX = '.seg';
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
-/** Kafka's limit on a topic name. */
-export const MAX_TOPIC_NAME_LENGTH = 249;
+/** Kafka's limit on a topic name (the rule itself lives in @strata/protocol's names.ts). */
+export const MAX_TOPIC_NAME_LENGTH = TOPIC_NAME_LENGTH_MAX;
 const MAX_INT32 = 0x7fff_ffff;
 /**
  * The longest store-relative key Strata writes: a segment key of a 249-character topic with an
@@ -74,18 +74,10 @@ export function validateObjectKey(key: string): void {
   if (problem !== null) throw invalidRequest(`invalid object key ${JSON.stringify(key)}: ${problem}`, { key });
 }
 
-/** Kafka's rule for topic names, which also makes them safe as one key segment. */
+/** Kafka's rule for topic names (topicNameProblem, the one copy), which also makes them safe as one key segment. */
 export function validateTopicName(topic: string): void {
-  const ok =
-    typeof topic === 'string' &&
-    topic.length > 0 &&
-    topic.length <= MAX_TOPIC_NAME_LENGTH &&
-    /^[a-zA-Z0-9._-]+$/.test(topic) &&
-    topic !== '.' &&
-    topic !== '..';
-  if (!ok) {
-    throw new StrataError('INVALID_TOPIC', `topic name ${JSON.stringify(topic)} must be 1-${MAX_TOPIC_NAME_LENGTH} of [a-zA-Z0-9._-], not '.' or '..'`);
-  }
+  const problem = topicNameProblem(topic);
+  if (problem !== null) throw new StrataError('INVALID_TOPIC', `topic name ${problem}`);
 }
 
 function validatePartition(partition: number): void {
@@ -130,7 +122,8 @@ export function segmentObjectKey(id: SegmentObjectId): string {
   return `${partitionSegmentsPrefix(id.topic, id.partition)}${base}-${last}-e${id.epoch}${SEGMENT_OBJECT_SUFFIX}`;
 }
 
-const SEGMENT_KEY = /^topics\/([a-zA-Z0-9._-]{1,249})\/(0|[1-9][0-9]{0,9})\/([0-9]{20})-([0-9]{20})-e(0|[1-9][0-9]{0,9})\.seg$/;
+// The topic segment is checked by isValidTopicName: one rule, not a second copy in a regex.
+const SEGMENT_KEY = /^topics\/([^/]+)\/(0|[1-9][0-9]{0,9})\/([0-9]{20})-([0-9]{20})-e(0|[1-9][0-9]{0,9})\.seg$/;
 
 /** The inverse of segmentObjectKey; null for any other key (topic.json, garbage, a foreign object). */
 export function parseSegmentObjectKey(key: string): SegmentObjectId | null {
@@ -141,7 +134,7 @@ export function parseSegmentObjectKey(key: string): SegmentObjectId | null {
   const baseOffset = Number(baseText);
   const lastOffset = Number(lastText);
   const epoch = Number(epochText);
-  if (topic === '.' || topic === '..') return null;
+  if (!isValidTopicName(topic)) return null;
   if (partition > MAX_INT32 || epoch > MAX_INT32) return null;
   if (!Number.isSafeInteger(baseOffset) || !Number.isSafeInteger(lastOffset) || lastOffset < baseOffset) return null;
   return { topic, partition, baseOffset, lastOffset, epoch };
@@ -152,8 +145,8 @@ export const ALL_MANIFESTS_PREFIX = 'manifests/';
 
 /** The topic a manifest snapshot key belongs to, or null for any other key. */
 export function topicOfManifestKey(key: string): string | null {
-  const m = /^manifests\/([a-zA-Z0-9._-]{1,249})\/(0|[1-9][0-9]{0,9})\.json$/.exec(key);
-  return m === null || m[1] === '.' || m[1] === '..' ? null : m[1]!;
+  const m = /^manifests\/([^/]+)\/(0|[1-9][0-9]{0,9})\.json$/.exec(key);
+  return m === null || !isValidTopicName(m[1]) ? null : m[1]!;
 }
 
 /** `manifests/<topic>/`: the manifest snapshots of a topic's partitions. */

@@ -18,7 +18,7 @@
 //   last failure.
 
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import { StrataError, isStrataError } from '@strata/protocol';
+import { FULL_JITTER, StrataError, backoffMs, isStrataError } from '@strata/protocol';
 import { StorageError, abortedError, errorMessage, raceAbort } from './errors.js';
 
 export interface RetryPolicy {
@@ -108,10 +108,9 @@ export function resolveRetryPolicy(overrides?: Partial<RetryPolicy>): RetryPolic
   return policy;
 }
 
-/** The wait before retry `retry` (1 = the first retry): full jitter under a capped exponential. */
+/** The wait before retry `retry` (1 = the first retry): full jitter under a capped exponential (backoffMs, the one formula). */
 export function backoffDelayMs(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry - 1, 52));
-  return Math.floor(random() * ceiling);
+  return backoffMs(retry, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: FULL_JITTER }, random);
 }
 
 // S3 error names (the `Code` in the XML body) that mean "slow down / try later".

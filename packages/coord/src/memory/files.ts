@@ -1,29 +1,17 @@
-// Atomic JSON files for the in-process engine: a crash leaves the old file or the new one,
-// never a torn one (the same recipe as the broker's fs-util; packages do not share internals).
+// JSON files for the in-process engine: a crash leaves the old file or the new one, never a torn
+// one (writeFileAtomic of @strata/files, the one atomic write), with the failures as StrataErrors.
 
-import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { StrataError, isPermanentFsError, isTempFileName, tempFileNameFor } from '@strata/protocol';
+import { fsyncDir, writeFileAtomic } from '@strata/files';
+import { StrataError, isPermanentFsError, isTempFileName } from '@strata/protocol';
 
-/** Write a temp file, fsync it, rename it over `path`, fsync the directory. */
+/** Replaces `path` with the JSON of `value`, atomically and durably. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = join(dirname(path), tempFileNameFor(basename(path)));
-  let renamed = false;
   try {
-    const handle = await open(tmp, 'w', 0o644);
-    try {
-      await handle.writeFile(`${JSON.stringify(value)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-    renamed = true;
-    await fsyncDir(dirname(path));
+    await writeFileAtomic(path, `${JSON.stringify(value)}\n`);
   } catch (e) {
     throw new StrataError('STORAGE_ERROR', `cannot write coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
-  } finally {
-    if (!renamed) await unlink(tmp).catch(() => undefined);
   }
 }
 
@@ -33,19 +21,6 @@ export async function removeFile(path: string): Promise<void> {
     await fsyncDir(dirname(path));
   } catch (e) {
     throw new StrataError('STORAGE_ERROR', `cannot remove coordinator file ${shortName(path)}${errnoOf(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (e) {
-    // Some platforms refuse fsync on a directory; the rename is still atomic there.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR') throw e;
-  } finally {
-    await handle.close();
   }
 }
 

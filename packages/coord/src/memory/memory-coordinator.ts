@@ -61,29 +61,12 @@ import { Listeners } from '../events.js';
 import {
   Checks,
   LIMITS,
-  checkAddress,
-  checkAssignment,
-  checkBrokerId,
-  checkBrokerRegistration,
-  checkConfigChange,
-  checkEpoch,
-  checkExpiryRequest,
-  checkGroupId,
-  checkGroupMember,
-  checkHeartbeatRequest,
-  checkLeadershipRequest,
-  checkMemberId,
-  checkOffset,
-  checkOffsetCommits,
-  checkSegment,
-  checkStateChange,
-  checkTopicMetadata,
-  checkTopicName,
   checkTtl,
   collisionKey,
   groupLimitsFrom,
   metadataBytes,
 } from '../validate.js';
+import { CoordinatorArguments } from '../arguments.js';
 import { describeCore, emptyGroupCore, groupHeartbeat, leaveGroup, sweepGroup, type GroupCore } from '../groups.js';
 import { dict, dictFrom, own, setOwn } from '../dict.js';
 import { listJson, readJson, removeFile, writeJsonAtomic } from './files.js';
@@ -192,6 +175,8 @@ export class MemoryCoordinator implements Coordinator {
   readonly #now: () => number;
   readonly #leaseTtlMaxMs: number;
   readonly #groupLimits: GroupLimits;
+  /** The argument checks both engines share (arguments.ts). */
+  readonly #args: CoordinatorArguments;
   readonly #runId = randomUUID();
   readonly #openedAtMs: number;
   readonly #events = new Listeners();
@@ -207,6 +192,7 @@ export class MemoryCoordinator implements Coordinator {
     this.#now = options.clock ?? Date.now;
     this.#leaseTtlMaxMs = options.leaseTtlMaxMs ?? COORDINATOR_DEFAULTS.leaseTtlMaxMs;
     this.#groupLimits = groupLimitsFrom(options.groupLimits, GROUP_LIMIT_DEFAULTS);
+    this.#args = new CoordinatorArguments({ leaseTtlMaxMs: this.#leaseTtlMaxMs, groupLimits: this.#groupLimits });
     this.#cluster = cluster;
     this.#openedAtMs = this.#now();
     this.description = `memory(${options.dir})`;
@@ -216,7 +202,7 @@ export class MemoryCoordinator implements Coordinator {
   static async open(options: MemoryCoordinatorOptions): Promise<MemoryCoordinator> {
     const c = new Checks('MemoryCoordinator options');
     if (typeof options?.dir !== 'string' || options.dir === '') c.add('INVALID_CONFIG', 'dir', 'dir must be a directory path');
-    if (options?.leaseTtlMaxMs !== undefined) checkTtl(c, 'leaseTtlMaxMs', options.leaseTtlMaxMs, 24 * 3600_000);
+    if (options?.leaseTtlMaxMs !== undefined) checkTtl(c, 'leaseTtlMaxMs', options.leaseTtlMaxMs, LIMITS.leaseTtlMaxMsCeiling);
     c.done();
     groupLimitsFrom(options.groupLimits, GROUP_LIMIT_DEFAULTS);
     try {
@@ -353,10 +339,7 @@ export class MemoryCoordinator implements Coordinator {
   // ---- brokers -------------------------------------------------------------------------------
 
   async registerBroker(broker: BrokerRegistration, ttlMs: number, options?: CallOptions): Promise<void> {
-    const c = new Checks('registerBroker');
-    checkBrokerRegistration(c, broker);
-    checkTtl(c, 'ttlMs', ttlMs, COORDINATOR_DEFAULTS.brokerTtlMaxMs);
-    c.done();
+    this.#args.registerBroker(broker, ttlMs);
     return this.#serialize('registerBroker', options, async () => {
       const registration: BrokerRegistration = {
         id: broker.id,
@@ -370,10 +353,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async heartbeatBroker(brokerId: string, ttlMs: number, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('heartbeatBroker');
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkTtl(c, 'ttlMs', ttlMs, COORDINATOR_DEFAULTS.brokerTtlMaxMs);
-    c.done();
+    this.#args.heartbeatBroker(brokerId, ttlMs);
     return this.#serialize('heartbeatBroker', options, async () => {
       const entry = this.#brokers.get(brokerId);
       const now = this.#now();
@@ -387,9 +367,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async deregisterBroker(brokerId: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('deregisterBroker');
-    checkBrokerId(c, 'brokerId', brokerId);
-    c.done();
+    this.#args.deregisterBroker(brokerId);
     return this.#serialize('deregisterBroker', options, async () => {
       const entry = this.#brokers.get(brokerId);
       this.#brokers.delete(brokerId);
@@ -412,9 +390,7 @@ export class MemoryCoordinator implements Coordinator {
   // ---- topics --------------------------------------------------------------------------------
 
   async createTopic(topic: TopicMetadata, options?: CallOptions): Promise<void> {
-    const c = new Checks('createTopic');
-    checkTopicMetadata(c, topic);
-    c.done();
+    this.#args.createTopic(topic);
     return this.#serialize('createTopic', options, () =>
       this.#changeCluster((draft) => {
         const key = collisionKey(topic.name);
@@ -436,9 +412,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async getTopic(name: string, options?: CallOptions): Promise<TopicMetadata | null> {
-    const c = new Checks('getTopic');
-    checkTopicName(c, 'name', name);
-    c.done();
+    this.#args.getTopic(name);
     return this.#read('getTopic', options, () => this.#cluster.topics.find((t) => t.name === name) ?? null);
   }
 
@@ -447,10 +421,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async updateTopicConfigs(name: string, change: TopicConfigChange, options?: CallOptions): Promise<TopicMetadata> {
-    const c = new Checks('updateTopicConfigs');
-    checkTopicName(c, 'name', name);
-    checkConfigChange(c, change);
-    c.done();
+    this.#args.updateTopicConfigs(name, change);
     return this.#serialize('updateTopicConfigs', options, () =>
       this.#changeCluster((draft) => {
         const topic = draft.topics.find((t) => t.name === name);
@@ -467,9 +438,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('deleteTopic');
-    checkTopicName(c, 'name', name);
-    c.done();
+    this.#args.deleteTopic(name);
     return this.#serialize('deleteTopic', options, async () => {
       const topic = this.#cluster.topics.find((t) => t.name === name);
       if (topic === undefined) return false;
@@ -498,11 +467,7 @@ export class MemoryCoordinator implements Coordinator {
   // ---- controller ----------------------------------------------------------------------------
 
   async acquireController(request: ControllerAcquireRequest, options?: CallOptions): Promise<LeaseAcquisition> {
-    const c = new Checks('acquireController');
-    checkBrokerId(c, 'brokerId', request?.brokerId);
-    checkTtl(c, 'ttlMs', request?.ttlMs, this.#leaseTtlMaxMs);
-    if (request?.knownEpoch !== undefined) checkEpoch(c, 'knownEpoch', request.knownEpoch);
-    c.done();
+    this.#args.acquireController(request);
     return this.#serialize('acquireController', options, () =>
       this.#changeCluster<LeaseAcquisition>((draft) => {
         const now = this.#now();
@@ -520,11 +485,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async renewController(brokerId: string, epoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('renewController');
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'epoch', epoch, 1);
-    checkTtl(c, 'ttlMs', ttlMs, this.#leaseTtlMaxMs);
-    c.done();
+    this.#args.renewController(brokerId, epoch, ttlMs);
     return this.#serialize('renewController', options, async () => {
       const lease = this.#cluster.controller;
       if (epoch > lease.epoch) return this.#rememberControllerEpoch(epoch);
@@ -536,10 +497,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async releaseController(brokerId: string, epoch: number, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('releaseController');
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'epoch', epoch, 1);
-    c.done();
+    this.#args.releaseController(brokerId, epoch);
     return this.#serialize('releaseController', options, async () => {
       const lease = this.#cluster.controller;
       if (epoch > lease.epoch) return this.#rememberControllerEpoch(epoch);
@@ -571,9 +529,7 @@ export class MemoryCoordinator implements Coordinator {
   // ---- partitions ----------------------------------------------------------------------------
 
   async setReplicas(topic: string, partition: number, assignment: PartitionAssignment, options?: CallOptions): Promise<void> {
-    const c = checkAddress('setReplicas', topic, partition);
-    checkAssignment(c, assignment);
-    c.done();
+    this.#args.setReplicas(topic, partition, assignment);
     return this.#serialize('setReplicas', options, () =>
       this.#changePartition(topic, partition, (doc) => {
         const stored = doc?.controllerEpoch ?? 0;
@@ -597,9 +553,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async acquireLeadership(topic: string, partition: number, request: LeadershipRequest, options?: CallOptions): Promise<LeaseAcquisition> {
-    const c = checkAddress('acquireLeadership', topic, partition);
-    checkLeadershipRequest(c, request, this.#leaseTtlMaxMs);
-    c.done();
+    this.#args.acquireLeadership(topic, partition, request);
     return this.#serialize('acquireLeadership', options, () =>
       this.#changePartition<LeaseAcquisition>(topic, partition, (doc) => {
         const lease = this.#liveLease(doc);
@@ -632,11 +586,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async renewLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
-    const c = checkAddress('renewLeadership', topic, partition);
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    checkTtl(c, 'ttlMs', ttlMs, this.#leaseTtlMaxMs);
-    c.done();
+    this.#args.renewLeadership(topic, partition, brokerId, leaderEpoch, ttlMs);
     return this.#serialize('renewLeadership', options, () =>
       this.#leaseChange(topic, partition, leaderEpoch, brokerId, (doc) => {
         doc.lease = { holder: brokerId, expiresAtMs: this.#now() + ttlMs };
@@ -645,10 +595,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async releaseLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, options?: CallOptions): Promise<boolean> {
-    const c = checkAddress('releaseLeadership', topic, partition);
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    c.done();
+    this.#args.releaseLeadership(topic, partition, brokerId, leaderEpoch);
     return this.#serialize('releaseLeadership', options, () =>
       this.#leaseChange(topic, partition, leaderEpoch, brokerId, (doc) => {
         doc.lease = null;
@@ -657,13 +604,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async transferLeadership(topic: string, partition: number, request: LeadershipTransfer, options?: CallOptions): Promise<LeadershipTransferResult> {
-    const c = checkAddress('transferLeadership', topic, partition);
-    checkBrokerId(c, 'brokerId', request.brokerId);
-    checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
-    checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
-    checkOffset(c, 'startOffset', request.startOffset);
-    if (request.successor !== undefined) checkBrokerId(c, 'successor', request.successor);
-    c.done();
+    this.#args.transferLeadership(topic, partition, request);
     return this.#serialize('transferLeadership', options, async () => {
       let outcome: LeadershipTransferResult = { transferred: false, reason: 'fenced' };
       const held = await this.#leaseChange(topic, partition, request.leaderEpoch, request.brokerId, () => undefined, false);
@@ -717,10 +658,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async updatePartitionState(topic: string, partition: number, leaderEpoch: number, change: PartitionStateChange, options?: CallOptions): Promise<PartitionStateUpdate> {
-    const c = checkAddress('updatePartitionState', topic, partition);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    checkStateChange(c, change);
-    c.done();
+    this.#args.updatePartitionState(topic, partition, leaderEpoch, change);
     return this.#serialize('updatePartitionState', options, () => this.#updatePartition(topic, partition, leaderEpoch, change));
   }
 
@@ -756,7 +694,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async getPartitionState(topic: string, partition: number, options?: CallOptions): Promise<PartitionState | null> {
-    checkAddress('getPartitionState', topic, partition).done();
+    this.#args.getPartitionState(topic, partition);
     return this.#read('getPartitionState', options, () => {
       const doc = this.#partitions.get(partitionId(topic, partition));
       if (doc === undefined || doc.topicId === '') return null;
@@ -781,7 +719,7 @@ export class MemoryCoordinator implements Coordinator {
   // ---- manifest ------------------------------------------------------------------------------
 
   async loadManifest(topic: string, partition: number, options?: CallOptions): Promise<PartitionManifest> {
-    checkAddress('loadManifest', topic, partition).done();
+    this.#args.loadManifest(topic, partition);
     return this.#read('loadManifest', options, () => {
       const doc = this.#partitions.get(partitionId(topic, partition));
       return { epoch: doc?.manifestEpoch ?? 0, logStartOffset: doc?.logStartOffset ?? 0, segments: doc?.segments ?? [] };
@@ -789,9 +727,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async commitSegment(topic: string, partition: number, segment: RemoteSegment, options?: CallOptions): Promise<SegmentCommit> {
-    const c = checkAddress('commitSegment', topic, partition);
-    checkSegment(c, segment);
-    c.done();
+    this.#args.commitSegment(topic, partition, segment);
     const s: RemoteSegment = {
       key: segment.key,
       baseOffset: segment.baseOffset,
@@ -823,10 +759,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async advanceLogStart(topic: string, partition: number, leaderEpoch: number, offset: number, options?: CallOptions): Promise<LogStartAdvance> {
-    const c = checkAddress('advanceLogStart', topic, partition);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    checkOffset(c, 'offset', offset);
-    c.done();
+    this.#args.advanceLogStart(topic, partition, leaderEpoch, offset);
     return this.#serialize('advanceLogStart', options, async () => {
       const update = await this.#updatePartition(topic, partition, leaderEpoch, { logStartOffset: offset });
       return { logStartOffset: update.logStartOffset, removed: update.removed };
@@ -836,10 +769,7 @@ export class MemoryCoordinator implements Coordinator {
   // ---- groups --------------------------------------------------------------------------------
 
   async groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse> {
-    const c = new Checks('groupHeartbeat');
-    checkGroupId(c, 'group', group);
-    checkHeartbeatRequest(c, request);
-    c.done();
+    this.#args.groupHeartbeat(group, request);
     const r = structuredClone(request);
     return this.#serialize('groupHeartbeat', options, () =>
       this.#changeGroup<GroupHeartbeatResponse>(group, (draft) => {
@@ -855,10 +785,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async leaveGroup(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('leaveGroup');
-    checkGroupId(c, 'group', group);
-    checkMemberId(c, 'memberId', memberId);
-    c.done();
+    this.#args.leaveGroup(group, memberId);
     return this.#serialize('leaveGroup', options, () =>
       this.#changeGroup(group, (draft) => {
         if (!this.#groups.has(group)) return { value: false };
@@ -870,9 +797,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async describeGroup(group: string, options?: CallOptions): Promise<GroupDescription | null> {
-    const c = new Checks('describeGroup');
-    checkGroupId(c, 'group', group);
-    c.done();
+    this.#args.describeGroup(group);
     return this.#serialize('describeGroup', options, () => this.#describe(group));
   }
 
@@ -897,9 +822,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async deleteGroup(group: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('deleteGroup');
-    checkGroupId(c, 'group', group);
-    c.done();
+    this.#args.deleteGroup(group);
     return this.#serialize('deleteGroup', options, async () => {
       if (!this.#groups.has(group)) return false;
       await this.#changeGroup(group, (draft) => {
@@ -915,11 +838,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
-    const c = new Checks('commitOffsets');
-    checkGroupId(c, 'group', group);
-    checkGroupMember(c, member, true);
-    checkOffsetCommits(c, offsets, this.#groupLimits);
-    c.done();
+    this.#args.commitOffsets(group, member, offsets);
     return this.#serialize('commitOffsets', options, () =>
       this.#changeGroup(group, (draft) => {
         const full = member === null ? this.#groupLimitRefusal(group) : null;
@@ -933,10 +852,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async fetchOffsets(group: string, options?: CallOptions & { topic?: string }): Promise<CommittedOffset[]> {
-    const c = new Checks('fetchOffsets');
-    checkGroupId(c, 'group', group);
-    if (options?.topic !== undefined) checkTopicName(c, 'topic', options.topic);
-    c.done();
+    this.#args.fetchOffsets(group, options?.topic);
     return this.#read('fetchOffsets', options, () => {
       const out: CommittedOffset[] = [];
       for (const [field, o] of Object.entries(this.#groups.get(group)?.offsets ?? {})) {
@@ -950,10 +866,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
-    const c = new Checks('resetOffsets');
-    checkGroupId(c, 'group', group);
-    checkOffsetCommits(c, offsets, this.#groupLimits);
-    c.done();
+    this.#args.resetOffsets(group, offsets);
     return this.#serialize('resetOffsets', options, () =>
       this.#changeGroup(group, (draft) => {
         const full = this.#groupLimitRefusal(group);
@@ -993,9 +906,7 @@ export class MemoryCoordinator implements Coordinator {
   }
 
   async expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {
-    const c = new Checks('expireGroups');
-    checkExpiryRequest(c, request);
-    c.done();
+    this.#args.expireGroups(request);
     const { offsetsRetentionMs: retentionMs, groupsMax } = request;
     const after = request.cursor ?? '';
     return this.#serialize('expireGroups', options, async () => {

@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { StrataError } from '@strata/protocol';
+import { KAFKA_JITTER, StrataError, backoffMs, type BackoffPolicy } from '@strata/protocol';
 import type {
   BrokerRegistration,
   CallOptions,
@@ -47,28 +47,12 @@ import { Listeners } from '../events.js';
 import {
   Checks,
   LIMITS,
-  checkAddress,
-  checkAssignment,
-  checkBrokerId,
-  checkBrokerRegistration,
-  checkConfigChange,
-  checkEpoch,
-  checkExpiryRequest,
   checkGroupId,
-  checkGroupMember,
-  checkHeartbeatRequest,
-  checkLeadershipRequest,
-  checkMemberId,
-  checkOffset,
-  checkOffsetCommits,
-  checkSegment,
-  checkStateChange,
-  checkTopicMetadata,
-  checkTopicName,
   checkTtl,
   collisionKey,
   groupLimitsFrom,
 } from '../validate.js';
+import { CoordinatorArguments } from '../arguments.js';
 import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, type GroupLimits } from '../defaults.js';
 import { describeCore, heartbeatIntervalMs, toTopicPartitions, type GroupCore } from '../groups.js';
 import {
@@ -125,6 +109,8 @@ interface Session {
 }
 
 const SESSION_ATTEMPTS_MAX = 3;
+/** Between reconnects to Redis (ioredis counts them from 1): 40 ms doubling to 1 s, ±20%. */
+const RECONNECT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 40, maxMs: 1_000, jitter: KAFKA_JITTER });
 const PIPELINE_CHUNK = 1000;
 
 export class RedisCoordinator implements Coordinator {
@@ -136,6 +122,8 @@ export class RedisCoordinator implements Coordinator {
   readonly #quarantineMs: number;
   readonly #callTimeoutMs: number;
   readonly #groupLimits: GroupLimits;
+  /** The argument checks both engines share (arguments.ts). */
+  readonly #args: CoordinatorArguments;
   readonly #events = new Listeners();
   #scriptsLoading: Promise<void> | undefined;
   #session: Promise<Session> | undefined;
@@ -150,8 +138,9 @@ export class RedisCoordinator implements Coordinator {
     this.#quarantineMs = options.restartQuarantineMs ?? this.#leaseTtlMaxMs;
     this.#callTimeoutMs = options.callTimeoutMs ?? COORDINATOR_DEFAULTS.callTimeoutMs;
     this.#groupLimits = groupLimitsFrom(options.groupLimits, GROUP_LIMIT_DEFAULTS);
+    this.#args = new CoordinatorArguments({ leaseTtlMaxMs: this.#leaseTtlMaxMs, groupLimits: this.#groupLimits });
     const c = new Checks('RedisCoordinator options');
-    checkTtl(c, 'leaseTtlMaxMs', this.#leaseTtlMaxMs, 24 * 3600_000);
+    checkTtl(c, 'leaseTtlMaxMs', this.#leaseTtlMaxMs, LIMITS.leaseTtlMaxMsCeiling);
     if (typeof this.#quarantineMs !== 'number' || !Number.isSafeInteger(this.#quarantineMs) || this.#quarantineMs < 0) {
       c.add('INVALID_CONFIG', 'restartQuarantineMs', `restartQuarantineMs must be an integer >= 0, got ${String(this.#quarantineMs)}`);
     }
@@ -166,7 +155,7 @@ export class RedisCoordinator implements Coordinator {
       enableOfflineQueue: true,
       // After a restart, wait until the AOF is replayed before anything runs.
       enableReadyCheck: true,
-      retryStrategy: (attempt) => Math.round(Math.min(20 * 2 ** attempt, 1000) * (0.8 + Math.random() * 0.4)),
+      retryStrategy: (attempt) => backoffMs(attempt, RECONNECT_BACKOFF),
       ...options.redis,
     });
     const where = redactUrl(url);
@@ -329,10 +318,7 @@ export class RedisCoordinator implements Coordinator {
   // ---- brokers -------------------------------------------------------------------------------
 
   async registerBroker(broker: BrokerRegistration, ttlMs: number, options?: CallOptions): Promise<void> {
-    const c = new Checks('registerBroker');
-    checkBrokerRegistration(c, broker);
-    checkTtl(c, 'ttlMs', ttlMs, COORDINATOR_DEFAULTS.brokerTtlMaxMs);
-    c.done();
+    this.#args.registerBroker(broker, ttlMs);
     return this.#call(`registerBroker ${broker.id}`, { brokerId: broker.id }, options, async () => {
       await this.#eval(
         'register-broker',
@@ -343,19 +329,14 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async heartbeatBroker(brokerId: string, ttlMs: number, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('heartbeatBroker');
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkTtl(c, 'ttlMs', ttlMs, COORDINATOR_DEFAULTS.brokerTtlMaxMs);
-    c.done();
+    this.#args.heartbeatBroker(brokerId, ttlMs);
     return this.#call(`heartbeatBroker ${brokerId}`, { brokerId }, options, async () => {
       return (await this.#eval('heartbeat-broker', [this.keys.brokers(), this.keys.broker(brokerId)], [brokerId, ttlMs])) === 1;
     });
   }
 
   async deregisterBroker(brokerId: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('deregisterBroker');
-    checkBrokerId(c, 'brokerId', brokerId);
-    c.done();
+    this.#args.deregisterBroker(brokerId);
     return this.#call(`deregisterBroker ${brokerId}`, { brokerId }, options, async () => {
       return (await this.#eval('deregister-broker', [this.keys.brokers(), this.keys.broker(brokerId)], [brokerId])) === 1;
     });
@@ -391,18 +372,14 @@ export class RedisCoordinator implements Coordinator {
   // ---- topics --------------------------------------------------------------------------------
 
   async createTopic(topic: TopicMetadata, options?: CallOptions): Promise<void> {
-    const c = new Checks('createTopic');
-    checkTopicMetadata(c, topic);
-    c.done();
+    this.#args.createTopic(topic);
     return this.#call(`createTopic ${topic.name}`, { topic: topic.name }, options, async () => {
       await this.#eval('create-topic', [this.keys.topics(), this.keys.topic(topic.name)], [topic.name, collisionKey(topic.name), ...topicFields(topic)]);
     });
   }
 
   async getTopic(name: string, options?: CallOptions): Promise<TopicMetadata | null> {
-    const c = new Checks('getTopic');
-    checkTopicName(c, 'name', name);
-    c.done();
+    this.#args.getTopic(name);
     return this.#call(`getTopic ${name}`, { topic: name }, options, async () => {
       const h = await this.#redis.hgetall(this.keys.topic(name));
       return Object.keys(h).length === 0 ? null : decodeTopic(h);
@@ -423,10 +400,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async updateTopicConfigs(name: string, change: TopicConfigChange, options?: CallOptions): Promise<TopicMetadata> {
-    const c = new Checks('updateTopicConfigs');
-    checkTopicName(c, 'name', name);
-    checkConfigChange(c, change);
-    c.done();
+    this.#args.updateTopicConfigs(name, change);
     const remove = (change.remove ?? []).map(configField);
     const set = configFields(change.set ?? {});
     return this.#call(`updateTopicConfigs ${name}`, { topic: name }, options, async () => {
@@ -436,9 +410,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('deleteTopic');
-    checkTopicName(c, 'name', name);
-    c.done();
+    this.#args.deleteTopic(name);
     return this.#call(`deleteTopic ${name}`, { topic: name }, options, async () => {
       const partitions = int(await this.#eval('delete-topic', [this.keys.topics(), this.keys.topic(name)], [name, collisionKey(name)]), 'partitions');
       // Each partition is its own slot: plain commands (each atomic by itself) per partition. A crash
@@ -462,11 +434,7 @@ export class RedisCoordinator implements Coordinator {
   // ---- controller ----------------------------------------------------------------------------
 
   async acquireController(request: ControllerAcquireRequest, options?: CallOptions): Promise<LeaseAcquisition> {
-    const c = new Checks('acquireController');
-    checkBrokerId(c, 'brokerId', request?.brokerId);
-    checkTtl(c, 'ttlMs', request?.ttlMs, this.#leaseTtlMaxMs);
-    if (request?.knownEpoch !== undefined) checkEpoch(c, 'knownEpoch', request.knownEpoch);
-    c.done();
+    this.#args.acquireController(request);
     return this.#call(`acquireController ${request.brokerId}`, { brokerId: request.brokerId }, options, () =>
       this.#acquire(
         'acquire-controller',
@@ -478,21 +446,14 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async renewController(brokerId: string, epoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('renewController');
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'epoch', epoch, 1);
-    checkTtl(c, 'ttlMs', ttlMs, this.#leaseTtlMaxMs);
-    c.done();
+    this.#args.renewController(brokerId, epoch, ttlMs);
     return this.#call(`renewController ${brokerId}`, { brokerId }, options, async () => {
       return (await this.#eval('renew-controller', [this.keys.controller()], [brokerId, epoch, ttlMs])) === 1;
     });
   }
 
   async releaseController(brokerId: string, epoch: number, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('releaseController');
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'epoch', epoch, 1);
-    c.done();
+    this.#args.releaseController(brokerId, epoch);
     return this.#call(`releaseController ${brokerId}`, { brokerId }, options, async () => {
       return (await this.#eval('release-controller', [this.keys.controller()], [brokerId, epoch])) === 1;
     });
@@ -509,9 +470,7 @@ export class RedisCoordinator implements Coordinator {
   // ---- partitions ----------------------------------------------------------------------------
 
   async setReplicas(topic: string, partition: number, assignment: PartitionAssignment, options?: CallOptions): Promise<void> {
-    const c = checkAddress('setReplicas', topic, partition);
-    checkAssignment(c, assignment);
-    c.done();
+    this.#args.setReplicas(topic, partition, assignment);
     return this.#call(`setReplicas ${topic}/${partition}`, { topic, partition }, options, async () => {
       await this.#eval(
         'set-replicas',
@@ -522,9 +481,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async acquireLeadership(topic: string, partition: number, request: LeadershipRequest, options?: CallOptions): Promise<LeaseAcquisition> {
-    const c = checkAddress('acquireLeadership', topic, partition);
-    checkLeadershipRequest(c, request, this.#leaseTtlMaxMs);
-    c.done();
+    this.#args.acquireLeadership(topic, partition, request);
     return this.#call(`acquireLeadership ${topic}/${partition}`, { topic, partition, brokerId: request.brokerId }, options, () =>
       this.#acquire(
         'acquire-leadership',
@@ -547,11 +504,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async renewLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
-    const c = checkAddress('renewLeadership', topic, partition);
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    checkTtl(c, 'ttlMs', ttlMs, this.#leaseTtlMaxMs);
-    c.done();
+    this.#args.renewLeadership(topic, partition, brokerId, leaderEpoch, ttlMs);
     return this.#call(`renewLeadership ${topic}/${partition}`, { topic, partition, brokerId }, options, async () => {
       const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
       return (await this.#eval('renew-leadership', keys, [brokerId, leaderEpoch, ttlMs])) === 1;
@@ -559,10 +512,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async releaseLeadership(topic: string, partition: number, brokerId: string, leaderEpoch: number, options?: CallOptions): Promise<boolean> {
-    const c = checkAddress('releaseLeadership', topic, partition);
-    checkBrokerId(c, 'brokerId', brokerId);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    c.done();
+    this.#args.releaseLeadership(topic, partition, brokerId, leaderEpoch);
     return this.#call(`releaseLeadership ${topic}/${partition}`, { topic, partition, brokerId }, options, async () => {
       const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
       return (await this.#eval('release-leadership', keys, [brokerId, leaderEpoch])) === 1;
@@ -570,13 +520,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async transferLeadership(topic: string, partition: number, request: LeadershipTransfer, options?: CallOptions): Promise<LeadershipTransferResult> {
-    const c = checkAddress('transferLeadership', topic, partition);
-    checkBrokerId(c, 'brokerId', request.brokerId);
-    checkEpoch(c, 'leaderEpoch', request.leaderEpoch, 1);
-    checkTtl(c, 'ttlMs', request.ttlMs, this.#leaseTtlMaxMs);
-    checkOffset(c, 'startOffset', request.startOffset);
-    if (request.successor !== undefined) checkBrokerId(c, 'successor', request.successor);
-    c.done();
+    this.#args.transferLeadership(topic, partition, request);
     return this.#call(`transferLeadership ${topic}/${partition}`, { topic, partition, brokerId: request.brokerId }, options, async () => {
       const keys = [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)];
       const reply = (await this.#eval('transfer-leadership', keys, [
@@ -594,10 +538,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async updatePartitionState(topic: string, partition: number, leaderEpoch: number, change: PartitionStateChange, options?: CallOptions): Promise<PartitionStateUpdate> {
-    const c = checkAddress('updatePartitionState', topic, partition);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    checkStateChange(c, change);
-    c.done();
+    this.#args.updatePartitionState(topic, partition, leaderEpoch, change);
     return this.#call(`updatePartitionState ${topic}/${partition}`, { topic, partition, epoch: leaderEpoch }, options, () =>
       this.#updatePartition(topic, partition, leaderEpoch, change),
     );
@@ -627,7 +568,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async getPartitionState(topic: string, partition: number, options?: CallOptions): Promise<PartitionState | null> {
-    checkAddress('getPartitionState', topic, partition).done();
+    this.#args.getPartitionState(topic, partition);
     return this.#call(`getPartitionState ${topic}/${partition}`, { topic, partition }, options, async () => {
       const reply = (await this.#eval('read-partition', [this.keys.partitionLease(topic, partition), this.keys.partitionState(topic, partition)], [])) as unknown[];
       return decodePartitionState(topic, partition, reply);
@@ -637,7 +578,7 @@ export class RedisCoordinator implements Coordinator {
   // ---- manifest ------------------------------------------------------------------------------
 
   async loadManifest(topic: string, partition: number, options?: CallOptions): Promise<PartitionManifest> {
-    checkAddress('loadManifest', topic, partition).done();
+    this.#args.loadManifest(topic, partition);
     return this.#call(`loadManifest ${topic}/${partition}`, { topic, partition }, options, async () => {
       const reply = (await this.#eval('load-manifest', [this.keys.partitionState(topic, partition), this.keys.partitionSegments(topic, partition)], [])) as unknown[];
       return {
@@ -649,9 +590,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async commitSegment(topic: string, partition: number, segment: RemoteSegment, options?: CallOptions): Promise<SegmentCommit> {
-    const c = checkAddress('commitSegment', topic, partition);
-    checkSegment(c, segment);
-    c.done();
+    this.#args.commitSegment(topic, partition, segment);
     const context = { topic, partition, epoch: segment.epoch };
     return this.#call(`commitSegment ${topic}/${partition} ${segment.baseOffset}-${segment.lastOffset}`, context, options, async () => {
       const reply = (await this.#eval(
@@ -664,10 +603,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async advanceLogStart(topic: string, partition: number, leaderEpoch: number, offset: number, options?: CallOptions): Promise<LogStartAdvance> {
-    const c = checkAddress('advanceLogStart', topic, partition);
-    checkEpoch(c, 'leaderEpoch', leaderEpoch, 1);
-    checkOffset(c, 'offset', offset);
-    c.done();
+    this.#args.advanceLogStart(topic, partition, leaderEpoch, offset);
     return this.#call(`advanceLogStart ${topic}/${partition}`, { topic, partition, epoch: leaderEpoch }, options, async () => {
       const update = await this.#updatePartition(topic, partition, leaderEpoch, { logStartOffset: offset });
       return { logStartOffset: update.logStartOffset, removed: update.removed };
@@ -677,10 +613,7 @@ export class RedisCoordinator implements Coordinator {
   // ---- groups --------------------------------------------------------------------------------
 
   async groupHeartbeat(group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse> {
-    const c = new Checks('groupHeartbeat');
-    checkGroupId(c, 'group', group);
-    checkHeartbeatRequest(c, request);
-    c.done();
+    this.#args.groupHeartbeat(group, request);
     const r = request;
     return this.#call(`groupHeartbeat ${group}`, { group, memberId: r.memberId }, options, async () => {
       // The index first: it may name a group that does not exist (listGroups skips it), never miss one.
@@ -695,7 +628,7 @@ export class RedisCoordinator implements Coordinator {
           r.ownedPartitions === undefined || r.ownedPartitions === null
             ? ''
             : JSON.stringify(r.ownedPartitions.map((tp) => ({ topic: tp.topic, partitions: tp.partitions }))),
-          r.sessionTimeoutMs,
+          r.sessionTimeoutMs ?? '',
           r.rebalanceTimeoutMs ?? '',
           r.clientId === undefined ? '0' : '1',
           r.clientId ?? '',
@@ -703,6 +636,7 @@ export class RedisCoordinator implements Coordinator {
           COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs,
           this.#groupLimits.groupMembersMax,
           LIMITS.groupPartitionsMax,
+          COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
         ],
       )) as unknown[];
       return {
@@ -710,25 +644,21 @@ export class RedisCoordinator implements Coordinator {
         memberEpoch: int(reply[0], 'member epoch'),
         groupEpoch: int(reply[1], 'group epoch'),
         assignment: toTopicPartitions(decodePartitionMap(String(reply[2]))),
-        heartbeatIntervalMs: heartbeatIntervalMs(r.sessionTimeoutMs),
+        // The member's stored timeout: the request may have left it out (unchanged).
+        heartbeatIntervalMs: heartbeatIntervalMs(int(reply[3], 'session timeout')),
       };
     });
   }
 
   async leaveGroup(group: string, memberId: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('leaveGroup');
-    checkGroupId(c, 'group', group);
-    checkMemberId(c, 'memberId', memberId);
-    c.done();
+    this.#args.leaveGroup(group, memberId);
     return this.#call(`leaveGroup ${group}`, { group, memberId }, options, async () => {
       return (await this.#eval('group-leave', [this.keys.groupMeta(group), this.keys.groupMembers(group)], [memberId])) === 1;
     });
   }
 
   async describeGroup(group: string, options?: CallOptions): Promise<GroupDescription | null> {
-    const c = new Checks('describeGroup');
-    checkGroupId(c, 'group', group);
-    c.done();
+    this.#args.describeGroup(group);
     return this.#call(`describeGroup ${group}`, { group }, options, () => this.#describe(group));
   }
 
@@ -760,9 +690,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async deleteGroup(group: string, options?: CallOptions): Promise<boolean> {
-    const c = new Checks('deleteGroup');
-    checkGroupId(c, 'group', group);
-    c.done();
+    this.#args.deleteGroup(group);
     return this.#call(`deleteGroup ${group}`, { group }, options, async () => {
       const keys = [this.keys.groupMeta(group), this.keys.groupMembers(group), this.keys.groupOffsets(group)];
       const deleted = (await this.#eval('group-delete', keys, [])) === 1;
@@ -774,11 +702,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
-    const c = new Checks('commitOffsets');
-    checkGroupId(c, 'group', group);
-    checkGroupMember(c, member, true);
-    checkOffsetCommits(c, offsets, this.#groupLimits);
-    c.done();
+    this.#args.commitOffsets(group, member, offsets);
     return this.#call(`commitOffsets ${group}`, { group }, options, async () => {
       if (member === null) await this.#admitGroup(group);
       await this.#eval(
@@ -790,10 +714,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async fetchOffsets(group: string, options?: CallOptions & { topic?: string }): Promise<CommittedOffset[]> {
-    const c = new Checks('fetchOffsets');
-    checkGroupId(c, 'group', group);
-    if (options?.topic !== undefined) checkTopicName(c, 'topic', options.topic);
-    c.done();
+    this.#args.fetchOffsets(group, options?.topic);
     return this.#call(`fetchOffsets ${group}`, { group }, options, async () => {
       const h = await this.#redis.hgetall(this.keys.groupOffsets(group));
       return sortOffsets(
@@ -805,10 +726,7 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
-    const c = new Checks('resetOffsets');
-    checkGroupId(c, 'group', group);
-    checkOffsetCommits(c, offsets, this.#groupLimits);
-    c.done();
+    this.#args.resetOffsets(group, offsets);
     return this.#call(`resetOffsets ${group}`, { group }, options, async () => {
       await this.#admitGroup(group);
       await this.#eval(
@@ -825,8 +743,9 @@ export class RedisCoordinator implements Coordinator {
   }
 
   async expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {
+    this.#args.expireGroups(request);
+    // The engine's own part: its cursor is a SCAN cursor.
     const c = new Checks('expireGroups');
-    checkExpiryRequest(c, request);
     if (request.cursor !== undefined && request.cursor !== '' && !/^\d{1,20}$/.test(request.cursor)) c.add('INVALID_REQUEST', 'cursor', 'cursor must be the string a previous pass returned');
     c.done();
     return this.#call('expireGroups', {}, options, async () => {

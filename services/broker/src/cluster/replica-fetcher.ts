@@ -4,10 +4,13 @@
 // are. A fetcher serves exactly one (leader, epoch); a new epoch gets a new fetcher.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { validateBatches } from '@strata/protocol';
+import { EQUAL_JITTER, backoffMs, validateBatches, type BackoffPolicy } from '@strata/protocol';
 import type { Logger } from '../logger.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
 import type { ReplicaClient } from './replica-client.js';
+
+/** Between failed fetches from the leader: 50 ms doubling to 1 s, at least half of it (fetchers of many partitions spread out). */
+const FETCH_RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 50, maxMs: 1_000, jitter: EQUAL_JITTER });
 
 export interface ReplicaFetcherOptions {
   handle: PartitionHandle;
@@ -108,7 +111,7 @@ export class ReplicaFetcher {
         if (failures === 1 || failures % 50 === 0) logger.debug('replica fetch failed; retrying', { topic: handle.topic, partition: handle.partition, leader: this.leaderId, failures, err: e });
         // A batch that does not continue our log means our view is off: redo the truncation.
         truncated = false;
-        await sleep(Math.min(1_000, 25 * 2 ** Math.min(failures, 6)), undefined, { signal }).catch(() => undefined);
+        await sleep(backoffMs(failures, FETCH_RETRY_BACKOFF), undefined, { signal }).catch(() => undefined);
       }
     }
   }

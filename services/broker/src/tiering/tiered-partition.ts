@@ -5,7 +5,7 @@
 // became visible.
 
 import { createReadStream } from 'node:fs';
-import { StrataError, isStrataError } from '@strata/protocol';
+import { EQUAL_JITTER, StrataError, backoffMs, isStrataError, type BackoffPolicy } from '@strata/protocol';
 import type { PartitionLog, ReadResult, TimestampLookup } from '@strata/log';
 import {
   manifestSnapshotKey,
@@ -24,6 +24,8 @@ import { publicMessage } from '../redact.js';
 const MiB = 1024 * 1024;
 const SINGLE_PUT_MAX_BYTES = 256 * MiB;
 const MIN_PART_BYTES = 5 * MiB;
+/** Between failed uploads of a partition: 500 ms doubling to 30 s, at least half of it. */
+const UPLOAD_RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 500, maxMs: 30_000, jitter: EQUAL_JITTER });
 
 /**
  * S3 bills per request: one segment should be one PUT. A part size above the object's size makes
@@ -349,7 +351,7 @@ export class TieredPartition {
     } catch (e) {
       this.#failures++;
       // Capped exponential backoff with jitter before this partition tries again.
-      const delayMs = Math.min(30_000, 250 * 2 ** Math.min(this.#failures, 7)) * (0.5 + Math.random() / 2);
+      const delayMs = backoffMs(this.#failures, UPLOAD_RETRY_BACKOFF);
       this.#retryAtMs = this.#deps.now() + delayMs;
       // Shown by describe (lastUploadError): without server paths; the log below has the whole error.
       this.lastError = publicMessage((e as Error).message);

@@ -2,7 +2,7 @@
 // here collects all problems instead of stopping at the first, so a client
 // fixes a bad request in one round trip. Defaults live in ../config.ts.
 
-import { BatchAttribute, StrataError, type ErrorCode } from '@strata/protocol';
+import { BatchAttribute, StrataError, describeValue as describe, type ErrorCode } from '@strata/protocol';
 import { SEGMENT_BYTES_MAX, type LogConfig } from '@strata/log';
 
 export interface TopicConfigs {
@@ -303,41 +303,11 @@ function localLimit(local: number, total: number): number {
   return Math.min(local, total);
 }
 
-// ---- topic names -------------------------------------------------------------
-
-export const TOPIC_NAME_MAX_LENGTH = 249;
-const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
-
-/** Kafka's rules: [a-zA-Z0-9._-], 1..249 characters, not "." or "..". */
-export function topicNameProblem(name: unknown): string | null {
-  if (typeof name !== 'string') return `topic name must be a string, got ${describe(name)}`;
-  if (name.length === 0) return 'topic name must not be empty';
-  if (name.length > TOPIC_NAME_MAX_LENGTH) return `topic name is ${name.length} characters, over the limit of ${TOPIC_NAME_MAX_LENGTH}`;
-  if (name === '.' || name === '..') return `topic name must not be "${name}"`;
-  if (!TOPIC_NAME_PATTERN.test(name)) return `topic name "${truncate(name)}" may contain only ASCII letters, digits, ".", "_" and "-"`;
-  return null;
-}
-
-/** Kafka refuses names that differ only by "." vs "_" (they collide in metric names). */
-export function collisionKey(name: string): string {
-  return name.replaceAll('.', '_');
-}
-
 // ---- small helpers shared by request validation -----------------------------
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(truncate(value));
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
-function truncate(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
+/** A short, bounded description of a value for an error message (the one in @strata/protocol). */
+export { describe };

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError, isPermanentFsError, isStrataError } from '@strata/protocol';
+import { StrataError, collisionKey, isPermanentFsError, isStrataError, topicNameProblem } from '@strata/protocol';
 import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
@@ -17,7 +17,6 @@ import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
 import {
   checkEffectiveConfigs,
-  collisionKey,
   describe,
   effectiveConfigs,
   isPlainObject,
@@ -26,7 +25,6 @@ import {
   parseTopicConfigValue,
   throwProblems,
   toLogConfig,
-  topicNameProblem,
   TOPIC_CONFIG_KEYS,
   type Problem,
   type TopicConfigOverrides,
@@ -254,7 +252,7 @@ export class TopicRegistry {
         if (!CREATE_FIELDS.has(key)) problems.push({ code: 'INVALID_REQUEST', field: key, message: `unknown field "${key}"` });
       }
       const nameProblem = topicNameProblem(body.name);
-      if (nameProblem) problems.push({ code: 'INVALID_TOPIC', field: 'name', message: nameProblem });
+      if (nameProblem !== null) problems.push({ code: 'INVALID_TOPIC', field: 'name', message: `topic name ${nameProblem}` });
       const name = body.name as string;
 
       const partitions = body.partitions ?? this.#opts.defaults.partitions;

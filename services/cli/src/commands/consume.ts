@@ -6,7 +6,7 @@
  * --follow every loop stops at the high watermark seen when the command started; with --follow the
  * loops long-poll until interrupted. Within a partition records print in offset order.
  */
-import { isStrataError, StrataError } from '@strata/protocol';
+import { EQUAL_JITTER, backoffMs, isStrataError, StrataError, type BackoffPolicy } from '@strata/protocol';
 import {
   booleanOption,
   intOption,
@@ -31,6 +31,8 @@ const FOLLOW_MAX_WAIT_MS = 10_000;
 /** Retriable failures (broker restarting, timeouts) are retried this often, then reported. */
 const RETRY_ATTEMPTS_MAX = 6;
 const RETRY_BACKOFF_MS_MAX = 5_000;
+/** Between retries of a partition's fetch: 200 ms doubling to RETRY_BACKOFF_MS_MAX, at least half of it. */
+const RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 200, maxMs: RETRY_BACKOFF_MS_MAX, jitter: EQUAL_JITTER });
 
 type Format = 'lines' | 'json';
 type StartAt = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'offset'; offset: number } | { kind: 'timestamp'; ms: number };
@@ -227,9 +229,9 @@ async function consume(ctx: CommandContext): Promise<number> {
         }
         if (isRetriable(error) && attempt < RETRY_ATTEMPTS_MAX) {
           attempt++;
-          const backoffMs = Math.min(RETRY_BACKOFF_MS_MAX, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          const waitMs = backoffMs(attempt, RETRY_BACKOFF);
           io.stderr.write(`warning: partition ${plan.partition}: ${formatError(error).replace(/^error: /, '').trimEnd()}; retrying\n`);
-          await sleep(backoffMs, stop.signal);
+          await sleep(waitMs, stop.signal);
           continue;
         }
         throw error;

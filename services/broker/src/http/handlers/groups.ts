@@ -36,8 +36,6 @@ type GroupRoute =
 
 /** Group request bodies are small: a commit of many partitions is a few hundred KiB at most. */
 const GROUP_BODY_BYTES_MAX = 1024 * 1024;
-/** Kafka's group.consumer.session.timeout.ms default. */
-export const GROUP_SESSION_TIMEOUT_MS_DEFAULT = 45_000;
 /** Deadline of one coordinator call made for a request. */
 const COORDINATOR_CALL_MS = 10_000;
 /** Partitions looked up at once on other brokers during a reset. */
@@ -89,7 +87,8 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       group,
       {
         ...member,
-        sessionTimeoutMs: body.sessionTimeoutMs ?? GROUP_SESSION_TIMEOUT_MS_DEFAULT,
+        // Omitted: the coordinator's default on a join, unchanged on a heartbeat (KIP-848).
+        ...(body.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: body.sessionTimeoutMs } : {}),
         ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs } : {}),
         ...(body.clientId !== undefined ? { clientId: body.clientId } : {}),
         topicPartitions: topicCounts(),
