@@ -11,6 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { manifestEndOffset, type LeadershipTransferResult, type PartitionState } from '@strata/coord';
+import { KAFKA_JITTER, backoffMs } from '@strata/protocol';
 import { Counter } from 'prom-client';
 import { writeFileAtomic } from '../fs-util.js';
 import { PartitionLeader } from '../partition/partition-leader.js';
@@ -355,7 +356,7 @@ export class Leadership {
             });
             break;
           }
-          await sleep(Math.min(HANDOVER_UPLOAD_RETRY_MAX_MS, HANDOVER_UPLOAD_RETRY_FIRST_MS * 2 ** attempt), undefined, { ref: false });
+          await sleep(backoffMs(attempt + 1, { baseMs: HANDOVER_UPLOAD_RETRY_FIRST_MS, maxMs: HANDOVER_UPLOAD_RETRY_MAX_MS, jitter: KAFKA_JITTER }), undefined, { ref: false });
         }
       }
       // Straight to the assigned leader when there is one (the partition never lacks a lease holder), else released.
