@@ -1,4 +1,4 @@
-// Replication (DESIGN.md §1, §6): acks=all with min.insync.replicas=2 on three brokers.
+// Replication (docs/architecture.md#invariants, #cluster): acks=all with min.insync.replicas=2 on three brokers.
 // - durability: brokers SIGKILLed at random moments (one at a time, sometimes the leader, some
 //   restarted with a wiped data dir) while producers send acks=all: every acknowledged record is
 //   at its acknowledged offset at the end, offsets are dense, no record is there twice, and no

@@ -1,4 +1,4 @@
-// Consumer: a member of a consumer group (DESIGN.md §7; the protocol is KIP-848's, server side).
+// Consumer: a member of a consumer group (docs/architecture.md#groups; the protocol is KIP-848's, server side).
 //
 // The broker computes the assignment; this class follows it:
 // - a heartbeat loop at the interval the broker gives, reporting the partitions owned now;

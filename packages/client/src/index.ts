@@ -1,4 +1,4 @@
-// @strata/client: Strata's TypeScript client over the HTTP API v1 (DESIGN.md §8).
+// @strata/client: Strata's TypeScript client over the HTTP API v1 (docs/architecture.md#http-api).
 // Producer (Kafka's partitioner, batching, linger, gzip, acks, retries that keep
 // per-partition order, a bounded buffer), Admin, and Fetcher / PartitionReader
 // (the consumer without groups), Consumer (groups), and withDeadLetter. Every error is a StrataError from

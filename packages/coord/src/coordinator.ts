@@ -1,4 +1,4 @@
-// The Coordinator: the small, hot, shared state of a Strata cluster (DESIGN.md §5-§7).
+// The Coordinator: the small, hot, shared state of a Strata cluster (docs/architecture.md#coordination, #cluster, #groups).
 // One interface, two engines (Redis, in-process), one conformance suite
 // (test/conformance.ts) that every engine passes.
 //

@@ -1,4 +1,4 @@
-// @strata/coord: the Coordinator (DESIGN.md §5-§7) and its two engines.
+// @strata/coord: the Coordinator (docs/architecture.md#coordination, #cluster, #groups) and its two engines.
 // Public surface: the interface and its types, the engines, the limits and validation a service
 // may want to apply at its own edge, and the Redis key builder (for tooling and tests).
 

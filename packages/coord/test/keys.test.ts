@@ -3,7 +3,7 @@ import { CoordKeys, DEFAULT_KEY_PREFIX, hashTag, manifestEndOffset } from '@stra
 import { expectStrataError, segment } from './conformance.js';
 
 describe('CoordKeys', () => {
-  it('builds every key under the prefix with the hash tags of DESIGN.md §5', () => {
+  it('builds every key under the prefix with the hash tags of docs/architecture.md#coordination', () => {
     const k = new CoordKeys('s1:');
     expect(k.partitionLease('orders', 3)).toBe('s1:p:{orders/3}:lease');
     expect(k.partitionState('orders', 3)).toBe('s1:p:{orders/3}:state');

@@ -1,6 +1,6 @@
 import type { LogConfig } from './types.js';
 
-/** Kafka's defaults, except segment.bytes: smaller segments reach the bucket sooner (DESIGN.md §4). */
+/** Kafka's defaults, except segment.bytes: smaller segments reach the bucket sooner (docs/architecture.md#upload). */
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   segmentBytes: 128 * 1024 * 1024,
   segmentMs: 7 * 24 * 60 * 60 * 1000,

@@ -10,7 +10,7 @@ export const RECOVERY_POINT_FILE = '.recovery-point';
 /** The log's leader-epoch cache: `<epoch> <startOffset>` per line (Kafka's leader-epoch-checkpoint). */
 export const EPOCH_CHECKPOINT_FILE = '.leader-epoch-checkpoint';
 
-/** `<baseOffset, 20 digits>`: lexical order is offset order (DESIGN.md §3). */
+/** `<baseOffset, 20 digits>`: lexical order is offset order (docs/architecture.md#local-log). */
 export function segmentFileStem(baseOffset: number): string {
   return String(baseOffset).padStart(20, '0');
 }

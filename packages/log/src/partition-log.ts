@@ -91,7 +91,7 @@ export interface RecoveryReport {
 }
 
 /**
- * One partition's local log (DESIGN.md §3): a list of segments, the last one active.
+ * One partition's local log (docs/architecture.md#local-log): a list of segments, the last one active.
  * Appends, rolls, retention and truncation run one at a time through a queue; reads run
  * concurrently and pin the segments they touch so retention cannot delete them mid-read.
  */

@@ -1,5 +1,5 @@
 /**
- * The public shape of one partition's local log (DESIGN.md §3).
+ * The public shape of one partition's local log (docs/architecture.md#local-log).
  *
  * Offsets are JS numbers (asserted safe integers); on disk they are int64.
  */

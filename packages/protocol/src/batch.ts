@@ -1,4 +1,4 @@
-// RecordBatch v2 framing, exactly as Kafka lays it out (DESIGN.md §2):
+// RecordBatch v2 framing, exactly as Kafka lays it out (docs/architecture.md#model):
 //
 //   offset  field                 type    in CRC
 //        0  baseOffset            int64   no   (rewritten by the broker on append)

@@ -1,4 +1,4 @@
-// @strata/storage: the object-store layer of tiered storage (DESIGN.md §4).
+// @strata/storage: the object-store layer of tiered storage (docs/architecture.md#object-storage).
 // Layers, Redpanda's way: object-store client (ObjectStore and its engines) →
 // remote I/O with retries and deadlines (retry.ts) → the tiering logic (next).
 // The segment object format and the key builder are shared by all of them.

@@ -1,9 +1,9 @@
 // Every object key Strata writes is built here, and nowhere else (Redpanda's
-// rule: one place names every object). DESIGN.md §4; the table is in README.md.
+// rule: one place names every object). docs/architecture.md#object-storage; the table is in README.md.
 //
 // Keys handed to an ObjectStore are relative to the store: the S3 engine puts
 // its configured prefix (STRATA_S3_PREFIX) in front with withStorePrefix, and
-// the local-directory engine puts its root directory there. So the DESIGN's
+// the local-directory engine puts its root directory there. So the design's
 // `<prefix>/topics/<topic>/...` is `withStorePrefix(prefix, segmentObjectKey(...))`.
 //
 //   topics/<topic>/topic.json                                      topic configs

@@ -1,4 +1,4 @@
-// One sealed segment as one object (DESIGN.md §4):
+// One sealed segment as one object (docs/architecture.md#object-storage):
 //
 //   [data]          the segment's RecordBatch v2 bytes exactly as the log holds them
 //   [offset index]  offsetIndexCount x (relativeOffset u32, position u32): a batch

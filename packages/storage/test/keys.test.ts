@@ -14,7 +14,7 @@ import {
   withStorePrefix,
 } from '@strata/storage';
 
-describe('object keys (DESIGN.md §4)', () => {
+describe('object keys (docs/architecture.md#object-storage)', () => {
   it('names a segment object with 20-digit offsets and the uploader epoch', () => {
     const key = segmentObjectKey({ topic: 'orders', partition: 3, baseOffset: 42, lastOffset: 99, epoch: 7 });
     expect(key).toBe('topics/orders/3/00000000000000000042-00000000000000000099-e7.seg');

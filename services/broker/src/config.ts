@@ -20,7 +20,7 @@ import {
 
 const MiB = 1024 * 1024;
 
-/** Kafka's topic defaults, except segment.bytes: smaller segments reach the bucket sooner (DESIGN.md §4). */
+/** Kafka's topic defaults, except segment.bytes: smaller segments reach the bucket sooner (docs/architecture.md#upload). */
 export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
   'segment.bytes': 128 * MiB,
   'segment.ms': 7 * 24 * 60 * 60 * 1000,
@@ -147,13 +147,13 @@ export const FETCH_DEFAULT_MAX_RECORDS = 500;
  */
 export const JSON_MAX_DEPTH = 128;
 
-/** Settings from DESIGN.md §8 this build recognises but does not use yet (none now: replication landed). */
+/** Settings from docs/architecture.md#http-api this build recognises but does not use yet (none now: replication landed). */
 export const NOT_IN_THIS_BUILD = [] as const;
 
 /** Cluster mode: a topic's replication factor when the request names none (placed on as many live brokers as there are, up to it). */
 export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
 
-/** Clustered mode (STRATA_REDIS_URL set): Redis coordinates brokers (DESIGN.md §5, §6). */
+/** Clustered mode (STRATA_REDIS_URL set): Redis coordinates brokers (docs/architecture.md#coordination, #cluster). */
 export interface ClusterConfig {
   /** redis://[user:password@]host:port[/db] */
   redisUrl: string;
@@ -188,7 +188,7 @@ export type ObjectStoreConfig =
   | { kind: 'local'; dir: string }
   | { kind: 's3'; bucket: string; prefix: string; endpoint: string; region: string; forcePathStyle: boolean };
 
-/** Tiered storage tuning (DESIGN.md §4, §6). */
+/** Tiered storage tuning (docs/architecture.md#upload, #cluster). */
 export interface TieringConfig {
   uploadConcurrency: number;
   loopIntervalMs: number;

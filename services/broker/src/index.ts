@@ -1,4 +1,4 @@
-// @strata/broker: the single-node broker's HTTP API (DESIGN.md §8).
+// @strata/broker: the single-node broker's HTTP API (docs/architecture.md#http-api).
 
 export { startBroker } from './broker.js';
 export type { Broker, BrokerDependencies } from './broker.js';

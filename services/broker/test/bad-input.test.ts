@@ -1,4 +1,4 @@
-// Invariant 5 (DESIGN.md §1): bad input gets a clear error and changes nothing.
+// Invariant 5 (docs/architecture.md#invariants): bad input gets a clear error and changes nothing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchField, crc32c, encodeRecordBatch } from '@strata/protocol';

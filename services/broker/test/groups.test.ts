@@ -1,4 +1,4 @@
-// Consumer group endpoints (DESIGN.md §7, §8) on a single node: join, heartbeat, hand-over,
+// Consumer group endpoints (docs/architecture.md#groups, #http-api) on a single node: join, heartbeat, hand-over,
 // commit (fenced), offsets with lag, reset, describe, list, leave, delete, and the bad inputs
 // of issue #6, each with a clear error and nothing changed.
 

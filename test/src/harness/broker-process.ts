@@ -1,7 +1,7 @@
 /**
  * A real broker process: `node services/cli/dist/main.js serve` (so `pnpm build` must have run).
  *
- * Configured through the environment (DESIGN.md §8 names), with the HTTP port and data dir
+ * Configured through the environment (docs/architecture.md#http-api names), with the HTTP port and data dir
  * chosen by the harness; output kept in a ring buffer to print when a test fails. Faults:
  * stop() (SIGTERM, graceful), kill() (SIGKILL), pause()/resume() (SIGSTOP/SIGCONT), and
  * restart() on the same port and data dir.

@@ -184,7 +184,7 @@ export class S3Server extends ManagedProcess {
   }
 
   /**
-   * The environment that points a BrokerProcess at this bucket (DESIGN.md §8 names): pass it as
+   * The environment that points a BrokerProcess at this bucket (docs/architecture.md#http-api names): pass it as
    * `env`. `prefix` sets STRATA_S3_PREFIX (one per test keeps tests apart in one bucket); `via` points
    * the broker at something in front of the server instead (a FaultProxy), same credentials.
    */

@@ -1,4 +1,4 @@
-// The one place that builds Redis keys (DESIGN.md §5). Every key starts with the configurable
+// The one place that builds Redis keys (docs/architecture.md#coordination). Every key starts with the configurable
 // prefix and carries a Redis Cluster hash tag, so that every script touches keys of ONE slot:
 //
 //   <prefix>p:{<topic>/<partition>}:lease   leader broker id, PX TTL
@@ -17,7 +17,7 @@
 //   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
 //                                           the groups' own slots: a separate, idempotent SADD)
 //
-// The cluster-wide keys share the tag {cluster} (DESIGN.md §5 leaves them untagged): creating a
+// The cluster-wide keys share the tag {cluster} (the original design left them untagged; docs/architecture.md#design-changes): creating a
 // topic writes `topics` and `topic:<name>` in one script, which Redis Cluster allows only
 // within one slot. They are few and small, so one slot holds them all.
 //

@@ -1,4 +1,4 @@
-// The Redis engine of the Coordinator (DESIGN.md §5): every multi-key change is one Lua script
+// The Redis engine of the Coordinator (docs/architecture.md#coordination): every multi-key change is one Lua script
 // (../../lua/), loaded once per connection and called by SHA; every key comes from CoordKeys;
 // every error goes through redis/errors.ts. See README.md for the fencing design, in particular
 // how a restart or failover that loses recent writes can never produce two leaders of one epoch.

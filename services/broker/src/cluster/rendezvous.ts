@@ -1,7 +1,7 @@
 // Replica placement by rendezvous (highest-random-weight) hashing: each broker
 // scores each partition, the highest scores win. Adding or removing a broker
 // moves only the partitions whose winners change, about 1/N of them, and every
-// controller computes the same answer from the same live set (DESIGN.md §6).
+// controller computes the same answer from the same live set (docs/architecture.md#cluster).
 
 import { createHash } from 'node:crypto';
 

@@ -1,5 +1,5 @@
 // The remote manifest of one partition: which segment objects hold which
-// offsets. Its commit is the moment an upload becomes visible (DESIGN.md §4).
+// offsets. Its commit is the moment an upload becomes visible (docs/architecture.md#upload).
 // ManifestStore is the seam the Redis coordinator implements in the clustered
 // build; LocalManifestStore keeps one JSON file per partition under the data dir.
 
@@ -21,7 +21,7 @@ export function emptyManifest(): PartitionManifest {
 
 /**
  * Appends an uploaded segment, or explains why not. Fenced by epoch; contiguous by
- * offset (invariant 4 of DESIGN.md §1: no gap, no overlap).
+ * offset (invariant 4 of docs/architecture.md#invariants: no gap, no overlap).
  */
 export function commitSegment(manifest: PartitionManifest, segment: RemoteSegment): PartitionManifest {
   if (segment.epoch < manifest.epoch) {

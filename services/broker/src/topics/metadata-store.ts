@@ -1,6 +1,6 @@
 // Where topic metadata persists. One seam, several engines: the local JSON
 // file below for a single node; the Redis coordinator will implement the same
-// interface (DESIGN.md §5).
+// interface (docs/architecture.md#coordination).
 
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';

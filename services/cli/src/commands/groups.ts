@@ -1,4 +1,4 @@
-/** `strata groups list|describe|reset-offsets`: consumer groups (DESIGN.md §7). */
+/** `strata groups list|describe|reset-offsets`: consumer groups (docs/architecture.md#groups). */
 import { intOption, parseIntStrict, parseTimestamp, stringOption, booleanOption, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import type { ResetTarget } from '@strata/client';

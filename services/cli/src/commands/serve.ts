@@ -2,7 +2,7 @@
  * `strata serve`: run a broker until SIGTERM/SIGINT.
  *
  * Configuration comes from the environment and the flags, both read by the broker's loadConfig
- * (DESIGN.md §8), validated once, all problems reported together. The first signal closes the
+ * (docs/architecture.md#http-api), validated once, all problems reported together. The first signal closes the
  * broker gracefully and exits 0; a second one exits at once.
  */
 import { createLogger, loadConfig, startBroker, type Broker, type BrokerConfig } from '@strata/broker';

@@ -1,4 +1,4 @@
-// Consumer groups over HTTP (DESIGN.md §7, §8): membership and heartbeats, offset commits,
+// Consumer groups over HTTP (docs/architecture.md#groups, #http-api): membership and heartbeats, offset commits,
 // lag, reset, describe, list, delete. The protocol itself is the coordinator's
 // (packages/coord: groupHeartbeat, commitOffsets, ...); this file validates input at the edge
 // (group ids before anything reaches the coordinator; topics and partitions against the
