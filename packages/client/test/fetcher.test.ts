@@ -127,18 +127,26 @@ describe('Fetcher', () => {
     await producer.send({ topic: 'positions', value: 'v6' });
     expect(text(await fromLatest)).toEqual(['v6']);
 
+    // v0..v5 carry 2020 timestamps: retention (7 days) rolls the active segment that holds only them
+    // as soon as a maintenance pass sees it, and a fetch answers from one segment, as Kafka's does. So
+    // the first poll may end at v5 (this test was flaky when it expected all 7 from one poll).
     const reader = fetcher.reader('positions', 0, { from: 'earliest' });
-    expect(text(await reader.poll())).toEqual(range(0, 7));
+    const polled = text(await reader.poll());
+    expect(range(0, 7).slice(0, polled.length)).toEqual(polled);
+    expect(polled.length === 6 || polled.length === 7, `one poll answers from one segment: ${polled.join(',')}`).toBe(true);
+    if (polled.length === 6) expect(text(await reader.poll())).toEqual(['v6']);
     reader.seek(2);
     expect(text(await take(reader, 2))).toEqual(range(2, 4));
     expect(reader.position).toBe(4); // after the last record handed out, not after the whole fetch
     reader.seek('earliest');
+    // batches() hands out each fetch's records as one batch: one segment's worth each (see above).
     const batches: string[][] = [];
     for await (const batch of reader.batches()) {
       batches.push(text(batch));
-      break;
+      if (batches.flat().length >= 7) break;
     }
-    expect(batches).toEqual([range(0, 7)]);
+    expect(batches.flat()).toEqual(range(0, 7));
+    expect(batches.length === 1 || (batches.length === 2 && batches[0]!.length === 6), `batches: ${JSON.stringify(batches)}`).toBe(true);
     expect(reader.position).toBe(7);
     reader.close();
     expect(await reader.poll()).toEqual([]);
