@@ -11,7 +11,7 @@ beforeAll(async () => {
   t = await startTestBroker();
   // The records below carry 1970 timestamps: without retention.ms=-1, a maintenance pass would roll,
   // upload and delete them by retention while the tests run (the earliest offset then moved: a flaky test).
-  await createTopic(t.url, 'orders', 4, { 'retention.ms': -1 });
+  await createTopic(t.url, 'orders', 4, { 'retention.ms': -1, 'local.retention.ms': -2 });
   await createTopic(t.url, 'other', 1);
   const records = Array.from({ length: 20 }, (_, i) => ({ value: `v${i}`, partition: i % 4, timestamp: 1_000 + i }));
   const res = await produce(t.url, 'orders', { records });
