@@ -18,7 +18,7 @@ import {
 import type { ReplyBody } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
-import { highWatermark, lookupOffset, type OffsetAt } from '../../fetch.js';
+import { DataCore, type OffsetAt } from '../../core/data.js';
 import type { PartitionHandle } from '../../topics/topic-registry.js';
 import { readRequestJson } from '../body.js';
 import type { Handler, RequestContext } from '../router.js';
@@ -53,7 +53,7 @@ export interface GroupOffsetView {
   committedAtMs: number | null;
 }
 
-export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
+export function groupHandlers(ctx: BrokerContext, data: DataCore = new DataCore(ctx)): Record<GroupRoute, Handler> {
   const { registry } = ctx;
   const coordSignal = (rc: RequestContext): AbortSignal => AbortSignal.any([rc.signal, AbortSignal.timeout(COORDINATOR_CALL_MS)]);
 
@@ -96,38 +96,9 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
       { signal: coordSignal(rc) },
     );
 
-  /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
-  const hwOf = (handle: PartitionHandle): number => {
-    if (ctx.cluster === null) return highWatermark(ctx, handle);
-    return ctx.cluster.node.partitionView(handle).highWatermark;
-  };
-
-  /** An offset lookup here when this broker leads the partition, else at its leader (the URL a read is forwarded to). */
-  const lookupAnywhere = async (handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> => {
-    const route = ctx.router.route(handle);
-    if (route.kind === 'local' || ctx.cluster === null) return (await lookupOffset(ctx, handle, at)).offset;
-    if (route.kind === 'unavailable') {
-      throw new StrataError('NOT_LEADER', `${handle.topic}/${handle.partition} has no leader now (${route.reason}); retry shortly`, {
-        details: { topic: handle.topic, partition: handle.partition },
-      });
-    }
-    const path = `/v1/topics/${encodeURIComponent(handle.topic)}/partitions/${handle.partition}/offsets?at=${String(at)}`;
-    const reply = await ctx.cluster.forwarder.proxy(route.url, path, signal);
-    type Answer = { offset?: unknown; error?: { code?: string; message?: string } } | null;
-    let body: Answer;
-    try {
-      body = JSON.parse(reply.body.toString('utf8')) as Answer;
-    } catch {
-      body = null;
-    }
-    if (reply.status !== 200 || !Number.isSafeInteger(body?.offset)) {
-      const message = body?.error?.message ?? `HTTP ${reply.status}`;
-      throw new StrataError('NOT_LEADER', `offset lookup of ${handle.topic}/${handle.partition} at its leader ${route.leaderId} failed: ${message}`, {
-        details: { topic: handle.topic, partition: handle.partition, leaderUrl: route.url },
-      });
-    }
-    return body!.offset as number;
-  };
+  /** Offsets and high watermarks wherever a partition is led: the data core decides where to ask. */
+  const hwOf = (handle: PartitionHandle): number => data.highWatermarkAnywhere(handle);
+  const lookupAnywhere = (handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> => data.offsetAnywhere(handle, at, signal);
 
   const withLag = (committed: CommittedOffset): GroupOffsetView => {
     const handle = registry.has(committed.topic) && committed.partition < registry.get(committed.topic).partitionCount
