@@ -9,12 +9,13 @@ import type { BrokerContext } from '../../context.js';
 import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
 import type { ForwardedReply, RequestOrigin } from '../../core/leader-client.js';
 import { toJsonRecords } from '../../fetch.js';
-import { ACKS, ENCODINGS, HEADER_ENCODINGS, planProduce } from '../../produce.js';
+import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
 import { errorBody } from '../errors.js';
-import { enumParam, optionalInt, parseInteger, partitionParam, requiredInt } from '../params.js';
+import { partitionParam, queryParams } from '../params.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
+import type { ParamValues } from '../params.js';
 
 type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets';
 
@@ -41,23 +42,27 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     return (results[0] as Extract<PartitionProduceResult, { outcome: 'failed' }>).error;
   };
 
-  const fetchRequest = ({ params, query }: RequestContext, defaultMaxBytes: number): FetchRequest => {
+  /** A fetch's partition (404 first) and bounds: the broker's caps clamp what the client asks (they do not refuse). */
+  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: ParamValues } => {
     const partition = partitionParam(params.partition!);
     registry.partition(params.topic!, partition); // 404 first
-    return {
+    const q = queryParams(route, query);
+    const maxBytes = (q.maxBytes as number | undefined) ?? defaultMaxBytes;
+    const request = {
       topic: params.topic!,
       partition,
       // Negative offsets are well-formed but out of range (416), as in Kafka.
-      offset: requiredInt(query, 'offset'),
-      maxBytes: optionalInt(query, 'maxBytes', Math.min(defaultMaxBytes, config.fetchMaxBytesCap), { min: 1, clampTo: config.fetchMaxBytesCap }),
-      maxWaitMs: optionalInt(query, 'maxWaitMs', 0, { min: 0, clampTo: config.fetchMaxWaitMsCap }),
+      offset: q.offset as number,
+      maxBytes: Math.min(maxBytes, config.fetchMaxBytesCap),
+      maxWaitMs: Math.min((q.maxWaitMs as number | undefined) ?? 0, config.fetchMaxWaitMsCap),
     };
+    return { request, q };
   };
 
   return {
     produceRecords: async (rc) => {
       const { req, params, query } = rc;
-      const acks = enumParam(query, 'acks', ACKS, 'all');
+      const acks = (queryParams('produceRecords', query).acks ?? 'all') as Acks;
       registry.get(params.topic!); // 404 before reading the body
       const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
@@ -83,7 +88,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
 
     produceBatches: async (rc) => {
       const { req, params, query } = rc;
-      const acks = enumParam(query, 'acks', ACKS, 'all');
+      const acks = (queryParams('produceBatches', query).acks ?? 'all') as Acks;
       const partition = partitionParam(params.partition!);
       registry.partition(params.topic!, partition);
       const type = mediaType(req);
@@ -115,18 +120,15 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     },
 
     fetchRecords: async (rc) => {
-      const request = fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES);
+      const { request, q } = fetchRequest(rc, 'fetchRecords', FETCH_DEFAULT_MAX_BYTES);
       const options = {
-        maxRecords: optionalInt(rc.query, 'maxRecords', Math.min(FETCH_DEFAULT_MAX_RECORDS, config.fetchMaxRecordsCap), {
-          min: 1,
-          clampTo: config.fetchMaxRecordsCap,
-        }),
+        maxRecords: Math.min((q.maxRecords as number | undefined) ?? FETCH_DEFAULT_MAX_RECORDS, config.fetchMaxRecordsCap),
         maxBytes: request.maxBytes,
         maxDecompressedBytes: config.maxDecompressedBytes,
         decompressionSlots,
-        keyEncoding: enumParam(rc.query, 'keyEncoding', ENCODINGS, 'utf8'),
-        valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
-        headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
+        keyEncoding: (q.keyEncoding ?? 'utf8') as Encoding,
+        valueEncoding: (q.valueEncoding ?? 'utf8') as Encoding,
+        headerEncoding: (q.headerEncoding ?? 'utf8') as HeaderEncoding,
       };
       const read = await core.fetchPartition(request, originOf(rc), rc.signal);
       if (read.source === 'leader') return passOn(read.reply);
@@ -147,7 +149,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     },
 
     fetchBatches: async (rc) => {
-      const read = await core.fetchPartition(fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES), originOf(rc), rc.signal);
+      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES).request, originOf(rc), rc.signal);
       if (read.source === 'leader') return passOn(read.reply);
       if (read.source === 'none') return { status: 204 };
       const { result } = read;
@@ -169,21 +171,11 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const { params, query } = rc;
       const partition = partitionParam(params.partition!);
       registry.partition(params.topic!, partition); // 404 first
-      const lookup = await core.listOffsets(params.topic!, partition, offsetAt(query.get('at')), originOf(rc), rc.signal);
+      const at = queryParams('listOffsets', query).at as OffsetAt;
+      const lookup = await core.listOffsets(params.topic!, partition, at, originOf(rc), rc.signal);
       if (lookup.source === 'leader') return passOn(lookup.reply);
       const { offset, timestamp } = lookup;
       return { status: 200, json: (timestamp === undefined ? { offset } : { offset, timestamp }) satisfies ReplyBody<'listOffsets'> };
     },
   };
-}
-
-/** The "at" query parameter: earliest, latest or a non-negative timestamp in ms. */
-function offsetAt(at: string | null): OffsetAt {
-  if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
-  if (at === 'earliest' || at === 'latest') return at;
-  const timestamp = parseInteger(at);
-  if (timestamp === null || timestamp < 0) {
-    throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
-  }
-  return timestamp;
 }
