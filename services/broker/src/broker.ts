@@ -21,6 +21,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
+import { DataCore } from './core/data.js';
 import { dataHandlers } from './http/handlers/data.js';
 import { groupHandlers } from './http/handlers/groups.js';
 import { topicHandlers } from './http/handlers/topics.js';
@@ -48,6 +49,11 @@ export interface Broker {
   readonly clusterId: string;
   readonly config: BrokerConfig;
   readonly state: BrokerState;
+  /**
+   * The broker's core, independent of HTTP: the entry a second protocol (the Kafka listener) calls,
+   * and tests that check typed, per-partition answers without going through HTTP.
+   */
+  readonly core: { readonly data: DataCore };
   /**
    * Graceful: stop accepting connections, /readyz goes 503, long-polls return what they have,
    * in-flight requests finish (bounded by shutdownTimeoutMs), every log is flushed and closed.
@@ -221,11 +227,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     now,
     track,
   };
+  /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
+  const data = new DataCore(ctx);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),
-    ...dataHandlers(ctx),
-    ...groupHandlers(ctx),
+    ...dataHandlers(ctx, data),
+    ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** Clustered: a request naming a topic this broker has not seen yet looks in the coordinator first. */
@@ -398,6 +406,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     get state() {
       return state;
     },
+    core: { data },
     close: () => (closing ??= close()),
   };
 }

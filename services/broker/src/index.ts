@@ -16,6 +16,9 @@ export {
 } from './config.js';
 export type { BrokerConfig, TopicDefaults } from './config.js';
 export type { BrokerState } from './context.js';
+export { DataCore } from './core/data.js';
+export type { OffsetLookup, PartitionBatches, PartitionFetchResult, PartitionProduceResult, PartitionRead, ProduceRequest } from './core/data.js';
+export type { ForwardedReply, LeaderClient, RequestOrigin } from './core/leader-client.js';
 export { createLogger, isLogLevel, LOG_LEVELS } from './logger.js';
 export type { LogFields, LogLevel, Logger, LoggerOptions } from './logger.js';
 export { HTTP_STATUS_BY_CODE, errorBody } from './http/errors.js';

@@ -8,18 +8,14 @@ import type { Readable } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
+import type { ForwardedReply, LeaderClient } from '../core/leader-client.js';
 
 export const FORWARDED_HEADER = 'strata-forwarded-by';
 
 /** Response headers a proxied read passes on. */
 const PASSED_HEADERS = ['strata-high-watermark', 'strata-log-start-offset', 'strata-next-offset', 'strata-batch-count'];
 
-export interface ForwardedReply {
-  status: number;
-  body: Buffer;
-  contentType: string;
-  headers: Record<string, string>;
-}
+export type { ForwardedReply };
 
 export interface ForwardedAppend {
   baseOffset: number;
@@ -27,7 +23,8 @@ export interface ForwardedAppend {
   recordCount: number;
 }
 
-export class Forwarder {
+/** The HTTP transport of the core's LeaderClient: a forward or a proxied read to the leader. */
+export class Forwarder implements LeaderClient {
   readonly #brokerId: string;
   readonly #agent: Agent;
   readonly #timeoutMs: number;

@@ -1,5 +1,9 @@
-// Query and path parameter parsing: strict integers, enums; bad input is INVALID_REQUEST.
+// Query and path parameters, read and checked in one generic step against @strata/api's
+// parameter specs (the same specs the OpenAPI document is generated from): strict integers with
+// their minimum, enums, and unions of both (`at`). Bad input is INVALID_REQUEST naming the
+// parameter. Domain limits (the broker's caps, which clamp rather than refuse) are the handler's.
 
+import { PARAMETERS, apiRoute, type ParameterSpec, type RouteId } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 
 const INTEGER = /^-?\d+$/;
@@ -11,38 +15,59 @@ export function parseInteger(text: string): number | null {
   return Number.isSafeInteger(value) ? value : null;
 }
 
-export interface IntParamOptions {
-  min?: number;
-  /** Values above are clamped to this (a cap, not an error). */
-  clampTo?: number;
-}
+/** The values of a route's parameters, checked against their schemas (an enum's value is one of its literals); absent optional ones are undefined. */
+export type ParamValues = Readonly<Record<string, string | number | undefined>>;
 
-export function requiredInt(query: URLSearchParams, name: string, options: IntParamOptions = {}): number {
-  const text = query.get(name);
-  if (text === null || text === '') throw new StrataError('INVALID_REQUEST', `query parameter "${name}" is required`);
-  return intValue(name, text, options);
-}
-
-export function optionalInt(query: URLSearchParams, name: string, fallback: number, options: IntParamOptions = {}): number {
-  const text = query.get(name);
-  if (text === null || text === '') return fallback;
-  return intValue(name, text, options);
-}
-
-function intValue(name: string, text: string, options: IntParamOptions): number {
-  const value = parseInteger(text.trim());
-  if (value === null) throw new StrataError('INVALID_REQUEST', `query parameter "${name}" must be an integer, got "${text}"`);
-  if (options.min !== undefined && value < options.min) {
-    throw new StrataError('INVALID_REQUEST', `query parameter "${name}" must be >= ${options.min}, got ${value}`);
+/**
+ * Reads every query parameter the route declares, each against its spec. An absent or empty optional parameter is undefined (the handler
+ * picks its default: some depend on the broker's caps); an absent required one is refused.
+ */
+export function queryParams(id: RouteId, query: URLSearchParams): ParamValues {
+  const route = apiRoute(id);
+  const values: Record<string, string | number | undefined> = {};
+  for (const entry of route.query ?? []) {
+    const spec: ParameterSpec = typeof entry === 'string' ? PARAMETERS[entry] : entry;
+    const text = query.get(spec.name);
+    if (text === null || text === '') {
+      if (spec.required === true) throw new StrataError('INVALID_REQUEST', `query parameter "${spec.name}" is required`);
+      values[spec.name] = undefined;
+      continue;
+    }
+    values[spec.name] = parseValue(spec.name, text, spec.schema);
   }
-  return options.clampTo !== undefined ? Math.min(value, options.clampTo) : value;
+  return values;
 }
 
-export function enumParam<T extends string>(query: URLSearchParams, name: string, values: readonly T[], fallback: T): T {
-  const text = query.get(name);
-  if (text === null || text === '') return fallback;
-  if ((values as readonly string[]).includes(text)) return text as T;
-  throw new StrataError('INVALID_REQUEST', `query parameter "${name}" must be one of ${values.join(', ')}, got "${text}"`);
+/** The JSON Schema keywords a parameter's schema is read by. */
+interface Schema {
+  type?: string;
+  const?: unknown;
+  minimum?: number;
+  anyOf?: Schema[];
+}
+
+/** The literals a schema admits (flattening nested unions), and whether it admits integers (with their minimum). */
+function admitted(schema: Schema, into: { literals: string[]; integer: { minimum?: number } | null; string: boolean }): typeof into {
+  if (schema.anyOf !== undefined) for (const s of schema.anyOf) admitted(s, into);
+  else if (schema.const !== undefined) into.literals.push(String(schema.const));
+  else if (schema.type === 'integer') into.integer = schema.minimum !== undefined ? { minimum: schema.minimum } : {};
+  else if (schema.type === 'string') into.string = true;
+  return into;
+}
+
+function parseValue(name: string, text: string, schema: unknown): string | number {
+  const { literals, integer, string } = admitted(schema as Schema, { literals: [], integer: null, string: false });
+  if (literals.includes(text) || (string && literals.length === 0 && integer === null)) return text;
+  if (integer === null) throw new StrataError('INVALID_REQUEST', `query parameter "${name}" must be one of ${literals.join(', ')}, got "${text}"`);
+  const value = parseInteger(text.trim());
+  if (value === null) {
+    const expected = literals.length > 0 ? `${literals.join(', ')} or an integer` : 'an integer';
+    throw new StrataError('INVALID_REQUEST', `query parameter "${name}" must be ${expected}, got "${text}"`);
+  }
+  if (integer.minimum !== undefined && value < integer.minimum) {
+    throw new StrataError('INVALID_REQUEST', `query parameter "${name}" must be >= ${integer.minimum}, got ${value}`);
+  }
+  return value;
 }
 
 /** The {partition} path parameter: a non-negative integer (existence is checked by the registry). */

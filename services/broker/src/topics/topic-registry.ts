@@ -19,7 +19,6 @@ import {
   checkEffectiveConfigs,
   describe,
   effectiveConfigs,
-  isPlainObject,
   isTopicConfigKey,
   parseTopicConfigOverrides,
   parseTopicConfigValue,
@@ -121,8 +120,13 @@ export interface TopicRegistryOptions {
   tiering: Tiering;
 }
 
-const CREATE_FIELDS = new Set(['name', 'partitions', 'replicationFactor', 'configs']);
-const PATCH_FIELDS = new Set(['configs']);
+/** A topic to create: what a CreateTopics request carries, whatever the protocol (partitions and factor default from the broker). */
+export interface TopicSpec {
+  name: string;
+  partitions?: number;
+  replicationFactor?: number;
+  configs?: Readonly<Record<string, unknown>>;
+}
 
 export class TopicRegistry {
   readonly #opts: TopicRegistryOptions;
@@ -241,21 +245,19 @@ export class TopicRegistry {
     return handle;
   }
 
-  /** Validates `body` ({name, partitions?, replicationFactor?, configs?}) and creates the topic, all or nothing. */
-  create(body: unknown): Promise<Topic> {
+  /**
+   * Checks the domain rules of `spec` (the name rule, the partition room, a placeable replication
+   * factor, the configs) and creates the topic, all or nothing. The request's shape (fields, JSON
+   * types) is the caller's to check: @strata/api's schemas do it for HTTP.
+   */
+  create(spec: TopicSpec): Promise<Topic> {
     return this.#admin(async () => {
       const problems: Problem[] = [];
-      if (!isPlainObject(body)) {
-        throw new StrataError('INVALID_REQUEST', 'the body must be a JSON object {name, partitions?, replicationFactor?, configs?}');
-      }
-      for (const key of Object.keys(body)) {
-        if (!CREATE_FIELDS.has(key)) problems.push({ code: 'INVALID_REQUEST', field: key, message: `unknown field "${key}"` });
-      }
-      const nameProblem = topicNameProblem(body.name);
+      const nameProblem = topicNameProblem(spec.name);
       if (nameProblem !== null) problems.push({ code: 'INVALID_TOPIC', field: 'name', message: `topic name ${nameProblem}` });
-      const name = body.name as string;
+      const name = spec.name as string;
 
-      const partitions = body.partitions ?? this.#opts.defaults.partitions;
+      const partitions = spec.partitions ?? this.#opts.defaults.partitions;
       const room = this.#opts.maxPartitions - this.#partitionCount;
       if (!Number.isSafeInteger(partitions) || (partitions as number) < 1) {
         problems.push({ code: 'INVALID_PARTITIONS', field: 'partitions', message: `partitions must be an integer >= 1, got ${describe(partitions)}` });
@@ -270,8 +272,8 @@ export class TopicRegistry {
       const limit = this.#opts.replicationLimit();
       // An explicit factor must be placeable now (as in Kafka). The default is kept as it is: the
       // controller places min(factor, live brokers) replicas and adds the rest as brokers join.
-      const explicit = body.replicationFactor !== undefined;
-      const replicationFactor = body.replicationFactor ?? this.#opts.defaults.replicationFactor;
+      const explicit = spec.replicationFactor !== undefined;
+      const replicationFactor = spec.replicationFactor ?? this.#opts.defaults.replicationFactor;
       let rfOk = false;
       if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
         problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
@@ -283,7 +285,7 @@ export class TopicRegistry {
         });
       } else rfOk = true;
 
-      const overrides = parseTopicConfigOverrides(body.configs, 'configs', problems);
+      const overrides = parseTopicConfigOverrides(spec.configs, 'configs', problems);
       const configs = effectiveConfigs(this.#opts.defaults.configs, overrides);
       if (rfOk) checkEffectiveConfigs(configs, replicationFactor as number, this.#opts, 'configs', problems);
       logConfigProblems(configs, problems);
@@ -379,21 +381,15 @@ export class TopicRegistry {
   }
 
   /**
-   * PATCH semantics: `{configs: {key: value | null}}`; a value sets the override, null resets the key
+   * PATCH semantics: `{key: value | null}`; a value sets the override, null resets the key
    * to the broker default. Everything is validated before anything changes.
    */
-  updateConfigs(name: string, body: unknown): Promise<Topic> {
+  updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<Topic> {
     return this.#admin(async () => {
       const topic = this.get(name);
-      if (!isPlainObject(body) || !isPlainObject(body.configs)) {
-        throw new StrataError('INVALID_REQUEST', 'the body must be {"configs": {"config.name": value | null}}');
-      }
       const problems: Problem[] = [];
-      for (const key of Object.keys(body)) {
-        if (!PATCH_FIELDS.has(key)) problems.push({ code: 'INVALID_REQUEST', field: key, message: `unknown field "${key}"` });
-      }
       const overrides: Record<string, unknown> = { ...topic.meta.configs };
-      for (const [key, raw] of Object.entries(body.configs)) {
+      for (const [key, raw] of Object.entries(changes)) {
         const where = `configs.${key}`;
         if (!isTopicConfigKey(key)) {
           problems.push({ code: 'INVALID_CONFIG', field: where, message: `unknown config "${key}" (known: ${TOPIC_CONFIG_KEYS.join(', ')})` });

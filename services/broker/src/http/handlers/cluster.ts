@@ -1,49 +1,16 @@
-// GET /v1/cluster and the operational routes.
+// GET /v1/cluster (the view is core/cluster.ts) and the operational routes.
 
 import type { ReplyBody } from '@strata/api';
 import type { BrokerContext } from '../../context.js';
-import type { Handler, Reply } from '../router.js';
+import { describeCluster } from '../../core/cluster.js';
+import type { Handler } from '../router.js';
 
 export function clusterHandlers(
   ctx: BrokerContext,
   openapi: () => unknown,
 ): Record<'describeCluster' | 'openapi' | 'metrics' | 'healthz' | 'readyz', Handler> {
-  const describeCluster = (): Reply => {
-    const cluster = ctx.cluster;
-    if (cluster !== null) {
-      return {
-        status: 200,
-        json: {
-          clusterId: ctx.clusterId,
-          mode: 'cluster',
-          self: ctx.config.brokerId,
-          controller: cluster.node.controller,
-          brokers: cluster.node.brokers(),
-        } satisfies ReplyBody<'describeCluster'>,
-      };
-    }
-    return {
-      status: 200,
-      json: {
-        clusterId: ctx.clusterId,
-        mode: 'single-node',
-        self: ctx.config.brokerId,
-        controller: ctx.config.brokerId,
-        brokers: [
-          {
-            id: ctx.config.brokerId,
-            url: ctx.url(),
-            live: true,
-            self: true,
-            // Single node: this broker leads every partition.
-            leaderOf: ctx.registry.list().map((t) => ({ topic: t.name, partitions: t.partitions.map((h) => h.partition) })),
-          },
-        ],
-      } satisfies ReplyBody<'describeCluster'>,
-    };
-  };
   return {
-    describeCluster,
+    describeCluster: () => ({ status: 200, json: describeCluster(ctx) satisfies ReplyBody<'describeCluster'> }),
     openapi: () => ({ status: 200, json: openapi() }),
     metrics: async () => ({ status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType }),
     healthz: () => ({ status: 200, json: { status: 'ok' } satisfies ReplyBody<'healthz'> }),

@@ -1,166 +1,103 @@
-// Produce and fetch, JSON and raw, and offsets lookup.
+// Produce and fetch, JSON and raw, and offsets lookup: parse, call the data
+// core (core/data.ts decides where each partition's request goes), reply.
 
 import type { ReplyBody } from '@strata/api';
-import { DecompressionSlots, StrataError, isStrataError, validateBatchesAsync, type BatchFrame } from '@strata/protocol';
-import type { AppendResult } from '@strata/log';
+import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
-import { notLeader, type PartitionRoute } from '../../cluster/routing.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
-import { fetchBatches, lookupOffset, toJsonRecords, type FetchRequest, type FetchResult } from '../../fetch.js';
-import { ACKS, ENCODINGS, HEADER_ENCODINGS, appendToPartition, planProduce, type Acks, type AppendContext } from '../../produce.js';
+import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
+import type { ForwardedReply, RequestOrigin } from '../../core/leader-client.js';
+import { toJsonRecords } from '../../fetch.js';
+import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
-import { errorBody, toStrataError } from '../errors.js';
-import { enumParam, optionalInt, parseInteger, partitionParam, requiredInt } from '../params.js';
+import { errorBody } from '../errors.js';
+import { partitionParam, queryParams } from '../params.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
-import type { PartitionHandle } from '../../topics/topic-registry.js';
+import type { ParamValues } from '../params.js';
 
 type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets';
 
 /** Kafka's "unknown offset" in answers that have none (acks=0). */
 const UNKNOWN_OFFSET = -1;
 
-export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
-  const { registry, config, logger } = ctx;
+export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(ctx)): Record<DataRoute, Handler> {
+  const { registry, config } = ctx;
   // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
   const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
-  const appendCtx: AppendContext = { now: () => ctx.now(), registry, metrics: ctx.metrics };
 
-  /** Set on requests another broker forwarded here: those are never forwarded again (one hop, no loops). */
-  const forwardedBy = (rc: RequestContext): string | undefined => {
+  /** Who sent the request: a broker that forwarded it (never forwarded again), and how to ask the leader the same. */
+  const originOf = (rc: RequestContext): RequestOrigin => {
     const value = rc.req.headers[FORWARDED_HEADER];
-    return typeof value === 'string' ? value : undefined;
+    return typeof value === 'string' ? { forwardedBy: value, replay: rc.target } : { replay: rc.target };
   };
 
-  /** The route, looked up again first when this broker knows no leader (a partition it has not read yet). */
-  const routeOf = async (handle: PartitionHandle): Promise<PartitionRoute> => {
-    const route = ctx.router.route(handle);
-    if (route.kind !== 'unavailable' || ctx.cluster === null) return route;
-    await ctx.cluster.node.refresh(handle);
-    return ctx.router.route(handle);
+  /** A leader's answer, passed on as it came. */
+  const passOn = (reply: ForwardedReply): Reply => ({ status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers });
+
+  /** Every partition failed: the request fails with the first partition's error (as before per-partition answers). */
+  const failedWhole = (results: PartitionProduceResult[]): StrataError | null => {
+    if (results.length === 0 || results.some((r) => r.outcome !== 'failed')) return null;
+    return (results[0] as Extract<PartitionProduceResult, { outcome: 'failed' }>).error;
   };
 
-  /** Appends here when this broker leads the partition; otherwise forwards the encoded batches to its leader. */
-  const appendOrForward = async (rc: RequestContext, handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks): Promise<AppendResult> => {
-    const route = await routeOf(handle);
-    if (route.kind === 'local') return appendToPartition(appendCtx, route.leader, batches, frames, acks, rc.signal);
-    if (route.kind === 'unavailable' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
-    try {
-      return await ctx.cluster.forwarder.produce(route.url, handle.topic, handle.partition, acks, batches, rc.signal);
-    } catch (e) {
-      if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
-      throw e;
-    }
-  };
-
-  /**
-   * A read of a partition led elsewhere: from the bucket here when the bucket holds the offset
-   * (any broker serves history), else proxied to the leader. null: this broker leads it.
-   */
-  const readElsewhere = async (rc: RequestContext, handle: PartitionHandle, request: FetchRequest): Promise<{ fromBucket: FetchResult } | { proxied: Reply } | null> => {
-    const route = await routeOf(handle);
-    if (route.kind === 'local' || ctx.cluster === null) return null;
-    const fromBucket = await ctx.cluster.node.readFromBucket(handle, request.offset, request.maxBytes, rc.signal);
-    if (fromBucket !== null) return { fromBucket };
-    return { proxied: await proxy(rc, handle) };
-  };
-
-  const proxy = async (rc: RequestContext, handle: PartitionHandle): Promise<Reply> => {
-    const route = await routeOf(handle);
-    if (route.kind !== 'remote' || ctx.cluster === null || forwardedBy(rc) !== undefined) throw notLeader(handle, route);
-    try {
-      const reply = await ctx.cluster.forwarder.proxy(route.url, rc.target, rc.signal);
-      return { status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers };
-    } catch (e) {
-      if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
-      throw e;
-    }
-  };
-
-  /** acks=0: the answer does not wait, but close() does, and failures are logged. */
-  const background = (what: string, topic: string, appends: Promise<AppendResult>[]): void => {
-    ctx.track(
-      Promise.allSettled(appends).then((results) => {
-        for (const r of results) {
-          if (r.status === 'rejected') logger.error('acks=0 append failed', { what, topic, err: r.reason });
-        }
-      }),
-    );
-  };
-
-  const fetchRequest = ({ params, query }: RequestContext, defaultMaxBytes: number): FetchRequest => {
+  /** A fetch's partition (404 first) and bounds: the broker's caps clamp what the client asks (they do not refuse). */
+  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: ParamValues } => {
     const partition = partitionParam(params.partition!);
     registry.partition(params.topic!, partition); // 404 first
-    return {
+    const q = queryParams(route, query);
+    const maxBytes = (q.maxBytes as number | undefined) ?? defaultMaxBytes;
+    const request = {
       topic: params.topic!,
       partition,
       // Negative offsets are well-formed but out of range (416), as in Kafka.
-      offset: requiredInt(query, 'offset'),
-      maxBytes: optionalInt(query, 'maxBytes', Math.min(defaultMaxBytes, config.fetchMaxBytesCap), { min: 1, clampTo: config.fetchMaxBytesCap }),
-      maxWaitMs: optionalInt(query, 'maxWaitMs', 0, { min: 0, clampTo: config.fetchMaxWaitMsCap }),
+      offset: q.offset as number,
+      maxBytes: Math.min(maxBytes, config.fetchMaxBytesCap),
+      maxWaitMs: Math.min((q.maxWaitMs as number | undefined) ?? 0, config.fetchMaxWaitMsCap),
     };
+    return { request, q };
   };
 
   return {
     produceRecords: async (rc) => {
       const { req, params, query } = rc;
-      const acks = enumParam(query, 'acks', ACKS, 'all');
+      const acks = (queryParams('produceRecords', query).acks ?? 'all') as Acks;
       registry.get(params.topic!); // 404 before reading the body
       const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
-      const handles = plan.batches.map((b) => registry.partition(topic.name, b.partition));
-      const appends = plan.batches.map((b, i) => appendOrForward(rc, handles[i]!, b.batch, b.frames, acks));
+      const partitions = plan.batches.map((b) => ({ partition: b.partition, batches: b.batch, frames: b.frames }));
+      const results = await core.produce({ topic: topic.name, acks, partitions }, originOf(rc), rc.signal);
       if (acks === '0') {
-        background('json produce', topic.name, appends);
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
       }
-      // acks=1 answers after the leader's append; acks=all once the high watermark covers the batch
-      // (on a single node, or a partition whose ISR is its leader alone, that is the append).
-      const settled = await Promise.allSettled(appends);
-      const byPartition = new Map(plan.batches.map((b, i) => [b.partition, settled[i]!]));
-      const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failures.length === settled.length) throw failures[0]!.reason;
+      const whole = failedWhole(results);
+      if (whole !== null) throw whole;
+      const byPartition = new Map(results.map((r) => [r.partition, r]));
       const offsets = plan.partitionOf.map((partition, i) => {
         const outcome = byPartition.get(partition)!;
-        if (outcome.status === 'fulfilled') return { partition, offset: outcome.value.baseOffset + plan.positionInBatch[i]! };
-        return { partition, offset: UNKNOWN_OFFSET, error: errorBody(toStrataError(outcome.reason).error).error };
+        if (outcome.outcome === 'appended') return { partition, offset: outcome.baseOffset + plan.positionInBatch[i]! };
+        const error = outcome.outcome === 'failed' ? outcome.error : new StrataError('INTERNAL_ERROR', 'no answer for this partition');
+        return { partition, offset: UNKNOWN_OFFSET, error: errorBody(error).error };
       });
-      if (failures.length > 0) {
-        // Never drop a partition's error: 207 with per-record errors for the partitions that failed.
-        for (const f of failures) {
-          // Retriable refusals (no leader yet, too few in-sync replicas) are the client's to retry, not the operator's to read.
-          if (toStrataError(f.reason).error.retriable) logger.debug('produce to a partition refused (retriable)', { topic: topic.name, err: f.reason });
-          else logger.error('produce to a partition failed', { topic: topic.name, err: f.reason });
-        }
-        return { status: 207, json: { offsets } satisfies ReplyBody<'produceRecords'> };
-      }
-      return { status: 200, json: { offsets } satisfies ReplyBody<'produceRecords'> };
+      // Never drop a partition's error: 207 with per-record errors for the partitions that failed.
+      const status = results.some((r) => r.outcome === 'failed') ? 207 : 200;
+      return { status, json: { offsets } satisfies ReplyBody<'produceRecords'> };
     },
 
     produceBatches: async (rc) => {
       const { req, params, query } = rc;
-      const acks = enumParam(query, 'acks', ACKS, 'all');
+      const acks = (queryParams('produceBatches', query).acks ?? 'all') as Acks;
       const partition = partitionParam(params.partition!);
       registry.partition(params.topic!, partition);
       const type = mediaType(req);
       if (type !== RECORD_BATCH_MEDIA_TYPE) {
         throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${RECORD_BATCH_MEDIA_TYPE}, got "${type}"`);
       }
-      if (ctx.cluster !== null && forwardedBy(rc) === undefined) {
-        const handle = registry.partition(params.topic!, partition);
-        const route = await routeOf(handle);
-        if (route.kind === 'remote') {
-          try {
-            const reply = await ctx.cluster.forwarder.produceStream(route.url, rc.target, req, type, req.headers['content-length'], rc.signal);
-            return { status: reply.status, body: reply.body, contentType: reply.contentType };
-          } catch (e) {
-            if (isStrataError(e) && e.details?.unreachable === true) ctx.router.leaderUnreachable(handle, route.leaderId);
-            throw e;
-          }
-        }
-      }
+      const origin = originOf(rc);
+      const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc.signal);
+      if (forwarded !== null) return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
       const configs = registry.get(params.topic!).configs;
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
@@ -171,37 +108,32 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
         maxDecompressedBytes: config.maxDecompressedBytes,
         slots: decompressionSlots,
       });
-      const handle = registry.partition(params.topic!, partition);
-      const append = appendOrForward(rc, handle, body, frames, acks);
-      if (acks === '0') {
-        background('raw produce', handle.topic, [append]);
+      const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc.signal);
+      if (result!.outcome === 'failed') throw result!.error;
+      if (result!.outcome === 'queued') {
         return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } satisfies ReplyBody<'produceBatches'> };
       }
-      const result = await append;
       return {
         status: 200,
-        json: { baseOffset: result.baseOffset, lastOffset: result.lastOffset, recordCount: result.recordCount } satisfies ReplyBody<'produceBatches'>,
+        json: { baseOffset: result!.baseOffset, lastOffset: result!.lastOffset, recordCount: result!.recordCount } satisfies ReplyBody<'produceBatches'>,
       };
     },
 
     fetchRecords: async (rc) => {
-      const request = fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES);
+      const { request, q } = fetchRequest(rc, 'fetchRecords', FETCH_DEFAULT_MAX_BYTES);
       const options = {
-        maxRecords: optionalInt(rc.query, 'maxRecords', Math.min(FETCH_DEFAULT_MAX_RECORDS, config.fetchMaxRecordsCap), {
-          min: 1,
-          clampTo: config.fetchMaxRecordsCap,
-        }),
+        maxRecords: Math.min((q.maxRecords as number | undefined) ?? FETCH_DEFAULT_MAX_RECORDS, config.fetchMaxRecordsCap),
         maxBytes: request.maxBytes,
         maxDecompressedBytes: config.maxDecompressedBytes,
         decompressionSlots,
-        keyEncoding: enumParam(rc.query, 'keyEncoding', ENCODINGS, 'utf8'),
-        valueEncoding: enumParam(rc.query, 'valueEncoding', ENCODINGS, 'utf8'),
-        headerEncoding: enumParam(rc.query, 'headerEncoding', HEADER_ENCODINGS, 'utf8'),
+        keyEncoding: (q.keyEncoding ?? 'utf8') as Encoding,
+        valueEncoding: (q.valueEncoding ?? 'utf8') as Encoding,
+        headerEncoding: (q.headerEncoding ?? 'utf8') as HeaderEncoding,
       };
-      const elsewhere = await readElsewhere(rc, registry.partition(request.topic, request.partition), request);
-      if (elsewhere !== null && 'proxied' in elsewhere) return elsewhere.proxied;
-      const result = elsewhere?.fromBucket ?? (await fetchBatches(ctx, request, rc.signal));
-      if (result === null) return { status: 204 }; // the client left; nothing is written
+      const read = await core.fetchPartition(request, originOf(rc), rc.signal);
+      if (read.source === 'leader') return passOn(read.reply);
+      if (read.source === 'none') return { status: 204 }; // the client left; nothing is written
+      const { result } = read;
       let converted: Awaited<ReturnType<typeof toJsonRecords>>;
       try {
         converted = await toJsonRecords(result, request.offset, options);
@@ -217,11 +149,10 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
     },
 
     fetchBatches: async (rc) => {
-      const request = fetchRequest(rc, FETCH_DEFAULT_MAX_BYTES);
-      const elsewhere = await readElsewhere(rc, registry.partition(request.topic, request.partition), request);
-      if (elsewhere !== null && 'proxied' in elsewhere) return elsewhere.proxied;
-      const result = elsewhere?.fromBucket ?? (await fetchBatches(ctx, request, rc.signal));
-      if (result === null) return { status: 204 };
+      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES).request, originOf(rc), rc.signal);
+      if (read.source === 'leader') return passOn(read.reply);
+      if (read.source === 'none') return { status: 204 };
+      const { result } = read;
       return {
         status: 200,
         body: result.data, // the log's Buffer, as read
@@ -238,16 +169,13 @@ export function dataHandlers(ctx: BrokerContext): Record<DataRoute, Handler> {
 
     listOffsets: async (rc) => {
       const { params, query } = rc;
-      const handle = registry.partition(params.topic!, partitionParam(params.partition!));
-      if ((await routeOf(handle)).kind !== 'local') return proxy(rc, handle);
-      const at = query.get('at');
-      if (at === null || at === '') throw new StrataError('INVALID_REQUEST', 'query parameter "at" is required: earliest, latest or a timestamp in ms');
-      if (at === 'earliest' || at === 'latest') return { status: 200, json: (await lookupOffset(ctx, handle, at)) satisfies ReplyBody<'listOffsets'> };
-      const timestamp = parseInteger(at);
-      if (timestamp === null || timestamp < 0) {
-        throw new StrataError('INVALID_REQUEST', `query parameter "at" must be earliest, latest or a non-negative timestamp in ms, got "${at}"`);
-      }
-      return { status: 200, json: (await lookupOffset(ctx, handle, timestamp)) satisfies ReplyBody<'listOffsets'> };
+      const partition = partitionParam(params.partition!);
+      registry.partition(params.topic!, partition); // 404 first
+      const at = queryParams('listOffsets', query).at as OffsetAt;
+      const lookup = await core.listOffsets(params.topic!, partition, at, originOf(rc), rc.signal);
+      if (lookup.source === 'leader') return passOn(lookup.reply);
+      const { offset, timestamp } = lookup;
+      return { status: 200, json: (timestamp === undefined ? { offset } : { offset, timestamp }) satisfies ReplyBody<'listOffsets'> };
     },
   };
 }

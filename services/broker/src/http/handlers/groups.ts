@@ -1,27 +1,17 @@
-// Consumer groups over HTTP (docs/architecture.md#groups, #http-api): membership and heartbeats, offset commits,
-// lag, reset, describe, list, delete. The protocol itself is the coordinator's
-// (packages/coord: groupHeartbeat, commitOffsets, ...); this file validates input at the edge
-// (group ids before anything reaches the coordinator; topics and partitions against the
-// registry, so a commit for an unknown partition changes nothing), passes the broker's topic
-// catalogue as the partition counts, and joins committed offsets with high watermarks.
+// Consumer groups over HTTP (docs/architecture.md#groups, #http-api): parse (group ids by coord's
+// rule before anything reaches the coordinator, bodies by @strata/api's schemas), call the groups
+// core (core/groups.ts), reply.
 
-import { randomUUID } from 'node:crypto';
-import {
-  Checks,
-  checkGroupId,
-  type CommittedOffset,
-  type GroupDescription,
-  type GroupHeartbeatRequest,
-  type GroupHeartbeatResponse,
-  type OffsetCommit,
-} from '@strata/coord';
+import { Checks, checkGroupId, type OffsetCommit } from '@strata/coord';
 import type { ReplyBody } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
-import { highWatermark, lookupOffset, type OffsetAt } from '../../fetch.js';
-import type { PartitionHandle } from '../../topics/topic-registry.js';
+import { DataCore } from '../../core/data.js';
+import { GroupsCore, type ResetTarget } from '../../core/groups.js';
 import { readRequestJson } from '../body.js';
 import type { Handler, RequestContext } from '../router.js';
+
+export type { GroupOffsetView } from '../../core/groups.js';
 
 type GroupRoute =
   | 'listGroups'
@@ -36,26 +26,9 @@ type GroupRoute =
 
 /** Group request bodies are small: a commit of many partitions is a few hundred KiB at most. */
 const GROUP_BODY_BYTES_MAX = 1024 * 1024;
-/** Deadline of one coordinator call made for a request. */
-const COORDINATOR_CALL_MS = 10_000;
-/** Partitions looked up at once on other brokers during a reset. */
-const RESET_LOOKUP_CONCURRENCY = 16;
 
-/** One committed offset with the partition's high watermark and lag (both null when the partition is unknown here). */
-export interface GroupOffsetView {
-  topic: string;
-  partition: number;
-  /** The committed "next offset to read", or null when nothing was committed. */
-  offset: number | null;
-  metadata: string;
-  highWatermark: number | null;
-  lag: number | null;
-  committedAtMs: number | null;
-}
-
-export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
-  const { registry } = ctx;
-  const coordSignal = (rc: RequestContext): AbortSignal => AbortSignal.any([rc.signal, AbortSignal.timeout(COORDINATOR_CALL_MS)]);
+export function groupHandlers(ctx: BrokerContext, data: DataCore = new DataCore(ctx)): Record<GroupRoute, Handler> {
+  const groups = new GroupsCore(ctx, data);
 
   /** The {group} path parameter, checked by coord's rule before anything reaches the coordinator. */
   const groupParam = (rc: RequestContext): string => {
@@ -65,161 +38,30 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
     return rc.params.group!;
   };
 
-  /** Clustered: a topic this broker has not seen yet may have been created through another broker. */
-  const syncUnknown = async (topics: readonly string[]): Promise<void> => {
-    if (ctx.cluster !== null && topics.some((t) => !registry.has(t))) await ctx.cluster.node.syncTopics().catch(() => undefined);
-  };
-
-  /** Partition counts of every topic this broker knows (the coordinator takes the whole catalogue). */
-  const topicCounts = (): Record<string, number> =>
-    // fromEntries defines own keys: a topic named `__proto__` is a key like any other (`counts[name] = n`
-    // on `{}` would set the prototype instead, and the group would never be assigned that topic).
-    Object.fromEntries(registry.list().map((topic) => [topic.name, topic.partitionCount]));
-
-  /** A join (epoch 0) or a heartbeat: the member's fields, plus the timeouts and client id the body carries and the topic catalogue. */
-  const heartbeat = (
-    rc: RequestContext,
-    group: string,
-    body: { sessionTimeoutMs?: number; rebalanceTimeoutMs?: number; clientId?: string },
-    member: Pick<GroupHeartbeatRequest, 'memberId' | 'memberEpoch' | 'subscribedTopics' | 'ownedPartitions'>,
-  ): Promise<GroupHeartbeatResponse> =>
-    ctx.coordinator.groupHeartbeat(
-      group,
-      {
-        ...member,
-        // Omitted: the coordinator's default on a join, unchanged on a heartbeat (KIP-848).
-        ...(body.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: body.sessionTimeoutMs } : {}),
-        ...(body.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: body.rebalanceTimeoutMs } : {}),
-        ...(body.clientId !== undefined ? { clientId: body.clientId } : {}),
-        topicPartitions: topicCounts(),
-      },
-      { signal: coordSignal(rc) },
-    );
-
-  /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
-  const hwOf = (handle: PartitionHandle): number => {
-    if (ctx.cluster === null) return highWatermark(ctx, handle);
-    return ctx.cluster.node.partitionView(handle).highWatermark;
-  };
-
-  /** An offset lookup here when this broker leads the partition, else at its leader (the URL a read is forwarded to). */
-  const lookupAnywhere = async (handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> => {
-    const route = ctx.router.route(handle);
-    if (route.kind === 'local' || ctx.cluster === null) return (await lookupOffset(ctx, handle, at)).offset;
-    if (route.kind === 'unavailable') {
-      throw new StrataError('NOT_LEADER', `${handle.topic}/${handle.partition} has no leader now (${route.reason}); retry shortly`, {
-        details: { topic: handle.topic, partition: handle.partition },
-      });
-    }
-    const path = `/v1/topics/${encodeURIComponent(handle.topic)}/partitions/${handle.partition}/offsets?at=${String(at)}`;
-    const reply = await ctx.cluster.forwarder.proxy(route.url, path, signal);
-    type Answer = { offset?: unknown; error?: { code?: string; message?: string } } | null;
-    let body: Answer;
-    try {
-      body = JSON.parse(reply.body.toString('utf8')) as Answer;
-    } catch {
-      body = null;
-    }
-    if (reply.status !== 200 || !Number.isSafeInteger(body?.offset)) {
-      const message = body?.error?.message ?? `HTTP ${reply.status}`;
-      throw new StrataError('NOT_LEADER', `offset lookup of ${handle.topic}/${handle.partition} at its leader ${route.leaderId} failed: ${message}`, {
-        details: { topic: handle.topic, partition: handle.partition, leaderUrl: route.url },
-      });
-    }
-    return body!.offset as number;
-  };
-
-  const withLag = (committed: CommittedOffset): GroupOffsetView => {
-    const handle = registry.has(committed.topic) && committed.partition < registry.get(committed.topic).partitionCount
-      ? registry.partition(committed.topic, committed.partition)
-      : null;
-    const hw = handle === null ? null : hwOf(handle);
-    return {
-      topic: committed.topic,
-      partition: committed.partition,
-      offset: committed.offset,
-      metadata: committed.metadata,
-      highWatermark: hw,
-      lag: hw === null ? null : Math.max(0, hw - committed.offset),
-      committedAtMs: committed.committedAtMs,
-    };
-  };
-
-  /** Every partition of the group's topics (and every committed one), with committed offset and lag. */
-  const partitionsView = (description: GroupDescription | null, committed: CommittedOffset[]): GroupOffsetView[] => {
-    const byKey = new Map(committed.map((c) => [`${c.topic}/${c.partition}`, withLag(c)]));
-    for (const topic of Object.keys(description?.topicPartitions ?? {})) {
-      if (!registry.has(topic)) continue;
-      for (const handle of registry.get(topic).partitions) {
-        const key = `${topic}/${handle.partition}`;
-        if (byKey.has(key)) continue;
-        byKey.set(key, { topic, partition: handle.partition, offset: null, metadata: '', highWatermark: hwOf(handle), lag: null, committedAtMs: null });
-      }
-    }
-    return [...byKey.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-  };
-
   return {
-    listGroups: async (rc) => ({ status: 200, json: { groups: await ctx.coordinator.listGroups({ signal: coordSignal(rc) }) } satisfies ReplyBody<'listGroups'> }),
+    listGroups: async (rc) => ({ status: 200, json: { groups: await groups.list(rc.signal) } satisfies ReplyBody<'listGroups'> }),
 
-    describeGroup: async (rc) => {
-      const group = groupParam(rc);
-      const signal = coordSignal(rc);
-      const description = await ctx.coordinator.describeGroup(group, { signal });
-      if (description === null) throw new StrataError('NOT_FOUND', `group "${group}" does not exist`, { details: { reason: 'GROUP_ID_NOT_FOUND', group } });
-      await syncUnknown(Object.keys(description.topicPartitions));
-      const committed = await ctx.coordinator.fetchOffsets(group, { signal });
-      const owners = new Map<string, string>();
-      for (const m of description.members) for (const tp of m.assignment) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
-      const partitions = partitionsView(description, committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
-      return { status: 200, json: { ...description, partitions } satisfies ReplyBody<'describeGroup'> };
-    },
+    describeGroup: async (rc) => ({ status: 200, json: (await groups.describe(groupParam(rc), rc.signal)) satisfies ReplyBody<'describeGroup'> }),
 
     deleteGroup: async (rc) => {
-      const group = groupParam(rc);
-      const deleted = await ctx.coordinator.deleteGroup(group, { signal: coordSignal(rc) });
-      if (!deleted) throw new StrataError('NOT_FOUND', `group "${group}" does not exist`, { details: { reason: 'GROUP_ID_NOT_FOUND', group } });
+      await groups.delete(groupParam(rc), rc.signal);
       return { status: 204 };
     },
 
     joinGroup: async (rc) => {
       const group = groupParam(rc);
       const body = await readRequestJson(rc.req, 'joinGroup', GROUP_BODY_BYTES_MAX);
-      const subscribed = [...new Set(body.topics)];
-      await syncUnknown(subscribed);
-      // Subscribing to a topic that does not exist is refused (Kafka would wait for it): a typo
-      // would otherwise consume nothing, silently.
-      for (const t of subscribed) registry.get(t);
-      const answer = await heartbeat(rc, group, body, { memberId: randomUUID(), memberEpoch: 0, subscribedTopics: subscribed });
-      return { status: 200, json: answer satisfies ReplyBody<'joinGroup'> };
+      return { status: 200, json: (await groups.join(group, body.topics, body, rc.signal)) satisfies ReplyBody<'joinGroup'> };
     },
 
     groupHeartbeat: async (rc) => {
       const group = groupParam(rc);
       const body = await readRequestJson(rc.req, 'groupHeartbeat', GROUP_BODY_BYTES_MAX);
-      const topics = body.topics === undefined ? undefined : [...new Set(body.topics)];
-      if (topics !== undefined) {
-        await syncUnknown(topics);
-        for (const t of topics) registry.get(t);
-      }
-      const answer = await heartbeat(rc, group, body, {
-        memberId: rc.params.member!,
-        memberEpoch: body.memberEpoch,
-        ...(topics !== undefined ? { subscribedTopics: topics } : {}),
-        // The coordinator checks the limits of the owned partitions.
-        ...(body.ownedPartitions !== undefined ? { ownedPartitions: body.ownedPartitions } : {}),
-      });
-      return { status: 200, json: answer satisfies ReplyBody<'joinGroup'> };
+      return { status: 200, json: (await groups.heartbeat(group, rc.params.member!, body, rc.signal)) satisfies ReplyBody<'joinGroup'> };
     },
 
     leaveGroup: async (rc) => {
-      const group = groupParam(rc);
-      const left = await ctx.coordinator.leaveGroup(group, rc.params.member!, { signal: coordSignal(rc) });
-      if (!left) {
-        throw new StrataError('UNKNOWN_MEMBER_ID', `member "${rc.params.member!}" is not in group "${group}"`, {
-          details: { reason: 'UNKNOWN_MEMBER_ID', group, memberId: rc.params.member! },
-        });
-      }
+      await groups.leave(groupParam(rc), rc.params.member!, rc.signal);
       return { status: 204 };
     },
 
@@ -233,20 +75,13 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
         });
       }
       const offsets: OffsetCommit[] = body.offsets;
-      // Every partition must exist here: a commit naming an unknown one changes nothing.
-      await syncUnknown(offsets.map((o) => o.topic));
-      for (const o of offsets) registry.partition(o.topic, o.partition);
       const member = standalone ? null : { memberId: body.memberId!, memberEpoch: body.memberEpoch! };
-      await ctx.coordinator.commitOffsets(group, member, offsets, { signal: coordSignal(rc) });
-      return { status: 200, json: { committed: offsets.length } satisfies ReplyBody<'commitGroupOffsets'> };
+      return { status: 200, json: { committed: await groups.commit(group, member, offsets, rc.signal) } satisfies ReplyBody<'commitGroupOffsets'> };
     },
 
     fetchGroupOffsets: async (rc) => {
-      const group = groupParam(rc);
-      const topic = rc.query.get('topic');
-      const committed = await ctx.coordinator.fetchOffsets(group, { signal: coordSignal(rc), ...(topic !== null && topic !== '' ? { topic } : {}) });
-      await syncUnknown(committed.map((o) => o.topic));
-      return { status: 200, json: { offsets: committed.map(withLag) } satisfies ReplyBody<'fetchGroupOffsets'> };
+      const offsets = await groups.fetchOffsets(groupParam(rc), rc.query.get('topic'), rc.signal);
+      return { status: 200, json: { offsets } satisfies ReplyBody<'fetchGroupOffsets'> };
     },
 
     resetGroupOffsets: async (rc) => {
@@ -258,34 +93,9 @@ export function groupHandlers(ctx: BrokerContext): Record<GroupRoute, Handler> {
           details: { problems: [{ code: 'INVALID_REQUEST', field: '/value', message: `value is required with to=${to}` }] },
         });
       }
-      const topicName = body.topic;
-      await syncUnknown([topicName]);
-      const topic = registry.get(topicName);
-      const handles = body.partitions !== undefined ? [...new Set(body.partitions)].map((p) => registry.partition(topicName, p)) : topic.partitions;
-      const signal = coordSignal(rc);
-      // Refuse early (and without lookups) while the group has members; resetOffsets checks it again atomically.
-      const description = await ctx.coordinator.describeGroup(group, { signal });
-      if (description !== null && description.members.length > 0) {
-        throw new StrataError('NON_EMPTY_GROUP', `group "${group}" has ${description.members.length} member(s): reset offsets only while it has none`, {
-          details: { reason: 'NON_EMPTY_GROUP', group, members: description.members.length },
-        });
-      }
-      const value = body.value ?? 0;
-      const target = async (handle: PartitionHandle): Promise<number> => {
-        if (to === 'earliest' || to === 'latest') return lookupAnywhere(handle, to, signal);
-        if (to === 'timestamp') return lookupAnywhere(handle, value, signal);
-        // An explicit offset is clamped into [log start, high watermark], as Kafka's tool does.
-        const [start, end] = await Promise.all([lookupAnywhere(handle, 'earliest', signal), lookupAnywhere(handle, 'latest', signal)]);
-        return Math.min(Math.max(value, start), end);
-      };
-      const offsets: OffsetCommit[] = [];
-      for (let i = 0; i < handles.length; i += RESET_LOOKUP_CONCURRENCY) {
-        const slice = handles.slice(i, i + RESET_LOOKUP_CONCURRENCY);
-        const found = await Promise.all(slice.map(target));
-        slice.forEach((h, j) => offsets.push({ topic: h.topic, partition: h.partition, offset: found[j]! }));
-      }
-      await ctx.coordinator.resetOffsets(group, offsets, { signal });
-      return { status: 200, json: { offsets: offsets.map(({ topic: t, partition, offset }) => ({ topic: t, partition, offset })) } satisfies ReplyBody<'resetGroupOffsets'> };
+      const target: ResetTarget = to === 'earliest' || to === 'latest' ? { to } : { to, value: body.value ?? 0 };
+      const offsets = await groups.reset(group, body.topic, body.partitions, target, rc.signal);
+      return { status: 200, json: { offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })) } satisfies ReplyBody<'resetGroupOffsets'> };
     },
   };
 }

@@ -1,0 +1,238 @@
+// Consumer groups without HTTP (docs/architecture.md#groups): membership and heartbeats, offset
+// commits, lag, reset, describe, list, delete as typed calls. The protocol itself is the
+// coordinator's (packages/coord: groupHeartbeat, commitOffsets, ...); this layer checks topics and
+// partitions against the registry (a commit for an unknown partition changes nothing), passes the
+// broker's topic catalogue as the partition counts, joins committed offsets with high watermarks,
+// and asks a partition's leader for offsets through the data core (no broker-to-broker call here).
+
+import { randomUUID } from 'node:crypto';
+import {
+  type CommittedOffset,
+  type GroupDescription,
+  type GroupHeartbeatRequest,
+  type GroupHeartbeatResponse,
+  type GroupListing,
+  type OffsetCommit,
+} from '@strata/coord';
+import { StrataError } from '@strata/protocol';
+import type { BrokerContext } from '../context.js';
+import type { PartitionHandle } from '../topics/topic-registry.js';
+import type { DataCore } from './data.js';
+
+/** Deadline of one coordinator call made for a request. */
+const COORDINATOR_CALL_MS = 10_000;
+/** Partitions looked up at once on other brokers during a reset. */
+const RESET_LOOKUP_CONCURRENCY = 16;
+
+/** One committed offset with the partition's high watermark and lag (both null when the partition is unknown here). */
+export interface GroupOffsetView {
+  topic: string;
+  partition: number;
+  /** The committed "next offset to read", or null when nothing was committed. */
+  offset: number | null;
+  metadata: string;
+  highWatermark: number | null;
+  lag: number | null;
+  committedAtMs: number | null;
+}
+
+/** The member's optional settings; an omitted one is the coordinator's default on a join and unchanged on a heartbeat (KIP-848). */
+export interface MemberSettings {
+  sessionTimeoutMs?: number;
+  rebalanceTimeoutMs?: number;
+  clientId?: string;
+}
+
+export interface HeartbeatRequest extends MemberSettings {
+  memberEpoch: number;
+  topics?: readonly string[];
+  ownedPartitions?: GroupHeartbeatRequest['ownedPartitions'];
+}
+
+export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'timestamp'; value: number } | { to: 'offset'; value: number };
+
+export class GroupsCore {
+  readonly #ctx: BrokerContext;
+  readonly #data: DataCore;
+
+  constructor(ctx: BrokerContext, data: DataCore) {
+    this.#ctx = ctx;
+    this.#data = data;
+  }
+
+  list(signal: AbortSignal): Promise<GroupListing[]> {
+    return this.#ctx.coordinator.listGroups({ signal: deadline(signal) });
+  }
+
+  /** The group with, per partition of its topics, the committed offset, lag and owning member. NOT_FOUND when there is no such group. */
+  async describe(group: string, signal: AbortSignal): Promise<GroupDescription & { partitions: Array<GroupOffsetView & { owner: string | null }> }> {
+    const coordSignal = deadline(signal);
+    const description = await this.#ctx.coordinator.describeGroup(group, { signal: coordSignal });
+    if (description === null) throw noSuchGroup(group);
+    await this.#syncUnknown(Object.keys(description.topicPartitions));
+    const committed = await this.#ctx.coordinator.fetchOffsets(group, { signal: coordSignal });
+    const owners = new Map<string, string>();
+    for (const m of description.members) for (const tp of m.assignment) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
+    const partitions = this.#partitionsView(description, committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
+    return { ...description, partitions };
+  }
+
+  async delete(group: string, signal: AbortSignal): Promise<void> {
+    if (!(await this.#ctx.coordinator.deleteGroup(group, { signal: deadline(signal) }))) throw noSuchGroup(group);
+  }
+
+  /**
+   * A new member (epoch 0). Subscribing to a topic that does not exist is refused (Kafka would wait
+   * for it): a typo would otherwise consume nothing, silently.
+   */
+  async join(group: string, topics: readonly string[], settings: MemberSettings, signal: AbortSignal): Promise<GroupHeartbeatResponse> {
+    const subscribed = [...new Set(topics)];
+    await this.#syncUnknown(subscribed);
+    for (const t of subscribed) this.#ctx.registry.get(t);
+    return this.#heartbeat(group, settings, { memberId: randomUUID(), memberEpoch: 0, subscribedTopics: subscribed }, signal);
+  }
+
+  async heartbeat(group: string, memberId: string, request: HeartbeatRequest, signal: AbortSignal): Promise<GroupHeartbeatResponse> {
+    const topics = request.topics === undefined ? undefined : [...new Set(request.topics)];
+    if (topics !== undefined) {
+      await this.#syncUnknown(topics);
+      for (const t of topics) this.#ctx.registry.get(t);
+    }
+    return this.#heartbeat(group, request, {
+      memberId,
+      memberEpoch: request.memberEpoch,
+      ...(topics !== undefined ? { subscribedTopics: topics } : {}),
+      // The coordinator checks the limits of the owned partitions.
+      ...(request.ownedPartitions !== undefined ? { ownedPartitions: request.ownedPartitions } : {}),
+    }, signal);
+  }
+
+  async leave(group: string, memberId: string, signal: AbortSignal): Promise<void> {
+    if (!(await this.#ctx.coordinator.leaveGroup(group, memberId, { signal: deadline(signal) }))) {
+      throw new StrataError('UNKNOWN_MEMBER_ID', `member "${memberId}" is not in group "${group}"`, {
+        details: { reason: 'UNKNOWN_MEMBER_ID', group, memberId },
+      });
+    }
+  }
+
+  /** Commits offsets (as a member, or standalone with member null). Every partition must exist here: a commit naming an unknown one changes nothing. */
+  async commit(group: string, member: { memberId: string; memberEpoch: number } | null, offsets: OffsetCommit[], signal: AbortSignal): Promise<number> {
+    await this.#syncUnknown(offsets.map((o) => o.topic));
+    for (const o of offsets) this.#ctx.registry.partition(o.topic, o.partition);
+    await this.#ctx.coordinator.commitOffsets(group, member, offsets, { signal: deadline(signal) });
+    return offsets.length;
+  }
+
+  async fetchOffsets(group: string, topic: string | null, signal: AbortSignal): Promise<GroupOffsetView[]> {
+    const committed = await this.#ctx.coordinator.fetchOffsets(group, { signal: deadline(signal), ...(topic !== null && topic !== '' ? { topic } : {}) });
+    await this.#syncUnknown(committed.map((o) => o.topic));
+    return committed.map((c) => this.#withLag(c));
+  }
+
+  /** Moves an empty group's offsets of `topic` (all partitions, or those listed) to the target; answers the offsets it set. */
+  async reset(group: string, topicName: string, partitions: readonly number[] | undefined, target: ResetTarget, signal: AbortSignal): Promise<OffsetCommit[]> {
+    const { registry, coordinator } = this.#ctx;
+    await this.#syncUnknown([topicName]);
+    const topic = registry.get(topicName);
+    const handles = partitions !== undefined ? [...new Set(partitions)].map((p) => registry.partition(topicName, p)) : topic.partitions;
+    const coordSignal = deadline(signal);
+    // Refuse early (and without lookups) while the group has members; resetOffsets checks it again atomically.
+    const description = await coordinator.describeGroup(group, { signal: coordSignal });
+    if (description !== null && description.members.length > 0) {
+      throw new StrataError('NON_EMPTY_GROUP', `group "${group}" has ${description.members.length} member(s): reset offsets only while it has none`, {
+        details: { reason: 'NON_EMPTY_GROUP', group, members: description.members.length },
+      });
+    }
+    const lookup = (handle: PartitionHandle, at: 'earliest' | 'latest' | number): Promise<number> => this.#data.offsetAnywhere(handle, at, coordSignal);
+    const offsetFor = async (handle: PartitionHandle): Promise<number> => {
+      if (target.to === 'earliest' || target.to === 'latest') return lookup(handle, target.to);
+      if (target.to === 'timestamp') return lookup(handle, target.value);
+      // An explicit offset is clamped into [log start, high watermark], as Kafka's tool does.
+      const [start, end] = await Promise.all([lookup(handle, 'earliest'), lookup(handle, 'latest')]);
+      return Math.min(Math.max(target.value, start), end);
+    };
+    const offsets: OffsetCommit[] = [];
+    for (let i = 0; i < handles.length; i += RESET_LOOKUP_CONCURRENCY) {
+      const slice = handles.slice(i, i + RESET_LOOKUP_CONCURRENCY);
+      const found = await Promise.all(slice.map(offsetFor));
+      slice.forEach((h, j) => offsets.push({ topic: h.topic, partition: h.partition, offset: found[j]! }));
+    }
+    await coordinator.resetOffsets(group, offsets, { signal: coordSignal });
+    return offsets;
+  }
+
+  /** A join (epoch 0) or a heartbeat: the member's fields, plus the timeouts and client id given and the topic catalogue. */
+  #heartbeat(
+    group: string,
+    settings: MemberSettings,
+    member: Pick<GroupHeartbeatRequest, 'memberId' | 'memberEpoch' | 'subscribedTopics' | 'ownedPartitions'>,
+    signal: AbortSignal,
+  ): Promise<GroupHeartbeatResponse> {
+    return this.#ctx.coordinator.groupHeartbeat(
+      group,
+      {
+        ...member,
+        // Omitted: the coordinator's default on a join, unchanged on a heartbeat (KIP-848).
+        ...(settings.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: settings.sessionTimeoutMs } : {}),
+        ...(settings.rebalanceTimeoutMs !== undefined ? { rebalanceTimeoutMs: settings.rebalanceTimeoutMs } : {}),
+        ...(settings.clientId !== undefined ? { clientId: settings.clientId } : {}),
+        topicPartitions: this.#topicCounts(),
+      },
+      { signal: deadline(signal) },
+    );
+  }
+
+  /** Clustered: a topic this broker has not seen yet may have been created through another broker. */
+  async #syncUnknown(topics: readonly string[]): Promise<void> {
+    const { registry, cluster } = this.#ctx;
+    if (cluster !== null && topics.some((t) => !registry.has(t))) await cluster.node.syncTopics().catch(() => undefined);
+  }
+
+  /** Partition counts of every topic this broker knows (the coordinator takes the whole catalogue). */
+  #topicCounts(): Record<string, number> {
+    // fromEntries defines own keys: a topic named `__proto__` is a key like any other (`counts[name] = n`
+    // on `{}` would set the prototype instead, and the group would never be assigned that topic).
+    return Object.fromEntries(this.#ctx.registry.list().map((topic) => [topic.name, topic.partitionCount]));
+  }
+
+  #withLag(committed: CommittedOffset): GroupOffsetView {
+    const { registry } = this.#ctx;
+    const handle = registry.has(committed.topic) && committed.partition < registry.get(committed.topic).partitionCount
+      ? registry.partition(committed.topic, committed.partition)
+      : null;
+    const hw = handle === null ? null : this.#data.highWatermarkAnywhere(handle);
+    return {
+      topic: committed.topic,
+      partition: committed.partition,
+      offset: committed.offset,
+      metadata: committed.metadata,
+      highWatermark: hw,
+      lag: hw === null ? null : Math.max(0, hw - committed.offset),
+      committedAtMs: committed.committedAtMs,
+    };
+  }
+
+  /** Every partition of the group's topics (and every committed one), with committed offset and lag. */
+  #partitionsView(description: GroupDescription | null, committed: CommittedOffset[]): GroupOffsetView[] {
+    const { registry } = this.#ctx;
+    const byKey = new Map(committed.map((c) => [`${c.topic}/${c.partition}`, this.#withLag(c)]));
+    for (const topic of Object.keys(description?.topicPartitions ?? {})) {
+      if (!registry.has(topic)) continue;
+      for (const handle of registry.get(topic).partitions) {
+        const key = `${topic}/${handle.partition}`;
+        if (byKey.has(key)) continue;
+        byKey.set(key, { topic, partition: handle.partition, offset: null, metadata: '', highWatermark: this.#data.highWatermarkAnywhere(handle), lag: null, committedAtMs: null });
+      }
+    }
+    return [...byKey.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+}
+
+/** The caller's signal, bounded by the deadline of one coordinator call. */
+function deadline(signal: AbortSignal): AbortSignal {
+  return AbortSignal.any([signal, AbortSignal.timeout(COORDINATOR_CALL_MS)]);
+}
+
+function noSuchGroup(group: string): StrataError {
+  return new StrataError('NOT_FOUND', `group "${group}" does not exist`, { details: { reason: 'GROUP_ID_NOT_FOUND', group } });
+}

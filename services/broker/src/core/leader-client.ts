@@ -1,0 +1,35 @@
+// How the core reaches another broker: the transport a forward or a proxied
+// read goes over. The core decides where a request goes (core/data.ts); a
+// LeaderClient only carries it there. The HTTP forwarder (cluster/forwarder.ts)
+// is the one implementation today; a Kafka listener can pass its own, or none
+// (then every partition led elsewhere answers NOT_LEADER, as a Kafka broker does).
+
+import type { Readable } from 'node:stream';
+import type { AppendResult } from '@strata/log';
+
+/** A leader's answer passed on as it came (status, bytes and the read headers a client needs). */
+export interface ForwardedReply {
+  status: number;
+  body: Buffer;
+  contentType: string;
+  headers: Record<string, string>;
+}
+
+export interface LeaderClient {
+  /** Appends validated RecordBatch bytes at the leader; resolves to its offsets or rejects with its typed error. */
+  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount'>>;
+  /** Streams a raw produce body to the leader unread (the hot path does not buffer what it forwards). */
+  produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply>;
+  /** Asks the leader the same read (`pathAndQuery` in origin form) and passes its answer on. */
+  proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply>;
+}
+
+/**
+ * Who sent a request, as the core needs to know it. `forwardedBy`: another broker forwarded it here
+ * (never forwarded again: one hop, no loops). `replay`: how to ask the leader the same read (the HTTP
+ * target in origin form); absent, a read of a partition led elsewhere answers NOT_LEADER.
+ */
+export interface RequestOrigin {
+  readonly forwardedBy?: string;
+  readonly replay?: string;
+}

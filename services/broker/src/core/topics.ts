@@ -1,0 +1,93 @@
+// Topics without HTTP: list, create, describe, delete and update configs as typed calls. The
+// domain rules (name rule, partition room, placeable replication factor, config values) are the
+// registry's (topics/topic-registry.ts); a request's shape is its caller's (the HTTP schemas).
+
+import type { Topic as TopicView } from '@strata/api';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { BrokerContext } from '../context.js';
+import type { Topic, TopicSpec } from '../topics/topic-registry.js';
+
+export type { TopicSpec, TopicView };
+
+/** How long a create waits for every partition to have a leader (cluster), so a produce right after works. */
+const CREATE_AWAIT_LEADERS_MS = 10_000;
+
+export interface TopicListing {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+export class TopicsCore {
+  readonly #ctx: BrokerContext;
+
+  constructor(ctx: BrokerContext) {
+    this.#ctx = ctx;
+  }
+
+  list(): TopicListing[] {
+    return this.#ctx.registry.list().map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor }));
+  }
+
+  /** Creates the topic (all or nothing); in a cluster, answers once every partition has a leader or after a bound. */
+  async create(spec: TopicSpec): Promise<TopicView> {
+    const topic = await this.#ctx.registry.create(spec);
+    await this.#ctx.cluster?.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
+    return this.#view(topic);
+  }
+
+  /** UNKNOWN_TOPIC when there is none. */
+  describe(name: string): TopicView {
+    return this.#view(this.#ctx.registry.get(name));
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#ctx.registry.delete(name);
+  }
+
+  /** `{key: value | null}`: a value sets the override, null resets the key to the broker default; all validated first. */
+  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<TopicView> {
+    return this.#view(await this.#ctx.registry.updateConfigs(name, changes));
+  }
+
+  #view(topic: Topic): TopicView {
+    return describeTopic(topic, this.#ctx.config.brokerId, this.#ctx.cluster?.node ?? null);
+  }
+}
+
+export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode | null = null): TopicView {
+  return {
+    name: topic.name,
+    topicId: topic.meta.topicId,
+    replicationFactor: topic.meta.replicationFactor,
+    configs: { ...topic.configs },
+    configOverrides: { ...topic.meta.configs },
+    partitions: [...topic.partitions.map((h) => {
+      const stats = h.log.stats();
+      const lag = h.tier.uploadLag();
+      const view = cluster?.partitionView(h) ?? { leader: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId], highWatermark: h.log.logEndOffset };
+      // A partition led elsewhere: the leader's figures as last published; this broker's disk holds none of its tail.
+      const here = view.leader === brokerId;
+      return {
+        partition: h.partition,
+        leader: view.leader,
+        leaderUrl: cluster === null || view.leader === null ? null : (cluster.brokers().find((b) => b.id === view.leader)?.url ?? null),
+        leaderEpoch: view.leaderEpoch,
+        replicas: view.replicas,
+        isr: view.isr,
+        logStartOffset: here ? h.tier.logStartOffset() : (h.tier.manifest.segments[0]?.baseOffset ?? h.tier.manifest.logStartOffset),
+        logEndOffset: here ? stats.logEndOffset : view.highWatermark,
+        highWatermark: view.highWatermark,
+        localLogStartOffset: stats.logStartOffset,
+        localBytes: stats.sizeBytes,
+        remoteBytes: h.tier.remoteBytes(),
+        remoteLogStartOffset: h.tier.manifest.segments[0]?.baseOffset ?? null,
+        remoteLogEndOffset: h.tier.remoteEndOffset,
+        remoteSegments: h.tier.manifest.segments.length,
+        uploadLagSegments: lag.segments,
+        uploadLagBytes: lag.bytes,
+        lastUploadError: h.tier.lastError,
+      };
+    }), ...[...topic.offline.values()].map((o) => ({ partition: o.partition, offline: true as const, error: o.reason }))].sort((a, b) => a.partition - b.partition),
+  };
+}
