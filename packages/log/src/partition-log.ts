@@ -1,19 +1,19 @@
-import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StrataError,
-  isTempFileName,
   visitRecordsAsync,
   setBaseOffset,
   setPartitionLeaderEpoch,
   type BatchFrame,
 } from '@strata/protocol';
 import { SEGMENT_RELATIVE_OFFSET_MAX, validateLogConfig } from './config.js';
-import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
+import { CLEAN_SHUTDOWN_FILE } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
 import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
+import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment, type AppendedBatch } from './segment.js';
 import type {
   AppendOptions,
@@ -377,108 +377,20 @@ export class PartitionLog {
   }
 
   async #load(): Promise<void> {
-    // Not recursive first: a recursive mkdir reports a full disk (ENOSPC) as ENOENT.
-    await mkdir(this.dir).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EEXIST') return;
-      if (e.code === 'ENOENT') return mkdir(this.dir, { recursive: true });
-      throw e;
-    });
-    const names = await readdir(this.dir);
-    const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
-    for (const name of names) {
-      // `.tmp`: a leftover of a release before @strata/files' bounded temp names.
-      if (isTempFileName(name) || name.endsWith('.tmp') || name.endsWith(DELETED_SUFFIX)) await unlink(join(this.dir, name)).catch(() => undefined);
-    }
-    const cleanMarker = join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE) && (await this.#markerMatches(cleanMarker, bases));
-    // Remove the marker before anything else: a crash from here on must look unclean next time.
-    await unlink(cleanMarker).catch(() => undefined);
-    const recoveryPoint = clean ? Infinity : await this.#readRecoveryPoint();
-    this.#recovery.cleanShutdown = clean || bases.length === 0;
-
-    const now = this.#now();
-    for (let i = 0; i < bases.length; i++) {
-      const base = bases[i]!;
-      const isLast = i === bases.length - 1;
-      const nextBase = isLast ? null : bases[i + 1]!;
-      // Segments wholly below the recovery point were fsynced when they sealed; the rest are rescanned.
-      const recover = !clean && (nextBase === null || nextBase > recoveryPoint);
-      const { segment, scan, truncatedBytes } = await Segment.openExisting(this.dir, base, {
-        recover,
-        knownNextOffset: recover ? null : nextBase,
-        nowMs: now,
-        indexIntervalBytes: this.#config.indexIntervalBytes,
-        files: this.#files,
-      });
-      this.#segments.push(segment);
-      if (scan) {
-        this.#recovery.segmentsScanned++;
-        const expectedEnd = nextBase ?? scan.nextOffset;
-        if (scan.stopReason !== null || scan.nextOffset !== expectedEnd) {
-          // Offsets must stay contiguous: everything after a bad frame goes, later segments too.
-          this.#recovery.stopReason = scan.stopReason ?? `segment ${base} ends at ${scan.nextOffset}, next begins at ${expectedEnd}`;
-          this.#recovery.bytesTruncated += truncatedBytes;
-          for (const laterBase of bases.slice(i + 1)) {
-            const { segment: later } = await Segment.openExisting(this.dir, laterBase, {
-              recover: false,
-              knownNextOffset: laterBase,
-              nowMs: now,
-              indexIntervalBytes: this.#config.indexIntervalBytes,
-              files: this.#files,
-            });
-            this.#recovery.bytesTruncated += later.size;
-            this.#recovery.segmentsDeleted++;
-            await later.delete();
-          }
-          break;
-        }
-        if (!isLast) await this.#unlessDiskFull(() => segment.seal());
-      }
-    }
-    if (this.#segments.length === 0) {
-      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now, this.#files));
-    } else if (this.#active.sealed) {
-      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now, this.#files));
-    }
+    const options = { dir: this.dir, files: this.#files, nowMs: this.#now(), indexIntervalBytes: this.#config.indexIntervalBytes, initialOffset: this.#initialOffset };
+    await loadSegments(options, this.#recovery, this.#segments);
     this.#flushedOffset = this.logEndOffset;
     // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
-    if (this.#recovery.writesSkippedDiskFull === 0) await this.#unlessDiskFull(() => this.#writeRecoveryPoint(this.#active.baseOffset));
-    await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => this.#unlessDiskFull(write));
+    if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => this.#writeRecoveryPoint(this.#active.baseOffset));
+    await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => unlessDiskFull(this.#recovery, write));
   }
 
-  /**
-   * At open only: a write whose loss costs a rescan at the next open (never a record) is skipped
-   * when the disk is full, so that a broker with no space left starts (read-only) instead of failing.
-   */
-  async #unlessDiskFull(write: () => Promise<void>): Promise<void> {
-    try {
-      await write();
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'STORAGE_FULL') throw e;
-      this.#recovery.writesSkippedDiskFull++;
-    }
+  #readRecoveryPoint(): Promise<number> {
+    return readRecoveryPoint(this.#files, this.dir);
   }
 
-  /** The marker is trusted only if the active segment is exactly as close() left it. */
-  async #markerMatches(marker: string, bases: number[]): Promise<boolean> {
-    const [baseText, sizeText] = (await this.#files.readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
-    const last = bases[bases.length - 1];
-    if (last === undefined) return true;
-    if (Number(baseText) !== last) return false;
-    const size = await stat(join(this.dir, `${segmentFileStem(last)}${LOG_SUFFIX}`)).then((s) => s.size, () => -1);
-    return size === Number(sizeText);
-  }
-
-  async #readRecoveryPoint(): Promise<number> {
-    const text = await this.#files.readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
-    const value = Number(text.trim());
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
-  }
-
-  /** Everything below `offset` is fsynced and sealed. Written atomically. */
-  async #writeRecoveryPoint(offset: number): Promise<void> {
-    await this.#files.writeAtomically(join(this.dir, RECOVERY_POINT_FILE), Buffer.from(String(offset)));
+  #writeRecoveryPoint(offset: number): Promise<void> {
+    return writeRecoveryPoint(this.#files, this.dir, offset);
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
