@@ -21,80 +21,30 @@ import { channel } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KAFKA_JITTER, backoffMs, isStrataError, StrataError, type BackoffPolicy } from '@strata/protocol';
 import { StrataApi, type CallOptions, type GroupHeartbeatAnswer, type TopicPartitions } from './api.js';
-import { connectionFor, type ConnectWith } from './connection.js';
-import { withDeadLetter, type DeadLetterOptions } from './dead-letter.js';
+import { connectionFor } from './connection.js';
+import { withDeadLetter } from './dead-letter.js';
 import { Fetcher } from './fetcher.js';
-import { Problems, READER_DEFAULTS, type AutoOffsetReset } from './options.js';
+import { Problems, READER_DEFAULTS } from './options.js';
 import type { PartitionReader } from './partition-reader.js';
 import type { ConsumerRecord } from './records.js';
 
-export const CONSUMER_DEFAULTS = Object.freeze({
-  /** Shorter than Kafka's 45 s: a member that died is noticed within this. */
-  sessionTimeoutMs: 10_000,
-  /** How long a member may take to give up a partition (Kafka's max.poll.interval.ms). */
-  rebalanceTimeoutMs: 60_000,
-  autoCommit: true,
-  autoCommitIntervalMs: 5_000,
-  /** Batches fetched ahead of the handler, across partitions. */
-  maxQueuedBatches: 32,
-  /** Long-poll of one partition's fetch; revocation aborts it. */
-  maxWaitMs: 1_000,
-});
-
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface ConsumerGroupOptions {
-  groupId: string;
-  topics: readonly string[];
-  /** Where a partition without a committed offset (or one that left retention) starts (default 'latest'). */
-  autoOffsetReset?: AutoOffsetReset;
-  sessionTimeoutMs?: number;
-  rebalanceTimeoutMs?: number;
-  /** Commit processed offsets every autoCommitIntervalMs, on revoke and on close (default true). */
-  autoCommit?: boolean;
-  autoCommitIntervalMs?: number;
-  maxQueuedBatches?: number;
-  /** Bytes per fetch of one partition (default 1 MiB). */
-  maxBytes?: number;
-  maxWaitMs?: number;
-  clientId?: string;
-  /** After the partitions were added, before their records are delivered. */
-  onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
-  /** After fetching stopped and (with autoCommit) the processed offsets were committed; before the broker hears they are released. */
-  onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
-  /** The member was fenced or expired: the partitions were dropped without a commit. Default: nothing. */
-  onPartitionsLost?: (partitions: TopicPartition[]) => void | Promise<void>;
-}
-
-export type ConsumerOptions = ConnectWith & ConsumerGroupOptions;
-
-/** What eachBatch gets: the records of one partition, in offset order. */
-export interface ConsumerBatch {
-  topic: string;
-  partition: number;
-  records: ConsumerRecord[];
-  /** The partition's high watermark as of this fetch (lag = highWatermark - last offset - 1). */
-  highWatermark: number | null;
-}
-
-export interface RunOptions {
-  eachBatch?: (batch: ConsumerBatch) => Promise<void> | void;
-  eachRecord?: (record: ConsumerRecord) => Promise<void> | void;
-  /** With eachRecord: retry a failing record, then produce it to `<topic>.dlq` and move on (dead-letter.ts). */
-  deadLetter?: DeadLetterOptions;
-}
-
-/** Published on membership changes (diagnostics_channel 'strata:client:consumer'). */
-export type ConsumerEvent =
-  | { type: 'joined'; group: string; memberId: string; memberEpoch: number }
-  | { type: 'assigned'; group: string; partitions: TopicPartition[] }
-  | { type: 'revoked'; group: string; partitions: TopicPartition[] }
-  | { type: 'lost'; group: string; partitions: TopicPartition[]; reason: string }
-  | { type: 'committed'; group: string; offsets: Array<TopicPartition & { offset: number }> }
-  | { type: 'retry'; group: string; what: string; error: StrataError };
+export {
+  CONSUMER_DEFAULTS,
+  type ConsumerBatch,
+  type ConsumerEvent,
+  type ConsumerGroupOptions,
+  type ConsumerOptions,
+  type RunOptions,
+  type TopicPartition,
+} from './consumer-options.js';
+import {
+  CONSUMER_DEFAULTS,
+  type ConsumerEvent,
+  type ConsumerGroupOptions,
+  type ConsumerOptions,
+  type RunOptions,
+  type TopicPartition,
+} from './consumer-options.js';
 
 export const consumerChannel = channel('strata:client:consumer');
 

@@ -22,6 +22,7 @@
 import { encodeRecordBatch, isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
+import { Batch, PartitionState, deferred, isUnknownTopic, type TopicMetadata, type TopicState, type Waiting } from './producer-state.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, normalizeRecord, type NormalizedRecord, type ProducerRecord, type RecordMetadata } from './records.js';
 
@@ -43,83 +44,6 @@ export interface ProducerStats {
 /** The delivery of an accepted record. */
 export interface Enqueued {
   delivered: Promise<RecordMetadata>;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-interface Waiting {
-  record: NormalizedRecord;
-  enqueuedAt: number;
-  accepted: Deferred<void>;
-  delivered: Deferred<RecordMetadata>;
-}
-
-function isUnknownTopic(e: unknown): boolean {
-  return isStrataError(e) && e.code === 'UNKNOWN_TOPIC';
-}
-
-interface TopicMetadata {
-  partitions: number;
-  /** The topic's max.message.bytes: a request body may not be larger. */
-  maxMessageBytes: number;
-  fetchedAt: number;
-}
-
-interface TopicState {
-  metadata: TopicMetadata | null;
-  loading: Promise<TopicMetadata> | null;
-  /** A failed lookup, reused for retryBackoffMs so a burst of sends to a missing topic asks once. */
-  failure: { error: unknown; until: number } | null;
-  /** The partition for keyless records, or -1 before the first one. */
-  sticky: number;
-}
-
-class Batch {
-  readonly createdAt: number;
-  records: Array<{ key: Buffer | null; value: Buffer | null; headers?: NormalizedRecord['headers']; timestamp: number }> = [];
-  readonly deliveries: Deferred<RecordMetadata>[] = [];
-  /** Reserved from the buffer (the sum of the records' size estimates). */
-  bytes = 0;
-  encoded: Buffer | null = null;
-  readonly settled = deferred<void>();
-
-  constructor(createdAt: number) {
-    this.createdAt = createdAt;
-  }
-
-  get count(): number {
-    return this.deliveries.length;
-  }
-}
-
-class PartitionState {
-  readonly topic: string;
-  readonly partition: number;
-  open: Batch | null = null;
-  lingerTimer: NodeJS.Timeout | null = null;
-  readonly ready: Batch[] = [];
-  inFlight = false;
-  /** Set after a multi-batch request was too large for the topic: one batch per request from then on. */
-  oneBatchPerRequest = false;
-
-  constructor(topic: string, partition: number) {
-    this.topic = topic;
-    this.partition = partition;
-  }
 }
 
 export class Producer {

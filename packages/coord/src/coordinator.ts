@@ -241,139 +241,35 @@ export interface LogStartAdvance {
   removed: RemoteSegment[];
 }
 
-// ---- groups --------------------------------------------------------------------------------------
-// The consumer group protocol, server side, after Kafka's KIP-848 (README.md: consumer groups):
-// membership by heartbeat, the target assignment computed here, handed over incrementally.
+// ---- groups (types in group-types.ts) ------------------------------------------------------------
 
-/** A member and the epoch it acts at: what fences an offset commit. */
-export interface GroupMember {
-  memberId: string;
-  memberEpoch: number;
-}
+import type {
+  GroupMember,
+  GroupHeartbeatRequest,
+  GroupHeartbeatResponse,
+  GroupDescription,
+  GroupListing,
+  OffsetCommit,
+  CommittedOffset,
+  GroupExpiryRequest,
+  GroupExpiry,
+} from './group-types.js';
 
-/** Partitions of one topic, sorted, distinct. */
-export interface TopicPartitions {
-  topic: string;
-  partitions: number[];
-}
+export type {
+  GroupMember,
+  TopicPartitions,
+  GroupHeartbeatRequest,
+  GroupHeartbeatResponse,
+  GroupState,
+  GroupMemberDescription,
+  GroupDescription,
+  GroupListing,
+  OffsetCommit,
+  CommittedOffset,
+  GroupExpiryRequest,
+  GroupExpiry,
+} from './group-types.js';
 
-export interface GroupHeartbeatRequest {
-  /** Chosen by the caller (the broker generates a UUID on join); 1..128 of [A-Za-z0-9._-]. */
-  memberId: string;
-  /**
-   * 0: join (or rejoin: an existing member that rejoins is taken to own nothing and gets a new,
-   * higher epoch). > 0: a heartbeat at the epoch the member was last given.
-   */
-  memberEpoch: number;
-  /** Required on join; later, when given and different, it changes the subscription. */
-  subscribedTopics?: readonly string[];
-  /**
-   * What the member owns now (null/undefined: unchanged since the last heartbeat). A partition the
-   * member was told to give up counts as released once a heartbeat leaves it out.
-   */
-  ownedPartitions?: readonly TopicPartitions[] | null;
-  /**
-   * How long the member lives without a heartbeat. On a join (epoch 0), omitted means
-   * COORDINATOR_DEFAULTS.groupSessionTimeoutMs; on a heartbeat, omitted means unchanged (KIP-848:
-   * a heartbeat sends only what changed), so a member keeps the timeout it joined with.
-   */
-  sessionTimeoutMs?: number;
-  /** How long the member may take to give up partitions (default COORDINATOR_DEFAULTS.groupRebalanceTimeoutMs). */
-  rebalanceTimeoutMs?: number;
-  /**
-   * Partition counts as the caller knows them (topics live in another hash slot). Every topic of
-   * the member's subscription that is missing here is unknown and gets no partitions; counts of
-   * other topics the group subscribes to update what the group knows of them.
-   */
-  topicPartitions: Readonly<Record<string, number>>;
-  /** Free text for operators (0..256 printable characters). */
-  clientId?: string;
-}
-
-export interface GroupHeartbeatResponse {
-  memberId: string;
-  memberEpoch: number;
-  groupEpoch: number;
-  /** The partitions the member may own NOW (its current assignment), sorted by topic. */
-  assignment: TopicPartitions[];
-  /** When to heartbeat next. */
-  heartbeatIntervalMs: number;
-}
-
-/** empty: no members; stable: every member is at the assignment epoch and owns exactly its target. */
-export type GroupState = 'empty' | 'reconciling' | 'stable';
-
-export interface GroupMemberDescription {
-  memberId: string;
-  clientId: string;
-  memberEpoch: number;
-  subscribedTopics: string[];
-  /** Current assignment: what the member may own now. */
-  assignment: TopicPartitions[];
-  /** Partitions the member was told to give up and has not yet released. */
-  pendingRevocation: TopicPartitions[];
-  /** Its share of the target assignment (of epoch assignmentEpoch). */
-  target: TopicPartitions[];
-  lastHeartbeatAtMs: number;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-}
-
-export interface GroupDescription {
-  group: string;
-  /** Bumps on every change of membership, of a subscription, or of a subscribed topic's partition count. */
-  groupEpoch: number;
-  /** The epoch of the target assignment (it equals groupEpoch: the target is computed at once). */
-  assignmentEpoch: number;
-  state: GroupState;
-  /** Partition counts of the subscribed topics as the group last saw them (0: unknown topic). */
-  topicPartitions: Record<string, number>;
-  /** Sorted by member id. */
-  members: GroupMemberDescription[];
-}
-
-export interface GroupListing {
-  group: string;
-  members: number;
-  state: GroupState;
-}
-
-export interface OffsetCommit {
-  topic: string;
-  partition: number;
-  /** The next offset to read. */
-  offset: number;
-  /** Up to 4096 characters (Kafka's offset.metadata.max.bytes). */
-  metadata?: string;
-}
-
-export interface CommittedOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata: string;
-  /** Backend time of the commit. */
-  committedAtMs: number;
-}
-
-/** One bounded pass of group expiry (Coordinator.expireGroups). */
-export interface GroupExpiryRequest {
-  /** Kafka's offsets.retention.minutes, in ms: how long an empty group keeps an offset. */
-  offsetsRetentionMs: number;
-  /** Groups visited in this pass at most (the Redis engine: about this many, SSCAN's COUNT). */
-  groupsMax: number;
-  /** Where the previous pass stopped ("" or absent: from the start). */
-  cursor?: string;
-}
-
-export interface GroupExpiry {
-  /** Where the next pass continues; "" once a whole round over the groups is done. */
-  cursor: string;
-  groupsVisited: number;
-  offsetsExpired: number;
-  /** Groups removed: left with neither members nor offsets. */
-  groupsDeleted: number;
-}
 
 // ---- backend identity and events -------------------------------------------------------------------
 

@@ -1,100 +1,42 @@
-import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   StrataError,
-  isTempFileName,
   visitRecordsAsync,
   setBaseOffset,
   setPartitionLeaderEpoch,
   type BatchFrame,
 } from '@strata/protocol';
-import { SEGMENT_BYTES_MAX, SEGMENT_RELATIVE_OFFSET_MAX } from './config.js';
-import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, EPOCH_CHECKPOINT_FILE, LOG_SUFFIX, RECOVERY_POINT_FILE, parseSegmentFileName, segmentFileStem } from './file-names.js';
+import { SEGMENT_RELATIVE_OFFSET_MAX, validateLogConfig } from './config.js';
+import { CLEAN_SHUTDOWN_FILE } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
+import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
+import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment, type AppendedBatch } from './segment.js';
 import type {
   AppendOptions,
   AppendResult,
   LogConfig,
   LogStats,
+  PartitionLogOptions,
+  RecoveryReport,
+  SealedSegmentInfo,
   ReadOptions,
   ReadResult,
   TimestampLookup,
 } from './types.js';
-
-export interface PartitionLogOptions {
-  dir: string;
-  config: LogConfig;
-  /** Wall clock, injectable so tests can drive segment.ms, retention.ms and flush.ms. */
-  now?: () => number;
-  /** Sealed segments whose indexes stay in memory; older ones reload on demand. */
-  loadedIndexesMax?: number;
-  /** Where an empty log starts (a partition restored from object storage continues its offsets). */
-  initialOffset?: number;
-  /** Buffers reads go into (default: one pool shared by every log in the process). */
-  bufferPool?: ReadBufferPool;
-  /** Where segment files' descriptors come from (default: one cache shared by every log in the process). */
-  fileCache?: FileHandleCache;
-  /**
-   * Retention may delete a segment only when its end is at or below this offset. Tiered storage
-   * passes the end of what the remote manifest holds, so nothing leaves the disk before it is
-   * safe in the bucket. Unset: no gate.
-   */
-  deletableBelow?: () => number;
-  /**
-   * Asked before every append (a leader's and a follower's): an error to refuse it with, or null.
-   * The broker refuses appends while its data disk is below the free-space floor.
-   */
-  appendRefusal?: () => StrataError | null;
-  /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
-  onSegmentSealed?: (segment: SealedSegmentInfo) => void;
-}
-
-/** A sealed segment, as the tiering layer sees it: immutable files on disk. */
-export interface SealedSegmentInfo {
-  baseOffset: number;
-  /** Offset after its last record. */
-  nextOffset: number;
-  sizeBytes: number;
-  maxTimestamp: number;
-  logPath: string;
-}
-
-/** One entry of the log's leader-epoch cache (Kafka's leader-epoch-checkpoint): batches of `epoch` begin at startOffset. */
-export interface LogEpochEntry {
-  epoch: number;
-  startOffset: number;
-}
-
-/** Kafka's OffsetForLeaderEpoch answer: the largest epoch <= the one asked that this log holds, and where it ends. */
-export interface EpochEnd {
-  /** -1: the log holds no batch of that epoch or an earlier one. */
-  epoch: number;
-  /** The start of the next epoch in this log, or the log end; -1 with epoch -1. */
-  endOffset: number;
-}
-
-/** What open() found and did, for the service to log. */
-export interface RecoveryReport {
-  cleanShutdown: boolean;
-  segmentsScanned: number;
-  bytesTruncated: number;
-  segmentsDeleted: number;
-  stopReason: string | null;
-  /**
-   * Writes open() skipped because the disk was full (a checkpoint, a recovery point, sealed
-   * indexes): each costs a rescan at the next open, never a record. The log opens read-only-safe.
-   */
-  writesSkippedDiskFull: number;
-}
 
 /**
  * One partition's local log (docs/architecture.md#local-log): a list of segments, the last one active.
  * Appends, rolls, retention and truncation run one at a time through a queue; reads run
  * concurrently and pin the segments they touch so retention cannot delete them mid-read.
  */
+export type { EpochEnd, LogEpochEntry } from './leader-epochs.js';
+export type { PartitionLogOptions, RecoveryReport, SealedSegmentInfo } from './types.js';
+export { validateLogConfig } from './config.js';
+
 export class PartitionLog {
   readonly dir: string;
   #config: LogConfig;
@@ -114,8 +56,8 @@ export class PartitionLog {
   #flushedOffset = 0;
   #closed = false;
   #recovery: RecoveryReport;
-  /** Leader epochs in this log, oldest first, epochs and start offsets strictly increasing. */
-  #epochs: LogEpochEntry[] = [];
+  /** Leader epochs in this log (leader-epochs.ts). */
+  readonly #epochs: LeaderEpochCache;
 
   private constructor(options: PartitionLogOptions) {
     this.dir = options.dir;
@@ -125,6 +67,7 @@ export class PartitionLog {
     this.#initialOffset = options.initialOffset ?? 0;
     this.#bufferPool = options.bufferPool ?? sharedReadBufferPool;
     this.#files = options.fileCache ?? sharedFileHandleCache;
+    this.#epochs = new LeaderEpochCache(this.dir, this.#files);
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
     this.#appendRefusal = options.appendRefusal ?? (() => null);
@@ -183,7 +126,7 @@ export class PartitionLog {
       await this.#maybeRoll(size, records);
       const segment = this.#active;
       const baseOffset = segment.nextOffset;
-      await this.#noteEpoch(options.leaderEpoch, baseOffset);
+      await this.#epochs.note(options.leaderEpoch, baseOffset);
       let next = baseOffset;
       const appended: AppendedBatch[] = [];
       for (const frame of frames) {
@@ -236,7 +179,7 @@ export class PartitionLog {
         throw new StrataError('MESSAGE_TOO_LARGE', `append of ${size} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
       }
       await this.#maybeRoll(size, next - baseOffset);
-      for (const entry of epochStarts) await this.#noteEpoch(entry.epoch, entry.startOffset);
+      for (const entry of epochStarts) await this.#epochs.note(entry.epoch, entry.startOffset);
       await this.#active.append(batches, appended, this.#config.indexIntervalBytes);
       await this.#afterAppend(next - baseOffset);
       return { baseOffset, lastOffset: next - 1, recordCount: next - baseOffset };
@@ -245,12 +188,12 @@ export class PartitionLog {
 
   /** The leader epoch of the last batch, or null for an empty log. */
   get latestEpoch(): number | null {
-    return this.#epochs.at(-1)?.epoch ?? null;
+    return this.#epochs.latest;
   }
 
   /** The epoch cache, oldest first (a copy). */
   epochEntries(): LogEpochEntry[] {
-    return this.#epochs.map((e) => ({ ...e }));
+    return this.#epochs.entries();
   }
 
   /**
@@ -258,11 +201,7 @@ export class PartitionLog {
    * where that epoch ends here (the next epoch's start, or the log end).
    */
   endOffsetForEpoch(epoch: number): EpochEnd {
-    let found = -1;
-    for (let i = 0; i < this.#epochs.length; i++) if (this.#epochs[i]!.epoch <= epoch) found = i;
-    if (found < 0) return { epoch: -1, endOffset: -1 };
-    const next = this.#epochs[found + 1];
-    return { epoch: this.#epochs[found]!.epoch, endOffset: next !== undefined ? next.startOffset : this.logEndOffset };
+    return this.#epochs.endOffsetFor(epoch, this.logEndOffset);
   }
 
   /**
@@ -408,7 +347,7 @@ export class PartitionLog {
       if (offset >= this.logEndOffset) return;
       if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
       await this.#truncateTo(offset);
-      await this.#trimEpochs();
+      await this.#epochs.truncateFrom(this.logEndOffset);
     });
   }
 
@@ -423,8 +362,7 @@ export class PartitionLog {
     return this.#queue.run(async () => {
       this.#assertOpen();
       // The cache goes first: a crash part-way leaves an empty cache, which the next open rebuilds from the batches.
-      this.#epochs = [];
-      await this.#writeEpochs();
+      await this.#epochs.clear();
       while (this.#segments.length > 0) await this.#segments.pop()!.delete();
       this.#segments.push(await Segment.create(this.dir, offset, this.#now(), this.#files));
       this.#unflushedRecords = 0;
@@ -439,165 +377,20 @@ export class PartitionLog {
   }
 
   async #load(): Promise<void> {
-    // Not recursive first: a recursive mkdir reports a full disk (ENOSPC) as ENOENT.
-    await mkdir(this.dir).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EEXIST') return;
-      if (e.code === 'ENOENT') return mkdir(this.dir, { recursive: true });
-      throw e;
-    });
-    const names = await readdir(this.dir);
-    const bases = names.map(parseSegmentFileName).filter((b): b is number => b !== null).sort((a, b) => a - b);
-    for (const name of names) {
-      // `.tmp`: a leftover of a release before @strata/files' bounded temp names.
-      if (isTempFileName(name) || name.endsWith('.tmp') || name.endsWith(DELETED_SUFFIX)) await unlink(join(this.dir, name)).catch(() => undefined);
-    }
-    const cleanMarker = join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE) && (await this.#markerMatches(cleanMarker, bases));
-    // Remove the marker before anything else: a crash from here on must look unclean next time.
-    await unlink(cleanMarker).catch(() => undefined);
-    const recoveryPoint = clean ? Infinity : await this.#readRecoveryPoint();
-    this.#recovery.cleanShutdown = clean || bases.length === 0;
-
-    const now = this.#now();
-    for (let i = 0; i < bases.length; i++) {
-      const base = bases[i]!;
-      const isLast = i === bases.length - 1;
-      const nextBase = isLast ? null : bases[i + 1]!;
-      // Segments wholly below the recovery point were fsynced when they sealed; the rest are rescanned.
-      const recover = !clean && (nextBase === null || nextBase > recoveryPoint);
-      const { segment, scan, truncatedBytes } = await Segment.openExisting(this.dir, base, {
-        recover,
-        knownNextOffset: recover ? null : nextBase,
-        nowMs: now,
-        indexIntervalBytes: this.#config.indexIntervalBytes,
-        files: this.#files,
-      });
-      this.#segments.push(segment);
-      if (scan) {
-        this.#recovery.segmentsScanned++;
-        const expectedEnd = nextBase ?? scan.nextOffset;
-        if (scan.stopReason !== null || scan.nextOffset !== expectedEnd) {
-          // Offsets must stay contiguous: everything after a bad frame goes, later segments too.
-          this.#recovery.stopReason = scan.stopReason ?? `segment ${base} ends at ${scan.nextOffset}, next begins at ${expectedEnd}`;
-          this.#recovery.bytesTruncated += truncatedBytes;
-          for (const laterBase of bases.slice(i + 1)) {
-            const { segment: later } = await Segment.openExisting(this.dir, laterBase, {
-              recover: false,
-              knownNextOffset: laterBase,
-              nowMs: now,
-              indexIntervalBytes: this.#config.indexIntervalBytes,
-              files: this.#files,
-            });
-            this.#recovery.bytesTruncated += later.size;
-            this.#recovery.segmentsDeleted++;
-            await later.delete();
-          }
-          break;
-        }
-        if (!isLast) await this.#unlessDiskFull(() => segment.seal());
-      }
-    }
-    if (this.#segments.length === 0) {
-      this.#segments.push(await Segment.create(this.dir, this.#initialOffset, now, this.#files));
-    } else if (this.#active.sealed) {
-      this.#segments.push(await Segment.create(this.dir, this.#active.nextOffset, now, this.#files));
-    }
+    const options = { dir: this.dir, files: this.#files, nowMs: this.#now(), indexIntervalBytes: this.#config.indexIntervalBytes, initialOffset: this.#initialOffset };
+    await loadSegments(options, this.#recovery, this.#segments);
     this.#flushedOffset = this.logEndOffset;
     // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
-    if (this.#recovery.writesSkippedDiskFull === 0) await this.#unlessDiskFull(() => this.#writeRecoveryPoint(this.#active.baseOffset));
-    await this.#loadEpochs();
+    if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => this.#writeRecoveryPoint(this.#active.baseOffset));
+    await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => unlessDiskFull(this.#recovery, write));
   }
 
-  /**
-   * At open only: a write whose loss costs a rescan at the next open (never a record) is skipped
-   * when the disk is full, so that a broker with no space left starts (read-only) instead of failing.
-   */
-  async #unlessDiskFull(write: () => Promise<void>): Promise<void> {
-    try {
-      await write();
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'STORAGE_FULL') throw e;
-      this.#recovery.writesSkippedDiskFull++;
-    }
+  #readRecoveryPoint(): Promise<number> {
+    return readRecoveryPoint(this.#files, this.dir);
   }
 
-  /** The checkpoint, with entries past the (recovered) log end dropped; rebuilt from batch headers when missing. */
-  async #loadEpochs(): Promise<void> {
-    const text = await this.#files.readFile(join(this.dir, EPOCH_CHECKPOINT_FILE), 'utf8').catch(() => null);
-    const entries: LogEpochEntry[] = [];
-    let valid = text !== null;
-    for (const line of (text ?? '').split('\n')) {
-      if (line.trim() === '') continue;
-      const [epoch, start] = line.trim().split(' ').map(Number);
-      const last = entries.at(-1);
-      if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(start) || (last && (epoch! <= last.epoch || start! < last.startOffset))) valid = false;
-      else entries.push({ epoch: epoch!, startOffset: start! });
-    }
-    const empty = this.logEndOffset === this.logStartOffset;
-    if (valid && (entries.length > 0 || empty)) {
-      this.#epochs = entries.filter((e) => e.startOffset < this.logEndOffset);
-      if (this.#epochs.length !== entries.length) await this.#unlessDiskFull(() => this.#writeEpochs());
-      return;
-    }
-    // No (usable) checkpoint: an older data dir, or a crash during a reset. Walk the batch headers once.
-    this.#epochs = [];
-    for (const segment of [...this.#segments]) {
-      segment.acquire();
-      try {
-        await segment.withCursor(0, segment.size, 1024 * 1024, async (cursor) => {
-          while (await cursor.next()) {
-            const last = this.#epochs.at(-1);
-            if (last === undefined || cursor.batch.leaderEpoch > last.epoch) this.#epochs.push({ epoch: cursor.batch.leaderEpoch, startOffset: cursor.batch.baseOffset });
-          }
-        });
-      } finally {
-        segment.release();
-      }
-    }
-    await this.#unlessDiskFull(() => this.#writeEpochs());
-  }
-
-  /** A batch of `epoch` is about to be appended at `offset`: a new epoch is checkpointed before its first batch is written. */
-  async #noteEpoch(epoch: number, offset: number): Promise<void> {
-    const last = this.#epochs.at(-1);
-    if (last !== undefined && last.epoch >= epoch) return;
-    this.#epochs.push({ epoch, startOffset: offset });
-    await this.#writeEpochs();
-  }
-
-  async #trimEpochs(): Promise<void> {
-    const end = this.logEndOffset;
-    const kept = this.#epochs.filter((e) => e.startOffset < end);
-    if (kept.length === this.#epochs.length) return;
-    this.#epochs = kept;
-    await this.#writeEpochs();
-  }
-
-  async #writeEpochs(): Promise<void> {
-    const text = this.#epochs.map((e) => `${e.epoch} ${e.startOffset}\n`).join('');
-    await this.#files.writeAtomically(join(this.dir, EPOCH_CHECKPOINT_FILE), Buffer.from(text));
-  }
-
-  /** The marker is trusted only if the active segment is exactly as close() left it. */
-  async #markerMatches(marker: string, bases: number[]): Promise<boolean> {
-    const [baseText, sizeText] = (await this.#files.readFile(marker, 'utf8').catch(() => '')).trim().split(' ');
-    const last = bases[bases.length - 1];
-    if (last === undefined) return true;
-    if (Number(baseText) !== last) return false;
-    const size = await stat(join(this.dir, `${segmentFileStem(last)}${LOG_SUFFIX}`)).then((s) => s.size, () => -1);
-    return size === Number(sizeText);
-  }
-
-  async #readRecoveryPoint(): Promise<number> {
-    const text = await this.#files.readFile(join(this.dir, RECOVERY_POINT_FILE), 'utf8').catch(() => '0');
-    const value = Number(text.trim());
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
-  }
-
-  /** Everything below `offset` is fsynced and sealed. Written atomically. */
-  async #writeRecoveryPoint(offset: number): Promise<void> {
-    await this.#files.writeAtomically(join(this.dir, RECOVERY_POINT_FILE), Buffer.from(String(offset)));
+  #writeRecoveryPoint(offset: number): Promise<void> {
+    return writeRecoveryPoint(this.#files, this.dir, offset);
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
@@ -765,22 +558,4 @@ function retentionTimestamp(segment: Segment): number {
 
 function assertSafeOffset(offset: number): void {
   if (!Number.isSafeInteger(offset)) throw new Error(`offset ${offset} is not a safe integer`);
-}
-
-export function validateLogConfig(config: LogConfig): void {
-  const problems: string[] = [];
-  const positive = (name: string, value: number, max = Number.MAX_SAFE_INTEGER) => {
-    if (!Number.isSafeInteger(value) || value <= 0 || value > max) problems.push(`${name} must be an integer in [1, ${max}], got ${value}`);
-  };
-  const orUnlimited = (name: string, value: number) => {
-    if (!Number.isSafeInteger(value) || value < -1) problems.push(`${name} must be -1 (unlimited) or a non-negative integer, got ${value}`);
-  };
-  positive('segment.bytes', config.segmentBytes, SEGMENT_BYTES_MAX);
-  positive('segment.ms', config.segmentMs);
-  orUnlimited('retention.ms', config.retentionMs);
-  orUnlimited('retention.bytes', config.retentionBytes);
-  orUnlimited('flush.messages', config.flushMessages);
-  orUnlimited('flush.ms', config.flushMs);
-  positive('index.interval.bytes', config.indexIntervalBytes, SEGMENT_BYTES_MAX);
-  if (problems.length > 0) throw new StrataError('INVALID_CONFIG', problems.join('; '), { details: { problems } });
 }

@@ -4,6 +4,10 @@
  * Offsets are JS numbers (asserted safe integers); on disk they are int64.
  */
 
+import type { StrataError } from '@strata/protocol';
+import type { ReadBufferPool } from './buffer-pool.js';
+import type { FileHandleCache } from './file-cache.js';
+
 /** Per-partition log settings, resolved from topic configs (Kafka names in comments). */
 export interface LogConfig {
   /** segment.bytes: roll the active segment when it would exceed this size. */
@@ -71,4 +75,56 @@ export interface LogStats {
   sizeBytes: number;
   /** Offset up to which data is known to be fsynced. */
   flushedOffset: number;
+}
+
+export interface PartitionLogOptions {
+  dir: string;
+  config: LogConfig;
+  /** Wall clock, injectable so tests can drive segment.ms, retention.ms and flush.ms. */
+  now?: () => number;
+  /** Sealed segments whose indexes stay in memory; older ones reload on demand. */
+  loadedIndexesMax?: number;
+  /** Where an empty log starts (a partition restored from object storage continues its offsets). */
+  initialOffset?: number;
+  /** Buffers reads go into (default: one pool shared by every log in the process). */
+  bufferPool?: ReadBufferPool;
+  /** Where segment files' descriptors come from (default: one cache shared by every log in the process). */
+  fileCache?: FileHandleCache;
+  /**
+   * Retention may delete a segment only when its end is at or below this offset. Tiered storage
+   * passes the end of what the remote manifest holds, so nothing leaves the disk before it is
+   * safe in the bucket. Unset: no gate.
+   */
+  deletableBelow?: () => number;
+  /**
+   * Asked before every append (a leader's and a follower's): an error to refuse it with, or null.
+   * The broker refuses appends while its data disk is below the free-space floor.
+   */
+  appendRefusal?: () => StrataError | null;
+  /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
+  onSegmentSealed?: (segment: SealedSegmentInfo) => void;
+}
+
+/** A sealed segment, as the tiering layer sees it: immutable files on disk. */
+export interface SealedSegmentInfo {
+  baseOffset: number;
+  /** Offset after its last record. */
+  nextOffset: number;
+  sizeBytes: number;
+  maxTimestamp: number;
+  logPath: string;
+}
+
+/** What open() found and did, for the service to log. */
+export interface RecoveryReport {
+  cleanShutdown: boolean;
+  segmentsScanned: number;
+  bytesTruncated: number;
+  segmentsDeleted: number;
+  stopReason: string | null;
+  /**
+   * Writes open() skipped because the disk was full (a checkpoint, a recovery point, sealed
+   * indexes): each costs a rescan at the next open, never a record. The log opens read-only-safe.
+   */
+  writesSkippedDiskFull: number;
 }

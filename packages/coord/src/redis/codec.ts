@@ -14,6 +14,7 @@ import type {
 import { assert } from '../assert.js';
 import type { MemberDoc, PartitionMap } from '../groups.js';
 import { dict } from '../dict.js';
+import { parseOffsetField } from '../results.js';
 
 export function int(text: unknown, what: string, fallback?: number): number {
   if ((text === undefined || text === null || text === '') && fallback !== undefined) return fallback;
@@ -159,19 +160,15 @@ export function decodeSegment(text: string): RemoteSegment {
 
 // ---- group offsets --------------------------------------------------------------------------------
 
-export function offsetField(topic: string, partition: number): string {
-  return `${topic}/${partition}`;
-}
-
 export function encodeOffset(offset: number, metadata: string): string {
   return JSON.stringify({ offset, metadata });
 }
 
-/** "<committedAtMs> <json>" under "<topic>/<partition>". */
+/** "<committedAtMs> <json>" under offsetField(topic, partition) (../results.ts). */
 export function decodeOffset(field: string, value: string): CommittedOffset {
-  const slash = field.lastIndexOf('/');
+  const at = parseOffsetField(field);
   const space = value.indexOf(' ');
-  assert(slash > 0 && space > 0, `stored offset ${field} is malformed`);
+  assert(at !== null && space > 0, `stored offset ${field} is malformed`);
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(value.slice(space + 1)) as Record<string, unknown>;
@@ -179,8 +176,8 @@ export function decodeOffset(field: string, value: string): CommittedOffset {
     assert(false, `stored offset ${field} is not JSON`);
   }
   return {
-    topic: field.slice(0, slash),
-    partition: int(field.slice(slash + 1), 'offset partition'),
+    topic: at.topic,
+    partition: int(at.partition, 'offset partition'),
     offset: int(v['offset'], 'committed offset'),
     metadata: typeof v['metadata'] === 'string' ? v['metadata'] : '',
     committedAtMs: int(value.slice(0, space), 'committedAtMs'),
