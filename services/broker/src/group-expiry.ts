@@ -7,6 +7,7 @@
 
 import type { Coordinator } from '@strata/coord';
 import type { Logger } from './logger.js';
+import { PeriodicPass } from './periodic-pass.js';
 
 export interface GroupExpiryOptions {
   coordinator: Coordinator;
@@ -24,37 +25,21 @@ const PASS_CALL_TIMEOUT_MS = 30_000;
 
 export class GroupExpiryLoop {
   readonly #opts: GroupExpiryOptions;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = false;
+  readonly #loop: PeriodicPass;
   #cursor = '';
 
   constructor(options: GroupExpiryOptions) {
     this.#opts = options;
+    this.#loop = new PeriodicPass(options.intervalMs, () => this.#pass(), { keepsProcessAlive: false });
   }
 
   start(): void {
-    this.#schedule();
+    this.#loop.start();
   }
 
   /** Stops scheduling and waits for a running pass to finish. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#running = this.#pass().finally(() => {
-        this.#running = null;
-        this.#schedule();
-      });
-    }, this.#opts.intervalMs);
-    this.#timer.unref();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #pass(): Promise<void> {

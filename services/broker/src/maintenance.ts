@@ -6,6 +6,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
+import { PeriodicPass } from './periodic-pass.js';
 import type { PartitionHandle } from './topics/topic-registry.js';
 
 export interface MaintenanceOptions {
@@ -19,41 +20,26 @@ export interface MaintenanceOptions {
 
 export class MaintenanceLoop {
   readonly #opts: MaintenanceOptions;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = false;
+  readonly #loop: PeriodicPass;
 
   constructor(options: MaintenanceOptions) {
     this.#opts = options;
+    this.#loop = new PeriodicPass(options.intervalMs, () => this.#pass());
   }
 
   start(): void {
-    this.#schedule();
+    this.#loop.start();
   }
 
   /** Stops scheduling and waits for a running pass to finish. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#running = this.#pass().finally(() => {
-        this.#running = null;
-        this.#schedule();
-      });
-    }, this.#opts.intervalMs);
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #pass(): Promise<void> {
     const end = this.#opts.metrics.maintenanceDuration.startTimer();
     for (const handle of [...this.#opts.partitions()]) {
-      if (this.#stopped) break;
+      if (this.#loop.stopped) break;
       if (!this.#opts.isLive(handle)) continue;
       try {
         await handle.log.maintain();
