@@ -14,8 +14,7 @@
 
 import { open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from '@strata/files';
-import { StrataError } from '@strata/protocol';
-import { Semaphore } from './mutex.js';
+import { Semaphore, StrataError } from '@strata/protocol';
 
 /** The default bound for the shared cache: a quarter of the common `ulimit -n` of 1024, the rest for sockets. */
 export const DEFAULT_MAX_OPEN_SEGMENT_FILES = 256;

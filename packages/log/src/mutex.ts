@@ -1,23 +1,3 @@
-/** At most `limit` tasks at once; the rest wait, first come first served. */
-export class Semaphore {
-  readonly #waiting: Array<() => void> = [];
-  #running = 0;
-
-  constructor(readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#running < this.limit) this.#running++;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve)); // handed a slot already counted
-    try {
-      return await task();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next !== undefined) next();
-      else this.#running--;
-    }
-  }
-}
-
 /** Runs tasks one at a time, in call order: appends, rolls and retention never interleave. */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();

@@ -12,7 +12,8 @@
 // libuv's thread pool so a server's event loop keeps answering meanwhile.
 
 import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
-import { StrataError, assert } from './errors.js';
+import { StrataError } from './errors.js';
+import { Semaphore } from './semaphore.js';
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof Compression;
@@ -87,32 +88,10 @@ export function decompressRecords(
  * a burst of reads of compressed data can neither starve its file reads nor
  * hold more than `max` x maxBytes of inflated records. Waiters queue in order.
  */
-export class DecompressionSlots {
-  readonly max: number;
-  #running = 0;
-  readonly #waiting: Array<() => void> = [];
-
-  constructor(max: number) {
-    assert(Number.isSafeInteger(max) && max >= 1, `DecompressionSlots: max ${max} is an integer >= 1`);
-    this.max = max;
-  }
-
-  /** Decompressions running now (at most max). */
-  get running(): number {
-    return this.#running;
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    else this.#running++;
-    try {
-      return await work();
-    } finally {
-      // Hand the slot straight to the next waiter (running stays the same), or free it.
-      const next = this.#waiting.shift();
-      if (next !== undefined) next();
-      else this.#running--;
-    }
+/** Decompressions running at once: each holds a thread of libuv's pool (shared with file reads) and its output. */
+export class DecompressionSlots extends Semaphore {
+  get max(): number {
+    return this.limit;
   }
 }
 

@@ -25,6 +25,7 @@ export type { Crc32cFunction } from './crc32c.js';
 export { murmur2, partitionForKey, toPositive } from './murmur2.js';
 
 export { Compression, DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressionSlots } from './compression.js';
+export { Semaphore } from './semaphore.js';
 export type { CompressionCode, CompressionName } from './compression.js';
 
 export {
