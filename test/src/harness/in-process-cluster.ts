@@ -4,8 +4,7 @@
  * object store dir, each with its own data dir, broker id and ephemeral ports (HTTP and internal).
  * The brokers are real (the same HTTP, replication, leases and hand-over as in production, over
  * loopback); only Redis is replaced by the in-process engine, which the conformance suite holds to
- * the same semantics. No child process, no redis-server, no S3 server: a cluster starts in well
- * under a second.
+ * the same semantics. No child process, no redis-server, no S3 server to start.
  *
  * It does not replace `Cluster` (cluster.ts: real processes, Redis, S3, kill -9, SIGSTOP): a broker
  * here can only stop gracefully (close(): it hands its partitions over) and restart on its data
