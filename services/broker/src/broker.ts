@@ -9,6 +9,7 @@ import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
 import { FileHandleCache } from '@strata/log';
+import { StrataError } from '@strata/protocol';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
@@ -80,7 +81,9 @@ export interface BrokerDependencies {
 export async function startBroker(config: BrokerConfig, deps: BrokerDependencies = {}): Promise<Broker> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { brokerId: config.brokerId } });
   const now = deps.now ?? Date.now;
-  if (deps.coordinator !== undefined && config.cluster === null) throw new Error('startBroker: a coordinator was given, but config.cluster is null (set it as for a Redis cluster)');
+  if (deps.coordinator !== undefined && config.cluster === null) {
+    throw new StrataError('INVALID_CONFIG', 'startBroker: a coordinator was given but config.cluster is null (set it as for a Redis cluster)');
+  }
   logger.info('broker starting', { config: describeConfig(config) });
   if (config.notInThisBuild.length > 0) {
     logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
@@ -94,16 +97,14 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   let coordinator: Coordinator | null = null;
   if (config.cluster !== null) {
     try {
-      coordinator =
-        deps.coordinator ??
-        (await RedisCoordinator.connect({
-          url: config.cluster.redisUrl,
-          prefix: config.cluster.redisPrefix,
-          leaseTtlMaxMs: config.cluster.leaseTtlMs,
-          // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
-          restartQuarantineMs: config.cluster.leaseTtlMs,
-          groupLimits: config.groups.limits,
-        }));
+      coordinator = deps.coordinator ?? (await RedisCoordinator.connect({
+        url: config.cluster.redisUrl,
+        prefix: config.cluster.redisPrefix,
+        leaseTtlMaxMs: config.cluster.leaseTtlMs,
+        // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
+        restartQuarantineMs: config.cluster.leaseTtlMs,
+        groupLimits: config.groups.limits,
+      }));
     } catch (e) {
       await dataDirLock.release();
       throw e;
