@@ -13,7 +13,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig, startBroker, type Broker, type BrokerConfig, type LogLevel } from '@strata/broker';
+import { loadConfig, startBroker, type Broker, type LogLevel } from '@strata/broker';
 import { MemoryCoordinator } from '@strata/coord';
 import { tempDir } from './temp.js';
 
@@ -62,9 +62,10 @@ export class InProcessCluster {
 
   static async start(options: InProcessClusterOptions = {}): Promise<InProcessCluster> {
     const root = tempDir('strata-inproc-');
-    const leaseTtlMs = options.leaseTtlMs ?? 2_000;
-    const probe = loadConfig(InProcessCluster.#env(root, 'probe', join(root, 'probe'), options), []);
-    const coordinator = await MemoryCoordinator.open({ dir: join(root, 'coord'), leaseTtlMaxMs: leaseTtlMs, groupLimits: probe.groups.limits });
+    // The coordinator takes what a Redis one would be given by a broker: the lease TTL and the group
+    // limits, read from the same settings the brokers will run with.
+    const settings = loadConfig(InProcessCluster.#env(root, 'settings', join(root, 'settings'), options), []);
+    const coordinator = await MemoryCoordinator.open({ dir: join(root, 'coord'), leaseTtlMaxMs: settings.cluster!.leaseTtlMs, groupLimits: settings.groups.limits });
     const cluster = new InProcessCluster(root, coordinator, options);
     try {
       await mkdir(cluster.objectsDir, { recursive: true });
@@ -120,10 +121,6 @@ export class InProcessCluster {
   /** The running brokers' URLs: a client's bootstrap list. */
   urls(): string[] {
     return this.running().map(([, broker]) => broker.url);
-  }
-
-  config(id: string): BrokerConfig {
-    return this.broker(id).config;
   }
 
   /** Starts one more broker ("b<n>", its own data dir); resolves once every broker sees it live. */
