@@ -1,5 +1,8 @@
 // The version ranges Strata advertises in its ApiVersions answer, per API: what
 // the listener offers clients (it lists only the APIs it has a handler for).
+// FindCoordinator, SaslHandshake and SaslAuthenticate have schemas but are not
+// listed: the listener advertises them when it answers them (see below for why
+// FindCoordinator matters to librdkafka even before consumer groups).
 // Each range lies inside the schema's validVersions (a test checks it).
 //
 // Why these ranges:
@@ -41,6 +44,15 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.ListOffsets, { min: 0, max: 7 }],
   [ApiKey.Metadata, { min: 0, max: 12 }],
   [ApiKey.ApiVersions, { min: 0, max: 3 }],
+  [ApiKey.CreateTopics, { min: 0, max: 7 }],
+  [ApiKey.DeleteTopics, { min: 0, max: 6 }],
+  [ApiKey.DeleteRecords, { min: 0, max: 2 }],
+  [ApiKey.InitProducerId, { min: 0, max: 4 }],
+  [ApiKey.OffsetForLeaderEpoch, { min: 0, max: 4 }],
+  [ApiKey.DescribeConfigs, { min: 0, max: 4 }],
+  [ApiKey.CreatePartitions, { min: 0, max: 3 }],
+  [ApiKey.IncrementalAlterConfigs, { min: 0, max: 1 }],
+  [ApiKey.DescribeCluster, { min: 0, max: 2 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {
