@@ -30,7 +30,7 @@ export const DescribeClusterResponse = {
   validVersions: '0-2',
   flexibleVersions: '0+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '0+', default: 0 },
     { name: 'errorCode', type: 'int16', versions: '0+' },
     { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+', default: null },
     { name: 'endpointType', type: 'int8', versions: '1+', default: 1 },
@@ -88,7 +88,7 @@ export const OffsetForLeaderEpochResponse = {
   validVersions: '0-4',
   flexibleVersions: '4+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '2+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '2+', ignorable: true, default: 0 },
     {
       name: 'topics',
       type: '[]struct',
@@ -146,7 +146,7 @@ export const DeleteRecordsResponse = {
   validVersions: '0-2',
   flexibleVersions: '2+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '0+', default: 0 },
     {
       name: 'topics',
       type: '[]struct',
@@ -188,7 +188,7 @@ export const FindCoordinatorResponse = {
   validVersions: '0-6',
   flexibleVersions: '3+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true, default: 0 },
     { name: 'errorCode', type: 'int16', versions: '0-3' },
     { name: 'errorMessage', type: 'string', versions: '1-3', nullableVersions: '1-3', ignorable: true, default: null },
     { name: 'nodeId', type: 'int32', versions: '0-3' },

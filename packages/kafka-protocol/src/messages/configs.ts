@@ -39,7 +39,7 @@ export const DescribeConfigsResponse = {
   validVersions: '0-4',
   flexibleVersions: '4+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '0+', default: 0 },
     {
       name: 'results',
       type: '[]struct',
@@ -117,7 +117,7 @@ export const IncrementalAlterConfigsResponse = {
   validVersions: '0-1',
   flexibleVersions: '1+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '0+', default: 0 },
     {
       name: 'responses',
       type: '[]struct',

@@ -79,7 +79,7 @@ export const FetchResponse = {
   validVersions: '0-17',
   flexibleVersions: '12+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true, default: 0 },
     { name: 'errorCode', type: 'int16', versions: '7+', ignorable: true },
     { name: 'sessionId', type: 'int32', versions: '7+', default: 0, ignorable: false },
     {

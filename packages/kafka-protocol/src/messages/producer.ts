@@ -26,7 +26,7 @@ export const InitProducerIdResponse = {
   validVersions: '0-5',
   flexibleVersions: '2+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '0+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '0+', ignorable: true, default: 0 },
     { name: 'errorCode', type: 'int16', versions: '0+' },
     { name: 'producerId', type: 'int64', versions: '0+', default: -1 },
     { name: 'producerEpoch', type: 'int16', versions: '0+' },

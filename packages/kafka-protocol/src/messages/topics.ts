@@ -53,7 +53,7 @@ export const CreateTopicsResponse = {
   validVersions: '0-7',
   flexibleVersions: '5+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '2+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '2+', ignorable: true, default: 0 },
     {
       name: 'topics',
       type: '[]struct',
@@ -113,7 +113,7 @@ export const DeleteTopicsResponse = {
   validVersions: '0-6',
   flexibleVersions: '4+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true, default: 0 },
     {
       name: 'responses',
       type: '[]struct',
@@ -163,7 +163,7 @@ export const CreatePartitionsResponse = {
   validVersions: '0-3',
   flexibleVersions: '2+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '0+', default: 0 },
     {
       name: 'results',
       type: '[]struct',
