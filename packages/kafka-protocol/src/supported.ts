@@ -13,6 +13,8 @@
 // - Produce up to 11 and InitProducerId up to 4: Produce 12 and InitProducerId 5
 //   announce KIP-890's transactions v2, which Strata does not implement.
 // - Metadata up to 12: v13 only adds a top-level error code for re-bootstrap.
+// - DescribeCluster up to 1: v2 (fenced brokers, KIP-1073) is described but was
+//   not checked against Kafka's definition.
 // - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
 //   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
 //
@@ -52,7 +54,7 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.DescribeConfigs, { min: 0, max: 4 }],
   [ApiKey.CreatePartitions, { min: 0, max: 3 }],
   [ApiKey.IncrementalAlterConfigs, { min: 0, max: 1 }],
-  [ApiKey.DescribeCluster, { min: 0, max: 2 }],
+  [ApiKey.DescribeCluster, { min: 0, max: 1 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

@@ -111,9 +111,12 @@ describe('versions and defaults', () => {
       () => encodeMessage(ListOffsetsResponse, 0, { topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: 0, offset: 5n }] }] }),
       'field-not-in-version',
     );
-    expectProtocolError(() => encodeMessage(FetchRequest, 3, { maxWaitMs: 1, minBytes: 1, topics: [], isolationLevel: 1 }), 'field-not-in-version');
+    expectProtocolError(
+      () => encodeMessage(FetchResponse, 10, { responses: [{ topic: 't', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 0n, records: null, preferredReadReplica: 2 }] }] }),
+      'field-not-in-version',
+    );
     // The default itself is fine.
-    encodeMessage(FetchRequest, 3, { maxWaitMs: 1, minBytes: 1, topics: [], isolationLevel: 0 });
+    encodeMessage(FetchResponse, 10, { responses: [{ topic: 't', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 0n, records: null, preferredReadReplica: -1 }] }] });
   });
 
   it('values that do not fit are refused with a typed error', () => {

@@ -57,7 +57,7 @@ export const DescribeConfigsResponse = {
             { name: 'name', type: 'string', versions: '0+' },
             { name: 'value', type: 'string', versions: '0+', nullableVersions: '0+' },
             { name: 'readOnly', type: 'bool', versions: '0+' },
-            { name: 'isDefault', type: 'bool', versions: '0', ignorable: true },
+            { name: 'isDefault', type: 'bool', versions: '0' },
             { name: 'configSource', type: 'int8', versions: '1+', default: -1, ignorable: true },
             { name: 'isSensitive', type: 'bool', versions: '0+' },
             {
