@@ -4,7 +4,6 @@
 // errors). kafkajs stops below the flexible versions; the flexible encodings are
 // covered byte for byte in wire.test.ts.
 
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, CompressionTypes, logLevel } from 'kafkajs';
 import { decodeRecordBatch } from '@strata/protocol';
@@ -18,8 +17,8 @@ import {
   SUPPORTED_APIS,
   type RequestBody,
 } from '@strata/kafka-protocol';
+import { startLoopbackBroker, type LoopbackBroker } from './loopback-broker.js';
 
-const FRAME_MAX_BYTES = 1 << 20;
 const EARLIEST = 7n;
 const LATEST = 42n;
 const BY_TIMESTAMP = 13n;
@@ -27,7 +26,6 @@ const BASE_OFFSET = 100n;
 const PRODUCER_ID = 4242n;
 
 const produced: RequestBody<typeof ApiKey.Produce>[] = [];
-let server: Server;
 let port: number;
 
 function answer(frame: Buffer): Buffer[] {
@@ -91,32 +89,14 @@ function answer(frame: Buffer): Buffer[] {
   }
 }
 
+let broker: LoopbackBroker;
+
 beforeAll(async () => {
-  server = createServer((socket: Socket) => {
-    let pending = Buffer.alloc(0);
-    socket.on('error', () => socket.destroy());
-    socket.on('data', (data: Buffer) => {
-      pending = Buffer.concat([pending, data]);
-      while (pending.length >= 4) {
-        const size = pending.readInt32BE(0);
-        if (size < 0 || size > FRAME_MAX_BYTES) return void socket.destroy();
-        if (pending.length < 4 + size) return;
-        // A copy: the decoded records are slices of it and outlive `pending`.
-        const frame = Buffer.from(pending.subarray(4, 4 + size));
-        pending = pending.subarray(4 + size);
-        socket.cork();
-        for (const chunk of answer(frame)) socket.write(chunk);
-        socket.uncork();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
+  broker = await startLoopbackBroker(answer);
+  port = broker.port;
 });
 
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => broker.close());
 
 function client() {
   return new Kafka({ clientId: 'codec-test', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
