@@ -56,9 +56,12 @@ export const ZSTD_MAX_WINDOW_BYTES = 8 * 1024 * 1024;
 /**
  * Check every frame header before fzstd sees it: the window (what fzstd
  * allocates) at most max(maxBytes, ZSTD_MAX_WINDOW_BYTES), a declared content
- * size at most maxBytes, and every block inside the data.
+ * size at most maxBytes, and every block inside the data. Returns where each
+ * block ends: the async decoder feeds fzstd one block (at most 128 KiB of
+ * output) at a time, so it can yield between any two.
  */
-export function zstdFrameLimits(data: Buffer, maxBytes: number): void {
+export function zstdFrameLimits(data: Buffer, maxBytes: number): number[] {
+  const blockEnds: number[] = [];
   const windowLimit = Math.max(maxBytes, ZSTD_MAX_WINDOW_BYTES);
   let pos = 0;
   while (pos < data.length) {
@@ -110,10 +113,14 @@ export function zstdFrameLimits(data: Buffer, maxBytes: number): void {
       pos += type === BLOCK_TYPE_RLE ? 1 : header >>> 3;
       if (pos > data.length) throw malformed('zstd block runs past the data');
       if ((header & 1) !== 0) break;
+      blockEnds.push(pos);
     }
     if (hasChecksum) pos += 4;
+    if (pos > data.length) throw malformed('zstd frame checksum truncated');
+    blockEnds.push(pos);
   }
   if (pos > data.length) throw malformed('zstd data truncated');
+  return blockEnds;
 }
 
 /** Decompress with fzstd, collecting block outputs until the bound. Exported to test this engine on every Node. */
@@ -124,23 +131,21 @@ export function decompressZstdPortable(data: Buffer, maxBytes: number): Buffer {
   return sink.result();
 }
 
-/** Bytes of input fed to fzstd between yields to the event loop (the sink bounds what one feed can produce). */
-const PORTABLE_FEED_BYTES = 64 * 1024;
-
 export async function decompressZstdPortableAsync(data: Buffer, maxBytes: number): Promise<Buffer> {
-  zstdFrameLimits(data, maxBytes);
+  const blockEnds = zstdFrameLimits(data, maxBytes);
   const sink = boundedSink(maxBytes);
   const decoder = new Decompress(sink.ondata);
   let yieldedAt = 0;
-  for (let pos = 0; pos < data.length; pos += PORTABLE_FEED_BYTES) {
-    const end = Math.min(pos + PORTABLE_FEED_BYTES, data.length);
-    push(decoder, data.subarray(pos, end), end === data.length);
+  let from = 0;
+  for (const end of blockEnds) {
+    push(decoder, data.subarray(from, end), end === data.length);
+    from = end;
     if (sink.total - yieldedAt >= YIELD_EVERY_OUTPUT_BYTES) {
       yieldedAt = sink.total;
       await yieldToEventLoop();
     }
   }
-  if (data.length === 0) push(decoder, data, true);
+  if (from < data.length || blockEnds.length === 0) push(decoder, data.subarray(from), true);
   return sink.result();
 }
 
@@ -169,13 +174,16 @@ function boundedSink(maxBytes: number) {
   return sink;
 }
 
+// node:zlib gets the same header checks first, so both engines refuse the same frames the same way.
 export function decompressZstd(data: Buffer, maxBytes: number): Buffer {
   if (BUILTIN === null) return decompressZstdPortable(data, maxBytes);
+  zstdFrameLimits(data, maxBytes);
   return BUILTIN.zstdDecompressSync(data, { maxOutputLength: maxBytes });
 }
 
 export function decompressZstdAsync(data: Buffer, maxBytes: number): Promise<Buffer> {
   if (BUILTIN === null) return decompressZstdPortableAsync(data, maxBytes);
+  zstdFrameLimits(data, maxBytes);
   const builtin = BUILTIN;
   return new Promise((resolve, reject) => {
     builtin.zstdDecompress(data, { maxOutputLength: maxBytes }, (error, out) => {
