@@ -217,6 +217,22 @@ describe('codecs: decompression is bounded', () => {
     expectStrataError(() => decompressRecords(Compression.lz4, good.subarray(0, good.length - 5)), 'CORRUPT_MESSAGE');
   });
 
+  it('lz4: output grows as blocks need (not 4 MiB per 4 MiB-block frame), and a content size that lies is corrupt', () => {
+    const payload = fixturePayload();
+    for (const file of ['codec-lz4-cli-linked-checksums.lz4', 'codec-lz4-cli-independent.lz4']) {
+      const out = decompressRecords(Compression.lz4, fixtureFile(file));
+      expect(out.equals(payload), file).toBe(true);
+      expect(out.buffer.byteLength, file).toBeLessThan(2 * payload.length);
+    }
+    // The linked fixture (lz4 -BD: 4 MiB blocks) declares its content size; say 10 bytes instead.
+    const lying = Buffer.from(fixtureFile('codec-lz4-cli-linked-checksums.lz4'));
+    expect(lying[4]! & 0x08).toBe(0x08);
+    lying.writeBigUInt64LE(10n, 6);
+    expectStrataError(() => decompressRecords(Compression.lz4, lying), 'CORRUPT_MESSAGE', /declare 10 bytes of content and hold 128128/);
+    lying.writeBigUInt64LE(BigInt(64 * MiB), 6);
+    expectStrataError(() => decompressRecords(Compression.lz4, lying, '', MiB), 'MESSAGE_TOO_LARGE');
+  });
+
   it('mangled sections (bytes flipped, cut short) give CORRUPT_MESSAGE or MESSAGE_TOO_LARGE, never another error', async () => {
     const sources: Array<[number, Buffer]> = [
       [Compression.gzip, compressRecords(Compression.gzip, fixturePayload())],

@@ -11,8 +11,9 @@
 // verified here: the batch's CRC-32C, checked before any decompression, covers
 // every one of these bytes already.
 //
-// Bounded: the output buffer is sized from the block headers (each block holds
-// at most the frame's block maximum) and never past maxBytes; decoding stops
+// Bounded: the output buffer starts at the declared content size (or a guess)
+// and grows as blocks need, never past what the block headers allow (each block
+// holds at most the frame's block maximum) nor past maxBytes; decoding stops
 // where it would pass the end.
 
 import lz4 from 'lz4-napi';
@@ -40,9 +41,16 @@ interface Block {
   maxBytes: number;
 }
 
+interface Frames {
+  blocks: Block[];
+  /** The sum of the frames' declared content sizes, or -1 when one does not declare it. */
+  contentBytes: number;
+}
+
 /** Walk the frames' headers: every block, checked to lie inside data. */
-function frameBlocks(data: Buffer): Block[] {
+function frameBlocks(data: Buffer): Frames {
   const blocks: Block[] = [];
+  let contentBytes = 0;
   let pos = 0;
   while (pos < data.length) {
     if (pos + 4 > data.length) throw malformed(`lz4 frame magic truncated at byte ${pos}`);
@@ -60,7 +68,11 @@ function frameBlocks(data: Buffer): Block[] {
     if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01) throw malformed(`lz4 frame version bits ${flg >>> 6} (only 01 exists)`);
     const blockMax = BLOCK_MAX_BYTES[(bd >>> 4) & 7];
     if (blockMax === undefined) throw malformed(`lz4 block maximum size id ${(bd >>> 4) & 7} is not 4-7`);
-    pos += 6 + ((flg & FLG_CONTENT_SIZE) !== 0 ? 8 : 0) + ((flg & FLG_DICT_ID) !== 0 ? 4 : 0) + 1;
+    const hasContentSize = (flg & FLG_CONTENT_SIZE) !== 0;
+    if (hasContentSize && pos + 15 > data.length) throw malformed(`lz4 frame descriptor truncated at byte ${pos}`);
+    if (!hasContentSize) contentBytes = -1;
+    else if (contentBytes >= 0) contentBytes += Number(data.readBigUInt64LE(pos + 6));
+    pos += 6 + (hasContentSize ? 8 : 0) + ((flg & FLG_DICT_ID) !== 0 ? 4 : 0) + 1;
     const checksumBytes = (flg & FLG_BLOCK_CHECKSUM) !== 0 ? 4 : 0;
     for (;;) {
       if (pos + 4 > data.length) throw malformed('lz4 frame ends without its end mark');
@@ -78,50 +90,96 @@ function frameBlocks(data: Buffer): Block[] {
     if ((flg & FLG_CONTENT_CHECKSUM) !== 0) pos += 4;
     if (pos > data.length) throw malformed('lz4 content checksum truncated');
   }
-  return blocks;
+  return { blocks, contentBytes };
 }
 
-/** The output buffer: room for every block at its largest, never more than maxBytes. */
-function outputFor(blocks: Block[], maxBytes: number): Buffer {
-  let room = 0;
-  for (const b of blocks) room += b.stored ? b.end - b.start : b.maxBytes;
-  return Buffer.allocUnsafe(Math.min(room, maxBytes));
-}
+/**
+ * Most of a block's output an LZ4 block can hold: each match-length byte of
+ * 255 adds 255 bytes of output, so no block expands by more than this.
+ */
+const MAX_EXPANSION = 255;
 
-function decodeBlock(data: Buffer, block: Block, out: Buffer, pos: number, maxBytes: number): number {
-  const limit = Math.min(pos + block.maxBytes, out.length);
-  if (block.stored) {
-    if (pos + (block.end - block.start) > limit) throw new DecompressedTooLarge(maxBytes);
-    return pos + data.copy(out, pos, block.start, block.end);
+/**
+ * The output, grown as blocks need (a frame's blocks may hold up to 4 MiB
+ * each, most hold far less): the declared content size when every frame has
+ * one, else a guess that doubles, never past what the blocks can hold nor
+ * past maxBytes.
+ */
+class Output {
+  buf: Buffer;
+  pos = 0;
+  readonly #room: number;
+
+  constructor(
+    readonly frames: Frames,
+    compressedBytes: number,
+    readonly maxBytes: number,
+  ) {
+    if (frames.contentBytes > maxBytes) throw new DecompressedTooLarge(maxBytes);
+    let room = 0;
+    for (const b of frames.blocks) room += b.stored ? b.end - b.start : Math.min(b.maxBytes, (b.end - b.start) * MAX_EXPANSION);
+    this.#room = Math.min(room, maxBytes);
+    const guess = frames.contentBytes >= 0 ? frames.contentBytes : Math.max(4 * compressedBytes, INITIAL_OUTPUT_BYTES);
+    this.buf = Buffer.allocUnsafe(Math.min(guess, this.#room));
   }
-  const end = decodeLz4Block(data, block.start, block.end, out, pos, limit);
-  if (end >= 0) return end;
-  if (limit === out.length && out.length === maxBytes) throw new DecompressedTooLarge(maxBytes);
-  throw malformed(`lz4 block decodes to more than its frame's maximum of ${block.maxBytes} bytes`);
+
+  /** Decode one block at pos, growing the buffer when the block needs it. */
+  decode(data: Buffer, block: Block): void {
+    const blockLimit = this.pos + (block.stored ? block.end - block.start : block.maxBytes);
+    for (;;) {
+      const limit = Math.min(blockLimit, this.buf.length);
+      const end = block.stored ? this.#copyStored(data, block, limit) : decodeLz4Block(data, block.start, block.end, this.buf, this.pos, limit);
+      if (end >= 0) {
+        this.pos = end;
+        return;
+      }
+      if (limit === blockLimit) throw malformed(`lz4 block decodes to more than its frame's maximum of ${block.maxBytes} bytes`);
+      if (this.buf.length >= this.#room) {
+        if (this.#room === this.maxBytes) throw new DecompressedTooLarge(this.maxBytes);
+        throw malformed('lz4 blocks decode to more than their sizes allow');
+      }
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(this.buf.length * 2, INITIAL_OUTPUT_BYTES), this.#room));
+      this.buf.copy(grown, 0, 0, this.pos);
+      this.buf = grown;
+    }
+  }
+
+  #copyStored(data: Buffer, block: Block, limit: number): number {
+    if (this.pos + (block.end - block.start) > limit) return -1;
+    return this.pos + data.copy(this.buf, this.pos, block.start, block.end);
+  }
+
+  result(): Buffer {
+    if (this.frames.contentBytes >= 0 && this.pos !== this.frames.contentBytes) {
+      throw malformed(`lz4 frames declare ${this.frames.contentBytes} bytes of content and hold ${this.pos}`);
+    }
+    return this.buf.subarray(0, this.pos);
+  }
 }
+
+/** The first output buffer when the frame does not declare its content size (at least 4x the input). */
+const INITIAL_OUTPUT_BYTES = 64 * 1024;
 
 export function decompressLz4(data: Buffer, maxBytes: number): Buffer {
-  const blocks = frameBlocks(data);
-  const out = outputFor(blocks, maxBytes);
-  let pos = 0;
-  for (const block of blocks) pos = decodeBlock(data, block, out, pos, maxBytes);
-  return out.subarray(0, pos);
+  const frames = frameBlocks(data);
+  const out = new Output(frames, data.length, maxBytes);
+  for (const block of frames.blocks) out.decode(data, block);
+  return out.result();
 }
 
 /** decompressLz4 giving the event loop back every YIELD_EVERY_OUTPUT_BYTES (between blocks). */
 export async function decompressLz4Async(data: Buffer, maxBytes: number): Promise<Buffer> {
-  const blocks = frameBlocks(data);
-  const out = outputFor(blocks, maxBytes);
-  let pos = 0;
+  const frames = frameBlocks(data);
+  const out = new Output(frames, data.length, maxBytes);
   let yieldedAt = 0;
-  for (const block of blocks) {
-    pos = decodeBlock(data, block, out, pos, maxBytes);
-    if (pos - yieldedAt >= YIELD_EVERY_OUTPUT_BYTES) {
-      yieldedAt = pos;
+  for (const block of frames.blocks) {
+    out.decode(data, block);
+    if (out.pos - yieldedAt >= YIELD_EVERY_OUTPUT_BYTES) {
+      yieldedAt = out.pos;
       await yieldToEventLoop();
     }
   }
-  return out.subarray(0, pos);
+  return out.result();
 }
 
 /** One LZ4 frame (64 KiB independent blocks, no checksums), which every Kafka client reads. */
