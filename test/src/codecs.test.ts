@@ -1,8 +1,8 @@
 /**
  * Kafka's four codecs through a real broker process: a RecordBatch compressed with gzip,
- * snappy, lz4 or zstd (by Strata's encoder, or by another tool: python3-snappy, the lz4 and
- * zstd CLIs, the fixtures of packages/protocol/test/fixtures) is accepted by HTTP produce,
- * which decompresses it to validate every record, and a JSON fetch decodes it back: keys, a
+ * snappy, lz4 or zstd (by Strata's encoder, by another tool: python3-snappy, the lz4 and zstd
+ * CLIs, or written whole by kafka-python, Debian's python3-kafka: the fixtures of
+ * packages/protocol/test/fixtures) is accepted by HTTP produce, which decompresses it to validate every record, and a JSON fetch decodes it back: keys, a
  * null key, a tombstone, headers and timestamps. A bomb of each codec is refused at produce
  * with MESSAGE_TOO_LARGE under STRATA_MAX_DECOMPRESSED_BYTES, nothing is written, and the
  * broker stays up.
@@ -22,6 +22,10 @@ const LENGTH_AT = 8;
 
 function protocolFixture(name: string): Buffer {
   return readFileSync(fileURLToPath(new URL(`../../packages/protocol/test/fixtures/${name}`, import.meta.url)));
+}
+
+function protocolHex(name: string): Buffer {
+  return Buffer.from(protocolFixture(name).toString('utf8').trim(), 'hex');
 }
 
 /** The plain batch's header around another records section, labelled with the codec and resealed. */
@@ -70,9 +74,8 @@ describe('every codec through HTTP produce and JSON fetch', () => {
     ...CODECS.filter((c) => compressionUnavailable(c) === null).map(
       (c) => [`${c} (Strata's encoder)`, () => encodeRecordBatch(fixtureRecords(), { compression: c })] as [string, () => Buffer],
     ),
-    ...(['snappy', 'lz4', 'zstd'] as const).map(
-      (c) => [`${c} (another tool's bytes)`, () => Buffer.from(protocolFixture(`codec-batch-${c}.hex`).toString('utf8').trim(), 'hex')] as [string, () => Buffer],
-    ),
+    ...(['snappy', 'lz4', 'zstd'] as const).map((c) => [`${c} (another tool's bytes)`, () => protocolHex(`codec-batch-${c}.hex`)] as [string, () => Buffer]),
+    ...CODECS.map((c) => [`${c} (kafka-python's batch)`, () => protocolHex(`kafka-python-batch-${c}.hex`)] as [string, () => Buffer]),
   ];
 
   for (const [index, [name, build]] of batches.entries()) {

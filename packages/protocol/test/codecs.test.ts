@@ -141,7 +141,7 @@ describe('codecs: bytes written by other tools', () => {
     expect(execFileSync('zstd', ['-d', '-c', '-q'], { input: compressRecords(Compression.zstd, data) }).equals(data)).toBe(true);
   });
 
-  it('RecordBatches compressed by other tools decode to their records (keys, null key, tombstone, headers, timestamps)', () => {
+  it('RecordBatches compressed by other tools and written by kafka-python decode to their records (keys, null key, tombstone, headers, timestamps)', () => {
     const expected = fixtureRecords().map((r, i) => ({
       offset: i,
       timestamp: r.timestamp,
@@ -149,12 +149,19 @@ describe('codecs: bytes written by other tools', () => {
       value: r.value,
       headers: r.headers,
     }));
-    for (const codec of ['snappy', 'lz4', 'zstd'] as const) {
-      const batch = fixtureHex(`codec-batch-${codec}.hex`);
-      expect(batch.readInt16BE(21) & 7).toBe(Compression[codec]);
-      expect(validateBatches(batch)).toHaveLength(1);
-      expect(decodeRecordBatch(batch).records, codec).toEqual(expected);
+    const fixtures = [
+      ...(['snappy', 'lz4', 'zstd'] as const).map((codec) => [codec, `codec-batch-${codec}.hex`] as const),
+      ...CODECS.map((codec) => [codec, `kafka-python-batch-${codec}.hex`] as const),
+    ];
+    for (const [codec, file] of fixtures) {
+      const batch = fixtureHex(file);
+      expect(batch.readInt16BE(21) & 7, file).toBe(Compression[codec]);
+      expect(validateBatches(batch), file).toHaveLength(1);
+      expect(decodeRecordBatch(batch).records, file).toEqual(expected);
     }
+    // kafka-python frames snappy as the Java client does (xerial), lz4 as LZ4 frames with 64 KiB blocks.
+    expect(fixtureHex('kafka-python-batch-snappy.hex').subarray(61, 69).toString('hex')).toBe('82534e4150505900');
+    expect(fixtureHex('kafka-python-batch-lz4.hex').readUInt32LE(61)).toBe(0x184d2204);
   });
 });
 
