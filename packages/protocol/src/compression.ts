@@ -21,7 +21,7 @@
 import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { StrataError } from './errors.js';
 import { Semaphore } from './semaphore.js';
-import { DecompressedTooLarge, MalformedCompressedData } from './codecs/bounds.js';
+import { DecompressedTooLarge } from './codecs/bounds.js';
 import { compressLz4, decompressLz4, decompressLz4Async } from './codecs/lz4.js';
 import { compressSnappy, decompressSnappy, decompressSnappyAsync } from './codecs/snappy.js';
 import { ZSTD_CAN_COMPRESS, compressZstd, decompressZstd, decompressZstdAsync } from './codecs/zstd.js';
@@ -181,16 +181,13 @@ function decompressOffLoop(code: number, data: Buffer, maxBytes: number): Promis
 function decompressionError(cause: unknown, code: number, where: string, maxBytes: number): StrataError {
   const codec = compressionName(code);
   // zlib (gzip, zstd) reports maxOutputLength as RangeError ERR_BUFFER_TOO_LARGE; the other codecs throw DecompressedTooLarge.
-  if (
-    cause instanceof DecompressedTooLarge ||
-    cause instanceof RangeError ||
-    (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')
-  ) {
+  if (cause instanceof DecompressedTooLarge || (cause instanceof Error && 'code' in cause && cause.code === 'ERR_BUFFER_TOO_LARGE')) {
     return new StrataError('MESSAGE_TOO_LARGE', `${where}${codec} records decompress to more than ${maxBytes} bytes`, {
       cause,
       details: { maxDecompressedBytes: maxBytes },
     });
   }
-  const reason = cause instanceof MalformedCompressedData || cause instanceof Error ? cause.message : String(cause);
+  // MalformedCompressedData from our codecs, Error from zlib and the native libraries: their message says what is wrong.
+  const reason = cause instanceof Error ? cause.message : String(cause);
   return new StrataError('CORRUPT_MESSAGE', `${where}${codec} records section does not decompress: ${reason}`, { cause });
 }
