@@ -5,13 +5,15 @@
  * packages/protocol/test/fixtures) is accepted by HTTP produce, which decompresses it to validate every record, and a JSON fetch decodes it back: keys, a
  * null key, a tombstone, headers and timestamps. A bomb of each codec is refused at produce
  * with MESSAGE_TOO_LARGE under STRATA_MAX_DECOMPRESSED_BYTES, nothing is written, and the
- * broker stays up.
+ * broker stays up; many at once at the default bound keep its memory within the decompression
+ * slots' bound (STRATA_MAX_CONCURRENT_DECOMPRESSIONS x STRATA_MAX_DECOMPRESSED_BYTES).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Compression, compressRecords, compressionUnavailable, crc32c, encodeRecordBatch, type RecordInput } from '@strata/protocol';
 import type { BrokerProcess } from './harness/index.js';
+import { StatsSampler } from './harness/process-stats.js';
 import { brokerLifecycle } from './support.js';
 
 const MiB = 1024 * 1024;
@@ -122,4 +124,33 @@ describe('every codec through HTTP produce and JSON fetch', () => {
     // Still taking compressed batches.
     expect((await produceRaw(broker, 'bombs', encodeRecordBatch([{ value: Buffer.from('after') }], { compression: 'lz4' }))).status).toBe(200);
   });
+});
+
+describe('bombs of every codec at once, at the default bound', () => {
+  const startBroker = brokerLifecycle();
+  /** Peak resident memory allowed: 2 slots x 64 MiB of output and the broker itself (as json-bombs.test.ts). */
+  const RSS_CEILING_BYTES = 600 * MiB;
+  /** Bombs in flight at once: without the slots they would hold 12 x 64 MiB. */
+  const EACH = 4;
+
+  it('80 MiB of zeros in gzip, lz4 and zstd, 12 at once: every one 413, memory bounded, nothing written', async () => {
+    const broker = await startBroker();
+    expect((await broker.http.post('/v1/topics', { name: 'bombs', partitions: 1 })).status).toBe(201);
+    const plain = encodeRecordBatch([{ value: Buffer.from('x') }]);
+    const zeros = Buffer.alloc(80 * MiB);
+    const bombs = [
+      withSection(plain, Compression.gzip, compressRecords(Compression.gzip, zeros)),
+      withSection(plain, Compression.lz4, compressRecords(Compression.lz4, zeros)),
+      withSection(plain, Compression.zstd, protocolFixture('codec-zstd-bomb-80MiB-zeros.zst')),
+    ];
+    for (const bomb of bombs) expect(bomb.length).toBeLessThan(MiB);
+    const sampler = new StatsSampler(broker.pid!);
+    const answers = await Promise.all(bombs.flatMap((bomb) => Array.from({ length: EACH }, () => produceRaw(broker, 'bombs', bomb))));
+    const peak = sampler.stop();
+    console.log(`12 codec bombs at once: peak RSS ${(peak.rssBytes / MiB).toFixed(0)} MiB`);
+    expect(answers.map((a) => [a.status, a.body.error?.code])).toEqual(answers.map(() => [413, 'MESSAGE_TOO_LARGE']));
+    expect(peak.rssBytes).toBeLessThan(RSS_CEILING_BYTES);
+    const latest = await broker.http.get('/v1/topics/bombs/partitions/0/offsets?at=latest');
+    expect(latest.body.offset).toBe(0);
+  }, 120_000);
 });
