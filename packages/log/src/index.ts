@@ -8,7 +8,6 @@ export {
   DEFAULT_PRODUCER_STATE_LIMITS,
   PRODUCER_BATCHES_RETAINED,
   ProducerStates,
-  incrementSequence,
   type DuplicateOf,
   type ProducerBatch,
   type ProducerEntry,

@@ -7,11 +7,11 @@
 
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BatchFrame } from '@strata/protocol';
+import { incrementSequence, type BatchFrame } from '@strata/protocol';
 import type { FileHandleCache } from './file-cache.js';
 import { parseSnapshotFileName, snapshotFileName } from './file-names.js';
 import { decodeProducerSnapshot, encodeProducerSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
-import { ProducerStates, incrementSequence, producerFields, type DuplicateOf, type ProducerEntry, type ProducerStateLimits } from './producer-state.js';
+import { ProducerStates, producerFields, type DuplicateOf, type ProducerEntry, type ProducerStateLimits } from './producer-state.js';
 import type { AppendedBatch, Segment } from './segment.js';
 
 /** Bytes read at a time while replaying batch headers. */

@@ -12,11 +12,10 @@
 //   unknown id  : any sequence is accepted (Kafka >= 2.5, KIP-360: a producer whose state expired
 //                 or was deleted with the log goes on; UNKNOWN_PRODUCER_ID is no longer answered)
 
-import { BatchField, StrataError, readInt64, type BatchFrame } from '@strata/protocol';
+import { BatchField, SEQUENCE_MAX, StrataError, incrementSequence, readInt64, type BatchFrame } from '@strata/protocol';
 
 /** Batches remembered per producer: Kafka's NUM_BATCHES_TO_RETAIN (its max.in.flight.requests.per.connection cap for idempotence). */
 export const PRODUCER_BATCHES_RETAINED = 5;
-const INT32_MAX = 0x7fffffff;
 
 /** What bounds one partition's producer state. */
 export interface ProducerStateLimits {
@@ -69,13 +68,8 @@ export function producerFields(buf: Buffer, frame: BatchFrame): ProducerFields |
   return { producerId, epoch: buf.readInt16BE(frame.position + BatchField.producerEpoch), firstSeq, lastSeq: incrementSequence(firstSeq, frame.lastOffsetDelta) };
 }
 
-/** Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from int32 max to 0. */
-export function incrementSequence(sequence: number, increment: number): number {
-  return sequence > INT32_MAX - increment ? increment - (INT32_MAX - sequence) - 1 : sequence + increment;
-}
-
 function inSequence(lastSeq: number, nextSeq: number): boolean {
-  return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === INT32_MAX);
+  return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === SEQUENCE_MAX);
 }
 
 export class ProducerStates {

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeRecordBatches, encodeRecordBatch, isStrataError, validateBatches, type ErrorCode } from '@strata/protocol';
-import { DEFAULT_LOG_CONFIG, PartitionLog, decodeProducerSnapshot, incrementSequence, type LogConfig, type PartitionLogOptions } from '@strata/log';
+import { decodeRecordBatches, encodeRecordBatch, incrementSequence, isStrataError, validateBatches, type ErrorCode } from '@strata/protocol';
+import { DEFAULT_LOG_CONFIG, PartitionLog, decodeProducerSnapshot, type LogConfig, type PartitionLogOptions } from '@strata/log';
 
 let dir: string;
 beforeEach(async () => {
