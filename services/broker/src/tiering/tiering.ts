@@ -158,6 +158,11 @@ export class Tiering {
       await log.destroy();
       log = await open();
     }
+    if (remoteEnd > 0 && log.logStartOffset === remoteEnd && log.logEndOffset === remoteEnd) {
+      // An empty log starting at the bucket end: the producers' state comes from the bucket too.
+      const producers = await tier.producerSnapshot(remoteEnd);
+      if (producers !== null) await log.resetTo(remoteEnd, producers);
+    }
     if (tier.manifest.segments.length > 0 && log.logStartOffset > remoteEnd) {
       logger.error('offsets between the bucket end and the local log start are missing', { topic, partition, remoteEnd, localStart: log.logStartOffset });
     }
