@@ -121,9 +121,9 @@ export class PartitionLog {
       }
       if (size !== batches.length) throw new Error(`frames cover ${size} bytes of a ${batches.length}-byte buffer`);
       const duplicates = this.#producers.check(batches, frames, basename(this.dir));
-      const written = duplicates.includes(null) ? pickBatches(batches, frames, (i) => duplicates[i] === null) : null;
+      const written = duplicates === null ? { batches, frames } : duplicates.includes(null) ? pickBatches(batches, frames, (i) => duplicates[i] === null) : null;
       if (written === null) {
-        return { baseOffset: duplicates[0]!.baseOffset, lastOffset: duplicates.at(-1)!.lastOffset, recordCount: records, duplicate: true };
+        return { baseOffset: duplicates![0]!.baseOffset, lastOffset: duplicates!.at(-1)!.lastOffset, recordCount: records, duplicate: true };
       }
       const writtenRecords = written.frames.reduce((n, f) => n + f.lastOffsetDelta + 1, 0);
       if (written.batches.length > this.#config.segmentBytes) {
@@ -142,7 +142,7 @@ export class PartitionLog {
       if (written.frames.length === frames.length) return { baseOffset, lastOffset: next - 1, recordCount: records, duplicate: false };
       let low = baseOffset;
       let high = next - 1;
-      for (const d of duplicates) if (d !== null) [low, high] = [Math.min(low, d.baseOffset), Math.max(high, d.lastOffset)];
+      for (const d of duplicates ?? []) if (d !== null) [low, high] = [Math.min(low, d.baseOffset), Math.max(high, d.lastOffset)];
       return { baseOffset: low, lastOffset: high, recordCount: records, duplicate: false };
     });
   }

@@ -34,8 +34,8 @@ export class PartitionProducers {
     return this.#states.get(producerId);
   }
 
-  /** Each client batch's verdict (null: write it); throws when one is refused (producer-state.ts). */
-  check(batches: Buffer, frames: readonly BatchFrame[], where: string): DuplicateOf[] {
+  /** Each client batch's verdict (null: write it), or null when none is a duplicate; throws when one is refused (producer-state.ts). */
+  check(batches: Buffer, frames: readonly BatchFrame[], where: string): DuplicateOf[] | null {
     return this.#states.check(batches, frames, where);
   }
 

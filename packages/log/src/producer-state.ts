@@ -96,10 +96,11 @@ export class ProducerStates {
 
   /**
    * The verdict of each client batch, in order, checked batch by batch (a batch sees the ones before
-   * it in the same append). Throws at the first refused batch: nothing of the append may be written.
+   * it in the same append); null when none is a duplicate (the common case costs no array). Throws
+   * at the first refused batch: nothing of the append may be written.
    */
-  check(buf: Buffer, frames: readonly BatchFrame[], where: string): DuplicateOf[] {
-    const verdicts: DuplicateOf[] = new Array(frames.length).fill(null);
+  check(buf: Buffer, frames: readonly BatchFrame[], where: string): DuplicateOf[] | null {
+    let verdicts: DuplicateOf[] | null = null;
     let staged: Map<number, { epoch: number; lastSeq: number }> | null = null;
     for (let i = 0; i < frames.length; i++) {
       const fields = producerFields(buf, frames[i]!);
@@ -112,6 +113,7 @@ export class ProducerStates {
       if (earlier === undefined && entry !== undefined && entry.epoch === epoch) {
         const duplicate = entry.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq);
         if (duplicate !== undefined) {
+          verdicts ??= new Array<DuplicateOf>(frames.length).fill(null);
           verdicts[i] = { baseOffset: duplicate.baseOffset, lastOffset: duplicate.lastOffset };
           continue;
         }
