@@ -60,7 +60,8 @@ export class BatchCursor {
     b.lastOffset = baseOffset + header.readInt32BE(BatchField.lastOffsetDelta);
     b.maxTimestamp = readInt64(header, BatchField.maxTimestamp);
     b.leaderEpoch = header.readInt32BE(BatchField.partitionLeaderEpoch);
-    b.producerId = readInt64(header, BatchField.producerId);
+    // Two int32 reads, not readInt64: a walk never throws on a field only the producer-state replay uses.
+    b.producerId = header.readInt32BE(BatchField.producerId) * 2 ** 32 + header.readUInt32BE(BatchField.producerId + 4);
     b.producerEpoch = header.readInt16BE(BatchField.producerEpoch);
     b.baseSequence = header.readInt32BE(BatchField.baseSequence);
     this.#next = position + size;

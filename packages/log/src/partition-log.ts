@@ -105,9 +105,9 @@ export class PartitionLog {
    * Batches of idempotent producers are checked first, batch by batch (producer-state.ts): a
    * refused one fails the whole append before anything is written; a duplicate of a batch written
    * before is left out and answered with its original offsets. When every batch is a duplicate,
-   * nothing is written and the answer says `duplicate`. (A request mixing duplicates and new
-   * batches, which only a torn earlier write leaves to a retry, is answered with the range from
-   * the lowest to the highest offset of its batches.)
+   * nothing is written and the answer says `duplicate`. (A retry mixing duplicates and new
+   * batches, left by a torn write or a leader that failed over with only part of them replicated,
+   * is answered with the range from the lowest to the highest offset of its batches.)
    */
   append(batches: Buffer, frames: readonly BatchFrame[], options: AppendOptions): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
@@ -125,7 +125,7 @@ export class PartitionLog {
       if (written === null) {
         return { baseOffset: duplicates![0]!.baseOffset, lastOffset: duplicates!.at(-1)!.lastOffset, recordCount: records, duplicate: true };
       }
-      const writtenRecords = written.frames.reduce((n, f) => n + f.lastOffsetDelta + 1, 0);
+      const writtenRecords = duplicates === null ? records : written.frames.reduce((n, f) => n + f.lastOffsetDelta + 1, 0);
       if (written.batches.length > this.#config.segmentBytes) {
         throw new StrataError('MESSAGE_TOO_LARGE', `append of ${written.batches.length} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
       }
