@@ -206,6 +206,23 @@ describe('idempotent producers', () => {
     await reopened.close();
   });
 
+  it('a snapshot cut at any length or with any byte flipped is refused as a whole (CORRUPT_MESSAGE)', async () => {
+    const log = await open();
+    await append(log, idem(7, 0, 0));
+    await append(log, idem(8, 2, 5));
+    await log.close();
+    const bytes = await readFile(join(dir, '00000000000000000004.snapshot'));
+    expect(decodeProducerSnapshot(bytes).entries.map((e) => [e.producerId, e.epoch])).toEqual([[7, 0], [8, 2]]);
+    for (let length = 0; length < bytes.length; length++) {
+      expect(() => decodeProducerSnapshot(bytes.subarray(0, length))).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }));
+    }
+    for (let at = 0; at < bytes.length; at++) {
+      const flipped = Buffer.from(bytes);
+      flipped[at]! ^= 0x01;
+      expect(() => decodeProducerSnapshot(flipped)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }));
+    }
+  });
+
   it('a follower keeps the state from the batches it replicates, and detects a retry once it leads', async () => {
     const leader = await open();
     await append(leader, idem(7, 0, 0), plain());
