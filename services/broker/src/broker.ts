@@ -23,7 +23,9 @@ import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { DataCore } from './core/data.js';
+import { ProducersCore } from './core/producers.js';
 import { dataHandlers } from './http/handlers/data.js';
+import { producerHandlers } from './http/handlers/producers.js';
 import { groupHandlers } from './http/handlers/groups.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
@@ -54,7 +56,7 @@ export interface Broker {
    * The broker's core, independent of HTTP: the entry a second protocol (the Kafka listener) calls,
    * and tests that check typed, per-partition answers without going through HTTP.
    */
-  readonly core: { readonly data: DataCore };
+  readonly core: { readonly data: DataCore; readonly producers: ProducersCore };
   /**
    * Graceful: stop accepting connections, /readyz goes 503, long-polls return what they have,
    * in-flight requests finish (bounded by shutdownTimeoutMs), every log is flushed and closed.
@@ -162,6 +164,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     now,
     segmentFiles,
     appendRefusal: () => disk.appendRefusal(),
+    producerStateLimits: config.producerState,
     ...(coordinator !== null
       ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
       : {}),
@@ -241,10 +244,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
   const data = new DataCore(ctx);
+  /** Idempotent producers' ids (Kafka's InitProducerId). */
+  const producers = new ProducersCore(ctx.coordinator, config.brokerId);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),
     ...dataHandlers(ctx, data),
+    ...producerHandlers(ctx, producers),
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
@@ -418,7 +424,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     get state() {
       return state;
     },
-    core: { data },
+    core: { data, producers },
     close: () => (closing ??= close()),
   };
 }
