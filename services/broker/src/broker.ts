@@ -353,6 +353,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger,
       metrics: metrics.registry,
       url: () => url,
+      kafkaAddress: () => kafka?.advertisedAddress ?? null,
       startedAtMs: Date.now(),
     });
     try {
