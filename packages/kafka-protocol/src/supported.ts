@@ -1,0 +1,49 @@
+// The version ranges Strata advertises in its ApiVersions answer, per API: what
+// the listener offers clients (it lists only the APIs it has a handler for).
+// Each range lies inside the schema's validVersions (a test checks it).
+//
+// Why these ranges:
+// - Produce from 3 and Fetch from 4: RecordBatch v2 only (issue #12).
+// - Metadata from 0 and ApiVersions 0-3: kafka-python probes with Metadata v0
+//   and ApiVersions v0; Kafka 3.x/4.x clients want the flexible versions
+//   (Metadata >= 9, Fetch >= 12, topic ids from Fetch 13).
+// - Produce up to 11 and InitProducerId up to 4: Produce 12 and InitProducerId 5
+//   announce KIP-890's transactions v2, which Strata does not implement.
+// - Metadata up to 12: v13 only adds a top-level error code for re-bootstrap.
+// - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
+//   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
+//
+// librdkafka 2.0.2 (Debian's) enables a feature only when one specific version of
+// each API it depends on lies inside the advertised range (rdkafka_feature.c,
+// rd_kafka_feature_map):
+// - MsgVersion 2 (RecordBatch v2, needed for everything below): Produce 3, Fetch 4.
+// - idempotent producer: InitProducerId 0 (and MsgVersion 2).
+// - zstd: Produce 7 and Fetch 10.
+// - lz4: FindCoordinator 0 (a proxy for "broker >= 0.8.2"): without FindCoordinator
+//   in the ApiVersions answer librdkafka 2.0.2 refuses compression.codec=lz4.
+// - time-based offsets (-o s@ts, -Q): ListOffsets 1.
+// - throttle time: Produce 1-2 and Fetch 1-2 (lost with Produce from 3; harmless).
+// - balanced consumer groups: FindCoordinator 0, OffsetCommit 1-2, OffsetFetch 1,
+//   JoinGroup/SyncGroup/Heartbeat/LeaveGroup 0 (issue #12 part 2).
+// - SASL handshake: SaslHandshake 0; SaslAuthenticate: SaslHandshake 1 and
+//   SaslAuthenticate 0-1 (the security issue).
+
+import { ApiKey } from './api-keys.js';
+
+export interface VersionSpan {
+  readonly min: number;
+  readonly max: number;
+}
+
+export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, VersionSpan>([
+  [ApiKey.Produce, { min: 3, max: 11 }],
+  [ApiKey.Fetch, { min: 4, max: 17 }],
+  [ApiKey.ListOffsets, { min: 0, max: 7 }],
+  [ApiKey.Metadata, { min: 0, max: 12 }],
+  [ApiKey.ApiVersions, { min: 0, max: 3 }],
+]);
+
+export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {
+  const span = SUPPORTED_APIS.get(apiKey);
+  return span !== undefined && apiVersion >= span.min && apiVersion <= span.max;
+}
