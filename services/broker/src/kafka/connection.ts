@@ -14,7 +14,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { ByteBudget } from './byte-budget.js';
-import { FrameReader, FRAME_SIZE_BYTES } from './frame-reader.js';
+import { FrameReader } from './frame-reader.js';
 import type { KafkaListenerMetrics, RefusalReason } from './metrics.js';
 
 /** The request header's fixed start (every version): api key, api version, correlation id. */
@@ -31,9 +31,9 @@ export interface InboundRequest {
 }
 
 /**
- * What to do with a request: write its answer (the chunks are written as they are, after a size
- * prefix; `release` runs once they are written or dropped), write nothing (produce with acks=0), or
- * close the connection (garbage).
+ * What to do with a request: write its answer (the whole frame, size prefix included, as
+ * encodeResponse makes it: the chunks are written as they are; `release` runs once they are written
+ * or dropped), write nothing (produce with acks=0), or close the connection (garbage).
  */
 export type KafkaReply =
   | { kind: 'respond'; chunks: Buffer[]; release?: () => void }
@@ -226,14 +226,11 @@ export class KafkaConnection {
     else this.#pump();
   }
 
-  /** The size prefix, then the chunks as they are (slices of the log are not copied). */
+  /** The chunks as they are (slices of the log are not copied; the socket is corked: one writev). */
   #write(reply: Extract<KafkaReply, { kind: 'respond' }>): void {
     let size = 0;
     for (const chunk of reply.chunks) size += chunk.length;
-    const prefix = Buffer.allocUnsafe(FRAME_SIZE_BYTES);
-    prefix.writeInt32BE(size, 0);
-    this.#o.metrics.bytesSent.inc(FRAME_SIZE_BYTES + size);
-    this.socket.write(prefix);
+    this.#o.metrics.bytesSent.inc(size);
     const last = reply.chunks.length - 1;
     reply.chunks.forEach((chunk, i) => {
       if (i === last && reply.release !== undefined) this.socket.write(chunk, () => reply.release!());

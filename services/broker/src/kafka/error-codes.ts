@@ -1,57 +1,14 @@
 // Strata's error codes as Kafka's: one exhaustive table (a new StrataError code breaks the build
 // until it has a Kafka code), so every answer of the Kafka listener carries the code a Kafka
 // client acts on (NOT_LEADER_OR_FOLLOWER makes it refresh its metadata, a retriable code makes it
-// retry, the rest fail the call). Numbers are Kafka's (the protocol guide's "Error Codes").
+// retry, the rest fail the call).
 
 import type { ErrorCode } from '@strata/protocol';
-
-/** Kafka's error codes that Strata answers with. */
-export const KafkaError = {
-  UNKNOWN_SERVER_ERROR: -1,
-  NONE: 0,
-  OFFSET_OUT_OF_RANGE: 1,
-  CORRUPT_MESSAGE: 2,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  LEADER_NOT_AVAILABLE: 5,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  REQUEST_TIMED_OUT: 7,
-  MESSAGE_TOO_LARGE: 10,
-  OFFSET_METADATA_TOO_LARGE: 12,
-  INVALID_TOPIC_EXCEPTION: 17,
-  NOT_ENOUGH_REPLICAS: 19,
-  INVALID_REQUIRED_ACKS: 21,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_TIMESTAMP: 32,
-  UNSUPPORTED_VERSION: 35,
-  TOPIC_ALREADY_EXISTS: 36,
-  INVALID_PARTITIONS: 37,
-  INVALID_REPLICATION_FACTOR: 38,
-  INVALID_CONFIG: 40,
-  INVALID_REQUEST: 42,
-  UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
-  POLICY_VIOLATION: 44,
-  KAFKA_STORAGE_ERROR: 56,
-  NON_EMPTY_GROUP: 68,
-  GROUP_ID_NOT_FOUND: 69,
-  FENCED_LEADER_EPOCH: 74,
-  UNSUPPORTED_COMPRESSION_TYPE: 76,
-  GROUP_MAX_SIZE_REACHED: 81,
-  INVALID_RECORD: 87,
-  THROTTLING_QUOTA_EXCEEDED: 89,
-  RESOURCE_NOT_FOUND: 91,
-  UNKNOWN_TOPIC_ID: 100,
-  FENCED_MEMBER_EPOCH: 110,
-} as const;
-
-export type KafkaErrorName = keyof typeof KafkaError;
-export type KafkaErrorCode = (typeof KafkaError)[KafkaErrorName];
-
-const NAMES = new Map<number, KafkaErrorName>(Object.entries(KafkaError).map(([name, code]) => [code, name as KafkaErrorName]));
+import { KafkaError, kafkaErrorInfo, type KafkaErrorCode } from '@strata/kafka-protocol';
 
 /** The Kafka name of a code ("NOT_LEADER_OR_FOLLOWER"), for metrics and logs. */
 export function kafkaErrorName(code: number): string {
-  return NAMES.get(code) ?? `ERROR_${code}`;
+  return kafkaErrorInfo(code)?.name ?? `ERROR_${code}`;
 }
 
 export const KAFKA_ERROR_BY_CODE: Readonly<Record<ErrorCode, KafkaErrorCode>> = Object.freeze({
@@ -94,7 +51,6 @@ export const KAFKA_ERROR_BY_CODE: Readonly<Record<ErrorCode, KafkaErrorCode>> = 
   INTERNAL_ERROR: KafkaError.UNKNOWN_SERVER_ERROR,
 });
 
-/** The Kafka code of any thrown value (a StrataError by its code; anything else is UNKNOWN_SERVER_ERROR). */
 export function kafkaErrorOf(code: ErrorCode): KafkaErrorCode {
   return KAFKA_ERROR_BY_CODE[code];
 }

@@ -50,9 +50,12 @@ async function listener(overrides: Partial<KafkaConfig> = {}, frameIdleTimeoutMs
     frameIdleTimeoutMs,
     dispatch: (request) =>
       new Promise<KafkaReply>((resolve) => {
-        const id = Buffer.alloc(4);
-        id.writeInt32BE(request.correlationId);
-        held.push({ request, answer: (reply) => resolve(reply ?? { kind: 'respond', chunks: [id, request.frame.subarray(8)] }) });
+        // An answer frame: size prefix, the correlation id, the request's body echoed.
+        const body = request.frame.subarray(8);
+        const head = Buffer.alloc(8);
+        head.writeInt32BE(4 + body.length, 0);
+        head.writeInt32BE(request.correlationId, 4);
+        held.push({ request, answer: (reply) => resolve(reply ?? { kind: 'respond', chunks: [head, body] }) });
         arrivals.shift()?.();
       }),
   });
