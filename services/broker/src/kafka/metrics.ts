@@ -9,6 +9,7 @@ export type RefusalReason =
   | 'bad_header'
   | 'unknown_api'
   | 'bad_request'
+  | 'unsupported_version'
   | 'handler_error'
   | 'request_timeout'
   | 'idle'
