@@ -1,5 +1,8 @@
 // The version ranges Strata advertises in its ApiVersions answer, per API: what
 // the listener offers clients (it lists only the APIs it has a handler for).
+// FindCoordinator, SaslHandshake and SaslAuthenticate have schemas but are not
+// listed: the listener advertises them when it answers them (see below for why
+// FindCoordinator matters to librdkafka even before consumer groups).
 // Each range lies inside the schema's validVersions (a test checks it).
 //
 // Why these ranges:
@@ -10,6 +13,8 @@
 // - Produce up to 11 and InitProducerId up to 4: Produce 12 and InitProducerId 5
 //   announce KIP-890's transactions v2, which Strata does not implement.
 // - Metadata up to 12: v13 only adds a top-level error code for re-bootstrap.
+// - DescribeCluster up to 1: v2 (fenced brokers, KIP-1073) is described but was
+//   not checked against Kafka's definition.
 // - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
 //   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
 //
@@ -41,6 +46,15 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.ListOffsets, { min: 0, max: 7 }],
   [ApiKey.Metadata, { min: 0, max: 12 }],
   [ApiKey.ApiVersions, { min: 0, max: 3 }],
+  [ApiKey.CreateTopics, { min: 0, max: 7 }],
+  [ApiKey.DeleteTopics, { min: 0, max: 6 }],
+  [ApiKey.DeleteRecords, { min: 0, max: 2 }],
+  [ApiKey.InitProducerId, { min: 0, max: 4 }],
+  [ApiKey.OffsetForLeaderEpoch, { min: 0, max: 4 }],
+  [ApiKey.DescribeConfigs, { min: 0, max: 4 }],
+  [ApiKey.CreatePartitions, { min: 0, max: 3 }],
+  [ApiKey.IncrementalAlterConfigs, { min: 0, max: 1 }],
+  [ApiKey.DescribeCluster, { min: 0, max: 1 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

@@ -34,7 +34,7 @@ export const ApiVersionsResponse = {
         { name: 'maxVersion', type: 'int16', versions: '0+' },
       ],
     },
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true, default: 0 },
     {
       name: 'supportedFeatures',
       type: '[]struct',

@@ -31,9 +31,9 @@ export const FetchRequest = {
     { name: 'maxWaitMs', type: 'int32', versions: '0+' },
     { name: 'minBytes', type: 'int32', versions: '0+' },
     { name: 'maxBytes', type: 'int32', versions: '3+', default: 0x7fffffff, ignorable: true },
-    { name: 'isolationLevel', type: 'int8', versions: '4+', default: 0 },
-    { name: 'sessionId', type: 'int32', versions: '7+', default: 0 },
-    { name: 'sessionEpoch', type: 'int32', versions: '7+', default: -1 },
+    { name: 'isolationLevel', type: 'int8', versions: '4+', default: 0, ignorable: true },
+    { name: 'sessionId', type: 'int32', versions: '7+', default: 0, ignorable: true },
+    { name: 'sessionEpoch', type: 'int32', versions: '7+', default: -1, ignorable: true },
     {
       name: 'topics',
       type: '[]struct',
@@ -79,7 +79,7 @@ export const FetchResponse = {
   validVersions: '0-17',
   flexibleVersions: '12+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', ignorable: true, default: 0 },
     { name: 'errorCode', type: 'int16', versions: '7+', ignorable: true },
     { name: 'sessionId', type: 'int32', versions: '7+', default: 0, ignorable: false },
     {

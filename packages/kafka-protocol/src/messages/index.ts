@@ -2,10 +2,31 @@
 // schema of each API. Adding an API = a schema file and one line here.
 
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
+import {
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponse,
+} from './cluster.js';
+import { DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from './configs.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
+import { InitProducerIdRequest, InitProducerIdResponse } from './producer.js';
+import { SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse } from './sasl.js';
+import {
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+} from './topics.js';
 import type { MessageInput, MessageSchema, MessageValue } from '../schema/types.js';
 
 export const MESSAGES = {
@@ -13,7 +34,19 @@ export const MESSAGES = {
   1: { request: FetchRequest, response: FetchResponse },
   2: { request: ListOffsetsRequest, response: ListOffsetsResponse },
   3: { request: MetadataRequest, response: MetadataResponse },
+  10: { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
+  17: { request: SaslHandshakeRequest, response: SaslHandshakeResponse },
   18: { request: ApiVersionsRequest, response: ApiVersionsResponse },
+  19: { request: CreateTopicsRequest, response: CreateTopicsResponse },
+  20: { request: DeleteTopicsRequest, response: DeleteTopicsResponse },
+  21: { request: DeleteRecordsRequest, response: DeleteRecordsResponse },
+  22: { request: InitProducerIdRequest, response: InitProducerIdResponse },
+  23: { request: OffsetForLeaderEpochRequest, response: OffsetForLeaderEpochResponse },
+  32: { request: DescribeConfigsRequest, response: DescribeConfigsResponse },
+  36: { request: SaslAuthenticateRequest, response: SaslAuthenticateResponse },
+  37: { request: CreatePartitionsRequest, response: CreatePartitionsResponse },
+  44: { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse },
+  60: { request: DescribeClusterRequest, response: DescribeClusterResponse },
 } as const satisfies Record<number, { request: MessageSchema; response: MessageSchema }>;
 
 /** An API key this package has schemas for. */
@@ -31,6 +64,30 @@ export function isKnownApiKey(apiKey: number): apiKey is KnownApiKey {
 export {
   ApiVersionsRequest,
   ApiVersionsResponse,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponse,
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
   FetchRequest,
   FetchResponse,
   ListOffsetsRequest,

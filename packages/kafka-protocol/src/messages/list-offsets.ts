@@ -54,7 +54,7 @@ export const ListOffsetsResponse = {
   validVersions: '0-10',
   flexibleVersions: '6+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '2+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '2+', ignorable: true, default: 0 },
     {
       name: 'topics',
       type: '[]struct',

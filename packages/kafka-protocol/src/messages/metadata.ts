@@ -40,7 +40,7 @@ export const MetadataResponse = {
   validVersions: '0-13',
   flexibleVersions: '9+',
   fields: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '3+', ignorable: true },
+    { name: 'throttleTimeMs', type: 'int32', versions: '3+', ignorable: true, default: 0 },
     {
       name: 'brokers',
       type: '[]struct',
