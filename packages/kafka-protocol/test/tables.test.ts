@@ -16,9 +16,9 @@ describe('SUPPORTED_APIS', () => {
   });
 
   it('follows issue #12: the probes of old clients, the flexible versions of new ones', () => {
-    // From 2, not 3 and 4: librdkafka 2.0.2's gzip and snappy need Produce 2 and Fetch 2 in range (MsgVer1).
-    expect(SUPPORTED_APIS.get(ApiKey.Produce)!.min).toBe(2);
-    expect(SUPPORTED_APIS.get(ApiKey.Fetch)!.min).toBe(2);
+    // Produce from 0: librdkafka 2.0.2 compresses gzip/snappy/lz4 only when Produce v0 is in range.
+    expect(SUPPORTED_APIS.get(ApiKey.Produce)!.min).toBe(0);
+    expect(SUPPORTED_APIS.get(ApiKey.Fetch)!.min).toBe(4);
     expect(SUPPORTED_APIS.get(ApiKey.Metadata)!.min).toBe(0);
     expect(SUPPORTED_APIS.get(ApiKey.ApiVersions)).toEqual({ min: 0, max: 3 });
     expect(SUPPORTED_APIS.get(ApiKey.Metadata)!.max).toBeGreaterThanOrEqual(9);
@@ -26,10 +26,9 @@ describe('SUPPORTED_APIS', () => {
   });
 
   it("keeps in range each version librdkafka 2.0.2's features depend on", () => {
-    // rdkafka_feature.c: MsgVer1 (Produce 2, Fetch 2: gzip, snappy), MsgVer2 (Produce 3, Fetch 4), idempotence (InitProducerId 0), zstd (Produce 7, Fetch 10), offsets by time (ListOffsets 1).
+    // rdkafka_feature.c: gzip/snappy/lz4 (Produce 0), MsgVer2 (Produce 3, Fetch 4), idempotence (InitProducerId 0), zstd (Produce 7, Fetch 10), offsets by time (ListOffsets 1).
     for (const [apiKey, version] of [
-      [ApiKey.Produce, 2],
-      [ApiKey.Fetch, 2],
+      [ApiKey.Produce, 0],
       [ApiKey.Produce, 3],
       [ApiKey.Fetch, 4],
       [ApiKey.InitProducerId, 0],
@@ -40,7 +39,7 @@ describe('SUPPORTED_APIS', () => {
     ] as const) {
       expect(isSupportedVersion(apiKey, version), `${apiKeyName(apiKey)} v${version}`).toBe(true);
     }
-    expect(isSupportedVersion(ApiKey.Produce, 1)).toBe(false);
+    expect(isSupportedVersion(ApiKey.Fetch, 3)).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-// Produce (key 0), v3-11: RecordBatch v2 only. Each partition's records are validated in place
+// Produce (key 0), v0-11: RecordBatch v2 only (v0-2 are advertised for librdkafka 2.0.2; see SUPPORTED_APIS). Each partition's records are validated in place
 // (framing, CRC, records, bounded decompression) and appended through the core, which appends here
 // or forwards to the leader; every partition gets its own offsets or its own Kafka error, and a
 // partition that fails validation has nothing appended. acks=0 gets no answer, as in Kafka.
