@@ -15,6 +15,8 @@ import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
+import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -54,6 +56,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.Fetch, fetchHandler(deps)],
     [ApiKey.ListOffsets, listOffsetsHandler(deps)],
     [ApiKey.Metadata, metadataHandler(deps)],
+    [ApiKey.CreateTopics, createTopicsHandler(deps)],
+    [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
