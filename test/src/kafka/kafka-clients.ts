@@ -12,10 +12,6 @@ export function hasKcat(): boolean {
   return spawnSync(KCAT, ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
-export function hasPythonModule(module: string): boolean {
-  return spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
-}
-
 export interface RunResult {
   code: number | null;
   stdout: string;
@@ -67,4 +63,12 @@ export function parseKcatJson(out: string): KcatRecord[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as KcatRecord);
+}
+
+/** A python3 that imports `module`: Debian's (/usr/bin/python3, where apt installs the clients) first, else the one on PATH; null when none does. */
+export function pythonWith(module: string): string | null {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    if (spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0) return python;
+  }
+  return null;
 }
