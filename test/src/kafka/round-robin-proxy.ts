@@ -17,9 +17,9 @@ export class RoundRobinProxy {
 
   /** Listens on 127.0.0.1 (a free port); `targets` is read at each connection (brokers come and go). */
   static async start(targets: () => number[]): Promise<RoundRobinProxy> {
-    let proxy: RoundRobinProxy | undefined;
-    const server = createServer((client) => proxy!.route(client));
-    proxy = new RoundRobinProxy(server, targets);
+    const server = createServer();
+    const proxy = new RoundRobinProxy(server, targets);
+    server.on('connection', (client: Socket) => proxy.route(client));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
