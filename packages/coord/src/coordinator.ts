@@ -31,6 +31,8 @@ export interface BrokerRegistration {
   url: string;
   /** Broker-to-broker base URL (http/https). */
   internalUrl: string;
+  /** host:port Kafka clients reach this broker at; absent or null when its Kafka listener is off. */
+  kafkaAddress?: string | null;
   /** Failure domain for replica placement, or null. */
   rack: string | null;
   /** When this broker process started (ms since the epoch): tells incarnations apart. */

@@ -151,6 +151,12 @@ export function checkTtl(c: Checks, field: string, ttlMs: unknown, maxMs: number
   return checkInt(c, field, ttlMs, 1, maxMs);
 }
 
+/** host:port (a name, an IPv4 address or a bracketed IPv6 one; a port 1..65535). */
+function checkHostPort(c: Checks, field: string, value: unknown): void {
+  const match = typeof value === 'string' && value.length <= 300 ? /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value) : null;
+  if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65_535) c.add('INVALID_REQUEST', field, `${field} must be host:port, got ${describeValue(value)}`);
+}
+
 function checkUrl(c: Checks, field: string, value: unknown): void {
   if (typeof value !== 'string' || value.length > LIMITS.urlLengthMax || CONTROL_CHARS.test(value)) {
     c.add('INVALID_REQUEST', field, `${field} must be a URL of at most ${LIMITS.urlLengthMax} characters, got ${describeValue(value)}`);
@@ -174,6 +180,7 @@ export function checkBrokerRegistration(c: Checks, b: BrokerRegistration): void 
   checkBrokerId(c, 'broker.id', b.id);
   checkUrl(c, 'broker.url', b.url);
   checkUrl(c, 'broker.internalUrl', b.internalUrl);
+  if (b.kafkaAddress !== undefined && b.kafkaAddress !== null) checkHostPort(c, 'broker.kafkaAddress', b.kafkaAddress);
   if (b.rack !== null) checkIdLike(c, 'broker.rack', b.rack, LIMITS.brokerIdLengthMax);
   checkInt(c, 'broker.startedAtMs', b.startedAtMs, 0, Number.MAX_SAFE_INTEGER);
 }

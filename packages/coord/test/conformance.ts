@@ -149,6 +149,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         internalUrl: `http://127.0.0.1:${port + 1}`,
         rack: id === 'b1' ? 'rack-a' : null,
         startedAtMs: 1_700_000_000_000,
+        kafkaAddress: id === 'b1' ? `127.0.0.1:${port + 2}` : null,
       });
 
       it('registers, lists (sorted, with TTL), heartbeats and deregisters', async () => {
@@ -158,6 +159,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(brokers.map((b) => b.id)).toEqual(['b1', 'b2']);
         expect(brokers[0]).toMatchObject({ ...broker('b1') });
         expect(brokers[1]!.rack).toBeNull();
+        expect(brokers[1]!.kafkaAddress).toBeNull();
         expect(brokers[0]!.expiresInMs).toBeGreaterThan(4000);
         expect(brokers[0]!.expiresInMs).toBeLessThanOrEqual(5000);
         expect(await co.heartbeatBroker('b1', 5000)).toBe(true);
@@ -189,6 +191,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await expectStrataError(co.registerBroker({ ...broker('b1'), id: 'b 1' }, 5000), 'INVALID_REQUEST');
         await expectStrataError(co.registerBroker({ ...broker('b1'), url: 'ftp://x' }, 5000), 'INVALID_REQUEST');
         await expectStrataError(co.registerBroker({ ...broker('b1'), internalUrl: 'not a url' }, 5000), 'INVALID_REQUEST');
+        await expectStrataError(co.registerBroker({ ...broker('b1'), kafkaAddress: 'no-port' }, 5000), 'INVALID_REQUEST');
         await expectStrataError(co.registerBroker(broker('b1'), 0), 'INVALID_REQUEST');
         await expectStrataError(co.heartbeatBroker('b{1}', 5000), 'INVALID_REQUEST');
         expect(await target.footprint()).toBe(before);

@@ -16,8 +16,9 @@ describe('SUPPORTED_APIS', () => {
     }
   });
 
-  it('follows issue #12: RecordBatch v2 only, the probes of old clients, the flexible versions of new ones', () => {
-    expect(SUPPORTED_APIS.get(ApiKey.Produce)!.min).toBe(3);
+  it('follows issue #12: the probes of old clients, the flexible versions of new ones', () => {
+    // Produce from 0: librdkafka 2.0.2 compresses gzip/snappy/lz4 only when Produce v0 is in range.
+    expect(SUPPORTED_APIS.get(ApiKey.Produce)!.min).toBe(0);
     expect(SUPPORTED_APIS.get(ApiKey.Fetch)!.min).toBe(4);
     expect(SUPPORTED_APIS.get(ApiKey.Metadata)!.min).toBe(0);
     expect(SUPPORTED_APIS.get(ApiKey.ApiVersions)).toEqual({ min: 0, max: 3 });
@@ -26,8 +27,9 @@ describe('SUPPORTED_APIS', () => {
   });
 
   it("keeps in range each version librdkafka 2.0.2's features depend on", () => {
-    // rdkafka_feature.c: MsgVer2 (Produce 3, Fetch 4), idempotence (InitProducerId 0), zstd (Produce 7, Fetch 10), offsets by time (ListOffsets 1).
+    // rdkafka_feature.c: gzip/snappy/lz4 (Produce 0), MsgVer2 (Produce 3, Fetch 4), idempotence (InitProducerId 0), zstd (Produce 7, Fetch 10), offsets by time (ListOffsets 1).
     for (const [apiKey, version] of [
+      [ApiKey.Produce, 0],
       [ApiKey.Produce, 3],
       [ApiKey.Fetch, 4],
       [ApiKey.InitProducerId, 0],
@@ -38,7 +40,7 @@ describe('SUPPORTED_APIS', () => {
     ] as const) {
       expect(isSupportedVersion(apiKey, version), `${apiKeyName(apiKey)} v${version}`).toBe(true);
     }
-    expect(isSupportedVersion(ApiKey.Produce, 2)).toBe(false);
+    expect(isSupportedVersion(ApiKey.Fetch, 3)).toBe(false);
   });
 });
 

@@ -23,6 +23,7 @@ import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { DataCore } from './core/data.js';
+import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
 import { ProducersCore } from './core/producers.js';
 import { dataHandlers } from './http/handlers/data.js';
 import { producerHandlers } from './http/handlers/producers.js';
@@ -57,6 +58,10 @@ export interface Broker {
    * and tests that check typed, per-partition answers without going through HTTP.
    */
   readonly core: { readonly data: DataCore; readonly producers: ProducersCore };
+  /** The Kafka listener's bound port, or null when it is off (STRATA_KAFKA_PORT=0). */
+  readonly kafkaPort: number | null;
+  /** host:port Kafka clients are told to reach this broker at, or null when the listener is off. */
+  readonly kafkaAddress: string | null;
   /**
    * Graceful: stop accepting connections, /readyz goes 503, long-polls return what they have,
    * in-flight requests finish (bounded by shutdownTimeoutMs), every log is flushed and closed.
@@ -291,6 +296,20 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   server.on('error', (e) => logger.error('http server error', { err: e }));
   const port = (server.address() as AddressInfo).port;
   if (url === '') url = `http://${urlHost(config.host)}:${port}`;
+  let kafka: KafkaListener | null = null;
+  if (config.kafka.port !== 0) {
+    try {
+      kafka = await startKafkaListener(ctx, data, () => new URL(url).hostname);
+    } catch (e) {
+      logger.error('cannot listen on the kafka port', { host: config.host, port: config.kafka.port, err: e });
+      server.close();
+      await tiering.stop(0).catch(() => undefined);
+      await registry.close().catch(() => undefined);
+      await closeCoordinator().catch(() => undefined);
+      await dataDirLock.release();
+      throw e;
+    }
+  }
 
   const maintenance = new MaintenanceLoop({
     intervalMs: config.maintenanceIntervalMs,
@@ -330,6 +349,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     } catch (e) {
       logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
       server.close();
+      await kafka?.close(0);
       await maintenance.stop();
       await groupExpiry.stop();
       await tiering.stop(0).catch(() => undefined);
@@ -351,6 +371,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger,
       metrics: metrics.registry,
       url: () => url,
+      kafkaAddress: () => kafka?.advertisedAddress ?? null,
       startedAtMs: Date.now(),
     });
     try {
@@ -358,6 +379,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     } catch (e) {
       logger.error('cannot join the cluster', { err: e });
       server.close();
+      await kafka?.close(0);
       await internalServer.close();
       await maintenance.stop();
       await groupExpiry.stop();
@@ -382,6 +404,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     if (clusterNode !== null && config.cluster !== null) await clusterNode.leave(config.cluster.handoverTimeoutMs);
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // Kafka connections answer what they have read (long-polls return at waiters.close()), then end.
+    const kafkaClosed = kafka?.close(config.shutdownTimeoutMs);
     waiters.close();
     await maintenance.stop();
     await groupExpiry.stop();
@@ -407,6 +431,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger.error('closing the logs failed', { err: e });
     }
     await serverClosed;
+    await kafkaClosed;
     await closeCoordinator().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
     await dataDirLock.release();
@@ -425,6 +450,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       return state;
     },
     core: { data, producers },
+    kafkaPort: kafka?.port ?? null,
+    kafkaAddress: kafka?.advertisedAddress ?? null,
     close: () => (closing ??= close()),
   };
 }

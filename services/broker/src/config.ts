@@ -141,7 +141,50 @@ export const DEFAULTS = Object.freeze({
   minFreeDiskBytes: 64 * MiB,
   /** How often the data disk's free space is measured. */
   diskCheckIntervalMs: 1_000,
+  // The Kafka listener (services/broker/src/kafka/). Port 0 = no Kafka listener.
+  kafkaPort: 9092,
+  kafkaMetadataMode: 'brokers' as KafkaMetadataMode,
+  /**
+   * Off, unlike Kafka's auto.create.topics.enable: a metadata request or a consumer naming a mistyped
+   * topic would create it (with the cluster's replication factor), and operators turn Kafka's off.
+   */
+  kafkaAutoCreateTopics: false,
+  /**
+   * Kafka's socket.request.max.bytes is 100 MiB; a client's produce is bounded by its max.request.size
+   * (1 MiB) and a fetch request is small, so the HTTP request cap's 16 MiB fits every client's default
+   * while bounding what one frame can pin.
+   */
+  kafkaMaxRequestBytes: 16 * MiB,
+  /** Requests read from one connection and not yet answered; reading pauses at the cap (Kafka's broker reads one at a time). */
+  kafkaMaxInFlightPerConnection: 32,
+  /** Request bytes held by all Kafka connections at once (frames read or being read, until answered); reading pauses past it. */
+  kafkaRequestBytesInFlight: 256 * MiB,
+  kafkaMaxConnections: 10_000,
+  /** As maxConnectionsPerAddress: behind a load balancer or a NAT every client shares its address. */
+  kafkaMaxConnectionsPerAddress: 1_000,
+  /** Kafka's connections.max.idle.ms: a connection with nothing in flight and no byte for this long is closed. */
+  kafkaConnectionsMaxIdleMs: 600_000,
 });
+
+/** How Metadata answers: each broker at its own address (`brokers`), or one address leading every partition (`one-address`: a load balancer in front). */
+export const KAFKA_METADATA_MODES = ['brokers', 'one-address'] as const;
+export type KafkaMetadataMode = (typeof KAFKA_METADATA_MODES)[number];
+
+/** The Kafka listener's settings. */
+export interface KafkaConfig {
+  /** 0 = no Kafka listener. */
+  port: number;
+  /** host:port clients reach; empty = the advertised URL's host (or the bound host) with the bound port. */
+  advertisedAddress: string;
+  metadataMode: KafkaMetadataMode;
+  autoCreateTopics: boolean;
+  maxRequestBytes: number;
+  maxInFlightPerConnection: number;
+  requestBytesInFlight: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  connectionsMaxIdleMs: number;
+}
 
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
@@ -271,6 +314,7 @@ export interface BrokerConfig {
   tiering: TieringConfig;
   /** null: the single-node embedded default (no Redis). */
   cluster: ClusterConfig | null;
+  kafka: KafkaConfig;
 }
 
 /** The env var for a topic config default: segment.bytes -> STRATA_DEFAULT_SEGMENT_BYTES. */
@@ -349,6 +393,13 @@ const INT_SETTINGS = {
   replicaAckTimeoutMs: { env: 'STRATA_REPLICA_ACK_TIMEOUT_MS', default: 30_000, min: 100, max: 600_000 },
   replicaFetchMaxBytes: { env: 'STRATA_REPLICA_FETCH_MAX_BYTES', default: 4 * MiB, min: 64 * 1024, max: 256 * MiB },
   replicaFetchWaitMaxMs: { env: 'STRATA_REPLICA_FETCH_WAIT_MAX_MS', default: 500, min: 1, max: 30_000 },
+  kafkaPort: { env: 'STRATA_KAFKA_PORT', default: DEFAULTS.kafkaPort, min: 0, max: 65_535 },
+  kafkaMaxRequestBytes: { env: 'STRATA_KAFKA_MAX_REQUEST_BYTES', default: DEFAULTS.kafkaMaxRequestBytes, min: 64 * 1024, max: 1024 * MiB },
+  kafkaMaxInFlightPerConnection: { env: 'STRATA_KAFKA_MAX_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.kafkaMaxInFlightPerConnection, min: 1, max: 1_000 },
+  kafkaRequestBytesInFlight: { env: 'STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT', default: DEFAULTS.kafkaRequestBytesInFlight, min: 64 * 1024, max: 1024 * 1024 * MiB },
+  kafkaMaxConnections: { env: 'STRATA_KAFKA_MAX_CONNECTIONS', default: DEFAULTS.kafkaMaxConnections, min: 1, max: 1_000_000 },
+  kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
 } as const satisfies Record<string, IntSetting>;
 
 const STRING_SETTINGS = {
@@ -367,6 +418,9 @@ const STRING_SETTINGS = {
   redisPrefix: 'STRATA_REDIS_PREFIX',
   clusterSecret: 'STRATA_CLUSTER_SECRET',
   internalAdvertisedUrl: 'STRATA_INTERNAL_ADVERTISED_URL',
+  kafkaAdvertisedAddress: 'STRATA_KAFKA_ADVERTISED_ADDRESS',
+  kafkaMetadataMode: 'STRATA_KAFKA_METADATA_MODE',
+  kafkaAutoCreateTopics: 'STRATA_KAFKA_AUTO_CREATE_TOPICS',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */
@@ -519,6 +573,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       fetchConcurrency: int(INT_SETTINGS.fetchConcurrency),
       maxOpenReaders: int(INT_SETTINGS.maxOpenReaders),
     },
+    kafka: kafkaConfig(str, int, problems),
   };
   if (config.tiering.cacheBytes < config.tiering.chunkBytes * (config.tiering.readAheadChunks + 2)) {
     problems.push(
@@ -609,6 +664,34 @@ function clusterConfig(
     replicaFetchMaxBytes,
     replicaFetchWaitMaxMs,
   };
+}
+
+function kafkaConfig(str: (name: string, fallback: string) => string, int: (setting: IntSetting) => number, problems: string[]): KafkaConfig {
+  const advertisedAddress = str(STRING_SETTINGS.kafkaAdvertisedAddress, '');
+  if (advertisedAddress !== '' && !/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(advertisedAddress)) {
+    problems.push(`STRATA_KAFKA_ADVERTISED_ADDRESS: must be host:port, got "${advertisedAddress}"`);
+  }
+  const mode = str(STRING_SETTINGS.kafkaMetadataMode, DEFAULTS.kafkaMetadataMode);
+  if (!(KAFKA_METADATA_MODES as readonly string[]).includes(mode)) problems.push(`STRATA_KAFKA_METADATA_MODE: must be one of ${KAFKA_METADATA_MODES.join(', ')}, got "${mode}"`);
+  const autoCreate = str(STRING_SETTINGS.kafkaAutoCreateTopics, String(DEFAULTS.kafkaAutoCreateTopics)).toLowerCase();
+  if (!['true', 'false'].includes(autoCreate)) problems.push(`STRATA_KAFKA_AUTO_CREATE_TOPICS: must be true or false, got "${autoCreate}"`);
+  const kafka: KafkaConfig = {
+    port: int(INT_SETTINGS.kafkaPort),
+    advertisedAddress,
+    metadataMode: (KAFKA_METADATA_MODES as readonly string[]).includes(mode) ? (mode as KafkaMetadataMode) : DEFAULTS.kafkaMetadataMode,
+    autoCreateTopics: autoCreate === 'true',
+    maxRequestBytes: int(INT_SETTINGS.kafkaMaxRequestBytes),
+    maxInFlightPerConnection: int(INT_SETTINGS.kafkaMaxInFlightPerConnection),
+    requestBytesInFlight: int(INT_SETTINGS.kafkaRequestBytesInFlight),
+    maxConnections: int(INT_SETTINGS.kafkaMaxConnections),
+    maxConnectionsPerAddress: int(INT_SETTINGS.kafkaMaxConnectionsPerAddress),
+    connectionsMaxIdleMs: int(INT_SETTINGS.kafkaConnectionsMaxIdleMs),
+  };
+  // One request the size cap allows must fit the budget it is counted against.
+  if (kafka.requestBytesInFlight < kafka.maxRequestBytes) {
+    problems.push(`STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT (${kafka.requestBytesInFlight}) must be at least STRATA_KAFKA_MAX_REQUEST_BYTES (${kafka.maxRequestBytes})`);
+  }
+  return kafka;
 }
 
 /** A URL for logs and errors: the password replaced. */
@@ -712,5 +795,6 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
     cluster: config.cluster === null ? null : { ...config.cluster, redisUrl: redactUrl(config.cluster.redisUrl), clusterSecret: '***' },
+    kafka: config.kafka,
   };
 }

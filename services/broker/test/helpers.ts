@@ -25,7 +25,7 @@ export async function startTestBroker(
   const deps = typeof depsFor === 'function' ? depsFor(dataDir) : depsFor;
   const logs: string[] = [];
   const start = (extra: Record<string, string>) =>
-    startBroker(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, ...env, ...extra }, []), {
+    startBroker(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, ...env, ...extra }, []), {
       logger: captureLogger(logs),
       ...deps,
     });

@@ -252,7 +252,7 @@ describe('data dir lock', () => {
   it('refuses a second broker on the same data dir, and frees it on close', async () => {
     t = await startTestBroker();
     const { loadConfig, startBroker } = await import('@strata/broker');
-    const config = loadConfig({ STRATA_DATA_DIR: t.dataDir, STRATA_HTTP_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []);
+    const config = loadConfig({ STRATA_DATA_DIR: t.dataDir, STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []);
     await expect(startBroker(config)).rejects.toMatchObject({ code: 'STORAGE_ERROR', message: expect.stringMatching(/in use by another broker/) });
     await t.restart(); // close() released it
     expect((await call(t.url, 'GET', '/readyz')).status).toBe(200);
@@ -265,7 +265,7 @@ describe('data dir lock', () => {
     await mkdir(join(dataDir, '__strata'));
     await writeFile(join(dataDir, '__strata', 'broker.lock'), '2147483646\n'); // no such pid
     const { loadConfig, startBroker } = await import('@strata/broker');
-    const broker = await startBroker(loadConfig({ STRATA_DATA_DIR: dataDir, STRATA_HTTP_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []));
+    const broker = await startBroker(loadConfig({ STRATA_DATA_DIR: dataDir, STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_LOG_LEVEL: 'error' }, []));
     expect(broker.state).toBe('ready');
     await broker.close();
   });

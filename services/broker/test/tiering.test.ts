@@ -26,6 +26,7 @@ afterEach(async () => {
 async function start(dataDirName: string, extra: Record<string, string> = {}): Promise<Broker> {
   const env = {
     STRATA_HTTP_PORT: '0',
+    STRATA_KAFKA_PORT: '0',
     STRATA_HOST: '127.0.0.1',
     STRATA_DATA_DIR: join(root, dataDirName),
     STRATA_OBJECTS_DIR: objectsDir,
@@ -247,7 +248,7 @@ describe('tiered storage when the object store fails', () => {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    const env = { STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: join(root, 'data'), STRATA_LOG_LEVEL: 'error' };
+    const env = { STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: join(root, 'data'), STRATA_LOG_LEVEL: 'error' };
     const broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
     brokers.push(broker);
     const refused = await call(broker.url, 'POST', '/v1/topics', { name: 'early', partitions: 1 });
@@ -277,7 +278,7 @@ describe('deleting a topic while the object store fails', () => {
       },
     });
     const dataDir = join(root, 'data');
-    const env = { STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', STRATA_TIER_INTERVAL_MS: '20', STRATA_MIN_SEGMENT_BYTES: '1024' };
+    const env = { STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', STRATA_TIER_INTERVAL_MS: '20', STRATA_MIN_SEGMENT_BYTES: '1024' };
     let broker = await startBroker(loadConfig(env, []), { logger: captureLogger([]), objectStore: flaky });
     brokers.push(broker);
     await createTopic(broker.url, 'doomed', 1, TOPIC_CONFIGS);
@@ -318,6 +319,7 @@ describe('a slow object store for one partition', () => {
     });
     const env = {
       STRATA_HTTP_PORT: '0',
+      STRATA_KAFKA_PORT: '0',
       STRATA_HOST: '127.0.0.1',
       STRATA_DATA_DIR: join(root, 'data'),
       STRATA_LOG_LEVEL: 'error',

@@ -60,7 +60,7 @@ describe('strata CLI (in-process)', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'strata-cli-test-'));
-    broker = await startBroker(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error' }, []));
+    broker = await startBroker(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error' }, []));
     run = (args, stdin) => start(args, { stdin, env: { STRATA_URL: broker.url } }).done;
   });
 
@@ -304,7 +304,7 @@ describe('strata CLI (in-process)', () => {
     it('runs a broker until SIGTERM, then exits 0', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'strata-cli-serve-'));
       try {
-        const server = start(['serve'], { env: { STRATA_HTTP_PORT: '0', STRATA_DATA_DIR: dir } });
+        const server = start(['serve'], { env: { STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_DATA_DIR: dir } });
         const readyLine = (): string | undefined => server.stdout().split('\n').find((l) => l.includes('"broker ready"'));
         await waitFor(() => readyLine() !== undefined, 'the ready line');
         // The configuration is logged at start.
@@ -325,7 +325,7 @@ describe('strata CLI (in-process)', () => {
     it('exits at once on a second signal', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'strata-cli-serve-'));
       try {
-        const server = start(['serve'], { env: { STRATA_HTTP_PORT: '0', STRATA_DATA_DIR: dir } });
+        const server = start(['serve'], { env: { STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_DATA_DIR: dir } });
         await waitFor(() => server.stdout().includes('"broker ready"'), 'the ready line');
         server.signals.emit('SIGINT');
         server.signals.emit('SIGINT');
@@ -348,10 +348,26 @@ describe('strata CLI (in-process)', () => {
     it('says when the port is in use, exit 1', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'strata-cli-busy-'));
       try {
-        const answer = await start(['serve'], { env: { STRATA_HTTP_PORT: String(broker.port), STRATA_DATA_DIR: dir } }).done;
+        const answer = await start(['serve'], { env: { STRATA_HTTP_PORT: String(broker.port), STRATA_KAFKA_PORT: '0', STRATA_DATA_DIR: dir } }).done;
         expect(answer.code).toBe(1);
         expect(answer.stderr).toMatch(/already in use/);
       } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('says when the Kafka port is in use, naming its setting, exit 1', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'strata-cli-busy-'));
+      const { createServer } = await import('node:net');
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+      try {
+        const kafkaPort = (holder.address() as { port: number }).port;
+        const answer = await start(['serve'], { env: { STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: String(kafkaPort), STRATA_DATA_DIR: dir } }).done;
+        expect(answer.code).toBe(1);
+        expect(answer.stderr).toMatch(/already in use.*STRATA_KAFKA_PORT/);
+      } finally {
+        await new Promise<void>((resolve) => holder.close(() => resolve()));
         rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -25,6 +25,11 @@ export const CLI_MAIN = join(REPO_ROOT, 'services', 'cli', 'dist', 'main.js');
 export interface BrokerProcessOptions {
   /** HTTP port (default: a free one). */
   port?: number;
+  /**
+   * Start the Kafka listener on a free port (its port is `kafkaPort`). Default: off
+   * (STRATA_KAFKA_PORT=0), so suites that do not test Kafka never contend for 9092.
+   */
+  kafka?: boolean;
   /** Data directory (default: a fresh temp dir). */
   dataDir?: string;
   /** Extra environment, on top of this process's (STRATA_* settings, ...). */
@@ -51,16 +56,19 @@ export class BrokerProcess extends ManagedProcess {
   readonly port: number;
   readonly dataDir: string;
   readonly url: string;
+  /** The Kafka listener's port, or null when it is off (options.kafka). */
+  readonly kafkaPort: number | null;
   /** A JSON helper bound to this broker's URL. */
   readonly http: HttpClient;
   private readonly options: BrokerProcessOptions;
 
-  private constructor(port: number, dataDir: string, options: BrokerProcessOptions) {
+  private constructor(port: number, kafkaPort: number | null, dataDir: string, options: BrokerProcessOptions) {
     super(
       { name: 'broker', label: `broker :${port}`, dirNote: `data dir ${dataDir}` },
       { stopTimeoutMs: 15_000, outputLimitBytes: options.outputLimitBytes },
     );
     this.port = port;
+    this.kafkaPort = kafkaPort;
     this.dataDir = dataDir;
     this.url = `http://127.0.0.1:${port}`;
     this.http = new HttpClient(this.url);
@@ -72,7 +80,8 @@ export class BrokerProcess extends ManagedProcess {
     if (!existsSync(CLI_MAIN)) {
       throw new Error(`${CLI_MAIN} is missing: run \`pnpm build\` first (pnpm test does)`);
     }
-    const broker = new BrokerProcess(options.port ?? (await freePort()), options.dataDir ?? tempDir('strata-broker-'), options);
+    const kafkaPort = options.kafka === true ? await freePort() : null;
+    const broker = new BrokerProcess(options.port ?? (await freePort()), kafkaPort, options.dataDir ?? tempDir('strata-broker-'), options);
     await broker.spawn();
     return broker;
   }
@@ -83,6 +92,7 @@ export class BrokerProcess extends ManagedProcess {
       STRATA_HTTP_PORT: String(this.port),
       STRATA_DATA_DIR: this.dataDir,
       STRATA_ADVERTISED_URL: this.url,
+      STRATA_KAFKA_PORT: String(this.kafkaPort ?? 0),
       ...this.options.env,
     };
     const nodeArgs = ['--import', WATCHDOG_IMPORT, CLI_MAIN, 'serve', ...(this.options.args ?? [])];

@@ -13,6 +13,7 @@ export async function registerBroker(s: MemoryState, broker: BrokerRegistration,
       url: broker.url,
       internalUrl: broker.internalUrl,
       rack: broker.rack,
+      kafkaAddress: broker.kafkaAddress ?? null,
       startedAtMs: broker.startedAtMs,
     };
     s.brokers.set(broker.id, { registration, expiresAtMs: s.now() + ttlMs });

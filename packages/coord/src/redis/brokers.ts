@@ -11,7 +11,7 @@ export async function registerBroker(c: RedisConnection, broker: BrokerRegistrat
     await c.eval(
       'register-broker',
       [c.keys.brokers(), c.keys.broker(broker.id)],
-      [broker.id, ttlMs, broker.url, broker.internalUrl, broker.rack ?? '', broker.startedAtMs],
+      [broker.id, ttlMs, broker.url, broker.internalUrl, broker.rack ?? '', broker.startedAtMs, broker.kafkaAddress ?? ''],
     );
   });
 }
@@ -48,6 +48,7 @@ export async function listBrokers(c: RedisConnection, options?: CallOptions): Pr
           url: h['url'],
           internalUrl: h['internal'] ?? '',
           rack: h['rack'] === undefined || h['rack'] === '' ? null : h['rack'],
+          kafkaAddress: h['kafka'] === undefined || h['kafka'] === '' ? null : h['kafka'],
           startedAtMs: int(h['started'], 'broker startedAtMs'),
           expiresInMs: Math.max(0, b.expiresAtMs - nowMs),
         });

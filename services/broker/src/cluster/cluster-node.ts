@@ -98,6 +98,15 @@ export class ClusterNode implements PartitionRouter {
     return this.#view.refresh(handle);
   }
 
+  /** The Kafka address of each live broker that has a Kafka listener (this one included), by broker id. */
+  kafkaAddresses(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [id, broker] of this.#s.brokers) if (typeof broker.kafkaAddress === 'string') out.set(id, broker.kafkaAddress);
+    const own = this.#s.opts.kafkaAddress?.() ?? null;
+    if (own !== null && !this.#s.leaving) out.set(this.#s.me, own);
+    return out;
+  }
+
   get controller(): string | null {
     return this.#controller.holder;
   }

@@ -25,6 +25,8 @@ export interface ClusterNodeOptions {
   url: () => string;
   /** This broker's internal (replication) URL (known once it listens). */
   internalUrl: () => string;
+  /** host:port of this broker's Kafka listener, registered beside its URLs; null when it is off. */
+  kafkaAddress?: () => string | null;
   /** Long-polls: consumers are woken when the HW moves, followers when the log end does. */
   waiters: PartitionWaiters;
   startedAtMs: number;

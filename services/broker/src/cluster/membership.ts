@@ -16,7 +16,7 @@ export class Membership {
 
   async register(): Promise<void> {
     const { opts } = this.#s;
-    const registration = { id: this.#s.me, url: opts.url(), internalUrl: opts.internalUrl(), rack: null, startedAtMs: opts.startedAtMs };
+    const registration = { id: this.#s.me, url: opts.url(), internalUrl: opts.internalUrl(), rack: null, startedAtMs: opts.startedAtMs, kafkaAddress: opts.kafkaAddress?.() ?? null };
     await this.#s.coord.registerBroker(registration, opts.config.sessionTtlMs, { signal: AbortSignal.timeout(opts.config.leaseTtlMs) });
     this.#heartbeatAt = performance.now();
   }

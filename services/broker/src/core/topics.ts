@@ -36,6 +36,11 @@ export class TopicsCore {
     return this.#view(topic);
   }
 
+  /** Checks a create as create() would (name, partitions, replication, configs, existence) and creates nothing. */
+  async validate(spec: TopicSpec): Promise<void> {
+    await this.#ctx.registry.create({ ...spec, validateOnly: true });
+  }
+
   /** UNKNOWN_TOPIC when there is none. */
   describe(name: string): TopicView {
     return this.#view(this.#ctx.registry.get(name));

@@ -126,6 +126,8 @@ export interface TopicSpec {
   partitions?: number;
   replicationFactor?: number;
   configs?: Readonly<Record<string, unknown>>;
+  /** Check everything a create checks, create nothing (Kafka's validate_only): the topic returned has no partitions open. */
+  validateOnly?: boolean;
 }
 
 export class TopicRegistry {
@@ -310,6 +312,7 @@ export class TopicRegistry {
         configs: overrides,
         createdAtMs: this.#opts.now(),
       };
+      if (spec.validateOnly === true) return new Topic(meta, configs, []);
       const handles: PartitionHandle[] = [];
       try {
         for (let p = 0; p < meta.partitions; p++) handles.push(await this.#openPartition(name, p, configs, 'create'));

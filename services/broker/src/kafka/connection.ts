@@ -1,0 +1,289 @@
+// One Kafka client connection: frames in, requests dispatched concurrently (up to the in-flight cap),
+// answers written strictly in request order, as Kafka requires of a broker.
+//
+// Reading stops (socket.pause) while any of these holds, and resumes when none does:
+// - the connection has `maxInFlight` requests read and not yet answered;
+// - the frame being read cannot reserve its bytes in the listener's budget (ByteBudget);
+// - the socket's write buffer is full (a client that does not read its answers).
+// A frame's bytes are reserved when its size prefix is read and given back once it is answered.
+//
+// Closed at once, never answered: a size <= 0 or above the cap, a header too short to hold the api
+// key, version and correlation id, a request the dispatcher refuses (unknown api key, garbage), a
+// dispatcher that throws. Other requests' answers already written stay written; nothing else is.
+
+import type { Socket } from 'node:net';
+import type { Logger } from '../logger.js';
+import type { ByteBudget } from './byte-budget.js';
+import { FrameReader } from './frame-reader.js';
+import type { KafkaListenerMetrics, RefusalReason } from './metrics.js';
+
+/** The request header's fixed start (every version): api key, api version, correlation id. */
+export const REQUEST_HEADER_PREFIX_BYTES = 8;
+
+export interface InboundRequest {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  /** The whole request (header and body), without the size prefix: a slice of what was received. */
+  frame: Buffer;
+  /** The client's address, for logs. */
+  remote: string;
+}
+
+/**
+ * What to do with a request: write its answer (the whole frame, size prefix included, as
+ * encodeResponse makes it: the chunks are written as they are; `release` runs once they are written
+ * or dropped), write nothing (produce with acks=0), or close the connection (garbage).
+ */
+export type KafkaReply =
+  | { kind: 'respond'; chunks: Buffer[]; release?: () => void }
+  | { kind: 'silent' }
+  | { kind: 'close'; reason: RefusalReason; message: string };
+
+export type Dispatch = (request: InboundRequest, signal: AbortSignal) => Promise<KafkaReply>;
+
+export interface ConnectionOptions {
+  dispatch: Dispatch;
+  budget: ByteBudget;
+  maxRequestBytes: number;
+  maxInFlight: number;
+  /** Nothing in flight and no byte for this long: closed (connections.max.idle.ms). */
+  idleTimeoutMs: number;
+  /** A frame whose bytes stop arriving for this long: closed (its reservation is given back). */
+  frameIdleTimeoutMs: number;
+  logger: Logger;
+  metrics: KafkaListenerMetrics;
+}
+
+interface Pending {
+  bytes: number;
+  reply: KafkaReply | null;
+  /** The connection closed while the request ran: its bytes and reply are given back when it settles. */
+  abandoned: boolean;
+}
+
+export class KafkaConnection {
+  readonly socket: Socket;
+  readonly remote: string;
+  readonly #o: ConnectionOptions;
+  readonly #reader: FrameReader;
+  readonly #abort = new AbortController();
+  /** Requests read and not yet answered, in request order. */
+  readonly #queue: Pending[] = [];
+  /** Bytes reserved for the frame being received (0: none reserved yet). */
+  #frameReserved = 0;
+  #withdrawWait: (() => void) | null = null;
+  #waitingBudget = false;
+  #waitingDrain = false;
+  /** No more requests are read (graceful close, or a refusal). */
+  #draining = false;
+  #closed = false;
+  readonly #closedPromise: Promise<void>;
+
+  constructor(socket: Socket, options: ConnectionOptions) {
+    this.socket = socket;
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.#o = options;
+    this.#reader = new FrameReader(options.maxRequestBytes);
+    this.#closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.setNoDelay(true);
+    socket.setTimeout(options.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      options.metrics.bytesReceived.inc(chunk.length);
+      this.#reader.push(chunk);
+      this.#pump();
+    });
+    socket.on('timeout', () => this.#onTimeout());
+    socket.on('drain', () => {
+      this.#waitingDrain = false;
+      this.#pump();
+    });
+    socket.on('error', (e) => options.logger.debug('kafka connection error', { remote: this.remote, err: e }));
+    socket.once('close', () => this.#onClose());
+  }
+
+  /** Resolves once the socket is closed. */
+  get closed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  get inFlight(): number {
+    return this.#queue.length;
+  }
+
+  /** Graceful: reads no more requests, answers those in flight, then ends the connection. */
+  drain(): void {
+    this.#draining = true;
+    this.#updateReading();
+    if (this.#queue.length === 0) this.socket.end();
+  }
+
+  /** Abrupt: in-flight requests are abandoned. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  #pump(): void {
+    while (!this.#closed && !this.#draining && !this.#waitingBudget && this.#queue.length < this.#o.maxInFlight) {
+      const event = this.#reader.next();
+      if (event.kind === 'need-more') break;
+      if (event.kind === 'bad-size') {
+        this.#refuse('bad_size', `request size ${event.size} is outside [1, ${this.#o.maxRequestBytes}] (STRATA_KAFKA_MAX_REQUEST_BYTES)`);
+        return;
+      }
+      if (event.kind === 'size') {
+        this.#reserve(event.size);
+        continue;
+      }
+      this.#accept(event.frame);
+    }
+    // A frame begun and not complete: its sender must keep sending (frameIdleTimeoutMs), not idle.
+    this.socket.setTimeout(this.#reader.pendingSize >= 0 ? this.#o.frameIdleTimeoutMs : this.#o.idleTimeoutMs);
+    this.#updateReading();
+  }
+
+  #reserve(size: number): void {
+    if (this.#o.budget.tryReserve(size)) {
+      this.#frameReserved = size;
+      return;
+    }
+    this.#o.metrics.budgetWaits.inc();
+    this.#waitingBudget = true;
+    this.#withdrawWait = this.#o.budget.wait(size, () => {
+      this.#withdrawWait = null;
+      this.#waitingBudget = false;
+      this.#frameReserved = size;
+      if (this.#closed) this.#releaseFrame();
+      else this.#pump();
+    });
+  }
+
+  #releaseFrame(): void {
+    if (this.#frameReserved > 0) this.#o.budget.release(this.#frameReserved);
+    this.#frameReserved = 0;
+  }
+
+  #accept(frame: Buffer): void {
+    const bytes = this.#frameReserved;
+    this.#frameReserved = 0;
+    const pending: Pending = { bytes, reply: null, abandoned: false };
+    this.#queue.push(pending);
+    if (frame.length < REQUEST_HEADER_PREFIX_BYTES) {
+      pending.reply = { kind: 'close', reason: 'bad_header', message: `a request of ${frame.length} bytes cannot hold a request header` };
+      this.#flush();
+      return;
+    }
+    const request: InboundRequest = {
+      apiKey: frame.readInt16BE(0),
+      apiVersion: frame.readInt16BE(2),
+      correlationId: frame.readInt32BE(4),
+      frame,
+      remote: this.remote,
+    };
+    let answer: Promise<KafkaReply>;
+    try {
+      answer = this.#o.dispatch(request, this.#abort.signal);
+    } catch (e) {
+      answer = Promise.reject(e);
+    }
+    answer.then(
+      (reply) => this.#settle(pending, reply),
+      (e: unknown) => {
+        this.#o.logger.error('kafka request failed; closing the connection', { remote: this.remote, apiKey: request.apiKey, apiVersion: request.apiVersion, err: e });
+        this.#settle(pending, { kind: 'close', reason: 'handler_error', message: 'the request failed (see the broker log)' });
+      },
+    );
+  }
+
+  #settle(pending: Pending, reply: KafkaReply): void {
+    pending.reply = reply;
+    if (pending.abandoned) this.#drop(pending);
+    else this.#flush();
+  }
+
+  /** Writes every answer at the head of the queue that is ready, in order. */
+  #flush(): void {
+    if (this.#closed) return;
+    let wrote = false;
+    while (this.#queue.length > 0 && this.#queue[0]!.reply !== null) {
+      const { bytes, reply } = this.#queue.shift()!;
+      this.#o.budget.release(bytes);
+      if (reply!.kind === 'close') {
+        if (wrote) this.socket.uncork();
+        this.#refuse(reply!.reason, reply!.message);
+        return;
+      }
+      if (reply!.kind === 'silent') continue;
+      if (!wrote) this.socket.cork();
+      wrote = true;
+      this.#write(reply!);
+    }
+    if (wrote) {
+      this.socket.uncork();
+      if (this.socket.writableNeedDrain) this.#waitingDrain = true;
+    }
+    if (this.#draining && this.#queue.length === 0) this.socket.end();
+    else this.#pump();
+  }
+
+  /** The chunks as they are (slices of the log are not copied; the socket is corked: one writev). */
+  #write(reply: Extract<KafkaReply, { kind: 'respond' }>): void {
+    let size = 0;
+    for (const chunk of reply.chunks) size += chunk.length;
+    this.#o.metrics.bytesSent.inc(size);
+    const last = reply.chunks.length - 1;
+    reply.chunks.forEach((chunk, i) => {
+      if (i === last && reply.release !== undefined) this.socket.write(chunk, () => reply.release!());
+      else this.socket.write(chunk);
+    });
+    if (last < 0) reply.release?.();
+  }
+
+  #updateReading(): void {
+    if (this.#closed) return;
+    const read = !this.#draining && !this.#waitingBudget && !this.#waitingDrain && this.#queue.length < this.#o.maxInFlight;
+    if (read && this.socket.isPaused()) this.socket.resume();
+    else if (!read && !this.socket.isPaused()) this.socket.pause();
+  }
+
+  #onTimeout(): void {
+    if (this.#reader.pendingSize >= 0) {
+      this.#refuse('request_timeout', `no byte of a ${this.#reader.pendingSize}-byte request for ${this.#o.frameIdleTimeoutMs} ms`);
+    } else if (this.#queue.length === 0) {
+      this.#o.metrics.refused.inc({ reason: 'idle' });
+      this.#o.logger.debug('kafka connection idle; closing it', { remote: this.remote, idleMs: this.#o.idleTimeoutMs });
+      this.socket.destroy();
+    }
+    // Requests in flight (a long-poll fetch): not idle; the timer starts again with the next byte.
+  }
+
+  /** Closes the connection for garbage: counted, logged, never answered. */
+  #refuse(reason: RefusalReason, message: string): void {
+    this.#o.metrics.refused.inc({ reason });
+    this.#o.metrics.logRefusal(this.#o.logger, reason, { remote: this.remote, message });
+    this.#draining = true;
+    // Answers already queued in the socket go out first; nothing more is read or answered.
+    this.socket.end();
+    this.socket.pause();
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    this.#abort.abort();
+    this.#withdrawWait?.();
+    this.#withdrawWait = null;
+    this.#releaseFrame();
+    // Requests still running give their bytes back when they settle (their reply is dropped then).
+    for (const pending of this.#queue) {
+      if (pending.reply !== null) this.#drop(pending);
+      else pending.abandoned = true;
+    }
+    this.#queue.length = 0;
+  }
+
+  #drop(pending: Pending): void {
+    this.#o.budget.release(pending.bytes);
+    if (pending.reply?.kind === 'respond') pending.reply.release?.();
+  }
+}

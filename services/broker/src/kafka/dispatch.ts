@@ -1,0 +1,98 @@
+// Which handler answers a request: by api key, within the versions both the codec
+// (SUPPORTED_APIS) and the handler support; ApiVersions advertises exactly these ranges.
+// - an unknown api key, or a header that does not decode: garbage, the connection closes (as
+//   Kafka's broker does);
+// - a version outside the range: ApiVersions answers v0 with UNSUPPORTED_VERSION and the ranges
+//   (so the client can fall back); any other api closes the connection, as Kafka's broker does;
+// - a body that does not decode: the connection closes (the client sent bytes it did not mean).
+// A handler's failure is not the client's: the connection closes and the broker logs it.
+
+import { ApiKey, apiKeyName, decodeRequestHeader, isKafkaProtocolError, SUPPORTED_APIS, type RequestHeaderFields } from '@strata/kafka-protocol';
+import { DecompressionSlots } from '@strata/protocol';
+import type { BrokerContext } from '../context.js';
+import type { DataCore } from '../core/data.js';
+import { TopicsCore } from '../core/topics.js';
+import { KafkaClusterView } from './cluster-view.js';
+import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
+import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
+import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteTopicsHandler } from './handlers/delete-topics.js';
+import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
+import { fetchHandler } from './handlers/fetch.js';
+import { listOffsetsHandler } from './handlers/list-offsets.js';
+import { metadataHandler } from './handlers/metadata.js';
+import { produceHandler } from './handlers/produce.js';
+import type { KafkaListenerMetrics } from './metrics.js';
+
+export interface DispatchContext {
+  ctx: BrokerContext;
+  data: DataCore;
+  metrics: KafkaListenerMetrics;
+  /** host:port this broker tells clients (Metadata). */
+  advertisedAddress: () => string;
+}
+
+interface Route {
+  minVersion: number;
+  maxVersion: number;
+  handle: KafkaHandler;
+}
+
+/** The handler's own ceiling, where it is below the codec's (see the handler's header comment). */
+const HANDLER_MAX_VERSION: ReadonlyMap<number, number> = new Map([[ApiKey.ListOffsets, 6]]);
+
+export function createDispatch(dc: DispatchContext): Dispatch {
+  const { ctx, metrics } = dc;
+  const deps: HandlerDeps = {
+    ctx,
+    data: dc.data,
+    topics: new TopicsCore(ctx),
+    view: new KafkaClusterView(ctx, dc.advertisedAddress),
+    metrics,
+    decompressionSlots: new DecompressionSlots(ctx.config.maxConcurrentDecompressions),
+  };
+  const handlers = new Map<number, KafkaHandler>([
+    [ApiKey.Produce, produceHandler(deps)],
+    [ApiKey.Fetch, fetchHandler(deps)],
+    [ApiKey.ListOffsets, listOffsetsHandler(deps)],
+    [ApiKey.Metadata, metadataHandler(deps)],
+    [ApiKey.CreateTopics, createTopicsHandler(deps)],
+    [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
+  ]);
+  const routes = new Map<number, Route>();
+  const ranges: ApiRange[] = [];
+  const apiVersionsSpan = SUPPORTED_APIS.get(ApiKey.ApiVersions)!;
+  handlers.set(ApiKey.ApiVersions, apiVersionsHandler(() => ranges, apiVersionsSpan.max));
+  for (const [apiKey, handle] of handlers) {
+    const span = SUPPORTED_APIS.get(apiKey);
+    if (span === undefined) throw new Error(`a handler for ${apiKeyName(apiKey)}, which the codec does not support`);
+    const maxVersion = Math.min(span.max, HANDLER_MAX_VERSION.get(apiKey) ?? span.max);
+    routes.set(apiKey, { minVersion: span.min, maxVersion, handle });
+    ranges.push({ apiKey, minVersion: span.min, maxVersion });
+  }
+  ranges.sort((a, b) => a.apiKey - b.apiKey);
+
+  return async (inbound: InboundRequest, signal: AbortSignal): Promise<KafkaReply> => {
+    const route = routes.get(inbound.apiKey);
+    if (route === undefined) return { kind: 'close', reason: 'unknown_api', message: `unknown api key ${inbound.apiKey}` };
+    const api = apiKeyName(inbound.apiKey).replace(/\(\d+\)$/, '');
+    metrics.requests.inc({ api, version: String(inbound.apiVersion) });
+    const inRange = inbound.apiVersion >= route.minVersion && inbound.apiVersion <= route.maxVersion;
+    if (!inRange && inbound.apiKey !== ApiKey.ApiVersions) {
+      return { kind: 'close', reason: 'unsupported_version', message: `${api} v${inbound.apiVersion} is not supported (v${route.minVersion}-${route.maxVersion})` };
+    }
+    let header: RequestHeaderFields;
+    try {
+      header = decodeRequestHeader(inbound.frame);
+    } catch (e) {
+      if (isKafkaProtocolError(e)) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion} header: ${e.message}` };
+      throw e;
+    }
+    try {
+      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote });
+    } catch (e) {
+      if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
+      throw e;
+    }
+  };
+}

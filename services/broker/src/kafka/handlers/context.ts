@@ -1,0 +1,91 @@
+// What every Kafka handler gets: the request (its decoded header and frame), the broker core, and
+// the helpers to answer. A handler is thin: decode, call the core, encode.
+
+import {
+  decodeRequest,
+  encodeResponse,
+  isKafkaProtocolError,
+  kafkaErrorCodeFor,
+  kafkaErrorInfo,
+  type KnownApiKey,
+  type RequestBody,
+  type RequestHeaderFields,
+  type ResponseInput,
+} from '@strata/kafka-protocol';
+import type { DecompressionSlots, StrataError } from '@strata/protocol';
+import type { BrokerContext } from '../../context.js';
+import type { DataCore } from '../../core/data.js';
+import type { TopicsCore } from '../../core/topics.js';
+import type { RequestOrigin } from '../../core/leader-client.js';
+import type { KafkaClusterView } from '../cluster-view.js';
+import type { KafkaReply } from '../connection.js';
+import type { KafkaListenerMetrics } from '../metrics.js';
+
+export interface KafkaRequest {
+  header: RequestHeaderFields;
+  /** The whole request without its size prefix; the body starts at header.bodyOffset. */
+  frame: Buffer;
+  signal: AbortSignal;
+  remote: string;
+}
+
+export interface HandlerDeps {
+  ctx: BrokerContext;
+  data: DataCore;
+  topics: TopicsCore;
+  view: KafkaClusterView;
+  metrics: KafkaListenerMetrics;
+  /** The bound on decompressions at once (produce validation), shared with nothing else on this listener. */
+  decompressionSlots: DecompressionSlots;
+}
+
+export type KafkaHandler = (request: KafkaRequest) => Promise<KafkaReply>;
+
+/** A request whose body does not decode: the client's fault (the connection closes), not the broker's. */
+export class MalformedRequest extends Error {
+  override readonly name = 'MalformedRequest';
+}
+
+/** The request's body, decoded; MalformedRequest when its bytes do not fit the schema of its version. */
+export function decodeBody<K extends KnownApiKey>(apiKey: K, request: KafkaRequest): RequestBody<K> {
+  try {
+    return decodeRequest(apiKey, request.header.apiVersion, request.frame, request.header.bodyOffset);
+  } catch (e) {
+    if (isKafkaProtocolError(e)) throw new MalformedRequest(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** The encoded answer to `request`. */
+export function respond<K extends KnownApiKey>(apiKey: K, request: KafkaRequest, body: ResponseInput<K>, release?: () => void): KafkaReply {
+  const chunks = encodeResponse(apiKey, request.header.apiVersion, request.header.correlationId, body);
+  return release === undefined ? { kind: 'respond', chunks } : { kind: 'respond', chunks, release };
+}
+
+/** The Kafka name of a code ("NOT_LEADER_OR_FOLLOWER"), for metrics. */
+function kafkaErrorName(code: number): string {
+  return kafkaErrorInfo(code)?.name ?? `ERROR_${code}`;
+}
+
+/** A StrataError as the Kafka code an answer carries (@strata/kafka-protocol's one table), counted by api and name. */
+export function errorCode(deps: Pick<HandlerDeps, 'metrics'>, api: string, error: StrataError): number {
+  const code = kafkaErrorCodeFor(error.code);
+  deps.metrics.errors.inc({ api, code: kafkaErrorName(code) });
+  return code;
+}
+
+/** A Kafka error code (not from a StrataError), counted. */
+export function countError(deps: Pick<HandlerDeps, 'metrics'>, api: string, code: number): number {
+  if (code !== 0) deps.metrics.errors.inc({ api, code: kafkaErrorName(code) });
+  return code;
+}
+
+/**
+ * How the core may reach a partition's leader for a read: in one-address mode the receiving broker
+ * serves every partition, so a read led elsewhere is asked of its leader over HTTP (the same read
+ * the raw HTTP endpoint answers); in brokers mode the client is told NOT_LEADER_OR_FOLLOWER and asks
+ * the leader itself, as with Kafka.
+ */
+export function readOrigin(deps: Pick<HandlerDeps, 'ctx'>, replay: string): RequestOrigin {
+  return deps.ctx.config.kafka.metadataMode === 'one-address' ? { replay } : {};
+}

@@ -1,0 +1,38 @@
+// The Kafka front door, wired: the TCP server (server.ts) with the dispatcher of the Kafka APIs
+// (dispatch.ts) over the broker core. broker.ts starts it beside the HTTP listener.
+
+import type { BrokerContext } from '../context.js';
+import type { DataCore } from '../core/data.js';
+import { createDispatch } from './dispatch.js';
+import { KafkaServer } from './server.js';
+
+export interface KafkaListener {
+  /** The bound port. */
+  readonly port: number;
+  /** host:port as clients are told to reach this broker (Metadata). */
+  readonly advertisedAddress: string;
+  close(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * Listens on config.kafka.port. `advertisedHost` is the host of the broker's advertised URL (or of
+ * its bound address): the Kafka address is derived from it as the HTTP URL is, unless
+ * STRATA_KAFKA_ADVERTISED_ADDRESS says otherwise.
+ */
+export async function startKafkaListener(ctx: BrokerContext, data: DataCore, advertisedHost: () => string): Promise<KafkaListener> {
+  const { config } = ctx;
+  let advertisedAddress = config.kafka.advertisedAddress;
+  const server: KafkaServer = new KafkaServer({
+    config: config.kafka,
+    host: config.host,
+    logger: ctx.logger,
+    registry: ctx.metrics.registry,
+    frameIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    dispatch: (request, signal) => dispatch(request, signal),
+  });
+  const dispatch = createDispatch({ ctx, data, metrics: server.metrics, advertisedAddress: () => advertisedAddress });
+  const port = await server.listen();
+  if (advertisedAddress === '') advertisedAddress = `${advertisedHost()}:${port}`;
+  ctx.logger.info('kafka listener up', { port, advertisedAddress, metadataMode: config.kafka.metadataMode });
+  return { port, advertisedAddress, close: (timeoutMs) => server.close(timeoutMs) };
+}

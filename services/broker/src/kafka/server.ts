@@ -1,0 +1,119 @@
+// The Kafka listener: a plain TCP server (TLS and SASL come with the security issue) whose
+// connections frame requests and answer them in order (connection.ts). It admits connections
+// within the total and per-address limits (the spirit of http/admission.ts: the excess is closed
+// at once), shares one request-byte budget across them, and closes gracefully.
+
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { KafkaConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { ByteBudget } from './byte-budget.js';
+import { KafkaConnection, type Dispatch } from './connection.js';
+import { KafkaListenerMetrics } from './metrics.js';
+
+export interface KafkaServerOptions {
+  config: KafkaConfig;
+  host: string;
+  dispatch: Dispatch;
+  logger: Logger;
+  registry: Registry;
+  /** A frame whose bytes stop arriving for this long closes its connection (the HTTP body idle timeout). */
+  frameIdleTimeoutMs: number;
+}
+
+export class KafkaServer {
+  readonly metrics: KafkaListenerMetrics;
+  readonly #o: KafkaServerOptions;
+  readonly #server: Server;
+  readonly #budget: ByteBudget;
+  readonly #connections = new Set<KafkaConnection>();
+  readonly #byAddress = new Map<string, number>();
+  #port = 0;
+
+  constructor(options: KafkaServerOptions) {
+    this.#o = options;
+    this.#budget = new ByteBudget(options.config.requestBytesInFlight);
+    this.metrics = new KafkaListenerMetrics(options.registry, { connections: () => this.#connections.size, requestBytesInFlight: () => this.#budget.used });
+    this.#server = createServer({ noDelay: true }, (socket) => this.#admit(socket));
+    this.#server.on('error', (e) => options.logger.error('kafka listener error', { err: e }));
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Request bytes reserved now by every connection. */
+  get requestBytesInFlight(): number {
+    return this.#budget.used;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#o.config.port, this.#o.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return this.#port;
+  }
+
+  /**
+   * Stops accepting, lets every connection answer what it has read (no new request is read), then
+   * ends them; whatever is still open at the deadline is cut.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const connection of this.#connections) connection.drain();
+    const all = Promise.all([...this.#connections].map((c) => c.closed));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    if ((await Promise.race([all, deadline])) === 'timeout') {
+      this.#o.logger.warn('kafka connections still busy at the shutdown deadline; closing them', { count: this.#connections.size, timeoutMs });
+      for (const connection of this.#connections) connection.destroy();
+    }
+    clearTimeout(timer);
+    await stopped;
+  }
+
+  #admit(socket: Socket): void {
+    const { config } = this.#o;
+    const address = socket.remoteAddress ?? '';
+    if (this.#connections.size >= config.maxConnections) {
+      this.metrics.refused.inc({ reason: 'connections_total' });
+      socket.destroy();
+      return;
+    }
+    const fromAddress = (this.#byAddress.get(address) ?? 0) + 1;
+    if (config.maxConnectionsPerAddress > 0 && fromAddress > config.maxConnectionsPerAddress) {
+      this.metrics.refused.inc({ reason: 'connections_per_address' });
+      socket.destroy();
+      return;
+    }
+    this.#byAddress.set(address, fromAddress);
+    const connection = new KafkaConnection(socket, {
+      dispatch: this.#o.dispatch,
+      budget: this.#budget,
+      maxRequestBytes: config.maxRequestBytes,
+      maxInFlight: config.maxInFlightPerConnection,
+      idleTimeoutMs: config.connectionsMaxIdleMs,
+      frameIdleTimeoutMs: this.#o.frameIdleTimeoutMs,
+      logger: this.#o.logger,
+      metrics: this.metrics,
+    });
+    this.#connections.add(connection);
+    socket.once('close', () => {
+      this.#connections.delete(connection);
+      const left = (this.#byAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.#byAddress.delete(address);
+      else this.#byAddress.set(address, left);
+    });
+  }
+}
