@@ -1,6 +1,7 @@
-// startBroker wires the broker together: config -> logger -> metadata store ->
-// topic registry (recovers every log) -> HTTP listener -> ready. close() undoes
-// it gracefully.
+// startBroker wires the broker together: config -> logger -> coordinator (Redis, or the in-process
+// engine under the data dir: a single node is a cluster of one) -> topic registry (recovers every
+// log) -> HTTP and internal listeners -> cluster node (its first ticks lead what is assigned here)
+// -> ready. close() undoes it gracefully. One path: nothing below depends on which engine it is.
 
 import { access, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -15,7 +16,6 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
 import { Forwarder } from './cluster/forwarder.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
-import { SingleNodeRouter } from './cluster/single-node-router.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
@@ -36,7 +36,9 @@ import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { registerPrivatePath } from './redact.js';
-import { LocalMetadataStore, META_DIR, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';
+import { META_DIR } from './topics/metadata-store.js';
+import { importDataDir } from './startup/import-data-dir.js';
+import { restoreFromBucket } from './startup/restore-from-bucket.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
 import { createObjectStore } from './tiering/object-store-factory.js';
 import { Tiering } from './tiering/tiering.js';
@@ -62,10 +64,15 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** Seams for tests and for the clustered build (the Redis coordinator implements MetadataStore). */
+/** Seams for tests. */
 export interface BrokerDependencies {
   logger?: Logger;
-  metadataStore?: MetadataStore;
+  /**
+   * The coordinator, used instead of opening one (Redis when STRATA_REDIS_URL is set, else the
+   * in-process engine under the data dir): several brokers of one process can share an in-process
+   * one (a test cluster), or a test can wrap one to inject faults. The broker does not close it.
+   */
+  coordinator?: Coordinator;
   /** The object store for sealed segments (default: from config.objectStore). */
   objectStore?: ObjectStore;
   now?: () => number;
@@ -83,36 +90,56 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   registerPrivatePath(config.dataDir);
   if (config.objectStore.kind === 'local') registerPrivatePath(config.objectStore.dir);
   const dataDirLock = await lockDataDir(config.dataDir);
-  let clusterId = await loadOrCreateClusterId(config.dataDir, now);
-  let coordinator: Coordinator | null = null;
-  if (config.cluster !== null) {
-    try {
-      coordinator = await RedisCoordinator.connect({
-        url: config.cluster.redisUrl,
-        prefix: config.cluster.redisPrefix,
-        leaseTtlMaxMs: config.cluster.leaseTtlMs,
-        // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
-        restartQuarantineMs: config.cluster.leaseTtlMs,
-        groupLimits: config.groups.limits,
-      });
-    } catch (e) {
-      await dataDirLock.release();
-      throw e;
-    }
-    // A cluster's id is the coordinator's: every broker answers the same one.
-    clusterId = (await coordinator.status()).bootId;
-    logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(config.cluster.redisUrl) });
-  }
-  // Consumer groups always go through a coordinator: Redis in a cluster, else the in-process one under the data dir.
-  let groupCoordinator: Coordinator;
+  // Undone in reverse order when a later step fails, and by close().
+  const undo: Array<() => Promise<unknown>> = [() => dataDirLock.release()];
+  const unwind = async (): Promise<void> => {
+    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+  };
   try {
-    groupCoordinator = coordinator ?? (await MemoryCoordinator.open({ dir: join(config.dataDir, META_DIR, 'coord'), groupLimits: config.groups.limits }));
+    return await startOnLockedDataDir(config, deps, logger, now, undo, () => dataDirLock.release());
   } catch (e) {
-    await dataDirLock.release();
+    await unwind();
     throw e;
   }
-  // Set once the broker listens (it needs the URL); the tiering and registry callbacks reach it through this.
-  let clusterNode: ClusterNode | null = null;
+}
+
+async function startOnLockedDataDir(
+  config: BrokerConfig,
+  deps: BrokerDependencies,
+  logger: Logger,
+  now: () => number,
+  undo: Array<() => Promise<unknown>>,
+  releaseDataDir: () => Promise<void>,
+): Promise<Broker> {
+  const clusterConfig = config.cluster;
+  const coordDir = join(config.dataDir, META_DIR, 'coord');
+  // Created now (a fresh data dir): the one case where the bucket may fill it (below).
+  const freshCoordinator = deps.coordinator === undefined && clusterConfig.redisUrl === '' && !(await exists(join(coordDir, 'cluster.json')));
+  let memory: MemoryCoordinator | null = null;
+  let coordinator: Coordinator;
+  if (deps.coordinator !== undefined) coordinator = deps.coordinator;
+  else if (clusterConfig.redisUrl !== '') {
+    coordinator = await RedisCoordinator.connect({
+      url: clusterConfig.redisUrl,
+      prefix: clusterConfig.redisPrefix,
+      leaseTtlMaxMs: clusterConfig.leaseTtlMs,
+      // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
+      restartQuarantineMs: clusterConfig.leaseTtlMs,
+      groupLimits: config.groups.limits,
+    });
+    logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(clusterConfig.redisUrl) });
+  } else {
+    // No restart quarantine: the engine keeps no lease of another process, only this broker's own.
+    coordinator = memory = await MemoryCoordinator.open({ dir: coordDir, leaseTtlMaxMs: clusterConfig.leaseTtlMs, groupLimits: config.groups.limits });
+  }
+  if (deps.coordinator === undefined) undo.push(() => coordinator.close());
+  // An older release's data dir: its topics, manifests and cluster id go into the engine, once.
+  const imported = memory !== null && (await importDataDir({ dataDir: config.dataDir, coordinator: memory, brokerId: config.brokerId, logger }));
+  // The cluster's id is the coordinator's: every broker answers the same one, a single node the one it always had.
+  const clusterId = (await coordinator.status()).bootId;
+
+  // Set below, before anything calls back into it; the tiering's fencing reaches it through this.
+  let node: ClusterNode | null = null;
   let state: BrokerState = 'starting';
   let url = config.advertisedUrl;
 
@@ -150,25 +177,24 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     now,
     segmentFiles,
     appendRefusal: () => disk.appendRefusal(),
-    ...(coordinator !== null
-      ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
-      : {}),
+    manifests: new CoordinatorManifestStore(coordinator),
+    onFenced: (tier) => node?.fenced(tier),
   });
-  const localMetadata = new LocalMetadataStore(config.dataDir);
-  const metadataStore = deps.metadataStore ?? (coordinator !== null ? new CoordinatorMetadataStore(coordinator) : localMetadata);
+  undo.push(() => tiering.stop(0));
+  // A single node on an empty data dir starts from what the bucket holds.
+  if (memory !== null && freshCoordinator && !imported) await restoreFromBucket({ tiering, coordinator: memory, brokerId: config.brokerId, logger });
   const registry: TopicRegistry = new TopicRegistry({
     dataDir: config.dataDir,
-    // A cluster's topics live in Redis: only a single node restores them from the bucket.
-    store: tiering.bucketBackedMetadata(metadataStore, async () => coordinator === null && deps.metadataStore === undefined && !(await exists(localMetadata.file))),
+    store: tiering.bucketBackedMetadata(new CoordinatorMetadataStore(coordinator)),
     tiering,
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
     maxRequestBytes: config.maxRequestBytes,
     minSegmentBytes: config.minSegmentBytes,
     openCloseConcurrency: config.logOpenCloseConcurrency,
-    replicationLimit: () => {
-      if (coordinator === null) return { max: 1, why: 'a single node holds one replica' };
-      const live = clusterNode?.liveBrokerCount() ?? 1;
+    // Each replica needs its own broker: one on a single node, as many as are live in a cluster.
+    replicationLimit: async () => {
+      const live = (await node?.readLiveBrokerCount()) ?? 1;
       return { max: live, why: `${live} broker(s) are live, and each replica needs its own broker` };
     },
     logger,
@@ -176,7 +202,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     onTopicRemoved: (topic) => {
       for (const handle of topic.partitions) {
         waiters.wakeKey(handle.key);
-        clusterNode?.forget(handle);
+        node?.forget(handle);
       }
       metrics.forgetTopic(topic.name, topic.partitionCount);
     },
@@ -188,14 +214,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     const configs = registry.get(name).configs;
     return { retentionMs: configs['retention.ms'], retentionBytes: configs['retention.bytes'] };
   });
-  try {
-    await registry.start();
-  } catch (e) {
-    await tiering.stop(0).catch(() => undefined);
-    await groupCoordinator.close().catch(() => undefined);
-    await dataDirLock.release();
-    throw e;
-  }
+  await registry.start();
+  undo.push(() => registry.close());
   logger.info('logs recovered', { topics: registry.list().length, partitions: registry.partitionCount, ms: Date.now() - started });
 
   const inFlight = new Set<Promise<unknown>>();
@@ -205,16 +225,26 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     work.then(done, done);
   };
 
-  const forwarder = coordinator !== null ? new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 }) : null;
-  let routerRef: BrokerContext['router'] = new SingleNodeRouter({ waiters, explainFailure: (handle, e) => registry.explainFailure(handle, e) });
+  let internalUrl = clusterConfig.internalAdvertisedUrl;
+  const clusterNode = new ClusterNode({
+    internalUrl: () => internalUrl,
+    waiters,
+    brokerId: config.brokerId,
+    config: clusterConfig,
+    coordinator,
+    registry,
+    logger,
+    metrics: metrics.registry,
+    url: () => url,
+    startedAtMs: Date.now(),
+  });
+  node = clusterNode;
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 });
+  undo.push(() => forwarder.close());
   const ctx: BrokerContext = {
-    coordinator: groupCoordinator,
-    get router() {
-      return routerRef;
-    },
-    get cluster() {
-      return clusterNode !== null && forwarder !== null ? { node: clusterNode, forwarder } : null;
-    },
+    coordinator,
+    router: clusterNode,
+    cluster: { node: clusterNode, forwarder },
     config,
     logger,
     registry,
@@ -236,16 +266,16 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
-  /** Clustered: a request naming a topic this broker has not seen yet looks in the coordinator first. */
+  /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
   const syncingTopics = (path: string, handler: Handler): Handler => {
     if (!path.includes('{topic}')) return handler;
     return async (rc) => {
       const topic = rc.params.topic;
-      if (clusterNode !== null && topic !== undefined && !registry.has(topic)) await clusterNode.syncTopics().catch(() => undefined);
+      if (topic !== undefined && !registry.has(topic)) await clusterNode.syncTopics().catch(() => undefined);
       return handler(rc);
     };
   };
-  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: coordinator !== null ? syncingTopics(spec.path, handlers[spec.id]) : handlers[spec.id] }));
+  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: syncingTopics(spec.path, handlers[spec.id]) }));
   const limits = connectionLimits(config);
   const server: Server = createServer(
     serverOptions(limits),
@@ -264,12 +294,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     });
   } catch (e) {
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
-    await tiering.stop(0).catch(() => undefined);
-    await registry.close().catch(() => undefined);
-    await groupCoordinator.close().catch(() => undefined);
-    await dataDirLock.release();
     throw e;
   }
+  undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   server.on('error', (e) => logger.error('http server error', { err: e }));
   const port = (server.address() as AddressInfo).port;
   if (url === '') url = `http://${urlHost(config.host)}:${port}`;
@@ -282,86 +309,59 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     metrics,
   });
   maintenance.start();
-  // Empty groups' offsets expire: on a single node here, in a cluster at the controller only.
+  undo.push(() => maintenance.stop());
+  // Empty groups' offsets expire at the controller only.
   const groupExpiry = new GroupExpiryLoop({
-    coordinator: groupCoordinator,
+    coordinator,
     intervalMs: config.groups.expiryIntervalMs,
     offsetsRetentionMs: config.groups.offsetsRetentionMs,
     groupsPerPass: config.groups.expiryGroupsPerPass,
-    isResponsible: () => (config.cluster === null ? state === 'ready' : clusterNode !== null && clusterNode.controller === config.brokerId),
+    isResponsible: () => clusterNode.controller === config.brokerId,
     logger,
   });
   groupExpiry.start();
+  undo.push(() => groupExpiry.stop());
   tiering.start();
-  let internalServer: InternalServer | null = null;
-  if (coordinator !== null && config.cluster !== null) {
-    const clusterConfig = config.cluster;
-    try {
-      internalServer = await startInternalServer({
-        host: config.host,
-        port: clusterConfig.internalPort,
-        secret: clusterConfig.clusterSecret,
-        registry,
-        node: () => clusterNode,
-        logger,
-        maxBytesCap: clusterConfig.replicaFetchMaxBytes,
-        maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
-        // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
-        limits: { ...limits, maxConnectionsPerAddress: 0 },
-      });
-    } catch (e) {
-      logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
-      server.close();
-      await maintenance.stop();
-      await groupExpiry.stop();
-      await tiering.stop(0).catch(() => undefined);
-      await registry.close().catch(() => undefined);
-      await groupCoordinator.close().catch(() => undefined);
-      await dataDirLock.release();
-      throw e;
-    }
-    const internalPort = internalServer.port;
-    const internalUrl = clusterConfig.internalAdvertisedUrl !== '' ? clusterConfig.internalAdvertisedUrl : withPort(url, internalPort);
-    logger.info('internal (replication) listener up', { port: internalPort, internalUrl });
-    const node = new ClusterNode({
-      internalUrl: () => internalUrl,
-      waiters,
-      brokerId: config.brokerId,
-      config: config.cluster,
-      coordinator,
+  // Replication's listener. Without Redis it binds loopback on an ephemeral port (config/load.ts):
+  // a peer must share the in-process coordinator, so only this process can have one.
+  let internalServer: InternalServer;
+  try {
+    internalServer = await startInternalServer({
+      host: clusterConfig.internalHost,
+      port: clusterConfig.internalPort,
+      secret: clusterConfig.clusterSecret,
       registry,
+      node: () => clusterNode,
       logger,
-      metrics: metrics.registry,
-      url: () => url,
-      startedAtMs: Date.now(),
+      maxBytesCap: clusterConfig.replicaFetchMaxBytes,
+      maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
+      // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
+      limits: { ...limits, maxConnectionsPerAddress: 0 },
     });
-    try {
-      await node.start();
-    } catch (e) {
-      logger.error('cannot join the cluster', { err: e });
-      server.close();
-      await internalServer.close();
-      await maintenance.stop();
-      await groupExpiry.stop();
-      await tiering.stop(0).catch(() => undefined);
-      await registry.close().catch(() => undefined);
-      await groupCoordinator.close().catch(() => undefined);
-      await dataDirLock.release();
-      throw e;
-    }
-    clusterNode = node;
-    routerRef = node;
+  } catch (e) {
+    logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
+    throw e;
   }
+  undo.push(() => internalServer.close());
+  if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `http://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
+  logger.info('internal (replication) listener up', { port: internalServer.port, internalUrl });
+  try {
+    await clusterNode.start();
+  } catch (e) {
+    logger.error('cannot join the cluster', { err: e });
+    throw e;
+  }
+  undo.push(() => clusterNode.stop());
   disk.start();
   state = 'ready';
-  logger.info('broker ready', { url, port, clusterId });
+  logger.info('broker ready', { url, port, clusterId, ms: Date.now() - started });
 
   let closing: Promise<void> | null = null;
   const close = async (): Promise<void> => {
     state = 'closing';
     logger.info('broker shutting down', { inFlight: inFlight.size, waiters: waiters.size });
     // First hand this broker's partitions over (their tails go to the bucket), while requests in flight finish.
-    if (clusterNode !== null && config.cluster !== null) await clusterNode.leave(config.cluster.handoverTimeoutMs);
+    await clusterNode.leave(clusterConfig.handoverTimeoutMs);
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     waiters.close();
@@ -378,9 +378,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       });
     }
     server.closeAllConnections();
-    await clusterNode?.stop();
-    await internalServer?.close();
-    await forwarder?.close().catch(() => undefined);
+    await clusterNode.stop();
+    await internalServer.close();
+    await forwarder.close().catch(() => undefined);
     // Uploads in flight may finish; the rest resume from the manifest at the next start.
     await tiering.stop(Math.max(0, deadline - Date.now()));
     try {
@@ -389,9 +389,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       logger.error('closing the logs failed', { err: e });
     }
     await serverClosed;
-    await groupCoordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
+    if (deps.coordinator === undefined) await coordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
-    await dataDirLock.release();
+    await releaseDataDir();
     state = 'closed';
     logger.info('broker stopped');
   };

@@ -416,6 +416,15 @@ export class Leadership {
   }
 }
 
+/**
+ * Records that the log in `dir` was written in `epoch` by this broker: the import of an older
+ * release's data dir (whose logs a single node wrote in epoch 0) names its reign, so the first
+ * acquisition keeps the tail as its own.
+ */
+export async function recordReign(dir: string, epoch: number): Promise<void> {
+  await writeFileAtomic(join(dir, REIGN_FILE), `${epoch}\n`);
+}
+
 async function readReign(dir: string): Promise<number | null> {
   const text = await readFile(join(dir, REIGN_FILE), 'utf8').catch(() => null);
   if (text === null) return null;

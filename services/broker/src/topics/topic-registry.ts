@@ -109,8 +109,8 @@ export interface TopicRegistryOptions {
   maxRequestBytes: number;
   /** The floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES). */
   minSegmentBytes: number;
-  /** The largest replication factor a topic may have now, and why (1 on a single node; the live brokers in a cluster). */
-  replicationLimit: () => { max: number; why: string };
+  /** The largest replication factor a topic may have now, and why: the live brokers (one on a single node), read now. */
+  replicationLimit: () => Promise<{ max: number; why: string }>;
   logger: Logger;
   now: () => number;
   /** Called after a topic is removed from the registry (wake its waiters, drop its metrics). */
@@ -269,11 +269,12 @@ export class TopicRegistry {
         });
       }
 
-      const limit = this.#opts.replicationLimit();
-      // An explicit factor must be placeable now (as in Kafka). The default is kept as it is: the
-      // controller places min(factor, live brokers) replicas and adds the rest as brokers join.
+      const limit = await this.#opts.replicationLimit();
+      // An explicit factor must be placeable now (as in Kafka). The default falls out of the live
+      // set: min(default, live brokers), so a single node makes topics of one replica, and a
+      // cluster topics of the default factor once that many brokers are up.
       const explicit = spec.replicationFactor !== undefined;
-      const replicationFactor = spec.replicationFactor ?? this.#opts.defaults.replicationFactor;
+      const replicationFactor = spec.replicationFactor ?? Math.min(this.#opts.defaults.replicationFactor, limit.max);
       let rfOk = false;
       if (!Number.isSafeInteger(replicationFactor) || (replicationFactor as number) < 1) {
         problems.push({ code: 'INVALID_CONFIG', field: 'replicationFactor', message: `replicationFactor must be an integer >= 1, got ${describe(replicationFactor)}` });
@@ -364,7 +365,7 @@ export class TopicRegistry {
           rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true }),
         )),
       ];
-      await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
+      await this.#opts.tiering.deleteTopic(name).catch((e: unknown) => {
         // The topic is gone from service; objects left behind are garbage, reported here.
         this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
       });
@@ -514,7 +515,7 @@ export class TopicRegistry {
     if (mode === 'recover' && !exists) {
       this.#opts.logger.warn('partition directory is missing; starting the partition empty', { topic, partition, dir });
     }
-    const { log, tier } = await this.#opts.tiering.openPartition(topic, partition, dir, toLogConfig(configs), mode);
+    const { log, tier } = await this.#opts.tiering.openPartition(topic, partition, dir, toLogConfig(configs));
     if (mode === 'recover') {
       const report = log.recovery;
       const fields = { topic, partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report };
