@@ -7,14 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, collisionKey, isPermanentFsError, isStrataError, topicNameProblem } from '@strata/protocol';
-import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/log';
+import { partitionDirName } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
 import type { Logger } from '../logger.js';
 import { publicMessage } from '../redact.js';
 import type { Tiering } from '../tiering/tiering.js';
-import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
+import { errnoSummary, logConfigProblems, runLimited, settleLimited } from './registry-helpers.js';
+import { Topic, type OfflinePartition, type PartitionHandle } from './topic.js';
 import {
   checkEffectiveConfigs,
   describe,
@@ -30,76 +31,7 @@ import {
   type TopicConfigs,
 } from './topic-config.js';
 
-export interface PartitionHandle {
-  readonly topic: string;
-  readonly partition: number;
-  /** `<topic>-<partition>`: the key for waiters (the directory name is partitionDirName's bounded form). */
-  readonly key: string;
-  readonly log: PartitionLog;
-  /** The remote tier: uploads, reads below the local log start, remote retention. */
-  readonly tier: TieredPartition;
-}
-
-/** A partition whose log could not be opened at start: the broker serves the rest and reports this one. */
-export interface OfflinePartition {
-  readonly topic: string;
-  readonly partition: number;
-  /** What failed, without server paths (the broker log has the whole error). */
-  readonly reason: string;
-}
-
-export class Topic {
-  readonly name: string;
-  /** The partitions served here, in partition order (an offline partition has no handle). */
-  readonly partitions: readonly PartitionHandle[];
-  readonly #byPartition: ReadonlyArray<PartitionHandle | undefined>;
-  readonly offline: ReadonlyMap<number, OfflinePartition>;
-  #meta: TopicMetadata;
-  #configs: TopicConfigs;
-  #stickyCursor: number;
-
-  constructor(meta: TopicMetadata, configs: TopicConfigs, partitions: ReadonlyArray<PartitionHandle | undefined>, offline: ReadonlyMap<number, OfflinePartition> = new Map()) {
-    this.name = meta.name;
-    this.#meta = meta;
-    this.#configs = configs;
-    this.#byPartition = Array.from({ length: meta.partitions }, (_, p) => partitions[p]);
-    this.partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
-    this.offline = offline;
-    // Start the null-key rotation at a random partition so restarts do not all pile onto partition 0.
-    this.#stickyCursor = Math.floor(Math.random() * meta.partitions);
-  }
-
-  /** The handle of partition `p`, or undefined when there is no such partition or it is offline. */
-  handle(partition: number): PartitionHandle | undefined {
-    return this.#byPartition[partition];
-  }
-
-  get meta(): Readonly<TopicMetadata> {
-    return this.#meta;
-  }
-  /** Effective configs: the topic's overrides over the broker defaults. */
-  get configs(): Readonly<TopicConfigs> {
-    return this.#configs;
-  }
-  get partitionCount(): number {
-    return this.#byPartition.length;
-  }
-
-  /** The partition for one request's null-key records: round-robin across requests (skipping offline ones). */
-  nextStickyPartition(): number {
-    const count = this.#byPartition.length;
-    let partition = this.#stickyCursor % count;
-    for (let tries = 0; tries < count && this.#byPartition[partition] === undefined; tries++) partition = (partition + 1) % count;
-    this.#stickyCursor = (partition + 1) % count;
-    return partition;
-  }
-
-  /** @internal the registry swaps these under its admin lock. */
-  setMeta(meta: TopicMetadata, configs: TopicConfigs): void {
-    this.#meta = meta;
-    this.#configs = configs;
-  }
-}
+export { Topic, type OfflinePartition, type PartitionHandle } from './topic.js';
 
 export interface TopicRegistryOptions {
   dataDir: string;
@@ -549,56 +481,4 @@ export class TopicRegistry {
     this.#adminTail = run.catch(() => undefined);
     return run;
   }
-}
-
-/** The log's own checks, so a value it would refuse is a 400 here rather than a 500 later. */
-function logConfigProblems(configs: TopicConfigs, problems: Problem[]): void {
-  if (problems.length > 0) return;
-  try {
-    validateLogConfig(toLogConfig(configs));
-  } catch (e) {
-    problems.push({ code: 'INVALID_CONFIG', field: 'configs', message: (e as Error).message });
-  }
-}
-
-/** An I/O failure in words, without the path it carries (the path stays in the broker log). */
-function errnoSummary(e: unknown): string {
-  const errno = e as NodeJS.ErrnoException | null;
-  if (errno !== null && typeof errno === 'object' && typeof errno.code === 'string') return `${errno.code}${errno.syscall ? ` (${errno.syscall})` : ''}`;
-  return 'unexpected error';
-}
-
-/** Runs `task` on every item, at most `limit` at once, and reports every outcome in item order. */
-async function settleLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<unknown>): Promise<PromiseSettledResult<unknown>[]> {
-  const results: PromiseSettledResult<unknown>[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { status: 'fulfilled', value: await task(items[i]!) };
-      } catch (e) {
-        results[i] = { status: 'rejected', reason: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < jobs.length) {
-      const job = jobs[next++]!;
-      try {
-        await job();
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  if (failure !== null) throw failure;
 }
