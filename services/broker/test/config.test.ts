@@ -139,6 +139,8 @@ describe('loadConfig', () => {
     // Without Redis the internal listener is on loopback, on an ephemeral port unless one is set, with a random secret unless one is set.
     const single = loadConfig({}, []);
     expect(single.cluster).toMatchObject({ redisUrl: '', internalPort: 0, internalHost: '127.0.0.1' });
+    // Leases only this process can hold: long by default (no failover waits on them), as set when set.
+    expect([single.cluster.leaseTtlMs, c.cluster.leaseTtlMs, loadConfig({ STRATA_LEASE_TTL_MS: '2000' }, []).cluster.leaseTtlMs]).toEqual([30_000, 6_000, 2_000]);
     expect(single.cluster.clusterSecret.length).toBeGreaterThanOrEqual(16);
     expect(loadConfig({}, []).cluster.clusterSecret).not.toBe(single.cluster.clusterSecret);
     expect(loadConfig({ STRATA_INTERNAL_PORT: '9999' }, []).cluster.internalPort).toBe(9999);

@@ -12,6 +12,7 @@ import {
   DEFAULT_TOPIC_CONFIGS,
   DEFAULTS,
   INT_SETTINGS,
+  IN_PROCESS_LEASE_TTL_MS,
   NOT_IN_THIS_BUILD,
   STRING_SETTINGS,
   flagName,
@@ -205,14 +206,17 @@ function clusterConfig(
   int: (setting: IntSetting) => number,
   problems: string[],
 ): ClusterConfig {
-  const leaseTtlMs = int(INT_SETTINGS.leaseTtlMs);
+  const inProcess = redisUrl === '';
+  // The in-process engine's leases can only be held by brokers of this process: a dead leader is a
+  // dead process, whose restart takes its own leases back at once. A long lease costs nothing there
+  // and keeps a loaded single node (stalled event loop, slow fsyncs) from losing its partitions.
+  const leaseTtlMs = inProcess && raw(INT_SETTINGS.leaseTtlMs.env) === undefined ? IN_PROCESS_LEASE_TTL_MS : int(INT_SETTINGS.leaseTtlMs);
   const sessionTtlMs = int(INT_SETTINGS.sessionTtlMs);
   const tickMs = int(INT_SETTINGS.clusterTickMs);
   const handoverTimeoutMs = int(INT_SETTINGS.handoverTimeoutMs);
   const redisPrefix = str(STRING_SETTINGS.redisPrefix, 'strata:');
   // Without Redis a peer must share the in-process coordinator, so it runs in this process: the
   // internal listener stays on loopback, on an ephemeral port unless one is set.
-  const inProcess = redisUrl === '';
   const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);
   const internalHost = inProcess ? '127.0.0.1' : host;
   const replicaLagTimeMaxMs = int(INT_SETTINGS.replicaLagTimeMaxMs);

@@ -130,6 +130,12 @@ export const DEFAULTS = Object.freeze({
   diskCheckIntervalMs: 1_000,
 });
 
+/**
+ * STRATA_LEASE_TTL_MS when unset and the coordinator is the in-process engine (ms): only brokers of
+ * this process can hold its leases, so a long lease delays no failover (config/load.ts says why).
+ */
+export const IN_PROCESS_LEASE_TTL_MS = 30_000;
+
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
