@@ -19,9 +19,17 @@ async function ok(answer: Promise<HttpAnswer<Json>>, status: number, what: strin
   return expectStatus(await answer, status, what);
 }
 
+/** Every record of an orders partition, page by page (a read from the bucket answers one segment at a time). */
 async function values(broker: BrokerProcess, partition: number): Promise<string[]> {
-  const answer = await ok(broker.http.get(`/v1/topics/orders/partitions/${partition}/records?offset=0&maxRecords=100`), 200, `fetch orders/${partition}`);
-  return answer.body.records.map((r: { value: string }) => r.value);
+  const out: string[] = [];
+  let offset = 0;
+  for (let page = 0; page < 20; page++) {
+    const answer = await ok(broker.http.get(`/v1/topics/orders/partitions/${partition}/records?offset=${offset}&maxRecords=100`), 200, `fetch orders/${partition}`);
+    out.push(...answer.body.records.map((r: { value: string }) => r.value));
+    if (answer.body.records.length === 0 || answer.body.nextOffset >= answer.body.highWatermark) break;
+    offset = answer.body.nextOffset;
+  }
+  return out;
 }
 
 /** Everything the previous release's data dir held, as a client sees it. */
@@ -45,7 +53,7 @@ describe('a data dir of the previous release', () => {
   it('is imported once: records, topic configs, manifests, cluster id and groups survive; the old files are renamed', async () => {
     const dataDir = tempDir('strata-import-');
     cpSync(FIXTURE, dataDir, { recursive: true });
-    const broker = await startBroker({ dataDir });
+    const broker = await startBroker({ dataDir, env: { STRATA_LOG_LEVEL: 'info' } });
     await expectImported(broker);
     for (const name of LEGACY_FILES) {
       expect(existsSync(join(dataDir, '__strata', name)), name).toBe(false);

@@ -195,7 +195,10 @@ export class Leadership {
       const ownReign = ours && onlyOursSince && seen.leaderEpoch === history.at(-1)?.epoch && covers;
       const inSync = !unclean && seen.isr.includes(s.me) && covers;
       const keep = ownReign || inSync;
-      if (!keep) {
+      // An empty log already at the bucket end (a topic just created) has nothing to distrust: it
+      // is not reset, so a reader of it (a describe) never meets it halfway through a reset.
+      const emptyAtRemoteEnd = log.logStartOffset === remoteEnd && log.logEndOffset === remoteEnd;
+      if (!keep && !emptyAtRemoteEnd) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
         await log.resetTo(remoteEnd);
       }

@@ -65,6 +65,7 @@ export class TopicRegistry {
   readonly #topics = new Map<string, Topic>();
   #adminTail: Promise<unknown> = Promise.resolve();
   #partitionCount = 0;
+  #localChanges = 0;
 
   constructor(options: TopicRegistryOptions) {
     this.#opts = options;
@@ -183,7 +184,7 @@ export class TopicRegistry {
    * types) is the caller's to check: @strata/api's schemas do it for HTTP.
    */
   create(spec: TopicSpec): Promise<Topic> {
-    return this.#admin(async () => {
+    return this.#localChange(async () => {
       const problems: Problem[] = [];
       const nameProblem = topicNameProblem(spec.name);
       if (nameProblem !== null) problems.push({ code: 'INVALID_TOPIC', field: 'name', message: `topic name ${nameProblem}` });
@@ -274,7 +275,7 @@ export class TopicRegistry {
 
   /** Removes the topic from service, then its metadata, then its partition directories. */
   delete(name: string): Promise<void> {
-    return this.#admin(async () => {
+    return this.#localChange(async () => {
       const topic = this.get(name);
       this.#topics.delete(name);
       try {
@@ -318,7 +319,7 @@ export class TopicRegistry {
    * to the broker default. Everything is validated before anything changes.
    */
   updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<Topic> {
-    return this.#admin(async () => {
+    return this.#localChange(async () => {
       const topic = this.get(name);
       const problems: Problem[] = [];
       const overrides: Record<string, unknown> = { ...topic.meta.configs };
@@ -355,8 +356,11 @@ export class TopicRegistry {
    * through another broker are served here too. A topic deleted elsewhere only leaves this broker's
    * disk: the broker that deleted it removes its objects from the bucket.
    */
-  sync(metas: readonly TopicMetadata[]): Promise<void> {
+  sync(metas: readonly TopicMetadata[], changesSeen: number): Promise<void> {
     return this.#admin(async () => {
+      // A create, delete or config change made here after the list was read: the list may not show
+      // it (a slow create of many partitions would be dropped again). The next sync reads anew.
+      if (changesSeen !== this.#localChanges) return;
       const wanted = new Map(metas.map((m) => [m.name, m]));
       for (const topic of [...this.#topics.values()]) {
         const meta = wanted.get(topic.name);
@@ -474,6 +478,22 @@ export class TopicRegistry {
         dir: join(this.#opts.dataDir, entry),
       });
     }
+  }
+
+  /** Counts the admin changes made through this broker: a sync applies a list read since the last one only. */
+  get localChanges(): number {
+    return this.#localChanges;
+  }
+
+  /** An admin change made through this broker (create, delete, configs): counted when it ends, done or failed. */
+  #localChange<T>(task: () => Promise<T>): Promise<T> {
+    return this.#admin(async () => {
+      try {
+        return await task();
+      } finally {
+        this.#localChanges++;
+      }
+    });
   }
 
   #admin<T>(task: () => Promise<T>): Promise<T> {
