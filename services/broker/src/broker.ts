@@ -3,6 +3,7 @@
 // log) -> HTTP and internal listeners -> cluster node (its first ticks lead what is assigned here)
 // -> ready. close() undoes it gracefully. One path: nothing below depends on which engine it is.
 
+import { once } from 'node:events';
 import { access, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,9 @@ import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { registerPrivatePath } from './redact.js';
 import { META_DIR } from './topics/metadata-store.js';
+
+/** The disk reserve's file under `<dataDir>/__strata` (disk-monitor.ts). */
+const DISK_RESERVE_FILE = 'disk-reserve';
 import { importDataDir } from './startup/import-data-dir.js';
 import { restoreFromBucket } from './startup/restore-from-bucket.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
@@ -146,7 +150,13 @@ async function startOnLockedDataDir(
   const waiters = new PartitionWaiters(config.maxFetchWaiters);
   const segmentFiles = new FileHandleCache(config.maxOpenSegmentFiles);
   // Measured before the logs open: a broker that starts on a full disk starts read-only.
-  const disk = new DiskMonitor({ dir: config.dataDir, minFreeBytes: config.minFreeDiskBytes, intervalMs: config.diskCheckIntervalMs, logger });
+  const disk = new DiskMonitor({
+    dir: config.dataDir,
+    minFreeBytes: config.minFreeDiskBytes,
+    intervalMs: config.diskCheckIntervalMs,
+    logger,
+    reserve: { file: join(config.dataDir, META_DIR, DISK_RESERVE_FILE), bytes: config.diskReserveBytes },
+  });
   await disk.check();
   // The metric sources read the registry only when scraped, after it exists.
   const metrics: BrokerMetrics = new BrokerMetrics({
@@ -275,7 +285,16 @@ async function startOnLockedDataDir(
       return handler(rc);
     };
   };
-  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: syncingTopics(spec.path, handlers[spec.id]) }));
+  // Listening comes before the first ticks (the cluster node registers the URL it listens at): a
+  // request that arrives meanwhile waits for them (bounded: each tick is), rather than meeting a
+  // broker that does not lead its partitions yet. Liveness answers at once.
+  let markStarted!: () => void;
+  const startedGate = new Promise<void>((resolve) => (markStarted = resolve));
+  const afterStart = (handler: Handler): Handler => async (rc) => {
+    if (state === 'starting') await Promise.race([startedGate, once(rc.signal, 'abort')]);
+    return handler(rc);
+  };
+  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const limits = connectionLimits(config);
   const server: Server = createServer(
     serverOptions(limits),
@@ -297,6 +316,8 @@ async function startOnLockedDataDir(
     throw e;
   }
   undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // A failed start lets waiting requests through (they find the broker closing).
+  undo.push(async () => markStarted());
   server.on('error', (e) => logger.error('http server error', { err: e }));
   const port = (server.address() as AddressInfo).port;
   if (url === '') url = `http://${urlHost(config.host)}:${port}`;
@@ -354,6 +375,7 @@ async function startOnLockedDataDir(
   undo.push(() => clusterNode.stop());
   disk.start();
   state = 'ready';
+  markStarted();
   logger.info('broker ready', { url, port, clusterId, ms: Date.now() - started });
 
   let closing: Promise<void> | null = null;

@@ -49,6 +49,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     logOpenCloseConcurrency: config.logOpenCloseConcurrency,
     minFreeDiskBytes: config.minFreeDiskBytes,
     diskCheckIntervalMs: config.diskCheckIntervalMs,
+    diskReserveBytes: config.diskReserveBytes,
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,

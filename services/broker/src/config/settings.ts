@@ -128,6 +128,11 @@ export const DEFAULTS = Object.freeze({
   minFreeDiskBytes: 64 * MiB,
   /** How often the data disk's free space is measured. */
   diskCheckIntervalMs: 1_000,
+  /**
+   * Bytes kept in a reserve file on the data disk and released when it is full, so a broker at 0
+   * bytes free can still write what leading its partitions takes (0: no reserve).
+   */
+  diskReserveBytes: 1 * MiB,
 });
 
 /**
@@ -206,6 +211,7 @@ export const INT_SETTINGS = {
   logOpenCloseConcurrency: { env: 'STRATA_LOG_OPEN_CLOSE_CONCURRENCY', default: DEFAULTS.logOpenCloseConcurrency, min: 1, max: 1_024 },
   minFreeDiskBytes: { env: 'STRATA_MIN_FREE_DISK_BYTES', default: DEFAULTS.minFreeDiskBytes, min: 0, max: Number.MAX_SAFE_INTEGER },
   diskCheckIntervalMs: { env: 'STRATA_DISK_CHECK_INTERVAL_MS', default: DEFAULTS.diskCheckIntervalMs, min: 10, max: 600_000 },
+  diskReserveBytes: { env: 'STRATA_DISK_RESERVE_BYTES', default: DEFAULTS.diskReserveBytes, min: 0, max: 1024 * MiB },
   // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
   uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },
   loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
