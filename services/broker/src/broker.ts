@@ -382,17 +382,24 @@ async function startOnLockedDataDir(
   const close = async (): Promise<void> => {
     state = 'closing';
     logger.info('broker shutting down', { inFlight: inFlight.size, waiters: waiters.size });
-    // First hand this broker's partitions over (their tails go to the bucket), while requests in flight finish.
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    const inFlightDone = async (): Promise<void> => {
+      while (inFlight.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.allSettled([...inFlight]), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
+      }
+    };
+    // Hand this broker's partitions over (their tails go to the bucket, or straight to an in-sync
+    // successor) while requests in flight finish, which another broker can then take. With no
+    // other broker live nobody could: the requests in flight finish first (bounded), then it leaves.
+    const alone = clusterNode.liveBrokerCount() <= 1;
+    if (alone) await inFlightDone();
     await clusterNode.leave(clusterConfig.handoverTimeoutMs);
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     waiters.close();
     await maintenance.stop();
     await groupExpiry.stop();
-    const deadline = Date.now() + config.shutdownTimeoutMs;
-    while (inFlight.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...inFlight]), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
-    }
+    await inFlightDone();
     if (inFlight.size > 0) {
       logger.warn('in-flight requests did not finish before the shutdown timeout; closing their connections', {
         count: inFlight.size,
