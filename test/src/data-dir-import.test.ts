@@ -37,10 +37,11 @@ async function expectImported(broker: BrokerProcess, extra: { p0?: string[] } = 
   expect((await ok(broker.http.get('/v1/cluster'), 200, 'cluster')).body.clusterId).toBe(OLD_CLUSTER_ID);
   const described = await ok(broker.http.get('/v1/topics/orders'), 200, 'describe');
   expect(described.body.configOverrides).toEqual({ 'retention.ms': -1, 'local.retention.ms': -2 });
-  expect(described.body.partitions.map((p: { remoteSegments: number; leader: string | null }) => [p.remoteSegments, p.leader])).toEqual([
-    [2, '0'],
-    [1, '0'],
-  ]);
+  // The imported manifests (a graceful stop hands a new tail to the bucket as well: more segments then).
+  const partitions = described.body.partitions as Array<{ remoteSegments: number; leader: string | null }>;
+  expect(partitions.map((p) => p.leader)).toEqual(['0', '0']);
+  expect(partitions[0]!.remoteSegments).toBeGreaterThanOrEqual(2);
+  expect(partitions[1]!.remoteSegments).toBe(1);
   expect(await values(broker, 0)).toEqual(['o0', 'o1', 'o3', ...(extra.p0 ?? [])]);
   expect(await values(broker, 1)).toEqual(['o2']);
   const offsets = await ok(broker.http.get('/v1/groups/billing/offsets'), 200, 'offsets');
