@@ -1,8 +1,29 @@
 // What the registry's admin changes share: the log's own config checks, an I/O failure in words,
 // and bounded parallelism over logs (opening, closing, destroying many at once).
 
-import { validateLogConfig } from '@strata/log';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { partitionDirName, validateLogConfig } from '@strata/log';
+import type { Logger } from '../logger.js';
+import type { Topic } from './topic.js';
 import { toLogConfig, type Problem, type TopicConfigs } from './topic-config.js';
+
+/** Logs each partition directory of the data dir that no topic owns (kept: a create of its name removes it). */
+export async function reportOrphans(dataDir: string, topics: Iterable<Topic>, logger: Logger): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dataDir);
+  } catch {
+    return;
+  }
+  // Compared with the names the topics own, not parsed: a long topic's directory is a bounded form.
+  const owned = new Set<string>();
+  for (const topic of topics) for (let p = 0; p < topic.partitionCount; p++) owned.add(partitionDirName(topic.name, p));
+  for (const entry of entries) {
+    if (!/-\d+$/.test(entry) || owned.has(entry)) continue;
+    logger.warn('partition directory belongs to no topic; it is removed if a topic of that name is created', { dir: join(dataDir, entry) });
+  }
+}
 
 /** The log's own checks, so a value it would refuse is a 400 here rather than a 500 later. */
 export function logConfigProblems(configs: TopicConfigs, problems: Problem[]): void {

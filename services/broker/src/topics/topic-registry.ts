@@ -4,7 +4,7 @@
 // creation is all-or-nothing.
 
 import { randomUUID } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, collisionKey, isPermanentFsError, isStrataError, topicNameProblem } from '@strata/protocol';
 import { partitionDirName } from '@strata/log';
@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { publicMessage } from '../redact.js';
 import type { Tiering } from '../tiering/tiering.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
-import { errnoSummary, logConfigProblems, runLimited, settleLimited } from './registry-helpers.js';
+import { errnoSummary, logConfigProblems, reportOrphans, runLimited, settleLimited } from './registry-helpers.js';
 import { Topic, type OfflinePartition, type PartitionHandle } from './topic.js';
 import {
   checkEffectiveConfigs,
@@ -105,7 +105,7 @@ export class TopicRegistry {
       this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!, offline.get(meta.name)));
       this.#partitionCount += meta.partitions;
     }
-    await this.#reportOrphans();
+    await reportOrphans(this.#opts.dataDir, this.#topics.values(), this.#opts.logger);
   }
 
   /** Partitions of served topics whose log could not be opened at start. */
@@ -462,24 +462,6 @@ export class TopicRegistry {
   }
 
   /** Partition directories no topic owns: reported, not deleted (they may be all that is left of data). */
-  async #reportOrphans(): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await readdir(this.#opts.dataDir);
-    } catch {
-      return;
-    }
-    // Compared with the names the topics own, not parsed: a long topic's directory is a bounded form.
-    const owned = new Set<string>();
-    for (const topic of this.#topics.values()) for (let p = 0; p < topic.partitionCount; p++) owned.add(partitionDirName(topic.name, p));
-    for (const entry of entries) {
-      if (!/-\d+$/.test(entry) || owned.has(entry)) continue;
-      this.#opts.logger.warn('partition directory belongs to no topic; it is removed if a topic of that name is created', {
-        dir: join(this.#opts.dataDir, entry),
-      });
-    }
-  }
-
   /** Counts the admin changes made through this broker: a sync applies a list read since the last one only. */
   get localChanges(): number {
     return this.#localChanges;
