@@ -391,12 +391,20 @@ async function startOnLockedDataDir(
     // Hand this broker's partitions over (their tails go to the bucket, or straight to an in-sync
     // successor) while requests in flight finish, which another broker can then take. With no
     // other broker live nobody could: the requests in flight finish first (bounded), then it leaves.
+    let serverClosed: Promise<void> | null = null;
+    const stopTaking = (): void => {
+      serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Long-polls answer with what they have.
+      waiters.close();
+    };
     const alone = clusterNode.liveBrokerCount() <= 1;
-    if (alone) await inFlightDone();
+    if (alone) {
+      stopTaking();
+      await inFlightDone();
+    }
     await clusterNode.leave(clusterConfig.handoverTimeoutMs);
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    waiters.close();
+    if (!alone) stopTaking();
     await maintenance.stop();
     await groupExpiry.stop();
     await inFlightDone();
