@@ -23,7 +23,6 @@ export interface PartitionView {
 }
 
 export class RoutingView implements PartitionRouter {
-  readonly clustered = true;
   readonly #s: ClusterState;
   readonly #refreshing = new Map<string, Promise<void>>();
 
