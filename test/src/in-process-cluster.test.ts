@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Consumer, Fetcher, Producer, isStrataError, type ConsumerRecord } from '@strata/client';
-import { loadConfig, startBroker } from '@strata/broker';
-import { startInProcessCluster, tempDir, type InProcessCluster } from './harness/index.js';
+import { startInProcessCluster, type InProcessCluster } from './harness/index.js';
 
 let cluster: InProcessCluster;
 const clients: Array<{ close(): Promise<void> }> = [];
@@ -135,10 +134,5 @@ describe('in-process cluster', () => {
     expect((await cluster.coordinator.status()).bootId).toBe(cluster.broker('b1').clusterId);
     const admin = track(new Admin({ brokers: cluster.urls()[0]! }));
     expect((await admin.listTopics()).map((t) => t.name)).toEqual(expect.arrayContaining(['orders', 'events']));
-  });
-
-  it('refuses a coordinator given to a broker whose config has no cluster (it would be ignored)', async () => {
-    const config = loadConfig({ STRATA_DATA_DIR: tempDir(), STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_LOG_LEVEL: 'error' }, []);
-    await expect(startBroker(config, { coordinator: cluster.coordinator })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });

@@ -49,7 +49,7 @@ export { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, OFFSETS_RETENTION_MS_DEFAUL
 export { FAILURES, coordError, type FailureKind } from './errors.js';
 export { assignPartitions, type AssignorMember, type PartitionMap } from './groups.js';
 export { Checks, LIMITS, checkGroupId, checkTopicName, collisionKey, metadataBytes } from './validate.js';
-export { MemoryCoordinator, type MemoryCoordinatorOptions } from './memory/memory-coordinator.js';
+export { MemoryCoordinator, type ImportedPartition, type ImportedState, type MemoryCoordinatorOptions } from './memory/memory-coordinator.js';
 export { RedisCoordinator, type RedisCoordinatorOptions } from './redis/redis-coordinator.js';
 export { CoordKeys, DEFAULT_KEY_PREFIX, hashTag } from './redis/keys.js';
 export { LUA_DIR, SCRIPT_NAMES, loadScripts, type Script, type ScriptName } from './redis/scripts.js';

@@ -148,3 +148,39 @@ describe('MemoryCoordinator specifics', () => {
     expect(names.filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });
+
+describe('MemoryCoordinator.importState', () => {
+  const manifest = { epoch: 0, logStartOffset: 0, segments: [segment(0, 9, 0), segment(10, 14, 0)] };
+
+  it('fills an empty engine: the id, the topic, and each partition led by the importing broker alone, with its manifest', async () => {
+    const dir = await freshDir();
+    const co = await MemoryCoordinator.open({ dir });
+    await co.importState({ clusterId: 'old-cluster-id', topics: [topicMeta('t', { partitions: 1 })], partitions: [{ topic: 't', partition: 0, brokerId: '0', manifest }] });
+    await co.close();
+    // Persisted: a reopened engine answers the same.
+    const again = await MemoryCoordinator.open({ dir });
+    expect((await again.status()).bootId).toBe('old-cluster-id');
+    expect((await again.listTopics()).map((t) => t.name)).toEqual(['t']);
+    expect(await again.loadManifest('t', 0)).toEqual(manifest);
+    expect(await again.getPartitionState('t', 0)).toMatchObject({ replicas: ['0'], isr: ['0'], leaderEpoch: 0, epochHistory: [{ epoch: 0, startOffset: 0, leader: '0' }] });
+    // The importing broker takes the lease in the next epoch, and commits after the imported segments.
+    const grant = await again.acquireLeadership('t', 0, { topicId: topicMeta('t').topicId, brokerId: '0', ttlMs: 5000, startOffset: 20, knownEpoch: 0, clean: true });
+    expect(grant).toMatchObject({ acquired: true, epoch: 1 });
+    await again.commitSegment('t', 0, segment(15, 19, 1));
+    expect((await again.loadManifest('t', 0)).segments.map((s) => s.baseOffset)).toEqual([0, 10, 15]);
+    await again.close();
+  });
+
+  it('run again (an import interrupted halfway) changes nothing already imported, and refuses another topic of the same name', async () => {
+    const dir = await freshDir();
+    const co = await MemoryCoordinator.open({ dir });
+    const state = { topics: [topicMeta('t', { partitions: 2 })], partitions: [{ topic: 't', partition: 0, brokerId: '0', manifest }] };
+    await co.importState(state);
+    const before = await co.loadManifest('t', 0);
+    await co.importState({ ...state, partitions: [...state.partitions, { topic: 't', partition: 1, brokerId: '0', manifest: { epoch: 0, logStartOffset: 3, segments: [] } }] });
+    expect(await co.loadManifest('t', 0)).toEqual(before);
+    expect((await co.loadManifest('t', 1)).logStartOffset).toBe(3);
+    await expectStrataError(co.importState({ topics: [topicMeta('t', { topicId: '00000000-0000-4000-8000-00000000beef' })], partitions: [] }), 'TOPIC_ALREADY_EXISTS');
+    await co.close();
+  });
+});

@@ -1,7 +1,9 @@
-// startBroker wires the broker together: config -> logger -> metadata store ->
-// topic registry (recovers every log) -> HTTP listener -> ready. close() undoes
-// it gracefully.
+// startBroker wires the broker together: config -> logger -> coordinator (Redis, or the in-process
+// engine under the data dir: a single node is a cluster of one) -> topic registry (recovers every
+// log) -> HTTP and internal listeners -> cluster node (its first ticks lead what is assigned here)
+// -> ready. close() undoes it gracefully. One path: nothing below depends on which engine it is.
 
+import { once } from 'node:events';
 import { access, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,14 +11,12 @@ import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
 import { FileHandleCache } from '@strata/log';
-import { StrataError } from '@strata/protocol';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
 import { Forwarder } from './cluster/forwarder.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
-import { SingleNodeRouter } from './cluster/single-node-router.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
@@ -40,7 +40,12 @@ import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { registerPrivatePath } from './redact.js';
-import { LocalMetadataStore, META_DIR, loadOrCreateClusterId, type MetadataStore } from './topics/metadata-store.js';
+import { META_DIR } from './topics/metadata-store.js';
+
+/** The disk reserve's file under `<dataDir>/__strata` (disk-monitor.ts). */
+const DISK_RESERVE_FILE = 'disk-reserve';
+import { importDataDir } from './startup/import-data-dir.js';
+import { restoreFromBucket } from './startup/restore-from-bucket.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
 import { createObjectStore } from './tiering/object-store-factory.js';
 import { Tiering } from './tiering/tiering.js';
@@ -70,27 +75,23 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** Seams for tests and for the clustered build (the Redis coordinator implements MetadataStore). */
+/** Seams for tests. */
 export interface BrokerDependencies {
   logger?: Logger;
-  metadataStore?: MetadataStore;
+  /**
+   * The coordinator, used instead of opening one (Redis when STRATA_REDIS_URL is set, else the
+   * in-process engine under the data dir): several brokers of one process can share an in-process
+   * one (a test cluster), or a test can wrap one to inject faults. The broker does not close it.
+   */
+  coordinator?: Coordinator;
   /** The object store for sealed segments (default: from config.objectStore). */
   objectStore?: ObjectStore;
   now?: () => number;
-  /**
-   * The cluster's coordinator, used instead of connecting to Redis (config.cluster set as for a
-   * Redis cluster): the in-process test cluster shares one MemoryCoordinator between its brokers.
-   * Its owner closes it: the broker closes only a coordinator it opened.
-   */
-  coordinator?: Coordinator;
 }
 
 export async function startBroker(config: BrokerConfig, deps: BrokerDependencies = {}): Promise<Broker> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { brokerId: config.brokerId } });
   const now = deps.now ?? Date.now;
-  if (deps.coordinator !== undefined && config.cluster === null) {
-    throw new StrataError('INVALID_CONFIG', 'startBroker: a coordinator was given but config.cluster is null (set it as for a Redis cluster)');
-  }
   logger.info('broker starting', { config: describeConfig(config) });
   if (config.notInThisBuild.length > 0) {
     logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
@@ -100,45 +101,69 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   registerPrivatePath(config.dataDir);
   if (config.objectStore.kind === 'local') registerPrivatePath(config.objectStore.dir);
   const dataDirLock = await lockDataDir(config.dataDir);
-  let clusterId = await loadOrCreateClusterId(config.dataDir, now);
-  let coordinator: Coordinator | null = null;
-  if (config.cluster !== null) {
-    try {
-      coordinator = deps.coordinator ?? (await RedisCoordinator.connect({
-        url: config.cluster.redisUrl,
-        prefix: config.cluster.redisPrefix,
-        leaseTtlMaxMs: config.cluster.leaseTtlMs,
-        // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
-        restartQuarantineMs: config.cluster.leaseTtlMs,
-        groupLimits: config.groups.limits,
-      }));
-    } catch (e) {
-      await dataDirLock.release();
-      throw e;
-    }
-    // A cluster's id is the coordinator's: every broker answers the same one.
-    clusterId = (await coordinator.status()).bootId;
-    logger.info('coordinator connected', { coordinator: coordinator.description, ...(deps.coordinator === undefined ? { redis: redactUrl(config.cluster.redisUrl) } : {}) });
-  }
-  // Consumer groups always go through a coordinator: Redis in a cluster, else the in-process one under the data dir.
-  let groupCoordinator: Coordinator;
+  // Undone in reverse order when a later step fails, and by close().
+  const undo: Array<() => Promise<unknown>> = [() => dataDirLock.release()];
+  const unwind = async (): Promise<void> => {
+    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+  };
   try {
-    groupCoordinator = coordinator ?? (await MemoryCoordinator.open({ dir: join(config.dataDir, META_DIR, 'coord'), groupLimits: config.groups.limits }));
+    return await startOnLockedDataDir(config, deps, logger, now, undo, () => dataDirLock.release());
   } catch (e) {
-    await dataDirLock.release();
+    await unwind();
     throw e;
   }
-  /** The broker closes only a coordinator it opened (a given one is its owner's). */
-  const closeCoordinator = (): Promise<void> => (groupCoordinator === deps.coordinator ? Promise.resolve() : groupCoordinator.close());
-  // Set once the broker listens (it needs the URL); the tiering and registry callbacks reach it through this.
-  let clusterNode: ClusterNode | null = null;
+}
+
+async function startOnLockedDataDir(
+  config: BrokerConfig,
+  deps: BrokerDependencies,
+  logger: Logger,
+  now: () => number,
+  undo: Array<() => Promise<unknown>>,
+  releaseDataDir: () => Promise<void>,
+): Promise<Broker> {
+  const clusterConfig = config.cluster;
+  const coordDir = join(config.dataDir, META_DIR, 'coord');
+  // Created now (a fresh data dir): the one case where the bucket may fill it (below).
+  const freshCoordinator = deps.coordinator === undefined && clusterConfig.redisUrl === '' && !(await exists(join(coordDir, 'cluster.json')));
+  let memory: MemoryCoordinator | null = null;
+  let coordinator: Coordinator;
+  if (deps.coordinator !== undefined) coordinator = deps.coordinator;
+  else if (clusterConfig.redisUrl !== '') {
+    coordinator = await RedisCoordinator.connect({
+      url: clusterConfig.redisUrl,
+      prefix: clusterConfig.redisPrefix,
+      leaseTtlMaxMs: clusterConfig.leaseTtlMs,
+      // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
+      restartQuarantineMs: clusterConfig.leaseTtlMs,
+      groupLimits: config.groups.limits,
+    });
+    logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(clusterConfig.redisUrl) });
+  } else {
+    // No restart quarantine: the engine keeps no lease of another process, only this broker's own.
+    coordinator = memory = await MemoryCoordinator.open({ dir: coordDir, leaseTtlMaxMs: clusterConfig.leaseTtlMs, groupLimits: config.groups.limits });
+  }
+  if (deps.coordinator === undefined) undo.push(() => coordinator.close());
+  // An older release's data dir: its topics, manifests and cluster id go into the engine, once.
+  const imported = memory !== null && (await importDataDir({ dataDir: config.dataDir, coordinator: memory, brokerId: config.brokerId, logger }));
+  // The cluster's id is the coordinator's: every broker answers the same one, a single node the one it always had.
+  const clusterId = (await coordinator.status()).bootId;
+
+  // Set below, before anything calls back into it; the tiering's fencing reaches it through this.
+  let node: ClusterNode | null = null;
   let state: BrokerState = 'starting';
   let url = config.advertisedUrl;
 
   const waiters = new PartitionWaiters(config.maxFetchWaiters);
   const segmentFiles = new FileHandleCache(config.maxOpenSegmentFiles);
   // Measured before the logs open: a broker that starts on a full disk starts read-only.
-  const disk = new DiskMonitor({ dir: config.dataDir, minFreeBytes: config.minFreeDiskBytes, intervalMs: config.diskCheckIntervalMs, logger });
+  const disk = new DiskMonitor({
+    dir: config.dataDir,
+    minFreeBytes: config.minFreeDiskBytes,
+    intervalMs: config.diskCheckIntervalMs,
+    logger,
+    reserve: { file: join(config.dataDir, META_DIR, DISK_RESERVE_FILE), bytes: config.diskReserveBytes },
+  });
   await disk.check();
   // The metric sources read the registry only when scraped, after it exists.
   const metrics: BrokerMetrics = new BrokerMetrics({
@@ -170,25 +195,24 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     segmentFiles,
     appendRefusal: () => disk.appendRefusal(),
     producerStateLimits: config.producerState,
-    ...(coordinator !== null
-      ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
-      : {}),
+    manifests: new CoordinatorManifestStore(coordinator),
+    onFenced: (tier) => node?.fenced(tier),
   });
-  const localMetadata = new LocalMetadataStore(config.dataDir);
-  const metadataStore = deps.metadataStore ?? (coordinator !== null ? new CoordinatorMetadataStore(coordinator) : localMetadata);
+  undo.push(() => tiering.stop(0));
+  // A single node on an empty data dir starts from what the bucket holds.
+  if (memory !== null && freshCoordinator && !imported) await restoreFromBucket({ tiering, coordinator: memory, brokerId: config.brokerId, logger });
   const registry: TopicRegistry = new TopicRegistry({
     dataDir: config.dataDir,
-    // A cluster's topics live in Redis: only a single node restores them from the bucket.
-    store: tiering.bucketBackedMetadata(metadataStore, async () => coordinator === null && deps.metadataStore === undefined && !(await exists(localMetadata.file))),
+    store: tiering.bucketBackedMetadata(new CoordinatorMetadataStore(coordinator)),
     tiering,
     defaults: config.topicDefaults,
     maxPartitions: config.maxPartitions,
     maxRequestBytes: config.maxRequestBytes,
     minSegmentBytes: config.minSegmentBytes,
     openCloseConcurrency: config.logOpenCloseConcurrency,
-    replicationLimit: () => {
-      if (coordinator === null) return { max: 1, why: 'a single node holds one replica' };
-      const live = clusterNode?.liveBrokerCount() ?? 1;
+    // Each replica needs its own broker: one on a single node, as many as are live in a cluster.
+    replicationLimit: async () => {
+      const live = (await node?.readLiveBrokerCount()) ?? 1;
       return { max: live, why: `${live} broker(s) are live, and each replica needs its own broker` };
     },
     logger,
@@ -196,7 +220,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     onTopicRemoved: (topic) => {
       for (const handle of topic.partitions) {
         waiters.wakeKey(handle.key);
-        clusterNode?.forget(handle);
+        node?.forget(handle);
       }
       metrics.forgetTopic(topic.name, topic.partitionCount);
     },
@@ -208,14 +232,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     const configs = registry.get(name).configs;
     return { retentionMs: configs['retention.ms'], retentionBytes: configs['retention.bytes'] };
   });
-  try {
-    await registry.start();
-  } catch (e) {
-    await tiering.stop(0).catch(() => undefined);
-    await closeCoordinator().catch(() => undefined);
-    await dataDirLock.release();
-    throw e;
-  }
+  await registry.start();
+  undo.push(() => registry.close());
   logger.info('logs recovered', { topics: registry.list().length, partitions: registry.partitionCount, ms: Date.now() - started });
 
   const inFlight = new Set<Promise<unknown>>();
@@ -225,16 +243,29 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     work.then(done, done);
   };
 
-  const forwarder = coordinator !== null ? new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 }) : null;
-  let routerRef: BrokerContext['router'] = new SingleNodeRouter({ waiters, explainFailure: (handle, e) => registry.explainFailure(handle, e) });
+  let internalUrl = clusterConfig.internalAdvertisedUrl;
+  // Set once the Kafka listener is up (after the HTTP one: its address derives from the URL).
+  let kafka: KafkaListener | null = null;
+  const clusterNode = new ClusterNode({
+    internalUrl: () => internalUrl,
+    waiters,
+    brokerId: config.brokerId,
+    config: clusterConfig,
+    coordinator,
+    registry,
+    logger,
+    metrics: metrics.registry,
+    url: () => url,
+    kafkaAddress: () => kafka?.advertisedAddress ?? null,
+    startedAtMs: Date.now(),
+  });
+  node = clusterNode;
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 });
+  undo.push(() => forwarder.close());
   const ctx: BrokerContext = {
-    coordinator: groupCoordinator,
-    get router() {
-      return routerRef;
-    },
-    get cluster() {
-      return clusterNode !== null && forwarder !== null ? { node: clusterNode, forwarder } : null;
-    },
+    coordinator,
+    router: clusterNode,
+    cluster: { node: clusterNode, forwarder },
     config,
     logger,
     registry,
@@ -259,16 +290,25 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
-  /** Clustered: a request naming a topic this broker has not seen yet looks in the coordinator first. */
+  /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
   const syncingTopics = (path: string, handler: Handler): Handler => {
     if (!path.includes('{topic}')) return handler;
     return async (rc) => {
       const topic = rc.params.topic;
-      if (clusterNode !== null && topic !== undefined && !registry.has(topic)) await clusterNode.syncTopics().catch(() => undefined);
+      if (topic !== undefined && !registry.has(topic)) await clusterNode.syncTopics().catch(() => undefined);
       return handler(rc);
     };
   };
-  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: coordinator !== null ? syncingTopics(spec.path, handlers[spec.id]) : handlers[spec.id] }));
+  // Listening comes before the first ticks (the cluster node registers the URL it listens at): a
+  // request that arrives meanwhile waits for them (bounded: each tick is), rather than meeting a
+  // broker that does not lead its partitions yet. Liveness answers at once.
+  let markStarted!: () => void;
+  const startedGate = new Promise<void>((resolve) => (markStarted = resolve));
+  const afterStart = (handler: Handler): Handler => async (rc) => {
+    if (state === 'starting') await Promise.race([startedGate, once(rc.signal, 'abort')]);
+    return handler(rc);
+  };
+  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const limits = connectionLimits(config);
   const server: Server = createServer(
     serverOptions(limits),
@@ -287,28 +327,23 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     });
   } catch (e) {
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
-    await tiering.stop(0).catch(() => undefined);
-    await registry.close().catch(() => undefined);
-    await closeCoordinator().catch(() => undefined);
-    await dataDirLock.release();
     throw e;
   }
+  undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // A failed start lets waiting requests through (they find the broker closing).
+  undo.push(async () => markStarted());
   server.on('error', (e) => logger.error('http server error', { err: e }));
   const port = (server.address() as AddressInfo).port;
   if (url === '') url = `http://${urlHost(config.host)}:${port}`;
-  let kafka: KafkaListener | null = null;
   if (config.kafka.port !== 0) {
     try {
       kafka = await startKafkaListener(ctx, data, () => new URL(url).hostname);
     } catch (e) {
       logger.error('cannot listen on the kafka port', { host: config.host, port: config.kafka.port, err: e });
-      server.close();
-      await tiering.stop(0).catch(() => undefined);
-      await registry.close().catch(() => undefined);
-      await closeCoordinator().catch(() => undefined);
-      await dataDirLock.release();
       throw e;
     }
+    const listener = kafka;
+    undo.push(() => listener.close(0));
   }
 
   const maintenance = new MaintenanceLoop({
@@ -319,100 +354,87 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     metrics,
   });
   maintenance.start();
-  // Empty groups' offsets expire: on a single node here, in a cluster at the controller only.
+  undo.push(() => maintenance.stop());
+  // Empty groups' offsets expire at the controller only.
   const groupExpiry = new GroupExpiryLoop({
-    coordinator: groupCoordinator,
+    coordinator,
     intervalMs: config.groups.expiryIntervalMs,
     offsetsRetentionMs: config.groups.offsetsRetentionMs,
     groupsPerPass: config.groups.expiryGroupsPerPass,
-    isResponsible: () => (config.cluster === null ? state === 'ready' : clusterNode !== null && clusterNode.controller === config.brokerId),
+    isResponsible: () => clusterNode.controller === config.brokerId,
     logger,
   });
   groupExpiry.start();
+  undo.push(() => groupExpiry.stop());
   tiering.start();
-  let internalServer: InternalServer | null = null;
-  if (coordinator !== null && config.cluster !== null) {
-    const clusterConfig = config.cluster;
-    try {
-      internalServer = await startInternalServer({
-        host: config.host,
-        port: clusterConfig.internalPort,
-        secret: clusterConfig.clusterSecret,
-        registry,
-        node: () => clusterNode,
-        logger,
-        maxBytesCap: clusterConfig.replicaFetchMaxBytes,
-        maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
-        // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
-        limits: { ...limits, maxConnectionsPerAddress: 0 },
-      });
-    } catch (e) {
-      logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
-      server.close();
-      await kafka?.close(0);
-      await maintenance.stop();
-      await groupExpiry.stop();
-      await tiering.stop(0).catch(() => undefined);
-      await registry.close().catch(() => undefined);
-      await closeCoordinator().catch(() => undefined);
-      await dataDirLock.release();
-      throw e;
-    }
-    const internalPort = internalServer.port;
-    const internalUrl = clusterConfig.internalAdvertisedUrl !== '' ? clusterConfig.internalAdvertisedUrl : withPort(url, internalPort);
-    logger.info('internal (replication) listener up', { port: internalPort, internalUrl });
-    const node = new ClusterNode({
-      internalUrl: () => internalUrl,
-      waiters,
-      brokerId: config.brokerId,
-      config: config.cluster,
-      coordinator,
+  // Replication's listener. Without Redis it binds loopback on an ephemeral port (config/load.ts):
+  // a peer must share the in-process coordinator, so only this process can have one.
+  let internalServer: InternalServer;
+  try {
+    internalServer = await startInternalServer({
+      host: clusterConfig.internalHost,
+      port: clusterConfig.internalPort,
+      secret: clusterConfig.clusterSecret,
       registry,
+      node: () => clusterNode,
       logger,
-      metrics: metrics.registry,
-      url: () => url,
-      kafkaAddress: () => kafka?.advertisedAddress ?? null,
-      startedAtMs: Date.now(),
+      maxBytesCap: clusterConfig.replicaFetchMaxBytes,
+      maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
+      // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
+      limits: { ...limits, maxConnectionsPerAddress: 0 },
     });
-    try {
-      await node.start();
-    } catch (e) {
-      logger.error('cannot join the cluster', { err: e });
-      server.close();
-      await kafka?.close(0);
-      await internalServer.close();
-      await maintenance.stop();
-      await groupExpiry.stop();
-      await tiering.stop(0).catch(() => undefined);
-      await registry.close().catch(() => undefined);
-      await closeCoordinator().catch(() => undefined);
-      await dataDirLock.release();
-      throw e;
-    }
-    clusterNode = node;
-    routerRef = node;
+  } catch (e) {
+    logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
+    throw e;
   }
+  undo.push(() => internalServer.close());
+  if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `http://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
+  logger.info('internal (replication) listener up', { port: internalServer.port, internalUrl });
+  try {
+    await clusterNode.start();
+  } catch (e) {
+    logger.error('cannot join the cluster', { err: e });
+    throw e;
+  }
+  undo.push(() => clusterNode.stop());
   disk.start();
   state = 'ready';
-  logger.info('broker ready', { url, port, clusterId });
+  markStarted();
+  logger.info('broker ready', { url, port, clusterId, ms: Date.now() - started });
 
   let closing: Promise<void> | null = null;
   const close = async (): Promise<void> => {
     state = 'closing';
     logger.info('broker shutting down', { inFlight: inFlight.size, waiters: waiters.size });
-    // First hand this broker's partitions over (their tails go to the bucket), while requests in flight finish.
-    if (clusterNode !== null && config.cluster !== null) await clusterNode.leave(config.cluster.handoverTimeoutMs);
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    // Kafka connections answer what they have read (long-polls return at waiters.close()), then end.
-    const kafkaClosed = kafka?.close(config.shutdownTimeoutMs);
-    waiters.close();
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    const inFlightDone = async (): Promise<void> => {
+      while (inFlight.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.allSettled([...inFlight]), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
+      }
+    };
+    // Hand this broker's partitions over (their tails go to the bucket, or straight to an in-sync
+    // successor) while requests in flight finish, which another broker can then take. With no
+    // other broker live nobody could: the requests in flight finish first (bounded), then it leaves.
+    let serverClosed: Promise<void> | null = null;
+    let kafkaClosed: Promise<void> | undefined;
+    const stopTaking = (): void => {
+      serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Kafka connections answer what they have read (long-polls return at waiters.close()), then end.
+      kafkaClosed = kafka?.close(config.shutdownTimeoutMs);
+      // Long-polls answer with what they have.
+      waiters.close();
+    };
+    const alone = clusterNode.liveBrokerCount() <= 1;
+    if (alone) {
+      stopTaking();
+      await inFlightDone();
+    }
+    await clusterNode.leave(clusterConfig.handoverTimeoutMs);
+    if (!alone) stopTaking();
     await maintenance.stop();
     await groupExpiry.stop();
-    const deadline = Date.now() + config.shutdownTimeoutMs;
-    while (inFlight.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...inFlight]), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
-    }
+    await inFlightDone();
     if (inFlight.size > 0) {
       logger.warn('in-flight requests did not finish before the shutdown timeout; closing their connections', {
         count: inFlight.size,
@@ -420,9 +442,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       });
     }
     server.closeAllConnections();
-    await clusterNode?.stop();
-    await internalServer?.close();
-    await forwarder?.close().catch(() => undefined);
+    await clusterNode.stop();
+    await internalServer.close();
+    await forwarder.close().catch(() => undefined);
     // Uploads in flight may finish; the rest resume from the manifest at the next start.
     await tiering.stop(Math.max(0, deadline - Date.now()));
     try {
@@ -432,9 +454,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     }
     await serverClosed;
     await kafkaClosed;
-    await closeCoordinator().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
+    if (deps.coordinator === undefined) await coordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
-    await dataDirLock.release();
+    await releaseDataDir();
     state = 'closed';
     logger.info('broker stopped');
   };

@@ -27,10 +27,10 @@ export interface BrokerContext {
   now(): number;
   /** Registers background work (acks=0 appends) that close() must wait for. */
   track(work: Promise<unknown>): void;
-  /** Consumer groups and their offsets: Redis in a cluster, the in-process engine on a single node. */
+  /** Topics, leases, manifests, groups: Redis, or the in-process engine under the data dir. */
   readonly coordinator: Coordinator;
-  /** Where each partition's reads and writes go (this broker on a single node). */
+  /** Where each partition's reads and writes go: the cluster node's answer from its leases. */
   readonly router: PartitionRouter;
-  /** Clustered only: this broker's part in the cluster, and the pool that forwards to leaders. */
-  readonly cluster: { node: ClusterNode; forwarder: Forwarder } | null;
+  /** This broker's part in the cluster (a single node: a cluster of one), and the pool that forwards to leaders. */
+  readonly cluster: { node: ClusterNode; forwarder: Forwarder };
 }

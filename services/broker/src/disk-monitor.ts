@@ -9,8 +9,13 @@
 // random point (an append, a segment roll, an index, a checkpoint); refusing appends
 // while there is still room keeps that room for what must still be written (indexes,
 // checkpoints, the clean-shutdown marker), so the broker stays coherent and restartable.
+//
+// A reserve file (STRATA_DISK_RESERVE_BYTES) is kept beside the data while there is room, and
+// deleted when the disk is full: even at 0 bytes free, a (re)started broker can then write what
+// leading its partitions takes (the coordinator's files, the reign marker in each log), and so
+// serve reads. It is made again once there is room well above the floor.
 
-import { statfs } from 'node:fs/promises';
+import { rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { StrataError } from '@strata/protocol';
 import type { Logger } from './logger.js';
 
@@ -19,6 +24,8 @@ export interface DiskMonitorOptions {
   minFreeBytes: number;
   intervalMs: number;
   logger: Logger;
+  /** The reserve file and its size in bytes (0: none). */
+  reserve: { file: string; bytes: number };
 }
 
 export class DiskMonitor {
@@ -28,6 +35,8 @@ export class DiskMonitor {
   #full = false;
   #timer: NodeJS.Timeout | null = null;
   #checking: Promise<void> | null = null;
+  /** Whether the reserve file is there (null: not looked yet). */
+  #reserved: boolean | null = null;
 
   constructor(options: DiskMonitorOptions) {
     this.#options = options;
@@ -100,6 +109,25 @@ export class DiskMonitor {
       this.#full = full;
       if (full) logger.error('data disk full: the broker is read-only (produce refused with STORAGE_FULL)', { freeBytes: this.#freeBytes, minFreeBytes });
       else logger.info('data disk has room again: produce accepted', { freeBytes: this.#freeBytes, minFreeBytes });
+    }
+    await this.#keepReserve().catch((e: unknown) => logger.warn('cannot keep the disk reserve file', { err: e }));
+  }
+
+  /** Full: the reserve goes (its room is for coordination writes). Room well above the floor: it comes back. */
+  async #keepReserve(): Promise<void> {
+    const { file, bytes } = this.#options.reserve;
+    if (bytes <= 0) return;
+    this.#reserved ??= await stat(file).then(
+      (s) => s.size === bytes,
+      () => false,
+    );
+    if (this.#full && this.#reserved) {
+      await rm(file, { force: true });
+      this.#reserved = false;
+      this.#options.logger.warn('data disk full: released the disk reserve for coordination writes', { bytes });
+    } else if (!this.#full && !this.#reserved && this.#freeBytes > this.#options.minFreeBytes + 2 * bytes) {
+      await writeFile(file, Buffer.alloc(bytes));
+      this.#reserved = true;
     }
   }
 }

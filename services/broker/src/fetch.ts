@@ -38,7 +38,7 @@ export interface FetchResult {
   logStartOffset: number;
 }
 
-/** Consumers read below this: the log end on a single node; min log end over the ISR on a cluster's leader. */
+/** Consumers read below this: min log end over the ISR at the leader (the log end when its ISR is itself, as on a single node). */
 export function highWatermark(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle): number {
   return ctx.router.highWatermark(handle);
 }

@@ -1,4 +1,4 @@
-// @strata/broker: the single-node broker's HTTP API (docs/architecture.md#http-api).
+// @strata/broker: the broker (docs/architecture.md#http-api); a single node is a cluster of one.
 
 export { startBroker } from './broker.js';
 export type { Broker, BrokerDependencies } from './broker.js';
@@ -28,7 +28,6 @@ export { ROUTES } from './http/routes.js';
 export type { RouteId } from './http/routes.js';
 export { buildOpenApiDocument } from './http/openapi.js';
 export { rendezvousReplicas } from './cluster/rendezvous.js';
-export { LocalMetadataStore } from './topics/metadata-store.js';
 export type { MetadataStore, TopicMetadata } from './topics/metadata-store.js';
 export { TOPIC_CONFIG_KEYS, TOPIC_CONFIG_SPECS } from './topics/topic-config.js';
 export type { TopicConfigKey, TopicConfigOverrides, TopicConfigs } from './topics/topic-config.js';

@@ -52,7 +52,7 @@ async function brokerOver(coordinator: Coordinator) {
     maxRequestBytes: config.maxRequestBytes,
     minSegmentBytes: config.minSegmentBytes,
     openCloseConcurrency: config.logOpenCloseConcurrency,
-    replicationLimit: () => ({ max: 1, why: 'test' }),
+    replicationLimit: async () => ({ max: 1, why: 'test' }),
     logger,
     now: Date.now,
     onTopicRemoved: (t) => t.partitions.forEach((h) => node?.forget(h)),

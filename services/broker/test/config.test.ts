@@ -21,7 +21,8 @@ describe('loadConfig', () => {
     expect(c.brokerId).toBe('0');
     expect(c.advertisedUrl).toBe('');
     expect(c.logLevel).toBe('info');
-    expect(c.topicDefaults).toEqual({ partitions: 1, replicationFactor: 1, configs: DEFAULT_TOPIC_CONFIGS });
+    // Placed on min(3, live brokers): one replica on a single node (the live set decides, not a mode).
+    expect(c.topicDefaults).toEqual({ partitions: 1, replicationFactor: 3, configs: DEFAULT_TOPIC_CONFIGS });
     expect(c.maxRequestBytes).toBe(DEFAULTS.maxRequestBytes);
     expect(c.notInThisBuild).toEqual([]);
   });
@@ -102,8 +103,8 @@ describe('loadConfig', () => {
   });
 
   it('checks fields against each other', () => {
-    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '2' }, [])).join()).toContain('replication factor');
-    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_REPLICATION_FACTOR: '3' }, [])).join()).toContain('STRATA_DEFAULT_REPLICATION_FACTOR');
+    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '4' }, [])).join()).toContain('replication factor');
+    expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '2', STRATA_DEFAULT_REPLICATION_FACTOR: '1' }, [])).join()).toContain('replication factor');
     expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_PARTITIONS: '50', STRATA_MAX_PARTITIONS: '10' }, [])).join()).toContain('STRATA_MAX_PARTITIONS');
     expect(problemsOf(() => loadConfig({ STRATA_MAX_REQUEST_BYTES: '4096' }, [])).join()).toContain('max.message.bytes');
   });
@@ -135,12 +136,19 @@ describe('loadConfig', () => {
     expect(c.topicDefaults.replicationFactor).toBe(3);
     expect(JSON.stringify(describeConfig(c))).not.toContain('s3cr3t');
     expect(problemsOf(() => loadConfig(env, [])).join()).toContain('STRATA_CLUSTER_SECRET');
-    // A single node ignores the internal port and keeps one replica.
-    expect(loadConfig({}, ['--cluster-secret', 'whatever']).topicDefaults.replicationFactor).toBe(1);
+    // Without Redis the internal listener is on loopback, on an ephemeral port unless one is set, with a random secret unless one is set.
+    const single = loadConfig({}, []);
+    expect(single.cluster).toMatchObject({ redisUrl: '', internalPort: 0, internalHost: '127.0.0.1' });
+    // Leases only this process can hold: long by default (no failover waits on them), as set when set.
+    expect([single.cluster.leaseTtlMs, c.cluster.leaseTtlMs, loadConfig({ STRATA_LEASE_TTL_MS: '2000' }, []).cluster.leaseTtlMs]).toEqual([30_000, 6_000, 2_000]);
+    expect(single.cluster.clusterSecret.length).toBeGreaterThanOrEqual(16);
+    expect(loadConfig({}, []).cluster.clusterSecret).not.toBe(single.cluster.clusterSecret);
+    expect(loadConfig({ STRATA_INTERNAL_PORT: '9999' }, []).cluster.internalPort).toBe(9999);
+    expect(problemsOf(() => loadConfig({}, ['--cluster-secret', 'whatever'])).join()).toContain('STRATA_CLUSTER_SECRET');
   });
 
   it('runs clustered when STRATA_REDIS_URL is set, and never prints its password', () => {
-    expect(loadConfig({}, []).cluster).toBeNull();
+    expect(loadConfig({}, []).cluster.redisUrl).toBe('');
     const c = loadConfig({ STRATA_REDIS_URL: 'redis://:hunter2@redis:6379/0', STRATA_BROKER_ID: 'b1', STRATA_LEASE_TTL_MS: '3000', STRATA_CLUSTER_SECRET: 'a-secret-of-16-chars' }, []);
     expect(c.cluster).toMatchObject({ redisUrl: 'redis://:hunter2@redis:6379/0', redisPrefix: 'strata:', leaseTtlMs: 3000 });
     expect(JSON.stringify(describeConfig(c))).not.toContain('hunter2');

@@ -19,10 +19,10 @@ export function captureLogger(lines: string[]): Logger {
 
 export async function startTestBroker(
   env: Record<string, string> = {},
-  depsFor: BrokerDependencies | ((dataDir: string) => BrokerDependencies) = {},
+  depsFor: BrokerDependencies | ((dataDir: string) => BrokerDependencies | Promise<BrokerDependencies>) = {},
 ): Promise<TestBroker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-broker-'));
-  const deps = typeof depsFor === 'function' ? depsFor(dataDir) : depsFor;
+  const deps = typeof depsFor === 'function' ? await depsFor(dataDir) : depsFor;
   const logs: string[] = [];
   const start = (extra: Record<string, string>) =>
     startBroker(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, ...env, ...extra }, []), {

@@ -40,10 +40,10 @@ describe('restart', () => {
     expect(next.body.offsets[0].offset).toBe(after[produced.body.offsets[0].partition]!.body.highWatermark);
   });
 
-  it('writes topics.json atomically in a readable format', async () => {
+  it('keeps topics in the in-process coordinator, in a readable format', async () => {
     t = await startTestBroker();
     await createTopic(t.url, 'meta', 2);
-    const doc = JSON.parse(await readFile(join(t.dataDir, '__strata', 'topics.json'), 'utf8'));
+    const doc = JSON.parse(await readFile(join(t.dataDir, '__strata', 'coord', 'cluster.json'), 'utf8'));
     expect(doc.version).toBe(1);
     expect(doc.topics).toHaveLength(1);
     expect(doc.topics[0]).toMatchObject({ name: 'meta', partitions: 2, replicationFactor: 1, configs: {} });

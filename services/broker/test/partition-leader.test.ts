@@ -48,17 +48,18 @@ function batchOf(count: number): { bytes: Buffer; frames: ReturnType<typeof vali
 const never = new AbortController().signal;
 
 describe('PartitionLeader', () => {
-  it('alone (a single node): epoch 0, acks=all is the append, the HW is the log end and consumers are woken', async () => {
-    const leader = PartitionLeader.alone(handle, env());
+  it('alone in its ISR (a single node, a cluster of one): acks=all is the append, the HW is the log end and consumers are woken', async () => {
+    const replicas = new LeaderReplicas({ me: 'a', log, isr: ['a'], highWatermark: 0, onAdvance: (hw) => waiters.notify(handle.key, hw) });
+    const leader = new PartitionLeader({ handle, epoch: 1, deadline: performance.now() + 60_000, replicas }, env());
     const woken = waiters.wait(handle.key, 0, () => leader.highWatermark, 5_000, never);
     const counted: number[] = [];
     const { bytes, frames } = batchOf(3);
-    const result = await leader.append(bytes, frames, { acks: 'all', minInsync: 2, onAppended: (r) => counted.push(r.recordCount) }, never);
+    const result = await leader.append(bytes, frames, { acks: 'all', minInsync: 1, onAppended: (r) => counted.push(r.recordCount) }, never);
     expect(result.baseOffset).toBe(0);
     expect(result.lastOffset).toBe(2);
     expect(counted).toEqual([3]);
     expect(leader.highWatermark).toBe(3);
-    expect(log.latestEpoch).toBe(0);
+    expect(log.latestEpoch).toBe(1);
     await woken;
   });
 

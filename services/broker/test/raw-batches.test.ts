@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchField, decodeRecordBatches, encodeRecordBatch, readBatchHeader } from '@strata/protocol';
-import { createTopic, fetchRecords, postBatch, startTestBroker, type TestBroker } from './helpers.js';
+import { call, createTopic, fetchRecords, postBatch, startTestBroker, type TestBroker } from './helpers.js';
 
 let t: TestBroker;
 beforeEach(async () => {
@@ -49,7 +49,11 @@ describe('raw RecordBatch produce and fetch', () => {
     ]);
     expect(records[0]!.key!.toString()).toBe('k');
     const header = readBatchHeader(got.bytes, 0);
-    expect(header.partitionLeaderEpoch).toBe(0);
+    // Stamped with the epoch of the leader that appended it (a single node takes its lease like any broker).
+    const described = await call(t.url, 'GET', '/v1/topics/raw');
+    const epoch = described.body.partitions[1].leaderEpoch;
+    expect(epoch).toBeGreaterThan(0);
+    expect(header.partitionLeaderEpoch).toBe(epoch);
     // Apart from baseOffset and the epoch (outside the CRC), the first batch is byte-identical.
     const stored = got.bytes.subarray(0, first.length);
     expect(stored.subarray(BatchField.magic)).toEqual(first.subarray(BatchField.magic));

@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalMetadataStore, type TopicMetadata } from '@strata/broker';
+import type { TopicMetadata } from '@strata/broker';
+import { MemoryCoordinator, type Coordinator } from '@strata/coord';
 import { call, createTopic, startTestBroker, type TestBroker } from './helpers.js';
 
 let t: TestBroker;
@@ -59,7 +60,8 @@ describe('topics CRUD', () => {
     expect((await call(t.url, 'GET', '/v1/topics/orders')).body.error.code).toBe('UNKNOWN_TOPIC');
     expect((await call(t.url, 'DELETE', '/v1/topics/orders')).status).toBe(404);
 
-    const file = JSON.parse(await readFile(join(t.dataDir, '__strata', 'topics.json'), 'utf8'));
+    // Topics persist in the in-process coordinator's file (a single node is a cluster of one).
+    const file = JSON.parse(await readFile(join(t.dataDir, '__strata', 'coord', 'cluster.json'), 'utf8'));
     expect(file.topics.map((x: TopicMetadata) => x.name)).toEqual(['audit']);
   });
 
@@ -156,18 +158,24 @@ describe('topic validation: every bad case gets the right code and creates nothi
   it('topic creation is all or nothing when the metadata write fails', async () => {
     await t.stop();
     let fail = true;
-    t = await startTestBroker({}, (dataDir) => {
-      const store = new LocalMetadataStore(dataDir);
-      return {
-        metadataStore: {
-          load: () => store.load(),
-          put: async (m) => {
-            if (fail) throw new Error('disk on fire');
-            await store.put(m);
-          },
-          remove: (n) => store.remove(n),
+    let engine: MemoryCoordinator | undefined;
+    // The broker's own in-process coordinator, whose topic write fails while `fail` holds (a fault, not a mock).
+    t = await startTestBroker({}, async (dataDir) => {
+      engine = await MemoryCoordinator.open({ dir: join(dataDir, '__strata', 'coord') });
+      const real = engine;
+      const coordinator = new Proxy(real, {
+        get(target, key) {
+          if (key === 'createTopic') {
+            return async (...args: Parameters<Coordinator['createTopic']>) => {
+              if (fail) throw new Error('disk on fire');
+              return target.createTopic(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, key, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         },
-      };
+      });
+      return { coordinator };
     });
     const res = await call(t.url, 'POST', '/v1/topics', { name: 'doomed', partitions: 4 });
     expect(res.status).toBe(503);
@@ -176,6 +184,8 @@ describe('topic validation: every bad case gets the right code and creates nothi
     expect((await call(t.url, 'GET', '/v1/topics')).body.topics).toEqual([]);
     fail = false;
     expect((await call(t.url, 'POST', '/v1/topics', { name: 'doomed', partitions: 4 })).status).toBe(201);
+    await t.broker.close();
+    await engine!.close();
   });
 });
 

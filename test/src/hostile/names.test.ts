@@ -179,9 +179,10 @@ describe('hostile names', () => {
     const acked = await produce(broker, 'orders', 5, 'new');
     await broker.restart();
     await expectAll(broker, 'orders', acked);
-    // The same files, not a second copy under new names.
-    for (const file of ['orders-0', 'orders-1', '__strata/manifests/orders-0.json', '__strata/coord/groups/billing.json']) expect(existsSync(join(dataDir, file)), file).toBe(true);
-    expect(readdirSync(join(dataDir, '__strata', 'manifests')).sort()).toEqual(['orders-0.json', 'orders-1.json']);
+    // The same files, not a second copy under new names (the manifests now live in the in-process
+    // coordinator, under the same bounded names; the previous release's files are kept, renamed).
+    for (const file of ['orders-0', 'orders-1', '__strata/coord/partitions/orders-0.json', '__strata/coord/groups/billing.json']) expect(existsSync(join(dataDir, file)), file).toBe(true);
+    expect(readdirSync(join(dataDir, '__strata', 'manifests.imported')).sort()).toEqual(['orders-0.json', 'orders-1.json']);
   });
 
   it('topics and groups named after Object.prototype members are assigned, committed and described', async () => {

@@ -65,12 +65,14 @@ import * as brokers from './brokers.js';
 import * as producerIds from './producer-ids.js';
 import * as controller from './controller.js';
 import * as groups from './groups.js';
+import { importState, type ImportedState } from './import.js';
 import * as manifests from './manifests.js';
 import * as partitions from './partitions.js';
 import { MemoryState, type MemoryCoordinatorOptions } from './state.js';
 import * as topics from './topics.js';
 
 export type { MemoryCoordinatorOptions } from './state.js';
+export type { ImportedPartition, ImportedState } from './import.js';
 
 export class MemoryCoordinator implements Coordinator {
   readonly description: string;
@@ -84,6 +86,14 @@ export class MemoryCoordinator implements Coordinator {
   /** Loads the state persisted under `options.dir` (or starts empty). */
   static async open(options: MemoryCoordinatorOptions): Promise<MemoryCoordinator> {
     return new MemoryCoordinator(await MemoryState.load(options));
+  }
+
+  /**
+   * Fills this engine once from outside (import.ts): an older release's data dir, or an empty data
+   * dir restored from the bucket. Idempotent: an interrupted import is run again.
+   */
+  importState(state: ImportedState, options?: CallOptions): Promise<void> {
+    return importState(this.#s, state, options);
   }
 
   // ---- brokers ---------------------------------------------------------------------------------

@@ -77,11 +77,25 @@ export async function acquireLeadership(s: MemoryState, topic: string, partition
 
 export async function renewLeadership(s: MemoryState, topic: string, partition: number, brokerId: string, leaderEpoch: number, ttlMs: number, options?: CallOptions): Promise<boolean> {
   s.args.renewLeadership(topic, partition, brokerId, leaderEpoch, ttlMs);
-  return s.serialize('renewLeadership', options, () =>
-    leaseChange(s, topic, partition, leaderEpoch, brokerId, (doc) => {
-      doc.lease = { holder: brokerId, expiresAtMs: s.now() + ttlMs };
-    }, false),
-  );
+  const current = s.partitions.get(partitionId(topic, partition)) ?? null;
+  const refusal = s.fence(current === null ? null : structuredClone(current), topic, partition, leaderEpoch);
+  if (refusal?.next !== undefined) {
+    // A forgotten epoch to remember: a durable change, in turn.
+    return s.serialize('renewLeadership', options, () =>
+      leaseChange(s, topic, partition, leaderEpoch, brokerId, (doc) => {
+        doc.lease = { holder: brokerId, expiresAtMs: s.now() + ttlMs };
+      }, false),
+    );
+  }
+  // A renewal writes nothing to disk, so it is applied now rather than behind the durable changes
+  // queued before it (a topic of thousands of partitions queues thousands of assignments: a leader
+  // must not miss its renewal behind them). It overlaps those changes, so either order is a valid
+  // one; a durable change being written meanwhile keeps the extension (state.ts changePartition).
+  return s.applyNow('renewLeadership', options, () => {
+    if (refusal !== null || current === null || s.liveLease(current)?.holder !== brokerId) return false;
+    current.lease = { holder: brokerId, expiresAtMs: s.now() + ttlMs };
+    return true;
+  });
 }
 
 export async function releaseLeadership(s: MemoryState, topic: string, partition: number, brokerId: string, leaderEpoch: number, options?: CallOptions): Promise<boolean> {

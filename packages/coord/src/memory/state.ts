@@ -136,6 +136,17 @@ export class MemoryState {
     }
   }
 
+  /** A change of memory only (a lease renewal): applied at once, outside the queue of durable changes. */
+  applyNow<T>(what: string, options: CallOptions | undefined, task: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StrataError('INTERNAL_ERROR', `${what}: the coordinator is closed`));
+    try {
+      throwIfAborted(what, options?.signal);
+      return Promise.resolve(task());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   async changeCluster<T>(fn: (draft: ClusterDoc) => Outcome<ClusterDoc, T>): Promise<T> {
     const outcome = fn(structuredClone(this.cluster));
     if (outcome.next !== undefined && outcome.next !== null) {
@@ -163,6 +174,12 @@ export class MemoryState {
         this.partitions.delete(id);
       } else {
         if (persist) await writeJsonAtomic(file, outcome.next);
+        // A renewal applied while this was written (applyNow) extended the same reign's lease: keep it.
+        const latest = this.partitions.get(id);
+        const lease = outcome.next.lease;
+        if (lease !== null && latest?.lease && latest.lease.holder === lease.holder && latest.leaderEpoch === outcome.next.leaderEpoch) {
+          lease.expiresAtMs = Math.max(lease.expiresAtMs, latest.lease.expiresAtMs);
+        }
         this.partitions.set(id, outcome.next);
       }
     }

@@ -28,7 +28,7 @@ import type { EpochEndReply } from './replica-client.js';
 import { Replication, type ReplicaFetchAnswer } from './replication.js';
 import type { PartitionRoute, PartitionRouter } from './routing.js';
 import { RoutingView, type BrokerView, type PartitionView } from './routing-view.js';
-import { LEAVE_POLL_MS, LOOP_ERROR_LOG_EVERY_MS, TOPIC_SYNC_EVERY_TICKS } from './timings.js';
+import { LEAVE_POLL_MS, LOOP_ERROR_LOG_EVERY_MS, STARTUP_TICKS, TOPIC_SYNC_EVERY_TICKS } from './timings.js';
 import { TopicSync } from './topic-sync.js';
 
 export { replicaWaitKey } from '../partition/partition-leader.js';
@@ -37,7 +37,6 @@ export type { ReplicaFetchAnswer } from './replication.js';
 export type { BrokerView, PartitionView } from './routing-view.js';
 
 export class ClusterNode implements PartitionRouter {
-  readonly clustered = true;
   readonly #s: ClusterState;
   readonly #membership: Membership;
   readonly #controller: Controller;
@@ -62,10 +61,17 @@ export class ClusterNode implements PartitionRouter {
     this.#bucket = new BucketReads(s);
   }
 
-  /** Registers this broker and starts the loop. */
+  /**
+   * Registers this broker and runs the loop's first ticks before the broker answers: the first
+   * reads who is live and what is assigned, the controller lease is tried on the next and the
+   * controller assigns, and the broker takes the leases assigned to it. A restarted broker thus
+   * leads its partitions again before it is ready (its own leases are granted to it at once: a
+   * restarted process holds what it held) instead of answering NOT_LEADER for a few ticks.
+   */
   async start(): Promise<void> {
     await this.#membership.register();
-    this.#schedule(0);
+    for (let i = 0; i < STARTUP_TICKS; i++) await this.#settleTick();
+    this.#schedule(this.#s.opts.config.tickMs);
   }
 
   // ---- routing (PartitionRouter) and views: the routing view ---------------------------------------
@@ -90,8 +96,20 @@ export class ClusterNode implements PartitionRouter {
     return this.#view.brokers();
   }
 
-  awaitLeaders(topic: Topic, timeoutMs: number): Promise<boolean> {
-    return this.#view.awaitLeaders(topic, timeoutMs);
+  /**
+   * Until every partition of `topic` has a leader, or `timeoutMs`. When the work is this broker's
+   * (it is the controller, or nobody is yet), the loop runs now rather than at its next tick: a
+   * topic created on a single node is led within a few coordinator calls.
+   */
+  async awaitLeaders(topic: Topic, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.#view.led(topic)) {
+      if (performance.now() >= deadline || this.#s.stopped) return false;
+      const holder = this.#controller.holder;
+      if (holder === this.#s.me || holder === null) await this.#settleTick();
+      else await sleep(this.#s.opts.config.tickMs, undefined, { ref: false });
+    }
+    return true;
   }
 
   refresh(handle: PartitionHandle): Promise<void> {
@@ -112,6 +130,12 @@ export class ClusterNode implements PartitionRouter {
   }
 
   liveBrokerCount(): number {
+    return this.#membership.liveBrokerCount();
+  }
+
+  /** The live brokers counted again now (a topic's replicas are placed by it): a broker ready a moment ago counts. */
+  async readLiveBrokerCount(): Promise<number> {
+    await this.#membership.refresh(AbortSignal.timeout(this.#s.opts.config.leaseTtlMs)).catch(() => undefined);
     return this.#membership.liveBrokerCount();
   }
 
@@ -193,6 +217,12 @@ export class ClusterNode implements PartitionRouter {
     this.#timer = setTimeout(() => {
       void this.#tickNow().finally(() => this.#schedule(this.#s.opts.config.tickMs));
     }, delayMs);
+  }
+
+  /** One tick now (or the one running), then the leadership work it started. */
+  async #settleTick(): Promise<void> {
+    await this.#tickNow();
+    await this.#s.settled();
   }
 
   #tickNow(): Promise<void> {

@@ -1,5 +1,5 @@
-// The clustered build's stores: topic metadata and remote manifests live in the
-// coordinator (Redis), behind the same seams the single node uses for its files.
+// Topic metadata and remote manifests live in the coordinator (Redis, or the in-process engine
+// under the data dir): these are the registry's and the tiering's seams onto it.
 
 import { StrataError } from '@strata/protocol';
 import type { Coordinator, TopicConfigChange } from '@strata/coord';
@@ -56,16 +56,13 @@ export class CoordinatorManifestStore implements ManifestStore {
     return this.#coordinator.loadManifest(topic, partition);
   }
 
-  async commit(topic: string, partition: number, _current: PartitionManifest, segment: RemoteSegment): Promise<PartitionManifest> {
+  async commit(topic: string, partition: number, segment: RemoteSegment): Promise<PartitionManifest> {
     await this.#coordinator.commitSegment(topic, partition, segment);
     return this.#coordinator.loadManifest(topic, partition);
   }
 
-  async advanceStart(topic: string, partition: number, _current: PartitionManifest, epoch: number, offset: number): Promise<{ manifest: PartitionManifest; removed: RemoteSegment[] }> {
+  async advanceStart(topic: string, partition: number, epoch: number, offset: number): Promise<{ manifest: PartitionManifest; removed: RemoteSegment[] }> {
     const { removed } = await this.#coordinator.advanceLogStart(topic, partition, epoch, offset);
     return { manifest: await this.#coordinator.loadManifest(topic, partition), removed };
   }
-
-  /** The coordinator drops a topic's manifests with the topic. */
-  async remove(): Promise<void> {}
 }

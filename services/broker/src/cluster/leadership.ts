@@ -195,7 +195,10 @@ export class Leadership {
       const ownReign = ours && onlyOursSince && seen.leaderEpoch === history.at(-1)?.epoch && covers;
       const inSync = !unclean && seen.isr.includes(s.me) && covers;
       const keep = ownReign || inSync;
-      if (!keep) {
+      // An empty log already at the bucket end (a topic just created) has nothing to distrust: it
+      // is not reset, so a reader of it (a describe) never meets it halfway through a reset.
+      const emptyAtRemoteEnd = log.logStartOffset === remoteEnd && log.logEndOffset === remoteEnd;
+      if (!keep && !emptyAtRemoteEnd) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
         await log.resetTo(remoteEnd, await handle.tier.producerSnapshot(remoteEnd, signal));
       }
@@ -414,6 +417,15 @@ export class Leadership {
       await sleep(SUCCESSOR_POLL_MS, undefined, { ref: false });
     }
   }
+}
+
+/**
+ * Records that the log in `dir` was written in `epoch` by this broker: the import of an older
+ * release's data dir (whose logs a single node wrote in epoch 0) names its reign, so the first
+ * acquisition keeps the tail as its own.
+ */
+export async function recordReign(dir: string, epoch: number): Promise<void> {
+  await writeFileAtomic(join(dir, REIGN_FILE), `${epoch}\n`);
 }
 
 async function readReign(dir: string): Promise<number | null> {

@@ -2,7 +2,6 @@
 // the partition states and live brokers last read). It answers the front doors' question
 // "where does this partition's read or write go" and the metadata views; it decides nothing.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PartitionHandle, Topic } from '../topics/topic-registry.js';
 import type { ClusterState } from './cluster-state.js';
 import type { PartitionRoute, PartitionRouter } from './routing.js';
@@ -24,7 +23,6 @@ export interface PartitionView {
 }
 
 export class RoutingView implements PartitionRouter {
-  readonly clustered = true;
   readonly #s: ClusterState;
   readonly #refreshing = new Map<string, Promise<void>>();
 
@@ -102,13 +100,9 @@ export class RoutingView implements PartitionRouter {
   }
 
   /** Waits until every partition of `topic` has a leader, or `timeoutMs` passed. */
-  async awaitLeaders(topic: Topic, timeoutMs: number): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (topic.partitions.every((h) => this.partitionView(h).leader !== null)) return true;
-      if (performance.now() >= deadline || this.#s.stopped) return false;
-      await sleep(this.#s.opts.config.tickMs, undefined, { ref: false });
-    }
+  /** Every partition of `topic` has a leader, as this broker last saw. */
+  led(topic: Topic): boolean {
+    return topic.partitions.every((h) => this.partitionView(h).leader !== null);
   }
 
   /** Reads one partition's state now (a request for a partition this broker has not looked at yet). */

@@ -1,6 +1,6 @@
 // Where a partition's reads and writes go: this broker (its leader object for
-// the partition) or the leader elsewhere. The HTTP handlers ask; a single node
-// answers "here, epoch 0" for everything, a cluster node answers from its leases.
+// the partition) or the leader elsewhere. The core asks; the cluster node answers
+// from its leases (a single node is a cluster of one: it leads what it holds).
 
 import { StrataError } from '@strata/protocol';
 import type { PartitionHandle } from '../topics/topic-registry.js';
@@ -15,12 +15,11 @@ export type PartitionRoute =
   | { kind: 'unavailable'; reason: string };
 
 export interface PartitionRouter {
-  readonly clustered: boolean;
   /** Where the partition's reads and writes go; a local route carries the leader a produce appends through. */
   route(handle: PartitionHandle): PartitionRoute;
   /** A forward to the leader failed to connect: look again before the next one. */
   leaderUnreachable(handle: PartitionHandle, leaderId: string): void;
-  /** Consumers read below this (docs/architecture.md, invariant 2): the log end on a single node, min log end over the ISR in a cluster. */
+  /** Consumers read below this (docs/architecture.md, invariant 2): min log end over the ISR (the log end when the ISR is this broker alone). */
   highWatermark(handle: PartitionHandle): number;
 }
 

@@ -34,6 +34,12 @@ export const NAMED_LEADER_PATIENCE_TTLS = 2;
 /** The controller tries to acquire its lease every this many ticks (it reads who holds it on the others). */
 export const CONTROLLER_ACQUIRE_EVERY_TICKS = 2;
 
+/**
+ * Ticks a broker runs before it is ready: one to read the live set and the assignments, the
+ * controller's try and assignment on the next, and one more to take the leases assigned here.
+ */
+export const STARTUP_TICKS = CONTROLLER_ACQUIRE_EVERY_TICKS + 1;
+
 /** At most one "not electable" warning per partition per this many ms. */
 export const REFUSED_WARN_EVERY_MS = 5_000;
 

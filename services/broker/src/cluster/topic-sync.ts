@@ -22,8 +22,9 @@ export class TopicSync {
     if (performance.now() - this.#lastSyncAt < TOPIC_SYNC_MIN_INTERVAL_MS) return Promise.resolve();
     this.#syncing = (async () => {
       try {
+        const changesSeen = this.#s.opts.registry.localChanges;
         const listed = await this.#s.coord.listTopics({ signal: AbortSignal.timeout(this.#s.opts.config.leaseTtlMs) });
-        await this.#s.opts.registry.sync(this.#withoutHastyDrops(listed));
+        await this.#s.opts.registry.sync(this.#withoutHastyDrops(listed), changesSeen);
       } finally {
         this.#lastSyncAt = performance.now();
         this.#syncing = null;

@@ -7,24 +7,9 @@ import type { BrokerContext } from '../context.js';
 export type ClusterView = ReplyBody<'describeCluster'>;
 
 export function describeCluster(ctx: BrokerContext): ClusterView {
-  const cluster = ctx.cluster;
-  if (cluster !== null) {
-    return { clusterId: ctx.clusterId, mode: 'cluster', self: ctx.config.brokerId, controller: cluster.node.controller, brokers: cluster.node.brokers() };
-  }
-  return {
-    clusterId: ctx.clusterId,
-    mode: 'single-node',
-    self: ctx.config.brokerId,
-    controller: ctx.config.brokerId,
-    brokers: [
-      {
-        id: ctx.config.brokerId,
-        url: ctx.url(),
-        live: true,
-        self: true,
-        // Single node: this broker leads every partition.
-        leaderOf: ctx.registry.list().map((t) => ({ topic: t.name, partitions: t.partitions.map((h) => h.partition) })),
-      },
-    ],
-  };
+  const { node } = ctx.cluster;
+  const brokers = node.brokers();
+  // The mode a client reads falls out of the live set: a cluster of one is a single node.
+  const mode = brokers.filter((b) => b.live).length > 1 ? 'cluster' : 'single-node';
+  return { clusterId: ctx.clusterId, mode, self: ctx.config.brokerId, controller: node.controller, brokers };
 }

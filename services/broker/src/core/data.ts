@@ -12,7 +12,7 @@ import type { AppendResult } from '@strata/log';
 import type { Readable } from 'node:stream';
 import { notLeader, type PartitionRoute } from '../cluster/routing.js';
 import type { BrokerContext } from '../context.js';
-import { fetchBatches, highWatermark, lookupOffset, type FetchRequest, type FetchResult, type OffsetAt } from '../fetch.js';
+import { fetchBatches, lookupOffset, type FetchRequest, type FetchResult, type OffsetAt } from '../fetch.js';
 import { appendToPartition, type Acks, type AppendContext } from '../produce.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
 import { toStrataError } from './errors.js';
@@ -62,9 +62,9 @@ export class DataCore {
     this.#appendCtx = { now: () => ctx.now(), registry: ctx.registry, metrics: ctx.metrics };
   }
 
-  /** The transport to other brokers; null on a single node (every partition is led here). */
-  get #leaders(): LeaderClient | null {
-    return this.#ctx.cluster?.forwarder ?? null;
+  /** The transport to other brokers. */
+  get #leaders(): LeaderClient {
+    return this.#ctx.cluster.forwarder;
   }
 
   /**
@@ -112,7 +112,7 @@ export class DataCore {
     signal: AbortSignal,
   ): Promise<ForwardedReply | null> {
     const leaders = this.#leaders;
-    if (leaders === null || origin.forwardedBy !== undefined || origin.replay === undefined) return null;
+    if (origin.forwardedBy !== undefined || origin.replay === undefined) return null;
     const handle = this.#ctx.registry.partition(topic, partition);
     const route = await this.#routeOf(handle);
     if (route.kind !== 'remote') return null;
@@ -127,7 +127,7 @@ export class DataCore {
   async fetchPartition(request: FetchRequest, origin: RequestOrigin, signal: AbortSignal): Promise<PartitionRead> {
     const handle = this.#ctx.registry.partition(request.topic, request.partition);
     const route = await this.#routeOf(handle);
-    if (route.kind !== 'local' && this.#ctx.cluster !== null) {
+    if (route.kind !== 'local') {
       const fromBucket = await this.#ctx.cluster.node.readFromBucket(handle, request.offset, request.maxBytes, signal);
       if (fromBucket !== null) return { source: 'bucket', result: fromBucket };
       return { source: 'leader', reply: await this.#proxy(handle, origin, signal) };
@@ -158,7 +158,7 @@ export class DataCore {
    */
   async offsetAnywhere(handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> {
     const route = this.#ctx.router.route(handle);
-    if (route.kind === 'local' || this.#ctx.cluster === null) return (await lookupOffset(this.#ctx, handle, at)).offset;
+    if (route.kind === 'local') return (await lookupOffset(this.#ctx, handle, at)).offset;
     if (route.kind === 'unavailable') {
       throw new StrataError('NOT_LEADER', `${handle.topic}/${handle.partition} has no leader now (${route.reason}); retry shortly`, {
         details: { topic: handle.topic, partition: handle.partition },
@@ -184,14 +184,13 @@ export class DataCore {
 
   /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
   highWatermarkAnywhere(handle: PartitionHandle): number {
-    if (this.#ctx.cluster === null) return highWatermark(this.#ctx, handle);
     return this.#ctx.cluster.node.partitionView(handle).highWatermark;
   }
 
   /** The route, looked up again first when this broker knows no leader (a partition it has not read yet). */
   async #routeOf(handle: PartitionHandle): Promise<PartitionRoute> {
     const route = this.#ctx.router.route(handle);
-    if (route.kind !== 'unavailable' || this.#ctx.cluster === null) return route;
+    if (route.kind !== 'unavailable') return route;
     await this.#ctx.cluster.node.refresh(handle);
     return this.#ctx.router.route(handle);
   }
@@ -200,14 +199,14 @@ export class DataCore {
     const route = await this.#routeOf(handle);
     if (route.kind === 'local') return appendToPartition(this.#appendCtx, route.leader, batches, frames, acks, signal);
     const leaders = this.#leaders;
-    if (route.kind === 'unavailable' || leaders === null || origin.forwardedBy !== undefined) throw notLeader(handle, route);
+    if (route.kind === 'unavailable' || origin.forwardedBy !== undefined) throw notLeader(handle, route);
     return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, signal));
   }
 
   async #proxy(handle: PartitionHandle, origin: RequestOrigin, signal: AbortSignal): Promise<ForwardedReply> {
     const route = await this.#routeOf(handle);
     const leaders = this.#leaders;
-    if (route.kind !== 'remote' || leaders === null || origin.forwardedBy !== undefined || origin.replay === undefined) throw notLeader(handle, route);
+    if (route.kind !== 'remote' || origin.forwardedBy !== undefined || origin.replay === undefined) throw notLeader(handle, route);
     return this.#toLeader(handle, route, () => leaders.proxy(route.url, origin.replay!, signal));
   }
 

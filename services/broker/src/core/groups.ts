@@ -185,7 +185,7 @@ export class GroupsCore {
   /** Clustered: a topic this broker has not seen yet may have been created through another broker. */
   async #syncUnknown(topics: readonly string[]): Promise<void> {
     const { registry, cluster } = this.#ctx;
-    if (cluster !== null && topics.some((t) => !registry.has(t))) await cluster.node.syncTopics().catch(() => undefined);
+    if (topics.some((t) => !registry.has(t))) await cluster.node.syncTopics().catch(() => undefined);
   }
 
   /** Partition counts of every topic this broker knows (the coordinator takes the whole catalogue). */

@@ -29,10 +29,10 @@ export class TopicsCore {
     return this.#ctx.registry.list().map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor }));
   }
 
-  /** Creates the topic (all or nothing); in a cluster, answers once every partition has a leader or after a bound. */
+  /** Creates the topic (all or nothing); answers once every partition has a leader or after a bound. */
   async create(spec: TopicSpec): Promise<TopicView> {
     const topic = await this.#ctx.registry.create(spec);
-    await this.#ctx.cluster?.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
+    await this.#ctx.cluster.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
     return this.#view(topic);
   }
 
@@ -56,11 +56,11 @@ export class TopicsCore {
   }
 
   #view(topic: Topic): TopicView {
-    return describeTopic(topic, this.#ctx.config.brokerId, this.#ctx.cluster?.node ?? null);
+    return describeTopic(topic, this.#ctx.config.brokerId, this.#ctx.cluster.node);
   }
 }
 
-export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode | null = null): TopicView {
+export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode): TopicView {
   return {
     name: topic.name,
     topicId: topic.meta.topicId,
@@ -70,13 +70,13 @@ export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNo
     partitions: [...topic.partitions.map((h) => {
       const stats = h.log.stats();
       const lag = h.tier.uploadLag();
-      const view = cluster?.partitionView(h) ?? { leader: brokerId, leaderEpoch: 0, replicas: [brokerId], isr: [brokerId], highWatermark: h.log.logEndOffset };
+      const view = cluster.partitionView(h);
       // A partition led elsewhere: the leader's figures as last published; this broker's disk holds none of its tail.
       const here = view.leader === brokerId;
       return {
         partition: h.partition,
         leader: view.leader,
-        leaderUrl: cluster === null || view.leader === null ? null : (cluster.brokers().find((b) => b.id === view.leader)?.url ?? null),
+        leaderUrl: view.leader === null ? null : (cluster.brokers().find((b) => b.id === view.leader)?.url ?? null),
         leaderEpoch: view.leaderEpoch,
         replicas: view.replicas,
         isr: view.isr,

@@ -91,16 +91,12 @@ export class KafkaClusterView {
   /** The nodes clients may connect to. */
   brokers(): KafkaNode[] {
     if (this.#oneAddress) return [{ nodeId: ONE_ADDRESS_NODE_ID, ...splitAddress(this.#advertisedAddress()) }];
-    const cluster = this.#ctx.cluster;
-    if (cluster === null) return [{ nodeId: nodeIdOf(this.#ctx.config.brokerId), ...splitAddress(this.#advertisedAddress()) }];
-    return [...cluster.node.kafkaAddresses()].map(([id, address]) => ({ nodeId: nodeIdOf(id), ...splitAddress(address) }));
+    return [...this.#ctx.cluster.node.kafkaAddresses()].map(([id, address]) => ({ nodeId: nodeIdOf(id), ...splitAddress(address) }));
   }
 
   controllerId(): number {
     if (this.#oneAddress) return ONE_ADDRESS_NODE_ID;
-    const cluster = this.#ctx.cluster;
-    if (cluster === null) return nodeIdOf(this.#ctx.config.brokerId);
-    const controller = cluster.node.controller;
+    const controller = this.#ctx.cluster.node.controller;
     return controller === null ? NO_NODE : nodeIdOf(controller);
   }
 
@@ -108,12 +104,8 @@ export class KafkaClusterView {
   partition(handle: PartitionHandle, reachable: ReadonlySet<number>): KafkaPartitionView {
     const cluster = this.#ctx.cluster;
     if (this.#oneAddress) {
-      const epoch = cluster === null ? 0 : cluster.node.partitionView(handle).leaderEpoch;
+      const epoch = cluster.node.partitionView(handle).leaderEpoch;
       return { leaderId: ONE_ADDRESS_NODE_ID, leaderEpoch: epoch, replicas: [ONE_ADDRESS_NODE_ID], isr: [ONE_ADDRESS_NODE_ID] };
-    }
-    if (cluster === null) {
-      const self = nodeIdOf(this.#ctx.config.brokerId);
-      return { leaderId: self, leaderEpoch: 0, replicas: [self], isr: [self] };
     }
     const view = cluster.node.partitionView(handle);
     const leaderId = view.leader === null ? NO_NODE : nodeIdOf(view.leader);

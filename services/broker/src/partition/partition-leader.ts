@@ -3,9 +3,9 @@
 // one call, `append()`, from the produce code; nothing on the way bounces back through a router.
 //
 // A cluster node creates one per partition it acquires (replicas: its followers, ISR and high
-// watermark) and ends it when the reign ends (lost, fenced, handed over, stopped). A single node
-// leads every partition in epoch 0 with no followers and no lease: its high watermark is its log
-// end. Both take the same path below (docs/architecture.md, "produce").
+// watermark) and ends it when the reign ends (lost, fenced, handed over, stopped). A single node is
+// a cluster of one: it holds its leases like any broker, and with no followers its ISR is itself
+// and its high watermark its log end (docs/architecture.md, "produce").
 
 import type { BatchFrame, StrataError } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
@@ -50,24 +50,19 @@ export type LeaderStatus = 'leading' | 'draining' | 'ended';
 export class PartitionLeader {
   readonly handle: PartitionHandle;
   readonly epoch: number;
-  /** Followers, ISR and high watermark; null: a leader alone (a single node), whose HW is its log end. */
-  readonly replicas: LeaderReplicas | null;
+  /** Followers, ISR and high watermark (a single node's ISR is itself: its HW is its log end). */
+  readonly replicas: LeaderReplicas;
   readonly #env: LeaderEnvironment;
-  /** performance.now() after which this leader must not write (lease send time + TTL - margin); Infinity without a lease. */
+  /** performance.now() after which this leader must not write (lease send time + TTL - margin). */
   #deadline: number;
   #status: LeaderStatus = 'leading';
 
-  constructor(options: { handle: PartitionHandle; epoch: number; deadline: number; replicas: LeaderReplicas | null }, env: LeaderEnvironment) {
+  constructor(options: { handle: PartitionHandle; epoch: number; deadline: number; replicas: LeaderReplicas }, env: LeaderEnvironment) {
     this.handle = options.handle;
     this.epoch = options.epoch;
     this.#deadline = options.deadline;
     this.replicas = options.replicas;
     this.#env = env;
-  }
-
-  /** A leader alone in epoch 0 with no lease: the single node's. */
-  static alone(handle: PartitionHandle, env: LeaderEnvironment): PartitionLeader {
-    return new PartitionLeader({ handle, epoch: 0, deadline: Infinity, replicas: null }, env);
   }
 
   get status(): LeaderStatus {
@@ -88,9 +83,9 @@ export class PartitionLeader {
     return this.#status === 'leading' && performance.now() < this.#deadline;
   }
 
-  /** Consumers read below this (docs/architecture.md, invariant 2): min log end over the ISR, or the log end alone. */
+  /** Consumers read below this (docs/architecture.md, invariant 2): min log end over the ISR. */
   get highWatermark(): number {
-    return this.replicas?.highWatermark ?? this.handle.log.logEndOffset;
+    return this.replicas.highWatermark;
   }
 
   /** The lease was renewed: writes may go on until `deadline`. */
@@ -111,7 +106,7 @@ export class PartitionLeader {
   /** The reign is over: nothing more is appended or acknowledged; acks=all waiters fail with `error`. */
   end(error: Error): void {
     this.#status = 'ended';
-    this.replicas?.failAll(error);
+    this.replicas.failAll(error);
   }
 
   /**
@@ -125,7 +120,7 @@ export class PartitionLeader {
     const { handle } = this;
     const all = options.acks === 'all' || options.acks === '-1';
     const where = `${handle.topic}/${handle.partition}`;
-    if (all && this.replicas !== null) {
+    if (all) {
       if (this.#status === 'ended') throw this.#env.notLeader(handle, 'leadership changed');
       this.replicas.checkInSync(options.minInsync, where);
     }
@@ -140,12 +135,10 @@ export class PartitionLeader {
       throw this.#env.notLeader(handle, 'the lease ran out while appending: the records were not acknowledged');
     }
     options.onAppended?.(result);
-    if (this.replicas !== null) {
-      this.#env.waiters.notify(replicaWaitKey(handle), handle.log.logEndOffset);
-      this.replicas.recompute();
-    }
+    this.#env.waiters.notify(replicaWaitKey(handle), handle.log.logEndOffset);
+    this.replicas.recompute();
     this.#env.waiters.notify(handle.key, this.highWatermark);
-    if (all && this.replicas !== null) {
+    if (all) {
       await this.replicas.awaitHighWatermark(result.lastOffset + 1, this.#env.replicaAckTimeoutMs, signal);
       // Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND: committed, but by fewer replicas than asked.
       if (this.replicas.isr.length < options.minInsync) this.replicas.checkInSync(options.minInsync, `${where} (after the append: the records are committed, by fewer replicas)`);

@@ -274,7 +274,7 @@ export class TieredPartition {
     }
     if (newStart < 0) return;
     this.#busy = (async () => {
-      const { manifest, removed } = await this.#fenced(this.#deps.manifests.advanceStart(this.topic, this.partition, this.#manifest, this.#epoch, newStart));
+      const { manifest, removed } = await this.#fenced(this.#deps.manifests.advanceStart(this.topic, this.partition, this.#epoch, newStart));
       this.#manifest = manifest;
       // Until the bucket's snapshot stops naming them, the removed objects must stay (see GC).
       this.#snapshotDirty = true;
@@ -384,7 +384,7 @@ export class TieredPartition {
         epoch,
         uploadedAtMs: this.#deps.now(),
       };
-      this.#manifest = await this.#fenced(this.#deps.manifests.commit(this.topic, this.partition, this.#manifest, segment));
+      this.#manifest = await this.#fenced(this.#deps.manifests.commit(this.topic, this.partition, segment));
       this.#snapshotDirty = true;
       await this.#snapshot(signal);
       await uploadProducerSnapshot({ store: this.#deps.store, logger: this.#deps.logger, topic: this.topic, partition: this.partition }, this.#requireLog(), lastOffset + 1, signal);

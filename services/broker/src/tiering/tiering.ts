@@ -20,7 +20,7 @@ import type { TieringConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { MetadataStore, TopicMetadata } from '../topics/metadata-store.js';
 import { ChunkCachingStore } from './chunk-cache.js';
-import { LocalManifestStore, emptyManifest, parseManifest, type ManifestStore, type PartitionManifest } from './manifest.js';
+import { emptyManifest, parseManifest, type ManifestStore, type PartitionManifest } from './manifest.js';
 import { ReaderCache } from './reader-cache.js';
 import { TierMetrics } from './tier-metrics.js';
 import { TieredPartition, type RetentionLimits } from './tiered-partition.js';
@@ -32,13 +32,10 @@ export interface TieringOptions extends TieringConfig {
   logger: Logger;
   registry: Registry;
   now: () => number;
-  /**
-   * The clustered build's manifests (the coordinator): then no manifest is restored from the
-   * bucket's snapshots, and a partition uploads only while this broker leads it.
-   */
-  manifests?: ManifestStore;
+  /** The manifests, in the coordinator: a partition uploads only while this broker leads it. */
+  manifests: ManifestStore;
   /** A manifest write was refused by leader epoch: a newer leader exists. */
-  onFenced?: (tier: TieredPartition) => void;
+  onFenced: (tier: TieredPartition) => void;
   /** Every partition log's segment file descriptors come from this one bounded cache. */
   segmentFiles: FileHandleCache;
   /** Asked before every append: the broker refuses appends while the data disk is full. */
@@ -52,7 +49,6 @@ export class Tiering {
   readonly metrics: TierMetrics;
   readonly #options: TieringOptions;
   readonly #manifests: ManifestStore;
-  readonly #localManifests: LocalManifestStore | null;
   readonly #cache: ChunkCachingStore;
   readonly #readers: ReaderCache;
   readonly #partitions = new Set<TieredPartition>();
@@ -68,8 +64,7 @@ export class Tiering {
     this.#options = options;
     this.store = options.store;
     this.metrics = new TierMetrics(options.registry);
-    this.#localManifests = options.manifests ? null : new LocalManifestStore(options.dataDir);
-    this.#manifests = options.manifests ?? this.#localManifests!;
+    this.#manifests = options.manifests;
     this.#cache = new ChunkCachingStore(options.store, {
       chunkBytes: options.chunkBytes,
       capacityBytes: options.cacheBytes,
@@ -98,31 +93,11 @@ export class Tiering {
     partition: number,
     dir: string,
     config: LogConfig,
-    mode: 'create' | 'recover',
   ): Promise<{ log: PartitionLog; tier: TieredPartition }> {
     const { logger } = this.#options;
-    let manifest: PartitionManifest | null = null;
-    let snapshotted = false;
-    const local = this.#localManifests;
-    if (mode === 'create' && local !== null) {
-      await local.remove(topic, partition);
-    } else {
-      manifest = await this.#manifests.load(topic, partition);
-      if (manifest === null && local !== null) {
-        manifest = await this.#loadSnapshot(topic, partition);
-        if (manifest !== null) {
-          snapshotted = true;
-          await local.save(topic, partition, manifest).catch((e: unknown) => {
-            // A full disk (the broker starts read-only): the manifest is in memory; the next start restores it again.
-            const code = (e as NodeJS.ErrnoException).code;
-            if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
-            logger.warn('no space to keep the restored manifest on disk; serving it from memory', { topic, partition });
-          });
-          logger.info('partition manifest restored from the bucket', { topic, partition, segments: manifest.segments.length });
-        }
-      }
-    }
-    const tier = new TieredPartition(topic, partition, manifest ?? emptyManifest(), snapshotted, {
+    // A topic created now has an empty manifest in the coordinator (a recreated name starts afresh there).
+    const manifest = await this.#manifests.load(topic, partition);
+    const tier = new TieredPartition(topic, partition, manifest ?? emptyManifest(), false, {
       store: this.store,
       readers: this.#readers,
       manifests: this.#manifests,
@@ -131,8 +106,7 @@ export class Tiering {
       now: this.#options.now,
       onFenced: this.#options.onFenced,
     });
-    // A single node leads everything in epoch 0; in a cluster, leadership is acquired later.
-    if (local !== null) tier.lead(0, tier.manifest);
+    // Leadership, and with it uploads, comes from the partition's lease (cluster/leadership.ts).
     const remoteEnd = tier.remoteEndOffset;
     const open = () =>
       PartitionLog.open({
@@ -178,7 +152,7 @@ export class Tiering {
   }
 
   /** Deletes everything the bucket holds for a topic: segment objects, manifests, configs. */
-  async deleteTopic(name: string, partitions: number): Promise<void> {
+  async deleteTopic(name: string): Promise<void> {
     // Whatever the bucket does next, nothing of this topic may be served from memory again.
     this.#readers.forgetPrefix(topicPrefix(name));
     const keys: string[] = [];
@@ -186,28 +160,18 @@ export class Tiering {
       for await (const object of this.store.listAll(prefix, { signal: this.#abort.signal })) keys.push(object.key);
     }
     const result = keys.length > 0 ? await this.store.deleteMany(keys, { signal: this.#abort.signal }) : { deleted: [], errors: [] };
-    for (let p = 0; p < partitions; p++) await this.#manifests.remove(name, p);
     if (result.errors.length > 0) {
       this.#options.logger.warn('some objects of a deleted topic could not be removed', { topic: name, errors: result.errors.slice(0, 5), count: result.errors.length });
     }
   }
 
   /**
-   * Topic metadata that also lands in the bucket, and comes back from it onto an empty disk.
-   * `isFreshDisk` says whether this data dir never held topic metadata: only then is the bucket
-   * asked, so that a topic deleted here can never come back from leftovers in the bucket.
+   * Topic metadata that also lands in the bucket, from which an empty coordinator can be filled
+   * again (startup/restore-from-bucket.ts).
    */
-  bucketBackedMetadata(inner: MetadataStore, isFreshDisk: () => Promise<boolean>): MetadataStore {
+  bucketBackedMetadata(inner: MetadataStore): MetadataStore {
     return {
-      load: async () => {
-        const fresh = await isFreshDisk();
-        const local = await inner.load();
-        if (local.length > 0 || !fresh) return local;
-        const restored = await this.#restorableTopics();
-        for (const meta of restored) await inner.put(meta);
-        if (restored.length > 0) this.#options.logger.info('topics restored from the bucket onto an empty data dir', { topics: restored.map((t) => t.name) });
-        return restored;
-      },
+      load: () => inner.load(),
       // The bucket first: if it fails, nothing changed anywhere and the caller gets a retriable
       // error; the other order would leave a topic on disk that the caller was told failed.
       put: async (meta) => {
@@ -304,7 +268,8 @@ export class Tiering {
     }
   }
 
-  async #loadSnapshot(topic: string, partition: number): Promise<PartitionManifest | null> {
+  /** The partition's manifest as last snapshotted to the bucket; null: none there. */
+  async loadSnapshot(topic: string, partition: number): Promise<PartitionManifest | null> {
     const key = manifestSnapshotKey(topic, partition);
     const bytes = await this.store.get(key, { signal: this.#abort.signal });
     if (bytes === null) return null;
@@ -312,7 +277,8 @@ export class Tiering {
     return { epoch: snapshot.epoch, logStartOffset: snapshot.logStartOffset, segments: snapshot.segments };
   }
 
-  async #restorableTopics(): Promise<TopicMetadata[]> {
+  /** The topics the bucket holds manifests and configs of. */
+  async restorableTopics(): Promise<TopicMetadata[]> {
     const names = new Set<string>();
     for await (const object of this.store.listAll(ALL_MANIFESTS_PREFIX, { signal: this.#abort.signal })) {
       const topic = topicOfManifestKey(object.key);

@@ -4,17 +4,18 @@
 // creation is all-or-nothing.
 
 import { randomUUID } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError, collisionKey, isPermanentFsError, isStrataError, topicNameProblem } from '@strata/protocol';
-import { partitionDirName, validateLogConfig, type PartitionLog } from '@strata/log';
+import { partitionDirName } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
 import type { Logger } from '../logger.js';
 import { publicMessage } from '../redact.js';
 import type { Tiering } from '../tiering/tiering.js';
-import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
+import { errnoSummary, logConfigProblems, reportOrphans, runLimited, settleLimited } from './registry-helpers.js';
+import { Topic, type OfflinePartition, type PartitionHandle } from './topic.js';
 import {
   checkEffectiveConfigs,
   describe,
@@ -30,76 +31,7 @@ import {
   type TopicConfigs,
 } from './topic-config.js';
 
-export interface PartitionHandle {
-  readonly topic: string;
-  readonly partition: number;
-  /** `<topic>-<partition>`: the key for waiters (the directory name is partitionDirName's bounded form). */
-  readonly key: string;
-  readonly log: PartitionLog;
-  /** The remote tier: uploads, reads below the local log start, remote retention. */
-  readonly tier: TieredPartition;
-}
-
-/** A partition whose log could not be opened at start: the broker serves the rest and reports this one. */
-export interface OfflinePartition {
-  readonly topic: string;
-  readonly partition: number;
-  /** What failed, without server paths (the broker log has the whole error). */
-  readonly reason: string;
-}
-
-export class Topic {
-  readonly name: string;
-  /** The partitions served here, in partition order (an offline partition has no handle). */
-  readonly partitions: readonly PartitionHandle[];
-  readonly #byPartition: ReadonlyArray<PartitionHandle | undefined>;
-  readonly offline: ReadonlyMap<number, OfflinePartition>;
-  #meta: TopicMetadata;
-  #configs: TopicConfigs;
-  #stickyCursor: number;
-
-  constructor(meta: TopicMetadata, configs: TopicConfigs, partitions: ReadonlyArray<PartitionHandle | undefined>, offline: ReadonlyMap<number, OfflinePartition> = new Map()) {
-    this.name = meta.name;
-    this.#meta = meta;
-    this.#configs = configs;
-    this.#byPartition = Array.from({ length: meta.partitions }, (_, p) => partitions[p]);
-    this.partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
-    this.offline = offline;
-    // Start the null-key rotation at a random partition so restarts do not all pile onto partition 0.
-    this.#stickyCursor = Math.floor(Math.random() * meta.partitions);
-  }
-
-  /** The handle of partition `p`, or undefined when there is no such partition or it is offline. */
-  handle(partition: number): PartitionHandle | undefined {
-    return this.#byPartition[partition];
-  }
-
-  get meta(): Readonly<TopicMetadata> {
-    return this.#meta;
-  }
-  /** Effective configs: the topic's overrides over the broker defaults. */
-  get configs(): Readonly<TopicConfigs> {
-    return this.#configs;
-  }
-  get partitionCount(): number {
-    return this.#byPartition.length;
-  }
-
-  /** The partition for one request's null-key records: round-robin across requests (skipping offline ones). */
-  nextStickyPartition(): number {
-    const count = this.#byPartition.length;
-    let partition = this.#stickyCursor % count;
-    for (let tries = 0; tries < count && this.#byPartition[partition] === undefined; tries++) partition = (partition + 1) % count;
-    this.#stickyCursor = (partition + 1) % count;
-    return partition;
-  }
-
-  /** @internal the registry swaps these under its admin lock. */
-  setMeta(meta: TopicMetadata, configs: TopicConfigs): void {
-    this.#meta = meta;
-    this.#configs = configs;
-  }
-}
+export { Topic, type OfflinePartition, type PartitionHandle } from './topic.js';
 
 export interface TopicRegistryOptions {
   dataDir: string;
@@ -109,8 +41,8 @@ export interface TopicRegistryOptions {
   maxRequestBytes: number;
   /** The floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES). */
   minSegmentBytes: number;
-  /** The largest replication factor a topic may have now, and why (1 on a single node; the live brokers in a cluster). */
-  replicationLimit: () => { max: number; why: string };
+  /** The largest replication factor a topic may have now, and why: the live brokers (one on a single node), read now. */
+  replicationLimit: () => Promise<{ max: number; why: string }>;
   logger: Logger;
   now: () => number;
   /** Called after a topic is removed from the registry (wake its waiters, drop its metrics). */
@@ -135,6 +67,7 @@ export class TopicRegistry {
   readonly #topics = new Map<string, Topic>();
   #adminTail: Promise<unknown> = Promise.resolve();
   #partitionCount = 0;
+  #localChanges = 0;
 
   constructor(options: TopicRegistryOptions) {
     this.#opts = options;
@@ -174,7 +107,7 @@ export class TopicRegistry {
       this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!, offline.get(meta.name)));
       this.#partitionCount += meta.partitions;
     }
-    await this.#reportOrphans();
+    await reportOrphans(this.#opts.dataDir, this.#topics.values(), this.#opts.logger);
   }
 
   /** Partitions of served topics whose log could not be opened at start. */
@@ -253,7 +186,7 @@ export class TopicRegistry {
    * types) is the caller's to check: @strata/api's schemas do it for HTTP.
    */
   create(spec: TopicSpec): Promise<Topic> {
-    return this.#admin(async () => {
+    return this.#localChange(async () => {
       const problems: Problem[] = [];
       const nameProblem = topicNameProblem(spec.name);
       if (nameProblem !== null) problems.push({ code: 'INVALID_TOPIC', field: 'name', message: `topic name ${nameProblem}` });
@@ -271,9 +204,10 @@ export class TopicRegistry {
         });
       }
 
-      const limit = this.#opts.replicationLimit();
-      // An explicit factor must be placeable now (as in Kafka). The default is kept as it is: the
-      // controller places min(factor, live brokers) replicas and adds the rest as brokers join.
+      const limit = await this.#opts.replicationLimit();
+      // An explicit factor must be placeable now (as in Kafka). The default falls out of the live
+      // set: min(default, live brokers), so a single node makes topics of one replica, and a
+      // cluster topics of the default factor once that many brokers are up.
       const explicit = spec.replicationFactor !== undefined;
       const replicationFactor = spec.replicationFactor ?? this.#opts.defaults.replicationFactor;
       let rfOk = false;
@@ -344,7 +278,7 @@ export class TopicRegistry {
 
   /** Removes the topic from service, then its metadata, then its partition directories. */
   delete(name: string): Promise<void> {
-    return this.#admin(async () => {
+    return this.#localChange(async () => {
       const topic = this.get(name);
       this.#topics.delete(name);
       try {
@@ -367,7 +301,7 @@ export class TopicRegistry {
           rm(join(this.#opts.dataDir, partitionDirName(name, p)), { recursive: true, force: true }),
         )),
       ];
-      await this.#opts.tiering.deleteTopic(name, topic.partitionCount).catch((e: unknown) => {
+      await this.#opts.tiering.deleteTopic(name).catch((e: unknown) => {
         // The topic is gone from service; objects left behind are garbage, reported here.
         this.#opts.logger.error('could not remove a deleted topic\'s objects from the bucket', { topic: name, err: e });
       });
@@ -388,7 +322,7 @@ export class TopicRegistry {
    * to the broker default. Everything is validated before anything changes.
    */
   updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<Topic> {
-    return this.#admin(async () => {
+    return this.#localChange(async () => {
       const topic = this.get(name);
       const problems: Problem[] = [];
       const overrides: Record<string, unknown> = { ...topic.meta.configs };
@@ -425,8 +359,11 @@ export class TopicRegistry {
    * through another broker are served here too. A topic deleted elsewhere only leaves this broker's
    * disk: the broker that deleted it removes its objects from the bucket.
    */
-  sync(metas: readonly TopicMetadata[]): Promise<void> {
+  sync(metas: readonly TopicMetadata[], changesSeen: number): Promise<void> {
     return this.#admin(async () => {
+      // A create, delete or config change made here after the list was read: the list may not show
+      // it (a slow create of many partitions would be dropped again). The next sync reads anew.
+      if (changesSeen !== this.#localChanges) return;
       const wanted = new Map(metas.map((m) => [m.name, m]));
       for (const topic of [...this.#topics.values()]) {
         const meta = wanted.get(topic.name);
@@ -517,7 +454,7 @@ export class TopicRegistry {
     if (mode === 'recover' && !exists) {
       this.#opts.logger.warn('partition directory is missing; starting the partition empty', { topic, partition, dir });
     }
-    const { log, tier } = await this.#opts.tiering.openPartition(topic, partition, dir, toLogConfig(configs), mode);
+    const { log, tier } = await this.#opts.tiering.openPartition(topic, partition, dir, toLogConfig(configs));
     if (mode === 'recover') {
       const report = log.recovery;
       const fields = { topic, partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, ...report };
@@ -528,22 +465,20 @@ export class TopicRegistry {
   }
 
   /** Partition directories no topic owns: reported, not deleted (they may be all that is left of data). */
-  async #reportOrphans(): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await readdir(this.#opts.dataDir);
-    } catch {
-      return;
-    }
-    // Compared with the names the topics own, not parsed: a long topic's directory is a bounded form.
-    const owned = new Set<string>();
-    for (const topic of this.#topics.values()) for (let p = 0; p < topic.partitionCount; p++) owned.add(partitionDirName(topic.name, p));
-    for (const entry of entries) {
-      if (!/-\d+$/.test(entry) || owned.has(entry)) continue;
-      this.#opts.logger.warn('partition directory belongs to no topic; it is removed if a topic of that name is created', {
-        dir: join(this.#opts.dataDir, entry),
-      });
-    }
+  /** Counts the admin changes made through this broker: a sync applies a list read since the last one only. */
+  get localChanges(): number {
+    return this.#localChanges;
+  }
+
+  /** An admin change made through this broker (create, delete, configs): counted when it ends, done or failed. */
+  #localChange<T>(task: () => Promise<T>): Promise<T> {
+    return this.#admin(async () => {
+      try {
+        return await task();
+      } finally {
+        this.#localChanges++;
+      }
+    });
   }
 
   #admin<T>(task: () => Promise<T>): Promise<T> {
@@ -551,56 +486,4 @@ export class TopicRegistry {
     this.#adminTail = run.catch(() => undefined);
     return run;
   }
-}
-
-/** The log's own checks, so a value it would refuse is a 400 here rather than a 500 later. */
-function logConfigProblems(configs: TopicConfigs, problems: Problem[]): void {
-  if (problems.length > 0) return;
-  try {
-    validateLogConfig(toLogConfig(configs));
-  } catch (e) {
-    problems.push({ code: 'INVALID_CONFIG', field: 'configs', message: (e as Error).message });
-  }
-}
-
-/** An I/O failure in words, without the path it carries (the path stays in the broker log). */
-function errnoSummary(e: unknown): string {
-  const errno = e as NodeJS.ErrnoException | null;
-  if (errno !== null && typeof errno === 'object' && typeof errno.code === 'string') return `${errno.code}${errno.syscall ? ` (${errno.syscall})` : ''}`;
-  return 'unexpected error';
-}
-
-/** Runs `task` on every item, at most `limit` at once, and reports every outcome in item order. */
-async function settleLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<unknown>): Promise<PromiseSettledResult<unknown>[]> {
-  const results: PromiseSettledResult<unknown>[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { status: 'fulfilled', value: await task(items[i]!) };
-      } catch (e) {
-        results[i] = { status: 'rejected', reason: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < jobs.length) {
-      const job = jobs[next++]!;
-      try {
-        await job();
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-  if (failure !== null) throw failure;
 }

@@ -13,7 +13,7 @@ export function deleteTopicsHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const version = request.header.apiVersion;
     const body = decodeBody(ApiKey.DeleteTopics, request);
-    if (ctx.cluster !== null) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    await ctx.cluster.node.syncTopics().catch(() => undefined);
     // v0-5 name topics; v6 names or ids.
     const wanted = version >= 6 ? body.topics.map((t) => ({ name: t.name, topicId: t.topicId })) : body.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
     const responses = [];

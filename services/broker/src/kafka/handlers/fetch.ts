@@ -119,7 +119,7 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
     const version = request.header.apiVersion;
     const body = decodeBody(ApiKey.Fetch, request);
     const byId = version >= 13;
-    if (!byId && ctx.cluster !== null && body.topics.some((t) => !ctx.registry.has(t.topic))) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    if (!byId && body.topics.some((t) => !ctx.registry.has(t.topic))) await ctx.cluster.node.syncTopics().catch(() => undefined);
 
     const slots: Slot[] = [];
     const layout = body.topics.map((t) => {

@@ -26,7 +26,7 @@ export function listOffsetsHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const version = request.header.apiVersion;
     const body = decodeBody(ApiKey.ListOffsets, request);
-    if (ctx.cluster !== null && body.topics.some((t) => !ctx.registry.has(t.name))) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    if (body.topics.some((t) => !ctx.registry.has(t.name))) await ctx.cluster.node.syncTopics().catch(() => undefined);
 
     const topics = await Promise.all(
       body.topics.map(async (t) => ({

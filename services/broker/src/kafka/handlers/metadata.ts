@@ -21,7 +21,7 @@ export function metadataHandler(deps: HandlerDeps): KafkaHandler {
     // v0: an empty list means every topic; v1+: null does.
     const all = body.topics === null || (version === 0 && body.topics.length === 0);
     const asked = all ? [] : body.topics!;
-    if (ctx.cluster !== null && asked.some((t) => t.name !== null && !ctx.registry.has(t.name))) {
+    if (asked.some((t) => t.name !== null && !ctx.registry.has(t.name))) {
       await ctx.cluster.node.syncTopics().catch(() => undefined);
     }
     const autoCreate = ctx.config.kafka.autoCreateTopics && (version < 4 || body.allowAutoTopicCreation);

@@ -39,7 +39,7 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const body = decodeBody(ApiKey.Produce, request);
     const acks = ACKS_BY_KAFKA.get(body.acks);
-    if (ctx.cluster !== null && body.topicData.some((t) => !ctx.registry.has(t.name))) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    if (body.topicData.some((t) => !ctx.registry.has(t.name))) await ctx.cluster.node.syncTopics().catch(() => undefined);
 
     const failed = (index: number, code: number, message: string | null): PartitionAnswer => ({ index, errorCode: countError(deps, API, code), baseOffset: -1n, errorMessage: message });
     const refused = (index: number, error: StrataError): PartitionAnswer => ({ index, errorCode: errorCode(deps, API, error), baseOffset: -1n, errorMessage: error.message });

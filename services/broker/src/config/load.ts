@@ -1,0 +1,344 @@
+// Reading the configuration: from the environment and from flags (flags win), validated once with
+// every problem reported together (fields checked against each other too).
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { StrataError } from '@strata/protocol';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../logger.js';
+import { checkEffectiveConfigs, parseTopicConfigValue, TOPIC_CONFIG_KEYS, type Problem, type TopicConfigs } from '../topics/topic-config.js';
+import { redactUrl } from './describe.js';
+import {
+  CLUSTER_DEFAULT_REPLICATION_FACTOR,
+  DEFAULT_TOPIC_CONFIGS,
+  DEFAULTS,
+  INT_SETTINGS,
+  IN_PROCESS_LEASE_TTL_MS,
+  KAFKA_METADATA_MODES,
+  NOT_IN_THIS_BUILD,
+  STRING_SETTINGS,
+  flagName,
+  knownSettings,
+  topicDefaultEnvName,
+  type IntSetting,
+  type KafkaMetadataMode,
+} from './settings.js';
+import type { BrokerConfig, ClusterConfig, KafkaConfig, ObjectStoreConfig } from './types.js';
+
+/**
+ * Reads the configuration from `env` and `argv` (flags only, e.g. process.argv after the
+ * subcommand). Throws StrataError INVALID_CONFIG listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig {
+  const problems: string[] = [];
+  const known = new Set(knownSettings());
+  const flags = parseFlags(argv, known, problems);
+
+  const raw = (name: string): { value: string; origin: string } | undefined => {
+    const fromFlag = flags.get(name);
+    if (fromFlag !== undefined) return { value: fromFlag, origin: flagName(name) };
+    const fromEnv = env[name];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, origin: name };
+    return undefined;
+  };
+
+  for (const name of Object.keys(env)) {
+    // A typo in a topic default would otherwise be silently ignored.
+    if (name.startsWith('STRATA_DEFAULT_') && !known.has(name)) problems.push(`${name}: unknown setting`);
+  }
+
+  const int = (setting: IntSetting): number => {
+    const found = raw(setting.env);
+    if (found === undefined) return setting.default;
+    const text = found.value.trim();
+    const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < setting.min || value > setting.max) {
+      problems.push(`${found.origin}: must be an integer in [${setting.min}, ${setting.max}], got "${found.value}"`);
+      return setting.default;
+    }
+    return value;
+  };
+  const str = (name: string, fallback: string): string => raw(name)?.value.trim() ?? fallback;
+
+  const httpPort = int(INT_SETTINGS.httpPort);
+  const host = str(STRING_SETTINGS.host, DEFAULTS.host);
+  if (host === '') problems.push(`${STRING_SETTINGS.host}: must not be empty`);
+  const dataDir = resolve(str(STRING_SETTINGS.dataDir, DEFAULTS.dataDir));
+  const redisUrl = str(STRING_SETTINGS.redisUrl, '');
+  // Brokers sharing a Redis each need their own id: the host name is unique per pod or container.
+  const brokerId = str(STRING_SETTINGS.brokerId, redisUrl === '' ? DEFAULTS.brokerId : hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64));
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(brokerId)) {
+    problems.push(`${STRING_SETTINGS.brokerId}: must be 1..64 characters of [A-Za-z0-9._-], got "${brokerId}"`);
+  }
+  const advertisedUrl = str(STRING_SETTINGS.advertisedUrl, '').replace(/\/+$/, '');
+  if (advertisedUrl !== '') {
+    let ok = false;
+    try {
+      const url = new URL(advertisedUrl);
+      ok = url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`${STRING_SETTINGS.advertisedUrl}: must be an http(s) URL, got "${advertisedUrl}"`);
+  }
+  const levelText = str(STRING_SETTINGS.logLevel, DEFAULTS.logLevel).toLowerCase();
+  let logLevel: LogLevel = DEFAULTS.logLevel;
+  if (isLogLevel(levelText)) logLevel = levelText;
+  else problems.push(`${STRING_SETTINGS.logLevel}: must be one of ${LOG_LEVELS.join(', ')}, got "${levelText}"`);
+
+  const topicConfigs: TopicConfigs = { ...DEFAULT_TOPIC_CONFIGS };
+  const topicProblems: Problem[] = [];
+  for (const key of TOPIC_CONFIG_KEYS) {
+    const name = topicDefaultEnvName(key);
+    const found = raw(name);
+    if (found === undefined) continue;
+    const value = parseTopicConfigValue(key, found.value, found.origin, topicProblems);
+    if (value !== undefined) (topicConfigs as unknown as Record<string, unknown>)[key] = value;
+  }
+
+  const cluster = clusterConfig(redisUrl, host, raw, str, int, problems);
+  const config: BrokerConfig = {
+    cluster,
+    httpPort,
+    host,
+    dataDir,
+    brokerId,
+    advertisedUrl,
+    logLevel,
+    topicDefaults: {
+      partitions: int(INT_SETTINGS.defaultPartitions),
+      replicationFactor:
+        raw(INT_SETTINGS.defaultReplicationFactor.env) === undefined && redisUrl !== '' ? CLUSTER_DEFAULT_REPLICATION_FACTOR : int(INT_SETTINGS.defaultReplicationFactor),
+      configs: topicConfigs,
+    },
+    maxRequestBytes: int(INT_SETTINGS.maxRequestBytes),
+    maxPartitions: int(INT_SETTINGS.maxPartitions),
+    fetchMaxWaitMsCap: int(INT_SETTINGS.fetchMaxWaitMsCap),
+    fetchMaxBytesCap: int(INT_SETTINGS.fetchMaxBytesCap),
+    fetchMaxRecordsCap: int(INT_SETTINGS.fetchMaxRecordsCap),
+    maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
+    maxDecompressedBytes: int(INT_SETTINGS.maxDecompressedBytes),
+    maxConcurrentDecompressions: int(INT_SETTINGS.maxConcurrentDecompressions),
+    maxConnections: int(INT_SETTINGS.maxConnections),
+    maxConnectionsPerAddress: int(INT_SETTINGS.maxConnectionsPerAddress),
+    bodyBytesInFlightPerConnection: int(INT_SETTINGS.bodyBytesInFlightPerConnection),
+    bodyBytesInFlightPerAddress: int(INT_SETTINGS.bodyBytesInFlightPerAddress),
+    bodyBytesInFlight: int(INT_SETTINGS.bodyBytesInFlight),
+    bodyIdleTimeoutMs: int(INT_SETTINGS.bodyIdleTimeoutMs),
+    headersTimeoutMs: int(INT_SETTINGS.headersTimeoutMs),
+    requestTimeoutMs: int(INT_SETTINGS.requestTimeoutMs),
+    keepAliveTimeoutMs: int(INT_SETTINGS.keepAliveTimeoutMs),
+    jsonProduceMaxRecords: int(INT_SETTINGS.jsonProduceMaxRecords),
+    maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
+    shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
+    groups: {
+      limits: {
+        groupsMax: int(INT_SETTINGS.maxGroups),
+        groupMembersMax: int(INT_SETTINGS.groupMaxSize),
+        offsetsPerCommitMax: int(INT_SETTINGS.maxOffsetsPerCommit),
+        offsetMetadataMaxBytes: int(INT_SETTINGS.offsetMetadataMaxBytes),
+        groupMetadataMaxBytes: int(INT_SETTINGS.groupMetadataMaxBytes),
+      },
+      offsetsRetentionMs: int(INT_SETTINGS.offsetsRetentionMs),
+      expiryIntervalMs: int(INT_SETTINGS.offsetsRetentionCheckIntervalMs),
+      expiryGroupsPerPass: int(INT_SETTINGS.offsetsRetentionCheckGroups),
+    },
+    producerState: {
+      producerIdExpirationMs: int(INT_SETTINGS.producerIdExpirationMs),
+      producersMax: int(INT_SETTINGS.maxProducersPerPartition),
+    },
+    maxOpenSegmentFiles: int(INT_SETTINGS.maxOpenSegmentFiles),
+    minSegmentBytes: int(INT_SETTINGS.minSegmentBytes),
+    logOpenCloseConcurrency: int(INT_SETTINGS.logOpenCloseConcurrency),
+    minFreeDiskBytes: int(INT_SETTINGS.minFreeDiskBytes),
+    diskCheckIntervalMs: int(INT_SETTINGS.diskCheckIntervalMs),
+    diskReserveBytes: int(INT_SETTINGS.diskReserveBytes),
+    notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
+    objectStore: objectStoreConfig(str, dataDir, problems),
+    tiering: {
+      uploadConcurrency: int(INT_SETTINGS.uploadConcurrency),
+      loopIntervalMs: int(INT_SETTINGS.loopIntervalMs),
+      gcIntervalMs: int(INT_SETTINGS.gcIntervalMs),
+      orphanGraceMs: int(INT_SETTINGS.orphanGraceMs),
+      cacheBytes: int(INT_SETTINGS.cacheBytes),
+      chunkBytes: int(INT_SETTINGS.chunkBytes),
+      readAheadChunks: int(INT_SETTINGS.readAheadChunks),
+      fetchConcurrency: int(INT_SETTINGS.fetchConcurrency),
+      maxOpenReaders: int(INT_SETTINGS.maxOpenReaders),
+    },
+    kafka: kafkaConfig(str, int, problems),
+  };
+  if (config.tiering.cacheBytes < config.tiering.chunkBytes * (config.tiering.readAheadChunks + 2)) {
+    problems.push(
+      `STRATA_REMOTE_CACHE_BYTES (${config.tiering.cacheBytes}) must hold the read-ahead: at least STRATA_REMOTE_CHUNK_BYTES x (STRATA_REMOTE_READ_AHEAD_CHUNKS + 2)`,
+    );
+  }
+
+  // Fields checked against each other.
+  // Replicas below the default factor are not made when fewer brokers are live: the check is against the largest.
+  checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
+  for (const p of topicProblems) problems.push(p.message);
+  if (config.groups.limits.offsetMetadataMaxBytes > config.groups.limits.groupMetadataMaxBytes) {
+    problems.push(
+      `STRATA_OFFSET_METADATA_MAX_BYTES (${config.groups.limits.offsetMetadataMaxBytes}) must not exceed STRATA_GROUP_METADATA_MAX_BYTES (${config.groups.limits.groupMetadataMaxBytes})`,
+    );
+  }
+  // A request the size limit allows must fit every budget it is counted against.
+  if (config.bodyBytesInFlightPerConnection < config.maxRequestBytes) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION (${config.bodyBytesInFlightPerConnection}) must be at least STRATA_MAX_REQUEST_BYTES (${config.maxRequestBytes})`);
+  }
+  if (config.bodyBytesInFlightPerAddress < config.bodyBytesInFlightPerConnection) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS (${config.bodyBytesInFlightPerAddress}) must be at least STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION (${config.bodyBytesInFlightPerConnection})`);
+  }
+  if (config.bodyBytesInFlight < config.bodyBytesInFlightPerAddress) {
+    problems.push(`STRATA_BODY_BYTES_IN_FLIGHT (${config.bodyBytesInFlight}) must be at least STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS (${config.bodyBytesInFlightPerAddress})`);
+  }
+  // Node refuses a headers timeout longer than the whole request's.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push(`STRATA_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must be at most STRATA_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
+  }
+  if (config.topicDefaults.partitions > config.maxPartitions) {
+    problems.push(`STRATA_DEFAULT_PARTITIONS (${config.topicDefaults.partitions}) exceeds STRATA_MAX_PARTITIONS (${config.maxPartitions})`);
+  }
+
+  if (problems.length > 0) {
+    throw new StrataError('INVALID_CONFIG', `invalid broker configuration: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return config;
+}
+
+function clusterConfig(
+  redisUrl: string,
+  host: string,
+  raw: (name: string) => { value: string } | undefined,
+  str: (name: string, fallback: string) => string,
+  int: (setting: IntSetting) => number,
+  problems: string[],
+): ClusterConfig {
+  const inProcess = redisUrl === '';
+  // The in-process engine's leases can only be held by brokers of this process: a dead leader is a
+  // dead process, whose restart takes its own leases back at once. A long lease costs nothing there
+  // and keeps a loaded single node (stalled event loop, slow fsyncs) from losing its partitions.
+  const leaseTtlMs = inProcess && raw(INT_SETTINGS.leaseTtlMs.env) === undefined ? IN_PROCESS_LEASE_TTL_MS : int(INT_SETTINGS.leaseTtlMs);
+  const sessionTtlMs = int(INT_SETTINGS.sessionTtlMs);
+  const tickMs = int(INT_SETTINGS.clusterTickMs);
+  const handoverTimeoutMs = int(INT_SETTINGS.handoverTimeoutMs);
+  const redisPrefix = str(STRING_SETTINGS.redisPrefix, 'strata:');
+  // Without Redis a peer must share the in-process coordinator, so it runs in this process: the
+  // internal listener stays on loopback, on an ephemeral port unless one is set.
+  const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);
+  const internalHost = inProcess ? '127.0.0.1' : host;
+  const replicaLagTimeMaxMs = int(INT_SETTINGS.replicaLagTimeMaxMs);
+  const replicaAckTimeoutMs = int(INT_SETTINGS.replicaAckTimeoutMs);
+  const replicaFetchMaxBytes = int(INT_SETTINGS.replicaFetchMaxBytes);
+  const replicaFetchWaitMaxMs = int(INT_SETTINGS.replicaFetchWaitMaxMs);
+  // No peer outside this process can know a random secret: only brokers given the same one pair up.
+  const clusterSecret = str(STRING_SETTINGS.clusterSecret, inProcess ? randomBytes(24).toString('base64url') : '');
+  const internalAdvertisedUrl = str(STRING_SETTINGS.internalAdvertisedUrl, '').replace(/\/+$/, '');
+  // Replication traffic carries every record: the internal port never runs unauthenticated.
+  if (clusterSecret.length < 16) problems.push('STRATA_CLUSTER_SECRET: a cluster needs a shared secret of at least 16 characters (it authenticates broker-to-broker replication)');
+  if (internalAdvertisedUrl !== '' && !/^https?:\/\/[^/]+$/.test(internalAdvertisedUrl)) problems.push(`STRATA_INTERNAL_ADVERTISED_URL: must be an http(s) URL with no path, got "${internalAdvertisedUrl}"`);
+  if (replicaFetchWaitMaxMs >= replicaLagTimeMaxMs) problems.push(`STRATA_REPLICA_FETCH_WAIT_MAX_MS (${replicaFetchWaitMaxMs}) must be below STRATA_REPLICA_LAG_TIME_MAX_MS (${replicaLagTimeMaxMs})`);
+  try {
+    const url = inProcess ? null : new URL(redisUrl);
+    if (url !== null && url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme');
+  } catch {
+    problems.push(`STRATA_REDIS_URL: must be a redis:// or rediss:// URL, got "${redactUrl(redisUrl)}"`);
+  }
+  if (!/^[A-Za-z0-9:._-]{0,64}$/.test(redisPrefix)) problems.push(`STRATA_REDIS_PREFIX: must be up to 64 characters of [A-Za-z0-9:._-], got "${redisPrefix}"`);
+  // Renewals every TTL/3 must come round several times per lease, or one slow tick loses it.
+  if (tickMs * 4 > leaseTtlMs) problems.push(`STRATA_CLUSTER_TICK_MS (${tickMs}) must be at most a quarter of STRATA_LEASE_TTL_MS (${leaseTtlMs})`);
+  return {
+    redisUrl,
+    redisPrefix,
+    leaseTtlMs,
+    sessionTtlMs,
+    tickMs,
+    handoverTimeoutMs,
+    internalPort,
+    internalHost,
+    internalAdvertisedUrl,
+    clusterSecret,
+    replicaLagTimeMaxMs,
+    replicaAckTimeoutMs,
+    replicaFetchMaxBytes,
+    replicaFetchWaitMaxMs,
+  };
+}
+
+function objectStoreConfig(str: (name: string, fallback: string) => string, dataDir: string, problems: string[]): ObjectStoreConfig {
+  const bucket = str(STRING_SETTINGS.s3Bucket, '');
+  if (bucket === '') return { kind: 'local', dir: resolve(dataDir, str(STRING_SETTINGS.objectsDir, '__strata/objects')) };
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`STRATA_S3_BUCKET: "${bucket}" is not a valid bucket name`);
+  const endpoint = str(STRING_SETTINGS.s3Endpoint, '');
+  if (endpoint !== '' && !/^https?:\/\/[^/]+/.test(endpoint)) problems.push(`STRATA_S3_ENDPOINT: must be an http(s) URL, got "${endpoint}"`);
+  const pathStyle = str(STRING_SETTINGS.s3ForcePathStyle, 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(pathStyle)) problems.push(`STRATA_S3_FORCE_PATH_STYLE: must be true or false, got "${pathStyle}"`);
+  return {
+    kind: 's3',
+    bucket,
+    prefix: str(STRING_SETTINGS.s3Prefix, ''),
+    endpoint,
+    region: str(STRING_SETTINGS.s3Region, 'us-east-1'),
+    forcePathStyle: pathStyle === 'true' || pathStyle === '1',
+  };
+}
+
+/** `--name value` and `--name=value`; flags win over the environment. */
+function parseFlags(argv: string[], known: Set<string>, problems: string[]): Map<string, string> {
+  const byFlag = new Map<string, string>();
+  for (const name of known) byFlag.set(flagName(name), name);
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const name = byFlag.get(flag);
+    if (name === undefined) {
+      problems.push(`${flag}: unknown flag`);
+      if (eq < 0 && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) i++;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!;
+    else {
+      problems.push(`${flag}: missing value`);
+      continue;
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+function kafkaConfig(str: (name: string, fallback: string) => string, int: (setting: IntSetting) => number, problems: string[]): KafkaConfig {
+  const advertisedAddress = str(STRING_SETTINGS.kafkaAdvertisedAddress, '');
+  if (advertisedAddress !== '' && !/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(advertisedAddress)) {
+    problems.push(`STRATA_KAFKA_ADVERTISED_ADDRESS: must be host:port, got "${advertisedAddress}"`);
+  }
+  const mode = str(STRING_SETTINGS.kafkaMetadataMode, DEFAULTS.kafkaMetadataMode);
+  if (!(KAFKA_METADATA_MODES as readonly string[]).includes(mode)) problems.push(`STRATA_KAFKA_METADATA_MODE: must be one of ${KAFKA_METADATA_MODES.join(', ')}, got "${mode}"`);
+  const autoCreate = str(STRING_SETTINGS.kafkaAutoCreateTopics, String(DEFAULTS.kafkaAutoCreateTopics)).toLowerCase();
+  if (!['true', 'false'].includes(autoCreate)) problems.push(`STRATA_KAFKA_AUTO_CREATE_TOPICS: must be true or false, got "${autoCreate}"`);
+  const kafka: KafkaConfig = {
+    port: int(INT_SETTINGS.kafkaPort),
+    advertisedAddress,
+    metadataMode: (KAFKA_METADATA_MODES as readonly string[]).includes(mode) ? (mode as KafkaMetadataMode) : DEFAULTS.kafkaMetadataMode,
+    autoCreateTopics: autoCreate === 'true',
+    maxRequestBytes: int(INT_SETTINGS.kafkaMaxRequestBytes),
+    maxInFlightPerConnection: int(INT_SETTINGS.kafkaMaxInFlightPerConnection),
+    requestBytesInFlight: int(INT_SETTINGS.kafkaRequestBytesInFlight),
+    maxConnections: int(INT_SETTINGS.kafkaMaxConnections),
+    maxConnectionsPerAddress: int(INT_SETTINGS.kafkaMaxConnectionsPerAddress),
+    connectionsMaxIdleMs: int(INT_SETTINGS.kafkaConnectionsMaxIdleMs),
+  };
+  // One request the size cap allows must fit the budget it is counted against.
+  if (kafka.requestBytesInFlight < kafka.maxRequestBytes) {
+    problems.push(`STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT (${kafka.requestBytesInFlight}) must be at least STRATA_KAFKA_MAX_REQUEST_BYTES (${kafka.maxRequestBytes})`);
+  }
+  return kafka;
+}

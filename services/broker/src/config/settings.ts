@@ -1,0 +1,318 @@
+// The broker's settings: every named default in one place (DEFAULTS, the topic defaults), and the
+// table of each setting's environment name, flag and bounds. config/load.ts reads them.
+//
+// Each setting STRATA_FOO_BAR has the flag form --foo-bar (also --foo-bar=value).
+
+import { GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT } from '@strata/coord';
+import { DEFAULT_PRODUCER_STATE_LIMITS } from '@strata/log';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '@strata/protocol';
+import type { LogLevel } from '../logger.js';
+import { TOPIC_CONFIG_KEYS, type TopicConfigKey, type TopicConfigs } from '../topics/topic-config.js';
+
+const MiB = 1024 * 1024;
+
+/** Kafka's topic defaults, except segment.bytes: smaller segments reach the bucket sooner (docs/architecture.md#upload). */
+export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
+  'segment.bytes': 128 * MiB,
+  'segment.ms': 7 * 24 * 60 * 60 * 1000,
+  'retention.ms': 7 * 24 * 60 * 60 * 1000,
+  'retention.bytes': -1,
+  // Redpanda's choice: a day of data stays local for fast tail reads; older reads come from the bucket.
+  'local.retention.ms': 24 * 60 * 60 * 1000,
+  'local.retention.bytes': -2,
+  'flush.messages': -1,
+  'flush.ms': -1,
+  'max.message.bytes': 1_048_588, // Kafka's message.max.bytes: 1 MiB + the 12-byte log overhead
+  'index.interval.bytes': 4096,
+  'min.insync.replicas': 1,
+  'cleanup.policy': 'delete',
+  'unclean.leader.election.enable': 'false',
+  // Kafka 4.0's defaults (KIP-937): no limit into the past, one hour into the future.
+  'message.timestamp.before.max.ms': Number.MAX_SAFE_INTEGER,
+  'message.timestamp.after.max.ms': 60 * 60 * 1000,
+});
+
+/** Broker-level defaults (the topic ones are above). */
+export const DEFAULTS = Object.freeze({
+  httpPort: 8080,
+  host: '0.0.0.0',
+  dataDir: './data',
+  brokerId: '0',
+  logLevel: 'info' as LogLevel,
+  defaultPartitions: 1,
+  /**
+   * A topic's replication factor when the request names none. Its replicas go on as many live
+   * brokers as there are, up to it: a single node holds one, and the controller adds the rest as
+   * brokers join. (An explicit factor must be placeable now, as in Kafka.)
+   */
+  /** A single node's (the in-process coordinator: no peer can exist); with Redis, CLUSTER_DEFAULT_REPLICATION_FACTOR. */
+  defaultReplicationFactor: 1,
+  /** Hard cap on any request body (JSON produce; raw produce is capped by max.message.bytes too). */
+  maxRequestBytes: 16 * MiB,
+  /** Partitions across all topics on this broker. */
+  maxPartitions: 10_000,
+  /** Long-poll: a fetch's maxWaitMs is clamped to this. */
+  fetchMaxWaitMsCap: 30_000,
+  /** A fetch's maxBytes is clamped to this (Kafka's fetch.max.bytes default). */
+  fetchMaxBytesCap: 50 * MiB,
+  /** A JSON fetch's maxRecords is clamped to this. */
+  fetchMaxRecordsCap: 10_000,
+  /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
+  maxFetchWaiters: 10_000,
+  /**
+   * Bytes one gzip batch may inflate to, at produce (validation) and when a JSON fetch decodes stored
+   * batches: past it the batch is MESSAGE_TOO_LARGE. Bounds the memory of one decompression.
+   */
+  maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+  /**
+   * Decompressions running at once (produce validation and JSON fetch); the rest wait their turn. Each
+   * holds a thread of libuv's pool (4, shared with file reads) and up to maxDecompressedBytes.
+   */
+  maxConcurrentDecompressions: 2,
+  maxConnections: 10_000,
+  /**
+   * Connections from one remote address (0 = no limit); the excess is closed at once. Behind a load
+   * balancer or a NAT every client shares its address: raise it (or set 0) there.
+   */
+  maxConnectionsPerAddress: 1_000,
+  /** Request-body bytes one connection may hold at once (pipelined requests); at least maxRequestBytes. */
+  bodyBytesInFlightPerConnection: 32 * MiB,
+  /** Request-body bytes one remote address may hold at once, across its connections. */
+  bodyBytesInFlightPerAddress: 64 * MiB,
+  /** Request-body bytes the broker holds at once; a body past a budget is refused (429) unread. */
+  bodyBytesInFlight: 256 * MiB,
+  /** A request body that receives no byte for this long fails (503 REQUEST_TIMED_OUT) and its connection closes. */
+  bodyIdleTimeoutMs: 15_000,
+  /** Time to receive a request's headers; also how long a new connection may stay silent. */
+  headersTimeoutMs: 20_000,
+  /** Time to receive a whole request, headers and body (Node's default is 300 s). */
+  requestTimeoutMs: 60_000,
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: 5_000,
+  /** Records in one JSON produce request (the binary endpoint is for bulk). */
+  jsonProduceMaxRecords: 10_000,
+  /** Period of the maintenance pass (roll by segment.ms, retention, flush.ms). */
+  maintenanceIntervalMs: 1_000,
+  /** close(): how long in-flight requests may take before their connections are cut. */
+  shutdownTimeoutMs: 10_000,
+  // Consumer groups (issue #10: any client could grow the coordinator, the Redis of the leases, without limit).
+  /** Groups the coordinator holds; a new one past it is refused (GROUP_LIMIT_REACHED). */
+  maxGroups: GROUP_LIMIT_DEFAULTS.groupsMax,
+  /** Members of one group (Kafka's group.consumer.max.size): GROUP_MAX_SIZE_REACHED. */
+  groupMaxSize: GROUP_LIMIT_DEFAULTS.groupMembersMax,
+  /** Offsets in one commit or reset. */
+  maxOffsetsPerCommit: GROUP_LIMIT_DEFAULTS.offsetsPerCommitMax,
+  /** Kafka's offset.metadata.max.bytes: UTF-8 bytes of one offset's metadata. */
+  offsetMetadataMaxBytes: GROUP_LIMIT_DEFAULTS.offsetMetadataMaxBytes,
+  /** UTF-8 bytes of offset metadata one group stores in all. */
+  groupMetadataMaxBytes: GROUP_LIMIT_DEFAULTS.groupMetadataMaxBytes,
+  /** Kafka's offsets.retention.minutes (7 days), in ms: an empty group's offsets expire after it. */
+  offsetsRetentionMs: OFFSETS_RETENTION_MS_DEFAULT,
+  /** Kafka's offsets.retention.check.interval.ms is 600000; one pass here is bounded (below), so it runs more often. */
+  offsetsRetentionCheckIntervalMs: 60_000,
+  /** Groups one expiry pass visits at most; the next pass continues where it stopped. */
+  offsetsRetentionCheckGroups: 1_000,
+  /**
+   * Segment file descriptors kept open at once, across every partition (an LRU; a file in use
+   * is never closed under its user). A quarter of the common `ulimit -n` of 1024: the rest is
+   * for client sockets, replication, Redis, S3 and short-lived index and metadata files.
+   */
+  maxOpenSegmentFiles: 256,
+  /**
+   * The smallest segment.bytes a topic may set (Kafka 4.0's minimum, KIP-1030): tiny segments
+   * mean a file, an upload and an index per few records. Lower it only in tests (Kafka's
+   * internal.segment.bytes).
+   */
+  minSegmentBytes: 1 * MiB,
+  /** Partition logs opened (at start) or closed (at shutdown) at once: each needs a few descriptors meanwhile. */
+  logOpenCloseConcurrency: 16,
+  /** Below this many free bytes on the data disk the broker is read-only: produce is refused (STORAGE_FULL), /readyz answers 503. */
+  minFreeDiskBytes: 64 * MiB,
+  /** How often the data disk's free space is measured. */
+  diskCheckIntervalMs: 1_000,
+  /**
+   * Bytes kept in a reserve file on the data disk and released when it is full, so a broker at 0
+   * bytes free can still write what leading its partitions takes (0: no reserve).
+   */
+  diskReserveBytes: 1 * MiB,
+  /**
+   * Kafka's producer.id.expiration.ms (a broker setting there too, 1 day): each partition forgets an
+   * idempotent producer that has not written to it for this long (ms).
+   */
+  producerIdExpirationMs: DEFAULT_PRODUCER_STATE_LIMITS.producerIdExpirationMs,
+  /** Idempotent producers one partition remembers; past it the least recently active is forgotten (bounds memory). */
+  maxProducersPerPartition: DEFAULT_PRODUCER_STATE_LIMITS.producersMax,
+  // The Kafka listener (services/broker/src/kafka/). Port 0 = no Kafka listener.
+  kafkaPort: 9092,
+  kafkaMetadataMode: 'brokers' as KafkaMetadataMode,
+  /**
+   * Off, unlike Kafka's auto.create.topics.enable: a metadata request or a consumer naming a mistyped
+   * topic would create it (with the cluster's replication factor), and operators turn Kafka's off.
+   */
+  kafkaAutoCreateTopics: false,
+  /**
+   * Kafka's socket.request.max.bytes is 100 MiB; a client's produce is bounded by its max.request.size
+   * (1 MiB) and a fetch request is small, so the HTTP request cap's 16 MiB fits every client's default
+   * while bounding what one frame can pin.
+   */
+  kafkaMaxRequestBytes: 16 * MiB,
+  /** Requests read from one connection and not yet answered; reading pauses at the cap (Kafka's broker reads one at a time). */
+  kafkaMaxInFlightPerConnection: 32,
+  /** Request bytes held by all Kafka connections at once (frames read or being read, until answered); reading pauses past it. */
+  kafkaRequestBytesInFlight: 256 * MiB,
+  kafkaMaxConnections: 10_000,
+  /** As maxConnectionsPerAddress: behind a load balancer or a NAT every client shares its address. */
+  kafkaMaxConnectionsPerAddress: 1_000,
+  /** Kafka's connections.max.idle.ms: a connection with nothing in flight and no byte for this long is closed. */
+  kafkaConnectionsMaxIdleMs: 600_000,
+});
+
+/**
+ * STRATA_DEFAULT_REPLICATION_FACTOR when unset and a Redis URL is set: Kafka's recommended 3. A topic
+ * created while fewer brokers are live keeps the factor; the controller adds its replicas as brokers join.
+ */
+export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
+
+/** How Metadata answers: each broker at its own address (`brokers`), or one address leading every partition (`one-address`: a load balancer in front). */
+export const KAFKA_METADATA_MODES = ['brokers', 'one-address'] as const;
+export type KafkaMetadataMode = (typeof KAFKA_METADATA_MODES)[number];
+
+
+/**
+ * STRATA_LEASE_TTL_MS when unset and the coordinator is the in-process engine (ms): only brokers of
+ * this process can hold its leases, so a long lease delays no failover (config/load.ts says why).
+ */
+export const IN_PROCESS_LEASE_TTL_MS = 30_000;
+
+/** Fetch defaults when the request does not say (not configurable: the caps above are). */
+export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
+export const FETCH_DEFAULT_MAX_RECORDS = 500;
+
+/**
+ * Nesting levels ([ and {) a JSON request body may have; deeper is INVALID_REQUEST. The same bound
+ * decides whether a stored value renders as JSON in a fetch (deeper ones come back base64), so
+ * anything JSON produce accepts, JSON fetch renders. Not configurable: it guards the recursion of
+ * JSON.stringify (V8 overflows its stack at a few thousand levels), not a resource to tune.
+ */
+export const JSON_MAX_DEPTH = 128;
+
+/** Settings from docs/architecture.md#http-api this build recognises but does not use yet (none now: replication landed). */
+export const NOT_IN_THIS_BUILD = [] as const;
+
+/** The env var for a topic config default: segment.bytes -> STRATA_DEFAULT_SEGMENT_BYTES. */
+export function topicDefaultEnvName(key: TopicConfigKey): string {
+  return `STRATA_DEFAULT_${key.toUpperCase().replaceAll('.', '_')}`;
+}
+
+/** STRATA_HTTP_PORT -> --http-port */
+export function flagName(envName: string): string {
+  return `--${envName.slice('STRATA_'.length).toLowerCase().replaceAll('_', '-')}`;
+}
+
+export interface IntSetting {
+  env: string;
+  default: number;
+  min: number;
+  max: number;
+}
+
+export const INT_SETTINGS = {
+  httpPort: { env: 'STRATA_HTTP_PORT', default: DEFAULTS.httpPort, min: 0, max: 65_535 },
+  defaultPartitions: { env: 'STRATA_DEFAULT_PARTITIONS', default: DEFAULTS.defaultPartitions, min: 1, max: 100_000 },
+  defaultReplicationFactor: { env: 'STRATA_DEFAULT_REPLICATION_FACTOR', default: DEFAULTS.defaultReplicationFactor, min: 1, max: 16 },
+  maxRequestBytes: { env: 'STRATA_MAX_REQUEST_BYTES', default: DEFAULTS.maxRequestBytes, min: 1024, max: 1024 * MiB },
+  maxPartitions: { env: 'STRATA_MAX_PARTITIONS', default: DEFAULTS.maxPartitions, min: 1, max: 1_000_000 },
+  fetchMaxWaitMsCap: { env: 'STRATA_FETCH_MAX_WAIT_MS', default: DEFAULTS.fetchMaxWaitMsCap, min: 0, max: 10 * 60_000 },
+  fetchMaxBytesCap: { env: 'STRATA_FETCH_MAX_BYTES', default: DEFAULTS.fetchMaxBytesCap, min: 1024, max: 1024 * MiB },
+  fetchMaxRecordsCap: { env: 'STRATA_FETCH_MAX_RECORDS', default: DEFAULTS.fetchMaxRecordsCap, min: 1, max: 1_000_000 },
+  maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
+  maxDecompressedBytes: { env: 'STRATA_MAX_DECOMPRESSED_BYTES', default: DEFAULTS.maxDecompressedBytes, min: 1 * MiB, max: 1024 * MiB },
+  maxConcurrentDecompressions: { env: 'STRATA_MAX_CONCURRENT_DECOMPRESSIONS', default: DEFAULTS.maxConcurrentDecompressions, min: 1, max: 64 },
+  maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
+  maxConnectionsPerAddress: { env: 'STRATA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.maxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  bodyBytesInFlightPerConnection: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.bodyBytesInFlightPerConnection, min: 1024, max: 1024 * 1024 * MiB },
+  bodyBytesInFlightPerAddress: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS', default: DEFAULTS.bodyBytesInFlightPerAddress, min: 1024, max: 1024 * 1024 * MiB },
+  bodyBytesInFlight: { env: 'STRATA_BODY_BYTES_IN_FLIGHT', default: DEFAULTS.bodyBytesInFlight, min: 1024, max: 1024 * 1024 * MiB },
+  bodyIdleTimeoutMs: { env: 'STRATA_BODY_IDLE_TIMEOUT_MS', default: DEFAULTS.bodyIdleTimeoutMs, min: 100, max: 300_000 },
+  headersTimeoutMs: { env: 'STRATA_HEADERS_TIMEOUT_MS', default: DEFAULTS.headersTimeoutMs, min: 100, max: 300_000 },
+  requestTimeoutMs: { env: 'STRATA_REQUEST_TIMEOUT_MS', default: DEFAULTS.requestTimeoutMs, min: 100, max: 3_600_000 },
+  keepAliveTimeoutMs: { env: 'STRATA_KEEP_ALIVE_TIMEOUT_MS', default: DEFAULTS.keepAliveTimeoutMs, min: 100, max: 600_000 },
+  jsonProduceMaxRecords: { env: 'STRATA_JSON_PRODUCE_MAX_RECORDS', default: DEFAULTS.jsonProduceMaxRecords, min: 1, max: 1_000_000 },
+  maintenanceIntervalMs: { env: 'STRATA_MAINTENANCE_INTERVAL_MS', default: DEFAULTS.maintenanceIntervalMs, min: 10, max: 3_600_000 },
+  shutdownTimeoutMs: { env: 'STRATA_SHUTDOWN_TIMEOUT_MS', default: DEFAULTS.shutdownTimeoutMs, min: 0, max: 600_000 },
+  maxGroups: { env: 'STRATA_MAX_GROUPS', default: DEFAULTS.maxGroups, min: 1, max: LIMITS.groupsMax },
+  groupMaxSize: { env: 'STRATA_GROUP_MAX_SIZE', default: DEFAULTS.groupMaxSize, min: 1, max: LIMITS.groupMembersMax },
+  maxOffsetsPerCommit: { env: 'STRATA_MAX_OFFSETS_PER_COMMIT', default: DEFAULTS.maxOffsetsPerCommit, min: 1, max: LIMITS.offsetsPerCallMax },
+  offsetMetadataMaxBytes: { env: 'STRATA_OFFSET_METADATA_MAX_BYTES', default: DEFAULTS.offsetMetadataMaxBytes, min: 0, max: LIMITS.offsetMetadataLengthMax },
+  groupMetadataMaxBytes: { env: 'STRATA_GROUP_METADATA_MAX_BYTES', default: DEFAULTS.groupMetadataMaxBytes, min: 0, max: LIMITS.groupMetadataBytesMax },
+  offsetsRetentionMs: { env: 'STRATA_OFFSETS_RETENTION_MS', default: DEFAULTS.offsetsRetentionMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
+  offsetsRetentionCheckIntervalMs: { env: 'STRATA_OFFSETS_RETENTION_CHECK_INTERVAL_MS', default: DEFAULTS.offsetsRetentionCheckIntervalMs, min: 100, max: 24 * 3_600_000 },
+  offsetsRetentionCheckGroups: { env: 'STRATA_OFFSETS_RETENTION_CHECK_GROUPS', default: DEFAULTS.offsetsRetentionCheckGroups, min: 1, max: LIMITS.expiryGroupsPerPassMax },
+  maxOpenSegmentFiles: { env: 'STRATA_MAX_OPEN_SEGMENT_FILES', default: DEFAULTS.maxOpenSegmentFiles, min: 8, max: 1_000_000 },
+  // 14 bytes: the smallest file that can hold a batch's length prefix (the old floor).
+  minSegmentBytes: { env: 'STRATA_MIN_SEGMENT_BYTES', default: DEFAULTS.minSegmentBytes, min: 14, max: 1024 * MiB },
+  logOpenCloseConcurrency: { env: 'STRATA_LOG_OPEN_CLOSE_CONCURRENCY', default: DEFAULTS.logOpenCloseConcurrency, min: 1, max: 1_024 },
+  minFreeDiskBytes: { env: 'STRATA_MIN_FREE_DISK_BYTES', default: DEFAULTS.minFreeDiskBytes, min: 0, max: Number.MAX_SAFE_INTEGER },
+  diskCheckIntervalMs: { env: 'STRATA_DISK_CHECK_INTERVAL_MS', default: DEFAULTS.diskCheckIntervalMs, min: 10, max: 600_000 },
+  diskReserveBytes: { env: 'STRATA_DISK_RESERVE_BYTES', default: DEFAULTS.diskReserveBytes, min: 0, max: 1024 * MiB },
+  // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
+  uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },
+  loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
+  gcIntervalMs: { env: 'STRATA_TIER_GC_INTERVAL_MS', default: 10 * 60_000, min: 100, max: 7 * 24 * 3_600_000 },
+  orphanGraceMs: { env: 'STRATA_TIER_ORPHAN_GRACE_MS', default: 60 * 60_000, min: 0, max: 7 * 24 * 3_600_000 },
+  cacheBytes: { env: 'STRATA_REMOTE_CACHE_BYTES', default: 256 * MiB, min: 4 * MiB, max: 1024 * 1024 * MiB },
+  chunkBytes: { env: 'STRATA_REMOTE_CHUNK_BYTES', default: 2 * MiB, min: 64 * 1024, max: 64 * MiB },
+  readAheadChunks: { env: 'STRATA_REMOTE_READ_AHEAD_CHUNKS', default: 4, min: 0, max: 64 },
+  fetchConcurrency: { env: 'STRATA_REMOTE_FETCH_CONCURRENCY', default: 8, min: 1, max: 256 },
+  maxOpenReaders: { env: 'STRATA_REMOTE_MAX_READERS', default: 1024, min: 1, max: 1_000_000 },
+  leaseTtlMs: { env: 'STRATA_LEASE_TTL_MS', default: 6_000, min: 500, max: 60_000 },
+  sessionTtlMs: { env: 'STRATA_SESSION_TTL_MS', default: 6_000, min: 500, max: 600_000 },
+  clusterTickMs: { env: 'STRATA_CLUSTER_TICK_MS', default: 250, min: 10, max: 10_000 },
+  handoverTimeoutMs: { env: 'STRATA_HANDOVER_TIMEOUT_MS', default: 30_000, min: 0, max: 600_000 },
+  internalPort: { env: 'STRATA_INTERNAL_PORT', default: 8081, min: 0, max: 65_535 },
+  replicaLagTimeMaxMs: { env: 'STRATA_REPLICA_LAG_TIME_MAX_MS', default: 30_000, min: 100, max: 600_000 },
+  replicaAckTimeoutMs: { env: 'STRATA_REPLICA_ACK_TIMEOUT_MS', default: 30_000, min: 100, max: 600_000 },
+  replicaFetchMaxBytes: { env: 'STRATA_REPLICA_FETCH_MAX_BYTES', default: 4 * MiB, min: 64 * 1024, max: 256 * MiB },
+  replicaFetchWaitMaxMs: { env: 'STRATA_REPLICA_FETCH_WAIT_MAX_MS', default: 500, min: 1, max: 30_000 },
+  producerIdExpirationMs: { env: 'STRATA_PRODUCER_ID_EXPIRATION_MS', default: DEFAULTS.producerIdExpirationMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
+  maxProducersPerPartition: { env: 'STRATA_MAX_PRODUCERS_PER_PARTITION', default: DEFAULTS.maxProducersPerPartition, min: 1, max: 1_000_000 },
+  kafkaPort: { env: 'STRATA_KAFKA_PORT', default: DEFAULTS.kafkaPort, min: 0, max: 65_535 },
+  kafkaMaxRequestBytes: { env: 'STRATA_KAFKA_MAX_REQUEST_BYTES', default: DEFAULTS.kafkaMaxRequestBytes, min: 64 * 1024, max: 1024 * MiB },
+  kafkaMaxInFlightPerConnection: { env: 'STRATA_KAFKA_MAX_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.kafkaMaxInFlightPerConnection, min: 1, max: 1_000 },
+  kafkaRequestBytesInFlight: { env: 'STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT', default: DEFAULTS.kafkaRequestBytesInFlight, min: 64 * 1024, max: 1024 * 1024 * MiB },
+  kafkaMaxConnections: { env: 'STRATA_KAFKA_MAX_CONNECTIONS', default: DEFAULTS.kafkaMaxConnections, min: 1, max: 1_000_000 },
+  kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
+} as const satisfies Record<string, IntSetting>;
+
+export const STRING_SETTINGS = {
+  host: 'STRATA_HOST',
+  dataDir: 'STRATA_DATA_DIR',
+  brokerId: 'STRATA_BROKER_ID',
+  advertisedUrl: 'STRATA_ADVERTISED_URL',
+  logLevel: 'STRATA_LOG_LEVEL',
+  objectsDir: 'STRATA_OBJECTS_DIR',
+  s3Bucket: 'STRATA_S3_BUCKET',
+  s3Endpoint: 'STRATA_S3_ENDPOINT',
+  s3Region: 'STRATA_S3_REGION',
+  s3Prefix: 'STRATA_S3_PREFIX',
+  s3ForcePathStyle: 'STRATA_S3_FORCE_PATH_STYLE',
+  redisUrl: 'STRATA_REDIS_URL',
+  redisPrefix: 'STRATA_REDIS_PREFIX',
+  clusterSecret: 'STRATA_CLUSTER_SECRET',
+  internalAdvertisedUrl: 'STRATA_INTERNAL_ADVERTISED_URL',
+  kafkaAdvertisedAddress: 'STRATA_KAFKA_ADVERTISED_ADDRESS',
+  kafkaMetadataMode: 'STRATA_KAFKA_METADATA_MODE',
+  kafkaAutoCreateTopics: 'STRATA_KAFKA_AUTO_CREATE_TOPICS',
+} as const;
+
+/** Every setting name this build knows (flags are checked against it). */
+export function knownSettings(): string[] {
+  return [
+    ...Object.values(INT_SETTINGS).map((s) => s.env),
+    ...Object.values(STRING_SETTINGS),
+    ...TOPIC_CONFIG_KEYS.map(topicDefaultEnvName),
+    ...NOT_IN_THIS_BUILD,
+  ];
+}
+

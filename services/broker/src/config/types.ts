@@ -1,0 +1,146 @@
+// The broker configuration's shape (config/load.ts builds it, once, validated).
+
+import type { GroupLimits } from '@strata/coord';
+import type { ProducerStateLimits } from '@strata/log';
+import type { KafkaMetadataMode } from './settings.js';
+import type { LogLevel } from '../logger.js';
+import type { TopicConfigs } from '../topics/topic-config.js';
+
+/**
+ * How brokers coordinate (docs/architecture.md#coordination, #cluster). Every broker is a cluster
+ * node: with STRATA_REDIS_URL its coordinator is that Redis, else the in-process engine under the
+ * data dir (a cluster of one). The Redis settings are the only ones that differ.
+ */
+export interface ClusterConfig {
+  /** redis://[user:password@]host:port[/db]; empty: the in-process coordinator under the data dir. */
+  redisUrl: string;
+  /** Prefix of every Redis key: several clusters can share one Redis. */
+  redisPrefix: string;
+  /** Partition and controller lease TTL: how long a dead leader blocks its partitions. */
+  leaseTtlMs: number;
+  /** A broker that misses heartbeats this long leaves the live set (its partitions move). */
+  sessionTtlMs: number;
+  /** Period of the leadership and controller loop. */
+  tickMs: number;
+  /** How long a broker leaving on SIGTERM waits for its partitions to be handed over. */
+  handoverTimeoutMs: number;
+  /**
+   * Broker-to-broker listener (replication); 0 = an ephemeral port. Without Redis it defaults to 0
+   * on loopback: a peer must share the in-process coordinator, so it runs in this process.
+   */
+  internalPort: number;
+  /** The address the internal listener binds: STRATA_HOST with Redis, loopback without. */
+  internalHost: string;
+  /** The internal URL other brokers reach this one at; empty = the advertised URL's host with the internal port. */
+  internalAdvertisedUrl: string;
+  /** Bearer token every broker-to-broker request carries (never printed); without Redis, random per process unless set. */
+  clusterSecret: string;
+  /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
+  replicaLagTimeMaxMs: number;
+  /** acks=all: how long a produce waits for the ISR before it fails (REQUEST_TIMED_OUT, retriable). */
+  replicaAckTimeoutMs: number;
+  /** replica.fetch.max.bytes: bytes per partition per follower fetch. */
+  replicaFetchMaxBytes: number;
+  /** replica.fetch.wait.max.ms: how long a follower's fetch waits at the leader for new data. */
+  replicaFetchWaitMaxMs: number;
+}
+
+/** Where sealed segments go: S3 (any S3 API) when STRATA_S3_BUCKET is set, else a local directory. */
+export type ObjectStoreConfig =
+  | { kind: 'local'; dir: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint: string; region: string; forcePathStyle: boolean };
+
+/** Tiered storage tuning (docs/architecture.md#upload, #cluster). */
+export interface TieringConfig {
+  uploadConcurrency: number;
+  loopIntervalMs: number;
+  gcIntervalMs: number;
+  orphanGraceMs: number;
+  cacheBytes: number;
+  chunkBytes: number;
+  readAheadChunks: number;
+  fetchConcurrency: number;
+  maxOpenReaders: number;
+}
+
+export interface TopicDefaults {
+  partitions: number;
+  replicationFactor: number;
+  configs: TopicConfigs;
+}
+
+/** What consumer groups may store, and the expiry of empty groups' offsets. */
+export interface GroupsConfig {
+  /** Passed to the coordinator (either engine). */
+  limits: GroupLimits;
+  offsetsRetentionMs: number;
+  /** Period of the expiry pass (the controller's in a cluster). */
+  expiryIntervalMs: number;
+  /** Groups one pass visits at most. */
+  expiryGroupsPerPass: number;
+}
+
+export interface BrokerConfig {
+  httpPort: number;
+  host: string;
+  /** Absolute path. */
+  dataDir: string;
+  brokerId: string;
+  /** The URL other parties reach this broker at; empty = derived from the bound address. */
+  advertisedUrl: string;
+  logLevel: LogLevel;
+  topicDefaults: TopicDefaults;
+  maxRequestBytes: number;
+  maxPartitions: number;
+  fetchMaxWaitMsCap: number;
+  fetchMaxBytesCap: number;
+  fetchMaxRecordsCap: number;
+  maxFetchWaiters: number;
+  maxDecompressedBytes: number;
+  maxConcurrentDecompressions: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  bodyBytesInFlightPerConnection: number;
+  bodyBytesInFlightPerAddress: number;
+  bodyBytesInFlight: number;
+  bodyIdleTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  jsonProduceMaxRecords: number;
+  maintenanceIntervalMs: number;
+  shutdownTimeoutMs: number;
+  groups: GroupsConfig;
+  /** Idempotent producers' state in each partition log. */
+  producerState: ProducerStateLimits;
+  maxOpenSegmentFiles: number;
+  /** The floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES; below the default only for tests). */
+  minSegmentBytes: number;
+  logOpenCloseConcurrency: number;
+  minFreeDiskBytes: number;
+  diskCheckIntervalMs: number;
+  /** STRATA_DISK_RESERVE_BYTES: released when the disk is full (disk-monitor.ts). */
+  diskReserveBytes: number;
+  /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
+  notInThisBuild: string[];
+  objectStore: ObjectStoreConfig;
+  tiering: TieringConfig;
+  cluster: ClusterConfig;
+  kafka: KafkaConfig;
+}
+
+/** The Kafka listener's settings. */
+export interface KafkaConfig {
+  /** 0 = no Kafka listener. */
+  port: number;
+  /** host:port clients reach; empty = the advertised URL's host (or the bound host) with the bound port. */
+  advertisedAddress: string;
+  metadataMode: KafkaMetadataMode;
+  autoCreateTopics: boolean;
+  maxRequestBytes: number;
+  maxInFlightPerConnection: number;
+  requestBytesInFlight: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  connectionsMaxIdleMs: number;
+}
