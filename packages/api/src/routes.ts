@@ -19,14 +19,15 @@ export interface ParameterSpec {
   readonly description?: string;
 }
 
-const NAME_PATTERN = '^[a-zA-Z0-9._-]{1,249}$';
-
-/** Shared parameters (components.parameters in the document). Path parameters are named as in the path. */
+/**
+ * Shared parameters (components.parameters in the document). Path parameters are named as in the
+ * path; the server checks every one against its schema before a handler runs (parameters.ts).
+ */
 export const PARAMETERS = {
-  topic: { name: 'topic', in: 'path', required: true, schema: Type.String({ pattern: NAME_PATTERN }) },
-  partition: { name: 'partition', in: 'path', required: true, schema: Type.Integer({ minimum: 0 }) },
-  group: { name: 'group', in: 'path', required: true, schema: Type.String({ pattern: NAME_PATTERN }), description: 'Not "." or "..": INVALID_GROUP_ID.' },
-  member: { name: 'member', in: 'path', required: true, schema: Type.String({ pattern: '^[a-zA-Z0-9._-]{1,128}$' }), description: 'The memberId the join answered.' },
+  topic: { name: 'topic', in: 'path', required: true, schema: S.TopicName, description: 'Not a valid topic name: 400 INVALID_TOPIC; no such topic: 404 UNKNOWN_TOPIC.' },
+  partition: { name: 'partition', in: 'path', required: true, schema: S.partitionNumber({ examples: [0] }), description: 'Not a non-negative integer: 400 INVALID_REQUEST; no such partition: 404 UNKNOWN_PARTITION.' },
+  group: { name: 'group', in: 'path', required: true, schema: S.GroupId, description: 'Not a valid group id: 400 INVALID_GROUP_ID.' },
+  member: { name: 'member', in: 'path', required: true, schema: S.MemberId, description: 'The memberId the join answered.' },
   acks: {
     name: 'acks',
     in: 'query',

@@ -94,6 +94,15 @@ export function emptyPartition(topic: string, partition: number): PartitionDoc {
   };
 }
 
+/**
+ * What a deleted topic leaves of a partition: an empty document that keeps the epochs, so a
+ * topic recreated under the same name continues the count (docs/architecture.md, invariant 6;
+ * the Redis engine keeps the epoch counter likewise).
+ */
+export function partitionTombstone(doc: PartitionDoc): PartitionDoc {
+  return { ...emptyPartition(doc.topic, doc.partition), controllerEpoch: doc.controllerEpoch, leaderEpoch: doc.leaderEpoch };
+}
+
 /** As lua/_prelude.lua history_with_reign: entries at or past the new reign's start go, the reign joins, then trimHistory. */
 export function historyWithReign(doc: PartitionDoc, reign: EpochEntry): EpochEntry[] {
   const history = doc.epochHistory.filter((e) => e.startOffset < reign.startOffset);
