@@ -22,6 +22,8 @@ export interface ClusterOptions {
   s3Via?: S3EndpointOverride;
   /** An S3 server to use instead of starting one. */
   s3?: S3Server;
+  /** Every broker runs a Kafka listener on a free port (BrokerProcessOptions.kafka). */
+  kafka?: boolean;
 }
 
 export interface PartitionLeaders {
@@ -77,7 +79,7 @@ export class Cluster {
   /** Starts one more broker ("b<n>") and waits until it is ready. */
   async addBroker(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
     const id = `b${this.nextId++}`;
-    const broker = await BrokerProcess.start({ ...options, env: { ...this.brokerEnv(id), ...options.env } });
+    const broker = await BrokerProcess.start({ kafka: this.options.kafka, ...options, env: { ...this.brokerEnv(id), ...options.env } });
     this.brokers.set(id, broker);
     return broker;
   }
