@@ -15,6 +15,7 @@ import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
+import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
@@ -58,6 +59,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.Metadata, metadataHandler(deps)],
     [ApiKey.CreateTopics, createTopicsHandler(deps)],
     [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
+    [ApiKey.CreatePartitions, createPartitionsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
