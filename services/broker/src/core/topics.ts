@@ -60,9 +60,12 @@ export class TopicsCore {
     return this.#view(topic);
   }
 
-  /** `{key: value | null}`: a value sets the override, null resets the key to the broker default; all validated first. */
-  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<TopicView> {
-    return this.#view(await this.#ctx.registry.updateConfigs(name, changes));
+  /**
+   * `{key: value | null}`: a value sets the override, null resets the key to the broker default; all
+   * validated first (validateOnly: and nothing changed).
+   */
+  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>, validateOnly = false): Promise<TopicView> {
+    return this.#view(await this.#ctx.registry.updateConfigs(name, changes, validateOnly));
   }
 
   #view(topic: Topic): TopicView {

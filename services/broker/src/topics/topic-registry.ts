@@ -445,9 +445,10 @@ export class TopicRegistry {
 
   /**
    * PATCH semantics: `{key: value | null}`; a value sets the override, null resets the key
-   * to the broker default. Everything is validated before anything changes.
+   * to the broker default. Everything is validated before anything changes; validateOnly (Kafka's
+   * validate_only) stops there.
    */
-  updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<Topic> {
+  updateConfigs(name: string, changes: Readonly<Record<string, unknown>>, validateOnly = false): Promise<Topic> {
     return this.#admin(async () => {
       const topic = this.get(name);
       const problems: Problem[] = [];
@@ -469,6 +470,7 @@ export class TopicRegistry {
       checkEffectiveConfigs(configs, topic.meta.replicationFactor, this.#opts, 'configs', problems);
       logConfigProblems(configs, problems);
       throwProblems(problems, 'invalid configs');
+      if (validateOnly) return topic;
 
       const meta: TopicMetadata = { ...topic.meta, configs: overrides as TopicConfigOverrides };
       await this.#opts.store.put(meta);
