@@ -154,6 +154,7 @@ export const API_ROUTES = [
     summary: 'Produce raw RecordBatch v2 bytes',
     description:
       'The body is one or more whole Kafka RecordBatch v2 (magic 2) batches. Framing, CRC-32C, counts, compression and every record are validated; ' +
+      'the records may be compressed with any of Kafka\'s codecs (gzip, snappy raw or xerial-framed, lz4 frames, zstd), decompressed within STRATA_MAX_DECOMPRESSED_BYTES; ' +
       'the broker assigns offsets (rewriting baseOffset) and stamps partitionLeaderEpoch. Each batch may be at most the topic\'s max.message.bytes; the batches of one body get contiguous offsets, in body order.',
     query: ['acks'],
     body: { schema: binary, mediaType: RECORD_BATCH_MEDIA_TYPE },

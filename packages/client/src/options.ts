@@ -5,7 +5,7 @@
 // buffer.memory, delivery.timeout.ms, max.block.ms, request.timeout.ms,
 // retry.backoff.ms, retry.backoff.max.ms, max.request.size, fetch.max.wait.ms).
 
-import { StrataError, type CompressionName } from '@strata/protocol';
+import { Compression, StrataError, compressionUnavailable, type CompressionName } from '@strata/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -51,7 +51,8 @@ export const READER_DEFAULTS = Object.freeze({
 });
 
 export type Acks = 0 | 1 | 'all';
-export type ProducerCompression = Extract<CompressionName, 'none' | 'gzip'>;
+/** Kafka's compression.type: none, gzip, snappy, lz4 or zstd (zstd needs Node.js >= 22.15 to write). */
+export type ProducerCompression = CompressionName;
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
 export interface ConnectionOptions {
@@ -162,7 +163,12 @@ export function resolveProducerTuning(options: ProducerTuning): ResolvedProducer
   const acks = options.acks ?? d.acks;
   if (acks !== 0 && acks !== 1 && acks !== 'all') problems.add(`acks must be 0, 1 or 'all', got ${String(acks)}`);
   const compression = options.compression ?? d.compression;
-  if (compression !== 'none' && compression !== 'gzip') problems.add(`compression must be 'none' or 'gzip', got ${String(compression)}`);
+  if (typeof compression !== 'string' || !Object.hasOwn(Compression, compression)) {
+    problems.add(`compression must be one of ${Object.keys(Compression).join(', ')}, got ${String(compression)}`);
+  } else {
+    const unavailable = compressionUnavailable(compression);
+    if (unavailable !== null) problems.add(`compression: ${unavailable}`);
+  }
   const tuning: ResolvedProducerTuning = {
     acks,
     compression,

@@ -7,7 +7,9 @@
 // size prefix, exactly what the listener hands to decodeRequestHeader.
 //
 // Run: pnpm --filter @strata/kafka-protocol capture   (needs kcat, python3-kafka:
-// apt-get install -y kcat python3-kafka; kafkajs is a devDependency).
+// apt-get install -y kcat python3-kafka; kafkajs and @platformatic/kafka are
+// devDependencies). @platformatic/kafka is the one client here that speaks the
+// flexible versions (Metadata 12, Produce 11, Fetch 17, CreateTopics 7, ...).
 // Each client gets a bounded time; a client that hangs is killed, not waited for.
 
 import { execFile } from 'node:child_process';
@@ -15,6 +17,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Kafka, CompressionTypes, logLevel } from 'kafkajs';
+import {
+  Admin,
+  Connection,
+  Producer,
+  deleteRecordsV2,
+  describeClusterV1,
+  fetchV17,
+  listOffsetsV7,
+  offsetForLeaderEpochV4,
+  stringSerializers,
+} from '@platformatic/kafka';
 import {
   ApiKey,
   KafkaError,
@@ -30,6 +43,8 @@ const FRAME_MAX_BYTES = 1 << 20;
 const CLIENT_TIMEOUT_MS = 20_000;
 const NODE_ID = 1;
 const PARTITIONS = 1;
+/** The id of every topic this server knows (clients that fetch by topic id need one). */
+const TOPIC_ID = Buffer.alloc(16, 7).toString('base64url');
 
 let client = 'unknown';
 const written = new Set<string>();
@@ -75,6 +90,7 @@ function answer(frame: Buffer, port: number): Buffer[] | undefined {
         topics: names.map((name) => ({
           errorCode: 0,
           name,
+          topicId: TOPIC_ID,
           partitions: Array.from({ length: PARTITIONS }, (_, i) => ({
             errorCode: 0,
             partitionIndex: i,
@@ -87,7 +103,55 @@ function answer(frame: Buffer, port: number): Buffer[] | undefined {
     }
     case ApiKey.CreateTopics: {
       const req = decodeRequest(ApiKey.CreateTopics, v, frame, h.bodyOffset);
-      return encodeResponse(ApiKey.CreateTopics, v, h.correlationId, { topics: req.topics.map((t) => ({ name: t.name, errorCode: 0 })) });
+      return encodeResponse(ApiKey.CreateTopics, v, h.correlationId, {
+        topics: req.topics.map((t) => ({ name: t.name, topicId: TOPIC_ID, errorCode: 0, numPartitions: PARTITIONS, replicationFactor: 1 })),
+      });
+    }
+    case ApiKey.DeleteTopics: {
+      const req = decodeRequest(ApiKey.DeleteTopics, v, frame, h.bodyOffset);
+      const names = v >= 6 ? req.topics.map((t) => t.name) : req.topicNames;
+      return encodeResponse(ApiKey.DeleteTopics, v, h.correlationId, { responses: names.map((name) => ({ name, topicId: TOPIC_ID, errorCode: 0 })) });
+    }
+    case ApiKey.CreatePartitions: {
+      const req = decodeRequest(ApiKey.CreatePartitions, v, frame, h.bodyOffset);
+      return encodeResponse(ApiKey.CreatePartitions, v, h.correlationId, { results: req.topics.map((t) => ({ name: t.name, errorCode: 0 })) });
+    }
+    case ApiKey.DescribeConfigs: {
+      const req = decodeRequest(ApiKey.DescribeConfigs, v, frame, h.bodyOffset);
+      return encodeResponse(ApiKey.DescribeConfigs, v, h.correlationId, {
+        results: req.resources.map((r) => ({
+          errorCode: 0,
+          errorMessage: null,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+          configs: [{ name: 'retention.ms', value: '604800000', readOnly: false, isSensitive: false, configSource: 5 }],
+        })),
+      });
+    }
+    case ApiKey.IncrementalAlterConfigs: {
+      const req = decodeRequest(ApiKey.IncrementalAlterConfigs, v, frame, h.bodyOffset);
+      return encodeResponse(ApiKey.IncrementalAlterConfigs, v, h.correlationId, {
+        responses: req.resources.map((r) => ({ errorCode: 0, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName })),
+      });
+    }
+    case ApiKey.DescribeCluster:
+      return encodeResponse(ApiKey.DescribeCluster, v, h.correlationId, {
+        errorCode: 0,
+        clusterId: 'capture-cluster',
+        controllerId: NODE_ID,
+        brokers: [{ brokerId: NODE_ID, host: '127.0.0.1', port }],
+      });
+    case ApiKey.OffsetForLeaderEpoch: {
+      const req = decodeRequest(ApiKey.OffsetForLeaderEpoch, v, frame, h.bodyOffset);
+      return encodeResponse(ApiKey.OffsetForLeaderEpoch, v, h.correlationId, {
+        topics: req.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => ({ errorCode: 0, partition: p.partition, leaderEpoch: 0, endOffset: 0n })) })),
+      });
+    }
+    case ApiKey.DeleteRecords: {
+      const req = decodeRequest(ApiKey.DeleteRecords, v, frame, h.bodyOffset);
+      return encodeResponse(ApiKey.DeleteRecords, v, h.correlationId, {
+        topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: p.offset, errorCode: 0 })) })),
+      });
     }
     case ApiKey.InitProducerId:
       return encodeResponse(ApiKey.InitProducerId, v, h.correlationId, { errorCode: 0, producerId: 4242n, producerEpoch: 0 });
@@ -195,6 +259,40 @@ async function kafkajs(port: number): Promise<void> {
   await producer.disconnect();
 }
 
+async function platformatic(port: number): Promise<void> {
+  const options = { clientId: 'capture', bootstrapBrokers: [`127.0.0.1:${port}`], retries: 0 };
+  const admin = new Admin(options);
+  await admin.createTopics({ topics: ['captured'], partitions: PARTITIONS, replicas: 1 });
+  await admin.metadata({ topics: ['captured'] });
+  await admin.createPartitions({ topics: [{ name: 'captured', count: 2, assignments: [] }] });
+  await admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: 'captured', configurationKeys: ['retention.ms'] }] });
+  await admin.incrementalAlterConfigs({
+    resources: [{ resourceType: 2, resourceName: 'captured', configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }] }],
+  });
+  await admin.close();
+
+  const producer = new Producer({ ...options, idempotent: true, acks: -1, serializers: stringSerializers });
+  await producer.send({ messages: [{ topic: 'captured', partition: 0, key: 'k1', value: 'v1', headers: { h: 'x' }, timestamp: 1700000000000n }] });
+  await producer.close();
+
+  // The consumer-side APIs one by one on a connection (consumers need groups, issue #12 part 2).
+  const connection = new Connection('capture');
+  await connection.connect('127.0.0.1', port);
+  // @platformatic/kafka takes uuids in their dashed hex form.
+  const topicId = Buffer.from(TOPIC_ID, 'base64url').toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+  const partition = { partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, partitionMaxBytes: 1048576 };
+  await fetchV17.api.async(connection, 500, 1, 52428800, 0, 0, -1, [{ topicId, partitions: [partition] }], [], '');
+  await listOffsetsV7.api.async(connection, -1, 0, [{ name: 'captured', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3n }] }]);
+  await offsetForLeaderEpochV4.api.async(connection, -1, [{ name: 'captured', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }]);
+  await deleteRecordsV2.api.async(connection, [{ name: 'captured', partitions: [{ partitionIndex: 0, offset: 5n }] }], 1000);
+  await describeClusterV1.api.async(connection, false, 1);
+  await connection.close();
+
+  const cleanup = new Admin(options);
+  await cleanup.deleteTopics({ topics: ['captured'] });
+  await cleanup.close();
+}
+
 async function main(): Promise<void> {
   if (!existsSync(FIXTURES_DIR)) mkdirSync(FIXTURES_DIR, { recursive: true });
   const { server, port } = await serve();
@@ -202,6 +300,9 @@ async function main(): Promise<void> {
 
   client = 'kafkajs';
   await kafkajs(port).catch((e: unknown) => console.error(`kafkajs: ${(e as Error).message}`));
+
+  client = 'platformatic';
+  await platformatic(port).catch((e: unknown) => console.error(`platformatic: ${(e as Error).message}`, e));
 
   client = 'kcat';
   await run('kcat', ['-b', broker, '-L']);

@@ -9,6 +9,7 @@ export type { ApiKeyName, ApiKeyNumber } from './api-keys.js';
 
 export { KafkaError, KafkaErrorTable, kafkaErrorInfo } from './kafka-errors.js';
 export type { KafkaErrorCode, KafkaErrorInfo, KafkaErrorName } from './kafka-errors.js';
+export { KAFKA_ERROR_FOR_STRATA_CODE, kafkaErrorCodeFor } from './strata-errors.js';
 
 export { KafkaProtocolError, isKafkaProtocolError } from './errors.js';
 export type { KafkaProtocolErrorReason } from './errors.js';

@@ -4,7 +4,17 @@
 
 import { describe, expect, it } from 'vitest';
 import { decodeRecordBatch, validateBatches } from '@strata/protocol';
-import { ApiKey, decodeRequest, decodeRequestHeader, encodeRequest, isKnownApiKey, ListOffsetsTimestamp } from '@strata/kafka-protocol';
+import {
+  AlterConfigOp,
+  ApiKey,
+  ConfigResourceType,
+  decodeRequest,
+  decodeRequestHeader,
+  encodeRequest,
+  isKnownApiKey,
+  ListOffsetsTimestamp,
+  ZERO_UUID,
+} from '@strata/kafka-protocol';
 import { fixture, fixtureNames } from './helpers.js';
 
 function decodeFixture(name: string) {
@@ -25,8 +35,23 @@ function decodeAs<K extends Parameters<typeof decodeRequest>[0]>(name: string, a
 describe('captured client frames', () => {
   it('covers the three clients and the data-path APIs', () => {
     const names = fixtureNames();
-    for (const prefix of ['kcat-', 'kafkajs-', 'kafka-python-']) expect(names.some((n) => n.startsWith(prefix))).toBe(true);
-    for (const api of ['api-versions', 'metadata', 'produce', 'fetch', 'list-offsets', 'create-topics', 'init-producer-id']) {
+    for (const prefix of ['kcat-', 'kafkajs-', 'kafka-python-', 'platformatic-']) expect(names.some((n) => n.startsWith(prefix))).toBe(true);
+    for (const api of [
+      'api-versions',
+      'metadata',
+      'produce',
+      'fetch',
+      'list-offsets',
+      'create-topics',
+      'delete-topics',
+      'create-partitions',
+      'describe-configs',
+      'incremental-alter-configs',
+      'describe-cluster',
+      'offset-for-leader-epoch',
+      'delete-records',
+      'init-producer-id',
+    ]) {
       expect(names.some((n) => n.includes(`-${api}-v`)), api).toBe(true);
     }
   });
@@ -117,5 +142,62 @@ describe('captured client frames', () => {
     expect(decodeAs('kafkajs-create-topics-v3.bin', ApiKey.CreateTopics, 3).body.topics[0]).toMatchObject({ name: 'captured', numPartitions: 1, replicationFactor: -1 });
     expect(decodeAs('kafkajs-init-producer-id-v1.bin', ApiKey.InitProducerId, 1).body).toMatchObject({ transactionalId: null, producerId: -1n });
     expect(decodeAs('kcat-init-producer-id-v4.bin', ApiKey.InitProducerId, 4).body).toMatchObject({ transactionalId: null, producerId: -1n, producerEpoch: -1 });
+  });
+
+  describe('flexible versions, from @platformatic/kafka', () => {
+    it('Metadata v12: compact strings and arrays, a topic asked by name with a zero topic id', () => {
+      const { header, body } = decodeAs('platformatic-metadata-v12.bin', ApiKey.Metadata, 12);
+      expect(header.headerVersion).toBe(2);
+      expect(body.topics).toEqual([{ topicId: ZERO_UUID, name: 'captured' }]);
+      expect(body.includeTopicAuthorizedOperations).toBe(true);
+    });
+
+    it('Produce v11: the records slice is a valid batch with the key and header', () => {
+      const { body } = decodeAs('platformatic-produce-v11.bin', ApiKey.Produce, 11);
+      expect(body.acks).toBe(-1);
+      const records = body.topicData[0]!.partitionData[0]!.records!;
+      validateBatches(records);
+      const decoded = decodeRecordBatch(records);
+      expect(decoded.records.map((r) => [r.key?.toString(), r.value?.toString(), r.timestamp])).toEqual([['k1', 'v1', 1700000000000]]);
+      expect(decoded.records[0]!.headers.map((h) => [h.key, h.value?.toString()])).toEqual([['h', 'x']]);
+    });
+
+    it('Fetch v17: topics by id, no inline replica id (it moved to a tagged field in v15)', () => {
+      const { body } = decodeAs('platformatic-fetch-v17.bin', ApiKey.Fetch, 17);
+      expect(body.topics[0]!.topicId).toBe(Buffer.alloc(16, 7).toString('base64url'));
+      expect(body.topics[0]!.topic).toBe('');
+      expect(body.topics[0]!.partitions[0]).toMatchObject({ partition: 0, fetchOffset: 0n, lastFetchedEpoch: -1, partitionMaxBytes: 1048576 });
+      expect(body.replicaState).toEqual({ replicaId: -1, replicaEpoch: -1n });
+      expect(body).toMatchObject({ maxWaitMs: 500, minBytes: 1, sessionId: 0, sessionEpoch: -1 });
+    });
+
+    it('ListOffsets v7: max timestamp', () => {
+      expect(decodeAs('platformatic-list-offsets-v7.bin', ApiKey.ListOffsets, 7).body.topics[0]!.partitions[0]!.timestamp).toBe(ListOffsetsTimestamp.MAX_TIMESTAMP);
+    });
+
+    it('admin requests: CreateTopics v7, CreatePartitions v3, DeleteTopics v6, DescribeConfigs v4, IncrementalAlterConfigs v1', () => {
+      expect(decodeAs('platformatic-create-topics-v7.bin', ApiKey.CreateTopics, 7).body.topics[0]).toMatchObject({ name: 'captured', numPartitions: 1, replicationFactor: 1 });
+      expect(decodeAs('platformatic-create-partitions-v3.bin', ApiKey.CreatePartitions, 3).body.topics).toEqual([{ name: 'captured', count: 2, assignments: [] }]);
+      expect(decodeAs('platformatic-delete-topics-v6.bin', ApiKey.DeleteTopics, 6).body.topics).toEqual([{ name: 'captured', topicId: ZERO_UUID }]);
+      expect(decodeAs('platformatic-describe-configs-v4.bin', ApiKey.DescribeConfigs, 4).body.resources).toEqual([
+        { resourceType: ConfigResourceType.TOPIC, resourceName: 'captured', configurationKeys: ['retention.ms'] },
+      ]);
+      expect(decodeAs('platformatic-incremental-alter-configs-v1.bin', ApiKey.IncrementalAlterConfigs, 1).body.resources[0]!.configs).toEqual([
+        { name: 'retention.ms', configOperation: AlterConfigOp.SET, value: '1000' },
+      ]);
+    });
+
+    it('cluster requests: DescribeCluster v1, OffsetForLeaderEpoch v4, DeleteRecords v2, InitProducerId v4', () => {
+      expect(decodeAs('platformatic-describe-cluster-v1.bin', ApiKey.DescribeCluster, 1).body).toMatchObject({ includeClusterAuthorizedOperations: false, endpointType: 1 });
+      expect(decodeAs('platformatic-offset-for-leader-epoch-v4.bin', ApiKey.OffsetForLeaderEpoch, 4).body).toEqual({
+        replicaId: -1,
+        topics: [{ topic: 'captured', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }],
+      });
+      expect(decodeAs('platformatic-delete-records-v2.bin', ApiKey.DeleteRecords, 2).body).toEqual({
+        topics: [{ name: 'captured', partitions: [{ partitionIndex: 0, offset: 5n }] }],
+        timeoutMs: 1000,
+      });
+      expect(decodeAs('platformatic-init-producer-id-v4.bin', ApiKey.InitProducerId, 4).body).toMatchObject({ transactionalId: null, transactionTimeoutMs: 5000 });
+    });
   });
 });

@@ -2,7 +2,8 @@
 // what old librdkafka needs, and Kafka's error codes.
 
 import { describe, expect, it } from 'vitest';
-import { ApiKey, KafkaError, KafkaErrorTable, kafkaErrorInfo, MESSAGES, SUPPORTED_APIS, isKnownApiKey, isSupportedVersion, isValidVersion, apiKeyName } from '@strata/kafka-protocol';
+import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
+import { ApiKey, KafkaError, KafkaErrorTable, kafkaErrorCodeFor, kafkaErrorInfo, MESSAGES, SUPPORTED_APIS, isKnownApiKey, isSupportedVersion, isValidVersion, apiKeyName } from '@strata/kafka-protocol';
 
 describe('SUPPORTED_APIS', () => {
   it('every advertised version has a request and a response schema', () => {
@@ -70,5 +71,18 @@ describe('Kafka error codes', () => {
     expect(kafkaErrorInfo(6)).toEqual({ code: 6, name: 'NOT_LEADER_OR_FOLLOWER', retriable: true });
     expect(kafkaErrorInfo(35)!.retriable).toBe(false);
     expect(kafkaErrorInfo(12345)).toBeUndefined();
+  });
+});
+
+describe('Strata codes as Kafka codes', () => {
+  it('every Strata code has a Kafka code, retriable where Strata says so', () => {
+    for (const code of Object.keys(ERROR_CATALOGUE) as ErrorCode[]) {
+      const info = kafkaErrorInfo(kafkaErrorCodeFor(code));
+      expect(info, code).toBeDefined();
+      if (ERROR_CATALOGUE[code].retriable) expect(info!.retriable, code).toBe(true);
+    }
+    expect(kafkaErrorCodeFor('NOT_LEADER')).toBe(KafkaError.NOT_LEADER_OR_FOLLOWER);
+    expect(kafkaErrorCodeFor('UNKNOWN_TOPIC')).toBe(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(kafkaErrorCodeFor('NOT_ENOUGH_REPLICAS')).toBe(KafkaError.NOT_ENOUGH_REPLICAS);
   });
 });

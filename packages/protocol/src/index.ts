@@ -24,7 +24,19 @@ export type { Crc32cFunction } from './crc32c.js';
 
 export { murmur2, partitionForKey, toPositive } from './murmur2.js';
 
-export { Compression, DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressionSlots } from './compression.js';
+export {
+  Compression,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DecompressionSlots,
+  compressRecords,
+  compressionCode,
+  compressionName,
+  compressionUnavailable,
+  decompressRecords,
+  decompressRecordsAsync,
+} from './compression.js';
+export { ZSTD_ENGINE } from './codecs/zstd.js';
+export type { ZstdEngine } from './codecs/zstd.js';
 export { Semaphore } from './semaphore.js';
 export type { CompressionCode, CompressionName } from './compression.js';
 

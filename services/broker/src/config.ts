@@ -63,7 +63,7 @@ export const DEFAULTS = Object.freeze({
   /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
   maxFetchWaiters: 10_000,
   /**
-   * Bytes one gzip batch may inflate to, at produce (validation) and when a JSON fetch decodes stored
+   * Bytes one compressed batch may decompress to, at produce (validation) and when a JSON fetch decodes stored
    * batches: past it the batch is MESSAGE_TOO_LARGE. Bounds the memory of one decompression.
    */
   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,

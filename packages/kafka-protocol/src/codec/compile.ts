@@ -57,18 +57,19 @@ export function compileStruct(fields: readonly FieldSchema[], version: number, f
   const minBytes = inline.reduce((sum, p) => sum + p.codec!.minBytes, flexible ? 1 : 0);
   const tagsWhat = `${path} tagged fields`;
 
+  const build = compileShape(plans, path);
+
   return {
     minBytes,
     decode(r: Reader): Record<string, unknown> {
-      const out: Record<string, unknown> = {};
-      for (const p of plans) out[p.name] = p.mode === 'inline' ? p.codec!.decode(r) : p.makeDefault();
+      const out = build(r);
       if (flexible) {
         const count = r.unsignedVarint(tagsWhat);
         r.checkCount(count, 2, tagsWhat);
         for (let i = 0; i < count; i++) {
           const tag = r.unsignedVarint(tagsWhat);
           const size = r.unsignedVarint(tagsWhat);
-          r.need(size, `${tagsWhat} (tag ${tag})`);
+          r.need(size, tagsWhat);
           const plan = taggedByTag.get(tag);
           if (plan !== undefined) out[plan.name] = plan.codec!.decode(new Reader(r.buf, r.pos, r.pos + size));
           r.pos += size;
@@ -89,6 +90,7 @@ export function compileStruct(fields: readonly FieldSchema[], version: number, f
         }
       }
       if (!flexible) return;
+      if (tagged.length === 0) return w.unsignedVarint(0);
       const present = tagged.filter((p) => !p.isDefault(v[p.name]));
       w.unsignedVarint(present.length);
       for (const p of present) {
@@ -101,6 +103,29 @@ export function compileStruct(fields: readonly FieldSchema[], version: number, f
       }
     },
   };
+}
+
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The decoded struct built as one object literal (generated once per struct and
+ * version): its fields are read in schema order (a literal's properties are
+ * evaluated left to right), and every decoded struct of a (message, version)
+ * shares one hidden class, so a caller's property reads stay fast. The names
+ * come from this package's schemas and are checked to be identifiers.
+ */
+function compileShape(plans: readonly FieldPlan[], path: string): (r: Reader) => Record<string, unknown> {
+  const properties = plans.map((p, i) => {
+    if (!FIELD_NAME.test(p.name)) throw new StrataError('INTERNAL_ERROR', `${path}: field name "${p.name}" is not an identifier`);
+    return p.mode === 'inline' ? `${p.name}: c[${i}].decode(r)` : `${p.name}: d[${i}]()`;
+  });
+  const codecs = plans.map((p) => p.codec);
+  const defaults = plans.map((p) => p.makeDefault);
+  const factory = new Function('c', 'd', `return function decode(r) { return { ${properties.join(', ')} }; };`) as (
+    c: readonly (ValueCodec | undefined)[],
+    d: readonly (() => unknown)[],
+  ) => (r: Reader) => Record<string, unknown>;
+  return factory(codecs, defaults);
 }
 
 function planField(f: FieldSchema, version: number, flexible: boolean, path: string): FieldPlan {

@@ -25,37 +25,40 @@ export class Reader {
     }
   }
 
+  // Byte arithmetic rather than Buffer's readers: the bounds are checked once
+  // by need(), and Buffer's readers would check them again on every field.
+
   int8(what: string): number {
     this.need(1, what);
-    return this.buf.readInt8(this.pos++);
+    return (this.buf[this.pos++]! << 24) >> 24;
   }
 
   int16(what: string): number {
     this.need(2, what);
-    const v = this.buf.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return ((b[p]! << 24) | (b[p + 1]! << 16)) >> 16;
   }
 
   uint16(what: string): number {
     this.need(2, what);
-    const v = this.buf.readUInt16BE(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
   }
 
   int32(what: string): number {
     this.need(4, what);
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
   }
 
   uint32(what: string): number {
-    this.need(4, what);
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    return this.int32(what) >>> 0;
   }
 
   int64(what: string): bigint {
