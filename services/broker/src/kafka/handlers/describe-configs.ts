@@ -24,8 +24,16 @@ export function describeConfigsHandler(deps: HandlerDeps): KafkaHandler {
     if (ctx.cluster !== null && body.resources.some((r) => r.resourceType === ConfigResourceType.TOPIC && !ctx.registry.has(r.resourceName))) {
       await ctx.cluster.node.syncTopics().catch(() => undefined);
     }
+    // is_default exists in v0 only (v1 replaced it with config_source), and the codec refuses a value it cannot carry.
+    const v0 = request.header.apiVersion === 0;
     const results = body.resources.map((r) => {
-      const answer = (errorCode: number, errorMessage: string | null, configs: ConfigEntry[]) => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName, configs });
+      const answer = (errorCode: number, errorMessage: string | null, configs: ConfigEntry[]) => ({
+        errorCode,
+        errorMessage,
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        configs: v0 ? configs : configs.map((c) => ({ ...c, isDefault: false })),
+      });
       if (r.resourceType === ConfigResourceType.TOPIC) {
         try {
           return answer(KafkaError.NONE, null, topicConfigEntries(ctx.registry.get(r.resourceName), ctx.config.topicDefaults.configs, r.configurationKeys, synonyms));
