@@ -151,6 +151,31 @@ describe('Kafka admin APIs with real clients', () => {
     expect(described.brokers.size).toBe(1);
   });
 
+  it('deleteTopicRecords moves the log start (fetchTopicOffsets and reads follow it, a restart keeps it); beyond the high watermark is refused', async () => {
+    expect(await admin.createTopics({ topics: [{ topic: 'trimmed', numPartitions: 2 }] })).toBe(true);
+    await producer.send({ topic: 'trimmed', messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+    await producer.send({ topic: 'trimmed', messages: [{ partition: 1, value: 'w0' }, { partition: 1, value: 'w1' }] });
+    // kafkajs finds the leaders in the admin's cached metadata: load the new topic's first.
+    await admin.fetchTopicMetadata({ topics: ['trimmed'] });
+    await admin.deleteTopicRecords({ topic: 'trimmed', partitions: [{ partition: 0, offset: '4' }, { partition: 1, offset: '-1' }] });
+    const offsets = (await admin.fetchTopicOffsets('trimmed')).sort((a, b) => a.partition - b.partition);
+    expect(offsets.map((o) => [o.low, o.high])).toEqual([['4', '10'], ['2', '2']]);
+    // Reads below the new start are out of range; from it, the records are whole.
+    expect((await broker.http.get('/v1/topics/trimmed/partitions/0/records?offset=0')).body.error.code).toBe('OFFSET_OUT_OF_RANGE');
+    const read = await broker.http.get('/v1/topics/trimmed/partitions/0/records?offset=4');
+    expect(read.body.records.map((r: { value: string }) => r.value)).toEqual(['v4', 'v5', 'v6', 'v7', 'v8', 'v9']);
+    // An earlier offset changes nothing; one past the high watermark is refused.
+    await admin.deleteTopicRecords({ topic: 'trimmed', partitions: [{ partition: 0, offset: '2' }] });
+    await expect(admin.deleteTopicRecords({ topic: 'trimmed', partitions: [{ partition: 0, offset: '11' }] })).rejects.toThrow();
+    expect((await broker.http.get('/v1/topics/trimmed')).body.partitions.map((p: { logStartOffset: number }) => p.logStartOffset)).toEqual([4, 2]);
+    if (hasKcat()) {
+      const out = await kcat(bootstrap, ['-C', '-t', 'trimmed', '-p', '0', '-o', 'beginning', '-e', '-f', '%o %s\\n']);
+      expect(out.trim().split('\n')).toEqual(['4 v4', '5 v5', '6 v6', '7 v7', '8 v8', '9 v9']);
+    }
+    await broker.restart();
+    expect((await broker.http.get('/v1/topics/trimmed')).body.partitions.map((p: { logStartOffset: number }) => p.logStartOffset)).toEqual([4, 2]);
+  });
+
   it('OffsetForLeaderEpoch answers the end of an epoch from the log, and checks current_leader_epoch', async () => {
     expect(await admin.createTopics({ topics: [{ topic: 'epochs' }] })).toBe(true);
     await producer.send({ topic: 'epochs', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });

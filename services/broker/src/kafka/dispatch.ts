@@ -17,6 +17,7 @@ import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
 import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
@@ -68,6 +69,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.IncrementalAlterConfigs, incrementalAlterConfigsHandler(deps)],
     [ApiKey.DescribeCluster, describeClusterHandler(deps)],
     [ApiKey.OffsetForLeaderEpoch, offsetForLeaderEpochHandler(deps)],
+    [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
