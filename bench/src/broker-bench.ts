@@ -27,7 +27,7 @@ interface BenchSettings {
   repeats: number;
 }
 
-function batchOfSize(recordBytes: number, targetBytes: number): { body: Buffer; records: number } {
+export function batchOfSize(recordBytes: number, targetBytes: number): { body: Buffer; records: number } {
   const value = Buffer.alloc(recordBytes, 0x61);
   const records: RecordInput[] = [];
   // ~10 bytes of per-record framing besides the value and a short key.
@@ -37,7 +37,7 @@ function batchOfSize(recordBytes: number, targetBytes: number): { body: Buffer; 
   return { body: encodeRecordBatch(records), records: count };
 }
 
-async function startBaseline(): Promise<{ origin: string; stop: () => Promise<void> }> {
+export async function startBaseline(): Promise<{ origin: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
   const child = spawn(process.execPath, [script, String(port), join(tempDir('strata-baseline-'), 'log')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -52,15 +52,15 @@ async function startBaseline(): Promise<{ origin: string; stop: () => Promise<vo
 }
 
 /** The better of `repeats` runs, alternating with the other side so drift hits both alike. */
-function best(results: LoadResult[]): LoadResult {
+export function best(results: LoadResult[]): LoadResult {
   return results.reduce((a, b) => (b.bytes / b.seconds > a.bytes / a.seconds ? b : a));
 }
 
-function mbps(r: LoadResult): number {
+export function mbps(r: LoadResult): number {
   return round(r.bytes / r.seconds / 1e6);
 }
 
-function round(n: number, digits = 1): number {
+export function round(n: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }

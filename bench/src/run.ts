@@ -7,6 +7,7 @@ import { runClusterBench } from './cluster-bench.js';
 import { runCodecBench } from './codec.js';
 import { runCompressionBench } from './codec-bench.js';
 import { runGroupsBench } from './groups-bench.js';
+import { runKafkaBench } from './kafka-bench.js';
 import { runReplicationBench } from './replication-bench.js';
 import { runTierBench } from './tier-bench.js';
 
@@ -54,5 +55,11 @@ if (!only || only === 'replication') {
   const rows = await runReplicationBench();
   console.table(rows);
   results.replication = rows;
+}
+if (!only || only === 'kafka') {
+  console.log('\n## Kafka listener: kafkajs and kcat beside HTTP binary produce/fetch and the raw-append baseline, same run');
+  const rows = await runKafkaBench();
+  console.table(rows);
+  results.kafka = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

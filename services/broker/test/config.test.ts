@@ -162,6 +162,43 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the Kafka listener settings (issue #12): defaults, overrides, and bad values refused together', () => {
+    expect(loadConfig({}, []).kafka).toEqual({
+      port: 9092,
+      advertisedAddress: '',
+      metadataMode: 'brokers',
+      autoCreateTopics: false,
+      maxRequestBytes: DEFAULTS.kafkaMaxRequestBytes,
+      maxInFlightPerConnection: DEFAULTS.kafkaMaxInFlightPerConnection,
+      requestBytesInFlight: DEFAULTS.kafkaRequestBytesInFlight,
+      maxConnections: DEFAULTS.kafkaMaxConnections,
+      maxConnectionsPerAddress: DEFAULTS.kafkaMaxConnectionsPerAddress,
+      connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+    });
+    const c = loadConfig(
+      { STRATA_KAFKA_PORT: '0', STRATA_KAFKA_ADVERTISED_ADDRESS: 'kafka.example.com:9094', STRATA_KAFKA_METADATA_MODE: 'one-address', STRATA_KAFKA_AUTO_CREATE_TOPICS: 'true' },
+      ['--kafka-max-in-flight-per-connection', '4'],
+    );
+    expect(c.kafka).toMatchObject({ port: 0, advertisedAddress: 'kafka.example.com:9094', metadataMode: 'one-address', autoCreateTopics: true, maxInFlightPerConnection: 4 });
+    expect(loadConfig({ STRATA_KAFKA_ADVERTISED_ADDRESS: '[::1]:9092' }, []).kafka.advertisedAddress).toBe('[::1]:9092');
+    const problems = problemsOf(() =>
+      loadConfig(
+        {
+          STRATA_KAFKA_PORT: '70000',
+          STRATA_KAFKA_ADVERTISED_ADDRESS: 'no-port',
+          STRATA_KAFKA_METADATA_MODE: 'gossip',
+          STRATA_KAFKA_AUTO_CREATE_TOPICS: 'yes',
+          STRATA_KAFKA_MAX_REQUEST_BYTES: String(8 * 1024 * 1024),
+          STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT: String(1024 * 1024),
+        },
+        [],
+      ),
+    ).join('\n');
+    for (const name of ['STRATA_KAFKA_PORT', 'STRATA_KAFKA_ADVERTISED_ADDRESS', 'STRATA_KAFKA_METADATA_MODE', 'STRATA_KAFKA_AUTO_CREATE_TOPICS', 'STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT']) {
+      expect(problems).toContain(name);
+    }
+  });
+
   it('describeConfig is one plain object', () => {
     const d = describeConfig(loadConfig({}, []));
     expect(JSON.parse(JSON.stringify(d))).toEqual(d);

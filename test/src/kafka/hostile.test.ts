@@ -148,6 +148,26 @@ describe('hostile input on the Kafka listener', () => {
     expect(topic.partitions.map((p: { logEndOffset: number }) => p.logEndOffset)).toEqual([0, 1]);
   });
 
+  it('acks=0: no answer, the records appended in order with the next request; a refused one closes the connection', async () => {
+    expect((await broker.http.post('/v1/topics', { name: 'fire-and-forget', partitions: 1 })).status).toBe(201);
+    const produce = (correlationId: number, acks: number, records: Buffer) =>
+      encodeRequest(ApiKey.Produce, 7, correlationId, 'acks0', { transactionalId: null, acks, timeoutMs: 5_000, topicData: [{ name: 'fire-and-forget', partitionData: [{ index: 0, records }] }] });
+    const c = await connection();
+    const batch = () => encodeRecordBatch([{ key: null, value: Buffer.from('quiet') }]);
+    // Two acks=0 requests, then an acks=1 one: only the last is answered, after the first two were appended.
+    c.write([...produce(1, 0, batch()), ...produce(2, 0, batch()), ...produce(3, 1, batch())]);
+    const [frame] = await c.frameCount(1);
+    const { correlationId, body } = decodeResponse(ApiKey.Produce, 7, frame!);
+    expect(correlationId).toBe(3);
+    expect(body.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: KafkaError.NONE, baseOffset: 2n });
+    const corrupt = batch();
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    c.write(produce(4, 0, corrupt));
+    expect(await c.closedByBroker()).toBe(true);
+    expect(c.frames).toHaveLength(1);
+    expect((await broker.http.get('/v1/topics/fire-and-forget')).body.partitions[0].logEndOffset).toBe(3);
+  });
+
   /** Waits (bounded) until the broker holds no Kafka connection (its strata_kafka_connections gauge). */
   async function noKafkaConnections(): Promise<void> {
     for (const c of open.splice(0)) c.destroy();

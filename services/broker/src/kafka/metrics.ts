@@ -10,6 +10,7 @@ export type RefusalReason =
   | 'unknown_api'
   | 'bad_request'
   | 'unsupported_version'
+  | 'acks0_produce_failed'
   | 'handler_error'
   | 'request_timeout'
   | 'idle'

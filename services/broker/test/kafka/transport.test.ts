@@ -244,6 +244,50 @@ describe('kafka transport', () => {
     expect(await count(server.metrics.refused, { reason: 'connections_per_address' })).toBe(1);
   });
 
+  it('a dispatcher that throws closes that connection only; the listener serves the next', async () => {
+    const { port, server, held, dispatched } = await listener();
+    const c = await client(port);
+    c.socket.write(frame(18, 0, 1));
+    await dispatched(1);
+    held[0]!.answer(undefined);
+    await c.next(1);
+    // A handler failure: the promise rejects.
+    const failing = new KafkaServer({
+      config: CONFIG,
+      host: '127.0.0.1',
+      logger: captureLogger([]),
+      registry: new Registry(),
+      frameIdleTimeoutMs: 10_000,
+      dispatch: () => Promise.reject(new Error('a bug in a handler')),
+    });
+    servers.push(failing);
+    const failingPort = await failing.listen();
+    const f = await client(failingPort);
+    f.socket.write(frame(3, 1, 2));
+    await f.closed;
+    expect(f.responses).toHaveLength(0);
+    expect(await count(failing.metrics.refused, { reason: 'handler_error' })).toBe(1);
+    const again = await client(failingPort);
+    again.socket.write(frame(3, 1, 3));
+    await again.closed;
+    expect(server.connectionCount).toBe(1);
+  });
+
+  it('closes a connection idle past connections.max.idle.ms, but not one whose request is still running', async () => {
+    const { port, server, held, dispatched } = await listener({ connectionsMaxIdleMs: 200 });
+    const idle = await client(port);
+    const busy = await client(port);
+    busy.socket.write(frame(1, 11, 9));
+    await dispatched(1);
+    await idle.closed;
+    expect(await count(server.metrics.refused, { reason: 'idle' })).toBe(1);
+    // The long-poll of `busy` outlived the idle timeout: it is answered, not cut.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(busy.socket.destroyed).toBe(false);
+    held[0]!.answer();
+    expect((await busy.next(1))[0]!.readInt32BE(0)).toBe(9);
+  });
+
   it('closes gracefully: in-flight requests are answered, then the connection ends', async () => {
     const { port, server, held, dispatched } = await listener();
     const c = await client(port);

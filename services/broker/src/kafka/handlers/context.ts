@@ -1,7 +1,17 @@
 // What every Kafka handler gets: the request (its decoded header and frame), the broker core, and
 // the helpers to answer. A handler is thin: decode, call the core, encode.
 
-import { decodeRequest, encodeResponse, isKafkaProtocolError, type KnownApiKey, type RequestBody, type RequestHeaderFields, type ResponseInput } from '@strata/kafka-protocol';
+import {
+  decodeRequest,
+  encodeResponse,
+  isKafkaProtocolError,
+  kafkaErrorCodeFor,
+  kafkaErrorInfo,
+  type KnownApiKey,
+  type RequestBody,
+  type RequestHeaderFields,
+  type ResponseInput,
+} from '@strata/kafka-protocol';
 import type { DecompressionSlots, StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
 import type { DataCore } from '../../core/data.js';
@@ -9,7 +19,6 @@ import type { TopicsCore } from '../../core/topics.js';
 import type { RequestOrigin } from '../../core/leader-client.js';
 import type { KafkaClusterView } from '../cluster-view.js';
 import type { KafkaReply } from '../connection.js';
-import { kafkaErrorName, kafkaErrorOf } from '../error-codes.js';
 import type { KafkaListenerMetrics } from '../metrics.js';
 
 export interface KafkaRequest {
@@ -53,9 +62,14 @@ export function respond<K extends KnownApiKey>(apiKey: K, request: KafkaRequest,
   return release === undefined ? { kind: 'respond', chunks } : { kind: 'respond', chunks, release };
 }
 
-/** A StrataError as the Kafka code an answer carries, counted by api and name. */
+/** The Kafka name of a code ("NOT_LEADER_OR_FOLLOWER"), for metrics. */
+function kafkaErrorName(code: number): string {
+  return kafkaErrorInfo(code)?.name ?? `ERROR_${code}`;
+}
+
+/** A StrataError as the Kafka code an answer carries (@strata/kafka-protocol's one table), counted by api and name. */
 export function errorCode(deps: Pick<HandlerDeps, 'metrics'>, api: string, error: StrataError): number {
-  const code = kafkaErrorOf(error.code);
+  const code = kafkaErrorCodeFor(error.code);
   deps.metrics.errors.inc({ api, code: kafkaErrorName(code) });
   return code;
 }

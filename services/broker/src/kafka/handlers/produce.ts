@@ -1,7 +1,9 @@
-// Produce (key 0), v0-11: RecordBatch v2 only (v0-2 are advertised for librdkafka 2.0.2; see SUPPORTED_APIS). Each partition's records are validated in place
-// (framing, CRC, records, bounded decompression) and appended through the core, which appends here
+// Produce (key 0), v0-11: RecordBatch v2 only (v0-2 are advertised for librdkafka 2.0.2; see
+// SUPPORTED_APIS). Each partition's records are validated in place (framing, CRC, records, bounded
+// decompression) and appended through the core, which appends here
 // or forwards to the leader; every partition gets its own offsets or its own Kafka error, and a
-// partition that fails validation has nothing appended. acks=0 gets no answer, as in Kafka.
+// partition that fails validation has nothing appended. acks=0 gets no answer, as in Kafka, and a
+// failure of it closes the connection (Kafka's way of telling such a client).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { StrataError, validateBatchesAsync } from '@strata/protocol';
@@ -13,8 +15,13 @@ import { countError, decodeBody, errorCode, respond, type HandlerDeps, type Kafk
 
 const API = 'Produce';
 
+/**
+ * acks=0 is appended as acks=1 and only its answer is left out (as Kafka's broker does it): the
+ * request, and the bytes it holds of the listener's budget, last until the append is done, so a
+ * client that never waits cannot pile appends up in memory.
+ */
 const ACKS_BY_KAFKA: ReadonlyMap<number, Acks> = new Map([
-  [0, '0'],
+  [0, '1'],
   [1, '1'],
   [-1, 'all'],
 ]);
@@ -90,7 +97,11 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         };
       }),
     );
-    if (body.acks === 0) return { kind: 'silent' };
+    if (body.acks === 0) {
+      // No answer to carry the error: Kafka's broker closes the connection instead, so the client notices.
+      const failed = responses.flatMap((t) => t.partitionResponses.filter((p) => p.errorCode !== KafkaError.NONE).map((p) => `${t.name}/${p.index}: ${p.errorMessage ?? p.errorCode}`));
+      return failed.length === 0 ? { kind: 'silent' } : { kind: 'close', reason: 'acks0_produce_failed', message: `acks=0 produce failed for ${failed.slice(0, 5).join('; ')}` };
+    }
     return respond(ApiKey.Produce, request, { responses, throttleTimeMs: 0 });
   };
 }
