@@ -162,7 +162,7 @@ export const API_ROUTES = [
       '200': { description: 'Appended.', schema: S.BatchProduceResponse },
       '202': { description: 'acks=0: validated and handed to the log; offsets are -1.', schema: S.BatchProduceResponse },
     },
-    errors: ['400', '404', '413', '415', '507'],
+    errors: ['400', '404', '409', '413', '415', '507'],
   },
   {
     id: 'fetchRecords',
@@ -284,6 +284,21 @@ export const API_ROUTES = [
     body: { schema: S.ResetOffsetsRequest },
     answers: { '200': { description: 'The offsets set.', schema: S.ResetOffsetsResponse } },
     errors: ['400', '404', '409', '413', '415'],
+  },
+  // ---- idempotent producers ----
+  {
+    id: 'initProducerId',
+    method: 'POST',
+    path: '/v1/producers',
+    summary: 'Get an idempotent producer id (Kafka\'s InitProducerId)',
+    description:
+      'A producer id no producer got before, with epoch 0. Stamp both into every RecordBatch the producer sends, with a baseSequence per partition starting at 0 ' +
+      'and growing by the batch\'s record count (wrapping at 2^31-1 to 0). Each partition then writes a batch once: a retry of one of the producer\'s last five batches ' +
+      'is answered with the offsets it was first written at; a gap is refused (OUT_OF_ORDER_SEQUENCE_NUMBER), an older epoch too (INVALID_PRODUCER_EPOCH). ' +
+      'A partition forgets a producer idle longer than STRATA_PRODUCER_ID_EXPIRATION_MS.',
+    body: { schema: S.InitProducerRequest },
+    answers: { '200': { description: 'The producer id and epoch.', schema: S.InitProducerResponse } },
+    errors: ['400', '413', '415'],
   },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },

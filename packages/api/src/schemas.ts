@@ -218,8 +218,29 @@ export const ProduceResponse = Type.Object(
 );
 
 export const BatchProduceResponse = Type.Object(
-  { baseOffset: Int64('Offset of the first record.'), lastOffset: Int64('Offset of the last record.'), recordCount: Optional(Type.Integer()) },
+  {
+    baseOffset: Int64('Offset of the first record.'),
+    lastOffset: Int64('Offset of the last record.'),
+    recordCount: Optional(Type.Integer()),
+    duplicate: Optional(
+      Type.Literal(true, { description: 'Every batch was an idempotent producer\'s retry of batches already written: the offsets they were first written at; nothing was written again.' }),
+    ),
+  },
   { examples: [{ baseOffset: 100, lastOffset: 109, recordCount: 10 }] },
+);
+
+export const InitProducerRequest = Type.Object(
+  {
+    transactionalId: Optional(Nullable(Type.String(), 'Transactions are not supported: a transactional id is refused (INVALID_REQUEST, details.reason TRANSACTIONS_UNSUPPORTED).')),
+  },
+  { additionalProperties: false, examples: [{}] },
+);
+export const InitProducerResponse = Type.Object(
+  {
+    producerId: Int64('An id no producer got before, in this cluster and across its restarts: stamp it into every RecordBatch header (producerId).', { minimum: 0 }),
+    producerEpoch: Type.Integer({ minimum: 0, maximum: 32767, description: 'Always 0 for a new id: stamp it into every batch (producerEpoch).' }),
+  },
+  { examples: [{ producerId: 1764866000000000, producerEpoch: 0 }] },
 );
 
 export const FetchRecord = Type.Object({
@@ -438,6 +459,8 @@ export type ProduceRequest = Static<typeof ProduceRequest>;
 export type ProducedOffset = Static<typeof ProducedOffset>;
 export type ProduceResponse = Static<typeof ProduceResponse>;
 export type BatchProduceResponse = Static<typeof BatchProduceResponse>;
+export type InitProducerRequest = Static<typeof InitProducerRequest>;
+export type InitProducerResponse = Static<typeof InitProducerResponse>;
 export type FetchRecord = Static<typeof FetchRecord>;
 export type FetchResponse = Static<typeof FetchResponse>;
 export type OffsetResponse = Static<typeof OffsetResponse>;

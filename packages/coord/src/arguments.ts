@@ -30,6 +30,7 @@ import {
   checkExpiryRequest,
   checkGroupId,
   checkGroupMember,
+  checkInt,
   checkHeartbeatRequest,
   checkLeadershipRequest,
   checkMemberId,
@@ -38,7 +39,6 @@ import {
   checkSegment,
   checkStateChange,
   checkTopicMetadata,
-  checkInt,
   checkTopicId,
   checkTopicName,
   checkTtl,
@@ -137,6 +137,15 @@ export class CoordinatorArguments {
     check('releaseController', (c) => {
       checkBrokerId(c, 'brokerId', brokerId);
       checkEpoch(c, 'epoch', epoch, 1);
+    });
+  }
+
+  // ---- producer ids ----
+
+  allocateProducerIds(brokerId: string, blockSize: number): void {
+    check('allocateProducerIds', (c) => {
+      checkBrokerId(c, 'brokerId', brokerId);
+      checkInt(c, 'blockSize', blockSize, 1, LIMITS.producerIdBlockMax);
     });
   }
 

@@ -23,6 +23,7 @@ export { crc32c, crc32cJs, crc32cNative, crc32cEngine } from './crc32c.js';
 export type { Crc32cFunction } from './crc32c.js';
 
 export { murmur2, partitionForKey, toPositive } from './murmur2.js';
+export { SEQUENCE_MAX, incrementSequence } from './sequence.js';
 
 export {
   Compression,

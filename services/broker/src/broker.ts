@@ -24,7 +24,9 @@ import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { DataCore } from './core/data.js';
 import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
+import { ProducersCore } from './core/producers.js';
 import { dataHandlers } from './http/handlers/data.js';
+import { producerHandlers } from './http/handlers/producers.js';
 import { groupHandlers } from './http/handlers/groups.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
@@ -55,7 +57,7 @@ export interface Broker {
    * The broker's core, independent of HTTP: the entry a second protocol (the Kafka listener) calls,
    * and tests that check typed, per-partition answers without going through HTTP.
    */
-  readonly core: { readonly data: DataCore };
+  readonly core: { readonly data: DataCore; readonly producers: ProducersCore };
   /** The Kafka listener's bound port, or null when it is off (STRATA_KAFKA_PORT=0). */
   readonly kafkaPort: number | null;
   /** host:port Kafka clients are told to reach this broker at, or null when the listener is off. */
@@ -167,6 +169,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     now,
     segmentFiles,
     appendRefusal: () => disk.appendRefusal(),
+    producerStateLimits: config.producerState,
     ...(coordinator !== null
       ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
       : {}),
@@ -246,10 +249,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
   const data = new DataCore(ctx);
+  /** Idempotent producers' ids (Kafka's InitProducerId). */
+  const producers = new ProducersCore(ctx.coordinator, config.brokerId);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),
     ...dataHandlers(ctx, data),
+    ...producerHandlers(ctx, producers),
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
@@ -443,7 +449,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     get state() {
       return state;
     },
-    core: { data },
+    core: { data, producers },
     kafkaPort: kafka?.port ?? null,
     kafkaAddress: kafka?.advertisedAddress ?? null,
     close: () => (closing ??= close()),

@@ -20,6 +20,8 @@ export interface ClusterDoc {
   bootId: string;
   topics: TopicMetadata[];
   controller: ControllerDoc;
+  /** The first producer id not handed out yet (absent: none ever was). */
+  nextProducerId?: number;
 }
 
 export interface LeaseDoc {

@@ -113,7 +113,12 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       }
       return {
         status: 200,
-        json: { baseOffset: result!.baseOffset, lastOffset: result!.lastOffset, recordCount: result!.recordCount } satisfies ReplyBody<'produceBatches'>,
+        json: {
+          baseOffset: result!.baseOffset,
+          lastOffset: result!.lastOffset,
+          recordCount: result!.recordCount,
+          ...(result!.duplicate ? { duplicate: true } : {}),
+        } satisfies ReplyBody<'produceBatches'>,
       };
     },
 
