@@ -11,6 +11,7 @@ import { ApiKey, apiKeyName, decodeRequestHeader, isKafkaProtocolError, SUPPORTE
 import { DecompressionSlots } from '@strata/protocol';
 import type { BrokerContext } from '../context.js';
 import type { DataCore } from '../core/data.js';
+import type { ProducersCore } from '../core/producers.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
@@ -22,6 +23,7 @@ import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
@@ -33,6 +35,7 @@ import type { KafkaListenerMetrics } from './metrics.js';
 export interface DispatchContext {
   ctx: BrokerContext;
   data: DataCore;
+  producers: ProducersCore;
   metrics: KafkaListenerMetrics;
   /** host:port this broker tells clients (Metadata). */
   advertisedAddress: () => string;
@@ -70,6 +73,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.DescribeCluster, describeClusterHandler(deps)],
     [ApiKey.OffsetForLeaderEpoch, offsetForLeaderEpochHandler(deps)],
     [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
+    [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
