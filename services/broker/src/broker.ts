@@ -337,7 +337,7 @@ async function startOnLockedDataDir(
   if (url === '') url = `http://${urlHost(config.host)}:${port}`;
   if (config.kafka.port !== 0) {
     try {
-      kafka = await startKafkaListener(ctx, data, () => new URL(url).hostname);
+      kafka = await startKafkaListener(ctx, data, producers, () => new URL(url).hostname);
     } catch (e) {
       logger.error('cannot listen on the kafka port', { host: config.host, port: config.kafka.port, err: e });
       throw e;

@@ -11,12 +11,20 @@ import { ApiKey, apiKeyName, decodeRequestHeader, isKafkaProtocolError, SUPPORTE
 import { DecompressionSlots } from '@strata/protocol';
 import type { BrokerContext } from '../context.js';
 import type { DataCore } from '../core/data.js';
+import type { ProducersCore } from '../core/producers.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
+import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
+import { describeClusterHandler } from './handlers/describe-cluster.js';
+import { describeConfigsHandler } from './handlers/describe-configs.js';
+import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
+import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -27,6 +35,7 @@ import type { KafkaListenerMetrics } from './metrics.js';
 export interface DispatchContext {
   ctx: BrokerContext;
   data: DataCore;
+  producers: ProducersCore;
   metrics: KafkaListenerMetrics;
   /** host:port this broker tells clients (Metadata). */
   advertisedAddress: () => string;
@@ -58,6 +67,13 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.Metadata, metadataHandler(deps)],
     [ApiKey.CreateTopics, createTopicsHandler(deps)],
     [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
+    [ApiKey.CreatePartitions, createPartitionsHandler(deps)],
+    [ApiKey.DescribeConfigs, describeConfigsHandler(deps)],
+    [ApiKey.IncrementalAlterConfigs, incrementalAlterConfigsHandler(deps)],
+    [ApiKey.DescribeCluster, describeClusterHandler(deps)],
+    [ApiKey.OffsetForLeaderEpoch, offsetForLeaderEpochHandler(deps)],
+    [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
+    [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

@@ -53,6 +53,9 @@ export interface RetentionLimits {
   retentionBytes: number;
 }
 
+/** Running tier passes (uploads, retention; each bounded by its signal) a DeleteRecords waits out before REQUEST_TIMED_OUT. */
+const DELETE_RECORDS_BUSY_WAITS_MAX = 8;
+
 export class TieredPartition {
   readonly topic: string;
   readonly partition: number;
@@ -273,6 +276,26 @@ export class TieredPartition {
       newStart = segment.lastOffset + 1;
     }
     if (newStart < 0) return;
+    await this.#advanceStart(newStart, 'remote retention', signal);
+  }
+
+  /**
+   * Kafka's DeleteRecords on the leader (the caller checked `offset` against the high watermark):
+   * the log start moves as remote retention moves it, so every broker and a leader starting from the
+   * bucket respect it. Waits out a running upload or retention pass first. Returns the log start.
+   */
+  async deleteRecordsBefore(offset: number, signal: AbortSignal): Promise<number> {
+    for (let waits = 0; this.#busy !== null; waits++) {
+      if (waits >= DELETE_RECORDS_BUSY_WAITS_MAX) throw new StrataError('REQUEST_TIMED_OUT', `${this.topic}/${this.partition} is busy uploading; retry`);
+      await this.#busy.catch(() => undefined);
+    }
+    if (!this.#leading) throw new StrataError('NOT_LEADER', `this broker no longer leads ${this.topic}/${this.partition}`, { details: { topic: this.topic, partition: this.partition } });
+    if (offset > this.logStartOffset()) await this.#advanceStart(offset, 'delete records', signal);
+    return this.logStartOffset();
+  }
+
+  /** The manifest moves first, then the objects go: a crash in between leaves garbage, never a manifest naming a missing object. */
+  async #advanceStart(newStart: number, why: string, signal: AbortSignal): Promise<void> {
     this.#busy = (async () => {
       const { manifest, removed } = await this.#fenced(this.#deps.manifests.advanceStart(this.topic, this.partition, this.#epoch, newStart));
       this.#manifest = manifest;
@@ -284,13 +307,9 @@ export class TieredPartition {
       const result = await this.#deps.store.deleteMany(keys, { signal });
       this.#deps.metrics.retentionDeletedSegments.inc(result.deleted.length);
       if (result.errors.length > 0) {
-        this.#deps.logger.warn('remote retention could not delete some objects; garbage collection will retry', {
-          topic: this.topic,
-          partition: this.partition,
-          errors: result.errors.slice(0, 5),
-        });
+        this.#deps.logger.warn(`${why} could not delete some objects; garbage collection will retry`, { topic: this.topic, partition: this.partition, errors: result.errors.slice(0, 5) });
       }
-      this.#deps.logger.info('remote retention advanced the log start', { topic: this.topic, partition: this.partition, logStartOffset: newStart, segments: removed.length });
+      this.#deps.logger.info(`${why} advanced the log start`, { topic: this.topic, partition: this.partition, logStartOffset: newStart, segments: removed.length });
     })().finally(() => {
       this.#busy = null;
     });

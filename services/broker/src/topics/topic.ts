@@ -27,8 +27,8 @@ export interface OfflinePartition {
 export class Topic {
   readonly name: string;
   /** The partitions served here, in partition order (an offline partition has no handle). */
-  readonly partitions: readonly PartitionHandle[];
-  readonly #byPartition: ReadonlyArray<PartitionHandle | undefined>;
+  #partitions: readonly PartitionHandle[];
+  #byPartition: ReadonlyArray<PartitionHandle | undefined>;
   readonly offline: ReadonlyMap<number, OfflinePartition>;
   #meta: TopicMetadata;
   #configs: TopicConfigs;
@@ -39,10 +39,15 @@ export class Topic {
     this.#meta = meta;
     this.#configs = configs;
     this.#byPartition = Array.from({ length: meta.partitions }, (_, p) => partitions[p]);
-    this.partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
+    this.#partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
     this.offline = offline;
     // Start the null-key rotation at a random partition so restarts do not all pile onto partition 0.
     this.#stickyCursor = Math.floor(Math.random() * meta.partitions);
+  }
+
+  /** The partitions served here, in partition order (an offline partition has no handle). */
+  get partitions(): readonly PartitionHandle[] {
+    return this.#partitions;
   }
 
   /** The handle of partition `p`, or undefined when there is no such partition or it is offline. */
@@ -68,6 +73,14 @@ export class Topic {
     for (let tries = 0; tries < count && this.#byPartition[partition] === undefined; tries++) partition = (partition + 1) % count;
     this.#stickyCursor = (partition + 1) % count;
     return partition;
+  }
+
+  /** @internal the registry grows a topic under its admin lock: `added` are partitions partitionCount.. in order. */
+  grow(meta: TopicMetadata, added: readonly PartitionHandle[]): void {
+    if (meta.partitions !== this.#byPartition.length + added.length) throw new Error(`growing ${this.name} to ${meta.partitions} with ${added.length} new partitions`);
+    this.#byPartition = [...this.#byPartition, ...added];
+    this.#partitions = [...this.#partitions, ...added];
+    this.#meta = meta;
   }
 
   /** @internal the registry swaps these under its admin lock. */
