@@ -90,6 +90,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.#fetchContext = {
       queue: this.#queue,
       stop: this.#stop.signal,
+      maxRecordsPerBatch: this.#o.maxRecordsPerBatch,
       closed: () => this.#closed,
       onRetry: (what, error) => this.#publish({ type: 'retry', group: this.groupId, what, error }),
     };

@@ -120,6 +120,27 @@ describe('Consumer', () => {
     expect(() => c.seek('c3', 0, 0)).toThrow(/closed/);
   });
 
+  // Issue #15: a revocation waited for a whole fetch (up to 1 MiB of records) in the handler.
+  it('hands the handler at most maxRecordsPerBatch records per batch, in order', async () => {
+    await admin.createTopic({ name: 'c-max-records', partitions: 1 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send({ topic: 'c-max-records', partition: 0, value: `v${i}` })));
+    const c = new Consumer({ brokers: t.url, groupId: 'g-max-records', topics: ['c-max-records'], autoOffsetReset: 'earliest', maxRecordsPerBatch: 3, ...FAST });
+    const sizes: number[] = [];
+    const offsets: number[] = [];
+    const running = c.run({
+      eachBatch: (b) => {
+        sizes.push(b.records.length);
+        offsets.push(...b.records.map((r) => r.offset));
+      },
+    });
+    await until('20 records', () => offsets.length >= 20);
+    await c.close();
+    await running;
+    expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(Math.max(...sizes)).toBe(3);
+    expect(() => new Consumer({ brokers: t.url, groupId: 'g', topics: ['t'], maxRecordsPerBatch: 0 })).toThrow(/maxRecordsPerBatch/);
+  });
+
   // Issue #15: the README's example threw "not assigned" at the seek, then UNKNOWN_MEMBER_ID "(it is rejoining)" at the commit.
   it('a seek right after run(), before the assignment, is applied when the partition is assigned; commit() before the join commits nothing', async () => {
     await admin.createTopic({ name: 'c-early-seek', partitions: 2 });
