@@ -156,3 +156,7 @@ export function ownedAsTopics(states: Iterable<PartitionState>): TopicPartitions
   }
   return [...byTopic.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
 }
+
+export function sortPartitions<T extends { topic: string; partition: number }>(list: T[]): T[] {
+  return list.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+}

@@ -28,7 +28,7 @@ import { StrataApi, type CallOptions, type GroupHeartbeatAnswer, type TopicParti
 import { connectionFor } from './connection.js';
 import { withDeadLetter } from './dead-letter.js';
 import { Fetcher } from './fetcher.js';
-import { BatchQueue, fetchLoop, ownedAsTopics, partitionKey as key, type FetchLoopContext, type PartitionState, type QueuedBatch } from './consumer-fetch.js';
+import { BatchQueue, fetchLoop, ownedAsTopics, partitionKey as key, sortPartitions, type FetchLoopContext, type PartitionState, type QueuedBatch } from './consumer-fetch.js';
 import { Membership } from './consumer-membership.js';
 import type { ConsumerRecord } from './records.js';
 
@@ -226,20 +226,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     return run;
   }
 
-  /**
-   * The next record of the partition will be `offset`; queued records of it are dropped. A partition
-   * of a subscribed topic not assigned yet (seek right after run(), before the join) starts there
-   * when it is assigned, instead of at the committed offset.
-   */
+  /** The next record will be `offset` (queued ones are dropped); a partition not assigned yet starts there when it is. */
   seek(topic: string, partition: number, offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new StrataError('INVALID_REQUEST', `seek: offset must be a non-negative integer, got ${String(offset)}`);
     if (!Number.isSafeInteger(partition) || partition < 0) throw new StrataError('INVALID_REQUEST', `seek: partition must be a non-negative integer, got ${String(partition)}`);
     const state = this.#owned.get(key(topic, partition));
     if (state === undefined) {
-      if (!this.#topics.has(topic)) {
-        throw new StrataError('INVALID_REQUEST', `seek: ${topic}/${partition}: this consumer subscribes to ${[...this.#topics].join(', ')}, not to ${topic}`);
-      }
-      if (this.#closed || this.#closing !== null) throw new StrataError('INVALID_REQUEST', `seek: ${topic}/${partition}: the consumer is closed`);
+      const why = !this.#topics.has(topic) ? `this consumer subscribes to ${[...this.#topics].join(', ')}, not to ${topic}` : this.#closing !== null ? 'the consumer is closed' : null;
+      if (why !== null) throw new StrataError('INVALID_REQUEST', `seek: ${topic}/${partition}: ${why}`);
       this.#pendingSeeks.set(key(topic, partition), offset);
       return;
     }
@@ -501,8 +495,4 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   #publish(event: ConsumerEvent): void {
     if (consumerChannel.hasSubscribers) consumerChannel.publish(event);
   }
-}
-
-function sortPartitions(list: TopicPartition[]): TopicPartition[] {
-  return list.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
 }
