@@ -54,6 +54,10 @@ export class Connection {
   /** Index of the origin that answered last: requests start there. */
   #preferred = 0;
   #closed = false;
+  /** Whether any broker ever answered (anything, an error status too): then the URLs are right. */
+  #reached = false;
+  /** When every URL first refused, while none was ever reached (null: not failing now). */
+  #unreachableSince: number | null = null;
 
   constructor(options: ConnectionOptions) {
     this.options = resolveConnectionOptions(options);
@@ -81,8 +85,10 @@ export class Connection {
       try {
         const response = await this.#exchange(origins[index]!, request);
         this.#preferred = index;
+        this.#reached = true;
         return response;
       } catch (e) {
+        if (e instanceof RequestFailure && e.kind !== 'connect') this.#reached = true;
         if (!(e instanceof RequestFailure) || e.kind !== 'connect') {
           // Any broker serves any request: after a retriable failure, the retry starts at the next one.
           if (e instanceof RequestFailure && e.retriable) this.#preferred = (index + 1) % origins.length;
@@ -94,7 +100,31 @@ export class Connection {
     }
     // Every origin refused: start with the next one next time.
     this.#preferred = (first + 1) % origins.length;
-    throw lastConnectFailure!;
+    throw this.#reached ? lastConnectFailure! : this.#unreachable(lastConnectFailure!);
+  }
+
+  /**
+   * No broker was ever reached and every URL refused again: said once at once (a process warning:
+   * a wrong URL must not wait silently), retried until unreachableTimeoutMs, then final.
+   */
+  #unreachable(last: RequestFailure): RequestFailure {
+    const now = Date.now();
+    const { unreachableTimeoutMs, origins } = this.options;
+    if (this.#unreachableSince === null) {
+      this.#unreachableSince = now;
+      process.emitWarning(`cannot connect to any broker (${origins.join(', ')}): ${last.error.message}; retrying for up to ${unreachableTimeoutMs} ms (unreachableTimeoutMs)`, {
+        type: 'StrataClientWarning',
+        code: 'STRATA_BROKERS_UNREACHABLE',
+      });
+    }
+    const failingMs = now - this.#unreachableSince;
+    if (failingMs < unreachableTimeoutMs) return last;
+    const error = new StrataError(
+      'REQUEST_TIMED_OUT',
+      `cannot reach any broker at ${origins.join(', ')} for ${failingMs} ms (unreachableTimeoutMs ${unreachableTimeoutMs}): check the brokers URL and that a broker is running there; last error: ${last.error.message}`,
+      { cause: last.error, retriable: false, details: { origins: [...origins], unreachableTimeoutMs, failingMs } },
+    );
+    return new RequestFailure('connect', error, false, last.origin, null, last.error);
   }
 
   async #exchange(origin: string, request: HttpRequest): Promise<HttpResponse> {

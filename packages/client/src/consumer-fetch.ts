@@ -93,6 +93,8 @@ export interface FetchLoopContext {
   readonly queue: BatchQueue;
   /** Aborted when the consumer stops: a backoff in progress ends at once. */
   readonly stop: AbortSignal;
+  /** The most records one queued batch (one eachBatch call) holds. */
+  readonly maxRecordsPerBatch: number;
   closed(): boolean;
   /** A retriable failure, published (never retried silently). */
   onRetry(what: string, error: StrataError): void;
@@ -129,13 +131,18 @@ export async function fetchLoop(state: PartitionState, c: FetchLoopContext): Pro
       state.reader.seek(records[0]!.offset); // fetched while pausing: read again after resume
       continue;
     }
-    await c.queue.waitForSpace(c.closed);
-    if (state.gone || c.closed()) return;
-    if (state.paused) {
-      state.reader.seek(records[0]!.offset);
-      continue;
+    // One fetch (up to maxBytes) is queued as batches of at most maxRecordsPerBatch records, so a
+    // revocation waits for one such batch in the handler, not for a whole fetch's worth.
+    for (let from = 0; from < records.length; from += c.maxRecordsPerBatch) {
+      const batch = records.length <= c.maxRecordsPerBatch ? records : records.slice(from, from + c.maxRecordsPerBatch);
+      await c.queue.waitForSpace(c.closed);
+      if (state.gone || c.closed()) return;
+      if (state.paused) {
+        state.reader.seek(batch[0]!.offset); // read again after resume
+        break;
+      }
+      c.queue.push({ state, records: batch, highWatermark: state.highWatermark });
     }
-    c.queue.push({ state, records, highWatermark: state.highWatermark });
   }
 }
 
@@ -148,4 +155,8 @@ export function ownedAsTopics(states: Iterable<PartitionState>): TopicPartitions
     byTopic.set(s.topic, list);
   }
   return [...byTopic.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
+}
+
+export function sortPartitions<T extends { topic: string; partition: number }>(list: T[]): T[] {
+  return list.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
 }

@@ -34,6 +34,7 @@ export interface MembershipHooks {
 
 export class Membership {
   #member: Member | null = null;
+  #joinedOnce = false;
   #heartbeatIntervalMs = 1_000;
   #wakeHeartbeat: (() => void) | null = null;
   #heartbeatNow = false;
@@ -49,6 +50,11 @@ export class Membership {
   /** The member id and epoch while joined (null before the first join and after a fence, until the rejoin). */
   get current(): Member | null {
     return this.#member;
+  }
+
+  /** Whether a join ever succeeded (a commit before it is "not joined yet", after it "rejoining"). */
+  get joinedOnce(): boolean {
+    return this.#joinedOnce;
   }
 
   /** The membership is gone (fenced, expired): the heartbeat loop joins again. */
@@ -73,6 +79,7 @@ export class Membership {
           this.#call(),
         );
         this.#member = { memberId: answer.memberId, memberEpoch: answer.memberEpoch };
+        this.#joinedOnce = true;
         this.hooks.publish({ type: 'joined', group: groupId, memberId: answer.memberId, memberEpoch: answer.memberEpoch });
         this.#answered(answer);
         return;

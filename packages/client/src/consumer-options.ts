@@ -17,6 +17,11 @@ export const CONSUMER_DEFAULTS = Object.freeze({
   autoCommitIntervalMs: 5_000,
   /** Batches fetched ahead of the handler, across partitions. */
   maxQueuedBatches: 32,
+  /**
+   * Records in one batch handed to the handler (Kafka's max.poll.records): a revocation waits for
+   * the batch in the handler, so this bounds how long a partition takes to move.
+   */
+  maxRecordsPerBatch: 500,
   /** Long-poll of one partition's fetch; revocation aborts it. */
   maxWaitMs: 1_000,
 });
@@ -37,6 +42,8 @@ export interface ConsumerGroupOptions {
   autoCommit?: boolean;
   autoCommitIntervalMs?: number;
   maxQueuedBatches?: number;
+  /** At most this many records per batch handed to the handler (Kafka's max.poll.records; default 500). */
+  maxRecordsPerBatch?: number;
   /** Bytes per fetch of one partition (default 1 MiB). */
   maxBytes?: number;
   maxWaitMs?: number;
@@ -97,6 +104,7 @@ export function consumerSettings(options: ConsumerGroupOptions): ConsumerSetting
     autoCommit: options.autoCommit ?? d.autoCommit,
     autoCommitIntervalMs: problems.int('autoCommitIntervalMs', options.autoCommitIntervalMs, d.autoCommitIntervalMs, 1, 24 * 3_600_000),
     maxQueuedBatches: problems.int('maxQueuedBatches', options.maxQueuedBatches, d.maxQueuedBatches, 1, 100_000),
+    maxRecordsPerBatch: problems.int('maxRecordsPerBatch', options.maxRecordsPerBatch, d.maxRecordsPerBatch, 1, 1_000_000),
     maxBytes: problems.int('maxBytes', options.maxBytes, READER_DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
     maxWaitMs: problems.int('maxWaitMs', options.maxWaitMs, d.maxWaitMs, 0, 3_600_000),
     clientId: options.clientId,

@@ -28,7 +28,7 @@ import { StrataApi, type CallOptions, type GroupHeartbeatAnswer, type TopicParti
 import { connectionFor } from './connection.js';
 import { withDeadLetter } from './dead-letter.js';
 import { Fetcher } from './fetcher.js';
-import { BatchQueue, fetchLoop, ownedAsTopics, partitionKey as key, type FetchLoopContext, type PartitionState, type QueuedBatch } from './consumer-fetch.js';
+import { BatchQueue, fetchLoop, ownedAsTopics, partitionKey as key, sortPartitions, type FetchLoopContext, type PartitionState, type QueuedBatch } from './consumer-fetch.js';
 import { Membership } from './consumer-membership.js';
 import type { ConsumerRecord } from './records.js';
 
@@ -60,6 +60,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   #target: TopicPartitions[] = [];
   #reconciling: Promise<void> | null = null;
   #reconcileAgain = false;
+  /** Seeks of partitions not assigned yet: applied when they are (the README's seek right after run()). */
+  readonly #pendingSeeks = new Map<string, number>();
+  readonly #topics: ReadonlySet<string>;
   readonly #queue: BatchQueue;
   readonly #fetchContext: FetchLoopContext;
   #started = false;
@@ -82,10 +85,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.#api = new StrataApi(connection);
     this.#fetcher = new Fetcher({ connection });
     this.groupId = options.groupId;
+    this.#topics = new Set(options.topics);
     this.#queue = new BatchQueue(this.#o.maxQueuedBatches);
     this.#fetchContext = {
       queue: this.#queue,
       stop: this.#stop.signal,
+      maxRecordsPerBatch: this.#o.maxRecordsPerBatch,
       closed: () => this.#closed,
       onRetry: (what, error) => this.#publish({ type: 'retry', group: this.groupId, what, error }),
     };
@@ -221,11 +226,18 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     return run;
   }
 
-  /** The next record of an owned partition will be `offset`; queued records of it are dropped. */
+  /** The next record will be `offset` (queued ones are dropped); a partition not assigned yet starts there when it is. */
   seek(topic: string, partition: number, offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new StrataError('INVALID_REQUEST', `seek: offset must be a non-negative integer, got ${String(offset)}`);
+    if (!Number.isSafeInteger(partition) || partition < 0) throw new StrataError('INVALID_REQUEST', `seek: partition must be a non-negative integer, got ${String(partition)}`);
     const state = this.#owned.get(key(topic, partition));
-    if (state === undefined) throw new StrataError('INVALID_REQUEST', `seek: ${topic}/${partition} is not assigned to this consumer`);
+    if (state === undefined) {
+      const why = !this.#topics.has(topic) ? `this consumer subscribes to ${[...this.#topics].join(', ')}, not to ${topic}` : this.#closing !== null ? 'the consumer is closed' : null;
+      if (why !== null) throw new StrataError('INVALID_REQUEST', `seek: ${topic}/${partition}: ${why}`);
+      this.#pendingSeeks.set(key(topic, partition), offset);
+      return;
+    }
+    this.#pendingSeeks.delete(state.key);
     this.#queue.drop(state);
     state.reader.seek(offset);
     state.processed = offset;
@@ -307,19 +319,21 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (generation !== this.#generation || this.#closed) return;
     for (const { topic, partition } of partitions) {
       const k = key(topic, partition);
+      const sought = this.#pendingSeeks.get(k);
+      this.#pendingSeeks.delete(k);
       const from = committed.get(k);
-      if (from === undefined && this.#o.autoOffsetReset === 'none') {
+      if (sought === undefined && from === undefined && this.#o.autoOffsetReset === 'none') {
         throw new StrataError('OFFSET_OUT_OF_RANGE', `group ${this.groupId} has no committed offset for ${topic}/${partition} and autoOffsetReset is 'none'`, {
           details: { topic, partition, group: this.groupId },
         });
       }
       const reader = this.#fetcher.reader(topic, partition, {
-        from: from ?? (this.#o.autoOffsetReset as 'earliest' | 'latest'),
+        from: sought ?? from ?? (this.#o.autoOffsetReset as 'earliest' | 'latest'),
         autoOffsetReset: this.#o.autoOffsetReset,
         maxBytes: this.#o.maxBytes,
         maxWaitMs: this.#o.maxWaitMs,
       });
-      const state: PartitionState = { topic, partition, key: k, reader, processed: null, committed: from ?? null, paused: false, gone: false, busy: null, highWatermark: null, resumed: null, seeks: 0 };
+      const state: PartitionState = { topic, partition, key: k, reader, processed: sought ?? null, committed: from ?? null, paused: false, gone: false, busy: null, highWatermark: null, resumed: null, seeks: 0 };
       this.#owned.set(k, state);
       void fetchLoop(state, this.#fetchContext).catch((e: unknown) => this.#fail(e));
     }
@@ -413,7 +427,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   async #commitNow(explicit?: ReadonlyArray<TopicPartition & { offset: number }>): Promise<void> {
     const member = this.#membership.current;
-    if (member === null) throw new StrataError('UNKNOWN_MEMBER_ID', `consumer of group ${this.groupId} is not a member now (it is rejoining): nothing committed`);
+    if (member === null) {
+      // Before the first join nothing was delivered, so there is nothing processed to commit.
+      if (!this.#membership.joinedOnce && explicit === undefined) return;
+      const why = this.#membership.joinedOnce ? 'is not a member now (it lost its membership and is rejoining)' : 'has not joined the group yet (run(), start() or iterating joins it)';
+      throw new StrataError('UNKNOWN_MEMBER_ID', `consumer of group ${this.groupId} ${why}: nothing committed`);
+    }
     const offsets =
       explicit ??
       [...this.#owned.values()]
@@ -476,8 +495,4 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   #publish(event: ConsumerEvent): void {
     if (consumerChannel.hasSubscribers) consumerChannel.publish(event);
   }
-}
-
-function sortPartitions(list: TopicPartition[]): TopicPartition[] {
-  return list.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
 }

@@ -14,6 +14,11 @@ export const CONNECTION_DEFAULTS = Object.freeze({
   /** One attempt of one request (a long-poll adds its maxWaitMs); also the budget of an admin call's retries. */
   requestTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
+  /**
+   * A client that has never reached any broker gives up after this long (a wrong URL fails in
+   * seconds, not at deliveryTimeoutMs or never); once a broker answered, outages are retried.
+   */
+  unreachableTimeoutMs: 5_000,
   /** Kafka's retry.backoff.ms and retry.backoff.max.ms: exponential between them, with ±20% jitter. */
   retryBackoffMs: 100,
   retryBackoffMaxMs: 1_000,
@@ -60,6 +65,8 @@ export interface ConnectionOptions {
   brokers: string | readonly string[];
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Until a broker first answers: how long connection failures to every URL are retried (default 5 s). */
+  unreachableTimeoutMs?: number;
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
   connectionsPerBroker?: number;
@@ -153,6 +160,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     origins,
     requestTimeoutMs: problems.int('requestTimeoutMs', options.requestTimeoutMs, d.requestTimeoutMs, 1, 24 * 3_600_000),
     connectTimeoutMs: problems.int('connectTimeoutMs', options.connectTimeoutMs, d.connectTimeoutMs, 1, 3_600_000),
+    unreachableTimeoutMs: problems.int('unreachableTimeoutMs', options.unreachableTimeoutMs, d.unreachableTimeoutMs, 1, 24 * 3_600_000),
     retryBackoffMs: problems.int('retryBackoffMs', options.retryBackoffMs, d.retryBackoffMs, 0, 3_600_000),
     retryBackoffMaxMs: problems.int('retryBackoffMaxMs', options.retryBackoffMaxMs, d.retryBackoffMaxMs, 0, 3_600_000),
     connectionsPerBroker: problems.int('connectionsPerBroker', options.connectionsPerBroker, d.connectionsPerBroker, 1, 65_536),

@@ -39,6 +39,8 @@ export interface RetryPolicy {
  */
 export async function withRetries<T>(policy: RetryPolicy, attempt: (timeoutMs: number, attemptNumber: number) => Promise<T>): Promise<T> {
   const started = Date.now();
+  /** The failure to report when the deadline ends the retries (see below). */
+  let telling: RequestFailure | null = null;
   for (let attempts = 1; ; attempts++) {
     const timeoutMs = Math.max(1, Math.min(policy.attemptTimeoutMs, policy.deadline - Date.now()));
     try {
@@ -46,8 +48,14 @@ export async function withRetries<T>(policy: RetryPolicy, attempt: (timeoutMs: n
     } catch (e) {
       if (!(e instanceof RequestFailure)) throw e;
       if (!e.retriable || attempts >= (policy.attemptsMax ?? Number.POSITIVE_INFINITY)) throw e.error;
+      // The last attempt often gets only the sliver of the deadline left after a backoff: its
+      // timeout is the deadline's doing and says nothing about the brokers, so the caller hears the
+      // failure before it (the server's code), not REQUEST_TIMED_OUT. Only a timeout that had the
+      // full per-attempt budget is a finding of its own.
+      const cutByDeadline = e.kind === 'timeout' && timeoutMs < policy.attemptTimeoutMs;
+      if (!cutByDeadline || telling === null) telling = e;
       const wait = backoffMs(attempts, { baseMs: policy.retryBackoffMs, maxMs: policy.retryBackoffMaxMs, jitter: KAFKA_JITTER });
-      if (Date.now() + wait >= policy.deadline) throw gaveUp(e, attempts, Date.now() - started, policy.what);
+      if (Date.now() + wait >= policy.deadline) throw gaveUp(telling, attempts, Date.now() - started, policy.what);
       const event: RetryEvent = { what: policy.what, attempt: attempts, backoffMs: wait, failure: e };
       policy.onRetry?.(event);
       if (retryChannel.hasSubscribers) retryChannel.publish(event);

@@ -117,7 +117,48 @@ describe('Consumer', () => {
     expect(got.slice(before)).toEqual([10, 11, 12]);
     await c.close();
     await running;
-    expect(() => c.seek('c3', 0, 0)).toThrow(/not assigned/);
+    expect(() => c.seek('c3', 0, 0)).toThrow(/closed/);
+  });
+
+  // Issue #15: a revocation waited for a whole fetch (up to 1 MiB of records) in the handler.
+  it('hands the handler at most maxRecordsPerBatch records per batch, in order', async () => {
+    await admin.createTopic({ name: 'c-max-records', partitions: 1 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send({ topic: 'c-max-records', partition: 0, value: `v${i}` })));
+    const c = new Consumer({ brokers: t.url, groupId: 'g-max-records', topics: ['c-max-records'], autoOffsetReset: 'earliest', maxRecordsPerBatch: 3, ...FAST });
+    const sizes: number[] = [];
+    const offsets: number[] = [];
+    const running = c.run({
+      eachBatch: (b) => {
+        sizes.push(b.records.length);
+        offsets.push(...b.records.map((r) => r.offset));
+      },
+    });
+    await until('20 records', () => offsets.length >= 20);
+    await c.close();
+    await running;
+    expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(Math.max(...sizes)).toBe(3);
+    expect(() => new Consumer({ brokers: t.url, groupId: 'g', topics: ['t'], maxRecordsPerBatch: 0 })).toThrow(/maxRecordsPerBatch/);
+  });
+
+  // Issue #15: the README's example threw "not assigned" at the seek, then UNKNOWN_MEMBER_ID "(it is rejoining)" at the commit.
+  it('a seek right after run(), before the assignment, is applied when the partition is assigned; commit() before the join commits nothing', async () => {
+    await admin.createTopic({ name: 'c-early-seek', partitions: 2 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send({ topic: 'c-early-seek', partition: i % 2, value: `v${i}` })));
+    const c = new Consumer({ brokers: t.url, groupId: 'g-early-seek', topics: ['c-early-seek'], autoOffsetReset: 'earliest', ...FAST });
+    const got: string[] = [];
+    const running = c.run({ eachRecord: (r) => void got.push(`${r.partition}:${r.offset}`) });
+    c.seek('c-early-seek', 0, 6);
+    await c.commit(); // not joined yet: nothing processed, nothing to commit
+    await expect(c.commit([{ topic: 'c-early-seek', partition: 0, offset: 1 }])).rejects.toThrow(/has not joined the group yet/);
+    expect(() => c.seek('elsewhere', 0, 1)).toThrow(/subscribes to c-early-seek, not to elsewhere/);
+    expect((await admin.groupOffsets('g-early-seek')).every((o) => o.offset === null)).toBe(true);
+    await until('both partitions read to their end', () => got.includes('0:9') && got.includes('1:9'));
+    await c.close();
+    await running;
+    expect(got.filter((g) => g.startsWith('0:'))).toEqual(['0:6', '0:7', '0:8', '0:9']);
+    expect(got.filter((g) => g.startsWith('1:'))).toHaveLength(10);
+    expect((await admin.groupOffsets('g-early-seek')).map((o) => o.offset)).toEqual([10, 10]);
   });
 
   it('manual commits; a member that left cannot commit', async () => {

@@ -12,7 +12,7 @@
 --          rebalanceTimeoutMs ("" = unchanged, or the default on join), clientId flag ("1" = given),
 --          clientId, topicPartitions (JSON {topic: count}), default rebalanceTimeoutMs,
 --          members max, partitions max, default sessionTimeoutMs
--- returns  {memberEpoch, groupEpoch, assignment JSON {topic: [p...]}, sessionTimeoutMs}
+-- returns  {memberEpoch, groupEpoch, assignment JSON {topic: [p...]}, sessionTimeoutMs, reconciling "1"|"0"}
 --          errors UNKNOWN_MEMBER, FENCED_MEMBER, GROUP_FULL, GROUP_PARTITIONS_EXCEEDED: the sweep
 --          of expired members stays applied (it is a change of its own), nothing else is written
 
@@ -138,4 +138,11 @@ end
 group_reconcile(g, id, now, group_owners(g))
 group_owners(g)
 group_save(g, KEYS[1], KEYS[2])
-return { fmt(m.memberEpoch), fmt(g.epoch), group_encode_map(m.assigned), fmt(m.sessionTimeoutMs) }
+-- Reconciling (as groupState in groups.ts): the member is told to heartbeat sooner.
+local reconciling = '0'
+for _, member in pairs(g.members) do
+  if member.memberEpoch ~= g.aepoch or map_size(member.revoking) > 0 or table.concat(map_keys(member.assigned), ',') ~= table.concat(map_keys(member.target), ',') then
+    reconciling = '1'
+  end
+end
+return { fmt(m.memberEpoch), fmt(g.epoch), group_encode_map(m.assigned), fmt(m.sessionTimeoutMs), reconciling }

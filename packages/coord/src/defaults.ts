@@ -8,6 +8,11 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   callTimeoutMs: 5_000,
   /** Heartbeat interval given to group members (Kafka's group.consumer.heartbeat.interval.ms), at most a third of the session. */
   groupHeartbeatIntervalMs: 5_000,
+  /**
+   * The interval while the member's group is reconciling, and after a join (KIP-848's broker-driven
+   * quicker heartbeat): partitions move within a short heartbeat, not a steady one (issue #15).
+   */
+  groupReconcilingHeartbeatIntervalMs: 250,
   /** How long a member may take to give up partitions when it does not say (Kafka's max.poll.interval.ms). */
   groupRebalanceTimeoutMs: 300_000,
   /** A joining member's session timeout when it does not say (Kafka's group.consumer.session.timeout.ms). */

@@ -295,8 +295,14 @@ function reconcile(g: GroupCore, memberId: string, nowMs: number, held: Map<stri
   }
 }
 
-export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
-  return Math.max(1, Math.min(COORDINATOR_DEFAULTS.groupHeartbeatIntervalMs, Math.floor(sessionTimeoutMs / 3)));
+/**
+ * When the member heartbeats next: a third of its session at most; short while a reconciliation
+ * is pending (partitions wait for a member to hear of a revocation or of its new share) and after
+ * a join (members started together join moments apart: the first hears of the next ones quickly).
+ */
+export function heartbeatIntervalMs(sessionTimeoutMs: number, reconciling = false): number {
+  const steady = Math.min(COORDINATOR_DEFAULTS.groupHeartbeatIntervalMs, Math.floor(sessionTimeoutMs / 3));
+  return Math.max(1, reconciling ? Math.min(steady, COORDINATOR_DEFAULTS.groupReconcilingHeartbeatIntervalMs) : steady);
 }
 
 function subset(owned: readonly TopicPartitions[], map: PartitionMap): boolean {
@@ -378,7 +384,7 @@ export function groupHeartbeat(
       memberEpoch: after.memberEpoch,
       groupEpoch: g.groupEpoch,
       assignment: toTopicPartitions(after.assigned),
-      heartbeatIntervalMs: heartbeatIntervalMs(after.sessionTimeoutMs),
+      heartbeatIntervalMs: heartbeatIntervalMs(after.sessionTimeoutMs, r.memberEpoch === 0 || groupState(g) === 'reconciling'),
     },
   };
 }

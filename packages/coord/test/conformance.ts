@@ -768,7 +768,16 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       it('gives a lone member every partition at once, and describes the group', async () => {
         expect(await co.describeGroup('g')).toBeNull();
         const r = await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['a', 'b'], sessionTimeoutMs: 9000, topicPartitions: { a: 2, b: 1 }, clientId: 'app-1' });
-        expect(r).toEqual({ memberId: 'm1', memberEpoch: 1, groupEpoch: 1, heartbeatIntervalMs: 3000, assignment: [{ topic: 'a', partitions: [0, 1] }, { topic: 'b', partitions: [0] }] });
+        // A join is answered with the short interval (members started together join moments apart).
+        expect(r).toEqual({
+          memberId: 'm1',
+          memberEpoch: 1,
+          groupEpoch: 1,
+          heartbeatIntervalMs: COORDINATOR_DEFAULTS.groupReconcilingHeartbeatIntervalMs,
+          assignment: [{ topic: 'a', partitions: [0, 1] }, { topic: 'b', partitions: [0] }],
+        });
+        const steady = await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, ownedPartitions: r.assignment, topicPartitions: { a: 2, b: 1 } });
+        expect(steady.heartbeatIntervalMs).toBe(3000); // stable: a third of the session
         const d = await co.describeGroup('g');
         expect(d).toMatchObject({
           group: 'g',
@@ -863,11 +872,36 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(await co.describeGroup('g')).toMatchObject({ state: 'empty', members: [] });
       });
 
+      // Issue #15: a second member got its share only after ~3.4 s, the first member's steady heartbeat.
+      it('answers the short heartbeat interval after a join and to every member while the group reconciles', async () => {
+        const short = COORDINATOR_DEFAULTS.groupReconcilingHeartbeatIntervalMs;
+        const steadyMs = Math.floor(SESSION_MS / 3);
+        const m1 = await join('g', 'm1');
+        let d = await settle('g', [m1]);
+        expect((await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: m1.epoch, ownedPartitions: m1.owned, topicPartitions: COUNTS })).heartbeatIntervalMs).toBe(steadyMs);
+        const r2 = await co.groupHeartbeat('g', { memberId: 'm2', memberEpoch: 0, subscribedTopics: ['a'], sessionTimeoutMs: SESSION_MS, topicPartitions: COUNTS });
+        expect(r2.heartbeatIntervalMs).toBe(short);
+        const m2: Client = { id: 'm2', epoch: r2.memberEpoch, owned: r2.assignment, topics: ['a'] };
+        // m1 must give up half: it is told to come back soon, and so is m2, which waits for them.
+        const a1 = await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: m1.epoch, ownedPartitions: m1.owned, topicPartitions: COUNTS });
+        expect(a1.heartbeatIntervalMs).toBe(short);
+        const a2 = await co.groupHeartbeat('g', { memberId: 'm2', memberEpoch: m2.epoch, ownedPartitions: m2.owned, topicPartitions: COUNTS });
+        expect(a2.heartbeatIntervalMs).toBe(short);
+        m1.epoch = a1.memberEpoch;
+        m1.owned = a1.assignment;
+        m2.epoch = a2.memberEpoch;
+        m2.owned = a2.assignment;
+        d = await settle('g', [m1, m2]);
+        expect(counts(d)).toEqual([6, 6]);
+        const calm = await co.groupHeartbeat('g', { memberId: 'm2', memberEpoch: m2.epoch, ownedPartitions: m2.owned, topicPartitions: COUNTS });
+        expect(calm.heartbeatIntervalMs).toBe(steadyMs);
+      });
+
       it('keeps the session timeout a member joined with when a heartbeat leaves it out; a join that leaves it out gets the default', async () => {
         // Regression (issue #11): a heartbeat without sessionTimeoutMs reset it to 45 s, so a member
         // that joined with 6 s and then went silent kept its partitions for 45 s. Omitted means unchanged.
         const joined = await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 0, subscribedTopics: ['a'], sessionTimeoutMs: 6000, topicPartitions: COUNTS });
-        expect(joined.heartbeatIntervalMs).toBe(2000);
+        expect(joined.heartbeatIntervalMs).toBe(COORDINATOR_DEFAULTS.groupReconcilingHeartbeatIntervalMs);
         const m1: Client = { id: 'm1', epoch: joined.memberEpoch, owned: joined.assignment, topics: ['a'] };
         const r2 = await co.groupHeartbeat('g', { memberId: 'm2', memberEpoch: 0, subscribedTopics: ['a'], topicPartitions: COUNTS });
         const m2: Client = { id: 'm2', epoch: r2.memberEpoch, owned: r2.assignment, topics: ['a'] };
@@ -879,11 +913,12 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
           return r;
         };
         for (let round = 0; round < 10 && (await co.describeGroup('g'))!.state !== 'stable'; round++) {
-          expect((await quiet(m1)).heartbeatIntervalMs).toBe(2000);
+          expect((await quiet(m1)).heartbeatIntervalMs).toBe(COORDINATOR_DEFAULTS.groupReconcilingHeartbeatIntervalMs);
           await quiet(m2);
         }
         const d = (await co.describeGroup('g'))!;
         expect(d.state).toBe('stable');
+        expect((await quiet(m1)).heartbeatIntervalMs).toBe(2000); // stable: a third of the 6 s it joined with
         expect(d.members.map((m) => [m.memberId, m.sessionTimeoutMs])).toEqual([
           ['m1', 6000],
           ['m2', COORDINATOR_DEFAULTS.groupSessionTimeoutMs],

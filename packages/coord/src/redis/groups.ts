@@ -55,7 +55,7 @@ export async function groupHeartbeat(c: RedisConnection, group: string, request:
       groupEpoch: int(reply[1], 'group epoch'),
       assignment: toTopicPartitions(decodePartitionMap(String(reply[2]))),
       // The member's stored timeout: the request may have left it out (unchanged).
-      heartbeatIntervalMs: heartbeatIntervalMs(int(reply[3], 'session timeout')),
+      heartbeatIntervalMs: heartbeatIntervalMs(int(reply[3], 'session timeout'), r.memberEpoch === 0 || reply[4] === '1'),
     };
   });
 }
