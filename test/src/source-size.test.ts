@@ -17,8 +17,7 @@ const SOURCE_LINES_MAX = 500;
  * in another branch this session (issue #11); remove its line when that split lands.
  */
 const OVER_THE_BOUND_FOR_NOW: ReadonlySet<string> = new Set([
-  'services/broker/src/config.ts', // settings split by concern
-  'services/broker/src/topics/topic-registry.ts', // registry split
+  'services/broker/src/topics/topic-registry.ts', // 553 lines since CreatePartitions (addPartitions, growth in sync): to split next
 ]);
 
 /** The source roots: `<root>/{packages,services}/<name>/src`. */

@@ -4,7 +4,7 @@
 // -> ready. close() undoes it gracefully. One path: nothing below depends on which engine it is.
 
 import { once } from 'node:events';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
@@ -32,7 +32,8 @@ import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
 import { answerProtocolErrors, createRequestListener } from './http/server.js';
-import { ListenerGuard, serverOptions, type ConnectionLimits } from './http/admission.js';
+import { ListenerGuard, serverOptions } from './http/admission.js';
+import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -475,39 +476,5 @@ async function startOnLockedDataDir(
     kafkaPort: kafka?.port ?? null,
     kafkaAddress: kafka?.advertisedAddress ?? null,
     close: () => (closing ??= close()),
-  };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** The same URL with another port (the internal listener beside the advertised one). */
-function withPort(base: string, port: number): string {
-  const url = new URL(base);
-  url.port = String(port);
-  return url.origin;
-}
-
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-/** The limits on what clients hold of a listener (admission.ts), from the configuration. */
-function connectionLimits(config: BrokerConfig): ConnectionLimits {
-  return {
-    maxConnections: config.maxConnections,
-    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    bodyBytesInFlightPerConnectionMax: config.bodyBytesInFlightPerConnection,
-    bodyBytesInFlightPerAddressMax: config.bodyBytesInFlightPerAddress,
-    bodyBytesInFlightMax: config.bodyBytesInFlight,
-    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
-    headersTimeoutMs: config.headersTimeoutMs,
-    requestTimeoutMs: config.requestTimeoutMs,
-    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
   };
 }
