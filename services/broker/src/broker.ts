@@ -27,6 +27,8 @@ import { ProducersCore } from './core/producers.js';
 import { dataHandlers } from './http/handlers/data.js';
 import { producerHandlers } from './http/handlers/producers.js';
 import { groupHandlers } from './http/handlers/groups.js';
+import { GroupsCore } from './core/groups.js';
+import { batchBaseTimestampMs, HEADER_READ_BYTES as LAG_HEADER_READ_BYTES, registerGroupLagMetrics } from './group-lag-metrics.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
@@ -246,6 +248,28 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const data = new DataCore(ctx);
   /** Idempotent producers' ids (Kafka's InitProducerId). */
   const producers = new ProducersCore(ctx.coordinator, config.brokerId);
+  const groupsForMetrics = new GroupsCore(ctx, data);
+  registerGroupLagMetrics(
+    metrics.registry,
+    {
+      groupNames: async (signal) => (await groupsForMetrics.list(signal)).map((g) => g.group),
+      partitions: async (group, signal) => (await groupsForMetrics.describe(group, signal)).partitions,
+      batchTimestampMs: async (topic, partition, offset) => {
+        if (!registry.has(topic)) return null;
+        const handle = registry.partition(topic, partition);
+        if (offset < handle.log.logStartOffset) return null;
+
+        const read = await handle.log.read(offset, { maxBytes: LAG_HEADER_READ_BYTES });
+        try {
+          return batchBaseTimestampMs(read.data);
+        } finally {
+          read.release?.();
+        }
+      },
+    },
+    config.metricsLagGroupsMax,
+    now,
+  );
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),

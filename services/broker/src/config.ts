@@ -141,6 +141,8 @@ export const DEFAULTS = Object.freeze({
   minFreeDiskBytes: 64 * MiB,
   /** How often the data disk's free space is measured. */
   diskCheckIntervalMs: 1_000,
+  /** Groups whose lag one /metrics scrape reports (the first by name): bounds a scrape's coordinator reads and series. */
+  metricsLagGroupsMax: 100,
 });
 
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
@@ -265,6 +267,7 @@ export interface BrokerConfig {
   logOpenCloseConcurrency: number;
   minFreeDiskBytes: number;
   diskCheckIntervalMs: number;
+  metricsLagGroupsMax: number;
   /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */
   notInThisBuild: string[];
   objectStore: ObjectStoreConfig;
@@ -330,6 +333,7 @@ const INT_SETTINGS = {
   logOpenCloseConcurrency: { env: 'STRATA_LOG_OPEN_CLOSE_CONCURRENCY', default: DEFAULTS.logOpenCloseConcurrency, min: 1, max: 1_024 },
   minFreeDiskBytes: { env: 'STRATA_MIN_FREE_DISK_BYTES', default: DEFAULTS.minFreeDiskBytes, min: 0, max: Number.MAX_SAFE_INTEGER },
   diskCheckIntervalMs: { env: 'STRATA_DISK_CHECK_INTERVAL_MS', default: DEFAULTS.diskCheckIntervalMs, min: 10, max: 600_000 },
+  metricsLagGroupsMax: { env: 'STRATA_METRICS_LAG_GROUPS_MAX', default: DEFAULTS.metricsLagGroupsMax, min: 0, max: 10_000 },
   // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
   uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },
   loopIntervalMs: { env: 'STRATA_TIER_INTERVAL_MS', default: 1_000, min: 10, max: 3_600_000 },
@@ -506,6 +510,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     logOpenCloseConcurrency: int(INT_SETTINGS.logOpenCloseConcurrency),
     minFreeDiskBytes: int(INT_SETTINGS.minFreeDiskBytes),
     diskCheckIntervalMs: int(INT_SETTINGS.diskCheckIntervalMs),
+    metricsLagGroupsMax: int(INT_SETTINGS.metricsLagGroupsMax),
     notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
     objectStore: objectStoreConfig(str, dataDir, problems),
     tiering: {
@@ -708,6 +713,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     logOpenCloseConcurrency: config.logOpenCloseConcurrency,
     minFreeDiskBytes: config.minFreeDiskBytes,
     diskCheckIntervalMs: config.diskCheckIntervalMs,
+    metricsLagGroupsMax: config.metricsLagGroupsMax,
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
