@@ -56,8 +56,8 @@ describe('strata CLI against a spawned broker', () => {
       .filter((l) => /^\s*\d+\s/.test(l))
       .map((l) => l.trim().split(/\s+/));
     expect(rows.map((r) => Number(r[0]))).toEqual([0, 1, 2]);
-    expect(rows.reduce((n, r) => n + Number(r[5]), 0)).toBe(200); // high watermarks
-    expect(described.stdout).toMatch(/PARTITION\s+LEADER\s+LOG-START\s+REMOTE-END\s+LOCAL-START\s+HIGH-WATERMARK\s+REMOTE-BYTES\s+LOCAL-BYTES\s+UPLOAD-LAG/);
+    expect(rows.reduce((n, r) => n + Number(r[7]), 0)).toBe(200); // high watermarks
+    expect(described.stdout).toMatch(/PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOG-START\s+REMOTE-END\s+LOCAL-START\s+HIGH-WATERMARK\s+REMOTE-BYTES\s+LOCAL-BYTES\s+UPLOAD-LAG/);
 
     const listed = await strata(['topics', 'list']);
     expect(listed.stdout).toMatch(/cli-orders\s+3\s+1/);

@@ -383,7 +383,13 @@ describe('replay from the bucket, and a reset to a timestamp through the CLI', (
 
     const strata = (args: string[]) => runStrata(args, { env: { STRATA_URL: broker.url } });
     const cut = t0 + 400;
-    const reset = await strata(['groups', 'reset-offsets', 'replay-g', '--topic', topic, '--to-timestamp', String(cut)]);
+    // Without --execute: the plan, and nothing moves.
+    const plan = await strata(['groups', 'reset-offsets', 'replay-g', '--topic', topic, '--to-timestamp', String(cut)]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+NEW-OFFSET/);
+    expect(plan.stdout).toContain('dry run: nothing changed');
+    expect((await admin.groupOffsets('replay-g')).reduce((n, o) => n + (o.lag ?? 0), 0)).toBe(0);
+    const reset = await strata(['groups', 'reset-offsets', 'replay-g', '--topic', topic, '--to-timestamp', String(cut), '--execute']);
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toMatch(/TOPIC\s+PARTITION\s+NEW-OFFSET/);
     const described = await strata(['groups', 'describe', 'replay-g']);
@@ -407,7 +413,9 @@ describe('replay from the bucket, and a reset to a timestamp through the CLI', (
     // A refused reset (the group has members): exit 1 with the code.
     const member = new Consumer({ brokers: broker.url, groupId: 'replay-g', topics: [topic], sessionTimeoutMs: 3_000 });
     await member.start();
-    const refused = await strata(['groups', 'reset-offsets', 'replay-g', '--topic', topic, '--to-earliest']);
+    const warned = await strata(['groups', 'reset-offsets', 'replay-g', '--topic', topic, '--to-earliest']);
+    expect(warned.stdout).toContain('the group has 1 member');
+    const refused = await strata(['groups', 'reset-offsets', 'replay-g', '--topic', topic, '--to-earliest', '--execute']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('NON_EMPTY_GROUP');
     await member.close();

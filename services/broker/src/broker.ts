@@ -28,6 +28,8 @@ import { ProducersCore } from './core/producers.js';
 import { dataHandlers } from './http/handlers/data.js';
 import { producerHandlers } from './http/handlers/producers.js';
 import { groupHandlers } from './http/handlers/groups.js';
+import { GroupsCore } from './core/groups.js';
+import { groupLagSource, registerGroupLagMetrics } from './group-lag-metrics.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
@@ -283,6 +285,7 @@ async function startOnLockedDataDir(
   const data = new DataCore(ctx);
   /** Idempotent producers' ids (Kafka's InitProducerId). */
   const producers = new ProducersCore(ctx.coordinator, config.brokerId);
+  registerGroupLagMetrics(metrics.registry, groupLagSource(new GroupsCore(ctx, data), registry), config.metricsLagGroupsMax, now);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),

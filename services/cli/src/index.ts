@@ -150,6 +150,18 @@ function brokerUrlOf(flag: string | undefined, env: CliIo['env']): string {
   return raw.replace(/\/+$/, '');
 }
 
+/**
+ * `strata topics list orders` or `strata groups describe g offsets`: the extra word is most often a
+ * subcommand the user expected to exist, so say that rather than a bare "unexpected argument".
+ */
+function extraWordMessage(command: Command, positionals: string[]): string {
+  const extra = positionals[command.maxPositionals]!;
+  const asWritten = [command.name, ...positionals.slice(0, command.maxPositionals + 1)].join(' ');
+  const takes =
+    command.maxPositionals === 0 ? 'takes no argument' : `takes ${command.positionalNames.map((n) => `<${n}>`).join(' ')} only`;
+  return `unknown subcommand '${asWritten}' ('${extra}' is not expected: ${command.name} ${takes})`;
+}
+
 function usageError(io: CliIo, message: string, command: Command | undefined): number {
   io.stderr.write(`error: ${message}\n`);
   io.stderr.write(
@@ -214,7 +226,8 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
 
     const options: OptionSpecs = { ...command.options, help: GLOBAL_OPTIONS['help']!, version: GLOBAL_OPTIONS['version']! };
     if (command.usesBroker) options['broker'] = GLOBAL_OPTIONS['broker']!;
-    const { values, positionals } = parseStrict(rest, options, command.maxPositionals);
+    const { values, positionals } = parseStrict(rest, options, Number.MAX_SAFE_INTEGER);
+    if (positionals.length > command.maxPositionals) throw new UsageError(extraWordMessage(command, positionals));
     if (values['help'] === true) {
       io.stdout.write(commandHelp(command));
       return 0;

@@ -105,6 +105,8 @@ describe('strata CLI (in-process)', () => {
         ['consume', 't', '--timestamp', 'yesterday'],
         ['consume', 't', 'extra'],
         ['topics', 'list', '--broker', 'not a url'],
+        ['topics', 'list', 'orders'],
+        ['groups', 'reset-offsets', 'g', '--topic', 't', '--to-latest', '--execute', '--dry-run'],
       ];
       for (const args of cases) {
         const answer = await run(args);
@@ -113,6 +115,9 @@ describe('strata CLI (in-process)', () => {
         expect(answer.stdout, args.join(' ')).toBe('');
       }
       expect((await run(['consume', 't', '--bogus'])).stderr).toMatch(/^error: unknown option '--bogus'\nusage: strata consume/);
+      // An extra word is reported as the subcommand the user expected, not a bare "unexpected argument".
+      expect((await run(['topics', 'list', 'orders'])).stderr).toMatch(/^error: unknown subcommand 'topics list orders'/);
+      expect((await run(['groups', 'describe', 'g', 'offsets'])).stderr).toMatch(/^error: unknown subcommand 'groups describe g offsets'/);
     });
   });
 
@@ -135,8 +140,26 @@ describe('strata CLI (in-process)', () => {
       expect(described.code).toBe(0);
       expect(described.stdout).toMatch(/^Topic: admin-t {2}Partitions: 2\n/);
       expect(described.stdout).toMatch(/retention\.ms=3600000/);
-      expect(described.stdout).toMatch(/\nPARTITION\s+LEADER\s+LOG-START\s+REMOTE-END\s+LOCAL-START\s+HIGH-WATERMARK\s+REMOTE-BYTES\s+LOCAL-BYTES\s+UPLOAD-LAG\n/);
-      expect(described.stdout).toMatch(/\n\s+0\s+\S+\s+0\s+0\s+0\s+0\s+0\s+0\s+0 seg \/ 0 B\n\s+1\s+\S+(\s+0){6}\s+0 seg \/ 0 B\n$/);
+      expect(described.stdout).toMatch(
+        /\nPARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOG-START\s+REMOTE-END\s+LOCAL-START\s+HIGH-WATERMARK\s+REMOTE-BYTES\s+LOCAL-BYTES\s+UPLOAD-LAG\n/,
+      );
+      // The replicas and in-sync replicas columns name the broker (a single node: itself).
+      expect(described.stdout).toMatch(/\n\s+0\s+(\S+)\s+\1\s+\1\s+0\s+0\s+0\s+0\s+0\s+0\s+0 seg \/ 0 B\n\s+1\s+(\S+)\s+\2\s+\2(\s+0){6}\s+0 seg \/ 0 B\n$/);
+      const describedJson = JSON.parse((await run(['topics', 'describe', 'admin-t', '--json'])).stdout);
+      expect(describedJson).toMatchObject({ name: 'admin-t', configs: { 'retention.ms': 3600000 } });
+
+      // alter-config: set and reset in one call; a bad value changes nothing.
+      const altered = await run(['topics', 'alter-config', 'admin-t', '--set', 'retention.ms=60000', '--set', 'segment.bytes=1048576']);
+      expect(altered).toMatchObject({ code: 0, stderr: '' });
+      expect(altered.stdout).toContain('retention.ms=60000');
+      const refused = await run(['topics', 'alter-config', 'admin-t', '--set', 'retention.ms=7', '--set', 'segment.bytes=banana']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: INVALID_CONFIG: /);
+      const reset = await run(['topics', 'alter-config', 'admin-t', '--reset', 'retention.ms']);
+      expect(reset.code, reset.stderr).toBe(0);
+      expect(reset.stdout).toBe("updated topic 'admin-t'; overrides: segment.bytes=1048576\n");
+      expect((await run(['topics', 'alter-config', 'admin-t'])).code).toBe(2);
+      expect((await run(['topics', 'alter-config', 'admin-t', '--set', 'a=1', '--reset', 'a'])).code).toBe(2);
 
       expect(await run(['topics', 'delete', 'admin-t'])).toEqual({ code: 0, stdout: "deleted topic 'admin-t'\n", stderr: '' });
       const gone = await run(['topics', 'describe', 'admin-t']);
@@ -256,6 +279,39 @@ describe('strata CLI (in-process)', () => {
       const answer = await run(['produce', 'two', '--partition', '7'], 'x\n');
       expect(answer.code).toBe(1);
       expect(answer.stderr).toMatch(/^error: UNKNOWN_PARTITION: .*\nproduced 0 of 1 records sent to 'two' before the failure\n$/);
+    });
+
+    it('manages groups: a reset plan changes nothing until --execute; --json; lag without a commit is not 0; delete', async () => {
+      expect((await run(['topics', 'create', 'grp-t', '--partitions', '2'])).code).toBe(0);
+      expect((await run(['produce', 'grp-t', '--partition', '0', '--no-key'], 'a\nb\nc\n')).code).toBe(0);
+      expect((await run(['produce', 'grp-t', '--partition', '1', '--no-key'], 'd\n')).code).toBe(0);
+
+      const plan = await run(['groups', 'reset-offsets', 'grp-g', '--topic', 'grp-t', '--to-offset', '1', '--partitions', '0']);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toMatch(/^TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+NEW-OFFSET\ngrp-t\s+0\s+-\s+1\n/);
+      expect(plan.stdout).toContain('dry run: nothing changed; add --execute to apply');
+      expect((await run(['groups', 'list', '--json'])).stdout).not.toContain('grp-g');
+
+      const executed = await run(['groups', 'reset-offsets', 'grp-g', '--topic', 'grp-t', '--to-offset', '1', '--partitions', '0', '--execute']);
+      expect(executed.code, executed.stderr).toBe(0);
+      expect(executed.stdout).toMatch(/^TOPIC\s+PARTITION\s+NEW-OFFSET\ngrp-t\s+0\s+1\n$/);
+      // The plan now shows the committed offset, and a target past the end is clamped to the high watermark.
+      const again = await run(['groups', 'reset-offsets', 'grp-g', '--topic', 'grp-t', '--to-offset', '99', '--partitions', '0', '--dry-run']);
+      expect(again.stdout).toMatch(/\ngrp-t\s+0\s+1\s+3\n/);
+
+      const listed = JSON.parse((await run(['groups', 'list', '--json'])).stdout);
+      expect(listed.groups).toContainEqual(expect.objectContaining({ group: 'grp-g', members: 0 }));
+      const described = JSON.parse((await run(['groups', 'describe', 'grp-g', '--json'])).stdout);
+      expect(described.partitions).toContainEqual(expect.objectContaining({ topic: 'grp-t', partition: 0, offset: 1, lag: 2 }));
+      const table = await run(['groups', 'describe', 'grp-g']);
+      expect(table.stdout).toMatch(/\ngrp-t\s+0\s+1\s+3\s+2\s+-\n\ntotal lag 2\n$/);
+
+      const deleted = await run(['groups', 'delete', 'grp-g']);
+      expect(deleted).toEqual({ code: 0, stdout: "deleted group 'grp-g'\n", stderr: '' });
+      expect((await run(['groups', 'list', '--json'])).stdout).not.toContain('grp-g');
+      const gone = await run(['groups', 'delete', 'grp-g']);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/^error: [A-Z_]+: /);
     });
 
     it('says when the broker cannot be reached', async () => {

@@ -50,6 +50,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     logOpenCloseConcurrency: config.logOpenCloseConcurrency,
     minFreeDiskBytes: config.minFreeDiskBytes,
     diskCheckIntervalMs: config.diskCheckIntervalMs,
+    metricsLagGroupsMax: config.metricsLagGroupsMax,
     diskReserveBytes: config.diskReserveBytes,
     objectStore: config.objectStore,
     tiering: config.tiering,

@@ -152,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     logOpenCloseConcurrency: int(INT_SETTINGS.logOpenCloseConcurrency),
     minFreeDiskBytes: int(INT_SETTINGS.minFreeDiskBytes),
     diskCheckIntervalMs: int(INT_SETTINGS.diskCheckIntervalMs),
+    metricsLagGroupsMax: int(INT_SETTINGS.metricsLagGroupsMax),
     diskReserveBytes: int(INT_SETTINGS.diskReserveBytes),
     notInThisBuild: NOT_IN_THIS_BUILD.filter((name) => raw(name) !== undefined),
     objectStore: objectStoreConfig(str, dataDir, problems),

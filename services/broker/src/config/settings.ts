@@ -135,6 +135,8 @@ export const DEFAULTS = Object.freeze({
    * bytes free can still write what leading its partitions takes (0: no reserve).
    */
   diskReserveBytes: 1 * MiB,
+  /** Groups whose lag one /metrics scrape reports (the first by name): bounds a scrape's coordinator reads and series. */
+  metricsLagGroupsMax: 100,
   /**
    * Kafka's producer.id.expiration.ms (a broker setting there too, 1 day): each partition forgets an
    * idempotent producer that has not written to it for this long (ms).
@@ -254,6 +256,7 @@ export const INT_SETTINGS = {
   logOpenCloseConcurrency: { env: 'STRATA_LOG_OPEN_CLOSE_CONCURRENCY', default: DEFAULTS.logOpenCloseConcurrency, min: 1, max: 1_024 },
   minFreeDiskBytes: { env: 'STRATA_MIN_FREE_DISK_BYTES', default: DEFAULTS.minFreeDiskBytes, min: 0, max: Number.MAX_SAFE_INTEGER },
   diskCheckIntervalMs: { env: 'STRATA_DISK_CHECK_INTERVAL_MS', default: DEFAULTS.diskCheckIntervalMs, min: 10, max: 600_000 },
+  metricsLagGroupsMax: { env: 'STRATA_METRICS_LAG_GROUPS_MAX', default: DEFAULTS.metricsLagGroupsMax, min: 0, max: 10_000 },
   diskReserveBytes: { env: 'STRATA_DISK_RESERVE_BYTES', default: DEFAULTS.diskReserveBytes, min: 0, max: 1024 * MiB },
   // Each upload buffers up to one segment (one PUT per segment): this bounds that memory.
   uploadConcurrency: { env: 'STRATA_TIER_UPLOAD_CONCURRENCY', default: 2, min: 1, max: 256 },

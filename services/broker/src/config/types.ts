@@ -119,6 +119,7 @@ export interface BrokerConfig {
   logOpenCloseConcurrency: number;
   minFreeDiskBytes: number;
   diskCheckIntervalMs: number;
+  metricsLagGroupsMax: number;
   /** STRATA_DISK_RESERVE_BYTES: released when the disk is full (disk-monitor.ts). */
   diskReserveBytes: number;
   /** Names of NOT_IN_THIS_BUILD settings that were set (warned about at start, otherwise ignored). */

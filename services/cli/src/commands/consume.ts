@@ -19,6 +19,7 @@ import type { Command, CommandContext } from '../command.js';
 import { LONG_POLL_SLACK_MS, isRefused, once, type BrokerClient } from '../broker-client.js';
 import { isBrokenPipe, onShutdownSignal, writeWithBackpressure } from '../io.js';
 import { formatError } from '../report.js';
+import { progressLine } from '../progress.js';
 import { Consumer, type Encoding, type FetchRecord } from '@strata/client';
 
 type ValueEncoding = Encoding;
@@ -179,6 +180,7 @@ async function consume(ctx: CommandContext): Promise<number> {
   const removeSignalHandlers = onShutdownSignal(io.signals, () => stop.abort());
 
   let printed = 0;
+  const progress = progressLine(io.stderr, 'consumed', io.stdout);
   const render = (partition: number, record: FetchedRecord): string => {
     if (format === 'json') {
       return (
@@ -248,6 +250,7 @@ async function consume(ctx: CommandContext): Promise<number> {
       const last = answer.records.at(-1);
       const nextOffset = Math.max(answer.nextOffset, last === undefined ? offset : last.offset + 1);
       if (text !== '') await writeWithBackpressure(io.stdout, text, stop.signal);
+      progress.update(printed);
       if (nextOffset <= offset && !follow) {
         // No progress below the high watermark seen at start (the records there are gone):
         // stop instead of spinning.
@@ -272,6 +275,7 @@ async function consume(ctx: CommandContext): Promise<number> {
     io.stdout.off('error', onStdoutError);
   }
   if (brokenPipe) return 0;
+  progress.clear();
   if (failure !== undefined) {
     io.stderr.write(formatError(failure));
     return 1;
@@ -389,6 +393,7 @@ async function consumeInGroup(ctx: CommandContext): Promise<number> {
   };
 
   let printed = 0;
+  const progress = progressLine(io.stderr, 'consumed', io.stdout);
   let brokenPipe = false;
   let idleTimer: NodeJS.Timeout | null = null;
   const stop = (): void => void consumer.close().catch(() => undefined);
@@ -410,6 +415,7 @@ async function consumeInGroup(ctx: CommandContext): Promise<number> {
       armIdle();
       await writeWithBackpressure(io.stdout, render(record));
       printed++;
+      progress.update(printed);
       if (maxRecords !== undefined && printed >= maxRecords) break;
     }
   } catch (error) {
@@ -422,6 +428,7 @@ async function consumeInGroup(ctx: CommandContext): Promise<number> {
     io.stdout.off('error', onStdoutError);
   }
   if (brokenPipe) return 0;
+  progress.clear();
   if (failure !== undefined) {
     io.stderr.write(formatError(failure));
     return 1;

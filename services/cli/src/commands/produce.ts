@@ -14,6 +14,7 @@ import type { Acks as ClientAcks, ProducedOffset } from '@strata/client';
 import { once } from '../broker-client.js';
 import { onShutdownSignal } from '../io.js';
 import { formatError } from '../report.js';
+import { progressLine } from '../progress.js';
 
 /** Bound on one request's JSON body; well under the broker's default request limit. */
 const MAX_REQUEST_BODY_BYTES = 512 * 1024;
@@ -117,6 +118,7 @@ async function produce(ctx: CommandContext): Promise<number> {
   let batchBytes = 0;
   const inFlight: InFlight[] = [];
   let sentRecords = 0;
+  const progress = progressLine(io.stderr, 'produced');
   let ackedRecords = 0;
   const perPartition = new Map<number, number>();
   let failure: unknown = undefined;
@@ -138,6 +140,7 @@ async function produce(ctx: CommandContext): Promise<number> {
       else perPartition.set(p, (perPartition.get(p) ?? 0) + 1);
     }
     ackedRecords += oldest.recordCount - outcome.offsets.filter((o) => o.error !== undefined).length;
+    progress.update(ackedRecords);
     if (failed.size > 0) {
       if (failure === undefined) failure = partialFailure(failed);
       stop.abort();
@@ -236,6 +239,7 @@ async function produce(ctx: CommandContext): Promise<number> {
     .sort(([a], [b]) => a - b)
     .map(([p, n]) => `${p}: ${n}`)
     .join(', ');
+  progress.clear();
   if (failure !== undefined) {
     io.stderr.write(formatError(failure));
     io.stderr.write(

@@ -5,7 +5,7 @@
  * (docs/architecture.md#http-api), validated once, all problems reported together. The first signal closes the
  * broker gracefully and exits 0; a second one exits at once.
  */
-import { createLogger, loadConfig, startBroker, type Broker, type BrokerConfig } from '@strata/broker';
+import type { Broker, BrokerConfig } from '@strata/broker';
 import type { Command, CommandContext } from '../command.js';
 import { onShutdownSignal, type ShutdownSignal } from '../io.js';
 import { formatError } from '../report.js';
@@ -53,6 +53,9 @@ function listenErrorMessage(error: unknown, config: BrokerConfig): string | unde
 
 async function serve(ctx: CommandContext): Promise<number> {
   const { io } = ctx;
+  // Loaded here, not at the top: the broker (AWS SDK, Redis client, ...) would add seconds to the
+  // start of every other command.
+  const { createLogger, loadConfig, startBroker } = await import('@strata/broker');
   let config: BrokerConfig;
   try {
     config = loadConfig(io.env as NodeJS.ProcessEnv, ctx.rawArgs);

@@ -1,4 +1,4 @@
-/** `strata topics create|list|describe|delete|add-partitions`. */
+/** `strata topics create|list|describe|alter-config|delete|add-partitions`. */
 import { booleanOption, intOption, listOption, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { once } from '../broker-client.js';
@@ -6,14 +6,14 @@ import { formatTable } from '../report.js';
 
 const MAX_PARTITIONS = 10_000;
 
-function parseConfigs(pairs: string[]): Record<string, string> | undefined {
+function parseConfigs(pairs: string[], flag = '--config'): Record<string, string> | undefined {
   if (pairs.length === 0) return undefined;
   // Entries, then fromEntries: every key is an own key, so `--config __proto__=x` reaches the
   // broker (which refuses it as an unknown config) instead of vanishing into the prototype.
   const entries: Array<[string, string]> = [];
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--config expects key=value, got '${pair}'`);
+    if (eq <= 0) throw new UsageError(`${flag} expects key=value, got '${pair}'`);
     entries.push([pair.slice(0, eq), pair.slice(eq + 1)]);
   }
   return Object.fromEntries(entries);
@@ -123,13 +123,15 @@ export const topicsDescribe: Command = {
     const partitions = [...topic.partitions].sort((a, b) => a.partition - b.partition);
     // Two tiers: the bucket holds [LOG-START, REMOTE-END), the local disk [LOCAL-START, HIGH-WATERMARK).
     text += formatTable(
-      ['PARTITION', 'LEADER', 'LOG-START', 'REMOTE-END', 'LOCAL-START', 'HIGH-WATERMARK', 'REMOTE-BYTES', 'LOCAL-BYTES', 'UPLOAD-LAG'],
+      ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'REMOTE-END', 'LOCAL-START', 'HIGH-WATERMARK', 'REMOTE-BYTES', 'LOCAL-BYTES', 'UPLOAD-LAG'],
       partitions.map((p) =>
         'offline' in p
-          ? [p.partition, `offline: ${p.error}`, '-', '-', '-', '-', '-', '-', '-']
+          ? [p.partition, `offline: ${p.error}`, '-', '-', '-', '-', '-', '-', '-', '-', '-']
           : [
               p.partition,
               p.leader ?? '-',
+              p.replicas.length === 0 ? '-' : p.replicas.join(','),
+              p.isr.length === 0 ? '-' : p.isr.join(','),
               p.logStartOffset,
               p.remoteLogEndOffset,
               p.localLogStartOffset,
@@ -141,6 +143,45 @@ export const topicsDescribe: Command = {
       ),
     );
     writeOut(ctx, text);
+    return 0;
+  },
+};
+
+export const topicsAlterConfig: Command = {
+  name: 'topics alter-config',
+  summary: 'set or reset topic configs',
+  usage: 'topics alter-config <name> (--set key=value | --reset key) ...',
+  description: 'All or nothing: every key is checked before any changes; every problem is listed (INVALID_CONFIG).',
+  options: {
+    set: { type: 'string', multiple: true },
+    reset: { type: 'string', multiple: true },
+  },
+  optionHelp: [
+    ['--set key=value', 'set a config, Kafka names (retention.ms, segment.bytes, ...); repeatable'],
+    ['--reset key', 'back to the broker default; repeatable'],
+  ],
+  examples: ['strata topics alter-config orders --set retention.ms=86400000 --reset cleanup.policy'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['name'],
+  usesBroker: true,
+  async run(ctx) {
+    const name = topicArg(ctx);
+    const set = parseConfigs(listOption(ctx.values, 'set'), '--set') ?? {};
+    const reset = listOption(ctx.values, 'reset');
+    const both = reset.filter((key) => Object.hasOwn(set, key));
+    if (both.length > 0) throw new UsageError(`both --set and --reset for '${both.join("', '")}'`);
+    const changes: Record<string, string | null> = { ...set };
+    for (const key of reset) {
+      if (key === '') throw new UsageError('--reset expects a config name');
+      Object.defineProperty(changes, key, { value: null, enumerable: true, writable: true, configurable: true });
+    }
+    if (Object.keys(changes).length === 0) throw new UsageError('give at least one --set key=value or --reset key');
+    const topic = await ctx.client.updateTopicConfigs(name, changes, once());
+    const overrides = Object.entries(topic.configOverrides ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${String(v)}`);
+    writeOut(ctx, `updated topic '${name}'; overrides: ${overrides.length === 0 ? '(none)' : overrides.join(', ')}\n`);
     return 0;
   },
 };
@@ -185,4 +226,4 @@ export const topicsAddPartitions: Command = {
   },
 };
 
-export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAddPartitions];
+export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsAlterConfig, topicsDelete, topicsAddPartitions];
