@@ -5,6 +5,7 @@
 import { runBrokerBench } from './broker-bench.js';
 import { runClusterBench } from './cluster-bench.js';
 import { runCodecBench } from './codec.js';
+import { runCompressionBench } from './codec-bench.js';
 import { runGroupsBench } from './groups-bench.js';
 import { runKafkaBench } from './kafka-bench.js';
 import { runReplicationBench } from './replication-bench.js';
@@ -18,6 +19,12 @@ if (!only || only === 'codec') {
   const rows = await runCodecBench();
   console.table(rows);
   results.codec = rows;
+}
+if (!only || only === 'codecs') {
+  console.log('\n## codecs (gzip, snappy, lz4, zstd): encode and decode MB/s of uncompressed bytes, median (min-max) of 7 rounds');
+  const rows = await runCompressionBench();
+  console.table(rows);
+  results.codecs = rows;
 }
 if (!only || only === 'broker') {
   console.log('\n## broker vs baseline (plain node:http server appending to a file), same run');

@@ -10,3 +10,5 @@ export { ERROR_ANSWERS, buildOpenApiDocument, schemaJson } from './openapi.js';
 export type { OpenApiOptions } from './openapi.js';
 export { VALIDATION_PROBLEMS_MAX, checkBody, problemsOf, requestBody } from './validate.js';
 export type { Problem } from './validate.js';
+export { parameterValue, parseInteger, pathParams, queryParams } from './parameters.js';
+export type { PathParameterName, PathParams, QueryParams } from './parameters.js';

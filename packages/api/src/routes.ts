@@ -19,14 +19,15 @@ export interface ParameterSpec {
   readonly description?: string;
 }
 
-const NAME_PATTERN = '^[a-zA-Z0-9._-]{1,249}$';
-
-/** Shared parameters (components.parameters in the document). Path parameters are named as in the path. */
+/**
+ * Shared parameters (components.parameters in the document). Path parameters are named as in the
+ * path; the server checks every one against its schema before a handler runs (parameters.ts).
+ */
 export const PARAMETERS = {
-  topic: { name: 'topic', in: 'path', required: true, schema: Type.String({ pattern: NAME_PATTERN }) },
-  partition: { name: 'partition', in: 'path', required: true, schema: Type.Integer({ minimum: 0 }) },
-  group: { name: 'group', in: 'path', required: true, schema: Type.String({ pattern: NAME_PATTERN }), description: 'Not "." or "..": INVALID_GROUP_ID.' },
-  member: { name: 'member', in: 'path', required: true, schema: Type.String({ pattern: '^[a-zA-Z0-9._-]{1,128}$' }), description: 'The memberId the join answered.' },
+  topic: { name: 'topic', in: 'path', required: true, schema: S.TopicName, description: 'Not a valid topic name: 400 INVALID_TOPIC; no such topic: 404 UNKNOWN_TOPIC.' },
+  partition: { name: 'partition', in: 'path', required: true, schema: S.partitionNumber({ examples: [0] }), description: 'Not a non-negative integer: 400 INVALID_REQUEST; no such partition: 404 UNKNOWN_PARTITION.' },
+  group: { name: 'group', in: 'path', required: true, schema: S.GroupId, description: 'Not a valid group id: 400 INVALID_GROUP_ID.' },
+  member: { name: 'member', in: 'path', required: true, schema: S.MemberId, description: 'The memberId the join answered.' },
   acks: {
     name: 'acks',
     in: 'query',
@@ -141,6 +142,7 @@ export const API_ROUTES = [
     summary: 'Produce raw RecordBatch v2 bytes',
     description:
       'The body is one or more whole Kafka RecordBatch v2 (magic 2) batches. Framing, CRC-32C, counts, compression and every record are validated; ' +
+      'the records may be compressed with any of Kafka\'s codecs (gzip, snappy raw or xerial-framed, lz4 frames, zstd), decompressed within STRATA_MAX_DECOMPRESSED_BYTES; ' +
       'the broker assigns offsets (rewriting baseOffset) and stamps partitionLeaderEpoch. Each batch may be at most the topic\'s max.message.bytes; the batches of one body get contiguous offsets, in body order.',
     query: ['acks'],
     body: { schema: binary, mediaType: RECORD_BATCH_MEDIA_TYPE },
@@ -148,7 +150,7 @@ export const API_ROUTES = [
       '200': { description: 'Appended.', schema: S.BatchProduceResponse },
       '202': { description: 'acks=0: validated and handed to the log; offsets are -1.', schema: S.BatchProduceResponse },
     },
-    errors: ['400', '404', '413', '415', '507'],
+    errors: ['400', '404', '409', '413', '415', '507'],
   },
   {
     id: 'fetchRecords',
@@ -270,6 +272,21 @@ export const API_ROUTES = [
     body: { schema: S.ResetOffsetsRequest },
     answers: { '200': { description: 'The offsets set.', schema: S.ResetOffsetsResponse } },
     errors: ['400', '404', '409', '413', '415'],
+  },
+  // ---- idempotent producers ----
+  {
+    id: 'initProducerId',
+    method: 'POST',
+    path: '/v1/producers',
+    summary: 'Get an idempotent producer id (Kafka\'s InitProducerId)',
+    description:
+      'A producer id no producer got before, with epoch 0. Stamp both into every RecordBatch the producer sends, with a baseSequence per partition starting at 0 ' +
+      'and growing by the batch\'s record count (wrapping at 2^31-1 to 0). Each partition then writes a batch once: a retry of one of the producer\'s last five batches ' +
+      'is answered with the offsets it was first written at; a gap is refused (OUT_OF_ORDER_SEQUENCE_NUMBER), an older epoch too (INVALID_PRODUCER_EPOCH). ' +
+      'A partition forgets a producer idle longer than STRATA_PRODUCER_ID_EXPIRATION_MS.',
+    body: { schema: S.InitProducerRequest },
+    answers: { '200': { description: 'The producer id and epoch.', schema: S.InitProducerResponse } },
+    errors: ['400', '413', '415'],
   },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },

@@ -7,7 +7,7 @@
 // the code that owns them and are named in the field's description.
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
+import { ERROR_CATALOGUE, GROUP_ID_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, type ErrorCode } from '@strata/protocol';
 
 /** A safe integer in JSON (offsets and timestamps: Strata answers numbers below 2^53). */
 const Int64 = (description: string, extra: { minimum?: number; [keyword: string]: unknown } = {}) => Type.Integer({ format: 'int64', description, ...extra });
@@ -20,6 +20,33 @@ const Optional = Type.Optional;
  */
 export const ERROR_CODE_KEYWORD = 'x-strata-error-code';
 const refusedAs = (code: keyof typeof ERROR_CATALOGUE) => ({ [ERROR_CODE_KEYWORD]: code });
+
+// ---- names and numbers ------------------------------------------------------------------------------
+// The rules of the path parameters ({topic}, {group}, {member}, {partition}), the same the body
+// fields follow.
+
+/** @strata/protocol's name rule (names.ts, the one copy) as a pattern: 1..lengthMax of [a-zA-Z0-9._-], not "." or "..". */
+const namePattern = (lengthMax: number): string => `^(?!\\.\\.?$)[a-zA-Z0-9._-]{1,${lengthMax}}$`;
+
+export const TopicName = Type.String({
+  pattern: namePattern(TOPIC_NAME_LENGTH_MAX),
+  ...refusedAs('INVALID_TOPIC'),
+  description: `1..${TOPIC_NAME_LENGTH_MAX} of [a-zA-Z0-9._-], not "." or ".."`,
+  examples: ['orders'],
+});
+
+export const GroupId = Type.String({
+  pattern: namePattern(GROUP_ID_LENGTH_MAX),
+  ...refusedAs('INVALID_GROUP_ID'),
+  description: `1..${GROUP_ID_LENGTH_MAX} of [a-zA-Z0-9._-], not "." or ".."`,
+  examples: ['billing'],
+});
+
+/** The memberId a join answers (the coordinator's bound on it: 128). */
+export const MemberId = Type.String({ pattern: '^[a-zA-Z0-9._-]{1,128}$', description: '1..128 of [a-zA-Z0-9._-]', examples: ['5f0c1b9e-8a1d-4c8f-9a63-0d6f1f2a7b10'] });
+
+/** A partition number: 0 or more (whether the topic has it is a 404, UNKNOWN_PARTITION). */
+export const partitionNumber = (extra: { description?: string; examples?: number[] } = {}) => Type.Integer({ minimum: 0, ...extra });
 
 // ---- errors ----------------------------------------------------------------------------------------
 
@@ -153,7 +180,7 @@ export const ProduceRecord = Type.Object(
         description: 'Either {key: value} or [{key, value}] (the array form keeps order and repeated keys). Values in headerEncoding, or null.',
       }),
     ),
-    partition: Optional(Type.Integer({ minimum: 0, description: 'Explicit partition; overrides the partitioner.' })),
+    partition: Optional(partitionNumber({ description: 'Explicit partition; overrides the partitioner.' })),
     timestamp: Optional(Int64('Record timestamp, ms since the epoch (default: now); negative: INVALID_TIMESTAMP.', refusedAs('INVALID_TIMESTAMP'))),
   },
   { additionalProperties: false },
@@ -180,8 +207,29 @@ export const ProduceResponse = Type.Object(
 );
 
 export const BatchProduceResponse = Type.Object(
-  { baseOffset: Int64('Offset of the first record.'), lastOffset: Int64('Offset of the last record.'), recordCount: Optional(Type.Integer()) },
+  {
+    baseOffset: Int64('Offset of the first record.'),
+    lastOffset: Int64('Offset of the last record.'),
+    recordCount: Optional(Type.Integer()),
+    duplicate: Optional(
+      Type.Literal(true, { description: 'Every batch was an idempotent producer\'s retry of batches already written: the offsets they were first written at; nothing was written again.' }),
+    ),
+  },
   { examples: [{ baseOffset: 100, lastOffset: 109, recordCount: 10 }] },
+);
+
+export const InitProducerRequest = Type.Object(
+  {
+    transactionalId: Optional(Nullable(Type.String(), 'Transactions are not supported: a transactional id is refused (INVALID_REQUEST, details.reason TRANSACTIONS_UNSUPPORTED).')),
+  },
+  { additionalProperties: false, examples: [{}] },
+);
+export const InitProducerResponse = Type.Object(
+  {
+    producerId: Int64('An id no producer got before, in this cluster and across its restarts: stamp it into every RecordBatch header (producerId).', { minimum: 0 }),
+    producerEpoch: Type.Integer({ minimum: 0, maximum: 32767, description: 'Always 0 for a new id: stamp it into every batch (producerEpoch).' }),
+  },
+  { examples: [{ producerId: 1764866000000000, producerEpoch: 0 }] },
 );
 
 export const FetchRecord = Type.Object({
@@ -214,7 +262,7 @@ export const OffsetResponse = Type.Object(
 
 // ---- consumer groups -------------------------------------------------------------------------------
 
-export const TopicPartitions = Type.Object({ topic: Type.String(), partitions: Type.Array(Type.Integer({ minimum: 0 })) });
+export const TopicPartitions = Type.Object({ topic: Type.String(), partitions: Type.Array(partitionNumber()) });
 export const TopicPartitionOffset = Type.Object({ topic: Type.String(), partition: Type.Integer(), offset: Int64('The next offset to read.') });
 
 const TimeoutMs = (description: string) => Type.Integer({ minimum: 100, maximum: 1_800_000, description });
@@ -254,7 +302,7 @@ export const GroupHeartbeatResponse = Type.Object(
 
 export const OffsetToCommit = Type.Object({
   topic: Type.String(),
-  partition: Type.Integer({ minimum: 0 }),
+  partition: partitionNumber(),
   offset: Int64('The next offset to read.', { minimum: 0 }),
   metadata: Optional(Type.String({ description: 'At most 4096 characters (OFFSET_METADATA_TOO_LARGE).' })),
 });
@@ -271,7 +319,7 @@ export const CommitOffsetsResponse = Type.Object({ committed: Type.Integer({ des
 export const ResetOffsetsRequest = Type.Object(
   {
     topic: Type.String({ minLength: 1 }),
-    partitions: Optional(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, description: 'Default: every partition.' })),
+    partitions: Optional(Type.Array(partitionNumber(), { minItems: 1, description: 'Default: every partition.' })),
     to: Type.Union([Type.Literal('earliest'), Type.Literal('latest'), Type.Literal('offset'), Type.Literal('timestamp')]),
     value: Optional(Int64('The offset (to=offset) or the timestamp in ms (to=timestamp); required with those.', { minimum: 0 })),
   },
@@ -400,6 +448,8 @@ export type ProduceRequest = Static<typeof ProduceRequest>;
 export type ProducedOffset = Static<typeof ProducedOffset>;
 export type ProduceResponse = Static<typeof ProduceResponse>;
 export type BatchProduceResponse = Static<typeof BatchProduceResponse>;
+export type InitProducerRequest = Static<typeof InitProducerRequest>;
+export type InitProducerResponse = Static<typeof InitProducerResponse>;
 export type FetchRecord = Static<typeof FetchRecord>;
 export type FetchResponse = Static<typeof FetchResponse>;
 export type OffsetResponse = Static<typeof OffsetResponse>;

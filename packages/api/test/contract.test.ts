@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { TSchema } from '@sinclair/typebox';
-import { API_ROUTES, NAMED_SCHEMAS, PARAMETERS, buildOpenApiDocument, checkBody, problemsOf, requestBody } from '../src/index.js';
+import { API_ROUTES, NAMED_SCHEMAS, PARAMETERS, buildOpenApiDocument, checkBody, pathParams, problemsOf, requestBody, schemaJson } from '../src/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -55,6 +55,20 @@ describe('the OpenAPI document generated from @strata/api', () => {
       const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
       const declared = ((item.parameters as Array<{ $ref: string }> | undefined) ?? []).map((p) => (resolve(p.$ref) as Json).name);
       expect(declared.sort(), path).toEqual(names.sort());
+    }
+  });
+
+  it('declares each path parameter once, with the schema the server checks it against before a handler runs', () => {
+    const used = new Set(API_ROUTES.flatMap((r) => [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!)));
+    const declared = Object.entries(PARAMETERS).filter(([, spec]) => spec.in === 'path').map(([name]) => name);
+    expect([...used].sort()).toEqual(declared.sort());
+    for (const name of used) {
+      const spec = PARAMETERS[name as keyof typeof PARAMETERS];
+      expect((doc.components.parameters as Json)[name], name).toEqual(expect.objectContaining({ name, in: 'path', required: true, schema: schemaJson(spec.schema) }));
+      // Its examples (validated against the schema below) pass the server's check, read as what they are.
+      const examples = (spec.schema as { examples?: unknown[] }).examples ?? [];
+      expect(examples.length, `${name} has an example`).toBeGreaterThan(0);
+      for (const example of examples) expect(pathParams({ [name]: String(example) })).toEqual({ [name]: example });
     }
   });
 

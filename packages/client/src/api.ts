@@ -95,6 +95,12 @@ export interface ProduceAnswer {
   lastOffset: number;
 }
 
+/** An idempotent producer's identity (POST /v1/producers). */
+export interface ProducerIdentity {
+  producerId: number;
+  producerEpoch: number;
+}
+
 export interface FetchAnswer {
   /** Whole RecordBatch v2 batches; the first may begin before the asked offset. */
   data: Buffer;
@@ -186,6 +192,14 @@ export class StrataApi {
       const body = parseJson(r, what);
       return { baseOffset: intField(body, 'baseOffset', r, what), lastOffset: intField(body, 'lastOffset', r, what) };
     });
+  }
+
+  /** A new idempotent producer id (Kafka's InitProducerId); a retry after a lost answer only costs an id. */
+  initProducerId(options?: CallOptions): Promise<ProducerIdentity> {
+    return this.#json('get a producer id', 'POST', '/v1/producers', {}, options, (body, r) => ({
+      producerId: intField(body, 'producerId', r, 'get a producer id'),
+      producerEpoch: intField(body, 'producerEpoch', r, 'get a producer id'),
+    }));
   }
 
   /** A long-poll fetch of raw batches: the attempt may last maxWaitMs more than requestTimeoutMs. */

@@ -1,10 +1,11 @@
 // The consumer's public settings and shapes (consumer.ts is the Consumer; it re-exports these):
-// its defaults, options, the batch a handler gets, run()'s options and the events it publishes.
+// its defaults, options (and their checks), the batch a handler gets, run()'s options and the
+// events it publishes.
 
 import type { StrataError } from '@strata/protocol';
 import type { ConnectWith } from './connection.js';
 import type { DeadLetterOptions } from './dead-letter.js';
-import type { AutoOffsetReset } from './options.js';
+import { Problems, READER_DEFAULTS, type AutoOffsetReset } from './options.js';
 import type { ConsumerRecord } from './records.js';
 
 export const CONSUMER_DEFAULTS = Object.freeze({
@@ -74,3 +75,35 @@ export type ConsumerEvent =
   | { type: 'lost'; group: string; partitions: TopicPartition[]; reason: string }
   | { type: 'committed'; group: string; offsets: Array<TopicPartition & { offset: number }> }
   | { type: 'retry'; group: string; what: string; error: StrataError };
+
+/** The options a Consumer runs with: every bound checked, defaults filled in. */
+export type ConsumerSettings = Required<Omit<ConsumerGroupOptions, 'clientId' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'onPartitionsLost' | 'topics' | 'groupId'>> &
+  Pick<ConsumerGroupOptions, 'clientId' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'onPartitionsLost'>;
+
+/** Checks a consumer's options (every problem in one INVALID_CONFIG) and fills in the defaults. */
+export function consumerSettings(options: ConsumerGroupOptions): ConsumerSettings {
+  const problems = new Problems();
+  if (typeof options.groupId !== 'string' || options.groupId.length === 0) problems.add('groupId must be a non-empty string');
+  if (!Array.isArray(options.topics) || options.topics.length === 0 || !options.topics.every((t) => typeof t === 'string' && t.length > 0)) {
+    problems.add('topics must be a non-empty array of topic names');
+  }
+  const reset = options.autoOffsetReset ?? READER_DEFAULTS.autoOffsetReset;
+  if (reset !== 'earliest' && reset !== 'latest' && reset !== 'none') problems.add(`autoOffsetReset must be 'earliest', 'latest' or 'none', got ${String(reset)}`);
+  const d = CONSUMER_DEFAULTS;
+  const settings: ConsumerSettings = {
+    autoOffsetReset: reset,
+    sessionTimeoutMs: problems.int('sessionTimeoutMs', options.sessionTimeoutMs, d.sessionTimeoutMs, 100, 1_800_000),
+    rebalanceTimeoutMs: problems.int('rebalanceTimeoutMs', options.rebalanceTimeoutMs, d.rebalanceTimeoutMs, 100, 1_800_000),
+    autoCommit: options.autoCommit ?? d.autoCommit,
+    autoCommitIntervalMs: problems.int('autoCommitIntervalMs', options.autoCommitIntervalMs, d.autoCommitIntervalMs, 1, 24 * 3_600_000),
+    maxQueuedBatches: problems.int('maxQueuedBatches', options.maxQueuedBatches, d.maxQueuedBatches, 1, 100_000),
+    maxBytes: problems.int('maxBytes', options.maxBytes, READER_DEFAULTS.maxBytes, 1, 2 ** 31 - 1),
+    maxWaitMs: problems.int('maxWaitMs', options.maxWaitMs, d.maxWaitMs, 0, 3_600_000),
+    clientId: options.clientId,
+    onPartitionsAssigned: options.onPartitionsAssigned,
+    onPartitionsRevoked: options.onPartitionsRevoked,
+    onPartitionsLost: options.onPartitionsLost,
+  };
+  problems.throwIfAny('consumer');
+  return settings;
+}

@@ -5,7 +5,7 @@
 // buffer.memory, delivery.timeout.ms, max.block.ms, request.timeout.ms,
 // retry.backoff.ms, retry.backoff.max.ms, max.request.size, fetch.max.wait.ms).
 
-import { StrataError, type CompressionName } from '@strata/protocol';
+import { Compression, StrataError, compressionUnavailable, type CompressionName } from '@strata/protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -51,7 +51,8 @@ export const READER_DEFAULTS = Object.freeze({
 });
 
 export type Acks = 0 | 1 | 'all';
-export type ProducerCompression = Extract<CompressionName, 'none' | 'gzip'>;
+/** Kafka's compression.type: none, gzip, snappy, lz4 or zstd (zstd needs Node.js >= 22.15 to write). */
+export type ProducerCompression = CompressionName;
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
 export interface ConnectionOptions {
@@ -82,9 +83,18 @@ export interface ProducerTuning {
   maxBlockMs?: number;
   metadataMaxAgeMs?: number;
   compression?: ProducerCompression;
+  /**
+   * Kafka's enable.idempotence: each batch carries a producer id (one POST /v1/producers per
+   * producer) and a sequence per partition, so a retry of a request whose answer was lost is
+   * answered with the first write's offsets instead of being written twice. Default: on with
+   * acks 'all', off otherwise (as Kafka; turning it on with another acks is refused).
+   */
+  idempotent?: boolean;
+  /** Transactions are not supported: setting one is refused (INVALID_CONFIG). */
+  transactionalId?: string;
 }
 
-export type ResolvedProducerTuning = Required<ProducerTuning>;
+export type ResolvedProducerTuning = Required<Omit<ProducerTuning, 'transactionalId'>>;
 
 /** Collects problems, then throws one INVALID_CONFIG listing all of them. */
 export class Problems {
@@ -162,7 +172,12 @@ export function resolveProducerTuning(options: ProducerTuning): ResolvedProducer
   const acks = options.acks ?? d.acks;
   if (acks !== 0 && acks !== 1 && acks !== 'all') problems.add(`acks must be 0, 1 or 'all', got ${String(acks)}`);
   const compression = options.compression ?? d.compression;
-  if (compression !== 'none' && compression !== 'gzip') problems.add(`compression must be 'none' or 'gzip', got ${String(compression)}`);
+  if (typeof compression !== 'string' || !Object.hasOwn(Compression, compression)) {
+    problems.add(`compression must be one of ${Object.keys(Compression).join(', ')}, got ${String(compression)}`);
+  } else {
+    const unavailable = compressionUnavailable(compression);
+    if (unavailable !== null) problems.add(`compression: ${unavailable}`);
+  }
   const tuning: ResolvedProducerTuning = {
     acks,
     compression,
@@ -173,7 +188,11 @@ export function resolveProducerTuning(options: ProducerTuning): ResolvedProducer
     deliveryTimeoutMs: problems.int('deliveryTimeoutMs', options.deliveryTimeoutMs, d.deliveryTimeoutMs, 1, 24 * 3_600_000),
     maxBlockMs: problems.int('maxBlockMs', options.maxBlockMs, d.maxBlockMs, 0, 24 * 3_600_000),
     metadataMaxAgeMs: problems.int('metadataMaxAgeMs', options.metadataMaxAgeMs, d.metadataMaxAgeMs, 100, 24 * 3_600_000),
+    idempotent: options.idempotent ?? acks === 'all',
   };
+  if (typeof tuning.idempotent !== 'boolean') problems.add(`idempotent must be true or false, got ${String(options.idempotent)}`);
+  if (options.idempotent === true && acks !== 'all') problems.add(`idempotent producers need acks 'all' (as Kafka's enable.idempotence), got acks ${String(acks)}`);
+  if (options.transactionalId !== undefined) problems.add('transactionalId: transactional producers are not supported (Strata has no transactions); an idempotent producer (the default) needs none');
   // Kafka asks delivery.timeout.ms >= linger.ms + request.timeout.ms. Here an attempt's timeout is
   // min(requestTimeoutMs, what is left of the delivery timeout), so only the linger must fit.
   if (tuning.deliveryTimeoutMs <= tuning.lingerMs) {

@@ -74,6 +74,9 @@ export class PartitionState {
   inFlight = false;
   /** Set after a multi-batch request was too large for the topic: one batch per request from then on. */
   oneBatchPerRequest = false;
+  /** Idempotent: the next batch's baseSequence, under the producer identity of `sequenceGeneration`. */
+  nextSequence = 0;
+  sequenceGeneration = -1;
 
   constructor(topic: string, partition: number) {
     this.topic = topic;

@@ -9,10 +9,18 @@
 // Ordering per partition: a partition has at most one request in flight, and
 // a request is retried (backoff, until the batch's delivery deadline) before
 // the partition's next request is sent, so batches land in send order even
-// across retries. Without idempotent producers, a retry of a request that did
-// reach the broker (the connection broke after the append) duplicates it, as
-// in Kafka without enable.idempotence; a request the broker refused (503) or
-// never received (connection refused) cannot.
+// across retries.
+//
+// Idempotence (the default with acks 'all', as Kafka's enable.idempotence): the
+// producer takes a producer id once (POST /v1/producers) and stamps it, epoch 0
+// and a per-partition sequence into each batch when the batch is sent; a retry
+// resends the same bytes, so a request whose answer was lost (the connection
+// broke after the append) is answered with the first write's offsets, never
+// written twice. One batch per request then, as Kafka sends: a retry is wholly a
+// duplicate or wholly new. A batch that fails for good leaves its sequence used
+// or not, nobody knows: the producer takes a new id (Kafka bumps the epoch), and
+// every partition's sequences start again at 0. Without idempotence a retry of a
+// request that reached the broker duplicates it, as in Kafka.
 //
 // Memory: every record reserves its size estimate from `bufferBytes` when it
 // enters a batch and gives it back when its batch settles; send() waits (FIFO)
@@ -21,6 +29,7 @@
 
 import { encodeRecordBatch, isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
+import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
 import { Batch, PartitionState, deferred, isUnknownTopic, type TopicMetadata, type TopicState, type Waiting } from './producer-state.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
@@ -61,12 +70,15 @@ export class Producer {
   #spaceFreed: (() => void) | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** Idempotent: the producer id batches are stamped with, and each partition's sequences (idempotence.ts). */
+  readonly #idempotence: Idempotence;
 
   constructor(options: ProducerOptions) {
     const { connection, owned } = connectionFor(options);
     this.#ownsConnection = owned;
     this.#api = new StrataApi(connection);
     this.options = Object.freeze(resolveProducerTuning(options));
+    this.#idempotence = new Idempotence(this.#api);
   }
 
   /** The connection this producer sends on (share it: `new Admin({ connection: producer.connection })`). */
@@ -370,18 +382,28 @@ export class Producer {
     for (const tp of this.#partitions.values()) if (tp.open !== null) this.#closeOpen(tp);
   }
 
-  /** Sends the partition's ready batches (as many as fit one request) unless a request is in flight. */
+  /**
+   * Sends the partition's ready batches (as many as fit one request; one when idempotent) unless a
+   * request is in flight. Idempotent: waits for the producer id first, and stamps each batch's
+   * sequence when it is encoded, right before its first send.
+   */
   #drain(tp: PartitionState): void {
     if (tp.inFlight || tp.ready.length === 0) return;
+    const identity = this.options.idempotent ? this.#idempotence.current : null;
+    if (this.options.idempotent && identity === null) {
+      this.#loadIdentity();
+      return;
+    }
     const metadata = this.#topics.get(tp.topic)?.metadata;
     const limit = Math.min(this.options.maxRequestBytes, metadata?.maxMessageBytes ?? Infinity);
     const batches: Batch[] = [];
     let bytes = 0;
     while (tp.ready.length > 0) {
       const batch = tp.ready[0]!;
+      if (batches.length > 0 && identity !== null) break;
       if (batch.encoded === null) {
         try {
-          batch.encoded = encodeRecordBatch(batch.records, { compression: this.options.compression });
+          batch.encoded = encodeRecordBatch(batch.records, { compression: this.options.compression, ...(identity === null ? {} : this.#idempotence.stamp(tp, identity, batch.count)) });
           batch.records = []; // the encoded bytes are all a retry needs
         } catch (e) {
           tp.ready.shift();
@@ -397,15 +419,25 @@ export class Producer {
     if (batches.length === 0) return;
     tp.inFlight = true;
     this.#inFlightRequests++;
-    void this.#produce(tp, batches).finally(() => {
+    void this.#produce(tp, batches, identity).finally(() => {
       tp.inFlight = false;
       this.#inFlightRequests--;
       this.#drain(tp);
     });
   }
 
+  /** Takes a producer id, then sends what waited for it; a failure fails the batches that waited. */
+  #loadIdentity(): void {
+    this.#idempotence.load(Date.now() + this.options.deliveryTimeoutMs, (error) => {
+      if (error !== null) {
+        for (const tp of this.#partitions.values()) if (!tp.inFlight) for (const batch of tp.ready.splice(0)) this.#settle(batch, error);
+      }
+      for (const tp of this.#partitions.values()) this.#drain(tp);
+    });
+  }
+
   /** One request, retried until the oldest batch's delivery deadline; settles every batch in it. */
-  async #produce(tp: PartitionState, batches: Batch[]): Promise<void> {
+  async #produce(tp: PartitionState, batches: Batch[], stampedWith: StampedIdentity | null): Promise<void> {
     const deadline = Math.min(...batches.map((b) => b.createdAt)) + this.options.deliveryTimeoutMs;
     const records = batches.reduce((n, b) => n + b.count, 0);
     if (Date.now() >= deadline) {
@@ -414,6 +446,7 @@ export class Producer {
         `${records} records for ${tp.topic}/${tp.partition} expired before they could be sent: deliveryTimeoutMs (${this.options.deliveryTimeoutMs}) passed in the buffer`,
         { details: { topic: tp.topic, partition: tp.partition, records } },
       );
+      if (stampedWith !== null) this.#idempotence.forget(stampedWith); // their sequences were taken and never sent
       for (const b of batches) this.#settle(b, error);
       return;
     }
@@ -430,6 +463,7 @@ export class Producer {
         return;
       }
       if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#forgetMetadata(tp.topic);
+      if (stampedWith !== null) this.#idempotence.forget(stampedWith);
       for (const b of batches) this.#settle(b, e);
       return;
     }
@@ -438,6 +472,7 @@ export class Producer {
         'INTERNAL_ERROR',
         `produce to ${tp.topic}/${tp.partition}: the broker answered offsets [${answer.baseOffset}, ${answer.lastOffset}] for ${records} records`,
       );
+      if (stampedWith !== null) this.#idempotence.forget(stampedWith);
       for (const b of batches) this.#settle(b, error);
       return;
     }

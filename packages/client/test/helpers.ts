@@ -44,6 +44,12 @@ export type ProxyAction =
    * exactly-once delivery of every record.)
    */
   | 'cut'
+  /**
+   * Forward it, let the broker answer, then destroy the client's connection instead of passing the
+   * answer on: the append happened, the client never learns it (its retry is the duplicate an
+   * idempotent producer prevents).
+   */
+  | 'loseAnswer'
   /** Keep it until release(), then forward it. */
   | 'hold';
 
@@ -69,7 +75,7 @@ export class TestProxy {
   readonly url: string;
   readonly counts: Record<RequestKind, number> = { produce: 0, fetch: 0, describe: 0, other: 0 };
   /** Actions taken other than 'pass', by action. */
-  readonly faults: Record<Exclude<ProxyAction, 'pass'>, number> = { reject503: 0, cut: 0, hold: 0 };
+  readonly faults: Record<Exclude<ProxyAction, 'pass'>, number> = { reject503: 0, cut: 0, loseAnswer: 0, hold: 0 };
   /** Bytes of produce request bodies that were forwarded. */
   producedBytes = 0;
   decide: (request: ProxiedRequest) => ProxyAction = () => 'pass';
@@ -138,16 +144,21 @@ export class TestProxy {
       this.#held.push(() => this.#forward(req, res, kind));
       return;
     }
-    this.#forward(req, res, kind);
+    this.#forward(req, res, kind, action === 'loseAnswer');
   }
 
-  #forward(req: IncomingMessage, res: ServerResponse, kind: RequestKind): void {
+  #forward(req: IncomingMessage, res: ServerResponse, kind: RequestKind, loseAnswer = false): void {
     const headers = { ...req.headers };
     delete headers.connection;
     delete headers['keep-alive'];
     const upstream = httpRequest(
       { host: this.#target.hostname, port: this.#target.port, method: req.method, path: req.url, headers, agent: this.#agent },
       (answer) => {
+        if (loseAnswer) {
+          answer.resume();
+          answer.on('end', () => req.socket.destroy());
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '@strata/protocol';
+import { StrataError, compressionUnavailable } from '@strata/protocol';
 import { gaveUp, statusFailure, transportFailure } from '../src/failure.js';
 import { resolveConnectionOptions, resolveProducerTuning } from '../src/options.js';
 import { normalizeRecord } from '../src/records.js';
@@ -65,7 +65,16 @@ describe('options', () => {
       expect(e).toMatchObject({ code: 'INVALID_CONFIG' });
       expect((e as StrataError).details?.problems).toHaveLength(4);
     }
-    expect(() => resolveProducerTuning({ acks: 2 as never, compression: 'zstd' as never, deliveryTimeoutMs: 5, lingerMs: 10 })).toThrow(/acks.*compression.*deliveryTimeoutMs/);
+    expect(() => resolveProducerTuning({ acks: 2 as never, compression: 'brotli' as never, deliveryTimeoutMs: 5, lingerMs: 10 })).toThrow(/acks.*compression.*deliveryTimeoutMs/);
+  });
+
+  it("takes each of Kafka's codecs, and refuses zstd clearly where this Node cannot write it", () => {
+    for (const compression of ['none', 'gzip', 'snappy', 'lz4'] as const) {
+      expect(resolveProducerTuning({ compression }).compression).toBe(compression);
+    }
+    if (compressionUnavailable('zstd') === null) expect(resolveProducerTuning({ compression: 'zstd' }).compression).toBe('zstd');
+    else expect(() => resolveProducerTuning({ compression: 'zstd' })).toThrow(/compression: zstd compression needs Node\.js >= 22\.15/);
+    expect(() => resolveProducerTuning({ compression: 'toString' as never })).toThrow(/compression must be one of none, gzip, snappy, lz4, zstd/);
   });
 });
 

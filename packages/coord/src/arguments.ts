@@ -30,6 +30,7 @@ import {
   checkExpiryRequest,
   checkGroupId,
   checkGroupMember,
+  checkInt,
   checkHeartbeatRequest,
   checkLeadershipRequest,
   checkMemberId,
@@ -40,6 +41,7 @@ import {
   checkTopicMetadata,
   checkTopicName,
   checkTtl,
+  LIMITS,
 } from './validate.js';
 
 /** What an engine was configured with that bounds its arguments. */
@@ -126,6 +128,15 @@ export class CoordinatorArguments {
     check('releaseController', (c) => {
       checkBrokerId(c, 'brokerId', brokerId);
       checkEpoch(c, 'epoch', epoch, 1);
+    });
+  }
+
+  // ---- producer ids ----
+
+  allocateProducerIds(brokerId: string, blockSize: number): void {
+    check('allocateProducerIds', (c) => {
+      checkBrokerId(c, 'brokerId', brokerId);
+      checkInt(c, 'blockSize', blockSize, 1, LIMITS.producerIdBlockMax);
     });
   }
 

@@ -243,6 +243,22 @@ export interface LogStartAdvance {
   removed: RemoteSegment[];
 }
 
+// ---- idempotent producers -----------------------------------------------------------------------
+
+/** A block of producer ids: [firstId, firstId + size), handed out once across the cluster and its restarts. */
+export interface ProducerIdBlock {
+  firstId: number;
+  size: number;
+}
+
+/**
+ * Ids grow at least as fast as the backend's clock: the next block starts at or above
+ * `backend ms x PRODUCER_IDS_PER_MS`, so a backend that lost its last writes (Redis restarted with
+ * `appendfsync everysec`, a failover to a lagging replica) still never hands out an id again as long
+ * as it was away longer than it takes to allocate that many ids. Ids stay below 2^53 until the year 2255.
+ */
+export const PRODUCER_IDS_PER_MS = 1000;
+
 // ---- groups (types in group-types.ts) ------------------------------------------------------------
 
 import type {
@@ -369,6 +385,14 @@ export interface Coordinator {
   commitSegment(topic: string, partition: number, segment: RemoteSegment, options?: CallOptions): Promise<SegmentCommit>;
   /** Fenced; moves the log start forward (never back) and removes the segments wholly below it. */
   advanceLogStart(topic: string, partition: number, leaderEpoch: number, offset: number, options?: CallOptions): Promise<LogStartAdvance>;
+
+  // idempotent producers
+  /**
+   * Kafka's AllocateProducerIds (KIP-730): a block of `blockSize` producer ids no one got before
+   * (monotonic, disjoint across callers and restarts; see PRODUCER_IDS_PER_MS). A broker hands them
+   * to its producers one by one and asks again when the block is used up.
+   */
+  allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock>;
 
   // consumer groups (KIP-848): every call touching a group first removes the members whose session
   // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.

@@ -35,6 +35,7 @@ export type {
   PartitionState,
   PartitionStateChange,
   PartitionStateUpdate,
+  ProducerIdBlock,
   RemoteSegment,
   SegmentCommit,
   TopicConfigChange,
@@ -43,6 +44,7 @@ export type {
   TopicMetadata,
   TopicPartitions,
 } from './coordinator.js';
+export { PRODUCER_IDS_PER_MS } from './coordinator.js';
 export { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, OFFSETS_RETENTION_MS_DEFAULT, type GroupLimits } from './defaults.js';
 export { FAILURES, coordError, type FailureKind } from './errors.js';
 export { assignPartitions, type AssignorMember, type PartitionMap } from './groups.js';

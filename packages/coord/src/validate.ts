@@ -47,6 +47,8 @@ export const LIMITS = Object.freeze({
   epochMax: 2 ** 31 - 1,
   /** Entries kept in a partition's epoch history (the oldest are dropped past it). */
   epochHistoryMax: 1000,
+  /** Producer ids one allocateProducerIds call may take (Kafka's KIP-730 blocks are 1000). */
+  producerIdBlockMax: 1_000_000,
   /** Ceiling of GroupLimits.groupMembersMax (Kafka's group.consumer.max.size): the assignor runs inside Redis. */
   groupMembersMax: 1000,
   /** Partitions one consumer group assigns (the sum over its subscribed topics): the assignor runs inside Redis. */

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
-import { COORDINATOR_DEFAULTS } from '@strata/coord';
+import { COORDINATOR_DEFAULTS, LIMITS, PRODUCER_IDS_PER_MS } from '@strata/coord';
 import type { Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
@@ -328,6 +328,32 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       it('gives the lease to exactly one of many concurrent candidates', async () => {
         const results = await Promise.all(Array.from({ length: 10 }, (_, i) => co.acquireController({ brokerId: `b${i}`, ttlMs: 5000 })));
         expect(results.filter((r) => r.acquired)).toHaveLength(1);
+      });
+    });
+
+    // ---- producer ids -------------------------------------------------------------------------
+
+    describe('producer ids', () => {
+      it('hands out disjoint, increasing blocks to concurrent brokers, at or above the backend clock x PRODUCER_IDS_PER_MS', async () => {
+        const before = Date.now();
+        const blocks = await Promise.all(Array.from({ length: 8 }, (_, i) => co.allocateProducerIds(`b${i % 3}`, 1000)));
+        const sorted = [...blocks].sort((a, b) => a.firstId - b.firstId);
+        for (const block of sorted) expect(block.size).toBe(1000);
+        for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.firstId).toBeGreaterThanOrEqual(sorted[i - 1]!.firstId + 1000);
+        // Within a few seconds of this machine's clock (the backend's clock may differ a little).
+        expect(sorted[0]!.firstId).toBeGreaterThanOrEqual((before - 5_000) * PRODUCER_IDS_PER_MS);
+        expect(Number.isSafeInteger(sorted.at(-1)!.firstId + 999)).toBe(true);
+        const next = await co.allocateProducerIds('b1', 1);
+        expect(next.firstId).toBeGreaterThanOrEqual(sorted.at(-1)!.firstId + 1000);
+      });
+
+      it('refuses a bad broker id or block size and writes nothing', async () => {
+        const before = await target.footprint();
+        for (const size of [0, -1, 1.5, LIMITS.producerIdBlockMax + 1, Number.NaN, '10' as unknown as number]) {
+          await expectStrataError(co.allocateProducerIds('b1', size), 'INVALID_REQUEST');
+        }
+        await expectStrataError(co.allocateProducerIds('a b', 10), 'INVALID_REQUEST');
+        expect(await target.footprint()).toBe(before);
       });
     });
 

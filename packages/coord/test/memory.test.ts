@@ -92,6 +92,19 @@ describe('MemoryCoordinator specifics', () => {
     await second.close();
   });
 
+  it('never hands out a producer id twice across a restart, even with a clock that went back', async () => {
+    const dir = await freshDir();
+    let now = 2_000;
+    const first = await MemoryCoordinator.open({ dir, clock: () => now });
+    expect(await first.allocateProducerIds('b1', 1000)).toEqual({ firstId: 2_000_000, size: 1000 });
+    expect(await first.allocateProducerIds('b2', 10)).toEqual({ firstId: 2_001_000, size: 10 });
+    await first.close();
+    now = 1_000; // the clock floor is below what was handed out: the stored counter wins
+    const second = await MemoryCoordinator.open({ dir, clock: () => now });
+    expect(await second.allocateProducerIds('b1', 5)).toEqual({ firstId: 2_001_010, size: 5 });
+    await second.close();
+  });
+
   it('expires leases by the injected clock', async () => {
     let now = 1_000_000;
     const co = await MemoryCoordinator.open({ dir: await freshDir(), clock: () => now });

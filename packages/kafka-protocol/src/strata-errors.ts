@@ -41,6 +41,8 @@ export const KAFKA_ERROR_FOR_STRATA_CODE: Readonly<Record<ErrorCode, KafkaErrorN
   // Kafka has no "too many groups on this coordinator"; a limit set by the operator is a policy.
   GROUP_LIMIT_REACHED: 'POLICY_VIOLATION',
   OFFSET_METADATA_TOO_LARGE: 'OFFSET_METADATA_TOO_LARGE',
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  INVALID_PRODUCER_EPOCH: 'INVALID_PRODUCER_EPOCH',
   // HTTP-only codes: on the Kafka port they can only mean a malformed request.
   METHOD_NOT_ALLOWED: 'INVALID_REQUEST',
   UNSUPPORTED_MEDIA_TYPE: 'INVALID_REQUEST',

@@ -11,6 +11,10 @@ export interface StoredBatch {
   maxTimestamp: number;
   /** The partitionLeaderEpoch the leader stamped (the epoch cache is rebuilt from it). */
   leaderEpoch: number;
+  /** The idempotent producer's id (-1: none), epoch and first sequence (producer state is rebuilt from them). */
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
 }
 
 /**
@@ -19,7 +23,7 @@ export interface StoredBatch {
  * bytes were validated on append or by recovery. A header that does not make sense ends the walk.
  */
 export class BatchCursor {
-  readonly batch: StoredBatch = { position: 0, size: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0, leaderEpoch: 0 };
+  readonly batch: StoredBatch = { position: 0, size: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 0, leaderEpoch: 0, producerId: -1, producerEpoch: -1, baseSequence: -1 };
   #window: Buffer = Buffer.alloc(0);
   #windowStart = 0;
   #next: number;
@@ -56,6 +60,10 @@ export class BatchCursor {
     b.lastOffset = baseOffset + header.readInt32BE(BatchField.lastOffsetDelta);
     b.maxTimestamp = readInt64(header, BatchField.maxTimestamp);
     b.leaderEpoch = header.readInt32BE(BatchField.partitionLeaderEpoch);
+    // Two int32 reads, not readInt64: a walk never throws on a field only the producer-state replay uses.
+    b.producerId = header.readInt32BE(BatchField.producerId) * 2 ** 32 + header.readUInt32BE(BatchField.producerId + 4);
+    b.producerEpoch = header.readInt16BE(BatchField.producerEpoch);
+    b.baseSequence = header.readInt32BE(BatchField.baseSequence);
     this.#next = position + size;
     return true;
   }

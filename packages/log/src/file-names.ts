@@ -9,6 +9,8 @@ export const DELETED_SUFFIX = '.deleted';
 export const RECOVERY_POINT_FILE = '.recovery-point';
 /** The log's leader-epoch cache: `<epoch> <startOffset>` per line (Kafka's leader-epoch-checkpoint). */
 export const EPOCH_CHECKPOINT_FILE = '.leader-epoch-checkpoint';
+/** Producer-state snapshots, `<offset, 20 digits>.snapshot` (Kafka's name): the state below that offset. */
+export const SNAPSHOT_SUFFIX = '.snapshot';
 
 /** `<baseOffset, 20 digits>`: lexical order is offset order (docs/architecture.md#local-log). */
 export function segmentFileStem(baseOffset: number): string {
@@ -20,6 +22,17 @@ export function parseSegmentFileName(name: string): number | null {
   if (!match) return null;
   const base = Number(match[1]);
   return Number.isSafeInteger(base) ? base : null;
+}
+
+export function snapshotFileName(offset: number): string {
+  return segmentFileStem(offset) + SNAPSHOT_SUFFIX;
+}
+
+export function parseSnapshotFileName(name: string): number | null {
+  const match = /^(\d{20})\.snapshot$/.exec(name);
+  if (!match) return null;
+  const offset = Number(match[1]);
+  return Number.isSafeInteger(offset) ? offset : null;
 }
 
 /**

@@ -4,3 +4,13 @@ export { PartitionLog, validateLogConfig, type EpochEnd, type LogEpochEntry, typ
 export { partitionDirName } from './file-names.js';
 export { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 export { CachedFile, DEFAULT_MAX_OPEN_SEGMENT_FILES, FileHandleCache, sharedFileHandleCache, type FileHandleCacheStats } from './file-cache.js';
+export {
+  DEFAULT_PRODUCER_STATE_LIMITS,
+  PRODUCER_BATCHES_RETAINED,
+  ProducerStates,
+  type DuplicateOf,
+  type ProducerBatch,
+  type ProducerEntry,
+  type ProducerStateLimits,
+} from './producer-state.js';
+export { decodeProducerSnapshot, encodeProducerSnapshot, type ProducerSnapshot } from './producer-snapshot.js';

@@ -1,12 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import {
-  StrataError,
-  visitRecordsAsync,
-  setBaseOffset,
-  setPartitionLeaderEpoch,
-  type BatchFrame,
-} from '@strata/protocol';
+import { basename, join } from 'node:path';
+import { StrataError, type BatchFrame } from '@strata/protocol';
 import { SEGMENT_RELATIVE_OFFSET_MAX, validateLogConfig } from './config.js';
 import { CLEAN_SHUTDOWN_FILE } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
@@ -14,29 +8,25 @@ import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
 import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
 import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
-import { Segment, type AppendedBatch } from './segment.js';
-import type {
-  AppendOptions,
-  AppendResult,
-  LogConfig,
-  LogStats,
-  PartitionLogOptions,
-  RecoveryReport,
-  SealedSegmentInfo,
-  ReadOptions,
-  ReadResult,
-  TimestampLookup,
-} from './types.js';
+import { Segment } from './segment.js';
+import { assertSafeOffset, checkOffset, closeAll, findInSegment, pickBatches, replicaBatches, retainedFrom, retentionTimestamp } from './log-helpers.js';
+import { sealedInfo, segmentIndexFor, stampBatches } from './log-helpers.js';
+import { DEFAULT_PRODUCER_STATE_LIMITS, type ProducerEntry } from './producer-state.js';
+import { PartitionProducers } from './partition-producers.js';
+import type { AppendOptions, AppendResult, LogConfig, LogStats, PartitionLogOptions, RecoveryReport } from './types.js';
+import type { SealedSegmentInfo, ReadOptions, ReadResult, TimestampLookup } from './types.js';
+
+export type { EpochEnd, LogEpochEntry } from './leader-epochs.js';
+export type { PartitionLogOptions, RecoveryReport, SealedSegmentInfo } from './types.js';
+export { validateLogConfig } from './config.js';
 
 /**
  * One partition's local log (docs/architecture.md#local-log): a list of segments, the last one active.
  * Appends, rolls, retention and truncation run one at a time through a queue; reads run
  * concurrently and pin the segments they touch so retention cannot delete them mid-read.
+ * It keeps the partition's idempotent-producer state (producer-state.ts) with the batches: checked
+ * and updated in the same queued step as the append, snapshotted at each roll and at close.
  */
-export type { EpochEnd, LogEpochEntry } from './leader-epochs.js';
-export type { PartitionLogOptions, RecoveryReport, SealedSegmentInfo } from './types.js';
-export { validateLogConfig } from './config.js';
-
 export class PartitionLog {
   readonly dir: string;
   #config: LogConfig;
@@ -58,6 +48,8 @@ export class PartitionLog {
   #recovery: RecoveryReport;
   /** Leader epochs in this log (leader-epochs.ts). */
   readonly #epochs: LeaderEpochCache;
+  /** Idempotent producers' epochs and last batches (producer-state.ts). */
+  readonly #producers: PartitionProducers;
 
   private constructor(options: PartitionLogOptions) {
     this.dir = options.dir;
@@ -71,6 +63,7 @@ export class PartitionLog {
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
     this.#appendRefusal = options.appendRefusal ?? (() => null);
+    this.#producers = new PartitionProducers(this.dir, this.#files, this.#now, options.producerStateLimits ?? DEFAULT_PRODUCER_STATE_LIMITS);
     assertSafeOffset(this.#initialOffset);
     this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null, writesSkippedDiskFull: 0 };
   }
@@ -108,38 +101,49 @@ export class PartitionLog {
    * Appends validated batches: assigns offsets by rewriting each baseOffset and stamps the leader
    * epoch (both outside the CRC, so it is not recomputed), then writes them with one write.
    * The buffer is modified in place and must not be reused by the caller.
+   *
+   * Batches of idempotent producers are checked first, batch by batch (producer-state.ts): a
+   * refused one fails the whole append before anything is written; a duplicate of a batch written
+   * before is left out and answered with its original offsets. When every batch is a duplicate,
+   * nothing is written and the answer says `duplicate`. (A retry mixing duplicates and new
+   * batches, left by a torn write or a leader that failed over with only part of them replicated,
+   * is answered with the range from the lowest to the highest offset of its batches.)
    */
   append(batches: Buffer, frames: readonly BatchFrame[], options: AppendOptions): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
     return this.#queue.run(async () => {
       this.#assertWritable();
-      let size = 0;
       let records = 0;
+      let size = 0;
       for (const frame of frames) {
         size += frame.size;
         records += frame.lastOffsetDelta + 1;
       }
       if (size !== batches.length) throw new Error(`frames cover ${size} bytes of a ${batches.length}-byte buffer`);
-      if (size > this.#config.segmentBytes) {
-        throw new StrataError('MESSAGE_TOO_LARGE', `append of ${size} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
+      const duplicates = this.#producers.check(batches, frames, basename(this.dir));
+      const written = duplicates === null ? { batches, frames } : duplicates.includes(null) ? pickBatches(batches, frames, (i) => duplicates[i] === null) : null;
+      if (written === null) {
+        return { baseOffset: duplicates![0]!.baseOffset, lastOffset: duplicates!.at(-1)!.lastOffset, recordCount: records, duplicate: true };
       }
-      await this.#maybeRoll(size, records);
+      const writtenRecords = duplicates === null ? records : written.frames.reduce((n, f) => n + f.lastOffsetDelta + 1, 0);
+      if (written.batches.length > this.#config.segmentBytes) {
+        throw new StrataError('MESSAGE_TOO_LARGE', `append of ${written.batches.length} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
+      }
+      await this.#maybeRoll(written.batches.length, writtenRecords);
       const segment = this.#active;
       const baseOffset = segment.nextOffset;
       await this.#epochs.note(options.leaderEpoch, baseOffset);
-      let next = baseOffset;
-      const appended: AppendedBatch[] = [];
-      for (const frame of frames) {
-        setBaseOffset(batches, frame.position, next);
-        setPartitionLeaderEpoch(batches, frame.position, options.leaderEpoch);
-        const lastOffset = next + frame.lastOffsetDelta;
-        appended.push({ position: frame.position, size: frame.size, baseOffset: next, lastOffset, maxTimestamp: frame.maxTimestamp });
-        next = lastOffset + 1;
-      }
+      const appended = stampBatches(written.batches, written.frames, baseOffset, options.leaderEpoch);
+      const next = appended.at(-1)!.lastOffset + 1;
       assertSafeOffset(next);
-      await segment.append(batches, appended, this.#config.indexIntervalBytes);
-      await this.#afterAppend(records);
-      return { baseOffset, lastOffset: next - 1, recordCount: records };
+      await segment.append(written.batches, appended, this.#config.indexIntervalBytes);
+      this.#producers.record(written.batches, written.frames, appended);
+      await this.#afterAppend(writtenRecords);
+      if (written.frames.length === frames.length) return { baseOffset, lastOffset: next - 1, recordCount: records, duplicate: false };
+      let low = baseOffset;
+      let high = next - 1;
+      for (const d of duplicates ?? []) if (d !== null) [low, high] = [Math.min(low, d.baseOffset), Math.max(high, d.lastOffset)];
+      return { baseOffset: low, lastOffset: high, recordCount: records, duplicate: false };
     });
   }
 
@@ -153,26 +157,7 @@ export class PartitionLog {
     return this.#queue.run(async () => {
       this.#assertWritable();
       const baseOffset = this.logEndOffset;
-      let size = 0;
-      let next = baseOffset;
-      let lastEpoch = this.latestEpoch ?? -1;
-      const appended: AppendedBatch[] = [];
-      const epochStarts: LogEpochEntry[] = [];
-      for (const frame of frames) {
-        if (frame.baseOffset !== next) {
-          throw new StrataError('INVALID_RECORD', `replicated batch at ${frame.baseOffset} does not continue the log at ${next}`, {
-            details: { baseOffset: frame.baseOffset, expected: next },
-          });
-        }
-        const epoch = batches.readInt32BE(frame.position + 12);
-        if (epoch < lastEpoch) throw new StrataError('INVALID_RECORD', `replicated batch at ${frame.baseOffset} has leader epoch ${epoch}, below ${lastEpoch} before it`);
-        if (epoch > lastEpoch) epochStarts.push({ epoch, startOffset: next });
-        lastEpoch = epoch;
-        const lastOffset = next + frame.lastOffsetDelta;
-        appended.push({ position: frame.position, size: frame.size, baseOffset: next, lastOffset, maxTimestamp: frame.maxTimestamp });
-        next = lastOffset + 1;
-        size += frame.size;
-      }
+      const { appended, epochStarts, size, next } = replicaBatches(batches, frames, baseOffset, this.latestEpoch ?? -1);
       if (size !== batches.length) throw new Error(`frames cover ${size} bytes of a ${batches.length}-byte buffer`);
       assertSafeOffset(next);
       if (size > this.#config.segmentBytes) {
@@ -181,8 +166,10 @@ export class PartitionLog {
       await this.#maybeRoll(size, next - baseOffset);
       for (const entry of epochStarts) await this.#epochs.note(entry.epoch, entry.startOffset);
       await this.#active.append(batches, appended, this.#config.indexIntervalBytes);
+      // The leader checked these batches: a follower only keeps the state (Kafka's replication origin).
+      this.#producers.record(batches, frames, appended);
       await this.#afterAppend(next - baseOffset);
-      return { baseOffset, lastOffset: next - 1, recordCount: next - baseOffset };
+      return { baseOffset, lastOffset: next - 1, recordCount: next - baseOffset, duplicate: false };
     });
   }
 
@@ -202,6 +189,19 @@ export class PartitionLog {
    */
   endOffsetForEpoch(epoch: number): EpochEnd {
     return this.#epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  /** An idempotent producer's state here (its epoch and last batches), or undefined when unknown or expired. */
+  producerState(producerId: number): Readonly<ProducerEntry> | undefined {
+    return this.#producers.get(producerId);
+  }
+
+  /**
+   * The producer-state snapshot as of `offset` (written when the segment ending there rolled), or
+   * null: the uploader keeps it beside that segment's object, for a leader that starts from the bucket.
+   */
+  producerSnapshot(offset: number): Promise<Buffer | null> {
+    return this.#producers.readSnapshot(offset);
   }
 
   /**
@@ -254,7 +254,7 @@ export class PartitionLog {
       if (segment.maxTimestamp < timestamp) continue;
       segment.acquire();
       try {
-        const found = await this.#findInSegment(segment, timestamp);
+        const found = await findInSegment(segment, timestamp, this.logStartOffset);
         if (found) return found;
       } finally {
         segment.release();
@@ -277,6 +277,7 @@ export class PartitionLog {
       const active = this.#active;
       if (!active.isEmpty && now - active.createdAtMs >= this.#config.segmentMs) await this.#roll();
       await this.#enforceRetention(now);
+      this.#producers.expire();
       if (this.#config.flushMs >= 0 && this.#oldestUnflushedAtMs >= 0 && now - this.#oldestUnflushedAtMs >= this.#config.flushMs) {
         await this.#flushActive();
       }
@@ -322,6 +323,8 @@ export class PartitionLog {
       await this.#flushActive();
       this.#closed = true;
       await closeAll(this.#segments, {});
+      // The state as of the log end: the next (clean) open replays nothing.
+      await this.#producers.snapshot(this.logEndOffset);
       // The marker names the active segment's size: a file that differs at the next open was
       // written after this close (or torn), and is recovered rather than trusted.
       await this.#files.writeFile(join(this.dir, CLEAN_SHUTDOWN_FILE), `${this.#active.baseOffset} ${this.#active.size}\n`);
@@ -348,6 +351,8 @@ export class PartitionLog {
       if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
       await this.#truncateTo(offset);
       await this.#epochs.truncateFrom(this.logEndOffset);
+      // The state is rebuilt as of the new end: snapshots past it go, then the newest one left plus the batches after it.
+      await this.#producers.recover(this.#segments, this.logEndOffset);
     });
   }
 
@@ -356,8 +361,11 @@ export class PartitionLog {
    * leader taking over a partition whose newer records live in the bucket or on another broker.
    * Newest segments go first, so a crash part-way leaves a prefix of the old log, never a log
    * with a gap in it; the caller redoes the reset (it must not trust the old records meanwhile).
+   * `producerSnapshot`: the producer state as of `offset` (the bucket's snapshot beside the segment
+   * ending there), so that idempotent producers' retries are still recognised; an unusable one is
+   * ignored (the producers then go on as unknown ones, which Kafka accepts).
    */
-  resetTo(offset: number): Promise<void> {
+  resetTo(offset: number, producerSnapshot: Buffer | null = null): Promise<void> {
     assertSafeOffset(offset);
     return this.#queue.run(async () => {
       this.#assertOpen();
@@ -369,6 +377,7 @@ export class PartitionLog {
       this.#oldestUnflushedAtMs = -1;
       this.#flushedOffset = offset;
       await this.#writeRecoveryPoint(offset);
+      await this.#producers.reset(offset, producerSnapshot);
     });
   }
 
@@ -383,6 +392,7 @@ export class PartitionLog {
     // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
     if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => this.#writeRecoveryPoint(this.#active.baseOffset));
     await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => unlessDiskFull(this.#recovery, write));
+    await this.#producers.recover(this.#segments, this.logEndOffset);
   }
 
   #readRecoveryPoint(): Promise<number> {
@@ -414,6 +424,9 @@ export class PartitionLog {
     }
     this.#flushedOffset = Math.max(this.#flushedOffset, sealed.nextOffset);
     await this.#writeRecoveryPoint(sealed.nextOffset);
+    // Kafka's `<offset>.snapshot` at each roll: recovery replays only the active segment, and the
+    // uploader keeps it beside the sealed segment's object. Its loss costs a longer replay, never a record.
+    await unlessDiskFull(this.#recovery, () => this.#producers.snapshot(sealed.nextOffset));
     this.#boundLoadedIndexes(sealed);
     this.#onSegmentSealed(sealedInfo(sealed));
   }
@@ -434,23 +447,13 @@ export class PartitionLog {
   }
 
   async #enforceRetention(now: number): Promise<void> {
-    const { retentionMs, retentionBytes } = this.#config;
+    const { retentionMs } = this.#config;
     // An active segment wholly past retention rolls, so that it can go too (as Kafka does).
     const active = this.#active;
     if (retentionMs >= 0 && !active.isEmpty && retentionTimestamp(active) < now - retentionMs) await this.#roll();
-    let total = 0;
-    for (const segment of this.#segments) total += segment.size;
-    const gate = this.#deletableBelow();
-    while (this.#segments.length > 1) {
-      const oldest = this.#segments[0]!;
-      if (oldest.nextOffset > gate) break;
-      const expired = retentionMs >= 0 && retentionTimestamp(oldest) < now - retentionMs;
-      const oversized = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
-      if (!expired && !oversized) break;
-      this.#segments.shift();
-      total -= oldest.size;
-      await oldest.delete();
-    }
+    const startBefore = this.logStartOffset;
+    for (let n = retainedFrom(this.#segments, this.#config, this.#deletableBelow(), now); n > 0; n--) await this.#segments.shift()!.delete();
+    if (this.logStartOffset > startBefore) await this.#producers.dropBelow(this.logStartOffset);
   }
 
   async #truncateTo(offset: number): Promise<void> {
@@ -466,38 +469,8 @@ export class PartitionLog {
     this.#flushedOffset = Math.min(this.#flushedOffset, this.logEndOffset);
   }
 
-  async #findInSegment(segment: Segment, timestamp: number): Promise<TimestampLookup | null> {
-    const start = await segment.scanStartFor(timestamp);
-    return segment.withCursor(start, segment.size, 256 * 1024, async (cursor) => {
-      while (await cursor.next()) {
-        const batch = cursor.batch;
-        if (batch.maxTimestamp < timestamp) continue;
-        const bytes = await cursor.slice(batch.position, batch.position + batch.size);
-        // Stops at the first match (a batch may hold hundreds of thousands of records), inflating off the loop.
-        let found = null as TimestampLookup | null; // set by the visitor: `as` keeps TypeScript from narrowing it to null
-        await visitRecordsAsync(
-          bytes,
-          (record) => {
-            if (record.timestamp >= timestamp) found = { offset: record.offset, timestamp: record.timestamp };
-            return found === null;
-          },
-          { fromOffset: this.logStartOffset },
-        );
-        if (found !== null) return found;
-      }
-      return null;
-    });
-  }
-
   #segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.#segments.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.#segments[mid]!.baseOffset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return segmentIndexFor(this.#segments, offset);
   }
 
   /** Keeps at most loadedIndexesMax sealed segments' indexes in memory, besides the one just used. */
@@ -511,11 +484,7 @@ export class PartitionLog {
   }
 
   #checkOffset(offset: number): void {
-    if (!Number.isSafeInteger(offset) || offset < this.logStartOffset || offset > this.logEndOffset) {
-      throw new StrataError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`, {
-        details: { logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset },
-      });
-    }
+    checkOffset(offset, this.logStartOffset, this.logEndOffset);
   }
 
   #assertWritable(): void {
@@ -527,35 +496,4 @@ export class PartitionLog {
   #assertOpen(): void {
     if (this.#closed) throw new StrataError('STORAGE_ERROR', `log ${this.dir} is closed`);
   }
-}
-
-/** Closes every segment (each descriptor goes even when another's close fails), then throws the first failure. */
-async function closeAll(segments: readonly Segment[], options: { persistIndexes?: boolean }): Promise<void> {
-  let failure: unknown = null;
-  for (const segment of segments) {
-    try {
-      await segment.close(options);
-    } catch (e) {
-      failure ??= e;
-    }
-  }
-  if (failure !== null) throw failure;
-}
-
-function sealedInfo(segment: Segment): SealedSegmentInfo {
-  return { baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp, logPath: segment.logPath };
-}
-
-/**
- * The time retention.ms ages a segment by: its newest record's timestamp (as Kafka), but never a
- * later time than its last append. A record timestamped far in the future (written before the
- * topic bounded message.timestamp.after.max.ms, or by a topic that allows it) would otherwise keep
- * its segment, and every later one, forever.
- */
-function retentionTimestamp(segment: Segment): number {
-  return Math.min(segment.maxTimestamp, segment.appendedAtMs);
-}
-
-function assertSafeOffset(offset: number): void {
-  if (!Number.isSafeInteger(offset)) throw new Error(`offset ${offset} is not a safe integer`);
 }

@@ -7,6 +7,7 @@
 import type { StrataError } from '@strata/protocol';
 import type { ReadBufferPool } from './buffer-pool.js';
 import type { FileHandleCache } from './file-cache.js';
+import type { ProducerStateLimits } from './producer-state.js';
 
 /** Per-partition log settings, resolved from topic configs (Kafka names in comments). */
 export interface LogConfig {
@@ -36,8 +37,13 @@ export interface AppendResult {
   baseOffset: number;
   /** Offset given to the last record of the last batch. */
   lastOffset: number;
-  /** Number of records appended. */
+  /** Number of records the answer covers (appended, or already in the log when `duplicate`). */
   recordCount: number;
+  /**
+   * Every batch was an idempotent producer's retry of one already in the log: nothing was written,
+   * and the offsets are the ones the batches were first written at.
+   */
+  duplicate: boolean;
 }
 
 export interface ReadOptions {
@@ -101,6 +107,8 @@ export interface PartitionLogOptions {
    * The broker refuses appends while its data disk is below the free-space floor.
    */
   appendRefusal?: () => StrataError | null;
+  /** Idempotent producers: how long an idle one is remembered, and how many at most (default DEFAULT_PRODUCER_STATE_LIMITS). */
+  producerStateLimits?: ProducerStateLimits;
   /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
   onSegmentSealed?: (segment: SealedSegmentInfo) => void;
 }

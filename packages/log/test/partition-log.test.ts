@@ -49,8 +49,8 @@ async function readAll(log: PartitionLog, from = log.logStartOffset) {
 describe('PartitionLog', () => {
   it('assigns dense offsets from 0 and stamps the leader epoch', async () => {
     const log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG });
-    expect(await appendRecords(log, 0, 3)).toEqual({ baseOffset: 0, lastOffset: 2, recordCount: 3 });
-    expect(await appendRecords(log, 3, 2)).toEqual({ baseOffset: 3, lastOffset: 4, recordCount: 2 });
+    expect(await appendRecords(log, 0, 3)).toEqual({ baseOffset: 0, lastOffset: 2, recordCount: 3, duplicate: false });
+    expect(await appendRecords(log, 3, 2)).toEqual({ baseOffset: 3, lastOffset: 4, recordCount: 2, duplicate: false });
     const { data } = await log.read(0, { maxBytes: 1 << 20 });
     expect(data.readInt32BE(12)).toBe(3); // partitionLeaderEpoch
     expect(validateBatches(data)).toHaveLength(2); // CRC still valid after the rewrite

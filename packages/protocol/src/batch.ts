@@ -4,7 +4,7 @@
 //
 // Error codes: bytes that are not a batch (framing, CRC, record structure) are
 // CORRUPT_MESSAGE; magic 0/1 (Kafka's legacy formats) UNSUPPORTED_VERSION;
-// codecs other than none/gzip UNSUPPORTED_COMPRESSION_TYPE; a well-formed batch
+// codec ids other than Kafka's five (none, gzip, snappy, lz4, zstd) UNSUPPORTED_COMPRESSION_TYPE; a well-formed batch
 // that breaks an append rule (counts, offset deltas, transactional/control
 // flags, sequence) INVALID_RECORD, as Kafka's LogValidator reports them.
 
@@ -46,9 +46,9 @@ export type { BatchHeader, BatchFrame } from './batch-frame.js';
 export interface ValidateOptions {
   /** A batch (including its 12-byte log overhead) larger than this is MESSAGE_TOO_LARGE. Default: no limit. */
   maxBatchBytes?: number;
-  /** Also walk every record (decompressing gzip). Default true. */
+  /** Also walk every record (decompressing a compressed section). Default true. */
   deep?: boolean;
-  /** Refuse gzip sections that decompress to more than this. Default 64 MiB. */
+  /** Refuse compressed sections that decompress to more than this. Default 64 MiB. */
   maxDecompressedBytes?: number;
   /** validateBatchesAsync: decompressions wait for one of these slots. Default: no bound. */
   slots?: DecompressionSlots;
@@ -58,7 +58,7 @@ export interface ValidateOptions {
  * Validate a buffer that must hold one or more whole batches and nothing else.
  * Checks: length framing, magic 2, CRC-32C, recordCount/lastOffsetDelta
  * consistency, supported compression and (deep, default true) the record
- * framing inside (decompressing gzip). Throws StrataError CORRUPT_MESSAGE /
+ * framing inside (decompressing it). Throws StrataError CORRUPT_MESSAGE /
  * INVALID_RECORD / UNSUPPORTED_VERSION / UNSUPPORTED_COMPRESSION_TYPE /
  * MESSAGE_TOO_LARGE (a batch over maxBatchBytes).
  */

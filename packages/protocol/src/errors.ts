@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'GROUP_MAX_SIZE_REACHED'
   | 'GROUP_LIMIT_REACHED'
   | 'OFFSET_METADATA_TOO_LARGE'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL_ERROR';
@@ -103,6 +105,16 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   OFFSET_METADATA_TOO_LARGE: {
     retriable: false,
     description: "An offset commit's metadata is larger than allowed (per offset, or in all for the group); nothing was committed.",
+  },
+  // Idempotent producers (packages/log/src/producer-state.ts), as Kafka answers a produce: neither is
+  // retriable as sent (the same batch fails again); the producer starts over with a new id or epoch.
+  OUT_OF_ORDER_SEQUENCE_NUMBER: {
+    retriable: false,
+    description: "A batch's sequence number does not follow the last one this partition holds for its producer id and epoch (a batch is missing before it); nothing was written.",
+  },
+  INVALID_PRODUCER_EPOCH: {
+    retriable: false,
+    description: 'The producer epoch is older than the one this partition has seen for that producer id (a newer instance took over); nothing was written.',
   },
   METHOD_NOT_ALLOWED: { retriable: false, description: 'The HTTP method is not allowed on this resource.' },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, description: 'The request body has an unsupported content type.' },

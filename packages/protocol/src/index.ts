@@ -23,8 +23,21 @@ export { crc32c, crc32cJs, crc32cNative, crc32cEngine } from './crc32c.js';
 export type { Crc32cFunction } from './crc32c.js';
 
 export { murmur2, partitionForKey, toPositive } from './murmur2.js';
+export { SEQUENCE_MAX, incrementSequence } from './sequence.js';
 
-export { Compression, DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressionSlots } from './compression.js';
+export {
+  Compression,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DecompressionSlots,
+  compressRecords,
+  compressionCode,
+  compressionName,
+  compressionUnavailable,
+  decompressRecords,
+  decompressRecordsAsync,
+} from './compression.js';
+export { ZSTD_ENGINE } from './codecs/zstd.js';
+export type { ZstdEngine } from './codecs/zstd.js';
 export { Semaphore } from './semaphore.js';
 export type { CompressionCode, CompressionName } from './compression.js';
 

@@ -139,12 +139,12 @@ describe('validateBatches rejects header rules (INVALID_RECORD / codec)', () => 
     );
   });
 
-  it('unsupported and unknown compression codecs', () => {
+  it('unknown compression codecs, and a section that is not what its codec id says', () => {
     for (const [id, name] of [[2, 'snappy'], [3, 'lz4'], [4, 'zstd']] as const) {
       expectStrataError(
         () => validateBatches(rawBatch(hex(one), { recordCount: 1, attributes: id })),
-        'UNSUPPORTED_COMPRESSION_TYPE',
-        new RegExp(`batch 0 at byte 0: compression ${name} is not supported`),
+        'CORRUPT_MESSAGE',
+        new RegExp(`batch 0 at byte 0: ${name} records section does not decompress`),
       );
     }
     expectStrataError(

@@ -53,6 +53,7 @@ export {
   SEGMENT_OBJECT_SUFFIX,
   manifestSnapshotKey,
   manifestsPrefix,
+  producerSnapshotKey,
   ALL_MANIFESTS_PREFIX,
   topicOfManifestKey,
   normalizeStorePrefix,

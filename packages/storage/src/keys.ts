@@ -161,6 +161,16 @@ export function manifestSnapshotKey(topic: string, partition: number): string {
   return `${manifestsPrefix(topic)}${partition}.json`;
 }
 
+/**
+ * `manifests/<topic>/<partition>.producers`: the partition's idempotent-producer state as of the
+ * remote end (@strata/log's snapshot format, which names its offset), so that a leader starting
+ * from the bucket's end still recognises producers' retries. Deleted with the topic's manifests.
+ */
+export function producerSnapshotKey(topic: string, partition: number): string {
+  validatePartition(partition);
+  return `${manifestsPrefix(topic)}${partition}.producers`;
+}
+
 // ---- the store prefix (S3) ------------------------------------------------
 
 /** 'a/b/' and '/a/b' become 'a/b'; '' stays '' (no prefix). Throws INVALID_CONFIG for a prefix no key could sit under. */

@@ -9,6 +9,7 @@ import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
 import { FileHandleCache } from '@strata/log';
+import { StrataError } from '@strata/protocol';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
@@ -23,7 +24,9 @@ import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { DataCore } from './core/data.js';
 import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
+import { ProducersCore } from './core/producers.js';
 import { dataHandlers } from './http/handlers/data.js';
+import { producerHandlers } from './http/handlers/producers.js';
 import { groupHandlers } from './http/handlers/groups.js';
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
@@ -54,7 +57,7 @@ export interface Broker {
    * The broker's core, independent of HTTP: the entry a second protocol (the Kafka listener) calls,
    * and tests that check typed, per-partition answers without going through HTTP.
    */
-  readonly core: { readonly data: DataCore };
+  readonly core: { readonly data: DataCore; readonly producers: ProducersCore };
   /** The Kafka listener's bound port, or null when it is off (STRATA_KAFKA_PORT=0). */
   readonly kafkaPort: number | null;
   /** host:port Kafka clients are told to reach this broker at, or null when the listener is off. */
@@ -74,11 +77,20 @@ export interface BrokerDependencies {
   /** The object store for sealed segments (default: from config.objectStore). */
   objectStore?: ObjectStore;
   now?: () => number;
+  /**
+   * The cluster's coordinator, used instead of connecting to Redis (config.cluster set as for a
+   * Redis cluster): the in-process test cluster shares one MemoryCoordinator between its brokers.
+   * Its owner closes it: the broker closes only a coordinator it opened.
+   */
+  coordinator?: Coordinator;
 }
 
 export async function startBroker(config: BrokerConfig, deps: BrokerDependencies = {}): Promise<Broker> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { brokerId: config.brokerId } });
   const now = deps.now ?? Date.now;
+  if (deps.coordinator !== undefined && config.cluster === null) {
+    throw new StrataError('INVALID_CONFIG', 'startBroker: a coordinator was given but config.cluster is null (set it as for a Redis cluster)');
+  }
   logger.info('broker starting', { config: describeConfig(config) });
   if (config.notInThisBuild.length > 0) {
     logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
@@ -92,21 +104,21 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   let coordinator: Coordinator | null = null;
   if (config.cluster !== null) {
     try {
-      coordinator = await RedisCoordinator.connect({
+      coordinator = deps.coordinator ?? (await RedisCoordinator.connect({
         url: config.cluster.redisUrl,
         prefix: config.cluster.redisPrefix,
         leaseTtlMaxMs: config.cluster.leaseTtlMs,
         // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
         restartQuarantineMs: config.cluster.leaseTtlMs,
         groupLimits: config.groups.limits,
-      });
+      }));
     } catch (e) {
       await dataDirLock.release();
       throw e;
     }
     // A cluster's id is the coordinator's: every broker answers the same one.
     clusterId = (await coordinator.status()).bootId;
-    logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(config.cluster.redisUrl) });
+    logger.info('coordinator connected', { coordinator: coordinator.description, ...(deps.coordinator === undefined ? { redis: redactUrl(config.cluster.redisUrl) } : {}) });
   }
   // Consumer groups always go through a coordinator: Redis in a cluster, else the in-process one under the data dir.
   let groupCoordinator: Coordinator;
@@ -116,6 +128,8 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     await dataDirLock.release();
     throw e;
   }
+  /** The broker closes only a coordinator it opened (a given one is its owner's). */
+  const closeCoordinator = (): Promise<void> => (groupCoordinator === deps.coordinator ? Promise.resolve() : groupCoordinator.close());
   // Set once the broker listens (it needs the URL); the tiering and registry callbacks reach it through this.
   let clusterNode: ClusterNode | null = null;
   let state: BrokerState = 'starting';
@@ -155,6 +169,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     now,
     segmentFiles,
     appendRefusal: () => disk.appendRefusal(),
+    producerStateLimits: config.producerState,
     ...(coordinator !== null
       ? { manifests: new CoordinatorManifestStore(coordinator), onFenced: (tier) => clusterNode?.fenced(tier) }
       : {}),
@@ -197,7 +212,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     await registry.start();
   } catch (e) {
     await tiering.stop(0).catch(() => undefined);
-    await groupCoordinator.close().catch(() => undefined);
+    await closeCoordinator().catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -234,10 +249,13 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
   const data = new DataCore(ctx);
+  /** Idempotent producers' ids (Kafka's InitProducerId). */
+  const producers = new ProducersCore(ctx.coordinator, config.brokerId);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
     ...topicHandlers(ctx),
     ...dataHandlers(ctx, data),
+    ...producerHandlers(ctx, producers),
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
@@ -271,7 +289,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
     await tiering.stop(0).catch(() => undefined);
     await registry.close().catch(() => undefined);
-    await groupCoordinator.close().catch(() => undefined);
+    await closeCoordinator().catch(() => undefined);
     await dataDirLock.release();
     throw e;
   }
@@ -336,7 +354,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       await groupExpiry.stop();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
-      await groupCoordinator.close().catch(() => undefined);
+      await closeCoordinator().catch(() => undefined);
       await dataDirLock.release();
       throw e;
     }
@@ -367,7 +385,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       await groupExpiry.stop();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
-      await groupCoordinator.close().catch(() => undefined);
+      await closeCoordinator().catch(() => undefined);
       await dataDirLock.release();
       throw e;
     }
@@ -414,7 +432,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     }
     await serverClosed;
     await kafkaClosed;
-    await groupCoordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
+    await closeCoordinator().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
     await dataDirLock.release();
     state = 'closed';
@@ -431,7 +449,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
     get state() {
       return state;
     },
-    core: { data },
+    core: { data, producers },
     kafkaPort: kafka?.port ?? null,
     kafkaAddress: kafka?.advertisedAddress ?? null,
     close: () => (closing ??= close()),

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT, type GroupLimits } from '@strata/coord';
+import { DEFAULT_PRODUCER_STATE_LIMITS, type ProducerStateLimits } from '@strata/log';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES, StrataError } from '@strata/protocol';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.js';
 import {
@@ -63,7 +64,7 @@ export const DEFAULTS = Object.freeze({
   /** Long-polls waiting at once; past this a fetch answers at once with what it has. */
   maxFetchWaiters: 10_000,
   /**
-   * Bytes one gzip batch may inflate to, at produce (validation) and when a JSON fetch decodes stored
+   * Bytes one compressed batch may decompress to, at produce (validation) and when a JSON fetch decodes stored
    * batches: past it the batch is MESSAGE_TOO_LARGE. Bounds the memory of one decompression.
    */
   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -115,6 +116,13 @@ export const DEFAULTS = Object.freeze({
   offsetsRetentionCheckIntervalMs: 60_000,
   /** Groups one expiry pass visits at most; the next pass continues where it stopped. */
   offsetsRetentionCheckGroups: 1_000,
+  /**
+   * Kafka's producer.id.expiration.ms (a broker setting there too, 1 day): each partition forgets an
+   * idempotent producer that has not written to it for this long (ms).
+   */
+  producerIdExpirationMs: DEFAULT_PRODUCER_STATE_LIMITS.producerIdExpirationMs,
+  /** Idempotent producers one partition remembers; past it the least recently active is forgotten (bounds memory). */
+  maxProducersPerPartition: DEFAULT_PRODUCER_STATE_LIMITS.producersMax,
   /**
    * Segment file descriptors kept open at once, across every partition (an LRU; a file in use
    * is never closed under its user). A quarter of the common `ulimit -n` of 1024: the rest is
@@ -292,6 +300,8 @@ export interface BrokerConfig {
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
   groups: GroupsConfig;
+  /** Idempotent producers' state in each partition log. */
+  producerState: ProducerStateLimits;
   maxOpenSegmentFiles: number;
   /** The floor of segment.bytes (STRATA_MIN_SEGMENT_BYTES; below the default only for tests). */
   minSegmentBytes: number;
@@ -355,6 +365,8 @@ const INT_SETTINGS = {
   groupMetadataMaxBytes: { env: 'STRATA_GROUP_METADATA_MAX_BYTES', default: DEFAULTS.groupMetadataMaxBytes, min: 0, max: LIMITS.groupMetadataBytesMax },
   offsetsRetentionMs: { env: 'STRATA_OFFSETS_RETENTION_MS', default: DEFAULTS.offsetsRetentionMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
   offsetsRetentionCheckIntervalMs: { env: 'STRATA_OFFSETS_RETENTION_CHECK_INTERVAL_MS', default: DEFAULTS.offsetsRetentionCheckIntervalMs, min: 100, max: 24 * 3_600_000 },
+  producerIdExpirationMs: { env: 'STRATA_PRODUCER_ID_EXPIRATION_MS', default: DEFAULTS.producerIdExpirationMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
+  maxProducersPerPartition: { env: 'STRATA_MAX_PRODUCERS_PER_PARTITION', default: DEFAULTS.maxProducersPerPartition, min: 1, max: 1_000_000 },
   offsetsRetentionCheckGroups: { env: 'STRATA_OFFSETS_RETENTION_CHECK_GROUPS', default: DEFAULTS.offsetsRetentionCheckGroups, min: 1, max: LIMITS.expiryGroupsPerPassMax },
   maxOpenSegmentFiles: { env: 'STRATA_MAX_OPEN_SEGMENT_FILES', default: DEFAULTS.maxOpenSegmentFiles, min: 8, max: 1_000_000 },
   // 14 bytes: the smallest file that can hold a batch's length prefix (the old floor).
@@ -538,6 +550,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       offsetsRetentionMs: int(INT_SETTINGS.offsetsRetentionMs),
       expiryIntervalMs: int(INT_SETTINGS.offsetsRetentionCheckIntervalMs),
       expiryGroupsPerPass: int(INT_SETTINGS.offsetsRetentionCheckGroups),
+    },
+    producerState: {
+      producerIdExpirationMs: int(INT_SETTINGS.producerIdExpirationMs),
+      producersMax: int(INT_SETTINGS.maxProducersPerPartition),
     },
     maxOpenSegmentFiles: int(INT_SETTINGS.maxOpenSegmentFiles),
     minSegmentBytes: int(INT_SETTINGS.minSegmentBytes),
@@ -769,6 +785,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     groups: config.groups,
+    producerState: config.producerState,
     maxOpenSegmentFiles: config.maxOpenSegmentFiles,
     minSegmentBytes: config.minSegmentBytes,
     logOpenCloseConcurrency: config.logOpenCloseConcurrency,

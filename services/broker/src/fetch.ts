@@ -153,7 +153,7 @@ export interface JsonFetchOptions {
   maxRecords: number;
   /** Bytes of JSON the records may take in the answer (the request's maxBytes); the first record always goes, as in Kafka. */
   maxBytes: number;
-  /** Bound on one stored gzip batch's decompressed size (STRATA_MAX_DECOMPRESSED_BYTES). */
+  /** Bound on one stored compressed batch's decompressed size (STRATA_MAX_DECOMPRESSED_BYTES). */
   maxDecompressedBytes: number;
   /** The broker's bound on decompressions at once (STRATA_MAX_CONCURRENT_DECOMPRESSIONS). */
   decompressionSlots: DecompressionSlots;
@@ -165,7 +165,7 @@ export interface JsonFetchOptions {
 /**
  * Decodes fetched batches to JSON records at/after `offset`; returns the next offset too. The work
  * follows the answer, not the stored bytes: it stops at maxRecords and at maxBytes of rendered JSON
- * (at least one record), never decodes a batch below `offset`, and inflates gzip batches off the
+ * (at least one record), never decodes a batch below `offset`, and decompresses batches off the
  * event loop within maxDecompressedBytes. A batch that cannot be decoded after some records were
  * taken ends the answer there (the next fetch starts at it and reports it).
  */

@@ -227,10 +227,11 @@ export async function appendToPartition(
       acks,
       minInsync: all ? configs['min.insync.replicas'] : 1,
       onAppended: (appended) => {
+        appendedAt = performance.now();
+        if (appended.duplicate) return; // written before, and counted then
         const labels = { topic: handle.topic, partition: String(handle.partition) };
         ctx.metrics.produceRecords.inc(labels, appended.recordCount);
         ctx.metrics.produceBytes.inc(labels, bytes);
-        appendedAt = performance.now();
       },
     },
     signal,

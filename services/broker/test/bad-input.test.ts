@@ -129,7 +129,13 @@ const cases: Case[] = [
     status: 400,
     code: 'INVALID_RECORD',
   },
-  { name: 'an unsupported compression', request: () => raw(withCrcFixed(setCompression(batch(), 4))), status: 400, code: 'UNSUPPORTED_COMPRESSION_TYPE' },
+  { name: 'an unknown compression codec id', request: () => raw(withCrcFixed(setCompression(batch(), 5))), status: 400, code: 'UNSUPPORTED_COMPRESSION_TYPE' },
+  ...(['snappy', 'lz4', 'zstd'] as const).map((codec, i) => ({
+    name: `plain records labelled ${codec}`,
+    request: () => raw(withCrcFixed(setCompression(batch(), i + 2))),
+    status: 400,
+    code: 'CORRUPT_MESSAGE',
+  })),
   { name: 'a raw body with the wrong content type', request: () => postBatchAt('/v1/topics/good/partitions/0/batches', batch(), 'application/json'), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { name: 'a raw body over max.message.bytes', request: () => raw(encodeRecordBatch([{ value: Buffer.alloc(20_000) }])), status: 413, code: 'MESSAGE_TOO_LARGE' },
   { name: 'a raw body far over the limit', request: () => raw(Buffer.alloc(8 * 1024 * 1024)), status: 413, code: 'MESSAGE_TOO_LARGE' },
@@ -138,6 +144,13 @@ const cases: Case[] = [
   { name: 'an unknown partition (raw)', request: () => raw(batch(), '/v1/topics/good/partitions/2/batches'), status: 404, code: 'UNKNOWN_PARTITION' },
   { name: 'a non-numeric partition', request: () => raw(batch(), '/v1/topics/good/partitions/one/batches'), status: 400, code: 'INVALID_REQUEST' },
   // fetch parameters
+  // path parameters: checked against @strata/api's schemas before a handler runs
+  { name: 'path: partition "abc"', request: () => call(t.url, 'GET', '/v1/topics/good/partitions/abc/records?offset=0'), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'path: partition "-1"', request: () => call(t.url, 'GET', '/v1/topics/good/partitions/-1/offsets?at=latest'), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'path: partition "1e3"', request: () => raw(batch(), '/v1/topics/good/partitions/1e3/batches'), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'path: a topic name that breaks the name rule', request: () => call(t.url, 'GET', '/v1/topics/bad%20name'), status: 400, code: 'INVALID_TOPIC' },
+  { name: 'path: produce to a topic name that breaks the name rule', request: () => produce(t.url, 'a*b', { records: [{ value: 'x' }] }), status: 400, code: 'INVALID_TOPIC' },
+  { name: 'path: a 250-character topic name', request: () => call(t.url, 'DELETE', `/v1/topics/${'x'.repeat(250)}`), status: 400, code: 'INVALID_TOPIC' },
   { name: 'fetch: an unknown topic', request: () => fetchRecords(t.url, 'nope', 0, 'offset=0'), status: 404, code: 'UNKNOWN_TOPIC' },
   { name: 'fetch: an unknown partition', request: () => fetchRecords(t.url, 'good', 5, 'offset=0'), status: 404, code: 'UNKNOWN_PARTITION' },
   { name: 'fetch: a negative offset', request: () => fetchRecords(t.url, 'good', 0, 'offset=-1'), status: 416, code: 'OFFSET_OUT_OF_RANGE' },

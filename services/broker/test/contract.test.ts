@@ -27,7 +27,7 @@ const jsonBodyRoutes = (API_ROUTES as readonly ApiRoute[]).filter((r) => r.body 
 describe('request bodies are checked against the schemas of @strata/api', () => {
   it('covers every JSON body route', () => {
     expect(jsonBodyRoutes.map((r) => r.id).sort()).toEqual(
-      ['commitGroupOffsets', 'createTopic', 'groupHeartbeat', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
+      ['commitGroupOffsets', 'createTopic', 'groupHeartbeat', 'initProducerId', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
     );
   });
 
@@ -68,6 +68,10 @@ describe('request bodies are checked against the schemas of @strata/api', () => 
     const joined = await call(t.url, 'POST', '/v1/groups/billing/members', (join.body.schema.examples as unknown[])[0]);
     expect(joined.status, JSON.stringify(joined.body)).toBe(200);
     expect(problemsOf(join.answers['200'].schema, joined.body)).toEqual([]);
+    const init = API_ROUTES.find((r) => r.id === 'initProducerId')!;
+    const id = await call(t.url, 'POST', '/v1/producers', (init.body.schema.examples as unknown[])[0]);
+    expect(id.status, JSON.stringify(id.body)).toBe(200);
+    expect(problemsOf(init.answers['200'].schema, id.body)).toEqual([]);
     const described = await call(t.url, 'GET', '/v1/groups/billing');
     expect(problemsOf(API_ROUTES.find((r) => r.id === 'describeGroup')!.answers['200'].schema, described.body)).toEqual([]);
   });

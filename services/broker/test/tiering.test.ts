@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, startBroker, type Broker } from '@strata/broker';
-import { call, captureLogger, createTopic, fetchRecords, produce, type Loose } from './helpers.js';
+import { encodeRecordBatch } from '@strata/protocol';
+import { call, captureLogger, createTopic, fetchRecords, postBatch, produce, type Loose } from './helpers.js';
 
 // Tiering against the local-directory object store, kept outside the data dir so that a
 // broker can lose its whole data dir and come back from the "bucket" alone.
@@ -146,6 +147,27 @@ describe('tiered storage', () => {
       const next = await produce(second.url, 'events', { records: [{ value: 'after', partition }] });
       expect(next.body.offsets[0].offset).toBe(remoteEnd);
     }
+  });
+
+  it("an empty disk gets the idempotent producers' state from the bucket: retries of uploaded batches are still duplicates", async () => {
+    const first = await start('data-1');
+    await createTopic(first.url, 'idem', 1, TOPIC_CONFIGS);
+    const idem = (seq: number) => encodeRecordBatch([{ key: null, value: Buffer.from(`idem-${seq}-${'x'.repeat(700)}`) }], { producerId: 77, producerEpoch: 0, baseSequence: seq });
+    const offsets: number[] = [];
+    for (let seq = 0; seq < 5; seq++) offsets.push((await postBatch(first.url, 'idem', 0, idem(seq))).body.baseOffset as number);
+    // Plain batches roll the segments holding the producer's batches, so they are uploaded.
+    for (let i = 0; i < 8; i++) await postBatch(first.url, 'idem', 0, encodeRecordBatch([{ key: null, value: Buffer.from('y'.repeat(700)) }]));
+    const described = await waitUploaded(first.url, 'idem');
+    expect(described.partitions[0].remoteLogEndOffset).toBeGreaterThan(offsets[4]!);
+    await first.close();
+    brokers.splice(brokers.indexOf(first), 1);
+    await rm(join(root, 'data-1'), { recursive: true, force: true });
+
+    const second = await start('data-2');
+    expect((await postBatch(second.url, 'idem', 0, idem(4))).body).toEqual({ baseOffset: offsets[4], lastOffset: offsets[4], recordCount: 1, duplicate: true });
+    expect((await postBatch(second.url, 'idem', 0, idem(2))).body).toMatchObject({ baseOffset: offsets[2], duplicate: true });
+    // The producer is known (a gap is refused), so the state came from the bucket, not from nothing.
+    expect((await postBatch(second.url, 'idem', 0, idem(9))).body.error.code).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
   });
 
   it('applies retention across tiers: old objects go, the log start advances, below it is 416', async () => {

@@ -29,5 +29,6 @@ export {
   type FaultProxyOptions,
 } from './fault-proxy.js';
 export { Cluster, type ClusterOptions, type PartitionLeaders } from './cluster.js';
+export { InProcessCluster, startInProcessCluster, type InProcessClusterOptions } from './in-process-cluster.js';
 export { processStats, StatsSampler, ResponsivenessProbe, type ProcessStats } from './process-stats.js';
 export { mountTmpfs, type Tmpfs } from './tmpfs.js';

@@ -8,8 +8,11 @@
  * answers, so the request sequence is a function of the seed (and of the batches' create time):
  * STRATA_SEED replays it.
  */
-import { encodeRecordBatch } from '@strata/protocol';
+import { compressionUnavailable, encodeRecordBatch } from '@strata/protocol';
 import type { SeededRandom } from '../harness/index.js';
+
+/** The codecs a produce body may use: every one this Node can write (zstd needs Node >= 22.15). */
+const WRITABLE_CODECS = (['gzip', 'snappy', 'lz4', 'zstd'] as const).filter((c) => compressionUnavailable(c) === null);
 
 export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
 
@@ -255,7 +258,7 @@ export class RequestGenerator {
     }
   }
 
-  /** One or more whole RecordBatch v2 batches, uncompressed or gzip. */
+  /** One or more whole RecordBatch v2 batches, uncompressed or compressed with one of the codecs this Node writes. */
   #batches(): Buffer {
     const batches: Buffer[] = [];
     for (let b = this.rng.int(1, 3); b > 0; b--) {
@@ -264,7 +267,8 @@ export class RequestGenerator {
         value: this.rng.next() < 0.1 ? null : Buffer.from(this.rng.string(this.rng.int(0, 64))),
         headers: this.rng.next() < 0.3 ? [{ key: this.rng.string(3), value: Buffer.from(this.rng.string(5)) }] : [],
       }));
-      batches.push(encodeRecordBatch(records, { compression: this.rng.next() < 0.3 ? 'gzip' : 'none', now: this.nowMs }));
+      const compression = this.rng.next() < 0.3 ? this.rng.pick(WRITABLE_CODECS) : 'none';
+      batches.push(encodeRecordBatch(records, { compression, now: this.nowMs }));
     }
     return Buffer.concat(batches);
   }

@@ -20,6 +20,8 @@ export interface ClusterDoc {
   bootId: string;
   topics: TopicMetadata[];
   controller: ControllerDoc;
+  /** The first producer id not handed out yet (absent: none ever was). */
+  nextProducerId?: number;
 }
 
 export interface LeaseDoc {
@@ -92,6 +94,15 @@ export function emptyPartition(topic: string, partition: number): PartitionDoc {
     manifestEpoch: 0,
     segments: [],
   };
+}
+
+/**
+ * What a deleted topic leaves of a partition: an empty document that keeps the epochs, so a
+ * topic recreated under the same name continues the count (docs/architecture.md, invariant 6;
+ * the Redis engine keeps the epoch counter likewise).
+ */
+export function partitionTombstone(doc: PartitionDoc): PartitionDoc {
+  return { ...emptyPartition(doc.topic, doc.partition), controllerEpoch: doc.controllerEpoch, leaderEpoch: doc.leaderEpoch };
 }
 
 /** As lua/_prelude.lua history_with_reign: entries at or past the new reign's start go, the reign joins, then trimHistory. */

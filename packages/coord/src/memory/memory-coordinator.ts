@@ -33,6 +33,7 @@ import type {
   CommittedOffset,
   ControllerAcquireRequest,
   ControllerLease,
+  ProducerIdBlock,
   Coordinator,
   CoordinatorListener,
   CoordinatorStatus,
@@ -61,6 +62,7 @@ import type {
   TopicMetadata,
 } from '../coordinator.js';
 import * as brokers from './brokers.js';
+import * as producerIds from './producer-ids.js';
 import * as controller from './controller.js';
 import * as groups from './groups.js';
 import * as manifests from './manifests.js';
@@ -120,6 +122,11 @@ export class MemoryCoordinator implements Coordinator {
 
   deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
     return topics.deleteTopic(this.#s, name, options);
+  }
+
+  // ---- producer ids ----------------------------------------------------------------------------
+  allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock> {
+    return producerIds.allocateProducerIds(this.#s, brokerId, blockSize, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

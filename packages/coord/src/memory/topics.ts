@@ -6,7 +6,7 @@ import { coordError } from '../errors.js';
 import { dictFrom } from '../dict.js';
 import { compareNames } from '../results.js';
 import { LIMITS, collisionKey } from '../validate.js';
-import { sortedConfigs, type PartitionDoc } from './documents.js';
+import { partitionTombstone, sortedConfigs } from './documents.js';
 import type { MemoryState } from './state.js';
 
 export async function createTopic(s: MemoryState, topic: TopicMetadata, options?: CallOptions): Promise<void> {
@@ -64,21 +64,7 @@ export async function deleteTopic(s: MemoryState, name: string, options?: CallOp
     if (topic === undefined) return false;
     await s.changeCluster((draft) => ({ next: { ...draft, topics: draft.topics.filter((t) => t.name !== name) }, value: undefined }));
     for (const doc of [...s.partitions.values()]) {
-      // A tombstone keeps the leader epoch: a recreated topic continues the count (see the Redis engine).
-      const tombstone: PartitionDoc = {
-        ...doc,
-        topicId: '',
-        replicas: [],
-        leader: '',
-        lease: null,
-        isr: [],
-        highWatermark: 0,
-        logStartOffset: 0,
-        epochHistory: [],
-        manifestEpoch: 0,
-        segments: [],
-      };
-      if (doc.topic === name) await s.changePartition(name, doc.partition, () => ({ next: tombstone, value: undefined }));
+      if (doc.topic === name) await s.changePartition(name, doc.partition, () => ({ next: partitionTombstone(doc), value: undefined }));
     }
     return true;
   });

@@ -14,6 +14,7 @@
 //   <prefix>{cluster}:topic:<name>          hash: id, partitions, replication factor, c:<config>
 //   <prefix>{cluster}:controller            hash: holder, epoch, expiry (server ms)
 //   <prefix>{cluster}:boot                  hash: the server run id seen, boot id, quarantine
+//   <prefix>{cluster}:producer-ids          hash: the next producer id not handed out, the last caller
 //   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
 //                                           the groups' own slots: a separate, idempotent SADD)
 //
@@ -60,6 +61,9 @@ export class CoordKeys {
   }
   groups(): string {
     return `${this.prefix}{cluster}:groups`;
+  }
+  producerIds(): string {
+    return `${this.prefix}{cluster}:producer-ids`;
   }
 
   // one partition (one slot: {<topic>/<partition>})

@@ -20,6 +20,7 @@ import type {
   CommittedOffset,
   ControllerAcquireRequest,
   ControllerLease,
+  ProducerIdBlock,
   Coordinator,
   CoordinatorListener,
   CoordinatorStatus,
@@ -49,6 +50,7 @@ import type {
 } from '../coordinator.js';
 import * as brokers from './brokers.js';
 import { RedisConnection, type RedisCoordinatorOptions } from './connection.js';
+import * as producerIds from './producer-ids.js';
 import * as controller from './controller.js';
 import * as groups from './groups.js';
 import type { CoordKeys } from './keys.js';
@@ -112,6 +114,12 @@ export class RedisCoordinator implements Coordinator {
 
   deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
     return topics.deleteTopic(this.#c, name, options);
+  }
+
+  // ---- producer ids ----------------------------------------------------------------------------
+
+  allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock> {
+    return producerIds.allocateProducerIds(this.#c, brokerId, blockSize, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

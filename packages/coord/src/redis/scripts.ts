@@ -50,6 +50,7 @@ export const SCRIPT_NAMES = [
   'group-delete',
   'group-admit',
   'group-expire',
+  'allocate-producer-ids',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -21,6 +21,8 @@ export interface ForwardedAppend {
   baseOffset: number;
   lastOffset: number;
   recordCount: number;
+  /** The leader had every batch already (an idempotent producer's retry): nothing was written. */
+  duplicate: boolean;
 }
 
 /** The HTTP transport of the core's LeaderClient: a forward or a proxied read to the leader. */
@@ -58,7 +60,7 @@ export class Forwarder implements LeaderClient {
     const parsed = parseJson(reply.body);
     if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
     const body = parsed as Partial<ForwardedAppend>;
-    return { baseOffset: body.baseOffset ?? -1, lastOffset: body.lastOffset ?? -1, recordCount: body.recordCount ?? 0 };
+    return { baseOffset: body.baseOffset ?? -1, lastOffset: body.lastOffset ?? -1, recordCount: body.recordCount ?? 0, duplicate: body.duplicate === true };
   }
 
   /**

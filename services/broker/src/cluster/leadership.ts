@@ -197,7 +197,7 @@ export class Leadership {
       const keep = ownReign || inSync;
       if (!keep) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
-        await log.resetTo(remoteEnd);
+        await log.resetTo(remoteEnd, await handle.tier.producerSnapshot(remoteEnd, signal));
       }
       const knownEpoch = Math.max(seen.leaderEpoch, manifest.epoch, reignEpoch ?? 0, log.latestEpoch ?? 0);
       const sentAt = performance.now();
@@ -234,7 +234,7 @@ export class Leadership {
       const distrust = !inSync && ((keep && intervening) || currentEnd !== remoteEnd);
       if (distrust || log.logEndOffset < currentEnd || log.logStartOffset > currentEnd) {
         await rm(join(log.dir, REIGN_FILE), { force: true });
-        await log.resetTo(currentEnd);
+        await log.resetTo(currentEnd, await handle.tier.producerSnapshot(currentEnd, signal));
         logger.warn('leadership or the bucket moved while taking the partition; continuing from the bucket end', {
           topic: handle.topic,
           partition: handle.partition,

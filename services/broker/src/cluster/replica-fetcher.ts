@@ -92,7 +92,8 @@ export class ReplicaFetcher {
           case 'reset':
             logger.info('follower starts over at the leader\'s unuploaded tail', { topic: handle.topic, partition: handle.partition, from: log.logEndOffset, to: reply.to });
             handle.tier.uploadedElsewhere(reply.to);
-            await log.resetTo(reply.to);
+            // The producers' state as of the bucket end comes from the bucket (the leader uploaded it with the segment).
+            await log.resetTo(reply.to, await handle.tier.producerSnapshot(reply.to, signal));
             break;
           case 'truncate':
             logger.warn('follower log ran past the leader\'s; truncating', { topic: handle.topic, partition: handle.partition, from: log.logEndOffset, to: reply.to });

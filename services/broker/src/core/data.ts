@@ -35,7 +35,8 @@ export interface ProduceRequest {
 
 /** Per partition, in request order: its offsets, "queued" (acks=0: nothing waited for), or its typed error. */
 export type PartitionProduceResult =
-  | { partition: number; outcome: 'appended'; baseOffset: number; lastOffset: number; recordCount: number }
+  /** duplicate: an idempotent producer's retry of batches already written there: the offsets they were written at, nothing written again. */
+  | { partition: number; outcome: 'appended'; baseOffset: number; lastOffset: number; recordCount: number; duplicate: boolean }
   | { partition: number; outcome: 'queued' }
   | { partition: number; outcome: 'failed'; error: StrataError };
 
@@ -85,7 +86,8 @@ export class DataCore {
     return settled.map((s, i): PartitionProduceResult => {
       const partition = request.partitions[i]!.partition;
       if (s.status === 'fulfilled') {
-        return { partition, outcome: 'appended', baseOffset: s.value.baseOffset, lastOffset: s.value.lastOffset, recordCount: s.value.recordCount };
+        const { baseOffset, lastOffset, recordCount, duplicate } = s.value;
+        return { partition, outcome: 'appended', baseOffset, lastOffset, recordCount, duplicate };
       }
       const { error } = toStrataError(s.reason);
       // Retriable refusals (no leader yet, too few in-sync replicas) are the client's to retry, not the operator's to read.
@@ -194,7 +196,7 @@ export class DataCore {
     return this.#ctx.router.route(handle);
   }
 
-  async #appendOrForward(handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks, origin: RequestOrigin, signal: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount'>> {
+  async #appendOrForward(handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks, origin: RequestOrigin, signal: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>> {
     const route = await this.#routeOf(handle);
     if (route.kind === 'local') return appendToPartition(this.#appendCtx, route.leader, batches, frames, acks, signal);
     const leaders = this.#leaders;

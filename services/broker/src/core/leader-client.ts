@@ -17,7 +17,7 @@ export interface ForwardedReply {
 
 export interface LeaderClient {
   /** Appends validated RecordBatch bytes at the leader; resolves to its offsets or rejects with its typed error. */
-  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount'>>;
+  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
   /** Streams a raw produce body to the leader unread (the hot path does not buffer what it forwards). */
   produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply>;
   /** Asks the leader the same read (`pathAndQuery` in origin form) and passes its answer on. */

@@ -2,6 +2,7 @@
 // unknown path and 405 (with Allow) for a known path and a wrong method.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -18,7 +19,8 @@ export interface RouteSpec<Id extends string = string> {
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly params: Readonly<Record<string, string>>;
+  /** The path parameters, checked against @strata/api's parameter schemas before the handler runs (`partition` is a number). */
+  readonly params: PathParams;
   readonly query: URLSearchParams;
   /**
    * The request target in origin form (`/path?query`), whatever form the client sent: an

@@ -1,9 +1,11 @@
-// The request lifecycle: route, run the handler, write the reply or the error
-// body, record metrics, and never let an exception escape (500 + a logged stack).
+// The request lifecycle: route, check the path parameters (against @strata/api's schemas), run the
+// handler, write the reply or the error body, record metrics, and never let an exception escape
+// (500 + a logged stack).
 
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { pathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
@@ -40,11 +42,12 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       } catch {
         throw new StrataError('INVALID_REQUEST', 'malformed request URL');
       }
-      const { route, params } = router.match(method, url.pathname);
+      const { route, params: pathTexts } = router.match(method, url.pathname);
       routeLabel = route.path;
       if (options.isShuttingDown() && !route.operational) {
         throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker is shutting down; retry on another broker or after restart');
       }
+      const params = pathParams(pathTexts);
       const ctx: RequestContext = { req, res, params, query: url.searchParams, target: `${url.pathname}${url.search}`, signal: controller.signal };
       const reply = await route.handler(ctx);
       if (controller.signal.aborted || res.destroyed) return; // the client left; nothing to write

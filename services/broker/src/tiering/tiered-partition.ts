@@ -17,6 +17,7 @@ import {
 } from '@strata/storage';
 import type { Logger } from '../logger.js';
 import { manifestEndOffset, type ManifestStore, type PartitionManifest, type RemoteSegment } from './manifest.js';
+import { downloadProducerSnapshot, uploadProducerSnapshot } from './producer-snapshots.js';
 import type { ReaderCache } from './reader-cache.js';
 import type { TierMetrics } from './tier-metrics.js';
 import { publicMessage } from '../redact.js';
@@ -386,6 +387,7 @@ export class TieredPartition {
       this.#manifest = await this.#fenced(this.#deps.manifests.commit(this.topic, this.partition, this.#manifest, segment));
       this.#snapshotDirty = true;
       await this.#snapshot(signal);
+      await uploadProducerSnapshot({ store: this.#deps.store, logger: this.#deps.logger, topic: this.topic, partition: this.partition }, this.#requireLog(), lastOffset + 1, signal);
       this.#deps.metrics.uploads.inc({ result: 'ok' });
       this.#deps.metrics.uploadBytes.inc(footer.objectBytes);
       this.#deps.metrics.uploadSeconds.observe((performance.now() - started) / 1000);
@@ -395,6 +397,11 @@ export class TieredPartition {
     } finally {
       this.#uploadingKey = null;
     }
+  }
+
+  /** The idempotent producers' state as of `remoteEnd` from the bucket, or null (producer-snapshots.ts). */
+  producerSnapshot(remoteEnd: number, signal?: AbortSignal): Promise<Buffer | null> {
+    return downloadProducerSnapshot({ store: this.#deps.store, logger: this.#deps.logger, topic: this.topic, partition: this.partition }, remoteEnd, signal);
   }
 
   /** Writes the manifest to the bucket; then, and only then, the local copies it covers may go. */

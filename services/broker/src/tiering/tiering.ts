@@ -4,7 +4,7 @@
 // it, so every partition log is gated by what its manifest holds.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PartitionLog, type FileHandleCache, type LogConfig } from '@strata/log';
+import { PartitionLog, type FileHandleCache, type LogConfig, type ProducerStateLimits } from '@strata/log';
 import {
   ALL_MANIFESTS_PREFIX,
   manifestSnapshotKey,
@@ -43,6 +43,8 @@ export interface TieringOptions extends TieringConfig {
   segmentFiles: FileHandleCache;
   /** Asked before every append: the broker refuses appends while the data disk is full. */
   appendRefusal: () => StrataError | null;
+  /** Idempotent producers' state in each log (default: the log's defaults). */
+  producerStateLimits?: ProducerStateLimits;
 }
 
 export class Tiering {
@@ -142,6 +144,7 @@ export class Tiering {
         onSegmentSealed: () => this.kick(),
         fileCache: this.#options.segmentFiles,
         appendRefusal: this.#options.appendRefusal,
+        ...(this.#options.producerStateLimits !== undefined ? { producerStateLimits: this.#options.producerStateLimits } : {}),
       });
     let log = await open();
     if (log.logEndOffset < remoteEnd) {
@@ -154,6 +157,11 @@ export class Tiering {
       });
       await log.destroy();
       log = await open();
+    }
+    if (remoteEnd > 0 && log.logStartOffset === remoteEnd && log.logEndOffset === remoteEnd) {
+      // An empty log starting at the bucket end: the producers' state comes from the bucket too.
+      const producers = await tier.producerSnapshot(remoteEnd);
+      if (producers !== null) await log.resetTo(remoteEnd, producers);
     }
     if (tier.manifest.segments.length > 0 && log.logStartOffset > remoteEnd) {
       logger.error('offsets between the bucket end and the local log start are missing', { topic, partition, remoteEnd, localStart: log.logStartOffset });

@@ -1,7 +1,7 @@
 // Produce and fetch, JSON and raw, and offsets lookup: parse, call the data
 // core (core/data.ts decides where each partition's request goes), reply.
 
-import type { ReplyBody } from '@strata/api';
+import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
@@ -13,9 +13,7 @@ import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../.
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
 import { errorBody } from '../errors.js';
-import { partitionParam, queryParams } from '../params.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
-import type { ParamValues } from '../params.js';
 
 type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets';
 
@@ -43,8 +41,8 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   };
 
   /** A fetch's partition (404 first) and bounds: the broker's caps clamp what the client asks (they do not refuse). */
-  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: ParamValues } => {
-    const partition = partitionParam(params.partition!);
+  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: QueryParams } => {
+    const partition = params.partition!;
     registry.partition(params.topic!, partition); // 404 first
     const q = queryParams(route, query);
     const maxBytes = (q.maxBytes as number | undefined) ?? defaultMaxBytes;
@@ -89,7 +87,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     produceBatches: async (rc) => {
       const { req, params, query } = rc;
       const acks = (queryParams('produceBatches', query).acks ?? 'all') as Acks;
-      const partition = partitionParam(params.partition!);
+      const partition = params.partition!;
       registry.partition(params.topic!, partition);
       const type = mediaType(req);
       if (type !== RECORD_BATCH_MEDIA_TYPE) {
@@ -115,7 +113,12 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       }
       return {
         status: 200,
-        json: { baseOffset: result!.baseOffset, lastOffset: result!.lastOffset, recordCount: result!.recordCount } satisfies ReplyBody<'produceBatches'>,
+        json: {
+          baseOffset: result!.baseOffset,
+          lastOffset: result!.lastOffset,
+          recordCount: result!.recordCount,
+          ...(result!.duplicate ? { duplicate: true } : {}),
+        } satisfies ReplyBody<'produceBatches'>,
       };
     },
 
@@ -169,7 +172,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
 
     listOffsets: async (rc) => {
       const { params, query } = rc;
-      const partition = partitionParam(params.partition!);
+      const partition = params.partition!;
       registry.partition(params.topic!, partition); // 404 first
       const at = queryParams('listOffsets', query).at as OffsetAt;
       const lookup = await core.listOffsets(params.topic!, partition, at, originOf(rc), rc.signal);

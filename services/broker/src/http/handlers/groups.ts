@@ -1,8 +1,8 @@
-// Consumer groups over HTTP (docs/architecture.md#groups, #http-api): parse (group ids by coord's
-// rule before anything reaches the coordinator, bodies by @strata/api's schemas), call the groups
-// core (core/groups.ts), reply.
+// Consumer groups over HTTP (docs/architecture.md#groups, #http-api): parse (the {group} path
+// parameter and the bodies by @strata/api's schemas, before anything reaches the coordinator), call
+// the groups core (core/groups.ts), reply.
 
-import { Checks, checkGroupId, type OffsetCommit } from '@strata/coord';
+import type { OffsetCommit } from '@strata/coord';
 import type { ReplyBody } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
@@ -30,13 +30,8 @@ const GROUP_BODY_BYTES_MAX = 1024 * 1024;
 export function groupHandlers(ctx: BrokerContext, data: DataCore = new DataCore(ctx)): Record<GroupRoute, Handler> {
   const groups = new GroupsCore(ctx, data);
 
-  /** The {group} path parameter, checked by coord's rule before anything reaches the coordinator. */
-  const groupParam = (rc: RequestContext): string => {
-    const c = new Checks('group');
-    checkGroupId(c, 'group', rc.params.group);
-    c.done();
-    return rc.params.group!;
-  };
+  /** The {group} path parameter (checked by its schema, the name rule, before the handler runs: INVALID_GROUP_ID). */
+  const groupParam = (rc: RequestContext): string => rc.params.group!;
 
   return {
     listGroups: async (rc) => ({ status: 200, json: { groups: await groups.list(rc.signal) } satisfies ReplyBody<'listGroups'> }),
