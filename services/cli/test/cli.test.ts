@@ -355,5 +355,21 @@ describe('strata CLI (in-process)', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+
+    it('says when the Kafka port is in use, naming its setting, exit 1', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'strata-cli-busy-'));
+      const { createServer } = await import('node:net');
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+      try {
+        const kafkaPort = (holder.address() as { port: number }).port;
+        const answer = await start(['serve'], { env: { STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: String(kafkaPort), STRATA_DATA_DIR: dir } }).done;
+        expect(answer.code).toBe(1);
+        expect(answer.stderr).toMatch(/already in use.*STRATA_KAFKA_PORT/);
+      } finally {
+        await new Promise<void>((resolve) => holder.close(() => resolve()));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -24,6 +24,17 @@ interface KcatMetadata {
   topics: Array<{ topic: string; partitions: Array<{ partition: number; leader: number; replicas: Array<{ id: number }> }> }>;
 }
 
+/** Creates a topic with replication factor 3 once the broker sees the three live (a broker just started may not yet). */
+async function createOnThree(broker: { http: { post(path: string, body: unknown): Promise<{ status: number; body: unknown }> } }, name: string, partitions: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await broker.http.post('/v1/topics', { name, partitions, replicationFactor: 3 });
+    if (answer.status === 201) return;
+    const placeable = answer.status === 400 && /replicationFactor/.test(JSON.stringify(answer.body));
+    if (!placeable || attempt >= 100) throw new Error(`create ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const available = hasKcat();
 if (!available) process.stderr.write('kafka cluster tests skipped: kcat is not installed (.ci/run installs it)\n');
 
@@ -34,7 +45,7 @@ describe.skipIf(!available)('the Kafka listener in a three-broker cluster', () =
     const cluster = (state.cluster = await Cluster.start({ brokers: 3, kafka: true }));
     const ids = ['b1', 'b2', 'b3'];
     const bootstrap = ids.map((id) => `127.0.0.1:${cluster.broker(id).kafkaPort}`).join(',');
-    expect((await cluster.broker('b1').http.post('/v1/topics', { name: 'orders', partitions: 6, replicationFactor: 3 })).status).toBe(201);
+    await createOnThree(cluster.broker('b1'), 'orders', 6);
     const leaders = await cluster.awaitLeaders('orders', 6);
 
     // Metadata: three brokers, each at its own Kafka port, and the same leaders the cluster reports.
@@ -85,7 +96,7 @@ describe.skipIf(!available)('the Kafka listener in a three-broker cluster', () =
       env: { STRATA_KAFKA_METADATA_MODE: 'one-address', STRATA_KAFKA_ADVERTISED_ADDRESS: address },
     }));
     ports = ['b1', 'b2', 'b3'].map((id) => cluster.broker(id).kafkaPort!);
-    expect((await cluster.broker('b2').http.post('/v1/topics', { name: 'lb', partitions: 6, replicationFactor: 3 })).status).toBe(201);
+    await createOnThree(cluster.broker('b2'), 'lb', 6);
     await cluster.awaitLeaders('lb', 6);
 
     const meta = JSON.parse(await kcat(address, ['-L', '-J', '-t', 'lb'])) as KcatMetadata;

@@ -39,9 +39,12 @@ export const serveCommand: Command = {
 
 function listenErrorMessage(error: unknown, config: BrokerConfig): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  const where = `${config.host}:${config.httpPort}`;
+  // Node's listen errors name the port: the Kafka listener's, or the HTTP one's.
+  const kafka = (error as { port?: unknown } | null)?.port === config.kafka.port && config.kafka.port !== 0 && config.kafka.port !== config.httpPort;
+  const where = `${config.host}:${kafka ? config.kafka.port : config.httpPort}`;
   if (code === 'EADDRINUSE') {
-    return `error: cannot listen on ${where}: the address is already in use (another broker? set STRATA_HTTP_PORT or --http-port)\n`;
+    const setting = kafka ? 'STRATA_KAFKA_PORT or --kafka-port (0 turns the Kafka listener off)' : 'STRATA_HTTP_PORT or --http-port';
+    return `error: cannot listen on ${where}: the address is already in use (another broker? set ${setting})\n`;
   }
   if (code === 'EACCES') return `error: cannot listen on ${where}: permission denied\n`;
   if (code === 'EADDRNOTAVAIL') return `error: cannot listen on ${where}: no such local address\n`;
