@@ -63,6 +63,25 @@ describe('strata CLI against a spawned broker', () => {
     expect(listed.stdout).toMatch(/cli-orders\s+3\s+1/);
   });
 
+  it('topics add-partitions grows a topic (its records kept), refuses a shrink with INVALID_PARTITIONS, and needs --partitions', async () => {
+    expect((await strata(['topics', 'create', 'cli-grow', '--partitions', '2'])).code).toBe(0);
+    expect((await strata(['produce', 'cli-grow', '--partition', '1'], 'before\n')).code).toBe(0);
+    const grown = await strata(['topics', 'add-partitions', 'cli-grow', '--partitions', '4']);
+    expect(grown.stderr).toBe('');
+    expect(grown.code).toBe(0);
+    expect(grown.stdout).toBe("topic 'cli-grow' now has 4 partitions\n");
+    expect((await strata(['topics', 'list'])).stdout).toMatch(/cli-grow\s+4\s+1/);
+    expect((await strata(['produce', 'cli-grow', '--partition', '3'], 'after\n')).code).toBe(0);
+    const kept = await strata(['consume', 'cli-grow', '--partition', '1', '--from-beginning']);
+    expect(kept.stdout).toBe('before\n');
+    const added = await strata(['consume', 'cli-grow', '--partition', '3', '--from-beginning']);
+    expect(added.stdout).toBe('after\n');
+    const shrink = await strata(['topics', 'add-partitions', 'cli-grow', '--partitions', '3']);
+    expect(shrink.code).toBe(1);
+    expect(shrink.stderr).toMatch(/^error: INVALID_PARTITIONS: /);
+    expect((await strata(['topics', 'add-partitions', 'cli-grow'])).code).toBe(2);
+  });
+
   it('reports broker errors with their code and exits 1; usage errors exit 2', async () => {
     const unknown = await strata(['consume', 'no-such-topic', '--from-beginning']);
     expect(unknown.code).toBe(1);

@@ -128,6 +128,38 @@ describe('in-process cluster', () => {
     expect(offsets.map((o) => o.lag)).toEqual([0, 0, 0, 0]);
   });
 
+  it('grows a topic through one broker: every broker serves the new partitions, each gets replicas and a leader, produce and fetch work there', async () => {
+    const [urlA, , urlC] = cluster.urls();
+    const admin = track(new Admin({ brokers: urlA! }));
+    await admin.createTopic({ name: 'growing', partitions: 2, replicationFactor: 2 });
+    const producer = track(new Producer({ brokers: urlC!, acks: 'all', lingerMs: 0 }));
+    const old = await producer.send({ topic: 'growing', partition: 1, value: 'old' });
+    const grown = await admin.addPartitions('growing', 5);
+    expect(grown.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3, 4]);
+    expect((await cluster.coordinator.getTopic('growing'))!.partitions).toBe(5);
+    for (let p = 2; p < 5; p++) {
+      await cluster.awaitLeader('growing', p);
+      const state = (await cluster.coordinator.getPartitionState('growing', p))!;
+      expect(state.replicas).toHaveLength(2);
+    }
+    // Through a broker other than the one that grew it: it learnt the new count from the coordinator.
+    let sent: Awaited<ReturnType<typeof producer.send>> | undefined;
+    await until('broker C serves partition 4', async () => {
+      try {
+        sent = await producer.send({ topic: 'growing', partition: 4, value: 'new' });
+        return true;
+      } catch (e) {
+        if (isStrataError(e) && (e.code === 'UNKNOWN_PARTITION' || e.retriable)) return false;
+        throw e;
+      }
+    });
+    expect(sent!.offset).toBe(0);
+    expect((await readAll(urlC!, 'growing', 4, 1)).get(0)).toBe('new');
+    expect((await readAll(urlA!, 'growing', 1, old.offset + 1)).get(old.offset)).toBe('old');
+    await expect(admin.addPartitions('growing', 4)).rejects.toMatchObject({ code: 'INVALID_PARTITIONS' });
+    expect((await cluster.coordinator.getTopic('growing'))!.partitions).toBe(5);
+  });
+
   it('a stopped broker leaves the shared coordinator open for the others', async () => {
     const id = await cluster.addBroker();
     await cluster.stopBroker(id);

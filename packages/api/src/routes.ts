@@ -116,6 +116,18 @@ export const API_ROUTES = [
     answers: { '200': { description: 'The topic after the change.', schema: S.Topic } },
     errors: ['400', '404', '413', '415'],
   },
+  {
+    id: 'addTopicPartitions',
+    method: 'POST',
+    path: '/v1/topics/{topic}/partitions',
+    summary: 'Grow a topic\'s partition count',
+    description:
+      'Adds partitions up to `count` (Kafka\'s CreatePartitions, which the Kafka listener serves through the same call). Existing partitions and their data are untouched; ' +
+      'keyed records may map to other partitions from now on, as in Kafka. A count not above the current one is INVALID_PARTITIONS.',
+    body: { schema: S.AddPartitionsRequest },
+    answers: { '200': { description: 'The topic after the change (or as it is, with validateOnly).', schema: S.Topic } },
+    errors: ['400', '404', '413', '415', '507'],
+  },
   // ---- produce and fetch ----
   {
     id: 'produceRecords',

@@ -110,6 +110,17 @@ export const UpdateConfigsRequest = Type.Object(
   { additionalProperties: false, examples: [{ configs: { 'retention.ms': 86400000, 'cleanup.policy': null } }] },
 );
 
+export const AddPartitionsRequest = Type.Object(
+  {
+    count: Type.Integer({
+      ...refusedAs('INVALID_PARTITIONS'),
+      description: 'The new partition count: above the current one (a topic never shrinks) and within STRATA_MAX_PARTITIONS, else INVALID_PARTITIONS. Existing partitions and their data are untouched.',
+    }),
+    validateOnly: Optional(Type.Boolean({ description: 'Check everything, change nothing (Kafka\'s validate_only).' })),
+  },
+  { additionalProperties: false, examples: [{ count: 6 }] },
+);
+
 export const TopicListing = Type.Object({ name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer() });
 export const TopicList = Type.Object(
   { topics: Type.Array(TopicListing) },

@@ -76,6 +76,11 @@ export class Admin {
     return this.#api.updateTopicConfigs(name, configs, this.#call(options));
   }
 
+  /** Grows the topic to `count` partitions (never shrinks: INVALID_PARTITIONS); existing partitions and data untouched. */
+  addPartitions(name: string, count: number, options?: AdminCallOptions): Promise<TopicDescription> {
+    return this.#api.addPartitions(name, count, this.#call(options));
+  }
+
   /**
    * The offset at `spec` for each partition (default: all of the topic's): earliest is the log
    * start, latest the high watermark, a timestamp the first record at or after it (else latest).

@@ -166,6 +166,10 @@ export class StrataApi {
     );
   }
 
+  addPartitions(topic: string, count: number, options?: CallOptions): Promise<TopicDescription> {
+    return this.#json(`add partitions to ${topic}`, 'POST', `/v1/topics/${enc(topic)}/partitions`, { count }, options, (body, r) => topicDescription(body, r));
+  }
+
   async listOffset(topic: string, partition: number, spec: OffsetSpec, options?: CallOptions): Promise<OffsetLookup> {
     const what = `list offset ${topic}/${partition} at ${offsetSpecQuery(spec)}`;
     const path = `${partitionPath(topic, partition)}/offsets?at=${offsetSpecQuery(spec)}`;

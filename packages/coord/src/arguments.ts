@@ -39,6 +39,8 @@ import {
   checkSegment,
   checkStateChange,
   checkTopicMetadata,
+  checkInt,
+  checkTopicId,
   checkTopicName,
   checkTtl,
   LIMITS,
@@ -99,6 +101,14 @@ export class CoordinatorArguments {
     check('updateTopicConfigs', (c) => {
       checkTopicName(c, 'name', name);
       checkConfigChange(c, change);
+    });
+  }
+
+  growTopicPartitions(name: string, topicId: string, partitions: number): void {
+    check('growTopicPartitions', (c) => {
+      checkTopicName(c, 'name', name);
+      checkTopicId(c, 'topicId', topicId);
+      checkInt(c, 'partitions', partitions, 1, LIMITS.partitionsMax, 'INVALID_PARTITIONS');
     });
   }
 

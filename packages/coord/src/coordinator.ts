@@ -340,6 +340,12 @@ export interface Coordinator {
   listTopics(options?: CallOptions): Promise<TopicMetadata[]>;
   /** Atomic patch of the overrides; UNKNOWN_TOPIC if absent. Returns the topic as it now is. */
   updateTopicConfigs(name: string, change: TopicConfigChange, options?: CallOptions): Promise<TopicMetadata>;
+  /**
+   * Grows the topic (incarnation `topicId`) to `partitions`, atomically; the same count again is a
+   * no-op. UNKNOWN_TOPIC if absent or another incarnation; INVALID_PARTITIONS (reason
+   * PARTITIONS_SHRINK) below the current count: a topic never shrinks. Returns the topic as it now is.
+   */
+  growTopicPartitions(name: string, topicId: string, partitions: number, options?: CallOptions): Promise<TopicMetadata>;
   /** Removes the topic and its partitions' state and manifests; false if it did not exist. */
   deleteTopic(name: string, options?: CallOptions): Promise<boolean>;
 

@@ -53,6 +53,11 @@ export const FAILURES = {
     reason: 'UNKNOWN_TOPIC_OR_PARTITION',
     message: (d) => `topic "${String(d['topic'])}" does not exist`,
   },
+  PARTITIONS_SHRINK: {
+    code: 'INVALID_PARTITIONS',
+    reason: 'PARTITIONS_SHRINK',
+    message: (d) => `topic "${String(d['topic'])}" has ${String(d['current'])} partitions: it cannot shrink to ${String(d['partitions'])}`,
+  },
   NOT_CONTIGUOUS: {
     code: 'INVALID_REQUEST',
     reason: 'NOT_CONTIGUOUS',

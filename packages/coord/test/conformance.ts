@@ -249,6 +249,23 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await co.updateTopicConfigs('t', { set: { extra: 1 }, remove: ['k0'] });
       });
 
+      it('grows a topic\'s partition count, never shrinks it, and only for the incarnation named', async () => {
+        await co.createTopic(topicMeta('t', { configs: { 'retention.ms': 1000 } }));
+        const tid = (await co.getTopic('t'))!.topicId;
+        const grown = await co.growTopicPartitions('t', tid, 5);
+        expect(grown.partitions).toBe(5);
+        expect(grown.configs).toEqual({ 'retention.ms': 1000 });
+        expect(await co.getTopic('t')).toEqual(grown);
+        expect((await co.growTopicPartitions('t', tid, 5)).partitions).toBe(5);
+        const before = await target.footprint();
+        await expectStrataError(co.growTopicPartitions('t', tid, 4), 'INVALID_PARTITIONS', 'PARTITIONS_SHRINK');
+        await expectStrataError(co.growTopicPartitions('t', 'another-incarnation', 9), 'UNKNOWN_TOPIC');
+        await expectStrataError(co.growTopicPartitions('nope', tid, 9), 'UNKNOWN_TOPIC');
+        await expectStrataError(co.growTopicPartitions('t', tid, 0), 'INVALID_PARTITIONS');
+        expect(await target.footprint()).toBe(before);
+        expect((await co.getTopic('t'))!.partitions).toBe(5);
+      });
+
       it('deletes a topic with its partitions, and the name can be used again', async () => {
         await co.createTopic(topicMeta('t'));
         const epoch = await leadership('t', 0, ['b1']);

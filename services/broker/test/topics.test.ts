@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalMetadataStore, type TopicMetadata } from '@strata/broker';
-import { call, createTopic, startTestBroker, type TestBroker } from './helpers.js';
+import { call, createTopic, fetchRecords, startTestBroker, type TestBroker } from './helpers.js';
 
 let t: TestBroker;
 beforeEach(async () => {
@@ -220,6 +220,44 @@ describe('PATCH /v1/topics/{t}/configs', () => {
     const res = await call(t.url, 'GET', '/v1/topics/cfg');
     expect(res.body.configOverrides).toEqual({ 'segment.bytes': 4096, 'retention.bytes': 1_000_000 });
     expect(res.body.partitions).toHaveLength(2);
+  });
+});
+
+describe('POST /v1/topics/{t}/partitions (grow a topic)', () => {
+  it('adds partitions, leaves the existing ones and their records untouched, and the new ones take produce', async () => {
+    await createTopic(t.url, 'grow', 2);
+    expect((await call(t.url, 'POST', '/v1/topics/grow/records', { records: [{ partition: 1, value: 'old' }] })).status).toBe(200);
+    const grown = await call(t.url, 'POST', '/v1/topics/grow/partitions', { count: 5 });
+    expect(grown.status).toBe(200);
+    expect(grown.body.partitions.map((p: { partition: number }) => p.partition)).toEqual([0, 1, 2, 3, 4]);
+    expect(grown.body.partitions[1].highWatermark).toBe(1);
+    expect(await partitionDirs(t.dataDir)).toEqual(['grow-0', 'grow-1', 'grow-2', 'grow-3', 'grow-4']);
+    const produced = await call(t.url, 'POST', '/v1/topics/grow/records', { records: [{ partition: 4, value: 'new' }] });
+    expect(produced.status).toBe(200);
+    expect(produced.body.offsets[0]).toMatchObject({ partition: 4, offset: 0 });
+    const old = await fetchRecords(t.url, 'grow', 1, 'offset=0');
+    expect(old.body.records.map((r: { value: string }) => r.value)).toEqual(['old']);
+    await t.restart();
+    const after = await call(t.url, 'GET', '/v1/topics/grow');
+    expect(after.body.partitions).toHaveLength(5);
+    expect(after.body.partitions[4].highWatermark).toBe(1);
+  });
+
+  it('refuses a count not above the current one, a bad body and an unknown topic, changing nothing; validateOnly changes nothing', async () => {
+    await createTopic(t.url, 'grow', 3);
+    for (const count of [3, 2, 0]) {
+      const res = await call(t.url, 'POST', '/v1/topics/grow/partitions', { count });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_PARTITIONS');
+    }
+    expect((await call(t.url, 'POST', '/v1/topics/grow/partitions', { count: 'many' })).body.error.code).toBe('INVALID_PARTITIONS');
+    expect((await call(t.url, 'POST', '/v1/topics/grow/partitions', { partitions: 4 })).status).toBe(400);
+    expect((await call(t.url, 'POST', '/v1/topics/ghost/partitions', { count: 4 })).status).toBe(404);
+    const checked = await call(t.url, 'POST', '/v1/topics/grow/partitions', { count: 4, validateOnly: true });
+    expect(checked.status).toBe(200);
+    expect(checked.body.partitions).toHaveLength(3);
+    expect(await partitionDirs(t.dataDir)).toEqual(['grow-0', 'grow-1', 'grow-2']);
+    expect((await call(t.url, 'GET', '/v1/topics/grow')).body.partitions).toHaveLength(3);
   });
 });
 

@@ -85,6 +85,8 @@ export class InProcessCluster {
       STRATA_HOST: '127.0.0.1',
       STRATA_HTTP_PORT: '0',
       STRATA_INTERNAL_PORT: '0',
+      // Off: the brokers of one process would all claim the default Kafka port (tests of the listener start their own).
+      STRATA_KAFKA_PORT: '0',
       STRATA_DATA_DIR: dataDir,
       STRATA_OBJECTS_DIR: join(root, 'objects'),
       STRATA_REDIS_URL: NEVER_CONNECTED_REDIS_URL,

@@ -120,6 +120,10 @@ export class MemoryCoordinator implements Coordinator {
     return topics.updateTopicConfigs(this.#s, name, change, options);
   }
 
+  growTopicPartitions(name: string, topicId: string, partitions: number, options?: CallOptions): Promise<TopicMetadata> {
+    return topics.growTopicPartitions(this.#s, name, topicId, partitions, options);
+  }
+
   deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
     return topics.deleteTopic(this.#s, name, options);
   }

@@ -57,6 +57,19 @@ export async function updateTopicConfigs(s: MemoryState, name: string, change: T
   );
 }
 
+export async function growTopicPartitions(s: MemoryState, name: string, topicId: string, partitions: number, options?: CallOptions): Promise<TopicMetadata> {
+  s.args.growTopicPartitions(name, topicId, partitions);
+  return s.serialize('growTopicPartitions', options, () =>
+    s.changeCluster((draft) => {
+      const topic = draft.topics.find((t) => t.name === name);
+      if (topic === undefined || topic.topicId !== topicId) return { error: coordError('UNKNOWN_TOPIC', { topic: name }) };
+      if (partitions < topic.partitions) return { error: coordError('PARTITIONS_SHRINK', { topic: name, current: topic.partitions, partitions }) };
+      topic.partitions = partitions;
+      return { next: draft, value: structuredClone(topic) };
+    }),
+  );
+}
+
 export async function deleteTopic(s: MemoryState, name: string, options?: CallOptions): Promise<boolean> {
   s.args.deleteTopic(name);
   return s.serialize('deleteTopic', options, async () => {

@@ -112,6 +112,10 @@ export class RedisCoordinator implements Coordinator {
     return topics.updateTopicConfigs(this.#c, name, change, options);
   }
 
+  growTopicPartitions(name: string, topicId: string, partitions: number, options?: CallOptions): Promise<TopicMetadata> {
+    return topics.growTopicPartitions(this.#c, name, topicId, partitions, options);
+  }
+
   deleteTopic(name: string, options?: CallOptions): Promise<boolean> {
     return topics.deleteTopic(this.#c, name, options);
   }

@@ -28,6 +28,7 @@ export const SCRIPT_NAMES = [
   'list-brokers',
   'create-topic',
   'update-topic-configs',
+  'grow-topic-partitions',
   'delete-topic',
   'acquire-controller',
   'renew-controller',

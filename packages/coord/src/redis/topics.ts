@@ -44,6 +44,14 @@ export async function updateTopicConfigs(c: RedisConnection, name: string, chang
   });
 }
 
+export async function growTopicPartitions(c: RedisConnection, name: string, topicId: string, partitions: number, options?: CallOptions): Promise<TopicMetadata> {
+  c.args.growTopicPartitions(name, topicId, partitions);
+  return c.call(`growTopicPartitions ${name}`, { topic: name }, options, async () => {
+    const reply = (await c.eval('grow-topic-partitions', [c.keys.topic(name)], [name, topicId, partitions])) as unknown[];
+    return decodeTopic(pairs(reply));
+  });
+}
+
 export async function deleteTopic(c: RedisConnection, name: string, options?: CallOptions): Promise<boolean> {
   c.args.deleteTopic(name);
   return c.call(`deleteTopic ${name}`, { topic: name }, options, async () => {

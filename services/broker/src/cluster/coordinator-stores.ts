@@ -18,7 +18,7 @@ export class CoordinatorMetadataStore implements MetadataStore {
     return (await this.#coordinator.listTopics()).map(toBrokerMeta);
   }
 
-  /** Creates the topic, or patches the configs of the same incarnation (the coordinator applies either atomically). */
+  /** Creates the topic, or grows and patches the configs of the same incarnation (the coordinator applies each atomically). */
   async put(meta: TopicMetadata): Promise<void> {
     const stored = await this.#coordinator.getTopic(meta.name);
     if (stored === null) {
@@ -28,6 +28,8 @@ export class CoordinatorMetadataStore implements MetadataStore {
     if (stored.topicId !== meta.topicId) {
       throw new StrataError('TOPIC_ALREADY_EXISTS', `topic "${meta.name}" already exists`, { details: { topic: meta.name } });
     }
+    // A topic only grows (CreatePartitions); the coordinator refuses a smaller count.
+    if (meta.partitions !== stored.partitions) await this.#coordinator.growTopicPartitions(meta.name, meta.topicId, meta.partitions);
     const change: TopicConfigChange = {
       set: meta.configs,
       remove: Object.keys(stored.configs).filter((key) => !(key in meta.configs)),

@@ -182,6 +182,27 @@ export class DataCore {
     return body!.offset as number;
   }
 
+  /**
+   * Kafka's DeleteRecords on the partition's leader: moves its log start up to `offset` (-1: the high
+   * watermark), persisted where the manifest lives (the coordinator in a cluster, beside the log on
+   * a single node, and in the bucket's snapshot), so every broker and a later leader respect it.
+   * OFFSET_OUT_OF_RANGE above the high watermark; NOT_LEADER elsewhere (no forward: Kafka's clients
+   * send it to the leader). Returns the log start after (Kafka's low watermark).
+   */
+  async deleteRecords(topic: string, partition: number, offset: number, signal: AbortSignal): Promise<number> {
+    const handle = this.#ctx.registry.partition(topic, partition);
+    const route = await this.#routeOf(handle);
+    if (route.kind !== 'local') throw notLeader(handle, route);
+    const hw = this.#ctx.router.highWatermark(handle);
+    const target = offset === -1 ? hw : offset;
+    if (!Number.isSafeInteger(target) || target < 0 || target > hw) {
+      throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot delete records of ${topic}/${partition} before ${offset}: it must lie in [0, ${hw}] (the high watermark), or be -1 for it`, {
+        details: { topic, partition, offset, highWatermark: hw, logStartOffset: handle.tier.logStartOffset() },
+      });
+    }
+    return handle.tier.deleteRecordsBefore(target, signal);
+  }
+
   /** The high watermark: this broker's log when it leads the partition, else the last one the leader published. */
   highWatermarkAnywhere(handle: PartitionHandle): number {
     if (this.#ctx.cluster === null) return highWatermark(this.#ctx, handle);

@@ -50,9 +50,22 @@ export class TopicsCore {
     await this.#ctx.registry.delete(name);
   }
 
-  /** `{key: value | null}`: a value sets the override, null resets the key to the broker default; all validated first. */
-  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<TopicView> {
-    return this.#view(await this.#ctx.registry.updateConfigs(name, changes));
+  /**
+   * Grows the topic to `count` partitions (never shrinks: INVALID_PARTITIONS); validateOnly checks
+   * and changes nothing. In a cluster, answers once every partition has a leader or after a bound.
+   */
+  async addPartitions(name: string, count: number, validateOnly = false): Promise<TopicView> {
+    const topic = await this.#ctx.registry.addPartitions(name, count, validateOnly);
+    if (!validateOnly) await this.#ctx.cluster?.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
+    return this.#view(topic);
+  }
+
+  /**
+   * `{key: value | null}`: a value sets the override, null resets the key to the broker default; all
+   * validated first (validateOnly: and nothing changed).
+   */
+  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>, validateOnly = false): Promise<TopicView> {
+    return this.#view(await this.#ctx.registry.updateConfigs(name, changes, validateOnly));
   }
 
   #view(topic: Topic): TopicView {

@@ -15,8 +15,14 @@ import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
+import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
+import { describeClusterHandler } from './handlers/describe-cluster.js';
+import { describeConfigsHandler } from './handlers/describe-configs.js';
+import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
+import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -58,6 +64,12 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.Metadata, metadataHandler(deps)],
     [ApiKey.CreateTopics, createTopicsHandler(deps)],
     [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
+    [ApiKey.CreatePartitions, createPartitionsHandler(deps)],
+    [ApiKey.DescribeConfigs, describeConfigsHandler(deps)],
+    [ApiKey.IncrementalAlterConfigs, incrementalAlterConfigsHandler(deps)],
+    [ApiKey.DescribeCluster, describeClusterHandler(deps)],
+    [ApiKey.OffsetForLeaderEpoch, offsetForLeaderEpochHandler(deps)],
+    [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

@@ -51,8 +51,8 @@ export interface OfflinePartition {
 export class Topic {
   readonly name: string;
   /** The partitions served here, in partition order (an offline partition has no handle). */
-  readonly partitions: readonly PartitionHandle[];
-  readonly #byPartition: ReadonlyArray<PartitionHandle | undefined>;
+  #partitions: readonly PartitionHandle[];
+  #byPartition: ReadonlyArray<PartitionHandle | undefined>;
   readonly offline: ReadonlyMap<number, OfflinePartition>;
   #meta: TopicMetadata;
   #configs: TopicConfigs;
@@ -63,10 +63,14 @@ export class Topic {
     this.#meta = meta;
     this.#configs = configs;
     this.#byPartition = Array.from({ length: meta.partitions }, (_, p) => partitions[p]);
-    this.partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
+    this.#partitions = this.#byPartition.filter((h): h is PartitionHandle => h !== undefined);
     this.offline = offline;
     // Start the null-key rotation at a random partition so restarts do not all pile onto partition 0.
     this.#stickyCursor = Math.floor(Math.random() * meta.partitions);
+  }
+
+  get partitions(): readonly PartitionHandle[] {
+    return this.#partitions;
   }
 
   /** The handle of partition `p`, or undefined when there is no such partition or it is offline. */
@@ -92,6 +96,14 @@ export class Topic {
     for (let tries = 0; tries < count && this.#byPartition[partition] === undefined; tries++) partition = (partition + 1) % count;
     this.#stickyCursor = (partition + 1) % count;
     return partition;
+  }
+
+  /** @internal the registry grows a topic under its admin lock: `added` are partitions partitionCount.. in order. */
+  grow(meta: TopicMetadata, added: readonly PartitionHandle[]): void {
+    if (meta.partitions !== this.#byPartition.length + added.length) throw new Error(`growing ${this.name} to ${meta.partitions} with ${added.length} new partitions`);
+    this.#byPartition = [...this.#byPartition, ...added];
+    this.#partitions = [...this.#partitions, ...added];
+    this.#meta = meta;
   }
 
   /** @internal the registry swaps these under its admin lock. */
@@ -342,6 +354,54 @@ export class TopicRegistry {
     });
   }
 
+  /**
+   * Grows the topic to `count` partitions (Kafka's CreatePartitions): the existing partitions and
+   * their data are untouched; the new ones are opened empty, then the metadata names them (in a
+   * cluster the controller then assigns them as any other). Never shrinks: a count not above the
+   * current one is INVALID_PARTITIONS, as in Kafka. All or nothing.
+   */
+  addPartitions(name: string, count: unknown, validateOnly = false): Promise<Topic> {
+    return this.#admin(async () => {
+      const topic = this.get(name);
+      const current = topic.partitionCount;
+      const room = this.#opts.maxPartitions - this.#partitionCount;
+      if (!Number.isSafeInteger(count) || (count as number) <= current) {
+        throw new StrataError('INVALID_PARTITIONS', `topic "${name}" has ${current} partitions: the new count must be an integer above it (a topic never shrinks), got ${describe(count)}`, {
+          details: { topic: name, partitions: current, requested: count },
+        });
+      }
+      const wanted = count as number;
+      if (wanted - current > room) {
+        throw new StrataError('INVALID_PARTITIONS', `${wanted - current} new partitions exceed the room left on this broker (${room} of ${this.#opts.maxPartitions}, STRATA_MAX_PARTITIONS)`, {
+          details: { topic: name, partitions: current, requested: wanted, room },
+        });
+      }
+      if (validateOnly) return topic;
+      const meta: TopicMetadata = { ...topic.meta, partitions: wanted };
+      const added = await this.#openNew(name, current, wanted, topic.configs, () => this.#opts.store.put(meta));
+      topic.grow(meta, added);
+      this.#partitionCount += wanted - current;
+      this.#opts.logger.info('topic partitions added', { topic: name, from: current, to: wanted });
+      return topic;
+    });
+  }
+
+  /** Opens partitions [from, to) empty, then runs `commit`; on any failure closes and removes them all, and throws. */
+  async #openNew(name: string, from: number, to: number, configs: TopicConfigs, commit: () => Promise<void>): Promise<PartitionHandle[]> {
+    const handles: PartitionHandle[] = [];
+    try {
+      for (let p = from; p < to; p++) handles.push(await this.#openPartition(name, p, configs, 'create'));
+      await commit();
+      return handles;
+    } catch (e) {
+      for (const h of handles) this.#opts.tiering.removePartition(h.tier);
+      await settleLimited(handles, this.#opts.openCloseConcurrency, (h) => h.log.destroy());
+      this.#opts.logger.error('adding partitions failed; rolled back', { topic: name, from, to, err: e });
+      if (isStrataError(e)) throw e;
+      throw new StrataError('STORAGE_ERROR', `cannot add partitions to topic "${name}": ${errnoSummary(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
+    }
+  }
+
   /** Removes the topic from service, then its metadata, then its partition directories. */
   delete(name: string): Promise<void> {
     return this.#admin(async () => {
@@ -385,9 +445,10 @@ export class TopicRegistry {
 
   /**
    * PATCH semantics: `{key: value | null}`; a value sets the override, null resets the key
-   * to the broker default. Everything is validated before anything changes.
+   * to the broker default. Everything is validated before anything changes; validateOnly (Kafka's
+   * validate_only) stops there.
    */
-  updateConfigs(name: string, changes: Readonly<Record<string, unknown>>): Promise<Topic> {
+  updateConfigs(name: string, changes: Readonly<Record<string, unknown>>, validateOnly = false): Promise<Topic> {
     return this.#admin(async () => {
       const topic = this.get(name);
       const problems: Problem[] = [];
@@ -409,6 +470,7 @@ export class TopicRegistry {
       checkEffectiveConfigs(configs, topic.meta.replicationFactor, this.#opts, 'configs', problems);
       logConfigProblems(configs, problems);
       throwProblems(problems, 'invalid configs');
+      if (validateOnly) return topic;
 
       const meta: TopicMetadata = { ...topic.meta, configs: overrides as TopicConfigOverrides };
       await this.#opts.store.put(meta);
@@ -430,12 +492,26 @@ export class TopicRegistry {
       const wanted = new Map(metas.map((m) => [m.name, m]));
       for (const topic of [...this.#topics.values()]) {
         const meta = wanted.get(topic.name);
-        if (meta === undefined || meta.topicId !== topic.meta.topicId || meta.partitions !== topic.partitionCount) {
+        if (meta === undefined || meta.topicId !== topic.meta.topicId || meta.partitions < topic.partitionCount) {
           await this.#dropLocal(topic);
           this.#opts.logger.info('topic removed by another broker', { topic: topic.name });
-        } else if (JSON.stringify(meta.configs) !== JSON.stringify(topic.meta.configs)) {
+          continue;
+        }
+        if (meta.partitions > topic.partitionCount && this.#partitionCount + meta.partitions - topic.partitionCount > this.#opts.maxPartitions) {
+          this.#opts.logger.error('partitions added by another broker do not fit under STRATA_MAX_PARTITIONS here; not served by this broker', { topic: topic.name, partitions: meta.partitions });
+        } else if (meta.partitions > topic.partitionCount) {
+          const from = topic.partitionCount;
+          try {
+            topic.grow({ ...topic.meta, partitions: meta.partitions }, await this.#openNew(topic.name, from, meta.partitions, topic.configs, async () => {}));
+            this.#partitionCount += meta.partitions - from;
+            this.#opts.logger.info('topic partitions added by another broker', { topic: topic.name, from, to: meta.partitions });
+          } catch (e) {
+            this.#opts.logger.error('could not open partitions added by another broker; will retry', { topic: topic.name, err: e });
+          }
+        }
+        if (JSON.stringify(meta.configs) !== JSON.stringify(topic.meta.configs)) {
           const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
-          topic.setMeta(meta, configs);
+          topic.setMeta({ ...meta, partitions: topic.partitionCount }, configs);
           const logConfig = toLogConfig(configs);
           for (const handle of topic.partitions) handle.log.updateConfig(logConfig);
           this.#opts.logger.info('topic configs changed by another broker', { topic: topic.name, configs: meta.configs });

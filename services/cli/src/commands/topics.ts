@@ -1,4 +1,4 @@
-/** `strata topics create|list|describe|delete`. */
+/** `strata topics create|list|describe|delete|add-partitions`. */
 import { booleanOption, intOption, listOption, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { once } from '../broker-client.js';
@@ -164,4 +164,25 @@ export const topicsDelete: Command = {
   },
 };
 
-export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsDelete];
+export const topicsAddPartitions: Command = {
+  name: 'topics add-partitions',
+  summary: 'grow a topic to N partitions (existing partitions and their data untouched)',
+  usage: 'topics add-partitions <name> --partitions N',
+  options: { partitions: { type: 'string' } },
+  optionHelp: [['--partitions N', 'the new partition count, above the current one (a topic never shrinks)']],
+  examples: ['strata topics add-partitions orders --partitions 6'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['name'],
+  usesBroker: true,
+  async run(ctx) {
+    const name = topicArg(ctx);
+    const partitions = intOption(ctx.values, 'partitions', { min: 1, max: MAX_PARTITIONS });
+    if (partitions === undefined) throw new UsageError('topics add-partitions needs --partitions N (the new count)');
+    const topic = await ctx.client.addPartitions(name, partitions, once());
+    writeOut(ctx, `topic '${name}' now has ${topic.partitions.length} partitions\n`);
+    return 0;
+  },
+};
+
+export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAddPartitions];

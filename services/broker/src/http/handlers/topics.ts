@@ -1,4 +1,4 @@
-// /v1/topics: create, list, describe, delete, configs: parse (bodies by @strata/api's schemas),
+// /v1/topics: create, list, describe, delete, configs, add partitions: parse (bodies by @strata/api's schemas),
 // call the topics core (core/topics.ts), reply.
 
 import type { ReplyBody } from '@strata/api';
@@ -9,7 +9,7 @@ import type { Handler } from '../router.js';
 
 export { describeTopic } from '../../core/topics.js';
 
-export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'createTopic' | 'describeTopic' | 'deleteTopic' | 'updateTopicConfigs', Handler> {
+export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'createTopic' | 'describeTopic' | 'deleteTopic' | 'updateTopicConfigs' | 'addTopicPartitions', Handler> {
   const topics = new TopicsCore(ctx);
   return {
     listTopics: () => ({ status: 200, json: { topics: topics.list() } satisfies ReplyBody<'listTopics'> }),
@@ -26,6 +26,11 @@ export function topicHandlers(ctx: BrokerContext): Record<'listTopics' | 'create
       ctx.registry.get(params.topic!); // 404 before reading the body
       const body = await readRequestJson(req, 'updateTopicConfigs', ctx.config.maxRequestBytes);
       return { status: 200, json: (await topics.updateConfigs(params.topic!, body.configs)) satisfies ReplyBody<'updateTopicConfigs'> };
+    },
+    addTopicPartitions: async ({ req, params }) => {
+      ctx.registry.get(params.topic!); // 404 before reading the body
+      const body = await readRequestJson(req, 'addTopicPartitions', ctx.config.maxRequestBytes);
+      return { status: 200, json: (await topics.addPartitions(params.topic!, body.count, body.validateOnly ?? false)) satisfies ReplyBody<'addTopicPartitions'> };
     },
   };
 }
