@@ -39,7 +39,6 @@ import {
   checkSegment,
   checkStateChange,
   checkTopicMetadata,
-  checkInt,
   checkTopicId,
   checkTopicName,
   checkTtl,
