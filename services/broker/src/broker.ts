@@ -299,7 +299,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   let kafka: KafkaListener | null = null;
   if (config.kafka.port !== 0) {
     try {
-      kafka = await startKafkaListener(ctx, data, () => new URL(url).hostname);
+      kafka = await startKafkaListener(ctx, data, producers, () => new URL(url).hostname);
     } catch (e) {
       logger.error('cannot listen on the kafka port', { host: config.host, port: config.kafka.port, err: e });
       server.close();

@@ -11,6 +11,7 @@ import { ApiKey, apiKeyName, decodeRequestHeader, isKafkaProtocolError, SUPPORTE
 import { DecompressionSlots } from '@strata/protocol';
 import type { BrokerContext } from '../context.js';
 import type { DataCore } from '../core/data.js';
+import type { ProducersCore } from '../core/producers.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
@@ -25,6 +26,7 @@ import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-con
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -33,6 +35,8 @@ import type { KafkaListenerMetrics } from './metrics.js';
 export interface DispatchContext {
   ctx: BrokerContext;
   data: DataCore;
+  /** Idempotent producers' ids (InitProducerId). */
+  producers: ProducersCore;
   metrics: KafkaListenerMetrics;
   /** host:port this broker tells clients (Metadata). */
   advertisedAddress: () => string;
@@ -62,6 +66,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.Fetch, fetchHandler(deps)],
     [ApiKey.ListOffsets, listOffsetsHandler(deps)],
     [ApiKey.Metadata, metadataHandler(deps)],
+    [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
     [ApiKey.CreateTopics, createTopicsHandler(deps)],
     [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
     [ApiKey.CreatePartitions, createPartitionsHandler(deps)],

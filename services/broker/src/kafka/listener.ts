@@ -3,6 +3,7 @@
 
 import type { BrokerContext } from '../context.js';
 import type { DataCore } from '../core/data.js';
+import type { ProducersCore } from '../core/producers.js';
 import { createDispatch } from './dispatch.js';
 import { KafkaServer } from './server.js';
 
@@ -19,7 +20,7 @@ export interface KafkaListener {
  * its bound address): the Kafka address is derived from it as the HTTP URL is, unless
  * STRATA_KAFKA_ADVERTISED_ADDRESS says otherwise.
  */
-export async function startKafkaListener(ctx: BrokerContext, data: DataCore, advertisedHost: () => string): Promise<KafkaListener> {
+export async function startKafkaListener(ctx: BrokerContext, data: DataCore, producers: ProducersCore, advertisedHost: () => string): Promise<KafkaListener> {
   const { config } = ctx;
   let advertisedAddress = config.kafka.advertisedAddress;
   const server: KafkaServer = new KafkaServer({
@@ -30,7 +31,7 @@ export async function startKafkaListener(ctx: BrokerContext, data: DataCore, adv
     frameIdleTimeoutMs: config.bodyIdleTimeoutMs,
     dispatch: (request, signal) => dispatch(request, signal),
   });
-  const dispatch = createDispatch({ ctx, data, metrics: server.metrics, advertisedAddress: () => advertisedAddress });
+  const dispatch = createDispatch({ ctx, data, producers, metrics: server.metrics, advertisedAddress: () => advertisedAddress });
   const port = await server.listen();
   if (advertisedAddress === '') advertisedAddress = `${advertisedHost()}:${port}`;
   ctx.logger.info('kafka listener up', { port, advertisedAddress, metadataMode: config.kafka.metadataMode });
