@@ -194,16 +194,15 @@ describe.skipIf(!available)('a kafkajs idempotent producer through faults of a t
   }, 240_000);
 
   it('one-address mode behind a TCP balancer: a leader killed with -9, a broker joining, a broker leaving: every acknowledged record once', async () => {
-    let cluster: Cluster | undefined;
     // The balancer sends each new connection to the next running broker (a dead one is skipped).
-    const proxy = await RoundRobinProxy.start(() => cluster?.running().map(([, b]) => b.kafkaPort!) ?? []);
+    const proxy = await RoundRobinProxy.start(() => state.cluster?.running().map(([, b]) => b.kafkaPort!) ?? []);
     state.extras.push(proxy);
     const address = `127.0.0.1:${proxy.port}`;
-    cluster = state.cluster = await Cluster.start({
+    const cluster = (state.cluster = await Cluster.start({
       brokers: 3,
       kafka: true,
       env: { STRATA_KAFKA_METADATA_MODE: 'one-address', STRATA_KAFKA_ADVERTISED_ADDRESS: address },
-    });
+    }));
     await produceThroughFaults(cluster, () => [address]);
   }, 240_000);
 });
