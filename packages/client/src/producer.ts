@@ -311,11 +311,9 @@ export class Producer {
     const n = metadata.partitions;
     if (record.partition !== undefined) {
       if (record.partition >= n) {
-        // The topic may have grown since the lookup: the next send looks its metadata up again.
-        this.#forgetMetadata(record.topic);
-        throw new StrataError('UNKNOWN_PARTITION', `topic "${record.topic}" has no partition ${record.partition} (it has ${n})`, {
-          details: { topic: record.topic, partition: record.partition, partitions: n },
-        });
+        this.#forgetMetadata(record.topic); // the topic may have grown since the lookup: the next send looks again
+        const details = { topic: record.topic, partition: record.partition, partitions: n };
+        throw new StrataError('UNKNOWN_PARTITION', `topic "${record.topic}" has no partition ${record.partition} (it has ${n})`, { details });
       }
       return record.partition;
     }

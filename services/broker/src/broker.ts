@@ -305,7 +305,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
       server.close();
       await tiering.stop(0).catch(() => undefined);
       await registry.close().catch(() => undefined);
-      await groupCoordinator.close().catch(() => undefined);
+      await closeCoordinator().catch(() => undefined);
       await dataDirLock.release();
       throw e;
     }

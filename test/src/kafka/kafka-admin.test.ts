@@ -42,7 +42,7 @@ describe('Kafka admin APIs with real clients', () => {
   });
 
   /** One request through the codec on a raw connection, its decoded answer. */
-  async function raw<K extends typeof ApiKey.DescribeCluster | typeof ApiKey.OffsetForLeaderEpoch>(apiKey: K, version: number, body: Parameters<typeof encodeRequest<K>>[4]) {
+  async function raw<K extends typeof ApiKey.DescribeCluster | typeof ApiKey.OffsetForLeaderEpoch | typeof ApiKey.InitProducerId>(apiKey: K, version: number, body: Parameters<typeof encodeRequest<K>>[4]) {
     const c = await RawKafkaConnection.open(broker.kafkaPort!);
     try {
       c.write(encodeRequest(apiKey, version, 7, 'raw', body));
@@ -174,6 +174,37 @@ describe('Kafka admin APIs with real clients', () => {
     }
     await broker.restart();
     expect((await broker.http.get('/v1/topics/trimmed')).body.partitions.map((p: { logStartOffset: number }) => p.logStartOffset)).toEqual([4, 2]);
+  });
+
+  it('InitProducerId: kafkajs and kcat idempotent producers write each record once; ids are distinct; a transactional id is refused', async () => {
+    expect(await admin.createTopics({ topics: [{ topic: 'idempotent', numPartitions: 2 }] })).toBe(true);
+    const idempotent = new Kafka({ clientId: 'strata-idem', brokers: [bootstrap], logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await idempotent.connect();
+    try {
+      for (let round = 0; round < 3; round++) {
+        await idempotent.send({ topic: 'idempotent', acks: -1, messages: Array.from({ length: 5 }, (_, i) => ({ partition: 0, value: `kjs-${round}-${i}` })) });
+      }
+    } finally {
+      await idempotent.disconnect();
+    }
+    const values = async (partition: number) => (await broker.http.get(`/v1/topics/idempotent/partitions/${partition}/records?offset=0`)).body.records.map((r: { value: string }) => r.value);
+    expect(await values(0)).toEqual(Array.from({ length: 15 }, (_, i) => `kjs-${Math.floor(i / 5)}-${i % 5}`));
+
+    if (hasKcat()) {
+      const lines = Array.from({ length: 20 }, (_, i) => `kcat-${i}`);
+      await kcat(bootstrap, ['-P', '-t', 'idempotent', '-p', '1', '-X', 'enable.idempotence=true', '-X', 'acks=all'], lines.join('\n') + '\n');
+      expect(await values(1)).toEqual(lines);
+    }
+
+    const init = (transactionalId: string | null) =>
+      raw(ApiKey.InitProducerId, 4, { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    const [a, b] = [await init(null), await init(null)];
+    expect([a.errorCode, b.errorCode]).toEqual([KafkaError.NONE, KafkaError.NONE]);
+    expect(a.producerId).not.toBe(b.producerId);
+    expect(a.producerEpoch).toBe(0);
+    const transactional = await init('tx-1');
+    expect(transactional.errorCode).toBe(KafkaError.INVALID_REQUEST);
+    expect(transactional.producerId).toBe(-1n);
   });
 
   it('OffsetForLeaderEpoch answers the end of an epoch from the log, and checks current_leader_epoch', async () => {

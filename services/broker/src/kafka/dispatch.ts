@@ -23,10 +23,10 @@ import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
-import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -35,7 +35,6 @@ import type { KafkaListenerMetrics } from './metrics.js';
 export interface DispatchContext {
   ctx: BrokerContext;
   data: DataCore;
-  /** Idempotent producers' ids (InitProducerId). */
   producers: ProducersCore;
   metrics: KafkaListenerMetrics;
   /** host:port this broker tells clients (Metadata). */
@@ -66,7 +65,6 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.Fetch, fetchHandler(deps)],
     [ApiKey.ListOffsets, listOffsetsHandler(deps)],
     [ApiKey.Metadata, metadataHandler(deps)],
-    [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
     [ApiKey.CreateTopics, createTopicsHandler(deps)],
     [ApiKey.DeleteTopics, deleteTopicsHandler(deps)],
     [ApiKey.CreatePartitions, createPartitionsHandler(deps)],
@@ -75,6 +73,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.DescribeCluster, describeClusterHandler(deps)],
     [ApiKey.OffsetForLeaderEpoch, offsetForLeaderEpochHandler(deps)],
     [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
+    [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

@@ -53,7 +53,7 @@ export interface RetentionLimits {
   retentionBytes: number;
 }
 
-/** How many running tier passes (uploads, retention) a DeleteRecords waits out before answering REQUEST_TIMED_OUT. */
+/** Running tier passes (uploads, retention; each bounded by its signal) a DeleteRecords waits out before REQUEST_TIMED_OUT. */
 const DELETE_RECORDS_BUSY_WAITS_MAX = 8;
 
 export class TieredPartition {
@@ -276,52 +276,44 @@ export class TieredPartition {
       newStart = segment.lastOffset + 1;
     }
     if (newStart < 0) return;
-    this.#busy = this.#advanceStart(newStart, 'remote retention', signal).finally(() => {
-      this.#busy = null;
-    });
-    await this.#busy;
+    await this.#advanceStart(newStart, 'remote retention', signal);
   }
 
   /**
-   * Kafka's DeleteRecords on the leader: moves the partition's log start up to `offset` (the caller
-   * has checked it against the high watermark) in the manifest, fenced by this leader's epoch, so
-   * every broker and a leader that starts from the bucket's snapshot respect it; remote segments
-   * wholly below go. Waits for a running upload or retention pass first. Returns the log start.
+   * Kafka's DeleteRecords on the leader (the caller checked `offset` against the high watermark):
+   * the log start moves as remote retention moves it, so every broker and a leader starting from the
+   * bucket respect it. Waits out a running upload or retention pass first. Returns the log start.
    */
   async deleteRecordsBefore(offset: number, signal: AbortSignal): Promise<number> {
     for (let waits = 0; this.#busy !== null; waits++) {
-      // Each pass is bounded by its own signal; the bound here only keeps a wedged tier from holding the request forever.
       if (waits >= DELETE_RECORDS_BUSY_WAITS_MAX) throw new StrataError('REQUEST_TIMED_OUT', `${this.topic}/${this.partition} is busy uploading; retry`);
       await this.#busy.catch(() => undefined);
     }
     if (!this.#leading) throw new StrataError('NOT_LEADER', `this broker no longer leads ${this.topic}/${this.partition}`, { details: { topic: this.topic, partition: this.partition } });
-    if (offset <= this.logStartOffset()) return this.logStartOffset();
-    this.#busy = this.#advanceStart(offset, 'delete records', signal).finally(() => {
-      this.#busy = null;
-    });
-    await this.#busy;
+    if (offset > this.logStartOffset()) await this.#advanceStart(offset, 'delete records', signal);
     return this.logStartOffset();
   }
 
   /** The manifest moves first, then the objects go: a crash in between leaves garbage, never a manifest naming a missing object. */
   async #advanceStart(newStart: number, why: string, signal: AbortSignal): Promise<void> {
-    const { manifest, removed } = await this.#fenced(this.#deps.manifests.advanceStart(this.topic, this.partition, this.#manifest, this.#epoch, newStart));
-    this.#manifest = manifest;
-    // Until the bucket's snapshot stops naming them, the removed objects must stay (see GC).
-    this.#snapshotDirty = true;
-    await this.#snapshot(signal);
-    const keys = removed.map((s) => s.key);
-    for (const key of keys) this.#deps.readers.forget(key);
-    const result = await this.#deps.store.deleteMany(keys, { signal });
-    this.#deps.metrics.retentionDeletedSegments.inc(result.deleted.length);
-    if (result.errors.length > 0) {
-      this.#deps.logger.warn(`${why} could not delete some objects; garbage collection will retry`, {
-        topic: this.topic,
-        partition: this.partition,
-        errors: result.errors.slice(0, 5),
-      });
-    }
-    this.#deps.logger.info(`${why} advanced the log start`, { topic: this.topic, partition: this.partition, logStartOffset: newStart, segments: removed.length });
+    this.#busy = (async () => {
+      const { manifest, removed } = await this.#fenced(this.#deps.manifests.advanceStart(this.topic, this.partition, this.#manifest, this.#epoch, newStart));
+      this.#manifest = manifest;
+      // Until the bucket's snapshot stops naming them, the removed objects must stay (see GC).
+      this.#snapshotDirty = true;
+      await this.#snapshot(signal);
+      const keys = removed.map((s) => s.key);
+      for (const key of keys) this.#deps.readers.forget(key);
+      const result = await this.#deps.store.deleteMany(keys, { signal });
+      this.#deps.metrics.retentionDeletedSegments.inc(result.deleted.length);
+      if (result.errors.length > 0) {
+        this.#deps.logger.warn(`${why} could not delete some objects; garbage collection will retry`, { topic: this.topic, partition: this.partition, errors: result.errors.slice(0, 5) });
+      }
+      this.#deps.logger.info(`${why} advanced the log start`, { topic: this.topic, partition: this.partition, logStartOffset: newStart, segments: removed.length });
+    })().finally(() => {
+      this.#busy = null;
+    });
+    await this.#busy;
   }
 
   /**
