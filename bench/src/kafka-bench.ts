@@ -1,8 +1,13 @@
 /**
  * `pnpm bench kafka`: produce and consume through the Kafka listener with real clients (kafkajs;
  * librdkafka through kcat), beside HTTP binary produce and fetch and the raw-append baseline
- * (baseline-server.ts), same broker, same run, same record size. Records per second is the figure
- * to compare (each path frames the same records differently); the machine is shared and noisy.
+ * (baseline-server.ts), same run, same 1 KiB records, acks=1 everywhere.
+ *
+ * Fair by construction: every trial starts its own process (a fresh broker, or the baseline) and
+ * stops it before the next starts, so nothing uploads, compacts or holds a page cache for another;
+ * the broker uses its local object store (no S3 traffic). Systems take turns in a rotated order each
+ * round, so drift hits them alike; each row is the median of ROUNDS with its lowest and highest.
+ * Records per second is the figure to compare (each path frames the same records differently).
  * Not a test: nothing here asserts a time. kcat rows are left out when kcat is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,19 +19,42 @@ import kafkajs from 'kafkajs';
 import { ApiKey, encodeRequest } from '@strata/kafka-protocol';
 import { Pool } from 'undici';
 import { BrokerProcess, tempDir } from '@strata/test';
-import { batchOfSize, best, round, startBaseline, type Row } from './broker-bench.js';
-import { runLoad, type LoadResult } from './load.js';
+import { batchOfSize, round, startBaseline, type Row } from './broker-bench.js';
+import { runLoad } from './load.js';
 
 const RECORD_BYTES = 1024;
 const BATCH_BYTES = 64 * 1024;
 const PARTITIONS = 4;
+/** Records kcat produces per trial, and records each consume trial reads (its topic is filled first). */
 const KCAT_RECORDS = 100_000;
+const CONSUME_RECORDS = 100_000;
+/** Trials per system; the median is reported with the lowest and highest. */
+const ROUNDS = roundsFromEnv(process.env.STRATA_BENCH_ROUNDS);
+
+function roundsFromEnv(value: string | undefined): number {
+  const rounds = Number(value ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`STRATA_BENCH_ROUNDS must be an integer from 1 to 50, not ${value}`);
+  return rounds;
+}
 const RECORD_BATCH_TYPE = 'application/vnd.kafka.record-batch';
 
 interface Settings {
+  /** Time of one timed produce trial (kcat's trials are a record count instead). */
   durationMs: number;
+  /** Requests (or sends) in flight. */
   concurrency: number;
-  repeats: number;
+  rounds: number;
+}
+
+interface Trial {
+  records: number;
+  seconds: number;
+}
+
+/** One system under measurement: each trial starts and stops what it measures. */
+interface System {
+  name: string;
+  trial: () => Promise<Trial>;
 }
 
 async function createTopic(origin: string, name: string): Promise<void> {
@@ -34,9 +62,6 @@ async function createTopic(origin: string, name: string): Promise<void> {
   if (response.status !== 201) throw new Error(`create topic ${name}: ${response.status} ${await response.text()}`);
 }
 
-function row(name: string, records: number, seconds: number, extra: Record<string, string | number> = {}): Row {
-  return { name, 'rec/s': Math.round(records / seconds), 'record MB/s': round((records * RECORD_BYTES) / seconds / 1e6), ...extra };
-}
 
 /** kafkajs: `concurrency` sends in flight, each a batch of ~64 KiB of 1 KiB records, acks=1. */
 async function kafkajsProduce(bootstrap: string, topic: string, settings: Settings): Promise<{ records: number; seconds: number }> {
@@ -142,65 +167,151 @@ async function httpReadAll(origin: string, topic: string): Promise<{ bytes: numb
   return { bytes, seconds };
 }
 
-export async function runKafkaBench(settings: Settings = { durationMs: 4000, concurrency: 8, repeats: 2 }): Promise<Row[]> {
+/** A fresh single broker with the Kafka listener (local object store), stopped after `body`. */
+async function withBroker<T>(body: (broker: BrokerProcess) => Promise<T>): Promise<T> {
   const broker = await BrokerProcess.start({ kafka: true, env: { STRATA_LOG_LEVEL: 'warn' } });
-  const baseline = await startBaseline();
-  const bootstrap = `127.0.0.1:${broker.kafkaPort}`;
-  const hasKcat = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
-  const rows: Row[] = [];
   try {
-    const { body, records } = batchOfSize(RECORD_BYTES, BATCH_BYTES);
-    await createTopic(broker.url, 'via-http');
-    await createTopic(broker.url, 'via-kafkajs');
-    const load = (origin: string, path: () => string): Promise<LoadResult> =>
-      runLoad({
-        origin,
-        method: 'POST',
-        concurrency: settings.concurrency,
-        durationMs: settings.durationMs,
-        request: () => ({ path: path(), body, headers: { 'content-type': RECORD_BATCH_TYPE } }),
-        account: () => ({ bytes: body.length, records }),
-      });
-    const baselineRuns: LoadResult[] = [];
-    const httpRuns: LoadResult[] = [];
-    const kafkajsRuns: Array<{ records: number; seconds: number }> = [];
-    const rawRuns: Array<{ records: number; seconds: number }> = [];
-    await createTopic(broker.url, 'via-kafka-raw');
-    let n = 0;
-    for (let r = 0; r < settings.repeats; r++) {
-      baselineRuns.push(await load(baseline.origin, () => '/append'));
-      httpRuns.push(await load(broker.url, () => `/v1/topics/via-http/partitions/${n++ % PARTITIONS}/batches?acks=1`));
-      kafkajsRuns.push(await kafkajsProduce(bootstrap, 'via-kafkajs', settings));
-      rawRuns.push(await rawKafkaProduce(broker.kafkaPort!, 'via-kafka-raw', body, records, settings));
-    }
-    const b = best(baselineRuns);
-    const h = best(httpRuns);
-    const faster = (x: { records: number; seconds: number }, y: { records: number; seconds: number }) => (y.records / y.seconds > x.records / x.seconds ? y : x);
-    const k = kafkajsRuns.reduce(faster);
-    const raw = rawRuns.reduce(faster);
-    const baselineRate = b.records / b.seconds;
-    rows.push(row(`produce baseline: raw append of ${body.length} B batches, ${settings.concurrency} in flight`, b.records, b.seconds, { 'vs baseline': 1 }));
-    rows.push(row(`produce HTTP binary, acks=1, ${settings.concurrency} in flight`, h.records, h.seconds, { 'vs baseline': round(h.records / h.seconds / baselineRate, 2) }));
-    rows.push(row(`produce Kafka, pre-encoded Produce v7 (${body.length} B batches), acks=1, ${settings.concurrency} in flight on 1 connection`, raw.records, raw.seconds, { 'vs baseline': round(raw.records / raw.seconds / baselineRate, 2) }));
-    rows.push(row(`produce Kafka, kafkajs 2.2.4, acks=1, ${settings.concurrency} sends in flight`, k.records, k.seconds, { 'vs baseline': round(k.records / k.seconds / baselineRate, 2) }));
-
-    if (hasKcat) {
-      await createTopic(broker.url, 'via-kcat');
-      const file = join(tempDir('strata-kafka-bench-'), 'records.txt');
-      const value = 'a'.repeat(RECORD_BYTES);
-      writeFileSync(file, Array.from({ length: KCAT_RECORDS }, (_, i) => `key-${i}:${value}\n`).join(''));
-      const produceSeconds = await timed('kcat', ['-b', bootstrap, '-P', '-t', 'via-kcat', '-K:', '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'batch.size=1000000'], file);
-      rows.push(row(`produce Kafka, kcat (librdkafka 2.0.2), acks=1, ${KCAT_RECORDS} records`, KCAT_RECORDS, produceSeconds, { 'vs baseline': round(KCAT_RECORDS / produceSeconds / baselineRate, 2) }));
-      const consumeSeconds = await timed('kcat', ['-b', bootstrap, '-C', '-t', 'via-kcat', '-o', 'beginning', '-e', '-q', '-f', '%o\n']);
-      rows.push(row(`consume Kafka, kcat -C -e, ${KCAT_RECORDS} records, ${PARTITIONS} partitions`, KCAT_RECORDS, consumeSeconds));
-      const http = await httpReadAll(broker.url, 'via-kcat');
-      rows.push(row(`consume HTTP raw batches, same topic, 1 MiB per request`, KCAT_RECORDS, http.seconds, { 'bytes MB/s': round(http.bytes / http.seconds / 1e6) }));
-    } else {
-      rows.push({ name: 'kcat rows skipped: kcat is not installed' });
-    }
+    return await body(broker);
   } finally {
-    await baseline.stop();
     await broker.stop();
+  }
+}
+
+/** Runs every system `rounds` times, in a rotated order each round; its trials' rates, by system. */
+async function rotate(systems: System[], rounds: number): Promise<Map<string, number[]>> {
+  const rates = new Map<string, number[]>(systems.map((s) => [s.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < systems.length; i++) {
+      const system = systems[(i + r) % systems.length]!;
+      const { records, seconds } = await system.trial();
+      rates.get(system.name)!.push(records / seconds);
+    }
+  }
+  return rates;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Rows of median rates with their spread, each compared with the `reference` system's median (an HTTP path, in both tables). */
+function rowsOf(rates: Map<string, number[]>, reference: string): Row[] {
+  const referenceRate = median(rates.get(reference)!);
+  return [...rates].map(([name, values]) => {
+    const rate = median(values);
+    return {
+      name,
+      'rec/s median': Math.round(rate),
+      'rec/s min-max': `${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))}`,
+      'record MB/s': round((rate * RECORD_BYTES) / 1e6),
+      'vs HTTP': round(rate / referenceRate, 2),
+    };
+  });
+}
+
+export async function runKafkaBench(settings: Settings = { durationMs: 3000, concurrency: 8, rounds: ROUNDS }): Promise<Row[]> {
+  const hasKcat = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0;
+  const { body, records } = batchOfSize(RECORD_BYTES, BATCH_BYTES);
+  const httpLoad = (origin: string, path: (i: number) => string): Promise<Trial> =>
+    runLoad({
+      origin,
+      method: 'POST',
+      concurrency: settings.concurrency,
+      durationMs: settings.durationMs,
+      request: (i) => ({ path: path(i), body, headers: { 'content-type': RECORD_BATCH_TYPE } }),
+      account: () => ({ bytes: body.length, records }),
+    });
+  const kcatFile = join(tempDir('strata-kafka-bench-'), 'records.txt');
+  if (hasKcat) writeFileSync(kcatFile, Array.from({ length: KCAT_RECORDS }, (_, i) => `key-${i}:${'a'.repeat(RECORD_BYTES)}\n`).join(''));
+
+  const HTTP = `HTTP binary produce (${body.length} B batches, ${settings.concurrency} in flight)`;
+  const produce: System[] = [
+    {
+      name: `baseline: raw append (${body.length} B batches, ${settings.concurrency} in flight)`,
+      trial: async () => {
+        const baseline = await startBaseline();
+        try {
+          return await httpLoad(baseline.origin, () => '/append');
+        } finally {
+          await baseline.stop();
+        }
+      },
+    },
+    {
+      name: HTTP,
+      trial: () =>
+        withBroker(async (broker) => {
+          await createTopic(broker.url, 't');
+          return httpLoad(broker.url, (i) => `/v1/topics/t/partitions/${i % PARTITIONS}/batches?acks=1`);
+        }),
+    },
+    {
+      name: `Kafka, pre-encoded Produce v7 (${body.length} B batches, ${settings.concurrency} in flight, 1 connection)`,
+      trial: () =>
+        withBroker(async (broker) => {
+          await createTopic(broker.url, 't');
+          return rawKafkaProduce(broker.kafkaPort!, 't', body, records, settings);
+        }),
+    },
+    {
+      name: `Kafka, kafkajs 2.2.4 (${settings.concurrency} sends in flight)`,
+      trial: () =>
+        withBroker(async (broker) => {
+          await createTopic(broker.url, 't');
+          return kafkajsProduce(`127.0.0.1:${broker.kafkaPort}`, 't', settings);
+        }),
+    },
+  ];
+  if (hasKcat) {
+    produce.push({
+      name: `Kafka, kcat -P (librdkafka 2.0.2), ${KCAT_RECORDS} records, process start included`,
+      trial: () =>
+        withBroker(async (broker) => {
+          await createTopic(broker.url, 't');
+          const seconds = await timed('kcat', ['-b', `127.0.0.1:${broker.kafkaPort}`, '-P', '-t', 't', '-K:', '-X', 'acks=1', '-X', 'linger.ms=5', '-X', 'batch.size=1000000'], kcatFile);
+          return { records: KCAT_RECORDS, seconds };
+        }),
+    });
+  }
+  const rows: Row[] = rowsOf(await rotate(produce, settings.rounds), HTTP).map((r) => ({ ...r, name: `produce ${r.name}` }));
+
+  if (hasKcat) {
+    // Consume: each round a fresh broker filled over HTTP, then each reader in a rotated order.
+    const HTTP_READ = 'HTTP raw batches (1 MiB per request, a connection per partition)';
+    const KCAT_READ = `Kafka, kcat -C -e (librdkafka 2.0.2), process start included`;
+    const rates = new Map<string, number[]>([
+      [HTTP_READ, []],
+      [KCAT_READ, []],
+    ]);
+    const batches = Math.ceil(CONSUME_RECORDS / records);
+    for (let r = 0; r < settings.rounds; r++) {
+      await withBroker(async (broker) => {
+        await createTopic(broker.url, 't');
+        const fill = await runLoad({
+          origin: broker.url,
+          method: 'POST',
+          concurrency: settings.concurrency,
+          durationMs: 120_000,
+          maxRequests: batches,
+          request: (i) => ({ path: `/v1/topics/t/partitions/${i % PARTITIONS}/batches?acks=1`, body, headers: { 'content-type': RECORD_BATCH_TYPE } }),
+        });
+        const filled = (fill.requests - fill.errors) * records;
+        const readers: Array<[string, () => Promise<number>]> = [
+          [HTTP_READ, async () => (await httpReadAll(broker.url, 't')).seconds],
+          [KCAT_READ, () => timed('kcat', ['-b', `127.0.0.1:${broker.kafkaPort}`, '-C', '-t', 't', '-o', 'beginning', '-e', '-q', '-f', '%o\n'])],
+        ];
+        for (let i = 0; i < readers.length; i++) {
+          const [name, read] = readers[(i + r) % readers.length]!;
+          rates.get(name)!.push(filled / (await read()));
+        }
+      });
+    }
+    rows.push(...rowsOf(rates, HTTP_READ).map((row) => ({ ...row, name: `consume ${row.name}` })));
+    rows.push({ name: 'consume with kafkajs: not measured (its only consumer needs consumer groups, issue #12 part 2)' });
+  } else {
+    rows.push({ name: 'kcat rows skipped: kcat is not installed' });
   }
   return rows;
 }

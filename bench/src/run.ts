@@ -57,7 +57,7 @@ if (!only || only === 'replication') {
   results.replication = rows;
 }
 if (!only || only === 'kafka') {
-  console.log('\n## Kafka listener: kafkajs and kcat beside HTTP binary produce/fetch and the raw-append baseline, same run');
+  console.log('\n## Kafka listener: kafkajs and kcat beside HTTP binary produce/fetch and the raw-append baseline, same run; a fresh process per trial, systems in turn, median (min-max) of STRATA_BENCH_ROUNDS (3)');
   const rows = await runKafkaBench();
   console.table(rows);
   results.kafka = rows;

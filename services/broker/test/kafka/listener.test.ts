@@ -137,4 +137,17 @@ describe('the Kafka listener in a broker', () => {
     const bad = await call(port, ApiKey.Metadata, 9, { topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'bad name!' }], allowAutoTopicCreation: true });
     expect(bad.topics[0]!.errorCode).toBe(KafkaError.INVALID_TOPIC_EXCEPTION);
   });
+
+  it('answers InitProducerId (v0 and the flexible v4) with a new producer id each time, and refuses a transactional id (no transactions)', async () => {
+    const port = await freePort();
+    t = await startTestBroker({ STRATA_KAFKA_PORT: String(port) });
+    const first = await call(port, ApiKey.InitProducerId, 0, { transactionalId: null, transactionTimeoutMs: 60_000 });
+    const second = await call(port, ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    expect(first).toMatchObject({ errorCode: KafkaError.NONE, producerEpoch: 0 });
+    expect(second).toMatchObject({ errorCode: KafkaError.NONE, producerEpoch: 0 });
+    expect(first.producerId).toBeGreaterThanOrEqual(0n);
+    expect(second.producerId).not.toBe(first.producerId);
+    const transactional = await call(port, ApiKey.InitProducerId, 4, { transactionalId: 'tx-1', transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    expect(transactional).toMatchObject({ errorCode: KafkaError.INVALID_REQUEST, producerId: -1n });
+  });
 });
