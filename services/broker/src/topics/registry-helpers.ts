@@ -4,6 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partitionDirName, validateLogConfig } from '@strata/log';
+import { StrataError, isPermanentFsError, isStrataError } from '@strata/protocol';
 import type { Logger } from '../logger.js';
 import type { Topic } from './topic.js';
 import { toLogConfig, type Problem, type TopicConfigs } from './topic-config.js';
@@ -77,3 +78,20 @@ export async function runLimited(jobs: Array<() => Promise<void>>, limit: number
   if (failure !== null) throw failure;
 }
 
+/**
+ * A failure on a partition deleted meanwhile (`current` false) is reported as the topic being gone,
+ * not as a storage fault; a file-system failure names the partition and what failed, never the
+ * file's path (the cause, which only the broker log shows, keeps it).
+ */
+export function explainPartitionFailure(handle: { topic: string; partition: number }, error: unknown, current: boolean): unknown {
+  if (!current) {
+    return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
+  }
+  const errno = error as NodeJS.ErrnoException | null;
+  if (isStrataError(error) || typeof errno?.code !== 'string' || typeof errno.syscall !== 'string') return error;
+  return new StrataError('STORAGE_ERROR', `partition ${handle.partition} of topic "${handle.topic}": storage failure: ${errnoSummary(error)}`, {
+    cause: error,
+    details: { topic: handle.topic, partition: handle.partition },
+    retriable: !isPermanentFsError(error),
+  });
+}

@@ -11,10 +11,11 @@ import { partitionDirName } from '@strata/log';
 import type { TopicDefaults } from '../config.js';
 import { isErrno } from '../fs-util.js';
 import type { Logger } from '../logger.js';
-import { publicMessage } from '../redact.js';
 import type { Tiering } from '../tiering/tiering.js';
 import type { MetadataStore, TopicMetadata } from './metadata-store.js';
-import { errnoSummary, logConfigProblems, reportOrphans, runLimited, settleLimited } from './registry-helpers.js';
+import { errnoSummary, explainPartitionFailure, logConfigProblems, reportOrphans, settleLimited } from './registry-helpers.js';
+import { checkGrowth, openNewPartitions } from './partition-growth.js';
+import { recoverTopics } from './recover-topics.js';
 import { Topic, type OfflinePartition, type PartitionHandle } from './topic.js';
 import {
   checkEffectiveConfigs,
@@ -80,32 +81,11 @@ export class TopicRegistry {
    */
   async start(): Promise<void> {
     const metas = await this.#opts.store.load();
-    const jobs: Array<() => Promise<void>> = [];
-    const opened = new Map<string, PartitionHandle[]>();
-    const offline = new Map<string, Map<number, OfflinePartition>>();
-    for (const meta of metas) {
-      const handles: PartitionHandle[] = new Array(meta.partitions);
-      opened.set(meta.name, handles);
-      const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
-      for (let p = 0; p < meta.partitions; p++) {
-        jobs.push(async () => {
-          try {
-            handles[p] = await this.#openPartition(meta.name, p, configs, 'recover');
-          } catch (e) {
-            const reason = publicMessage(isStrataError(e) ? e.message : errnoSummary(e));
-            this.#opts.logger.error('partition log could not be opened; the broker starts without it', { topic: meta.name, partition: p, err: e });
-            let topicOffline = offline.get(meta.name);
-            if (topicOffline === undefined) offline.set(meta.name, (topicOffline = new Map()));
-            topicOffline.set(p, { topic: meta.name, partition: p, reason });
-          }
-        });
-      }
-    }
-    await runLimited(jobs, this.#opts.openCloseConcurrency);
-    for (const meta of metas) {
-      const configs = effectiveConfigs(this.#opts.defaults.configs, meta.configs);
-      this.#topics.set(meta.name, new Topic(meta, configs, opened.get(meta.name)!, offline.get(meta.name)));
-      this.#partitionCount += meta.partitions;
+    const { defaults, openCloseConcurrency, logger } = this.#opts;
+    const open = (topic: string, p: number, configs: TopicConfigs): Promise<PartitionHandle> => this.#openPartition(topic, p, configs, 'recover');
+    for (const topic of await recoverTopics(metas, defaults.configs, open, openCloseConcurrency, logger)) {
+      this.#topics.set(topic.name, topic);
+      this.#partitionCount += topic.partitionCount;
     }
     await reportOrphans(this.#opts.dataDir, this.#topics.values(), this.#opts.logger);
   }
@@ -144,22 +124,9 @@ export class TopicRegistry {
     return this.#topics.get(handle.topic)?.handle(handle.partition) === handle;
   }
 
-  /**
-   * A failure on a partition deleted meanwhile is reported as the topic being gone, not as a storage
-   * fault; a file-system failure names the partition and what failed, never the file's path (the
-   * cause, which only the broker log shows, keeps it).
-   */
+  /** A failure in words a client may see (registry-helpers.ts, explainPartitionFailure). */
   explainFailure(handle: PartitionHandle, error: unknown): unknown {
-    if (!this.isCurrent(handle)) {
-      return new StrataError('UNKNOWN_TOPIC', `topic "${handle.topic}" was deleted`, { cause: error, details: { topic: handle.topic } });
-    }
-    const errno = error as NodeJS.ErrnoException | null;
-    if (isStrataError(error) || typeof errno?.code !== 'string' || typeof errno.syscall !== 'string') return error;
-    return new StrataError('STORAGE_ERROR', `partition ${handle.partition} of topic "${handle.topic}": storage failure: ${errnoSummary(error)}`, {
-      cause: error,
-      details: { topic: handle.topic, partition: handle.partition },
-      retriable: !isPermanentFsError(error),
-    });
+    return explainPartitionFailure(handle, error, this.isCurrent(handle));
   }
 
   partition(name: string, partition: number): PartitionHandle {
@@ -286,18 +253,7 @@ export class TopicRegistry {
     return this.#localChange(async () => {
       const topic = this.get(name);
       const current = topic.partitionCount;
-      const room = this.#opts.maxPartitions - this.#partitionCount;
-      if (!Number.isSafeInteger(count) || (count as number) <= current) {
-        throw new StrataError('INVALID_PARTITIONS', `topic "${name}" has ${current} partitions: the new count must be an integer above it (a topic never shrinks), got ${describe(count)}`, {
-          details: { topic: name, partitions: current, requested: count },
-        });
-      }
-      const wanted = count as number;
-      if (wanted - current > room) {
-        throw new StrataError('INVALID_PARTITIONS', `${wanted - current} new partitions exceed the room left on this broker (${room} of ${this.#opts.maxPartitions}, STRATA_MAX_PARTITIONS)`, {
-          details: { topic: name, partitions: current, requested: wanted, room },
-        });
-      }
+      const wanted = checkGrowth(name, current, count, this.#opts.maxPartitions - this.#partitionCount, this.#opts.maxPartitions);
       if (validateOnly) return topic;
       const meta: TopicMetadata = { ...topic.meta, partitions: wanted };
       const added = await this.#openNew(name, current, wanted, topic.configs, () => this.#opts.store.put(meta));
@@ -308,20 +264,10 @@ export class TopicRegistry {
     });
   }
 
-  /** Opens partitions [from, to) empty, then runs `commit`; on any failure closes and removes them all, and throws. */
-  async #openNew(name: string, from: number, to: number, configs: TopicConfigs, commit: () => Promise<void>): Promise<PartitionHandle[]> {
-    const handles: PartitionHandle[] = [];
-    try {
-      for (let p = from; p < to; p++) handles.push(await this.#openPartition(name, p, configs, 'create'));
-      await commit();
-      return handles;
-    } catch (e) {
-      for (const h of handles) this.#opts.tiering.removePartition(h.tier);
-      await settleLimited(handles, this.#opts.openCloseConcurrency, (h) => h.log.destroy());
-      this.#opts.logger.error('adding partitions failed; rolled back', { topic: name, from, to, err: e });
-      if (isStrataError(e)) throw e;
-      throw new StrataError('STORAGE_ERROR', `cannot add partitions to topic "${name}": ${errnoSummary(e)}`, { cause: e, retriable: !isPermanentFsError(e) });
-    }
+  /** Opens partitions [from, to) empty, then runs `commit`: all or nothing (partition-growth.ts). */
+  #openNew(name: string, from: number, to: number, configs: TopicConfigs, commit: () => Promise<void>): Promise<PartitionHandle[]> {
+    const { tiering, openCloseConcurrency, logger } = this.#opts;
+    return openNewPartitions({ open: (t, p, c) => this.#openPartition(t, p, c, 'create'), tiering, openCloseConcurrency, logger }, name, from, to, configs, commit);
   }
 
   /** Removes the topic from service, then its metadata, then its partition directories. */
