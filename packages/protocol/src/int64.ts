@@ -1,5 +1,5 @@
 // Fixed-width big-endian integers. Offsets and timestamps are int64 on the wire
-// but plain numbers in process (docs/architecture.md#http-api: 2^53 records is centuries at
+// but plain numbers in process (docs/architecture.md#model: 2^53 records is centuries at
 // millions per second), so reading an int64 that is not a safe integer is an
 // error, never a silent rounding.
 //

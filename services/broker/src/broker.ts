@@ -1,7 +1,9 @@
 // startBroker wires the broker together: config -> logger -> coordinator (Redis, or the in-process
-// engine under the data dir: a single node is a cluster of one) -> topic registry (recovers every
-// log) -> HTTP and internal listeners -> cluster node (its first ticks lead what is assigned here)
-// -> ready. close() undoes it gracefully. One path: nothing below depends on which engine it is.
+// engine under the data dir: a single node is a cluster of one; an in-process engine imports an
+// older data dir once, or is filled from the bucket when created on an empty one: startup/) ->
+// topic registry (recovers every log) -> HTTP, Kafka and internal listeners -> cluster node (its
+// first ticks lead what is assigned here) -> ready. close() undoes it gracefully. One path:
+// nothing below depends on which engine it is (docs/architecture.md#startup).
 
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';

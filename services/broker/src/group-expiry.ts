@@ -1,8 +1,8 @@
 // The expiry of consumer groups (Kafka's offsets.retention.minutes): every interval, one pass
 // asks the coordinator to expire what is due in a bounded slice of the groups
 // (Coordinator.expireGroups), continuing from where the previous pass stopped. One broker runs
-// it: a single node its own; in a cluster only the controller (the others skip their turn), so
-// the work is done once, not once per broker. A pass never overlaps the next; a failed pass is
+// it: the controller (a single node is its own; the others skip their turn), so the work is done
+// once, not once per broker. A pass never overlaps the next; a failed pass is
 // logged and the next one starts the round again.
 
 import type { Coordinator } from '@strata/coord';

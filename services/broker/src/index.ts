@@ -1,4 +1,4 @@
-// @strata/broker: the broker (docs/architecture.md#http-api); a single node is a cluster of one.
+// @strata/broker: the broker (docs/architecture.md#layers); a single node is a cluster of one.
 
 export { startBroker } from './broker.js';
 export type { Broker, BrokerDependencies } from './broker.js';

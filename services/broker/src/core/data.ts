@@ -184,8 +184,8 @@ export class DataCore {
 
   /**
    * Kafka's DeleteRecords on the partition's leader: moves its log start up to `offset` (-1: the high
-   * watermark), persisted where the manifest lives (the coordinator in a cluster, beside the log on
-   * a single node, and in the bucket's snapshot), so every broker and a later leader respect it.
+   * watermark), persisted where the manifest lives (the coordinator: Redis, or the in-process engine
+   * under the data dir; and the bucket's snapshot), so every broker and a later leader respect it.
    * OFFSET_OUT_OF_RANGE above the high watermark; NOT_LEADER elsewhere (no forward: Kafka's clients
    * send it to the leader). Returns the log start after (Kafka's low watermark).
    */

@@ -1,6 +1,6 @@
 // Growing a topic (Kafka's CreatePartitions): the count check, and opening the new partitions all or
 // nothing. The registry calls these under its admin lock, for a local request and for a growth
-// another broker made (docs/architecture.md, "HTTP API and configuration").
+// another broker made (docs/architecture.md#kafka).
 
 import { StrataError, isPermanentFsError, isStrataError } from '@strata/protocol';
 import type { Logger } from '../logger.js';
