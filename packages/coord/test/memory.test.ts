@@ -62,6 +62,25 @@ describe('MemoryCoordinator specifics', () => {
     await second.close();
   });
 
+  it('keeps a high watermark alone in memory (published every tick: no write each time); an ISR change writes it', async () => {
+    const dir = await freshDir();
+    const co = await MemoryCoordinator.open({ dir });
+    await co.createTopic(topicMeta('hw'));
+    await co.setReplicas('hw', 0, { topicId: 'tid-1', replicas: ['b1'], controllerEpoch: 1 });
+    const got = await co.acquireLeadership('hw', 0, { topicId: 'tid-1', brokerId: 'b1', ttlMs: 60_000, startOffset: 0, knownEpoch: 0 });
+    const onDisk = async (): Promise<number> => {
+      const [file] = await readdir(join(dir, 'partitions'));
+      return (JSON.parse(await readFile(join(dir, 'partitions', file!), 'utf8')) as { highWatermark: number }).highWatermark;
+    };
+    const before = await onDisk();
+    await co.updatePartitionState('hw', 0, got.acquired ? got.epoch : 0, { highWatermark: 42 });
+    expect((await co.getPartitionState('hw', 0))?.highWatermark).toBe(42);
+    expect(await onDisk()).toBe(before);
+    await co.updatePartitionState('hw', 0, got.acquired ? got.epoch : 0, { isr: ['b1'], highWatermark: 43 });
+    expect(await onDisk()).toBe(43);
+    await co.close();
+  });
+
   it('persists state across a restart of the process (a new instance over the same directory)', async () => {
     const dir = await freshDir();
     const first = await MemoryCoordinator.open({ dir });

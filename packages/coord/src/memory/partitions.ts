@@ -167,6 +167,10 @@ export async function updatePartitionState(s: MemoryState, topic: string, partit
 }
 
 export function updatePartition(s: MemoryState, topic: string, partition: number, leaderEpoch: number, change: PartitionStateChange): Promise<PartitionStateUpdate> {
+  // A high watermark alone is published every cluster tick by each leader: kept in memory, written
+  // with the partition's next durable change. A stale one on disk is only lower, and a leader
+  // recomputes it from its replicas; an fsync per partition per tick competed with the log's writes.
+  const durable = change.isr !== undefined || change.logStartOffset !== undefined;
   return s.changePartition<PartitionStateUpdate>(topic, partition, (doc) => {
     const refusal = s.fence(doc, topic, partition, leaderEpoch);
     if (refusal !== null) return refusal;
@@ -194,7 +198,7 @@ export function updatePartition(s: MemoryState, topic: string, partition: number
     d.logStartOffset = lso;
     d.epochHistory = trimHistory(d.epochHistory, lso);
     return { next: d, value: { isr: [...isr], highWatermark: hw, logStartOffset: lso, removed } };
-  });
+  }, durable);
 }
 
 export async function getPartitionState(s: MemoryState, topic: string, partition: number, options?: CallOptions): Promise<PartitionState | null> {
