@@ -30,7 +30,7 @@ describe('consumer-group lag in /metrics', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'strata-lag-metrics-'));
-    broker = await startBroker(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error' }, []));
+    broker = await startBroker(loadConfig({ STRATA_KAFKA_PORT: '0', STRATA_HTTP_PORT: '0', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error' }, []));
     admin = new Admin({ brokers: broker.url });
   });
 

@@ -19,7 +19,7 @@ export interface TestBroker {
 export async function startTestBroker(env: Record<string, string> = {}): Promise<TestBroker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-client-'));
   const broker = await startBroker(
-    loadConfig({ STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', ...env }, []),
+    loadConfig({ STRATA_KAFKA_PORT: '0', STRATA_HTTP_PORT: '0', STRATA_HOST: '127.0.0.1', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'error', ...env }, []),
   );
   return {
     broker,

@@ -27,7 +27,7 @@ afterEach(async () => {
 async function brokerOver(coordinator: Coordinator) {
   const dir = await mkdtemp(join(tmpdir(), 'strata-node-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const config = loadConfig({ STRATA_DATA_DIR: join(dir, 'data') }, []);
+  const config = loadConfig({ STRATA_KAFKA_PORT: '0', STRATA_DATA_DIR: join(dir, 'data') }, []);
   const logger = createLogger({ level: 'error', base: {} });
   const metrics = new Registry();
   let node: ClusterNode | null = null;

@@ -21,8 +21,9 @@ describe('loadConfig', () => {
     expect(c.brokerId).toBe('0');
     expect(c.advertisedUrl).toBe('');
     expect(c.logLevel).toBe('info');
-    // Placed on min(3, live brokers): one replica on a single node (the live set decides, not a mode).
-    expect(c.topicDefaults).toEqual({ partitions: 1, replicationFactor: 3, configs: DEFAULT_TOPIC_CONFIGS });
+    // One replica without Redis (no peer can exist); Kafka's recommended 3 with Redis, kept while fewer brokers are live.
+    expect(c.topicDefaults).toEqual({ partitions: 1, replicationFactor: 1, configs: DEFAULT_TOPIC_CONFIGS });
+    expect(loadConfig({ STRATA_REDIS_URL: 'redis://127.0.0.1:1', STRATA_CLUSTER_SECRET: 'a-test-secret-of-some-length' }, []).topicDefaults.replicationFactor).toBe(3);
     expect(c.maxRequestBytes).toBe(DEFAULTS.maxRequestBytes);
     expect(c.notInThisBuild).toEqual([]);
   });

@@ -12,17 +12,17 @@ import { call, captureLogger, createTopic, startTestBroker, type TestBroker } fr
 
 describe('group settings', () => {
   it("default to Kafka's where Kafka has one (offset.metadata.max.bytes 4096, offsets.retention.minutes 7 days)", () => {
-    const config = loadConfig({}, []);
+    const config = loadConfig({ STRATA_KAFKA_PORT: '0', }, []);
     expect(config.groups.limits).toEqual({ groupsMax: 10_000, groupMembersMax: 1_000, offsetsPerCommitMax: 10_000, offsetMetadataMaxBytes: 4096, groupMetadataMaxBytes: 65_536 });
     expect(config.groups.offsetsRetentionMs).toBe(7 * 24 * 3_600_000);
     expect(DEFAULTS.offsetsRetentionCheckIntervalMs).toBe(60_000);
   });
 
   it('are read from the environment and flags, and checked against each other', () => {
-    const config = loadConfig({ STRATA_MAX_GROUPS: '5', STRATA_OFFSETS_RETENTION_MS: '1000' }, ['--group-max-size', '3']);
+    const config = loadConfig({ STRATA_KAFKA_PORT: '0', STRATA_MAX_GROUPS: '5', STRATA_OFFSETS_RETENTION_MS: '1000' }, ['--group-max-size', '3']);
     expect(config.groups.limits).toMatchObject({ groupsMax: 5, groupMembersMax: 3 });
     expect(config.groups.offsetsRetentionMs).toBe(1000);
-    expect(() => loadConfig({ STRATA_MAX_GROUPS: '0', STRATA_OFFSET_METADATA_MAX_BYTES: '100000', STRATA_GROUP_METADATA_MAX_BYTES: '1000' }, [])).toThrow(
+    expect(() => loadConfig({ STRATA_KAFKA_PORT: '0', STRATA_MAX_GROUPS: '0', STRATA_OFFSET_METADATA_MAX_BYTES: '100000', STRATA_GROUP_METADATA_MAX_BYTES: '1000' }, [])).toThrow(
       /STRATA_MAX_GROUPS: must be an integer in \[1, 1000000\].*STRATA_OFFSET_METADATA_MAX_BYTES \(100000\) must not exceed STRATA_GROUP_METADATA_MAX_BYTES \(1000\)/,
     );
   });

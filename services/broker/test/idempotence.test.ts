@@ -21,9 +21,17 @@ function batch(producerId: number, baseSequence: number, values: string[], produ
   );
 }
 
+/** Every value up to the high watermark: a fetch answers from one segment, and a graceful stop seals the active one. */
 async function values(topic: string): Promise<string[]> {
-  const got = await fetchRecords(t.url, topic, 0, 'offset=0&maxRecords=100');
-  return (got.body.records as { value: string }[]).map((r) => r.value);
+  const out: string[] = [];
+  for (let offset = 0, reads = 0; reads < 20; reads++) {
+    const got = await fetchRecords(t.url, topic, 0, `offset=${offset}&maxRecords=100`);
+    const body = got.body as { records: { value: string }[]; nextOffset: number; highWatermark: number };
+    out.push(...body.records.map((r) => r.value));
+    if (body.nextOffset >= body.highWatermark) break;
+    offset = body.nextOffset;
+  }
+  return out;
 }
 
 describe('idempotent producers', () => {

@@ -212,10 +212,10 @@ describe('Kafka admin APIs with real clients', () => {
     await producer.send({ topic: 'epochs', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
     const ask = (leaderEpoch: number, currentLeaderEpoch: number, topic = 'epochs', partition = 0) =>
       raw(ApiKey.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic, partitions: [{ partition, currentLeaderEpoch, leaderEpoch }] }] }).then((b) => b.topics[0]!.partitions[0]!);
-    // A single node leads in epoch 0: the epoch ends at the high watermark.
-    expect(await ask(0, -1)).toMatchObject({ errorCode: 0, leaderEpoch: 0, endOffset: 3n });
-    expect(await ask(0, 0)).toMatchObject({ errorCode: 0, leaderEpoch: 0, endOffset: 3n });
-    expect((await ask(0, 1)).errorCode).toBe(KafkaError.UNKNOWN_LEADER_EPOCH);
+    // A single node is a cluster of one: it leads in the epoch of its first lease (1); that epoch ends at the high watermark.
+    expect(await ask(1, -1)).toMatchObject({ errorCode: 0, leaderEpoch: 1, endOffset: 3n });
+    expect(await ask(1, 1)).toMatchObject({ errorCode: 0, leaderEpoch: 1, endOffset: 3n });
+    expect((await ask(1, 2)).errorCode).toBe(KafkaError.UNKNOWN_LEADER_EPOCH);
     expect(await ask(5, -1)).toMatchObject({ errorCode: 0, leaderEpoch: -1, endOffset: -1n });
     expect((await ask(0, -1, 'no-such-topic')).errorCode).toBe(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
     expect((await ask(0, -1, 'epochs', 9)).errorCode).toBe(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
