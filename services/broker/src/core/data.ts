@@ -220,7 +220,10 @@ export class DataCore {
     const route = await this.#routeOf(handle);
     if (route.kind === 'local') return appendToPartition(this.#appendCtx, route.leader, batches, frames, acks, signal);
     const leaders = this.#leaders;
-    if (route.kind === 'unavailable' || origin.forwardedBy !== undefined) throw notLeader(handle, route);
+    // No leader now, and this broker's disk is full: it cannot take leadership (its coordinator and log
+    // writes fail), so the disk is what the client must hear about, not a transient NOT_LEADER.
+    if (route.kind === 'unavailable') throw this.#ctx.disk.appendRefusal() ?? notLeader(handle, route);
+    if (origin.forwardedBy !== undefined) throw notLeader(handle, route);
     return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, signal));
   }
 
