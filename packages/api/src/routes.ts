@@ -56,7 +56,7 @@ export const PARAMETERS = {
     name: 'at',
     in: 'query',
     required: true,
-    schema: Type.Union([Type.Union([Type.Literal('earliest'), Type.Literal('latest')]), Type.Integer({ minimum: 0, description: 'a timestamp, ms since the epoch' })]),
+    schema: Type.Union([Type.Union([Type.Literal('earliest'), Type.Literal('latest'), Type.Literal('max-timestamp')]), Type.Integer({ minimum: 0, description: 'a timestamp, ms since the epoch' })]),
   },
 } as const satisfies Record<string, ParameterSpec>;
 
@@ -204,7 +204,7 @@ export const API_ROUTES = [
     path: '/v1/topics/{topic}/partitions/{partition}/offsets',
     summary: 'Look up an offset',
     description:
-      'earliest: the log start offset; latest: the high watermark (the next offset to be written); a timestamp: the first offset whose record timestamp is >= it, or the high watermark (without timestamp) if there is none.',
+      'earliest: the log start offset; latest: the high watermark (the next offset to be written); max-timestamp: the first record with the largest timestamp, with that timestamp (Kafka\'s KIP-734), or the high watermark (without timestamp) if there is none; a timestamp: the first offset whose record timestamp is >= it, or the high watermark (without timestamp) if there is none.',
     query: ['at'],
     answers: { '200': { description: 'The offset.', schema: S.OffsetResponse } },
     errors: ['400', '404'],

@@ -29,7 +29,7 @@ describe('queryParams', () => {
     expect(refusal(() => queryParams('fetchBatches', q('offset=1.5')))).toEqual({ code: 'INVALID_REQUEST', message: 'query parameter "offset" must be an integer, got "1.5"' });
     expect(refusal(() => queryParams('fetchBatches', q('offset=0&maxBytes=0')))).toEqual({ code: 'INVALID_REQUEST', message: 'query parameter "maxBytes" must be >= 1, got 0' });
     expect(refusal(() => queryParams('produceBatches', q('acks=2')))).toEqual({ code: 'INVALID_REQUEST', message: 'query parameter "acks" must be one of 0, 1, all, -1, got "2"' });
-    expect(refusal(() => queryParams('listOffsets', q('at=soon'))).message).toMatch(/"at" must be earliest, latest or an integer, got "soon"/);
+    expect(refusal(() => queryParams('listOffsets', q('at=soon'))).message).toMatch(/"at" must be earliest, latest, max-timestamp or an integer, got "soon"/);
     expect(refusal(() => queryParams('listOffsets', q('at=-1'))).message).toMatch(/"at" must be >= 0/);
     expect(refusal(() => queryParams('fetchBatches', q(`offset=${'9'.repeat(30)}`))).code).toBe('INVALID_REQUEST');
   });

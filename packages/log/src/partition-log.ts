@@ -306,14 +306,13 @@ export class PartitionLog {
 
   stats(): LogStats {
     let sizeBytes = 0;
-    for (const segment of this.#segments) sizeBytes += segment.size;
-    return {
-      logStartOffset: this.logStartOffset,
-      logEndOffset: this.logEndOffset,
-      segmentCount: this.#segments.length,
-      sizeBytes,
-      flushedOffset: this.#flushedOffset,
-    };
+    let maxTimestamp = -1;
+    for (const segment of this.#segments) {
+      sizeBytes += segment.size;
+      maxTimestamp = Math.max(maxTimestamp, segment.maxTimestamp);
+    }
+    const { logStartOffset, logEndOffset } = this;
+    return { logStartOffset, logEndOffset, segmentCount: this.#segments.length, sizeBytes, flushedOffset: this.#flushedOffset, maxTimestamp };
   }
 
   /** Flushes, persists the active indexes and marks a clean shutdown, so the next open skips recovery. */

@@ -81,6 +81,8 @@ export interface LogStats {
   sizeBytes: number;
   /** Offset up to which data is known to be fsynced. */
   flushedOffset: number;
+  /** The largest record timestamp in the segments (ms; -1 when empty): ListOffsets' max timestamp (KIP-734). */
+  maxTimestamp: number;
 }
 
 export interface PartitionLogOptions {

@@ -113,6 +113,22 @@ describe('PartitionLog', () => {
     await log.close();
   });
 
+  it('keeps the largest timestamp across segments (ListOffsets max timestamp), also after a reopen', async () => {
+    const log = await PartitionLog.open({ dir, config: smallSegments });
+    expect(log.stats().maxTimestamp).toBe(-1);
+    const t0 = 1_700_000_000_000;
+    // The largest timestamp sits in an early segment; later segments hold older records.
+    await appendRecords(log, 0, 4, t0 + 50_000);
+    for (let i = 1; i < 60; i++) await appendRecords(log, i * 4, 4, t0 + i * 10);
+    expect(log.stats().segmentCount).toBeGreaterThan(2);
+    expect(log.stats().maxTimestamp).toBe(t0 + 50_003);
+    expect(await log.offsetForTimestamp(log.stats().maxTimestamp)).toEqual({ offset: 3, timestamp: t0 + 50_003 });
+    await log.close();
+    const reopened = await PartitionLog.open({ dir, config: smallSegments });
+    expect(reopened.stats().maxTimestamp).toBe(t0 + 50_003);
+    await reopened.close();
+  });
+
   it('finds the first offset at or after a timestamp, across segments', async () => {
     const log = await PartitionLog.open({ dir, config: smallSegments });
     const t0 = 1_700_000_000_000;

@@ -44,7 +44,7 @@ export function highWatermark(ctx: Pick<FetchContext, 'router'>, handle: Partiti
 }
 
 /** Where an offset lookup points: the log start, the high watermark, or the first record at/after a time (ms). */
-export type OffsetAt = 'earliest' | 'latest' | number;
+export type OffsetAt = 'earliest' | 'latest' | 'max-timestamp' | number;
 
 /**
  * The offset at `at` in a partition this broker leads (GET .../offsets and the group offset reset).
@@ -53,6 +53,7 @@ export type OffsetAt = 'earliest' | 'latest' | number;
 export async function lookupOffset(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> {
   if (at === 'earliest') return { offset: handle.tier.logStartOffset() };
   if (at === 'latest') return { offset: highWatermark(ctx, handle) };
+  if (at === 'max-timestamp') return lookupMaxTimestamp(ctx, handle);
   // Older data lives in the bucket: ask it first, then the local log (which may still hold a
   // segment that remote retention already dropped: never answer below the log start).
   let found = (await handle.tier.offsetForTimestamp(at)) ?? (await handle.log.offsetForTimestamp(at));
@@ -62,6 +63,22 @@ export async function lookupOffset(ctx: Pick<FetchContext, 'router'>, handle: Pa
   return { offset: found.offset, timestamp: found.timestamp };
 }
 
+/**
+ * The first record holding the partition's largest timestamp (Kafka's ListOffsets -3, KIP-734), or
+ * the high watermark without a timestamp when there is none (an empty partition, or that record is
+ * not yet acknowledged or below the log start). Segments keep their largest timestamp, so only the
+ * segment holding it is searched, with the same lookup as a time.
+ */
+async function lookupMaxTimestamp(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle): Promise<{ offset: number; timestamp?: number }> {
+  const start = handle.tier.logStartOffset();
+  let maxTimestamp = handle.log.stats().maxTimestamp;
+  for (const segment of handle.tier.manifest.segments) if (segment.lastOffset >= start) maxTimestamp = Math.max(maxTimestamp, segment.maxTimestamp);
+  const hw = highWatermark(ctx, handle);
+  if (maxTimestamp < 0) return { offset: hw };
+  const found = (await handle.tier.offsetForTimestamp(maxTimestamp)) ?? (await handle.log.offsetForTimestamp(maxTimestamp));
+  if (found === null || found.offset < start || found.offset >= hw || found.timestamp !== maxTimestamp) return { offset: hw };
+  return { offset: found.offset, timestamp: found.timestamp };
+}
 
 /**
  * OFFSET_OUT_OF_RANGE (416) outside [logStartOffset, logEndOffset], with the ends and the HW in the

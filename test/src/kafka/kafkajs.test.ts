@@ -1,7 +1,7 @@
 /**
  * kafkajs (npm) against a broker's Kafka listener: admin createTopics / deleteTopics / metadata,
  * produce keyed records with headers, null keys, tombstones and explicit timestamps (plain and
- * gzip: kafkajs ships no other codec), read back whole (with kcat: kafkajs's only consumer needs
+ * every codec: gzip is kafkajs's own, snappy, lz4 and zstd are registered by kafkajs-codecs.ts), read back whole (with kcat: kafkajs's only consumer needs
  * consumer groups, issue #12 part 2), fetchTopicOffsets and fetchTopicOffsetsByTimestamp.
  */
 import kafkajs from 'kafkajs';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerProcess } from '../harness/index.js';
 import { brokerLifecycle } from '../support.js';
 import { hasKcat, kcat, parseKcatJson } from './kafka-clients.js';
+import { registerKafkajsCodecs } from './kafkajs-codecs.js';
 
 const { Kafka, CompressionTypes, logLevel } = kafkajs;
 
@@ -28,6 +29,7 @@ describe('kafkajs against the Kafka listener', () => {
   let producer: ReturnType<InstanceType<typeof Kafka>['producer']>;
 
   beforeAll(async () => {
+    await registerKafkajsCodecs();
     broker = await start({ kafka: true });
     client = new Kafka({ clientId: 'strata-test', brokers: [`127.0.0.1:${broker.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
     admin = client.admin();
@@ -64,6 +66,9 @@ describe('kafkajs against the Kafka listener', () => {
   for (const [name, compression] of [
     ['uncompressed', CompressionTypes.None],
     ['gzip', CompressionTypes.GZIP],
+    ['snappy', CompressionTypes.Snappy],
+    ['lz4', CompressionTypes.LZ4],
+    ['zstd', CompressionTypes.ZSTD],
   ] as const) {
     it(`produces keyed records with headers, null keys and tombstones (${name}); they come back whole, on the murmur2 partition`, async () => {
       const topic = `kjs-${name}`;
@@ -106,6 +111,17 @@ describe('kafkajs against the Kafka listener', () => {
         const inPartition = expectedByPartition.get(o.partition) ?? [];
         const first = inPartition.findIndex((s) => s.timestamp >= at);
         expect(o.offset, `partition ${o.partition}`).toBe(String(first < 0 ? inPartition.length : first));
+      }
+
+      // Strata's own decoders (JSON fetch inflates each codec) give back the same records as kcat below.
+      for (const [p, expected] of expectedByPartition) {
+        const fetched = await broker.http.get(`/v1/topics/${topic}/partitions/${p}/records?offset=0&maxRecords=100`);
+        expect(fetched.status).toBe(200);
+        const records = (fetched.body as { records: Array<{ key: string | null; value: string | null; timestamp: number; headers?: Array<{ key: string; value: string }> }> }).records;
+        expect(
+          records.map((r) => ({ key: r.key, value: r.value, headers: Object.fromEntries((r.headers ?? []).map((h) => [h.key, h.value])), timestamp: r.timestamp })),
+          `partition ${p} over HTTP`,
+        ).toEqual(expected);
       }
 
       if (!hasKcat()) return; // the contents check reads with kcat (installed by .ci/run)

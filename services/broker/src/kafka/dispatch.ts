@@ -47,9 +47,6 @@ interface Route {
   handle: KafkaHandler;
 }
 
-/** The handler's own ceiling, where it is below the codec's (see the handler's header comment). */
-const HANDLER_MAX_VERSION: ReadonlyMap<number, number> = new Map([[ApiKey.ListOffsets, 6]]);
-
 export function createDispatch(dc: DispatchContext): Dispatch {
   const { ctx, metrics } = dc;
   const deps: HandlerDeps = {
@@ -82,9 +79,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
   for (const [apiKey, handle] of handlers) {
     const span = SUPPORTED_APIS.get(apiKey);
     if (span === undefined) throw new Error(`a handler for ${apiKeyName(apiKey)}, which the codec does not support`);
-    const maxVersion = Math.min(span.max, HANDLER_MAX_VERSION.get(apiKey) ?? span.max);
-    routes.set(apiKey, { minVersion: span.min, maxVersion, handle });
-    ranges.push({ apiKey, minVersion: span.min, maxVersion });
+    routes.set(apiKey, { minVersion: span.min, maxVersion: span.max, handle });
+    ranges.push({ apiKey, minVersion: span.min, maxVersion: span.max });
   }
   ranges.sort((a, b) => a.apiKey - b.apiKey);
 

@@ -1,8 +1,8 @@
-// ListOffsets (key 2), v0-6: per partition, the earliest offset (-2), the latest (-1: the high
-// watermark) or the first offset whose timestamp is at or after a time. As in Kafka, a time after
-// every record answers offset -1 and timestamp -1. v0 answers the offset in a one-element list
-// (old_style_offsets). Not v7: its max timestamp (-3) needs the largest timestamp of a partition,
-// which the log does not keep yet (the dispatcher advertises 0-6).
+// ListOffsets (key 2), v0-7: per partition, the earliest offset (-2), the latest (-1: the high
+// watermark), the max timestamp (-3, v7+: the first record holding the partition's largest
+// timestamp, KIP-734) or the first offset whose timestamp is at or after a time. As in Kafka, a
+// time after every record (or -3 on an empty partition) answers offset -1 and timestamp -1. v0
+// answers the offset in a one-element list (old_style_offsets).
 
 import { ApiKey, KafkaError, ListOffsetsTimestamp } from '@strata/kafka-protocol';
 import { StrataError } from '@strata/protocol';
@@ -47,6 +47,9 @@ export function listOffsetsHandler(deps: HandlerDeps): KafkaHandler {
             let at: OffsetAt;
             if (ts === ListOffsetsTimestamp.EARLIEST) at = 'earliest';
             else if (ts === ListOffsetsTimestamp.LATEST) at = 'latest';
+            // Before v7 a client cannot ask for it (Kafka answers UNSUPPORTED_VERSION then).
+            else if (ts === ListOffsetsTimestamp.MAX_TIMESTAMP && version >= 7) at = 'max-timestamp';
+            else if (ts === ListOffsetsTimestamp.MAX_TIMESTAMP) return answer(countError(deps, API, KafkaError.UNSUPPORTED_VERSION), -1, -1);
             else if (ts >= 0n && ts <= BigInt(Number.MAX_SAFE_INTEGER)) at = Number(ts);
             else return answer(countError(deps, API, KafkaError.INVALID_REQUEST), -1, -1);
             try {
@@ -54,7 +57,7 @@ export function listOffsetsHandler(deps: HandlerDeps): KafkaHandler {
                 throw new StrataError('UNKNOWN_PARTITION', `unknown topic or partition ${t.name}/${p.partitionIndex}`);
               }
               const found = await lookup(t.name, p.partitionIndex, at, request.signal);
-              if (typeof at === 'number') {
+              if (typeof at === 'number' || at === 'max-timestamp') {
                 // Kafka: no record at or after the time answers -1, -1 (Strata's lookup answers the high watermark).
                 return found.timestamp === undefined ? answer(KafkaError.NONE, -1, -1) : answer(KafkaError.NONE, found.offset, found.timestamp);
               }
