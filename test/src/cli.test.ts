@@ -82,6 +82,32 @@ describe('strata CLI against a spawned broker', () => {
     expect((await strata(['topics', 'add-partitions', 'cli-grow'])).code).toBe(2);
   });
 
+  it('topics delete-records and POST .../delete-records move the log start; above the high watermark is OFFSET_OUT_OF_RANGE and changes nothing', async () => {
+    expect((await strata(['topics', 'create', 'cli-trim'])).code).toBe(0);
+    expect((await strata(['produce', 'cli-trim', '--partition', '0'], Array.from({ length: 10 }, (_, i) => `r${i}`).join('\n') + '\n')).code).toBe(0);
+    const trimmed = await strata(['topics', 'delete-records', 'cli-trim', '--partition', '0', '--before', '4']);
+    expect(trimmed.stderr).toBe('');
+    expect(trimmed.code).toBe(0);
+    expect(trimmed.stdout).toBe("topic 'cli-trim' partition 0 now starts at offset 4\n");
+    expect((await broker.http.get('/v1/topics/cli-trim/partitions/0/offsets?at=earliest')).body).toEqual({ offset: 4 });
+    expect((await strata(['consume', 'cli-trim', '--partition', '0', '--from-beginning'])).stdout).toBe(['r4', 'r5', 'r6', 'r7', 'r8', 'r9'].join('\n') + '\n');
+    // Over HTTP: the same call; -1 is the high watermark.
+    const tooFar = await broker.http.post('/v1/topics/cli-trim/partitions/0/delete-records', { beforeOffset: 11 });
+    expect(tooFar.status).toBe(416);
+    expect(tooFar.body.error.code).toBe('OFFSET_OUT_OF_RANGE');
+    expect((await broker.http.get('/v1/topics/cli-trim/partitions/0/offsets?at=earliest')).body).toEqual({ offset: 4 });
+    const bad = await broker.http.post('/v1/topics/cli-trim/partitions/0/delete-records', { beforeOffset: -2 });
+    expect(bad.status).toBe(416);
+    const all = await broker.http.post('/v1/topics/cli-trim/partitions/0/delete-records', { beforeOffset: -1 });
+    expect(all.status, JSON.stringify(all.body)).toBe(200);
+    expect(all.body).toEqual({ lowWatermark: 10 });
+    expect((await broker.http.post('/v1/topics/cli-trim/partitions/5/delete-records', { beforeOffset: 0 })).status).toBe(404);
+    const beyond = await strata(['topics', 'delete-records', 'cli-trim', '--partition', '0', '--before', '99']);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toMatch(/^error: OFFSET_OUT_OF_RANGE: /);
+    expect((await strata(['topics', 'delete-records', 'cli-trim', '--partition', '0'])).code).toBe(2);
+  });
+
   it('reports broker errors with their code and exits 1; usage errors exit 2', async () => {
     const unknown = await strata(['consume', 'no-such-topic', '--from-beginning']);
     expect(unknown.code).toBe(1);

@@ -209,6 +209,18 @@ export const API_ROUTES = [
     answers: { '200': { description: 'The offset.', schema: S.OffsetResponse } },
     errors: ['400', '404'],
   },
+  {
+    id: 'deleteRecords',
+    method: 'POST',
+    path: '/v1/topics/{topic}/partitions/{partition}/delete-records',
+    summary: 'Delete the records below an offset',
+    description:
+      'Moves the partition\'s log start up to `beforeOffset` (Kafka\'s DeleteRecords, which the Kafka listener serves through the same call), on the leader: a broker that does not lead the partition forwards it. ' +
+      'The new log start is kept by every broker and a later leader; reads below it answer OFFSET_OUT_OF_RANGE. Above the high watermark: OFFSET_OUT_OF_RANGE, nothing deleted.',
+    body: { schema: S.DeleteRecordsRequest },
+    answers: { '200': { description: 'The new log start.', schema: S.DeleteRecordsResponse } },
+    errors: ['400', '404', '413', '415', '416'],
+  },
   // ---- consumer groups ----
   { id: 'listGroups', method: 'GET', path: '/v1/groups', summary: 'List consumer groups', answers: { '200': { description: 'The groups.', schema: S.GroupList } } },
   {

@@ -266,6 +266,20 @@ export const FetchResponse = Type.Object(
   },
 );
 
+export const DeleteRecordsRequest = Type.Object(
+  {
+    beforeOffset: Int64('Delete every record below this offset (Kafka\'s DeleteRecords): it must lie in [0, high watermark], or be -1 for the high watermark, else OFFSET_OUT_OF_RANGE.', {
+      minimum: -1,
+      ...refusedAs('OFFSET_OUT_OF_RANGE'),
+    }),
+  },
+  { additionalProperties: false, examples: [{ beforeOffset: 1000 }, { beforeOffset: -1 }] },
+);
+export const DeleteRecordsResponse = Type.Object(
+  { lowWatermark: Int64('The partition\'s log start offset after the deletion (Kafka\'s low watermark).') },
+  { examples: [{ lowWatermark: 1000 }] },
+);
+
 export const OffsetResponse = Type.Object(
   { offset: Int64('The offset.'), timestamp: Optional(Int64('For a timestamp lookup: the found batch\'s max timestamp.')) },
   { examples: [{ offset: 42 }, { offset: 17, timestamp: 1767225600000 }] },
@@ -433,7 +447,7 @@ export const OpenApiDocument = Type.Object({ openapi: Type.String() }, { descrip
 export const NAMED_SCHEMAS = {
   ErrorObject, Error: ErrorBody, Encoding, HeaderEncoding, TopicConfigs, CreateTopicRequest, UpdateConfigsRequest, TopicList, TopicListing, Topic,
   TopicDeleted, PartitionInfo, OfflinePartition, Header, ProduceRecord, ProduceRequest, ProducedOffset, ProduceResponse, BatchProduceResponse, FetchRecord,
-  FetchResponse, OffsetResponse, TopicPartitions, TopicPartitionOffset, JoinGroupRequest, GroupHeartbeatRequest, GroupHeartbeatResponse, OffsetToCommit,
+  FetchResponse, DeleteRecordsRequest, DeleteRecordsResponse, OffsetResponse, TopicPartitions, TopicPartitionOffset, JoinGroupRequest, GroupHeartbeatRequest, GroupHeartbeatResponse, OffsetToCommit,
   CommitOffsetsRequest, CommitOffsetsResponse, ResetOffsetsRequest, ResetOffsetsResponse, GroupOffset, GroupOffsets, GroupListing, GroupList, GroupMember,
   GroupDescription, ClusterBroker, Cluster, Status,
 } as const satisfies Record<string, TSchema>;

@@ -82,6 +82,17 @@ export class Admin {
   }
 
   /**
+   * Deletes the partition's records below `beforeOffset` (-1: the high watermark), as Kafka's
+   * DeleteRecords: the log start moves up, on every broker and a later leader. Resolves to the new
+   * log start; OFFSET_OUT_OF_RANGE above the high watermark (nothing deleted).
+   */
+  async deleteRecords(topic: string, partition: number, beforeOffset: number, options?: AdminCallOptions): Promise<{ lowWatermark: number }> {
+    if (!Number.isSafeInteger(partition) || partition < 0) throw new StrataError('INVALID_REQUEST', `deleteRecords: partition ${String(partition)} is not a non-negative integer`);
+    if (!Number.isSafeInteger(beforeOffset) || beforeOffset < -1) throw new StrataError('INVALID_REQUEST', `deleteRecords: beforeOffset ${String(beforeOffset)} must be an offset, or -1 for the high watermark`);
+    return { lowWatermark: await this.#api.deleteRecords(topic, partition, beforeOffset, this.#call(options)) };
+  }
+
+  /**
    * The offset at `spec` for each partition (default: all of the topic's): earliest is the log
    * start, latest the high watermark, a timestamp the first record at or after it (else latest).
    */

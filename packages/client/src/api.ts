@@ -180,6 +180,12 @@ export class StrataApi {
     });
   }
 
+  /** Kafka's DeleteRecords: the partition's log start moves up to beforeOffset (-1: the high watermark); resolves to the new log start. */
+  deleteRecords(topic: string, partition: number, beforeOffset: number, options?: CallOptions): Promise<number> {
+    const what = `delete records of ${topic}/${partition} before ${beforeOffset}`;
+    return this.#json(what, 'POST', `${partitionPath(topic, partition)}/delete-records`, { beforeOffset }, options, (body, r) => intField(body, 'lowWatermark', r, what));
+  }
+
   describeCluster(options?: CallOptions): Promise<ClusterDescription> {
     return this.#json('describe cluster', 'GET', '/v1/cluster', undefined, options, (body, r) => {
       if (typeof (body as { clusterId?: unknown }).clusterId !== 'string') throw badResponse(r.origin, 'describe cluster', 'no clusterId');

@@ -1,8 +1,9 @@
 // The version ranges Strata advertises in its ApiVersions answer, per API: what
 // the listener offers clients (it lists only the APIs it has a handler for).
-// FindCoordinator, SaslHandshake and SaslAuthenticate have schemas but are not
-// listed: the listener advertises them when it answers them (see below for why
-// FindCoordinator matters to librdkafka even before consumer groups).
+// SaslHandshake and SaslAuthenticate have schemas but are not listed: the
+// listener advertises them when it answers them. FindCoordinator is listed before
+// consumer groups (issue #13) exist: librdkafka 2.0.2 compresses with lz4 only when
+// FindCoordinator v0 is advertised (see below).
 // Each range lies inside the schema's validVersions (a test checks it).
 //
 // Why these ranges:
@@ -20,6 +21,8 @@
 // - Metadata up to 12: v13 only adds a top-level error code for re-bootstrap.
 // - DescribeCluster up to 1: v2 (fenced brokers, KIP-1073) is described but was
 //   not checked against Kafka's definition.
+// - FindCoordinator up to 4 (batched keys): v5 only announces TRANSACTION_ABORTABLE (KIP-890) and
+//   v6 share groups (KIP-932), neither of which Strata has.
 // - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
 //   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
 //
@@ -61,6 +64,7 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.CreatePartitions, { min: 0, max: 3 }],
   [ApiKey.IncrementalAlterConfigs, { min: 0, max: 1 }],
   [ApiKey.DescribeCluster, { min: 0, max: 1 }],
+  [ApiKey.FindCoordinator, { min: 0, max: 4 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

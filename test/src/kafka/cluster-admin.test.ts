@@ -2,12 +2,15 @@
  * The Kafka admin APIs in a three-broker cluster (Redis coordinator, real broker processes) with
  * kafkajs: CreatePartitions through one broker gives every broker the new partitions, each led and
  * taking produce; DeleteRecords on the leader persists the log start in the coordinator, so the
- * leader elected after the old one is killed with -9 keeps it.
+ * leader elected after the old one is killed with -9 keeps it. In one-address mode a DeleteRecords
+ * sent to a broker that does not lead the partition is forwarded to the leader (Kafka and HTTP).
  */
+import { ApiKey, decodeResponse, encodeRequest, KafkaError } from '@strata/kafka-protocol';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Cluster } from '../harness/index.js';
 import { clusterPerTest } from '../support.js';
+import { RawKafkaConnection } from './raw-kafka.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -72,4 +75,39 @@ describe('Kafka admin APIs in a three-broker cluster', () => {
       await admin.disconnect();
     }
   });
+
+  it('one-address mode: DeleteRecords through a broker that does not lead the partition is forwarded to its leader (Kafka and HTTP)', async () => {
+    const cluster = (state.cluster = await Cluster.start({
+      brokers: 3,
+      kafka: true,
+      env: { STRATA_KAFKA_METADATA_MODE: 'one-address', STRATA_KAFKA_ADVERTISED_ADDRESS: '127.0.0.1:1' },
+    }));
+    await createOnThree(cluster.broker('b1'), 'trim-lb', 1);
+    const leader = (await cluster.awaitLeaders('trim-lb', 1)).get(0)!;
+    const [viaKafka, viaHttp] = ['b1', 'b2', 'b3'].filter((id) => id !== leader);
+    const produced = await cluster.broker(leader).http.post('/v1/topics/trim-lb/records?acks=all', { records: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+    expect(produced.status, JSON.stringify(produced.body)).toBe(200);
+
+    const c = await RawKafkaConnection.open(cluster.broker(viaKafka!).kafkaPort!);
+    try {
+      c.write(encodeRequest(ApiKey.DeleteRecords, 2, 5, 'raw', { topics: [{ name: 'trim-lb', partitions: [{ partitionIndex: 0, offset: 3n }] }], timeoutMs: 10_000 }));
+      const [frame] = await c.frameCount(1);
+      expect(frame, 'an answer').toBeDefined();
+      const answer = decodeResponse(ApiKey.DeleteRecords, 2, frame!).body;
+      expect(answer.topics[0]!.partitions[0]).toMatchObject({ partitionIndex: 0, errorCode: KafkaError.NONE, lowWatermark: 3n });
+    } finally {
+      c.destroy();
+    }
+    const earliest = async () => (await cluster.broker(leader).http.get('/v1/topics/trim-lb/partitions/0/offsets?at=earliest')).body;
+    expect(await earliest()).toEqual({ offset: 3 });
+
+    const viaHttpAnswer = await cluster.broker(viaHttp!).http.post('/v1/topics/trim-lb/partitions/0/delete-records', { beforeOffset: 7 });
+    expect(viaHttpAnswer.status, JSON.stringify(viaHttpAnswer.body)).toBe(200);
+    expect(viaHttpAnswer.body).toEqual({ lowWatermark: 7 });
+    expect(await earliest()).toEqual({ offset: 7 });
+    const tooFar = await cluster.broker(viaHttp!).http.post('/v1/topics/trim-lb/partitions/0/delete-records', { beforeOffset: 11 });
+    expect(tooFar.status).toBe(416);
+    expect(tooFar.body.error.code).toBe('OFFSET_OUT_OF_RANGE');
+    expect(await earliest()).toEqual({ offset: 7 });
+  }, 120_000);
 });

@@ -39,7 +39,7 @@ export class Forwarder implements LeaderClient {
         ? null
         : new Counter({
             name: 'strata_cluster_forwarded_requests_total',
-            help: 'Requests this broker forwarded to a partition leader, by kind (produce, read).',
+            help: 'Requests this broker forwarded to a partition leader, by kind (produce, read, delete_records).',
             labelNames: ['kind'],
             registers: [options.metrics],
           });
@@ -72,6 +72,18 @@ export class Forwarder implements LeaderClient {
     if (contentLength !== undefined) headers['content-length'] = contentLength;
     this.#forwarded?.inc({ kind: 'produce' });
     return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, signal);
+  }
+
+  /** POSTs a DeleteRecords to the leader's route; the new log start, or the leader's error as a StrataError. */
+  async deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal): Promise<number> {
+    const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/delete-records`;
+    this.#forwarded?.inc({ kind: 'delete_records' });
+    const reply = await this.#send(leaderUrl, path, 'POST', Buffer.from(JSON.stringify({ beforeOffset })), { 'content-type': 'application/json' }, signal);
+    const parsed = parseJson(reply.body);
+    if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
+    const lowWatermark = (parsed as { lowWatermark?: unknown } | null)?.lowWatermark;
+    if (typeof lowWatermark !== 'number' || !Number.isSafeInteger(lowWatermark)) throw remoteError(null, reply.status, leaderUrl);
+    return lowWatermark;
   }
 
   /** A read (or offsets lookup) proxied as it is: status, body and the Strata-* headers. */

@@ -186,12 +186,17 @@ export class DataCore {
    * Kafka's DeleteRecords on the partition's leader: moves its log start up to `offset` (-1: the high
    * watermark), persisted where the manifest lives (the coordinator: Redis, or the in-process engine
    * under the data dir; and the bucket's snapshot), so every broker and a later leader respect it.
-   * OFFSET_OUT_OF_RANGE above the high watermark; NOT_LEADER elsewhere (no forward: Kafka's clients
-   * send it to the leader). Returns the log start after (Kafka's low watermark).
+   * OFFSET_OUT_OF_RANGE above the high watermark. Led elsewhere: forwarded (once) to the leader when
+   * the caller wants that (origin.replay: HTTP, and Kafka in one-address mode), else NOT_LEADER (Kafka's
+   * clients in brokers mode send it to the leader). Returns the log start after (Kafka's low watermark).
    */
-  async deleteRecords(topic: string, partition: number, offset: number, signal: AbortSignal): Promise<number> {
+  async deleteRecords(topic: string, partition: number, offset: number, origin: RequestOrigin, signal: AbortSignal): Promise<number> {
     const handle = this.#ctx.registry.partition(topic, partition);
     const route = await this.#routeOf(handle);
+    if (route.kind === 'remote' && origin.forwardedBy === undefined && origin.replay !== undefined) {
+      const leaders = this.#leaders;
+      return this.#toLeader(handle, route, () => leaders.deleteRecords(route.url, topic, partition, offset, signal));
+    }
     if (route.kind !== 'local') throw notLeader(handle, route);
     const hw = this.#ctx.router.highWatermark(handle);
     const target = offset === -1 ? hw : offset;

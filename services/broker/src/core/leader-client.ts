@@ -20,6 +20,8 @@ export interface LeaderClient {
   produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
   /** Streams a raw produce body to the leader unread (the hot path does not buffer what it forwards). */
   produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply>;
+  /** Kafka's DeleteRecords at the leader: resolves to the new log start or rejects with its typed error. */
+  deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal): Promise<number>;
   /** Asks the leader the same read (`pathAndQuery` in origin form) and passes its answer on. */
   proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply>;
 }
@@ -27,7 +29,8 @@ export interface LeaderClient {
 /**
  * Who sent a request, as the core needs to know it. `forwardedBy`: another broker forwarded it here
  * (never forwarded again: one hop, no loops). `replay`: how to ask the leader the same read (the HTTP
- * target in origin form); absent, a read of a partition led elsewhere answers NOT_LEADER.
+ * target in origin form); absent, a read of a partition led elsewhere answers NOT_LEADER, and so does
+ * a DeleteRecords (present: the caller wants it carried to the leader, as HTTP and one-address Kafka do).
  */
 export interface RequestOrigin {
   readonly forwardedBy?: string;

@@ -94,6 +94,26 @@ export class KafkaClusterView {
     return [...this.#ctx.cluster.node.kafkaAddresses()].map(([id, address]) => ({ nodeId: nodeIdOf(id), ...splitAddress(address) }));
   }
 
+  /**
+   * The node that coordinates a consumer group (FindCoordinator): in one-address mode the one node;
+   * in brokers mode the live broker with a Kafka listener that scores highest for the group
+   * (rendezvous hashing), so every broker names the same one from the same live set and a group's
+   * members meet on it; a broker joining or leaving moves only the groups it wins or held. null
+   * when no broker is live.
+   */
+  groupCoordinator(groupId: string): KafkaNode | null {
+    let best: KafkaNode | null = null;
+    let bestScore = -1n;
+    for (const node of this.brokers()) {
+      const score = createHash('sha256').update(`group\0${groupId}\0${node.nodeId}`).digest().readBigUInt64BE(0);
+      if (score > bestScore || (score === bestScore && best !== null && node.nodeId < best.nodeId)) {
+        best = node;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
   controllerId(): number {
     if (this.#oneAddress) return ONE_ADDRESS_NODE_ID;
     const controller = this.#ctx.cluster.node.controller;

@@ -22,6 +22,7 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
+import { findCoordinatorHandler } from './handlers/find-coordinator.js';
 import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
@@ -71,6 +72,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.OffsetForLeaderEpoch, offsetForLeaderEpochHandler(deps)],
     [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
     [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
+    [ApiKey.FindCoordinator, findCoordinatorHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

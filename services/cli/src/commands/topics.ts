@@ -1,4 +1,4 @@
-/** `strata topics create|list|describe|alter-config|delete|add-partitions`. */
+/** `strata topics create|list|describe|alter-config|delete|add-partitions|delete-records`. */
 import { booleanOption, intOption, listOption, UsageError } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { once } from '../broker-client.js';
@@ -226,4 +226,29 @@ export const topicsAddPartitions: Command = {
   },
 };
 
-export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsAlterConfig, topicsDelete, topicsAddPartitions];
+export const topicsDeleteRecords: Command = {
+  name: 'topics delete-records',
+  summary: 'delete a partition\'s records below an offset (Kafka\'s DeleteRecords: its log start moves up)',
+  usage: 'topics delete-records <name> --partition N --before OFFSET',
+  options: { partition: { type: 'string' }, before: { type: 'string' } },
+  optionHelp: [
+    ['--partition N', 'the partition'],
+    ['--before OFFSET', 'delete every record below OFFSET (at most the high watermark; -1: up to the high watermark)'],
+  ],
+  examples: ['strata topics delete-records orders --partition 0 --before 1000'],
+  minPositionals: 1,
+  maxPositionals: 1,
+  positionalNames: ['name'],
+  usesBroker: true,
+  async run(ctx) {
+    const name = topicArg(ctx);
+    const partition = intOption(ctx.values, 'partition', { min: 0, max: MAX_PARTITIONS - 1 });
+    const before = intOption(ctx.values, 'before', { min: -1 });
+    if (partition === undefined || before === undefined) throw new UsageError('topics delete-records needs --partition N and --before OFFSET');
+    const { lowWatermark } = await ctx.client.deleteRecords(name, partition, before, once());
+    writeOut(ctx, `topic '${name}' partition ${partition} now starts at offset ${lowWatermark}\n`);
+    return 0;
+  },
+};
+
+export const topicsCommands: Command[] = [topicsCreate, topicsList, topicsDescribe, topicsAlterConfig, topicsDelete, topicsAddPartitions, topicsDeleteRecords];

@@ -15,7 +15,7 @@ import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '.
 import { errorBody } from '../errors.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
 
-type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets';
+type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets' | 'deleteRecords';
 
 /** Kafka's "unknown offset" in answers that have none (acks=0). */
 const UNKNOWN_OFFSET = -1;
@@ -179,6 +179,14 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       if (lookup.source === 'leader') return passOn(lookup.reply);
       const { offset, timestamp } = lookup;
       return { status: 200, json: (timestamp === undefined ? { offset } : { offset, timestamp }) satisfies ReplyBody<'listOffsets'> };
+    },
+
+    deleteRecords: async (rc) => {
+      const { params, req } = rc;
+      registry.partition(params.topic!, params.partition!); // 404 before reading the body
+      const { beforeOffset } = await readRequestJson(req, 'deleteRecords', config.maxRequestBytes);
+      const lowWatermark = await core.deleteRecords(params.topic!, params.partition!, beforeOffset, originOf(rc), rc.signal);
+      return { status: 200, json: { lowWatermark } satisfies ReplyBody<'deleteRecords'> };
     },
   };
 }

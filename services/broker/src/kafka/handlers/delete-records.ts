@@ -2,12 +2,12 @@
 // high watermark) through the data core on the partition's leader, answering the new low
 // watermark; OFFSET_OUT_OF_RANGE above the high watermark, NOT_LEADER_OR_FOLLOWER on another
 // broker (the client refreshes its metadata and asks the leader), UNKNOWN_TOPIC_OR_PARTITION.
-// In one-address mode a partition led elsewhere answers NOT_LEADER_OR_FOLLOWER too: this request
-// is not forwarded yet (see the k-admin report). The request's timeout bounds each partition's wait.
+// In one-address mode a partition led elsewhere is forwarded to its leader through the core (as
+// produce is), since the client knows no other broker. The request's timeout bounds each partition's wait.
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, readOrigin, respond, type HandlerDeps, type KafkaHandler } from './context.js';
 
 const API = 'DeleteRecords';
 /** Kafka's "up to the high watermark". */
@@ -26,8 +26,10 @@ export function deleteRecordsHandler(deps: HandlerDeps): KafkaHandler {
           t.partitions.map(async (p) => {
             const answer = (code: number, lowWatermark = -1n) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode: code });
             if (p.offset < HIGH_WATERMARK || p.offset > BigInt(Number.MAX_SAFE_INTEGER)) return answer(countError(deps, API, KafkaError.OFFSET_OUT_OF_RANGE));
+            // The same request over HTTP, where the leader takes it (forwarded in one-address mode only).
+            const origin = readOrigin(deps, `/v1/topics/${encodeURIComponent(t.name)}/partitions/${p.partitionIndex}/delete-records`);
             try {
-              return answer(KafkaError.NONE, BigInt(await data.deleteRecords(t.name, p.partitionIndex, Number(p.offset), signal)));
+              return answer(KafkaError.NONE, BigInt(await data.deleteRecords(t.name, p.partitionIndex, Number(p.offset), origin, signal)));
             } catch (e) {
               const { error, unexpected } = toStrataError(e);
               if (unexpected) ctx.logger.error('kafka delete records failed', { topic: t.name, partition: p.partitionIndex, err: e });
