@@ -148,7 +148,7 @@ async function startOnLockedDataDir(
       const redisUrl = redactUrl(clusterConfig.redisUrl);
       throw new StrataError(isStrataError(e) ? e.code : 'STORAGE_ERROR', `cannot reach Redis at ${redisUrl} (STRATA_REDIS_URL): ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,
-        details: { unreachable: 'redis', redisUrl },
+        details: { coordinatorUnreachable: 'redis', redisUrl },
       });
     });
     logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(clusterConfig.redisUrl) });

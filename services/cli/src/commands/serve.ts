@@ -65,7 +65,7 @@ function listenErrorMessage(error: unknown, config: BrokerConfig): string | unde
 
 /** The broker could not reach the Redis of STRATA_REDIS_URL (broker.ts marks it): how to get one running. */
 function redisErrorMessage(error: unknown): string | undefined {
-  if (!isStrataError(error) || error.details?.['unreachable'] !== 'redis') return undefined;
+  if (!isStrataError(error) || error.details?.['coordinatorUnreachable'] !== 'redis') return undefined;
   const redisUrl = String(error.details['redisUrl'] ?? '');
   let port = '6379';
   try {
