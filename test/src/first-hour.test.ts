@@ -23,6 +23,8 @@ import { freePort, readmeBlock, readmeBlocks, REPO_ROOT, tempDir, type ReadmeBlo
 
 /** Longest a step may run before it counts as hung, in milliseconds (a cold `tsc -b` is in it). */
 const STEP_TIMEOUT_MS = 180_000;
+/** Longest one test may take, in milliseconds: a step, the broker's start and stop around it. */
+const TEST_TIMEOUT_MS = 2 * STEP_TIMEOUT_MS;
 /** Longest a signalled process group may take to exit, in milliseconds. */
 const STOP_TIMEOUT_MS = 60_000;
 
@@ -205,7 +207,7 @@ describe("a newcomer's first hour, from the README, with port 8080 taken and no 
     // The README says the same right after the two commands.
     expect(README_TEXT).toContain(start![0]);
     suggested = { start: start![0], url: url![1]! };
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('following the message: the broker starts on another port, and the curl walkthrough runs against STRATA_URL', async () => {
     expect(suggested, 'the first step gave no instruction').toBeDefined();
@@ -229,7 +231,7 @@ describe("a newcomer's first hour, from the README, with port 8080 taken and no 
     broker.interrupt();
     const stopped = await broker.done;
     expect(stopped.output).toMatch(/"broker stopped"/);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('the cluster example without redis-server: the README says how to install it, and each broker says how to get one running', async () => {
     const block = readmeBlock(BLOCKS, 'A cluster (Redis)', 'redis-server --port 6379');
@@ -252,7 +254,7 @@ describe("a newcomer's first hour, from the README, with port 8080 taken and no 
     expect(step.output).toContain(`Start one: redis-server --port ${redisPort} --daemonize yes`);
     expect(step.output).toContain('apt-get install -y redis-server');
     expect(step.output).not.toMatch(/EADDRINUSE|already in use/);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it.skipIf(spawnSync('bash', ['-c', 'command -v redis-server && command -v redis-cli']).status !== 0)(
     'the cluster example, once redis-server is installed: two brokers, each on its own ports, form a cluster',
@@ -277,6 +279,7 @@ describe("a newcomer's first hour, from the README, with port 8080 taken and no 
         spawnSync('redis-cli', ['-p', String(redisPort), 'shutdown', 'nosave']);
       }
     },
+    TEST_TIMEOUT_MS,
   );
 
   it('the data dirs the examples create are ignored by git', () => {

@@ -13,6 +13,8 @@ const RECORDS = 500;
 const PARTITIONS = 3;
 /** Records per produce request. */
 const BATCH = 50;
+/** Longest the test may take, in milliseconds (two broker starts and a graceful stop, on a loaded machine). */
+const TEST_TIMEOUT_MS = 180_000;
 
 async function readPartition(http: HttpClient, topic: string, partition: number): Promise<Json[]> {
   const out: Json[] = [];
@@ -67,5 +69,5 @@ describe('a single node stopped with SIGTERM', () => {
     }
     expect(read.size).toBe(RECORDS);
     expect(read).toEqual(acked);
-  });
+  }, TEST_TIMEOUT_MS);
 });
