@@ -2,7 +2,9 @@
  * Issue 15's scripted walkthrough: a newcomer follows the README on a machine where port 8080 is
  * taken and Redis is not installed, and gets a clear instruction at each step. The commands are the
  * README's, taken from it by section (harness/readme.ts), run by bash in the repo root; the test
- * checks what each step prints, and follows the instructions it is given.
+ * checks what each step prints, and follows the instructions it is given. Last, with redis-server
+ * back on PATH, the cluster example forms its cluster. The test holds 0.0.0.0:8080 while it runs
+ * (or finds it held already).
  *
  * What differs from a fresh machine, and why:
  * - `corepack enable` is a stand-in first on PATH: the real one rewrites this machine's Node
