@@ -27,7 +27,7 @@ export const serveCommand: Command = {
   optionHelp: [],
   examples: [
     'strata serve',
-    'strata serve --http-port 9092 --data-dir /var/lib/strata',
+    'strata serve --http-port 9000 --data-dir /var/lib/strata',
     'STRATA_HTTP_PORT=8080 STRATA_DATA_DIR=./data strata serve',
   ],
   minPositionals: 0,
