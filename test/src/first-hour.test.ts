@@ -21,7 +21,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { createServer, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, readmeBlock, readmeBlocks, REPO_ROOT, tempDir, type ReadmeBlock } from './harness/index.js';
+import { cleanupAll, freePort, readmeBlock, readmeBlocks, REPO_ROOT, tempDir, type ReadmeBlock } from './harness/index.js';
 
 /** Longest a step may run before it counts as hung, in milliseconds (a cold `tsc -b` is in it). */
 const STEP_TIMEOUT_MS = 180_000;
@@ -189,6 +189,7 @@ describe("a newcomer's first hour, from the README, with port 8080 taken and no 
       }
     }
     await new Promise<void>((resolve) => (held === null ? resolve() : held.close(() => resolve())));
+    cleanupAll(); // the temp dirs (a PATH mirror holds a symlink per program)
   });
 
   /** Filled by the first step: what the port message told the user to run and to point clients at. */
