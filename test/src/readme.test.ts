@@ -5,15 +5,14 @@
  * README order against one broker, as a reader following the page would.
  *
  * A block that cannot run here says why in a visible marker on the line before it,
- * `<!-- not run: needs docker -->`; the test lists what it skipped. A fence without a language
- * (the layout tree) is text, not code.
+ * `<!-- not run: needs docker -->` (harness/readme.ts); the test lists what it skipped.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, type BrokerProcess } from './harness/index.js';
+import { readmeBlocks, REPO_ROOT, type BrokerProcess } from './harness/index.js';
 import { brokerLifecycle } from './support.js';
 
 const README = join(REPO_ROOT, 'README.md');
@@ -21,36 +20,6 @@ const README = join(REPO_ROOT, 'README.md');
 const TS_DIR = join(REPO_ROOT, 'test', '.tmp', `readme-${process.pid}`);
 /** Longest a block may run, in milliseconds (the walkthrough long-polls 5 s, a group consume idles 2 s). */
 const BLOCK_TIMEOUT_MS = 150_000;
-
-interface Block {
-  lang: string;
-  text: string;
-  /** 1-based line of the opening fence. */
-  line: number;
-  /** From `<!-- not run: REASON -->` on the line before the fence. */
-  notRun?: string;
-}
-
-export function readmeBlocks(markdown: string): Block[] {
-  const lines = markdown.split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\S*)\s*$/.exec(lines[i]!);
-    if (open === null) continue;
-    const close = lines.findIndex((l, j) => j > i && /^```\s*$/.test(l));
-    if (close < 0) throw new Error(`README.md:${i + 1}: unclosed code block`);
-    const before = lines.slice(0, i).reverse().find((l) => l.trim() !== '') ?? '';
-    const marker = /^<!--\s*not run:\s*(.+?)\s*-->$/.exec(before.trim());
-    blocks.push({
-      lang: open[1] ?? '',
-      text: lines.slice(i + 1, close).join('\n') + '\n',
-      line: i + 1,
-      ...(marker === null ? {} : { notRun: marker[1] }),
-    });
-    i = close;
-  }
-  return blocks;
-}
 
 interface Run {
   code: number | null;

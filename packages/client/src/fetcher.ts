@@ -1,7 +1,7 @@
 // The low-level consumer, without groups: fetch() reads one partition from an
 // offset over the raw batches endpoint (decoding RecordBatch v2 here, so the
 // broker sends stored bytes untouched), and reader() follows a partition with
-// long-polls (partition-reader.ts). Consumer groups build on this (issue 6).
+// long-polls (partition-reader.ts). The group Consumer (consumer.ts) reads through it.
 
 import { decodeRecordBatches, StrataError } from '@strata/protocol';
 import { StrataApi, type OffsetLookup, type OffsetSpec } from './api.js';

@@ -13,6 +13,7 @@ import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
 import { FileHandleCache } from '@strata/log';
+import { isStrataError, StrataError } from '@strata/protocol';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
@@ -142,6 +143,13 @@ async function startOnLockedDataDir(
       // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
       restartQuarantineMs: clusterConfig.leaseTtlMs,
       groupLimits: config.groups.limits,
+    }).catch((e: unknown) => {
+      // Marked, so `strata serve` can say how to get a Redis running; the cause keeps the client's error.
+      const redisUrl = redactUrl(clusterConfig.redisUrl);
+      throw new StrataError(isStrataError(e) ? e.code : 'STORAGE_ERROR', `cannot reach Redis at ${redisUrl} (STRATA_REDIS_URL): ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+        details: { coordinatorUnreachable: 'redis', redisUrl },
+      });
     });
     logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(clusterConfig.redisUrl) });
   } else {

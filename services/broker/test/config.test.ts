@@ -104,6 +104,10 @@ describe('loadConfig', () => {
   });
 
   it('checks fields against each other', () => {
+    // Issue 15: `--http-port 9092` (the CLI's own example) clashed with the Kafka listener's default.
+    expect(problemsOf(() => loadConfig({ STRATA_HTTP_PORT: '9092' }, [])).join()).toContain('STRATA_HTTP_PORT and STRATA_KAFKA_PORT are both 9092');
+    expect(problemsOf(() => loadConfig({ STRATA_INTERNAL_PORT: '8080' }, [])).join()).toContain('STRATA_HTTP_PORT and STRATA_INTERNAL_PORT are both 8080');
+    expect(loadConfig({ STRATA_HTTP_PORT: '0', STRATA_KAFKA_PORT: '0' }, []).httpPort).toBe(0);
     expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '4' }, [])).join()).toContain('replication factor');
     expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_MIN_INSYNC_REPLICAS: '2', STRATA_DEFAULT_REPLICATION_FACTOR: '1' }, [])).join()).toContain('replication factor');
     expect(problemsOf(() => loadConfig({ STRATA_DEFAULT_PARTITIONS: '50', STRATA_MAX_PARTITIONS: '10' }, [])).join()).toContain('STRATA_MAX_PARTITIONS');

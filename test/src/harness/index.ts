@@ -32,3 +32,4 @@ export { Cluster, type ClusterOptions, type PartitionLeaders } from './cluster.j
 export { InProcessCluster, startInProcessCluster, type InProcessClusterOptions } from './in-process-cluster.js';
 export { processStats, StatsSampler, ResponsivenessProbe, type ProcessStats } from './process-stats.js';
 export { mountTmpfs, type Tmpfs } from './tmpfs.js';
+export { readmeBlock, readmeBlocks, type ReadmeBlock } from './readme.js';

@@ -198,6 +198,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(`STRATA_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must be at most STRATA_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
   }
+  // Two listeners on one port: the second bind fails with an EADDRINUSE that blames whatever holds it.
+  const listeners: Array<[string, number]> = [
+    ['STRATA_HTTP_PORT', config.httpPort],
+    ['STRATA_KAFKA_PORT', config.kafka.port],
+    ['STRATA_INTERNAL_PORT', config.cluster.internalPort],
+  ];
+  listeners.forEach(([name, port], i) => {
+    const clash = listeners.slice(i + 1).find(([, other]) => port !== 0 && other === port);
+    if (clash !== undefined) problems.push(`${name} and ${clash[0]} are both ${port}: each listener needs a port of its own`);
+  });
   if (config.topicDefaults.partitions > config.maxPartitions) {
     problems.push(`STRATA_DEFAULT_PARTITIONS (${config.topicDefaults.partitions}) exceeds STRATA_MAX_PARTITIONS (${config.maxPartitions})`);
   }

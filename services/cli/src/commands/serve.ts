@@ -6,6 +6,7 @@
  * broker gracefully and exits 0; a second one exits at once.
  */
 import type { Broker, BrokerConfig } from '@strata/broker';
+import { isStrataError } from '@strata/protocol';
 import type { Command, CommandContext } from '../command.js';
 import { onShutdownSignal, type ShutdownSignal } from '../io.js';
 import { formatError } from '../report.js';
@@ -26,7 +27,7 @@ export const serveCommand: Command = {
   optionHelp: [],
   examples: [
     'strata serve',
-    'strata serve --http-port 9092 --data-dir /var/lib/strata',
+    'strata serve --http-port 9000 --data-dir /var/lib/strata',
     'STRATA_HTTP_PORT=8080 STRATA_DATA_DIR=./data strata serve',
   ],
   minPositionals: 0,
@@ -37,18 +38,47 @@ export const serveCommand: Command = {
   run: serve,
 };
 
+/** A port to suggest instead of a busy one: near it, so it is easy to remember. */
+function nearbyPort(port: number): number {
+  return port + 10 <= 65_535 ? port + 10 : 1024 + (port % 1000);
+}
+
 function listenErrorMessage(error: unknown, config: BrokerConfig): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   // Node's listen errors name the port: the Kafka listener's, or the HTTP one's.
   const kafka = (error as { port?: unknown } | null)?.port === config.kafka.port && config.kafka.port !== 0 && config.kafka.port !== config.httpPort;
-  const where = `${config.host}:${kafka ? config.kafka.port : config.httpPort}`;
+  const port = kafka ? config.kafka.port : config.httpPort;
+  const where = `${config.host}:${port}`;
   if (code === 'EADDRINUSE') {
-    const setting = kafka ? 'STRATA_KAFKA_PORT or --kafka-port (0 turns the Kafka listener off)' : 'STRATA_HTTP_PORT or --http-port';
-    return `error: cannot listen on ${where}: the address is already in use (another broker? set ${setting})\n`;
+    // A newcomer's first command may meet a busy 8080: say how to pick another, as a command to copy.
+    const other = nearbyPort(port);
+    const instead = kafka
+      ? `set STRATA_KAFKA_PORT or --kafka-port, e.g. STRATA_KAFKA_PORT=${other} pnpm start (STRATA_KAFKA_PORT=0 turns the Kafka listener off)`
+      : `set STRATA_HTTP_PORT or --http-port, e.g. STRATA_HTTP_PORT=${other} pnpm start or strata serve --http-port ${other}; ` +
+        `then point the curl examples and the CLI at it with STRATA_URL=http://127.0.0.1:${other}`;
+    return `error: cannot listen on ${where}: the address is already in use (another broker or program holds port ${port}); to use another port, ${instead}\n`;
   }
   if (code === 'EACCES') return `error: cannot listen on ${where}: permission denied\n`;
   if (code === 'EADDRNOTAVAIL') return `error: cannot listen on ${where}: no such local address\n`;
   return undefined;
+}
+
+/** The broker could not reach the Redis of STRATA_REDIS_URL (broker.ts marks it): how to get one running. */
+function redisErrorMessage(error: unknown): string | undefined {
+  if (!isStrataError(error) || error.details?.['coordinatorUnreachable'] !== 'redis') return undefined;
+  const redisUrl = String(error.details['redisUrl'] ?? '');
+  let port = '6379';
+  try {
+    port = new URL(redisUrl).port || port;
+  } catch {
+    // The URL was validated at start; the default port is a fine example otherwise.
+  }
+  return (
+    `error: ${error.code}: ${error.message}\n` +
+    `  Is redis-server running? Start one: redis-server --port ${port} --daemonize yes\n` +
+    `  Not installed? apt-get install -y redis-server (Debian, Ubuntu), brew install redis (macOS), or docker run -d -p ${port}:6379 redis:7\n` +
+    `  One broker needs no Redis: unset STRATA_REDIS_URL.\n`
+  );
 }
 
 async function serve(ctx: CommandContext): Promise<number> {
@@ -88,7 +118,7 @@ async function serve(ctx: CommandContext): Promise<number> {
     try {
       broker = await startBroker(config, { logger });
     } catch (error) {
-      io.stderr.write(listenErrorMessage(error, config) ?? formatError(error));
+      io.stderr.write(listenErrorMessage(error, config) ?? redisErrorMessage(error) ?? formatError(error));
       return 1;
     }
 
