@@ -350,7 +350,7 @@ export class Leadership {
             return;
           }
           if (performance.now() >= deadline) {
-            logger.error('hand-over could not upload the partition tail in time; releasing anyway, records not uploaded are lost', {
+            logger.error('hand-over could not upload the partition tail in time; releasing anyway: records not uploaded stay only on this broker\'s disk (uploaded when it starts again with the same data dir; a leader elsewhere does not have them)', {
               topic: handle.topic,
               partition: handle.partition,
               remoteEnd: handle.tier.remoteEndOffset,
