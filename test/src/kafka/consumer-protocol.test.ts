@@ -11,14 +11,18 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, MessagesStreamModes, stringDeserializers, type MessagesStream } from '@platformatic/kafka';
+import { ApiKey, decodeResponse, encodeRequest, KafkaError } from '@strata/kafka-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerProcess } from '../harness/index.js';
 import type { Json } from '../harness/http.js';
 import { brokerLifecycle } from '../support.js';
+import { RawKafkaConnection } from './raw-kafka.js';
 
 const TOPIC = 'kip848';
 const PARTITIONS = 12;
 const RECORDS_PER_ROUND = 120;
+/** STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS here: a member that stops heartbeating is gone after this. */
+const SESSION_TIMEOUT_MS = 6000;
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -44,7 +48,7 @@ describe('KIP-848 consumer protocol with @platformatic/kafka (groupProtocol cons
   const members: Member[] = [];
 
   beforeAll(async () => {
-    broker = await start({ kafka: true });
+    broker = await start({ kafka: true, env: { STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) } });
     bootstrap = `127.0.0.1:${broker.kafkaPort}`;
     expect((await broker.http.post('/v1/topics', { name: TOPIC, partitions: PARTITIONS })).status).toBe(201);
   });
@@ -161,5 +165,31 @@ describe('KIP-848 consumer protocol with @platformatic/kafka (groupProtocol cons
     await leave(a);
     await leave(c);
     expect((await describeGroup(group)).state).toBe('empty');
+  });
+
+  it('a member that stops heartbeating (a killed process) loses its partitions after the session timeout', async () => {
+    const group = 'kip848-expiry';
+    // The dead member: it joins on a raw connection and never heartbeats again.
+    const conn = await RawKafkaConnection.open(broker.kafkaPort!);
+    try {
+      conn.write(encodeRequest(ApiKey.ConsumerGroupHeartbeat, 1, 1, 'dead', {
+        groupId: group, memberId: 'dead-member', memberEpoch: 0, rebalanceTimeoutMs: 60_000, subscribedTopicNames: [TOPIC], topicPartitions: [],
+      }));
+      const [frame] = await conn.frameCount(1);
+      const joined = decodeResponse(ApiKey.ConsumerGroupHeartbeat, 1, frame!).body;
+      expect(joined.errorCode).toBe(KafkaError.NONE);
+      expect(joined.assignment!.topicPartitions[0]!.partitions).toHaveLength(PARTITIONS);
+      const described = await describeGroup(group);
+      expect(described.members[0].sessionTimeoutMs).toBe(SESSION_TIMEOUT_MS);
+    } finally {
+      conn.destroy();
+    }
+    const live = await join(group, 'survivor');
+    // The survivor gets nothing while the dead member holds every partition, then all of them.
+    await until('the survivor owns every partition', () => clientPartitions(live).length === PARTITIONS);
+    const described = await describeGroup(group);
+    expect(described.members.map((m: Json) => m.memberId)).toEqual([live.consumer.memberId]);
+    expect(described.state).toBe('stable');
+    await leave(live);
   });
 });

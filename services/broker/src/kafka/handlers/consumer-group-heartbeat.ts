@@ -15,6 +15,8 @@
 //   FENCED_MEMBER_EPOCH, GROUP_MAX_SIZE_REACHED.
 // - A subscribed topic that does not exist gets no partitions until it is created (Kafka's rule;
 //   HTTP refuses it instead).
+// - The member's session is STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS (Kafka's
+//   group.consumer.session.timeout.ms), set at the join: a Kafka member sends none.
 // - Rack ids are accepted (clients with client.rack send one) and not used: the assignor is not
 //   rack-aware.
 
@@ -83,7 +85,7 @@ export function consumerGroupHeartbeatHandler(deps: HandlerDeps): KafkaHandler {
       const rebalanceTimeoutMs = body.rebalanceTimeoutMs === -1 ? {} : { rebalanceTimeoutMs: body.rebalanceTimeoutMs };
       if (body.memberEpoch === JOIN_EPOCH) {
         const memberId = body.memberId === '' ? randomUUID() : body.memberId;
-        const settings = { ...rebalanceTimeoutMs, clientId: clientIdOf(request) };
+        const settings = { ...rebalanceTimeoutMs, sessionTimeoutMs: ctx.config.kafka.groupSessionTimeoutMs, clientId: clientIdOf(request) };
         const joined = await groups.join(body.groupId, body.subscribedTopicNames!, settings, request.signal, { memberId, unknownTopics: 'wait' });
         return answer(request, memberId, joined);
       }
