@@ -1,5 +1,7 @@
-// ListGroups (key 16), v0-5: every group the coordinator holds (GroupsCore.list, the same list as
-// GET /v1/groups), filtered by state from v4 (Kafka's state names, case-insensitive, as Kafka
+// ListGroups (key 16), v0-5: the groups this broker coordinates (KafkaClusterView.coordinatesGroup:
+// every group in one-address mode or on a single node; in brokers mode the ones FindCoordinator
+// names it for, since a client asks every broker and joins the answers), out of every group the
+// coordinator holds (GroupsCore.list, the same list as GET /v1/groups), filtered by state from v4 (Kafka's state names, case-insensitive, as Kafka
 // compares them) and by type from v5. Every group today is a KIP-848 group (Kafka's or HTTP's
 // members): protocol type and group type "consumer".
 
@@ -18,6 +20,7 @@ export function listGroupsHandler(deps: HandlerDeps): KafkaHandler {
       const listed = await deps.groups.list(request.signal);
       const groups = [];
       for (const g of listed) {
+        if (!deps.view.coordinatesGroup(g.group)) continue;
         const groupState = kafkaGroupState(g.state);
         if (states.size > 0 && !states.has(groupState.toLowerCase())) continue;
         if (types.size > 0 && !types.has(CONSUMER_GROUP_TYPE)) continue;
