@@ -1,7 +1,7 @@
 /**
  * KIP-848's ConsumerGroupHeartbeat and ConsumerGroupDescribe on a raw connection (requests built by
  * @strata/kafka-protocol), for what no client sends on purpose: a stale epoch, an unknown member, a
- * 10 KiB group id, a subscription of 5,000 topics, an assignor or a regex or a static member Strata
+ * 10 KiB group id, a subscription of 100,000 topics, an assignor or a regex or a static member Strata
  * does not have, a full group. Each is answered with Kafka's error and changes nothing (the group
  * described before and after is the same). Also: v0's server-chosen member id, a subscription to a
  * topic created later, a Kafka member and an HTTP member in one group (one protocol: they share the
@@ -111,7 +111,7 @@ describe('KIP-848 consumer protocol: raw requests, bad input, group admin', () =
       ['a join without a subscription', { ...base, subscribedTopicNames: null }, KafkaError.INVALID_REQUEST, /subscribed/],
       ['a join owning partitions', { ...base, topicPartitions: [{ topicId, partitions: [0] }] }, KafkaError.INVALID_REQUEST, /owned/],
       ['an empty member id (v1)', { ...base, memberId: '' }, KafkaError.INVALID_REQUEST, /member id/],
-      ['5,000 subscribed topics', { ...base, subscribedTopicNames: Array.from({ length: 5000 }, (_, i) => `t-${i}`) }, KafkaError.INVALID_REQUEST, /subscribedTopics/],
+      ['100,000 subscribed topics', { ...base, subscribedTopicNames: Array.from({ length: 100_000 }, (_, i) => `topic-${i}`) }, KafkaError.INVALID_REQUEST, /subscribedTopics/],
       ['an epoch below -2', { ...base, memberEpoch: -3 }, KafkaError.INVALID_REQUEST, /epoch/],
       ['a 10 KiB group id', { ...base, groupId: 'g'.repeat(10 * 1024) }, KafkaError.INVALID_GROUP_ID, /group id/],
       ['an empty group id', { ...base, groupId: '' }, KafkaError.INVALID_GROUP_ID, /group id/],
