@@ -1,9 +1,10 @@
 // The version ranges Strata advertises in its ApiVersions answer, per API: what
 // the listener offers clients (it lists only the APIs it has a handler for).
 // SaslHandshake and SaslAuthenticate have schemas but are not listed: the
-// listener advertises them when it answers them. FindCoordinator is listed before
-// consumer groups (issue #13) exist: librdkafka 2.0.2 compresses with lz4 only when
-// FindCoordinator v0 is advertised (see below).
+// listener advertises them when it answers them. FindCoordinator was listed before
+// consumer groups (issue #13) existed: librdkafka 2.0.2 compresses with lz4 only when
+// FindCoordinator v0 is advertised (see below). KIP-848's consumer protocol and the group
+// admin APIs are listed; the classic protocol (JoinGroup, ...) and offsets come with #13 too.
 // Each range lies inside the schema's validVersions (a test checks it).
 //
 // Why these ranges:
