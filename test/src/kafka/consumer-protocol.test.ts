@@ -21,8 +21,8 @@ import { RawKafkaConnection } from './raw-kafka.js';
 const TOPIC = 'kip848';
 const PARTITIONS = 12;
 const RECORDS_PER_ROUND = 120;
-/** STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS here: a member that stops heartbeating is gone after this. */
-const SESSION_TIMEOUT_MS = 6000;
+/** STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS here: a member that stops heartbeating is gone after this (long enough that a live member on a loaded machine never misses it: @platformatic/kafka does not rejoin after UNKNOWN_MEMBER_ID). */
+const SESSION_TIMEOUT_MS = 10_000;
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
