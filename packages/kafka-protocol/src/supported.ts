@@ -1,9 +1,10 @@
 // The version ranges Strata advertises in its ApiVersions answer, per API: what
 // the listener offers clients (it lists only the APIs it has a handler for).
 // SaslHandshake and SaslAuthenticate have schemas but are not listed: the
-// listener advertises them when it answers them. FindCoordinator is listed before
-// consumer groups (issue #13) exist: librdkafka 2.0.2 compresses with lz4 only when
-// FindCoordinator v0 is advertised (see below).
+// listener advertises them when it answers them. FindCoordinator was listed before
+// consumer groups (issue #13) existed: librdkafka 2.0.2 compresses with lz4 only when
+// FindCoordinator v0 is advertised (see below). KIP-848's consumer protocol and the group
+// admin APIs are listed; the classic protocol (JoinGroup, ...) and offsets come with #13 too.
 // Each range lies inside the schema's validVersions (a test checks it).
 //
 // Why these ranges:
@@ -23,6 +24,11 @@
 //   not checked against Kafka's definition.
 // - FindCoordinator up to 4 (batched keys): v5 only announces TRANSACTION_ABORTABLE (KIP-890) and
 //   v6 share groups (KIP-932), neither of which Strata has.
+// - ListGroups up to 5 (the types filter, KIP-848); DeleteGroups up to 2: v3 only adds an error
+//   message per group.
+// - ConsumerGroupHeartbeat 0-1 (KIP-848; v1 is Kafka 4.0's: client-chosen member ids, the topic
+//   regex, which Strata refuses); ConsumerGroupDescribe 0: v1 adds each member's type (classic or
+//   consumer), which means something only once a group can hold both.
 // - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
 //   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
 //
@@ -65,6 +71,10 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.IncrementalAlterConfigs, { min: 0, max: 1 }],
   [ApiKey.DescribeCluster, { min: 0, max: 1 }],
   [ApiKey.FindCoordinator, { min: 0, max: 4 }],
+  [ApiKey.ListGroups, { min: 0, max: 5 }],
+  [ApiKey.DeleteGroups, { min: 0, max: 2 }],
+  [ApiKey.ConsumerGroupHeartbeat, { min: 0, max: 1 }],
+  [ApiKey.ConsumerGroupDescribe, { min: 0, max: 0 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

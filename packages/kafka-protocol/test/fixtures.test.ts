@@ -51,6 +51,10 @@ describe('captured client frames', () => {
       'offset-for-leader-epoch',
       'delete-records',
       'init-producer-id',
+      'consumer-group-heartbeat',
+      'consumer-group-describe',
+      'list-groups',
+      'delete-groups',
     ]) {
       expect(names.some((n) => n.includes(`-${api}-v`)), api).toBe(true);
     }
@@ -62,6 +66,24 @@ describe('captured client frames', () => {
     const encoded = Buffer.concat(encodeRequest(header.apiKey as 0, header.apiVersion, header.correlationId, header.clientId, body as never));
     expect(encoded.readInt32BE(0)).toBe(frame.length);
     expect(encoded.subarray(4).equals(frame)).toBe(true);
+  });
+
+  it('@platformatic/kafka ConsumerGroupHeartbeat v1 (KIP-848 join): a client-chosen member id, epoch 0, no regex, empty owned partitions', () => {
+    const { header, body } = decodeAs('platformatic-consumer-group-heartbeat-v1.bin', ApiKey.ConsumerGroupHeartbeat, 1);
+    expect(header.headerVersion).toBe(2);
+    expect(body).toMatchObject({ groupId: 'captured-group', memberEpoch: 0, instanceId: null, rackId: null, subscribedTopicNames: ['captured'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [] });
+    expect(body.memberId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.rebalanceTimeoutMs).toBeGreaterThan(0);
+    expect(decodeAs('platformatic-consumer-group-describe-v0.bin', ApiKey.ConsumerGroupDescribe, 0).body).toEqual({ groupIds: ['captured-group'], includeAuthorizedOperations: false });
+  });
+
+  it('ListGroups: filters from v4 (platformatic v5 sends both), none before; DeleteGroups names', () => {
+    expect(decodeAs('platformatic-list-groups-v5.bin', ApiKey.ListGroups, 5).body).toEqual({ statesFilter: ['STABLE'], typesFilter: ['CONSUMER'] });
+    expect(decodeAs('kafkajs-list-groups-v2.bin', ApiKey.ListGroups, 2).body).toEqual({ statesFilter: [], typesFilter: [] });
+    expect(decodeAs('kafka-python-list-groups-v1.bin', ApiKey.ListGroups, 1).body).toEqual({ statesFilter: [], typesFilter: [] });
+    expect(decodeAs('platformatic-delete-groups-v2.bin', ApiKey.DeleteGroups, 2).body.groupsNames).toEqual(['captured-group']);
+    expect(decodeAs('kafkajs-delete-groups-v1.bin', ApiKey.DeleteGroups, 1).body.groupsNames).toEqual(['captured-none']);
+    expect(decodeAs('kafka-python-delete-groups-v1.bin', ApiKey.DeleteGroups, 1).body.groupsNames).toEqual(['a', 'b', 'c']);
   });
 
   it('kcat ApiVersions v3: flexible body and request header v2 with a non-compact client id', () => {

@@ -187,7 +187,10 @@ describe('loadConfig', () => {
       maxConnections: DEFAULTS.kafkaMaxConnections,
       maxConnectionsPerAddress: DEFAULTS.kafkaMaxConnectionsPerAddress,
       connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+      groupSessionTimeoutMs: 45_000,
     });
+    expect(loadConfig({ STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS: '1500' }, []).kafka.groupSessionTimeoutMs).toBe(1500);
+    expect(() => loadConfig({ STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS: '50' }, [])).toThrow(/STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS/);
     const c = loadConfig(
       { STRATA_KAFKA_PORT: '0', STRATA_KAFKA_ADVERTISED_ADDRESS: 'kafka.example.com:9094', STRATA_KAFKA_METADATA_MODE: 'one-address', STRATA_KAFKA_AUTO_CREATE_TOPICS: 'true' },
       ['--kafka-max-in-flight-per-connection', '4'],

@@ -10,7 +10,7 @@ import { Cluster } from '../harness/index.js';
 import { brokerLifecycle, clusterPerTest } from '../support.js';
 import { RawKafkaConnection } from './raw-kafka.js';
 
-type Api = typeof ApiKey.FindCoordinator | typeof ApiKey.DescribeCluster | typeof ApiKey.ApiVersions;
+type Api = typeof ApiKey.FindCoordinator | typeof ApiKey.DescribeCluster | typeof ApiKey.ApiVersions | typeof ApiKey.ListGroups;
 
 /** One request through the codec on a raw connection, its decoded answer. */
 async function raw<K extends Api>(port: number, apiKey: K, version: number, body: Parameters<typeof encodeRequest<K>>[4]) {
@@ -88,5 +88,15 @@ describe('FindCoordinator in a three-broker cluster (brokers mode)', () => {
     const coordinatorPorts = new Set(answers[0]!.coordinators.map((c) => c.port));
     expect(coordinatorPorts.size, 'groups spread over the brokers').toBeGreaterThan(1);
     for (const p of coordinatorPorts) expect(ports).toContain(p);
+
+    // ListGroups: each broker lists the groups it coordinates, so a client that asks every broker
+    // (kafkajs, kafka-python) sees each group once, from its coordinator.
+    const b1 = cluster.broker('b1');
+    expect((await b1.http.post('/v1/topics', { name: 'listed', partitions: 1 })).status).toBe(201);
+    for (const g of groups) expect((await b1.http.post(`/v1/groups/${g}/offsets`, { offsets: [{ topic: 'listed', partition: 0, offset: 0 }] })).status).toBe(200);
+    const listed = await Promise.all(ports.map((port) => raw(port, ApiKey.ListGroups, 4, {})));
+    const listedBy = listed.flatMap((answer, i) => answer.groups.map((g) => `${g.groupId}@${ports[i]}`)).sort();
+    const expected = answers[0]!.coordinators.map((c) => `${c.key}@${c.port}`).sort();
+    expect(listedBy).toEqual(expected);
   }, 120_000);
 });

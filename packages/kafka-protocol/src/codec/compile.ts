@@ -148,12 +148,25 @@ function planField(f: FieldSchema, version: number, flexible: boolean, path: str
 
 function valueCodec(f: FieldSchema, version: number, flexible: boolean, nullable: boolean, path: string): ValueCodec {
   if (f.type === 'struct') {
-    if (nullable) throw new StrataError('INTERNAL_ERROR', `${path}: nullable structs are not supported by this interpreter`);
-    return compileStruct(requireFields(f, path), version, flexible, path);
+    const struct = compileStruct(requireFields(f, path), version, flexible, path);
+    return nullable ? nullableStructCodec(struct, path) : struct;
   }
   if (f.type === '[]struct') return arrayCodec(compileStruct(requireFields(f, path), version, flexible, path), flexible, nullable, path);
   if (f.type.startsWith('[]')) return arrayCodec(primitiveCodec(f.type.slice(2) as PrimitiveType, flexible, false, path), flexible, nullable, path);
   return primitiveCodec(f.type as PrimitiveType, flexible, nullable, path);
+}
+
+/** Kafka's nullable struct: an int8 marker before it, -1 for null, 1 for a struct (KIP-848's answers use it). */
+function nullableStructCodec(struct: ValueCodec, path: string): ValueCodec {
+  return {
+    minBytes: 1,
+    decode: (r) => (r.int8(path) < 0 ? null : struct.decode(r)),
+    encode: (w, v) => {
+      if (v === null) return w.int8(-1);
+      w.int8(1);
+      struct.encode(w, v);
+    },
+  };
 }
 
 function requireFields(f: FieldSchema, path: string): readonly FieldSchema[] {
@@ -311,6 +324,7 @@ function explicitDefault(f: FieldSchema, path: string): DefaultValue | undefined
 
 function defaultsOf(f: FieldSchema, path: string): { makeDefault: () => unknown; isDefault: (v: unknown) => boolean } {
   const explicit = explicitDefault(f, path);
+  if (f.type === 'struct' && explicit === null) return { makeDefault: () => null, isDefault: (v) => v === undefined || v === null };
   if (f.type === 'struct') {
     const fields = requireFields(f, path);
     const parts = fields.map((sub) => ({ name: sub.name, ...defaultsOf(sub, `${path}.${sub.name}`) }));

@@ -12,8 +12,10 @@ import {
   OffsetForLeaderEpochRequest,
   OffsetForLeaderEpochResponse,
 } from './cluster.js';
+import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from './consumer-group.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from './configs.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
+import { DeleteGroupsRequest, DeleteGroupsResponse, ListGroupsRequest, ListGroupsResponse } from './group-admin.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
@@ -35,6 +37,7 @@ export const MESSAGES = {
   2: { request: ListOffsetsRequest, response: ListOffsetsResponse },
   3: { request: MetadataRequest, response: MetadataResponse },
   10: { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
+  16: { request: ListGroupsRequest, response: ListGroupsResponse },
   17: { request: SaslHandshakeRequest, response: SaslHandshakeResponse },
   18: { request: ApiVersionsRequest, response: ApiVersionsResponse },
   19: { request: CreateTopicsRequest, response: CreateTopicsResponse },
@@ -45,8 +48,11 @@ export const MESSAGES = {
   32: { request: DescribeConfigsRequest, response: DescribeConfigsResponse },
   36: { request: SaslAuthenticateRequest, response: SaslAuthenticateResponse },
   37: { request: CreatePartitionsRequest, response: CreatePartitionsResponse },
+  42: { request: DeleteGroupsRequest, response: DeleteGroupsResponse },
   44: { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse },
   60: { request: DescribeClusterRequest, response: DescribeClusterResponse },
+  68: { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse },
+  69: { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
 } as const satisfies Record<number, { request: MessageSchema; response: MessageSchema }>;
 
 /** An API key this package has schemas for. */
@@ -63,6 +69,14 @@ export function isKnownApiKey(apiKey: number): apiKey is KnownApiKey {
 
 export {
   ApiVersionsRequest,
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
   ApiVersionsResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,

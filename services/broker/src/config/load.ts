@@ -346,6 +346,7 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
     maxConnections: int(INT_SETTINGS.kafkaMaxConnections),
     maxConnectionsPerAddress: int(INT_SETTINGS.kafkaMaxConnectionsPerAddress),
     connectionsMaxIdleMs: int(INT_SETTINGS.kafkaConnectionsMaxIdleMs),
+    groupSessionTimeoutMs: int(INT_SETTINGS.kafkaGroupSessionTimeoutMs),
   };
   // One request the size cap allows must fit the budget it is counted against.
   if (kafka.requestBytesInFlight < kafka.maxRequestBytes) {

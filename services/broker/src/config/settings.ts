@@ -3,7 +3,7 @@
 //
 // Each setting STRATA_FOO_BAR has the flag form --foo-bar (also --foo-bar=value).
 
-import { GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT } from '@strata/coord';
+import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT } from '@strata/coord';
 import { DEFAULT_PRODUCER_STATE_LIMITS } from '@strata/log';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '@strata/protocol';
 import type { LogLevel } from '../logger.js';
@@ -167,6 +167,12 @@ export const DEFAULTS = Object.freeze({
   kafkaMaxConnectionsPerAddress: 1_000,
   /** Kafka's connections.max.idle.ms: a connection with nothing in flight and no byte for this long is closed. */
   kafkaConnectionsMaxIdleMs: 600_000,
+  /**
+   * Kafka's group.consumer.session.timeout.ms (45 s): how long a KIP-848 member on the Kafka listener
+   * lives without a heartbeat before its partitions move (its heartbeat interval is a third of it, at
+   * most 5 s). HTTP members choose their own (sessionTimeoutMs); a Kafka member has no such field.
+   */
+  kafkaGroupSessionTimeoutMs: COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
 });
 
 /**
@@ -286,6 +292,7 @@ export const INT_SETTINGS = {
   kafkaMaxConnections: { env: 'STRATA_KAFKA_MAX_CONNECTIONS', default: DEFAULTS.kafkaMaxConnections, min: 1, max: 1_000_000 },
   kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
   kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
+  kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {

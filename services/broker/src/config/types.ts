@@ -144,4 +144,6 @@ export interface KafkaConfig {
   maxConnections: number;
   maxConnectionsPerAddress: number;
   connectionsMaxIdleMs: number;
+  /** Kafka's group.consumer.session.timeout.ms: a KIP-848 member's session, set when it joins. */
+  groupSessionTimeoutMs: number;
 }

@@ -49,6 +49,19 @@ export interface HeartbeatRequest extends MemberSettings {
   ownedPartitions?: GroupHeartbeatRequest['ownedPartitions'];
 }
 
+/**
+ * A subscription to a topic that does not exist: `refuse` (UNKNOWN_TOPIC: over HTTP a typo would
+ * consume nothing, silently) or `wait` (Kafka's rule, which Kafka clients expect: the topic gets no
+ * partitions until it is created, then the next heartbeat assigns them).
+ */
+export type UnknownTopics = 'refuse' | 'wait';
+
+export interface JoinOptions {
+  /** The member's id when the client chose it (KIP-848 v1); else a new UUID. */
+  memberId?: string;
+  unknownTopics?: UnknownTopics;
+}
+
 export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'timestamp'; value: number } | { to: 'offset'; value: number };
 
 export class GroupsCore {
@@ -77,6 +90,13 @@ export class GroupsCore {
     return { ...description, partitions };
   }
 
+  /** The group's members and epochs, without offsets (KIP-848's ConsumerGroupDescribe). NOT_FOUND when there is no such group. */
+  async members(group: string, signal: AbortSignal): Promise<GroupDescription> {
+    const description = await this.#ctx.coordinator.describeGroup(group, { signal: deadline(signal) });
+    if (description === null) throw noSuchGroup(group);
+    return description;
+  }
+
   async delete(group: string, signal: AbortSignal): Promise<void> {
     if (!(await this.#ctx.coordinator.deleteGroup(group, { signal: deadline(signal) }))) throw noSuchGroup(group);
   }
@@ -85,19 +105,15 @@ export class GroupsCore {
    * A new member (epoch 0). Subscribing to a topic that does not exist is refused (Kafka would wait
    * for it): a typo would otherwise consume nothing, silently.
    */
-  async join(group: string, topics: readonly string[], settings: MemberSettings, signal: AbortSignal): Promise<GroupHeartbeatResponse> {
+  async join(group: string, topics: readonly string[], settings: MemberSettings, signal: AbortSignal, options: JoinOptions = {}): Promise<GroupHeartbeatResponse> {
     const subscribed = [...new Set(topics)];
-    await this.#syncUnknown(subscribed);
-    for (const t of subscribed) this.#ctx.registry.get(t);
-    return this.#heartbeat(group, settings, { memberId: randomUUID(), memberEpoch: 0, subscribedTopics: subscribed }, signal);
+    await this.#checkSubscription(subscribed, options.unknownTopics ?? 'refuse');
+    return this.#heartbeat(group, settings, { memberId: options.memberId ?? randomUUID(), memberEpoch: 0, subscribedTopics: subscribed }, signal);
   }
 
-  async heartbeat(group: string, memberId: string, request: HeartbeatRequest, signal: AbortSignal): Promise<GroupHeartbeatResponse> {
+  async heartbeat(group: string, memberId: string, request: HeartbeatRequest, signal: AbortSignal, unknownTopics: UnknownTopics = 'refuse'): Promise<GroupHeartbeatResponse> {
     const topics = request.topics === undefined ? undefined : [...new Set(request.topics)];
-    if (topics !== undefined) {
-      await this.#syncUnknown(topics);
-      for (const t of topics) this.#ctx.registry.get(t);
-    }
+    if (topics !== undefined) await this.#checkSubscription(topics, unknownTopics);
     return this.#heartbeat(group, request, {
       memberId,
       memberEpoch: request.memberEpoch,
@@ -180,6 +196,12 @@ export class GroupsCore {
       },
       { signal: deadline(signal) },
     );
+  }
+
+  /** A subscription's topics: known here after a sync, or refused (UNKNOWN_TOPIC) unless unknown ones may wait. */
+  async #checkSubscription(topics: readonly string[], unknownTopics: UnknownTopics): Promise<void> {
+    await this.#syncUnknown(topics);
+    if (unknownTopics === 'refuse') for (const t of topics) this.#ctx.registry.get(t);
   }
 
   /** Clustered: a topic this broker has not seen yet may have been created through another broker. */

@@ -114,6 +114,19 @@ export class KafkaClusterView {
     return best;
   }
 
+  /**
+   * Whether this broker is the group's coordinator as FindCoordinator names it (always in one-address
+   * mode). ListGroups answers only these, as a Kafka broker lists the groups it coordinates: a client
+   * asks every broker and joins the lists, which would otherwise name each group once per broker.
+   * With no live broker known yet, every broker answers for the group (a rare duplicate rather than a
+   * group missing from every list).
+   */
+  coordinatesGroup(groupId: string): boolean {
+    if (this.#oneAddress) return true;
+    const coordinator = this.groupCoordinator(groupId);
+    return coordinator === null || coordinator.nodeId === nodeIdOf(this.#ctx.config.brokerId);
+  }
+
   controllerId(): number {
     if (this.#oneAddress) return ONE_ADDRESS_NODE_ID;
     const controller = this.#ctx.cluster.node.controller;

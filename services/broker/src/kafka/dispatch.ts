@@ -12,12 +12,16 @@ import { DecompressionSlots } from '@strata/protocol';
 import type { BrokerContext } from '../context.js';
 import type { DataCore } from '../core/data.js';
 import type { ProducersCore } from '../core/producers.js';
+import { GroupsCore } from '../core/groups.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
+import { consumerGroupDescribeHandler } from './handlers/consumer-group-describe.js';
+import { consumerGroupHeartbeatHandler } from './handlers/consumer-group-heartbeat.js';
 import { createPartitionsHandler } from './handlers/create-partitions.js';
 import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteGroupsHandler } from './handlers/delete-groups.js';
 import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
@@ -28,6 +32,7 @@ import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { listGroupsHandler } from './handlers/list-groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -54,6 +59,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     ctx,
     data: dc.data,
     topics: new TopicsCore(ctx),
+    groups: new GroupsCore(ctx, dc.data),
     view: new KafkaClusterView(ctx, dc.advertisedAddress),
     metrics,
     decompressionSlots: new DecompressionSlots(ctx.config.maxConcurrentDecompressions),
@@ -73,6 +79,10 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.DeleteRecords, deleteRecordsHandler(deps)],
     [ApiKey.InitProducerId, initProducerIdHandler(deps, dc.producers)],
     [ApiKey.FindCoordinator, findCoordinatorHandler(deps)],
+    [ApiKey.ListGroups, listGroupsHandler(deps)],
+    [ApiKey.DeleteGroups, deleteGroupsHandler(deps)],
+    [ApiKey.ConsumerGroupHeartbeat, consumerGroupHeartbeatHandler(deps)],
+    [ApiKey.ConsumerGroupDescribe, consumerGroupDescribeHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

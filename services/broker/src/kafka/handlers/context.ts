@@ -15,6 +15,7 @@ import {
 import type { DecompressionSlots, StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
 import type { DataCore } from '../../core/data.js';
+import type { GroupsCore } from '../../core/groups.js';
 import type { TopicsCore } from '../../core/topics.js';
 import type { RequestOrigin } from '../../core/leader-client.js';
 import type { KafkaClusterView } from '../cluster-view.js';
@@ -33,6 +34,7 @@ export interface HandlerDeps {
   ctx: BrokerContext;
   data: DataCore;
   topics: TopicsCore;
+  groups: GroupsCore;
   view: KafkaClusterView;
   metrics: KafkaListenerMetrics;
   /** The bound on decompressions at once (produce validation), shared with nothing else on this listener. */

@@ -1,0 +1,34 @@
+// ListGroups (key 16), v0-5: the groups this broker coordinates (KafkaClusterView.coordinatesGroup:
+// every group in one-address mode or on a single node; in brokers mode the ones FindCoordinator
+// names it for, since a client asks every broker and joins the answers), out of every group the
+// coordinator holds (GroupsCore.list, the same list as GET /v1/groups), filtered by state from v4 (Kafka's state names, case-insensitive, as Kafka
+// compares them) and by type from v5. Every group today is a KIP-848 group (Kafka's or HTTP's
+// members): protocol type and group type "consumer".
+
+import { ApiKey, KafkaError } from '@strata/kafka-protocol';
+import { decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { CONSUMER_GROUP_TYPE, groupErrorCode, kafkaGroupState } from './groups-common.js';
+
+const API = 'ListGroups';
+
+export function listGroupsHandler(deps: HandlerDeps): KafkaHandler {
+  return async (request) => {
+    const body = decodeBody(ApiKey.ListGroups, request);
+    const states = new Set(body.statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(body.typesFilter.map((t) => t.toLowerCase()));
+    try {
+      const listed = await deps.groups.list(request.signal);
+      const groups = [];
+      for (const g of listed) {
+        if (!deps.view.coordinatesGroup(g.group)) continue;
+        const groupState = kafkaGroupState(g.state);
+        if (states.size > 0 && !states.has(groupState.toLowerCase())) continue;
+        if (types.size > 0 && !types.has(CONSUMER_GROUP_TYPE)) continue;
+        groups.push({ groupId: g.group, protocolType: CONSUMER_GROUP_TYPE, groupState, groupType: CONSUMER_GROUP_TYPE });
+      }
+      return respond(ApiKey.ListGroups, request, { throttleTimeMs: 0, errorCode: KafkaError.NONE, groups });
+    } catch (e) {
+      return respond(ApiKey.ListGroups, request, { throttleTimeMs: 0, errorCode: groupErrorCode(deps, API, e).code, groups: [] });
+    }
+  };
+}
