@@ -6,8 +6,8 @@
 // nothing below depends on which engine it is (docs/architecture.md#startup).
 
 import { once } from 'node:events';
-import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { mkdir, readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
@@ -36,8 +36,10 @@ import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
 import { answerProtocolErrors, createRequestListener } from './http/server.js';
-import { ListenerGuard, serverOptions } from './http/admission.js';
-import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
+import { ListenerGuard } from './http/admission.js';
+import { createHttpServer, schemeOf } from './security/http-server.js';
+import { TlsMaterial } from './security/tls.js';
+import { LOOPBACK, connectionLimits, exists, listenOn, urlHost, withPort } from './startup/listen.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -128,6 +130,12 @@ async function startOnLockedDataDir(
   releaseDataDir: () => Promise<void>,
 ): Promise<Broker> {
   const clusterConfig = config.cluster;
+  // Read (and checked) first: a broker whose certificate is unusable does not start.
+  const tls = config.tls === null ? null : await TlsMaterial.load(config.tls, logger);
+  if (tls !== null) {
+    tls.watch();
+    undo.push(async () => tls.close());
+  }
   const coordDir = join(config.dataDir, META_DIR, 'coord');
   // Created now (a fresh data dir): the one case where the bucket may fill it (below).
   const freshCoordinator = deps.coordinator === undefined && clusterConfig.redisUrl === '' && !(await exists(join(coordDir, 'cluster.json')));
@@ -137,6 +145,7 @@ async function startOnLockedDataDir(
   else if (clusterConfig.redisUrl !== '') {
     coordinator = await RedisCoordinator.connect({
       url: clusterConfig.redisUrl,
+      ...(clusterConfig.redisCaFile === '' ? {} : { redis: { tls: { ca: await readFile(clusterConfig.redisCaFile) } } }),
       prefix: clusterConfig.redisPrefix,
       leaseTtlMaxMs: clusterConfig.leaseTtlMs,
       // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
@@ -192,7 +201,7 @@ async function startOnLockedDataDir(
     ...config.tiering,
     store:
       deps.objectStore ??
-      createObjectStore(config.objectStore, { onS3Request: (operation) => s3Requests.inc({ operation }), onS3Retry: () => s3Retries.inc() }),
+      await createObjectStore(config.objectStore, { onS3Request: (operation) => s3Requests.inc({ operation }), onS3Retry: () => s3Retries.inc() }),
     dataDir: config.dataDir,
     logger,
     registry: metrics.registry,
@@ -263,9 +272,10 @@ async function startOnLockedDataDir(
     url: () => url,
     kafkaAddress: () => kafka?.advertisedAddress ?? null,
     startedAtMs: Date.now(),
+    tls,
   });
   node = clusterNode;
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 });
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
   const ctx: BrokerContext = {
     coordinator,
@@ -316,34 +326,40 @@ async function startOnLockedDataDir(
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const limits = connectionLimits(config);
-  const server: Server = createServer(
-    serverOptions(limits),
-    createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track }),
-  );
+  const requestListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
+  const server: Server = createHttpServer(limits, tls, requestListener);
   answerProtocolErrors(server, logger);
   new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(server);
+  // With TLS on, an optional plaintext listener on loopback only (local tools); off unless set.
+  const plaintext = tls === null || tls.config.plaintextHttpPort === 0 ? null : createHttpServer(limits, null, requestListener);
+  if (plaintext !== null) {
+    answerProtocolErrors(plaintext, logger);
+    new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(plaintext);
+  }
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.httpPort, config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, config.httpPort, config.host);
   } catch (e) {
     logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
     throw e;
   }
   undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  if (plaintext !== null) {
+    await listenOn(plaintext, tls!.config.plaintextHttpPort, LOOPBACK).catch((e: unknown) => {
+      logger.error('cannot listen on the plaintext loopback port', { port: tls!.config.plaintextHttpPort, err: e });
+      throw e;
+    });
+    undo.push(() => new Promise<void>((resolve) => plaintext.close(() => resolve())));
+    logger.warn('plaintext HTTP listener on loopback beside TLS (STRATA_PLAINTEXT_HTTP_PORT)', { host: LOOPBACK, port: (plaintext.address() as AddressInfo).port });
+  }
   // A failed start lets waiting requests through (they find the broker closing).
   undo.push(async () => markStarted());
   server.on('error', (e) => logger.error('http server error', { err: e }));
   const port = (server.address() as AddressInfo).port;
-  if (url === '') url = `http://${urlHost(config.host)}:${port}`;
+  if (url === '') url = `${schemeOf(tls)}://${urlHost(config.host)}:${port}`;
   if (config.kafka.port !== 0) {
     try {
-      kafka = await startKafkaListener(ctx, data, producers, () => new URL(url).hostname);
+      kafka = await startKafkaListener(ctx, data, producers, () => new URL(url).hostname, tls);
     } catch (e) {
       logger.error('cannot listen on the kafka port', { host: config.host, port: config.kafka.port, err: e });
       throw e;
@@ -388,13 +404,14 @@ async function startOnLockedDataDir(
       maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
       // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
       limits: { ...limits, maxConnectionsPerAddress: 0 },
+      tls,
     });
   } catch (e) {
     logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
     throw e;
   }
   undo.push(() => internalServer.close());
-  if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `http://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
+  if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `${schemeOf(tls)}://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
   logger.info('internal (replication) listener up', { port: internalServer.port, internalUrl });
   try {
     await clusterNode.start();
@@ -426,6 +443,8 @@ async function startOnLockedDataDir(
     const stopTaking = (): void => {
       serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      plaintext?.close();
+      plaintext?.closeIdleConnections();
       // Kafka connections answer what they have read (long-polls return at waiters.close()), then end.
       kafkaClosed = kafka?.close(config.shutdownTimeoutMs);
       // Long-polls answer with what they have.
@@ -448,6 +467,7 @@ async function startOnLockedDataDir(
       });
     }
     server.closeAllConnections();
+    plaintext?.closeAllConnections();
     await clusterNode.stop();
     await internalServer.close();
     await forwarder.close().catch(() => undefined);
@@ -462,6 +482,7 @@ async function startOnLockedDataDir(
     await kafkaClosed;
     if (deps.coordinator === undefined) await coordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
+    tls?.close();
     await releaseDataDir();
     state = 'closed';
     logger.info('broker stopped');

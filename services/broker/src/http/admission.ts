@@ -17,6 +17,7 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { StrataError } from '@strata/protocol';
 
 export interface ConnectionLimits {
@@ -86,7 +87,9 @@ export class ListenerGuard {
     server.requestTimeout = limits.requestTimeoutMs;
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     // Node checks the two timeouts above on a period set at construction: see serverOptions().
-    server.on('connection', (socket: Socket) => this.admit(socket));
+    // A TLS server's requests come on the socket made once the handshake is done, not on the TCP
+    // one of 'connection': admit that one, or no request would find its guard (readBody's budgets).
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => this.admit(socket));
     // Before the request listener: a handler may read its body in the same tick.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       responses.set(req, res);

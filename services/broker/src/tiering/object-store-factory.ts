@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { StrataError } from '@strata/protocol';
 import { LocalDirObjectStore, S3ObjectStore, type ObjectStore } from '@strata/storage';
 import type { ObjectStoreConfig } from '../config.js';
 
@@ -8,9 +10,13 @@ export interface ObjectStoreHooks {
 }
 
 /** The one place the broker picks an ObjectStore engine. Credentials come from the SDK's chain (AWS_* env, profiles, roles). */
-export function createObjectStore(config: ObjectStoreConfig, hooks: ObjectStoreHooks = {}): ObjectStore {
+export async function createObjectStore(config: ObjectStoreConfig, hooks: ObjectStoreHooks = {}): Promise<ObjectStore> {
   if (config.kind === 'local') return new LocalDirObjectStore(config.dir);
+  const ca = config.caFile === '' ? null : await readFile(config.caFile).catch((e: unknown) => {
+    throw new StrataError('INVALID_CONFIG', `STRATA_S3_CA_FILE: cannot read ${config.caFile}: ${(e as Error).message}`, { cause: e });
+  });
   return new S3ObjectStore({
+    ...(ca === null ? {} : { ca }),
     bucket: config.bucket,
     prefix: config.prefix,
     region: config.region,
