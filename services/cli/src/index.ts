@@ -13,7 +13,7 @@ import { groupsCommands } from './commands/groups.js';
 import { produceCommand } from './commands/produce.js';
 import { serveCommand } from './commands/serve.js';
 import { topicsCommands } from './commands/topics.js';
-import { brokerClient } from './broker-client.js';
+import { brokerClient, clientTlsOf } from './broker-client.js';
 import { processIo, type CliIo } from './io.js';
 import { formatError } from './report.js';
 
@@ -240,9 +240,10 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
       throw new UsageError(`missing <${command.positionalNames[positionals.length] ?? 'argument'}>`);
     }
     const brokerUrl = brokerUrlOf(stringOption(values, 'broker'), io.env);
-    const client = brokerClient(brokerUrl);
+    const tls = clientTlsOf(io.env);
+    const client = brokerClient(brokerUrl, tls);
     try {
-      return await command.run({ io, values, positionals, rawArgs: rest, brokerUrl, client });
+      return await command.run({ io, values, positionals, rawArgs: rest, brokerUrl, client, ...(tls === undefined ? {} : { tls }) });
     } finally {
       await client.close();
     }
