@@ -89,7 +89,10 @@ function commandHelp(command: Command): string {
 function globalOptionHelp(withBroker: boolean): Array<[string, string]> {
   return [
     ...(withBroker
-      ? ([['--broker URL', `broker to talk to (default: $STRATA_URL or ${DEFAULT_BROKER_URL})`]] as Array<[string, string]>)
+      ? ([
+          ['--broker URL', `broker to talk to (default: $STRATA_URL or ${DEFAULT_BROKER_URL})`],
+          ['', 'https: trusts $STRATA_CA_FILE; mTLS: $STRATA_CLIENT_CERT_FILE, $STRATA_CLIENT_KEY_FILE'],
+        ] as Array<[string, string]>)
       : []),
     ['-h, --help', 'show help'],
     ['-V, --version', 'show the version'],
