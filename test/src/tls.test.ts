@@ -98,6 +98,10 @@ describe('a broker with TLS on', () => {
     expect(plaintext.status).toBe('000');
     const untrusted = await curl([`${broker.url}/v1/topics`]);
     expect(untrusted.code).toBe(60); // curl: the peer certificate cannot be authenticated
+    // Each failed handshake is counted.
+    const metrics = await broker.http.get('/metrics');
+    const refused = /strata_http_refused_total\{reason="tls_handshake"\} (\d+)/.exec(String(metrics.body));
+    expect(Number(refused?.[1] ?? 0)).toBeGreaterThanOrEqual(2);
   });
 
   it('keeps a plaintext HTTP port on loopback only when STRATA_PLAINTEXT_HTTP_PORT is set', async () => {
@@ -105,7 +109,7 @@ describe('a broker with TLS on', () => {
     expect(answer.status, answer.body).toBe('200');
   });
 
-  it('the CLI reaches it with STRATA_CA_FILE, and says why without it', async () => {
+  it('the CLI reaches it with STRATA_CA_FILE, and fails without it', async () => {
     await broker.http.post('/v1/topics', { name: 'cli-made', partitions: 1 });
     const ok = await runStrata(['topics', 'list', '--broker', broker.url], { env: { STRATA_CA_FILE: pki.caFile } });
     expect(ok.code, ok.stderr).toBe(0);
@@ -203,6 +207,8 @@ describe('mTLS: client certificates signed by STRATA_TLS_CLIENT_CA_FILE', () => 
     const foreign = ['-X', `ssl.certificate.location=${pki.strangerCertFile}`, '-X', `ssl.key.location=${pki.strangerKeyFile}`];
     const refused = await kcatSsl(bootstrap, foreign, ['-L', '-m', '3']);
     expect(refused.code).not.toBe(0);
+    const metrics = String((await broker.http.get('/metrics')).body);
+    expect(metrics).toMatch(/strata_kafka_connections_closed_total\{reason="tls_handshake"\} [1-9]/);
   });
 
   it('reloads the certificate on SIGHUP', async () => {

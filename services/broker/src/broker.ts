@@ -327,15 +327,15 @@ async function startOnLockedDataDir(
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const limits = connectionLimits(config);
   const requestListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
-  const server: Server = createHttpServer(limits, tls, requestListener);
-  answerProtocolErrors(server, logger);
-  new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(server);
+  const guarded = (made: Server): Server => {
+    answerProtocolErrors(made, logger);
+    new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(made);
+    return made;
+  };
+  const server = guarded(createHttpServer(limits, tls, requestListener));
+  server.on('tlsClientError', () => metrics.httpRefused.inc({ reason: 'tls_handshake' }));
   // With TLS on, an optional plaintext listener on loopback only (local tools); off unless set.
-  const plaintext = tls === null || tls.config.plaintextHttpPort === 0 ? null : createHttpServer(limits, null, requestListener);
-  if (plaintext !== null) {
-    answerProtocolErrors(plaintext, logger);
-    new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(plaintext);
-  }
+  const plaintext = tls === null || tls.config.plaintextHttpPort === 0 ? null : guarded(createHttpServer(limits, null, requestListener));
 
   try {
     await listenOn(server, config.httpPort, config.host);
@@ -345,12 +345,13 @@ async function startOnLockedDataDir(
   }
   undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   if (plaintext !== null) {
-    await listenOn(plaintext, tls!.config.plaintextHttpPort, LOOPBACK).catch((e: unknown) => {
-      logger.error('cannot listen on the plaintext loopback port', { port: tls!.config.plaintextHttpPort, err: e });
+    const plaintextPort = tls!.config.plaintextHttpPort;
+    await listenOn(plaintext, plaintextPort, LOOPBACK).catch((e: unknown) => {
+      logger.error('cannot listen on the plaintext loopback port', { port: plaintextPort, err: e });
       throw e;
     });
     undo.push(() => new Promise<void>((resolve) => plaintext.close(() => resolve())));
-    logger.warn('plaintext HTTP listener on loopback beside TLS (STRATA_PLAINTEXT_HTTP_PORT)', { host: LOOPBACK, port: (plaintext.address() as AddressInfo).port });
+    logger.warn('plaintext HTTP listener on loopback beside TLS (STRATA_PLAINTEXT_HTTP_PORT)', { host: LOOPBACK, port: plaintextPort });
   }
   // A failed start lets waiting requests through (they find the broker closing).
   undo.push(async () => markStarted());

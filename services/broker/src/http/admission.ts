@@ -44,7 +44,7 @@ export interface ConnectionLimits {
 /** Why a body was refused (429). */
 export type BodyRefusal = 'body_bytes_per_connection' | 'body_bytes_per_address' | 'body_bytes_total';
 /** Why a connection was closed or a body refused (the label of strata_http_refused_total). */
-export type RefusalReason = BodyRefusal | 'connections_per_address' | 'idle_connection';
+export type RefusalReason = BodyRefusal | 'connections_per_address' | 'idle_connection' | 'tls_handshake';
 
 /** Bytes a body holds of the budgets until release(), which is idempotent. */
 export interface BodyReservation {
