@@ -11,10 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { once } from 'node:events';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isStrataError } from '@strata/protocol';
 import { createLogger, loadConfig } from '@strata/broker';
-import type { TlsConfig } from '../src/config.js';
+import { DEFAULTS, type TlsConfig } from '../src/config.js';
+import { KafkaServer } from '../src/kafka/server.js';
 import { guardOf, ListenerGuard, type ConnectionLimits } from '../src/http/admission.js';
 import { createHttpServer } from '../src/security/http-server.js';
 import { peerPrincipal, TlsMaterial } from '../src/security/tls.js';
@@ -181,6 +184,61 @@ describe('TLS listeners', () => {
       expect(guarded).toBe(true);
     } finally {
       await close(server);
+      material.close();
+    }
+  });
+});
+
+describe('the Kafka listener under mTLS', () => {
+  it('carries the client certificate subject to every request it dispatches', async () => {
+    copyFileSync(file('server.crt'), file('live.crt'));
+    copyFileSync(file('server.key'), file('live.key'));
+    const material = await TlsMaterial.load(tlsConfig({ clientCaFile: file('ca.crt') }), quiet);
+    const principals: Array<string | undefined> = [];
+    const server = new KafkaServer({
+      config: {
+        port: 0,
+        advertisedAddress: '',
+        metadataMode: 'brokers',
+        autoCreateTopics: false,
+        maxRequestBytes: 1024 * 1024,
+        maxInFlightPerConnection: 4,
+        requestBytesInFlight: 4 * 1024 * 1024,
+        maxConnections: 10,
+        maxConnectionsPerAddress: 10,
+        connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+      },
+      host: '127.0.0.1',
+      logger: quiet,
+      registry: new Registry(),
+      frameIdleTimeoutMs: 5_000,
+      tls: material,
+      dispatch: async (request) => {
+        principals.push(request.principal);
+        const head = Buffer.alloc(8);
+        head.writeInt32BE(4, 0);
+        head.writeInt32BE(request.correlationId, 4);
+        return { kind: 'respond', chunks: [head] };
+      },
+    });
+    const port = await server.listen();
+    try {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca, ...client });
+      await once(socket, 'secureConnect');
+      // ApiVersions v0, correlation id 7, no client id.
+      const frame = Buffer.alloc(14);
+      frame.writeInt32BE(10, 0);
+      frame.writeInt16BE(18, 4);
+      frame.writeInt16BE(0, 6);
+      frame.writeInt32BE(7, 8);
+      frame.writeInt16BE(-1, 12);
+      socket.write(frame);
+      const [answer] = (await once(socket, 'data')) as [Buffer];
+      expect(answer.readInt32BE(4)).toBe(7);
+      expect(principals).toEqual(['O=acme,CN=alice']);
+      socket.destroy();
+    } finally {
+      await server.close(1_000);
       material.close();
     }
   });

@@ -30,7 +30,7 @@ export interface InboundRequest {
   /** The client's address, for logs. */
   remote: string;
   /** The client's authenticated identity (its verified TLS certificate's subject), if any. */
-  principal: string | undefined;
+  principal?: string | undefined;
 }
 
 /**

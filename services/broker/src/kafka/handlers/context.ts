@@ -28,7 +28,7 @@ export interface KafkaRequest {
   signal: AbortSignal;
   remote: string;
   /** The client's authenticated identity (security/tls.ts peerPrincipal), carried to the core in every origin. */
-  principal: string | undefined;
+  principal?: string | undefined;
 }
 
 export interface HandlerDeps {
@@ -88,7 +88,7 @@ export function countError(deps: Pick<HandlerDeps, 'metrics'>, api: string, code
  * the raw HTTP endpoint answers); in brokers mode the client is told NOT_LEADER_OR_FOLLOWER and asks
  * the leader itself, as with Kafka.
  */
-export function readOrigin(deps: Pick<HandlerDeps, 'ctx'>, request: Pick<KafkaRequest, 'principal'>, replay: string): RequestOrigin {
+export function readOrigin(deps: Pick<HandlerDeps, 'ctx'>, replay: string, request: Pick<KafkaRequest, 'principal'>): RequestOrigin {
   return { ...(deps.ctx.config.kafka.metadataMode === 'one-address' ? { replay } : {}), ...originOf(request) };
 }
 

@@ -75,7 +75,7 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
   const readOne = async (slot: Slot, maxBytes: number, maxWaitMs: number, signal: AbortSignal): Promise<Answer> => {
     const replay = `/v1/topics/${encodeURIComponent(slot.topic)}/partitions/${slot.partition}/batches?offset=${slot.offset}&maxBytes=${maxBytes}&maxWaitMs=${maxWaitMs}`;
     try {
-      const read = await data.fetchPartition({ topic: slot.topic, partition: slot.partition, offset: slot.offset, maxBytes, maxWaitMs }, readOrigin(deps, slot, replay), signal);
+      const read = await data.fetchPartition({ topic: slot.topic, partition: slot.partition, offset: slot.offset, maxBytes, maxWaitMs }, readOrigin(deps, replay, slot), signal);
       return toAnswer(slot, read);
     } catch (e) {
       // A wait this fetch ended itself (another partition got data): no error, nothing read.

@@ -19,7 +19,7 @@ export function listOffsetsHandler(deps: HandlerDeps): KafkaHandler {
   /** The offset (and the timestamp, for a lookup by time) of one partition. */
   const lookup = async (request: KafkaRequest, topic: string, partition: number, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> => {
     const replay = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/offsets?at=${String(at)}`;
-    const found = await data.listOffsets(topic, partition, at, readOrigin(deps, request, replay), request.signal);
+    const found = await data.listOffsets(topic, partition, at, readOrigin(deps, replay, request), request.signal);
     return found.source === 'local' ? found : leaderOffset(found.reply, `offset lookup of ${topic}/${partition}`);
   };
 
