@@ -6,7 +6,7 @@
 // nothing below depends on which engine it is (docs/architecture.md#startup).
 
 import { once } from 'node:events';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
@@ -38,7 +38,7 @@ import { ROUTES, type RouteId } from './http/routes.js';
 import { answerProtocolErrors, createRequestListener } from './http/server.js';
 import { ListenerGuard } from './http/admission.js';
 import { createHttpServer, schemeOf } from './security/http-server.js';
-import { TlsMaterial } from './security/tls.js';
+import { TlsMaterial, readPemFile } from './security/tls.js';
 import { LOOPBACK, connectionLimits, exists, listenOn, urlHost, withPort } from './startup/listen.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
@@ -145,7 +145,7 @@ async function startOnLockedDataDir(
   else if (clusterConfig.redisUrl !== '') {
     coordinator = await RedisCoordinator.connect({
       url: clusterConfig.redisUrl,
-      ...(clusterConfig.redisCaFile === '' ? {} : { redis: { tls: { ca: await readFile(clusterConfig.redisCaFile) } } }),
+      ...(clusterConfig.redisCaFile === '' ? {} : { redis: { tls: { ca: (await readPemFile('STRATA_REDIS_CA_FILE', clusterConfig.redisCaFile))! } } }),
       prefix: clusterConfig.redisPrefix,
       leaseTtlMaxMs: clusterConfig.leaseTtlMs,
       // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.

@@ -137,15 +137,18 @@ export class TlsMaterial {
   }
 }
 
+/** A PEM file a setting names; INVALID_CONFIG naming the setting when it cannot be read. Null for an unset (empty) path. */
+export async function readPemFile(setting: string, file: string): Promise<Buffer | null> {
+  if (file === '') return null;
+  try {
+    return await readFile(file);
+  } catch (e) {
+    throw new StrataError('INVALID_CONFIG', `${setting}: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 async function readPems(config: TlsConfig): Promise<Pems> {
-  const read = async (setting: string, file: string): Promise<Buffer | null> => {
-    if (file === '') return null;
-    try {
-      return await readFile(file);
-    } catch (e) {
-      throw new StrataError('INVALID_CONFIG', `${setting}: cannot read ${file}: ${(e as Error).message}`, { cause: e });
-    }
-  };
+  const read = readPemFile;
   const cert = (await read('STRATA_TLS_CERT_FILE', config.certFile))!;
   const key = (await read('STRATA_TLS_KEY_FILE', config.keyFile))!;
   const clientCa = await read('STRATA_TLS_CLIENT_CA_FILE', config.clientCaFile);

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { StrataError } from '@strata/protocol';
 import { LocalDirObjectStore, S3ObjectStore, type ObjectStore } from '@strata/storage';
+import { readPemFile } from '../security/tls.js';
 import type { ObjectStoreConfig } from '../config.js';
 
 export interface ObjectStoreHooks {
@@ -12,9 +11,7 @@ export interface ObjectStoreHooks {
 /** The one place the broker picks an ObjectStore engine. Credentials come from the SDK's chain (AWS_* env, profiles, roles). */
 export async function createObjectStore(config: ObjectStoreConfig, hooks: ObjectStoreHooks = {}): Promise<ObjectStore> {
   if (config.kind === 'local') return new LocalDirObjectStore(config.dir);
-  const ca = config.caFile === '' ? null : await readFile(config.caFile).catch((e: unknown) => {
-    throw new StrataError('INVALID_CONFIG', `STRATA_S3_CA_FILE: cannot read ${config.caFile}: ${(e as Error).message}`, { cause: e });
-  });
+  const ca = await readPemFile('STRATA_S3_CA_FILE', config.caFile);
   return new S3ObjectStore({
     ...(ca === null ? {} : { ca }),
     bucket: config.bucket,
