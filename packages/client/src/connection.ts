@@ -180,6 +180,7 @@ export class Connection {
         pipelining: 1,
         connectTimeout: this.options.connectTimeoutMs,
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        ...(this.options.tls === null ? {} : { connect: this.options.tls }),
       });
       this.#pools.set(origin, pool);
     }

@@ -27,7 +27,7 @@ export type { RetryEvent } from './retry.js';
 export type { FailureKind, RequestFailure } from './failure.js';
 
 export { CONNECTION_DEFAULTS, PRODUCER_DEFAULTS, READER_DEFAULTS } from './options.js';
-export type { Acks, AutoOffsetReset, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
+export type { Acks, AutoOffsetReset, ClientTls, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
 
 export type {
   ClusterBroker,

@@ -73,11 +73,21 @@ export interface ConnectionOptions {
   maxResponseBytes?: number;
   /** Sent with every request (e.g. an Authorization header for a proxy in front of the brokers). */
   headers?: Readonly<Record<string, string>>;
+  /** For https:// brokers: the CA their certificates are checked against, and a client certificate (mTLS). */
+  tls?: ClientTls;
 }
 
-export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'brokers' | 'headers'>> & {
+/** PEM contents (not paths). `ca` replaces Node's roots; `cert` and `key` go together. */
+export interface ClientTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'brokers' | 'headers' | 'tls'>> & {
   origins: string[];
   headers: Readonly<Record<string, string>>;
+  tls: ClientTls | null;
 };
 
 export interface ProducerTuning {
@@ -166,7 +176,9 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     connectionsPerBroker: problems.int('connectionsPerBroker', options.connectionsPerBroker, d.connectionsPerBroker, 1, 65_536),
     maxResponseBytes: problems.int('maxResponseBytes', options.maxResponseBytes, d.maxResponseBytes, 1024, 2 ** 31 - 1),
     headers: { ...(options.headers ?? {}) },
+    tls: options.tls === undefined ? null : { ...options.tls },
   };
+  if (resolved.tls !== null && (resolved.tls.cert === undefined) !== (resolved.tls.key === undefined)) problems.add('tls.cert and tls.key go together (a client certificate needs its key)');
   if (resolved.retryBackoffMaxMs < resolved.retryBackoffMs) {
     problems.add(`retryBackoffMaxMs (${resolved.retryBackoffMaxMs}) must be >= retryBackoffMs (${resolved.retryBackoffMs})`);
   }

@@ -81,6 +81,8 @@ export interface S3ObjectStoreOptions {
   retry?: Partial<RetryPolicy>;
   /** Sockets per agent. Default 32. */
   maxSockets?: number;
+  /** PEM CA(s) an https endpoint's certificate is checked against, instead of Node's roots (a private S3-compatible store). */
+  ca?: string | Buffer;
   /** Parts in flight per putStream (memory: this times the part size). Default 2. */
   uploadConcurrency?: number;
   onRetry?: (info: RetryInfo) => void;
@@ -166,7 +168,7 @@ export class S3ObjectStore implements ObjectStore {
     this.#onRetry = options.onRetry;
     this.#onRequest = options.onRequest;
     const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
-    this.#agents = [new HttpAgent(agentOptions), new HttpsAgent(agentOptions)];
+    this.#agents = [new HttpAgent(agentOptions), new HttpsAgent({ ...agentOptions, ...(options.ca === undefined ? {} : { ca: options.ca }) })];
     this.#client = new S3Client({
       region: options.region ?? 'us-east-1',
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),

@@ -7,8 +7,6 @@
 
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
@@ -36,9 +34,11 @@ import { groupLagSource, registerGroupLagMetrics } from './group-lag-metrics.js'
 import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
-import { answerProtocolErrors, createRequestListener } from './http/server.js';
-import { ListenerGuard, serverOptions } from './http/admission.js';
+import { createRequestListener } from './http/server.js';
+import { schemeOf } from './security/http-server.js';
+import { TlsMaterial, readPemFile } from './security/tls.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
+import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -129,6 +129,12 @@ async function startOnLockedDataDir(
   releaseDataDir: () => Promise<void>,
 ): Promise<Broker> {
   const clusterConfig = config.cluster;
+  // Read (and checked) first: a broker whose certificate is unusable does not start.
+  const tls = config.tls === null ? null : await TlsMaterial.load(config.tls, logger);
+  if (tls !== null) {
+    tls.watch();
+    undo.push(async () => tls.close());
+  }
   const coordDir = join(config.dataDir, META_DIR, 'coord');
   // Created now (a fresh data dir): the one case where the bucket may fill it (below).
   const freshCoordinator = deps.coordinator === undefined && clusterConfig.redisUrl === '' && !(await exists(join(coordDir, 'cluster.json')));
@@ -138,6 +144,7 @@ async function startOnLockedDataDir(
   else if (clusterConfig.redisUrl !== '') {
     coordinator = await RedisCoordinator.connect({
       url: clusterConfig.redisUrl,
+      ...(clusterConfig.redisCaFile === '' ? {} : { redis: { tls: { ca: (await readPemFile('STRATA_REDIS_CA_FILE', clusterConfig.redisCaFile))! } } }),
       prefix: clusterConfig.redisPrefix,
       leaseTtlMaxMs: clusterConfig.leaseTtlMs,
       // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
@@ -200,7 +207,7 @@ async function startOnLockedDataDir(
     ...config.tiering,
     store:
       deps.objectStore ??
-      createObjectStore(config.objectStore, { onS3Request: (operation) => s3Requests.inc({ operation }), onS3Retry: () => s3Retries.inc() }),
+      await createObjectStore(config.objectStore, { onS3Request: (operation) => s3Requests.inc({ operation }), onS3Retry: () => s3Retries.inc() }),
     dataDir: config.dataDir,
     logger,
     registry: metrics.registry,
@@ -271,9 +278,10 @@ async function startOnLockedDataDir(
     url: () => url,
     kafkaAddress: () => kafka?.advertisedAddress ?? null,
     startedAtMs: Date.now(),
+    tls,
   });
   node = clusterNode;
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000 });
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
   const ctx: BrokerContext = {
     coordinator,
@@ -323,35 +331,16 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const limits = connectionLimits(config);
-  const server: Server = createServer(
-    serverOptions(limits),
-    createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track }),
-  );
-  answerProtocolErrors(server, logger);
-  new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(server);
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.httpPort, config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (e) {
-    logger.error('cannot listen', { host: config.host, port: config.httpPort, err: e });
-    throw e;
-  }
-  undo.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const requestListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
+  const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger);
+  undo.push(() => listeners.close());
   // A failed start lets waiting requests through (they find the broker closing).
   undo.push(async () => markStarted());
-  server.on('error', (e) => logger.error('http server error', { err: e }));
-  const port = (server.address() as AddressInfo).port;
-  if (url === '') url = `http://${urlHost(config.host)}:${port}`;
+  const port = listeners.port;
+  if (url === '') url = `${schemeOf(tls)}://${urlHost(config.host)}:${port}`;
   if (config.kafka.port !== 0) {
     try {
-      kafka = await startKafkaListener(ctx, data, producers, () => new URL(url).hostname);
+      kafka = await startKafkaListener(ctx, data, producers, () => new URL(url).hostname, tls);
     } catch (e) {
       logger.error('cannot listen on the kafka port', { host: config.host, port: config.kafka.port, err: e });
       throw e;
@@ -395,14 +384,15 @@ async function startOnLockedDataDir(
       maxBytesCap: clusterConfig.replicaFetchMaxBytes,
       maxWaitMsCap: clusterConfig.replicaFetchWaitMaxMs,
       // Brokers only, authenticated; one follower opens a connection per concurrent fetch: no per-address limit.
-      limits: { ...limits, maxConnectionsPerAddress: 0 },
+      limits: { ...connectionLimits(config), maxConnectionsPerAddress: 0 },
+      tls,
     });
   } catch (e) {
     logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
     throw e;
   }
   undo.push(() => internalServer.close());
-  if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `http://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
+  if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `${schemeOf(tls)}://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
   logger.info('internal (replication) listener up', { port: internalServer.port, internalUrl });
   try {
     await clusterNode.start();
@@ -432,8 +422,7 @@ async function startOnLockedDataDir(
     let serverClosed: Promise<void> | null = null;
     let kafkaClosed: Promise<void> | undefined;
     const stopTaking = (): void => {
-      serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      serverClosed = listeners.close();
       // Kafka connections answer what they have read (long-polls return at waiters.close()), then end.
       kafkaClosed = kafka?.close(config.shutdownTimeoutMs);
       // Long-polls answer with what they have.
@@ -455,7 +444,7 @@ async function startOnLockedDataDir(
         timeoutMs: config.shutdownTimeoutMs,
       });
     }
-    server.closeAllConnections();
+    listeners.closeAllConnections();
     await clusterNode.stop();
     await internalServer.close();
     await forwarder.close().catch(() => undefined);
@@ -470,6 +459,7 @@ async function startOnLockedDataDir(
     await kafkaClosed;
     if (deps.coordinator === undefined) await coordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
+    tls?.close();
     await releaseDataDir();
     state = 'closed';
     logger.info('broker stopped');

@@ -43,7 +43,7 @@ export class BrokerMetrics {
     });
     this.httpRefused = new Counter({
       name: 'strata_http_refused_total',
-      help: 'Connections closed and request bodies refused by the per-connection, per-address and broker limits, by reason.',
+      help: 'Connections closed and request bodies refused by the per-connection, per-address and broker limits, and failed TLS handshakes (tls_handshake), by reason.',
       labelNames: ['reason'],
       registers,
     });

@@ -169,7 +169,7 @@ describe('loadConfig', () => {
   it('puts objects in a local directory by default and in S3 when a bucket is named', () => {
     expect(loadConfig({ STRATA_DATA_DIR: '/d' }, []).objectStore).toEqual({ kind: 'local', dir: '/d/__strata/objects' });
     const s3 = loadConfig({ STRATA_S3_BUCKET: 'strata', STRATA_S3_ENDPOINT: 'http://127.0.0.1:9000', STRATA_S3_FORCE_PATH_STYLE: 'true' }, ['--s3-prefix', 'prod']);
-    expect(s3.objectStore).toEqual({ kind: 's3', bucket: 'strata', prefix: 'prod', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true });
+    expect(s3.objectStore).toEqual({ kind: 's3', bucket: 'strata', prefix: 'prod', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, caFile: '' });
     expect(() => loadConfig({ STRATA_S3_BUCKET: 'B!', STRATA_S3_FORCE_PATH_STYLE: 'maybe', STRATA_REMOTE_CACHE_BYTES: '4194304' }, [])).toThrow(
       /STRATA_S3_BUCKET.*STRATA_S3_FORCE_PATH_STYLE.*STRATA_REMOTE_CACHE_BYTES/,
     );

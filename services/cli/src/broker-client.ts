@@ -4,7 +4,9 @@
  * where it wants some (consume), and a produce is never repeated behind the user's back (a retry
  * after a lost answer could append twice).
  */
-import { Admin, isStrataError, type AdminCallOptions } from '@strata/client';
+import { readFileSync } from 'node:fs';
+import { Admin, isStrataError, type AdminCallOptions, type ClientTls } from '@strata/client';
+import { UsageError } from './args.js';
 
 /** Deadline of one request that is not a long poll. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -13,8 +15,30 @@ export const LONG_POLL_SLACK_MS = 15_000;
 
 export type BrokerClient = Admin;
 
-export function brokerClient(brokerUrl: string): BrokerClient {
-  return new Admin({ brokers: brokerUrl, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+export function brokerClient(brokerUrl: string, tls?: ClientTls): BrokerClient {
+  return new Admin({ brokers: brokerUrl, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...(tls === undefined ? {} : { tls }) });
+}
+
+/**
+ * TLS to an https:// broker from the environment: STRATA_CA_FILE (the CA that signed the brokers'
+ * certificates, instead of Node's roots) and, for mTLS, STRATA_CLIENT_CERT_FILE with STRATA_CLIENT_KEY_FILE.
+ */
+export function clientTlsOf(env: Readonly<Record<string, string | undefined>>): ClientTls | undefined {
+  const read = (name: string): Buffer | undefined => {
+    const path = env[name];
+    if (path === undefined || path === '') return undefined;
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new UsageError(`${name}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  const ca = read('STRATA_CA_FILE');
+  const cert = read('STRATA_CLIENT_CERT_FILE');
+  const key = read('STRATA_CLIENT_KEY_FILE');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('STRATA_CLIENT_CERT_FILE and STRATA_CLIENT_KEY_FILE go together');
+  if (ca === undefined && cert === undefined) return undefined;
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert, key: key! }) };
 }
 
 /** Per-call options: one attempt, the CLI's deadline, and the caller's signal. */

@@ -1,4 +1,5 @@
 /** The shape every `strata` command has, and what it receives. */
+import type { ClientTls } from '@strata/client';
 import type { OptionSpecs, OptionValues } from './args.js';
 import type { BrokerClient } from './broker-client.js';
 import type { CliIo } from './io.js';
@@ -11,6 +12,8 @@ export interface CommandContext {
   /** The arguments after the command words, unparsed (`serve` hands them to loadConfig). */
   rawArgs: string[];
   brokerUrl: string;
+  /** TLS for an https:// broker (STRATA_CA_FILE, STRATA_CLIENT_CERT_FILE, STRATA_CLIENT_KEY_FILE); undefined: Node's defaults. */
+  tls?: ClientTls;
   /** @strata/client's Admin, one attempt per call (see broker-client.ts). */
   client: BrokerClient;
 }

@@ -13,7 +13,7 @@ import { groupsCommands } from './commands/groups.js';
 import { produceCommand } from './commands/produce.js';
 import { serveCommand } from './commands/serve.js';
 import { topicsCommands } from './commands/topics.js';
-import { brokerClient } from './broker-client.js';
+import { brokerClient, clientTlsOf } from './broker-client.js';
 import { processIo, type CliIo } from './io.js';
 import { formatError } from './report.js';
 
@@ -89,7 +89,10 @@ function commandHelp(command: Command): string {
 function globalOptionHelp(withBroker: boolean): Array<[string, string]> {
   return [
     ...(withBroker
-      ? ([['--broker URL', `broker to talk to (default: $STRATA_URL or ${DEFAULT_BROKER_URL})`]] as Array<[string, string]>)
+      ? ([
+          ['--broker URL', `broker to talk to (default: $STRATA_URL or ${DEFAULT_BROKER_URL})`],
+          ['', 'https: trusts $STRATA_CA_FILE; mTLS: $STRATA_CLIENT_CERT_FILE, $STRATA_CLIENT_KEY_FILE'],
+        ] as Array<[string, string]>)
       : []),
     ['-h, --help', 'show help'],
     ['-V, --version', 'show the version'],
@@ -240,9 +243,10 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
       throw new UsageError(`missing <${command.positionalNames[positionals.length] ?? 'argument'}>`);
     }
     const brokerUrl = brokerUrlOf(stringOption(values, 'broker'), io.env);
-    const client = brokerClient(brokerUrl);
+    const tls = clientTlsOf(io.env);
+    const client = brokerClient(brokerUrl, tls);
     try {
-      return await command.run({ io, values, positionals, rawArgs: rest, brokerUrl, client });
+      return await command.run({ io, values, positionals, rawArgs: rest, brokerUrl, client, ...(tls === undefined ? {} : { tls }) });
     } finally {
       await client.close();
     }

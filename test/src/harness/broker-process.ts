@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { WATCHDOG_IMPORT } from './cleanup.js';
-import { HttpClient } from './http.js';
+import { HttpClient, type HttpClientTls } from './http.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
 import { tempDir } from './temp.js';
@@ -50,6 +50,11 @@ export interface BrokerProcessOptions {
    * (a broker that is up but not ready, e.g. read-only on a full disk).
    */
   waitFor?: 'ready' | 'listening';
+  /**
+   * The broker serves TLS (its STRATA_TLS_* settings go in `env`): its URL is https:// and `http`
+   * trusts this CA (and presents this client certificate, for mTLS).
+   */
+  tls?: HttpClientTls;
 }
 
 export class BrokerProcess extends ManagedProcess {
@@ -70,8 +75,8 @@ export class BrokerProcess extends ManagedProcess {
     this.port = port;
     this.kafkaPort = kafkaPort;
     this.dataDir = dataDir;
-    this.url = `http://127.0.0.1:${port}`;
-    this.http = new HttpClient(this.url);
+    this.url = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+    this.http = new HttpClient(this.url, options.tls);
     this.options = options;
   }
 

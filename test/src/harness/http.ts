@@ -2,7 +2,14 @@
  * A tiny HTTP helper for tests: JSON in, JSON out, the status always visible (tests assert on
  * error answers as much as on successes). Raw bytes for the batch endpoints.
  */
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+
+/** TLS to an https:// broker: its CA and, for mTLS, a client certificate (PEM contents). */
+export interface HttpClientTls {
+  ca: Buffer | string;
+  cert?: Buffer | string;
+  key?: Buffer | string;
+}
 
 export interface HttpAnswer<T = unknown> {
   status: number;
@@ -25,9 +32,12 @@ export type Json = any;
 
 export class HttpClient {
   readonly baseUrl: string;
+  readonly #dispatcher: Dispatcher | undefined;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, tls?: HttpClientTls) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    // No kept-alive connection outlives a test: each exchange closes its own (as the global one's are reused).
+    this.#dispatcher = tls === undefined ? undefined : new Agent({ connect: { ...tls } });
   }
 
   get(path: string, options?: HttpRequestOptions): Promise<HttpAnswer<Json>> {
@@ -83,6 +93,7 @@ export class HttpClient {
       headers: options.headers ?? {},
       body: options.body,
       signal,
+      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
     });
     const body = Buffer.from(await response.body.arrayBuffer());
     return { status: response.statusCode, headers: response.headers, body };

@@ -5,7 +5,7 @@
 export { freePort } from './ports.js';
 export { tempDir } from './temp.js';
 export { BrokerProcess, CLI_MAIN, REPO_ROOT, type BrokerProcessOptions, type ExitInfo } from './broker-process.js';
-export { HttpClient, expectStatus, type HttpAnswer, type HttpRequestOptions, type Json } from './http.js';
+export { HttpClient, expectStatus, type HttpAnswer, type HttpClientTls, type HttpRequestOptions, type Json } from './http.js';
 export { runStrata, type CliRun, type CliRunOptions } from './cli.js';
 export { RingBuffer } from './ring-buffer.js';
 export { SeededRandom, seedFromEnv } from './random.js';

@@ -4,6 +4,7 @@
 // leadership, replication, routing view, topic sync, bucket reads) reads these; the comments say
 // which role writes what.
 
+import type { TlsMaterial } from '../security/tls.js';
 import type { Coordinator, LiveBroker, PartitionState } from '@strata/coord';
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterConfig } from '../config.js';
@@ -30,6 +31,8 @@ export interface ClusterNodeOptions {
   /** Long-polls: consumers are woken when the HW moves, followers when the log end does. */
   waiters: PartitionWaiters;
   startedAtMs: number;
+  /** The internal port speaks TLS (replica fetches connect with it); null or absent: plaintext. */
+  tls?: TlsMaterial | null;
 }
 
 /** One partition led here: its leader object and the lease bookkeeping around it. */

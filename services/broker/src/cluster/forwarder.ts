@@ -9,6 +9,8 @@ import { Counter, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
 import type { ForwardedReply, LeaderClient } from '../core/leader-client.js';
+import { peerConnectOptions } from '../security/peer-connector.js';
+import type { TlsMaterial } from '../security/tls.js';
 
 export const FORWARDED_HEADER = 'strata-forwarded-by';
 
@@ -32,7 +34,8 @@ export class Forwarder implements LeaderClient {
   readonly #timeoutMs: number;
   readonly #forwarded: Counter<'kind'> | null;
 
-  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry } = {}) {
+  /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). */
+  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null } = {}) {
     this.#brokerId = brokerId;
     this.#forwarded =
       options.metrics === undefined
@@ -48,7 +51,7 @@ export class Forwarder implements LeaderClient {
       connections: options.connectionsPerLeader ?? 32,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      connectTimeout: 2_000,
+      ...peerConnectOptions(options.tls ?? null, 2_000),
     });
   }
 

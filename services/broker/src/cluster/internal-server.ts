@@ -3,9 +3,11 @@
 // The wire is described in replica-client.ts. Data answers are the log's bytes, as read.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenerGuard, serverOptions, type ConnectionLimits } from '../http/admission.js';
+import { ListenerGuard, type ConnectionLimits } from '../http/admission.js';
+import { createHttpServer } from '../security/http-server.js';
+import type { TlsMaterial } from '../security/tls.js';
 import type { Logger } from '../logger.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -27,11 +29,13 @@ export interface InternalServerOptions {
   maxWaitMsCap: number;
   /** Connections and timeouts, as on the public listener (no request here has a body). */
   limits: ConnectionLimits;
+  /** HTTPS with the broker's certificate (under mTLS a peer must present one the client CA signed); null: plaintext. */
+  tls: TlsMaterial | null;
 }
 
 export async function startInternalServer(options: InternalServerOptions): Promise<InternalServer> {
   const expected = digest(`Bearer ${options.secret}`);
-  const server: Server = createServer(serverOptions(options.limits), (req, res) => {
+  const server: Server = createHttpServer(options.limits, options.tls, (req, res) => {
     void handle(req, res).catch((e: unknown) => {
       options.logger.warn('internal request failed', { url: req.url, err: e });
       if (!res.headersSent && !res.destroyed) json(res, 500, { error: (e as Error).message });

@@ -16,6 +16,8 @@
 
 import { StrataError } from '@strata/protocol';
 import { Pool } from 'undici';
+import { peerConnectOptions } from '../security/peer-connector.js';
+import type { TlsMaterial } from '../security/tls.js';
 
 export const INTERNAL_PREFIX = '/internal/v1/replicas/';
 
@@ -41,9 +43,12 @@ export class ReplicaClient {
   readonly #secret: string;
   readonly #pools = new Map<string, Pool>();
   readonly #connections: number;
+  readonly #tls: TlsMaterial | null;
 
-  constructor(secret: string, connectionsPerLeader = 64) {
+  /** `tls`: the internal port speaks TLS (the leader's URL is https://); null: plaintext. */
+  constructor(secret: string, tls: TlsMaterial | null, connectionsPerLeader = 64) {
     this.#secret = secret;
+    this.#tls = tls;
     this.#connections = connectionsPerLeader;
   }
 
@@ -91,7 +96,7 @@ export class ReplicaClient {
   async #get(base: string, path: string, timeoutMs: number, signal: AbortSignal): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
     let pool = this.#pools.get(base);
     if (pool === undefined) {
-      pool = new Pool(base, { connections: this.#connections, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: 2_000 });
+      pool = new Pool(base, { connections: this.#connections, pipelining: 1, keepAliveTimeout: 30_000, ...peerConnectOptions(this.#tls, 2_000) });
       this.#pools.set(base, pool);
     }
     const response = await pool.request({

@@ -23,7 +23,7 @@ import {
   type IntSetting,
   type KafkaMetadataMode,
 } from './settings.js';
-import type { BrokerConfig, ClusterConfig, KafkaConfig, ObjectStoreConfig } from './types.js';
+import type { BrokerConfig, ClusterConfig, KafkaConfig, ObjectStoreConfig, TlsConfig } from './types.js';
 
 /**
  * Reads the configuration from `env` and `argv` (flags only, e.g. process.argv after the
@@ -168,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       maxOpenReaders: int(INT_SETTINGS.maxOpenReaders),
     },
     kafka: kafkaConfig(str, int, problems),
+    tls: tlsConfig(str, int, raw, problems),
   };
   if (config.tiering.cacheBytes < config.tiering.chunkBytes * (config.tiering.readAheadChunks + 2)) {
     problems.push(
@@ -235,6 +236,8 @@ function clusterConfig(
   const tickMs = int(INT_SETTINGS.clusterTickMs);
   const handoverTimeoutMs = int(INT_SETTINGS.handoverTimeoutMs);
   const redisPrefix = str(STRING_SETTINGS.redisPrefix, 'strata:');
+  const redisCaFile = filePath(str(STRING_SETTINGS.redisCaFile, ''));
+  if (redisCaFile !== '' && !redisUrl.startsWith('rediss://')) problems.push('STRATA_REDIS_CA_FILE: set, but STRATA_REDIS_URL is not a rediss:// URL (the CA would be ignored)');
   // Without Redis a peer must share the in-process coordinator, so it runs in this process: the
   // internal listener stays on loopback, on an ephemeral port unless one is set.
   const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);
@@ -262,6 +265,7 @@ function clusterConfig(
   return {
     redisUrl,
     redisPrefix,
+    redisCaFile,
     leaseTtlMs,
     sessionTtlMs,
     tickMs,
@@ -285,6 +289,8 @@ function objectStoreConfig(str: (name: string, fallback: string) => string, data
   if (endpoint !== '' && !/^https?:\/\/[^/]+/.test(endpoint)) problems.push(`STRATA_S3_ENDPOINT: must be an http(s) URL, got "${endpoint}"`);
   const pathStyle = str(STRING_SETTINGS.s3ForcePathStyle, 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(pathStyle)) problems.push(`STRATA_S3_FORCE_PATH_STYLE: must be true or false, got "${pathStyle}"`);
+  const caFile = filePath(str(STRING_SETTINGS.s3CaFile, ''));
+  if (caFile !== '' && !endpoint.startsWith('https://')) problems.push('STRATA_S3_CA_FILE: set, but STRATA_S3_ENDPOINT is not an https:// URL (the CA would be ignored)');
   return {
     kind: 's3',
     bucket,
@@ -292,7 +298,42 @@ function objectStoreConfig(str: (name: string, fallback: string) => string, data
     endpoint,
     region: str(STRING_SETTINGS.s3Region, 'us-east-1'),
     forcePathStyle: pathStyle === 'true' || pathStyle === '1',
+    caFile,
   };
+}
+
+function filePath(text: string): string {
+  return text === '' ? '' : resolve(text);
+}
+
+/**
+ * TLS is on when a certificate and a key are set. The files themselves are read (and checked) when
+ * the broker starts (security/tls.ts), so a reload reads them the same way.
+ */
+function tlsConfig(
+  str: (name: string, fallback: string) => string,
+  int: (setting: IntSetting) => number,
+  raw: (name: string) => { value: string } | undefined,
+  problems: string[],
+): TlsConfig | null {
+  const certFile = filePath(str(STRING_SETTINGS.tlsCertFile, ''));
+  const keyFile = filePath(str(STRING_SETTINGS.tlsKeyFile, ''));
+  const clientCaFile = filePath(str(STRING_SETTINGS.tlsClientCaFile, ''));
+  const caFile = filePath(str(STRING_SETTINGS.tlsCaFile, ''));
+  const reloadIntervalMs = int(INT_SETTINGS.tlsReloadIntervalMs);
+  const plaintextHttpPort = int(INT_SETTINGS.plaintextHttpPort);
+  if (certFile === '' && keyFile === '') {
+    // Accepted and ignored would be a lie: without a certificate these have nothing to apply to.
+    for (const name of [STRING_SETTINGS.tlsClientCaFile, STRING_SETTINGS.tlsCaFile, INT_SETTINGS.plaintextHttpPort.env]) {
+      if (raw(name) !== undefined) problems.push(`${name}: set, but TLS is off (set STRATA_TLS_CERT_FILE and STRATA_TLS_KEY_FILE)`);
+    }
+    return null;
+  }
+  if (certFile === '' || keyFile === '') {
+    problems.push('STRATA_TLS_CERT_FILE and STRATA_TLS_KEY_FILE: set both (TLS needs a certificate and its key) or neither');
+    return null;
+  }
+  return { certFile, keyFile, clientCaFile, caFile, reloadIntervalMs, plaintextHttpPort };
 }
 
 /** `--name value` and `--name=value`; flags win over the environment. */

@@ -173,6 +173,11 @@ export const DEFAULTS = Object.freeze({
    * most 5 s). HTTP members choose their own (sessionTimeoutMs); a Kafka member has no such field.
    */
   kafkaGroupSessionTimeoutMs: COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
+  // TLS (services/broker/src/security/tls.ts): on for every listener once a certificate and key are set.
+  /** How often the certificate, key and client CA files are checked for a change (ms); SIGHUP reloads at once. */
+  tlsReloadIntervalMs: 10_000,
+  /** A plaintext HTTP listener on loopback beside the TLS one, for local tools (0 = none: the default once TLS is on). */
+  plaintextHttpPort: 0,
 });
 
 /**
@@ -293,6 +298,8 @@ export const INT_SETTINGS = {
   kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
   kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
   kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
+  tlsReloadIntervalMs: { env: 'STRATA_TLS_RELOAD_INTERVAL_MS', default: DEFAULTS.tlsReloadIntervalMs, min: 100, max: 24 * 3_600_000 },
+  plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {
@@ -314,6 +321,15 @@ export const STRING_SETTINGS = {
   kafkaAdvertisedAddress: 'STRATA_KAFKA_ADVERTISED_ADDRESS',
   kafkaMetadataMode: 'STRATA_KAFKA_METADATA_MODE',
   kafkaAutoCreateTopics: 'STRATA_KAFKA_AUTO_CREATE_TOPICS',
+  // PEM files. Certificate and key: TLS on the HTTP, Kafka and internal listeners. Client CA: mTLS
+  // (a client must present a certificate it signed). CA: what this broker trusts when it calls
+  // another broker. Redis and S3 CAs: what it trusts on rediss:// and https:// endpoints.
+  tlsCertFile: 'STRATA_TLS_CERT_FILE',
+  tlsKeyFile: 'STRATA_TLS_KEY_FILE',
+  tlsClientCaFile: 'STRATA_TLS_CLIENT_CA_FILE',
+  tlsCaFile: 'STRATA_TLS_CA_FILE',
+  redisCaFile: 'STRATA_REDIS_CA_FILE',
+  s3CaFile: 'STRATA_S3_CA_FILE',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

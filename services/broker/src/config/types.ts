@@ -16,6 +16,8 @@ export interface ClusterConfig {
   redisUrl: string;
   /** Prefix of every Redis key: several clusters can share one Redis. */
   redisPrefix: string;
+  /** PEM file of the CA a rediss:// server's certificate is checked against; empty = Node's roots. */
+  redisCaFile: string;
   /** Partition and controller lease TTL: how long a dead leader blocks its partitions. */
   leaseTtlMs: number;
   /** A broker that misses heartbeats this long leaves the live set (its partitions move). */
@@ -48,7 +50,7 @@ export interface ClusterConfig {
 /** Where sealed segments go: S3 (any S3 API) when STRATA_S3_BUCKET is set, else a local directory. */
 export type ObjectStoreConfig =
   | { kind: 'local'; dir: string }
-  | { kind: 's3'; bucket: string; prefix: string; endpoint: string; region: string; forcePathStyle: boolean };
+  | { kind: 's3'; bucket: string; prefix: string; endpoint: string; region: string; forcePathStyle: boolean; /** PEM CA for an https endpoint; empty = Node's roots. */ caFile: string };
 
 /** Tiered storage tuning (docs/architecture.md#upload, #cluster). */
 export interface TieringConfig {
@@ -128,6 +130,22 @@ export interface BrokerConfig {
   tiering: TieringConfig;
   cluster: ClusterConfig;
   kafka: KafkaConfig;
+  /** TLS on the listeners; null = plaintext everywhere. */
+  tls: TlsConfig | null;
+}
+
+/** TLS on the HTTP, Kafka and internal listeners (security/tls.ts). Paths are absolute. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** mTLS: every client must present a certificate this CA signed; empty = no client certificate asked. */
+  clientCaFile: string;
+  /** The CA this broker trusts when it calls another broker (forwarding, replication); empty = Node's roots. */
+  caFile: string;
+  /** How often the files are checked for a change. */
+  reloadIntervalMs: number;
+  /** A plaintext HTTP listener on loopback (0 = none). */
+  plaintextHttpPort: number;
 }
 
 /** The Kafka listener's settings. */

@@ -17,6 +17,7 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { StrataError } from '@strata/protocol';
 
 export interface ConnectionLimits {
@@ -43,7 +44,7 @@ export interface ConnectionLimits {
 /** Why a body was refused (429). */
 export type BodyRefusal = 'body_bytes_per_connection' | 'body_bytes_per_address' | 'body_bytes_total';
 /** Why a connection was closed or a body refused (the label of strata_http_refused_total). */
-export type RefusalReason = BodyRefusal | 'connections_per_address' | 'idle_connection';
+export type RefusalReason = BodyRefusal | 'connections_per_address' | 'idle_connection' | 'tls_handshake';
 
 /** Bytes a body holds of the budgets until release(), which is idempotent. */
 export interface BodyReservation {
@@ -86,7 +87,9 @@ export class ListenerGuard {
     server.requestTimeout = limits.requestTimeoutMs;
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     // Node checks the two timeouts above on a period set at construction: see serverOptions().
-    server.on('connection', (socket: Socket) => this.admit(socket));
+    // A TLS server's requests come on the socket made once the handshake is done, not on the TCP
+    // one of 'connection': admit that one, or no request would find its guard (readBody's budgets).
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => this.admit(socket));
     // Before the request listener: a handler may read its body in the same tick.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       responses.set(req, res);

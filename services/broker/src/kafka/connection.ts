@@ -11,6 +11,7 @@
 // key, version and correlation id, a request the dispatcher refuses (unknown api key, garbage), a
 // dispatcher that throws. Other requests' answers already written stay written; nothing else is.
 
+import { peerPrincipal } from '../security/tls.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { ByteBudget } from './byte-budget.js';
@@ -28,6 +29,8 @@ export interface InboundRequest {
   frame: Buffer;
   /** The client's address, for logs. */
   remote: string;
+  /** The client's authenticated identity (its verified TLS certificate's subject), if any. */
+  principal?: string | undefined;
 }
 
 /**
@@ -65,6 +68,8 @@ interface Pending {
 export class KafkaConnection {
   readonly socket: Socket;
   readonly remote: string;
+  /** Fixed for the connection's life: set by the TLS handshake (mTLS), before the first request. */
+  readonly principal: string | undefined;
   readonly #o: ConnectionOptions;
   readonly #reader: FrameReader;
   readonly #abort = new AbortController();
@@ -83,6 +88,7 @@ export class KafkaConnection {
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.principal = peerPrincipal(socket);
     this.#o = options;
     this.#reader = new FrameReader(options.maxRequestBytes);
     this.#closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -179,6 +185,7 @@ export class KafkaConnection {
       correlationId: frame.readInt32BE(4),
       frame,
       remote: this.remote,
+      principal: this.principal,
     };
     let answer: Promise<KafkaReply>;
     try {

@@ -113,7 +113,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
       throw e;
     }
     try {
-      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote });
+      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal });
     } catch (e) {
       if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
       throw e;

@@ -6,6 +6,7 @@ import type { DataCore } from '../core/data.js';
 import type { ProducersCore } from '../core/producers.js';
 import { createDispatch } from './dispatch.js';
 import { KafkaServer } from './server.js';
+import type { TlsMaterial } from '../security/tls.js';
 
 export interface KafkaListener {
   /** The bound port. */
@@ -20,7 +21,7 @@ export interface KafkaListener {
  * its bound address): the Kafka address is derived from it as the HTTP URL is, unless
  * STRATA_KAFKA_ADVERTISED_ADDRESS says otherwise.
  */
-export async function startKafkaListener(ctx: BrokerContext, data: DataCore, producers: ProducersCore, advertisedHost: () => string): Promise<KafkaListener> {
+export async function startKafkaListener(ctx: BrokerContext, data: DataCore, producers: ProducersCore, advertisedHost: () => string, tls: TlsMaterial | null): Promise<KafkaListener> {
   const { config } = ctx;
   let advertisedAddress = config.kafka.advertisedAddress;
   const server: KafkaServer = new KafkaServer({
@@ -29,6 +30,8 @@ export async function startKafkaListener(ctx: BrokerContext, data: DataCore, pro
     logger: ctx.logger,
     registry: ctx.metrics.registry,
     frameIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    tls,
+    handshakeTimeoutMs: config.headersTimeoutMs,
     dispatch: (request, signal) => dispatch(request, signal),
   });
   const dispatch = createDispatch({ ctx, data, producers, metrics: server.metrics, advertisedAddress: () => advertisedAddress });

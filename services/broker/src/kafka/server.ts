@@ -1,12 +1,15 @@
-// The Kafka listener: a plain TCP server (TLS and SASL come with the security issue) whose
-// connections frame requests and answer them in order (connection.ts). It admits connections
+// The Kafka listener: a TCP server, or a TLS one when the broker has a certificate (Kafka's SSL
+// listener; SASL comes with the rest of the security issue), whose connections frame requests and
+// answer them in order (connection.ts). It admits connections
 // within the total and per-address limits (the spirit of http/admission.ts: the excess is closed
 // at once), shares one request-byte budget across them, and closes gracefully.
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { KafkaConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { TlsMaterial } from '../security/tls.js';
 import { ByteBudget } from './byte-budget.js';
 import { KafkaConnection, type Dispatch } from './connection.js';
 import { KafkaListenerMetrics } from './metrics.js';
@@ -19,6 +22,10 @@ export interface KafkaServerOptions {
   registry: Registry;
   /** A frame whose bytes stop arriving for this long closes its connection (the HTTP body idle timeout). */
   frameIdleTimeoutMs: number;
+  /** TLS on this listener (null: plaintext). Connections are admitted once their handshake is done. */
+  tls?: TlsMaterial | null;
+  /** A TLS handshake not done in this long closes its connection (the HTTP headers timeout; default 20 s). */
+  handshakeTimeoutMs?: number;
 }
 
 export class KafkaServer {
@@ -34,7 +41,21 @@ export class KafkaServer {
     this.#o = options;
     this.#budget = new ByteBudget(options.config.requestBytesInFlight);
     this.metrics = new KafkaListenerMetrics(options.registry, { connections: () => this.#connections.size, requestBytesInFlight: () => this.#budget.used });
-    this.#server = createServer({ noDelay: true }, (socket) => this.#admit(socket));
+    const tls = options.tls ?? null;
+    if (tls === null) this.#server = createServer({ noDelay: true }, (socket) => this.#admit(socket));
+    else {
+      const server = createTlsServer({ ...tls.serverOptions(), handshakeTimeout: options.handshakeTimeoutMs ?? 20_000 }, (socket) => {
+        socket.setNoDelay(true);
+        this.#admit(socket);
+      });
+      // A failed handshake (no certificate, one from another CA, plaintext bytes): the socket is already closed.
+      server.on('tlsClientError', (e) => {
+        this.metrics.refused.inc({ reason: 'tls_handshake' });
+        options.logger.debug('kafka TLS handshake failed', { err: e });
+      });
+      tls.adopt(server);
+      this.#server = server;
+    }
     this.#server.on('error', (e) => options.logger.error('kafka listener error', { err: e }));
   }
 

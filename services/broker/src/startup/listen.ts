@@ -1,6 +1,7 @@
 // Small pieces of the broker's start: where it listens and what each listener admits, from the configuration.
 
 import { access } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { ConnectionLimits } from '../http/admission.js';
 
@@ -16,6 +17,20 @@ export function withPort(base: string, port: number): string {
   const url = new URL(base);
   url.port = String(port);
   return url.origin;
+}
+
+/** Where a listener meant for this machine only binds. */
+export const LOOPBACK = '127.0.0.1';
+
+/** Resolves once `server` listens on host:port; rejects with the listen error (a port in use). */
+export async function listenOn(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 export function urlHost(host: string): string {

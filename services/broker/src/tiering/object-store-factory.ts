@@ -1,4 +1,5 @@
 import { LocalDirObjectStore, S3ObjectStore, type ObjectStore } from '@strata/storage';
+import { readPemFile } from '../security/tls.js';
 import type { ObjectStoreConfig } from '../config.js';
 
 export interface ObjectStoreHooks {
@@ -8,9 +9,11 @@ export interface ObjectStoreHooks {
 }
 
 /** The one place the broker picks an ObjectStore engine. Credentials come from the SDK's chain (AWS_* env, profiles, roles). */
-export function createObjectStore(config: ObjectStoreConfig, hooks: ObjectStoreHooks = {}): ObjectStore {
+export async function createObjectStore(config: ObjectStoreConfig, hooks: ObjectStoreHooks = {}): Promise<ObjectStore> {
   if (config.kind === 'local') return new LocalDirObjectStore(config.dir);
+  const ca = await readPemFile('STRATA_S3_CA_FILE', config.caFile);
   return new S3ObjectStore({
+    ...(ca === null ? {} : { ca }),
     bucket: config.bucket,
     prefix: config.prefix,
     region: config.region,

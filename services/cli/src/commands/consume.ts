@@ -356,6 +356,7 @@ async function consumeInGroup(ctx: CommandContext): Promise<number> {
 
   const consumer = new Consumer({
     brokers: ctx.brokerUrl,
+    ...(ctx.tls === undefined ? {} : { tls: ctx.tls }),
     groupId: group,
     topics: [topic],
     autoOffsetReset: booleanOption(values, 'from-beginning') ? 'earliest' : 'latest',

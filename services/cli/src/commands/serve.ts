@@ -22,7 +22,8 @@ export const serveCommand: Command = {
     'A flag is the variable\'s name without STRATA_, in lower case with dashes (STRATA_HTTP_PORT →\n' +
     '--http-port, also --http-port=9000). The broker logs JSON lines to stdout, its resolved\n' +
     'configuration first. SIGTERM or SIGINT shuts down gracefully (in-flight requests finish, logs are\n' +
-    'flushed and closed); a second signal exits at once.',
+    'flushed and closed); a second signal exits at once. With TLS on (STRATA_TLS_CERT_FILE,\n' +
+    'STRATA_TLS_KEY_FILE), SIGHUP reloads the certificate files without a restart.',
   options: {},
   optionHelp: [],
   examples: [

@@ -27,7 +27,7 @@ export function deleteRecordsHandler(deps: HandlerDeps): KafkaHandler {
             const answer = (code: number, lowWatermark = -1n) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode: code });
             if (p.offset < HIGH_WATERMARK || p.offset > BigInt(Number.MAX_SAFE_INTEGER)) return answer(countError(deps, API, KafkaError.OFFSET_OUT_OF_RANGE));
             // The same request over HTTP, where the leader takes it (forwarded in one-address mode only).
-            const origin = readOrigin(deps, `/v1/topics/${encodeURIComponent(t.name)}/partitions/${p.partitionIndex}/delete-records`);
+            const origin = readOrigin(deps, `/v1/topics/${encodeURIComponent(t.name)}/partitions/${p.partitionIndex}/delete-records`, request);
             try {
               return answer(KafkaError.NONE, BigInt(await data.deleteRecords(t.name, p.partitionIndex, Number(p.offset), origin, signal)));
             } catch (e) {

@@ -26,6 +26,8 @@ interface Slot {
   partitionMaxBytes: number;
   /** Set when the partition cannot be read at all (unknown, bad offset): answered with it, never read. */
   error: number | null;
+  /** The request's authenticated client (every slot of one request has the same). */
+  principal: string | undefined;
 }
 
 interface Answer {
@@ -73,7 +75,7 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
   const readOne = async (slot: Slot, maxBytes: number, maxWaitMs: number, signal: AbortSignal): Promise<Answer> => {
     const replay = `/v1/topics/${encodeURIComponent(slot.topic)}/partitions/${slot.partition}/batches?offset=${slot.offset}&maxBytes=${maxBytes}&maxWaitMs=${maxWaitMs}`;
     try {
-      const read = await data.fetchPartition({ topic: slot.topic, partition: slot.partition, offset: slot.offset, maxBytes, maxWaitMs }, readOrigin(deps, replay), signal);
+      const read = await data.fetchPartition({ topic: slot.topic, partition: slot.partition, offset: slot.offset, maxBytes, maxWaitMs }, readOrigin(deps, replay, slot), signal);
       return toAnswer(slot, read);
     } catch (e) {
       // A wait this fetch ended itself (another partition got data): no error, nothing read.
@@ -133,7 +135,7 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
         else if (topic.handle(p.partition) === undefined) error = KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
         else if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) error = KafkaError.OFFSET_OUT_OF_RANGE;
         else if (p.partitionMaxBytes <= 0) error = KafkaError.INVALID_REQUEST;
-        slots.push({ topic: name ?? '', partition: p.partition, offset: Number(offset), partitionMaxBytes: Math.min(p.partitionMaxBytes, config.fetchMaxBytesCap), error });
+        slots.push({ topic: name ?? '', partition: p.partition, offset: Number(offset), partitionMaxBytes: Math.min(p.partitionMaxBytes, config.fetchMaxBytesCap), error, principal: request.principal });
       }
       return { topic: t.topic, topicId: t.topicId, partitions: t.partitions.map((p) => p.partition) };
     });

@@ -8,7 +8,7 @@ import { ApiKey, KafkaError, ListOffsetsTimestamp } from '@strata/kafka-protocol
 import { StrataError } from '@strata/protocol';
 import { toStrataError } from '../../core/errors.js';
 import type { OffsetAt } from '../../core/data.js';
-import { countError, decodeBody, errorCode, readOrigin, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, readOrigin, respond, type HandlerDeps, type KafkaHandler, type KafkaRequest } from './context.js';
 import { leaderOffset } from './leader-reply.js';
 
 const API = 'ListOffsets';
@@ -17,9 +17,9 @@ export function listOffsetsHandler(deps: HandlerDeps): KafkaHandler {
   const { ctx, data } = deps;
 
   /** The offset (and the timestamp, for a lookup by time) of one partition. */
-  const lookup = async (topic: string, partition: number, at: OffsetAt, signal: AbortSignal): Promise<{ offset: number; timestamp?: number }> => {
+  const lookup = async (request: KafkaRequest, topic: string, partition: number, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> => {
     const replay = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/offsets?at=${String(at)}`;
-    const found = await data.listOffsets(topic, partition, at, readOrigin(deps, replay), signal);
+    const found = await data.listOffsets(topic, partition, at, readOrigin(deps, replay, request), request.signal);
     return found.source === 'local' ? found : leaderOffset(found.reply, `offset lookup of ${topic}/${partition}`);
   };
 
@@ -56,7 +56,7 @@ export function listOffsetsHandler(deps: HandlerDeps): KafkaHandler {
               if (!ctx.registry.has(t.name) || ctx.registry.get(t.name).handle(p.partitionIndex) === undefined) {
                 throw new StrataError('UNKNOWN_PARTITION', `unknown topic or partition ${t.name}/${p.partitionIndex}`);
               }
-              const found = await lookup(t.name, p.partitionIndex, at, request.signal);
+              const found = await lookup(request, t.name, p.partitionIndex, at);
               if (typeof at === 'number' || at === 'max-timestamp') {
                 // Kafka: no record at or after the time answers -1, -1 (Strata's lookup answers the high watermark).
                 return found.timestamp === undefined ? answer(KafkaError.NONE, -1, -1) : answer(KafkaError.NONE, found.offset, found.timestamp);

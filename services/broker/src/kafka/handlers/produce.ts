@@ -11,7 +11,7 @@ import type { PartitionBatches } from '../../core/data.js';
 import { toStrataError } from '../../core/errors.js';
 import type { Acks } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, originOf, respond, type HandlerDeps, type KafkaHandler } from './context.js';
 
 const API = 'Produce';
 
@@ -75,7 +75,7 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         }
         if (valid.length > 0) {
           try {
-            const results = await data.produce({ topic: topicData.name, acks: acks!, partitions: valid }, {}, request.signal);
+            const results = await data.produce({ topic: topicData.name, acks: acks!, partitions: valid }, originOf(request), request.signal);
             for (const r of results) {
               if (r.outcome === 'appended') answers.set(r.partition, { index: r.partition, errorCode: KafkaError.NONE, baseOffset: BigInt(r.baseOffset), errorMessage: null });
               else if (r.outcome === 'failed') answers.set(r.partition, refused(r.partition, r.error));
