@@ -151,3 +151,33 @@ describe('ClusterNode', () => {
     expect(handle.log.logEndOffset).toBe(5);
   }, 30_000);
 });
+
+describe('ClusterNode.awaitLeaders (found by the full HTTP fuzz run)', () => {
+  // A create waits for its topic's leaders and runs the cluster loop itself to get them. When the
+  // topic was deleted meanwhile (another request), its partitions are no longer served: no tick
+  // ever leads them. On the in-process coordinator such a tick completes in microtasks alone, and
+  // the loop ran tick after tick until the wait's bound, holding the event loop the whole time.
+  it('gives up on a topic deleted meanwhile, and never holds the event loop while it waits', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-coord-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const coordinator = await MemoryCoordinator.open({ dir });
+    cleanups.push(() => coordinator.close());
+    const { node, registry } = await brokerOver(coordinator);
+    await node.start();
+    const topic = await registry.create({ name: 'gone', partitions: 2 });
+    await registry.delete('gone');
+
+    let timerRan = false;
+    setTimeout(() => {
+      timerRan = true;
+    }, 0);
+    // A bound far past the test's own timeout: only giving up on the deleted topic returns in time.
+    const led = await node.awaitLeaders(topic, 3_600_000);
+    expect(led).toBe(false);
+
+    // A topic that is led: the wait returns true, and a timer set before it ran meanwhile.
+    const kept = await registry.create({ name: 'kept', partitions: 2 });
+    expect(await node.awaitLeaders(kept, 3_600_000)).toBe(true);
+    expect(timerRan, 'a timer set before the waits ran during them').toBe(true);
+  }, 30_000);
+});

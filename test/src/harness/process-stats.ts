@@ -52,9 +52,14 @@ export class StatsSampler {
  * the latencies seen (ms) and failures. Tests print these and assert that answers kept coming
  * (a count, not a timing: the machine is shared and noisy).
  */
+/** How many failures a probe describes (it counts them all). */
+const FAILURE_REASONS_KEPT = 10;
+
 export class ResponsivenessProbe {
   readonly latenciesMs: number[] = [];
   failures = 0;
+  /** What the first failures were (a status and its body, or the client's error), for the report. */
+  readonly failureReasons: string[] = [];
   private stopped = false;
   private readonly loop: Promise<void>;
 
@@ -67,23 +72,29 @@ export class ResponsivenessProbe {
       const started = performance.now();
       try {
         const answer = await request(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
-        await answer.body.arrayBuffer();
-        if (answer.statusCode >= 500) this.failures++;
+        const body = Buffer.from(await answer.body.arrayBuffer());
+        if (answer.statusCode >= 500) this.fail(`${answer.statusCode} ${body.subarray(0, 300).toString('utf8')}`);
         else this.latenciesMs.push(performance.now() - started);
-      } catch {
-        this.failures++;
+      } catch (e) {
+        this.fail(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
-  async stop(): Promise<{ answered: number; failures: number; p50Ms: number; maxMs: number }> {
+  private fail(reason: string): void {
+    this.failures++;
+    if (this.failureReasons.length < FAILURE_REASONS_KEPT) this.failureReasons.push(reason);
+  }
+
+  async stop(): Promise<{ answered: number; failures: number; failureReasons: string[]; p50Ms: number; maxMs: number }> {
     this.stopped = true;
     await this.loop;
     const sorted = [...this.latenciesMs].sort((a, b) => a - b);
     return {
       answered: sorted.length,
       failures: this.failures,
+      failureReasons: this.failureReasons,
       p50Ms: sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!,
       maxMs: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!,
     };

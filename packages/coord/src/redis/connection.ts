@@ -152,6 +152,9 @@ export class RedisConnection {
     const script = this.#scripts.get(name);
     assert(script !== undefined && script.numKeys === keys.length, `script ${name} takes ${script?.numKeys} keys, got ${keys.length}`);
     const argv = args.map((a) => (typeof a === 'number' ? numberArg(a) : a));
+    // A new connection is loading the scripts: wait for it rather than race it (a call whose script
+    // happened to be loaded already returned before the load ended, and before 'scripts-loaded').
+    await this.#scriptsLoading?.catch(() => undefined);
     try {
       return await this.redis.evalsha(script.sha, keys.length, ...keys, ...argv);
     } catch (e) {
@@ -164,10 +167,12 @@ export class RedisConnection {
   #loadScripts(reason: 'connect' | 'noscript'): Promise<void> {
     this.#scriptsLoading ??= (async () => {
       try {
-        for (const script of this.#scripts.values()) {
-          const sha = (await this.redis.script('LOAD', script.source)) as string;
-          assert(sha === script.sha, `Redis computed SHA ${sha} for ${script.file}, expected ${script.sha}`);
-        }
+        // One pipeline, one round trip: a call waiting for the load (eval) waits as little as possible.
+        const scripts = [...this.#scripts.values()];
+        const shas = await this.pipelineExec((p) => {
+          for (const script of scripts) p.script('LOAD', script.source);
+        });
+        scripts.forEach((script, i) => assert(shas[i] === script.sha, `Redis computed SHA ${String(shas[i])} for ${script.file}, expected ${script.sha}`));
         this.events.emit({ type: 'scripts-loaded', count: this.#scripts.size, reason });
       } finally {
         this.#scriptsLoading = undefined;

@@ -28,7 +28,7 @@ import type { EpochEndReply } from './replica-client.js';
 import { Replication, type ReplicaFetchAnswer } from './replication.js';
 import type { PartitionRoute, PartitionRouter } from './routing.js';
 import { RoutingView, type BrokerView, type PartitionView } from './routing-view.js';
-import { LEAVE_POLL_MS, LOOP_ERROR_LOG_EVERY_MS, STARTUP_TICKS, TOPIC_SYNC_EVERY_TICKS } from './timings.js';
+import { AWAIT_LEADERS_RETICK_MS, LEAVE_POLL_MS, LOOP_ERROR_LOG_EVERY_MS, STARTUP_TICKS, TOPIC_SYNC_EVERY_TICKS } from './timings.js';
 import { TopicSync } from './topic-sync.js';
 
 export { replicaWaitKey } from '../partition/partition-leader.js';
@@ -97,17 +97,27 @@ export class ClusterNode implements PartitionRouter {
   }
 
   /**
-   * Until every partition of `topic` has a leader, or `timeoutMs`. When the work is this broker's
-   * (it is the controller, or nobody is yet), the loop runs now rather than at its next tick: a
-   * topic created on a single node is led within a few coordinator calls.
+   * Until every partition of `topic` has a leader, or `timeoutMs`, or the topic is deleted. When
+   * the work is this broker's (it is the controller, or nobody is yet), the loop runs now rather
+   * than at its next tick: a topic created on a single node is led within a few coordinator calls.
    */
   async awaitLeaders(topic: Topic, timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
-    while (!this.#view.led(topic)) {
+    for (let round = 0; !this.#view.led(topic); round++) {
       if (performance.now() >= deadline || this.#s.stopped) return false;
+      // Deleted meanwhile (or deleted and created again): no tick will ever lead these partitions.
+      if (!topic.partitions.every((handle) => this.#s.opts.registry.isCurrent(handle))) return false;
       const holder = this.#controller.holder;
-      if (holder === this.#s.me || holder === null) await this.#settleTick();
-      else await sleep(this.#s.opts.config.tickMs, undefined, { ref: false });
+      if (holder !== this.#s.me && holder !== null) {
+        await sleep(this.#s.opts.config.tickMs, undefined, { ref: false });
+        continue;
+      }
+      // Between two ticks run here, a pause: on the in-process coordinator a tick that starts no
+      // acquisition completes in microtasks alone, and ticks run back to back would keep the event
+      // loop from every socket, timer and file callback until the deadline (the broker stalled for
+      // the whole timeout, its idle keep-alive connections closed under requests in flight).
+      if (round > 0) await sleep(Math.min(AWAIT_LEADERS_RETICK_MS, this.#s.opts.config.tickMs), undefined, { ref: false });
+      await this.#settleTick();
     }
     return true;
   }

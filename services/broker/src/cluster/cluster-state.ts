@@ -38,7 +38,7 @@ export interface ClusterNodeOptions {
 /** One partition led here: its leader object and the lease bookkeeping around it. */
 export interface Reign {
   readonly leader: PartitionLeader;
-  /** The leader's followers, ISR and high watermark (never null in a cluster). */
+  /** The leader's followers, ISR and high watermark (a single node's ISR is itself). */
   readonly replicas: LeaderReplicas;
   renewSentAt: number;
   renewing: boolean;

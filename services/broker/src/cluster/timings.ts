@@ -57,5 +57,11 @@ export const TOPIC_ABSENCE_BEFORE_DROP_MS = 2_000;
 export const BUCKET_MANIFEST_MAX_AGE_AT_END_MS = 100;
 export const BUCKET_MANIFEST_MAX_AGE_BELOW_END_MS = 1_000;
 
+/**
+ * A request waiting for a new topic's leaders runs the loop itself when the work is this broker's:
+ * the first tick at once, the next ones at most this often (ms), never back to back (cluster-node.ts).
+ */
+export const AWAIT_LEADERS_RETICK_MS = 20;
+
 /** How often (ms) a leaving broker looks whether its partitions are handed over. */
 export const LEAVE_POLL_MS = 20;

@@ -9,7 +9,7 @@ import type { Topic, TopicSpec } from '../topics/topic-registry.js';
 
 export type { TopicSpec, TopicView };
 
-/** How long a create waits for every partition to have a leader (cluster), so a produce right after works. */
+/** How long a create or a growth waits for every partition to have a leader, so a produce right after works. */
 const CREATE_AWAIT_LEADERS_MS = 10_000;
 
 export interface TopicListing {
@@ -52,11 +52,11 @@ export class TopicsCore {
 
   /**
    * Grows the topic to `count` partitions (never shrinks: INVALID_PARTITIONS); validateOnly checks
-   * and changes nothing. In a cluster, answers once every partition has a leader or after a bound.
+   * and changes nothing. Answers once every partition has a leader, or after a bound.
    */
   async addPartitions(name: string, count: number, validateOnly = false): Promise<TopicView> {
     const topic = await this.#ctx.registry.addPartitions(name, count, validateOnly);
-    if (!validateOnly) await this.#ctx.cluster?.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
+    if (!validateOnly) await this.#ctx.cluster.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
     return this.#view(topic);
   }
 

@@ -16,7 +16,7 @@ export function createPartitionsHandler(deps: HandlerDeps): KafkaHandler {
   const { ctx, topics } = deps;
   return async (request) => {
     const body = decodeBody(ApiKey.CreatePartitions, request);
-    if (ctx.cluster !== null) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    await ctx.cluster.node.syncTopics().catch(() => undefined);
     const named = new Map<string, number>();
     for (const t of body.topics) named.set(t.name, (named.get(t.name) ?? 0) + 1);
     const results = [];

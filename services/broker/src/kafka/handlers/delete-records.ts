@@ -17,7 +17,7 @@ export function deleteRecordsHandler(deps: HandlerDeps): KafkaHandler {
   const { ctx, data } = deps;
   return async (request) => {
     const body = decodeBody(ApiKey.DeleteRecords, request);
-    if (ctx.cluster !== null && body.topics.some((t) => !ctx.registry.has(t.name))) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    if (body.topics.some((t) => !ctx.registry.has(t.name))) await ctx.cluster.node.syncTopics().catch(() => undefined);
     const signal = body.timeoutMs > 0 ? AbortSignal.any([request.signal, AbortSignal.timeout(body.timeoutMs)]) : request.signal;
     const topics = await Promise.all(
       body.topics.map(async (t) => ({

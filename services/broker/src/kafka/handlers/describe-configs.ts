@@ -21,7 +21,7 @@ export function describeConfigsHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const body = decodeBody(ApiKey.DescribeConfigs, request);
     const synonyms = body.includeSynonyms;
-    if (ctx.cluster !== null && body.resources.some((r) => r.resourceType === ConfigResourceType.TOPIC && !ctx.registry.has(r.resourceName))) {
+    if (body.resources.some((r) => r.resourceType === ConfigResourceType.TOPIC && !ctx.registry.has(r.resourceName))) {
       await ctx.cluster.node.syncTopics().catch(() => undefined);
     }
     // is_default exists in v0 only (v1 replaced it with config_source), and the codec refuses a value it cannot carry.

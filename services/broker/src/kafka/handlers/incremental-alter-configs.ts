@@ -64,7 +64,7 @@ export function incrementalAlterConfigsHandler(deps: HandlerDeps): KafkaHandler 
   const { ctx, topics } = deps;
   return async (request) => {
     const body = decodeBody(ApiKey.IncrementalAlterConfigs, request);
-    if (ctx.cluster !== null && body.resources.some((r) => r.resourceType === ConfigResourceType.TOPIC && !ctx.registry.has(r.resourceName))) {
+    if (body.resources.some((r) => r.resourceType === ConfigResourceType.TOPIC && !ctx.registry.has(r.resourceName))) {
       await ctx.cluster.node.syncTopics().catch(() => undefined);
     }
     const responses = [];

@@ -18,7 +18,7 @@ export function offsetForLeaderEpochHandler(deps: HandlerDeps): KafkaHandler {
   const oneAddress = ctx.config.kafka.metadataMode === 'one-address';
   return async (request) => {
     const body = decodeBody(ApiKey.OffsetForLeaderEpoch, request);
-    if (ctx.cluster !== null && body.topics.some((t) => !ctx.registry.has(t.topic))) await ctx.cluster.node.syncTopics().catch(() => undefined);
+    if (body.topics.some((t) => !ctx.registry.has(t.topic))) await ctx.cluster.node.syncTopics().catch(() => undefined);
     const topics = body.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((p) => {
@@ -27,7 +27,7 @@ export function offsetForLeaderEpochHandler(deps: HandlerDeps): KafkaHandler {
           const handle = ctx.registry.partition(t.topic, p.partition);
           const route = ctx.router.route(handle);
           if (route.kind !== 'local' && !oneAddress) return answer(countError(deps, API, KafkaError.NOT_LEADER_OR_FOLLOWER));
-          const currentEpoch = route.kind === 'local' ? route.leader.epoch : (ctx.cluster?.node.partitionView(handle).leaderEpoch ?? 0);
+          const currentEpoch = route.kind === 'local' ? route.leader.epoch : ctx.cluster.node.partitionView(handle).leaderEpoch;
           if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < currentEpoch) return answer(countError(deps, API, KafkaError.FENCED_LEADER_EPOCH));
           if (p.currentLeaderEpoch > currentEpoch) return answer(countError(deps, API, KafkaError.UNKNOWN_LEADER_EPOCH));
           const highWatermark = ctx.router.highWatermark(handle);
