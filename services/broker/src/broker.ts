@@ -36,6 +36,7 @@ import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
 import { answerProtocolErrors, createRequestListener } from './http/server.js';
+import { ConsoleAssets } from './http/console-assets.js';
 import { ListenerGuard, serverOptions } from './http/admission.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { createLogger, type Logger } from './logger.js';
@@ -316,10 +317,12 @@ async function startOnLockedDataDir(
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const limits = connectionLimits(config);
-  const server: Server = createServer(
-    serverOptions(limits),
-    createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track }),
-  );
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
+  // The web console at /console (its files, from memory); everything else is the API.
+  const consoleAssets = await ConsoleAssets.load(config.console, logger);
+  const server: Server = createServer(serverOptions(limits), (req, res) => {
+    if (!consoleAssets.serve(req, res)) apiListener(req, res);
+  });
   answerProtocolErrors(server, logger);
   new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(server);
 

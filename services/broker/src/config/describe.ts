@@ -57,6 +57,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     notInThisBuild: config.notInThisBuild,
     cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***' },
     kafka: config.kafka,
+    console: config.console,
   };
 }
 

@@ -167,6 +167,11 @@ export const DEFAULTS = Object.freeze({
   kafkaMaxConnectionsPerAddress: 1_000,
   /** Kafka's connections.max.idle.ms: a connection with nothing in flight and no byte for this long is closed. */
   kafkaConnectionsMaxIdleMs: 600_000,
+  // The web console (services/console), served at /console from memory (http/console-assets.ts).
+  /** '' = the console built with this broker (@strata/console's dist); 'off' = no console; else a directory of built assets. */
+  consoleDir: '',
+  /** Bytes of console assets read into memory at start; a larger build is not served (logged), the broker still starts. */
+  consoleAssetsBytesMax: 8 * MiB,
 });
 
 /**
@@ -189,6 +194,9 @@ export const IN_PROCESS_LEASE_TTL_MS = 30_000;
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
+
+/** Files of console assets read at start (with consoleAssetsBytesMax, bounds a mistaken STRATA_CONSOLE_DIR). Not configurable: a build has a handful. */
+export const CONSOLE_FILES_MAX = 1_000;
 
 /**
  * Nesting levels ([ and {) a JSON request body may have; deeper is INVALID_REQUEST. The same bound
@@ -286,6 +294,7 @@ export const INT_SETTINGS = {
   kafkaMaxConnections: { env: 'STRATA_KAFKA_MAX_CONNECTIONS', default: DEFAULTS.kafkaMaxConnections, min: 1, max: 1_000_000 },
   kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
   kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
+  consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {
@@ -307,6 +316,7 @@ export const STRING_SETTINGS = {
   kafkaAdvertisedAddress: 'STRATA_KAFKA_ADVERTISED_ADDRESS',
   kafkaMetadataMode: 'STRATA_KAFKA_METADATA_MODE',
   kafkaAutoCreateTopics: 'STRATA_KAFKA_AUTO_CREATE_TOPICS',
+  consoleDir: 'STRATA_CONSOLE_DIR',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

@@ -128,6 +128,14 @@ export interface BrokerConfig {
   tiering: TieringConfig;
   cluster: ClusterConfig;
   kafka: KafkaConfig;
+  console: ConsoleConfig;
+}
+
+/** The web console served at /console. */
+export interface ConsoleConfig {
+  /** null = no console; '' = the console built with this broker; else a directory of built assets. */
+  dir: string | null;
+  assetsBytesMax: number;
 }
 
 /** The Kafka listener's settings. */
