@@ -69,6 +69,9 @@ async function loadHealth(signal: AbortSignal): Promise<Health> {
   return health;
 }
 
+/** A stopped broker leaves the cluster's list: the ones this tab saw (id to URL) are kept and shown as gone. */
+const brokersSeen = new Map<string, string>();
+
 interface Rates {
   at: number;
   produce: number | undefined;
@@ -95,6 +98,8 @@ export function Overview() {
 
   const c = cluster.data;
   const h = health.data;
+  for (const b of c?.brokers ?? []) brokersSeen.set(b.id, b.url);
+  const gone = c ? [...brokersSeen].filter(([id]) => !c.brokers.some((b) => b.id === id)) : [];
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
@@ -104,7 +109,11 @@ export function Overview() {
       ) : (
         <>
           <div class="stats">
-            <Stat label="brokers live" value={`${c.brokers.filter((b) => b.live).length} / ${c.brokers.length}`} warn={c.brokers.some((b) => !b.live)} />
+            <Stat
+              label="brokers live"
+              value={`${c.brokers.filter((b) => b.live).length} / ${c.brokers.length + gone.length}`}
+              warn={gone.length > 0 || c.brokers.some((b) => !b.live)}
+            />
             <Stat label="controller" value={c.controller ?? 'none'} warn={c.controller === null} />
             <Stat label="mode" value={c.mode} />
             <Stat label="cluster id" value={<code>{c.clusterId}</code>} />
@@ -121,6 +130,15 @@ export function Overview() {
                   <td><code>{b.url}</code></td>
                   <td>{b.leaderOf.reduce((n, t) => n + t.partitions.length, 0)}</td>
                   <td>{c.controller === b.id ? 'controller' : ''}</td>
+                </tr>
+              ))}
+              {gone.map(([id, url]) => (
+                <tr key={id} data-broker={id}>
+                  <td>{id}</td>
+                  <td><span class="dot bad" aria-hidden="true" />gone</td>
+                  <td><code>{url}</code></td>
+                  <td>0</td>
+                  <td class="muted">left the cluster while this tab was open</td>
                 </tr>
               ))}
             </tbody>
