@@ -31,8 +31,14 @@ export function LineChart({ title, unit, t, v }: ChartProps) {
         cursor: { show: false },
         series: [{}, { label: title, stroke, width: 2, fill: `${stroke}22` }],
         axes: [
-          { stroke: axis, grid: { stroke: `${axis}33` } },
-          { stroke: axis, grid: { stroke: `${axis}33` }, size: 60, values: (_u, ticks) => ticks.map((x) => `${+x.toFixed(2)}`) },
+          {
+            stroke: axis,
+            grid: { stroke: `${axis}22` },
+            ticks: { stroke: `${axis}44` },
+            space: 90,
+            values: (_u, ticks) => ticks.map((seconds) => new Date(seconds * 1000).toLocaleTimeString([], { hour12: false })),
+          },
+          { stroke: axis, grid: { stroke: `${axis}22` }, ticks: { stroke: `${axis}44` }, size: 60, values: (_u, ticks) => ticks.map(formatNumber) },
         ],
         scales: { y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
       },
@@ -54,12 +60,17 @@ export function LineChart({ title, unit, t, v }: ChartProps) {
   }, [t, v]);
 
   const last = v.length > 0 ? v[v.length - 1]! : undefined;
+  const shown = last === undefined ? 'waiting for data' : `${formatNumber(last)} ${unit}`;
   return (
-    <figure class="chart" aria-label={`${title}: ${last === undefined ? 'no data yet' : `${last.toFixed(2)} ${unit}`}`}>
+    <figure class="chart" aria-label={`${title}: ${shown}`}>
       <figcaption>
-        {title} <span class="muted">{last === undefined ? 'waiting for data' : `${last.toFixed(2)} ${unit}`}</span>
+        {title} <span class="muted">{shown}</span>
       </figcaption>
       <div ref={box} class="chart-box" />
     </figure>
   );
+}
+
+function formatNumber(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(x < 10 ? 2 : 1);
 }
