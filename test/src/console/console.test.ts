@@ -24,7 +24,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
   });
   afterAll(async () => {
     await browser?.close();
-    await broker?.stop();
+    if (broker?.running) await broker.stop();
     cleanupAll();
   });
 
@@ -122,6 +122,10 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
     await page.locator('.card').filter({ hasText: 'Live tail' }).locator('tr[data-offset="1"]').waitFor();
     await page.getByLabel(/Live tail/).uncheck();
 
+    // From a timestamp: the first record at or after it.
+    await page.goto(console_('messages/console-orders/1?from=timestamp&at=0'));
+    await page.locator('tr[data-offset="0"]').getByText('customer-7').waitFor();
+
     // An offset past the end: the API's error, and the partition is unchanged.
     await page.goto(console_('messages/console-orders/1?from=offset&at=999'));
     await page.getByRole('alert').getByText('OFFSET_OUT_OF_RANGE').waitFor();
@@ -169,6 +173,38 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
     expect(background).toBe('rgb(15, 18, 23)');
     await screenshot(dark, 'topic-dark');
     await dark.context().close();
+  });
+});
+
+describe.skipIf(CHROMIUM_PATH === undefined)('the web console when things go away', () => {
+  let broker: BrokerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [broker, browser] = await Promise.all([BrokerProcess.start(), launch()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (broker?.running) await broker.stop();
+    cleanupAll();
+  });
+
+  it('says so when the topic viewed is deleted, and when the broker stops', async () => {
+    await expectStatus(await broker.http.post('/v1/topics', { name: 'doomed', partitions: 1 }), 201, 'create');
+    const page = await openPage(browser);
+    await page.goto(`${broker.url}/console/#/topics/doomed`);
+    await page.getByRole('table', { name: 'Partitions' }).waitFor();
+    await expectStatus(await broker.http.delete('/v1/topics/doomed'), 200, 'delete');
+    await page.getByRole('alert').getByText('This topic does not exist').waitFor();
+    expect(await page.getByRole('table', { name: 'Partitions' }).count()).toBe(0);
+
+    await page.goto(`${broker.url}/console/#/overview`);
+    await page.locator('tr[data-broker="0"]').getByText('live').waitFor();
+    await broker.stop();
+    await page.getByRole('alert').getByText('Broker unreachable').first().waitFor();
+    // What was last seen stays on screen under the error, rather than a blank page.
+    expect(await page.locator('tr[data-broker="0"]').count()).toBe(1);
+    await screenshot(page, 'broker-down');
   });
 });
 
