@@ -15,7 +15,7 @@ export function Groups() {
   return (
     <section aria-labelledby="groups-title">
       <h1 id="groups-title">Consumer groups</h1>
-      <ErrorBox error={groups.error} what="list the groups" />
+      <ErrorBox error={groups.error} what="list the groups" stale={groups.data !== undefined} />
       {!groups.data ? (
         groups.error ? null : <Loading />
       ) : groups.data.groups.length === 0 ? (
@@ -43,7 +43,7 @@ export function GroupView({ name }: { name: string }) {
     <section aria-labelledby="group-title">
       <p class="crumbs"><a href={href(['groups'])}>Consumer groups</a> / {name}</p>
       <h1 id="group-title">{name}</h1>
-      <ErrorBox error={group.error} what="describe the group" />
+      <ErrorBox error={group.error} what="describe the group" stale={g !== undefined} />
       {!g ? (
         group.error ? null : <Loading />
       ) : (

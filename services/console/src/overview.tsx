@@ -103,7 +103,7 @@ export function Overview() {
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      <ErrorBox error={cluster.error} what="read the cluster" />
+      <ErrorBox error={cluster.error} what="read the cluster" stale={c !== undefined} />
       {!c ? (
         <Loading />
       ) : (
@@ -145,7 +145,7 @@ export function Overview() {
           </table>
         </>
       )}
-      <ErrorBox error={health.error} what="read the topics" />
+      <ErrorBox error={health.error} what="read the topics" stale={h !== undefined} />
       {h ? (
         <div class="stats">
           <Stat label="topics" value={<a href={href(['topics'])}>{h.topics}</a>} />

@@ -22,7 +22,7 @@ export function TopicView({ name }: { name: string }) {
       {gone ? (
         <div class="error" role="alert"><strong>This topic does not exist (deleted?)</strong><div class="error-text">{topic.error instanceof ApiError ? topic.error.message : ''}</div></div>
       ) : (
-        <ErrorBox error={topic.error} what="describe the topic" />
+        <ErrorBox error={topic.error} what="describe the topic" stale={t !== undefined} />
       )}
       {!t ? (
         topic.error ? null : <Loading />

@@ -30,7 +30,7 @@ export function Topics({ route }: { route: Route }) {
         </label>
         <span class="muted">{topics.data ? `${matching.length} of ${topics.data.topics.length} topics` : ''}</span>
       </div>
-      <ErrorBox error={topics.error} what="list the topics" />
+      <ErrorBox error={topics.error} what="list the topics" stale={topics.data !== undefined} />
       {!topics.data ? (
         topics.error ? null : <Loading />
       ) : matching.length === 0 ? (

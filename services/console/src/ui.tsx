@@ -3,13 +3,15 @@
 import type { ComponentChildren } from 'preact';
 import { ApiError, errorText } from './api.js';
 
-export function ErrorBox({ error, what }: { error: unknown; what: string }) {
+/** `stale`: older data is still shown below, and the box says so. */
+export function ErrorBox({ error, what, stale = false }: { error: unknown; what: string; stale?: boolean }) {
   if (error === undefined) return null;
   const down = error instanceof ApiError && error.code === 'BROKER_UNREACHABLE';
   return (
     <div class="error" role="alert">
       <strong>{down ? 'Broker unreachable' : `Could not ${what}`}</strong>
       <div class="error-text">{errorText(error)}</div>
+      {stale ? <div class="muted">Showing what was last seen; retrying.</div> : null}
     </div>
   );
 }

@@ -202,7 +202,8 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console when things go awa
     await page.locator('tr[data-broker="0"]').getByText('live').waitFor();
     await broker.stop();
     await page.getByRole('alert').getByText('Broker unreachable').first().waitFor();
-    // What was last seen stays on screen under the error, rather than a blank page.
+    // What was last seen stays on screen under the error, marked as such, rather than a blank page.
+    await page.getByRole('alert').getByText('Showing what was last seen').first().waitFor();
     expect(await page.locator('tr[data-broker="0"]').count()).toBe(1);
     await screenshot(page, 'broker-down');
   });
