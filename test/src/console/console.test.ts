@@ -55,6 +55,13 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
     await page.getByText('controller', { exact: true }).first().waitFor();
     await page.locator('.chart canvas').first().waitFor();
     await screenshot(page, 'overview');
+    // Keyboard: the first Tab reaches the skip link, the next ones the views.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/topics$/);
   });
 
   it('creates a topic from the console, edits a config and refuses bad input with the API\'s message', async () => {
@@ -94,6 +101,19 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
 
     await page.goto(console_('topics?q=orders'));
     await page.getByRole('table', { name: 'Topics' }).getByText('console-orders').waitFor();
+
+    // Paged: 52 topics are two pages of 50.
+    const names = Array.from({ length: 51 }, (_, i) => `paged-${String(i).padStart(2, '0')}`);
+    for (let i = 0; i < names.length; i += 8) {
+      await Promise.all(names.slice(i, i + 8).map(async (name) => expectStatus(await broker.http.post('/v1/topics', { name }), 201, 'create')));
+    }
+    await page.goto(console_('topics'));
+    await page.getByText('page 1 of 2').waitFor();
+    expect(await page.getByRole('table', { name: 'Topics' }).locator('tbody tr').count()).toBe(50);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('page 2 of 2').waitFor();
+    await page.getByRole('table', { name: 'Topics' }).getByText('paged-50').waitFor();
+    expect(await page.getByRole('table', { name: 'Topics' }).locator('tbody tr').count()).toBe(2);
   });
 
   it('produces a record from the console and finds it in the message browser, as text, JSON and hex', async () => {
