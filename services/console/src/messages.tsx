@@ -55,7 +55,7 @@ export function Messages({ route }: { route: Route }) {
         start = Number(at);
         if (order === 'newest') start = Math.max(0, start - MESSAGES_PAGE_RECORDS + 1);
       }
-      const fetched = await api.fetch(topic, partition, Number.isFinite(start) ? start : (at as unknown as number), MESSAGES_PAGE_RECORDS, 0, signal);
+      const fetched = await fetchPage(topic, partition, Number.isFinite(start) ? start : (at as unknown as number), signal);
       const records = order === 'newest' ? [...fetched.records].reverse() : fetched.records;
       return { records, first: start, highWatermark: fetched.highWatermark, logStartOffset: fetched.logStartOffset };
     },
@@ -115,6 +115,23 @@ export function Messages({ route }: { route: Route }) {
       )}
     </section>
   );
+}
+
+/**
+ * Fetches answering for the page at most: one fetch may stop early (at the end of a segment read
+ * from the bucket), so a page takes several, until it is full or reaches the high watermark.
+ */
+const PAGE_FETCHES_MAX = 10;
+
+async function fetchPage(topic: string, partition: number, offset: number, signal: AbortSignal): Promise<FetchResponse> {
+  const first = await api.fetch(topic, partition, offset, MESSAGES_PAGE_RECORDS, 0, signal);
+  const records = [...first.records];
+  let last = first;
+  for (let i = 1; i < PAGE_FETCHES_MAX && records.length < MESSAGES_PAGE_RECORDS && last.records.length > 0 && last.nextOffset < last.highWatermark; i++) {
+    last = await api.fetch(topic, partition, last.nextOffset, MESSAGES_PAGE_RECORDS - records.length, 0, signal);
+    records.push(...last.records);
+  }
+  return { ...last, records };
 }
 
 function PartitionPicker({ topic, partition, onPick }: { topic: string; partition: number; onPick: (topic: string, partition: number) => void }) {

@@ -19,7 +19,8 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
     ((await expectStatus(await broker.http.get('/v1/topics'), 200, 'list topics')).body as Json).topics.map((t: { name: string }) => t.name);
 
   beforeAll(async () => {
-    [broker, browser] = await Promise.all([BrokerProcess.start(), launch()]);
+    // Small segments (the tests' escape hatch): a page of records spans several.
+    [broker, browser] = await Promise.all([BrokerProcess.start({ env: { STRATA_MIN_SEGMENT_BYTES: '1024' } }), launch()]);
     page = await openPage(browser);
   });
   afterAll(async () => {
@@ -145,6 +146,19 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
     // From a timestamp: the first record at or after it.
     await page.goto(console_('messages/console-orders/1?from=timestamp&at=0'));
     await page.locator('tr[data-offset="0"]').getByText('customer-7').waitFor();
+
+    // Regression: a page spanning several segments is filled (one fetch stops at a segment's end;
+    // the newest-first page showed 5 records of 50).
+    await expectStatus(await broker.http.post('/v1/topics', { name: 'segmented', configs: { 'segment.bytes': 1024 } }), 201, 'create');
+    for (let i = 0; i < 12; i++) {
+      const records = Array.from({ length: 5 }, (_, j) => ({ value: `record ${i * 5 + j} ${'x'.repeat(100)}` }));
+      await expectStatus(await broker.http.post('/v1/topics/segmented/records', { records }), 200, 'produce');
+    }
+    await page.goto(console_('messages/segmented/0?order=newest'));
+    const rows = page.getByRole('table', { name: 'Records' }).first().locator('tbody tr');
+    await page.getByText('showing 50 records').waitFor();
+    expect(await rows.first().getAttribute('data-offset')).toBe('59');
+    expect(await rows.last().getAttribute('data-offset')).toBe('10');
 
     // An offset past the end: the API's error, and the partition is unchanged.
     await page.goto(console_('messages/console-orders/1?from=offset&at=999'));
