@@ -7,6 +7,7 @@
 
 import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
 import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
@@ -35,6 +36,7 @@ import { topicHandlers } from './http/handlers/topics.js';
 import { Router, type Handler, type Route } from './http/router.js';
 import { ROUTES, type RouteId } from './http/routes.js';
 import { createRequestListener } from './http/server.js';
+import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
@@ -331,7 +333,12 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const requestListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
+  // The web console at /console (its files, from memory); everything else is the API.
+  const consoleAssets = await ConsoleAssets.load(config.console, logger);
+  const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!consoleAssets.serve(req, res)) apiListener(req, res);
+  };
   const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger);
   undo.push(() => listeners.close());
   // A failed start lets waiting requests through (they find the broker closing).

@@ -58,6 +58,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***' },
     kafka: config.kafka,
     tls: config.tls ?? '(off: every listener is plaintext)',
+    console: config.console,
   };
 }
 

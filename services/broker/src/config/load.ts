@@ -169,6 +169,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     },
     kafka: kafkaConfig(str, int, problems),
     tls: tlsConfig(str, int, raw, problems),
+    console: {
+      dir: consoleDirOf(str(STRING_SETTINGS.consoleDir, DEFAULTS.consoleDir)),
+      assetsBytesMax: int(INT_SETTINGS.consoleAssetsBytesMax),
+    },
   };
   if (config.tiering.cacheBytes < config.tiering.chunkBytes * (config.tiering.readAheadChunks + 2)) {
     problems.push(
@@ -394,4 +398,10 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
     problems.push(`STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT (${kafka.requestBytesInFlight}) must be at least STRATA_KAFKA_MAX_REQUEST_BYTES (${kafka.maxRequestBytes})`);
   }
   return kafka;
+}
+
+/** STRATA_CONSOLE_DIR: 'off' serves no console, '' the one built with the broker, anything else a directory. */
+function consoleDirOf(text: string): string | null {
+  if (text.toLowerCase() === 'off') return null;
+  return text === '' ? '' : resolve(text);
 }

@@ -178,6 +178,11 @@ export const DEFAULTS = Object.freeze({
   tlsReloadIntervalMs: 10_000,
   /** A plaintext HTTP listener on loopback beside the TLS one, for local tools (0 = none: the default once TLS is on). */
   plaintextHttpPort: 0,
+  // The web console (services/console), served at /console from memory (http/console-assets.ts).
+  /** '' = the console built with this broker (@strata/console's dist); 'off' = no console; else a directory of built assets. */
+  consoleDir: '',
+  /** Bytes of console assets read into memory at start; a larger build is not served (logged), the broker still starts. */
+  consoleAssetsBytesMax: 8 * MiB,
 });
 
 /**
@@ -200,6 +205,9 @@ export const IN_PROCESS_LEASE_TTL_MS = 30_000;
 /** Fetch defaults when the request does not say (not configurable: the caps above are). */
 export const FETCH_DEFAULT_MAX_BYTES = 1 * MiB;
 export const FETCH_DEFAULT_MAX_RECORDS = 500;
+
+/** Files of console assets read at start (with consoleAssetsBytesMax, bounds a mistaken STRATA_CONSOLE_DIR). Not configurable: a build has a handful. */
+export const CONSOLE_FILES_MAX = 1_000;
 
 /**
  * Nesting levels ([ and {) a JSON request body may have; deeper is INVALID_REQUEST. The same bound
@@ -300,6 +308,7 @@ export const INT_SETTINGS = {
   kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
   tlsReloadIntervalMs: { env: 'STRATA_TLS_RELOAD_INTERVAL_MS', default: DEFAULTS.tlsReloadIntervalMs, min: 100, max: 24 * 3_600_000 },
   plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
+  consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {
@@ -330,6 +339,7 @@ export const STRING_SETTINGS = {
   tlsCaFile: 'STRATA_TLS_CA_FILE',
   redisCaFile: 'STRATA_REDIS_CA_FILE',
   s3CaFile: 'STRATA_S3_CA_FILE',
+  consoleDir: 'STRATA_CONSOLE_DIR',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

@@ -132,6 +132,7 @@ export interface BrokerConfig {
   kafka: KafkaConfig;
   /** TLS on the listeners; null = plaintext everywhere. */
   tls: TlsConfig | null;
+  console: ConsoleConfig;
 }
 
 /** TLS on the HTTP, Kafka and internal listeners (security/tls.ts). Paths are absolute. */
@@ -146,6 +147,13 @@ export interface TlsConfig {
   reloadIntervalMs: number;
   /** A plaintext HTTP listener on loopback (0 = none). */
   plaintextHttpPort: number;
+}
+
+/** The web console served at /console. */
+export interface ConsoleConfig {
+  /** null = no console; '' = the console built with this broker; else a directory of built assets. */
+  dir: string | null;
+  assetsBytesMax: number;
 }
 
 /** The Kafka listener's settings. */

@@ -1,0 +1,82 @@
+// The console's shell: navigation, the light/dark switch, and the view the URL names.
+
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Events } from './events.js';
+import { Groups, GroupView } from './groups.js';
+import { Messages } from './messages.js';
+import { Overview } from './overview.js';
+import { href, useRoute, type Route } from './route.js';
+import { TopicView } from './topic.js';
+import { Topics } from './topics.js';
+import './style.css';
+
+type Theme = 'light' | 'dark' | 'system';
+const THEME_KEY = 'strata-console-theme';
+
+function View({ route }: { route: Route }) {
+  const [section, name] = route.parts;
+  switch (section) {
+    case undefined:
+    case 'overview':
+      return <Overview />;
+    case 'topics':
+      return name ? <TopicView name={name} key={name} /> : <Topics route={route} />;
+    case 'messages':
+      return <Messages route={route} />;
+    case 'groups':
+      return name ? <GroupView name={name} key={name} /> : <Groups />;
+    case 'events':
+      return <Events />;
+    default:
+      return <p class="empty">No such view: <code>{location.hash}</code>. <a href={href([])}>Back to the overview</a>.</p>;
+  }
+}
+
+const NAV: Array<[string, string]> = [
+  ['overview', 'Overview'],
+  ['topics', 'Topics'],
+  ['messages', 'Messages'],
+  ['groups', 'Consumer groups'],
+  ['events', 'Cluster events'],
+];
+
+function App() {
+  const route = useRoute();
+  const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem(THEME_KEY) as Theme | null) ?? 'system');
+  useEffect(() => {
+    if (theme === 'system') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+    localStorage.setItem(THEME_KEY, theme);
+  }, [theme]);
+  const current = route.parts[0] ?? 'overview';
+  useEffect(() => {
+    document.title = `${NAV.find(([id]) => id === current)?.[1] ?? 'Strata'} · Strata console`;
+  }, [current]);
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <header class="top">
+        <span class="brand">Strata</span>
+        <nav aria-label="Views">
+          {NAV.map(([id, label]) => (
+            <a key={id} href={href([id])} aria-current={current === id ? 'page' : undefined}>{label}</a>
+          ))}
+        </nav>
+        <label class="theme">
+          Theme{' '}
+          <select value={theme} onChange={(e) => setTheme(e.currentTarget.value as Theme)}>
+            <option value="system">system</option>
+            <option value="light">light</option>
+            <option value="dark">dark</option>
+          </select>
+        </label>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <View route={route} />
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
