@@ -144,4 +144,15 @@ export interface KafkaConfig {
   maxConnections: number;
   maxConnectionsPerAddress: number;
   connectionsMaxIdleMs: number;
+  /** Classic consumer groups (JoinGroup/SyncGroup): the STRATA_KAFKA_GROUP_* settings. */
+  groups: KafkaGroupsConfig;
+}
+
+export interface KafkaGroupsConfig {
+  initialRebalanceDelayMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  protocolsMax: number;
+  memberMetadataMaxBytes: number;
+  assignmentMaxBytes: number;
 }

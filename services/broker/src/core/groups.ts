@@ -77,6 +77,23 @@ export class GroupsCore {
     return { ...description, partitions };
   }
 
+  /** The group as the coordinator stores it (both protocols' members), without offsets; null when there is no such group. */
+  summary(group: string, signal: AbortSignal): Promise<GroupDescription | null> {
+    return this.#ctx.coordinator.describeGroup(group, { signal: deadline(signal) });
+  }
+
+  /** Which of these partitions exist (a topic created through another broker is looked up first). */
+  async existing(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<boolean[]> {
+    await this.#syncUnknown(partitions.map((p) => p.topic));
+    const { registry } = this.#ctx;
+    return partitions.map((p) => registry.has(p.topic) && p.partition >= 0 && p.partition < registry.get(p.topic).partitionCount);
+  }
+
+  /** Removes committed offsets (Kafka's OffsetDelete); answers how many existed. */
+  deleteOffsets(group: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, signal: AbortSignal): Promise<number> {
+    return this.#ctx.coordinator.deleteOffsets(group, partitions, { signal: deadline(signal) });
+  }
+
   async delete(group: string, signal: AbortSignal): Promise<void> {
     if (!(await this.#ctx.coordinator.deleteGroup(group, { signal: deadline(signal) }))) throw noSuchGroup(group);
   }
@@ -116,7 +133,7 @@ export class GroupsCore {
   }
 
   /** Commits offsets (as a member, or standalone with member null). Every partition must exist here: a commit naming an unknown one changes nothing. */
-  async commit(group: string, member: { memberId: string; memberEpoch: number } | null, offsets: OffsetCommit[], signal: AbortSignal): Promise<number> {
+  async commit(group: string, member: { memberId: string; memberEpoch: number } | { memberId: string; generationId: number } | null, offsets: OffsetCommit[], signal: AbortSignal): Promise<number> {
     await this.#syncUnknown(offsets.map((o) => o.topic));
     for (const o of offsets) this.#ctx.registry.partition(o.topic, o.partition);
     await this.#ctx.coordinator.commitOffsets(group, member, offsets, { signal: deadline(signal) });

@@ -1,0 +1,26 @@
+// One kafkajs group member as its own process, so a test can kill it with SIGKILL (no LeaveGroup,
+// no commit: its session must expire). Prints one JSON line per event on stdout:
+//   {"assigned": [partition, ...]}   after each join (GROUP_JOIN)
+//   {"record": "<partition>/<offset>", "value": "..."}   per record processed
+//   {"ready": true}   once running
+// SIGTERM disconnects cleanly (commits, LeaveGroup). argv: bootstrap group topic.
+import kafkajs from 'kafkajs';
+
+const [bootstrap, group, topic] = process.argv.slice(2);
+const kafka = new kafkajs.Kafka({ clientId: 'strata-group-test', brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+const consumer = kafka.consumer({ groupId: group, sessionTimeout: 3000, rebalanceTimeout: 20000, heartbeatInterval: 300, maxWaitTimeInMs: 200 });
+const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+consumer.on(consumer.events.GROUP_JOIN, (e) => say({ assigned: (e.payload.memberAssignment[topic] ?? []).slice().sort((a, b) => a - b) }));
+await consumer.connect();
+await consumer.subscribe({ topic, fromBeginning: true });
+await consumer.run({
+  autoCommitInterval: 100,
+  eachMessage: async ({ partition, message }) => say({ record: `${partition}/${message.offset}`, value: message.value?.toString() ?? null }),
+});
+say({ ready: true });
+process.on('SIGTERM', () => {
+  consumer.disconnect().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
