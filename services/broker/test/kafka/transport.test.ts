@@ -23,6 +23,14 @@ const CONFIG: KafkaConfig = {
   maxConnections: 100,
   maxConnectionsPerAddress: 50,
   connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+  groups: {
+    initialRebalanceDelayMs: DEFAULTS.kafkaGroupInitialRebalanceDelayMs,
+    minSessionTimeoutMs: DEFAULTS.kafkaGroupMinSessionTimeoutMs,
+    maxSessionTimeoutMs: DEFAULTS.kafkaGroupMaxSessionTimeoutMs,
+    protocolsMax: DEFAULTS.kafkaGroupProtocolsMax,
+    memberMetadataMaxBytes: DEFAULTS.kafkaGroupMemberMetadataMaxBytes,
+    assignmentMaxBytes: DEFAULTS.kafkaGroupAssignmentMaxBytes,
+  },
 };
 
 interface Held {

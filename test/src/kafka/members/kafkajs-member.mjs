@@ -4,6 +4,7 @@
 //   {"record": "<partition>/<offset>", "value": "..."}   per record processed
 //   {"ready": true}   once running
 // SIGTERM disconnects cleanly (commits, LeaveGroup). argv: bootstrap group topic.
+import process from 'node:process';
 import kafkajs from 'kafkajs';
 
 const [bootstrap, group, topic] = process.argv.slice(2);
