@@ -383,6 +383,27 @@ export const GroupMember = Type.Object({
   sessionTimeoutMs: Type.Integer(),
   rebalanceTimeoutMs: Type.Integer(),
 });
+export const ClassicGroup = Type.Object(
+  {
+    generation: Type.Integer(),
+    protocolType: Type.String({ description: '"consumer" for Kafka consumers.' }),
+    protocol: Type.String({ description: 'The assignor the members chose ("range", "roundrobin", ...).' }),
+    leader: Type.String({ description: 'The member that assigns.' }),
+    members: Type.Array(
+      Type.Object({
+        memberId: Type.String(),
+        groupInstanceId: Nullable(Type.String({ description: 'Static membership (group.instance.id).' })),
+        clientId: Type.String(),
+        clientHost: Type.String(),
+        sessionTimeoutMs: Type.Integer(),
+        subscribedTopics: Type.Array(Type.String()),
+        assigned: Type.Array(TopicPartitions, { description: 'What the leader assigned it (empty until the leader\'s SyncGroup).' }),
+      }),
+    ),
+  },
+  { description: 'A classic Kafka group (JoinGroup/SyncGroup): its stored generation. Its members are not in `members` (those are HTTP/KIP-848 members).' },
+);
+
 export const GroupDescription = Type.Object(
   {
     group: Type.String(),
@@ -391,6 +412,7 @@ export const GroupDescription = Type.Object(
     state: GroupState,
     topicPartitions: Type.Record(Type.String(), Type.Integer(), { description: 'Partition counts of the subscribed topics.' }),
     members: Type.Array(GroupMember),
+    classic: Optional(ClassicGroup),
     partitions: Type.Array(GroupOffset, { description: 'Every partition of the group\'s topics: committed offset, high watermark, lag, owner.' }),
   },
   {

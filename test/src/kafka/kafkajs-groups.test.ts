@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerProcess } from '../harness/index.js';
+import { runStrata } from '../harness/cli.js';
 import { brokerLifecycle } from '../support.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -110,9 +111,15 @@ describe('kafkajs consumer groups (classic protocol)', () => {
     members.push(c);
     await until('three members to split the topic', () => balanced([a, b, c]), () => [a.assigned, b.assigned, c.assigned]);
     expect([a, b, c].map((m) => m.assigned.length)).toEqual([4, 4, 4]);
-    // Through HTTP, the same group: three classic members.
-    const described = await broker.http.get(`/v1/groups/${group}`);
-    expect(described.status).toBe(200);
+    // Through HTTP and the CLI, the same group: three classic members, each owning what kafkajs was given.
+    const described = (await broker.http.get(`/v1/groups/${group}`)).body as { state: string; classic: { members: Array<{ assigned: Array<{ partitions: number[] }> }> }; partitions: Array<{ owner: string | null }> };
+    expect(described.state).toBe('stable');
+    expect(described.classic.members.map((m) => m.assigned.flatMap((t) => t.partitions).length)).toEqual([4, 4, 4]);
+    expect(described.partitions.filter((p) => p.owner !== null)).toHaveLength(PARTITIONS);
+    const cli = await runStrata(['groups', 'describe', group], { env: { STRATA_URL: broker.url } });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain('classic (Kafka) generation');
+    expect(cli.stdout).toContain('(leader)');
     // Killed: no LeaveGroup, its session (3 s) expires and its partitions move to the other two.
     const killed = c.assigned;
     c.child.kill('SIGKILL');
@@ -148,9 +155,14 @@ describe('kafkajs consumer groups (classic protocol)', () => {
     expect(m2.records.filter((r) => first.includes(r.value ?? ''))).toEqual([]);
     m2.child.kill('SIGTERM');
     expect(await m2.exited).toBe(0);
-    // A reset through HTTP (what `strata groups reset-offsets` calls) to the earliest: the next member reads everything again.
-    const reset = await broker.http.post(`/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' });
-    expect(reset.status).toBe(200);
+    // The CLI shows the offsets Kafka committed: every partition at its end, lag 0.
+    const described = await runStrata(['groups', 'describe', group], { env: { STRATA_URL: broker.url } });
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).toContain('total lag 0');
+    // A reset through the CLI to the earliest: the next member reads everything again.
+    const reset = await runStrata(['groups', 'reset-offsets', group, '--topic', topic, '--to-earliest', '--execute'], { env: { STRATA_URL: broker.url } });
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(((await broker.http.get(`/v1/groups/${group}/offsets`)).body as { offsets: Array<{ offset: number }> }).offsets.every((o) => o.offset === 0)).toBe(true);
     const m3 = startMember(bootstrap, group, topic);
     members.push(m3);
     await until('every record to be read again after the reset', () => [...first, ...second].every((v) => m3.records.some((r) => r.value === v)));

@@ -3,10 +3,9 @@
 // the topic (a classic member's subscription read from its "consumer" protocol metadata, a
 // KIP-848 member's from the coordinator); GROUP_ID_NOT_FOUND when there is no such group.
 
-import { ApiKey, KafkaError } from '@strata/kafka-protocol';
+import { ApiKey, KafkaError, consumerSubscriptionTopics } from '@strata/kafka-protocol';
 import { isStrataError } from '@strata/protocol';
 import type { GroupDescription } from '@strata/coord';
-import { consumerSubscription } from './consumer-protocol.js';
 import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
 
 const API = 'OffsetDelete';
@@ -49,7 +48,7 @@ function subscribedTopics(d: GroupDescription): Set<string> {
   const topics = new Set<string>();
   for (const m of d.members) for (const t of m.subscribedTopics) topics.add(t);
   if (d.classic?.protocolType === 'consumer') {
-    for (const m of d.classic.members) for (const t of consumerSubscription(Buffer.from(m.metadata, 'base64')) ?? []) topics.add(t);
+    for (const m of d.classic.members) for (const t of consumerSubscriptionTopics(Buffer.from(m.metadata, 'base64')) ?? []) topics.add(t);
   }
   return topics;
 }
