@@ -95,6 +95,32 @@ describe('hostile input to the classic group APIs', () => {
     expect((await broker.http.get('/v1/groups')).body).toEqual({ groups: [] });
   });
 
+  it('static membership: a restarted instance takes its place and assignment without a rebalance; the old member id is fenced (FENCED_INSTANCE_ID)', async () => {
+    const group = 'static-group';
+    const c = await connection();
+    const protocols = [{ name: 'range', metadata: subscription('hostile-groups') }];
+    const joined = await call(c, ApiKey.JoinGroup, 5, { ...join(group, '', protocols), groupInstanceId: 'instance-1' });
+    expect(joined).toMatchObject({ errorCode: KafkaError.NONE, generationId: 1 });
+    const oldId = joined!.memberId;
+    const synced = await call(c, ApiKey.SyncGroup, 3, { groupId: group, generationId: 1, memberId: oldId, groupInstanceId: 'instance-1', assignments: [{ memberId: oldId, assignment: Buffer.from('mine') }] });
+    expect(synced?.assignment.toString()).toBe('mine');
+    // The instance restarts (no LeaveGroup) and joins without a member id: a new id, the same generation.
+    const again = await call(c, ApiKey.JoinGroup, 5, { ...join(group, '', protocols), groupInstanceId: 'instance-1' });
+    expect(again).toMatchObject({ errorCode: KafkaError.NONE, generationId: 1 });
+    expect(again!.memberId).not.toBe(oldId);
+    const resynced = await call(c, ApiKey.SyncGroup, 3, { groupId: group, generationId: 1, memberId: again!.memberId, groupInstanceId: 'instance-1', assignments: [] });
+    expect(resynced?.assignment.toString()).toBe('mine');
+    expect((await call(c, ApiKey.Heartbeat, 3, { groupId: group, generationId: 1, memberId: oldId, groupInstanceId: 'instance-1' }))?.errorCode).toBe(KafkaError.FENCED_INSTANCE_ID);
+    expect((await call(c, ApiKey.Heartbeat, 3, { groupId: group, generationId: 1, memberId: again!.memberId, groupInstanceId: 'instance-1' }))?.errorCode).toBe(KafkaError.NONE);
+    const stale = await call(c, ApiKey.OffsetCommit, 7, { groupId: group, generationIdOrMemberEpoch: 1, memberId: oldId, groupInstanceId: 'instance-1', topics: [{ name: 'hostile-groups', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }] }] });
+    expect(stale?.topics[0]!.partitions[0]!.errorCode).toBe(KafkaError.FENCED_INSTANCE_ID);
+    const described = (await broker.http.get(`/v1/groups/${group}`)).body as { classic: { members: Array<{ memberId: string; groupInstanceId: string }> } };
+    expect(described.classic.members).toMatchObject([{ memberId: again!.memberId, groupInstanceId: 'instance-1' }]);
+    // A static member leaves by instance id (LeaveGroup v3).
+    const left = await call(c, ApiKey.LeaveGroup, 3, { groupId: group, members: [{ memberId: '', groupInstanceId: 'instance-1' }] });
+    expect(left?.members.map((m) => m.errorCode)).toEqual([KafkaError.NONE]);
+  });
+
   it('a SyncGroup from a non-leader is ignored (every member gets the leader\'s assignment); stale generations and unknown members are refused, offsets unchanged', async () => {
     const group = 'sync-order';
     const leaderConn = await connection();

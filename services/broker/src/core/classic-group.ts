@@ -176,7 +176,7 @@ export class ClassicGroup {
   sync(memberId: string, groupInstanceId: string | null, generationId: number, protocolType: string | null, protocolName: string | null, assignments: ReadonlyMap<string, Buffer>): Promise<SyncAnswer> {
     const answer = (error: ClassicError, assignment = EMPTY): SyncAnswer => ({ error, protocolType: this.#protocolType || null, protocolName: this.#protocol || null, assignment });
     const member = this.#members.get(memberId);
-    if (member === undefined) return Promise.resolve(answer('UNKNOWN_MEMBER_ID'));
+    if (member === undefined) return Promise.resolve(answer(this.#unknown(groupInstanceId)));
     if (groupInstanceId !== member.groupInstanceId) return Promise.resolve(answer('FENCED_INSTANCE_ID'));
     if (generationId !== this.#generation) return Promise.resolve(answer('ILLEGAL_GENERATION'));
     if ((protocolType !== null && protocolType !== this.#protocolType) || (protocolName !== null && protocolName !== this.#protocol)) {
@@ -196,7 +196,7 @@ export class ClassicGroup {
 
   heartbeat(memberId: string, groupInstanceId: string | null, generationId: number): ClassicError {
     const member = this.#members.get(memberId);
-    if (member === undefined) return 'UNKNOWN_MEMBER_ID';
+    if (member === undefined) return this.#unknown(groupInstanceId);
     if (groupInstanceId !== member.groupInstanceId) return 'FENCED_INSTANCE_ID';
     if (generationId !== this.#generation) return 'ILLEGAL_GENERATION';
     this.#touch(member);
@@ -215,7 +215,7 @@ export class ClassicGroup {
   /** Whether an offset commit by this member at this generation may go on (the coordinator checks it again when it stores). */
   commitCheck(memberId: string, groupInstanceId: string | null, generationId: number): ClassicError {
     const member = this.#members.get(memberId);
-    if (member === undefined) return 'UNKNOWN_MEMBER_ID';
+    if (member === undefined) return this.#unknown(groupInstanceId);
     if (groupInstanceId !== null && groupInstanceId !== member.groupInstanceId) return 'FENCED_INSTANCE_ID';
     if (generationId !== this.#generation) return 'ILLEGAL_GENERATION';
     if (this.#phase === 'CompletingRebalance') return 'REBALANCE_IN_PROGRESS';
@@ -442,6 +442,11 @@ export class ClassicGroup {
     member.sync?.({ error, protocolType: null, protocolName: null, assignment: EMPTY });
     member.join = null;
     member.sync = null;
+  }
+
+  /** A member id this group does not know: fenced when its static instance id belongs to a newer member id (Kafka's answer), else unknown. */
+  #unknown(groupInstanceId: string | null): ClassicError {
+    return groupInstanceId !== null && this.#byInstance(groupInstanceId) !== undefined ? 'FENCED_INSTANCE_ID' : 'UNKNOWN_MEMBER_ID';
   }
 
   #byInstance(groupInstanceId: string): Member | undefined {

@@ -113,7 +113,7 @@ export class ClassicGroups {
     const loaded = await this.#group(group);
     if ('error' in loaded) return loaded.error;
     let member: { memberId: string; generationId: number } | { memberId: string; memberEpoch: number } | null = null;
-    if (loaded.hasMember(memberId)) {
+    if (loaded.hasMember(memberId) || (groupInstanceId !== null && loaded.phase !== 'Empty')) {
       const refusal = loaded.commitCheck(memberId, groupInstanceId, generationIdOrMemberEpoch);
       if (refusal !== 'NONE') return refusal;
       member = { memberId, generationId: generationIdOrMemberEpoch };
