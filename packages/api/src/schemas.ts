@@ -368,8 +368,14 @@ export const GroupOffsets = Type.Object(
 );
 
 export const GroupState = Type.Union([Type.Literal('empty'), Type.Literal('reconciling'), Type.Literal('stable')]);
-export const GroupListing = Type.Object({ group: Type.String(), members: Type.Integer(), state: GroupState });
-export const GroupList = Type.Object({ groups: Type.Array(GroupListing) }, { examples: [{ groups: [{ group: 'billing', members: 2, state: 'stable' }] }] });
+export const GroupListing = Type.Object({
+  group: Type.String(),
+  members: Type.Integer(),
+  state: GroupState,
+  type: Type.Union([Type.Literal('classic'), Type.Literal('consumer')], { description: "consumer: KIP-848 members (HTTP's and Kafka's); classic: Kafka JoinGroup members." }),
+  protocolType: Type.String({ description: 'The classic members\' protocol type ("consumer" for Kafka consumers); "consumer" for a KIP-848 group.' }),
+});
+export const GroupList = Type.Object({ groups: Type.Array(GroupListing) }, { examples: [{ groups: [{ group: 'billing', members: 2, state: 'stable', type: 'consumer', protocolType: 'consumer' }] }] });
 
 export const GroupMember = Type.Object({
   memberId: Type.String(),
@@ -383,6 +389,27 @@ export const GroupMember = Type.Object({
   sessionTimeoutMs: Type.Integer(),
   rebalanceTimeoutMs: Type.Integer(),
 });
+export const ClassicGroup = Type.Object(
+  {
+    generation: Type.Integer(),
+    protocolType: Type.String({ description: '"consumer" for Kafka consumers.' }),
+    protocol: Type.String({ description: 'The assignor the members chose ("range", "roundrobin", ...).' }),
+    leader: Type.String({ description: 'The member that assigns.' }),
+    members: Type.Array(
+      Type.Object({
+        memberId: Type.String(),
+        groupInstanceId: Nullable(Type.String({ description: 'Static membership (group.instance.id).' })),
+        clientId: Type.String(),
+        clientHost: Type.String(),
+        sessionTimeoutMs: Type.Integer(),
+        subscribedTopics: Type.Array(Type.String()),
+        assigned: Type.Array(TopicPartitions, { description: 'What the leader assigned it (empty until the leader\'s SyncGroup).' }),
+      }),
+    ),
+  },
+  { description: 'A classic Kafka group (JoinGroup/SyncGroup): its stored generation. Its members are not in `members` (those are HTTP/KIP-848 members).' },
+);
+
 export const GroupDescription = Type.Object(
   {
     group: Type.String(),
@@ -391,6 +418,7 @@ export const GroupDescription = Type.Object(
     state: GroupState,
     topicPartitions: Type.Record(Type.String(), Type.Integer(), { description: 'Partition counts of the subscribed topics.' }),
     members: Type.Array(GroupMember),
+    classic: Optional(ClassicGroup),
     partitions: Type.Array(GroupOffset, { description: 'Every partition of the group\'s topics: committed offset, high watermark, lag, owner.' }),
   },
   {

@@ -142,7 +142,7 @@ end
 
 -- Everything of one group, read before any write (a corrupt field fails here).
 local function group_load(meta_key, members_key)
-  local h = redis.call('HMGET', meta_key, 'epoch', 'aepoch', 'topics', 'empty')
+  local h = redis.call('HMGET', meta_key, 'epoch', 'aepoch', 'topics', 'empty', 'classic')
   local g = {
     epoch = int_field(h[1], 0, 'group epoch'),
     aepoch = int_field(h[2], 0, 'assignment epoch'),
@@ -151,7 +151,18 @@ local function group_load(meta_key, members_key)
     raw = {},
     -- When an expiry pass first saw the group without members (nil: not marked).
     empty_since = nil,
+    -- The stored classic (Kafka JoinGroup) generation, as stored (nil: none) and decoded.
+    classic_raw = nil,
+    classic = nil,
   }
+  if h[5] ~= false and h[5] ~= '' then
+    local ok, classic = pcall(cjson.decode, h[5])
+    if not ok or type(classic) ~= 'table' or type(classic.members) ~= 'table' or type(classic.generation) ~= 'number' then
+      error('corrupt coordinator field: group classic')
+    end
+    g.classic_raw = h[5]
+    g.classic = classic
+  end
   if h[4] ~= false and h[4] ~= '' then
     g.empty_since = int_field(h[4], 0, 'group empty since')
   end
@@ -171,10 +182,31 @@ local function group_load(meta_key, members_key)
   return g
 end
 
+-- Members of the stored classic generation (0 without one).
+local function group_classic_members(g)
+  if g.classic == nil then
+    return 0
+  end
+  return #g.classic.members
+end
+
+-- The classic member with this id, or nil.
+local function group_classic_member(g, id)
+  if g.classic == nil then
+    return nil
+  end
+  for _, m in ipairs(g.classic.members) do
+    if m.memberId == id then
+      return m
+    end
+  end
+  return nil
+end
+
 -- Writes what changed: removed members, changed members, the meta hash. A group with members is
 -- not empty: its offsets' retention clock (the "empty" mark) starts again when it empties.
 local function group_save(g, meta_key, members_key)
-  if g.empty_since ~= nil and next(g.members) ~= nil then
+  if g.empty_since ~= nil and (next(g.members) ~= nil or group_classic_members(g) > 0) then
     redis.call('HDEL', meta_key, 'empty')
     g.empty_since = nil
   end

@@ -11,7 +11,7 @@
 
 local g = group_load(KEYS[1], KEYS[2])
 group_sweep(g, now_ms())
-local members = #sorted_keys(g.members)
+local members = #sorted_keys(g.members) + group_classic_members(g)
 if members > 0 then
   group_save(g, KEYS[1], KEYS[2])
   return fail('NON_EMPTY_GROUP', { 'members', members, 'what', 'it can be deleted' })

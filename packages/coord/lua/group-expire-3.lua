@@ -14,13 +14,13 @@
 local now = now_ms()
 local retention = arg_int(1)
 local g = group_load(KEYS[1], KEYS[2])
-if g.epoch == 0 and redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then
+if g.epoch == 0 and g.classic == nil and redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then
   -- Nothing but maybe an empty mark: an index entry of a group that was never made, or is gone.
   redis.call('DEL', KEYS[1])
   return { 1, 0 }
 end
 group_sweep(g, now)
-if next(g.members) ~= nil then
+if next(g.members) ~= nil or group_classic_members(g) > 0 then
   group_save(g, KEYS[1], KEYS[2])
   return { 0, 0 }
 end

@@ -13,7 +13,8 @@
 --          clientId, topicPartitions (JSON {topic: count}), default rebalanceTimeoutMs,
 --          members max, partitions max, default sessionTimeoutMs
 -- returns  {memberEpoch, groupEpoch, assignment JSON {topic: [p...]}, sessionTimeoutMs, reconciling "1"|"0"}
---          errors UNKNOWN_MEMBER, FENCED_MEMBER, GROUP_FULL, GROUP_PARTITIONS_EXCEEDED: the sweep
+--          errors UNKNOWN_MEMBER, FENCED_MEMBER, GROUP_FULL, GROUP_PARTITIONS_EXCEEDED,
+--          INCONSISTENT_PROTOCOL (a join while the group has classic members): the sweep
 --          of expired members stays applied (it is a change of its own), nothing else is written
 
 local id = ARGV[1]
@@ -45,6 +46,10 @@ if existing ~= nil then
 end
 local force = false
 local m
+if epoch == 0 and existing == nil and group_classic_members(g) > 0 then
+  group_save(g, KEYS[1], KEYS[2])
+  return fail('INCONSISTENT_PROTOCOL', { 'members', group_classic_members(g), 'protocol', 'classic' })
+end
 if epoch == 0 then
   local count = #sorted_keys(g.members)
   if existing == nil and count >= arg_int(11) then

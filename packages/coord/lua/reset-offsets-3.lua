@@ -13,7 +13,7 @@ local now = now_ms()
 local g = group_load(KEYS[1], KEYS[2])
 group_sweep(g, now)
 group_save(g, KEYS[1], KEYS[2])
-local members = #sorted_keys(g.members)
+local members = #sorted_keys(g.members) + group_classic_members(g)
 if members > 0 then
   return fail('NON_EMPTY_GROUP', { 'members', members, 'what', 'offsets can be reset' })
 end

@@ -6,6 +6,8 @@
 import { COORDINATOR_DEFAULTS, type GroupLimits } from './defaults.js';
 import type {
   BrokerRegistration,
+  ClassicGroupMember,
+  ClassicGroupState,
   ControllerAcquireRequest,
   GroupExpiryRequest,
   GroupHeartbeatRequest,
@@ -25,6 +27,7 @@ import {
   checkAssignment,
   checkBrokerId,
   checkBrokerRegistration,
+  checkClassicState,
   checkConfigChange,
   checkEpoch,
   checkExpiryRequest,
@@ -240,7 +243,32 @@ export class CoordinatorArguments {
     check('deleteGroup', (c) => checkGroupId(c, 'group', group));
   }
 
-  commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[]): void {
+  loadClassicGroup(group: string): void {
+    check('loadClassicGroup', (c) => checkGroupId(c, 'group', group));
+  }
+
+  storeClassicGroup(group: string, state: ClassicGroupState): void {
+    check('storeClassicGroup', (c) => {
+      checkGroupId(c, 'group', group);
+      checkClassicState(c, state, this.#limits.groupLimits.groupMembersMax);
+    });
+  }
+
+  deleteOffsets(group: string, partitions: readonly { topic: string; partition: number }[]): void {
+    check('deleteOffsets', (c) => {
+      checkGroupId(c, 'group', group);
+      if (!Array.isArray(partitions) || partitions.length > this.#limits.groupLimits.offsetsPerCommitMax) {
+        c.add('INVALID_REQUEST', 'partitions', `partitions must be a list of at most ${this.#limits.groupLimits.offsetsPerCommitMax}`);
+        return;
+      }
+      partitions.forEach((p, i) => {
+        checkTopicName(c, `partitions[${i}].topic`, p.topic);
+        checkInt(c, `partitions[${i}].partition`, p.partition, 0, LIMITS.partitionsMax - 1);
+      });
+    });
+  }
+
+  commitOffsets(group: string, member: GroupMember | ClassicGroupMember | null, offsets: readonly OffsetCommit[]): void {
     check('commitOffsets', (c) => {
       checkGroupId(c, 'group', group);
       checkGroupMember(c, member, true);

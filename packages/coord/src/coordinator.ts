@@ -271,6 +271,8 @@ import type {
   CommittedOffset,
   GroupExpiryRequest,
   GroupExpiry,
+  ClassicGroupMember,
+  ClassicGroupState,
 } from './group-types.js';
 
 export type {
@@ -286,6 +288,9 @@ export type {
   CommittedOffset,
   GroupExpiryRequest,
   GroupExpiry,
+  ClassicGroupMember,
+  ClassicGroupState,
+  ClassicMember,
 } from './group-types.js';
 
 
@@ -423,9 +428,11 @@ export interface Coordinator {
    * Fenced by member: `member` must be a live member at exactly this epoch (reasons UNKNOWN_MEMBER_ID,
    * FENCED_MEMBER_EPOCH); a member whose session expired is unknown. Partitions are not checked against its
    * assignment (Kafka does not either).
-   * null commits as a standalone consumer, only while the group has no members (NON_EMPTY_GROUP). All or nothing.
+   * A ClassicGroupMember must be a member of the stored classic generation, at exactly that generation
+   * (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION).
+   * null commits as a standalone consumer, only while the group has no members of either protocol (NON_EMPTY_GROUP). All or nothing.
    */
-  commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void>;
+  commitOffsets(group: string, member: GroupMember | ClassicGroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void>;
   /** Sorted by topic, then partition. */
   fetchOffsets(group: string, options?: CallOptions & { topic?: string }): Promise<CommittedOffset[]>;
   /**
@@ -439,6 +446,18 @@ export interface Coordinator {
   expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry>;
   /** Sets the given offsets, only while the group has no members (NON_EMPTY_GROUP). All or nothing. */
   resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void>;
+  /** Removes the given partitions' committed offsets (Kafka's OffsetDelete); answers how many existed. */
+  deleteOffsets(group: string, partitions: readonly { topic: string; partition: number }[], options?: CallOptions): Promise<number>;
+
+  // classic groups (Kafka's JoinGroup/SyncGroup; group-types.ts)
+  /** The stored classic generation of the group, or null when none was stored. */
+  loadClassicGroup(group: string, options?: CallOptions): Promise<ClassicGroupState | null>;
+  /**
+   * Stores a classic generation. Refusals: INCONSISTENT_GROUP_PROTOCOL (the group has KIP-848
+   * members), ILLEGAL_GENERATION (the stored generation is newer: another broker moved the group on),
+   * GROUP_LIMIT_REACHED (it would create a group past groupsMax), GROUP_MAX_SIZE_REACHED.
+   */
+  storeClassicGroup(group: string, state: ClassicGroupState, options?: CallOptions): Promise<void>;
 
   // backend identity, restarts, lifecycle
   /** Asks the backend now (it also notices a restart). */

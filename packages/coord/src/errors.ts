@@ -99,6 +99,20 @@ export const FAILURES = {
     reason: 'NON_EMPTY_GROUP',
     message: (d) => `group "${String(d['group'])}" has ${String(d['members'])} member(s): ${String(d['what'])} only while it has none`,
   },
+  INCONSISTENT_PROTOCOL: {
+    code: 'INCONSISTENT_GROUP_PROTOCOL',
+    reason: 'INCONSISTENT_GROUP_PROTOCOL',
+    message: (d) =>
+      d['protocol'] === 'classic'
+        ? `group "${String(d['group'])}" has ${String(d['members'])} classic (Kafka JoinGroup) member(s): a consumer-protocol member cannot join it until they leave; use another group id`
+        : `group "${String(d['group'])}" has ${String(d['members'])} consumer-protocol (HTTP or KIP-848) member(s): a classic (Kafka JoinGroup) member cannot join it until they leave; use another group id`,
+  },
+  ILLEGAL_GENERATION: {
+    code: 'ILLEGAL_GENERATION',
+    reason: 'ILLEGAL_GENERATION',
+    message: (d) =>
+      `classic group "${String(d['group'])}" is at generation ${String(d['currentGeneration'])}, not ${String(d['generationId'])}${d['memberId'] ? ` (member "${String(d['memberId'])}")` : ''}: rejoin`,
+  },
   GROUP_FULL: {
     code: 'GROUP_MAX_SIZE_REACHED',
     reason: 'GROUP_MAX_SIZE_REACHED',

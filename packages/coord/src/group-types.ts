@@ -90,12 +90,22 @@ export interface GroupDescription {
   topicPartitions: Record<string, number>;
   /** Sorted by member id. */
   members: GroupMemberDescription[];
+  /** The classic (Kafka JoinGroup) generation, when one was stored; its members are in neither `members` nor the KIP-848 epochs. */
+  classic?: ClassicGroupState;
 }
 
 export interface GroupListing {
   group: string;
+  /** KIP-848 members plus classic members. */
   members: number;
   state: GroupState;
+  /**
+   * Which protocol the group's members speak: "classic" while it has classic (Kafka JoinGroup)
+   * members, or has none of either but a stored classic generation; else "consumer" (KIP-848 and HTTP).
+   */
+  type: 'classic' | 'consumer';
+  /** The classic members' protocol type ("consumer" for Kafka consumers); "consumer" for a KIP-848 group. */
+  protocolType: string;
 }
 
 export interface OffsetCommit {
@@ -133,4 +143,50 @@ export interface GroupExpiry {
   offsetsExpired: number;
   /** Groups removed: left with neither members nor offsets. */
   groupsDeleted: number;
+}
+
+// ---- classic groups ------------------------------------------------------------------------------
+// Kafka's classic protocol (JoinGroup/SyncGroup): the coordinating broker runs the joins and syncs
+// in memory and stores each generation here, so another broker can take the group over. The
+// assignor runs in the clients: the coordinator keeps the members' opaque protocol metadata and
+// assignments (base64). One group id holds members of one protocol at a time: a classic store
+// into a group with KIP-848 members, and a KIP-848 join into a group with classic members, are
+// refused (INCONSISTENT_GROUP_PROTOCOL).
+
+/** A classic member, as the coordinating broker last stored it. */
+export interface ClassicMember {
+  /** Chosen by the broker; 1..128 of [A-Za-z0-9._-]. */
+  memberId: string;
+  /** Static membership (KIP-345): the instance id, or null. */
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  /** The member's metadata for the group's protocol, base64. */
+  metadata: string;
+  /** What the leader's SyncGroup gave it, base64 ("" until then). */
+  assignment: string;
+}
+
+/** A classic group's generation: what a broker that takes the group over starts from. */
+export interface ClassicGroupState {
+  /** Bumps with every completed join round (and when the group empties). */
+  generation: number;
+  /** "consumer" for Kafka consumers; the same for every member. */
+  protocolType: string;
+  /** The protocol (assignor) chosen among the members' ("" while empty). */
+  protocol: string;
+  /** The member that assigns ("" while empty). */
+  leader: string;
+  /** empty: no members; reconciling: joined, the leader's assignment not in yet; stable: assigned. */
+  state: GroupState;
+  /** Sorted by member id. */
+  members: ClassicMember[];
+}
+
+/** A classic member and the generation it acts at: what fences its offset commits. */
+export interface ClassicGroupMember {
+  memberId: string;
+  generationId: number;
 }

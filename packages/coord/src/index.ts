@@ -4,6 +4,9 @@
 
 export type {
   BrokerRegistration,
+  ClassicGroupMember,
+  ClassicGroupState,
+  ClassicMember,
   CallOptions,
   CommittedOffset,
   ControllerAcquireRequest,

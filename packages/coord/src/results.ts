@@ -2,7 +2,7 @@
 // committed offset is stored under, a group's listing. The memory engine computes these from its
 // documents, the Redis engine from what its scripts and reads return; neither computes them apart.
 
-import type { CommittedOffset, GroupDescription, GroupListing, LiveBroker } from './coordinator.js';
+import type { ClassicGroupState, CommittedOffset, GroupDescription, GroupListing, LiveBroker } from './coordinator.js';
 
 /** Code-unit order of names (topics, groups, broker ids): what Redis' sorts and `.sort()` give. */
 export function compareNames(a: string, b: string): number {
@@ -39,7 +39,21 @@ export async function listGroupsBy(names: Iterable<string>, describe: (group: st
   const out: GroupListing[] = [];
   for (const group of [...names].sort(compareNames)) {
     const d = await describe(group);
-    if (d !== null) out.push({ group, members: d.members.length, state: d.state });
+    if (d === null) continue;
+    const classic = d.classic !== undefined && d.members.length === 0 && (d.classic.members.length > 0 || d.classic.generation > 0);
+    out.push({
+      group,
+      members: d.members.length + (d.classic?.members.length ?? 0),
+      state: d.state,
+      type: classic ? 'classic' : 'consumer',
+      protocolType: classic && d.classic!.protocolType !== '' ? d.classic!.protocolType : 'consumer',
+    });
   }
   return out;
+}
+
+/** A description with the group's stored classic generation; a group whose members are classic ones takes their state. */
+export function withClassic(d: GroupDescription, classic: ClassicGroupState | undefined): GroupDescription {
+  if (classic === undefined) return d;
+  return { ...d, classic, state: d.members.length === 0 ? classic.state : d.state };
 }

@@ -7,6 +7,8 @@ import { GROUP_ID_LENGTH_MAX, StrataError, TOPIC_NAME_LENGTH_MAX, collisionKey, 
 import type { GroupLimits } from './defaults.js';
 import type {
   BrokerRegistration,
+  ClassicGroupMember,
+  ClassicGroupState,
   GroupHeartbeatRequest,
   GroupMember,
   LeadershipRequest,
@@ -24,6 +26,10 @@ export const LIMITS = Object.freeze({
   groupIdLengthMax: GROUP_ID_LENGTH_MAX,
   brokerIdLengthMax: 64,
   memberIdLengthMax: 128,
+  /** Characters of a classic group's protocol type or name, and of a member's client id or host. */
+  classicProtocolNameLengthMax: 256,
+  /** Base64 characters of one classic member's metadata and assignment together (the broker's own bounds are lower). */
+  classicMemberBytesMax: 4 * 1024 * 1024,
   topicIdLengthMax: 64,
   /** Partitions per topic (the broker's STRATA_MAX_PARTITIONS ceiling). */
   partitionsMax: 1_000_000,
@@ -321,14 +327,51 @@ export function checkSegment(c: Checks, s: RemoteSegment): void {
   checkInt(c, 'segment.uploadedAtMs', s.uploadedAtMs, 0, Number.MAX_SAFE_INTEGER);
 }
 
-export function checkGroupMember(c: Checks, m: GroupMember | null, allowNull: boolean): void {
+export function checkGroupMember(c: Checks, m: GroupMember | ClassicGroupMember | null, allowNull: boolean): void {
   if (m === null && allowNull) return;
   if (!isRecord(m)) {
     c.add('INVALID_REQUEST', 'member', `member must be {memberId, memberEpoch}${allowNull ? ' or null' : ''}, got ${describeValue(m)}`);
     return;
   }
   checkMemberId(c, 'member.memberId', m.memberId);
+  if ('generationId' in m) {
+    checkInt(c, 'member.generationId', m.generationId, 0, 0x7fffffff);
+    return;
+  }
   checkEpoch(c, 'member.memberEpoch', m.memberEpoch);
+}
+
+/** A classic generation: bounded ids and strings, members within groupMembersMax, base64 blobs within classicMemberBytesMax. */
+export function checkClassicState(c: Checks, s: ClassicGroupState, membersMax: number): void {
+  if (!isRecord(s) || !Array.isArray(s.members)) {
+    c.add('INVALID_REQUEST', 'state', `state must be a classic group generation, got ${describeValue(s)}`);
+    return;
+  }
+  checkInt(c, 'state.generation', s.generation, 0, 0x7fffffff);
+  for (const [field, value] of [['state.protocolType', s.protocolType], ['state.protocol', s.protocol]] as const) {
+    if (typeof value !== 'string' || value.length > LIMITS.classicProtocolNameLengthMax) c.add('INVALID_REQUEST', field, `${field} must be a string of at most ${LIMITS.classicProtocolNameLengthMax} characters`);
+  }
+  if (s.leader !== '') checkMemberId(c, 'state.leader', s.leader);
+  if (!['empty', 'reconciling', 'stable'].includes(s.state)) c.add('INVALID_REQUEST', 'state.state', `state.state must be empty, reconciling or stable, got ${describeValue(s.state)}`);
+  if (s.members.length > membersMax) c.add('GROUP_MAX_SIZE_REACHED', 'state.members', `a group has at most ${membersMax} members, got ${s.members.length}`);
+  const seen = new Set<string>();
+  s.members.forEach((m, i) => {
+    const at = `state.members[${i}]`;
+    if (!isRecord(m)) return c.add('INVALID_REQUEST', at, `${at} must be a member`);
+    if (checkMemberId(c, `${at}.memberId`, m.memberId) && seen.has(m.memberId)) c.add('INVALID_REQUEST', `${at}.memberId`, `${at}.memberId repeats "${m.memberId}"`);
+    seen.add(m.memberId);
+    if (m.groupInstanceId !== null && (typeof m.groupInstanceId !== 'string' || m.groupInstanceId.length === 0 || m.groupInstanceId.length > LIMITS.groupIdLengthMax)) {
+      c.add('INVALID_REQUEST', `${at}.groupInstanceId`, `${at}.groupInstanceId must be null or 1..${LIMITS.groupIdLengthMax} characters`);
+    }
+    for (const f of ['clientId', 'clientHost'] as const) {
+      if (typeof m[f] !== 'string' || m[f].length > LIMITS.classicProtocolNameLengthMax) c.add('INVALID_REQUEST', `${at}.${f}`, `${at}.${f} must be a string of at most ${LIMITS.classicProtocolNameLengthMax} characters`);
+    }
+    checkInt(c, `${at}.sessionTimeoutMs`, m.sessionTimeoutMs, 1, 0x7fffffff);
+    checkInt(c, `${at}.rebalanceTimeoutMs`, m.rebalanceTimeoutMs, 1, 0x7fffffff);
+    if (typeof m.metadata !== 'string' || typeof m.assignment !== 'string' || m.metadata.length + m.assignment.length > LIMITS.classicMemberBytesMax) {
+      c.add('INVALID_REQUEST', `${at}.metadata`, `${at}.metadata and assignment must be base64 strings of at most ${LIMITS.classicMemberBytesMax} characters together`);
+    }
+  });
 }
 
 /** UTF-8 bytes of an offset's metadata: what offsetMetadataMaxBytes and groupMetadataMaxBytes count. */

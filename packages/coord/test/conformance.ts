@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
 import { COORDINATOR_DEFAULTS, LIMITS, PRODUCER_IDS_PER_MS } from '@strata/coord';
-import type { Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
+import type { ClassicGroupState, Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
   coordinator: Coordinator;
@@ -791,7 +791,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         expect(d!.members[0]!.lastHeartbeatAtMs).toBeGreaterThan(1_600_000_000_000);
         // A heartbeat that changes nothing keeps the epochs.
         expect(await co.groupHeartbeat('g', { memberId: 'm1', memberEpoch: 1, sessionTimeoutMs: 9000, topicPartitions: { a: 2, b: 1 } })).toMatchObject({ memberEpoch: 1, groupEpoch: 1 });
-        expect(await co.listGroups()).toEqual([{ group: 'g', members: 1, state: 'stable' }]);
+        expect(await co.listGroups()).toEqual([{ group: 'g', members: 1, state: 'stable', type: 'consumer', protocolType: 'consumer' }]);
       });
 
       it('balances 12 partitions 4/4/4; a 4th member moves exactly 3; a leaver moves only its own', async () => {
@@ -1100,8 +1100,8 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         await join('g1', 'm1');
         await co.commitOffsets('g2', null, [{ topic: 'a', partition: 0, offset: 1 }]);
         expect(await co.listGroups()).toEqual([
-          { group: 'g1', members: 1, state: 'stable' },
-          { group: 'g2', members: 0, state: 'empty' },
+          { group: 'g1', members: 1, state: 'stable', type: 'consumer', protocolType: 'consumer' },
+          { group: 'g2', members: 0, state: 'empty', type: 'consumer', protocolType: 'consumer' },
         ]);
         await expectStrataError(co.deleteGroup('g1'), 'NON_EMPTY_GROUP', 'NON_EMPTY_GROUP');
         expect(await co.deleteGroup('g2')).toBe(true);
@@ -1440,6 +1440,102 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
     });
 
     // ---- cross-cutting ------------------------------------------------------------------------
+
+    describe('classic groups (Kafka JoinGroup generations)', () => {
+      function classic(generation: number, ids: string[], state: 'empty' | 'reconciling' | 'stable' = 'stable'): ClassicGroupState {
+        return {
+          generation,
+          protocolType: 'consumer',
+          protocol: ids.length === 0 ? '' : 'range',
+          leader: ids[0] ?? '',
+          state: ids.length === 0 ? 'empty' : state,
+          members: ids.map((memberId) => ({
+            memberId,
+            groupInstanceId: memberId === 'static-1' ? 'instance-1' : null,
+            clientId: 'kafkajs',
+            clientHost: '/127.0.0.1',
+            sessionTimeoutMs: 10_000,
+            rebalanceTimeoutMs: 60_000,
+            metadata: Buffer.from(`meta-${memberId}`).toString('base64'),
+            assignment: state === 'stable' ? Buffer.from(`assign-${memberId}`).toString('base64') : '',
+          })),
+        };
+      }
+
+      it('stores and loads a generation; a newer stored generation refuses an older one (ILLEGAL_GENERATION), state unchanged', async () => {
+        expect(await co.loadClassicGroup('cg')).toBeNull();
+        await co.storeClassicGroup('cg', classic(1, ['m-a', 'static-1'], 'reconciling'));
+        await co.storeClassicGroup('cg', classic(1, ['m-a', 'static-1']));
+        expect(await co.loadClassicGroup('cg')).toEqual(classic(1, ['m-a', 'static-1']));
+        await co.storeClassicGroup('cg', classic(2, ['m-a']));
+        const before = await target.footprint();
+        await expectStrataError(co.storeClassicGroup('cg', classic(1, ['m-b'])), 'ILLEGAL_GENERATION', 'ILLEGAL_GENERATION');
+        expect(await target.footprint()).toBe(before);
+        expect((await co.loadClassicGroup('cg'))?.members.map((m) => m.memberId)).toEqual(['m-a']);
+      });
+
+      it('describes and lists a classic group with its members; reset, delete and standalone commits wait until it is empty', async () => {
+        await co.storeClassicGroup('cg', classic(3, ['m-a', 'm-b']));
+        const d = await co.describeGroup('cg');
+        expect(d?.state).toBe('stable');
+        expect(d?.members).toEqual([]);
+        expect(d?.classic?.members.map((m) => m.memberId)).toEqual(['m-a', 'm-b']);
+        expect((await co.listGroups()).find((g) => g.group === 'cg')).toEqual({ group: 'cg', members: 2, state: 'stable', type: 'classic', protocolType: 'consumer' });
+        await expectStrataError(co.resetOffsets('cg', [{ topic: 't', partition: 0, offset: 1 }]), 'NON_EMPTY_GROUP');
+        await expectStrataError(co.commitOffsets('cg', null, [{ topic: 't', partition: 0, offset: 1 }]), 'NON_EMPTY_GROUP');
+        await expectStrataError(co.deleteGroup('cg'), 'NON_EMPTY_GROUP');
+        await co.storeClassicGroup('cg', classic(4, []));
+        await co.resetOffsets('cg', [{ topic: 't', partition: 0, offset: 1 }]);
+        expect((await co.describeGroup('cg'))?.state).toBe('empty');
+        expect(await co.deleteGroup('cg')).toBe(true);
+        expect(await co.loadClassicGroup('cg')).toBeNull();
+      });
+
+      it('fences classic commits by member and generation, all or nothing', async () => {
+        await co.storeClassicGroup('cg', classic(5, ['m-a']));
+        await co.commitOffsets('cg', { memberId: 'm-a', generationId: 5 }, [{ topic: 't', partition: 0, offset: 7, metadata: 'kafka' }]);
+        const before = await target.footprint();
+        const stale = await expectStrataError(co.commitOffsets('cg', { memberId: 'm-a', generationId: 4 }, [{ topic: 't', partition: 0, offset: 8 }]), 'ILLEGAL_GENERATION');
+        expect(stale.details).toMatchObject({ generationId: 4, currentGeneration: 5 });
+        await expectStrataError(co.commitOffsets('cg', { memberId: 'm-z', generationId: 5 }, [{ topic: 't', partition: 0, offset: 8 }]), 'UNKNOWN_MEMBER_ID');
+        // A KIP-848 style commit names no member of this group either.
+        await expectStrataError(co.commitOffsets('cg', { memberId: 'm-a', memberEpoch: 5 }, [{ topic: 't', partition: 0, offset: 8 }]), 'UNKNOWN_MEMBER_ID');
+        expect(await target.footprint()).toBe(before);
+        expect((await co.fetchOffsets('cg')).map((o) => [o.offset, o.metadata])).toEqual([[7, 'kafka']]);
+      });
+
+      it('one protocol per group id: a classic store into a group with KIP-848 members, and a KIP-848 join into a classic group, are INCONSISTENT_GROUP_PROTOCOL', async () => {
+        await co.groupHeartbeat('mixed', { memberId: 'h1', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 10_000, topicPartitions: { t: 2 } });
+        const before = await target.footprint();
+        await expectStrataError(co.storeClassicGroup('mixed', classic(1, ['m-a'])), 'INCONSISTENT_GROUP_PROTOCOL', 'INCONSISTENT_GROUP_PROTOCOL');
+        expect(await target.footprint()).toBe(before);
+        await co.storeClassicGroup('cg', classic(1, ['m-a']));
+        const cgBefore = await target.footprint();
+        const refused = await expectStrataError(
+          co.groupHeartbeat('cg', { memberId: 'h1', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 10_000, topicPartitions: { t: 2 } }),
+          'INCONSISTENT_GROUP_PROTOCOL',
+        );
+        expect(refused.message).toContain('classic');
+        expect(await target.footprint()).toBe(cgBefore);
+        // Once the classic members are gone, the id is free for either protocol.
+        await co.storeClassicGroup('cg', classic(2, []));
+        await co.groupHeartbeat('cg', { memberId: 'h1', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 10_000, topicPartitions: { t: 2 } });
+      });
+
+      it('deletes offsets (OffsetDelete): answers how many existed', async () => {
+        await co.commitOffsets('od', null, [{ topic: 't', partition: 0, offset: 1 }, { topic: 't', partition: 1, offset: 2 }]);
+        expect(await co.deleteOffsets('od', [{ topic: 't', partition: 0 }, { topic: 'u', partition: 0 }])).toBe(1);
+        expect((await co.fetchOffsets('od')).map((o) => o.partition)).toEqual([1]);
+        expect(await co.deleteOffsets('nothing', [{ topic: 't', partition: 0 }])).toBe(0);
+      });
+
+      it('refuses a generation with too many members or invalid fields, before anything is written', async () => {
+        const before = await target.footprint();
+        await expectStrataError(co.storeClassicGroup('cg', { ...classic(1, ['m-a']), leader: 'bad id!' }), 'INVALID_REQUEST');
+        await expectStrataError(co.storeClassicGroup('', classic(1, ['m-a'])), 'INVALID_GROUP_ID');
+        expect(await target.footprint()).toBe(before);
+      });
+    });
 
     describe('calls', () => {
       it('rejects an aborted call with REQUEST_TIMED_OUT and writes nothing', async () => {

@@ -12,6 +12,7 @@ export type { KafkaErrorCode, KafkaErrorInfo, KafkaErrorName } from './kafka-err
 export { KAFKA_ERROR_FOR_STRATA_CODE, kafkaErrorCodeFor } from './strata-errors.js';
 
 export { KafkaProtocolError, isKafkaProtocolError } from './errors.js';
+export { consumerAssignmentPartitions, consumerSubscriptionTopics } from './consumer-protocol.js';
 export type { KafkaProtocolErrorReason } from './errors.js';
 
 export type {

@@ -44,7 +44,10 @@
 // - time-based offsets (-o s@ts, -Q): ListOffsets 1.
 // - throttle time: Produce 1-2 and Fetch 1-2 (lost with Produce from 3; harmless).
 // - balanced consumer groups: FindCoordinator 0, OffsetCommit 1-2, OffsetFetch 1,
-//   JoinGroup/SyncGroup/Heartbeat/LeaveGroup 0 (issue #12 part 2).
+//   JoinGroup/SyncGroup/Heartbeat/LeaveGroup 0 (issue #13: all advertised from 0).
+// - The classic group APIs and offsets at Kafka's full ranges (JoinGroup 0-9, SyncGroup 0-5,
+//   Heartbeat 0-4, LeaveGroup 0-5, OffsetCommit 0-9, OffsetFetch 0-9, DescribeGroups 0-5,
+//   OffsetDelete 0); DescribeGroups v6 (GROUP_ID_NOT_FOUND for an unknown group) is not offered.
 // - SASL handshake: SaslHandshake 0; SaslAuthenticate: SaslHandshake 1 and
 //   SaslAuthenticate 0-1 (the security issue).
 
@@ -75,6 +78,14 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.DeleteGroups, { min: 0, max: 2 }],
   [ApiKey.ConsumerGroupHeartbeat, { min: 0, max: 1 }],
   [ApiKey.ConsumerGroupDescribe, { min: 0, max: 0 }],
+  [ApiKey.JoinGroup, { min: 0, max: 9 }],
+  [ApiKey.SyncGroup, { min: 0, max: 5 }],
+  [ApiKey.Heartbeat, { min: 0, max: 4 }],
+  [ApiKey.LeaveGroup, { min: 0, max: 5 }],
+  [ApiKey.OffsetCommit, { min: 0, max: 9 }],
+  [ApiKey.OffsetFetch, { min: 0, max: 9 }],
+  [ApiKey.OffsetDelete, { min: 0, max: 0 }],
+  [ApiKey.DescribeGroups, { min: 0, max: 5 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'NON_EMPTY_GROUP'
   | 'GROUP_MAX_SIZE_REACHED'
   | 'GROUP_LIMIT_REACHED'
+  | 'INCONSISTENT_GROUP_PROTOCOL'
+  | 'ILLEGAL_GENERATION'
   | 'OFFSET_METADATA_TOO_LARGE'
   | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
   | 'INVALID_PRODUCER_EPOCH'
@@ -102,6 +104,16 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   GROUP_MAX_SIZE_REACHED: { retriable: false, description: 'The group has the most members it may have.' },
   // Not retriable as such: a slot frees only when an empty group's offsets expire or a group is deleted.
   GROUP_LIMIT_REACHED: { retriable: false, description: 'The coordinator holds the most consumer groups it may: a new group cannot be created.' },
+  // Classic (JoinGroup/SyncGroup) groups over Kafka beside the KIP-848 groups of the HTTP API: one
+  // group id holds members of one protocol at a time.
+  INCONSISTENT_GROUP_PROTOCOL: {
+    retriable: false,
+    description: 'The group has members of the other group protocol (classic Kafka JoinGroup members, or KIP-848/HTTP members), or no protocol in common: use another group id, or wait until it is empty.',
+  },
+  ILLEGAL_GENERATION: {
+    retriable: false,
+    description: 'The classic group moved on to a newer generation without this member: rejoin (JoinGroup) before committing.',
+  },
   OFFSET_METADATA_TOO_LARGE: {
     retriable: false,
     description: "An offset commit's metadata is larger than allowed (per offset, or in all for the group); nothing was committed.",

@@ -188,9 +188,22 @@ describe('loadConfig', () => {
       maxConnectionsPerAddress: DEFAULTS.kafkaMaxConnectionsPerAddress,
       connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
       groupSessionTimeoutMs: 45_000,
+      groups: {
+        initialRebalanceDelayMs: 3_000,
+        minSessionTimeoutMs: 6_000,
+        maxSessionTimeoutMs: 1_800_000,
+        protocolsMax: DEFAULTS.kafkaGroupProtocolsMax,
+        memberMetadataMaxBytes: DEFAULTS.kafkaGroupMemberMetadataMaxBytes,
+        assignmentMaxBytes: DEFAULTS.kafkaGroupAssignmentMaxBytes,
+      },
     });
     expect(loadConfig({ STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS: '1500' }, []).kafka.groupSessionTimeoutMs).toBe(1500);
     expect(() => loadConfig({ STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS: '50' }, [])).toThrow(/STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS/);
+    // Classic groups (issue #13): Kafka's names, and the session bounds checked against each other.
+    expect(loadConfig({ STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' }, []).kafka.groups.initialRebalanceDelayMs).toBe(0);
+    expect(problemsOf(() => loadConfig({ STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS: '60000', STRATA_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS: '30000' }, []))).toEqual([
+      expect.stringMatching(/STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS \(60000\) must be at most STRATA_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS \(30000\)/),
+    ]);
     const c = loadConfig(
       { STRATA_KAFKA_PORT: '0', STRATA_KAFKA_ADVERTISED_ADDRESS: 'kafka.example.com:9094', STRATA_KAFKA_METADATA_MODE: 'one-address', STRATA_KAFKA_AUTO_CREATE_TOPICS: 'true' },
       ['--kafka-max-in-flight-per-connection', '4'],

@@ -1,8 +1,8 @@
 /**
  * kafkajs (npm) against a broker's Kafka listener: admin createTopics / deleteTopics / metadata,
  * produce keyed records with headers, null keys, tombstones and explicit timestamps (plain and
- * every codec: gzip is kafkajs's own, snappy, lz4 and zstd are registered by kafkajs-codecs.ts), read back whole (with kcat: kafkajs's only consumer needs
- * consumer groups, issue #12 part 2), fetchTopicOffsets and fetchTopicOffsetsByTimestamp.
+ * every codec: gzip is kafkajs's own, snappy, lz4 and zstd are registered by kafkajs-codecs.ts), read back whole (by a kafkajs
+ * consumer group, by kcat and by the HTTP JSON fetch), fetchTopicOffsets and fetchTopicOffsetsByTimestamp.
  */
 import kafkajs from 'kafkajs';
 import { partitionForKey } from '@strata/protocol';
@@ -30,7 +30,8 @@ describe('kafkajs against the Kafka listener', () => {
 
   beforeAll(async () => {
     await registerKafkajsCodecs();
-    broker = await start({ kafka: true });
+    // A short first join round: each codec's test reads its topic back with a kafkajs consumer group.
+    broker = await start({ kafka: true, env: { STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '100' } });
     client = new Kafka({ clientId: 'strata-test', brokers: [`127.0.0.1:${broker.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
     admin = client.admin();
     await admin.connect();
@@ -122,6 +123,37 @@ describe('kafkajs against the Kafka listener', () => {
           records.map((r) => ({ key: r.key, value: r.value, headers: Object.fromEntries((r.headers ?? []).map((h) => [h.key, h.value])), timestamp: r.timestamp })),
           `partition ${p} over HTTP`,
         ).toEqual(expected);
+      }
+
+      // kafkajs's own consumer (a classic group, issue #13) from the beginning: contents, keys, headers and timestamps identical.
+      const consumer = client.consumer({ groupId: `kjs-read-${name}`, maxWaitTimeInMs: 100 });
+      const consumed: Array<{ partition: number; offset: number; got: Sent }> = [];
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            consumed.push({
+              partition,
+              offset: Number(message.offset),
+              got: {
+                key: message.key === null ? null : message.key.toString(),
+                value: message.value === null ? null : message.value.toString(),
+                headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+                timestamp: Number(message.timestamp),
+              },
+            });
+          },
+        });
+        const deadline = Date.now() + 30_000;
+        while (consumed.length < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        await consumer.disconnect();
+      }
+      expect(consumed).toHaveLength(sent.length);
+      for (const [p, expected] of expectedByPartition) {
+        const got = consumed.filter((r) => r.partition === p).sort((a, b) => a.offset - b.offset);
+        expect(got.map((r) => r.got), `partition ${p} through a kafkajs consumer`).toEqual(expected);
       }
 
       if (!hasKcat()) return; // the contents check reads with kcat (installed by .ci/run)

@@ -2,7 +2,7 @@
 // their checks on load, and the pure rules that change them (the epoch history, the segment list).
 
 import { StrataError, fileNameFor } from '@strata/protocol';
-import type { EpochEntry, RemoteSegment, TopicConfigValue, TopicMetadata } from '../coordinator.js';
+import type { ClassicGroupState, EpochEntry, RemoteSegment, TopicConfigValue, TopicMetadata } from '../coordinator.js';
 import { emptyGroupCore, type GroupCore } from '../groups.js';
 import { dict } from '../dict.js';
 import { LIMITS } from '../validate.js';
@@ -63,6 +63,8 @@ export interface GroupDoc extends GroupCore {
   offsets: Record<string, StoredOffset>;
   /** When an expiry pass first saw the group without members (absent while it has members). */
   emptySinceMs?: number;
+  /** The stored classic (Kafka JoinGroup) generation, if any. */
+  classic?: ClassicGroupState;
 }
 
 export function emptyGroup(group: string): GroupDoc {

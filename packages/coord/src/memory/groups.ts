@@ -5,6 +5,8 @@
 import type { StrataError } from '@strata/protocol';
 import type {
   CallOptions,
+  ClassicGroupMember,
+  ClassicGroupState,
   CommittedOffset,
   GroupDescription,
   GroupExpiry,
@@ -18,7 +20,7 @@ import type {
 import { coordError } from '../errors.js';
 import { describeCore, groupHeartbeat as heartbeatCore, leaveGroup as leaveCore, sweepGroup } from '../groups.js';
 import { dictFrom, own, setOwn } from '../dict.js';
-import { compareNames, listGroupsBy, offsetField, parseOffsetField, sortOffsets } from '../results.js';
+import { compareNames, listGroupsBy, offsetField, parseOffsetField, sortOffsets, withClassic } from '../results.js';
 import { metadataBytes } from '../validate.js';
 import type { GroupDoc } from './documents.js';
 import type { MemoryState } from './state.js';
@@ -30,6 +32,11 @@ export async function groupHeartbeat(s: MemoryState, group: string, request: Gro
     s.changeGroup<GroupHeartbeatResponse>(group, (draft) => {
       const full = r.memberEpoch === 0 ? groupLimitRefusal(s, group) : null;
       if (full !== null) return { error: full };
+      const classic = classicMembers(draft);
+      if (r.memberEpoch === 0 && classic > 0 && !Object.prototype.hasOwnProperty.call(draft.members, r.memberId)) {
+        const swept = sweepGroup(draft, s.now()).length > 0;
+        return { next: swept ? draft : undefined, error: coordError('INCONSISTENT_PROTOCOL', { group, members: classic, protocol: 'classic' }) };
+      }
       const before = JSON.stringify(draft);
       const result = heartbeatCore(draft, r, s.now(), s.groupLimits.groupMembersMax);
       const next = JSON.stringify(draft) === before ? undefined : draft;
@@ -61,7 +68,7 @@ async function describe(s: MemoryState, group: string): Promise<GroupDescription
   if (!s.groups.has(group)) return null;
   return s.changeGroup(group, (draft) => {
     const swept = sweepGroup(draft, s.now()).length > 0;
-    return { next: swept ? draft : undefined, value: describeCore(group, draft) };
+    return { next: swept ? draft : undefined, value: withClassic(describeCore(group, draft), draft.classic) };
   });
 }
 
@@ -77,7 +84,7 @@ export async function deleteGroup(s: MemoryState, group: string, options?: CallO
     if (!s.groups.has(group)) return false;
     await s.changeGroup(group, (draft) => {
       const swept = sweepGroup(draft, s.now()).length > 0;
-      const members = Object.keys(draft.members).length;
+      const members = Object.keys(draft.members).length + classicMembers(draft);
       if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'it can be deleted' }) };
       return { value: undefined };
     });
@@ -86,7 +93,7 @@ export async function deleteGroup(s: MemoryState, group: string, options?: CallO
   });
 }
 
-export async function commitOffsets(s: MemoryState, group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
+export async function commitOffsets(s: MemoryState, group: string, member: GroupMember | ClassicGroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
   s.args.commitOffsets(group, member, offsets);
   return s.serialize('commitOffsets', options, () =>
     s.changeGroup(group, (draft) => {
@@ -120,7 +127,7 @@ export async function resetOffsets(s: MemoryState, group: string, offsets: reado
       const full = groupLimitRefusal(s, group);
       if (full !== null) return { error: full };
       const swept = sweepGroup(draft, s.now()).length > 0;
-      const members = Object.keys(draft.members).length;
+      const members = Object.keys(draft.members).length + classicMembers(draft);
       if (members > 0) return { next: swept ? draft : undefined, error: coordError('NON_EMPTY_GROUP', { group, members, what: 'offsets can be reset' }) };
       const refusal = writeOffsets(s, group, draft, offsets);
       if (refusal !== null) return { next: swept ? draft : undefined, error: refusal };
@@ -166,7 +173,7 @@ export async function expireGroups(s: MemoryState, request: GroupExpiryRequest, 
       const now = s.now();
       const gone = await s.changeGroup<boolean>(group, (draft) => {
         const swept = sweepGroup(draft, now).length > 0;
-        if (Object.keys(draft.members).length > 0) return { next: swept ? draft : undefined, value: false };
+        if (Object.keys(draft.members).length + classicMembers(draft) > 0) return { next: swept ? draft : undefined, value: false };
         const marked = draft.emptySinceMs === undefined;
         if (marked) draft.emptySinceMs = now;
         let expired = 0;
@@ -178,7 +185,7 @@ export async function expireGroups(s: MemoryState, request: GroupExpiryRequest, 
           }
         }
         out.offsetsExpired += expired;
-        if (Object.keys(draft.offsets).length === 0) return { value: true };
+        if (Object.keys(draft.offsets).length === 0 && draft.classic === undefined) return { value: true };
         return { next: swept || marked || expired > 0 ? draft : undefined, value: false };
       });
       if (gone) {
@@ -190,10 +197,17 @@ export async function expireGroups(s: MemoryState, request: GroupExpiryRequest, 
   });
 }
 
-function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | null, what: string): StrataError | null {
+function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | ClassicGroupMember | null, what: string): StrataError | null {
   if (member === null) {
-    const members = Object.keys(draft.members).length;
+    const members = Object.keys(draft.members).length + classicMembers(draft);
     return members > 0 ? coordError('NON_EMPTY_GROUP', { group, members, what }) : null;
+  }
+  if ('generationId' in member) {
+    if (draft.classic?.members.some((m) => m.memberId === member.memberId) !== true) return coordError('UNKNOWN_MEMBER', { group, memberId: member.memberId });
+    if (draft.classic.generation !== member.generationId) {
+      return coordError('ILLEGAL_GENERATION', { group, memberId: member.memberId, generationId: member.generationId, currentGeneration: draft.classic.generation });
+    }
+    return null;
   }
   if (!Object.prototype.hasOwnProperty.call(draft.members, member.memberId)) return coordError('UNKNOWN_MEMBER', { group, memberId: member.memberId });
   const current = own(draft.members, member.memberId)!.memberEpoch;
@@ -201,4 +215,54 @@ function memberRefusal(draft: GroupDoc, group: string, member: GroupMember | nul
     return coordError('FENCED_MEMBER', { group, memberId: member.memberId, memberEpoch: member.memberEpoch, currentEpoch: current });
   }
   return null;
+}
+
+export async function deleteOffsets(s: MemoryState, group: string, partitions: readonly { topic: string; partition: number }[], options?: CallOptions): Promise<number> {
+  s.args.deleteOffsets(group, partitions);
+  return s.serialize('deleteOffsets', options, async () => {
+    if (!s.groups.has(group)) return 0;
+    return s.changeGroup<number>(group, (draft) => {
+      let deleted = 0;
+      for (const p of partitions) {
+        const field = offsetField(p.topic, p.partition);
+        if (!Object.prototype.hasOwnProperty.call(draft.offsets, field)) continue;
+        delete draft.offsets[field];
+        deleted++;
+      }
+      return { next: deleted > 0 ? draft : undefined, value: deleted };
+    });
+  });
+}
+
+export async function loadClassicGroup(s: MemoryState, group: string, options?: CallOptions): Promise<ClassicGroupState | null> {
+  s.args.loadClassicGroup(group);
+  return s.read('loadClassicGroup', options, () => {
+    const classic = s.groups.get(group)?.classic;
+    return classic === undefined ? null : structuredClone(classic);
+  });
+}
+
+export async function storeClassicGroup(s: MemoryState, group: string, state: ClassicGroupState, options?: CallOptions): Promise<void> {
+  s.args.storeClassicGroup(group, state);
+  const copy = structuredClone(state);
+  return s.serialize('storeClassicGroup', options, () =>
+    s.changeGroup(group, (draft) => {
+      const full = groupLimitRefusal(s, group);
+      if (full !== null) return { error: full };
+      const swept = sweepGroup(draft, s.now()).length > 0;
+      const members = Object.keys(draft.members).length;
+      if (members > 0) return { next: swept ? draft : undefined, error: coordError('INCONSISTENT_PROTOCOL', { group, members, protocol: 'consumer' }) };
+      if (draft.classic !== undefined && draft.classic.generation > copy.generation) {
+        return { next: swept ? draft : undefined, error: coordError('ILLEGAL_GENERATION', { group, memberId: '', generationId: copy.generation, currentGeneration: draft.classic.generation }) };
+      }
+      draft.classic = copy;
+      if (copy.members.length > 0) delete draft.emptySinceMs;
+      return { next: draft, value: undefined };
+    }),
+  );
+}
+
+/** Members of the group's stored classic generation. */
+function classicMembers(draft: GroupDoc): number {
+  return draft.classic?.members.length ?? 0;
 }

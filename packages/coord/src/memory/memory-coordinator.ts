@@ -28,6 +28,8 @@
 //   documents.ts    the documents' shapes, files and pure rules
 
 import type {
+  ClassicGroupMember,
+  ClassicGroupState,
   BrokerRegistration,
   CallOptions,
   CommittedOffset,
@@ -223,7 +225,7 @@ export class MemoryCoordinator implements Coordinator {
     return groups.deleteGroup(this.#s, group, options);
   }
 
-  commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
+  commitOffsets(group: string, member: GroupMember | ClassicGroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
     return groups.commitOffsets(this.#s, group, member, offsets, options);
   }
 
@@ -233,6 +235,18 @@ export class MemoryCoordinator implements Coordinator {
 
   resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
     return groups.resetOffsets(this.#s, group, offsets, options);
+  }
+
+  deleteOffsets(group: string, partitions: readonly { topic: string; partition: number }[], options?: CallOptions): Promise<number> {
+    return groups.deleteOffsets(this.#s, group, partitions, options);
+  }
+
+  loadClassicGroup(group: string, options?: CallOptions): Promise<ClassicGroupState | null> {
+    return groups.loadClassicGroup(this.#s, group, options);
+  }
+
+  storeClassicGroup(group: string, state: ClassicGroupState, options?: CallOptions): Promise<void> {
+    return groups.storeClassicGroup(this.#s, group, state, options);
   }
 
   expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {

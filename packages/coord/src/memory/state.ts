@@ -192,7 +192,7 @@ export class MemoryState {
     const outcome = fn(current === undefined ? emptyGroup(group) : structuredClone(current));
     if (outcome.next !== undefined && outcome.next !== null) {
       // A group with members is not empty: its offsets' retention clock starts again when it empties.
-      if (Object.keys(outcome.next.members).length > 0) delete outcome.next.emptySinceMs;
+      if (Object.keys(outcome.next.members).length + (outcome.next.classic?.members.length ?? 0) > 0) delete outcome.next.emptySinceMs;
       await writeJsonAtomic(join(this.dir, 'groups', groupFileName(group)), outcome.next);
       this.groups.set(group, outcome.next);
     }

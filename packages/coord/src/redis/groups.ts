@@ -4,6 +4,8 @@
 
 import type {
   CallOptions,
+  ClassicGroupMember,
+  ClassicGroupState,
   CommittedOffset,
   GroupDescription,
   GroupExpiry,
@@ -17,7 +19,7 @@ import type {
 import { COORDINATOR_DEFAULTS } from '../defaults.js';
 import { dict } from '../dict.js';
 import { describeCore, heartbeatIntervalMs, toTopicPartitions, type GroupCore } from '../groups.js';
-import { listGroupsBy, offsetField, sortOffsets } from '../results.js';
+import { listGroupsBy, offsetField, sortOffsets, withClassic } from '../results.js';
 import { Checks, LIMITS, checkGroupId } from '../validate.js';
 import { decodeCounts, decodeMember, decodeOffset, decodePartitionMap, encodeOffset, int } from './codec.js';
 import type { RedisConnection } from './connection.js';
@@ -82,8 +84,8 @@ async function describe(c: RedisConnection, group: string): Promise<GroupDescrip
     topics: decodeCounts(String(reply[2])),
     members: dict(),
   };
-  for (let i = 3; i + 1 < reply.length; i += 2) core.members[String(reply[i])] = decodeMember(String(reply[i + 1]));
-  return describeCore(group, core);
+  for (let i = 4; i + 1 < reply.length; i += 2) core.members[String(reply[i])] = decodeMember(String(reply[i + 1]));
+  return withClassic(describeCore(group, core), decodeClassic(String(reply[3])) ?? undefined);
 }
 
 export async function listGroups(c: RedisConnection, options?: CallOptions): Promise<GroupListing[]> {
@@ -107,14 +109,20 @@ export async function deleteGroup(c: RedisConnection, group: string, options?: C
   });
 }
 
-export async function commitOffsets(c: RedisConnection, group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
+export async function commitOffsets(c: RedisConnection, group: string, member: GroupMember | ClassicGroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
   c.args.commitOffsets(group, member, offsets);
   return c.call(`commitOffsets ${group}`, { group }, options, async () => {
     if (member === null) await admitGroup(c, group);
     await c.eval(
       'commit-offsets',
       [c.keys.groupMeta(group), c.keys.groupMembers(group), c.keys.groupOffsets(group)],
-      [member?.memberId ?? '', member?.memberEpoch ?? 0, c.groupLimits.groupMetadataMaxBytes, ...offsetPairs(offsets)],
+      [
+        member?.memberId ?? '',
+        member === null ? 0 : 'generationId' in member ? member.generationId : member.memberEpoch,
+        member !== null && 'generationId' in member ? 'generation' : 'epoch',
+        c.groupLimits.groupMetadataMaxBytes,
+        ...offsetPairs(offsets),
+      ],
     );
   });
 }
@@ -178,4 +186,36 @@ function offsetPairs(offsets: readonly OffsetCommit[]): string[] {
   const out: string[] = [];
   for (const o of offsets) out.push(offsetField(o.topic, o.partition), encodeOffset(o.offset, o.metadata ?? ''));
   return out;
+}
+
+export async function deleteOffsets(c: RedisConnection, group: string, partitions: readonly { topic: string; partition: number }[], options?: CallOptions): Promise<number> {
+  c.args.deleteOffsets(group, partitions);
+  return c.call(`deleteOffsets ${group}`, { group }, options, async () => {
+    if (partitions.length === 0) return 0;
+    // One key: HDEL is atomic on its own; an emptied hash is gone, and the expiry pass drops the group.
+    return c.redis.hdel(c.keys.groupOffsets(group), ...partitions.map((p) => offsetField(p.topic, p.partition)));
+  });
+}
+
+export async function loadClassicGroup(c: RedisConnection, group: string, options?: CallOptions): Promise<ClassicGroupState | null> {
+  c.args.loadClassicGroup(group);
+  return c.call(`loadClassicGroup ${group}`, { group }, options, async () => decodeClassic((await c.redis.hget(c.keys.groupMeta(group), 'classic')) ?? ''));
+}
+
+export async function storeClassicGroup(c: RedisConnection, group: string, state: ClassicGroupState, options?: CallOptions): Promise<void> {
+  c.args.storeClassicGroup(group, state);
+  return c.call(`storeClassicGroup ${group}`, { group }, options, async () => {
+    await admitGroup(c, group);
+    await c.eval('classic-store', [c.keys.groupMeta(group), c.keys.groupMembers(group)], [JSON.stringify(state), state.generation, state.members.length]);
+  });
+}
+
+/** A stored classic generation ("": none). It was checked before it was stored; a field that is not one is corruption. */
+function decodeClassic(text: string): ClassicGroupState | null {
+  if (text === '') return null;
+  const parsed = JSON.parse(text) as ClassicGroupState;
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.members) || typeof parsed.generation !== 'number') {
+    throw new Error('corrupt coordinator field: group classic');
+  }
+  return parsed;
 }

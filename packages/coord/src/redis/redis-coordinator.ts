@@ -15,6 +15,8 @@
 //   codec.ts        how values are stored, both ways
 
 import type {
+  ClassicGroupMember,
+  ClassicGroupState,
   BrokerRegistration,
   CallOptions,
   CommittedOffset,
@@ -210,7 +212,7 @@ export class RedisCoordinator implements Coordinator {
     return groups.deleteGroup(this.#c, group, options);
   }
 
-  commitOffsets(group: string, member: GroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
+  commitOffsets(group: string, member: GroupMember | ClassicGroupMember | null, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
     return groups.commitOffsets(this.#c, group, member, offsets, options);
   }
 
@@ -220,6 +222,18 @@ export class RedisCoordinator implements Coordinator {
 
   resetOffsets(group: string, offsets: readonly OffsetCommit[], options?: CallOptions): Promise<void> {
     return groups.resetOffsets(this.#c, group, offsets, options);
+  }
+
+  deleteOffsets(group: string, partitions: readonly { topic: string; partition: number }[], options?: CallOptions): Promise<number> {
+    return groups.deleteOffsets(this.#c, group, partitions, options);
+  }
+
+  loadClassicGroup(group: string, options?: CallOptions): Promise<ClassicGroupState | null> {
+    return groups.loadClassicGroup(this.#c, group, options);
+  }
+
+  storeClassicGroup(group: string, state: ClassicGroupState, options?: CallOptions): Promise<void> {
+    return groups.storeClassicGroup(this.#c, group, state, options);
   }
 
   expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {

@@ -50,6 +50,7 @@ export const SCRIPT_NAMES = [
   'group-describe',
   'group-delete',
   'group-admit',
+  'classic-store',
   'group-expire',
   'allocate-producer-ids',
 ] as const;

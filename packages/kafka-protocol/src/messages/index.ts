@@ -13,11 +13,24 @@ import {
   OffsetForLeaderEpochResponse,
 } from './cluster.js';
 import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from './consumer-group.js';
+import {
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  SyncGroupRequest,
+  SyncGroupResponse,
+} from './classic-groups.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from './configs.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
 import { DeleteGroupsRequest, DeleteGroupsResponse, ListGroupsRequest, ListGroupsResponse } from './group-admin.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
+import { OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse } from './offsets.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
 import { InitProducerIdRequest, InitProducerIdResponse } from './producer.js';
 import { SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse } from './sasl.js';
@@ -36,8 +49,15 @@ export const MESSAGES = {
   1: { request: FetchRequest, response: FetchResponse },
   2: { request: ListOffsetsRequest, response: ListOffsetsResponse },
   3: { request: MetadataRequest, response: MetadataResponse },
+  8: { request: OffsetCommitRequest, response: OffsetCommitResponse },
+  9: { request: OffsetFetchRequest, response: OffsetFetchResponse },
   10: { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
   16: { request: ListGroupsRequest, response: ListGroupsResponse },
+  11: { request: JoinGroupRequest, response: JoinGroupResponse },
+  12: { request: HeartbeatRequest, response: HeartbeatResponse },
+  13: { request: LeaveGroupRequest, response: LeaveGroupResponse },
+  14: { request: SyncGroupRequest, response: SyncGroupResponse },
+  15: { request: DescribeGroupsRequest, response: DescribeGroupsResponse },
   17: { request: SaslHandshakeRequest, response: SaslHandshakeResponse },
   18: { request: ApiVersionsRequest, response: ApiVersionsResponse },
   19: { request: CreateTopicsRequest, response: CreateTopicsResponse },
@@ -50,6 +70,7 @@ export const MESSAGES = {
   37: { request: CreatePartitionsRequest, response: CreatePartitionsResponse },
   42: { request: DeleteGroupsRequest, response: DeleteGroupsResponse },
   44: { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse },
+  47: { request: OffsetDeleteRequest, response: OffsetDeleteResponse },
   60: { request: DescribeClusterRequest, response: DescribeClusterResponse },
   68: { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse },
   69: { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
@@ -90,18 +111,34 @@ export {
   DescribeClusterResponse,
   DescribeConfigsRequest,
   DescribeConfigsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
   FindCoordinatorRequest,
   FindCoordinatorResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   InitProducerIdRequest,
   InitProducerIdResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
   OffsetForLeaderEpochRequest,
   OffsetForLeaderEpochResponse,
   SaslAuthenticateRequest,
   SaslAuthenticateResponse,
   SaslHandshakeRequest,
   SaslHandshakeResponse,
+  SyncGroupRequest,
+  SyncGroupResponse,
   FetchRequest,
   FetchResponse,
   ListOffsetsRequest,

@@ -392,7 +392,18 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
     maxConnectionsPerAddress: int(INT_SETTINGS.kafkaMaxConnectionsPerAddress),
     connectionsMaxIdleMs: int(INT_SETTINGS.kafkaConnectionsMaxIdleMs),
     groupSessionTimeoutMs: int(INT_SETTINGS.kafkaGroupSessionTimeoutMs),
+    groups: {
+      initialRebalanceDelayMs: int(INT_SETTINGS.kafkaGroupInitialRebalanceDelayMs),
+      minSessionTimeoutMs: int(INT_SETTINGS.kafkaGroupMinSessionTimeoutMs),
+      maxSessionTimeoutMs: int(INT_SETTINGS.kafkaGroupMaxSessionTimeoutMs),
+      protocolsMax: int(INT_SETTINGS.kafkaGroupProtocolsMax),
+      memberMetadataMaxBytes: int(INT_SETTINGS.kafkaGroupMemberMetadataMaxBytes),
+      assignmentMaxBytes: int(INT_SETTINGS.kafkaGroupAssignmentMaxBytes),
+    },
   };
+  if (kafka.groups.minSessionTimeoutMs > kafka.groups.maxSessionTimeoutMs) {
+    problems.push(`STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS (${kafka.groups.minSessionTimeoutMs}) must be at most STRATA_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS (${kafka.groups.maxSessionTimeoutMs})`);
+  }
   // One request the size cap allows must fit the budget it is counted against.
   if (kafka.requestBytesInFlight < kafka.maxRequestBytes) {
     problems.push(`STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT (${kafka.requestBytesInFlight}) must be at least STRATA_KAFKA_MAX_REQUEST_BYTES (${kafka.maxRequestBytes})`);

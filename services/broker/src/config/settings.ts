@@ -183,6 +183,23 @@ export const DEFAULTS = Object.freeze({
   consoleDir: '',
   /** Bytes of console assets read into memory at start; a larger build is not served (logged), the broker still starts. */
   consoleAssetsBytesMax: 8 * MiB,
+  // Classic consumer groups over Kafka (JoinGroup/SyncGroup; services/broker/src/core/classic-groups.ts).
+  /**
+   * Kafka's group.initial.rebalance.delay.ms: the first join round of an empty group waits this long
+   * (each new member extends it by as much, up to the rebalance timeout) so that members starting
+   * together land in one generation instead of one rebalance each.
+   */
+  kafkaGroupInitialRebalanceDelayMs: 3_000,
+  /** Kafka's group.min.session.timeout.ms: a JoinGroup asking for less gets INVALID_SESSION_TIMEOUT. */
+  kafkaGroupMinSessionTimeoutMs: 6_000,
+  /** Kafka's group.max.session.timeout.ms. */
+  kafkaGroupMaxSessionTimeoutMs: 1_800_000,
+  /** Protocols (assignors) one JoinGroup may offer (Kafka has no bound; clients offer one to three). */
+  kafkaGroupProtocolsMax: 16,
+  /** Bytes of one member's protocol metadata, all its protocols together (a consumer's subscription is a few hundred bytes). */
+  kafkaGroupMemberMetadataMaxBytes: 64 * 1024,
+  /** Bytes of one member's assignment in the leader's SyncGroup. */
+  kafkaGroupAssignmentMaxBytes: 256 * 1024,
 });
 
 /**
@@ -309,6 +326,13 @@ export const INT_SETTINGS = {
   tlsReloadIntervalMs: { env: 'STRATA_TLS_RELOAD_INTERVAL_MS', default: DEFAULTS.tlsReloadIntervalMs, min: 100, max: 24 * 3_600_000 },
   plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
   consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
+  kafkaGroupInitialRebalanceDelayMs: { env: 'STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS', default: DEFAULTS.kafkaGroupInitialRebalanceDelayMs, min: 0, max: 300_000 },
+  kafkaGroupMinSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupMinSessionTimeoutMs, min: 100, max: 3_600_000 },
+  kafkaGroupMaxSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupMaxSessionTimeoutMs, min: 100, max: 3_600_000 },
+  kafkaGroupProtocolsMax: { env: 'STRATA_KAFKA_GROUP_PROTOCOLS_MAX', default: DEFAULTS.kafkaGroupProtocolsMax, min: 1, max: 1_000 },
+  // Stored base64 in the coordinator: together under @strata/coord's LIMITS.classicMemberBytesMax (4 Mi characters).
+  kafkaGroupMemberMetadataMaxBytes: { env: 'STRATA_KAFKA_GROUP_MEMBER_METADATA_MAX_BYTES', default: DEFAULTS.kafkaGroupMemberMetadataMaxBytes, min: 1024, max: MiB },
+  kafkaGroupAssignmentMaxBytes: { env: 'STRATA_KAFKA_GROUP_ASSIGNMENT_MAX_BYTES', default: DEFAULTS.kafkaGroupAssignmentMaxBytes, min: 1024, max: 2 * MiB },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {

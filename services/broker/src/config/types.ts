@@ -172,4 +172,15 @@ export interface KafkaConfig {
   connectionsMaxIdleMs: number;
   /** Kafka's group.consumer.session.timeout.ms: a KIP-848 member's session, set when it joins. */
   groupSessionTimeoutMs: number;
+  /** Classic consumer groups (JoinGroup/SyncGroup): the STRATA_KAFKA_GROUP_* settings. */
+  groups: KafkaGroupsConfig;
+}
+
+export interface KafkaGroupsConfig {
+  initialRebalanceDelayMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  protocolsMax: number;
+  memberMetadataMaxBytes: number;
+  assignmentMaxBytes: number;
 }

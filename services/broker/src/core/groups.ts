@@ -6,7 +6,9 @@
 // and asks a partition's leader for offsets through the data core (no broker-to-broker call here).
 
 import { randomUUID } from 'node:crypto';
+import { consumerAssignmentPartitions, consumerSubscriptionTopics } from '@strata/kafka-protocol';
 import {
+  type ClassicGroupState,
   type CommittedOffset,
   type GroupDescription,
   type GroupHeartbeatRequest,
@@ -62,6 +64,23 @@ export interface JoinOptions {
   unknownTopics?: UnknownTopics;
 }
 
+/** A classic (Kafka JoinGroup) group as describe shows it: its generation and members, their subscriptions and assignments decoded. */
+export interface ClassicGroupView {
+  generation: number;
+  protocolType: string;
+  protocol: string;
+  leader: string;
+  members: Array<{
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    sessionTimeoutMs: number;
+    subscribedTopics: string[];
+    assigned: Array<{ topic: string; partitions: number[] }>;
+  }>;
+}
+
 export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'timestamp'; value: number } | { to: 'offset'; value: number };
 
 export class GroupsCore {
@@ -78,16 +97,39 @@ export class GroupsCore {
   }
 
   /** The group with, per partition of its topics, the committed offset, lag and owning member. NOT_FOUND when there is no such group. */
-  async describe(group: string, signal: AbortSignal): Promise<GroupDescription & { partitions: Array<GroupOffsetView & { owner: string | null }> }> {
+  async describe(group: string, signal: AbortSignal): Promise<Omit<GroupDescription, 'classic'> & { classic?: ClassicGroupView; partitions: Array<GroupOffsetView & { owner: string | null }> }> {
     const coordSignal = deadline(signal);
     const description = await this.#ctx.coordinator.describeGroup(group, { signal: coordSignal });
     if (description === null) throw noSuchGroup(group);
-    await this.#syncUnknown(Object.keys(description.topicPartitions));
     const committed = await this.#ctx.coordinator.fetchOffsets(group, { signal: coordSignal });
     const owners = new Map<string, string>();
     for (const m of description.members) for (const tp of m.assignment) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
-    const partitions = this.#partitionsView(description, committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
-    return { ...description, partitions };
+    // A classic group's members and their assignments, as the leader gave them (Kafka's consumer protocol bytes, decoded to show).
+    const classic = description.classic === undefined ? undefined : classicView(description.classic);
+    for (const m of classic?.members ?? []) for (const tp of m.assigned) for (const p of tp.partitions) owners.set(`${tp.topic}/${p}`, m.memberId);
+    const topics = new Set(Object.keys(description.topicPartitions));
+    for (const m of classic?.members ?? []) for (const t of m.subscribedTopics) topics.add(t);
+    await this.#syncUnknown([...topics]);
+    const partitions = this.#partitionsView([...topics], committed).map((p) => ({ ...p, owner: owners.get(`${p.topic}/${p.partition}`) ?? null }));
+    const { classic: _stored, ...rest } = description;
+    return { ...rest, ...(classic === undefined ? {} : { classic }), partitions };
+  }
+
+  /** The group as the coordinator stores it (both protocols' members), without offsets; null when there is no such group. */
+  summary(group: string, signal: AbortSignal): Promise<GroupDescription | null> {
+    return this.#ctx.coordinator.describeGroup(group, { signal: deadline(signal) });
+  }
+
+  /** Which of these partitions exist (a topic created through another broker is looked up first). */
+  async existing(partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<boolean[]> {
+    await this.#syncUnknown(partitions.map((p) => p.topic));
+    const { registry } = this.#ctx;
+    return partitions.map((p) => registry.has(p.topic) && p.partition >= 0 && p.partition < registry.get(p.topic).partitionCount);
+  }
+
+  /** Removes committed offsets (Kafka's OffsetDelete); answers how many existed. */
+  deleteOffsets(group: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, signal: AbortSignal): Promise<number> {
+    return this.#ctx.coordinator.deleteOffsets(group, partitions, { signal: deadline(signal) });
   }
 
   /** The group's members and epochs, without offsets (KIP-848's ConsumerGroupDescribe). NOT_FOUND when there is no such group. */
@@ -132,7 +174,7 @@ export class GroupsCore {
   }
 
   /** Commits offsets (as a member, or standalone with member null). Every partition must exist here: a commit naming an unknown one changes nothing. */
-  async commit(group: string, member: { memberId: string; memberEpoch: number } | null, offsets: OffsetCommit[], signal: AbortSignal): Promise<number> {
+  async commit(group: string, member: { memberId: string; memberEpoch: number } | { memberId: string; generationId: number } | null, offsets: OffsetCommit[], signal: AbortSignal): Promise<number> {
     await this.#syncUnknown(offsets.map((o) => o.topic));
     for (const o of offsets) this.#ctx.registry.partition(o.topic, o.partition);
     await this.#ctx.coordinator.commitOffsets(group, member, offsets, { signal: deadline(signal) });
@@ -235,10 +277,10 @@ export class GroupsCore {
   }
 
   /** Every partition of the group's topics (and every committed one), with committed offset and lag. */
-  #partitionsView(description: GroupDescription | null, committed: CommittedOffset[]): GroupOffsetView[] {
+  #partitionsView(topics: readonly string[], committed: CommittedOffset[]): GroupOffsetView[] {
     const { registry } = this.#ctx;
     const byKey = new Map(committed.map((c) => [`${c.topic}/${c.partition}`, this.#withLag(c)]));
-    for (const topic of Object.keys(description?.topicPartitions ?? {})) {
+    for (const topic of topics) {
       if (!registry.has(topic)) continue;
       for (const handle of registry.get(topic).partitions) {
         const key = `${topic}/${handle.partition}`;
@@ -257,4 +299,24 @@ function deadline(signal: AbortSignal): AbortSignal {
 
 function noSuchGroup(group: string): StrataError {
   return new StrataError('NOT_FOUND', `group "${group}" does not exist`, { details: { reason: 'GROUP_ID_NOT_FOUND', group } });
+}
+
+/** The stored generation with the consumer protocol's bytes decoded (another protocol type shows no topics or partitions). */
+function classicView(stored: ClassicGroupState): ClassicGroupView {
+  const consumer = stored.protocolType === 'consumer';
+  return {
+    generation: stored.generation,
+    protocolType: stored.protocolType,
+    protocol: stored.protocol,
+    leader: stored.leader,
+    members: stored.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      subscribedTopics: consumer ? (consumerSubscriptionTopics(Buffer.from(m.metadata, 'base64')) ?? []) : [],
+      assigned: consumer ? (consumerAssignmentPartitions(Buffer.from(m.assignment, 'base64')) ?? []) : [],
+    })),
+  };
 }

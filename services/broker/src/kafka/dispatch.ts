@@ -10,9 +10,10 @@
 import { ApiKey, apiKeyName, decodeRequestHeader, isKafkaProtocolError, SUPPORTED_APIS, type RequestHeaderFields } from '@strata/kafka-protocol';
 import { DecompressionSlots } from '@strata/protocol';
 import type { BrokerContext } from '../context.js';
+import type { ClassicGroups } from '../core/classic-groups.js';
 import type { DataCore } from '../core/data.js';
+import type { GroupsCore } from '../core/groups.js';
 import type { ProducersCore } from '../core/producers.js';
-import { GroupsCore } from '../core/groups.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
@@ -27,6 +28,14 @@ import { deleteTopicsHandler } from './handlers/delete-topics.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { findCoordinatorHandler } from './handlers/find-coordinator.js';
+import { describeGroupsHandler } from './handlers/describe-groups.js';
+import { heartbeatHandler } from './handlers/heartbeat.js';
+import { joinGroupHandler } from './handlers/join-group.js';
+import { leaveGroupHandler } from './handlers/leave-group.js';
+import { offsetCommitHandler } from './handlers/offset-commit.js';
+import { offsetDeleteHandler } from './handlers/offset-delete.js';
+import { offsetFetchHandler } from './handlers/offset-fetch.js';
+import { syncGroupHandler } from './handlers/sync-group.js';
 import { incrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
@@ -45,6 +54,8 @@ export interface DispatchContext {
   metrics: KafkaListenerMetrics;
   /** host:port this broker tells clients (Metadata). */
   advertisedAddress: () => string;
+  groups: GroupsCore;
+  classic: ClassicGroups;
 }
 
 interface Route {
@@ -59,10 +70,11 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     ctx,
     data: dc.data,
     topics: new TopicsCore(ctx),
-    groups: new GroupsCore(ctx, dc.data),
     view: new KafkaClusterView(ctx, dc.advertisedAddress),
     metrics,
     decompressionSlots: new DecompressionSlots(ctx.config.maxConcurrentDecompressions),
+    groups: dc.groups,
+    classic: dc.classic,
   };
   const handlers = new Map<number, KafkaHandler>([
     [ApiKey.Produce, produceHandler(deps)],
@@ -83,6 +95,14 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.DeleteGroups, deleteGroupsHandler(deps)],
     [ApiKey.ConsumerGroupHeartbeat, consumerGroupHeartbeatHandler(deps)],
     [ApiKey.ConsumerGroupDescribe, consumerGroupDescribeHandler(deps)],
+    [ApiKey.JoinGroup, joinGroupHandler(deps)],
+    [ApiKey.SyncGroup, syncGroupHandler(deps)],
+    [ApiKey.Heartbeat, heartbeatHandler(deps)],
+    [ApiKey.LeaveGroup, leaveGroupHandler(deps)],
+    [ApiKey.OffsetCommit, offsetCommitHandler(deps)],
+    [ApiKey.OffsetFetch, offsetFetchHandler(deps)],
+    [ApiKey.OffsetDelete, offsetDeleteHandler(deps)],
+    [ApiKey.DescribeGroups, describeGroupsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

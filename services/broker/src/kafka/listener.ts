@@ -4,6 +4,9 @@
 import type { BrokerContext } from '../context.js';
 import type { DataCore } from '../core/data.js';
 import type { ProducersCore } from '../core/producers.js';
+import { ClassicGroups } from '../core/classic-groups.js';
+import { GroupsCore } from '../core/groups.js';
+import { KafkaClusterView, ONE_ADDRESS_NODE_ID, nodeIdOf } from './cluster-view.js';
 import { createDispatch } from './dispatch.js';
 import { KafkaServer } from './server.js';
 import type { TlsMaterial } from '../security/tls.js';
@@ -34,9 +37,26 @@ export async function startKafkaListener(ctx: BrokerContext, data: DataCore, pro
     handshakeTimeoutMs: config.headersTimeoutMs,
     dispatch: (request, signal) => dispatch(request, signal),
   });
-  const dispatch = createDispatch({ ctx, data, producers, metrics: server.metrics, advertisedAddress: () => advertisedAddress });
+  const groups = new GroupsCore(ctx, data);
+  // The broker FindCoordinator names for a group runs its classic joins and syncs; any other answers NOT_COORDINATOR.
+  const view = new KafkaClusterView(ctx, () => advertisedAddress);
+  const ownNodeId = config.kafka.metadataMode === 'one-address' ? ONE_ADDRESS_NODE_ID : nodeIdOf(config.brokerId);
+  const classic = new ClassicGroups(ctx, groups, {
+    config: config.kafka.groups,
+    membersMax: config.groups.limits.groupMembersMax,
+    groupsMax: config.groups.limits.groupsMax,
+    isCoordinator: (group) => view.groupCoordinator(group)?.nodeId === ownNodeId,
+  });
+  const dispatch = createDispatch({ ctx, data, producers, metrics: server.metrics, advertisedAddress: () => advertisedAddress, groups, classic });
   const port = await server.listen();
   if (advertisedAddress === '') advertisedAddress = `${advertisedHost()}:${port}`;
   ctx.logger.info('kafka listener up', { port, advertisedAddress, metadataMode: config.kafka.metadataMode });
-  return { port, advertisedAddress, close: (timeoutMs) => server.close(timeoutMs) };
+  return {
+    port,
+    advertisedAddress,
+    close: (timeoutMs) => {
+      classic.close();
+      return server.close(timeoutMs);
+    },
+  };
 }

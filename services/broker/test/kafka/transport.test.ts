@@ -24,6 +24,14 @@ const CONFIG: KafkaConfig = {
   maxConnectionsPerAddress: 50,
   connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
   groupSessionTimeoutMs: DEFAULTS.kafkaGroupSessionTimeoutMs,
+  groups: {
+    initialRebalanceDelayMs: DEFAULTS.kafkaGroupInitialRebalanceDelayMs,
+    minSessionTimeoutMs: DEFAULTS.kafkaGroupMinSessionTimeoutMs,
+    maxSessionTimeoutMs: DEFAULTS.kafkaGroupMaxSessionTimeoutMs,
+    protocolsMax: DEFAULTS.kafkaGroupProtocolsMax,
+    memberMetadataMaxBytes: DEFAULTS.kafkaGroupMemberMetadataMaxBytes,
+    assignmentMaxBytes: DEFAULTS.kafkaGroupAssignmentMaxBytes,
+  },
 };
 
 interface Held {

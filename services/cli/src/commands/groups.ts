@@ -54,7 +54,18 @@ export const groupsDescribe: Command = {
       ctx.io.stdout.write(JSON.stringify(d) + '\n');
       return 0;
     }
-    let text = `group ${d.group}  state ${d.state}  epoch ${d.groupEpoch}  members ${d.members.length}\n\n`;
+    const classic = d.classic;
+    let text =
+      classic !== undefined && classic.members.length > 0
+        ? `group ${d.group}  state ${d.state}  classic (Kafka) generation ${classic.generation}  protocol ${classic.protocolType}/${classic.protocol}  members ${classic.members.length}\n\n`
+        : `group ${d.group}  state ${d.state}  epoch ${d.groupEpoch}  members ${d.members.length}\n\n`;
+    if (classic !== undefined && classic.members.length > 0) {
+      text += formatTable(
+        ['MEMBER', 'INSTANCE', 'CLIENT', 'HOST', 'ASSIGNED'],
+        classic.members.map((m) => [m.memberId + (m.memberId === classic.leader ? ' (leader)' : ''), m.groupInstanceId ?? '-', m.clientId || '-', m.clientHost || '-', partitionsText(m.assigned)]),
+      );
+      text += '\n';
+    }
     if (d.members.length > 0) {
       text += formatTable(
         ['MEMBER', 'CLIENT', 'EPOCH', 'ASSIGNED', 'REVOKING'],

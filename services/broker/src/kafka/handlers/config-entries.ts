@@ -105,6 +105,9 @@ export function brokerConfigEntries(config: BrokerConfig, keys: readonly string[
     ['max.connections', config.kafka.maxConnections],
     ['max.connections.per.ip', config.kafka.maxConnectionsPerAddress],
     ['connections.max.idle.ms', config.kafka.connectionsMaxIdleMs],
+    ['group.initial.rebalance.delay.ms', config.kafka.groups.initialRebalanceDelayMs],
+    ['group.min.session.timeout.ms', config.kafka.groups.minSessionTimeoutMs],
+    ['group.max.session.timeout.ms', config.kafka.groups.maxSessionTimeoutMs],
   ];
   for (const [name, value] of Object.entries(config.topicDefaults.configs)) settings.push([BROKER_SYNONYM[name] ?? name, value as string | number]);
   return settings

@@ -14,6 +14,7 @@ import {
 } from '@strata/kafka-protocol';
 import type { DecompressionSlots, StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../../context.js';
+import type { ClassicGroups } from '../../core/classic-groups.js';
 import type { DataCore } from '../../core/data.js';
 import type { GroupsCore } from '../../core/groups.js';
 import type { TopicsCore } from '../../core/topics.js';
@@ -36,11 +37,13 @@ export interface HandlerDeps {
   ctx: BrokerContext;
   data: DataCore;
   topics: TopicsCore;
-  groups: GroupsCore;
   view: KafkaClusterView;
   metrics: KafkaListenerMetrics;
   /** The bound on decompressions at once (produce validation), shared with nothing else on this listener. */
   decompressionSlots: DecompressionSlots;
+  /** Consumer groups: offsets and descriptions (shared with HTTP), and the classic protocol's groups this broker coordinates. */
+  groups: GroupsCore;
+  classic: ClassicGroups;
 }
 
 export type KafkaHandler = (request: KafkaRequest) => Promise<KafkaReply>;

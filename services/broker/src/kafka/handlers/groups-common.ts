@@ -14,16 +14,19 @@ import { countError, errorCode, type HandlerDeps } from './context.js';
 export const SERVER_ASSIGNOR = 'uniform';
 
 /**
- * The protocol type and group type (ListGroups v5) of every group the coordinator holds today: a
- * group of KIP-848 members, Kafka's or HTTP's, which speak the same protocol.
+ * The protocol type and group type (ListGroups v5) of a group of KIP-848 members, Kafka's or HTTP's,
+ * which speak the same protocol. A classic group's type is "classic", its protocol type its members'.
  */
 export const CONSUMER_GROUP_TYPE = 'consumer';
 
 /** A Strata group state by Kafka's name for a consumer group's state (ConsumerGroupState). */
 const KAFKA_STATE: Readonly<Record<GroupState, string>> = { empty: 'Empty', reconciling: 'Reconciling', stable: 'Stable' };
 
-export function kafkaGroupState(state: GroupState): string {
-  return KAFKA_STATE[state];
+/** A stored classic generation's state by Kafka's classic names (joined, waiting for the leader's SyncGroup: CompletingRebalance). */
+export const CLASSIC_STATE: Readonly<Record<GroupState, string>> = { empty: 'Empty', reconciling: 'CompletingRebalance', stable: 'Stable' };
+
+export function kafkaGroupState(state: GroupState, type: 'classic' | 'consumer' = 'consumer'): string {
+  return (type === 'classic' ? CLASSIC_STATE : KAFKA_STATE)[state];
 }
 
 /** A failure of a group call as its Kafka code, counted; a group the coordinator does not hold is GROUP_ID_NOT_FOUND. */

@@ -2,12 +2,12 @@
 // every group in one-address mode or on a single node; in brokers mode the ones FindCoordinator
 // names it for, since a client asks every broker and joins the answers), out of every group the
 // coordinator holds (GroupsCore.list, the same list as GET /v1/groups), filtered by state from v4 (Kafka's state names, case-insensitive, as Kafka
-// compares them) and by type from v5. Every group today is a KIP-848 group (Kafka's or HTTP's
-// members): protocol type and group type "consumer".
+// compares them) and by type from v5: "consumer" for KIP-848 groups (Kafka's or HTTP's members),
+// "classic" for JoinGroup groups (protocol type: their members', "consumer" for Kafka consumers).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
-import { CONSUMER_GROUP_TYPE, groupErrorCode, kafkaGroupState } from './groups-common.js';
+import { groupErrorCode, kafkaGroupState } from './groups-common.js';
 
 const API = 'ListGroups';
 
@@ -21,10 +21,10 @@ export function listGroupsHandler(deps: HandlerDeps): KafkaHandler {
       const groups = [];
       for (const g of listed) {
         if (!deps.view.coordinatesGroup(g.group)) continue;
-        const groupState = kafkaGroupState(g.state);
+        const groupState = kafkaGroupState(g.state, g.type);
         if (states.size > 0 && !states.has(groupState.toLowerCase())) continue;
-        if (types.size > 0 && !types.has(CONSUMER_GROUP_TYPE)) continue;
-        groups.push({ groupId: g.group, protocolType: CONSUMER_GROUP_TYPE, groupState, groupType: CONSUMER_GROUP_TYPE });
+        if (types.size > 0 && !types.has(g.type)) continue;
+        groups.push({ groupId: g.group, protocolType: g.protocolType, groupState, groupType: g.type });
       }
       return respond(ApiKey.ListGroups, request, { throttleTimeMs: 0, errorCode: KafkaError.NONE, groups });
     } catch (e) {

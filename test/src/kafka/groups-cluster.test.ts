@@ -1,0 +1,124 @@
+/**
+ * A classic consumer group in a 3-broker cluster (issue #13): two kafkajs members (own processes)
+ * consume while the broker coordinating their group is killed with -9. The group moves to another
+ * broker (it loads the stored generation from Redis), the members go on by themselves, every record
+ * is processed, and no two members ever own one partition at once (sampled from their assignments:
+ * kafkajs rebalances eagerly, owning nothing between a rebalance's start and its next join).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ApiKey, decodeResponse, encodeRequest } from '@strata/kafka-protocol';
+import { describe, expect, it } from 'vitest';
+import { Cluster, type BrokerProcess } from '../harness/index.js';
+import { clusterPerTest } from '../support.js';
+import { RawKafkaConnection } from './raw-kafka.js';
+
+const MEMBER_SCRIPT = fileURLToPath(new URL('./members/kafkajs-member.mjs', import.meta.url));
+const TEST_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const TOPIC = 'group-failover';
+const PARTITIONS = 6;
+const WAIT_MS = 60_000;
+/**
+ * The members' session timeout: longer than the clients take to find the new coordinator after the
+ * kill (a metadata refresh and a FindCoordinator), so the group moves without a rebalance. A member
+ * whose session expired while it looked would keep consuming until it heard (a zombie, as in Kafka;
+ * its commits are fenced by the generation).
+ */
+const SESSION_MS = 15_000;
+
+interface Member {
+  child: ChildProcess;
+  assigned: number[];
+  values: Set<string>;
+  exited: Promise<unknown>;
+}
+
+function startMember(bootstrap: string, group: string): Member {
+  const child = spawn(process.execPath, [MEMBER_SCRIPT, bootstrap, group, TOPIC, String(SESSION_MS)], { cwd: TEST_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
+  const member: Member = { child, assigned: [], values: new Set(), exited: new Promise((resolve) => child.once('exit', resolve)) };
+  let buffered = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const event = JSON.parse(buffered.slice(0, nl)) as { assigned?: number[]; value?: string | null };
+      buffered = buffered.slice(nl + 1);
+      if (event.assigned !== undefined) member.assigned = event.assigned;
+      if (typeof event.value === 'string') member.values.add(event.value);
+    }
+  });
+  return member;
+}
+
+async function until(what: string, condition: () => boolean, sample: () => void): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    sample();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function produce(brokers: BrokerProcess[], values: string[]): Promise<void> {
+  const records = values.map((value, i) => ({ value, partition: i % PARTITIONS }));
+  // Right after a kill some partitions have no leader until their lease expires: retry on a live broker.
+  for (let attempt = 0; ; attempt++) {
+    const answer = await brokers[attempt % brokers.length]!.http.post(`/v1/topics/${TOPIC}/records`, { records }).catch(() => null);
+    if (answer?.status === 200) return;
+    if (attempt > 200) throw new Error(`produce: ${answer?.status} ${JSON.stringify(answer?.body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('a classic group when its coordinating broker dies', () => {
+  const state = clusterPerTest();
+
+  it('moves to another broker; the members go on, every record processed, no partition owned twice at once', async () => {
+    const cluster = (state.cluster = await Cluster.start({
+      brokers: 3,
+      kafka: true,
+      env: { STRATA_KAFKA_METADATA_MODE: 'brokers', STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '300', STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS: '1000' },
+    }));
+    const brokers = [...cluster.brokers.values()];
+    for (let attempt = 0; ; attempt++) {
+      const answer = await brokers[0]!.http.post('/v1/topics', { name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });
+      if (answer.status === 201) break;
+      if (attempt > 100) throw new Error(`create: ${answer.status} ${JSON.stringify(answer.body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const bootstrap = brokers.map((b) => `127.0.0.1:${b.kafkaPort}`).join(',');
+    const first = Array.from({ length: 60 }, (_, i) => `before-${i}`);
+    await produce(brokers, first);
+    const group = 'failover-group';
+    const members = [startMember(bootstrap, group), startMember(bootstrap, group)];
+    const overlaps: string[] = [];
+    const sample = () => {
+      const owned = members.flatMap((m) => m.assigned);
+      if (new Set(owned).size !== owned.length) overlaps.push(JSON.stringify(members.map((m) => m.assigned)));
+    };
+    const processed = (values: string[]) => values.every((v) => members.some((m) => m.values.has(v)));
+    try {
+      await until('the members to split the topic and read it', () => members.every((m) => m.assigned.length === PARTITIONS / 2) && processed(first), sample);
+      // The coordinating broker, as FindCoordinator names it.
+      const probe = await RawKafkaConnection.open(brokers[0]!.kafkaPort!);
+      probe.write(encodeRequest(ApiKey.FindCoordinator, 1, 1, 'probe', { key: group, keyType: 0 }));
+      const [frame] = await probe.frameCount(1);
+      probe.destroy();
+      const coordinatorPort = decodeResponse(ApiKey.FindCoordinator, 1, frame!).body.port;
+      const coordinator = brokers.find((b) => b.kafkaPort === coordinatorPort)!;
+      expect(coordinator).toBeDefined();
+      await coordinator.kill();
+      const live = brokers.filter((b) => b !== coordinator);
+      const second = Array.from({ length: 60 }, (_, i) => `after-${i}`);
+      await produce(live, second);
+      await until('every record after the kill to be processed, the partitions split again', () => processed(second) && members.every((m) => m.assigned.length === PARTITIONS / 2), sample);
+      expect(overlaps).toEqual([]);
+      // The group is on a live broker now: HTTP shows it with both members.
+      const described = (await live[0]!.http.get(`/v1/groups/${group}`)).body as { classic?: { members: unknown[] } };
+      expect(described.classic?.members).toHaveLength(2);
+    } finally {
+      for (const m of members) m.child.kill('SIGKILL');
+      await Promise.all(members.map((m) => m.exited));
+    }
+  }, 180_000);
+});
