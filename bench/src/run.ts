@@ -7,6 +7,7 @@ import { runClusterBench } from './cluster-bench.js';
 import { runCodecBench } from './codec.js';
 import { runCompressionBench } from './codec-bench.js';
 import { runGroupsBench } from './groups-bench.js';
+import { runKafkaGroupsBench } from './kafka-groups-bench.js';
 import { runKafkaBench } from './kafka-bench.js';
 import { runReplicationBench } from './replication-bench.js';
 import { runTierBench } from './tier-bench.js';
@@ -49,6 +50,10 @@ if (!only || only === 'groups') {
   const rows = await runGroupsBench();
   console.table(rows);
   results.groups = rows;
+  console.log('\n## Kafka consumer groups (kafkajs, classic protocol), same broker build: latency, throughput by member count, a member killed');
+  const kafkaRows = await runKafkaGroupsBench();
+  console.table(kafkaRows);
+  results.kafkaGroups = kafkaRows;
 }
 if (!only || only === 'replication') {
   console.log('\n## replication: acks=all beside acks=1, 3 brokers, RF 3, min.insync.replicas=2, same run');
