@@ -27,18 +27,13 @@ import {
   checkAssignment,
   checkBrokerId,
   checkBrokerRegistration,
-  checkClassicState,
   checkConfigChange,
   checkEpoch,
-  checkExpiryRequest,
   checkGroupId,
-  checkGroupMember,
   checkInt,
-  checkHeartbeatRequest,
   checkLeadershipRequest,
   checkMemberId,
   checkOffset,
-  checkOffsetCommits,
   checkSegment,
   checkStateChange,
   checkTopicMetadata,
@@ -47,6 +42,7 @@ import {
   checkTtl,
   LIMITS,
 } from './validate.js';
+import { checkClassicState, checkExpiryRequest, checkGroupMember, checkHeartbeatRequest, checkOffsetCommits } from './validate-groups.js';
 
 /** What an engine was configured with that bounds its arguments. */
 export interface ArgumentLimits {

@@ -330,10 +330,11 @@ async function startOnLockedDataDir(
   const startedGate = new Promise<void>((resolve) => (markStarted = resolve));
   const afterStart = (handler: Handler): Handler => async (rc) => {
     if (state === 'starting') await Promise.race([startedGate, once(rc.signal, 'abort')]);
+    if (state === 'closing' || state === 'closed') throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker did not start; retry on another broker or after restart');
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state !== 'ready', track });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -341,8 +342,11 @@ async function startOnLockedDataDir(
   };
   const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger);
   undo.push(() => listeners.close());
-  // A failed start lets waiting requests through (they find the broker closing).
-  undo.push(async () => markStarted());
+  // A failed start lets waiting requests through: they find the broker closing (503, retriable).
+  undo.push(async () => {
+    state = 'closing';
+    markStarted();
+  });
   const port = listeners.port;
   if (url === '') url = `${schemeOf(tls)}://${urlHost(config.host)}:${port}`;
   if (config.kafka.port !== 0) {

@@ -21,7 +21,7 @@ import { coordError } from '../errors.js';
 import { describeCore, groupHeartbeat as heartbeatCore, leaveGroup as leaveCore, sweepGroup } from '../groups.js';
 import { dictFrom, own, setOwn } from '../dict.js';
 import { compareNames, listGroupsBy, offsetField, parseOffsetField, sortOffsets, withClassic } from '../results.js';
-import { metadataBytes } from '../validate.js';
+import { metadataBytes } from '../validate-groups.js';
 import type { GroupDoc } from './documents.js';
 import type { MemoryState } from './state.js';
 

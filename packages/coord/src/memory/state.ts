@@ -12,7 +12,8 @@ import { CoordinatorArguments } from '../arguments.js';
 import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, type GroupLimits } from '../defaults.js';
 import { coordError, throwIfAborted } from '../errors.js';
 import { Listeners } from '../events.js';
-import { Checks, LIMITS, checkTtl, groupLimitsFrom } from '../validate.js';
+import { Checks, LIMITS, checkTtl } from '../validate.js';
+import { groupLimitsFrom } from '../validate-groups.js';
 import {
   FORMAT_VERSION,
   GROUP_FORMAT_VERSION,

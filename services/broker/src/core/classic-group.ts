@@ -15,84 +15,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ClassicGroupState, ClassicMember } from '@strata/coord';
 
-/** Kafka's error names this protocol answers with (the Kafka handlers map them to codes). */
-export type ClassicError =
-  | 'NONE'
-  | 'MEMBER_ID_REQUIRED'
-  | 'UNKNOWN_MEMBER_ID'
-  | 'ILLEGAL_GENERATION'
-  | 'REBALANCE_IN_PROGRESS'
-  | 'FENCED_INSTANCE_ID'
-  | 'INCONSISTENT_GROUP_PROTOCOL'
-  | 'GROUP_MAX_SIZE_REACHED'
-  | 'NOT_COORDINATOR'
-  | 'COORDINATOR_NOT_AVAILABLE';
+import type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions, Member } from './classic-group-types.js';
 
-export type GroupPhase = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable';
-
-export interface ProtocolOffer {
-  name: string;
-  metadata: Buffer;
-}
-
-export interface JoinArgs {
-  /** "" for a new member. */
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: readonly ProtocolOffer[];
-  /** JoinGroup v4+: a new dynamic member is first given an id (MEMBER_ID_REQUIRED) and joins again with it. */
-  requireKnownMemberId: boolean;
-}
-
-export interface JoinAnswer {
-  error: ClassicError;
-  generationId: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  leader: string;
-  memberId: string;
-  /** Only for the leader: every member with its metadata for the chosen protocol. */
-  members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>;
-}
-
-export interface SyncAnswer {
-  error: ClassicError;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignment: Buffer;
-}
-
-/** Where generations are stored; a refusal says what to answer (and the group unloads). */
-export interface ClassicGroupStore {
-  store(state: ClassicGroupState): Promise<ClassicError>;
-}
-
-interface Member {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: readonly ProtocolOffer[];
-  assignment: Buffer;
-  join: ((answer: JoinAnswer) => void) | null;
-  sync: ((answer: SyncAnswer) => void) | null;
-  session: NodeJS.Timeout | null;
-}
-
-export interface ClassicGroupOptions {
-  initialRebalanceDelayMs: number;
-  membersMax: number;
-  /** Called when the group leaves memory (emptied, or refused by the store): the registry drops it. */
-  onUnload: () => void;
-}
+export type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions } from './classic-group-types.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 
