@@ -172,13 +172,17 @@ function LiveTail({ topic, partition, format }: { topic: string; partition: numb
   const [on, setOn] = useState(false);
   const [records, setRecords] = useState<FetchedRecord[]>([]);
   const [error, setError] = useState<unknown>(undefined);
+  // Where the tail starts (the high watermark when it was turned on): null until the broker said.
+  const [from, setFrom] = useState<number | null>(null);
   useEffect(() => {
     if (!on) return;
     const controller = new AbortController();
     setRecords([]);
     setError(undefined);
+    setFrom(null);
     const run = async () => {
       let next = (await api.offset(topic, partition, 'latest', controller.signal)).offset;
+      if (!controller.signal.aborted) setFrom(next);
       while (!controller.signal.aborted) {
         const fetched = await api.fetch(topic, partition, next, MESSAGES_PAGE_RECORDS, TAIL_WAIT_MS, controller.signal);
         next = fetched.nextOffset;
@@ -199,7 +203,8 @@ function LiveTail({ topic, partition, format }: { topic: string; partition: numb
         <input type="checkbox" checked={on} onChange={(e) => setOn(e.currentTarget.checked)} /> Live tail (new records, newest first)
       </label>
       <ErrorBox error={error} what="tail the partition" />
-      {on && records.length === 0 ? <p class="muted">Waiting for new records…</p> : null}
+      {on && from === null ? <p class="muted">Finding the end of the partition…</p> : null}
+      {on && from !== null && records.length === 0 ? <p class="muted">Waiting for new records from offset {from}…</p> : null}
       {records.length > 0 ? <RecordTable records={records} format={format} /> : null}
     </div>
   );
