@@ -22,9 +22,10 @@ const WAIT_MS = 60_000;
  * The members' session timeout: longer than the clients take to find the new coordinator after the
  * kill (a metadata refresh and a FindCoordinator), so the group moves without a rebalance. A member
  * whose session expired while it looked would keep consuming until it heard (a zombie, as in Kafka;
- * its commits are fenced by the generation).
+ * its commits are fenced by the generation). 15 s was not enough under CI load: a kafkajs member
+ * took longer to find the new coordinator, expired, and the other took its partitions meanwhile.
  */
-const SESSION_MS = 15_000;
+const SESSION_MS = 30_000;
 
 interface Member {
   child: ChildProcess;

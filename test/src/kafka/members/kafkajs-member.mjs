@@ -10,7 +10,7 @@ import kafkajs from 'kafkajs';
 
 const [bootstrap, group, topic, sessionMs = '3000'] = process.argv.slice(2);
 const kafka = new kafkajs.Kafka({ clientId: 'strata-group-test', brokers: bootstrap.split(','), logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
-const consumer = kafka.consumer({ groupId: group, sessionTimeout: Number(sessionMs), rebalanceTimeout: 20000, heartbeatInterval: 300, maxWaitTimeInMs: 200 });
+const consumer = kafka.consumer({ groupId: group, sessionTimeout: Number(sessionMs), rebalanceTimeout: Math.max(20000, Number(sessionMs)), heartbeatInterval: 300, maxWaitTimeInMs: 200 });
 const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 // Eager rebalancing: kafkajs stops consuming before it rejoins, so it owns nothing until the next join.
 consumer.on(consumer.events.REBALANCING, () => say({ assigned: [] }));
