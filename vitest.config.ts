@@ -3,9 +3,21 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // `source` resolves workspace packages to their TypeScript sources, so unit
 // tests run without a build; spawned broker processes use the built dist.
 const INCLUDE = ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/src/**/*.test.ts'];
-// Files that hold a fixed port (8080, as a new user's machine might) or run `pnpm install` and
-// `tsc -b` on the shared tree: they run alone, after the rest.
-const ALONE = ['test/src/first-hour.test.ts'];
+// Files that run one at a time, after the rest: one holds a fixed port (8080, as a new user's
+// machine might) and runs `pnpm install` and `tsc -b` on the shared tree; the others are the
+// cluster and fault tests whose processes (3 brokers, Redis, s3rver, load) fill both cores by
+// themselves, so that a second file beside them only stretches their lease and failover timings.
+const ALONE = [
+  'test/src/first-hour.test.ts',
+  'test/src/cluster-scaling.test.ts',
+  'test/src/cluster-faults.test.ts',
+  'test/src/kafka/cluster-faults.test.ts',
+  'test/src/replication.test.ts',
+  'test/src/hostile/files.test.ts',
+  'test/src/hostile/memory.test.ts',
+  'test/src/hostile/coordinator.test.ts',
+  'packages/coord/test/redis-restart.test.ts',
+];
 
 export default defineConfig({
   resolve: { conditions: ['source'] },

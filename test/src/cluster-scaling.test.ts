@@ -212,16 +212,22 @@ describe('scaling 3 -> 5 -> 3 brokers under load', () => {
     }
     await reader.close();
     for (const a of acked) expect(log.get(a.partition)!.get(a.offset), `ack ${JSON.stringify(a)}`).toEqual({ key: a.key, value: String(a.seq) });
-    // Order per key: along each partition's offsets, each key's sequence numbers only grow.
+    // Order per key: along each partition's offsets, each key's sequence numbers never go back. The
+    // producer is not idempotent (acks=1, as Kafka's with acks=1): a batch it retried after a
+    // leader change may be in the log twice (seen once under CI load: 13003 right after 13003),
+    // but never before a later one.
+    let duplicates = 0;
     for (const records of log.values()) {
       const last = new Map<string, number>();
       for (const [, r] of [...records.entries()].sort((x, y) => x[0] - y[0])) {
         if (r.key === '') continue;
         const n = Number(r.value);
-        expect(n, `key ${r.key}`).toBeGreaterThan(last.get(r.key) ?? -1);
+        expect(n, `key ${r.key}`).toBeGreaterThanOrEqual(last.get(r.key) ?? -1);
+        if (n === last.get(r.key)) duplicates++;
         last.set(r.key, n);
       }
     }
+    if (duplicates > 0) console.log(`scaling: ${duplicates} records written twice by producer retries (acks=1, not idempotent)`);
     // The consumer, running throughout, saw every acknowledged record.
     for (const a of acked) expect(consumed.get(a.partition)!.some((r) => r.offset === a.offset && r.value === String(a.seq))).toBe(true);
   }, 240_000);
