@@ -13,10 +13,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import kafkajs from 'kafkajs';
-import { ApiKey, encodeRequest } from '@strata/kafka-protocol';
+import { ApiKey, decodeResponse, encodeRequest } from '@strata/kafka-protocol';
 import { Pool } from 'undici';
 import { BrokerProcess, tempDir } from '@strata/test';
 import { batchOfSize, round, startBaseline, type Row } from './broker-bench.js';
@@ -28,6 +28,8 @@ const PARTITIONS = 4;
 /** Records kcat produces per trial, and records each consume trial reads (its topic is filled first). */
 const KCAT_RECORDS = 100_000;
 const CONSUME_RECORDS = 100_000;
+/** Bytes per fetch request (and per partition), every reader alike. */
+const FETCH_BYTES = 1024 * 1024;
 /** Trials per system; the median is reported with the lowest and highest. */
 const ROUNDS = roundsFromEnv(process.env.STRATA_BENCH_ROUNDS);
 
@@ -128,6 +130,123 @@ async function rawKafkaProduce(port: number, topic: string, batch: Buffer, perBa
   return { records: answered * perBatch, seconds };
 }
 
+/**
+ * The broker's Kafka fetch path alone, as `httpReadAll` measures the HTTP one: Fetch v11 of each
+ * partition on its own connection from offset 0 to the high watermark, 1 MiB per request (the
+ * same bound as the HTTP reader), maxWait 0. The next offset comes from the last batch's header.
+ */
+async function rawKafkaReadAll(port: number, topic: string): Promise<{ seconds: number }> {
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: PARTITIONS }, async (_, partition) => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      const frames = frameReader(socket);
+      try {
+        for (let offset = 0, correlationId = 0; ; correlationId++) {
+          const request = encodeRequest(ApiKey.Fetch, 11, correlationId, 'bench', {
+            replicaId: -1,
+            maxWaitMs: 0,
+            minBytes: 1,
+            maxBytes: FETCH_BYTES,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(offset), logStartOffset: -1n, partitionMaxBytes: FETCH_BYTES }] }],
+            forgottenTopicsData: [],
+            rackId: '',
+          });
+          for (const part of request) socket.write(part);
+          const answer = decodeResponse(ApiKey.Fetch, 11, await frames.next()).body.responses[0]!.partitions[0]!;
+          if (answer.errorCode !== 0) throw new Error(`Kafka fetch of partition ${partition}: error ${answer.errorCode}`);
+          const next = nextOffsetAfter(answer.records);
+          if (next === undefined || next >= Number(answer.highWatermark)) break;
+          offset = next;
+        }
+      } finally {
+        socket.destroy();
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000 };
+}
+
+/** The offset after the last whole RecordBatch in `records` (baseOffset + lastOffsetDelta + 1). */
+function nextOffsetAfter(records: Buffer | null): number | undefined {
+  let next: number | undefined;
+  for (let at = 0; records !== null && at + 61 <= records.length; ) {
+    const size = 12 + records.readInt32BE(at + 8);
+    if (at + size > records.length) break;
+    next = Number(records.readBigInt64BE(at)) + records.readInt32BE(at + 23) + 1;
+    at += size;
+  }
+  return next;
+}
+
+/** Whole response frames (size prefix removed) from a socket, one `next()` at a time. */
+function frameReader(socket: Socket): { next: () => Promise<Buffer> } {
+  let pending: Buffer = Buffer.alloc(0);
+  let waiter: ((frame: Buffer) => void) | undefined;
+  let failed: Error | undefined;
+  const deliver = (): void => {
+    if (waiter === undefined || pending.length < 4 || pending.length < 4 + pending.readInt32BE(0)) return;
+    const size = pending.readInt32BE(0);
+    const frame = pending.subarray(4, 4 + size);
+    pending = pending.subarray(4 + size);
+    const resolve = waiter;
+    waiter = undefined;
+    resolve(frame);
+  };
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    deliver();
+  });
+  socket.once('error', (e) => (failed = e));
+  return {
+    next: () =>
+      new Promise<Buffer>((resolve, reject) => {
+        if (failed !== undefined) return reject(failed);
+        waiter = resolve;
+        deliver();
+      }),
+  };
+}
+
+/**
+ * kafkajs's group consumer (its only consumer) reading the topic from the beginning with
+ * `eachBatch`, until it has seen `records`. Timed from its first batch: the join before it waits
+ * the group's initial rebalance delay (3 s, as Kafka's), which is not read speed.
+ */
+async function kafkajsReadAll(bootstrap: string, topic: string, records: number): Promise<{ seconds: number }> {
+  const client = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+  const consumer = client.consumer({ groupId: `bench-${process.pid}-${Date.now()}`, maxBytes: FETCH_BYTES * PARTITIONS, maxBytesPerPartition: FETCH_BYTES });
+  let started = 0;
+  /** Records after the first batch (the timed ones), and all records. */
+  let seen = 0;
+  let total = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            if (started === 0) started = performance.now();
+            else seen += batch.messages.length;
+            total += batch.messages.length;
+            if (total >= records) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    // The time `records` take at the rate of the timed ones.
+    return { seconds: ((performance.now() - started) / 1000) * (records / Math.max(seen, 1)) };
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 /** A child process run to its end; its wall time (process start included: small beside the run). */
 async function timed(command: string, args: string[], stdinFile?: string): Promise<number> {
   const started = performance.now();
@@ -152,7 +271,7 @@ async function httpReadAll(origin: string, topic: string): Promise<{ bytes: numb
     Array.from({ length: PARTITIONS }, async (_, partition) => {
       let offset = 0;
       for (;;) {
-        const response = await pool.request({ method: 'GET', path: `/v1/topics/${topic}/partitions/${partition}/batches?offset=${offset}&maxBytes=1048576` });
+        const response = await pool.request({ method: 'GET', path: `/v1/topics/${topic}/partitions/${partition}/batches?offset=${offset}&maxBytes=${FETCH_BYTES}` });
         const body = Buffer.from(await response.body.arrayBuffer());
         if (response.statusCode !== 200) throw new Error(`fetch: ${response.statusCode}`);
         bytes += body.length;
@@ -277,41 +396,35 @@ export async function runKafkaBench(settings: Settings = { durationMs: 3000, con
   }
   const rows: Row[] = rowsOf(await rotate(produce, settings.rounds), HTTP).map((r) => ({ ...r, name: `produce ${r.name}` }));
 
-  if (hasKcat) {
-    // Consume: each round a fresh broker filled over HTTP, then each reader in a rotated order.
-    const HTTP_READ = 'HTTP raw batches (1 MiB per request, a connection per partition)';
-    const KCAT_READ = `Kafka, kcat -C -e (librdkafka 2.0.2), process start included`;
-    const rates = new Map<string, number[]>([
-      [HTTP_READ, []],
-      [KCAT_READ, []],
-    ]);
-    const batches = Math.ceil(CONSUME_RECORDS / records);
-    for (let r = 0; r < settings.rounds; r++) {
-      await withBroker(async (broker) => {
-        await createTopic(broker.url, 't');
-        const fill = await runLoad({
-          origin: broker.url,
-          method: 'POST',
-          concurrency: settings.concurrency,
-          durationMs: 120_000,
-          maxRequests: batches,
-          request: (i) => ({ path: `/v1/topics/t/partitions/${i % PARTITIONS}/batches?acks=1`, body, headers: { 'content-type': RECORD_BATCH_TYPE } }),
-        });
-        const filled = (fill.requests - fill.errors) * records;
-        const readers: Array<[string, () => Promise<number>]> = [
-          [HTTP_READ, async () => (await httpReadAll(broker.url, 't')).seconds],
-          [KCAT_READ, () => timed('kcat', ['-b', `127.0.0.1:${broker.kafkaPort}`, '-C', '-t', 't', '-o', 'beginning', '-e', '-q', '-f', '%o\n'])],
-        ];
-        for (let i = 0; i < readers.length; i++) {
-          const [name, read] = readers[(i + r) % readers.length]!;
-          rates.get(name)!.push(filled / (await read()));
-        }
+  // Consume: each round a fresh broker filled over HTTP, then each reader in a rotated order.
+  const HTTP_READ = `HTTP raw batches (${FETCH_BYTES >> 20} MiB per request, a connection per partition)`;
+  const readers: Array<[string, (broker: BrokerProcess, filled: number) => Promise<number>]> = [
+    [HTTP_READ, async (broker) => (await httpReadAll(broker.url, 't')).seconds],
+    [`Kafka, pre-encoded Fetch v11 (${FETCH_BYTES >> 20} MiB per request, a connection per partition)`, async (broker) => (await rawKafkaReadAll(broker.kafkaPort!, 't')).seconds],
+    ['Kafka, kafkajs 2.2.4 group consumer (eachBatch, timed from its first batch)', async (broker, filled) => (await kafkajsReadAll(`127.0.0.1:${broker.kafkaPort}`, 't', filled)).seconds],
+  ];
+  if (hasKcat) readers.push(['Kafka, kcat -C -e (librdkafka 2.0.2), process start included', (broker) => timed('kcat', ['-b', `127.0.0.1:${broker.kafkaPort}`, '-C', '-t', 't', '-o', 'beginning', '-e', '-q', '-f', '%o\n'])]);
+  const rates = new Map<string, number[]>(readers.map(([name]) => [name, []]));
+  const batches = Math.ceil(CONSUME_RECORDS / records);
+  for (let r = 0; r < settings.rounds; r++) {
+    await withBroker(async (broker) => {
+      await createTopic(broker.url, 't');
+      const fill = await runLoad({
+        origin: broker.url,
+        method: 'POST',
+        concurrency: settings.concurrency,
+        durationMs: 120_000,
+        maxRequests: batches,
+        request: (i) => ({ path: `/v1/topics/t/partitions/${i % PARTITIONS}/batches?acks=1`, body, headers: { 'content-type': RECORD_BATCH_TYPE } }),
       });
-    }
-    rows.push(...rowsOf(rates, HTTP_READ).map((row) => ({ ...row, name: `consume ${row.name}` })));
-    rows.push({ name: 'consume with kafkajs: not measured (its only consumer needs consumer groups, issue #12 part 2)' });
-  } else {
-    rows.push({ name: 'kcat rows skipped: kcat is not installed' });
+      const filled = (fill.requests - fill.errors) * records;
+      for (let i = 0; i < readers.length; i++) {
+        const [name, read] = readers[(i + r) % readers.length]!;
+        rates.get(name)!.push(filled / (await read(broker, filled)));
+      }
+    });
   }
+  rows.push(...rowsOf(rates, HTTP_READ).map((row) => ({ ...row, name: `consume ${row.name}` })));
+  if (!hasKcat) rows.push({ name: 'kcat rows skipped: kcat is not installed' });
   return rows;
 }
