@@ -187,6 +187,7 @@ export class ClassicGroups {
       onUnload: () => {
         if (this.#groups.get(group) === instance) this.#groups.delete(group);
       },
+      onEvent: ({ kind, ...fields }) => this.#ctx.logger.info(`classic group: ${kind}`, { group, ...fields }),
     }, stored);
     this.#groups.set(group, instance);
     return instance;
