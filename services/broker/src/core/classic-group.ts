@@ -13,14 +13,12 @@
 // sync's. (Expiring a waiting member once made a coordinator failover complete a generation without
 // a member that was waiting in its join, and rebalance again when it came back: issue #13.)
 
-import { randomUUID } from 'node:crypto';
 import type { ClassicGroupState, ClassicMember } from '@strata/coord';
+import { EMPTY, metadataFor, newMemberId, restoredMember, sameProtocols, unrefTimer } from './classic-member.js';
 
 import type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions, Member, RemovalReason } from './classic-group-types.js';
 
 export type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions, ClassicGroupEvent } from './classic-group-types.js';
-
-const EMPTY: Buffer = Buffer.alloc(0);
 
 export class ClassicGroup {
   readonly id: string;
@@ -461,20 +459,7 @@ export class ClassicGroup {
     this.#protocol = stored.protocol;
     this.#leader = stored.leader;
     for (const s of stored.members) {
-      const member: Member = {
-        memberId: s.memberId,
-        groupInstanceId: s.groupInstanceId,
-        clientId: s.clientId,
-        clientHost: s.clientHost,
-        sessionTimeoutMs: s.sessionTimeoutMs,
-        rebalanceTimeoutMs: s.rebalanceTimeoutMs,
-        protocolType: stored.protocolType,
-        protocols: [{ name: stored.protocol, metadata: Buffer.from(s.metadata, 'base64') }],
-        assignment: Buffer.from(s.assignment, 'base64'),
-        join: null,
-        sync: null,
-        session: null,
-      };
+      const member = restoredMember(s, stored);
       this.#members.set(s.memberId, member);
       this.#touch(member);
     }
@@ -483,24 +468,4 @@ export class ClassicGroup {
     else this.#prepareRebalance();
     this.#options.onEvent({ kind: 'loaded', generation: this.#generation, phase: this.#phase, members: [...this.#members.keys()] });
   }
-}
-
-function metadataFor(member: Member, protocol: string): Buffer {
-  return member.protocols.find((p) => p.name === protocol)?.metadata ?? EMPTY;
-}
-
-function sameProtocols(a: readonly ProtocolOffer[], b: readonly ProtocolOffer[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata));
-}
-
-/** Kafka's form, "<client id>-<uuid>", with the client id cut to what a Strata member id may hold. */
-function newMemberId(clientId: string): string {
-  const prefix = clientId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
-  return `${prefix === '' ? 'member' : prefix}-${randomUUID()}`;
-}
-
-function unrefTimer(fn: () => unknown, ms: number): NodeJS.Timeout {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return t;
 }
