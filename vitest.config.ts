@@ -12,6 +12,7 @@ const ALONE = [
   'test/src/cluster-scaling.test.ts',
   'test/src/cluster-faults.test.ts',
   'test/src/kafka/cluster-faults.test.ts',
+  'test/src/kafka/groups-cluster.test.ts',
   'test/src/replication.test.ts',
   'test/src/hostile/files.test.ts',
   'test/src/hostile/memory.test.ts',

@@ -195,6 +195,7 @@ describe('loadConfig', () => {
         protocolsMax: DEFAULTS.kafkaGroupProtocolsMax,
         memberMetadataMaxBytes: DEFAULTS.kafkaGroupMemberMetadataMaxBytes,
         assignmentMaxBytes: DEFAULTS.kafkaGroupAssignmentMaxBytes,
+        takeoverIntervalMs: DEFAULTS.kafkaGroupTakeoverIntervalMs,
       },
     });
     expect(loadConfig({ STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS: '1500' }, []).kafka.groupSessionTimeoutMs).toBe(1500);

@@ -215,6 +215,7 @@ describe('the Kafka listener under mTLS', () => {
           protocolsMax: DEFAULTS.kafkaGroupProtocolsMax,
           memberMetadataMaxBytes: DEFAULTS.kafkaGroupMemberMetadataMaxBytes,
           assignmentMaxBytes: DEFAULTS.kafkaGroupAssignmentMaxBytes,
+          takeoverIntervalMs: DEFAULTS.kafkaGroupTakeoverIntervalMs,
         },
       },
       host: '127.0.0.1',

@@ -399,6 +399,7 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
       protocolsMax: int(INT_SETTINGS.kafkaGroupProtocolsMax),
       memberMetadataMaxBytes: int(INT_SETTINGS.kafkaGroupMemberMetadataMaxBytes),
       assignmentMaxBytes: int(INT_SETTINGS.kafkaGroupAssignmentMaxBytes),
+      takeoverIntervalMs: int(INT_SETTINGS.kafkaGroupTakeoverIntervalMs),
     },
   };
   if (kafka.groups.minSessionTimeoutMs > kafka.groups.maxSessionTimeoutMs) {

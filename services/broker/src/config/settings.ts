@@ -200,6 +200,12 @@ export const DEFAULTS = Object.freeze({
   kafkaGroupMemberMetadataMaxBytes: 64 * 1024,
   /** Bytes of one member's assignment in the leader's SyncGroup. */
   kafkaGroupAssignmentMaxBytes: 256 * 1024,
+  /**
+   * How often a broker looks for the stored classic groups with members that it coordinates but does
+   * not hold (their coordinating broker died, or this one restarted) and loads them, so that members
+   * that never come back expire after their session, as when Kafka's coordinator loads its groups.
+   */
+  kafkaGroupTakeoverIntervalMs: 5_000,
 });
 
 /**
@@ -333,6 +339,7 @@ export const INT_SETTINGS = {
   // Stored base64 in the coordinator: together under @strata/coord's LIMITS.classicMemberBytesMax (4 Mi characters).
   kafkaGroupMemberMetadataMaxBytes: { env: 'STRATA_KAFKA_GROUP_MEMBER_METADATA_MAX_BYTES', default: DEFAULTS.kafkaGroupMemberMetadataMaxBytes, min: 1024, max: MiB },
   kafkaGroupAssignmentMaxBytes: { env: 'STRATA_KAFKA_GROUP_ASSIGNMENT_MAX_BYTES', default: DEFAULTS.kafkaGroupAssignmentMaxBytes, min: 1024, max: 2 * MiB },
+  kafkaGroupTakeoverIntervalMs: { env: 'STRATA_KAFKA_GROUP_TAKEOVER_INTERVAL_MS', default: DEFAULTS.kafkaGroupTakeoverIntervalMs, min: 100, max: 300_000 },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {

@@ -183,4 +183,6 @@ export interface KafkaGroupsConfig {
   protocolsMax: number;
   memberMetadataMaxBytes: number;
   assignmentMaxBytes: number;
+  /** How often stored classic groups this broker coordinates but does not hold are loaded (their members' sessions then run), ms. */
+  takeoverIntervalMs: number;
 }

@@ -80,4 +80,14 @@ export interface ClassicGroupOptions {
   membersMax: number;
   /** Called when the group leaves memory (emptied, or refused by the store): the registry drops it. */
   onUnload: () => void;
+  /** What the broker logs: a generation completed, a member removed, a group taken over. */
+  onEvent: (event: ClassicGroupEvent) => void;
 }
+
+/** Why a member left the group. */
+export type RemovalReason = 'left' | 'session expired' | 'not rejoined within the rebalance timeout';
+
+export type ClassicGroupEvent =
+  | { kind: 'generation'; generation: number; leader: string; protocol: string; members: string[] }
+  | { kind: 'member removed'; generation: number; memberId: string; reason: RemovalReason }
+  | { kind: 'loaded'; generation: number; phase: GroupPhase; members: string[] };

@@ -8,18 +8,17 @@
 // the members answered; the leader's SyncGroup brings the assignment) -> Stable. A member that
 // joins, leaves, changes its protocols, or whose session expires starts a new round.
 //
-// Deviations from Kafka, on purpose: a member's session also runs while it waits in a join (Kafka
-// pauses it): the rebalance timeout is at least the session in every client, and the round then
-// ends without it anyway.
+// A member waiting in a join or a sync is alive (Kafka's shouldKeepAlive): its session restarts when
+// it is answered. The round's rebalance timeout bounds a join's wait; the leader's session bounds a
+// sync's. (Expiring a waiting member once made a coordinator failover complete a generation without
+// a member that was waiting in its join, and rebalance again when it came back: issue #13.)
 
-import { randomUUID } from 'node:crypto';
 import type { ClassicGroupState, ClassicMember } from '@strata/coord';
+import { EMPTY, metadataFor, newMemberId, restoredMember, sameProtocols, unrefTimer } from './classic-member.js';
 
-import type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions, Member } from './classic-group-types.js';
+import type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions, Member, RemovalReason } from './classic-group-types.js';
 
-export type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions } from './classic-group-types.js';
-
-const EMPTY: Buffer = Buffer.alloc(0);
+export type { ClassicError, GroupPhase, ProtocolOffer, JoinArgs, JoinAnswer, SyncAnswer, ClassicGroupStore, ClassicGroupOptions, ClassicGroupEvent } from './classic-group-types.js';
 
 export class ClassicGroup {
   readonly id: string;
@@ -133,7 +132,7 @@ export class ClassicGroup {
     const member = groupInstanceId !== null ? this.#byInstance(groupInstanceId) : this.#members.get(memberId);
     if (member === undefined) return { error: 'UNKNOWN_MEMBER_ID', memberId };
     if (groupInstanceId !== null && memberId !== '' && member.memberId !== memberId) return { error: 'FENCED_INSTANCE_ID', memberId };
-    this.#remove(member, 'UNKNOWN_MEMBER_ID');
+    this.#remove(member, 'UNKNOWN_MEMBER_ID', 'left');
     return { error: 'NONE', memberId: member.memberId };
   }
 
@@ -234,8 +233,10 @@ export class ClassicGroup {
     if (this.#roundTimer !== null) clearTimeout(this.#roundTimer);
     // Members waiting for an assignment will not get one from this generation.
     for (const m of this.#members.values()) {
-      m.sync?.({ error: 'REBALANCE_IN_PROGRESS', protocolType: null, protocolName: null, assignment: EMPTY });
+      if (m.sync === null) continue;
+      m.sync({ error: 'REBALANCE_IN_PROGRESS', protocolType: null, protocolName: null, assignment: EMPTY });
       m.sync = null;
+      this.#touch(m);
     }
     this.#phase = 'PreparingRebalance';
     const timeoutMs = this.#rebalanceTimeoutMs();
@@ -263,7 +264,7 @@ export class ClassicGroup {
 
   /** Members that did not rejoin within the rebalance timeout are out; the round ends with the others. */
   #roundTimedOut(): void {
-    for (const m of [...this.#members.values()]) if (m.join === null) this.#drop(m);
+    for (const m of [...this.#members.values()]) if (m.join === null) this.#drop(m, 'UNKNOWN_MEMBER_ID', 'not rejoined within the rebalance timeout');
     void this.#completeRound();
   }
 
@@ -296,10 +297,12 @@ export class ClassicGroup {
     // A member left or joined while the generation was being stored: a newer round answers them.
     if (this.#closed || generation !== this.#generation || this.#phase !== 'CompletingRebalance') return;
     if (error !== 'NONE') return this.close(error);
+    this.#options.onEvent({ kind: 'generation', generation, leader: this.#leader, protocol: this.#protocol, members: [...this.#members.keys()] });
     for (const m of this.#members.values()) {
       const answer = this.#joinAnswer(m);
       m.join?.(answer);
       m.join = null;
+      this.#touch(m);
     }
   }
 
@@ -335,6 +338,7 @@ export class ClassicGroup {
     for (const m of this.#members.values()) {
       m.sync?.({ error: 'NONE', protocolType: this.#protocolType, protocolName: this.#protocol, assignment: m.assignment });
       m.sync = null;
+      this.#touch(m);
     }
   }
 
@@ -347,12 +351,13 @@ export class ClassicGroup {
 
   #expire(member: Member): void {
     if (this.#members.get(member.memberId) !== member) return;
-    this.#remove(member, 'UNKNOWN_MEMBER_ID');
+    if (member.join !== null || member.sync !== null) return this.#touch(member);
+    this.#remove(member, 'UNKNOWN_MEMBER_ID', 'session expired');
   }
 
   /** Removes a member and starts a round for the others (or ends the running one without it). */
-  #remove(member: Member, error: ClassicError): void {
-    this.#drop(member, error);
+  #remove(member: Member, error: ClassicError, reason: RemovalReason): void {
+    this.#drop(member, error, reason);
     if (this.#phase === 'PreparingRebalance') this.#maybeCompleteRound();
     else if (this.#phase !== 'Empty') {
       this.#prepareRebalance();
@@ -360,8 +365,9 @@ export class ClassicGroup {
     }
   }
 
-  #drop(member: Member, error: ClassicError = 'UNKNOWN_MEMBER_ID'): void {
+  #drop(member: Member, error: ClassicError, reason: RemovalReason): void {
     this.#members.delete(member.memberId);
+    this.#options.onEvent({ kind: 'member removed', generation: this.#generation, memberId: member.memberId, reason });
     if (member.session !== null) clearTimeout(member.session);
     member.join?.(this.#errorJoin(member.memberId, error));
     member.sync?.({ error, protocolType: null, protocolName: null, assignment: EMPTY });
@@ -453,45 +459,13 @@ export class ClassicGroup {
     this.#protocol = stored.protocol;
     this.#leader = stored.leader;
     for (const s of stored.members) {
-      const member: Member = {
-        memberId: s.memberId,
-        groupInstanceId: s.groupInstanceId,
-        clientId: s.clientId,
-        clientHost: s.clientHost,
-        sessionTimeoutMs: s.sessionTimeoutMs,
-        rebalanceTimeoutMs: s.rebalanceTimeoutMs,
-        protocolType: stored.protocolType,
-        protocols: [{ name: stored.protocol, metadata: Buffer.from(s.metadata, 'base64') }],
-        assignment: Buffer.from(s.assignment, 'base64'),
-        join: null,
-        sync: null,
-        session: null,
-      };
+      const member = restoredMember(s, stored);
       this.#members.set(s.memberId, member);
       this.#touch(member);
     }
     if (this.#members.size === 0) this.#phase = 'Empty';
     else if (stored.state === 'stable') this.#phase = 'Stable';
     else this.#prepareRebalance();
+    this.#options.onEvent({ kind: 'loaded', generation: this.#generation, phase: this.#phase, members: [...this.#members.keys()] });
   }
-}
-
-function metadataFor(member: Member, protocol: string): Buffer {
-  return member.protocols.find((p) => p.name === protocol)?.metadata ?? EMPTY;
-}
-
-function sameProtocols(a: readonly ProtocolOffer[], b: readonly ProtocolOffer[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata));
-}
-
-/** Kafka's form, "<client id>-<uuid>", with the client id cut to what a Strata member id may hold. */
-function newMemberId(clientId: string): string {
-  const prefix = clientId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
-  return `${prefix === '' ? 'member' : prefix}-${randomUUID()}`;
-}
-
-function unrefTimer(fn: () => unknown, ms: number): NodeJS.Timeout {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return t;
 }

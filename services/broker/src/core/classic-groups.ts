@@ -133,6 +133,25 @@ export class ClassicGroups {
     return this.#checkGroup(group);
   }
 
+  /**
+   * One takeover pass (listener.ts runs it every STRATA_KAFKA_GROUP_TAKEOVER_INTERVAL_MS). Loads the
+   * stored classic groups with members that this broker coordinates but does not hold: their broker
+   * died, or this one restarted, and their clients may never come back. Loading starts each member's
+   * session, as Kafka's coordinator does for the groups it loads, so members that stay away expire
+   * and the group ends Empty (its offsets kept). Forgets the held groups this broker no longer
+   * coordinates, so that two brokers never run one group's sessions. Answers how many it loaded.
+   */
+  async takeOver(signal: AbortSignal): Promise<number> {
+    for (const [group, held] of [...this.#groups]) if (!this.#options.isCoordinator(group)) held.close('NOT_COORDINATOR');
+    const listed = await this.#ctx.coordinator.listGroups({ signal });
+    let loaded = 0;
+    for (const { group, type, members } of listed) {
+      if (type !== 'classic' || members === 0 || this.#groups.has(group) || !this.#options.isCoordinator(group)) continue;
+      if (!('error' in (await this.#group(group)))) loaded++;
+    }
+    return loaded;
+  }
+
   /** The phase of a group this broker holds in memory (fresher than the stored generation), or null. */
   phase(group: string): GroupPhase | null {
     return this.#groups.get(group)?.phase ?? null;
@@ -187,6 +206,7 @@ export class ClassicGroups {
       onUnload: () => {
         if (this.#groups.get(group) === instance) this.#groups.delete(group);
       },
+      onEvent: ({ kind, ...fields }) => this.#ctx.logger.info(`classic group: ${kind}`, { group, ...fields }),
     }, stored);
     this.#groups.set(group, instance);
     return instance;

@@ -11,6 +11,7 @@
 // key, version and correlation id, a request the dispatcher refuses (unknown api key, garbage), a
 // dispatcher that throws. Other requests' answers already written stay written; nothing else is.
 
+import { setMaxListeners } from 'node:events';
 import { peerPrincipal } from '../security/tls.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
@@ -72,7 +73,12 @@ export class KafkaConnection {
   readonly principal: string | undefined;
   readonly #o: ConnectionOptions;
   readonly #reader: FrameReader;
-  readonly #abort = new AbortController();
+  /**
+   * One abort controller per request running, aborted when the connection closes. Each request waits
+   * on its own signal: the listeners of its waits (a Fetch's max wait, a JoinGroup's round) go with
+   * it, where one signal shared by the connection gathered one per request in flight.
+   */
+  readonly #running = new Set<AbortController>();
   /** Requests read and not yet answered, in request order. */
   readonly #queue: Pending[] = [];
   /** Bytes reserved for the frame being received (0: none reserved yet). */
@@ -187,13 +193,18 @@ export class KafkaConnection {
       remote: this.remote,
       principal: this.principal,
     };
+    const abort = new AbortController();
+    // The signal lives as long as its request and its listeners go with it; what bounds them is the
+    // request (its bytes, its partitions), so Node's leak warning past 10 listeners does not apply.
+    setMaxListeners(0, abort.signal);
+    this.#running.add(abort);
     let answer: Promise<KafkaReply>;
     try {
-      answer = this.#o.dispatch(request, this.#abort.signal);
+      answer = this.#o.dispatch(request, abort.signal);
     } catch (e) {
       answer = Promise.reject(e);
     }
-    answer.then(
+    answer.finally(() => this.#running.delete(abort)).then(
       (reply) => this.#settle(pending, reply),
       (e: unknown) => {
         this.#o.logger.error('kafka request failed; closing the connection', { remote: this.remote, apiKey: request.apiKey, apiVersion: request.apiVersion, err: e });
@@ -277,7 +288,8 @@ export class KafkaConnection {
 
   #onClose(): void {
     this.#closed = true;
-    this.#abort.abort();
+    for (const abort of this.#running) abort.abort();
+    this.#running.clear();
     this.#withdrawWait?.();
     this.#withdrawWait = null;
     this.#releaseFrame();

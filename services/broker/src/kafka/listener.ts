@@ -9,7 +9,11 @@ import { GroupsCore } from '../core/groups.js';
 import { KafkaClusterView, ONE_ADDRESS_NODE_ID, nodeIdOf } from './cluster-view.js';
 import { createDispatch } from './dispatch.js';
 import { KafkaServer } from './server.js';
+import { PeriodicPass } from '../periodic-pass.js';
 import type { TlsMaterial } from '../security/tls.js';
+
+/** Deadline of one takeover pass's coordinator calls (listing the groups, loading them). */
+const TAKEOVER_CALL_MS = 10_000;
 
 export interface KafkaListener {
   /** The bound port. */
@@ -47,14 +51,27 @@ export async function startKafkaListener(ctx: BrokerContext, data: DataCore, pro
     groupsMax: config.groups.limits.groupsMax,
     isCoordinator: (group) => view.groupCoordinator(group)?.nodeId === ownNodeId,
   });
+  // One-address mode names this broker for every group: alone, it is every group's coordinator;
+  // beside other brokers behind one address, none of them may take over groups by itself.
+  const takeover = new PeriodicPass(config.kafka.groups.takeoverIntervalMs, async () => {
+    if (config.kafka.metadataMode === 'one-address' && ctx.cluster.node.kafkaAddresses().size > 1) return;
+    try {
+      const loaded = await classic.takeOver(AbortSignal.timeout(TAKEOVER_CALL_MS));
+      if (loaded > 0) ctx.logger.info('classic groups taken over', { loaded });
+    } catch (e) {
+      ctx.logger.warn('classic group takeover failed; the next pass retries', { err: e });
+    }
+  }, { keepsProcessAlive: false });
   const dispatch = createDispatch({ ctx, data, producers, metrics: server.metrics, advertisedAddress: () => advertisedAddress, groups, classic });
   const port = await server.listen();
   if (advertisedAddress === '') advertisedAddress = `${advertisedHost()}:${port}`;
+  takeover.start();
   ctx.logger.info('kafka listener up', { port, advertisedAddress, metadataMode: config.kafka.metadataMode });
   return {
     port,
     advertisedAddress,
-    close: (timeoutMs) => {
+    close: async (timeoutMs) => {
+      await takeover.stop();
       classic.close();
       return server.close(timeoutMs);
     },

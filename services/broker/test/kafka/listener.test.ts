@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { ApiKey, decodeResponse, encodeRequest, KafkaError, type KnownApiKey, type RequestInput, type ResponseBody } from '@strata/kafka-protocol';
 import { decodeRecordBatches, encodeRecordBatch } from '@strata/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../helpers.js';
+import { createTopic, startTestBroker, type TestBroker } from '../helpers.js';
 
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
@@ -149,5 +149,47 @@ describe('the Kafka listener in a broker', () => {
     expect(second.producerId).not.toBe(first.producerId);
     const transactional = await call(port, ApiKey.InitProducerId, 4, { transactionalId: 'tx-1', transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
     expect(transactional).toMatchObject({ errorCode: KafkaError.INVALID_REQUEST, producerId: -1n });
+  });
+
+  // Issue #13: a MaxListenersExceededWarning on a Kafka connection. A Fetch waiting on more than 10
+  // partitions put one abort listener per partition on one signal; the connection's requests all
+  // shared one signal too. Each request now has its own, and the fetch's wait says its bound.
+  it('a connection with many long waits at once, one on 12 partitions, adds no listener past Node\'s bound', async () => {
+    const port = await freePort();
+    t = await startTestBroker({ STRATA_KAFKA_PORT: String(port) });
+    await createTopic(t.url, 'waits', 12);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      const partitions = Array.from({ length: 12 }, (_, i) => i);
+      // Request 0 waits on all 12 partitions, requests 1..12 on one each: 13 long waits on one connection.
+      const requests = [partitions, ...partitions.map((p) => [p])];
+      for (const [i, waitOn] of requests.entries()) {
+        const topics = [{ topic: 'waits', partitions: waitOn.map((partition) => ({ partition, fetchOffset: 0n, partitionMaxBytes: 1024 })) }];
+        socket.write(Buffer.concat(encodeRequest(ApiKey.Fetch, 11, i, 'test', { maxWaitMs: 300, minBytes: 1, topics, forgottenTopicsData: [] })));
+      }
+      let data = Buffer.alloc(0);
+      const answered: number[] = [];
+      while (answered.length < requests.length) {
+        while (data.length < 4 || data.length < 4 + data.readInt32BE(0)) data = Buffer.concat([data, (await once(socket, 'data'))[0] as Buffer]);
+        const frame = data.subarray(4, 4 + data.readInt32BE(0));
+        data = data.subarray(4 + frame.length);
+        const answer = decodeResponse(ApiKey.Fetch, 11, frame);
+        expect(answer.body.errorCode).toBe(KafkaError.NONE);
+        answered.push(answer.correlationId);
+      }
+      socket.destroy();
+      expect(answered).toEqual(requests.map((_, i) => i));
+      // process.emitWarning emits on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

@@ -31,6 +31,7 @@ const CONFIG: KafkaConfig = {
     protocolsMax: DEFAULTS.kafkaGroupProtocolsMax,
     memberMetadataMaxBytes: DEFAULTS.kafkaGroupMemberMetadataMaxBytes,
     assignmentMaxBytes: DEFAULTS.kafkaGroupAssignmentMaxBytes,
+    takeoverIntervalMs: DEFAULTS.kafkaGroupTakeoverIntervalMs,
   },
 };
 

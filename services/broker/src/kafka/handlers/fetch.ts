@@ -9,6 +9,7 @@
 // fetch long-polls every partition at once through the core; the first to get data ends the wait
 // and the partitions are read again, until min_bytes are there or max_wait_ms has passed.
 
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { StrataError } from '@strata/protocol';
 import type { PartitionRead } from '../../core/data.js';
@@ -106,9 +107,12 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
   const waitForAny = async (slots: Slot[], waitMs: number, signal: AbortSignal): Promise<void> => {
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
+    const waiting = slots.filter((s) => s.error === null);
+    // One abort listener per partition waited on, each removed when its wait ends: bounded by the
+    // request, not a leak (Node warns past 10 on one signal).
+    setMaxListeners(Math.max(defaultMaxListeners, waiting.length + 1), both);
     await Promise.all(
-      slots
-        .filter((s) => s.error === null)
+      waiting
         .map(async (slot) => {
           const answer = await readOne(slot, 1, waitMs, both);
           answer.release();
