@@ -40,6 +40,7 @@ import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
+import { QuotaManager } from './quotas/quota-manager.js';
 import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
@@ -285,7 +286,11 @@ async function startOnLockedDataDir(
   node = clusterNode;
   const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
+  const quotas = new QuotaManager({ config: config.quotas, coordinator, logger, registry: metrics.registry });
+  await quotas.start();
+  undo.push(() => quotas.stop());
   const ctx: BrokerContext = {
+    quotas,
     coordinator,
     router: clusterNode,
     cluster: { node: clusterNode, forwarder },
@@ -448,6 +453,7 @@ async function startOnLockedDataDir(
     if (!alone) stopTaking();
     await maintenance.stop();
     await groupExpiry.stop();
+    await quotas.stop();
     await inFlightDone();
     if (inFlight.size > 0) {
       logger.warn('in-flight requests did not finish before the shutdown timeout; closing their connections', {

@@ -58,6 +58,13 @@ export interface DispatchContext {
   classic: ClassicGroups;
 }
 
+/**
+ * Not counted against request_percentage: ApiVersions (Kafka exempts it: a client must always be
+ * able to learn the versions) and the group calls that wait for other members by design (their wall
+ * time is the group's, not this client's work).
+ */
+const WAITING_APIS: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.ConsumerGroupHeartbeat]);
+
 interface Route {
   minVersion: number;
   maxVersion: number;
@@ -132,11 +139,18 @@ export function createDispatch(dc: DispatchContext): Dispatch {
       if (isKafkaProtocolError(e)) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion} header: ${e.message}` };
       throw e;
     }
+    const quota = { client: { principal: inbound.principal, clientId: header.clientId ?? '' }, busyMs: 0, recorded: false };
+    const startedMs = performance.now();
+    let reply: KafkaReply;
     try {
-      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal });
+      reply = await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, quota });
     } catch (e) {
       if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
       throw e;
     }
+    if (quota.recorded || WAITING_APIS.has(inbound.apiKey) || reply.kind === 'close') return reply;
+    // Throttled on request time: the connection is muted (this answer's own throttle_time_ms is not rewritten).
+    const throttleMs = ctx.quotas.recordRequestTime(quota.client, performance.now() - startedMs);
+    return throttleMs > (reply.throttleMs ?? 0) ? { ...reply, throttleMs } : reply;
   };
 }
