@@ -41,6 +41,7 @@ import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { QuotaManager } from './quotas/quota-manager.js';
+import { quotaHandlers } from './http/handlers/quotas.js';
 import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
@@ -287,8 +288,7 @@ async function startOnLockedDataDir(
   const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
   const quotas = new QuotaManager({ config: config.quotas, coordinator, logger, registry: metrics.registry });
-  await quotas.start();
-  undo.push(() => quotas.stop());
+  await quotas.start().then(() => undo.push(() => quotas.stop()));
   const ctx: BrokerContext = {
     quotas,
     coordinator,
@@ -316,6 +316,7 @@ async function startOnLockedDataDir(
     ...topicHandlers(ctx),
     ...dataHandlers(ctx, data),
     ...producerHandlers(ctx, producers),
+    ...quotaHandlers(ctx),
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
@@ -452,8 +453,7 @@ async function startOnLockedDataDir(
     await clusterNode.leave(clusterConfig.handoverTimeoutMs);
     if (!alone) stopTaking();
     await maintenance.stop();
-    await groupExpiry.stop();
-    await quotas.stop();
+    await Promise.all([groupExpiry.stop(), quotas.stop()]);
     await inFlightDone();
     if (inFlight.size > 0) {
       logger.warn('in-flight requests did not finish before the shutdown timeout; closing their connections', {
