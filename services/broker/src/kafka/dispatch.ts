@@ -17,6 +17,8 @@ import type { ProducersCore } from '../core/producers.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
+import { QuotasCore } from '../core/quotas.js';
+import { alterClientQuotasHandler, describeClientQuotasHandler } from './handlers/client-quotas.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
 import { consumerGroupDescribeHandler } from './handlers/consumer-group-describe.js';
 import { consumerGroupHeartbeatHandler } from './handlers/consumer-group-heartbeat.js';
@@ -83,6 +85,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     groups: dc.groups,
     classic: dc.classic,
   };
+  const quotas = new QuotasCore(ctx);
   const handlers = new Map<number, KafkaHandler>([
     [ApiKey.Produce, produceHandler(deps)],
     [ApiKey.Fetch, fetchHandler(deps)],
@@ -110,6 +113,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.OffsetFetch, offsetFetchHandler(deps)],
     [ApiKey.OffsetDelete, offsetDeleteHandler(deps)],
     [ApiKey.DescribeGroups, describeGroupsHandler(deps)],
+    [ApiKey.DescribeClientQuotas, describeClientQuotasHandler(deps, quotas)],
+    [ApiKey.AlterClientQuotas, alterClientQuotasHandler(deps, quotas)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
