@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import { ApiKey, decodeResponse, encodeRequest, KafkaError } from '@strata/kafka-protocol';
 import { encodeRecordBatch } from '@strata/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrokerProcess } from '../harness/index.js';
+import { runStrata, type BrokerProcess } from '../harness/index.js';
 import { brokerLifecycle } from '../support.js';
 import { RawKafkaConnection } from './raw-kafka.js';
 
@@ -72,6 +72,28 @@ describe('client quotas', () => {
     } finally {
       await admin.close();
     }
+  });
+
+  it('strata quotas set|list|delete round-trip (and refuse a malformed entity)', async () => {
+    const cli = (...args: string[]) => runStrata([...args, '--broker', broker.url]);
+    const set = await cli('quotas', 'set', '--user', 'dave', '--client-id-default', '--producer-byte-rate', '2048', '--request-percentage', '12.5');
+    expect(set.code, set.stderr).toBe(0);
+    expect((await cli('quotas', 'set', '--ip-default', '--connection-creation-rate', '50')).code).toBe(0);
+    const listed = await cli('quotas', 'list', '--json');
+    expect(JSON.parse(listed.stdout).quotas).toEqual([
+      { entity: { ip: null }, values: { connection_creation_rate: 50 } },
+      { entity: { user: 'dave', clientId: null }, values: { producer_byte_rate: 2048, request_percentage: 12.5 } },
+    ]);
+    expect((await cli('quotas', 'list')).stdout).toMatch(/user=dave,client-id=<default>\s+producer_byte_rate=2048 request_percentage=12.5/);
+    const bad = await cli('quotas', 'set', '--ip', '10.0.0.1', '--user', 'x', '--producer-byte-rate', '1');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--ip cannot be combined/);
+    const refused = await cli('quotas', 'set', '--user', 'dave', '--producer-byte-rate', '1.5');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/INVALID_CONFIG.*producer_byte_rate/);
+    expect((await cli('quotas', 'delete', '--user', 'dave', '--client-id-default')).code).toBe(0);
+    expect((await cli('quotas', 'delete', '--ip-default')).code).toBe(0);
+    expect((await cli('quotas', 'list')).stdout).toBe('no quotas\n');
   });
 
   it('/v1/quotas refuses a bad change whole, naming each problem', async () => {
