@@ -346,7 +346,7 @@ async function startOnLockedDataDir(
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
     if (!consoleAssets.serve(req, res)) apiListener(req, res);
   };
-  const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger);
+  const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger, quotas);
   undo.push(() => listeners.close());
   // A failed start lets waiting requests through: they find the broker closing (503, retriable).
   undo.push(async () => {

@@ -10,7 +10,7 @@ import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import { ApiKey, decodeResponse, encodeRequest, KafkaError } from '@strata/kafka-protocol';
 import { encodeRecordBatch } from '@strata/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runStrata, type BrokerProcess } from '../harness/index.js';
 import { brokerLifecycle } from '../support.js';
 import { RawKafkaConnection } from './raw-kafka.js';
