@@ -9,6 +9,7 @@ import { runCompressionBench } from './codec-bench.js';
 import { runGroupsBench } from './groups-bench.js';
 import { runKafkaGroupsBench } from './kafka-groups-bench.js';
 import { runKafkaBench } from './kafka-bench.js';
+import { runQuotasBench } from './quotas-bench.js';
 import { runReplicationBench } from './replication-bench.js';
 import { runTierBench } from './tier-bench.js';
 
@@ -66,5 +67,11 @@ if (!only || only === 'kafka') {
   const rows = await runKafkaBench();
   console.table(rows);
   results.kafka = rows;
+}
+if (!only || only === 'quotas') {
+  console.log('\n## quotas: two kafkajs producers share a broker, one over its producer_byte_rate (1 MiB/s); a fresh broker per round, median of STRATA_BENCH_ROUNDS (3)');
+  const rows = await runQuotasBench();
+  console.table(rows);
+  results.quotas = rows;
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

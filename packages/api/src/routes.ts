@@ -5,6 +5,7 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import * as S from './schemas.js';
+import * as Q from './schemas-quotas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -310,6 +311,27 @@ export const API_ROUTES = [
       'A partition forgets a producer idle longer than STRATA_PRODUCER_ID_EXPIRATION_MS.',
     body: { schema: S.InitProducerRequest },
     answers: { '200': { description: 'The producer id and epoch.', schema: S.InitProducerResponse } },
+    errors: ['400', '413', '415'],
+  },
+  // ---- client quotas ----
+  {
+    id: 'listQuotas',
+    method: 'GET',
+    path: '/v1/quotas',
+    summary: 'List client quotas (Kafka\'s DescribeClientQuotas)',
+    answers: { '200': { description: 'Every stored quota.', schema: Q.QuotaList } },
+  },
+  {
+    id: 'alterQuotas',
+    method: 'POST',
+    path: '/v1/quotas',
+    summary: 'Set and remove client quotas (Kafka\'s AlterClientQuotas; all or nothing)',
+    description:
+      'Each change names an entity (user, clientId, both, or ip; null for a type\'s default) and the keys to set or remove. For each key a client is held to the most specific ' +
+      'entity that has it, in Kafka\'s order (user and client id, user and default client, user, default user and client id, ..., default client id). Enforced per broker: ' +
+      'Kafka clients get throttle_time_ms and a muted connection, HTTP clients 429 with Retry-After. Every broker applies a change within STRATA_QUOTA_REFRESH_INTERVAL_MS.',
+    body: { schema: Q.AlterQuotasRequest },
+    answers: { '200': { description: 'Every stored quota after the change.', schema: Q.QuotaList } },
     errors: ['400', '413', '415'],
   },
   // ---- cluster and operations ----

@@ -16,6 +16,8 @@ import {
   type GroupDescription,
   type GroupListing,
   type GroupOffset,
+  type AlterQuotasRequest,
+  type QuotaRecord,
   type ResetTarget,
   type NewTopic,
   type OffsetLookup,
@@ -173,6 +175,16 @@ export class Admin {
   /** Removes the group and its offsets; only while it has no members (NON_EMPTY_GROUP). NOT_FOUND if no such group. */
   deleteGroup(group: string, options?: AdminCallOptions): Promise<void> {
     return this.#api.deleteGroup(group, this.#call(options));
+  }
+
+  /** Every client quota (Kafka's DescribeClientQuotas). */
+  listQuotas(options?: AdminCallOptions): Promise<QuotaRecord[]> {
+    return this.#api.listQuotas(this.#call(options));
+  }
+
+  /** Sets and removes client quotas, all or nothing (Kafka's AlterClientQuotas); answers every stored quota after it. */
+  alterQuotas(changes: AlterQuotasRequest['changes'], options?: AdminCallOptions): Promise<QuotaRecord[]> {
+    return this.#api.alterQuotas(changes, this.#call(options));
   }
 
   describeCluster(options?: AdminCallOptions): Promise<ClusterDescription> {

@@ -17,6 +17,8 @@ import type {
   JoinGroupRequest as JoinGroupBody,
   OffsetResponse,
   OffsetToCommit,
+  AlterQuotasRequest,
+  QuotaRecord,
   PartitionInfo,
   ProducedOffset,
   ProduceRequest,
@@ -27,6 +29,7 @@ import type {
   TopicPartitionOffset,
 } from '@strata/api';
 import { JSON_MEDIA_TYPE, RECORD_BATCH_MEDIA_TYPE } from '@strata/api';
+export type { AlterQuotasRequest, QuotaEntity, QuotaRecord, QuotaValues } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import type { Connection, HttpMethod, HttpResponse } from './connection.js';
 import { badResponse } from './failure.js';
@@ -312,6 +315,15 @@ export class StrataApi {
 
   async deleteGroup(group: string, options?: CallOptions): Promise<void> {
     await this.#json(`delete group ${group}`, 'DELETE', groupPath(group), undefined, options, () => undefined);
+  }
+
+  listQuotas(options?: CallOptions): Promise<QuotaRecord[]> {
+    return this.#json('list quotas', 'GET', '/v1/quotas', undefined, options, (body, r) => arrayField<QuotaRecord>(body, 'quotas', r, 'list quotas'));
+  }
+
+  /** All or nothing; answers every stored quota after the change. */
+  alterQuotas(changes: AlterQuotasRequest['changes'], options?: CallOptions): Promise<QuotaRecord[]> {
+    return this.#json('alter quotas', 'POST', '/v1/quotas', { changes }, options, (body, r) => arrayField<QuotaRecord>(body, 'quotas', r, 'alter quotas'));
   }
 
   #json<T>(what: string, method: HttpMethod, path: string, body: unknown, options: CallOptions | undefined, parse: (body: unknown, r: HttpResponse) => T): Promise<T> {

@@ -30,6 +30,10 @@ export { CONNECTION_DEFAULTS, PRODUCER_DEFAULTS, READER_DEFAULTS } from './optio
 export type { Acks, AutoOffsetReset, ClientTls, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
 
 export type {
+  AlterQuotasRequest,
+  QuotaEntity,
+  QuotaRecord,
+  QuotaValues,
   ClusterBroker,
   ClusterDescription,
   Encoding,

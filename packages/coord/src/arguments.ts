@@ -3,6 +3,7 @@
 // the two engines cannot drift apart on what they refuse (the conformance suite checks the
 // outcome; this file makes it one piece of code). The field checks themselves are in validate.ts.
 
+import { checkQuotaChanges, type QuotaChange } from './quotas.js';
 import { COORDINATOR_DEFAULTS, type GroupLimits } from './defaults.js';
 import type {
   BrokerRegistration,
@@ -137,6 +138,12 @@ export class CoordinatorArguments {
       checkBrokerId(c, 'brokerId', brokerId);
       checkEpoch(c, 'epoch', epoch, 1);
     });
+  }
+
+  // ---- quotas ----
+
+  alterQuotas(changes: readonly QuotaChange[]): void {
+    check('alterQuotas', (c) => checkQuotaChanges(c, changes));
   }
 
   // ---- producer ids ----

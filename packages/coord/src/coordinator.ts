@@ -22,6 +22,8 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+import type { QuotaChange, QuotaRecord } from './quotas.js';
+
 // ---- brokers -----------------------------------------------------------------------------------
 
 export interface BrokerRegistration {
@@ -404,6 +406,15 @@ export interface Coordinator {
    * to its producers one by one and asks again when the block is used up.
    */
   allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock>;
+
+  // client quotas (quotas.ts; Kafka's DescribeClientQuotas/AlterClientQuotas)
+  /**
+   * Applies every change at once, or none: INVALID_REQUEST / INVALID_CONFIG for bad input,
+   * INVALID_REQUEST reason QUOTA_LIMIT_REACHED past QUOTA_LIMITS.valuesMax. Removing an absent key is a no-op.
+   */
+  alterQuotas(changes: readonly QuotaChange[], options?: CallOptions): Promise<void>;
+  /** Every stored quota, sorted by entity key (at most QUOTA_LIMITS.valuesMax values). */
+  listQuotas(options?: CallOptions): Promise<QuotaRecord[]>;
 
   // consumer groups (KIP-848): every call touching a group first removes the members whose session
   // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.

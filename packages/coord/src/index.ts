@@ -58,4 +58,19 @@ export { RedisCoordinator, type RedisCoordinatorOptions } from './redis/redis-co
 export { CoordKeys, DEFAULT_KEY_PREFIX, hashTag } from './redis/keys.js';
 export { LUA_DIR, SCRIPT_NAMES, loadScripts, type Script, type ScriptName } from './redis/scripts.js';
 
+export {
+  QUOTA_ENTITY_TYPES,
+  QUOTA_KEYS,
+  QUOTA_LIMITS,
+  checkQuotaChanges,
+  checkQuotaEntity,
+  quotaEntityKey,
+  quotaKeysFor,
+  type QuotaChange,
+  type QuotaEntity,
+  type QuotaEntityType,
+  type QuotaKey,
+  type QuotaRecord,
+  type QuotaValues,
+} from './quotas.js';
 export { manifestEndOffset } from './manifest.js';

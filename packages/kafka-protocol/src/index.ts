@@ -50,6 +50,7 @@ export { RequestHeader, ResponseHeader } from './messages/headers.js';
 export { AUTHORIZED_OPERATIONS_OMITTED } from './messages/metadata.js';
 export { ListOffsetsTimestamp } from './messages/list-offsets.js';
 export { AlterConfigOp, ConfigResourceType } from './messages/configs.js';
+export { ClientQuotaMatchType } from './messages/client-quotas.js';
 
 export { SUPPORTED_APIS, isSupportedVersion } from './supported.js';
 export type { VersionSpan } from './supported.js';

@@ -38,6 +38,7 @@
 // - gzip, snappy, lz4 compression: Produce 0 (see above); lz4 also FindCoordinator 0.
 // - MsgVersion 2 (RecordBatch v2, needed for everything below): Produce 3, Fetch 4.
 // - idempotent producer: InitProducerId 0 (and MsgVersion 2).
+// - client quotas: DescribeClientQuotas and AlterClientQuotas 0-1 (KIP-546; all there are).
 // - zstd: Produce 7 and Fetch 10.
 // - lz4: FindCoordinator 0 (a proxy for "broker >= 0.8.2"): without FindCoordinator
 //   in the ApiVersions answer librdkafka 2.0.2 refuses compression.codec=lz4.
@@ -86,6 +87,8 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.OffsetFetch, { min: 0, max: 9 }],
   [ApiKey.OffsetDelete, { min: 0, max: 0 }],
   [ApiKey.DescribeGroups, { min: 0, max: 5 }],
+  [ApiKey.DescribeClientQuotas, { min: 0, max: 1 }],
+  [ApiKey.AlterClientQuotas, { min: 0, max: 1 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

@@ -40,6 +40,8 @@ import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
+import { QuotaManager } from './quotas/quota-manager.js';
+import { quotaHandlers } from './http/handlers/quotas.js';
 import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
 import { GroupExpiryLoop } from './group-expiry.js';
@@ -285,7 +287,10 @@ async function startOnLockedDataDir(
   node = clusterNode;
   const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
+  const quotas = new QuotaManager({ config: config.quotas, coordinator, logger, registry: metrics.registry });
+  await quotas.start().then(() => undo.push(() => quotas.stop()));
   const ctx: BrokerContext = {
+    quotas,
     coordinator,
     router: clusterNode,
     cluster: { node: clusterNode, forwarder },
@@ -311,6 +316,7 @@ async function startOnLockedDataDir(
     ...topicHandlers(ctx),
     ...dataHandlers(ctx, data),
     ...producerHandlers(ctx, producers),
+    ...quotaHandlers(ctx),
     ...groupHandlers(ctx, data),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
@@ -340,7 +346,7 @@ async function startOnLockedDataDir(
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
     if (!consoleAssets.serve(req, res)) apiListener(req, res);
   };
-  const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger);
+  const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger, quotas);
   undo.push(() => listeners.close());
   // A failed start lets waiting requests through: they find the broker closing (503, retriable).
   undo.push(async () => {
@@ -447,7 +453,7 @@ async function startOnLockedDataDir(
     await clusterNode.leave(clusterConfig.handoverTimeoutMs);
     if (!alone) stopTaking();
     await maintenance.stop();
-    await groupExpiry.stop();
+    await Promise.all([groupExpiry.stop(), quotas.stop()]);
     await inFlightDone();
     if (inFlight.size > 0) {
       logger.warn('in-flight requests did not finish before the shutdown timeout; closing their connections', {

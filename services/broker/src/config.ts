@@ -17,4 +17,4 @@ export {
 } from './config/settings.js';
 export { loadConfig } from './config/load.js';
 export { describeConfig, redactUrl } from './config/describe.js';
-export type { BrokerConfig, ClusterConfig, GroupsConfig, KafkaConfig, ObjectStoreConfig, TieringConfig, TlsConfig, TopicDefaults } from './config/types.js';
+export type { BrokerConfig, ClusterConfig, GroupsConfig, KafkaConfig, ObjectStoreConfig, QuotasConfig, TieringConfig, TlsConfig, TopicDefaults } from './config/types.js';

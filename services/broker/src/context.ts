@@ -7,6 +7,7 @@ import type { DiskMonitor } from './disk-monitor.js';
 import type { Logger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { PartitionWaiters } from './partition-waiters.js';
+import type { QuotaManager } from './quotas/quota-manager.js';
 import type { TopicRegistry } from './topics/topic-registry.js';
 
 export type BrokerState = 'starting' | 'ready' | 'closing' | 'closed';
@@ -33,4 +34,6 @@ export interface BrokerContext {
   readonly router: PartitionRouter;
   /** This broker's part in the cluster (a single node: a cluster of one), and the pool that forwards to leaders. */
   readonly cluster: { node: ClusterNode; forwarder: Forwarder };
+  /** Client quotas: the rates measured here and the throttle times they owe (every front door asks it). */
+  readonly quotas: QuotaManager;
 }

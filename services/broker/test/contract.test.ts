@@ -27,7 +27,7 @@ const jsonBodyRoutes = (API_ROUTES as readonly ApiRoute[]).filter((r) => r.body 
 describe('request bodies are checked against the schemas of @strata/api', () => {
   it('covers every JSON body route', () => {
     expect(jsonBodyRoutes.map((r) => r.id).sort()).toEqual(
-      ['addTopicPartitions', 'commitGroupOffsets', 'createTopic', 'deleteRecords', 'groupHeartbeat', 'initProducerId', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
+      ['addTopicPartitions', 'alterQuotas', 'commitGroupOffsets', 'createTopic', 'deleteRecords', 'groupHeartbeat', 'initProducerId', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
     );
   });
 
@@ -72,6 +72,12 @@ describe('request bodies are checked against the schemas of @strata/api', () => 
     const id = await call(t.url, 'POST', '/v1/producers', (init.body.schema.examples as unknown[])[0]);
     expect(id.status, JSON.stringify(id.body)).toBe(200);
     expect(problemsOf(init.answers['200'].schema, id.body)).toEqual([]);
+    const alter = API_ROUTES.find((r) => r.id === 'alterQuotas')!;
+    const altered = await call(t.url, 'POST', '/v1/quotas', (alter.body.schema.examples as unknown[])[0]);
+    expect(altered.status, JSON.stringify(altered.body)).toBe(200);
+    expect(problemsOf(alter.answers['200'].schema, altered.body)).toEqual([]);
+    const quotas = await call(t.url, 'GET', '/v1/quotas');
+    expect(problemsOf(API_ROUTES.find((r) => r.id === 'listQuotas')!.answers['200'].schema, quotas.body)).toEqual([]);
     const described = await call(t.url, 'GET', '/v1/groups/billing');
     expect(problemsOf(API_ROUTES.find((r) => r.id === 'describeGroup')!.answers['200'].schema, described.body)).toEqual([]);
   });

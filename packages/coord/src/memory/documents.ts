@@ -22,6 +22,8 @@ export interface ClusterDoc {
   controller: ControllerDoc;
   /** The first producer id not handed out yet (absent: none ever was). */
   nextProducerId?: number;
+  /** Client quota values, field -> value as the Redis engine stores them (quotas.ts; absent: none). */
+  quotas?: Record<string, string>;
 }
 
 export interface LeaseDoc {

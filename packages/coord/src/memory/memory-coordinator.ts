@@ -63,8 +63,10 @@ import type {
   TopicConfigChange,
   TopicMetadata,
 } from '../coordinator.js';
+import type { QuotaChange, QuotaRecord } from '../quotas.js';
 import * as brokers from './brokers.js';
 import * as producerIds from './producer-ids.js';
+import * as quotas from './quotas.js';
 import * as controller from './controller.js';
 import * as groups from './groups.js';
 import { importState, type ImportedState } from './import.js';
@@ -143,6 +145,15 @@ export class MemoryCoordinator implements Coordinator {
   // ---- producer ids ----------------------------------------------------------------------------
   allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock> {
     return producerIds.allocateProducerIds(this.#s, brokerId, blockSize, options);
+  }
+
+  // ---- quotas ----------------------------------------------------------------------------------
+  alterQuotas(changes: readonly QuotaChange[], options?: CallOptions): Promise<void> {
+    return quotas.alterQuotas(this.#s, changes, options);
+  }
+
+  listQuotas(options?: CallOptions): Promise<QuotaRecord[]> {
+    return quotas.listQuotas(this.#s, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

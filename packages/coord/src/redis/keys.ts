@@ -15,6 +15,7 @@
 //   <prefix>{cluster}:controller            hash: holder, epoch, expiry (server ms)
 //   <prefix>{cluster}:boot                  hash: the server run id seen, boot id, quarantine
 //   <prefix>{cluster}:producer-ids          hash: the next producer id not handed out, the last caller
+//   <prefix>{cluster}:quotas                hash: "<entity key>\t<quota key>" -> value (quotas.ts)
 //   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
 //                                           the groups' own slots: a separate, idempotent SADD)
 //
@@ -61,6 +62,9 @@ export class CoordKeys {
   }
   groups(): string {
     return `${this.prefix}{cluster}:groups`;
+  }
+  quotas(): string {
+    return `${this.prefix}{cluster}:quotas`;
   }
   producerIds(): string {
     return `${this.prefix}{cluster}:producer-ids`;

@@ -50,9 +50,11 @@ import type {
   TopicConfigChange,
   TopicMetadata,
 } from '../coordinator.js';
+import type { QuotaChange, QuotaRecord } from '../quotas.js';
 import * as brokers from './brokers.js';
 import { RedisConnection, type RedisCoordinatorOptions } from './connection.js';
 import * as producerIds from './producer-ids.js';
+import * as quotas from './quotas.js';
 import * as controller from './controller.js';
 import * as groups from './groups.js';
 import type { CoordKeys } from './keys.js';
@@ -126,6 +128,15 @@ export class RedisCoordinator implements Coordinator {
 
   allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock> {
     return producerIds.allocateProducerIds(this.#c, brokerId, blockSize, options);
+  }
+
+  // ---- quotas ----------------------------------------------------------------------------------
+  alterQuotas(changes: readonly QuotaChange[], options?: CallOptions): Promise<void> {
+    return quotas.alterQuotas(this.#c, changes, options);
+  }
+
+  listQuotas(options?: CallOptions): Promise<QuotaRecord[]> {
+    return quotas.listQuotas(this.#c, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

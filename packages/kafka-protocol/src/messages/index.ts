@@ -12,6 +12,7 @@ import {
   OffsetForLeaderEpochRequest,
   OffsetForLeaderEpochResponse,
 } from './cluster.js';
+import { AlterClientQuotasRequest, AlterClientQuotasResponse, DescribeClientQuotasRequest, DescribeClientQuotasResponse } from './client-quotas.js';
 import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from './consumer-group.js';
 import {
   DescribeGroupsRequest,
@@ -71,6 +72,8 @@ export const MESSAGES = {
   42: { request: DeleteGroupsRequest, response: DeleteGroupsResponse },
   44: { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse },
   47: { request: OffsetDeleteRequest, response: OffsetDeleteResponse },
+  48: { request: DescribeClientQuotasRequest, response: DescribeClientQuotasResponse },
+  49: { request: AlterClientQuotasRequest, response: AlterClientQuotasResponse },
   60: { request: DescribeClusterRequest, response: DescribeClusterResponse },
   68: { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse },
   69: { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },

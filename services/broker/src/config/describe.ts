@@ -44,6 +44,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maintenanceIntervalMs: config.maintenanceIntervalMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     groups: config.groups,
+    quotas: config.quotas,
     producerState: config.producerState,
     maxOpenSegmentFiles: config.maxOpenSegmentFiles,
     minSegmentBytes: config.minSegmentBytes,

@@ -131,6 +131,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     jsonProduceMaxRecords: int(INT_SETTINGS.jsonProduceMaxRecords),
     maintenanceIntervalMs: int(INT_SETTINGS.maintenanceIntervalMs),
     shutdownTimeoutMs: int(INT_SETTINGS.shutdownTimeoutMs),
+    quotas: {
+      windowSamples: int(INT_SETTINGS.quotaWindowSamples),
+      windowMs: int(INT_SETTINGS.quotaWindowMs),
+      refreshIntervalMs: int(INT_SETTINGS.quotaRefreshIntervalMs),
+      trackedMax: int(INT_SETTINGS.quotaTrackedMax),
+      connectionCreationRatePerIp: int(INT_SETTINGS.connectionCreationRatePerIp),
+      maxConnectionsPerPrincipal: int(INT_SETTINGS.maxConnectionsPerPrincipal),
+    },
     groups: {
       limits: {
         groupsMax: int(INT_SETTINGS.maxGroups),

@@ -144,6 +144,22 @@ export const DEFAULTS = Object.freeze({
   producerIdExpirationMs: DEFAULT_PRODUCER_STATE_LIMITS.producerIdExpirationMs,
   /** Idempotent producers one partition remembers; past it the least recently active is forgotten (bounds memory). */
   maxProducersPerPartition: DEFAULT_PRODUCER_STATE_LIMITS.producersMax,
+  // Client quotas (services/broker/src/quotas/; Kafka's client quotas, KIP-13/55/124/219/612).
+  /** Windows a quota rate is measured over (Kafka's quota.window.num). */
+  quotaWindowSamples: 11,
+  /** Length of one window, ms (Kafka's quota.window.size.seconds, 1 s). */
+  quotaWindowMs: 1_000,
+  /** How often a broker reads the quotas from the coordinator, ms (a change made on this broker applies at once). */
+  quotaRefreshIntervalMs: 5_000,
+  /** Rates one broker tracks at once (clients, users, IP addresses, per quota kind); the least recently used is dropped past it. */
+  quotaTrackedMax: 10_000,
+  /**
+   * New connections per second from one IP address when no ip quota says otherwise (Kafka's
+   * connection_creation_rate, KIP-612; 0 = no limit). Measured over the quota windows; the excess is closed.
+   */
+  connectionCreationRatePerIp: 0,
+  /** Connections one authenticated principal may hold on a listener (0 = no limit); the excess is closed. */
+  maxConnectionsPerPrincipal: 0,
   // The Kafka listener (services/broker/src/kafka/). Port 0 = no Kafka listener.
   kafkaPort: 9092,
   kafkaMetadataMode: 'brokers' as KafkaMetadataMode,
@@ -274,6 +290,12 @@ export const INT_SETTINGS = {
   maxConcurrentDecompressions: { env: 'STRATA_MAX_CONCURRENT_DECOMPRESSIONS', default: DEFAULTS.maxConcurrentDecompressions, min: 1, max: 64 },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maxConnectionsPerAddress: { env: 'STRATA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.maxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  quotaWindowSamples: { env: 'STRATA_QUOTA_WINDOW_SAMPLES', default: DEFAULTS.quotaWindowSamples, min: 2, max: 100 },
+  quotaWindowMs: { env: 'STRATA_QUOTA_WINDOW_MS', default: DEFAULTS.quotaWindowMs, min: 100, max: 60_000 },
+  quotaRefreshIntervalMs: { env: 'STRATA_QUOTA_REFRESH_INTERVAL_MS', default: DEFAULTS.quotaRefreshIntervalMs, min: 100, max: 600_000 },
+  quotaTrackedMax: { env: 'STRATA_QUOTA_TRACKED_MAX', default: DEFAULTS.quotaTrackedMax, min: 100, max: 1_000_000 },
+  connectionCreationRatePerIp: { env: 'STRATA_CONNECTION_CREATION_RATE_PER_IP', default: DEFAULTS.connectionCreationRatePerIp, min: 0, max: 1_000_000 },
+  maxConnectionsPerPrincipal: { env: 'STRATA_MAX_CONNECTIONS_PER_PRINCIPAL', default: DEFAULTS.maxConnectionsPerPrincipal, min: 0, max: 1_000_000 },
   bodyBytesInFlightPerConnection: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.bodyBytesInFlightPerConnection, min: 1024, max: 1024 * 1024 * MiB },
   bodyBytesInFlightPerAddress: { env: 'STRATA_BODY_BYTES_IN_FLIGHT_PER_ADDRESS', default: DEFAULTS.bodyBytesInFlightPerAddress, min: 1024, max: 1024 * 1024 * MiB },
   bodyBytesInFlight: { env: 'STRATA_BODY_BYTES_IN_FLIGHT', default: DEFAULTS.bodyBytesInFlight, min: 1024, max: 1024 * 1024 * MiB },

@@ -113,6 +113,7 @@ export interface BrokerConfig {
   maintenanceIntervalMs: number;
   shutdownTimeoutMs: number;
   groups: GroupsConfig;
+  quotas: QuotasConfig;
   /** Idempotent producers' state in each partition log. */
   producerState: ProducerStateLimits;
   maxOpenSegmentFiles: number;
@@ -133,6 +134,18 @@ export interface BrokerConfig {
   /** TLS on the listeners; null = plaintext everywhere. */
   tls: TlsConfig | null;
   console: ConsoleConfig;
+}
+
+/** Client quotas (services/broker/src/quotas/): how rates are measured, and the connection limits. */
+export interface QuotasConfig {
+  windowSamples: number;
+  windowMs: number;
+  refreshIntervalMs: number;
+  trackedMax: number;
+  /** Connections/s per IP address when no ip quota applies; 0 = none. */
+  connectionCreationRatePerIp: number;
+  /** 0 = none. */
+  maxConnectionsPerPrincipal: number;
 }
 
 /** TLS on the HTTP, Kafka and internal listeners (security/tls.ts). Paths are absolute. */

@@ -41,10 +41,23 @@ export interface ConnectionLimits {
   keepAliveTimeoutMs: number;
 }
 
+/**
+ * Client quotas on connections (docs/architecture.md#quotas): the connection_creation_rate of each
+ * IP address (QuotaManager.admitConnection) and the connections one principal may hold (its
+ * verified certificate's subject, known once the TLS handshake is done). The excess is closed at
+ * once, as the per-address excess is: a refused connection has sent no request to answer 429 to.
+ */
+export interface ConnectionQuotas {
+  admitConnection(ip: string): boolean;
+  /** 0: no limit. */
+  maxConnectionsPerPrincipal: number;
+  principalOf(socket: Socket): string | undefined;
+}
+
 /** Why a body was refused (429). */
 export type BodyRefusal = 'body_bytes_per_connection' | 'body_bytes_per_address' | 'body_bytes_total';
 /** Why a connection was closed or a body refused (the label of strata_http_refused_total). */
-export type RefusalReason = BodyRefusal | 'connections_per_address' | 'idle_connection' | 'tls_handshake';
+export type RefusalReason = BodyRefusal | 'connections_per_address' | 'connections_per_principal' | 'connection_creation_rate' | 'idle_connection' | 'tls_handshake';
 
 /** Bytes a body holds of the budgets until release(), which is idempotent. */
 export interface BodyReservation {
@@ -70,8 +83,11 @@ export class ListenerGuard {
   private readonly bodyBytesByAddress = new Map<string, number>();
   private bodyBytesTotal = 0;
   private readonly onRefused: (reason: RefusalReason) => void;
+  private readonly quotas: ConnectionQuotas | null;
+  private readonly connectionsByPrincipal = new Map<string, number>();
 
-  constructor(limits: ConnectionLimits, onRefused: (reason: RefusalReason) => void = () => undefined) {
+  constructor(limits: ConnectionLimits, onRefused: (reason: RefusalReason) => void = () => undefined, quotas: ConnectionQuotas | null = null) {
+    this.quotas = quotas;
     if (limits.bodyBytesInFlightPerConnectionMax > limits.bodyBytesInFlightPerAddressMax || limits.bodyBytesInFlightPerAddressMax > limits.bodyBytesInFlightMax) {
       throw new Error('body budgets must nest: per connection <= per address <= total');
     }
@@ -110,6 +126,19 @@ export class ListenerGuard {
       socket.destroy();
       return;
     }
+    if (this.quotas !== null && !this.quotas.admitConnection(address)) {
+      this.onRefused('connection_creation_rate');
+      socket.destroy();
+      return;
+    }
+    const principal = this.quotas?.principalOf(socket);
+    const held = principal === undefined ? 0 : (this.connectionsByPrincipal.get(principal) ?? 0) + 1;
+    if (principal !== undefined && this.quotas!.maxConnectionsPerPrincipal > 0 && held > this.quotas!.maxConnectionsPerPrincipal) {
+      this.onRefused('connections_per_principal');
+      socket.destroy();
+      return;
+    }
+    if (principal !== undefined) this.connectionsByPrincipal.set(principal, held);
     this.connectionsByAddress.set(address, count);
     guards.set(socket, { guard: this, state: { address, bodyBytes: 0 } });
     const timer = setTimeout(() => {
@@ -126,6 +155,11 @@ export class ListenerGuard {
       const left = (this.connectionsByAddress.get(address) ?? 1) - 1;
       if (left <= 0) this.connectionsByAddress.delete(address);
       else this.connectionsByAddress.set(address, left);
+      if (principal !== undefined) {
+        const still = (this.connectionsByPrincipal.get(principal) ?? 1) - 1;
+        if (still <= 0) this.connectionsByPrincipal.delete(principal);
+        else this.connectionsByPrincipal.set(principal, still);
+      }
     });
   }
 

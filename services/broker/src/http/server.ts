@@ -62,7 +62,9 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       if (!res.headersSent && !res.destroyed) {
         const headers: Record<string, string> = {};
         if (error.code === 'METHOD_NOT_ALLOWED' && Array.isArray(error.details?.allow)) headers.Allow = (error.details.allow as string[]).join(', ');
-        if (error.retriable) headers['Retry-After'] = '1';
+        // A quota's throttle time says how long (whole seconds, rounded up); other retriable errors say 1 s.
+        const retryAfterMs = error.details?.retryAfterMs;
+        if (error.retriable) headers['Retry-After'] = typeof retryAfterMs === 'number' ? String(Math.max(1, Math.ceil(retryAfterMs / 1000))) : '1';
         writeReply(req, res, { status: statusFor(error.code), json: errorBody(error), headers }, options.isShuttingDown());
       } else if (!res.writableEnded) {
         res.destroy();

@@ -7,6 +7,10 @@
 // - the socket's write buffer is full (a client that does not read its answers).
 // A frame's bytes are reserved when its size prefix is read and given back once it is answered.
 //
+// A reply may carry a throttle time (a client over its quota, docs/architecture.md#quotas): once
+// it is written, the connection reads nothing more for that long (Kafka >= 2.0 mutes the channel,
+// KIP-219), so a client that ignores the throttle_time_ms it was told is held back all the same.
+//
 // Closed at once, never answered: a size <= 0 or above the cap, a header too short to hold the api
 // key, version and correlation id, a request the dispatcher refuses (unknown api key, garbage), a
 // dispatcher that throws. Other requests' answers already written stay written; nothing else is.
@@ -40,8 +44,8 @@ export interface InboundRequest {
  * or dropped), write nothing (produce with acks=0), or close the connection (garbage).
  */
 export type KafkaReply =
-  | { kind: 'respond'; chunks: Buffer[]; release?: () => void }
-  | { kind: 'silent' }
+  | { kind: 'respond'; chunks: Buffer[]; release?: () => void; throttleMs?: number }
+  | { kind: 'silent'; throttleMs?: number }
   | { kind: 'close'; reason: RefusalReason; message: string };
 
 export type Dispatch = (request: InboundRequest, signal: AbortSignal) => Promise<KafkaReply>;
@@ -86,6 +90,9 @@ export class KafkaConnection {
   #withdrawWait: (() => void) | null = null;
   #waitingBudget = false;
   #waitingDrain = false;
+  /** Muted for a quota's throttle time (KIP-219): no request is read until the timer fires. */
+  #muteTimer: NodeJS.Timeout | null = null;
+  #mutedUntil = 0;
   /** No more requests are read (graceful close, or a refusal). */
   #draining = false;
   #closed = false;
@@ -136,7 +143,7 @@ export class KafkaConnection {
   }
 
   #pump(): void {
-    while (!this.#closed && !this.#draining && !this.#waitingBudget && this.#queue.length < this.#o.maxInFlight) {
+    while (!this.#closed && !this.#draining && !this.#waitingBudget && this.#muteTimer === null && this.#queue.length < this.#o.maxInFlight) {
       const event = this.#reader.next();
       if (event.kind === 'need-more') break;
       if (event.kind === 'bad-size') {
@@ -231,6 +238,7 @@ export class KafkaConnection {
         this.#refuse(reply!.reason, reply!.message);
         return;
       }
+      this.#mute(reply!.throttleMs ?? 0);
       if (reply!.kind === 'silent') continue;
       if (!wrote) this.socket.cork();
       wrote = true;
@@ -257,9 +265,25 @@ export class KafkaConnection {
     if (last < 0) reply.release?.();
   }
 
+  /** Reads nothing for `ms` (a longer mute already running is kept). */
+  #mute(ms: number): void {
+    if (ms <= 0 || this.#closed) return;
+    const until = performance.now() + ms;
+    if (this.#muteTimer !== null) {
+      if (until <= this.#mutedUntil) return;
+      clearTimeout(this.#muteTimer);
+    }
+    this.#mutedUntil = until;
+    this.#muteTimer = setTimeout(() => {
+      this.#muteTimer = null;
+      this.#pump();
+    }, ms);
+    this.#o.metrics.muted.inc();
+  }
+
   #updateReading(): void {
     if (this.#closed) return;
-    const read = !this.#draining && !this.#waitingBudget && !this.#waitingDrain && this.#queue.length < this.#o.maxInFlight;
+    const read = !this.#draining && !this.#waitingBudget && !this.#waitingDrain && this.#muteTimer === null && this.#queue.length < this.#o.maxInFlight;
     if (read && this.socket.isPaused()) this.socket.resume();
     else if (!read && !this.socket.isPaused()) this.socket.pause();
   }
@@ -288,6 +312,7 @@ export class KafkaConnection {
 
   #onClose(): void {
     this.#closed = true;
+    if (this.#muteTimer !== null) clearTimeout(this.#muteTimer);
     for (const abort of this.#running) abort.abort();
     this.#running.clear();
     this.#withdrawWait?.();

@@ -17,6 +17,8 @@ import type { ProducersCore } from '../core/producers.js';
 import { TopicsCore } from '../core/topics.js';
 import { KafkaClusterView } from './cluster-view.js';
 import type { Dispatch, InboundRequest, KafkaReply } from './connection.js';
+import { QuotasCore } from '../core/quotas.js';
+import { alterClientQuotasHandler, describeClientQuotasHandler } from './handlers/client-quotas.js';
 import { apiVersionsHandler, type ApiRange } from './handlers/api-versions.js';
 import { consumerGroupDescribeHandler } from './handlers/consumer-group-describe.js';
 import { consumerGroupHeartbeatHandler } from './handlers/consumer-group-heartbeat.js';
@@ -58,6 +60,13 @@ export interface DispatchContext {
   classic: ClassicGroups;
 }
 
+/**
+ * Not counted against request_percentage: ApiVersions (Kafka exempts it: a client must always be
+ * able to learn the versions) and the group calls that wait for other members by design (their wall
+ * time is the group's, not this client's work).
+ */
+const WAITING_APIS: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.ConsumerGroupHeartbeat]);
+
 interface Route {
   minVersion: number;
   maxVersion: number;
@@ -76,6 +85,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     groups: dc.groups,
     classic: dc.classic,
   };
+  const quotas = new QuotasCore(ctx);
   const handlers = new Map<number, KafkaHandler>([
     [ApiKey.Produce, produceHandler(deps)],
     [ApiKey.Fetch, fetchHandler(deps)],
@@ -103,6 +113,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.OffsetFetch, offsetFetchHandler(deps)],
     [ApiKey.OffsetDelete, offsetDeleteHandler(deps)],
     [ApiKey.DescribeGroups, describeGroupsHandler(deps)],
+    [ApiKey.DescribeClientQuotas, describeClientQuotasHandler(deps, quotas)],
+    [ApiKey.AlterClientQuotas, alterClientQuotasHandler(deps, quotas)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
@@ -132,11 +144,18 @@ export function createDispatch(dc: DispatchContext): Dispatch {
       if (isKafkaProtocolError(e)) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion} header: ${e.message}` };
       throw e;
     }
+    const quota = { client: { principal: inbound.principal, clientId: header.clientId ?? '' }, busyMs: 0, recorded: false };
+    const startedMs = performance.now();
+    let reply: KafkaReply;
     try {
-      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal });
+      reply = await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, quota });
     } catch (e) {
       if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
       throw e;
     }
+    if (quota.recorded || WAITING_APIS.has(inbound.apiKey) || reply.kind === 'close') return reply;
+    // Throttled on request time: the connection is muted (this answer's own throttle_time_ms is not rewritten).
+    const throttleMs = ctx.quotas.recordRequestTime(quota.client, performance.now() - startedMs);
+    return throttleMs > (reply.throttleMs ?? 0) ? { ...reply, throttleMs } : reply;
   };
 }

@@ -40,6 +40,8 @@ export async function startKafkaListener(ctx: BrokerContext, data: DataCore, pro
     tls,
     handshakeTimeoutMs: config.headersTimeoutMs,
     dispatch: (request, signal) => dispatch(request, signal),
+    admitConnection: (ip) => ctx.quotas.admitConnection(ip),
+    maxConnectionsPerPrincipal: config.quotas.maxConnectionsPerPrincipal,
   });
   const groups = new GroupsCore(ctx, data);
   // The broker FindCoordinator names for a group runs its classic joins and syncs; any other answers NOT_COORDINATOR.

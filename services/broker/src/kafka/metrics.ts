@@ -15,6 +15,8 @@ export type RefusalReason =
   | 'request_timeout'
   | 'idle'
   | 'connections_per_address'
+  | 'connections_per_principal'
+  | 'connection_creation_rate'
   | 'connections_total';
 
 export class KafkaListenerMetrics {
@@ -24,6 +26,7 @@ export class KafkaListenerMetrics {
   readonly bytesReceived: Counter;
   readonly bytesSent: Counter;
   readonly budgetWaits: Counter;
+  readonly muted: Counter;
   readonly #loggedReasons = new Set<RefusalReason>();
 
   constructor(registry: Registry, sources: { connections: () => number; requestBytesInFlight: () => number }) {
@@ -34,6 +37,7 @@ export class KafkaListenerMetrics {
     this.bytesReceived = new Counter({ name: 'strata_kafka_received_bytes_total', help: 'Bytes received on Kafka connections.', registers });
     this.bytesSent = new Counter({ name: 'strata_kafka_sent_bytes_total', help: 'Bytes written to Kafka connections.', registers });
     this.budgetWaits = new Counter({ name: 'strata_kafka_request_budget_waits_total', help: 'Frames that waited for room in STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT.', registers });
+    this.muted = new Counter({ name: 'strata_kafka_connections_muted_total', help: 'Times a Kafka connection stopped reading for a quota throttle time (KIP-219).', registers });
     new Gauge({ name: 'strata_kafka_connections', help: 'Open Kafka connections.', registers, collect() { this.set(sources.connections()); } });
     new Gauge({ name: 'strata_kafka_request_bytes_in_flight', help: 'Request bytes reserved by Kafka connections.', registers, collect() { this.set(sources.requestBytesInFlight()); } });
   }

@@ -2,14 +2,15 @@
 // listener; SASL comes with the rest of the security issue), whose connections frame requests and
 // answer them in order (connection.ts). It admits connections
 // within the total and per-address limits (the spirit of http/admission.ts: the excess is closed
-// at once), shares one request-byte budget across them, and closes gracefully.
+// at once), the connection_creation_rate quota of each IP address and the per-principal limit
+// (docs/architecture.md#quotas), shares one request-byte budget across them, and closes gracefully.
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { KafkaConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { TlsMaterial } from '../security/tls.js';
+import { peerPrincipal, type TlsMaterial } from '../security/tls.js';
 import { ByteBudget } from './byte-budget.js';
 import { KafkaConnection, type Dispatch } from './connection.js';
 import { KafkaListenerMetrics } from './metrics.js';
@@ -26,6 +27,10 @@ export interface KafkaServerOptions {
   tls?: TlsMaterial | null;
   /** A TLS handshake not done in this long closes its connection (the HTTP headers timeout; default 20 s). */
   handshakeTimeoutMs?: number;
+  /** Counts a new connection from an IP address against its connection_creation_rate; false: refused (QuotaManager.admitConnection). */
+  admitConnection?: (ip: string) => boolean;
+  /** Connections one principal may hold (0: no limit; STRATA_MAX_CONNECTIONS_PER_PRINCIPAL). */
+  maxConnectionsPerPrincipal?: number;
 }
 
 export class KafkaServer {
@@ -35,6 +40,7 @@ export class KafkaServer {
   readonly #budget: ByteBudget;
   readonly #connections = new Set<KafkaConnection>();
   readonly #byAddress = new Map<string, number>();
+  readonly #byPrincipal = new Map<string, number>();
   #port = 0;
 
   constructor(options: KafkaServerOptions) {
@@ -118,6 +124,19 @@ export class KafkaServer {
       socket.destroy();
       return;
     }
+    if (this.#o.admitConnection !== undefined && !this.#o.admitConnection(address)) {
+      this.#refuseConnection(socket, 'connection_creation_rate', { address });
+      return;
+    }
+    // Known here only under mTLS (SASL principals arrive later, with their own check).
+    const principal = peerPrincipal(socket);
+    const perPrincipalMax = this.#o.maxConnectionsPerPrincipal ?? 0;
+    const fromPrincipal = principal === undefined ? 0 : (this.#byPrincipal.get(principal) ?? 0) + 1;
+    if (principal !== undefined && perPrincipalMax > 0 && fromPrincipal > perPrincipalMax) {
+      this.#refuseConnection(socket, 'connections_per_principal', { address, principal });
+      return;
+    }
+    if (principal !== undefined) this.#byPrincipal.set(principal, fromPrincipal);
     this.#byAddress.set(address, fromAddress);
     const connection = new KafkaConnection(socket, {
       dispatch: this.#o.dispatch,
@@ -135,6 +154,18 @@ export class KafkaServer {
       const left = (this.#byAddress.get(address) ?? 1) - 1;
       if (left <= 0) this.#byAddress.delete(address);
       else this.#byAddress.set(address, left);
+      if (principal !== undefined) {
+        const held = (this.#byPrincipal.get(principal) ?? 1) - 1;
+        if (held <= 0) this.#byPrincipal.delete(principal);
+        else this.#byPrincipal.set(principal, held);
+      }
     });
+  }
+
+  /** A connection past a quota or a limit: closed before anything is read, counted, logged once per reason. */
+  #refuseConnection(socket: Socket, reason: 'connection_creation_rate' | 'connections_per_principal', fields: Record<string, string>): void {
+    this.metrics.refused.inc({ reason });
+    this.metrics.logRefusal(this.#o.logger, reason, { ...fields, message: reason === 'connection_creation_rate' ? 'past the connection_creation_rate of its IP address' : 'past STRATA_MAX_CONNECTIONS_PER_PRINCIPAL' });
+    socket.destroy();
   }
 }

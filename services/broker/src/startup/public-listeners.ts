@@ -4,12 +4,13 @@
 import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrokerConfig } from '../config.js';
-import { ListenerGuard } from '../http/admission.js';
+import { ListenerGuard, type ConnectionQuotas } from '../http/admission.js';
 import { answerProtocolErrors } from '../http/server.js';
 import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { createHttpServer } from '../security/http-server.js';
-import type { TlsMaterial } from '../security/tls.js';
+import { peerPrincipal, type TlsMaterial } from '../security/tls.js';
+import type { QuotaManager } from '../quotas/quota-manager.js';
 import { LOOPBACK, connectionLimits, listenOn } from './listen.js';
 
 export interface PublicListeners {
@@ -22,11 +23,23 @@ export interface PublicListeners {
 }
 
 /** Listens on STRATA_HOST:STRATA_HTTP_PORT (and the plaintext loopback port when set); rejects with the listen error. */
-export async function startPublicListeners(config: BrokerConfig, tls: TlsMaterial | null, listener: RequestListener, metrics: BrokerMetrics, logger: Logger): Promise<PublicListeners> {
+export async function startPublicListeners(
+  config: BrokerConfig,
+  tls: TlsMaterial | null,
+  listener: RequestListener,
+  metrics: BrokerMetrics,
+  logger: Logger,
+  quotas: Pick<QuotaManager, 'admitConnection'>,
+): Promise<PublicListeners> {
   const limits = connectionLimits(config);
+  const connectionQuotas: ConnectionQuotas = {
+    admitConnection: (ip) => quotas.admitConnection(ip),
+    maxConnectionsPerPrincipal: config.quotas.maxConnectionsPerPrincipal,
+    principalOf: peerPrincipal,
+  };
   const guarded = (made: Server): Server => {
     answerProtocolErrors(made, logger);
-    new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason })).attach(made);
+    new ListenerGuard(limits, (reason) => metrics.httpRefused.inc({ reason }), connectionQuotas).attach(made);
     return made;
   };
   const opened: Server[] = [];

@@ -2,6 +2,7 @@
 // core (core/data.ts decides where each partition's request goes), reply.
 
 import { peerPrincipal } from '../../security/tls.js';
+import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
 import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
@@ -20,6 +21,8 @@ type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBa
 
 /** Kafka's "unknown offset" in answers that have none (acks=0). */
 const UNKNOWN_OFFSET = -1;
+/** The HTTP client's id for quotas (Kafka's client_id); @strata/client sends its clientId in it. */
+export const CLIENT_ID_HEADER = 'x-client-id';
 
 export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(ctx)): Record<DataRoute, Handler> {
   const { registry, config } = ctx;
@@ -35,6 +38,33 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     return { ...(typeof value === 'string' ? { forwardedBy: value } : {}), replay: rc.target, ...(principal === undefined ? {} : { principal }) };
   };
 
+  /**
+   * Client quotas over HTTP (docs/architecture.md#quotas). The client id is the X-Client-Id header
+   * ("" without one). A request from a client that owes throttle time is refused before any work,
+   * 429 THROTTLING_QUOTA_EXCEEDED with Retry-After, rather than delayed: a delayed answer would hold
+   * the connection and its body in memory for the whole throttle time, a refusal costs nothing and
+   * tells the client how long to wait. What is served is then recorded (bytes, and the handler's own
+   * work for request_percentage). A request another broker forwarded was counted where it entered.
+   */
+  const quotaClient = (rc: RequestContext): ClientIdentity | null => {
+    if (rc.req.headers[FORWARDED_HEADER] !== undefined) return null;
+    const clientId = rc.req.headers[CLIENT_ID_HEADER];
+    return { principal: peerPrincipal(rc.req.socket), clientId: typeof clientId === 'string' ? clientId : '' };
+  };
+  const checkQuota = (client: ClientIdentity | null, kind: ByteQuota): void => {
+    if (client === null) return;
+    const bytesMs = ctx.quotas.throttleNow(kind, client);
+    const retryAfterMs = Math.max(bytesMs, ctx.quotas.throttleNow('request', client));
+    if (retryAfterMs === 0) return;
+    const quota = bytesMs === retryAfterMs ? (kind === 'produce' ? 'producer_byte_rate' : 'consumer_byte_rate') : 'request_percentage';
+    throw new StrataError('THROTTLING_QUOTA_EXCEEDED', `the client is over its ${quota} quota; retry after ${retryAfterMs} ms`, { details: { quota, retryAfterMs } });
+  };
+  const recordQuota = (client: ClientIdentity | null, kind: ByteQuota, bytes: number, busyMs: number): void => {
+    if (client === null) return;
+    ctx.quotas.recordBytes(kind, client, bytes);
+    ctx.quotas.recordRequestTime(client, busyMs);
+  };
+
   /** A leader's answer, passed on as it came. */
   const passOn = (reply: ForwardedReply): Reply => ({ status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers });
 
@@ -45,7 +75,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   };
 
   /** A fetch's partition (404 first) and bounds: the broker's caps clamp what the client asks (they do not refuse). */
-  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: QueryParams } => {
+  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number, client: ClientIdentity | null): { request: FetchRequest; q: QueryParams } => {
     const partition = params.partition!;
     registry.partition(params.topic!, partition); // 404 first
     const q = queryParams(route, query);
@@ -55,7 +85,8 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       partition,
       // Negative offsets are well-formed but out of range (416), as in Kafka.
       offset: q.offset as number,
-      maxBytes: Math.min(maxBytes, config.fetchMaxBytesCap),
+      // A quota caps one answer at what it allows over the measured span (as Kafka's fetch).
+      maxBytes: Math.min(maxBytes, config.fetchMaxBytesCap, (client === null ? null : ctx.quotas.fetchBytesCap(client)) ?? Number.MAX_SAFE_INTEGER),
       maxWaitMs: Math.min((q.maxWaitMs as number | undefined) ?? 0, config.fetchMaxWaitMsCap),
     };
     return { request, q };
@@ -66,10 +97,14 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const { req, params, query } = rc;
       const acks = (queryParams('produceRecords', query).acks ?? 'all') as Acks;
       registry.get(params.topic!); // 404 before reading the body
+      const client = quotaClient(rc);
+      checkQuota(client, 'produce');
       const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
+      const planStartedMs = performance.now();
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const partitions = plan.batches.map((b) => ({ partition: b.partition, batches: b.batch, frames: b.frames }));
+      recordQuota(client, 'produce', partitions.reduce((sum, p) => sum + p.batches.length, 0), performance.now() - planStartedMs);
       const results = await core.produce({ topic: topic.name, acks, partitions }, originOf(rc), rc.signal);
       if (acks === '0') {
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
@@ -97,19 +132,26 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       if (type !== RECORD_BATCH_MEDIA_TYPE) {
         throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${RECORD_BATCH_MEDIA_TYPE}, got "${type}"`);
       }
+      const client = quotaClient(rc);
+      checkQuota(client, 'produce');
       const origin = originOf(rc);
       const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc.signal);
-      if (forwarded !== null) return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
+      if (forwarded !== null) {
+        recordQuota(client, 'produce', Number(req.headers['content-length'] ?? 0) || 0, 0);
+        return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
+      }
       const configs = registry.get(params.topic!).configs;
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes);
+      const validationStartedMs = performance.now();
       const frames = await validateBatchesAsync(body, {
         maxBatchBytes: maxBatchBytes(configs),
         deep: true,
         maxDecompressedBytes: config.maxDecompressedBytes,
         slots: decompressionSlots,
       });
+      recordQuota(client, 'produce', body.length, performance.now() - validationStartedMs);
       const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc.signal);
       if (result!.outcome === 'failed') throw result!.error;
       if (result!.outcome === 'queued') {
@@ -127,7 +169,9 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     },
 
     fetchRecords: async (rc) => {
-      const { request, q } = fetchRequest(rc, 'fetchRecords', FETCH_DEFAULT_MAX_BYTES);
+      const client = quotaClient(rc);
+      checkQuota(client, 'fetch');
+      const { request, q } = fetchRequest(rc, 'fetchRecords', FETCH_DEFAULT_MAX_BYTES, client);
       const options = {
         maxRecords: Math.min((q.maxRecords as number | undefined) ?? FETCH_DEFAULT_MAX_RECORDS, config.fetchMaxRecordsCap),
         maxBytes: request.maxBytes,
@@ -142,11 +186,13 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       if (read.source === 'none') return { status: 204 }; // the client left; nothing is written
       const { result } = read;
       let converted: Awaited<ReturnType<typeof toJsonRecords>>;
+      const convertStartedMs = performance.now();
       try {
         converted = await toJsonRecords(result, request.offset, options);
       } finally {
         result.release(); // the JSON holds copies of every key, value and header
       }
+      recordQuota(client, 'fetch', result.data.length, performance.now() - convertStartedMs);
       const { records, nextOffset } = converted;
       ctx.metrics.fetchRecords.inc({ topic: request.topic, partition: String(request.partition) }, records.length);
       return {
@@ -156,10 +202,16 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     },
 
     fetchBatches: async (rc) => {
-      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES).request, originOf(rc), rc.signal);
-      if (read.source === 'leader') return passOn(read.reply);
+      const client = quotaClient(rc);
+      checkQuota(client, 'fetch');
+      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES, client).request, originOf(rc), rc.signal);
+      if (read.source === 'leader') {
+        recordQuota(client, 'fetch', read.reply.body.length, 0);
+        return passOn(read.reply);
+      }
       if (read.source === 'none') return { status: 204 };
       const { result } = read;
+      recordQuota(client, 'fetch', result.data.length, 0);
       return {
         status: 200,
         body: result.data, // the log's Buffer, as read

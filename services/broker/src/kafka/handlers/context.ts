@@ -19,6 +19,7 @@ import type { DataCore } from '../../core/data.js';
 import type { GroupsCore } from '../../core/groups.js';
 import type { TopicsCore } from '../../core/topics.js';
 import type { RequestOrigin } from '../../core/leader-client.js';
+import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
 import type { KafkaClusterView } from '../cluster-view.js';
 import type { KafkaReply } from '../connection.js';
 import type { KafkaListenerMetrics } from '../metrics.js';
@@ -31,6 +32,27 @@ export interface KafkaRequest {
   remote: string;
   /** The client's authenticated identity (security/tls.ts peerPrincipal), carried to the core in every origin. */
   principal?: string | undefined;
+  /** The request's share of its client's quotas (docs/architecture.md#quotas). */
+  quota: RequestQuota;
+}
+
+/**
+ * Who the request counts against, and the handler time it spent: dispatch records the wall time
+ * of most requests against request_percentage; Produce and Fetch count only their own work
+ * (`busyMs`: validation, reads; never a long-poll or a wait for replicas) and record it themselves
+ * with their bytes (`recorded`), so that their answer carries the throttle time.
+ */
+export interface RequestQuota {
+  client: ClientIdentity;
+  busyMs: number;
+  recorded: boolean;
+}
+
+/** Records the request's bytes and work; answers the throttle time its answer carries (Kafka: the larger of the two). */
+export function quotaThrottle(deps: Pick<HandlerDeps, 'ctx'>, request: KafkaRequest, kind: ByteQuota, bytes: number): number {
+  const { quotas } = deps.ctx;
+  request.quota.recorded = true;
+  return Math.max(quotas.recordBytes(kind, request.quota.client, bytes), quotas.recordRequestTime(request.quota.client, request.quota.busyMs));
 }
 
 export interface HandlerDeps {

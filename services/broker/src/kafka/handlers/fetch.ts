@@ -8,6 +8,8 @@
 // max_bytes (the first batch always goes, as in Kafka). When fewer than min_bytes are there, the
 // fetch long-polls every partition at once through the core; the first to get data ends the wait
 // and the partitions are read again, until min_bytes are there or max_wait_ms has passed.
+// Quotas (docs/architecture.md#quotas): max_bytes is also capped at what the client's
+// consumer_byte_rate allows over the measured span, and an answer over it goes without records.
 
 import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
@@ -15,7 +17,7 @@ import { StrataError } from '@strata/protocol';
 import type { PartitionRead } from '../../core/data.js';
 import { toStrataError } from '../../core/errors.js';
 import { topicByKafkaId } from '../cluster-view.js';
-import { countError, decodeBody, errorCode, readOrigin, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, quotaThrottle, readOrigin, respond, type HandlerDeps, type KafkaHandler, type KafkaRequest } from './context.js';
 import { leaderError, numberHeader } from './leader-reply.js';
 
 const API = 'Fetch';
@@ -121,6 +123,25 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
     );
   };
 
+  /**
+   * Records the answer's bytes against consumer_byte_rate (and the reads against
+   * request_percentage). Over the byte quota, the answer goes without its records, as Kafka's does
+   * (KIP-219): they are taken back from the rate, and the client fetches them again once its
+   * throttle time (and the mute) is over.
+   */
+  const throttleFetch = (answers: Answer[], request: KafkaRequest): number => {
+    const bytes = answers.reduce((sum, a) => sum + a.records.length, 0);
+    const throttleMs = quotaThrottle(deps, request, 'fetch', bytes);
+    if (throttleMs === 0 || ctx.quotas.throttleNow('fetch', request.quota.client) === 0) return throttleMs;
+    ctx.quotas.unrecordBytes('fetch', request.quota.client, bytes);
+    for (const a of answers) {
+      a.release();
+      a.records = EMPTY;
+      a.release = noRelease;
+    }
+    return throttleMs;
+  };
+
   return async (request) => {
     const version = request.header.apiVersion;
     const body = decodeBody(ApiKey.Fetch, request);
@@ -144,10 +165,19 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
       return { topic: t.topic, topicId: t.topicId, partitions: t.partitions.map((p) => p.partition) };
     });
 
-    const maxBytes = Math.max(1, Math.min(body.maxBytes, config.fetchMaxBytesCap));
+    const quotaCap = ctx.quotas.fetchBytesCap(request.quota.client);
+    const maxBytes = Math.max(1, Math.min(body.maxBytes, config.fetchMaxBytesCap, quotaCap ?? Number.MAX_SAFE_INTEGER));
     const minBytes = Math.max(1, body.minBytes);
     const deadline = performance.now() + Math.min(Math.max(0, body.maxWaitMs), config.fetchMaxWaitMsCap);
-    let answers = await readAll(slots, maxBytes, request.signal);
+    const timedReadAll = async (): Promise<Answer[]> => {
+      const startedMs = performance.now();
+      try {
+        return await readAll(slots, maxBytes, request.signal);
+      } finally {
+        request.quota.busyMs += performance.now() - startedMs;
+      }
+    };
+    let answers = await timedReadAll();
     for (;;) {
       const total = answers.reduce((sum, a) => sum + a.records.length, 0);
       const remaining = Math.floor(deadline - performance.now());
@@ -155,8 +185,9 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
       if (total >= minBytes || remaining <= 0 || request.signal.aborted || answers.some((a) => a.errorCode !== KafkaError.NONE)) break;
       for (const a of answers) a.release();
       await waitForAny(slots, remaining, request.signal);
-      answers = await readAll(slots, maxBytes, request.signal);
+      answers = await timedReadAll();
     }
+    const throttleTimeMs = throttleFetch(answers, request);
 
     let at = 0;
     const responses = layout.map((t) => ({
@@ -180,7 +211,7 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
       for (const a of answers) a.release();
     };
     try {
-      return respond(ApiKey.Fetch, request, { throttleTimeMs: 0, errorCode: KafkaError.NONE, sessionId: 0, responses }, releaseAll);
+      return { ...respond(ApiKey.Fetch, request, { throttleTimeMs, errorCode: KafkaError.NONE, sessionId: 0, responses }, releaseAll), throttleMs: throttleTimeMs };
     } catch (e) {
       releaseAll();
       throw e instanceof StrataError ? e : new StrataError('INTERNAL_ERROR', 'encoding a fetch answer failed', { cause: e });

@@ -3,7 +3,9 @@
 // decompression) and appended through the core, which appends here
 // or forwards to the leader; every partition gets its own offsets or its own Kafka error, and a
 // partition that fails validation has nothing appended. acks=0 gets no answer, as in Kafka, and a
-// failure of it closes the connection (Kafka's way of telling such a client).
+// failure of it closes the connection (Kafka's way of telling such a client). A client over its
+// producer_byte_rate or request_percentage gets the throttle time in the answer and its connection
+// muted for it (connection.ts); acks=0 only the mute.
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { StrataError, validateBatchesAsync } from '@strata/protocol';
@@ -11,7 +13,7 @@ import type { PartitionBatches } from '../../core/data.js';
 import { toStrataError } from '../../core/errors.js';
 import type { Acks } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
-import { countError, decodeBody, errorCode, originOf, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, originOf, quotaThrottle, respond, type HandlerDeps, type KafkaHandler } from './context.js';
 
 const API = 'Produce';
 
@@ -60,6 +62,7 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
           } else if (valid.some((v) => v.partition === p.index)) {
             answers.set(p.index, failed(p.index, KafkaError.INVALID_REQUEST, `partition ${p.index} is named twice`));
           } else {
+            const validationStartedMs = performance.now();
             try {
               const frames = await validateBatchesAsync(p.records, {
                 maxBatchBytes: maxBatchBytes(topic.configs),
@@ -70,6 +73,8 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
               valid.push({ partition: p.index, batches: p.records, frames });
             } catch (e) {
               answers.set(p.index, refused(p.index, toStrataError(e).error));
+            } finally {
+              request.quota.busyMs += performance.now() - validationStartedMs;
             }
           }
         }
@@ -97,11 +102,13 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         };
       }),
     );
+    // Kafka counts the whole request's size against producer_byte_rate, records appended or not.
+    const throttleTimeMs = quotaThrottle(deps, request, 'produce', request.frame.length);
     if (body.acks === 0) {
       // No answer to carry the error: Kafka's broker closes the connection instead, so the client notices.
       const failed = responses.flatMap((t) => t.partitionResponses.filter((p) => p.errorCode !== KafkaError.NONE).map((p) => `${t.name}/${p.index}: ${p.errorMessage ?? p.errorCode}`));
-      return failed.length === 0 ? { kind: 'silent' } : { kind: 'close', reason: 'acks0_produce_failed', message: `acks=0 produce failed for ${failed.slice(0, 5).join('; ')}` };
+      return failed.length === 0 ? { kind: 'silent', throttleMs: throttleTimeMs } : { kind: 'close', reason: 'acks0_produce_failed', message: `acks=0 produce failed for ${failed.slice(0, 5).join('; ')}` };
     }
-    return respond(ApiKey.Produce, request, { responses, throttleTimeMs: 0 });
+    return { ...respond(ApiKey.Produce, request, { responses, throttleTimeMs }), throttleMs: throttleTimeMs };
   };
 }
