@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
+import { describeUserConformance } from './conformance-users.js';
 import { COORDINATOR_DEFAULTS, LIMITS, PRODUCER_IDS_PER_MS } from '@strata/coord';
 import type { ClassicGroupState, Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
@@ -139,6 +140,8 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       expect(got.acquired).toBe(true);
       return got.acquired ? got.epoch : -1;
     }
+
+    describeUserConformance(() => ({ co, target }));
 
     // ---- brokers ----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 
 import { StrataError, fileNameFor } from '@strata/protocol';
 import type { ClassicGroupState, EpochEntry, RemoteSegment, TopicConfigValue, TopicMetadata } from '../coordinator.js';
+import type { ApiTokenRecord, UserRecord } from '../users.js';
 import { emptyGroupCore, type GroupCore } from '../groups.js';
 import { dict } from '../dict.js';
 import { LIMITS } from '../validate.js';
@@ -22,6 +23,10 @@ export interface ClusterDoc {
   controller: ControllerDoc;
   /** The first producer id not handed out yet (absent: none ever was). */
   nextProducerId?: number;
+  /** Users sorted by name (absent: none ever was). */
+  users?: UserRecord[];
+  /** API tokens sorted by id. */
+  tokens?: ApiTokenRecord[];
 }
 
 export interface LeaseDoc {

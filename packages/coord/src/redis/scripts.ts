@@ -53,6 +53,10 @@ export const SCRIPT_NAMES = [
   'classic-store',
   'group-expire',
   'allocate-producer-ids',
+  'put-user',
+  'delete-user',
+  'create-token',
+  'revoke-token',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
