@@ -9,8 +9,10 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
 
+import { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName } from './user-schemas.js';
 import { ERROR_CODE_KEYWORD, GroupId, Int64, MemberId, Nullable, Optional, TopicName, partitionNumber, refusedAs } from './schema-parts.js';
 
+export { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName };
 export { ERROR_CODE_KEYWORD, GroupId, MemberId, TopicName, partitionNumber };
 
 // ---- errors ----------------------------------------------------------------------------------------
@@ -443,6 +445,7 @@ export const NAMED_SCHEMAS = {
   FetchResponse, DeleteRecordsRequest, DeleteRecordsResponse, OffsetResponse, TopicPartitions, TopicPartitionOffset, JoinGroupRequest, GroupHeartbeatRequest, GroupHeartbeatResponse, OffsetToCommit,
   CommitOffsetsRequest, CommitOffsetsResponse, ResetOffsetsRequest, ResetOffsetsResponse, GroupOffset, GroupOffsets, GroupListing, GroupList, GroupMember,
   GroupDescription, ClusterBroker, Cluster, Status,
+  UserName, CreateUserRequest, User, UserList, UserDeleted, IssueTokenRequest, ApiToken, IssuedToken, ApiTokenList, TokenRevoked,
 } as const satisfies Record<string, TSchema>;
 
 // ---- the types, derived --------------------------------------------------------------------------
@@ -491,3 +494,8 @@ export type GroupDescription = Static<typeof GroupDescription>;
 export type ClusterBroker = Static<typeof ClusterBroker>;
 export type Cluster = Static<typeof Cluster>;
 export type Status = Static<typeof Status>;
+export type User = Static<typeof User>;
+export type CreateUserRequest = Static<typeof CreateUserRequest>;
+export type IssueTokenRequest = Static<typeof IssueTokenRequest>;
+export type ApiToken = Static<typeof ApiToken>;
+export type IssuedToken = Static<typeof IssuedToken>;

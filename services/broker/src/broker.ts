@@ -24,6 +24,10 @@ import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
+import { userHandlers } from './http/handlers/users.js';
+import { announceAuthentication } from './auth/announce.js';
+import { Authenticator } from './auth/authenticator.js';
+import { httpPrincipal } from './auth/http-auth.js';
 import { DataCore } from './core/data.js';
 import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
 import { ProducersCore } from './core/producers.js';
@@ -285,7 +289,9 @@ async function startOnLockedDataDir(
   node = clusterNode;
   const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
+  const auth = new Authenticator({ coordinator, config: config.auth, logger, registry: metrics.registry, now });
   const ctx: BrokerContext = {
+    auth,
     coordinator,
     router: clusterNode,
     cluster: { node: clusterNode, forwarder },
@@ -312,6 +318,7 @@ async function startOnLockedDataDir(
     ...dataHandlers(ctx, data),
     ...producerHandlers(ctx, producers),
     ...groupHandlers(ctx, data),
+    ...userHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
@@ -334,7 +341,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -415,6 +422,7 @@ async function startOnLockedDataDir(
   disk.start();
   state = 'ready';
   markStarted();
+  announceAuthentication(config, logger);
   logger.info('broker ready', { url, port, clusterId, ms: Date.now() - started });
 
   let closing: Promise<void> | null = null;
