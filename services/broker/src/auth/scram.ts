@@ -82,7 +82,13 @@ function decodeSaslName(text: string): string | null {
 
 const PRINTABLE_NONCE = /^[\x21-\x2b\x2d-\x7e]+$/;
 
-export type ScramStep = { kind: 'continue'; message: string } | { kind: 'done'; message: string; user: string } | { kind: 'failed'; reason: string; user: string | null };
+/** Why an exchange failed (a subset of authenticator.ts AuthFailureReason). */
+export type ScramFailure = 'malformed' | 'unsupported_mechanism' | 'replayed_or_forged' | 'unknown_user' | 'wrong_password';
+
+export type ScramStep =
+  | { kind: 'continue'; message: string }
+  | { kind: 'done'; message: string; user: string }
+  | { kind: 'failed'; reason: ScramFailure; detail: string; user: string | null };
 
 /** Looks a user's credential up (null: no such user, or none for this mechanism). */
 export type CredentialLookup = (user: string, mechanism: ScramMechanism) => Promise<ScramCredential | null>;
@@ -98,6 +104,7 @@ export class ScramExchange {
   #user = '';
   #credential: ScramCredential | null = null;
   #nonce = '';
+  #clientNonce = '';
   #clientFirstBare = '';
   #serverFirst = '';
   #gs2Header = '';
@@ -117,35 +124,36 @@ export class ScramExchange {
   }
 
   async step(message: Buffer): Promise<ScramStep> {
-    if (this.#state === 'over') return { kind: 'failed', reason: 'the SCRAM exchange is over', user: this.user };
-    if (message.length > SCRAM_MESSAGE_BYTES_MAX) return this.#fail(`a SCRAM message of more than ${SCRAM_MESSAGE_BYTES_MAX} bytes`);
+    if (this.#state === 'over') return { kind: 'failed', reason: 'malformed', detail: 'the SCRAM exchange is over', user: this.user };
+    if (message.length > SCRAM_MESSAGE_BYTES_MAX) return this.#fail('malformed', `a SCRAM message of more than ${SCRAM_MESSAGE_BYTES_MAX} bytes`);
     const text = message.toString('utf8');
     return this.#state === 'first' ? this.#first(text) : this.#final(text);
   }
 
-  #fail(reason: string): ScramStep {
+  #fail(reason: ScramFailure, detail: string): ScramStep {
     this.#state = 'over';
-    return { kind: 'failed', reason, user: this.user };
+    return { kind: 'failed', reason, detail, user: this.user };
   }
 
   async #first(text: string): Promise<ScramStep> {
     // gs2-header: "n,," or "y,," with an optional "a=authzid" between the commas.
     const m = /^([ny]),(a=[^,]*)?,(.*)$/s.exec(text);
-    if (m === null) return this.#fail(text.startsWith('p') ? 'channel binding is not supported' : 'a malformed SCRAM client-first message');
+    if (m === null) return this.#fail(text.startsWith('p') ? 'unsupported_mechanism' : 'malformed', text.startsWith('p') ? 'channel binding is not supported' : 'a malformed SCRAM client-first message');
     const bare = m[3]!;
     const attrs = attributes(bare);
     const name = attrs?.get('n');
     const clientNonce = attrs?.get('r');
-    if (attrs === null || attrs === undefined || name === undefined || clientNonce === undefined || !PRINTABLE_NONCE.test(clientNonce)) return this.#fail('a malformed SCRAM client-first message');
-    if (attrs.has('m')) return this.#fail('SCRAM extensions are not supported');
+    if (attrs === null || attrs === undefined || name === undefined || clientNonce === undefined || !PRINTABLE_NONCE.test(clientNonce)) return this.#fail('malformed', 'a malformed SCRAM client-first message');
+    if (attrs.has('m')) return this.#fail('unsupported_mechanism', 'SCRAM extensions are not supported');
     const user = decodeSaslName(name);
-    if (user === null || user === '') return this.#fail('a malformed SCRAM user name');
+    if (user === null || user === '') return this.#fail('malformed', 'a malformed SCRAM user name');
     this.#user = user;
-    if (m[2] !== undefined && decodeSaslName(m[2].slice(2)) !== user) return this.#fail('an authorization id other than the user');
+    if (m[2] !== undefined && decodeSaslName(m[2].slice(2)) !== user) return this.#fail('malformed', 'an authorization id other than the user');
     // Kafka's delegation tokens ("tokenauth=true" extension): not supported; the attribute parser refuses it as malformed above.
     this.#credential = await this.#lookup(user, this.mechanism);
     const salt = this.#credential?.salt ?? hmac(this.#hash, this.#decoyKey, user).subarray(0, SALT_BYTES).toString('base64');
     const iterations = this.#credential?.iterations ?? this.#iterations;
+    this.#clientNonce = clientNonce;
     this.#nonce = clientNonce + randomBytes(SERVER_NONCE_BYTES).toString('base64');
     this.#clientFirstBare = bare;
     this.#gs2Header = text.slice(0, text.length - bare.length);
@@ -157,23 +165,27 @@ export class ScramExchange {
   async #final(text: string): Promise<ScramStep> {
     this.#state = 'over';
     const proofAt = text.lastIndexOf(',p=');
-    if (proofAt < 0) return this.#fail('a malformed SCRAM client-final message');
+    if (proofAt < 0) return this.#fail('malformed', 'a malformed SCRAM client-final message');
     const withoutProof = text.slice(0, proofAt);
     const attrs = attributes(withoutProof);
-    if (attrs === null || attrs.get('c') === undefined || attrs.get('r') === undefined) return this.#fail('a malformed SCRAM client-final message');
-    if (attrs.get('r') !== this.#nonce) return this.#fail('the nonce is not the one of this exchange (a replayed or forged message)');
-    if (Buffer.from(attrs.get('c')!, 'base64').toString('utf8') !== this.#gs2Header) return this.#fail('the channel binding does not match the client-first message');
+    if (attrs === null || attrs.get('c') === undefined || attrs.get('r') === undefined) return this.#fail('malformed', 'a malformed SCRAM client-final message');
+    // librdkafka (2.0.2 measured) sends the client nonce again before the full nonce; Kafka's broker
+    // accepts a nonce that ends with its own, so that exact form is accepted too. Either way the
+    // server's fresh part is in it, and the proof signs the message as sent.
+    const nonce = attrs.get('r');
+    if (nonce !== this.#nonce && nonce !== this.#clientNonce + this.#nonce) return this.#fail('replayed_or_forged', 'the nonce is not the one of this exchange (a replayed or forged message)');
+    if (Buffer.from(attrs.get('c')!, 'base64').toString('utf8') !== this.#gs2Header) return this.#fail('replayed_or_forged', 'the channel binding does not match the client-first message');
     const credential = this.#credential;
-    if (credential === null) return this.#fail('no such user, or no credential for this mechanism');
+    if (credential === null) return this.#fail('unknown_user', 'no such user, or no credential for this mechanism');
     const proof = Buffer.from(text.slice(proofAt + 3), 'base64');
     const authMessage = `${this.#clientFirstBare},${this.#serverFirst},${withoutProof}`;
     const storedKey = Buffer.from(credential.storedKey, 'base64');
-    if (proof.length !== storedKey.length) return this.#fail('a wrong password');
+    if (proof.length !== storedKey.length) return this.#fail('wrong_password', 'a wrong password');
     const signature = hmac(this.#hash, storedKey, authMessage);
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i]! ^ signature[i]!;
     const computed = createHash(this.#hash.name).update(clientKey).digest();
-    if (!timingSafeEqual(computed, storedKey)) return this.#fail('a wrong password');
+    if (!timingSafeEqual(computed, storedKey)) return this.#fail('wrong_password', 'a wrong password');
     const serverSignature = hmac(this.#hash, Buffer.from(credential.serverKey, 'base64'), authMessage);
     return { kind: 'done', message: `v=${serverSignature.toString('base64')}`, user: this.#user };
   }

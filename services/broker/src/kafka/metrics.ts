@@ -15,7 +15,8 @@ export type RefusalReason =
   | 'request_timeout'
   | 'idle'
   | 'connections_per_address'
-  | 'connections_total';
+  | 'connections_total'
+  | 'unauthenticated';
 
 export class KafkaListenerMetrics {
   readonly requests: Counter<'api' | 'version'>;

@@ -21,6 +21,7 @@ import type { TopicsCore } from '../../core/topics.js';
 import type { RequestOrigin } from '../../core/leader-client.js';
 import type { KafkaClusterView } from '../cluster-view.js';
 import type { KafkaReply } from '../connection.js';
+import type { SaslSession } from '../sasl-session.js';
 import type { KafkaListenerMetrics } from '../metrics.js';
 
 export interface KafkaRequest {
@@ -29,8 +30,10 @@ export interface KafkaRequest {
   frame: Buffer;
   signal: AbortSignal;
   remote: string;
-  /** The client's authenticated identity (security/tls.ts peerPrincipal), carried to the core in every origin. */
+  /** The client's principal (`User:<name>`, kafka/sasl-session.ts) when the request was read, carried to the core in every origin. */
   principal?: string | undefined;
+  /** The connection's SASL state (the SASL handlers move it along). */
+  session?: SaslSession | undefined;
 }
 
 export interface HandlerDeps {
