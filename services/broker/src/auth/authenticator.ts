@@ -6,7 +6,7 @@
 
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Coordinator, ScramCredential, ScramMechanism } from '@strata/coord';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AuthConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { FailedLogins } from './failed-logins.js';
@@ -62,6 +62,15 @@ export class Authenticator {
       help: 'Failed logins (HTTP and Kafka), by listener and reason (wrong_password, unknown_token, expired_token, rate_limited, ...).',
       labelNames: ['listener', 'reason'],
       registers: [options.registry],
+    });
+    const limiter = (): FailedLogins => this.#limiter;
+    new Gauge({
+      name: 'strata_authentication_failure_sources',
+      help: 'Source addresses the failed-login table holds (bounded by STRATA_AUTH_FAILURE_SOURCES_MAX).',
+      registers: [options.registry],
+      collect() {
+        this.set(limiter().size);
+      },
     });
     this.#now = options.now ?? Date.now;
     this.#limiter = new FailedLogins({ failuresMax: options.config.failuresMax, windowMs: options.config.failureWindowMs, sourcesMax: options.config.failureSourcesMax }, this.#now);

@@ -40,9 +40,8 @@ async function saltedPassword(hash: Hash, password: string, salt: Buffer, iterat
 }
 
 /** The stored form of a password for one mechanism (a new random salt). */
-export async function deriveCredential(mechanism: ScramMechanism, password: string, iterations: number): Promise<ScramCredential> {
+export async function deriveCredential(mechanism: ScramMechanism, password: string, iterations: number, salt: Buffer = randomBytes(SALT_BYTES)): Promise<ScramCredential> {
   const hash = HASHES[mechanism];
-  const salt = randomBytes(SALT_BYTES);
   const salted = await saltedPassword(hash, password, salt, iterations);
   const clientKey = hmac(hash, salted, 'Client Key');
   return {
@@ -109,9 +108,15 @@ export class ScramExchange {
   #serverFirst = '';
   #gs2Header = '';
 
-  /** `decoyKey`: the process key an unknown user's salt is derived from; `iterations` its iteration count. */
-  constructor(mechanism: ScramMechanism, lookup: CredentialLookup, decoyKey: Buffer, iterations: number) {
+  readonly #serverNonce: () => string;
+
+  /**
+   * `decoyKey`: the process key an unknown user's salt is derived from; `iterations` its iteration
+   * count. `serverNonce`: the server's part of the nonce (random; a test passes RFC 7677's).
+   */
+  constructor(mechanism: ScramMechanism, lookup: CredentialLookup, decoyKey: Buffer, iterations: number, serverNonce: () => string = () => randomBytes(SERVER_NONCE_BYTES).toString('base64')) {
     this.mechanism = mechanism;
+    this.#serverNonce = serverNonce;
     this.#hash = HASHES[mechanism];
     this.#lookup = lookup;
     this.#decoyKey = decoyKey;
@@ -154,7 +159,7 @@ export class ScramExchange {
     const salt = this.#credential?.salt ?? hmac(this.#hash, this.#decoyKey, user).subarray(0, SALT_BYTES).toString('base64');
     const iterations = this.#credential?.iterations ?? this.#iterations;
     this.#clientNonce = clientNonce;
-    this.#nonce = clientNonce + randomBytes(SERVER_NONCE_BYTES).toString('base64');
+    this.#nonce = clientNonce + this.#serverNonce();
     this.#clientFirstBare = bare;
     this.#gs2Header = text.slice(0, text.length - bare.length);
     this.#serverFirst = `r=${this.#nonce},s=${salt},i=${iterations}`;
