@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { ApiKey, decodeResponse, encodeRequest, KafkaError } from '@strata/kafka-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrokerProcess } from './harness/index.js';
+import { runStrata, type BrokerProcess } from './harness/index.js';
 import { brokerLifecycle } from './support.js';
 import { hasKcat, parseKcatJson, pythonWith, run } from './kafka/kafka-clients.js';
 import { RawKafkaConnection } from './kafka/raw-kafka.js';
@@ -318,6 +318,26 @@ describe('SASL_PLAINTEXT with STRATA_AUTH=required', () => {
       lapsing.destroy();
       renewing.destroy();
     }
+  });
+
+  it('the CLI manages users and tokens with STRATA_USER/STRATA_PASSWORD, and works with STRATA_TOKEN', async () => {
+    const as = { STRATA_USER: 'carol', STRATA_PASSWORD: 'carol-password' };
+    const created = await runStrata(['users', 'create', 'dave', '--broker', broker.url], { env: as, stdin: 'dave-password\n' });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('SCRAM-SHA-512');
+    const listed = await runStrata(['users', 'list', '--broker', broker.url], { env: as });
+    expect(listed.stdout).toMatch(/carol[\s\S]*dave/);
+    const issued = await runStrata(['users', 'token', 'issue', 'dave', '--name', 'cli', '--broker', broker.url], { env: { STRATA_USER: 'dave', STRATA_PASSWORD: 'dave-password' } });
+    expect(issued.code, issued.stderr).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^strata_[a-f0-9]{16}_/);
+    const withToken = await runStrata(['topics', 'list', '--broker', broker.url], { env: { STRATA_TOKEN: token } });
+    expect(withToken.code, withToken.stderr).toBe(0);
+    const id = token.split('_')[1]!;
+    expect((await runStrata(['users', 'token', 'revoke', 'dave', id, '--broker', broker.url], { env: as })).code).toBe(0);
+    const revoked = await runStrata(['topics', 'list', '--broker', broker.url], { env: { STRATA_TOKEN: token } });
+    expect(revoked.code).not.toBe(0);
+    expect(revoked.stderr).toContain('AUTHENTICATION_FAILED');
   });
 
   it('10,000 failed logins from one address: refused, the table does not grow, another address is served', async () => {
