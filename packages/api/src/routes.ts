@@ -28,7 +28,7 @@ export const PARAMETERS = {
   partition: { name: 'partition', in: 'path', required: true, schema: S.partitionNumber({ examples: [0] }), description: 'Not a non-negative integer: 400 INVALID_REQUEST; no such partition: 404 UNKNOWN_PARTITION.' },
   group: { name: 'group', in: 'path', required: true, schema: S.GroupId, description: 'Not a valid group id: 400 INVALID_GROUP_ID.' },
   user: { name: 'user', in: 'path', required: true, schema: S.UserName, description: 'No such user: 404 NOT_FOUND.' },
-  token: { name: 'token', in: 'path', required: true, schema: Type.String({ pattern: '^[a-f0-9]{16}$' }), description: "The token's id (not its secret)." },
+  token: { name: 'token', in: 'path', required: true, schema: Type.String({ pattern: '^[a-f0-9]{16}$', examples: ['3f2a9c1e5b7d4a60'] }), description: "The token's id (not its secret)." },
   member: { name: 'member', in: 'path', required: true, schema: S.MemberId, description: 'The memberId the join answered.' },
   acks: {
     name: 'acks',

@@ -20,7 +20,12 @@ export const CreateUserRequest = Type.Object(
     mechanisms: Optional(Type.Array(ScramMechanismName, { minItems: 1, maxItems: 2, uniqueItems: true, description: 'Default: both.' })),
     iterations: Optional(Type.Integer({ minimum: 4096, maximum: 1_000_000, description: 'PBKDF2 iterations; default STRATA_SCRAM_ITERATIONS.' })),
   },
-  { additionalProperties: false, description: 'Creates the user, or replaces the credentials of an existing one.' },
+  {
+    additionalProperties: false,
+    description: 'Creates the user, or replaces the credentials of an existing one.',
+    // A placeholder, never a real password (no secret appears in this document).
+    examples: [{ name: 'alice', password: '<a password of 8 or more characters>' }],
+  },
 );
 
 export const UserCredentialInfo = Type.Object({ mechanism: ScramMechanismName, iterations: Type.Integer() });
@@ -30,9 +35,12 @@ export const User = Type.Object(
   { examples: [{ name: 'alice', mechanisms: [{ mechanism: 'SCRAM-SHA-256', iterations: 4096 }, { mechanism: 'SCRAM-SHA-512', iterations: 4096 }], createdAtMs: 1_700_000_000_000 }] },
 );
 
-export const UserList = Type.Object({ users: Type.Array(User) });
+const USER_EXAMPLE = { name: 'alice', mechanisms: [{ mechanism: 'SCRAM-SHA-512', iterations: 4096 }], createdAtMs: 1_700_000_000_000 };
+const TOKEN_EXAMPLE = { id: '3f2a9c1e5b7d4a60', name: 'ci', user: 'alice', createdAtMs: 1_700_000_000_000, expiresAtMs: 1_702_592_000_000, expired: false };
 
-export const UserDeleted = Type.Object({ name: UserName, deleted: Type.Literal(true) });
+export const UserList = Type.Object({ users: Type.Array(User) }, { examples: [{ users: [USER_EXAMPLE] }] });
+
+export const UserDeleted = Type.Object({ name: UserName, deleted: Type.Literal(true) }, { examples: [{ name: 'alice', deleted: true }] });
 
 export const IssueTokenRequest = Type.Object(
   {
@@ -51,11 +59,12 @@ export const ApiToken = Type.Object({
   expired: Type.Boolean(),
 });
 
-export const IssuedToken = Type.Intersect([
-  ApiToken,
-  Type.Object({ token: Type.String({ description: 'Shown this once: Authorization: Bearer <token>. Only its hash is stored.' }) }),
-]);
+export const IssuedToken = Type.Intersect(
+  [ApiToken, Type.Object({ token: Type.String({ description: 'Shown this once: Authorization: Bearer <token>. Only its hash is stored.' }) })],
+  // A placeholder in the token's shape, never a real one.
+  { examples: [{ ...TOKEN_EXAMPLE, token: 'strata_3f2a9c1e5b7d4a60_<the secret, shown once>' }] },
+);
 
-export const ApiTokenList = Type.Object({ tokens: Type.Array(ApiToken) });
+export const ApiTokenList = Type.Object({ tokens: Type.Array(ApiToken) }, { examples: [{ tokens: [TOKEN_EXAMPLE] }] });
 
-export const TokenRevoked = Type.Object({ id: Type.String(), revoked: Type.Literal(true) });
+export const TokenRevoked = Type.Object({ id: Type.String(), revoked: Type.Literal(true) }, { examples: [{ id: '3f2a9c1e5b7d4a60', revoked: true }] });

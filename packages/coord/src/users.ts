@@ -111,12 +111,17 @@ function checkToken(c: Checks, token: ApiTokenRecord): void {
   }
   checkTokenId(c, 'token.id', token.id);
   checkUserName(c, 'token.user', token.user);
-  if (typeof token.name !== 'string' || token.name.length < 1 || token.name.length > USER_LIMITS.tokenNameLengthMax || /[\u0000-\u001f]/.test(token.name)) {
+  if (typeof token.name !== 'string' || token.name.length < 1 || token.name.length > USER_LIMITS.tokenNameLengthMax || hasControlCharacter(token.name)) {
     c.add('INVALID_REQUEST', 'token.name', `token.name must be 1..${USER_LIMITS.tokenNameLengthMax} printable characters`);
   }
   if (typeof token.hash !== 'string' || !TOKEN_HASH_PATTERN.test(token.hash)) c.add('INVALID_REQUEST', 'token.hash', 'token.hash must be 64 lowercase hex digits (SHA-256)');
   checkInt(c, 'token.createdAtMs', token.createdAtMs, 0, Number.MAX_SAFE_INTEGER);
   if (token.expiresAtMs !== null) checkInt(c, 'token.expiresAtMs', token.expiresAtMs, 0, Number.MAX_SAFE_INTEGER);
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20) return true;
+  return false;
 }
 
 function run(what: string, body: (c: Checks) => void): void {
