@@ -5,6 +5,7 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import * as S from './schemas.js';
+import * as U from './user-schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -27,7 +28,7 @@ export const PARAMETERS = {
   topic: { name: 'topic', in: 'path', required: true, schema: S.TopicName, description: 'Not a valid topic name: 400 INVALID_TOPIC; no such topic: 404 UNKNOWN_TOPIC.' },
   partition: { name: 'partition', in: 'path', required: true, schema: S.partitionNumber({ examples: [0] }), description: 'Not a non-negative integer: 400 INVALID_REQUEST; no such partition: 404 UNKNOWN_PARTITION.' },
   group: { name: 'group', in: 'path', required: true, schema: S.GroupId, description: 'Not a valid group id: 400 INVALID_GROUP_ID.' },
-  user: { name: 'user', in: 'path', required: true, schema: S.UserName, description: 'No such user: 404 NOT_FOUND.' },
+  user: { name: 'user', in: 'path', required: true, schema: U.UserName, description: 'No such user: 404 NOT_FOUND.' },
   token: { name: 'token', in: 'path', required: true, schema: Type.String({ pattern: '^[a-f0-9]{16}$', examples: ['3f2a9c1e5b7d4a60'] }), description: "The token's id (not its secret)." },
   member: { name: 'member', in: 'path', required: true, schema: S.MemberId, description: 'The memberId the join answered.' },
   acks: {
@@ -315,29 +316,29 @@ export const API_ROUTES = [
     errors: ['400', '413', '415'],
   },
   // ---- users and API tokens (issue #14) ----
-  { id: 'listUsers', method: 'GET', path: '/v1/users', summary: 'List users (never a password or key)', answers: { '200': { description: 'The users, by name.', schema: S.UserList } } },
+  { id: 'listUsers', method: 'GET', path: '/v1/users', summary: 'List users (never a password or key)', answers: { '200': { description: 'The users, by name.', schema: U.UserList } } },
   {
     id: 'createUser',
     method: 'POST',
     path: '/v1/users',
     summary: 'Create a user, or replace its password',
     description: 'The password is stored as SCRAM-SHA-256 and SCRAM-SHA-512 salts and keys only; it authenticates HTTP Basic and Kafka SASL PLAIN and SCRAM.',
-    body: { schema: S.CreateUserRequest },
-    answers: { '201': { description: 'Created.', schema: S.User }, '200': { description: 'The password of an existing user replaced.', schema: S.User } },
+    body: { schema: U.CreateUserRequest },
+    answers: { '201': { description: 'Created.', schema: U.User }, '200': { description: 'The password of an existing user replaced.', schema: U.User } },
     errors: ['400', '413', '415'],
   },
-  { id: 'deleteUser', method: 'DELETE', path: '/v1/users/{user}', summary: 'Delete a user and its API tokens', answers: { '200': { description: 'Deleted.', schema: S.UserDeleted } }, errors: ['404'] },
-  { id: 'listTokens', method: 'GET', path: '/v1/users/{user}/tokens', summary: "A user's API tokens (never their secrets)", answers: { '200': { description: 'The tokens.', schema: S.ApiTokenList } }, errors: ['404'] },
+  { id: 'deleteUser', method: 'DELETE', path: '/v1/users/{user}', summary: 'Delete a user and its API tokens', answers: { '200': { description: 'Deleted.', schema: U.UserDeleted } }, errors: ['404'] },
+  { id: 'listTokens', method: 'GET', path: '/v1/users/{user}/tokens', summary: "A user's API tokens (never their secrets)", answers: { '200': { description: 'The tokens.', schema: U.ApiTokenList } }, errors: ['404'] },
   {
     id: 'issueToken',
     method: 'POST',
     path: '/v1/users/{user}/tokens',
     summary: 'Issue an API token (its secret is answered this once)',
-    body: { schema: S.IssueTokenRequest },
-    answers: { '201': { description: 'Issued.', schema: S.IssuedToken } },
+    body: { schema: U.IssueTokenRequest },
+    answers: { '201': { description: 'Issued.', schema: U.IssuedToken } },
     errors: ['400', '404', '413', '415'],
   },
-  { id: 'revokeToken', method: 'DELETE', path: '/v1/users/{user}/tokens/{token}', summary: 'Revoke an API token', answers: { '200': { description: 'Revoked.', schema: S.TokenRevoked } }, errors: ['404'] },
+  { id: 'revokeToken', method: 'DELETE', path: '/v1/users/{user}/tokens/{token}', summary: 'Revoke an API token', answers: { '200': { description: 'Revoked.', schema: U.TokenRevoked } }, errors: ['404'] },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },
   { id: 'openapi', method: 'GET', path: '/v1/openapi.json', operational: true, summary: 'This document', answers: { '200': { description: 'OpenAPI 3.1.', schema: S.OpenApiDocument } } },

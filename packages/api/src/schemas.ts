@@ -12,7 +12,6 @@ import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
 import { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName } from './user-schemas.js';
 import { ERROR_CODE_KEYWORD, GroupId, Int64, MemberId, Nullable, Optional, TopicName, partitionNumber, refusedAs } from './schema-parts.js';
 
-export { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName };
 export { ERROR_CODE_KEYWORD, GroupId, MemberId, TopicName, partitionNumber };
 
 // ---- errors ----------------------------------------------------------------------------------------
@@ -494,8 +493,3 @@ export type GroupDescription = Static<typeof GroupDescription>;
 export type ClusterBroker = Static<typeof ClusterBroker>;
 export type Cluster = Static<typeof Cluster>;
 export type Status = Static<typeof Status>;
-export type User = Static<typeof User>;
-export type CreateUserRequest = Static<typeof CreateUserRequest>;
-export type IssueTokenRequest = Static<typeof IssueTokenRequest>;
-export type ApiToken = Static<typeof ApiToken>;
-export type IssuedToken = Static<typeof IssuedToken>;

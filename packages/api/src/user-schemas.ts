@@ -2,7 +2,7 @@
 // secret travels only in a request body (create) or once in an answer (issue); nothing here
 // answers one again, and no example carries one.
 
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { Int64, Nullable, Optional } from './schema-parts.js';
 
 export const UserName = Type.String({
@@ -68,3 +68,9 @@ export const IssuedToken = Type.Intersect(
 export const ApiTokenList = Type.Object({ tokens: Type.Array(ApiToken) }, { examples: [{ tokens: [TOKEN_EXAMPLE] }] });
 
 export const TokenRevoked = Type.Object({ id: Type.String(), revoked: Type.Literal(true) }, { examples: [{ id: '3f2a9c1e5b7d4a60', revoked: true }] });
+
+export type User = Static<typeof User>;
+export type CreateUserRequest = Static<typeof CreateUserRequest>;
+export type IssueTokenRequest = Static<typeof IssueTokenRequest>;
+export type ApiToken = Static<typeof ApiToken>;
+export type IssuedToken = Static<typeof IssuedToken>;
