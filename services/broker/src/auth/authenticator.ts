@@ -99,6 +99,8 @@ export class Authenticator {
     if (credential === undefined) return this.#deny(via, source, user, 'unknown_user');
     const cacheKey = createHmac('sha256', this.#processKey).update(`${user}\u0000${password}\u0000${credential.storedKey}`).digest('base64');
     if (this.#verified.has(cacheKey)) return { ok: true, principal: userPrincipal(user) };
+    // Failures that landed while the user was read may have cut this address off: no PBKDF2 for it.
+    if (this.#limiter.refused(source)) return this.#deny(via, source, user, 'rate_limited');
     if (!(await passwordMatches(credential, password))) return this.#deny(via, source, user, 'wrong_password');
     this.#remember(cacheKey);
     return { ok: true, principal: userPrincipal(user) };
@@ -145,9 +147,9 @@ export class Authenticator {
     // A refused address is not charged again, and is audited once per window (when it crossed the
     // limit), not once per attempt: a flood must not become a flood of log lines.
     if (reason !== 'rate_limited') {
-      this.#limiter.record(source);
+      const cutOff = this.#limiter.record(source);
       this.#logger.warn('authentication failed', { audit: 'authentication', principal, source, listener: via, outcome: 'denied', reason, ...(detail === undefined ? {} : { detail }) });
-      if (this.#limiter.refused(source)) {
+      if (cutOff) {
         this.#logger.warn('authentication refused for this address until its window ends', { audit: 'authentication', principal, source, listener: via, outcome: 'denied', reason: 'rate_limited', windowMs: this.config.failureWindowMs });
       }
     }

@@ -37,15 +37,16 @@ export class FailedLogins {
     return w !== undefined && w.failures >= this.#limits.failuresMax;
   }
 
-  /** Counts one failed login of this address. */
-  record(source: string): void {
+  /** Counts one failed login of this address; true when this one reached the limit (the address is refused from now on). */
+  record(source: string): boolean {
     const w = this.#current(source);
     if (w !== undefined) {
       w.failures++;
-      return;
+      return w.failures === this.#limits.failuresMax;
     }
     if (this.#windows.size >= this.#limits.sourcesMax) this.#windows.delete(this.#windows.keys().next().value!);
     this.#windows.set(source, { startedAtMs: this.#now(), failures: 1 });
+    return this.#limits.failuresMax === 1;
   }
 
   /** The address' window if it is still open (an ended one is forgotten). */
