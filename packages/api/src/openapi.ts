@@ -12,6 +12,7 @@ type Json = Record<string, unknown>;
 /** The error answers, by status: one shared response each (components.responses). */
 export const ERROR_ANSWERS: Readonly<Record<ErrorStatus | '429' | '500' | '503', { name: string; description: string }>> = {
   '400': { name: 'BadRequest', description: 'Bad input (INVALID_REQUEST, INVALID_TOPIC, INVALID_CONFIG, INVALID_PARTITIONS, CORRUPT_MESSAGE, INVALID_RECORD, ...). Nothing was changed.' },
+  '401': { name: 'Unauthenticated', description: 'AUTHENTICATION_FAILED: credentials were wrong, expired or revoked, or none were given to a broker with STRATA_AUTH=required (WWW-Authenticate names the schemes). Nothing was changed.' },
   '404': { name: 'NotFound', description: 'Unknown topic, partition, group member, group or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, UNKNOWN_MEMBER_ID, NOT_FOUND).' },
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
   '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH, FENCED_MEMBER_EPOCH (drop the partitions and rejoin), NON_EMPTY_GROUP, GROUP_MAX_SIZE_REACHED, GROUP_LIMIT_REACHED, INCONSISTENT_GROUP_PROTOCOL (a classic Kafka group holds the id), ILLEGAL_GENERATION, OUT_OF_ORDER_SEQUENCE_NUMBER and INVALID_PRODUCER_EPOCH (an idempotent producer\'s batch out of sequence or from an older epoch; nothing written).' },
@@ -84,6 +85,8 @@ function operation(route: ApiRoute): Json {
     const statuses: string[] = [...(route.errors ?? [])];
     // Every route that reads a body (those that may answer 413) may also be throttled.
     if (statuses.includes('413')) statuses.push('429');
+    // Any API route answers 401 for bad credentials (or none, under STRATA_AUTH=required).
+    statuses.unshift('401');
     statuses.push('500', '503');
     for (const s of statuses) responses[s] = { $ref: `#/components/responses/${ERROR_ANSWERS[s as keyof typeof ERROR_ANSWERS].name}` };
   }
@@ -132,7 +135,14 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
       ),
       responses: Object.fromEntries(Object.values(ERROR_ANSWERS).map(({ name, description }) => [name, { description, content: content(NAMED_SCHEMAS.Error) }])),
       schemas,
+      // Which of them a broker asks for is its STRATA_AUTH setting (none, optional, required).
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (POST /v1/users/{user}/tokens).' },
+        basic: { type: 'http', scheme: 'basic', description: "A user's name and password, checked against its SCRAM-stored keys." },
+        mtls: { type: 'mutualTLS', description: 'A client certificate the broker trusts: the principal is User:<certificate subject>.' },
+      },
     },
+    security: [{}, { bearer: [] }, { basic: [] }, { mtls: [] }],
   };
 }
 

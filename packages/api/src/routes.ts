@@ -6,6 +6,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import * as S from './schemas.js';
 import * as Q from './schemas-quotas.js';
+import * as U from './user-schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -28,6 +29,8 @@ export const PARAMETERS = {
   topic: { name: 'topic', in: 'path', required: true, schema: S.TopicName, description: 'Not a valid topic name: 400 INVALID_TOPIC; no such topic: 404 UNKNOWN_TOPIC.' },
   partition: { name: 'partition', in: 'path', required: true, schema: S.partitionNumber({ examples: [0] }), description: 'Not a non-negative integer: 400 INVALID_REQUEST; no such partition: 404 UNKNOWN_PARTITION.' },
   group: { name: 'group', in: 'path', required: true, schema: S.GroupId, description: 'Not a valid group id: 400 INVALID_GROUP_ID.' },
+  user: { name: 'user', in: 'path', required: true, schema: U.UserName, description: 'No such user: 404 NOT_FOUND.' },
+  token: { name: 'token', in: 'path', required: true, schema: Type.String({ pattern: '^[a-f0-9]{16}$', examples: ['3f2a9c1e5b7d4a60'] }), description: "The token's id (not its secret)." },
   member: { name: 'member', in: 'path', required: true, schema: S.MemberId, description: 'The memberId the join answered.' },
   acks: {
     name: 'acks',
@@ -64,7 +67,7 @@ export const PARAMETERS = {
 export type ParameterName = keyof typeof PARAMETERS;
 
 /** The error answers a route documents (400 ... 503); 429 comes with 413, 500 and 503 with every API route. */
-export type ErrorStatus = '400' | '404' | '405' | '409' | '413' | '415' | '416' | '507';
+export type ErrorStatus = '400' | '401' | '404' | '405' | '409' | '413' | '415' | '416' | '507';
 
 export interface Answer {
   readonly description: string;
@@ -334,6 +337,30 @@ export const API_ROUTES = [
     answers: { '200': { description: 'Every stored quota after the change.', schema: Q.QuotaList } },
     errors: ['400', '413', '415'],
   },
+  // ---- users and API tokens (issue #14) ----
+  { id: 'listUsers', method: 'GET', path: '/v1/users', summary: 'List users (never a password or key)', answers: { '200': { description: 'The users, by name.', schema: U.UserList } } },
+  {
+    id: 'createUser',
+    method: 'POST',
+    path: '/v1/users',
+    summary: 'Create a user, or replace its password',
+    description: 'The password is stored as SCRAM-SHA-256 and SCRAM-SHA-512 salts and keys only; it authenticates HTTP Basic and Kafka SASL PLAIN and SCRAM.',
+    body: { schema: U.CreateUserRequest },
+    answers: { '201': { description: 'Created.', schema: U.User }, '200': { description: 'The password of an existing user replaced.', schema: U.User } },
+    errors: ['400', '413', '415'],
+  },
+  { id: 'deleteUser', method: 'DELETE', path: '/v1/users/{user}', summary: 'Delete a user and its API tokens', answers: { '200': { description: 'Deleted.', schema: U.UserDeleted } }, errors: ['404'] },
+  { id: 'listTokens', method: 'GET', path: '/v1/users/{user}/tokens', summary: "A user's API tokens (never their secrets)", answers: { '200': { description: 'The tokens.', schema: U.ApiTokenList } }, errors: ['404'] },
+  {
+    id: 'issueToken',
+    method: 'POST',
+    path: '/v1/users/{user}/tokens',
+    summary: 'Issue an API token (its secret is answered this once)',
+    body: { schema: U.IssueTokenRequest },
+    answers: { '201': { description: 'Issued.', schema: U.IssuedToken } },
+    errors: ['400', '404', '413', '415'],
+  },
+  { id: 'revokeToken', method: 'DELETE', path: '/v1/users/{user}/tokens/{token}', summary: 'Revoke an API token', answers: { '200': { description: 'Revoked.', schema: U.TokenRevoked } }, errors: ['404'] },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },
   { id: 'openapi', method: 'GET', path: '/v1/openapi.json', operational: true, summary: 'This document', answers: { '200': { description: 'OpenAPI 3.1.', schema: S.OpenApiDocument } } },

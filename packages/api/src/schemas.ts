@@ -9,6 +9,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
 
+import { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName } from './user-schemas.js';
 import { ERROR_CODE_KEYWORD, GroupId, Int64, MemberId, Nullable, Optional, TopicName, partitionNumber, refusedAs } from './schema-parts.js';
 
 export { ERROR_CODE_KEYWORD, GroupId, MemberId, TopicName, partitionNumber };
@@ -443,6 +444,7 @@ export const NAMED_SCHEMAS = {
   FetchResponse, DeleteRecordsRequest, DeleteRecordsResponse, OffsetResponse, TopicPartitions, TopicPartitionOffset, JoinGroupRequest, GroupHeartbeatRequest, GroupHeartbeatResponse, OffsetToCommit,
   CommitOffsetsRequest, CommitOffsetsResponse, ResetOffsetsRequest, ResetOffsetsResponse, GroupOffset, GroupOffsets, GroupListing, GroupList, GroupMember,
   GroupDescription, ClusterBroker, Cluster, Status,
+  UserName, CreateUserRequest, User, UserList, UserDeleted, IssueTokenRequest, ApiToken, IssuedToken, ApiTokenList, TokenRevoked,
 } as const satisfies Record<string, TSchema>;
 
 // ---- the types, derived --------------------------------------------------------------------------

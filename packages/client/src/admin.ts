@@ -25,6 +25,11 @@ import {
   type TopicConfigValue,
   type TopicDescription,
   type TopicListing,
+  type ApiToken,
+  type CreateUserRequest,
+  type IssuedToken,
+  type IssueTokenRequest,
+  type User,
 } from './api.js';
 import { connectionFor, type ConnectWith } from './connection.js';
 import type { Acks } from './options.js';
@@ -189,6 +194,33 @@ export class Admin {
 
   describeCluster(options?: AdminCallOptions): Promise<ClusterDescription> {
     return this.#api.describeCluster(this.#call(options));
+  }
+
+  // ---- users and API tokens ----
+  listUsers(options?: AdminCallOptions): Promise<User[]> {
+    return this.#api.listUsers(this.#call(options));
+  }
+
+  /** Creates the user, or replaces its password (stored as SCRAM keys only). */
+  createUser(request: CreateUserRequest, options?: AdminCallOptions): Promise<User> {
+    return this.#api.createUser(request, this.#call(options));
+  }
+
+  deleteUser(name: string, options?: AdminCallOptions): Promise<void> {
+    return this.#api.deleteUser(name, this.#call(options));
+  }
+
+  /** The answer's `token` is the secret, shown this once. */
+  issueToken(user: string, request: IssueTokenRequest, options?: AdminCallOptions): Promise<IssuedToken> {
+    return this.#api.issueToken(user, request, this.#call(options));
+  }
+
+  listTokens(user: string, options?: AdminCallOptions): Promise<ApiToken[]> {
+    return this.#api.listTokens(user, this.#call(options));
+  }
+
+  revokeToken(user: string, id: string, options?: AdminCallOptions): Promise<void> {
+    return this.#api.revokeToken(user, id, this.#call(options));
   }
 
   /** Closes the connection's pools (unless it was shared). */

@@ -4,8 +4,13 @@
 // this is the one file that knows paths, query names, headers and bodies.
 
 import type {
+  ApiToken,
   Cluster,
   CreateTopicRequest,
+  CreateUserRequest,
+  IssuedToken,
+  IssueTokenRequest,
+  User,
   GroupDescription,
   GroupHeartbeatRequest as GroupHeartbeatBody,
   GroupHeartbeatResponse,
@@ -39,6 +44,7 @@ import { withRetries, type RetryEvent } from './retry.js';
 // The wire types are @strata/api's, derived from the schemas the broker validates with and
 // documents: none is written again here.
 export { RECORD_BATCH_MEDIA_TYPE };
+export type { ApiToken, CreateUserRequest, IssuedToken, IssueTokenRequest, User };
 export type {
   ClusterBroker,
   GroupDescription,
@@ -324,6 +330,34 @@ export class StrataApi {
   /** All or nothing; answers every stored quota after the change. */
   alterQuotas(changes: AlterQuotasRequest['changes'], options?: CallOptions): Promise<QuotaRecord[]> {
     return this.#json('alter quotas', 'POST', '/v1/quotas', { changes }, options, (body, r) => arrayField<QuotaRecord>(body, 'quotas', r, 'alter quotas'));
+  }
+
+  // ---- users and API tokens (issue #14) ----
+  listUsers(options?: CallOptions): Promise<User[]> {
+    return this.#json('list users', 'GET', '/v1/users', undefined, options, (body, r) => arrayField<User>(body, 'users', r, 'list users'));
+  }
+
+  /** Creates the user, or replaces its password. */
+  createUser(request: CreateUserRequest, options?: CallOptions): Promise<User> {
+    return this.#json(`create user ${request.name}`, 'POST', '/v1/users', request, options, (body) => body as User);
+  }
+
+  async deleteUser(name: string, options?: CallOptions): Promise<void> {
+    await this.#json(`delete user ${name}`, 'DELETE', `/v1/users/${enc(name)}`, undefined, options, () => undefined);
+  }
+
+  /** The answer holds the token's secret, this once. */
+  issueToken(user: string, request: IssueTokenRequest, options?: CallOptions): Promise<IssuedToken> {
+    return this.#json(`issue a token for ${user}`, 'POST', `/v1/users/${enc(user)}/tokens`, request, options, (body) => body as IssuedToken);
+  }
+
+  listTokens(user: string, options?: CallOptions): Promise<ApiToken[]> {
+    const what = `list the tokens of ${user}`;
+    return this.#json(what, 'GET', `/v1/users/${enc(user)}/tokens`, undefined, options, (body, r) => arrayField<ApiToken>(body, 'tokens', r, what));
+  }
+
+  async revokeToken(user: string, id: string, options?: CallOptions): Promise<void> {
+    await this.#json(`revoke token ${id}`, 'DELETE', `/v1/users/${enc(user)}/tokens/${enc(id)}`, undefined, options, () => undefined);
   }
 
   #json<T>(what: string, method: HttpMethod, path: string, body: unknown, options: CallOptions | undefined, parse: (body: unknown, r: HttpResponse) => T): Promise<T> {

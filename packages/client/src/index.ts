@@ -27,7 +27,7 @@ export type { RetryEvent } from './retry.js';
 export type { FailureKind, RequestFailure } from './failure.js';
 
 export { CONNECTION_DEFAULTS, PRODUCER_DEFAULTS, READER_DEFAULTS } from './options.js';
-export type { Acks, AutoOffsetReset, ClientTls, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
+export type { Acks, AutoOffsetReset, ClientAuth, ClientTls, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
 
 export type {
   AlterQuotasRequest,
@@ -61,6 +61,11 @@ export type {
   TopicPartitions,
   TopicDescription,
   TopicListing,
+  ApiToken,
+  CreateUserRequest,
+  IssuedToken,
+  IssueTokenRequest,
+  User,
 } from './api.js';
 export type { Bytes, ConsumerRecord, HeaderValue, ProducerRecord, RecordHeadersInput, RecordMetadata } from './records.js';
 

@@ -75,7 +75,11 @@ export interface ConnectionOptions {
   headers?: Readonly<Record<string, string>>;
   /** For https:// brokers: the CA their certificates are checked against, and a client certificate (mTLS). */
   tls?: ClientTls;
+  /** Who the client is to a broker with STRATA_AUTH on: an API token (Bearer), or a user and its password (Basic). */
+  auth?: ClientAuth;
 }
+
+export type ClientAuth = { token: string } | { username: string; password: string };
 
 /** PEM contents (not paths). `ca` replaces Node's roots; `cert` and `key` go together. */
 export interface ClientTls {
@@ -84,7 +88,7 @@ export interface ClientTls {
   key?: string | Buffer;
 }
 
-export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'brokers' | 'headers' | 'tls'>> & {
+export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'brokers' | 'headers' | 'tls' | 'auth'>> & {
   origins: string[];
   headers: Readonly<Record<string, string>>;
   tls: ClientTls | null;
@@ -162,6 +166,18 @@ function parseOrigins(brokers: unknown, problems: Problems): string[] {
   return origins;
 }
 
+/** The Authorization header of `auth` (none without it). */
+function authorizationOf(auth: ClientAuth | undefined, problems: Problems): Record<string, string> {
+  if (auth === undefined) return {};
+  if ('token' in auth) {
+    if (typeof auth.token !== 'string' || auth.token === '' || /\s/.test(auth.token)) problems.add('auth.token must be a non-empty token without spaces');
+    return { authorization: `Bearer ${auth.token}` };
+  }
+  if (typeof auth.username !== 'string' || auth.username === '' || auth.username.includes(':')) problems.add('auth.username must be a non-empty name without ":"');
+  if (typeof auth.password !== 'string') problems.add('auth.password must be a string');
+  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}` };
+}
+
 export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
   const problems = new Problems();
   const d = CONNECTION_DEFAULTS;
@@ -175,7 +191,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     retryBackoffMaxMs: problems.int('retryBackoffMaxMs', options.retryBackoffMaxMs, d.retryBackoffMaxMs, 0, 3_600_000),
     connectionsPerBroker: problems.int('connectionsPerBroker', options.connectionsPerBroker, d.connectionsPerBroker, 1, 65_536),
     maxResponseBytes: problems.int('maxResponseBytes', options.maxResponseBytes, d.maxResponseBytes, 1024, 2 ** 31 - 1),
-    headers: { ...(options.headers ?? {}) },
+    headers: { ...(options.headers ?? {}), ...authorizationOf(options.auth, problems) },
     tls: options.tls === undefined ? null : { ...options.tls },
   };
   if (resolved.tls !== null && (resolved.tls.cert === undefined) !== (resolved.tls.key === undefined)) problems.add('tls.cert and tls.key go together (a client certificate needs its key)');

@@ -16,6 +16,8 @@
 //   (README.md lists the codes this package wants added).
 // - Offsets are safe integers; epochs are int32 (they are stamped into RecordBatch headers).
 
+import type { UserStore } from './users.js';
+
 /** Options every call takes. */
 export interface CallOptions {
   /** Aborts the call (REQUEST_TIMED_OUT); the write may or may not have been applied. */
@@ -326,7 +328,7 @@ export type CoordinatorListener = (event: CoordinatorEvent) => void;
 
 // ---- the interface ---------------------------------------------------------------------------------
 
-export interface Coordinator {
+export interface Coordinator extends UserStore {
   /** "redis(127.0.0.1:6379, prefix strata:)" or "memory(/data/__strata/coord)": for logs. */
   readonly description: string;
 

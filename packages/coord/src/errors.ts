@@ -136,6 +136,26 @@ export const FAILURES = {
     message: (d) =>
       `group "${String(d['group'])}" would assign ${String(d['partitions'])} partitions, over the limit of ${String(d['max'])}: subscribe to fewer topics in one group`,
   },
+  UNKNOWN_USER: {
+    code: 'NOT_FOUND',
+    reason: 'UNKNOWN_USER',
+    message: (d) => `user "${String(d['user'])}" does not exist`,
+  },
+  USER_LIMIT: {
+    code: 'INVALID_REQUEST',
+    reason: 'USER_LIMIT_REACHED',
+    message: (d) => `user "${String(d['user'])}" cannot be created: the coordinator holds ${String(d['users'])} users, the most it may`,
+  },
+  TOKEN_LIMIT: {
+    code: 'INVALID_REQUEST',
+    reason: 'TOKEN_LIMIT_REACHED',
+    message: (d) => `user "${String(d['user'])}" has ${String(d['tokens'])} API tokens, the most it may: revoke one first`,
+  },
+  TOKEN_EXISTS: {
+    code: 'INVALID_REQUEST',
+    reason: 'DUPLICATE_TOKEN_ID',
+    message: (d) => `an API token with id "${String(d['id'])}" already exists`,
+  },
 } satisfies Record<string, FailureSpec>;
 
 export type FailureKind = keyof typeof FAILURES;

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
 import { describeQuotaConformance } from './conformance-quotas.js';
+import { describeUserConformance } from './conformance-users.js';
 import { COORDINATOR_DEFAULTS, LIMITS, PRODUCER_IDS_PER_MS } from '@strata/coord';
 import type { ClassicGroupState, Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
@@ -142,6 +143,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
     }
 
     describeQuotaConformance(() => target);
+    describeUserConformance(() => ({ co, target }));
 
     // ---- brokers ----------------------------------------------------------------------------
 

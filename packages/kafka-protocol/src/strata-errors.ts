@@ -48,6 +48,7 @@ export const KAFKA_ERROR_FOR_STRATA_CODE: Readonly<Record<ErrorCode, KafkaErrorN
   // HTTP-only codes: on the Kafka port they can only mean a malformed request.
   METHOD_NOT_ALLOWED: 'INVALID_REQUEST',
   UNSUPPORTED_MEDIA_TYPE: 'INVALID_REQUEST',
+  AUTHENTICATION_FAILED: 'SASL_AUTHENTICATION_FAILED',
   INTERNAL_ERROR: 'UNKNOWN_SERVER_ERROR',
 });
 

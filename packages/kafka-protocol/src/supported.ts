@@ -1,7 +1,7 @@
 // The version ranges Strata advertises in its ApiVersions answer, per API: what
 // the listener offers clients (it lists only the APIs it has a handler for).
-// SaslHandshake and SaslAuthenticate have schemas but are not listed: the
-// listener advertises them when it answers them. FindCoordinator was listed before
+// SaslHandshake 0-1 and SaslAuthenticate 0-2 are listed (issue #14: SASL PLAIN and SCRAM;
+// SaslAuthenticate v1 carries KIP-368's session lifetime). FindCoordinator was listed before
 // consumer groups (issue #13) existed: librdkafka 2.0.2 compresses with lz4 only when
 // FindCoordinator v0 is advertised (see below). KIP-848's consumer protocol and the group
 // admin APIs are listed; the classic protocol (JoinGroup, ...) and offsets come with #13 too.
@@ -79,6 +79,8 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.DeleteGroups, { min: 0, max: 2 }],
   [ApiKey.ConsumerGroupHeartbeat, { min: 0, max: 1 }],
   [ApiKey.ConsumerGroupDescribe, { min: 0, max: 0 }],
+  [ApiKey.SaslHandshake, { min: 0, max: 1 }],
+  [ApiKey.SaslAuthenticate, { min: 0, max: 2 }],
   [ApiKey.JoinGroup, { min: 0, max: 9 }],
   [ApiKey.SyncGroup, { min: 0, max: 5 }],
   [ApiKey.Heartbeat, { min: 0, max: 4 }],

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'INVALID_PRODUCER_EPOCH'
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'AUTHENTICATION_FAILED'
   | 'INTERNAL_ERROR';
 
 export interface ErrorInfo {
@@ -130,6 +131,7 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   },
   METHOD_NOT_ALLOWED: { retriable: false, description: 'The HTTP method is not allowed on this resource.' },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, description: 'The request body has an unsupported content type.' },
+  AUTHENTICATION_FAILED: { retriable: false, description: 'The credentials are wrong, expired or revoked, or none were given where the broker requires them.' },
   INTERNAL_ERROR: { retriable: false, description: 'An unexpected internal error (a bug): see the broker log.' },
 });
 

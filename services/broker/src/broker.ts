@@ -24,6 +24,8 @@ import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
+import { userHandlers } from './http/handlers/users.js';
+import { announceAuthentication, Authenticator, httpPrincipal } from './auth/index.js';
 import { DataCore } from './core/data.js';
 import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
 import { ProducersCore } from './core/producers.js';
@@ -289,8 +291,10 @@ async function startOnLockedDataDir(
   undo.push(() => forwarder.close());
   const quotas = new QuotaManager({ config: config.quotas, coordinator, logger, registry: metrics.registry });
   await quotas.start().then(() => undo.push(() => quotas.stop()));
+  const auth = new Authenticator({ coordinator, config: config.auth, logger, registry: metrics.registry, now });
   const ctx: BrokerContext = {
     quotas,
+    auth,
     coordinator,
     router: clusterNode,
     cluster: { node: clusterNode, forwarder },
@@ -318,6 +322,7 @@ async function startOnLockedDataDir(
     ...producerHandlers(ctx, producers),
     ...quotaHandlers(ctx),
     ...groupHandlers(ctx, data),
+    ...userHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
@@ -340,7 +345,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -421,6 +426,7 @@ async function startOnLockedDataDir(
   disk.start();
   state = 'ready';
   markStarted();
+  announceAuthentication(config, logger);
   logger.info('broker ready', { url, port, clusterId, ms: Date.now() - started });
 
   let closing: Promise<void> | null = null;

@@ -17,4 +17,6 @@ export {
 } from './config/settings.js';
 export { loadConfig } from './config/load.js';
 export { describeConfig, redactUrl } from './config/describe.js';
+export type { AuthConfig, SaslMechanism } from './config/types.js';
+export { SASL_MECHANISMS } from './config/types.js';
 export type { BrokerConfig, ClusterConfig, GroupsConfig, KafkaConfig, ObjectStoreConfig, QuotasConfig, TieringConfig, TlsConfig, TopicDefaults } from './config/types.js';

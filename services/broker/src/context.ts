@@ -1,4 +1,5 @@
 import type { Coordinator } from '@strata/coord';
+import type { Authenticator } from './auth/authenticator.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Forwarder } from './cluster/forwarder.js';
 import type { PartitionRouter } from './cluster/routing.js';
@@ -36,4 +37,6 @@ export interface BrokerContext {
   readonly cluster: { node: ClusterNode; forwarder: Forwarder };
   /** Client quotas: the rates measured here and the throttle times they owe (every front door asks it). */
   readonly quotas: QuotaManager;
+  /** Who a client is (auth/): credentials checked against the coordinator's users, for every front door. */
+  readonly auth: Authenticator;
 }

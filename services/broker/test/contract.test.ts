@@ -19,7 +19,7 @@ afterAll(async () => {
 
 /** A concrete path of a route: the examples' names for its parameters. */
 function pathOf(route: ApiRoute): string {
-  return route.path.replace('{topic}', 'orders').replace('{partition}', '0').replace('{group}', 'billing').replace('{member}', 'm-1');
+  return route.path.replace('{topic}', 'orders').replace('{partition}', '0').replace('{group}', 'billing').replace('{member}', 'm-1').replace('{user}', 'alice');
 }
 
 const jsonBodyRoutes = (API_ROUTES as readonly ApiRoute[]).filter((r) => r.body !== undefined && r.body.mediaType === undefined);
@@ -27,7 +27,7 @@ const jsonBodyRoutes = (API_ROUTES as readonly ApiRoute[]).filter((r) => r.body 
 describe('request bodies are checked against the schemas of @strata/api', () => {
   it('covers every JSON body route', () => {
     expect(jsonBodyRoutes.map((r) => r.id).sort()).toEqual(
-      ['addTopicPartitions', 'alterQuotas', 'commitGroupOffsets', 'createTopic', 'deleteRecords', 'groupHeartbeat', 'initProducerId', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
+      ['addTopicPartitions', 'alterQuotas', 'commitGroupOffsets', 'createTopic', 'createUser', 'deleteRecords', 'groupHeartbeat', 'initProducerId', 'issueToken', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
     );
   });
 

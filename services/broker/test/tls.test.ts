@@ -158,7 +158,7 @@ describe('TLS listeners', () => {
     const server = createHttpServer(LIMITS, material, (req, res) => res.end(peerPrincipal(req.socket) ?? '(none)'));
     const port = await listen(server);
     try {
-      expect(await get(port, true)).toEqual({ status: 200, body: 'O=acme,CN=alice' });
+      expect(await get(port, true)).toEqual({ status: 200, body: 'User:O=acme,CN=alice' });
       await expect(get(port, false)).rejects.toThrow();
     } finally {
       await close(server);
@@ -245,7 +245,7 @@ describe('the Kafka listener under mTLS', () => {
       socket.write(frame);
       const [answer] = (await once(socket, 'data')) as [Buffer];
       expect(answer.readInt32BE(4)).toBe(7);
-      expect(principals).toEqual(['O=acme,CN=alice']);
+      expect(principals).toEqual(['User:O=acme,CN=alice']);
       socket.destroy();
     } finally {
       await server.close(1_000);

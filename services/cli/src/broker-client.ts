@@ -5,7 +5,7 @@
  * after a lost answer could append twice).
  */
 import { readFileSync } from 'node:fs';
-import { Admin, isStrataError, type AdminCallOptions, type ClientTls } from '@strata/client';
+import { Admin, isStrataError, type AdminCallOptions, type ClientAuth, type ClientTls } from '@strata/client';
 import { UsageError } from './args.js';
 
 /** Deadline of one request that is not a long poll. */
@@ -15,8 +15,22 @@ export const LONG_POLL_SLACK_MS = 15_000;
 
 export type BrokerClient = Admin;
 
-export function brokerClient(brokerUrl: string, tls?: ClientTls): BrokerClient {
-  return new Admin({ brokers: brokerUrl, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...(tls === undefined ? {} : { tls }) });
+export function brokerClient(brokerUrl: string, tls?: ClientTls, auth?: ClientAuth): BrokerClient {
+  return new Admin({ brokers: brokerUrl, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...(tls === undefined ? {} : { tls }), ...(auth === undefined ? {} : { auth }) });
+}
+
+/** Credentials from the environment: STRATA_TOKEN (an API token), or STRATA_USER with STRATA_PASSWORD. */
+export function clientAuthOf(env: Readonly<Record<string, string | undefined>>): ClientAuth | undefined {
+  const token = env['STRATA_TOKEN'];
+  const username = env['STRATA_USER'];
+  const password = env['STRATA_PASSWORD'];
+  if (token !== undefined && token !== '') {
+    if (username !== undefined && username !== '') throw new UsageError('set STRATA_TOKEN or STRATA_USER (with STRATA_PASSWORD), not both');
+    return { token };
+  }
+  if (username === undefined || username === '') return undefined;
+  if (password === undefined) throw new UsageError('STRATA_USER needs STRATA_PASSWORD');
+  return { username, password };
 }
 
 /**

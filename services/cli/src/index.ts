@@ -14,7 +14,8 @@ import { quotasCommands } from './commands/quotas.js';
 import { produceCommand } from './commands/produce.js';
 import { serveCommand } from './commands/serve.js';
 import { topicsCommands } from './commands/topics.js';
-import { brokerClient, clientTlsOf } from './broker-client.js';
+import { usersCommands } from './commands/users.js';
+import { brokerClient, clientAuthOf, clientTlsOf } from './broker-client.js';
 import { processIo, type CliIo } from './io.js';
 import { formatError } from './report.js';
 
@@ -30,8 +31,8 @@ const GLOBAL_OPTIONS: OptionSpecs = {
   version: { type: 'boolean', short: 'V' },
 };
 
-const COMMANDS: Command[] = [serveCommand, ...topicsCommands, produceCommand, consumeCommand, ...groupsCommands, ...quotasCommands];
-const GROUPS: Record<string, string> = { topics: 'manage topics', groups: 'consumer groups', quotas: 'client quotas' };
+const COMMANDS: Command[] = [serveCommand, ...topicsCommands, produceCommand, consumeCommand, ...groupsCommands, ...quotasCommands, ...usersCommands];
+const GROUPS: Record<string, string> = { topics: 'manage topics', groups: 'consumer groups', quotas: 'client quotas', users: 'users and API tokens' };
 
 export function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -94,6 +95,7 @@ function globalOptionHelp(withBroker: boolean): Array<[string, string]> {
       ? ([
           ['--broker URL', `broker to talk to (default: $STRATA_URL or ${DEFAULT_BROKER_URL})`],
           ['', 'https: trusts $STRATA_CA_FILE; mTLS: $STRATA_CLIENT_CERT_FILE, $STRATA_CLIENT_KEY_FILE'],
+          ['', 'credentials: $STRATA_TOKEN (an API token), or $STRATA_USER with $STRATA_PASSWORD'],
         ] as Array<[string, string]>)
       : []),
     ['-h, --help', 'show help'],
@@ -246,7 +248,7 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
     }
     const brokerUrl = brokerUrlOf(stringOption(values, 'broker'), io.env);
     const tls = clientTlsOf(io.env);
-    const client = brokerClient(brokerUrl, tls);
+    const client = brokerClient(brokerUrl, tls, clientAuthOf(io.env));
     try {
       return await command.run({ io, values, positionals, rawArgs: rest, brokerUrl, client, ...(tls === undefined ? {} : { tls }) });
     } finally {

@@ -3,6 +3,7 @@
 
 import { StrataError, fileNameFor } from '@strata/protocol';
 import type { ClassicGroupState, EpochEntry, RemoteSegment, TopicConfigValue, TopicMetadata } from '../coordinator.js';
+import type { ApiTokenRecord, UserRecord } from '../users.js';
 import { emptyGroupCore, type GroupCore } from '../groups.js';
 import { dict } from '../dict.js';
 import { LIMITS } from '../validate.js';
@@ -24,6 +25,10 @@ export interface ClusterDoc {
   nextProducerId?: number;
   /** Client quota values, field -> value as the Redis engine stores them (quotas.ts; absent: none). */
   quotas?: Record<string, string>;
+  /** Users sorted by name (absent: none ever was). */
+  users?: UserRecord[];
+  /** API tokens sorted by id. */
+  tokens?: ApiTokenRecord[];
 }
 
 export interface LeaseDoc {

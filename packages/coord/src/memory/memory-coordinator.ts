@@ -74,6 +74,8 @@ import * as manifests from './manifests.js';
 import * as partitions from './partitions.js';
 import { MemoryState, type MemoryCoordinatorOptions } from './state.js';
 import * as topics from './topics.js';
+import * as users from './users.js';
+import type { ApiTokenRecord, UserRecord } from '../users.js';
 
 export type { MemoryCoordinatorOptions } from './state.js';
 export type { ImportedPartition, ImportedState } from './import.js';
@@ -262,6 +264,39 @@ export class MemoryCoordinator implements Coordinator {
 
   expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {
     return groups.expireGroups(this.#s, request, options);
+  }
+
+  // ---- users -----------------------------------------------------------------------------------
+  putUser(user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
+    return users.putUser(this.#s, user, options);
+  }
+
+  getUser(name: string, options?: CallOptions): Promise<UserRecord | null> {
+    return users.getUser(this.#s, name, options);
+  }
+
+  listUsers(options?: CallOptions): Promise<UserRecord[]> {
+    return users.listUsers(this.#s, options);
+  }
+
+  deleteUser(name: string, options?: CallOptions): Promise<boolean> {
+    return users.deleteUser(this.#s, name, options);
+  }
+
+  createToken(token: ApiTokenRecord, options?: CallOptions): Promise<void> {
+    return users.createToken(this.#s, token, options);
+  }
+
+  getToken(id: string, options?: CallOptions): Promise<ApiTokenRecord | null> {
+    return users.getToken(this.#s, id, options);
+  }
+
+  listTokens(user: string, options?: CallOptions): Promise<ApiTokenRecord[]> {
+    return users.listTokens(this.#s, user, options);
+  }
+
+  revokeToken(user: string, id: string, options?: CallOptions): Promise<boolean> {
+    return users.revokeToken(this.#s, user, id, options);
   }
 
   // ---- identity, lifecycle -------------------------------------------------------------------

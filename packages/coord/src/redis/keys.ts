@@ -16,6 +16,8 @@
 //   <prefix>{cluster}:boot                  hash: the server run id seen, boot id, quarantine
 //   <prefix>{cluster}:producer-ids          hash: the next producer id not handed out, the last caller
 //   <prefix>{cluster}:quotas                hash: "<entity key>\t<quota key>" -> value (quotas.ts)
+//   <prefix>{users}:users                   hash: user name -> user JSON (SCRAM salts and keys, never a password)
+//   <prefix>{users}:tokens                  hash: token id -> token JSON (the secret's SHA-256, never the secret)
 //   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
 //                                           the groups' own slots: a separate, idempotent SADD)
 //
@@ -68,6 +70,14 @@ export class CoordKeys {
   }
   producerIds(): string {
     return `${this.prefix}{cluster}:producer-ids`;
+  }
+
+  // users and API tokens (one slot: {users}; deleting a user removes its tokens in one script)
+  users(): string {
+    return `${this.prefix}{users}:users`;
+  }
+  tokens(): string {
+    return `${this.prefix}{users}:tokens`;
   }
 
   // one partition (one slot: {<topic>/<partition>})

@@ -61,6 +61,8 @@ import type { CoordKeys } from './keys.js';
 import * as manifests from './manifests.js';
 import * as partitions from './partitions.js';
 import * as topics from './topics.js';
+import * as users from './users.js';
+import type { ApiTokenRecord, UserRecord } from '../users.js';
 
 export type { RedisCoordinatorOptions } from './connection.js';
 
@@ -249,6 +251,39 @@ export class RedisCoordinator implements Coordinator {
 
   expireGroups(request: GroupExpiryRequest, options?: CallOptions): Promise<GroupExpiry> {
     return groups.expireGroups(this.#c, request, options);
+  }
+
+  // ---- users -----------------------------------------------------------------------------------
+  putUser(user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
+    return users.putUser(this.#c, user, options);
+  }
+
+  getUser(name: string, options?: CallOptions): Promise<UserRecord | null> {
+    return users.getUser(this.#c, name, options);
+  }
+
+  listUsers(options?: CallOptions): Promise<UserRecord[]> {
+    return users.listUsers(this.#c, options);
+  }
+
+  deleteUser(name: string, options?: CallOptions): Promise<boolean> {
+    return users.deleteUser(this.#c, name, options);
+  }
+
+  createToken(token: ApiTokenRecord, options?: CallOptions): Promise<void> {
+    return users.createToken(this.#c, token, options);
+  }
+
+  getToken(id: string, options?: CallOptions): Promise<ApiTokenRecord | null> {
+    return users.getToken(this.#c, id, options);
+  }
+
+  listTokens(user: string, options?: CallOptions): Promise<ApiTokenRecord[]> {
+    return users.listTokens(this.#c, user, options);
+  }
+
+  revokeToken(user: string, id: string, options?: CallOptions): Promise<boolean> {
+    return users.revokeToken(this.#c, user, id, options);
   }
 
   // ---- identity, lifecycle -------------------------------------------------------------------

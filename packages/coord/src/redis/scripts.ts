@@ -54,6 +54,10 @@ export const SCRIPT_NAMES = [
   'group-expire',
   'allocate-producer-ids',
   'alter-quotas',
+  'put-user',
+  'delete-user',
+  'create-token',
+  'revoke-token',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

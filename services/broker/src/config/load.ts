@@ -23,7 +23,7 @@ import {
   type IntSetting,
   type KafkaMetadataMode,
 } from './settings.js';
-import type { BrokerConfig, ClusterConfig, KafkaConfig, ObjectStoreConfig, TlsConfig } from './types.js';
+import { SASL_MECHANISMS, type AuthConfig, type BrokerConfig, type ClusterConfig, type KafkaConfig, type ObjectStoreConfig, type SaslMechanism, type TlsConfig } from './types.js';
 
 /**
  * Reads the configuration from `env` and `argv` (flags only, e.g. process.argv after the
@@ -177,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     },
     kafka: kafkaConfig(str, int, problems),
     tls: tlsConfig(str, int, raw, problems),
+    auth: authConfig(str, int, problems),
     console: {
       dir: consoleDirOf(str(STRING_SETTINGS.consoleDir, DEFAULTS.consoleDir)),
       assetsBytesMax: int(INT_SETTINGS.consoleAssetsBytesMax),
@@ -346,6 +347,28 @@ function tlsConfig(
     return null;
   }
   return { certFile, keyFile, clientCaFile, caFile, reloadIntervalMs, plaintextHttpPort };
+}
+
+const AUTH_MODES = ['none', 'optional', 'required'] as const;
+
+function authConfig(str: (name: string, fallback: string) => string, int: (setting: IntSetting) => number, problems: string[]): AuthConfig {
+  const mode = str(STRING_SETTINGS.auth, 'none');
+  if (!(AUTH_MODES as readonly string[]).includes(mode)) problems.push(`STRATA_AUTH must be one of ${AUTH_MODES.join(', ')}, got "${mode}"`);
+  const mechanisms = str(STRING_SETTINGS.saslMechanisms, SASL_MECHANISMS.join(','))
+    .split(',')
+    .map((m) => m.trim().toUpperCase())
+    .filter((m) => m !== '');
+  for (const m of mechanisms) if (!(SASL_MECHANISMS as readonly string[]).includes(m)) problems.push(`STRATA_SASL_MECHANISMS: "${m}" is not one of ${SASL_MECHANISMS.join(', ')}`);
+  return {
+    mode: mode as AuthConfig['mode'],
+    saslMechanisms: [...new Set(mechanisms)] as SaslMechanism[],
+    saslSessionLifetimeMs: int(INT_SETTINGS.saslSessionLifetimeMs),
+    scramIterations: int(INT_SETTINGS.scramIterations),
+    failuresMax: int(INT_SETTINGS.authFailuresMax),
+    failureWindowMs: int(INT_SETTINGS.authFailureWindowMs),
+    failureSourcesMax: int(INT_SETTINGS.authFailureSourcesMax),
+    passwordCacheEntries: int(INT_SETTINGS.authPasswordCacheEntries),
+  };
 }
 
 /** `--name value` and `--name=value`; flags win over the environment. */

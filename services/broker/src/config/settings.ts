@@ -189,6 +189,18 @@ export const DEFAULTS = Object.freeze({
    * most 5 s). HTTP members choose their own (sessionTimeoutMs); a Kafka member has no such field.
    */
   kafkaGroupSessionTimeoutMs: COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
+  // Authentication (services/broker/src/auth/): users and tokens live in the coordinator.
+  /** Kafka's connections.max.reauth.ms (KIP-368): a SASL session's lifetime; 0 = sessions do not expire. */
+  saslSessionLifetimeMs: 0,
+  /** PBKDF2 iterations of a new SCRAM credential (RFC 7677's floor). */
+  scramIterations: 4096,
+  /** Failed logins from one source address within the window before the address is refused until it ends. */
+  authFailuresMax: 10,
+  authFailureWindowMs: 60_000,
+  /** Source addresses the failed-login table remembers (the oldest is forgotten first). */
+  authFailureSourcesMax: 10_000,
+  /** Verified (user, password) pairs remembered, so HTTP Basic does not run PBKDF2 on every request. */
+  authPasswordCacheEntries: 1024,
   // TLS (services/broker/src/security/tls.ts): on for every listener once a certificate and key are set.
   /** How often the certificate, key and client CA files are checked for a change (ms); SIGHUP reloads at once. */
   tlsReloadIntervalMs: 10_000,
@@ -351,6 +363,12 @@ export const INT_SETTINGS = {
   kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
   kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
   kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
+  saslSessionLifetimeMs: { env: 'STRATA_SASL_SESSION_LIFETIME_MS', default: DEFAULTS.saslSessionLifetimeMs, min: 0, max: 7 * 24 * 3_600_000 },
+  scramIterations: { env: 'STRATA_SCRAM_ITERATIONS', default: DEFAULTS.scramIterations, min: 4096, max: 1_000_000 },
+  authFailuresMax: { env: 'STRATA_AUTH_FAILURES_MAX', default: DEFAULTS.authFailuresMax, min: 1, max: 1_000_000 },
+  authFailureWindowMs: { env: 'STRATA_AUTH_FAILURE_WINDOW_MS', default: DEFAULTS.authFailureWindowMs, min: 1_000, max: 24 * 3_600_000 },
+  authFailureSourcesMax: { env: 'STRATA_AUTH_FAILURE_SOURCES_MAX', default: DEFAULTS.authFailureSourcesMax, min: 1, max: 1_000_000 },
+  authPasswordCacheEntries: { env: 'STRATA_AUTH_PASSWORD_CACHE_ENTRIES', default: DEFAULTS.authPasswordCacheEntries, min: 0, max: 1_000_000 },
   tlsReloadIntervalMs: { env: 'STRATA_TLS_RELOAD_INTERVAL_MS', default: DEFAULTS.tlsReloadIntervalMs, min: 100, max: 24 * 3_600_000 },
   plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
   consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
@@ -393,6 +411,9 @@ export const STRING_SETTINGS = {
   redisCaFile: 'STRATA_REDIS_CA_FILE',
   s3CaFile: 'STRATA_S3_CA_FILE',
   consoleDir: 'STRATA_CONSOLE_DIR',
+  // none | optional | required (auth/modes.ts); the SASL mechanisms the Kafka listener offers.
+  auth: 'STRATA_AUTH',
+  saslMechanisms: 'STRATA_SASL_MECHANISMS',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

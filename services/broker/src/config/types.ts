@@ -134,6 +134,7 @@ export interface BrokerConfig {
   /** TLS on the listeners; null = plaintext everywhere. */
   tls: TlsConfig | null;
   console: ConsoleConfig;
+  auth: AuthConfig;
 }
 
 /** Client quotas (services/broker/src/quotas/): how rates are measured, and the connection limits. */
@@ -147,6 +148,23 @@ export interface QuotasConfig {
   /** 0 = none. */
   maxConnectionsPerPrincipal: number;
 }
+
+/** Who may use the broker (services/broker/src/auth/). */
+export interface AuthConfig {
+  /** none: nobody is authenticated (mTLS still names the principal); optional: credentials are checked when given; required: nothing without them. */
+  mode: 'none' | 'optional' | 'required';
+  /** Offered by the Kafka listener, in this order. */
+  saslMechanisms: SaslMechanism[];
+  saslSessionLifetimeMs: number;
+  scramIterations: number;
+  failuresMax: number;
+  failureWindowMs: number;
+  failureSourcesMax: number;
+  passwordCacheEntries: number;
+}
+
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /** TLS on the HTTP, Kafka and internal listeners (security/tls.ts). Paths are absolute. */
 export interface TlsConfig {

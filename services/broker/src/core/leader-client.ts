@@ -31,9 +31,9 @@ export interface LeaderClient {
  * (never forwarded again: one hop, no loops). `replay`: how to ask the leader the same read (the HTTP
  * target in origin form); absent, a read of a partition led elsewhere answers NOT_LEADER, and so does
  * a DeleteRecords (present: the caller wants it carried to the leader, as HTTP and one-address Kafka do).
- * `principal`: who the front door authenticated the client as; for now the subject of its verified
- * TLS certificate (mTLS, security/tls.ts peerPrincipal), absent when nobody was authenticated. The
- * seam of authorization (issue #14): ACLs are checked in the core against it, for every front door.
+ * `principal`: who the front door authenticated the client as, in Kafka's form (auth/principal.ts):
+ * `User:<name>` (HTTP Basic or a token, SASL), `User:<certificate subject>` (mTLS), `User:ANONYMOUS`
+ * when nobody was. The seam of authorization (issue #14): ACLs are checked in the core against it.
  */
 export interface RequestOrigin {
   readonly forwardedBy?: string;

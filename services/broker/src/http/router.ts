@@ -30,6 +30,8 @@ export interface RequestContext {
   readonly target: string;
   /** Aborted when the client disconnects before the answer is written. */
   readonly signal: AbortSignal;
+  /** Who sent it (auth/http-auth.ts), in Kafka's form: `User:<name>`, or `User:ANONYMOUS`. */
+  readonly principal: string;
 }
 
 export type Reply =

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
+import { WWW_AUTHENTICATE } from '../auth/http-auth.js';
 import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { errorBody, statusFor, toStrataError } from './errors.js';
@@ -20,6 +21,8 @@ export interface RequestListenerOptions {
   isShuttingDown: () => boolean;
   /** Registers in-flight work so close() can wait for it. */
   track: (work: Promise<unknown>) => void;
+  /** Who sent a request (auth/http-auth.ts); throws AUTHENTICATION_FAILED (401). */
+  authenticate: (req: IncomingMessage, route: { id: string; operational?: boolean }) => Promise<string>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -47,8 +50,9 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       if (options.isShuttingDown() && !route.operational) {
         throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker is shutting down; retry on another broker or after restart');
       }
+      const principal = await options.authenticate(req, route);
       const params = pathParams(pathTexts);
-      const ctx: RequestContext = { req, res, params, query: url.searchParams, target: `${url.pathname}${url.search}`, signal: controller.signal };
+      const ctx: RequestContext = { req, res, params, query: url.searchParams, target: `${url.pathname}${url.search}`, signal: controller.signal, principal };
       const reply = await route.handler(ctx);
       if (controller.signal.aborted || res.destroyed) return; // the client left; nothing to write
       writeReply(req, res, reply, options.isShuttingDown());
@@ -65,6 +69,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
         // A quota's throttle time says how long (whole seconds, rounded up); other retriable errors say 1 s.
         const retryAfterMs = error.details?.retryAfterMs;
         if (error.retriable) headers['Retry-After'] = typeof retryAfterMs === 'number' ? String(Math.max(1, Math.ceil(retryAfterMs / 1000))) : '1';
+        if (error.code === 'AUTHENTICATION_FAILED') headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
         writeReply(req, res, { status: statusFor(error.code), json: errorBody(error), headers }, options.isShuttingDown());
       } else if (!res.writableEnded) {
         res.destroy();

@@ -19,6 +19,7 @@ import { setMaxListeners } from 'node:events';
 import { peerPrincipal } from '../security/tls.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
+import { SaslSession } from './sasl-session.js';
 import type { ByteBudget } from './byte-budget.js';
 import { FrameReader } from './frame-reader.js';
 import type { KafkaListenerMetrics, RefusalReason } from './metrics.js';
@@ -34,8 +35,10 @@ export interface InboundRequest {
   frame: Buffer;
   /** The client's address, for logs. */
   remote: string;
-  /** The client's authenticated identity (its verified TLS certificate's subject), if any. */
+  /** The client's principal when the request was read (kafka/sasl-session.ts). */
   principal?: string | undefined;
+  /** The connection's authentication: the SASL handlers change it, dispatch asks it (gate). */
+  session?: SaslSession | undefined;
 }
 
 /**
@@ -73,8 +76,8 @@ interface Pending {
 export class KafkaConnection {
   readonly socket: Socket;
   readonly remote: string;
-  /** Fixed for the connection's life: set by the TLS handshake (mTLS), before the first request. */
-  readonly principal: string | undefined;
+  /** Who the client is: its certificate's principal (mTLS) from the start, or what SASL authenticated. */
+  readonly session: SaslSession;
   readonly #o: ConnectionOptions;
   readonly #reader: FrameReader;
   /**
@@ -101,7 +104,7 @@ export class KafkaConnection {
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.principal = peerPrincipal(socket);
+    this.session = new SaslSession(socket.remoteAddress ?? 'unknown', peerPrincipal(socket));
     this.#o = options;
     this.#reader = new FrameReader(options.maxRequestBytes);
     this.#closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -198,7 +201,8 @@ export class KafkaConnection {
       correlationId: frame.readInt32BE(4),
       frame,
       remote: this.remote,
-      principal: this.principal,
+      principal: this.session.principal,
+      session: this.session,
     };
     const abort = new AbortController();
     // The signal lives as long as its request and its listeners go with it; what bounds them is the

@@ -47,6 +47,7 @@ import { listGroupsHandler } from './handlers/list-groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
+import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
 import type { KafkaListenerMetrics } from './metrics.js';
 
 export interface DispatchContext {
@@ -115,6 +116,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.DescribeGroups, describeGroupsHandler(deps)],
     [ApiKey.DescribeClientQuotas, describeClientQuotasHandler(deps, quotas)],
     [ApiKey.AlterClientQuotas, alterClientQuotasHandler(deps, quotas)],
+    [ApiKey.SaslHandshake, saslHandshakeHandler(deps)],
+    [ApiKey.SaslAuthenticate, saslAuthenticateHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
@@ -131,6 +134,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
   return async (inbound: InboundRequest, signal: AbortSignal): Promise<KafkaReply> => {
     const route = routes.get(inbound.apiKey);
     if (route === undefined) return { kind: 'close', reason: 'unknown_api', message: `unknown api key ${inbound.apiKey}` };
+    const refusal = inbound.session?.gate(ctx.auth, inbound.apiKey, ctx.now());
+    if (refusal !== undefined && refusal !== null) return { kind: 'close', reason: 'unauthenticated', message: `${apiKeyName(inbound.apiKey)} refused: ${refusal}` };
     const api = apiKeyName(inbound.apiKey).replace(/\(\d+\)$/, '');
     metrics.requests.inc({ api, version: String(inbound.apiVersion) });
     const inRange = inbound.apiVersion >= route.minVersion && inbound.apiVersion <= route.maxVersion;
@@ -148,7 +153,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     const startedMs = performance.now();
     let reply: KafkaReply;
     try {
-      reply = await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, quota });
+      reply = await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, quota, session: inbound.session });
     } catch (e) {
       if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
       throw e;

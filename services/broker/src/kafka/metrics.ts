@@ -17,7 +17,8 @@ export type RefusalReason =
   | 'connections_per_address'
   | 'connections_per_principal'
   | 'connection_creation_rate'
-  | 'connections_total';
+  | 'connections_total'
+  | 'unauthenticated';
 
 export class KafkaListenerMetrics {
   readonly requests: Counter<'api' | 'version'>;

@@ -13,6 +13,7 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { StrataError } from '@strata/protocol';
+import { userPrincipal } from '../auth/principal.js';
 import type { TlsConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 
@@ -169,8 +170,9 @@ function samePems(a: Pems, b: Pems): boolean {
 }
 
 /**
- * The authenticated identity of a TLS peer: its certificate's subject (`CN=alice,O=acme`), when
- * the listener verified it (mTLS). Undefined on a plaintext socket or without a client certificate.
+ * The authenticated identity of a TLS peer: `User:` and its certificate's subject
+ * (`User:CN=alice,O=acme`, Kafka's default principal builder), when the listener verified it (mTLS).
+ * Undefined on a plaintext socket or without a client certificate.
  * This is the principal the request origin carries (core/leader-client.ts RequestOrigin.principal).
  */
 export function peerPrincipal(socket: unknown): string | undefined {
@@ -182,5 +184,5 @@ export function peerPrincipal(socket: unknown): string | undefined {
   for (const [name, value] of Object.entries(subject)) {
     for (const one of Array.isArray(value) ? value : [value]) parts.push(`${name}=${one.replace(/([,+"\\<>;=])/g, '\\$1')}`);
   }
-  return parts.length === 0 ? undefined : parts.join(',');
+  return parts.length === 0 ? undefined : userPrincipal(parts.join(','));
 }

@@ -1,7 +1,6 @@
 // Produce and fetch, JSON and raw, and offsets lookup: parse, call the data
 // core (core/data.ts decides where each partition's request goes), reply.
 
-import { peerPrincipal } from '../../security/tls.js';
 import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
@@ -32,10 +31,9 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   /** Who sent the request: a broker that forwarded it (never forwarded again), and how to ask the leader the same. */
   const originOf = (rc: RequestContext): RequestOrigin => {
     const value = rc.req.headers[FORWARDED_HEADER];
-    // A forwarded request's principal is the forwarding broker's own certificate, not the client's:
+    // A forwarded request's principal is the forwarding broker's own (its certificate), not the client's:
     // carrying the client's across the hop comes with authorization (issue #14, internal port hardening).
-    const principal = peerPrincipal(rc.req.socket);
-    return { ...(typeof value === 'string' ? { forwardedBy: value } : {}), replay: rc.target, ...(principal === undefined ? {} : { principal }) };
+    return { ...(typeof value === 'string' ? { forwardedBy: value } : {}), replay: rc.target, principal: rc.principal };
   };
 
   /**
@@ -49,7 +47,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   const quotaClient = (rc: RequestContext): ClientIdentity | null => {
     if (rc.req.headers[FORWARDED_HEADER] !== undefined) return null;
     const clientId = rc.req.headers[CLIENT_ID_HEADER];
-    return { principal: peerPrincipal(rc.req.socket), clientId: typeof clientId === 'string' ? clientId : '' };
+    return { principal: rc.principal, clientId: typeof clientId === 'string' ? clientId : '' };
   };
   const checkQuota = (client: ClientIdentity | null, kind: ByteQuota): void => {
     if (client === null) return;

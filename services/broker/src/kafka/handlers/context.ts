@@ -22,6 +22,7 @@ import type { RequestOrigin } from '../../core/leader-client.js';
 import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
 import type { KafkaClusterView } from '../cluster-view.js';
 import type { KafkaReply } from '../connection.js';
+import type { SaslSession } from '../sasl-session.js';
 import type { KafkaListenerMetrics } from '../metrics.js';
 
 export interface KafkaRequest {
@@ -30,8 +31,10 @@ export interface KafkaRequest {
   frame: Buffer;
   signal: AbortSignal;
   remote: string;
-  /** The client's authenticated identity (security/tls.ts peerPrincipal), carried to the core in every origin. */
+  /** The client's principal (`User:<name>`, kafka/sasl-session.ts) when the request was read, carried to the core in every origin. */
   principal?: string | undefined;
+  /** The connection's SASL state (the SASL handlers move it along). */
+  session?: SaslSession | undefined;
   /** The request's share of its client's quotas (docs/architecture.md#quotas). */
   quota: RequestQuota;
 }

@@ -1,0 +1,77 @@
+// The Redis engine's users and API tokens: two hashes under {users} holding JSON documents
+// (users.ts: what verifies a secret, never the secret). Multi-key changes are one script each.
+
+import { StrataError } from '@strata/protocol';
+import type { CallOptions } from '../coordinator.js';
+import { compareNames } from '../results.js';
+import { USER_LIMITS, userArguments, type ApiTokenRecord, type UserRecord } from '../users.js';
+import { int } from './codec.js';
+import type { RedisConnection } from './connection.js';
+
+function parse<T>(json: string, what: string): T {
+  try {
+    return JSON.parse(json) as T;
+  } catch (e) {
+    throw new StrataError('STORAGE_ERROR', `the coordinator holds a ${what} that is not JSON`, { cause: e });
+  }
+}
+
+export async function putUser(c: RedisConnection, user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
+  userArguments.putUser(user);
+  return c.call(`putUser ${user.name}`, { user: user.name }, options, async () => {
+    const created = int(await c.eval('put-user', [c.keys.users()], [user.name, JSON.stringify(user), USER_LIMITS.usersMax]), 'created');
+    return { created: created === 1 };
+  });
+}
+
+export async function getUser(c: RedisConnection, name: string, options?: CallOptions): Promise<UserRecord | null> {
+  userArguments.userName('getUser', name);
+  return c.call(`getUser ${name}`, { user: name }, options, async () => {
+    const json = await c.redis.hget(c.keys.users(), name);
+    return json === null ? null : parse<UserRecord>(json, 'user');
+  });
+}
+
+export async function listUsers(c: RedisConnection, options?: CallOptions): Promise<UserRecord[]> {
+  return c.call('listUsers', {}, options, async () => {
+    const all = (await c.redis.hvals(c.keys.users())).map((json) => parse<UserRecord>(json, 'user'));
+    return all.sort((a, b) => compareNames(a.name, b.name));
+  });
+}
+
+export async function deleteUser(c: RedisConnection, name: string, options?: CallOptions): Promise<boolean> {
+  userArguments.userName('deleteUser', name);
+  return c.call(`deleteUser ${name}`, { user: name }, options, async () => {
+    return int(await c.eval('delete-user', [c.keys.users(), c.keys.tokens()], [name]), 'deleted') === 1;
+  });
+}
+
+export async function createToken(c: RedisConnection, token: ApiTokenRecord, options?: CallOptions): Promise<void> {
+  userArguments.createToken(token);
+  return c.call(`createToken ${token.user}`, { user: token.user }, options, async () => {
+    await c.eval('create-token', [c.keys.users(), c.keys.tokens()], [token.id, token.user, JSON.stringify(token), USER_LIMITS.tokensPerUserMax]);
+  });
+}
+
+export async function getToken(c: RedisConnection, id: string, options?: CallOptions): Promise<ApiTokenRecord | null> {
+  userArguments.tokenId('getToken', id);
+  return c.call('getToken', {}, options, async () => {
+    const json = await c.redis.hget(c.keys.tokens(), id);
+    return json === null ? null : parse<ApiTokenRecord>(json, 'token');
+  });
+}
+
+export async function listTokens(c: RedisConnection, user: string, options?: CallOptions): Promise<ApiTokenRecord[]> {
+  userArguments.userName('listTokens', user);
+  return c.call(`listTokens ${user}`, { user }, options, async () => {
+    const all = (await c.redis.hvals(c.keys.tokens())).map((json) => parse<ApiTokenRecord>(json, 'token'));
+    return all.filter((t) => t.user === user).sort((a, b) => compareNames(a.id, b.id));
+  });
+}
+
+export async function revokeToken(c: RedisConnection, user: string, id: string, options?: CallOptions): Promise<boolean> {
+  userArguments.revokeToken(user, id);
+  return c.call(`revokeToken ${user}`, { user }, options, async () => {
+    return int(await c.eval('revoke-token', [c.keys.tokens()], [user, id]), 'revoked') === 1;
+  });
+}

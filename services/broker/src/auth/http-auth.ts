@@ -1,0 +1,75 @@
+// Who an HTTP request comes from: `Authorization: Bearer <API token>`, `Authorization: Basic`
+// (a user's password, checked against its SCRAM-stored keys), or the client certificate (mTLS).
+// Credentials in the header win over the certificate (as SASL does over SSL in Kafka).
+//
+// STRATA_AUTH=none: the header is not read (the principal is the certificate's, or anonymous).
+// optional: a header is checked (wrong credentials are 401, never silently anonymous).
+// required: a request with neither is 401, except the operational routes (health, readiness,
+// metrics, the OpenAPI document) and one bootstrap case: while the coordinator holds no user at
+// all, POST /v1/users from a loopback address (how the first user is made on a new cluster).
+
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { StrataError } from '@strata/protocol';
+import { peerPrincipal } from '../security/tls.js';
+import type { AuthFailureReason, Authenticator } from './authenticator.js';
+import { ANONYMOUS_PRINCIPAL } from './principal.js';
+
+/** The challenge a 401 carries: both schemes this broker accepts. */
+export const WWW_AUTHENTICATE = 'Basic realm="strata", charset="UTF-8", Bearer realm="strata"';
+
+export interface HttpRouteInfo {
+  id: string;
+  operational?: boolean;
+}
+
+const BASIC_CREDENTIALS_BYTES_MAX = 2048;
+
+export function sourceOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+export async function httpPrincipal(auth: Authenticator, req: IncomingMessage, route: HttpRouteInfo): Promise<string> {
+  const certificate = peerPrincipal(req.socket);
+  if (!auth.enabled) return certificate ?? ANONYMOUS_PRINCIPAL;
+  const header = req.headers.authorization;
+  const source = sourceOf(req);
+  if (header !== undefined) {
+    const outcome = await fromHeader(auth, header, source);
+    if (outcome.ok) return outcome.principal;
+    throw refusal(outcome.reason);
+  }
+  if (certificate !== undefined) return certificate;
+  if (!auth.required || route.operational === true) return ANONYMOUS_PRINCIPAL;
+  if (route.id === 'createUser' && isLoopback(source) && !(await auth.hasUsers())) return ANONYMOUS_PRINCIPAL;
+  throw new StrataError('AUTHENTICATION_FAILED', 'authentication required: send Authorization: Bearer <token> or Basic <user:password>, or a client certificate', { details: { reason: 'no_credentials' } });
+}
+
+async function fromHeader(auth: Authenticator, header: string, source: string): Promise<{ ok: true; principal: string } | { ok: false; reason: AuthFailureReason }> {
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const value = space < 0 ? '' : header.slice(space + 1).trim();
+  if (scheme === 'bearer' && value !== '') return auth.token(value, source, 'http');
+  if (scheme === 'basic' && value !== '' && value.length <= BASIC_CREDENTIALS_BYTES_MAX) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) return auth.password(decoded.slice(0, colon), decoded.slice(colon + 1), source, 'http');
+  }
+  return auth.fail('http', source, null, 'malformed', `an Authorization header of scheme "${scheme.slice(0, 16)}" that is not Bearer or Basic <user:password>`);
+}
+
+function refusal(reason: AuthFailureReason): StrataError {
+  const message =
+    reason === 'rate_limited'
+      ? 'authentication refused: too many failed logins from this address; retry later'
+      : reason === 'expired_token'
+        ? 'authentication failed: the API token has expired'
+        : 'authentication failed';
+  return new StrataError('AUTHENTICATION_FAILED', message, { details: { reason: reason === 'rate_limited' || reason === 'expired_token' || reason === 'malformed' ? reason : 'invalid_credentials' } });
+}
+
+function isLoopback(address: string): boolean {
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(plain) === 4) return plain.startsWith('127.');
+  return plain === '::1';
+}
