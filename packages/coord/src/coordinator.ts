@@ -261,6 +261,8 @@ export const PRODUCER_IDS_PER_MS = 1000;
 
 // ---- groups (types in group-types.ts) ------------------------------------------------------------
 
+import type { AclBinding } from '@strata/protocol';
+import type { AclChange, AclSnapshot } from './acls.js';
 import type {
   GroupMember,
   GroupHeartbeatRequest,
@@ -404,6 +406,20 @@ export interface Coordinator {
    * to its producers one by one and asks again when the block is used up.
    */
   allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock>;
+
+  // ACL bindings (Kafka's ACL model: @strata/protocol acls.ts; acls.ts here)
+  /**
+   * Stores the bindings not stored yet, all or nothing: INVALID_REQUEST (reason INVALID_ACL) for a bad
+   * binding or more than ACLS_PER_CALL_MAX, (reason ACL_LIMIT_REACHED) past ACLS_MAX stored. The version
+   * moves when anything was added.
+   */
+  createAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange>;
+  /** Removes the given bindings (exactly equal ones); those not stored are ignored. The version moves when anything was removed. */
+  deleteAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange>;
+  /** Every binding with the version of that moment. */
+  listAcls(options?: CallOptions): Promise<AclSnapshot>;
+  /** The version alone (cheap: what a cache polls). */
+  aclsVersion(options?: CallOptions): Promise<number>;
 
   // consumer groups (KIP-848): every call touching a group first removes the members whose session
   // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.

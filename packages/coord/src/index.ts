@@ -59,3 +59,6 @@ export { CoordKeys, DEFAULT_KEY_PREFIX, hashTag } from './redis/keys.js';
 export { LUA_DIR, SCRIPT_NAMES, loadScripts, type Script, type ScriptName } from './redis/scripts.js';
 
 export { manifestEndOffset } from './manifest.js';
+
+export { ACLS_MAX, ACLS_PER_CALL_MAX } from './acls.js';
+export type { AclChange, AclSnapshot } from './acls.js';

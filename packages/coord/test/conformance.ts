@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
 import { COORDINATOR_DEFAULTS, LIMITS, PRODUCER_IDS_PER_MS } from '@strata/coord';
+import { describeAclConformance } from './conformance-acls.js';
 import type { ClassicGroupState, Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
@@ -139,6 +140,8 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       expect(got.acquired).toBe(true);
       return got.acquired ? got.epoch : -1;
     }
+
+    describeAclConformance(() => ({ co, target }));
 
     // ---- brokers ----------------------------------------------------------------------------
 

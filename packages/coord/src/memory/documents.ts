@@ -22,6 +22,10 @@ export interface ClusterDoc {
   controller: ControllerDoc;
   /** The first producer id not handed out yet (absent: none ever was). */
   nextProducerId?: number;
+  /** ACL bindings by key (@strata/protocol aclBindingKey), sorted; absent: none ever stored. */
+  acls?: string[];
+  /** Moves on every ACL change (absent: 0). */
+  aclsVersion?: number;
 }
 
 export interface LeaseDoc {

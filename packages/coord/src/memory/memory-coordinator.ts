@@ -63,6 +63,9 @@ import type {
   TopicConfigChange,
   TopicMetadata,
 } from '../coordinator.js';
+import type { AclBinding } from '@strata/protocol';
+import type { AclChange, AclSnapshot } from '../acls.js';
+import * as acls from './acls.js';
 import * as brokers from './brokers.js';
 import * as producerIds from './producer-ids.js';
 import * as controller from './controller.js';
@@ -143,6 +146,24 @@ export class MemoryCoordinator implements Coordinator {
   // ---- producer ids ----------------------------------------------------------------------------
   allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock> {
     return producerIds.allocateProducerIds(this.#s, brokerId, blockSize, options);
+  }
+
+  // ---- ACL bindings ----------------------------------------------------------------------------
+
+  createAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.createAcls(this.#s, bindings, options);
+  }
+
+  deleteAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.deleteAcls(this.#s, bindings, options);
+  }
+
+  listAcls(options?: CallOptions): Promise<AclSnapshot> {
+    return acls.listAcls(this.#s, options);
+  }
+
+  aclsVersion(options?: CallOptions): Promise<number> {
+    return acls.aclsVersion(this.#s, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 //   <prefix>{cluster}:controller            hash: holder, epoch, expiry (server ms)
 //   <prefix>{cluster}:boot                  hash: the server run id seen, boot id, quarantine
 //   <prefix>{cluster}:producer-ids          hash: the next producer id not handed out, the last caller
+//   <prefix>{cluster}:acls                  hash: "v" -> version, "b:<binding key>" -> 1 (Kafka's ACLs)
 //   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
 //                                           the groups' own slots: a separate, idempotent SADD)
 //
@@ -64,6 +65,9 @@ export class CoordKeys {
   }
   producerIds(): string {
     return `${this.prefix}{cluster}:producer-ids`;
+  }
+  acls(): string {
+    return `${this.prefix}{cluster}:acls`;
   }
 
   // one partition (one slot: {<topic>/<partition>})

@@ -50,6 +50,9 @@ import type {
   TopicConfigChange,
   TopicMetadata,
 } from '../coordinator.js';
+import type { AclBinding } from '@strata/protocol';
+import type { AclChange, AclSnapshot } from '../acls.js';
+import * as acls from './acls.js';
 import * as brokers from './brokers.js';
 import { RedisConnection, type RedisCoordinatorOptions } from './connection.js';
 import * as producerIds from './producer-ids.js';
@@ -126,6 +129,24 @@ export class RedisCoordinator implements Coordinator {
 
   allocateProducerIds(brokerId: string, blockSize: number, options?: CallOptions): Promise<ProducerIdBlock> {
     return producerIds.allocateProducerIds(this.#c, brokerId, blockSize, options);
+  }
+
+  // ---- ACL bindings ----------------------------------------------------------------------------
+
+  createAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.createAcls(this.#c, bindings, options);
+  }
+
+  deleteAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.deleteAcls(this.#c, bindings, options);
+  }
+
+  listAcls(options?: CallOptions): Promise<AclSnapshot> {
+    return acls.listAcls(this.#c, options);
+  }
+
+  aclsVersion(options?: CallOptions): Promise<number> {
+    return acls.aclsVersion(this.#c, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

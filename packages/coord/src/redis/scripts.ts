@@ -53,6 +53,7 @@ export const SCRIPT_NAMES = [
   'classic-store',
   'group-expire',
   'allocate-producer-ids',
+  'change-acls',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
