@@ -17,7 +17,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
+import { Authorizer } from './auth/authorizer.js';
+import { ForwardedIdentity } from './auth/forwarded-identity.js';
 import { Forwarder } from './cluster/forwarder.js';
+import { httpOrigin } from './http/origin.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -283,8 +286,13 @@ async function startOnLockedDataDir(
     tls,
   });
   node = clusterNode;
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
+  const forwardedIdentity = new ForwardedIdentity(config.cluster.clusterSecret);
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls, identity: forwardedIdentity });
   undo.push(() => forwarder.close());
+  // Loaded before any listener starts: with STRATA_AUTHORIZER=acl no request is served without the ACLs.
+  const authorizer = new Authorizer({ config: config.authorization, coordinator, logger, metrics: metrics.registry });
+  undo.push(async () => authorizer.close());
+  await authorizer.start();
   const ctx: BrokerContext = {
     coordinator,
     router: clusterNode,
@@ -300,11 +308,12 @@ async function startOnLockedDataDir(
     state: () => state,
     now,
     track,
+    authorizer,
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
   const data = new DataCore(ctx);
   /** Idempotent producers' ids (Kafka's InitProducerId). */
-  const producers = new ProducersCore(ctx.coordinator, config.brokerId);
+  const producers = new ProducersCore(ctx.coordinator, config.brokerId, authorizer);
   registerGroupLagMetrics(metrics.registry, groupLagSource(new GroupsCore(ctx, data), registry), config.metricsLagGroupsMax, now);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
@@ -334,7 +343,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, originOf: httpOrigin(forwardedIdentity) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -459,6 +468,7 @@ async function startOnLockedDataDir(
     await clusterNode.stop();
     await internalServer.close();
     await forwarder.close().catch(() => undefined);
+    authorizer.close();
     // Uploads in flight may finish; the rest resume from the manifest at the next start.
     await tiering.stop(Math.max(0, deadline - Date.now()));
     try {

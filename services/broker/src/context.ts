@@ -1,4 +1,5 @@
 import type { Coordinator } from '@strata/coord';
+import type { Authorizer } from './auth/authorizer.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Forwarder } from './cluster/forwarder.js';
 import type { PartitionRouter } from './cluster/routing.js';
@@ -33,4 +34,6 @@ export interface BrokerContext {
   readonly router: PartitionRouter;
   /** This broker's part in the cluster (a single node: a cluster of one), and the pool that forwards to leaders. */
   readonly cluster: { node: ClusterNode; forwarder: Forwarder };
+  /** Who may do what (Kafka's ACLs): the core checks every operation against it. */
+  readonly authorizer: Authorizer;
 }

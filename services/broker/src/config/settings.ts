@@ -179,6 +179,13 @@ export const DEFAULTS = Object.freeze({
   /** A plaintext HTTP listener on loopback beside the TLS one, for local tools (0 = none: the default once TLS is on). */
   plaintextHttpPort: 0,
   // The web console (services/console), served at /console from memory (http/console-assets.ts).
+  // Authorization with Kafka's ACLs (services/broker/src/auth/).
+  /** 'none' (every request allowed) or 'acl' (Kafka's ACL model, checked in the broker core). */
+  authorizer: 'none' as 'none' | 'acl',
+  /** Kafka's allow.everyone.if.no.acl.found: with 'acl', a resource no binding names is open to all ('true') or to super users only. */
+  allowEveryoneIfNoAclFound: false,
+  /** How often each broker asks the coordinator whether the ACLs changed (ms): a change made through another broker applies here within this bound. */
+  aclRefreshIntervalMs: 1_000,
   /** '' = the console built with this broker (@strata/console's dist); 'off' = no console; else a directory of built assets. */
   consoleDir: '',
   /** Bytes of console assets read into memory at start; a larger build is not served (logged), the broker still starts. */
@@ -324,6 +331,7 @@ export const INT_SETTINGS = {
   kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
   kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
   tlsReloadIntervalMs: { env: 'STRATA_TLS_RELOAD_INTERVAL_MS', default: DEFAULTS.tlsReloadIntervalMs, min: 100, max: 24 * 3_600_000 },
+  aclRefreshIntervalMs: { env: 'STRATA_ACL_REFRESH_INTERVAL_MS', default: DEFAULTS.aclRefreshIntervalMs, min: 50, max: 600_000 },
   plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
   consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
   kafkaGroupInitialRebalanceDelayMs: { env: 'STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS', default: DEFAULTS.kafkaGroupInitialRebalanceDelayMs, min: 0, max: 300_000 },
@@ -364,6 +372,10 @@ export const STRING_SETTINGS = {
   redisCaFile: 'STRATA_REDIS_CA_FILE',
   s3CaFile: 'STRATA_S3_CA_FILE',
   consoleDir: 'STRATA_CONSOLE_DIR',
+  // Authorization: 'none' | 'acl'; super users are ';'-separated principals (User:<name>), as Kafka's super.users.
+  authorizer: 'STRATA_AUTHORIZER',
+  superUsers: 'STRATA_SUPER_USERS',
+  allowEveryoneIfNoAclFound: 'STRATA_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

@@ -133,6 +133,16 @@ export interface BrokerConfig {
   /** TLS on the listeners; null = plaintext everywhere. */
   tls: TlsConfig | null;
   console: ConsoleConfig;
+  authorization: AuthorizationConfig;
+}
+
+/** Who may do what (services/broker/src/auth/): Kafka's ACL model, or every request allowed. */
+export interface AuthorizationConfig {
+  authorizer: 'none' | 'acl';
+  /** Principals every check allows (Kafka's super.users), in Kafka's form `User:<name>`. */
+  superUsers: string[];
+  allowEveryoneIfNoAclFound: boolean;
+  refreshIntervalMs: number;
 }
 
 /** TLS on the HTTP, Kafka and internal listeners (security/tls.ts). Paths are absolute. */

@@ -1,6 +1,7 @@
 // A small router: fixed route table, `{name}` path parameters, 404 for an
 // unknown path and 405 (with Allow) for a known path and a wrong method.
 
+import type { RequestOrigin } from '../core/leader-client.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
@@ -30,6 +31,8 @@ export interface RequestContext {
   readonly target: string;
   /** Aborted when the client disconnects before the answer is written. */
   readonly signal: AbortSignal;
+  /** Who sent it (principal, address, a forwarding broker): what the core authorizes (http/origin.ts). */
+  readonly origin: RequestOrigin;
 }
 
 export type Reply =

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { errorBody, statusFor, toStrataError } from './errors.js';
 import type { Reply, RequestContext, Router } from './router.js';
+import type { RequestOrigin } from '../core/leader-client.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -20,6 +21,8 @@ export interface RequestListenerOptions {
   isShuttingDown: () => boolean;
   /** Registers in-flight work so close() can wait for it. */
   track: (work: Promise<unknown>) => void;
+  /** Who sent the request (http/origin.ts). */
+  originOf: (req: IncomingMessage, target: string) => RequestOrigin;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -48,7 +51,8 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
         throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker is shutting down; retry on another broker or after restart');
       }
       const params = pathParams(pathTexts);
-      const ctx: RequestContext = { req, res, params, query: url.searchParams, target: `${url.pathname}${url.search}`, signal: controller.signal };
+      const target = `${url.pathname}${url.search}`;
+      const ctx: RequestContext = { req, res, params, query: url.searchParams, target, signal: controller.signal, origin: options.originOf(req, target) };
       const reply = await route.handler(ctx);
       if (controller.signal.aborted || res.destroyed) return; // the client left; nothing to write
       writeReply(req, res, reply, options.isShuttingDown());

@@ -31,6 +31,8 @@ export interface InboundRequest {
   remote: string;
   /** The client's authenticated identity (its verified TLS certificate's subject), if any. */
   principal?: string | undefined;
+  /** The client's IP address (what ACL hosts name). */
+  host?: string | undefined;
 }
 
 /**
@@ -186,6 +188,7 @@ export class KafkaConnection {
       frame,
       remote: this.remote,
       principal: this.principal,
+      host: this.socket.remoteAddress,
     };
     let answer: Promise<KafkaReply>;
     try {

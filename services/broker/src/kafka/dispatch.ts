@@ -133,7 +133,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
       throw e;
     }
     try {
-      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal });
+      return await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, host: inbound.host });
     } catch (e) {
       if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
       throw e;

@@ -10,7 +10,7 @@ export function clusterHandlers(
   openapi: () => unknown,
 ): Record<'describeCluster' | 'openapi' | 'metrics' | 'healthz' | 'readyz', Handler> {
   return {
-    describeCluster: () => ({ status: 200, json: describeCluster(ctx) satisfies ReplyBody<'describeCluster'> }),
+    describeCluster: ({ origin }) => ({ status: 200, json: describeCluster(ctx, origin) satisfies ReplyBody<'describeCluster'> }),
     openapi: () => ({ status: 200, json: openapi() }),
     metrics: async () => ({ status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType }),
     healthz: () => ({ status: 200, json: { status: 'ok' } satisfies ReplyBody<'healthz'> }),

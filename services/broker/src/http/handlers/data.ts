@@ -1,14 +1,12 @@
 // Produce and fetch, JSON and raw, and offsets lookup: parse, call the data
 // core (core/data.ts decides where each partition's request goes), reply.
 
-import { peerPrincipal } from '../../security/tls.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
-import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
 import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
-import type { ForwardedReply, RequestOrigin } from '../../core/leader-client.js';
+import type { ForwardedReply } from '../../core/leader-client.js';
 import { toJsonRecords } from '../../fetch.js';
 import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
@@ -26,15 +24,6 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
   const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
 
-  /** Who sent the request: a broker that forwarded it (never forwarded again), and how to ask the leader the same. */
-  const originOf = (rc: RequestContext): RequestOrigin => {
-    const value = rc.req.headers[FORWARDED_HEADER];
-    // A forwarded request's principal is the forwarding broker's own certificate, not the client's:
-    // carrying the client's across the hop comes with authorization (issue #14, internal port hardening).
-    const principal = peerPrincipal(rc.req.socket);
-    return { ...(typeof value === 'string' ? { forwardedBy: value } : {}), replay: rc.target, ...(principal === undefined ? {} : { principal }) };
-  };
-
   /** A leader's answer, passed on as it came. */
   const passOn = (reply: ForwardedReply): Reply => ({ status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers });
 
@@ -45,9 +34,10 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   };
 
   /** A fetch's partition (404 first) and bounds: the broker's caps clamp what the client asks (they do not refuse). */
-  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: QueryParams } => {
+  const fetchRequest = ({ params, query, origin }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number): { request: FetchRequest; q: QueryParams } => {
     const partition = params.partition!;
-    registry.partition(params.topic!, partition); // 404 first
+    core.authorize(origin, 'read', params.topic!); // 403, then 404
+    registry.partition(params.topic!, partition);
     const q = queryParams(route, query);
     const maxBytes = (q.maxBytes as number | undefined) ?? defaultMaxBytes;
     const request = {
@@ -65,12 +55,13 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     produceRecords: async (rc) => {
       const { req, params, query } = rc;
       const acks = (queryParams('produceRecords', query).acks ?? 'all') as Acks;
-      registry.get(params.topic!); // 404 before reading the body
+      core.authorize(rc.origin, 'write', params.topic!); // 403, then 404, before reading the body
+      registry.get(params.topic!);
       const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const partitions = plan.batches.map((b) => ({ partition: b.partition, batches: b.batch, frames: b.frames }));
-      const results = await core.produce({ topic: topic.name, acks, partitions }, originOf(rc), rc.signal);
+      const results = await core.produce({ topic: topic.name, acks, partitions }, rc.origin, rc.signal);
       if (acks === '0') {
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
       }
@@ -92,12 +83,13 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const { req, params, query } = rc;
       const acks = (queryParams('produceBatches', query).acks ?? 'all') as Acks;
       const partition = params.partition!;
+      core.authorize(rc.origin, 'write', params.topic!); // 403, then 404, before reading the body
       registry.partition(params.topic!, partition);
       const type = mediaType(req);
       if (type !== RECORD_BATCH_MEDIA_TYPE) {
         throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${RECORD_BATCH_MEDIA_TYPE}, got "${type}"`);
       }
-      const origin = originOf(rc);
+      const { origin } = rc;
       const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc.signal);
       if (forwarded !== null) return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
       const configs = registry.get(params.topic!).configs;
@@ -137,7 +129,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
         valueEncoding: (q.valueEncoding ?? 'utf8') as Encoding,
         headerEncoding: (q.headerEncoding ?? 'utf8') as HeaderEncoding,
       };
-      const read = await core.fetchPartition(request, originOf(rc), rc.signal);
+      const read = await core.fetchPartition(request, rc.origin, rc.signal);
       if (read.source === 'leader') return passOn(read.reply);
       if (read.source === 'none') return { status: 204 }; // the client left; nothing is written
       const { result } = read;
@@ -156,7 +148,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     },
 
     fetchBatches: async (rc) => {
-      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES).request, originOf(rc), rc.signal);
+      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES).request, rc.origin, rc.signal);
       if (read.source === 'leader') return passOn(read.reply);
       if (read.source === 'none') return { status: 204 };
       const { result } = read;
@@ -177,9 +169,10 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     listOffsets: async (rc) => {
       const { params, query } = rc;
       const partition = params.partition!;
-      registry.partition(params.topic!, partition); // 404 first
+      core.authorize(rc.origin, 'describe', params.topic!); // 403, then 404
+      registry.partition(params.topic!, partition);
       const at = queryParams('listOffsets', query).at as OffsetAt;
-      const lookup = await core.listOffsets(params.topic!, partition, at, originOf(rc), rc.signal);
+      const lookup = await core.listOffsets(params.topic!, partition, at, rc.origin, rc.signal);
       if (lookup.source === 'leader') return passOn(lookup.reply);
       const { offset, timestamp } = lookup;
       return { status: 200, json: (timestamp === undefined ? { offset } : { offset, timestamp }) satisfies ReplyBody<'listOffsets'> };
@@ -187,9 +180,10 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
 
     deleteRecords: async (rc) => {
       const { params, req } = rc;
-      registry.partition(params.topic!, params.partition!); // 404 before reading the body
+      core.authorize(rc.origin, 'delete', params.topic!); // 403, then 404, before reading the body
+      registry.partition(params.topic!, params.partition!);
       const { beforeOffset } = await readRequestJson(req, 'deleteRecords', config.maxRequestBytes);
-      const lowWatermark = await core.deleteRecords(params.topic!, params.partition!, beforeOffset, originOf(rc), rc.signal);
+      const lowWatermark = await core.deleteRecords(params.topic!, params.partition!, beforeOffset, rc.origin, rc.signal);
       return { status: 200, json: { lowWatermark } satisfies ReplyBody<'deleteRecords'> };
     },
   };

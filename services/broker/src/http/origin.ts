@@ -1,0 +1,25 @@
+// Who sent an HTTP request, as the core checks it (core/leader-client.ts RequestOrigin): the client's
+// authenticated principal and address; for a request another broker forwarded, the principal and
+// address of the client that sent it there, when the forward proves them (auth/forwarded-identity.ts).
+
+import type { IncomingMessage } from 'node:http';
+import type { ForwardedIdentity } from '../auth/forwarded-identity.js';
+import { FORWARDED_HEADER } from '../cluster/forwarder.js';
+import type { RequestOrigin } from '../core/leader-client.js';
+import { peerPrincipal } from '../security/tls.js';
+
+/** `replay`: the request target in origin form, how the leader is asked the same read. */
+export function httpOrigin(identity: ForwardedIdentity | null): (req: IncomingMessage, replay: string) => RequestOrigin {
+  return (req, replay) => {
+    const forwardedBy = req.headers[FORWARDED_HEADER];
+    const carried = typeof forwardedBy === 'string' && identity !== null ? identity.verify(forwardedBy, req.headers) : null;
+    const principal = carried !== null ? carried.principal : peerPrincipal(req.socket);
+    const host = carried !== null ? carried.host : req.socket.remoteAddress;
+    return {
+      ...(typeof forwardedBy === 'string' ? { forwardedBy } : {}),
+      replay,
+      ...(principal === undefined ? {} : { principal }),
+      ...(host === undefined ? {} : { host }),
+    };
+  };
+}
