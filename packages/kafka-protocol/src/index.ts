@@ -53,3 +53,4 @@ export { AlterConfigOp, ConfigResourceType } from './messages/configs.js';
 
 export { SUPPORTED_APIS, isSupportedVersion } from './supported.js';
 export type { VersionSpan } from './supported.js';
+export { ACL_ANY, ACL_PATTERN_MATCH, aclOperationCode, aclPatternTypeCode, aclPermissionCode, aclResourceTypeCode } from './acl-codes.js';

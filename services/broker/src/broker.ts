@@ -26,6 +26,7 @@ import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
+import { aclHandlers } from './http/handlers/acls.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { DataCore } from './core/data.js';
 import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
@@ -321,6 +322,7 @@ async function startOnLockedDataDir(
     ...dataHandlers(ctx, data),
     ...producerHandlers(ctx, producers),
     ...groupHandlers(ctx, data),
+    ...aclHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */

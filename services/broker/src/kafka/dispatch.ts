@@ -41,6 +41,7 @@ import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
 import { listGroupsHandler } from './handlers/list-groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
@@ -103,6 +104,9 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.OffsetFetch, offsetFetchHandler(deps)],
     [ApiKey.OffsetDelete, offsetDeleteHandler(deps)],
     [ApiKey.DescribeGroups, describeGroupsHandler(deps)],
+    [ApiKey.DescribeAcls, describeAclsHandler(deps)],
+    [ApiKey.CreateAcls, createAclsHandler(deps)],
+    [ApiKey.DeleteAcls, deleteAclsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
