@@ -27,9 +27,15 @@ export const AclBinding = Type.Object(
 );
 /** A binding to create: host may be left out ("*"). */
 export const AclBindingInput = Type.Composite([Type.Omit(AclBinding, ['host']), Type.Object({ host: Type.Optional(AclBinding.properties.host) })], { additionalProperties: false });
-export const CreateAclsRequest = Type.Object({ acls: Type.Array(AclBindingInput, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
-export const CreateAclsResponse = Type.Object({ created: Type.Integer({ minimum: 0, description: 'Bindings that were not stored before.' }), acls: Type.Array(AclBinding) });
-export const AclList = Type.Object({ acls: Type.Array(AclBinding) });
-export const AclsDeleted = Type.Object({ deleted: Type.Array(AclBinding, { description: 'The bindings the filter matched, now removed.' }) });
+export const CreateAclsRequest = Type.Object({ acls: Type.Array(AclBindingInput, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false, examples: [{ acls: [{ principal: 'User:alice', host: '*', resourceType: 'topic', patternType: 'prefixed', resourceName: 'orders.', operation: 'read', permission: 'allow' }] }] });
+export const CreateAclsResponse = Type.Object(
+  { created: Type.Integer({ minimum: 0, description: 'Bindings that were not stored before.' }), acls: Type.Array(AclBinding) },
+  { examples: [{ created: 1, acls: [{ principal: 'User:alice', host: '*', resourceType: 'topic', patternType: 'prefixed', resourceName: 'orders.', operation: 'read', permission: 'allow' }] }] },
+);
+export const AclList = Type.Object({ acls: Type.Array(AclBinding) }, { examples: [{ acls: [{ principal: 'User:alice', host: '*', resourceType: 'topic', patternType: 'prefixed', resourceName: 'orders.', operation: 'read', permission: 'allow' }] }] });
+export const AclsDeleted = Type.Object(
+  { deleted: Type.Array(AclBinding, { description: 'The bindings the filter matched, now removed.' }) },
+  { examples: [{ deleted: [{ principal: 'User:alice', host: '*', resourceType: 'topic', patternType: 'prefixed', resourceName: 'orders.', operation: 'read', permission: 'allow' }] }] },
+);
 
 export type AclBindingBody = Static<typeof AclBinding>;
