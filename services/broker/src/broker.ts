@@ -18,7 +18,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
 import { Authorizer } from './auth/authorizer.js';
-import { ForwardedIdentity } from './auth/forwarded-identity.js';
 import { Forwarder } from './cluster/forwarder.js';
 import { httpOrigin } from './http/origin.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
@@ -26,7 +25,6 @@ import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { BrokerContext, BrokerState } from './context.js';
-import { aclHandlers } from './http/handlers/acls.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { DataCore } from './core/data.js';
 import { startKafkaListener, type KafkaListener } from './kafka/listener.js';
@@ -287,13 +285,10 @@ async function startOnLockedDataDir(
     tls,
   });
   node = clusterNode;
-  const forwardedIdentity = new ForwardedIdentity(config.cluster.clusterSecret);
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls, identity: forwardedIdentity });
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls, clusterSecret: config.cluster.clusterSecret });
   undo.push(() => forwarder.close());
-  // Loaded before any listener starts: with STRATA_AUTHORIZER=acl no request is served without the ACLs.
-  const authorizer = new Authorizer({ config: config.authorization, coordinator, logger, metrics: metrics.registry });
+  const authorizer = await Authorizer.open({ config: config.authorization, coordinator, logger, metrics: metrics.registry });
   undo.push(async () => authorizer.close());
-  await authorizer.start();
   const ctx: BrokerContext = {
     coordinator,
     router: clusterNode,
@@ -322,7 +317,6 @@ async function startOnLockedDataDir(
     ...dataHandlers(ctx, data),
     ...producerHandlers(ctx, producers),
     ...groupHandlers(ctx, data),
-    ...aclHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
@@ -345,7 +339,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, originOf: httpOrigin(forwardedIdentity) });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, originOf: httpOrigin(config.cluster.clusterSecret) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {

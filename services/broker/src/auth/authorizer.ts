@@ -72,8 +72,17 @@ export class Authorizer {
     return this.#config.authorizer === 'acl';
   }
 
-  /** Loads the bindings (the broker does not serve before it knows them) and starts the bounded refresh. */
-  async start(): Promise<void> {
+  /**
+   * An authorizer with the bindings loaded and its bounded refresh started: the broker opens it
+   * before any listener, so with STRATA_AUTHORIZER=acl no request is served without the ACLs.
+   */
+  static async open(options: AuthorizerOptions): Promise<Authorizer> {
+    const authorizer = new Authorizer(options);
+    await authorizer.#start();
+    return authorizer;
+  }
+
+  async #start(): Promise<void> {
     if (!this.enabled) return;
     await this.refresh();
     this.#logger.info('authorization: Kafka ACLs', {

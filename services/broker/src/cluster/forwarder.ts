@@ -9,7 +9,7 @@ import { Counter, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
 import type { ForwardedReply, LeaderClient, RequestOrigin } from '../core/leader-client.js';
-import type { ForwardedIdentity } from '../auth/forwarded-identity.js';
+import { ForwardedIdentity } from '../auth/forwarded-identity.js';
 import { peerConnectOptions } from '../security/peer-connector.js';
 import type { TlsMaterial } from '../security/tls.js';
 
@@ -37,10 +37,10 @@ export class Forwarder implements LeaderClient {
   readonly #identity: ForwardedIdentity | null;
 
   /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). */
-  /** `options.identity`: how the client's principal and address travel with a forward (auth/forwarded-identity.ts); absent, they do not. */
-  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null; identity?: ForwardedIdentity } = {}) {
+  /** `options.clusterSecret`: proves the client's principal and address a forward carries (auth/forwarded-identity.ts); absent, none is carried. */
+  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null; clusterSecret?: string } = {}) {
     this.#brokerId = brokerId;
-    this.#identity = options.identity ?? null;
+    this.#identity = options.clusterSecret === undefined ? null : new ForwardedIdentity(options.clusterSecret);
     this.#forwarded =
       options.metrics === undefined
         ? null

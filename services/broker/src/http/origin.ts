@@ -3,16 +3,17 @@
 // address of the client that sent it there, when the forward proves them (auth/forwarded-identity.ts).
 
 import type { IncomingMessage } from 'node:http';
-import type { ForwardedIdentity } from '../auth/forwarded-identity.js';
+import { ForwardedIdentity } from '../auth/forwarded-identity.js';
 import { FORWARDED_HEADER } from '../cluster/forwarder.js';
 import type { RequestOrigin } from '../core/leader-client.js';
 import { peerPrincipal } from '../security/tls.js';
 
-/** `replay`: the request target in origin form, how the leader is asked the same read. */
-export function httpOrigin(identity: ForwardedIdentity | null): (req: IncomingMessage, replay: string) => RequestOrigin {
+/** `clusterSecret`: what a forward's proof is checked with. `replay`: the request target in origin form, how the leader is asked the same read. */
+export function httpOrigin(clusterSecret: string): (req: IncomingMessage, replay: string) => RequestOrigin {
+  const identity = new ForwardedIdentity(clusterSecret);
   return (req, replay) => {
     const forwardedBy = req.headers[FORWARDED_HEADER];
-    const carried = typeof forwardedBy === 'string' && identity !== null ? identity.verify(forwardedBy, req.headers) : null;
+    const carried = typeof forwardedBy === 'string' ? identity.verify(forwardedBy, req.headers) : null;
     const principal = carried !== null ? carried.principal : peerPrincipal(req.socket);
     const host = carried !== null ? carried.host : req.socket.remoteAddress;
     return {
