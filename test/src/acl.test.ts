@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, HttpClient, type BrokerProcess, type HttpAnswer, type Json } from './harness/index.js';
+import { Cluster, HttpClient, runStrata, type BrokerProcess, type HttpAnswer, type Json } from './harness/index.js';
 import { brokerLifecycle } from './support.js';
 import { makePki, type Pki } from './tls/certs.js';
 
@@ -22,9 +22,9 @@ const pki: Pki = makePki();
 afterAll(() => pki.remove());
 
 /** A client certificate from the CA for `name` (its principal: User:CN=<name>). */
-function identity(name: string): { cert: Buffer; key: Buffer; principal: string } {
+function identity(name: string): { cert: Buffer; key: Buffer; principal: string; certFile: string; keyFile: string } {
   const files = pki.issueServerCert(name);
-  return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), principal: `User:CN=${name}` };
+  return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), principal: `User:CN=${name}`, ...files };
 }
 
 const admin = identity('acl-admin');
@@ -224,6 +224,23 @@ describe('ACLs on one broker (mTLS principals)', () => {
     } finally {
       await Promise.all([aliceProducer.disconnect(), bobProducer.disconnect(), bobAdmin.disconnect(), aliceAdmin.disconnect()]);
     }
+  });
+
+  it('manages ACLs with the CLI (strata acls create|list|delete), refused without alter on the cluster', async () => {
+    const env = (who: { certFile: string; keyFile: string }) => ({ env: { STRATA_CA_FILE: pki.caFile, STRATA_CLIENT_CERT_FILE: who.certFile, STRATA_CLIENT_KEY_FILE: who.keyFile } });
+    const args = ['--principal', 'User:dave', '--resource-type', 'topic', '--pattern', 'prefixed', '--resource', 'cli.', '--broker', broker.url];
+    const created = await runStrata(['acls', 'create', ...args, '--operation', 'read', '--operation', 'write'], env(admin));
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('created 2 ACL bindings');
+    const listed = await runStrata(['acls', 'list', '--principal', 'User:dave', '--json', '--broker', broker.url], env(admin));
+    expect(JSON.parse(listed.stdout).acls.map((x: Json) => x.operation).sort()).toEqual(['read', 'write']);
+    const refused = await runStrata(['acls', 'delete', '--principal', 'User:dave', '--broker', broker.url], env(bob));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('CLUSTER_AUTHORIZATION_FAILED');
+    const unfiltered = await runStrata(['acls', 'delete', '--broker', broker.url], env(admin));
+    expect(unfiltered.code).not.toBe(0);
+    const deleted = await runStrata(['acls', 'delete', '--principal', 'User:dave', '--broker', broker.url], env(admin));
+    expect(deleted.stdout).toContain('deleted 2 ACL bindings');
   });
 
   it('round-trips kafkajs admin createAcls, describeAcls and deleteAcls', async () => {
