@@ -45,6 +45,7 @@ export function offsetFetchHandler(deps: HandlerDeps): KafkaHandler {
     const wanted = topics ?? [...byTopic].map(([name, m]) => ({ name, partitionIndexes: [...m.keys()] }));
     // fetchOffsets left out the topics the principal may not describe; one it named is refused per partition, as Kafka's.
     const visible = topics === null ? null : deps.groups.topicsAllowed(origin, 'describe', topics.map((t) => t.name));
+    for (const name of new Set(topics?.map((t) => t.name))) if (visible !== null && !visible.has(name)) deps.ctx.authorizer.denied(origin, 'describe', { type: 'topic', name });
     return {
       errorCode: KafkaError.NONE,
       topics: wanted.map((t) => ({
