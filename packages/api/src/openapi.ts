@@ -10,9 +10,10 @@ import { API_ROUTES, JSON_MEDIA_TYPE, PARAMETERS, type ApiRoute, type ErrorStatu
 type Json = Record<string, unknown>;
 
 /** The error answers, by status: one shared response each (components.responses). */
-export const ERROR_ANSWERS: Readonly<Record<ErrorStatus | '429' | '500' | '503', { name: string; description: string }>> = {
+export const ERROR_ANSWERS: Readonly<Record<ErrorStatus | '403' | '429' | '500' | '503', { name: string; description: string }>> = {
   '400': { name: 'BadRequest', description: 'Bad input (INVALID_REQUEST, INVALID_TOPIC, INVALID_CONFIG, INVALID_PARTITIONS, CORRUPT_MESSAGE, INVALID_RECORD, ...). Nothing was changed.' },
   '401': { name: 'Unauthenticated', description: 'AUTHENTICATION_FAILED: credentials were wrong, expired or revoked, or none were given to a broker with STRATA_AUTH=required (WWW-Authenticate names the schemes). Nothing was changed.' },
+  '403': { name: 'Forbidden', description: 'The principal may not do this (Kafka\'s ACLs, STRATA_AUTHORIZER=acl): TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED, TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Nothing was changed.' },
   '404': { name: 'NotFound', description: 'Unknown topic, partition, group member, group or route (UNKNOWN_TOPIC, UNKNOWN_PARTITION, UNKNOWN_MEMBER_ID, NOT_FOUND).' },
   '405': { name: 'MethodNotAllowed', description: 'METHOD_NOT_ALLOWED; the Allow header lists the methods.' },
   '409': { name: 'Conflict', description: 'TOPIC_ALREADY_EXISTS, FENCED_LEADER_EPOCH, FENCED_MEMBER_EPOCH (drop the partitions and rejoin), NON_EMPTY_GROUP, GROUP_MAX_SIZE_REACHED, GROUP_LIMIT_REACHED, INCONSISTENT_GROUP_PROTOCOL (a classic Kafka group holds the id), ILLEGAL_GENERATION, OUT_OF_ORDER_SEQUENCE_NUMBER and INVALID_PRODUCER_EPOCH (an idempotent producer\'s batch out of sequence or from an older epoch; nothing written).' },
@@ -85,9 +86,9 @@ function operation(route: ApiRoute): Json {
     const statuses: string[] = [...(route.errors ?? [])];
     // Every route that reads a body (those that may answer 413) may also be throttled.
     if (statuses.includes('413')) statuses.push('429');
-    // Any API route answers 401 for bad credentials (or none, under STRATA_AUTH=required).
+    // Any API route answers 401 for bad credentials (or none, under STRATA_AUTH=required), and is authorized (403 only with STRATA_AUTHORIZER=acl).
     statuses.unshift('401');
-    statuses.push('500', '503');
+    statuses.push('403', '500', '503');
     for (const s of statuses) responses[s] = { $ref: `#/components/responses/${ERROR_ANSWERS[s as keyof typeof ERROR_ANSWERS].name}` };
   }
   const query = (route.query ?? []).map((q) =>

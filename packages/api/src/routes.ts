@@ -7,6 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import * as S from './schemas.js';
 import * as Q from './schemas-quotas.js';
 import * as U from './user-schemas.js';
+import * as A from './acl-schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -94,6 +95,17 @@ export interface ApiRoute {
 }
 
 const binary = Type.String({ contentEncoding: 'binary' });
+
+/** The filter of the ACL list and delete (Kafka's AclBindingFilter). */
+const ACL_FILTER_QUERY: ReadonlyArray<ParameterSpec> = [
+  { name: 'principal', in: 'query', schema: Type.String(), description: 'Kafka\'s form `User:<name>`.' },
+  { name: 'host', in: 'query', schema: Type.String() },
+  { name: 'resourceType', in: 'query', schema: A.AclResourceType },
+  { name: 'patternType', in: 'query', schema: Type.Union([A.AclPatternType, Type.Literal('match'), Type.Literal('any')], { default: 'any' }) },
+  { name: 'resourceName', in: 'query', schema: Type.String() },
+  { name: 'operation', in: 'query', schema: A.AclOperation },
+  { name: 'permission', in: 'query', schema: A.AclPermission },
+];
 const intHeader = (description: string) => ({ description, schema: Type.Integer() });
 
 export const API_ROUTES = [
@@ -361,6 +373,37 @@ export const API_ROUTES = [
     errors: ['400', '404', '413', '415'],
   },
   { id: 'revokeToken', method: 'DELETE', path: '/v1/users/{user}/tokens/{token}', summary: 'Revoke an API token', answers: { '200': { description: 'Revoked.', schema: U.TokenRevoked } }, errors: ['404'] },
+  // ---- ACLs ----
+  {
+    id: 'createAcls',
+    method: 'POST',
+    path: '/v1/acls',
+    summary: 'Add ACL bindings (Kafka\'s CreateAcls; needs alter on the cluster)',
+    description: 'All or nothing: every binding is checked first (400, nothing stored). A binding stored already is not stored twice. Every broker applies them within STRATA_ACL_REFRESH_INTERVAL_MS.',
+    body: { schema: A.CreateAclsRequest },
+    answers: { '200': { description: 'Stored.', schema: A.CreateAclsResponse } },
+    errors: ['400', '413', '415'],
+  },
+  {
+    id: 'listAcls',
+    method: 'GET',
+    path: '/v1/acls',
+    summary: 'List ACL bindings matching a filter (Kafka\'s DescribeAcls; needs describe on the cluster)',
+    description: 'Each parameter left out matches any value. patternType=match with resourceName lists every binding that applies to that resource (its literal, "*" and the prefixes of the name).',
+    query: ACL_FILTER_QUERY,
+    answers: { '200': { description: 'The bindings.', schema: A.AclList } },
+    errors: ['400'],
+  },
+  {
+    id: 'deleteAcls',
+    method: 'DELETE',
+    path: '/v1/acls',
+    summary: 'Delete the ACL bindings matching a filter (Kafka\'s DeleteAcls; needs alter on the cluster)',
+    description: 'The same filter as the list. A filter with no parameter matches every binding.',
+    query: ACL_FILTER_QUERY,
+    answers: { '200': { description: 'What was deleted.', schema: A.AclsDeleted } },
+    errors: ['400'],
+  },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },
   { id: 'openapi', method: 'GET', path: '/v1/openapi.json', operational: true, summary: 'This document', answers: { '200': { description: 'OpenAPI 3.1.', schema: S.OpenApiDocument } } },

@@ -4,7 +4,7 @@
 // may have been applied: its retry can then answer TOPIC_ALREADY_EXISTS or
 // UNKNOWN_TOPIC, as Kafka's admin client can.
 
-import { StrataError, isStrataError } from '@strata/protocol';
+import { StrataError, isStrataError, type AclBinding, type AclFilter } from '@strata/protocol';
 import {
   StrataApi,
   type CallOptions,
@@ -221,6 +221,18 @@ export class Admin {
 
   revokeToken(user: string, id: string, options?: AdminCallOptions): Promise<void> {
     return this.#api.revokeToken(user, id, this.#call(options));
+  }
+
+  createAcls(acls: readonly AclBinding[], options?: AdminCallOptions): Promise<number> {
+    return this.#api.createAcls(acls, this.#call(options));
+  }
+
+  listAcls(filter: AclFilter = {}, options?: AdminCallOptions): Promise<AclBinding[]> {
+    return this.#api.listAcls(filter, this.#call(options));
+  }
+
+  deleteAcls(filter: AclFilter, options?: AdminCallOptions): Promise<AclBinding[]> {
+    return this.#api.deleteAcls(filter, this.#call(options));
   }
 
   /** Closes the connection's pools (unless it was shared). */

@@ -35,7 +35,7 @@ import type {
 } from '@strata/api';
 import { JSON_MEDIA_TYPE, RECORD_BATCH_MEDIA_TYPE } from '@strata/api';
 export type { AlterQuotasRequest, QuotaEntity, QuotaRecord, QuotaValues } from '@strata/api';
-import { StrataError } from '@strata/protocol';
+import { StrataError, type AclBinding, type AclFilter } from '@strata/protocol';
 import type { Connection, HttpMethod, HttpResponse } from './connection.js';
 import { badResponse } from './failure.js';
 import type { Acks } from './options.js';
@@ -360,6 +360,21 @@ export class StrataApi {
     await this.#json(`revoke token ${id}`, 'DELETE', `/v1/users/${enc(user)}/tokens/${enc(id)}`, undefined, options, () => undefined);
   }
 
+  /** Stores ACL bindings (all or nothing); answers how many were new. */
+  createAcls(acls: readonly AclBinding[], options?: CallOptions): Promise<number> {
+    return this.#json('create acls', 'POST', '/v1/acls', { acls }, options, (body) => (body as { created?: number }).created ?? 0);
+  }
+
+  /** The bindings a filter matches (Kafka's AclBindingFilter: a field left out matches any). */
+  listAcls(filter: AclFilter, options?: CallOptions): Promise<AclBinding[]> {
+    return this.#json('list acls', 'GET', `/v1/acls${aclQuery(filter)}`, undefined, options, (body, r) => arrayField<AclBinding>(body, 'acls', r, 'list acls'));
+  }
+
+  /** Deletes the bindings a filter matches; answers them. */
+  deleteAcls(filter: AclFilter, options?: CallOptions): Promise<AclBinding[]> {
+    return this.#json('delete acls', 'DELETE', `/v1/acls${aclQuery(filter)}`, undefined, options, (body, r) => arrayField<AclBinding>(body, 'deleted', r, 'delete acls'));
+  }
+
   #json<T>(what: string, method: HttpMethod, path: string, body: unknown, options: CallOptions | undefined, parse: (body: unknown, r: HttpResponse) => T): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return this.#call(what, method, path, payload, payload === undefined ? undefined : JSON_MEDIA_TYPE, this.connection.options.requestTimeoutMs, options, (r) =>
@@ -443,4 +458,12 @@ function heartbeatAnswer(body: unknown, r: HttpResponse, what: string): GroupHea
   intField(body, 'heartbeatIntervalMs', r, what);
   arrayField(body, 'assignment', r, what);
   return body as GroupHeartbeatAnswer;
+}
+
+/** A filter as the query of /v1/acls (fields left out are absent). */
+function aclQuery(filter: AclFilter): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filter)) if (typeof value === 'string') params.set(key, value);
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
 }

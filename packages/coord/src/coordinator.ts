@@ -265,6 +265,8 @@ export const PRODUCER_IDS_PER_MS = 1000;
 
 // ---- groups (types in group-types.ts) ------------------------------------------------------------
 
+import type { AclBinding } from '@strata/protocol';
+import type { AclChange, AclSnapshot } from './acls.js';
 import type {
   GroupMember,
   GroupHeartbeatRequest,
@@ -417,6 +419,19 @@ export interface Coordinator extends UserStore {
   alterQuotas(changes: readonly QuotaChange[], options?: CallOptions): Promise<void>;
   /** Every stored quota, sorted by entity key (at most QUOTA_LIMITS.valuesMax values). */
   listQuotas(options?: CallOptions): Promise<QuotaRecord[]>;
+  // ACL bindings (Kafka's ACL model: @strata/protocol acls.ts; acls.ts here)
+  /**
+   * Stores the bindings not stored yet, all or nothing: INVALID_REQUEST (reason INVALID_ACL) for a bad
+   * binding or more than ACLS_PER_CALL_MAX, (reason ACL_LIMIT_REACHED) past ACLS_MAX stored. The version
+   * moves when anything was added.
+   */
+  createAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange>;
+  /** Removes the given bindings (exactly equal ones); those not stored are ignored. The version moves when anything was removed. */
+  deleteAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange>;
+  /** Every binding with the version of that moment. */
+  listAcls(options?: CallOptions): Promise<AclSnapshot>;
+  /** The version alone (cheap: what a cache polls). */
+  aclsVersion(options?: CallOptions): Promise<number>;
 
   // consumer groups (KIP-848): every call touching a group first removes the members whose session
   // (or rebalance timeout while giving up partitions) has expired, by the backend's clock.

@@ -76,3 +76,6 @@ export {
   type QuotaValues,
 } from './quotas.js';
 export { manifestEndOffset } from './manifest.js';
+
+export { ACLS_MAX, ACLS_PER_CALL_MAX } from './acls.js';
+export type { AclChange, AclSnapshot } from './acls.js';

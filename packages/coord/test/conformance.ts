@@ -9,6 +9,7 @@ import { isStrataError, type StrataError } from '@strata/protocol';
 import { describeQuotaConformance } from './conformance-quotas.js';
 import { describeUserConformance } from './conformance-users.js';
 import { COORDINATOR_DEFAULTS, LIMITS, PRODUCER_IDS_PER_MS } from '@strata/coord';
+import { describeAclConformance } from './conformance-acls.js';
 import type { ClassicGroupState, Coordinator, GroupDescription, GroupHeartbeatRequest, GroupHeartbeatResponse, GroupLimits, RemoteSegment, TopicMetadata, TopicPartitions } from '@strata/coord';
 
 export interface ConformanceTarget {
@@ -144,6 +145,7 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
 
     describeQuotaConformance(() => target);
     describeUserConformance(() => ({ co, target }));
+    describeAclConformance(() => ({ co, target }));
 
     // ---- brokers ----------------------------------------------------------------------------
 

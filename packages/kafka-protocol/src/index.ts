@@ -54,3 +54,4 @@ export { ClientQuotaMatchType } from './messages/client-quotas.js';
 
 export { SUPPORTED_APIS, isSupportedVersion } from './supported.js';
 export type { VersionSpan } from './supported.js';
+export { ACL_ANY, ACL_PATTERN_MATCH, aclOperationCode, aclPatternTypeCode, aclPermissionCode, aclResourceTypeCode } from './acl-codes.js';

@@ -29,6 +29,7 @@
 // - ConsumerGroupHeartbeat 0-1 (KIP-848; v1 is Kafka 4.0's: client-chosen member ids, the topic
 //   regex, which Strata refuses); ConsumerGroupDescribe 0: v1 adds each member's type (classic or
 //   consumer), which means something only once a group can hold both.
+// - DescribeAcls, CreateAcls, DeleteAcls 0-3 (issue #14's ACLs): every version Kafka 4 defines.
 // - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
 //   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
 //
@@ -91,6 +92,9 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.DescribeGroups, { min: 0, max: 5 }],
   [ApiKey.DescribeClientQuotas, { min: 0, max: 1 }],
   [ApiKey.AlterClientQuotas, { min: 0, max: 1 }],
+  [ApiKey.DescribeAcls, { min: 0, max: 3 }],
+  [ApiKey.CreateAcls, { min: 0, max: 3 }],
+  [ApiKey.DeleteAcls, { min: 0, max: 3 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'BROKER_SHUTTING_DOWN'
   | 'THROTTLING_QUOTA_EXCEEDED'
   | 'NOT_FOUND'
+  | 'TOPIC_AUTHORIZATION_FAILED'
+  | 'GROUP_AUTHORIZATION_FAILED'
+  | 'CLUSTER_AUTHORIZATION_FAILED'
+  | 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'
   | 'UNKNOWN_MEMBER_ID'
   | 'FENCED_MEMBER_EPOCH'
   | 'INVALID_GROUP_ID'
@@ -90,6 +94,11 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
     description: 'The request would pass a limit on what one connection, one address or the broker holds at once (request bytes in flight); retry after a moment.',
   },
   NOT_FOUND: { retriable: false, description: 'No such resource.' },
+  // Authorization (Kafka's ACLs, services/broker/src/auth/): one code per resource type, as Kafka's.
+  TOPIC_AUTHORIZATION_FAILED: { retriable: false, description: 'The principal may not do this on the topic (no ACL allows it, or one denies it).' },
+  GROUP_AUTHORIZATION_FAILED: { retriable: false, description: 'The principal may not do this on the consumer group (no ACL allows it, or one denies it).' },
+  CLUSTER_AUTHORIZATION_FAILED: { retriable: false, description: 'The principal may not do this on the cluster (no ACL allows it, or one denies it).' },
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: { retriable: false, description: 'The principal may not use the transactional id (no ACL allows it, or one denies it).' },
   // Consumer groups (KIP-848). The two member errors are not retriable as they are: the member
   // drops its partitions (without committing) and joins again with epoch 0.
   UNKNOWN_MEMBER_ID: {

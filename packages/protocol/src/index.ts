@@ -79,3 +79,23 @@ export { GROUP_ID_LENGTH_MAX, TOPIC_NAME_LENGTH_MAX, collisionKey, describeValue
 
 export { EQUAL_JITTER, FULL_JITTER, KAFKA_JITTER, backoffMs } from './backoff.js';
 export type { BackoffPolicy, JitterRange } from './backoff.js';
+
+export {
+  ACL_FIELD_LENGTH_MAX,
+  ACL_OPERATIONS,
+  ACL_PATTERN_TYPES,
+  ACL_PERMISSIONS,
+  ACL_RESOURCE_TYPES,
+  ACL_WILDCARD,
+  ACL_WILDCARD_PRINCIPAL,
+  ANONYMOUS_PRINCIPAL,
+  CLUSTER_RESOURCE_NAME,
+  aclBindingFromKey,
+  aclBindingKey,
+  aclBindingProblems,
+  aclFilterMatches,
+  aclHostProblem,
+  aclPrincipalProblem,
+  checkAclBinding,
+} from './acls.js';
+export type { AclBinding, AclFilter, AclOperation, AclPatternType, AclPermission, AclResourceType } from './acls.js';

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from './cluster/coordinator-stores.js';
+import { Authorizer } from './auth/authorizer.js';
 import { Forwarder } from './cluster/forwarder.js';
+import { httpOrigin } from './http/origin.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -287,11 +289,13 @@ async function startOnLockedDataDir(
     tls,
   });
   node = clusterNode;
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
+  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls, clusterSecret: config.cluster.clusterSecret });
   undo.push(() => forwarder.close());
   const quotas = new QuotaManager({ config: config.quotas, coordinator, logger, registry: metrics.registry });
   await quotas.start().then(() => undo.push(() => quotas.stop()));
   const auth = new Authenticator({ coordinator, config: config.auth, logger, registry: metrics.registry, now });
+  const authorizer = await Authorizer.open({ config: config.authorization, coordinator, logger, metrics: metrics.registry });
+  undo.push(async () => authorizer.close());
   const ctx: BrokerContext = {
     quotas,
     auth,
@@ -309,11 +313,12 @@ async function startOnLockedDataDir(
     state: () => state,
     now,
     track,
+    authorizer,
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
   const data = new DataCore(ctx);
   /** Idempotent producers' ids (Kafka's InitProducerId). */
-  const producers = new ProducersCore(ctx.coordinator, config.brokerId);
+  const producers = new ProducersCore(ctx.coordinator, config.brokerId, authorizer);
   registerGroupLagMetrics(metrics.registry, groupLagSource(new GroupsCore(ctx, data), registry), config.metricsLagGroupsMax, now);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
@@ -345,7 +350,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route) });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route), originOf: httpOrigin(config.cluster.clusterSecret) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -471,6 +476,7 @@ async function startOnLockedDataDir(
     await clusterNode.stop();
     await internalServer.close();
     await forwarder.close().catch(() => undefined);
+    authorizer.close();
     // Uploads in flight may finish; the rest resume from the manifest at the next start.
     await tiering.stop(Math.max(0, deadline - Date.now()));
     try {

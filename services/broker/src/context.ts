@@ -1,5 +1,6 @@
 import type { Coordinator } from '@strata/coord';
 import type { Authenticator } from './auth/authenticator.js';
+import type { Authorizer } from './auth/authorizer.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Forwarder } from './cluster/forwarder.js';
 import type { PartitionRouter } from './cluster/routing.js';
@@ -39,4 +40,6 @@ export interface BrokerContext {
   readonly quotas: QuotaManager;
   /** Who a client is (auth/): credentials checked against the coordinator's users, for every front door. */
   readonly auth: Authenticator;
+  /** Who may do what (Kafka's ACLs): the core checks every operation against it. */
+  readonly authorizer: Authorizer;
 }

@@ -6,6 +6,7 @@
  * series (its lag is unknown, not 0). In a cluster every broker reports the same values: alert
  * on max by (group, topic, partition).
  */
+import { BROKER_ORIGIN } from './auth/authorizer.js';
 import { Gauge, type Registry } from 'prom-client';
 import type { GroupsCore } from './core/groups.js';
 import type { TopicRegistry } from './topics/topic-registry.js';
@@ -93,8 +94,8 @@ export function registerGroupLagMetrics(registry: Registry, source: GroupLagSour
 /** The lag's sources on a broker: the groups through its core, a batch's time from this broker's disk. */
 export function groupLagSource(groups: GroupsCore, registry: TopicRegistry): GroupLagSource {
   return {
-    groupNames: async (signal) => (await groups.list(signal)).map((g) => g.group),
-    partitions: async (group, signal) => (await groups.describe(group, signal)).partitions,
+    groupNames: async (signal) => (await groups.list(BROKER_ORIGIN, signal)).map((g) => g.group),
+    partitions: async (group, signal) => (await groups.describe(group, BROKER_ORIGIN, signal)).partitions,
     batchTimestampMs: async (topic, partition, offset) => {
       if (!registry.has(topic)) return null;
       const handle = registry.partition(topic, partition);

@@ -51,6 +51,18 @@ describe('loadConfig', () => {
     expect(c.advertisedUrl).toBe('http://broker-1:9000');
   });
 
+  it('takes the authorization settings; refuses bad values, and the acl-only ones set without STRATA_AUTHORIZER=acl', () => {
+    expect(loadConfig({}, []).authorization).toEqual({ authorizer: 'none', superUsers: [], allowEveryoneIfNoAclFound: false, refreshIntervalMs: 1_000 });
+    const c = loadConfig({ STRATA_AUTHORIZER: 'acl', STRATA_SUPER_USERS: 'User:admin; User:CN=ops,O=acme', STRATA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'true', STRATA_ACL_REFRESH_INTERVAL_MS: '250' }, []);
+    expect(c.authorization).toEqual({ authorizer: 'acl', superUsers: ['User:admin', 'User:CN=ops,O=acme'], allowEveryoneIfNoAclFound: true, refreshIntervalMs: 250 });
+    const problems = problemsOf(() => loadConfig({ STRATA_AUTHORIZER: 'simple', STRATA_SUPER_USERS: 'admin', STRATA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'yes' }, []));
+    expect(problems.join('\n')).toContain('STRATA_AUTHORIZER must be none or acl');
+    expect(problems.join('\n')).toContain('STRATA_SUPER_USERS: principal must be <type>:<name>');
+    expect(problems.join('\n')).toContain('STRATA_ALLOW_EVERYONE_IF_NO_ACL_FOUND must be true or false');
+    // Accepted and ignored would be a lie.
+    expect(problemsOf(() => loadConfig({ STRATA_SUPER_USERS: 'User:admin' }, []))).toEqual(['STRATA_SUPER_USERS: set, but STRATA_AUTHORIZER is not acl (nothing is checked)']);
+  });
+
   it('has a flag for every setting', () => {
     expect(flagName('STRATA_HTTP_PORT')).toBe('--http-port');
     expect(topicDefaultEnvName('min.insync.replicas')).toBe('STRATA_DEFAULT_MIN_INSYNC_REPLICAS');

@@ -27,7 +27,7 @@ const jsonBodyRoutes = (API_ROUTES as readonly ApiRoute[]).filter((r) => r.body 
 describe('request bodies are checked against the schemas of @strata/api', () => {
   it('covers every JSON body route', () => {
     expect(jsonBodyRoutes.map((r) => r.id).sort()).toEqual(
-      ['addTopicPartitions', 'alterQuotas', 'commitGroupOffsets', 'createTopic', 'createUser', 'deleteRecords', 'groupHeartbeat', 'initProducerId', 'issueToken', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
+      ['addTopicPartitions', 'alterQuotas', 'commitGroupOffsets', 'createAcls', 'createTopic', 'createUser', 'deleteRecords', 'groupHeartbeat', 'initProducerId', 'issueToken', 'joinGroup', 'produceRecords', 'resetGroupOffsets', 'updateTopicConfigs'].sort(),
     );
   });
 

@@ -58,7 +58,7 @@ describe('forwarding', () => {
     const forwarder = new Forwarder('b1', { timeoutMs: 1_000 });
     try {
       for (const target of ['http://evil.invalid/v1/topics/t/partitions/0/records', '//evil.invalid/v1/topics', 'v1/topics']) {
-        const failure = await forwarder.proxy('http://127.0.0.1:9', target).then(
+        const failure = await forwarder.proxy('http://127.0.0.1:9', target, {}).then(
           () => null,
           (e: unknown) => e,
         );

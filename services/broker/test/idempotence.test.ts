@@ -83,7 +83,7 @@ describe('idempotent producers', () => {
 
   it('the core answers a duplicate per partition, beside the other partitions\' appends', async () => {
     await createTopic(t.url, 'cores', 2);
-    const { producerId } = await t.broker.core.producers.initProducerId({}, AbortSignal.timeout(5_000));
+    const { producerId } = await t.broker.core.producers.initProducerId({}, {}, AbortSignal.timeout(5_000));
     const one = batch(producerId, 0, ['p0']);
     const produce = (bytes: Buffer[]) =>
       t.broker.core.data.produce(

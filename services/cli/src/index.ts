@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseStrict, stringOption, UsageError, type OptionSpecs } from './args.js';
 import type { Command } from './command.js';
 import { consumeCommand } from './commands/consume.js';
+import { aclsCommands } from './commands/acls.js';
 import { groupsCommands } from './commands/groups.js';
 import { quotasCommands } from './commands/quotas.js';
 import { produceCommand } from './commands/produce.js';
@@ -31,8 +32,8 @@ const GLOBAL_OPTIONS: OptionSpecs = {
   version: { type: 'boolean', short: 'V' },
 };
 
-const COMMANDS: Command[] = [serveCommand, ...topicsCommands, produceCommand, consumeCommand, ...groupsCommands, ...quotasCommands, ...usersCommands];
-const GROUPS: Record<string, string> = { topics: 'manage topics', groups: 'consumer groups', quotas: 'client quotas', users: 'users and API tokens' };
+const COMMANDS: Command[] = [serveCommand, ...topicsCommands, produceCommand, consumeCommand, ...groupsCommands, ...quotasCommands, ...usersCommands, ...aclsCommands];
+const GROUPS: Record<string, string> = { topics: 'manage topics', groups: 'consumer groups', quotas: 'client quotas', users: 'users and API tokens', acls: 'access control (Kafka\'s ACLs)' };
 
 export function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -47,6 +48,7 @@ function topLevelHelp(): string {
     ['consume <topic>', consumeCommand.summary],
     ...groupsCommands.map((c): [string, string] => [c.usage.split(' [')[0]!.split(' --')[0] ?? c.name, c.summary]),
     ...quotasCommands.map((c): [string, string] => [c.usage.split(' [')[0]!.split(' <')[0] ?? c.name, c.summary]),
+    ...aclsCommands.map((c): [string, string] => [c.name, c.summary]),
   ];
   return (
     'Usage: strata <command> [options]\n\n' +

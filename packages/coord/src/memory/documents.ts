@@ -29,6 +29,10 @@ export interface ClusterDoc {
   users?: UserRecord[];
   /** API tokens sorted by id. */
   tokens?: ApiTokenRecord[];
+  /** ACL bindings by key (@strata/protocol aclBindingKey), sorted; absent: none ever stored. */
+  acls?: string[];
+  /** Moves on every ACL change (absent: 0). */
+  aclsVersion?: number;
 }
 
 export interface LeaseDoc {

@@ -64,6 +64,9 @@ import type {
   TopicMetadata,
 } from '../coordinator.js';
 import type { QuotaChange, QuotaRecord } from '../quotas.js';
+import type { AclBinding } from '@strata/protocol';
+import type { AclChange, AclSnapshot } from '../acls.js';
+import * as acls from './acls.js';
 import * as brokers from './brokers.js';
 import * as producerIds from './producer-ids.js';
 import * as quotas from './quotas.js';
@@ -156,6 +159,24 @@ export class MemoryCoordinator implements Coordinator {
 
   listQuotas(options?: CallOptions): Promise<QuotaRecord[]> {
     return quotas.listQuotas(this.#s, options);
+  }
+
+  // ---- ACL bindings ----------------------------------------------------------------------------
+
+  createAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.createAcls(this.#s, bindings, options);
+  }
+
+  deleteAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.deleteAcls(this.#s, bindings, options);
+  }
+
+  listAcls(options?: CallOptions): Promise<AclSnapshot> {
+    return acls.listAcls(this.#s, options);
+  }
+
+  aclsVersion(options?: CallOptions): Promise<number> {
+    return acls.aclsVersion(this.#s, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

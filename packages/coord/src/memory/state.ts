@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError } from '@strata/protocol';
+import { StrataError, aclBindingFromKey } from '@strata/protocol';
 import type { BrokerRegistration, CallOptions } from '../coordinator.js';
 import { CoordinatorArguments } from '../arguments.js';
 import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, type GroupLimits } from '../defaults.js';
@@ -89,7 +89,15 @@ export class MemoryState {
       cluster = { version: FORMAT_VERSION, bootId: randomUUID(), topics: [], controller: { holder: '', epoch: 0, expiresAtMs: 0 } };
       await writeJsonAtomic(clusterFile, cluster);
     }
-    checkDoc(cluster, clusterFile, (d) => typeof d.bootId === 'string' && Array.isArray(d.topics) && typeof d.controller === 'object');
+    checkDoc(
+      cluster,
+      clusterFile,
+      (d) =>
+        typeof d.bootId === 'string' &&
+        Array.isArray(d.topics) &&
+        typeof d.controller === 'object' &&
+        (d.acls === undefined || (Array.isArray(d.acls) && d.acls.every((k) => typeof k === 'string' && aclBindingFromKey(k) !== null))),
+    );
     const state = new MemoryState(options, cluster);
     for (const name of await listJson(join(options.dir, 'partitions'))) {
       const file = join(options.dir, 'partitions', name);

@@ -18,6 +18,7 @@
 //   <prefix>{cluster}:quotas                hash: "<entity key>\t<quota key>" -> value (quotas.ts)
 //   <prefix>{users}:users                   hash: user name -> user JSON (SCRAM salts and keys, never a password)
 //   <prefix>{users}:tokens                  hash: token id -> token JSON (the secret's SHA-256, never the secret)
+//   <prefix>{cluster}:acls                  hash: "v" -> version, "b:<binding key>" -> 1 (Kafka's ACLs)
 //   <prefix>{cluster}:groups                set: group ids (an index for listGroups, kept apart from
 //                                           the groups' own slots: a separate, idempotent SADD)
 //
@@ -70,6 +71,9 @@ export class CoordKeys {
   }
   producerIds(): string {
     return `${this.prefix}{cluster}:producer-ids`;
+  }
+  acls(): string {
+    return `${this.prefix}{cluster}:acls`;
   }
 
   // users and API tokens (one slot: {users}; deleting a user removes its tokens in one script)

@@ -51,6 +51,9 @@ import type {
   TopicMetadata,
 } from '../coordinator.js';
 import type { QuotaChange, QuotaRecord } from '../quotas.js';
+import type { AclBinding } from '@strata/protocol';
+import type { AclChange, AclSnapshot } from '../acls.js';
+import * as acls from './acls.js';
 import * as brokers from './brokers.js';
 import { RedisConnection, type RedisCoordinatorOptions } from './connection.js';
 import * as producerIds from './producer-ids.js';
@@ -139,6 +142,24 @@ export class RedisCoordinator implements Coordinator {
 
   listQuotas(options?: CallOptions): Promise<QuotaRecord[]> {
     return quotas.listQuotas(this.#c, options);
+  }
+
+  // ---- ACL bindings ----------------------------------------------------------------------------
+
+  createAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.createAcls(this.#c, bindings, options);
+  }
+
+  deleteAcls(bindings: readonly AclBinding[], options?: CallOptions): Promise<AclChange> {
+    return acls.deleteAcls(this.#c, bindings, options);
+  }
+
+  listAcls(options?: CallOptions): Promise<AclSnapshot> {
+    return acls.listAcls(this.#c, options);
+  }
+
+  aclsVersion(options?: CallOptions): Promise<number> {
+    return acls.aclsVersion(this.#c, options);
   }
 
   // ---- controller ------------------------------------------------------------------------------

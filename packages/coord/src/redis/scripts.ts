@@ -58,6 +58,7 @@ export const SCRIPT_NAMES = [
   'delete-user',
   'create-token',
   'revoke-token',
+  'change-acls',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -1,6 +1,7 @@
 // Every message this package describes, by API key: the request and response
 // schema of each API. Adding an API = a schema file and one line here.
 
+import { CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse } from './acls.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
 import {
   DeleteRecordsRequest,
@@ -66,6 +67,9 @@ export const MESSAGES = {
   21: { request: DeleteRecordsRequest, response: DeleteRecordsResponse },
   22: { request: InitProducerIdRequest, response: InitProducerIdResponse },
   23: { request: OffsetForLeaderEpochRequest, response: OffsetForLeaderEpochResponse },
+  29: { request: DescribeAclsRequest, response: DescribeAclsResponse },
+  30: { request: CreateAclsRequest, response: CreateAclsResponse },
+  31: { request: DeleteAclsRequest, response: DeleteAclsResponse },
   32: { request: DescribeConfigsRequest, response: DescribeConfigsResponse },
   36: { request: SaslAuthenticateRequest, response: SaslAuthenticateResponse },
   37: { request: CreatePartitionsRequest, response: CreatePartitionsResponse },

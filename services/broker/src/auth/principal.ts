@@ -3,8 +3,21 @@
 // `User:<certificate subject>` as Kafka's default principal builder makes it
 // (`User:CN=alice,O=acme`); nobody authenticated is `User:ANONYMOUS`. The prefix is added here only.
 
-export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS';
+import { ANONYMOUS_PRINCIPAL } from '@strata/protocol';
+
+export { ANONYMOUS_PRINCIPAL };
+
+const USER_PREFIX = 'User:';
 
 export function userPrincipal(name: string): string {
-  return `User:${name}`;
+  return `${USER_PREFIX}${name}`;
+}
+
+/**
+ * `authenticated` as a principal: undefined is User:ANONYMOUS; a name already in Kafka's form is
+ * kept; a bare certificate subject (`CN=alice,O=acme`) becomes `User:CN=alice,O=acme`.
+ */
+export function principalOf(authenticated: string | undefined): string {
+  if (authenticated === undefined || authenticated === '') return ANONYMOUS_PRINCIPAL;
+  return authenticated.startsWith(USER_PREFIX) ? authenticated : `${USER_PREFIX}${authenticated}`;
 }

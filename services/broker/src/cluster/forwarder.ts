@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
-import type { ForwardedReply, LeaderClient } from '../core/leader-client.js';
+import type { ForwardedReply, LeaderClient, RequestOrigin } from '../core/leader-client.js';
+import { ForwardedIdentity } from '../auth/forwarded-identity.js';
 import { peerConnectOptions } from '../security/peer-connector.js';
 import type { TlsMaterial } from '../security/tls.js';
 
@@ -33,10 +34,13 @@ export class Forwarder implements LeaderClient {
   readonly #agent: Agent;
   readonly #timeoutMs: number;
   readonly #forwarded: Counter<'kind'> | null;
+  readonly #identity: ForwardedIdentity | null;
 
   /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). */
-  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null } = {}) {
+  /** `options.clusterSecret`: proves the client's principal and address a forward carries (auth/forwarded-identity.ts); absent, none is carried. */
+  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null; clusterSecret?: string } = {}) {
     this.#brokerId = brokerId;
+    this.#identity = options.clusterSecret === undefined ? null : new ForwardedIdentity(options.clusterSecret);
     this.#forwarded =
       options.metrics === undefined
         ? null
@@ -56,10 +60,10 @@ export class Forwarder implements LeaderClient {
   }
 
   /** POSTs batches to the leader's raw produce endpoint; the leader's error comes back as a StrataError. */
-  async produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<ForwardedAppend> {
+  async produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, origin: RequestOrigin, signal?: AbortSignal): Promise<ForwardedAppend> {
     const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${encodeURIComponent(acks)}`;
     this.#forwarded?.inc({ kind: 'produce' });
-    const reply = await this.#send(leaderUrl, path, 'POST', batches, { 'content-type': RECORD_BATCH_MEDIA_TYPE }, signal);
+    const reply = await this.#send(leaderUrl, path, 'POST', batches, { 'content-type': RECORD_BATCH_MEDIA_TYPE }, origin, signal);
     const parsed = parseJson(reply.body);
     if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
     const body = parsed as Partial<ForwardedAppend>;
@@ -70,18 +74,18 @@ export class Forwarder implements LeaderClient {
    * A raw produce passed through as it came: the body streams from the client to the leader (never
    * held whole here, and not validated twice: the leader validates), and the leader's answer comes back as is.
    */
-  async produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply> {
+  async produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, origin: RequestOrigin, signal?: AbortSignal): Promise<ForwardedReply> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (contentLength !== undefined) headers['content-length'] = contentLength;
     this.#forwarded?.inc({ kind: 'produce' });
-    return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, signal);
+    return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, origin, signal);
   }
 
   /** POSTs a DeleteRecords to the leader's route; the new log start, or the leader's error as a StrataError. */
-  async deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal): Promise<number> {
+  async deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, origin: RequestOrigin, signal?: AbortSignal): Promise<number> {
     const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/delete-records`;
     this.#forwarded?.inc({ kind: 'delete_records' });
-    const reply = await this.#send(leaderUrl, path, 'POST', Buffer.from(JSON.stringify({ beforeOffset })), { 'content-type': 'application/json' }, signal);
+    const reply = await this.#send(leaderUrl, path, 'POST', Buffer.from(JSON.stringify({ beforeOffset })), { 'content-type': 'application/json' }, origin, signal);
     const parsed = parseJson(reply.body);
     if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
     const lowWatermark = (parsed as { lowWatermark?: unknown } | null)?.lowWatermark;
@@ -90,9 +94,9 @@ export class Forwarder implements LeaderClient {
   }
 
   /** A read (or offsets lookup) proxied as it is: status, body and the Strata-* headers. */
-  async proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply> {
+  async proxy(leaderUrl: string, pathAndQuery: string, origin: RequestOrigin, signal?: AbortSignal): Promise<ForwardedReply> {
     this.#forwarded?.inc({ kind: 'read' });
-    return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, signal);
+    return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, origin, signal);
   }
 
   async close(): Promise<void> {
@@ -105,15 +109,17 @@ export class Forwarder implements LeaderClient {
     method: Dispatcher.HttpMethod,
     body: Buffer | Readable | undefined,
     headers: Record<string, string>,
+    origin: RequestOrigin,
     signal: AbortSignal | undefined,
   ): Promise<ForwardedReply> {
+    const identity = this.#identity === null ? {} : this.#identity.headers(this.#brokerId, { principal: origin.principal, host: origin.host });
     const target = leaderTarget(base, path);
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     try {
       const response = await request(target, {
         method,
         body,
-        headers: { ...headers, [FORWARDED_HEADER]: this.#brokerId },
+        headers: { ...headers, ...identity, [FORWARDED_HEADER]: this.#brokerId },
         dispatcher: this.#agent,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         headersTimeout: this.#timeoutMs,

@@ -207,6 +207,13 @@ export const DEFAULTS = Object.freeze({
   /** A plaintext HTTP listener on loopback beside the TLS one, for local tools (0 = none: the default once TLS is on). */
   plaintextHttpPort: 0,
   // The web console (services/console), served at /console from memory (http/console-assets.ts).
+  // Authorization with Kafka's ACLs (services/broker/src/auth/).
+  /** 'none' (every request allowed) or 'acl' (Kafka's ACL model, checked in the broker core). */
+  authorizer: 'none' as 'none' | 'acl',
+  /** Kafka's allow.everyone.if.no.acl.found: with 'acl', a resource no binding names is open to all ('true') or to super users only. */
+  allowEveryoneIfNoAclFound: false,
+  /** How often each broker asks the coordinator whether the ACLs changed (ms): a change made through another broker applies here within this bound. */
+  aclRefreshIntervalMs: 1_000,
   /** '' = the console built with this broker (@strata/console's dist); 'off' = no console; else a directory of built assets. */
   consoleDir: '',
   /** Bytes of console assets read into memory at start; a larger build is not served (logged), the broker still starts. */
@@ -370,6 +377,7 @@ export const INT_SETTINGS = {
   authFailureSourcesMax: { env: 'STRATA_AUTH_FAILURE_SOURCES_MAX', default: DEFAULTS.authFailureSourcesMax, min: 1, max: 1_000_000 },
   authPasswordCacheEntries: { env: 'STRATA_AUTH_PASSWORD_CACHE_ENTRIES', default: DEFAULTS.authPasswordCacheEntries, min: 0, max: 1_000_000 },
   tlsReloadIntervalMs: { env: 'STRATA_TLS_RELOAD_INTERVAL_MS', default: DEFAULTS.tlsReloadIntervalMs, min: 100, max: 24 * 3_600_000 },
+  aclRefreshIntervalMs: { env: 'STRATA_ACL_REFRESH_INTERVAL_MS', default: DEFAULTS.aclRefreshIntervalMs, min: 50, max: 600_000 },
   plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
   consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
   kafkaGroupInitialRebalanceDelayMs: { env: 'STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS', default: DEFAULTS.kafkaGroupInitialRebalanceDelayMs, min: 0, max: 300_000 },
@@ -414,6 +422,10 @@ export const STRING_SETTINGS = {
   // none | optional | required (auth/modes.ts); the SASL mechanisms the Kafka listener offers.
   auth: 'STRATA_AUTH',
   saslMechanisms: 'STRATA_SASL_MECHANISMS',
+  // Authorization: 'none' | 'acl'; super users are ';'-separated principals (User:<name>), as Kafka's super.users.
+  authorizer: 'STRATA_AUTHORIZER',
+  superUsers: 'STRATA_SUPER_USERS',
+  allowEveryoneIfNoAclFound: 'STRATA_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

@@ -135,6 +135,16 @@ export interface BrokerConfig {
   tls: TlsConfig | null;
   console: ConsoleConfig;
   auth: AuthConfig;
+  authorization: AuthorizationConfig;
+}
+
+/** Who may do what (services/broker/src/auth/): Kafka's ACL model, or every request allowed. */
+export interface AuthorizationConfig {
+  authorizer: 'none' | 'acl';
+  /** Principals every check allows (Kafka's super.users), in Kafka's form `User:<name>`. */
+  superUsers: string[];
+  allowEveryoneIfNoAclFound: boolean;
+  refreshIntervalMs: number;
 }
 
 /** Client quotas (services/broker/src/quotas/): how rates are measured, and the connection limits. */

@@ -11,6 +11,7 @@ import type { BrokerContext } from '../context.js';
 import type { KafkaGroupsConfig } from '../config/types.js';
 import { ClassicGroup, type ClassicError, type GroupPhase, type JoinAnswer, type JoinArgs, type SyncAnswer } from './classic-group.js';
 import type { GroupsCore } from './groups.js';
+import type { RequestOrigin } from './leader-client.js';
 
 export type { ClassicError, GroupPhase, JoinAnswer, JoinArgs, SyncAnswer, ProtocolOffer } from './classic-group.js';
 
@@ -28,7 +29,7 @@ export interface ClassicGroupsOptions {
 }
 
 /** A refusal before the group is looked at: the request's own fault, or this broker's. */
-export type RequestRefusal = ClassicError | 'INVALID_GROUP_ID' | 'INVALID_SESSION_TIMEOUT' | 'INVALID_REQUEST' | 'GROUP_MAX_SIZE_REACHED';
+export type RequestRefusal = ClassicError | 'INVALID_GROUP_ID' | 'INVALID_SESSION_TIMEOUT' | 'INVALID_REQUEST' | 'GROUP_MAX_SIZE_REACHED' | 'GROUP_AUTHORIZATION_FAILED';
 
 export class ClassicGroups {
   readonly #ctx: BrokerContext;
@@ -44,8 +45,8 @@ export class ClassicGroups {
     this.#options = options;
   }
 
-  async join(group: string, args: JoinArgs): Promise<JoinAnswer | { error: RequestRefusal }> {
-    const problem = this.#checkGroup(group);
+  async join(group: string, args: JoinArgs, origin: RequestOrigin): Promise<JoinAnswer | { error: RequestRefusal }> {
+    const problem = this.#checkGroup(group, origin);
     if (problem !== null) return { error: problem };
     const { config } = this.#options;
     if (args.sessionTimeoutMs < config.minSessionTimeoutMs || args.sessionTimeoutMs > config.maxSessionTimeoutMs) return { error: 'INVALID_SESSION_TIMEOUT' };
@@ -64,8 +65,9 @@ export class ClassicGroups {
   async sync(
     group: string,
     request: { memberId: string; groupInstanceId: string | null; generationId: number; protocolType: string | null; protocolName: string | null; assignments: ReadonlyArray<{ memberId: string; assignment: Buffer }> },
+    origin: RequestOrigin,
   ): Promise<SyncAnswer | { error: RequestRefusal }> {
-    const problem = this.#checkGroup(group);
+    const problem = this.#checkGroup(group, origin);
     if (problem !== null) return { error: problem };
     if (request.assignments.length > this.#options.membersMax) return { error: 'INVALID_REQUEST' };
     const assignments = new Map<string, Buffer>();
@@ -79,8 +81,8 @@ export class ClassicGroups {
     return loaded.sync(request.memberId, request.groupInstanceId, request.generationId, request.protocolType, request.protocolName, assignments);
   }
 
-  async heartbeat(group: string, memberId: string, groupInstanceId: string | null, generationId: number): Promise<RequestRefusal> {
-    const problem = this.#checkGroup(group);
+  async heartbeat(group: string, memberId: string, groupInstanceId: string | null, generationId: number, origin: RequestOrigin): Promise<RequestRefusal> {
+    const problem = this.#checkGroup(group, origin);
     if (problem !== null) return problem;
     const loaded = await this.#group(group);
     if ('error' in loaded) return loaded.error;
@@ -90,8 +92,8 @@ export class ClassicGroups {
   }
 
   /** Each leaving member's outcome, in order; a group-level refusal for all. */
-  async leave(group: string, members: ReadonlyArray<{ memberId: string; groupInstanceId: string | null }>): Promise<{ error: RequestRefusal; members: Array<{ memberId: string; groupInstanceId: string | null; error: ClassicError }> }> {
-    const problem = this.#checkGroup(group);
+  async leave(group: string, members: ReadonlyArray<{ memberId: string; groupInstanceId: string | null }>, origin: RequestOrigin): Promise<{ error: RequestRefusal; members: Array<{ memberId: string; groupInstanceId: string | null; error: ClassicError }> }> {
+    const problem = this.#checkGroup(group, origin);
     if (problem !== null) return { error: problem, members: [] };
     if (members.length > this.#options.membersMax) return { error: 'INVALID_REQUEST', members: [] };
     const loaded = await this.#group(group);
@@ -107,8 +109,8 @@ export class ClassicGroups {
    * group has members of either protocol); a member id unknown here with an epoch is a KIP-848
    * member's commit (its epoch fences it). Every partition must exist (GroupsCore.commit).
    */
-  async commit(group: string, memberId: string, groupInstanceId: string | null, generationIdOrMemberEpoch: number, offsets: OffsetCommit[], signal: AbortSignal): Promise<RequestRefusal> {
-    const problem = this.#checkGroup(group);
+  async commit(group: string, memberId: string, groupInstanceId: string | null, generationIdOrMemberEpoch: number, offsets: OffsetCommit[], origin: RequestOrigin, signal: AbortSignal): Promise<RequestRefusal> {
+    const problem = this.#checkGroup(group, origin);
     if (problem !== null) return problem;
     const loaded = await this.#group(group);
     if ('error' in loaded) return loaded.error;
@@ -124,7 +126,7 @@ export class ClassicGroups {
       member = { memberId, memberEpoch: generationIdOrMemberEpoch };
     }
     this.#releaseIfIdle(loaded);
-    await this.#groupsCore.commit(group, member, offsets, signal);
+    await this.#groupsCore.commit(group, member, offsets, origin, signal);
     return 'NONE';
   }
 
@@ -168,7 +170,15 @@ export class ClassicGroups {
     if (group.idle) group.close('NOT_COORDINATOR');
   }
 
-  #checkGroup(group: string): RequestRefusal | null {
+  /** `origin`: the request's, whose principal needs read on the group (Kafka's rule for every classic group API). */
+  #checkGroup(group: string, origin?: RequestOrigin): RequestRefusal | null {
+    if (origin !== undefined) {
+      const resource = { type: 'group', name: group } as const;
+      if (!this.#ctx.authorizer.allows(origin, 'read', resource)) {
+        this.#ctx.authorizer.denied(origin, 'read', resource);
+        return 'GROUP_AUTHORIZATION_FAILED';
+      }
+    }
     if (groupIdProblem(group) !== null) return 'INVALID_GROUP_ID';
     if (!this.#options.isCoordinator(group)) {
       // The group moved to another broker: forget it here (a later takeover loads it again).

@@ -62,6 +62,15 @@ export class DataCore {
     this.#appendCtx = { now: () => ctx.now(), registry: ctx.registry, metrics: ctx.metrics };
   }
 
+  /**
+   * Throws TOPIC_AUTHORIZATION_FAILED unless the principal may do `operation` on the topic: what every
+   * call below checks first, offered to a caller that must refuse before it reads a body or names a
+   * missing partition (Kafka answers authorization before existence).
+   */
+  authorize(origin: RequestOrigin, operation: 'read' | 'write' | 'describe' | 'delete', topic: string): void {
+    this.#ctx.authorizer.check(origin, operation, { type: 'topic', name: topic });
+  }
+
   /** The transport to other brokers. */
   get #leaders(): LeaderClient {
     return this.#ctx.cluster.forwarder;
@@ -74,6 +83,7 @@ export class DataCore {
    * Unknown partitions throw before anything is appended.
    */
   async produce(request: ProduceRequest, origin: RequestOrigin, signal: AbortSignal): Promise<PartitionProduceResult[]> {
+    this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: request.topic });
     const handles = request.partitions.map((p) => this.#ctx.registry.partition(request.topic, p.partition));
     const appends = request.partitions.map((p, i) => this.#appendOrForward(handles[i]!, p.batches, p.frames, request.acks, origin, signal));
     if (request.acks === '0') {
@@ -112,11 +122,12 @@ export class DataCore {
     signal: AbortSignal,
   ): Promise<ForwardedReply | null> {
     const leaders = this.#leaders;
+    this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: topic });
     if (origin.forwardedBy !== undefined || origin.replay === undefined) return null;
     const handle = this.#ctx.registry.partition(topic, partition);
     const route = await this.#routeOf(handle);
     if (route.kind !== 'remote') return null;
-    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, signal));
+    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, origin, signal));
   }
 
   /**
@@ -125,6 +136,7 @@ export class DataCore {
    * leader's answer to the same read (origin.replay), or NOT_LEADER when the caller cannot replay.
    */
   async fetchPartition(request: FetchRequest, origin: RequestOrigin, signal: AbortSignal): Promise<PartitionRead> {
+    this.#ctx.authorizer.check(origin, 'read', { type: 'topic', name: request.topic });
     const handle = this.#ctx.registry.partition(request.topic, request.partition);
     const route = await this.#routeOf(handle);
     if (route.kind !== 'local') {
@@ -147,6 +159,7 @@ export class DataCore {
 
   /** The offset at `at` (earliest, latest or a timestamp in ms): here when this broker leads the partition, else the leader's answer. */
   async listOffsets(topic: string, partition: number, at: OffsetAt, origin: RequestOrigin, signal: AbortSignal): Promise<OffsetLookup> {
+    this.#ctx.authorizer.check(origin, 'describe', { type: 'topic', name: topic });
     const handle = this.#ctx.registry.partition(topic, partition);
     if ((await this.#routeOf(handle)).kind !== 'local') return { source: 'leader', reply: await this.#proxy(handle, origin, signal) };
     return { source: 'local', ...(await lookupOffset(this.#ctx, handle, at)) };
@@ -154,9 +167,9 @@ export class DataCore {
 
   /**
    * The offset at `at` wherever the partition is led, as a number (a group's offset reset): looked up
-   * here, or asked of the leader with the same read a client would send.
+   * here, or asked of the leader with the same read a client would send, as `origin` (whose request needs it).
    */
-  async offsetAnywhere(handle: PartitionHandle, at: OffsetAt, signal: AbortSignal): Promise<number> {
+  async offsetAnywhere(handle: PartitionHandle, at: OffsetAt, origin: RequestOrigin, signal: AbortSignal): Promise<number> {
     const route = this.#ctx.router.route(handle);
     if (route.kind === 'local') return (await lookupOffset(this.#ctx, handle, at)).offset;
     if (route.kind === 'unavailable') {
@@ -165,7 +178,7 @@ export class DataCore {
       });
     }
     const path = `/v1/topics/${encodeURIComponent(handle.topic)}/partitions/${handle.partition}/offsets?at=${String(at)}`;
-    const reply = await this.#ctx.cluster.forwarder.proxy(route.url, path, signal);
+    const reply = await this.#ctx.cluster.forwarder.proxy(route.url, path, origin, signal);
     type Answer = { offset?: unknown; error?: { code?: string; message?: string } } | null;
     let body: Answer;
     try {
@@ -191,11 +204,12 @@ export class DataCore {
    * clients in brokers mode send it to the leader). Returns the log start after (Kafka's low watermark).
    */
   async deleteRecords(topic: string, partition: number, offset: number, origin: RequestOrigin, signal: AbortSignal): Promise<number> {
+    this.#ctx.authorizer.check(origin, 'delete', { type: 'topic', name: topic });
     const handle = this.#ctx.registry.partition(topic, partition);
     const route = await this.#routeOf(handle);
     if (route.kind === 'remote' && origin.forwardedBy === undefined && origin.replay !== undefined) {
       const leaders = this.#leaders;
-      return this.#toLeader(handle, route, () => leaders.deleteRecords(route.url, topic, partition, offset, signal));
+      return this.#toLeader(handle, route, () => leaders.deleteRecords(route.url, topic, partition, offset, origin, signal));
     }
     if (route.kind !== 'local') throw notLeader(handle, route);
     const hw = this.#ctx.router.highWatermark(handle);
@@ -229,14 +243,14 @@ export class DataCore {
     // writes fail), so the disk is what the client must hear about, not a transient NOT_LEADER.
     if (route.kind === 'unavailable') throw this.#ctx.disk.appendRefusal() ?? notLeader(handle, route);
     if (origin.forwardedBy !== undefined) throw notLeader(handle, route);
-    return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, signal));
+    return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, origin, signal));
   }
 
   async #proxy(handle: PartitionHandle, origin: RequestOrigin, signal: AbortSignal): Promise<ForwardedReply> {
     const route = await this.#routeOf(handle);
     const leaders = this.#leaders;
     if (route.kind !== 'remote' || origin.forwardedBy !== undefined || origin.replay === undefined) throw notLeader(handle, route);
-    return this.#toLeader(handle, route, () => leaders.proxy(route.url, origin.replay!, signal));
+    return this.#toLeader(handle, route, () => leaders.proxy(route.url, origin.replay!, origin, signal));
   }
 
   /** A call to the leader; one that cannot connect makes the router look again before the next. */

@@ -16,10 +16,11 @@ import {
   type GroupListing,
   type OffsetCommit,
 } from '@strata/coord';
-import { StrataError } from '@strata/protocol';
+import { CLUSTER_RESOURCE_NAME, StrataError } from '@strata/protocol';
 import type { BrokerContext } from '../context.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
 import type { DataCore } from './data.js';
+import type { RequestOrigin } from './leader-client.js';
 
 /** Deadline of one coordinator call made for a request. */
 const COORDINATOR_CALL_MS = 10_000;
@@ -92,12 +93,33 @@ export class GroupsCore {
     this.#data = data;
   }
 
-  list(signal: AbortSignal): Promise<GroupListing[]> {
-    return this.#ctx.coordinator.listGroups({ signal: deadline(signal) });
+  /** The groups the principal may describe (all of them with describe on the cluster, as Kafka's ListGroups). */
+  async list(origin: RequestOrigin, signal: AbortSignal): Promise<GroupListing[]> {
+    const groups = await this.#ctx.coordinator.listGroups({ signal: deadline(signal) });
+    const { authorizer } = this.#ctx;
+    if (authorizer.allows(origin, 'describe', { type: 'cluster', name: CLUSTER_RESOURCE_NAME })) return groups;
+    return groups.filter((g) => authorizer.allows(origin, 'describe', { type: 'group', name: g.group }));
+  }
+
+  /** Throws GROUP_AUTHORIZATION_FAILED unless the principal may do `operation` on the group. */
+  checkGroup(origin: RequestOrigin, operation: 'read' | 'describe' | 'delete', group: string): void {
+    this.#ctx.authorizer.check(origin, operation, { type: 'group', name: group });
+  }
+
+  /** Which of the topics the principal may `operation` (a request's per-partition answers; no audit line: the caller reports each refused one). */
+  topicsAllowed(origin: RequestOrigin, operation: 'read' | 'describe', topics: Iterable<string>): Set<string> {
+    const allowed = new Set<string>();
+    for (const t of new Set(topics)) if (this.#ctx.authorizer.allows(origin, operation, { type: 'topic', name: t })) allowed.add(t);
+    return allowed;
+  }
+
+  #checkTopics(origin: RequestOrigin, operation: 'read' | 'describe', topics: Iterable<string>): void {
+    for (const t of new Set(topics)) this.#ctx.authorizer.check(origin, operation, { type: 'topic', name: t });
   }
 
   /** The group with, per partition of its topics, the committed offset, lag and owning member. NOT_FOUND when there is no such group. */
-  async describe(group: string, signal: AbortSignal): Promise<Omit<GroupDescription, 'classic'> & { classic?: ClassicGroupView; partitions: Array<GroupOffsetView & { owner: string | null }> }> {
+  async describe(group: string, origin: RequestOrigin, signal: AbortSignal): Promise<Omit<GroupDescription, 'classic'> & { classic?: ClassicGroupView; partitions: Array<GroupOffsetView & { owner: string | null }> }> {
+    this.checkGroup(origin, 'describe', group);
     const coordSignal = deadline(signal);
     const description = await this.#ctx.coordinator.describeGroup(group, { signal: coordSignal });
     if (description === null) throw noSuchGroup(group);
@@ -116,7 +138,8 @@ export class GroupsCore {
   }
 
   /** The group as the coordinator stores it (both protocols' members), without offsets; null when there is no such group. */
-  summary(group: string, signal: AbortSignal): Promise<GroupDescription | null> {
+  summary(group: string, origin: RequestOrigin, signal: AbortSignal): Promise<GroupDescription | null> {
+    this.checkGroup(origin, 'describe', group);
     return this.#ctx.coordinator.describeGroup(group, { signal: deadline(signal) });
   }
 
@@ -128,18 +151,22 @@ export class GroupsCore {
   }
 
   /** Removes committed offsets (Kafka's OffsetDelete); answers how many existed. */
-  deleteOffsets(group: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, signal: AbortSignal): Promise<number> {
+  async deleteOffsets(group: string, partitions: ReadonlyArray<{ topic: string; partition: number }>, origin: RequestOrigin, signal: AbortSignal): Promise<number> {
+    this.checkGroup(origin, 'delete', group);
+    this.#checkTopics(origin, 'read', partitions.map((p) => p.topic));
     return this.#ctx.coordinator.deleteOffsets(group, partitions, { signal: deadline(signal) });
   }
 
   /** The group's members and epochs, without offsets (KIP-848's ConsumerGroupDescribe). NOT_FOUND when there is no such group. */
-  async members(group: string, signal: AbortSignal): Promise<GroupDescription> {
+  async members(group: string, origin: RequestOrigin, signal: AbortSignal): Promise<GroupDescription> {
+    this.checkGroup(origin, 'describe', group);
     const description = await this.#ctx.coordinator.describeGroup(group, { signal: deadline(signal) });
     if (description === null) throw noSuchGroup(group);
     return description;
   }
 
-  async delete(group: string, signal: AbortSignal): Promise<void> {
+  async delete(group: string, origin: RequestOrigin, signal: AbortSignal): Promise<void> {
+    this.checkGroup(origin, 'delete', group);
     if (!(await this.#ctx.coordinator.deleteGroup(group, { signal: deadline(signal) }))) throw noSuchGroup(group);
   }
 
@@ -147,14 +174,18 @@ export class GroupsCore {
    * A new member (epoch 0). Subscribing to a topic that does not exist is refused (Kafka would wait
    * for it): a typo would otherwise consume nothing, silently.
    */
-  async join(group: string, topics: readonly string[], settings: MemberSettings, signal: AbortSignal, options: JoinOptions = {}): Promise<GroupHeartbeatResponse> {
+  async join(group: string, topics: readonly string[], settings: MemberSettings, origin: RequestOrigin, signal: AbortSignal, options: JoinOptions = {}): Promise<GroupHeartbeatResponse> {
+    this.checkGroup(origin, 'read', group);
     const subscribed = [...new Set(topics)];
+    this.#checkTopics(origin, 'describe', subscribed);
     await this.#checkSubscription(subscribed, options.unknownTopics ?? 'refuse');
     return this.#heartbeat(group, settings, { memberId: options.memberId ?? randomUUID(), memberEpoch: 0, subscribedTopics: subscribed }, signal);
   }
 
-  async heartbeat(group: string, memberId: string, request: HeartbeatRequest, signal: AbortSignal, unknownTopics: UnknownTopics = 'refuse'): Promise<GroupHeartbeatResponse> {
+  async heartbeat(group: string, memberId: string, request: HeartbeatRequest, origin: RequestOrigin, signal: AbortSignal, unknownTopics: UnknownTopics = 'refuse'): Promise<GroupHeartbeatResponse> {
+    this.checkGroup(origin, 'read', group);
     const topics = request.topics === undefined ? undefined : [...new Set(request.topics)];
+    if (topics !== undefined) this.#checkTopics(origin, 'describe', topics);
     if (topics !== undefined) await this.#checkSubscription(topics, unknownTopics);
     return this.#heartbeat(group, request, {
       memberId,
@@ -165,7 +196,8 @@ export class GroupsCore {
     }, signal);
   }
 
-  async leave(group: string, memberId: string, signal: AbortSignal): Promise<void> {
+  async leave(group: string, memberId: string, origin: RequestOrigin, signal: AbortSignal): Promise<void> {
+    this.checkGroup(origin, 'read', group);
     if (!(await this.#ctx.coordinator.leaveGroup(group, memberId, { signal: deadline(signal) }))) {
       throw new StrataError('UNKNOWN_MEMBER_ID', `member "${memberId}" is not in group "${group}"`, {
         details: { reason: 'UNKNOWN_MEMBER_ID', group, memberId },
@@ -174,21 +206,30 @@ export class GroupsCore {
   }
 
   /** Commits offsets (as a member, or standalone with member null). Every partition must exist here: a commit naming an unknown one changes nothing. */
-  async commit(group: string, member: { memberId: string; memberEpoch: number } | { memberId: string; generationId: number } | null, offsets: OffsetCommit[], signal: AbortSignal): Promise<number> {
+  async commit(group: string, member: { memberId: string; memberEpoch: number } | { memberId: string; generationId: number } | null, offsets: OffsetCommit[], origin: RequestOrigin, signal: AbortSignal): Promise<number> {
+    this.checkGroup(origin, 'read', group);
+    this.#checkTopics(origin, 'read', offsets.map((o) => o.topic));
     await this.#syncUnknown(offsets.map((o) => o.topic));
     for (const o of offsets) this.#ctx.registry.partition(o.topic, o.partition);
     await this.#ctx.coordinator.commitOffsets(group, member, offsets, { signal: deadline(signal) });
     return offsets.length;
   }
 
-  async fetchOffsets(group: string, topic: string | null, signal: AbortSignal): Promise<GroupOffsetView[]> {
-    const committed = await this.#ctx.coordinator.fetchOffsets(group, { signal: deadline(signal), ...(topic !== null && topic !== '' ? { topic } : {}) });
+  /** The group's committed offsets of the topics the principal may describe (Kafka's OffsetFetch leaves the others out). */
+  async fetchOffsets(group: string, topic: string | null, origin: RequestOrigin, signal: AbortSignal): Promise<GroupOffsetView[]> {
+    this.checkGroup(origin, 'describe', group);
+    if (topic !== null && topic !== '') this.#checkTopics(origin, 'describe', [topic]);
+    const all = await this.#ctx.coordinator.fetchOffsets(group, { signal: deadline(signal), ...(topic !== null && topic !== '' ? { topic } : {}) });
+    const visible = this.topicsAllowed(origin, 'describe', all.map((o) => o.topic));
+    const committed = all.filter((o) => visible.has(o.topic));
     await this.#syncUnknown(committed.map((o) => o.topic));
     return committed.map((c) => this.#withLag(c));
   }
 
   /** Moves an empty group's offsets of `topic` (all partitions, or those listed) to the target; answers the offsets it set. */
-  async reset(group: string, topicName: string, partitions: readonly number[] | undefined, target: ResetTarget, signal: AbortSignal): Promise<OffsetCommit[]> {
+  async reset(group: string, topicName: string, partitions: readonly number[] | undefined, target: ResetTarget, origin: RequestOrigin, signal: AbortSignal): Promise<OffsetCommit[]> {
+    this.checkGroup(origin, 'read', group);
+    this.#checkTopics(origin, 'read', [topicName]);
     const { registry, coordinator } = this.#ctx;
     await this.#syncUnknown([topicName]);
     const topic = registry.get(topicName);
@@ -201,7 +242,7 @@ export class GroupsCore {
         details: { reason: 'NON_EMPTY_GROUP', group, members: description.members.length },
       });
     }
-    const lookup = (handle: PartitionHandle, at: 'earliest' | 'latest' | number): Promise<number> => this.#data.offsetAnywhere(handle, at, coordSignal);
+    const lookup = (handle: PartitionHandle, at: 'earliest' | 'latest' | number): Promise<number> => this.#data.offsetAnywhere(handle, at, origin, coordSignal);
     const offsetFor = async (handle: PartitionHandle): Promise<number> => {
       if (target.to === 'earliest' || target.to === 'latest') return lookup(handle, target.to);
       if (target.to === 'timestamp') return lookup(handle, target.value);

@@ -7,6 +7,9 @@
 import type { Readable } from 'node:stream';
 import type { AppendResult } from '@strata/log';
 
+// Every call carries the request's origin: the leader checks the ACLs of the client that sent it
+// (auth/forwarded-identity.ts), not of the broker that forwards it.
+
 /** A leader's answer passed on as it came (status, bytes and the read headers a client needs). */
 export interface ForwardedReply {
   status: number;
@@ -17,13 +20,13 @@ export interface ForwardedReply {
 
 export interface LeaderClient {
   /** Appends validated RecordBatch bytes at the leader; resolves to its offsets or rejects with its typed error. */
-  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
+  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, origin: RequestOrigin, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
   /** Streams a raw produce body to the leader unread (the hot path does not buffer what it forwards). */
-  produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply>;
+  produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, origin: RequestOrigin, signal?: AbortSignal): Promise<ForwardedReply>;
   /** Kafka's DeleteRecords at the leader: resolves to the new log start or rejects with its typed error. */
-  deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal): Promise<number>;
+  deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, origin: RequestOrigin, signal?: AbortSignal): Promise<number>;
   /** Asks the leader the same read (`pathAndQuery` in origin form) and passes its answer on. */
-  proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply>;
+  proxy(leaderUrl: string, pathAndQuery: string, origin: RequestOrigin, signal?: AbortSignal): Promise<ForwardedReply>;
 }
 
 /**
@@ -33,10 +36,15 @@ export interface LeaderClient {
  * a DeleteRecords (present: the caller wants it carried to the leader, as HTTP and one-address Kafka do).
  * `principal`: who the front door authenticated the client as, in Kafka's form (auth/principal.ts):
  * `User:<name>` (HTTP Basic or a token, SASL), `User:<certificate subject>` (mTLS), `User:ANONYMOUS`
- * when nobody was. The seam of authorization (issue #14): ACLs are checked in the core against it.
+ * when nobody was. `host`: the client's address. The ACLs are checked in the core against both
+ * (auth/authorizer.ts), for every front door; a forwarded request carries the principal and host of
+ * the client that sent it to the first broker.
  */
 export interface RequestOrigin {
   readonly forwardedBy?: string;
   readonly replay?: string;
   readonly principal?: string;
+  readonly host?: string;
+  /** The broker's own work (lag metrics), not a client's request: never checked. No front door sets it. */
+  readonly internal?: true;
 }

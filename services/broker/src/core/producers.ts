@@ -5,7 +5,9 @@
 // keeps the producer's epoch and last sequences (@strata/log producer-state.ts).
 
 import type { Coordinator } from '@strata/coord';
-import { StrataError } from '@strata/protocol';
+import { CLUSTER_RESOURCE_NAME, StrataError } from '@strata/protocol';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { RequestOrigin } from './leader-client.js';
 
 /** Ids taken from the coordinator at a time (Kafka's KIP-730 block size). */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
@@ -35,18 +37,24 @@ export class ProducersCore {
   /** One block request at a time: callers waiting for ids share it. */
   #refill: Promise<void> | null = null;
 
-  constructor(coordinator: Coordinator, brokerId: string) {
+  readonly #authorizer: Authorizer;
+
+  constructor(coordinator: Coordinator, brokerId: string, authorizer: Authorizer) {
     this.#coordinator = coordinator;
+    this.#authorizer = authorizer;
     this.#brokerId = brokerId;
   }
 
   /** Kafka's InitProducerId without transactions: a new producer id, epoch 0. */
-  async initProducerId(request: InitProducerIdRequest, signal: AbortSignal): Promise<InitProducerIdResult> {
+  async initProducerId(request: InitProducerIdRequest, origin: RequestOrigin, signal: AbortSignal): Promise<InitProducerIdResult> {
     if (request.transactionalId !== undefined && request.transactionalId !== null) {
+      this.#authorizer.check(origin, 'write', { type: 'transactional-id', name: request.transactionalId });
       throw new StrataError('INVALID_REQUEST', 'transactional producers are not supported (Strata has no transactions): leave transactionalId unset for an idempotent producer', {
         details: { reason: 'TRANSACTIONS_UNSUPPORTED' },
       });
     }
+    // Kafka's rule before KIP-679 (3.0) made write on any topic imply it: idempotent-write on the cluster.
+    this.#authorizer.check(origin, 'idempotent-write', { type: 'cluster', name: CLUSTER_RESOURCE_NAME });
     return { producerId: await this.#nextId(signal), producerEpoch: 0 };
   }
 

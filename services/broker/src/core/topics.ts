@@ -6,6 +6,8 @@ import type { Topic as TopicView } from '@strata/api';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { BrokerContext } from '../context.js';
 import type { Topic, TopicSpec } from '../topics/topic-registry.js';
+import type { RequestOrigin } from './leader-client.js';
+import { CLUSTER_RESOURCE_NAME, type AclOperation } from '@strata/protocol';
 
 export type { TopicSpec, TopicView };
 
@@ -25,28 +27,33 @@ export class TopicsCore {
     this.#ctx = ctx;
   }
 
-  list(): TopicListing[] {
-    return this.#ctx.registry.list().map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor }));
+  /** The topics the principal may describe. */
+  list(origin: RequestOrigin): TopicListing[] {
+    return this.#ctx.registry.list().filter((t) => this.mayTopic(origin, 'describe', t.name)).map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor }));
   }
 
   /** Creates the topic (all or nothing); answers once every partition has a leader or after a bound. */
-  async create(spec: TopicSpec): Promise<TopicView> {
+  async create(spec: TopicSpec, origin: RequestOrigin): Promise<TopicView> {
+    this.checkCreate(origin, spec.name);
     const topic = await this.#ctx.registry.create(spec);
     await this.#ctx.cluster.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
     return this.#view(topic);
   }
 
   /** Checks a create as create() would (name, partitions, replication, configs, existence) and creates nothing. */
-  async validate(spec: TopicSpec): Promise<void> {
+  async validate(spec: TopicSpec, origin: RequestOrigin): Promise<void> {
+    this.checkCreate(origin, spec.name);
     await this.#ctx.registry.create({ ...spec, validateOnly: true });
   }
 
   /** UNKNOWN_TOPIC when there is none. */
-  describe(name: string): TopicView {
+  describe(name: string, origin: RequestOrigin): TopicView {
+    this.checkTopic(origin, 'describe', name);
     return this.#view(this.#ctx.registry.get(name));
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, origin: RequestOrigin): Promise<void> {
+    this.checkTopic(origin, 'delete', name);
     await this.#ctx.registry.delete(name);
   }
 
@@ -54,7 +61,8 @@ export class TopicsCore {
    * Grows the topic to `count` partitions (never shrinks: INVALID_PARTITIONS); validateOnly checks
    * and changes nothing. Answers once every partition has a leader, or after a bound.
    */
-  async addPartitions(name: string, count: number, validateOnly = false): Promise<TopicView> {
+  async addPartitions(name: string, count: number, validateOnly: boolean, origin: RequestOrigin): Promise<TopicView> {
+    this.checkTopic(origin, 'alter', name);
     const topic = await this.#ctx.registry.addPartitions(name, count, validateOnly);
     if (!validateOnly) await this.#ctx.cluster.node.awaitLeaders(topic, CREATE_AWAIT_LEADERS_MS);
     return this.#view(topic);
@@ -64,8 +72,24 @@ export class TopicsCore {
    * `{key: value | null}`: a value sets the override, null resets the key to the broker default; all
    * validated first (validateOnly: and nothing changed).
    */
-  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>, validateOnly = false): Promise<TopicView> {
+  async updateConfigs(name: string, changes: Readonly<Record<string, unknown>>, validateOnly: boolean, origin: RequestOrigin): Promise<TopicView> {
+    this.checkTopic(origin, 'alter-configs', name);
     return this.#view(await this.#ctx.registry.updateConfigs(name, changes, validateOnly));
+  }
+
+  /** Throws TOPIC_AUTHORIZATION_FAILED unless the principal may do `operation` on the topic (checked before whether it exists, as Kafka does). */
+  checkTopic(origin: RequestOrigin, operation: AclOperation, name: string): void {
+    this.#ctx.authorizer.check(origin, operation, { type: 'topic', name });
+  }
+
+  mayTopic(origin: RequestOrigin, operation: AclOperation, name: string): boolean {
+    return this.#ctx.authorizer.allows(origin, operation, { type: 'topic', name });
+  }
+
+  /** Kafka's CreateTopics rule: create on the cluster, or on the topic (a literal or a prefix that covers it). */
+  checkCreate(origin: RequestOrigin, name: string): void {
+    if (this.#ctx.authorizer.allows(origin, 'create', { type: 'cluster', name: CLUSTER_RESOURCE_NAME })) return;
+    this.checkTopic(origin, 'create', name);
   }
 
   #view(topic: Topic): TopicView {

@@ -1,6 +1,7 @@
 // A small router: fixed route table, `{name}` path parameters, 404 for an
 // unknown path and 405 (with Allow) for a known path and a wrong method.
 
+import type { RequestOrigin } from '../core/leader-client.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
@@ -32,6 +33,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Who sent it (auth/http-auth.ts), in Kafka's form: `User:<name>`, or `User:ANONYMOUS`. */
   readonly principal: string;
+  /** Who sent it (principal, address, a forwarding broker): what the core authorizes (http/origin.ts). */
+  readonly origin: RequestOrigin;
 }
 
 export type Reply =

@@ -8,10 +8,12 @@ import type { Duplex } from 'node:stream';
 import { pathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
 import { WWW_AUTHENTICATE } from '../auth/http-auth.js';
+import { principalOf } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { errorBody, statusFor, toStrataError } from './errors.js';
 import type { Reply, RequestContext, Router } from './router.js';
+import type { RequestOrigin } from '../core/leader-client.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -23,6 +25,8 @@ export interface RequestListenerOptions {
   track: (work: Promise<unknown>) => void;
   /** Who sent a request (auth/http-auth.ts); throws AUTHENTICATION_FAILED (401). */
   authenticate: (req: IncomingMessage, route: { id: string; operational?: boolean }) => Promise<string>;
+  /** Who sent the request (http/origin.ts): a proven forward's client, else `authenticate`'s principal. */
+  originOf: (req: IncomingMessage, target: string, authenticate: () => Promise<string>) => Promise<RequestOrigin>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -50,9 +54,10 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       if (options.isShuttingDown() && !route.operational) {
         throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker is shutting down; retry on another broker or after restart');
       }
-      const principal = await options.authenticate(req, route);
       const params = pathParams(pathTexts);
-      const ctx: RequestContext = { req, res, params, query: url.searchParams, target: `${url.pathname}${url.search}`, signal: controller.signal, principal };
+      const target = `${url.pathname}${url.search}`;
+      const origin = await options.originOf(req, target, () => options.authenticate(req, route));
+      const ctx: RequestContext = { req, res, params, query: url.searchParams, target, signal: controller.signal, principal: principalOf(origin.principal), origin };
       const reply = await route.handler(ctx);
       if (controller.signal.aborted || res.destroyed) return; // the client left; nothing to write
       writeReply(req, res, reply, options.isShuttingDown());

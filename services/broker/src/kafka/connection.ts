@@ -39,6 +39,8 @@ export interface InboundRequest {
   principal?: string | undefined;
   /** The connection's authentication: the SASL handlers change it, dispatch asks it (gate). */
   session?: SaslSession | undefined;
+  /** The client's IP address (what ACL hosts name). */
+  host?: string | undefined;
 }
 
 /**
@@ -203,6 +205,7 @@ export class KafkaConnection {
       remote: this.remote,
       principal: this.session.principal,
       session: this.session,
+      host: this.socket.remoteAddress,
     };
     const abort = new AbortController();
     // The signal lives as long as its request and its listeners go with it; what bounds them is the

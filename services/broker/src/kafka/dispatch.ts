@@ -43,6 +43,7 @@ import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { MalformedRequest, type HandlerDeps, type KafkaHandler } from './handlers/context.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './handlers/acls.js';
 import { listGroupsHandler } from './handlers/list-groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
@@ -118,6 +119,9 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.AlterClientQuotas, alterClientQuotasHandler(deps, quotas)],
     [ApiKey.SaslHandshake, saslHandshakeHandler(deps)],
     [ApiKey.SaslAuthenticate, saslAuthenticateHandler(deps)],
+    [ApiKey.DescribeAcls, describeAclsHandler(deps)],
+    [ApiKey.CreateAcls, createAclsHandler(deps)],
+    [ApiKey.DeleteAcls, deleteAclsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];
@@ -153,7 +157,7 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     const startedMs = performance.now();
     let reply: KafkaReply;
     try {
-      reply = await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, quota, session: inbound.session });
+      reply = await route.handle({ header, frame: inbound.frame, signal, remote: inbound.remote, principal: inbound.principal, quota, session: inbound.session, host: inbound.host });
     } catch (e) {
       if (e instanceof MalformedRequest) return { kind: 'close', reason: 'bad_request', message: `${api} v${inbound.apiVersion}: ${e.message}` };
       throw e;

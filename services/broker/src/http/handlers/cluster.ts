@@ -1,16 +1,19 @@
-// GET /v1/cluster (the view is core/cluster.ts) and the operational routes.
+// GET /v1/cluster (the view is core/cluster.ts), the cluster's ACLs (/v1/acls) and the operational routes.
 
 import type { ReplyBody } from '@strata/api';
 import type { BrokerContext } from '../../context.js';
 import { describeCluster } from '../../core/cluster.js';
+import { aclHandlers } from './acls.js';
 import type { Handler } from '../router.js';
 
 export function clusterHandlers(
   ctx: BrokerContext,
   openapi: () => unknown,
-): Record<'describeCluster' | 'openapi' | 'metrics' | 'healthz' | 'readyz', Handler> {
+): Record<'describeCluster' | 'openapi' | 'metrics' | 'healthz' | 'readyz' | 'createAcls' | 'listAcls' | 'deleteAcls', Handler> {
   return {
-    describeCluster: () => ({ status: 200, json: describeCluster(ctx) satisfies ReplyBody<'describeCluster'> }),
+    // The cluster's ACLs (Kafka's cluster-level administration).
+    ...aclHandlers(ctx),
+    describeCluster: ({ origin }) => ({ status: 200, json: describeCluster(ctx, origin) satisfies ReplyBody<'describeCluster'> }),
     openapi: () => ({ status: 200, json: openapi() }),
     metrics: async () => ({ status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType }),
     healthz: () => ({ status: 200, json: { status: 'ok' } satisfies ReplyBody<'healthz'> }),

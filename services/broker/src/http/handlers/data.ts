@@ -2,13 +2,13 @@
 // core (core/data.ts decides where each partition's request goes), reply.
 
 import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
+import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
-import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
 import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
-import type { ForwardedReply, RequestOrigin } from '../../core/leader-client.js';
+import type { ForwardedReply } from '../../core/leader-client.js';
 import { toJsonRecords } from '../../fetch.js';
 import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
@@ -27,14 +27,6 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   const { registry, config } = ctx;
   // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
   const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
-
-  /** Who sent the request: a broker that forwarded it (never forwarded again), and how to ask the leader the same. */
-  const originOf = (rc: RequestContext): RequestOrigin => {
-    const value = rc.req.headers[FORWARDED_HEADER];
-    // A forwarded request's principal is the forwarding broker's own (its certificate), not the client's:
-    // carrying the client's across the hop comes with authorization (issue #14, internal port hardening).
-    return { ...(typeof value === 'string' ? { forwardedBy: value } : {}), replay: rc.target, principal: rc.principal };
-  };
 
   /**
    * Client quotas over HTTP (docs/architecture.md#quotas). The client id is the X-Client-Id header
@@ -73,9 +65,10 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   };
 
   /** A fetch's partition (404 first) and bounds: the broker's caps clamp what the client asks (they do not refuse). */
-  const fetchRequest = ({ params, query }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number, client: ClientIdentity | null): { request: FetchRequest; q: QueryParams } => {
+  const fetchRequest = ({ params, query, origin }: RequestContext, route: 'fetchRecords' | 'fetchBatches', defaultMaxBytes: number, client: ClientIdentity | null): { request: FetchRequest; q: QueryParams } => {
     const partition = params.partition!;
-    registry.partition(params.topic!, partition); // 404 first
+    core.authorize(origin, 'read', params.topic!); // 403, then 404
+    registry.partition(params.topic!, partition);
     const q = queryParams(route, query);
     const maxBytes = (q.maxBytes as number | undefined) ?? defaultMaxBytes;
     const request = {
@@ -94,7 +87,8 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     produceRecords: async (rc) => {
       const { req, params, query } = rc;
       const acks = (queryParams('produceRecords', query).acks ?? 'all') as Acks;
-      registry.get(params.topic!); // 404 before reading the body
+      core.authorize(rc.origin, 'write', params.topic!); // 403, then 404, before reading the body
+      registry.get(params.topic!);
       const client = quotaClient(rc);
       checkQuota(client, 'produce');
       const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
@@ -103,7 +97,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const partitions = plan.batches.map((b) => ({ partition: b.partition, batches: b.batch, frames: b.frames }));
       recordQuota(client, 'produce', partitions.reduce((sum, p) => sum + p.batches.length, 0), performance.now() - planStartedMs);
-      const results = await core.produce({ topic: topic.name, acks, partitions }, originOf(rc), rc.signal);
+      const results = await core.produce({ topic: topic.name, acks, partitions }, rc.origin, rc.signal);
       if (acks === '0') {
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
       }
@@ -125,6 +119,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const { req, params, query } = rc;
       const acks = (queryParams('produceBatches', query).acks ?? 'all') as Acks;
       const partition = params.partition!;
+      core.authorize(rc.origin, 'write', params.topic!); // 403, then 404, before reading the body
       registry.partition(params.topic!, partition);
       const type = mediaType(req);
       if (type !== RECORD_BATCH_MEDIA_TYPE) {
@@ -132,7 +127,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       }
       const client = quotaClient(rc);
       checkQuota(client, 'produce');
-      const origin = originOf(rc);
+      const { origin } = rc;
       const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc.signal);
       if (forwarded !== null) {
         recordQuota(client, 'produce', Number(req.headers['content-length'] ?? 0) || 0, 0);
@@ -179,7 +174,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
         valueEncoding: (q.valueEncoding ?? 'utf8') as Encoding,
         headerEncoding: (q.headerEncoding ?? 'utf8') as HeaderEncoding,
       };
-      const read = await core.fetchPartition(request, originOf(rc), rc.signal);
+      const read = await core.fetchPartition(request, rc.origin, rc.signal);
       if (read.source === 'leader') return passOn(read.reply);
       if (read.source === 'none') return { status: 204 }; // the client left; nothing is written
       const { result } = read;
@@ -202,7 +197,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     fetchBatches: async (rc) => {
       const client = quotaClient(rc);
       checkQuota(client, 'fetch');
-      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES, client).request, originOf(rc), rc.signal);
+      const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES, client).request, rc.origin, rc.signal);
       if (read.source === 'leader') {
         recordQuota(client, 'fetch', read.reply.body.length, 0);
         return passOn(read.reply);
@@ -227,9 +222,10 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     listOffsets: async (rc) => {
       const { params, query } = rc;
       const partition = params.partition!;
-      registry.partition(params.topic!, partition); // 404 first
+      core.authorize(rc.origin, 'describe', params.topic!); // 403, then 404
+      registry.partition(params.topic!, partition);
       const at = queryParams('listOffsets', query).at as OffsetAt;
-      const lookup = await core.listOffsets(params.topic!, partition, at, originOf(rc), rc.signal);
+      const lookup = await core.listOffsets(params.topic!, partition, at, rc.origin, rc.signal);
       if (lookup.source === 'leader') return passOn(lookup.reply);
       const { offset, timestamp } = lookup;
       return { status: 200, json: (timestamp === undefined ? { offset } : { offset, timestamp }) satisfies ReplyBody<'listOffsets'> };
@@ -237,9 +233,10 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
 
     deleteRecords: async (rc) => {
       const { params, req } = rc;
-      registry.partition(params.topic!, params.partition!); // 404 before reading the body
+      core.authorize(rc.origin, 'delete', params.topic!); // 403, then 404, before reading the body
+      registry.partition(params.topic!, params.partition!);
       const { beforeOffset } = await readRequestJson(req, 'deleteRecords', config.maxRequestBytes);
-      const lowWatermark = await core.deleteRecords(params.topic!, params.partition!, beforeOffset, originOf(rc), rc.signal);
+      const lowWatermark = await core.deleteRecords(params.topic!, params.partition!, beforeOffset, rc.origin, rc.signal);
       return { status: 200, json: { lowWatermark } satisfies ReplyBody<'deleteRecords'> };
     },
   };

@@ -34,29 +34,29 @@ export function groupHandlers(ctx: BrokerContext, data: DataCore = new DataCore(
   const groupParam = (rc: RequestContext): string => rc.params.group!;
 
   return {
-    listGroups: async (rc) => ({ status: 200, json: { groups: await groups.list(rc.signal) } satisfies ReplyBody<'listGroups'> }),
+    listGroups: async (rc) => ({ status: 200, json: { groups: await groups.list(rc.origin, rc.signal) } satisfies ReplyBody<'listGroups'> }),
 
-    describeGroup: async (rc) => ({ status: 200, json: (await groups.describe(groupParam(rc), rc.signal)) satisfies ReplyBody<'describeGroup'> }),
+    describeGroup: async (rc) => ({ status: 200, json: (await groups.describe(groupParam(rc), rc.origin, rc.signal)) satisfies ReplyBody<'describeGroup'> }),
 
     deleteGroup: async (rc) => {
-      await groups.delete(groupParam(rc), rc.signal);
+      await groups.delete(groupParam(rc), rc.origin, rc.signal);
       return { status: 204 };
     },
 
     joinGroup: async (rc) => {
       const group = groupParam(rc);
       const body = await readRequestJson(rc.req, 'joinGroup', GROUP_BODY_BYTES_MAX);
-      return { status: 200, json: (await groups.join(group, body.topics, body, rc.signal)) satisfies ReplyBody<'joinGroup'> };
+      return { status: 200, json: (await groups.join(group, body.topics, body, rc.origin, rc.signal)) satisfies ReplyBody<'joinGroup'> };
     },
 
     groupHeartbeat: async (rc) => {
       const group = groupParam(rc);
       const body = await readRequestJson(rc.req, 'groupHeartbeat', GROUP_BODY_BYTES_MAX);
-      return { status: 200, json: (await groups.heartbeat(group, rc.params.member!, body, rc.signal)) satisfies ReplyBody<'joinGroup'> };
+      return { status: 200, json: (await groups.heartbeat(group, rc.params.member!, body, rc.origin, rc.signal)) satisfies ReplyBody<'joinGroup'> };
     },
 
     leaveGroup: async (rc) => {
-      await groups.leave(groupParam(rc), rc.params.member!, rc.signal);
+      await groups.leave(groupParam(rc), rc.params.member!, rc.origin, rc.signal);
       return { status: 204 };
     },
 
@@ -71,11 +71,11 @@ export function groupHandlers(ctx: BrokerContext, data: DataCore = new DataCore(
       }
       const offsets: OffsetCommit[] = body.offsets;
       const member = standalone ? null : { memberId: body.memberId!, memberEpoch: body.memberEpoch! };
-      return { status: 200, json: { committed: await groups.commit(group, member, offsets, rc.signal) } satisfies ReplyBody<'commitGroupOffsets'> };
+      return { status: 200, json: { committed: await groups.commit(group, member, offsets, rc.origin, rc.signal) } satisfies ReplyBody<'commitGroupOffsets'> };
     },
 
     fetchGroupOffsets: async (rc) => {
-      const offsets = await groups.fetchOffsets(groupParam(rc), rc.query.get('topic'), rc.signal);
+      const offsets = await groups.fetchOffsets(groupParam(rc), rc.query.get('topic'), rc.origin, rc.signal);
       return { status: 200, json: { offsets } satisfies ReplyBody<'fetchGroupOffsets'> };
     },
 
@@ -89,7 +89,7 @@ export function groupHandlers(ctx: BrokerContext, data: DataCore = new DataCore(
         });
       }
       const target: ResetTarget = to === 'earliest' || to === 'latest' ? { to } : { to, value: body.value ?? 0 };
-      const offsets = await groups.reset(group, body.topic, body.partitions, target, rc.signal);
+      const offsets = await groups.reset(group, body.topic, body.partitions, target, rc.origin, rc.signal);
       return { status: 200, json: { offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })) } satisfies ReplyBody<'resetGroupOffsets'> };
     },
   };

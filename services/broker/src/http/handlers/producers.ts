@@ -10,7 +10,7 @@ export function producerHandlers(ctx: BrokerContext, producers: ProducersCore): 
   return {
     initProducerId: async (rc) => {
       const body = await readRequestJson(rc.req, 'initProducerId', ctx.config.maxRequestBytes);
-      const id = await producers.initProducerId(body, rc.signal);
+      const id = await producers.initProducerId(body, rc.origin, rc.signal);
       return { status: 200, json: id satisfies ReplyBody<'initProducerId'> };
     },
   };

@@ -9,7 +9,7 @@ import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import type { GroupDescription, TopicPartitions } from '@strata/coord';
 import { groupIdProblem } from '@strata/protocol';
 import { kafkaTopicId } from '../cluster-view.js';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 import { groupErrorCode, kafkaGroupState, SERVER_ASSIGNOR } from './groups-common.js';
 
 const API = 'ConsumerGroupDescribe';
@@ -68,7 +68,7 @@ export function consumerGroupDescribeHandler(deps: HandlerDeps): KafkaHandler {
         continue;
       }
       try {
-        out.push(described(await groups.members(groupId, request.signal)));
+        out.push(described(await groups.members(groupId, originOf(request), request.signal)));
       } catch (e) {
         const { code, message } = groupErrorCode(deps, API, e);
         out.push(failed(groupId, code, message));

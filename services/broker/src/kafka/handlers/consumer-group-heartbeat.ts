@@ -27,7 +27,7 @@ import { groupIdProblem } from '@strata/protocol';
 import type { Topic } from '../../topics/topic.js';
 import { kafkaTopicId } from '../cluster-view.js';
 import type { KafkaReply } from '../connection.js';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, type KafkaRequest } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, type KafkaRequest, originOf } from './context.js';
 import { groupErrorCode, SERVER_ASSIGNOR } from './groups-common.js';
 
 const API = 'ConsumerGroupHeartbeat';
@@ -79,14 +79,14 @@ export function consumerGroupHeartbeatHandler(deps: HandlerDeps): KafkaHandler {
     if (problem !== null) return refuse(request, problem.code, problem.message);
     try {
       if (body.memberEpoch === LEAVE_EPOCH) {
-        await groups.leave(body.groupId, body.memberId, request.signal);
+        await groups.leave(body.groupId, body.memberId, originOf(request), request.signal);
         return respond(ApiKey.ConsumerGroupHeartbeat, request, { throttleTimeMs: 0, errorCode: KafkaError.NONE, memberId: body.memberId, memberEpoch: LEAVE_EPOCH, heartbeatIntervalMs: 0 });
       }
       const rebalanceTimeoutMs = body.rebalanceTimeoutMs === -1 ? {} : { rebalanceTimeoutMs: body.rebalanceTimeoutMs };
       if (body.memberEpoch === JOIN_EPOCH) {
         const memberId = body.memberId === '' ? randomUUID() : body.memberId;
         const settings = { ...rebalanceTimeoutMs, sessionTimeoutMs: ctx.config.kafka.groupSessionTimeoutMs, clientId: clientIdOf(request) };
-        const joined = await groups.join(body.groupId, body.subscribedTopicNames!, settings, request.signal, { memberId, unknownTopics: 'wait' });
+        const joined = await groups.join(body.groupId, body.subscribedTopicNames!, settings, originOf(request), request.signal, { memberId, unknownTopics: 'wait' });
         return answer(request, memberId, joined);
       }
       const owned = body.topicPartitions === null ? undefined : ownedByName(deps, body.topicPartitions);
@@ -99,6 +99,7 @@ export function consumerGroupHeartbeatHandler(deps: HandlerDeps): KafkaHandler {
           ...(body.subscribedTopicNames !== null ? { topics: body.subscribedTopicNames } : {}),
           ...(owned !== undefined ? { ownedPartitions: owned } : {}),
         },
+        originOf(request),
         request.signal,
         'wait',
       );

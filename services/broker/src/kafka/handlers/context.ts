@@ -33,6 +33,8 @@ export interface KafkaRequest {
   remote: string;
   /** The client's principal (`User:<name>`, kafka/sasl-session.ts) when the request was read, carried to the core in every origin. */
   principal?: string | undefined;
+  /** The client's IP address, carried with the principal (ACL hosts). */
+  host?: string | undefined;
   /** The connection's SASL state (the SASL handlers move it along). */
   session?: SaslSession | undefined;
   /** The request's share of its client's quotas (docs/architecture.md#quotas). */
@@ -118,11 +120,11 @@ export function countError(deps: Pick<HandlerDeps, 'metrics'>, api: string, code
  * the raw HTTP endpoint answers); in brokers mode the client is told NOT_LEADER_OR_FOLLOWER and asks
  * the leader itself, as with Kafka.
  */
-export function readOrigin(deps: Pick<HandlerDeps, 'ctx'>, replay: string, request: Pick<KafkaRequest, 'principal'>): RequestOrigin {
+export function readOrigin(deps: Pick<HandlerDeps, 'ctx'>, replay: string, request: Pick<KafkaRequest, 'principal' | 'host'>): RequestOrigin {
   return { ...(deps.ctx.config.kafka.metadataMode === 'one-address' ? { replay } : {}), ...originOf(request) };
 }
 
 /** The origin of a request that is never carried to another broker (a produce answers NOT_LEADER there). */
-export function originOf(request: Pick<KafkaRequest, 'principal'>): RequestOrigin {
-  return request.principal === undefined ? {} : { principal: request.principal };
+export function originOf(request: Pick<KafkaRequest, 'principal' | 'host'>): RequestOrigin {
+  return { ...(request.principal === undefined ? {} : { principal: request.principal }), ...(request.host === undefined ? {} : { host: request.host }) };
 }

@@ -8,7 +8,7 @@
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'CreatePartitions';
 
@@ -31,7 +31,7 @@ export function createPartitionsHandler(deps: HandlerDeps): KafkaHandler {
         continue;
       }
       try {
-        await topics.addPartitions(t.name, t.count, body.validateOnly);
+        await topics.addPartitions(t.name, t.count, body.validateOnly, originOf(request));
         results.push({ name: t.name, errorCode: KafkaError.NONE, errorMessage: null });
       } catch (e) {
         const { error, unexpected } = toStrataError(e);

@@ -8,7 +8,7 @@ import { ApiKey, KafkaError, ZERO_UUID } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
 import type { TopicSpec } from '../../core/topics.js';
 import { kafkaTopicId } from '../cluster-view.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'CreateTopics';
 
@@ -37,11 +37,11 @@ export function createTopicsHandler(deps: HandlerDeps): KafkaHandler {
       if (t.replicationFactor !== -1) spec.replicationFactor = t.replicationFactor;
       try {
         if (body.validateOnly) {
-          await topics.validate(spec);
+          await topics.validate(spec, originOf(request));
           results.push({ name: t.name, topicId: ZERO_UUID, errorCode: KafkaError.NONE, errorMessage: null, numPartitions: spec.partitions ?? ctx.config.topicDefaults.partitions, replicationFactor: spec.replicationFactor ?? ctx.config.topicDefaults.replicationFactor });
           continue;
         }
-        const view = await topics.create(spec);
+        const view = await topics.create(spec, originOf(request));
         const topic = ctx.registry.get(view.name);
         results.push({
           name: t.name,

@@ -8,7 +8,7 @@
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { groupIdProblem } from '@strata/protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 import { groupErrorCode } from './groups-common.js';
 
 const API = 'DeleteGroups';
@@ -31,7 +31,7 @@ export function deleteGroupsHandler(deps: HandlerDeps): KafkaHandler {
         continue;
       }
       try {
-        await deps.groups.delete(groupId, request.signal);
+        await deps.groups.delete(groupId, originOf(request), request.signal);
         results.push({ groupId, errorCode: KafkaError.NONE });
       } catch (e) {
         results.push({ groupId, errorCode: groupErrorCode(deps, API, e).code });

@@ -4,7 +4,7 @@
 import { ApiKey, KafkaError, ZERO_UUID } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
 import { kafkaTopicId, topicByKafkaId } from '../cluster-view.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'DeleteTopics';
 
@@ -26,7 +26,7 @@ export function deleteTopicsHandler(deps: HandlerDeps): KafkaHandler {
       }
       try {
         const topicId = ctx.registry.has(name) ? kafkaTopicId(ctx.registry.get(name)) : ZERO_UUID;
-        await topics.delete(name);
+        await topics.delete(name, originOf(request));
         responses.push({ name, topicId, errorCode: KafkaError.NONE, errorMessage: null });
       } catch (e) {
         const { error, unexpected } = toStrataError(e);

@@ -4,7 +4,9 @@
 // controller endpoints): endpoint type 2 is UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers.
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { checkCluster } from '../../core/cluster.js';
+import { toStrataError } from '../../core/errors.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'DescribeCluster';
 /** DescribeCluster's endpoint types (KIP-919). */
@@ -15,6 +17,20 @@ export function describeClusterHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const body = decodeBody(ApiKey.DescribeCluster, request);
     const endpointType = request.header.apiVersion >= 1 ? body.endpointType : ENDPOINT_TYPE_BROKERS;
+    try {
+      checkCluster(ctx, originOf(request), 'describe');
+    } catch (e) {
+      const { error } = toStrataError(e);
+      return respond(ApiKey.DescribeCluster, request, {
+        throttleTimeMs: 0,
+        errorCode: errorCode(deps, API, error),
+        errorMessage: error.message,
+        endpointType,
+        clusterId: ctx.clusterId,
+        controllerId: -1,
+        brokers: [],
+      });
+    }
     if (endpointType !== ENDPOINT_TYPE_BROKERS) {
       return respond(ApiKey.DescribeCluster, request, {
         throttleTimeMs: 0,

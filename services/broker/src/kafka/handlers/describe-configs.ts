@@ -9,10 +9,11 @@
 // - any other resource type (broker loggers, ...): INVALID_REQUEST.
 
 import { ApiKey, ConfigResourceType, KafkaError } from '@strata/kafka-protocol';
+import { checkCluster } from '../../core/cluster.js';
 import { toStrataError } from '../../core/errors.js';
 import { nodeIdOf } from '../cluster-view.js';
 import { brokerConfigEntries, topicConfigEntries, type ConfigEntry } from './config-entries.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'DescribeConfigs';
 
@@ -36,6 +37,7 @@ export function describeConfigsHandler(deps: HandlerDeps): KafkaHandler {
       });
       if (r.resourceType === ConfigResourceType.TOPIC) {
         try {
+          deps.topics.checkTopic(originOf(request), 'describe-configs', r.resourceName);
           return answer(KafkaError.NONE, null, topicConfigEntries(ctx.registry.get(r.resourceName), ctx.config.topicDefaults.configs, r.configurationKeys, synonyms));
         } catch (e) {
           const { error, unexpected } = toStrataError(e);
@@ -47,6 +49,12 @@ export function describeConfigsHandler(deps: HandlerDeps): KafkaHandler {
         const self = String(nodeIdOf(ctx.config.brokerId));
         if (r.resourceName !== '' && r.resourceName !== self) {
           return answer(countError(deps, API, KafkaError.INVALID_REQUEST), `this is broker ${self}: ask broker ${r.resourceName} for its own configs`, []);
+        }
+        try {
+          checkCluster(ctx, originOf(request), 'describe-configs');
+        } catch (e) {
+          const { error } = toStrataError(e);
+          return answer(errorCode(deps, API, error), error.message, []);
         }
         return answer(KafkaError.NONE, null, brokerConfigEntries(ctx.config, r.configurationKeys, synonyms));
       }

@@ -8,7 +8,7 @@
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { isStrataError } from '@strata/protocol';
 import type { GroupDescription } from '@strata/coord';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 import { CLASSIC_STATE } from './groups-common.js';
 
 const API = 'DescribeGroups';
@@ -30,7 +30,7 @@ export function describeGroupsHandler(deps: HandlerDeps): KafkaHandler {
         continue;
       }
       try {
-        const d = await deps.groups.summary(groupId, request.signal);
+        const d = await deps.groups.summary(groupId, originOf(request), request.signal);
         groups.push({ errorCode: KafkaError.NONE, authorizedOperations: NO_OPERATIONS, ...describe(groupId, d, deps.classic.phase(groupId)) });
       } catch (e) {
         if (!isStrataError(e)) throw e;

@@ -31,6 +31,7 @@ interface Slot {
   error: number | null;
   /** The request's authenticated client (every slot of one request has the same). */
   principal: string | undefined;
+  host: string | undefined;
 }
 
 interface Answer {
@@ -160,7 +161,7 @@ export function fetchHandler(deps: HandlerDeps): KafkaHandler {
         else if (topic.handle(p.partition) === undefined) error = KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
         else if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) error = KafkaError.OFFSET_OUT_OF_RANGE;
         else if (p.partitionMaxBytes <= 0) error = KafkaError.INVALID_REQUEST;
-        slots.push({ topic: name ?? '', partition: p.partition, offset: Number(offset), partitionMaxBytes: Math.min(p.partitionMaxBytes, config.fetchMaxBytesCap), error, principal: request.principal });
+        slots.push({ topic: name ?? '', partition: p.partition, offset: Number(offset), partitionMaxBytes: Math.min(p.partitionMaxBytes, config.fetchMaxBytesCap), error, principal: request.principal, host: request.host });
       }
       return { topic: t.topic, topicId: t.topicId, partitions: t.partitions.map((p) => p.partition) };
     });

@@ -3,14 +3,14 @@
 // or fenced by a newer instance of its static id (FENCED_INSTANCE_ID).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'Heartbeat';
 
 export function heartbeatHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const body = decodeBody(ApiKey.Heartbeat, request);
-    const error = await deps.classic.heartbeat(body.groupId, body.memberId, body.groupInstanceId, body.generationId);
+    const error = await deps.classic.heartbeat(body.groupId, body.memberId, body.groupInstanceId, body.generationId, originOf(request));
     return respond(ApiKey.Heartbeat, request, { errorCode: countError(deps, API, KafkaError[error]) });
   };
 }

@@ -10,7 +10,7 @@
 import { AlterConfigOp, ApiKey, ConfigResourceType, KafkaError } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
 import { LIST_TOPIC_CONFIGS } from './config-entries.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'IncrementalAlterConfigs';
 
@@ -86,7 +86,7 @@ export function incrementalAlterConfigsHandler(deps: HandlerDeps): KafkaHandler 
           responses.push(refuse(changes));
           continue;
         }
-        await topics.updateConfigs(r.resourceName, changes, body.validateOnly);
+        await topics.updateConfigs(r.resourceName, changes, body.validateOnly, originOf(request));
         responses.push(answer(KafkaError.NONE, null));
       } catch (e) {
         const { error, unexpected } = toStrataError(e);

@@ -8,7 +8,7 @@
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
 import type { ProducersCore } from '../../core/producers.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'InitProducerId';
 
@@ -22,7 +22,7 @@ export function initProducerIdHandler(deps: HandlerDeps, producers: ProducersCor
       return answer(countError(deps, API, KafkaError.INVALID_REQUEST));
     }
     try {
-      const { producerId, producerEpoch } = await producers.initProducerId({}, request.signal);
+      const { producerId, producerEpoch } = await producers.initProducerId({}, originOf(request), request.signal);
       return answer(KafkaError.NONE, BigInt(producerId), producerEpoch);
     } catch (e) {
       const { error, unexpected } = toStrataError(e);

@@ -5,7 +5,7 @@
 // leader always assigns).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'JoinGroup';
 /** The first version in which a new member must join twice (KIP-394). */
@@ -25,7 +25,7 @@ export function joinGroupHandler(deps: HandlerDeps): KafkaHandler {
       protocolType: body.protocolType,
       protocols: body.protocols,
       requireKnownMemberId: version >= MEMBER_ID_REQUIRED_VERSION,
-    });
+    }, originOf(request));
     if (!('generationId' in answer)) {
       return respond(ApiKey.JoinGroup, request, {
         errorCode: countError(deps, API, KafkaError[answer.error]),

@@ -2,7 +2,7 @@
 // of members by id or group instance id, each answered on its own (KIP-345).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'LeaveGroup';
 const BATCHED_VERSION = 3;
@@ -12,7 +12,7 @@ export function leaveGroupHandler(deps: HandlerDeps): KafkaHandler {
     const body = decodeBody(ApiKey.LeaveGroup, request);
     const batched = request.header.apiVersion >= BATCHED_VERSION;
     const leaving = batched ? body.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: body.memberId, groupInstanceId: null }];
-    const outcome = await deps.classic.leave(body.groupId, leaving);
+    const outcome = await deps.classic.leave(body.groupId, leaving, originOf(request));
     if (outcome.error !== 'NONE') return respond(ApiKey.LeaveGroup, request, { errorCode: countError(deps, API, KafkaError[outcome.error]), members: [] });
     if (!batched) return respond(ApiKey.LeaveGroup, request, { errorCode: countError(deps, API, KafkaError[outcome.members[0]!.error]), members: [] });
     return respond(ApiKey.LeaveGroup, request, {

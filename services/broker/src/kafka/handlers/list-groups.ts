@@ -6,7 +6,7 @@
 // "classic" for JoinGroup groups (protocol type: their members', "consumer" for Kafka consumers).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 import { groupErrorCode, kafkaGroupState } from './groups-common.js';
 
 const API = 'ListGroups';
@@ -17,7 +17,7 @@ export function listGroupsHandler(deps: HandlerDeps): KafkaHandler {
     const states = new Set(body.statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(body.typesFilter.map((t) => t.toLowerCase()));
     try {
-      const listed = await deps.groups.list(request.signal);
+      const listed = await deps.groups.list(originOf(request), request.signal);
       const groups = [];
       for (const g of listed) {
         if (!deps.view.coordinatesGroup(g.group)) continue;

@@ -9,7 +9,7 @@ import { isStrataError } from '@strata/protocol';
 import { toStrataError } from '../../core/errors.js';
 import type { Topic } from '../../topics/topic-registry.js';
 import { kafkaTopicId, topicByKafkaId } from '../cluster-view.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'Metadata';
 
@@ -61,15 +61,24 @@ export function metadataHandler(deps: HandlerDeps): KafkaHandler {
       topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     });
 
+    const origin = originOf(request);
+    /** TOPIC_AUTHORIZATION_FAILED, audited once. */
+    const deniedCode = (name: string): number => errorCode(deps, API, deps.ctx.authorizer.denied(origin, 'describe', { type: 'topic', name }));
     const topics = [];
     if (all) {
-      for (const topic of ctx.registry.list()) topics.push(describe(topic));
+      // Every topic the principal may describe, as Kafka lists them.
+      for (const topic of ctx.registry.list()) if (deps.topics.mayTopic(origin, 'describe', topic.name)) topics.push(describe(topic));
     } else {
       for (const wanted of asked) {
         if (wanted.name === null) {
           // v12+: asked by id.
           const byId = topicByKafkaId(ctx, wanted.topicId);
-          topics.push(byId === undefined ? failed(null, wanted.topicId, KafkaError.UNKNOWN_TOPIC_ID) : describe(byId));
+          const allowed = byId !== undefined && deps.topics.mayTopic(origin, 'describe', byId.name);
+          topics.push(allowed ? describe(byId) : failed(null, wanted.topicId, byId === undefined ? KafkaError.UNKNOWN_TOPIC_ID : deniedCode(wanted.name ?? byId.name)));
+          continue;
+        }
+        if (!deps.topics.mayTopic(origin, 'describe', wanted.name) && !(autoCreate && !ctx.registry.has(wanted.name))) {
+          topics.push(failed(wanted.name, ZERO_UUID, deniedCode(wanted.name)));
           continue;
         }
         if (ctx.registry.has(wanted.name)) {
@@ -81,7 +90,7 @@ export function metadataHandler(deps: HandlerDeps): KafkaHandler {
           continue;
         }
         try {
-          await deps.topics.create({ name: wanted.name });
+          await deps.topics.create({ name: wanted.name }, origin);
           topics.push(describe(ctx.registry.get(wanted.name)));
         } catch (e) {
           // Another client created it meanwhile: describe it as it is.

@@ -6,7 +6,7 @@
 import { ApiKey, KafkaError, consumerSubscriptionTopics } from '@strata/kafka-protocol';
 import { isStrataError } from '@strata/protocol';
 import type { GroupDescription } from '@strata/coord';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'OffsetDelete';
 
@@ -23,7 +23,7 @@ export function offsetDeleteHandler(deps: HandlerDeps): KafkaHandler {
     const refusal = deps.classic.check(body.groupId);
     if (refusal !== null) return answer(KafkaError[refusal]);
     try {
-      const description = await deps.groups.summary(body.groupId, request.signal);
+      const description = await deps.groups.summary(body.groupId, originOf(request), request.signal);
       if (description === null) return answer(KafkaError.GROUP_ID_NOT_FOUND);
       const subscribed = subscribedTopics(description);
       const flat = body.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
@@ -35,7 +35,7 @@ export function offsetDeleteHandler(deps: HandlerDeps): KafkaHandler {
         codes.set(`${p.topic}/${p.partition}`, code);
         if (code === KafkaError.NONE) deleting.push(p);
       });
-      if (deleting.length > 0) await deps.groups.deleteOffsets(body.groupId, deleting, request.signal);
+      if (deleting.length > 0) await deps.groups.deleteOffsets(body.groupId, deleting, originOf(request), request.signal);
       return answer(KafkaError.NONE, (topic, partition) => codes.get(`${topic}/${partition}`) ?? KafkaError.NONE);
     } catch (e) {
       if (!isStrataError(e)) throw e;

@@ -5,7 +5,8 @@
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { isStrataError } from '@strata/protocol';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import type { RequestOrigin } from '../../core/leader-client.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'OffsetFetch';
 const GROUPS_VERSION = 8;
@@ -24,12 +25,12 @@ interface GroupAnswer {
 }
 
 export function offsetFetchHandler(deps: HandlerDeps): KafkaHandler {
-  const fetchGroup = async (group: string, topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null, signal: AbortSignal): Promise<GroupAnswer> => {
+  const fetchGroup = async (group: string, topics: ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null, origin: RequestOrigin, signal: AbortSignal): Promise<GroupAnswer> => {
     const refusal = deps.classic.check(group);
     if (refusal !== null) return { errorCode: countError(deps, API, KafkaError[refusal]), topics: [] };
     let committed;
     try {
-      committed = await deps.groups.fetchOffsets(group, null, signal);
+      committed = await deps.groups.fetchOffsets(group, null, origin, signal);
     } catch (e) {
       if (!isStrataError(e)) throw e;
       return { errorCode: errorCode(deps, API, e), topics: [] };
@@ -42,11 +43,15 @@ export function offsetFetchHandler(deps: HandlerDeps): KafkaHandler {
       m.set(c.partition, { offset: c.offset, metadata: c.metadata });
     }
     const wanted = topics ?? [...byTopic].map(([name, m]) => ({ name, partitionIndexes: [...m.keys()] }));
+    // fetchOffsets left out the topics the principal may not describe; one it named is refused per partition, as Kafka's.
+    const visible = topics === null ? null : deps.groups.topicsAllowed(origin, 'describe', topics.map((t) => t.name));
+    for (const name of new Set(topics?.map((t) => t.name))) if (visible !== null && !visible.has(name)) deps.ctx.authorizer.denied(origin, 'describe', { type: 'topic', name });
     return {
       errorCode: KafkaError.NONE,
       topics: wanted.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
+          if (visible !== null && !visible.has(t.name)) return { partitionIndex: p, committedOffset: -1n, metadata: '', errorCode: countError(deps, API, KafkaError.TOPIC_AUTHORIZATION_FAILED) };
           const c = byTopic.get(t.name)?.get(p);
           return { partitionIndex: p, committedOffset: BigInt(c?.offset ?? -1), metadata: c?.metadata ?? '', errorCode: KafkaError.NONE };
         }),
@@ -58,11 +63,11 @@ export function offsetFetchHandler(deps: HandlerDeps): KafkaHandler {
     const body = decodeBody(ApiKey.OffsetFetch, request);
     if (version >= GROUPS_VERSION) {
       const groups = [];
-      for (const g of body.groups) groups.push({ groupId: g.groupId, ...(await fetchGroup(g.groupId, g.topics, request.signal)) });
+      for (const g of body.groups) groups.push({ groupId: g.groupId, ...(await fetchGroup(g.groupId, g.topics, originOf(request), request.signal)) });
       return respond(ApiKey.OffsetFetch, request, { groups });
     }
     // v0-1 have no null topics (an empty list then means none) and no group-level error: it goes on every partition.
-    const answer = await fetchGroup(body.groupId, version >= GROUP_ERROR_VERSION ? body.topics : (body.topics ?? []), request.signal);
+    const answer = await fetchGroup(body.groupId, version >= GROUP_ERROR_VERSION ? body.topics : (body.topics ?? []), originOf(request), request.signal);
     if (version < GROUP_ERROR_VERSION && answer.errorCode !== KafkaError.NONE) {
       const topics = (body.topics ?? []).map((t) => ({
         name: t.name,

@@ -9,7 +9,7 @@
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { toStrataError } from '../../core/errors.js';
-import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, errorCode, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'OffsetForLeaderEpoch';
 
@@ -24,6 +24,7 @@ export function offsetForLeaderEpochHandler(deps: HandlerDeps): KafkaHandler {
       partitions: t.partitions.map((p) => {
         const answer = (code: number, leaderEpoch = -1, endOffset = -1) => ({ errorCode: code, partition: p.partition, leaderEpoch, endOffset: BigInt(endOffset) });
         try {
+          deps.data.authorize(originOf(request), 'describe', t.topic);
           const handle = ctx.registry.partition(t.topic, p.partition);
           const route = ctx.router.route(handle);
           if (route.kind !== 'local' && !oneAddress) return answer(countError(deps, API, KafkaError.NOT_LEADER_OR_FOLLOWER));

@@ -51,8 +51,16 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         const answers = new Map<number, PartitionAnswer>();
         const valid: PartitionBatches[] = [];
         const topic = ctx.registry.has(topicData.name) ? ctx.registry.get(topicData.name) : null;
+        // Authorization before existence and validation, as Kafka answers (the core checks it again on append).
+        let denied: StrataError | null = null;
+        try {
+          data.authorize(originOf(request), 'write', topicData.name);
+        } catch (e) {
+          denied = toStrataError(e).error;
+        }
         for (const p of topicData.partitionData) {
-          if (acks === undefined) answers.set(p.index, failed(p.index, KafkaError.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${body.acks}`));
+          if (denied !== null) answers.set(p.index, refused(p.index, denied));
+          else if (acks === undefined) answers.set(p.index, failed(p.index, KafkaError.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${body.acks}`));
           else if (body.transactionalId !== null) {
             answers.set(p.index, failed(p.index, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker'));
           } else if (topic === null || topic.handle(p.index) === undefined) {

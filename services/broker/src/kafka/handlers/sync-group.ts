@@ -3,7 +3,7 @@
 // carries the protocol type and name both ways (INCONSISTENT_GROUP_PROTOCOL when they differ).
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler, originOf } from './context.js';
 
 const API = 'SyncGroup';
 const EMPTY = Buffer.alloc(0);
@@ -18,7 +18,7 @@ export function syncGroupHandler(deps: HandlerDeps): KafkaHandler {
       protocolType: body.protocolType,
       protocolName: body.protocolName,
       assignments: body.assignments,
-    });
+    }, originOf(request));
     if (!('assignment' in answer)) return respond(ApiKey.SyncGroup, request, { errorCode: countError(deps, API, KafkaError[answer.error]), assignment: EMPTY });
     return respond(ApiKey.SyncGroup, request, {
       errorCode: countError(deps, API, KafkaError[answer.error]),
