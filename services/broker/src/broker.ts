@@ -297,23 +297,8 @@ async function startOnLockedDataDir(
   const authorizer = await Authorizer.open({ config: config.authorization, coordinator, logger, metrics: metrics.registry });
   undo.push(async () => authorizer.close());
   const ctx: BrokerContext = {
-    quotas,
-    auth,
-    coordinator,
-    router: clusterNode,
-    cluster: { node: clusterNode, forwarder },
-    config,
-    logger,
-    registry,
-    waiters,
-    metrics,
-    disk,
-    clusterId,
-    url: () => url,
-    state: () => state,
-    now,
-    track,
-    authorizer,
+    coordinator, router: clusterNode, cluster: { node: clusterNode, forwarder }, config, logger, registry, waiters, metrics, disk, clusterId,
+    url: () => url, state: () => state, now, track, quotas, auth, authorizer,
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
   const data = new DataCore(ctx);
