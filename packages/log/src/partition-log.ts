@@ -6,6 +6,7 @@ import { CLEAN_SHUTDOWN_FILE } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
+import { BackgroundSeals } from './background-seals.js';
 import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
 import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment } from './segment.js';
@@ -36,9 +37,10 @@ export class PartitionLog {
   readonly #bufferPool: ReadBufferPool;
   readonly #files: FileHandleCache;
   readonly #deletableBelow: () => number;
-  readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
   readonly #appendRefusal: () => StrataError | null;
   readonly #queue = new SerialQueue();
+  /** Rolled segments whose indexes, fsync and snapshot are still being written (background-seals.ts). */
+  readonly #seals: BackgroundSeals;
   /** Sorted by base offset; never empty while open; the last is active. */
   #segments: Segment[] = [];
   #unflushedRecords = 0;
@@ -61,7 +63,18 @@ export class PartitionLog {
     this.#files = options.fileCache ?? sharedFileHandleCache;
     this.#epochs = new LeaderEpochCache(this.dir, this.#files);
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
-    this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    const onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    this.#seals = new BackgroundSeals({
+      writeRecoveryPoint: (offset) => this.#writeRecoveryPoint(offset),
+      writeProducerSnapshot: (offset, bytes) => unlessDiskFull(this.#recovery, () => this.#producers.writeSnapshot(offset, bytes)),
+      onSealed: (segment) => {
+        this.#flushedOffset = Math.max(this.#flushedOffset, segment.nextOffset);
+        this.#boundLoadedIndexes(segment);
+        onSegmentSealed(sealedInfo(segment));
+      },
+      onFailed: options.onSealFailed ?? (() => undefined),
+      beforeSeal: options.sealProbe,
+    });
     this.#appendRefusal = options.appendRefusal ?? (() => null);
     this.#producers = new PartitionProducers(this.dir, this.#files, this.#now, options.producerStateLimits ?? DEFAULT_PRODUCER_STATE_LIMITS);
     assertSafeOffset(this.#initialOffset);
@@ -273,6 +286,7 @@ export class PartitionLog {
   maintain(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
+      this.#seals.retry();
       const now = this.#now();
       const active = this.#active;
       if (!active.isEmpty && now - active.createdAtMs >= this.#config.segmentMs) await this.#roll();
@@ -284,17 +298,36 @@ export class PartitionLog {
     });
   }
 
-  /** The sealed segments, oldest first (a snapshot: retention may remove them later). */
+  /**
+   * The segments whose seal has completed (indexes on disk, data fsynced), oldest first: a snapshot,
+   * retention may remove them later. A segment still sealing in the background is not among them.
+   */
   sealedSegments(): SealedSegmentInfo[] {
-    return this.#segments.slice(0, -1).map(sealedInfo);
+    const sealed: SealedSegmentInfo[] = [];
+    for (const segment of this.#segments) {
+      if (!segment.sealCompleted) break;
+      sealed.push(sealedInfo(segment));
+    }
+    return sealed;
   }
 
-  /** Seals the active segment now if it holds anything (shutdown hand-over, tests). */
-  roll(): Promise<void> {
-    return this.#queue.run(async () => {
+  /** Seals the active segment now if it holds anything, and waits until every seal completed (shutdown hand-over, tests). */
+  async roll(): Promise<void> {
+    await this.#queue.run(async () => {
       this.#assertOpen();
       if (!this.#active.isEmpty) await this.#roll();
     });
+    await this.#seals.drain();
+  }
+
+  /** Rolled segments whose seal is still running or failed (background-seals.ts). */
+  get pendingSeals(): number {
+    return this.#seals.size;
+  }
+
+  /** Resolves once every segment rolled so far has completed its seal; throws the failure of one that could not. */
+  whenSealed(): Promise<void> {
+    return this.#seals.drain();
   }
 
   flush(): Promise<void> {
@@ -319,7 +352,14 @@ export class PartitionLog {
   close(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
-      await this.#flushActive();
+      try {
+        await this.#flushActive();
+      } catch (e) {
+        // A seal or fsync that fails leaves no clean-shutdown marker: the next open rescans.
+        this.#closed = true;
+        await Promise.allSettled(this.#segments.map((segment) => segment.close({ persistIndexes: false })));
+        throw e;
+      }
       this.#closed = true;
       await closeAll(this.#segments, {});
       // The state as of the log end: the next (clean) open replays nothing.
@@ -335,6 +375,7 @@ export class PartitionLog {
     return this.#queue.run(async () => {
       if (!this.#closed) {
         this.#closed = true;
+        await this.#seals.abandon();
         // Every descriptor goes, even if one close fails; nothing is persisted into a directory about to go.
         await Promise.allSettled(this.#segments.map((segment) => segment.close({ persistIndexes: false })));
       }
@@ -348,6 +389,8 @@ export class PartitionLog {
       this.#assertOpen();
       if (offset >= this.logEndOffset) return;
       if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
+      // The recovery point is lowered below: no background seal may raise it again afterwards.
+      await this.#seals.drain();
       await this.#truncateTo(offset);
       await this.#epochs.truncateFrom(this.logEndOffset);
       // The state is rebuilt as of the new end: snapshots past it go, then the newest one left plus the batches after it.
@@ -368,6 +411,7 @@ export class PartitionLog {
     assertSafeOffset(offset);
     return this.#queue.run(async () => {
       this.#assertOpen();
+      await this.#seals.abandon();
       // The cache goes first: a crash part-way leaves an empty cache, which the next open rebuilds from the batches.
       await this.#epochs.clear();
       while (this.#segments.length > 0) await this.#segments.pop()!.delete();
@@ -392,6 +436,8 @@ export class PartitionLog {
     if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => this.#writeRecoveryPoint(this.#active.baseOffset));
     await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => unlessDiskFull(this.#recovery, write));
     await this.#producers.recover(this.#segments, this.logEndOffset);
+    // A seal the disk had no room for at open: retried in the background, as after a roll.
+    for (const segment of this.#segments.slice(0, -1)) if (!segment.sealCompleted) this.#seals.add({ segment, producerSnapshot: null });
   }
 
   #readRecoveryPoint(): Promise<number> {
@@ -411,23 +457,24 @@ export class PartitionLog {
     if (full || old || offsetsExhausted) await this.#roll();
   }
 
+  /**
+   * Closes the active segment to appends and opens the next; the rest of the seal (indexes, fsync,
+   * recovery point, producer snapshot, then the uploader's cue) runs in the background, so appends
+   * never wait for a 128 MiB datasync (background-seals.ts).
+   */
   async #roll(): Promise<void> {
     const sealed = this.#active;
+    sealed.sealed = true;
     try {
-      await sealed.seal();
       this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now(), this.#files));
     } catch (e) {
       // The segment stays active (appends go on into it) and the next roll tries again.
       sealed.sealed = false;
       throw e;
     }
-    this.#flushedOffset = Math.max(this.#flushedOffset, sealed.nextOffset);
-    await this.#writeRecoveryPoint(sealed.nextOffset);
     // Kafka's `<offset>.snapshot` at each roll: recovery replays only the active segment, and the
     // uploader keeps it beside the sealed segment's object. Its loss costs a longer replay, never a record.
-    await unlessDiskFull(this.#recovery, () => this.#producers.snapshot(sealed.nextOffset));
-    this.#boundLoadedIndexes(sealed);
-    this.#onSegmentSealed(sealedInfo(sealed));
+    this.#seals.add({ segment: sealed, producerSnapshot: this.#producers.encodeSnapshot(sealed.nextOffset) });
   }
 
   async #afterAppend(records: number): Promise<void> {
@@ -438,6 +485,8 @@ export class PartitionLog {
   }
 
   async #flushActive(): Promise<void> {
+    // Everything up to the log end is durable only once the segments before the active one are too.
+    await this.#seals.drain();
     if (this.#unflushedRecords === 0) return;
     await this.#active.flush();
     this.#unflushedRecords = 0;
@@ -451,7 +500,9 @@ export class PartitionLog {
     const active = this.#active;
     if (retentionMs >= 0 && !active.isEmpty && retentionTimestamp(active) < now - retentionMs) await this.#roll();
     const startBefore = this.logStartOffset;
-    for (let n = retainedFrom(this.#segments, this.#config, this.#deletableBelow(), now); n > 0; n--) await this.#segments.shift()!.delete();
+    // A segment still sealing is not deleted under its seal (nor is anything after it).
+    const gate = Math.min(this.#deletableBelow(), this.#seals.oldestPendingBase);
+    for (let n = retainedFrom(this.#segments, this.#config, gate, now); n > 0; n--) await this.#segments.shift()!.delete();
     if (this.logStartOffset > startBefore) await this.#producers.dropBelow(this.logStartOffset);
   }
 

@@ -116,6 +116,7 @@ export class Tiering {
         initialOffset: remoteEnd,
         deletableBelow: () => tier.deletableBelow(),
         onSegmentSealed: () => this.kick(),
+        onSealFailed: (err, segment) => logger.warn('sealing a rolled segment failed; retried at the next maintenance pass', { topic, partition, baseOffset: segment.baseOffset, err }),
         fileCache: this.#options.segmentFiles,
         appendRefusal: this.#options.appendRefusal,
         ...(this.#options.producerStateLimits !== undefined ? { producerStateLimits: this.#options.producerStateLimits } : {}),
