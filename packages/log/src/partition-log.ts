@@ -11,7 +11,7 @@ import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-ep
 import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment } from './segment.js';
 import { assertSafeOffset, checkOffset, closeAll, findInSegment, pickBatches, replicaBatches, retainedFrom, retentionTimestamp } from './log-helpers.js';
-import { sealedInfo, segmentIndexFor, stampBatches } from './log-helpers.js';
+import { boundLoadedIndexes, logStats, sealedInfo, sealedPrefix, segmentIndexFor, stampBatches } from './log-helpers.js';
 import { DEFAULT_PRODUCER_STATE_LIMITS, type ProducerEntry } from './producer-state.js';
 import { PartitionProducers } from './partition-producers.js';
 import type { AppendOptions, AppendResult, LogConfig, LogStats, PartitionLogOptions, RecoveryReport } from './types.js';
@@ -64,6 +64,7 @@ export class PartitionLog {
     this.#epochs = new LeaderEpochCache(this.dir, this.#files);
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     const onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    // Everything a seal does after the roll, off the append path (background-seals.ts).
     this.#seals = new BackgroundSeals({
       writeRecoveryPoint: (offset) => this.#writeRecoveryPoint(offset),
       writeProducerSnapshot: (offset, bytes) => unlessDiskFull(this.#recovery, () => this.#producers.writeSnapshot(offset, bytes)),
@@ -303,12 +304,7 @@ export class PartitionLog {
    * retention may remove them later. A segment still sealing in the background is not among them.
    */
   sealedSegments(): SealedSegmentInfo[] {
-    const sealed: SealedSegmentInfo[] = [];
-    for (const segment of this.#segments) {
-      if (!segment.sealCompleted) break;
-      sealed.push(sealedInfo(segment));
-    }
-    return sealed;
+    return sealedPrefix(this.#segments);
   }
 
   /** Seals the active segment now if it holds anything, and waits until every seal completed (shutdown hand-over, tests). */
@@ -338,14 +334,7 @@ export class PartitionLog {
   }
 
   stats(): LogStats {
-    let sizeBytes = 0;
-    let maxTimestamp = -1;
-    for (const segment of this.#segments) {
-      sizeBytes += segment.size;
-      maxTimestamp = Math.max(maxTimestamp, segment.maxTimestamp);
-    }
-    const { logStartOffset, logEndOffset } = this;
-    return { logStartOffset, logEndOffset, segmentCount: this.#segments.length, sizeBytes, flushedOffset: this.#flushedOffset, maxTimestamp };
+    return logStats(this.#segments, this.#flushedOffset);
   }
 
   /** Flushes, persists the active indexes and marks a clean shutdown, so the next open skips recovery. */
@@ -523,14 +512,8 @@ export class PartitionLog {
     return segmentIndexFor(this.#segments, offset);
   }
 
-  /** Keeps at most loadedIndexesMax sealed segments' indexes in memory, besides the one just used. */
   #boundLoadedIndexes(justUsed: Segment): void {
-    let loaded = 0;
-    for (let i = this.#segments.length - 2; i >= 0; i--) {
-      const segment = this.#segments[i]!;
-      if (segment === justUsed || !segment.indexesLoaded) continue;
-      if (++loaded > this.#loadedIndexesMax) segment.unloadIndexes();
-    }
+    boundLoadedIndexes(this.#segments, justUsed, this.#loadedIndexesMax);
   }
 
   #checkOffset(offset: number): void {
