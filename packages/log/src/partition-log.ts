@@ -66,7 +66,7 @@ export class PartitionLog {
     const onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
     // Everything a seal does after the roll, off the append path (background-seals.ts).
     this.#seals = new BackgroundSeals({
-      writeRecoveryPoint: (offset) => this.#writeRecoveryPoint(offset),
+      writeRecoveryPoint: (offset) => writeRecoveryPoint(this.#files, this.dir, offset),
       writeProducerSnapshot: (offset, bytes) => unlessDiskFull(this.#recovery, () => this.#producers.writeSnapshot(offset, bytes)),
       onSealed: (segment) => {
         this.#flushedOffset = Math.max(this.#flushedOffset, segment.nextOffset);
@@ -226,13 +226,7 @@ export class PartitionLog {
     this.#assertOpen();
     const segment = this.#segments.find((s) => s.baseOffset === segmentBase);
     if (segment === undefined) throw new StrataError('OFFSET_OUT_OF_RANGE', `no segment based at ${segmentBase}`);
-    segment.acquire();
-    try {
-      return await segment.positionOf(offset);
-    } finally {
-      segment.release();
-      this.#boundLoadedIndexes(segment);
-    }
+    return this.#pinned(segment, () => segment.positionOf(offset));
   }
 
   async read(offset: number, options: ReadOptions): Promise<ReadResult> {
@@ -244,15 +238,11 @@ export class PartitionLog {
     let index = this.#segmentIndexFor(offset);
     while (index < this.#segments.length) {
       const segment = this.#segments[index]!;
-      segment.acquire();
-      try {
-        // Snapshot the size: bytes past it may still be in flight from an append.
-        const result = await segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes, this.#bufferPool);
-        if (result) return result;
-      } finally {
-        segment.release();
-        this.#boundLoadedIndexes(segment);
-      }
+      // Snapshot the size: bytes past it may still be in flight from an append.
+      const result = await this.#pinned(segment, () =>
+        segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes, this.#bufferPool),
+      );
+      if (result) return result;
       if (segment.nextOffset >= limit) return empty;
       // The offset lies past this segment's end: it rolled, or retention moved on under us.
       index = this.#segments.indexOf(segment) + 1;
@@ -266,14 +256,8 @@ export class PartitionLog {
     this.#assertOpen();
     for (const segment of [...this.#segments]) {
       if (segment.maxTimestamp < timestamp) continue;
-      segment.acquire();
-      try {
-        const found = await findInSegment(segment, timestamp, this.logStartOffset);
-        if (found) return found;
-      } finally {
-        segment.release();
-        this.#boundLoadedIndexes(segment);
-      }
+      const found = await this.#pinned(segment, () => findInSegment(segment, timestamp, this.logStartOffset));
+      if (found) return found;
     }
     return null;
   }
@@ -408,7 +392,7 @@ export class PartitionLog {
       this.#unflushedRecords = 0;
       this.#oldestUnflushedAtMs = -1;
       this.#flushedOffset = offset;
-      await this.#writeRecoveryPoint(offset);
+      await writeRecoveryPoint(this.#files, this.dir, offset);
       await this.#producers.reset(offset, producerSnapshot);
     });
   }
@@ -422,19 +406,11 @@ export class PartitionLog {
     await loadSegments(options, this.#recovery, this.#segments);
     this.#flushedOffset = this.logEndOffset;
     // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
-    if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => this.#writeRecoveryPoint(this.#active.baseOffset));
+    if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => writeRecoveryPoint(this.#files, this.dir, this.#active.baseOffset));
     await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => unlessDiskFull(this.#recovery, write));
     await this.#producers.recover(this.#segments, this.logEndOffset);
     // A seal the disk had no room for at open: retried in the background, as after a roll.
     for (const segment of this.#segments.slice(0, -1)) if (!segment.sealCompleted) this.#seals.add({ segment, producerSnapshot: null });
-  }
-
-  #readRecoveryPoint(): Promise<number> {
-    return readRecoveryPoint(this.#files, this.dir);
-  }
-
-  #writeRecoveryPoint(offset: number): Promise<void> {
-    return writeRecoveryPoint(this.#files, this.dir, offset);
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
@@ -501,7 +477,7 @@ export class PartitionLog {
     // Crash-safe order: lower the recovery point so everything from the kept tail on is rescanned;
     // cut the kept tail (fsynced); then drop later segments oldest first, so that a crash part-way
     // leaves a gap that recovery removes, never a contiguous suffix bringing records back.
-    await this.#writeRecoveryPoint(Math.min(await this.#readRecoveryPoint(), keep[keep.length - 1]!.baseOffset));
+    await writeRecoveryPoint(this.#files, this.dir, Math.min(await readRecoveryPoint(this.#files, this.dir), keep[keep.length - 1]!.baseOffset));
     this.#segments = keep;
     await this.#active.truncateTo(offset, this.#config.indexIntervalBytes);
     for (const segment of dropped) await segment.delete();
@@ -514,6 +490,17 @@ export class PartitionLog {
 
   #boundLoadedIndexes(justUsed: Segment): void {
     boundLoadedIndexes(this.#segments, justUsed, this.#loadedIndexesMax);
+  }
+
+  /** Runs `use` with `segment` pinned, so that retention cannot delete it mid-read. */
+  async #pinned<T>(segment: Segment, use: () => Promise<T>): Promise<T> {
+    segment.acquire();
+    try {
+      return await use();
+    } finally {
+      segment.release();
+      this.#boundLoadedIndexes(segment);
+    }
   }
 
   #checkOffset(offset: number): void {
