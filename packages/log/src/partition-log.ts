@@ -8,7 +8,7 @@ import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
 import { BackgroundSeals } from './background-seals.js';
 import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
-import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
+import { loadSegments, truncateSegments, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment } from './segment.js';
 import { assertSafeOffset, checkOffset, closeAll, findInSegment, pickBatches, replicaBatches, retainedFrom, retentionTimestamp } from './log-helpers.js';
 import { boundLoadedIndexes, logStats, sealedInfo, sealedPrefix, segmentIndexFor, stampBatches } from './log-helpers.js';
@@ -70,7 +70,7 @@ export class PartitionLog {
       writeProducerSnapshot: (offset, bytes) => unlessDiskFull(this.#recovery, () => this.#producers.writeSnapshot(offset, bytes)),
       onSealed: (segment) => {
         this.#flushedOffset = Math.max(this.#flushedOffset, segment.nextOffset);
-        this.#boundLoadedIndexes(segment);
+        boundLoadedIndexes(this.#segments, segment, this.#loadedIndexesMax);
         onSegmentSealed(sealedInfo(segment));
       },
       onFailed: options.onSealFailed ?? (() => undefined),
@@ -231,11 +231,11 @@ export class PartitionLog {
 
   async read(offset: number, options: ReadOptions): Promise<ReadResult> {
     this.#assertOpen();
-    this.#checkOffset(offset);
+    checkOffset(offset, this.logStartOffset, this.logEndOffset);
     const limit = Math.min(options.maxOffset ?? Infinity, this.logEndOffset);
     const empty: ReadResult = { data: Buffer.alloc(0), nextOffset: offset, batchCount: 0 };
     if (offset >= limit) return empty;
-    let index = this.#segmentIndexFor(offset);
+    let index = segmentIndexFor(this.#segments, offset);
     while (index < this.#segments.length) {
       const segment = this.#segments[index]!;
       // Snapshot the size: bytes past it may still be in flight from an append.
@@ -246,7 +246,7 @@ export class PartitionLog {
       if (segment.nextOffset >= limit) return empty;
       // The offset lies past this segment's end: it rolled, or retention moved on under us.
       index = this.#segments.indexOf(segment) + 1;
-      if (index === 0) index = this.#segmentIndexFor(Math.max(offset, this.logStartOffset));
+      if (index === 0) index = segmentIndexFor(this.#segments, Math.max(offset, this.logStartOffset));
     }
     return empty;
   }
@@ -472,24 +472,10 @@ export class PartitionLog {
   }
 
   async #truncateTo(offset: number): Promise<void> {
-    const keep = this.#segments.filter((s, i) => i === 0 || s.baseOffset < offset);
-    const dropped = this.#segments.slice(keep.length);
-    // Crash-safe order: lower the recovery point so everything from the kept tail on is rescanned;
-    // cut the kept tail (fsynced); then drop later segments oldest first, so that a crash part-way
-    // leaves a gap that recovery removes, never a contiguous suffix bringing records back.
-    await writeRecoveryPoint(this.#files, this.dir, Math.min(await readRecoveryPoint(this.#files, this.dir), keep[keep.length - 1]!.baseOffset));
-    this.#segments = keep;
-    await this.#active.truncateTo(offset, this.#config.indexIntervalBytes);
-    for (const segment of dropped) await segment.delete();
+    await truncateSegments(this.#segments, offset, { files: this.#files, dir: this.dir, indexIntervalBytes: this.#config.indexIntervalBytes }, (keep) => {
+      this.#segments = keep;
+    });
     this.#flushedOffset = Math.min(this.#flushedOffset, this.logEndOffset);
-  }
-
-  #segmentIndexFor(offset: number): number {
-    return segmentIndexFor(this.#segments, offset);
-  }
-
-  #boundLoadedIndexes(justUsed: Segment): void {
-    boundLoadedIndexes(this.#segments, justUsed, this.#loadedIndexesMax);
   }
 
   /** Runs `use` with `segment` pinned, so that retention cannot delete it mid-read. */
@@ -499,12 +485,8 @@ export class PartitionLog {
       return await use();
     } finally {
       segment.release();
-      this.#boundLoadedIndexes(segment);
+      boundLoadedIndexes(this.#segments, segment, this.#loadedIndexesMax);
     }
-  }
-
-  #checkOffset(offset: number): void {
-    checkOffset(offset, this.logStartOffset, this.logEndOffset);
   }
 
   #assertWritable(): void {
