@@ -64,7 +64,6 @@ export class PartitionLog {
     this.#epochs = new LeaderEpochCache(this.dir, this.#files);
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
     const onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
-    // Everything a seal does after the roll, off the append path (background-seals.ts).
     this.#seals = new BackgroundSeals({
       writeRecoveryPoint: (offset) => writeRecoveryPoint(this.#files, this.dir, offset),
       writeProducerSnapshot: (offset, bytes) => unlessDiskFull(this.#recovery, () => this.#producers.writeSnapshot(offset, bytes)),
