@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeRecordBatches, encodeRecordBatch, tempFileNameFor, validateBatches, type RecordInput } from '@strata/protocol';
-import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@strata/log';
+import { DEFAULT_LOG_CONFIG, FileHandleCache, PartitionLog, type LogConfig } from '@strata/log';
 import { Segment } from '../src/segment.js';
-import { FileHandleCache, sharedFileHandleCache } from '../src/file-cache.js';
+import { sharedFileHandleCache } from '../src/file-cache.js';
 
 let dir: string;
 beforeEach(async () => {
