@@ -37,7 +37,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StrataError, isStrataError } from '@strata/protocol';
 import { StorageError, abortedError, errorMessage, invalidRequest, raceAbort, throwIfAborted } from './errors.js';
 import { normalizeStorePrefix, stripStorePrefix, validateObjectKey, withStorePrefix } from './keys.js';
-import { fileBody, fileRangeBytes, validateFileRange, type FileRange } from './file-body.js';
+import { FILE_BODY_CHUNK_BYTES, fileBody, fileRangeBytes, validateFileRange, type FileRange } from './file-body.js';
 import {
   DEFAULT_PART_SIZE_BYTES,
   MAX_DELETE_BATCH,
@@ -219,6 +219,12 @@ export class S3ObjectStore implements ObjectStore {
       throw new StorageError(`${this.description} putFile ${key}: cannot read ${source.path}: ${errorMessage(e)}`, { retriable: false, cause: e });
     });
     if (size < source.end) throw invalidRequest(`${source.path} ends at byte ${size}, before the ${source.end} the object needs`);
+    if (length <= FILE_BODY_CHUNK_BYTES) {
+      // No bigger than one chunk: one buffer, sent with its Content-MD5 (and no 100-continue round trip).
+      const parts: Buffer[] = [];
+      for await (const chunk of fileBody(source)) parts.push(chunk);
+      return this.put(key, Buffer.concat(parts, length), options);
+    }
     const out = await this.#run('PutObject', key, options?.signal, async (signal) => {
       // A fresh stream per attempt: a retried PUT re-reads the file from the start of its range.
       const body = Readable.from(fileBody(source), { objectMode: false });
