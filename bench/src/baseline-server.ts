@@ -15,13 +15,44 @@ if (!portArg || !fileArg) {
 const file = await open(fileArg, 'w+');
 let size = 0;
 let queue: Promise<unknown> = Promise.resolve();
+/** `/append?p=N` appends to file N+1 (`<file>.N`), each with its own queue: a log of several partitions. */
+const partitions = new Map<string, { file: Awaited<ReturnType<typeof open>>; size: number; queue: Promise<unknown> }>();
+
+async function appendTo(partition: string, body: Buffer): Promise<number> {
+  let p = partitions.get(partition);
+  if (p === undefined) partitions.set(partition, (p = { file: await open(`${fileArg}.${partition}`, 'w+'), size: 0, queue: Promise.resolve() }));
+  const target = p;
+  const done = target.queue.then(async () => {
+    const position = target.size;
+    target.size += body.length;
+    await target.file.write(body, 0, body.length, position);
+    return position;
+  });
+  target.queue = done;
+  return done;
+}
 
 const server = createServer((request, response) => {
+  if (request.method === 'GET' && request.url === '/cpu') {
+    // The server's own CPU time (µs), so that a benchmark can report CPU seconds per GB beside MB/s.
+    const { user, system } = process.cpuUsage();
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ user, system }));
+    return;
+  }
   if (request.method === 'POST') {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
+      const partition = new URL(request.url ?? '/', 'http://x').searchParams.get('p');
+      if (partition !== null) {
+        void appendTo(partition, body).then((position) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(`{"position":${position}}`);
+        });
+        return;
+      }
       // One writer at a time, as a log's appends must be.
       queue = queue.then(async () => {
         const position = size;

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { BrokerProcess, freePort, tempDir } from '@strata/test';
 import { encodeRecordBatch, type RecordInput } from '@strata/protocol';
 import { quantile, runLoad, type LoadResult } from './load.js';
+import { runProduceMatrix } from './produce-matrix.js';
 
 export interface Row {
   name: string;
@@ -75,9 +76,16 @@ async function createTopic(origin: string, name: string): Promise<void> {
 }
 
 export async function runBrokerBench(settings: BenchSettings = { durationMs: 4000, concurrency: 8, repeats: 2 }): Promise<Row[]> {
+  const rounds = Number(process.env.STRATA_BENCH_ROUNDS ?? 3);
+  const rows: Row[] = await runProduceMatrix({
+    durationMs: settings.durationMs,
+    concurrency: settings.concurrency,
+    rounds: Math.max(3, rounds),
+    beforeCheckout: process.env.STRATA_BENCH_BEFORE ?? null,
+  });
+  if (process.env.STRATA_BENCH_PRODUCE_ONLY === '1') return rows;
   const broker = await BrokerProcess.start({ env: { STRATA_LOG_LEVEL: 'warn' } });
   const baseline = await startBaseline();
-  const rows: Row[] = [];
   try {
     for (const recordBytes of [100, 1024]) {
       const topic = `bench-${recordBytes}`;
@@ -92,23 +100,9 @@ export async function runBrokerBench(settings: BenchSettings = { durationMs: 400
           request: (i) => ({ path: path(i), body, headers: { 'content-type': RECORD_BATCH_TYPE } }),
           account: () => ({ bytes: body.length, records }),
         });
-      const strataRuns: LoadResult[] = [];
-      const baselineRuns: LoadResult[] = [];
-      for (let r = 0; r < settings.repeats; r++) {
-        baselineRuns.push(await produce(baseline.origin, () => '/append'));
-        strataRuns.push(await produce(broker.url, (i) => `/v1/topics/${topic}/partitions/${i % PARTITIONS}/batches?acks=1`));
-      }
-      const s = best(strataRuns);
-      const b = best(baselineRuns);
-      rows.push({
-        name: `produce ${recordBytes} B records, ${body.length} B batches, acks=1, ${settings.concurrency} in flight`,
-        'strata rec/s': Math.round(s.records / s.seconds),
-        'strata MB/s': mbps(s),
-        'baseline MB/s': mbps(b),
-        ratio: round(mbps(s) / mbps(b), 2),
-        'strata p50/p99 ms': `${round(s.p50Ms)}/${round(s.p99Ms)}`,
-        'baseline p50/p99 ms': `${round(b.p50Ms)}/${round(b.p99Ms)}`,
-      });
+      // Only fills the topic the fetch below reads: produce is measured by produce-matrix.ts,
+      // on fresh processes, never beside this broker's background tiering.
+      if (recordBytes === 1024) await produce(broker.url, (i) => `/v1/topics/${topic}/partitions/${i % PARTITIONS}/batches?acks=1`);
     }
 
     // Fetch: read back the 1 KiB topic from every partition, 1 MiB per request.

@@ -5,7 +5,7 @@
 import { StrataError, setBaseOffset, setPartitionLeaderEpoch, visitRecordsAsync, type BatchFrame } from '@strata/protocol';
 import type { LogEpochEntry } from './leader-epochs.js';
 import type { Segment, AppendedBatch } from './segment.js';
-import type { LogConfig, SealedSegmentInfo, TimestampLookup } from './types.js';
+import type { LogConfig, LogStats, SealedSegmentInfo, TimestampLookup } from './types.js';
 
 /** The first record at or after `timestamp` in `segment`, or null. The caller pins the segment. */
 export async function findInSegment(segment: Segment, timestamp: number, logStartOffset: number): Promise<TimestampLookup | null> {
@@ -87,6 +87,28 @@ export async function closeAll(segments: readonly Segment[], options: { persistI
 
 export function sealedInfo(segment: Segment): SealedSegmentInfo {
   return { baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp, logPath: segment.logPath };
+}
+
+/** The segments whose seal completed, oldest first, up to the first one still sealing (background-seals.ts). */
+export function sealedPrefix(segments: readonly Segment[]): SealedSegmentInfo[] {
+  const sealed: SealedSegmentInfo[] = [];
+  for (const segment of segments) {
+    if (!segment.sealCompleted) break;
+    sealed.push(sealedInfo(segment));
+  }
+  return sealed;
+}
+
+export function logStats(segments: readonly Segment[], flushedOffset: number): LogStats {
+  let sizeBytes = 0;
+  let maxTimestamp = -1;
+  for (const segment of segments) {
+    sizeBytes += segment.size;
+    maxTimestamp = Math.max(maxTimestamp, segment.maxTimestamp);
+  }
+  const logStartOffset = segments[0]!.baseOffset;
+  const logEndOffset = segments.at(-1)!.nextOffset;
+  return { logStartOffset, logEndOffset, segmentCount: segments.length, sizeBytes, flushedOffset, maxTimestamp };
 }
 
 /**
@@ -176,5 +198,15 @@ export function checkOffset(offset: number, logStartOffset: number, logEndOffset
     throw new StrataError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${logStartOffset}, ${logEndOffset}]`, {
       details: { logStartOffset, logEndOffset },
     });
+  }
+}
+
+/** Keeps at most `max` sealed segments' indexes in memory, besides the one just used. */
+export function boundLoadedIndexes(segments: readonly Segment[], justUsed: Segment, max: number): void {
+  let loaded = 0;
+  for (let i = segments.length - 2; i >= 0; i--) {
+    const segment = segments[i]!;
+    if (segment === justUsed || !segment.indexesLoaded) continue;
+    if (++loaded > max) segment.unloadIndexes();
   }
 }

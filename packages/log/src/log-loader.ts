@@ -126,3 +126,24 @@ export async function readRecoveryPoint(files: FileHandleCache, dir: string): Pr
 export async function writeRecoveryPoint(files: FileHandleCache, dir: string, offset: number): Promise<void> {
   await files.writeAtomically(join(dir, RECOVERY_POINT_FILE), Buffer.from(String(offset)));
 }
+
+/**
+ * Removes every record at or after `offset` from `segments` (the first segment always stays);
+ * `setSegments` takes the kept list as soon as it is decided.
+ */
+export async function truncateSegments(
+  segments: readonly Segment[],
+  offset: number,
+  o: { files: FileHandleCache; dir: string; indexIntervalBytes: number },
+  setSegments: (keep: Segment[]) => void,
+): Promise<void> {
+  const keep = segments.filter((s, i) => i === 0 || s.baseOffset < offset);
+  const dropped = segments.slice(keep.length);
+  // Crash-safe order: lower the recovery point so everything from the kept tail on is rescanned;
+  // cut the kept tail (fsynced); then drop later segments oldest first, so that a crash part-way
+  // leaves a gap that recovery removes, never a contiguous suffix bringing records back.
+  await writeRecoveryPoint(o.files, o.dir, Math.min(await readRecoveryPoint(o.files, o.dir), keep[keep.length - 1]!.baseOffset));
+  setSegments(keep);
+  await keep[keep.length - 1]!.truncateTo(offset, o.indexIntervalBytes);
+  for (const segment of dropped) await segment.delete();
+}

@@ -6,11 +6,12 @@ import { CLEAN_SHUTDOWN_FILE } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
+import { BackgroundSeals } from './background-seals.js';
 import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
-import { loadSegments, readRecoveryPoint, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
+import { loadSegments, truncateSegments, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment } from './segment.js';
 import { assertSafeOffset, checkOffset, closeAll, findInSegment, pickBatches, replicaBatches, retainedFrom, retentionTimestamp } from './log-helpers.js';
-import { sealedInfo, segmentIndexFor, stampBatches } from './log-helpers.js';
+import { boundLoadedIndexes, logStats, sealedInfo, sealedPrefix, segmentIndexFor, stampBatches } from './log-helpers.js';
 import { DEFAULT_PRODUCER_STATE_LIMITS, type ProducerEntry } from './producer-state.js';
 import { PartitionProducers } from './partition-producers.js';
 import type { AppendOptions, AppendResult, LogConfig, LogStats, PartitionLogOptions, RecoveryReport } from './types.js';
@@ -36,9 +37,10 @@ export class PartitionLog {
   readonly #bufferPool: ReadBufferPool;
   readonly #files: FileHandleCache;
   readonly #deletableBelow: () => number;
-  readonly #onSegmentSealed: (segment: SealedSegmentInfo) => void;
   readonly #appendRefusal: () => StrataError | null;
   readonly #queue = new SerialQueue();
+  /** Rolled segments whose indexes, fsync and snapshot are still being written (background-seals.ts). */
+  readonly #seals: BackgroundSeals;
   /** Sorted by base offset; never empty while open; the last is active. */
   #segments: Segment[] = [];
   #unflushedRecords = 0;
@@ -61,7 +63,18 @@ export class PartitionLog {
     this.#files = options.fileCache ?? sharedFileHandleCache;
     this.#epochs = new LeaderEpochCache(this.dir, this.#files);
     this.#deletableBelow = options.deletableBelow ?? (() => Number.MAX_SAFE_INTEGER);
-    this.#onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    const onSegmentSealed = options.onSegmentSealed ?? (() => undefined);
+    this.#seals = new BackgroundSeals({
+      writeRecoveryPoint: (offset) => writeRecoveryPoint(this.#files, this.dir, offset),
+      writeProducerSnapshot: (offset, bytes) => unlessDiskFull(this.#recovery, () => this.#producers.writeSnapshot(offset, bytes)),
+      onSealed: (segment) => {
+        this.#flushedOffset = Math.max(this.#flushedOffset, segment.nextOffset);
+        boundLoadedIndexes(this.#segments, segment, this.#loadedIndexesMax);
+        onSegmentSealed(sealedInfo(segment));
+      },
+      onFailed: options.onSealFailed ?? (() => undefined),
+      beforeSeal: options.sealProbe,
+    });
     this.#appendRefusal = options.appendRefusal ?? (() => null);
     this.#producers = new PartitionProducers(this.dir, this.#files, this.#now, options.producerStateLimits ?? DEFAULT_PRODUCER_STATE_LIMITS);
     assertSafeOffset(this.#initialOffset);
@@ -212,37 +225,27 @@ export class PartitionLog {
     this.#assertOpen();
     const segment = this.#segments.find((s) => s.baseOffset === segmentBase);
     if (segment === undefined) throw new StrataError('OFFSET_OUT_OF_RANGE', `no segment based at ${segmentBase}`);
-    segment.acquire();
-    try {
-      return await segment.positionOf(offset);
-    } finally {
-      segment.release();
-      this.#boundLoadedIndexes(segment);
-    }
+    return this.#pinned(segment, () => segment.positionOf(offset));
   }
 
   async read(offset: number, options: ReadOptions): Promise<ReadResult> {
     this.#assertOpen();
-    this.#checkOffset(offset);
+    checkOffset(offset, this.logStartOffset, this.logEndOffset);
     const limit = Math.min(options.maxOffset ?? Infinity, this.logEndOffset);
     const empty: ReadResult = { data: Buffer.alloc(0), nextOffset: offset, batchCount: 0 };
     if (offset >= limit) return empty;
-    let index = this.#segmentIndexFor(offset);
+    let index = segmentIndexFor(this.#segments, offset);
     while (index < this.#segments.length) {
       const segment = this.#segments[index]!;
-      segment.acquire();
-      try {
-        // Snapshot the size: bytes past it may still be in flight from an append.
-        const result = await segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes, this.#bufferPool);
-        if (result) return result;
-      } finally {
-        segment.release();
-        this.#boundLoadedIndexes(segment);
-      }
+      // Snapshot the size: bytes past it may still be in flight from an append.
+      const result = await this.#pinned(segment, () =>
+        segment.read(offset, Math.max(1, options.maxBytes), limit, segment.size, this.#config.indexIntervalBytes, this.#bufferPool),
+      );
+      if (result) return result;
       if (segment.nextOffset >= limit) return empty;
       // The offset lies past this segment's end: it rolled, or retention moved on under us.
       index = this.#segments.indexOf(segment) + 1;
-      if (index === 0) index = this.#segmentIndexFor(Math.max(offset, this.logStartOffset));
+      if (index === 0) index = segmentIndexFor(this.#segments, Math.max(offset, this.logStartOffset));
     }
     return empty;
   }
@@ -252,14 +255,8 @@ export class PartitionLog {
     this.#assertOpen();
     for (const segment of [...this.#segments]) {
       if (segment.maxTimestamp < timestamp) continue;
-      segment.acquire();
-      try {
-        const found = await findInSegment(segment, timestamp, this.logStartOffset);
-        if (found) return found;
-      } finally {
-        segment.release();
-        this.#boundLoadedIndexes(segment);
-      }
+      const found = await this.#pinned(segment, () => findInSegment(segment, timestamp, this.logStartOffset));
+      if (found) return found;
     }
     return null;
   }
@@ -273,6 +270,7 @@ export class PartitionLog {
   maintain(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
+      this.#seals.retry();
       const now = this.#now();
       const active = this.#active;
       if (!active.isEmpty && now - active.createdAtMs >= this.#config.segmentMs) await this.#roll();
@@ -284,17 +282,31 @@ export class PartitionLog {
     });
   }
 
-  /** The sealed segments, oldest first (a snapshot: retention may remove them later). */
+  /**
+   * The segments whose seal has completed (indexes on disk, data fsynced), oldest first: a snapshot,
+   * retention may remove them later. A segment still sealing in the background is not among them.
+   */
   sealedSegments(): SealedSegmentInfo[] {
-    return this.#segments.slice(0, -1).map(sealedInfo);
+    return sealedPrefix(this.#segments);
   }
 
-  /** Seals the active segment now if it holds anything (shutdown hand-over, tests). */
-  roll(): Promise<void> {
-    return this.#queue.run(async () => {
+  /** Seals the active segment now if it holds anything, and waits until every seal completed (shutdown hand-over, tests). */
+  async roll(): Promise<void> {
+    await this.#queue.run(async () => {
       this.#assertOpen();
       if (!this.#active.isEmpty) await this.#roll();
     });
+    await this.#seals.drain();
+  }
+
+  /** Rolled segments whose seal is still running or failed (background-seals.ts). */
+  get pendingSeals(): number {
+    return this.#seals.size;
+  }
+
+  /** Resolves once every segment rolled so far has completed its seal; throws the failure of one that could not. */
+  whenSealed(): Promise<void> {
+    return this.#seals.drain();
   }
 
   flush(): Promise<void> {
@@ -305,21 +317,21 @@ export class PartitionLog {
   }
 
   stats(): LogStats {
-    let sizeBytes = 0;
-    let maxTimestamp = -1;
-    for (const segment of this.#segments) {
-      sizeBytes += segment.size;
-      maxTimestamp = Math.max(maxTimestamp, segment.maxTimestamp);
-    }
-    const { logStartOffset, logEndOffset } = this;
-    return { logStartOffset, logEndOffset, segmentCount: this.#segments.length, sizeBytes, flushedOffset: this.#flushedOffset, maxTimestamp };
+    return logStats(this.#segments, this.#flushedOffset);
   }
 
   /** Flushes, persists the active indexes and marks a clean shutdown, so the next open skips recovery. */
   close(): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
-      await this.#flushActive();
+      try {
+        await this.#flushActive();
+      } catch (e) {
+        // A seal or fsync that fails leaves no clean-shutdown marker: the next open rescans.
+        this.#closed = true;
+        await Promise.allSettled(this.#segments.map((segment) => segment.close({ persistIndexes: false })));
+        throw e;
+      }
       this.#closed = true;
       await closeAll(this.#segments, {});
       // The state as of the log end: the next (clean) open replays nothing.
@@ -335,6 +347,7 @@ export class PartitionLog {
     return this.#queue.run(async () => {
       if (!this.#closed) {
         this.#closed = true;
+        await this.#seals.abandon();
         // Every descriptor goes, even if one close fails; nothing is persisted into a directory about to go.
         await Promise.allSettled(this.#segments.map((segment) => segment.close({ persistIndexes: false })));
       }
@@ -348,6 +361,8 @@ export class PartitionLog {
       this.#assertOpen();
       if (offset >= this.logEndOffset) return;
       if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
+      // The recovery point is lowered below: no background seal may raise it again afterwards.
+      await this.#seals.drain();
       await this.#truncateTo(offset);
       await this.#epochs.truncateFrom(this.logEndOffset);
       // The state is rebuilt as of the new end: snapshots past it go, then the newest one left plus the batches after it.
@@ -368,6 +383,7 @@ export class PartitionLog {
     assertSafeOffset(offset);
     return this.#queue.run(async () => {
       this.#assertOpen();
+      await this.#seals.abandon();
       // The cache goes first: a crash part-way leaves an empty cache, which the next open rebuilds from the batches.
       await this.#epochs.clear();
       while (this.#segments.length > 0) await this.#segments.pop()!.delete();
@@ -375,7 +391,7 @@ export class PartitionLog {
       this.#unflushedRecords = 0;
       this.#oldestUnflushedAtMs = -1;
       this.#flushedOffset = offset;
-      await this.#writeRecoveryPoint(offset);
+      await writeRecoveryPoint(this.#files, this.dir, offset);
       await this.#producers.reset(offset, producerSnapshot);
     });
   }
@@ -389,17 +405,11 @@ export class PartitionLog {
     await loadSegments(options, this.#recovery, this.#segments);
     this.#flushedOffset = this.logEndOffset;
     // A segment whose seal was skipped (disk full) was not fsynced: the recovery point must not pass it.
-    if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => this.#writeRecoveryPoint(this.#active.baseOffset));
+    if (this.#recovery.writesSkippedDiskFull === 0) await unlessDiskFull(this.#recovery, () => writeRecoveryPoint(this.#files, this.dir, this.#active.baseOffset));
     await this.#epochs.load(this.logStartOffset, this.logEndOffset, this.#segments, (write) => unlessDiskFull(this.#recovery, write));
     await this.#producers.recover(this.#segments, this.logEndOffset);
-  }
-
-  #readRecoveryPoint(): Promise<number> {
-    return readRecoveryPoint(this.#files, this.dir);
-  }
-
-  #writeRecoveryPoint(offset: number): Promise<void> {
-    return writeRecoveryPoint(this.#files, this.dir, offset);
+    // A seal the disk had no room for at open: retried in the background, as after a roll.
+    for (const segment of this.#segments.slice(0, -1)) if (!segment.sealCompleted) this.#seals.add({ segment, producerSnapshot: null });
   }
 
   async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
@@ -411,23 +421,24 @@ export class PartitionLog {
     if (full || old || offsetsExhausted) await this.#roll();
   }
 
+  /**
+   * Closes the active segment to appends and opens the next; the rest of the seal (indexes, fsync,
+   * recovery point, producer snapshot, then the uploader's cue) runs in the background, so appends
+   * never wait for a 128 MiB datasync (background-seals.ts).
+   */
   async #roll(): Promise<void> {
     const sealed = this.#active;
+    sealed.sealed = true;
     try {
-      await sealed.seal();
       this.#segments.push(await Segment.create(this.dir, sealed.nextOffset, this.#now(), this.#files));
     } catch (e) {
       // The segment stays active (appends go on into it) and the next roll tries again.
       sealed.sealed = false;
       throw e;
     }
-    this.#flushedOffset = Math.max(this.#flushedOffset, sealed.nextOffset);
-    await this.#writeRecoveryPoint(sealed.nextOffset);
     // Kafka's `<offset>.snapshot` at each roll: recovery replays only the active segment, and the
     // uploader keeps it beside the sealed segment's object. Its loss costs a longer replay, never a record.
-    await unlessDiskFull(this.#recovery, () => this.#producers.snapshot(sealed.nextOffset));
-    this.#boundLoadedIndexes(sealed);
-    this.#onSegmentSealed(sealedInfo(sealed));
+    this.#seals.add({ segment: sealed, producerSnapshot: this.#producers.encodeSnapshot(sealed.nextOffset) });
   }
 
   async #afterAppend(records: number): Promise<void> {
@@ -438,6 +449,8 @@ export class PartitionLog {
   }
 
   async #flushActive(): Promise<void> {
+    // Everything up to the log end is durable only once the segments before the active one are too.
+    await this.#seals.drain();
     if (this.#unflushedRecords === 0) return;
     await this.#active.flush();
     this.#unflushedRecords = 0;
@@ -451,39 +464,28 @@ export class PartitionLog {
     const active = this.#active;
     if (retentionMs >= 0 && !active.isEmpty && retentionTimestamp(active) < now - retentionMs) await this.#roll();
     const startBefore = this.logStartOffset;
-    for (let n = retainedFrom(this.#segments, this.#config, this.#deletableBelow(), now); n > 0; n--) await this.#segments.shift()!.delete();
+    // A segment still sealing is not deleted under its seal (nor is anything after it).
+    const gate = Math.min(this.#deletableBelow(), this.#seals.oldestPendingBase);
+    for (let n = retainedFrom(this.#segments, this.#config, gate, now); n > 0; n--) await this.#segments.shift()!.delete();
     if (this.logStartOffset > startBefore) await this.#producers.dropBelow(this.logStartOffset);
   }
 
   async #truncateTo(offset: number): Promise<void> {
-    const keep = this.#segments.filter((s, i) => i === 0 || s.baseOffset < offset);
-    const dropped = this.#segments.slice(keep.length);
-    // Crash-safe order: lower the recovery point so everything from the kept tail on is rescanned;
-    // cut the kept tail (fsynced); then drop later segments oldest first, so that a crash part-way
-    // leaves a gap that recovery removes, never a contiguous suffix bringing records back.
-    await this.#writeRecoveryPoint(Math.min(await this.#readRecoveryPoint(), keep[keep.length - 1]!.baseOffset));
-    this.#segments = keep;
-    await this.#active.truncateTo(offset, this.#config.indexIntervalBytes);
-    for (const segment of dropped) await segment.delete();
+    await truncateSegments(this.#segments, offset, { files: this.#files, dir: this.dir, indexIntervalBytes: this.#config.indexIntervalBytes }, (keep) => {
+      this.#segments = keep;
+    });
     this.#flushedOffset = Math.min(this.#flushedOffset, this.logEndOffset);
   }
 
-  #segmentIndexFor(offset: number): number {
-    return segmentIndexFor(this.#segments, offset);
-  }
-
-  /** Keeps at most loadedIndexesMax sealed segments' indexes in memory, besides the one just used. */
-  #boundLoadedIndexes(justUsed: Segment): void {
-    let loaded = 0;
-    for (let i = this.#segments.length - 2; i >= 0; i--) {
-      const segment = this.#segments[i]!;
-      if (segment === justUsed || !segment.indexesLoaded) continue;
-      if (++loaded > this.#loadedIndexesMax) segment.unloadIndexes();
+  /** Runs `use` with `segment` pinned, so that retention cannot delete it mid-read. */
+  async #pinned<T>(segment: Segment, use: () => Promise<T>): Promise<T> {
+    segment.acquire();
+    try {
+      return await use();
+    } finally {
+      segment.release();
+      boundLoadedIndexes(this.#segments, segment, this.#loadedIndexesMax);
     }
-  }
-
-  #checkOffset(offset: number): void {
-    checkOffset(offset, this.logStartOffset, this.logEndOffset);
   }
 
   #assertWritable(): void {

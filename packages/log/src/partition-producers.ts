@@ -54,7 +54,16 @@ export class PartitionProducers {
 
   /** Writes the state as of `offset` (every batch below it), atomically. */
   async snapshot(offset: number): Promise<void> {
-    await this.#files.writeAtomically(join(this.#dir, snapshotFileName(offset)), encodeProducerSnapshot(offset, this.#states));
+    await this.writeSnapshot(offset, this.encodeSnapshot(offset));
+  }
+
+  /** The state now, as the snapshot at `offset` (a roll encodes it at once and writes it in the background). */
+  encodeSnapshot(offset: number): Buffer {
+    return encodeProducerSnapshot(offset, this.#states);
+  }
+
+  async writeSnapshot(offset: number, bytes: Buffer): Promise<void> {
+    await this.#files.writeAtomically(join(this.#dir, snapshotFileName(offset)), bytes);
   }
 
   /** The bytes of the snapshot at `offset`, or null. */

@@ -63,6 +63,7 @@ export class Segment {
   #bytesSinceIndexEntry = 0;
   #readers = 0;
   #deleted = false;
+  #sealCompleted = false;
   readonly #pathsForRemoval: { logPath: string; offsetIndexPath: string; timeIndexPath: string };
 
   private constructor(dir: string, baseOffset: number, createdAtMs: number, files: FileHandleCache) {
@@ -133,11 +134,13 @@ export class Segment {
     const loaded = await this.#loadIndexes();
     if (!loaded) {
       await this.#rebuildIndexes(file, options.indexIntervalBytes);
-      if (options.knownNextOffset !== null) this.sealed = true;
+      // Below the recovery point, so fsynced: sealed. The rebuilt indexes stay in memory until unloaded.
+      if (options.knownNextOffset !== null) this.sealed = this.#sealCompleted = true;
       return { segment: this, scan: null, truncatedBytes: 0 };
     }
     if (options.knownNextOffset !== null) {
       this.sealed = true;
+      this.#sealCompleted = true;
       this.nextOffset = options.knownNextOffset;
       this.maxTimestamp = this.#timeIndex!.lastTimestamp();
       this.offsetOfMaxTimestamp = this.baseOffset + this.#timeIndex!.lastRelativeOffset();
@@ -268,6 +271,7 @@ export class Segment {
       await file.datasync();
       this.size = cut;
       this.sealed = false;
+      this.#sealCompleted = false;
       await this.#rebuildIndexes(file, indexIntervalBytes);
     });
   }
@@ -316,13 +320,29 @@ export class Segment {
   /** Seals the segment: indexes reach disk (atomically) and everything is fsynced. */
   async seal(): Promise<void> {
     this.sealed = true;
+    await this.completeSeal();
+  }
+
+  /**
+   * The slow half of a seal, for a segment already marked `sealed` (no append can reach it):
+   * background-seals.ts runs it off the append path. Until it completes, the in-memory indexes
+   * are the only ones, so they stay loaded.
+   */
+  async completeSeal(): Promise<void> {
+    if (!this.sealed) throw new Error(`segment ${this.baseOffset} is not sealed`);
     await this.#persistIndexes();
     await this.flush();
+    this.#sealCompleted = true;
+  }
+
+  /** Its indexes are on disk and its data fsynced: it may be uploaded, and its indexes unloaded. */
+  get sealCompleted(): boolean {
+    return this.#sealCompleted;
   }
 
   /** Drops in-memory indexes of a sealed segment; they reload on the next read. */
   unloadIndexes(): void {
-    if (!this.sealed || this.#readers > 0) return;
+    if (!this.#sealCompleted || this.#readers > 0) return;
     this.#offsetIndex = null;
     this.#timeIndex = null;
   }

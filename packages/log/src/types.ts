@@ -113,6 +113,10 @@ export interface PartitionLogOptions {
   producerStateLimits?: ProducerStateLimits;
   /** Called after a segment seals (its files are complete and fsynced): the uploader's cue. */
   onSegmentSealed?: (segment: SealedSegmentInfo) => void;
+  /** A background seal failed (ENOSPC, EIO): it is retried at the next maintain(); appends go on. */
+  onSealFailed?: (error: unknown, segment: { baseOffset: number }) => void;
+  /** A named probe for tests: awaited before a background seal writes anything (a slow disk, a seal held open). */
+  sealProbe?: (baseOffset: number) => Promise<void>;
 }
 
 /** A sealed segment, as the tiering layer sees it: immutable files on disk. */

@@ -1,9 +1,9 @@
-import { appendFile, mkdtemp, open, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeRecordBatches, encodeRecordBatch, tempFileNameFor, validateBatches, type RecordInput } from '@strata/protocol';
-import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@strata/log';
+import { DEFAULT_LOG_CONFIG, FileHandleCache, PartitionLog, type LogConfig } from '@strata/log';
 import { Segment } from '../src/segment.js';
 import { sharedFileHandleCache } from '../src/file-cache.js';
 
@@ -217,6 +217,8 @@ describe('PartitionLog', () => {
     let now = 1_700_000_000_000;
     const log = await PartitionLog.open({ dir, config: { ...smallSegments, retentionBytes: 8192 }, now: () => now });
     for (let i = 0; i < 100; i++) await appendRecords(log, i * 5, 5, now);
+    // Retention never deletes a segment whose seal is still running in the background.
+    await log.whenSealed();
     const before = log.stats();
     await log.maintain();
     const after = log.stats();
@@ -228,6 +230,8 @@ describe('PartitionLog', () => {
 
     log.updateConfig({ ...smallSegments, retentionMs: 60_000 });
     now += 120_000;
+    await log.maintain(); // rolls the active segment, whose seal completes in the background
+    await log.whenSealed();
     await log.maintain();
     // Everything was older than retention: only an empty active segment at the end remains.
     expect(log.logStartOffset).toBe(500);
@@ -247,6 +251,8 @@ describe('PartitionLog', () => {
     await log.maintain();
     expect(log.logStartOffset).toBe(0);
     now += 2_000;
+    await log.maintain(); // rolls the active segment, whose seal completes in the background
+    await log.whenSealed();
     await log.maintain();
     expect(log.logStartOffset).toBe(6);
     expect(log.logEndOffset).toBe(6);
@@ -292,6 +298,7 @@ describe('PartitionLog', () => {
   it('resets to an empty log at any offset, forwards or backwards, and reopens there', async () => {
     const log = await PartitionLog.open({ dir, config: smallSegments });
     for (let i = 0; i < 60; i++) await appendRecords(log, i * 2, 2);
+    await log.whenSealed();
     expect(log.sealedSegments().length).toBeGreaterThan(0);
     await log.resetTo(500);
     expect([log.logStartOffset, log.logEndOffset]).toEqual([500, 500]);
@@ -325,6 +332,71 @@ describe('PartitionLog', () => {
     });
   });
 
+  describe('seals in the background (issue #16: appends waited at every roll for the indexes and a datasync)', () => {
+    /** A seal probe that holds every background seal until `release()`. */
+    function heldSeals() {
+      const held: number[] = [];
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      return { held, release: () => release(), probe: async (base: number) => { held.push(base); await gate; } };
+    }
+
+    it('goes on appending and reading while a rolled segment is still sealing; the uploader hears of it only once it is synced', async () => {
+      const seals = heldSeals();
+      const announced: number[] = [];
+      const log = await PartitionLog.open({ dir, config: smallSegments, sealProbe: seals.probe, onSegmentSealed: (s) => announced.push(s.baseOffset) });
+      for (let i = 0; i < 200; i++) await appendRecords(log, i * 3, 3);
+      // Every roll happened with the first seal held: appends never waited for it.
+      expect(log.stats().segmentCount).toBeGreaterThan(3);
+      expect(seals.held).toEqual([0]);
+      expect(log.pendingSeals).toBe(log.stats().segmentCount - 1);
+      expect(log.sealedSegments()).toEqual([]);
+      expect(announced).toEqual([]);
+      // Nothing sealed yet: the recovery point has not moved, and there are no index files on disk.
+      expect(await readFile(join(dir, '.recovery-point'), 'utf8')).toBe('0');
+      expect((await readdir(dir)).filter((f) => f.endsWith('.index'))).toEqual([]);
+      expect(await readAll(log)).toEqual(Array.from({ length: 600 }, (_, i) => `value-${i}`));
+      seals.release();
+      await log.whenSealed();
+      const sealed = log.sealedSegments().map((s) => s.baseOffset);
+      expect(sealed.length).toBe(log.stats().segmentCount - 1);
+      expect(announced).toEqual(sealed);
+      expect(Number(await readFile(join(dir, '.recovery-point'), 'utf8'))).toBe(log.sealedSegments().at(-1)!.nextOffset);
+      await log.close();
+    });
+
+    it('keeps a sealing segment from retention until its seal completes', async () => {
+      const seals = heldSeals();
+      const log = await PartitionLog.open({ dir, config: { ...smallSegments, retentionBytes: 0 }, sealProbe: seals.probe });
+      for (let i = 0; i < 30; i++) await appendRecords(log, i * 3, 3);
+      await log.maintain();
+      expect(log.logStartOffset).toBe(0);
+      seals.release();
+      await log.whenSealed();
+      await log.maintain();
+      expect(log.logStartOffset).toBe(log.logEndOffset);
+      await log.close();
+    });
+
+    it('recovers every record after a crash while a segment was sealing', async () => {
+      const seals = heldSeals();
+      const crashed = await PartitionLog.open({ dir, config: smallSegments, sealProbe: seals.probe, fileCache: new FileHandleCache() });
+      for (let i = 0; i < 120; i++) await appendRecords(crashed, i * 3, 3);
+      expect(crashed.pendingSeals).toBeGreaterThan(1);
+      // No close and no release: the process "dies" with the first seal held open.
+      const log = await PartitionLog.open({ dir, config: smallSegments });
+      expect(log.recovery.cleanShutdown).toBe(false);
+      // Nothing was below the recovery point: every segment was rescanned, and the rolled ones sealed.
+      expect(log.recovery.segmentsScanned).toBe(log.stats().segmentCount);
+      expect(log.recovery.bytesTruncated).toBe(0);
+      expect(log.logEndOffset).toBe(360);
+      expect(log.sealedSegments().length).toBe(log.stats().segmentCount - 1);
+      expect(await readAll(log)).toEqual(Array.from({ length: 360 }, (_, i) => `value-${i}`));
+      expect(await appendRecords(log, 360, 3)).toMatchObject({ baseOffset: 360 });
+      await log.close();
+    });
+  });
+
   describe('tiering hooks', () => {
     it('starts an empty log at initialOffset', async () => {
       const log = await PartitionLog.open({ dir, config: DEFAULT_LOG_CONFIG, initialOffset: 1000 });
@@ -346,6 +418,7 @@ describe('PartitionLog', () => {
         onSegmentSealed: (s) => sealed.push(s.baseOffset),
       });
       for (let i = 0; i < 100; i++) await appendRecords(log, i * 5, 5);
+      await log.whenSealed();
       expect(sealed).toEqual(log.sealedSegments().map((s) => s.baseOffset));
       expect(sealed.length).toBeGreaterThan(3);
       await log.maintain();

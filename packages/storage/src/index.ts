@@ -30,6 +30,10 @@ export type {
   PutStreamOptions,
 } from './object-store.js';
 
+export { FILE_BODY_CHUNK_BYTES, fileBody, type FileRange } from './file-body.js';
+export { SEGMENT_SCAN_CHUNK_BYTES, scanSegmentFileTail, type SegmentFileRange } from './segment-file-scan.js';
+export { SegmentScanner } from './segment-scanner.js';
+
 export { LOCAL_TMP_DIR, LocalDirObjectStore } from './local-dir-store.js';
 export type { LocalDirObjectStoreOptions } from './local-dir-store.js';
 export { S3ObjectStore } from './s3-store.js';

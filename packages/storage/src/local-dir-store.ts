@@ -16,10 +16,12 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isStrataError } from '@strata/protocol';
 import { StorageError, errorMessage, invalidRequest, raceAbort, throwIfAborted } from './errors.js';
+import { fileBody, validateFileRange, type FileRange } from './file-body.js';
 import { objectKeyProblem, validateObjectKey } from './keys.js';
 import {
   MAX_DELETE_BATCH,
@@ -113,6 +115,31 @@ export class LocalDirObjectStore implements ObjectStore {
         if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
       }
     });
+  }
+
+  async putFile(key: string, source: FileRange, options?: OperationOptions): Promise<PutResult> {
+    validateFileRange(source);
+    const path = this.#pathOf(key);
+    const what = `${this.description} putFile ${key}`;
+    const signal = options?.signal;
+    throwIfAborted(signal, what);
+    // From the file's start: a reflink where the file system has them (btrfs, XFS), else a copy in
+    // the kernel; no byte of the file passes through JS. A range starting inside it streams.
+    const copy = source.start === 0 ? (tmp: string) => copyFile(source.path, tmp, constants.COPYFILE_FICLONE) : null;
+    return this.#writeAtomically(path, what, signal, async (fh) => {
+      if (copy === null) {
+        for await (const chunk of fileBody({ ...source, tail: Buffer.alloc(0) })) await writeAll(fh, chunk);
+      } else {
+        const { size } = await fh.stat();
+        if (size < source.end) throw invalidRequest(`${source.path} ends at byte ${size}, before the ${source.end} the object needs`);
+        // Nothing past the range belongs to the object (a file longer than its sealed size).
+        await fh.truncate(source.end);
+      }
+      for (let written = 0, at = source.end - source.start; written < source.tail.length; ) {
+        const { bytesWritten } = await fh.write(source.tail, written, source.tail.length - written, at + written);
+        written += bytesWritten;
+      }
+    }, copy);
   }
 
   async get(key: string, options?: GetOptions): Promise<Buffer | null> {
@@ -236,7 +263,14 @@ export class LocalDirObjectStore implements ObjectStore {
     return join(this.rootDir, ...segments);
   }
 
-  async #writeAtomically(path: string, what: string, signal: AbortSignal | undefined, fill: (fh: FileHandle) => Promise<void>): Promise<PutResult> {
+  /** `prepare` makes the temp file (a copy, a reflink) before `fill` opens it; without it the file starts empty. */
+  async #writeAtomically(
+    path: string,
+    what: string,
+    signal: AbortSignal | undefined,
+    fill: (fh: FileHandle) => Promise<void>,
+    prepare: ((tmp: string) => Promise<void>) | null = null,
+  ): Promise<PutResult> {
     this.#tmpDirReady ??= mkdir(this.#tmpDir, { recursive: true }).then(
       () => undefined,
       (error: unknown) => {
@@ -248,7 +282,8 @@ export class LocalDirObjectStore implements ObjectStore {
     const tmp = join(this.#tmpDir, randomUUID());
     let placed = false;
     try {
-      const fh = await open(tmp, 'wx').catch((error: unknown) => {
+      await prepare?.(tmp);
+      const fh = await open(tmp, prepare === null ? 'wx' : 'r+').catch((error: unknown) => {
         throw fsError(error, what);
       });
       try {

@@ -13,6 +13,7 @@
 
 import type { Readable } from 'node:stream';
 import { invalidRequest } from './errors.js';
+import type { FileRange } from './file-body.js';
 
 export interface OperationOptions {
   /** The caller's deadline or cancel: the operation rejects with REQUEST_TIMED_OUT soon after it fires. */
@@ -76,6 +77,8 @@ export interface DeleteManyResult {
   errors: { key: string; message: string }[];
 }
 
+export type { FileRange };
+
 export type PutBody = AsyncIterable<Buffer> | Readable;
 
 export interface ObjectStore {
@@ -84,6 +87,12 @@ export interface ObjectStore {
   put(key: string, body: Buffer, options?: OperationOptions): Promise<PutResult>;
   /** Streams a body of unknown length; S3 uses a multipart upload when it exceeds one part. */
   putStream(key: string, body: PutBody, options?: PutStreamOptions): Promise<PutResult>;
+  /**
+   * Puts an object of known length: a byte range of a local file, then `tail` (a sealed segment
+   * and its indexes). Memory stays at one read chunk: S3 streams one PutObject with its length,
+   * the directory store copies in the kernel (a reflink where the file system has them).
+   */
+  putFile(key: string, source: FileRange, options?: OperationOptions): Promise<PutResult>;
   get(key: string, options?: GetOptions): Promise<Buffer | null>;
   head(key: string, options?: OperationOptions): Promise<ObjectInfo | null>;
   list(prefix: string, options?: ListOptions): Promise<ListPage>;

@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -36,7 +37,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StrataError, isStrataError } from '@strata/protocol';
 import { StorageError, abortedError, errorMessage, invalidRequest, raceAbort, throwIfAborted } from './errors.js';
 import { normalizeStorePrefix, stripStorePrefix, validateObjectKey, withStorePrefix } from './keys.js';
+import { FILE_BODY_CHUNK_BYTES, fileBody, fileRangeBytes, validateFileRange, type FileRange } from './file-body.js';
 import {
+  DEFAULT_PART_SIZE_BYTES,
   MAX_DELETE_BATCH,
   listAllPages,
   resolveMaxKeys,
@@ -103,6 +106,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
 const DEFAULT_MAX_SOCKETS = 32;
 const DEFAULT_UPLOAD_CONCURRENCY = 2;
+/** S3's largest single PutObject. */
+const SINGLE_PUT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
 
 interface SdkErrorShape {
   name?: unknown;
@@ -201,6 +206,40 @@ export class S3ObjectStore implements ObjectStore {
         { abortSignal: signal },
       ),
     );
+    return { etag: out.ETag ?? '' };
+  }
+
+  async putFile(key: string, source: FileRange, options?: OperationOptions): Promise<PutResult> {
+    validateFileRange(source);
+    const bucketKey = this.#bucketKey(key);
+    const length = fileRangeBytes(source);
+    // Past S3's single-PUT limit, the multipart path (its parts are buffered: memory = part size x concurrency).
+    if (length > SINGLE_PUT_MAX_BYTES) return this.putStream(key, fileBody(source), { ...options, partSizeBytes: DEFAULT_PART_SIZE_BYTES });
+    const { size } = await stat(source.path).catch((e: unknown) => {
+      throw new StorageError(`${this.description} putFile ${key}: cannot read ${source.path}: ${errorMessage(e)}`, { retriable: false, cause: e });
+    });
+    if (size < source.end) throw invalidRequest(`${source.path} ends at byte ${size}, before the ${source.end} the object needs`);
+    if (length <= FILE_BODY_CHUNK_BYTES) {
+      // No bigger than one chunk: one buffer, sent with its Content-MD5 (and no 100-continue round trip).
+      const parts: Buffer[] = [];
+      for await (const chunk of fileBody(source)) parts.push(chunk);
+      return this.put(key, Buffer.concat(parts, length), options);
+    }
+    const out = await this.#run('PutObject', key, options?.signal, async (signal) => {
+      // A fresh stream per attempt: a retried PUT re-reads the file from the start of its range.
+      const body = Readable.from(fileBody(source), { objectMode: false });
+      // The SDK does not see a body that fails part-way (it would wait for the request timeout):
+      // the failure aborts the attempt and is what the caller gets.
+      const attempt = AbortSignal.any([signal, abortOn(body)]);
+      try {
+        return await this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key: bucketKey, Body: body, ContentLength: length }), { abortSignal: attempt });
+      } catch (e) {
+        if (attempt.aborted && !signal.aborted) throw attempt.reason;
+        throw e;
+      } finally {
+        body.destroy();
+      }
+    });
     return { etag: out.ETag ?? '' };
   }
 
@@ -418,4 +457,11 @@ export class S3ObjectStore implements ObjectStore {
     }
     return body.subarray(0, wantedEnd - range.start + 1);
   }
+}
+
+/** A signal aborted (with the error) when the stream fails. */
+function abortOn(stream: Readable): AbortSignal {
+  const controller = new AbortController();
+  stream.once('error', (e) => controller.abort(isStrataError(e) ? e : new StorageError(`reading the body failed: ${errorMessage(e)}`, { retriable: false, cause: e })));
+  return controller.signal;
 }

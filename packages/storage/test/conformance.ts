@@ -3,6 +3,9 @@
 // like the others as far as Strata can tell.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStrataError, type StrataError } from '@strata/protocol';
@@ -219,6 +222,32 @@ export function describeObjectStoreConformance(
       expect(sha256(back!)).toBe(sha256(body));
       const middle = await store.get(`${p}big`, { range: { start: 5 * MiB - 10, end: 5 * MiB + 10 } });
       expect(middle!.equals(body.subarray(5 * MiB - 10, 5 * MiB + 11))).toBe(true);
+    });
+
+    it('puts a range of a local file with a tail (putFile), from the start or from inside, and leaves the file as it was', async () => {
+      const p = ns();
+      const dir = await mkdtemp(join(tmpdir(), 'strata-putfile-'));
+      try {
+        const file = join(dir, 'segment.log');
+        const data = randomBytes(3 * MiB + 777);
+        await writeFile(file, data);
+        const tail = randomBytes(333);
+        await store.putFile(`${p}whole`, { path: file, start: 0, end: data.length, tail });
+        expect(sha256((await store.get(`${p}whole`))!)).toBe(sha256(Buffer.concat([data, tail])));
+        // A range that ends before the file does: nothing past it is in the object.
+        await store.putFile(`${p}prefix`, { path: file, start: 0, end: 1000, tail });
+        expect((await store.get(`${p}prefix`))!.equals(Buffer.concat([data.subarray(0, 1000), tail]))).toBe(true);
+        await store.putFile(`${p}inside`, { path: file, start: 5000, end: data.length, tail: Buffer.alloc(0) });
+        expect(sha256((await store.get(`${p}inside`))!)).toBe(sha256(data.subarray(5000)));
+        // The source is never changed (a reflink or a copy, never the file itself).
+        expect(sha256(await readFile(file))).toBe(sha256(data));
+        // A file shorter than its range is an error, and no object appears.
+        await expect(store.putFile(`${p}short`, { path: file, start: 0, end: data.length + 10, tail })).rejects.toThrow();
+        expect(await store.head(`${p}short`)).toBeNull();
+        await expectStrataError(store.putFile(`${p}bad`, { path: file, start: 10, end: 5, tail }), 'INVALID_REQUEST');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('streams small bodies and Readables too', async () => {

@@ -3,6 +3,7 @@
 
 import type {
   DeleteManyResult,
+  FileRange,
   GetOptions,
   ListOptions,
   ListPage,
@@ -15,11 +16,11 @@ import type {
   PutStreamOptions,
 } from '@strata/storage';
 
-export type StoreMethod = 'put' | 'putStream' | 'get' | 'head' | 'list' | 'deleteMany';
+export type StoreMethod = 'put' | 'putStream' | 'putFile' | 'get' | 'head' | 'list' | 'deleteMany';
 
 export class CountingObjectStore implements ObjectStore {
   readonly inner: ObjectStore;
-  readonly counts: Record<StoreMethod, number> = { put: 0, putStream: 0, get: 0, head: 0, list: 0, deleteMany: 0 };
+  readonly counts: Record<StoreMethod, number> = { put: 0, putStream: 0, putFile: 0, get: 0, head: 0, list: 0, deleteMany: 0 };
   /** The ranges asked of get(), in order (undefined = whole object). */
   readonly getRanges: ({ start: number; end: number } | undefined)[] = [];
 
@@ -43,6 +44,10 @@ export class CountingObjectStore implements ObjectStore {
   putStream(key: string, body: PutBody, options?: PutStreamOptions): Promise<PutResult> {
     this.counts.putStream++;
     return this.inner.putStream(key, body, options);
+  }
+  putFile(key: string, source: FileRange, options?: OperationOptions): Promise<PutResult> {
+    this.counts.putFile++;
+    return this.inner.putFile(key, source, options);
   }
   get(key: string, options?: GetOptions): Promise<Buffer | null> {
     this.counts.get++;

@@ -37,6 +37,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     bodyBytesInFlightPerAddress: config.bodyBytesInFlightPerAddress,
     bodyBytesInFlight: config.bodyBytesInFlight,
     bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    produceBodyPoolBuffers: config.produceBodyPoolBuffers,
     headersTimeoutMs: config.headersTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,

@@ -125,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     bodyBytesInFlightPerAddress: int(INT_SETTINGS.bodyBytesInFlightPerAddress),
     bodyBytesInFlight: int(INT_SETTINGS.bodyBytesInFlight),
     bodyIdleTimeoutMs: int(INT_SETTINGS.bodyIdleTimeoutMs),
+    produceBodyPoolBuffers: int(INT_SETTINGS.produceBodyPoolBuffers),
     headersTimeoutMs: int(INT_SETTINGS.headersTimeoutMs),
     requestTimeoutMs: int(INT_SETTINGS.requestTimeoutMs),
     keepAliveTimeoutMs: int(INT_SETTINGS.keepAliveTimeoutMs),

@@ -106,6 +106,8 @@ export interface BrokerConfig {
   bodyBytesInFlightPerAddress: number;
   bodyBytesInFlight: number;
   bodyIdleTimeoutMs: number;
+  /** Raw-produce body buffers kept for reuse (each BODY_PREALLOCATE_BYTES_MAX, 256 KiB). */
+  produceBodyPoolBuffers: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;

@@ -12,6 +12,7 @@ import { StrataError } from '@strata/protocol';
 import { JSON_MAX_DEPTH } from '../config.js';
 import { jsonDepthExcess } from '../json-depth.js';
 import { guardOf, type BodyReservation } from './admission.js';
+import type { BodyBufferPool } from './body-pool.js';
 
 export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
 
@@ -29,8 +30,11 @@ function tooLarge(limitBytes: number, size: number | null): StrataError {
   });
 }
 
-/** Reads the whole body, at most `limitBytes`. */
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+/**
+ * Reads the whole body, at most `limitBytes`. With a `pool`, a body whose Content-Length fits its
+ * buffers is read into one of them: the caller gives it back once nothing refers to it.
+ */
+export function readBody(req: IncomingMessage, limitBytes: number, pool: BodyBufferPool | null = null): Promise<Buffer> {
   const declared = req.headers['content-length'];
   let expected: number | null = null;
   if (declared !== undefined) {
@@ -52,7 +56,8 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
   // The most this body can need: its declared length, else the limit.
   const capacityMax = expected ?? limitBytes;
   return new Promise<Buffer>((resolve, reject) => {
-    let buffer = Buffer.allocUnsafe(expected !== null && expected <= BODY_PREALLOCATE_BYTES_MAX ? expected : 0);
+    const preallocate = expected !== null && expected <= BODY_PREALLOCATE_BYTES_MAX ? expected : 0;
+    let buffer = (preallocate > 0 ? pool?.take(preallocate) : null) ?? Buffer.allocUnsafe(preallocate);
     let received = 0;
     let settled = false;
     let idleTimer: NodeJS.Timeout | null = null;
@@ -85,6 +90,7 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     const fail = (error: Error): void => {
       cleanup();
       reservation?.release();
+      pool?.give(buffer); // never handed out
       // Stop buffering; the server answers and closes the connection.
       req.pause();
       reject(error);
@@ -115,6 +121,7 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       cleanup();
       if (expected !== null && received !== expected) {
         reservation?.release();
+        pool?.give(buffer);
         return reject(new StrataError('INVALID_REQUEST', 'body is shorter than its Content-Length'));
       }
       resolve(received === buffer.length ? buffer : buffer.subarray(0, received));

@@ -4,7 +4,6 @@
 // applies retention to the remote segments, and removes uploads that never
 // became visible.
 
-import { createReadStream } from 'node:fs';
 import { EQUAL_JITTER, StrataError, backoffMs, isStrataError, type BackoffPolicy } from '@strata/protocol';
 import type { PartitionLog, ReadResult, TimestampLookup } from '@strata/log';
 import {
@@ -12,8 +11,8 @@ import {
   parseSegmentObjectKey,
   partitionSegmentsPrefix,
   segmentObjectKey,
-  segmentObjectParts,
   type ObjectStore,
+  type SegmentScanner,
 } from '@strata/storage';
 import type { Logger } from '../logger.js';
 import { manifestEndOffset, type ManifestStore, type PartitionManifest, type RemoteSegment } from './manifest.js';
@@ -22,23 +21,13 @@ import type { ReaderCache } from './reader-cache.js';
 import type { TierMetrics } from './tier-metrics.js';
 import { publicMessage } from '../redact.js';
 
-const MiB = 1024 * 1024;
-const SINGLE_PUT_MAX_BYTES = 256 * MiB;
-const MIN_PART_BYTES = 5 * MiB;
 /** Between failed uploads of a partition: 500 ms doubling to 30 s, at least half of it. */
 const UPLOAD_RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 500, maxMs: 30_000, jitter: EQUAL_JITTER });
 
-/**
- * S3 bills per request: one segment should be one PUT. A part size above the object's size makes
- * lib-storage send a single PutObject (it buffers that part; upload concurrency bounds the memory).
- * The margin covers the indexes and footer appended after the data. Larger segments go multipart.
- */
-export function uploadPartBytes(segmentBytes: number): number {
-  return Math.min(SINGLE_PUT_MAX_BYTES, Math.max(MIN_PART_BYTES, segmentBytes + MiB));
-}
-
 export interface TierDeps {
   store: ObjectStore;
+  /** Builds a segment object's indexes and footer off the main thread. */
+  scanner: SegmentScanner;
   readers: ReaderCache;
   manifests: ManifestStore;
   metrics: TierMetrics;
@@ -389,10 +378,13 @@ export class TieredPartition {
     const started = performance.now();
     this.#uploadingKey = key;
     try {
-      // Exactly the sealed bytes: nothing past the segment's size is ever part of the object.
-      const parts = segmentObjectParts(createReadStream(path, { highWaterMark: 1024 * 1024, start: startPosition, end: sizeBytes - 1 }), { baseOffset, lastOffset });
-      await this.#deps.store.putStream(key, parts, { signal, partSizeBytes: uploadPartBytes(sizeBytes - startPosition) });
-      const footer = parts.footer;
+      // Exactly the sealed bytes: nothing past the segment's size is ever part of the object. The
+      // indexes and footer come from a scan in a worker thread that checks every batch (a corrupt
+      // local segment is never uploaded); the store then streams the file with its known length.
+      const range = { path, start: startPosition, end: sizeBytes };
+      const { tail, footer } = await this.#deps.scanner.scan(range, { baseOffset, lastOffset });
+      signal.throwIfAborted();
+      await this.#deps.store.putFile(key, { ...range, tail }, { signal });
       const segment: RemoteSegment = {
         key,
         baseOffset,

@@ -12,6 +12,7 @@ import {
   topicConfigKey,
   topicOfManifestKey,
   topicPrefix,
+  SegmentScanner,
   type ObjectStore,
 } from '@strata/storage';
 import type { Registry } from 'prom-client';
@@ -57,6 +58,8 @@ export class Tiering {
   #timer: NodeJS.Timeout | null = null;
   #passing: Promise<void> | null = null;
   readonly #uploads = new Set<Promise<void>>();
+  /** One worker thread checks and indexes every segment uploaded (segment-scanner.ts). */
+  readonly #scanner = new SegmentScanner();
   #lastGcMs = 0;
   #stopped = false;
 
@@ -99,6 +102,7 @@ export class Tiering {
     const manifest = await this.#manifests.load(topic, partition);
     const tier = new TieredPartition(topic, partition, manifest ?? emptyManifest(), false, {
       store: this.store,
+      scanner: this.#scanner,
       readers: this.#readers,
       manifests: this.#manifests,
       metrics: this.metrics,
@@ -116,6 +120,7 @@ export class Tiering {
         initialOffset: remoteEnd,
         deletableBelow: () => tier.deletableBelow(),
         onSegmentSealed: () => this.kick(),
+        onSealFailed: (err, segment) => logger.warn('sealing a rolled segment failed; retried at the next maintenance pass', { topic, partition, baseOffset: segment.baseOffset, err }),
         fileCache: this.#options.segmentFiles,
         appendRefusal: this.#options.appendRefusal,
         ...(this.#options.producerStateLimits !== undefined ? { producerStateLimits: this.#options.producerStateLimits } : {}),
@@ -221,6 +226,7 @@ export class Tiering {
     this.#abort.abort(new Error('broker shutting down'));
     for (const tier of this.#partitions) tier.close();
     await Promise.allSettled([...this.#partitions].map((tier) => tier.idle()));
+    await this.#scanner.close();
     await this.store.close();
   }
 

@@ -12,7 +12,8 @@ import type { ForwardedReply } from '../../core/leader-client.js';
 import { toJsonRecords } from '../../fetch.js';
 import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../../produce.js';
 import { maxBatchBytes } from '../../topics/topic-config.js';
-import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
+import { BODY_PREALLOCATE_BYTES_MAX, RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
+import { BodyBufferPool } from '../body-pool.js';
 import { errorBody } from '../errors.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
 
@@ -27,6 +28,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   const { registry, config } = ctx;
   // One bound for every decompression this broker does for a request (produce validation, JSON fetch).
   const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
+  const bodyPool = new BodyBufferPool(BODY_PREALLOCATE_BYTES_MAX, config.produceBodyPoolBuffers);
 
   /**
    * Client quotas over HTTP (docs/architecture.md#quotas). The client id is the X-Client-Id header
@@ -136,16 +138,22 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const configs = registry.get(params.topic!).configs;
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
-      const body = await readBody(req, config.maxRequestBytes);
+      const body = await readBody(req, config.maxRequestBytes, bodyPool);
       const validationStartedMs = performance.now();
       const frames = await validateBatchesAsync(body, {
         maxBatchBytes: maxBatchBytes(configs),
         deep: true,
         maxDecompressedBytes: config.maxDecompressedBytes,
         slots: decompressionSlots,
+      }).catch((e: unknown) => {
+        bodyPool.give(body); // refused before anything could refer to it
+        throw e;
       });
       recordQuota(client, 'produce', body.length, performance.now() - validationStartedMs);
       const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc.signal);
+      // Appended (the log wrote it and keeps no reference): the buffer can take the next body. A
+      // failure or acks=0 ("queued": the append may still be running) leaves it to the GC.
+      if (result!.outcome === 'appended') bodyPool.give(body);
       if (result!.outcome === 'failed') throw result!.error;
       if (result!.outcome === 'queued') {
         return { status: 202, json: { baseOffset: UNKNOWN_OFFSET, lastOffset: UNKNOWN_OFFSET } satisfies ReplyBody<'produceBatches'> };
