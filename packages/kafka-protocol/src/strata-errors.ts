@@ -48,6 +48,9 @@ export const KAFKA_ERROR_FOR_STRATA_CODE: Readonly<Record<ErrorCode, KafkaErrorN
   // HTTP-only codes: on the Kafka port they can only mean a malformed request.
   METHOD_NOT_ALLOWED: 'INVALID_REQUEST',
   UNSUPPORTED_MEDIA_TYPE: 'INVALID_REQUEST',
+  // Neither reaches a Kafka client from its own request (both are HTTP-side checks); the closest names.
+  BROKER_AUTHENTICATION_FAILED: 'SASL_AUTHENTICATION_FAILED',
+  ORIGIN_NOT_ALLOWED: 'CLUSTER_AUTHORIZATION_FAILED',
   INTERNAL_ERROR: 'UNKNOWN_SERVER_ERROR',
 });
 

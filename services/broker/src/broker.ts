@@ -39,6 +39,8 @@ import { createRequestListener } from './http/server.js';
 import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
+import { BrokerCredentials } from './security/broker-credentials.js';
+import { ClusterSecrets } from './security/cluster-secrets.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
@@ -265,6 +267,12 @@ async function startOnLockedDataDir(
     work.then(done, done);
   };
 
+  // Every broker-to-broker request is signed with this broker's credential (derived from the
+  // cluster secret, which rotates from its file without a restart).
+  const secrets = await ClusterSecrets.load(clusterConfig, logger);
+  secrets.watch();
+  undo.push(async () => secrets.close());
+  const credentials = new BrokerCredentials(config.brokerId, secrets, { maxSkewMs: clusterConfig.internalAuthMaxSkewMs, noncesMax: clusterConfig.internalAuthNoncesMax });
   let internalUrl = clusterConfig.internalAdvertisedUrl;
   // Set once the Kafka listener is up (after the HTTP one: its address derives from the URL).
   let kafka: KafkaListener | null = null;
@@ -281,14 +289,15 @@ async function startOnLockedDataDir(
     kafkaAddress: () => kafka?.advertisedAddress ?? null,
     startedAtMs: Date.now(),
     tls,
+    credentials,
   });
   node = clusterNode;
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
+  const forwarder = new Forwarder(credentials, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
   const ctx: BrokerContext = {
     coordinator,
     router: clusterNode,
-    cluster: { node: clusterNode, forwarder },
+    cluster: { node: clusterNode, forwarder, credentials },
     config,
     logger,
     registry,
@@ -388,7 +397,7 @@ async function startOnLockedDataDir(
     internalServer = await startInternalServer({
       host: clusterConfig.internalHost,
       port: clusterConfig.internalPort,
-      secret: clusterConfig.clusterSecret,
+      credentials,
       registry,
       node: () => clusterNode,
       logger,
@@ -399,12 +408,12 @@ async function startOnLockedDataDir(
       tls,
     });
   } catch (e) {
-    logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
+    logger.error('cannot listen on the internal port', { host: clusterConfig.internalHost, port: clusterConfig.internalPort, err: e });
     throw e;
   }
   undo.push(() => internalServer.close());
   if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `${schemeOf(tls)}://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
-  logger.info('internal (replication) listener up', { port: internalServer.port, internalUrl });
+  logger.info('internal (replication) listener up', { host: clusterConfig.internalHost, port: internalServer.port, internalUrl });
   try {
     await clusterNode.start();
   } catch (e) {
@@ -471,6 +480,7 @@ async function startOnLockedDataDir(
     if (deps.coordinator === undefined) await coordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
     tls?.close();
+    secrets.close();
     await releaseDataDir();
     state = 'closed';
     logger.info('broker stopped');

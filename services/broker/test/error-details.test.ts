@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { StrataError } from '@strata/protocol';
 import { Forwarder } from '../src/cluster/forwarder.js';
+import { BrokerCredentials } from '../src/security/broker-credentials.js';
+import { ClusterSecrets } from '../src/security/cluster-secrets.js';
+import { createLogger } from '../src/logger.js';
 import { errorBody, toStrataError } from '../src/http/errors.js';
 import { MAX_ECHOED_INPUT_CHARS, MAX_ERROR_DETAIL_ITEMS, MAX_ERROR_MESSAGE_CHARS, redactPaths, registerPrivatePath } from '../src/redact.js';
 
@@ -55,7 +58,8 @@ describe('storage failures', () => {
 
 describe('forwarding', () => {
   it('refuses a target that is not a path on the leader, before any connection, as INVALID_REQUEST', async () => {
-    const forwarder = new Forwarder('b1', { timeoutMs: 1_000 });
+    const secrets = await ClusterSecrets.load({ clusterSecret: 'a-test-secret-of-some-length', clusterSecretPrevious: '', clusterSecretFile: '', clusterSecretReloadIntervalMs: 1_000 }, createLogger({ level: 'error' }));
+    const forwarder = new Forwarder(new BrokerCredentials('b1', secrets, { maxSkewMs: 30_000, noncesMax: 1_000 }), { timeoutMs: 1_000 });
     try {
       for (const target of ['http://evil.invalid/v1/topics/t/partitions/0/records', '//evil.invalid/v1/topics', 'v1/topics']) {
         const failure = await forwarder.proxy('http://127.0.0.1:9', target).then(

@@ -1,7 +1,10 @@
 // Forwarding to a partition's leader: one hop over kept-alive connections.
 // Produce goes as raw RecordBatch bytes (the JSON path was already encoded here);
 // reads are proxied as they are. A forwarded request carries the
-// Strata-Forwarded-By header, and a broker never forwards such a request again.
+// Strata-Forwarded-By header, and a broker never forwards such a request again. It is signed with
+// this broker's credential (security/broker-credentials.ts) and carries the client's principal in
+// Strata-Forwarded-Principal: the leader believes both only when the credential holds
+// (http/handlers/forwarded.ts).
 
 import { StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
 import type { Readable } from 'node:stream';
@@ -11,8 +14,11 @@ import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
 import type { ForwardedReply, LeaderClient } from '../core/leader-client.js';
 import { peerConnectOptions } from '../security/peer-connector.js';
 import type { TlsMaterial } from '../security/tls.js';
+import type { BrokerCredentials } from '../security/broker-credentials.js';
 
 export const FORWARDED_HEADER = 'strata-forwarded-by';
+/** The client's principal where the request entered, percent-encoded (header values are ASCII). */
+export const FORWARDED_PRINCIPAL_HEADER = 'strata-forwarded-principal';
 
 /** Response headers a proxied read passes on. */
 const PASSED_HEADERS = ['strata-high-watermark', 'strata-log-start-offset', 'strata-next-offset', 'strata-batch-count'];
@@ -30,13 +36,15 @@ export interface ForwardedAppend {
 /** The HTTP transport of the core's LeaderClient: a forward or a proxied read to the leader. */
 export class Forwarder implements LeaderClient {
   readonly #brokerId: string;
+  readonly #credentials: BrokerCredentials;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
   readonly #forwarded: Counter<'kind'> | null;
 
-  /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). */
-  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null } = {}) {
-    this.#brokerId = brokerId;
+  /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). `credentials`: this broker's, signing each request. */
+  constructor(credentials: BrokerCredentials, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null } = {}) {
+    this.#brokerId = credentials.brokerId;
+    this.#credentials = credentials;
     this.#forwarded =
       options.metrics === undefined
         ? null
@@ -56,10 +64,10 @@ export class Forwarder implements LeaderClient {
   }
 
   /** POSTs batches to the leader's raw produce endpoint; the leader's error comes back as a StrataError. */
-  async produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<ForwardedAppend> {
+  async produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal, principal?: string): Promise<ForwardedAppend> {
     const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/batches?acks=${encodeURIComponent(acks)}`;
     this.#forwarded?.inc({ kind: 'produce' });
-    const reply = await this.#send(leaderUrl, path, 'POST', batches, { 'content-type': RECORD_BATCH_MEDIA_TYPE }, signal);
+    const reply = await this.#send(leaderUrl, path, 'POST', batches, { 'content-type': RECORD_BATCH_MEDIA_TYPE }, signal, principal);
     const parsed = parseJson(reply.body);
     if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
     const body = parsed as Partial<ForwardedAppend>;
@@ -70,18 +78,18 @@ export class Forwarder implements LeaderClient {
    * A raw produce passed through as it came: the body streams from the client to the leader (never
    * held whole here, and not validated twice: the leader validates), and the leader's answer comes back as is.
    */
-  async produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply> {
+  async produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal, principal?: string): Promise<ForwardedReply> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (contentLength !== undefined) headers['content-length'] = contentLength;
     this.#forwarded?.inc({ kind: 'produce' });
-    return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, signal);
+    return this.#send(leaderUrl, pathAndQuery, 'POST', body, headers, signal, principal);
   }
 
   /** POSTs a DeleteRecords to the leader's route; the new log start, or the leader's error as a StrataError. */
-  async deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal): Promise<number> {
+  async deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal, principal?: string): Promise<number> {
     const path = `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/delete-records`;
     this.#forwarded?.inc({ kind: 'delete_records' });
-    const reply = await this.#send(leaderUrl, path, 'POST', Buffer.from(JSON.stringify({ beforeOffset })), { 'content-type': 'application/json' }, signal);
+    const reply = await this.#send(leaderUrl, path, 'POST', Buffer.from(JSON.stringify({ beforeOffset })), { 'content-type': 'application/json' }, signal, principal);
     const parsed = parseJson(reply.body);
     if (reply.status >= 400) throw remoteError(parsed, reply.status, leaderUrl);
     const lowWatermark = (parsed as { lowWatermark?: unknown } | null)?.lowWatermark;
@@ -90,9 +98,9 @@ export class Forwarder implements LeaderClient {
   }
 
   /** A read (or offsets lookup) proxied as it is: status, body and the Strata-* headers. */
-  async proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply> {
+  async proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal, principal?: string): Promise<ForwardedReply> {
     this.#forwarded?.inc({ kind: 'read' });
-    return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, signal);
+    return this.#send(leaderUrl, pathAndQuery, 'GET', undefined, {}, signal, principal);
   }
 
   async close(): Promise<void> {
@@ -106,14 +114,22 @@ export class Forwarder implements LeaderClient {
     body: Buffer | Readable | undefined,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
+    principal: string | undefined,
   ): Promise<ForwardedReply> {
     const target = leaderTarget(base, path);
+    const signed: Record<string, string> = {
+      ...headers,
+      [FORWARDED_HEADER]: this.#brokerId,
+      // Signed over the target as undici sends it (the URL's normalised path and query).
+      authorization: this.#credentials.header(method, `${target.pathname}${target.search}`),
+      ...(principal === undefined ? {} : { [FORWARDED_PRINCIPAL_HEADER]: encodeURIComponent(principal) }),
+    };
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     try {
       const response = await request(target, {
         method,
         body,
-        headers: { ...headers, [FORWARDED_HEADER]: this.#brokerId },
+        headers: signed,
         dispatcher: this.#agent,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         headersTimeout: this.#timeoutMs,

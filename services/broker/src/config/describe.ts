@@ -55,7 +55,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
-    cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***' },
+    cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***', clusterSecretPrevious: config.cluster.clusterSecretPrevious === '' ? '' : '***' },
     kafka: config.kafka,
     tls: config.tls ?? '(off: every listener is plaintext)',
     console: config.console,

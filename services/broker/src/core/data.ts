@@ -116,7 +116,7 @@ export class DataCore {
     const handle = this.#ctx.registry.partition(topic, partition);
     const route = await this.#routeOf(handle);
     if (route.kind !== 'remote') return null;
-    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, signal));
+    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, signal, origin.principal));
   }
 
   /**
@@ -195,7 +195,7 @@ export class DataCore {
     const route = await this.#routeOf(handle);
     if (route.kind === 'remote' && origin.forwardedBy === undefined && origin.replay !== undefined) {
       const leaders = this.#leaders;
-      return this.#toLeader(handle, route, () => leaders.deleteRecords(route.url, topic, partition, offset, signal));
+      return this.#toLeader(handle, route, () => leaders.deleteRecords(route.url, topic, partition, offset, signal, origin.principal));
     }
     if (route.kind !== 'local') throw notLeader(handle, route);
     const hw = this.#ctx.router.highWatermark(handle);
@@ -229,14 +229,14 @@ export class DataCore {
     // writes fail), so the disk is what the client must hear about, not a transient NOT_LEADER.
     if (route.kind === 'unavailable') throw this.#ctx.disk.appendRefusal() ?? notLeader(handle, route);
     if (origin.forwardedBy !== undefined) throw notLeader(handle, route);
-    return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, signal));
+    return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, signal, origin.principal));
   }
 
   async #proxy(handle: PartitionHandle, origin: RequestOrigin, signal: AbortSignal): Promise<ForwardedReply> {
     const route = await this.#routeOf(handle);
     const leaders = this.#leaders;
     if (route.kind !== 'remote' || origin.forwardedBy !== undefined || origin.replay === undefined) throw notLeader(handle, route);
-    return this.#toLeader(handle, route, () => leaders.proxy(route.url, origin.replay!, signal));
+    return this.#toLeader(handle, route, () => leaders.proxy(route.url, origin.replay!, signal, origin.principal));
   }
 
   /** A call to the leader; one that cannot connect makes the router look again before the next. */

@@ -15,15 +15,18 @@ export interface ForwardedReply {
   headers: Record<string, string>;
 }
 
+// `principal` (each method's last argument): the client's, as the front door authenticated it
+// (RequestOrigin.principal). The leader trusts it only from an authenticated broker, and logs it;
+// authorization happened where the request entered.
 export interface LeaderClient {
   /** Appends validated RecordBatch bytes at the leader; resolves to its offsets or rejects with its typed error. */
-  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
+  produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, signal?: AbortSignal, principal?: string): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
   /** Streams a raw produce body to the leader unread (the hot path does not buffer what it forwards). */
-  produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal): Promise<ForwardedReply>;
+  produceStream(leaderUrl: string, pathAndQuery: string, body: Readable, contentType: string, contentLength: string | undefined, signal?: AbortSignal, principal?: string): Promise<ForwardedReply>;
   /** Kafka's DeleteRecords at the leader: resolves to the new log start or rejects with its typed error. */
-  deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal): Promise<number>;
+  deleteRecords(leaderUrl: string, topic: string, partition: number, beforeOffset: number, signal?: AbortSignal, principal?: string): Promise<number>;
   /** Asks the leader the same read (`pathAndQuery` in origin form) and passes its answer on. */
-  proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal): Promise<ForwardedReply>;
+  proxy(leaderUrl: string, pathAndQuery: string, signal?: AbortSignal, principal?: string): Promise<ForwardedReply>;
 }
 
 /**
@@ -34,6 +37,9 @@ export interface LeaderClient {
  * `principal`: who the front door authenticated the client as; for now the subject of its verified
  * TLS certificate (mTLS, security/tls.ts peerPrincipal), absent when nobody was authenticated. The
  * seam of authorization (issue #14): ACLs are checked in the core against it, for every front door.
+ * On a forwarded request (`forwardedBy` set) it is the principal of the client where the request
+ * entered, carried by the forwarding broker and believed only because that broker's credential was
+ * verified (http/handlers/forwarded.ts).
  */
 export interface RequestOrigin {
   readonly forwardedBy?: string;

@@ -1,10 +1,8 @@
 // Produce and fetch, JSON and raw, and offsets lookup: parse, call the data
 // core (core/data.ts decides where each partition's request goes), reply.
 
-import { peerPrincipal } from '../../security/tls.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
-import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
 import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
@@ -14,6 +12,7 @@ import { planProduce, type Acks, type Encoding, type HeaderEncoding } from '../.
 import { maxBatchBytes } from '../../topics/topic-config.js';
 import { RECORD_BATCH_MEDIA_TYPE, mediaType, readBody, readRequestJson } from '../body.js';
 import { errorBody } from '../errors.js';
+import { requestOrigin } from './forwarded.js';
 import type { Handler, Reply, RequestContext } from '../router.js';
 
 type DataRoute = 'produceRecords' | 'produceBatches' | 'fetchRecords' | 'fetchBatches' | 'listOffsets' | 'deleteRecords';
@@ -27,13 +26,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
   const decompressionSlots = new DecompressionSlots(config.maxConcurrentDecompressions);
 
   /** Who sent the request: a broker that forwarded it (never forwarded again), and how to ask the leader the same. */
-  const originOf = (rc: RequestContext): RequestOrigin => {
-    const value = rc.req.headers[FORWARDED_HEADER];
-    // A forwarded request's principal is the forwarding broker's own certificate, not the client's:
-    // carrying the client's across the hop comes with authorization (issue #14, internal port hardening).
-    const principal = peerPrincipal(rc.req.socket);
-    return { ...(typeof value === 'string' ? { forwardedBy: value } : {}), replay: rc.target, ...(principal === undefined ? {} : { principal }) };
-  };
+  const originOf = (rc: RequestContext): RequestOrigin => requestOrigin(rc, ctx.cluster.credentials);
 
   /** A leader's answer, passed on as it came. */
   const passOn = (reply: ForwardedReply): Reply => ({ status: reply.status, body: reply.body, contentType: reply.contentType, headers: reply.headers });
