@@ -40,6 +40,7 @@ import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
 import { BrokerCredentials } from './security/broker-credentials.js';
+import { BrowserGuard } from './http/browser-guard.js';
 import { ClusterSecrets } from './security/cluster-secrets.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { startPublicListeners } from './startup/public-listeners.js';
@@ -343,7 +344,14 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track });
+  const apiListener = createRequestListener({
+    router: new Router(routes),
+    metrics,
+    logger,
+    isShuttingDown: () => state === 'closing' || state === 'closed',
+    track,
+    browser: new BrowserGuard(config.corsOrigins),
+  });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {

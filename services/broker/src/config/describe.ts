@@ -59,6 +59,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     kafka: config.kafka,
     tls: config.tls ?? '(off: every listener is plaintext)',
     console: config.console,
+    corsOrigins: config.corsOrigins,
   };
 }
 

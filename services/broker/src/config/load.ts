@@ -170,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     },
     kafka: kafkaConfig(str, int, problems),
     tls: tlsConfig(str, int, raw, problems),
+    corsOrigins: parseCorsOrigins(str(STRING_SETTINGS.corsOrigins, ''), problems),
     console: {
       dir: consoleDirOf(str(STRING_SETTINGS.consoleDir, DEFAULTS.consoleDir)),
       assetsBytesMax: int(INT_SETTINGS.consoleAssetsBytesMax),
@@ -434,4 +435,24 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
 function consoleDirOf(text: string): string | null {
   if (text.toLowerCase() === 'off') return null;
   return text === '' ? '' : resolve(text);
+}
+
+/** STRATA_CORS_ORIGINS, checked: each a scheme://host[:port] with no path; problems named. */
+export function parseCorsOrigins(text: string, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {
+      url = null;
+    }
+    // "*" would let every page act with the user's network position: never accepted.
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, '')) {
+      problems.push(`STRATA_CORS_ORIGINS: "${item}" is not an origin (scheme://host[:port], no path, no wildcard)`);
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
 }

@@ -144,6 +144,8 @@ export interface BrokerConfig {
   kafka: KafkaConfig;
   /** TLS on the listeners; null = plaintext everywhere. */
   tls: TlsConfig | null;
+  /** Origins whose web pages may call the API (CORS, http/browser-guard.ts); empty: same-origin pages only. */
+  corsOrigins: string[];
   console: ConsoleConfig;
 }
 

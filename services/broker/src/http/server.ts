@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { errorBody, statusFor, toStrataError } from './errors.js';
 import type { Reply, RequestContext, Router } from './router.js';
+import type { BrowserGuard } from './browser-guard.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -20,6 +21,8 @@ export interface RequestListenerOptions {
   isShuttingDown: () => boolean;
   /** Registers in-flight work so close() can wait for it. */
   track: (work: Promise<unknown>) => void;
+  /** What pages of other origins may do (CORS, Origin checks); absent: no browser checks (tests of the router alone). */
+  browser?: BrowserGuard;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -36,6 +39,15 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       if (!res.writableFinished) controller.abort();
     });
     try {
+      // Before routing: a foreign page's request is refused before anything reads its body or acts.
+      const verdict = options.browser?.judge(req) ?? { kind: 'pass' };
+      if (verdict.kind === 'refuse') throw verdict.error;
+      if (verdict.kind === 'preflight') {
+        routeLabel = 'preflight';
+        options.browser!.answerPreflight(req, res);
+        return;
+      }
+      for (const [name, value] of Object.entries(options.browser?.corsHeaders(req) ?? {})) res.setHeader(name, value);
       let url: URL;
       try {
         url = new URL(req.url ?? '/', 'http://broker');
