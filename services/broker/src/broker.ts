@@ -50,7 +50,7 @@ import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
-import { registerPrivatePath } from './redact.js';
+import { registerPrivatePath, registerSecret } from './redact.js';
 import { META_DIR } from './topics/metadata-store.js';
 
 /** The disk reserve's file under `<dataDir>/__strata` (disk-monitor.ts). */
@@ -125,6 +125,23 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   }
 }
 
+/**
+ * The secrets this broker connects with, which no log line or answer may quote (redact.ts): the
+ * Redis URL's password, and the S3 credentials the SDK reads from the environment.
+ */
+function registerConnectionSecrets(redisUrl: string): void {
+  try {
+    const password = redisUrl === '' ? '' : new URL(redisUrl).password;
+    // As written in the URL (percent-encoded) and as sent.
+    registerSecret(password);
+    registerSecret(decodeURIComponent(password));
+  } catch {
+    // An unparseable URL was refused by config/load.ts already.
+  }
+  registerSecret(process.env['AWS_SECRET_ACCESS_KEY']);
+  registerSecret(process.env['AWS_SESSION_TOKEN']);
+}
+
 async function startOnLockedDataDir(
   config: BrokerConfig,
   deps: BrokerDependencies,
@@ -134,6 +151,7 @@ async function startOnLockedDataDir(
   releaseDataDir: () => Promise<void>,
 ): Promise<Broker> {
   const clusterConfig = config.cluster;
+  registerConnectionSecrets(clusterConfig.redisUrl);
   // Read (and checked) first: a broker whose certificate is unusable does not start.
   const tls = config.tls === null ? null : await TlsMaterial.load(config.tls, logger);
   if (tls !== null) {

@@ -9,7 +9,7 @@ import { BrokerCredentials } from '../src/security/broker-credentials.js';
 import { ClusterSecrets } from '../src/security/cluster-secrets.js';
 import { createLogger } from '../src/logger.js';
 import { errorBody, toStrataError } from '../src/http/errors.js';
-import { MAX_ECHOED_INPUT_CHARS, MAX_ERROR_DETAIL_ITEMS, MAX_ERROR_MESSAGE_CHARS, redactPaths, registerPrivatePath } from '../src/redact.js';
+import { MAX_ECHOED_INPUT_CHARS, MAX_ERROR_DETAIL_ITEMS, MAX_ERROR_MESSAGE_CHARS, redactPaths, registerPrivatePath, registerSecret } from '../src/redact.js';
 
 describe('error bodies', () => {
   it('name no server path: a registered directory, or a path quoted by a file-system error', () => {
@@ -74,5 +74,19 @@ describe('forwarding', () => {
     } finally {
       await forwarder.close();
     }
+  });
+});
+
+describe('secrets', () => {
+  it('are replaced in error bodies and in log lines once registered', () => {
+    const secret = 'a-registered-secret-value-42';
+    registerSecret(secret);
+    const body = JSON.stringify(errorBody(new StrataError('STORAGE_ERROR', `cannot reach redis://u:${secret}@h:6379`, { details: { url: `redis://u:${secret}@h` } })));
+    expect(body).not.toContain(secret);
+    expect(body).toContain('redis://u:***@h:6379');
+    const lines: string[] = [];
+    createLogger({ level: 'info', write: (l) => void lines.push(l) }).error('failed', { err: new Error(`auth ${secret} refused`, { cause: new Error(secret) }) });
+    expect(lines.join('\n')).not.toContain(secret);
+    expect(lines.join('\n')).toContain('auth *** refused');
   });
 });

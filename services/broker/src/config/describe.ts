@@ -57,7 +57,8 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     notInThisBuild: config.notInThisBuild,
     cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***', clusterSecretPrevious: config.cluster.clusterSecretPrevious === '' ? '' : '***' },
     kafka: config.kafka,
-    tls: config.tls ?? '(off: every listener is plaintext)',
+    // Where the private key lives is kept out of the log with the other secrets.
+    tls: config.tls === null ? '(off: every listener is plaintext)' : { ...config.tls, keyFile: '***' },
     console: config.console,
     corsOrigins: config.corsOrigins,
   };

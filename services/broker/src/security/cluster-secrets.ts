@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { StrataError } from '@strata/protocol';
 import { CLUSTER_SECRET_MIN_CHARS, type ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { registerSecret } from '../redact.js';
 
 /** A file's secrets beyond these lines would be silently ignored: refused instead. */
 const SECRET_FILE_LINES_MAX = 2;
@@ -36,6 +37,7 @@ export class ClusterSecrets {
   reloads = 0;
 
   private constructor(file: string, reloadIntervalMs: number, secrets: Secrets, logger: Logger) {
+    for (const secret of secrets.accepted) registerSecret(secret);
     this.#file = file;
     this.#reloadIntervalMs = reloadIntervalMs;
     this.#secrets = secrets;
@@ -99,6 +101,7 @@ export class ClusterSecrets {
     }
     const same = secrets.signing === this.#secrets.signing && secrets.accepted.join('\n') === this.#secrets.accepted.join('\n');
     if (same) return false;
+    for (const secret of secrets.accepted) registerSecret(secret);
     this.#secrets = secrets;
     this.reloads++;
     this.#logger.info('cluster secrets reloaded', { reason, accepted: secrets.accepted.length });
