@@ -119,11 +119,12 @@ describe('a forwarded request on the public port (http/handlers/forwarded.ts)', 
     const signed = { 'strata-forwarded-by': 'b1', authorization: forwarding.header('POST', target), 'strata-forwarded-principal': encodeURIComponent('User:alice') };
     expect(requestOrigin(context(signed), leader)).toEqual({ forwardedBy: 'b1', replay: target, principal: 'User:alice' });
     // A claim without a credential, with another broker's, or replayed: refused, never treated as a client's.
-    for (const headers of [
+    const refused: Array<Record<string, string>> = [
       { 'strata-forwarded-by': 'b1', 'strata-forwarded-principal': 'User:admin' },
       { 'strata-forwarded-by': 'b3', authorization: forwarding.header('POST', target) },
       signed,
-    ]) {
+    ];
+    for (const headers of refused) {
       expect(() => requestOrigin(context(headers), leader)).toThrow(expect.objectContaining({ code: 'BROKER_AUTHENTICATION_FAILED' }));
     }
   });
