@@ -39,9 +39,8 @@ import { createRequestListener } from './http/server.js';
 import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
-import { BrokerCredentials } from './security/broker-credentials.js';
+import { brokerIdentity } from './security/broker-identity.js';
 import { BrowserGuard } from './http/browser-guard.js';
-import { ClusterSecrets } from './security/cluster-secrets.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
@@ -50,7 +49,7 @@ import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
-import { registerPrivatePath, registerSecret } from './redact.js';
+import { registerPrivatePath } from './redact.js';
 import { META_DIR } from './topics/metadata-store.js';
 
 /** The disk reserve's file under `<dataDir>/__strata` (disk-monitor.ts). */
@@ -125,23 +124,6 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   }
 }
 
-/**
- * The secrets this broker connects with, which no log line or answer may quote (redact.ts): the
- * Redis URL's password, and the S3 credentials the SDK reads from the environment.
- */
-function registerConnectionSecrets(redisUrl: string): void {
-  try {
-    const password = redisUrl === '' ? '' : new URL(redisUrl).password;
-    // As written in the URL (percent-encoded) and as sent.
-    registerSecret(password);
-    registerSecret(decodeURIComponent(password));
-  } catch {
-    // An unparseable URL was refused by config/load.ts already.
-  }
-  registerSecret(process.env['AWS_SECRET_ACCESS_KEY']);
-  registerSecret(process.env['AWS_SESSION_TOKEN']);
-}
-
 async function startOnLockedDataDir(
   config: BrokerConfig,
   deps: BrokerDependencies,
@@ -151,7 +133,8 @@ async function startOnLockedDataDir(
   releaseDataDir: () => Promise<void>,
 ): Promise<Broker> {
   const clusterConfig = config.cluster;
-  registerConnectionSecrets(clusterConfig.redisUrl);
+  const { secrets, credentials } = await brokerIdentity(config.brokerId, clusterConfig, logger);
+  undo.push(async () => secrets.close());
   // Read (and checked) first: a broker whose certificate is unusable does not start.
   const tls = config.tls === null ? null : await TlsMaterial.load(config.tls, logger);
   if (tls !== null) {
@@ -286,12 +269,6 @@ async function startOnLockedDataDir(
     work.then(done, done);
   };
 
-  // Every broker-to-broker request is signed with this broker's credential (derived from the
-  // cluster secret, which rotates from its file without a restart).
-  const secrets = await ClusterSecrets.load(clusterConfig, logger);
-  secrets.watch();
-  undo.push(async () => secrets.close());
-  const credentials = new BrokerCredentials(config.brokerId, secrets, { maxSkewMs: clusterConfig.internalAuthMaxSkewMs, noncesMax: clusterConfig.internalAuthNoncesMax });
   let internalUrl = clusterConfig.internalAdvertisedUrl;
   // Set once the Kafka listener is up (after the HTTP one: its address derives from the URL).
   let kafka: KafkaListener | null = null;
@@ -362,14 +339,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({
-    router: new Router(routes),
-    metrics,
-    logger,
-    isShuttingDown: () => state === 'closing' || state === 'closed',
-    track,
-    browser: new BrowserGuard(config.corsOrigins),
-  });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, browser: new BrowserGuard(config.corsOrigins) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
