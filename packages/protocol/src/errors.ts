@@ -43,6 +43,8 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'AUTHENTICATION_FAILED'
+  | 'BROKER_AUTHENTICATION_FAILED'
+  | 'ORIGIN_NOT_ALLOWED'
   | 'INTERNAL_ERROR';
 
 export interface ErrorInfo {
@@ -141,6 +143,16 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   METHOD_NOT_ALLOWED: { retriable: false, description: 'The HTTP method is not allowed on this resource.' },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, description: 'The request body has an unsupported content type.' },
   AUTHENTICATION_FAILED: { retriable: false, description: 'The credentials are wrong, expired or revoked, or none were given where the broker requires them.' },
+  // Broker to broker (a forwarded request, the internal port): a credential that does not verify is
+  // a misconfiguration (different cluster secrets, clocks apart) or an attack; retrying cannot fix it.
+  BROKER_AUTHENTICATION_FAILED: {
+    retriable: false,
+    description: "A request claiming to come from another broker did not carry a valid broker credential (cluster secrets differ, clocks disagree, or the header was replayed).",
+  },
+  ORIGIN_NOT_ALLOWED: {
+    retriable: false,
+    description: 'A browser page of another origin may not change state here: the Origin is not this broker nor one of STRATA_CORS_ORIGINS.',
+  },
   INTERNAL_ERROR: { retriable: false, description: 'An unexpected internal error (a bug): see the broker log.' },
 });
 

@@ -43,6 +43,8 @@ import { createRequestListener } from './http/server.js';
 import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
 import { TlsMaterial, readPemFile } from './security/tls.js';
+import { brokerIdentity } from './security/broker-identity.js';
+import { BrowserGuard } from './http/browser-guard.js';
 import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
 import { QuotaManager } from './quotas/quota-manager.js';
 import { quotaHandlers } from './http/handlers/quotas.js';
@@ -137,6 +139,8 @@ async function startOnLockedDataDir(
   releaseDataDir: () => Promise<void>,
 ): Promise<Broker> {
   const clusterConfig = config.cluster;
+  const { secrets, credentials } = await brokerIdentity(config.brokerId, clusterConfig, logger);
+  undo.push(async () => secrets.close());
   // Read (and checked) first: a broker whose certificate is unusable does not start.
   const tls = config.tls === null ? null : await TlsMaterial.load(config.tls, logger);
   if (tls !== null) {
@@ -287,9 +291,10 @@ async function startOnLockedDataDir(
     kafkaAddress: () => kafka?.advertisedAddress ?? null,
     startedAtMs: Date.now(),
     tls,
+    credentials,
   });
   node = clusterNode;
-  const forwarder = new Forwarder(config.brokerId, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls, clusterSecret: config.cluster.clusterSecret });
+  const forwarder = new Forwarder(credentials, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
   undo.push(() => forwarder.close());
   const quotas = new QuotaManager({ config: config.quotas, coordinator, logger, registry: metrics.registry });
   await quotas.start().then(() => undo.push(() => quotas.stop()));
@@ -297,7 +302,7 @@ async function startOnLockedDataDir(
   const authorizer = await Authorizer.open({ config: config.authorization, coordinator, logger, metrics: metrics.registry });
   undo.push(async () => authorizer.close());
   const ctx: BrokerContext = {
-    coordinator, router: clusterNode, cluster: { node: clusterNode, forwarder }, config, logger, registry, waiters, metrics, disk, clusterId,
+    coordinator, router: clusterNode, cluster: { node: clusterNode, forwarder, credentials }, config, logger, registry, waiters, metrics, disk, clusterId,
     url: () => url, state: () => state, now, track, quotas, auth, authorizer,
   };
   /** The data path's core: where each partition's produce, fetch and offset lookup goes. */
@@ -335,7 +340,7 @@ async function startOnLockedDataDir(
     return handler(rc);
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
-  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route), originOf: httpOrigin(config.cluster.clusterSecret) });
+  const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route), originOf: httpOrigin(credentials), browser: new BrowserGuard(config.corsOrigins) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -389,7 +394,7 @@ async function startOnLockedDataDir(
     internalServer = await startInternalServer({
       host: clusterConfig.internalHost,
       port: clusterConfig.internalPort,
-      secret: clusterConfig.clusterSecret,
+      credentials,
       registry,
       node: () => clusterNode,
       logger,
@@ -400,12 +405,12 @@ async function startOnLockedDataDir(
       tls,
     });
   } catch (e) {
-    logger.error('cannot listen on the internal port', { port: clusterConfig.internalPort, err: e });
+    logger.error('cannot listen on the internal port', { host: clusterConfig.internalHost, port: clusterConfig.internalPort, err: e });
     throw e;
   }
   undo.push(() => internalServer.close());
   if (internalUrl === '') internalUrl = clusterConfig.redisUrl === '' ? `${schemeOf(tls)}://127.0.0.1:${internalServer.port}` : withPort(url, internalServer.port);
-  logger.info('internal (replication) listener up', { port: internalServer.port, internalUrl });
+  logger.info('internal (replication) listener up', { host: clusterConfig.internalHost, port: internalServer.port, internalUrl });
   try {
     await clusterNode.start();
   } catch (e) {
@@ -474,6 +479,7 @@ async function startOnLockedDataDir(
     if (deps.coordinator === undefined) await coordinator.close().catch((e: unknown) => logger.warn('closing the coordinator failed', { err: e }));
     await disk.stop();
     tls?.close();
+    secrets.close();
     await releaseDataDir();
     state = 'closed';
     logger.info('broker stopped');

@@ -3,6 +3,7 @@
 // together, and described as one structured log line at start (config/describe.ts).
 
 export {
+  CLUSTER_SECRET_MIN_CHARS,
   DEFAULTS,
   DEFAULT_TOPIC_CONFIGS,
   FETCH_DEFAULT_MAX_BYTES,

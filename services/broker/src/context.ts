@@ -3,6 +3,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import type { Authorizer } from './auth/authorizer.js';
 import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Forwarder } from './cluster/forwarder.js';
+import type { BrokerCredentials } from './security/broker-credentials.js';
 import type { PartitionRouter } from './cluster/routing.js';
 import type { BrokerConfig } from './config.js';
 import type { DiskMonitor } from './disk-monitor.js';
@@ -35,7 +36,7 @@ export interface BrokerContext {
   /** Where each partition's reads and writes go: the cluster node's answer from its leases. */
   readonly router: PartitionRouter;
   /** This broker's part in the cluster (a single node: a cluster of one), and the pool that forwards to leaders. */
-  readonly cluster: { node: ClusterNode; forwarder: Forwarder };
+  readonly cluster: { node: ClusterNode; forwarder: Forwarder; credentials: BrokerCredentials };
   /** Client quotas: the rates measured here and the throttle times they owe (every front door asks it). */
   readonly quotas: QuotaManager;
   /** Who a client is (auth/): credentials checked against the coordinator's users, for every front door. */

@@ -1,6 +1,9 @@
 // A tiny structured logger: one JSON object per line (ts, level, msg, then the
 // event's fields). Libraries do not log; the broker wires one of these and
-// passes it down, so tests can capture or silence it.
+// passes it down, so tests can capture or silence it. No line carries a registered secret
+// (redact.ts): a library's error that quotes a connection URL is printed with `***` in its place.
+
+import { redactSecrets } from './redact.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -48,7 +51,7 @@ export function createLogger(options: LoggerOptions): Logger {
         // A cyclic or otherwise unserialisable field must not lose the event.
         line = JSON.stringify({ ts: entry.ts, level, msg, logError: String(e) });
       }
-      write(line);
+      write(redactSecrets(line));
     };
     return {
       debug: (msg, fields) => emit('debug', msg, fields),

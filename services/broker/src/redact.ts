@@ -1,6 +1,11 @@
-// What an error may tell a client: never the server's paths, never unbounded echoes of input.
-// Error bodies (http/errors.ts errorBody) and stored error texts shown by the API
-// (lastUploadError) pass through here; the broker log keeps the whole error.
+// What an error may tell a client: never the server's paths, never a secret, never unbounded
+// echoes of input. Error bodies (http/errors.ts errorBody) and stored error texts shown by the API
+// (lastUploadError) pass through here; the broker log keeps the whole error, but without secrets:
+// every log line passes redactSecrets too (logger.ts).
+//
+// Secrets are registered by value where they are read (broker.ts: the Redis password, the S3
+// secret key; security/cluster-secrets.ts: the cluster secrets), so a library's error that quotes
+// a connection URL or a signed header cannot carry one out.
 
 /** The longest string an error body carries in one place (a message or a detail value), in characters. */
 export const MAX_ECHOED_INPUT_CHARS = 256;
@@ -12,6 +17,26 @@ export const MAX_ERROR_DETAIL_ITEMS = 100;
 const ELLIPSIS = '…';
 /** Node's file-system errors quote their paths: `ENOENT: no such file or directory, open '/srv/data/x'`. */
 const QUOTED_ABSOLUTE_PATH = /'\/[^']*'/g;
+
+/** Secret values no log line or answer may contain. */
+const secretValues = new Set<string>();
+/** Shorter values are not registered: replacing them would mangle ordinary text (and they are refused as secrets anyway). */
+const SECRET_CHARS_MIN = 6;
+const REDACTED = '***';
+
+/** Registers a secret value (idempotent); empty or very short values are ignored. */
+export function registerSecret(value: string | undefined): void {
+  if (value !== undefined && value.length >= SECRET_CHARS_MIN) secretValues.add(value);
+}
+
+/** `text` with every registered secret replaced by `***`. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const secret of secretValues) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
 
 /** Directories whose absolute paths must not reach a client (the data dir, the local object store). */
 const privateRoots = new Set<string>();
@@ -37,9 +62,9 @@ export function cutText(text: string, maxChars: number = MAX_ECHOED_INPUT_CHARS)
   return text.length <= maxChars ? text : `${text.slice(0, maxChars)}${ELLIPSIS}`;
 }
 
-/** A message fit for a client: paths redacted, cut to MAX_ERROR_MESSAGE_CHARS. */
+/** A message fit for a client: secrets and paths redacted, cut to MAX_ERROR_MESSAGE_CHARS. */
 export function publicMessage(text: string): string {
-  return cutText(redactPaths(text), MAX_ERROR_MESSAGE_CHARS);
+  return cutText(redactPaths(redactSecrets(text)), MAX_ERROR_MESSAGE_CHARS);
 }
 
 /**
@@ -53,7 +78,7 @@ export function publicDetails(details: Record<string, unknown>): Record<string, 
 const MAX_DETAIL_DEPTH = 4;
 
 function boundValue(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return cutText(redactPaths(value));
+  if (typeof value === 'string') return cutText(redactPaths(redactSecrets(value)));
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DETAIL_DEPTH) return ELLIPSIS;
   if (Array.isArray(value)) {

@@ -11,6 +11,8 @@ import { LocalDirObjectStore } from '@strata/storage';
 import { FileHandleCache } from '@strata/log';
 import { encodeRecordBatch, validateBatches } from '@strata/protocol';
 import { ClusterNode } from '../src/cluster/cluster-node.js';
+import { BrokerCredentials } from '../src/security/broker-credentials.js';
+import { ClusterSecrets } from '../src/security/cluster-secrets.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from '../src/cluster/coordinator-stores.js';
 import { loadConfig } from '../src/config.js';
 import { PartitionWaiters } from '../src/partition-waiters.js';
@@ -58,20 +60,23 @@ async function brokerOver(coordinator: Coordinator) {
     onTopicRemoved: (t) => t.partitions.forEach((h) => node?.forget(h)),
   });
   await registry.start();
+  // The cluster settings as a clustered broker reads them (the Redis URL is not used: the coordinator is given).
+  const clusterConfig = loadConfig(
+    {
+      STRATA_REDIS_URL: 'redis://127.0.0.1:1',
+      STRATA_CLUSTER_SECRET: 'a-test-secret-of-some-length',
+      STRATA_LEASE_TTL_MS: '2000',
+      STRATA_SESSION_TTL_MS: '2000',
+      STRATA_CLUSTER_TICK_MS: '50',
+      STRATA_HANDOVER_TIMEOUT_MS: '5000',
+    },
+    [],
+  ).cluster!;
+  const credentials = new BrokerCredentials('b1', await ClusterSecrets.load(clusterConfig, logger), { maxSkewMs: 30_000, noncesMax: 1_000 });
   node = new ClusterNode({
     brokerId: 'b1',
-    // The cluster settings as a clustered broker reads them (the Redis URL is not used: the coordinator is given).
-    config: loadConfig(
-      {
-        STRATA_REDIS_URL: 'redis://127.0.0.1:1',
-        STRATA_CLUSTER_SECRET: 'a-test-secret-of-some-length',
-        STRATA_LEASE_TTL_MS: '2000',
-        STRATA_SESSION_TTL_MS: '2000',
-        STRATA_CLUSTER_TICK_MS: '50',
-        STRATA_HANDOVER_TIMEOUT_MS: '5000',
-      },
-      [],
-    ).cluster!,
+    config: clusterConfig,
+    credentials,
     coordinator,
     registry,
     logger,

@@ -5,8 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { StrataError } from '@strata/protocol';
 import { Forwarder } from '../src/cluster/forwarder.js';
+import { BrokerCredentials } from '../src/security/broker-credentials.js';
+import { ClusterSecrets } from '../src/security/cluster-secrets.js';
+import { createLogger } from '../src/logger.js';
 import { errorBody, toStrataError } from '../src/http/errors.js';
-import { MAX_ECHOED_INPUT_CHARS, MAX_ERROR_DETAIL_ITEMS, MAX_ERROR_MESSAGE_CHARS, redactPaths, registerPrivatePath } from '../src/redact.js';
+import { MAX_ECHOED_INPUT_CHARS, MAX_ERROR_DETAIL_ITEMS, MAX_ERROR_MESSAGE_CHARS, redactPaths, registerPrivatePath, registerSecret } from '../src/redact.js';
 
 describe('error bodies', () => {
   it('name no server path: a registered directory, or a path quoted by a file-system error', () => {
@@ -55,7 +58,8 @@ describe('storage failures', () => {
 
 describe('forwarding', () => {
   it('refuses a target that is not a path on the leader, before any connection, as INVALID_REQUEST', async () => {
-    const forwarder = new Forwarder('b1', { timeoutMs: 1_000 });
+    const secrets = await ClusterSecrets.load({ clusterSecret: 'a-test-secret-of-some-length', clusterSecretPrevious: '', clusterSecretFile: '', clusterSecretReloadIntervalMs: 1_000 }, createLogger({ level: 'error' }));
+    const forwarder = new Forwarder(new BrokerCredentials('b1', secrets, { maxSkewMs: 30_000, noncesMax: 1_000 }), { timeoutMs: 1_000 });
     try {
       for (const target of ['http://evil.invalid/v1/topics/t/partitions/0/records', '//evil.invalid/v1/topics', 'v1/topics']) {
         const failure = await forwarder.proxy('http://127.0.0.1:9', target, {}).then(
@@ -70,5 +74,19 @@ describe('forwarding', () => {
     } finally {
       await forwarder.close();
     }
+  });
+});
+
+describe('secrets', () => {
+  it('are replaced in error bodies and in log lines once registered', () => {
+    const secret = 'a-registered-secret-value-42';
+    registerSecret(secret);
+    const body = JSON.stringify(errorBody(new StrataError('STORAGE_ERROR', `cannot reach redis://u:${secret}@h:6379`, { details: { url: `redis://u:${secret}@h` } })));
+    expect(body).not.toContain(secret);
+    expect(body).toContain('redis://u:***@h:6379');
+    const lines: string[] = [];
+    createLogger({ level: 'info', write: (l) => void lines.push(l) }).error('failed', { err: new Error(`auth ${secret} refused`, { cause: new Error(secret) }) });
+    expect(lines.join('\n')).not.toContain(secret);
+    expect(lines.join('\n')).toContain('auth *** refused');
   });
 });

@@ -5,6 +5,7 @@
 // which role writes what.
 
 import type { TlsMaterial } from '../security/tls.js';
+import type { BrokerCredentials } from '../security/broker-credentials.js';
 import type { Coordinator, LiveBroker, PartitionState } from '@strata/coord';
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterConfig } from '../config.js';
@@ -33,6 +34,8 @@ export interface ClusterNodeOptions {
   startedAtMs: number;
   /** The internal port speaks TLS (replica fetches connect with it); null or absent: plaintext. */
   tls?: TlsMaterial | null;
+  /** This broker's credential on replica fetches (security/broker-credentials.ts). */
+  credentials: BrokerCredentials;
 }
 
 /** One partition led here: its leader object and the lease bookkeeping around it. */

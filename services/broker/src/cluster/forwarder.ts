@@ -1,7 +1,10 @@
 // Forwarding to a partition's leader: one hop over kept-alive connections.
 // Produce goes as raw RecordBatch bytes (the JSON path was already encoded here);
 // reads are proxied as they are. A forwarded request carries the
-// Strata-Forwarded-By header, and a broker never forwards such a request again.
+// Strata-Forwarded-By header, and a broker never forwards such a request again. It is signed with
+// this broker's credential (security/broker-credentials.ts) and carries the client's principal in
+// Strata-Forwarded-Principal: the leader believes both only when the credential holds
+// (http/handlers/forwarded.ts).
 
 import { StrataError, isStrataError, type ErrorCode } from '@strata/protocol';
 import type { Readable } from 'node:stream';
@@ -9,11 +12,14 @@ import { Counter, type Registry } from 'prom-client';
 import { Agent, request, type Dispatcher } from 'undici';
 import { RECORD_BATCH_MEDIA_TYPE } from '../http/body.js';
 import type { ForwardedReply, LeaderClient, RequestOrigin } from '../core/leader-client.js';
-import { ForwardedIdentity } from '../auth/forwarded-identity.js';
 import { peerConnectOptions } from '../security/peer-connector.js';
 import type { TlsMaterial } from '../security/tls.js';
+import type { BrokerCredentials } from '../security/broker-credentials.js';
 
 export const FORWARDED_HEADER = 'strata-forwarded-by';
+/** The client's principal and address where the request entered, percent-encoded (header values are ASCII). */
+export const FORWARDED_PRINCIPAL_HEADER = 'strata-forwarded-principal';
+export const FORWARDED_HOST_HEADER = 'strata-forwarded-host';
 
 /** Response headers a proxied read passes on. */
 const PASSED_HEADERS = ['strata-high-watermark', 'strata-log-start-offset', 'strata-next-offset', 'strata-batch-count'];
@@ -31,16 +37,15 @@ export interface ForwardedAppend {
 /** The HTTP transport of the core's LeaderClient: a forward or a proxied read to the leader. */
 export class Forwarder implements LeaderClient {
   readonly #brokerId: string;
+  readonly #credentials: BrokerCredentials;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
   readonly #forwarded: Counter<'kind'> | null;
-  readonly #identity: ForwardedIdentity | null;
 
-  /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). */
-  /** `options.clusterSecret`: proves the client's principal and address a forward carries (auth/forwarded-identity.ts); absent, none is carried. */
-  constructor(brokerId: string, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null; clusterSecret?: string } = {}) {
-    this.#brokerId = brokerId;
-    this.#identity = options.clusterSecret === undefined ? null : new ForwardedIdentity(options.clusterSecret);
+  /** `options.tls`: the brokers' public listeners speak TLS (leader URLs are https://). `credentials`: this broker's, signing each request. */
+  constructor(credentials: BrokerCredentials, options: { connectionsPerLeader?: number; timeoutMs?: number; metrics?: Registry; tls?: TlsMaterial | null } = {}) {
+    this.#brokerId = credentials.brokerId;
+    this.#credentials = credentials;
     this.#forwarded =
       options.metrics === undefined
         ? null
@@ -112,14 +117,22 @@ export class Forwarder implements LeaderClient {
     origin: RequestOrigin,
     signal: AbortSignal | undefined,
   ): Promise<ForwardedReply> {
-    const identity = this.#identity === null ? {} : this.#identity.headers(this.#brokerId, { principal: origin.principal, host: origin.host });
+    const { principal, host } = origin;
     const target = leaderTarget(base, path);
+    const signed: Record<string, string> = {
+      ...headers,
+      [FORWARDED_HEADER]: this.#brokerId,
+      // Signed over the target as undici sends it (the URL's normalised path and query).
+      authorization: this.#credentials.header(method, `${target.pathname}${target.search}`),
+      ...(principal === undefined ? {} : { [FORWARDED_PRINCIPAL_HEADER]: encodeURIComponent(principal) }),
+      ...(host === undefined ? {} : { [FORWARDED_HOST_HEADER]: encodeURIComponent(host) }),
+    };
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     try {
       const response = await request(target, {
         method,
         body,
-        headers: { ...headers, ...identity, [FORWARDED_HEADER]: this.#brokerId },
+        headers: signed,
         dispatcher: this.#agent,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         headersTimeout: this.#timeoutMs,

@@ -1,13 +1,16 @@
-// The internal listener (STRATA_INTERNAL_PORT): broker-to-broker replication only, every request
-// authenticated by `Authorization: Bearer <STRATA_CLUSTER_SECRET>` (compared in constant time).
+// The internal listener (STRATA_INTERNAL_HOST:STRATA_INTERNAL_PORT): broker-to-broker replication
+// only, every request signed with the sending broker's credential (security/broker-credentials.ts:
+// derived from the cluster secret and its id, never the secret itself; one use per header). A
+// follower's fetch names the replica whose progress it reports: only that broker may send it, or
+// one forged fetch could move the high watermark and acknowledge acks=all records nobody copied.
 // The wire is described in replica-client.ts. Data answers are the log's bytes, as read.
 
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListenerGuard, type ConnectionLimits } from '../http/admission.js';
 import { createHttpServer } from '../security/http-server.js';
 import type { TlsMaterial } from '../security/tls.js';
+import type { BrokerCredentials, CredentialCheck } from '../security/broker-credentials.js';
 import type { Logger } from '../logger.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -21,7 +24,8 @@ export interface InternalServer {
 export interface InternalServerOptions {
   host: string;
   port: number;
-  secret: string;
+  /** Verifies each request's broker credential. */
+  credentials: BrokerCredentials;
   registry: TopicRegistry;
   node: () => ClusterNode | null;
   logger: Logger;
@@ -34,7 +38,7 @@ export interface InternalServerOptions {
 }
 
 export async function startInternalServer(options: InternalServerOptions): Promise<InternalServer> {
-  const expected = digest(`Bearer ${options.secret}`);
+  const refusals = new RefusalLog(options.logger);
   const server: Server = createHttpServer(options.limits, options.tls, (req, res) => {
     void handle(req, res).catch((e: unknown) => {
       options.logger.warn('internal request failed', { url: req.url, err: e });
@@ -44,8 +48,11 @@ export async function startInternalServer(options: InternalServerOptions): Promi
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const auth = req.headers.authorization;
-    if (typeof auth !== 'string' || !timingSafeEqual(digest(auth), expected)) return json(res, 401, { error: 'unauthorized' });
+    const check = options.credentials.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
+    if (!check.ok) {
+      refusals.note(check, req);
+      return json(res, 401, { error: 'unauthorized' });
+    }
     const url = new URL(req.url ?? '/', 'http://internal');
     if (req.method !== 'GET' || !url.pathname.startsWith(INTERNAL_PREFIX)) return json(res, 404, { error: 'not found' });
     const [topicText, partitionText, action] = url.pathname.slice(INTERNAL_PREFIX.length).split('/');
@@ -70,6 +77,10 @@ export async function startInternalServer(options: InternalServerOptions): Promi
     const replica = url.searchParams.get('replica') ?? '';
     const offset = int('offset');
     if (replica === '' || offset < 0) return json(res, 400, { error: 'replica and offset are required' });
+    if (replica !== check.brokerId) {
+      refusals.note({ ok: false, reason: 'replica is not the sender' }, req, check.brokerId);
+      return json(res, 403, { error: `broker ${check.brokerId} may fetch as itself only` });
+    }
     const answer = await node.replicaFetch(
       handleOf,
       {
@@ -122,9 +133,29 @@ export async function startInternalServer(options: InternalServerOptions): Promi
   };
 }
 
-/** Fixed-length digests so the comparison takes the same time whatever the lengths. */
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/** Refused requests are logged at most once per interval per reason (a flood must not flood the log). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+class RefusalLog {
+  readonly #logger: Logger;
+  readonly #last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  note(check: Exclude<CredentialCheck, { ok: true }> | { ok: false; reason: string }, req: IncomingMessage, sender?: string): void {
+    const now = Date.now();
+    const last = this.#last.get(check.reason);
+    if (last !== undefined && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.#last.set(check.reason, { at: now, suppressed: 0 });
+    // The path only (never the Authorization header): which partition, not what credential.
+    const path = (req.url ?? '/').split('?')[0];
+    this.#logger.warn('internal request refused', { reason: check.reason, from: req.socket.remoteAddress, path, ...(sender === undefined ? {} : { sender }), suppressedBefore: last?.suppressed ?? 0 });
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -1,5 +1,6 @@
 // The replication wire, broker to broker, on the internal port (STRATA_INTERNAL_PORT), every
-// request carrying `Authorization: Bearer <STRATA_CLUSTER_SECRET>`:
+// request carrying this broker's credential (`Authorization: Strata-Broker ...`,
+// security/broker-credentials.ts); a fetch's `replica` must be the broker that signed it (403 otherwise):
 //
 //   GET /internal/v1/replicas/{topic}/{partition}/fetch?replica=&epoch=&offset=&maxBytes=&maxWaitMs=
 //     The follower's long-poll. `offset` is its log end (it tells the leader how far it is);
@@ -18,6 +19,7 @@ import { StrataError } from '@strata/protocol';
 import { Pool } from 'undici';
 import { peerConnectOptions } from '../security/peer-connector.js';
 import type { TlsMaterial } from '../security/tls.js';
+import type { BrokerCredentials } from '../security/broker-credentials.js';
 
 export const INTERNAL_PREFIX = '/internal/v1/replicas/';
 
@@ -40,14 +42,14 @@ export interface EpochEndReply {
 }
 
 export class ReplicaClient {
-  readonly #secret: string;
+  readonly #credentials: BrokerCredentials;
   readonly #pools = new Map<string, Pool>();
   readonly #connections: number;
   readonly #tls: TlsMaterial | null;
 
   /** `tls`: the internal port speaks TLS (the leader's URL is https://); null: plaintext. */
-  constructor(secret: string, tls: TlsMaterial | null, connectionsPerLeader = 64) {
-    this.#secret = secret;
+  constructor(credentials: BrokerCredentials, tls: TlsMaterial | null, connectionsPerLeader = 64) {
+    this.#credentials = credentials;
     this.#tls = tls;
     this.#connections = connectionsPerLeader;
   }
@@ -102,7 +104,7 @@ export class ReplicaClient {
     const response = await pool.request({
       path,
       method: 'GET',
-      headers: { authorization: `Bearer ${this.#secret}` },
+      headers: { authorization: this.#credentials.header('GET', path) },
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,

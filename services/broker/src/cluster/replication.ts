@@ -34,7 +34,7 @@ export class Replication {
   constructor(state: ClusterState, options: ReplicationOptions) {
     this.#s = state;
     this.#o = options;
-    this.#client = new ReplicaClient(state.opts.config.clusterSecret, state.opts.tls ?? null);
+    this.#client = new ReplicaClient(state.opts.credentials, state.opts.tls ?? null);
     const { metrics: registry, registry: topics } = state.opts;
     const reigns = state.reigns;
     const fetchers = this.#fetchers;

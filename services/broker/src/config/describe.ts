@@ -57,11 +57,13 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     objectStore: config.objectStore,
     tiering: config.tiering,
     notInThisBuild: config.notInThisBuild,
-    cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***' },
+    cluster: { ...config.cluster, redisUrl: config.cluster.redisUrl === '' ? '(none: the in-process coordinator)' : redactUrl(config.cluster.redisUrl), clusterSecret: '***', clusterSecretPrevious: config.cluster.clusterSecretPrevious === '' ? '' : '***' },
     kafka: config.kafka,
-    tls: config.tls ?? '(off: every listener is plaintext)',
+    // Where the private key lives is kept out of the log with the other secrets.
+    tls: config.tls === null ? '(off: every listener is plaintext)' : { ...config.tls, keyFile: '***' },
     console: config.console,
     auth: config.auth,
+    corsOrigins: config.corsOrigins,
   };
 }
 

@@ -10,6 +10,7 @@ import { checkEffectiveConfigs, parseTopicConfigValue, TOPIC_CONFIG_KEYS, type P
 import { redactUrl } from './describe.js';
 import {
   CLUSTER_DEFAULT_REPLICATION_FACTOR,
+  CLUSTER_SECRET_MIN_CHARS,
   DEFAULT_TOPIC_CONFIGS,
   DEFAULTS,
   INT_SETTINGS,
@@ -180,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     tls: tlsConfig(str, int, raw, problems),
     auth: authConfig(str, int, problems),
     authorization: authorizationConfig(str, int, raw, problems),
+    corsOrigins: parseCorsOrigins(str(STRING_SETTINGS.corsOrigins, ''), problems),
     console: {
       dir: consoleDirOf(str(STRING_SETTINGS.consoleDir, DEFAULTS.consoleDir)),
       assetsBytesMax: int(INT_SETTINGS.consoleAssetsBytesMax),
@@ -256,16 +258,29 @@ function clusterConfig(
   // Without Redis a peer must share the in-process coordinator, so it runs in this process: the
   // internal listener stays on loopback, on an ephemeral port unless one is set.
   const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);
-  const internalHost = inProcess ? '127.0.0.1' : host;
+  const internalHost = str(STRING_SETTINGS.internalHost, inProcess ? '127.0.0.1' : host);
+  if (internalHost === '') problems.push(`${STRING_SETTINGS.internalHost}: must not be empty`);
   const replicaLagTimeMaxMs = int(INT_SETTINGS.replicaLagTimeMaxMs);
   const replicaAckTimeoutMs = int(INT_SETTINGS.replicaAckTimeoutMs);
   const replicaFetchMaxBytes = int(INT_SETTINGS.replicaFetchMaxBytes);
   const replicaFetchWaitMaxMs = int(INT_SETTINGS.replicaFetchWaitMaxMs);
   // No peer outside this process can know a random secret: only brokers given the same one pair up.
-  const clusterSecret = str(STRING_SETTINGS.clusterSecret, inProcess ? randomBytes(24).toString('base64url') : '');
+  const clusterSecretFile = filePath(str(STRING_SETTINGS.clusterSecretFile, ''));
+  const clusterSecretPrevious = str(STRING_SETTINGS.clusterSecretPrevious, '');
+  const secretFromFile = clusterSecretFile !== '';
+  if (secretFromFile && (raw(STRING_SETTINGS.clusterSecret) !== undefined || clusterSecretPrevious !== '')) {
+    problems.push('STRATA_CLUSTER_SECRET_FILE: set together with STRATA_CLUSTER_SECRET or STRATA_CLUSTER_SECRET_PREVIOUS; give the secrets one way');
+  }
+  const clusterSecret = secretFromFile ? '' : str(STRING_SETTINGS.clusterSecret, inProcess ? randomBytes(24).toString('base64url') : '');
   const internalAdvertisedUrl = str(STRING_SETTINGS.internalAdvertisedUrl, '').replace(/\/+$/, '');
   // Replication traffic carries every record: the internal port never runs unauthenticated.
-  if (clusterSecret.length < 16) problems.push('STRATA_CLUSTER_SECRET: a cluster needs a shared secret of at least 16 characters (it authenticates broker-to-broker replication)');
+  // (A file's secrets are checked when it is read: at start, and at each reload.)
+  if (!secretFromFile && clusterSecret.length < CLUSTER_SECRET_MIN_CHARS) {
+    problems.push(`STRATA_CLUSTER_SECRET: a cluster needs a shared secret of at least ${CLUSTER_SECRET_MIN_CHARS} characters (it authenticates broker-to-broker replication)`);
+  }
+  if (clusterSecretPrevious !== '' && clusterSecretPrevious.length < CLUSTER_SECRET_MIN_CHARS) {
+    problems.push(`STRATA_CLUSTER_SECRET_PREVIOUS: must be at least ${CLUSTER_SECRET_MIN_CHARS} characters, as STRATA_CLUSTER_SECRET`);
+  }
   if (internalAdvertisedUrl !== '' && !/^https?:\/\/[^/]+$/.test(internalAdvertisedUrl)) problems.push(`STRATA_INTERNAL_ADVERTISED_URL: must be an http(s) URL with no path, got "${internalAdvertisedUrl}"`);
   if (replicaFetchWaitMaxMs >= replicaLagTimeMaxMs) problems.push(`STRATA_REPLICA_FETCH_WAIT_MAX_MS (${replicaFetchWaitMaxMs}) must be below STRATA_REPLICA_LAG_TIME_MAX_MS (${replicaLagTimeMaxMs})`);
   try {
@@ -289,6 +304,11 @@ function clusterConfig(
     internalHost,
     internalAdvertisedUrl,
     clusterSecret,
+    clusterSecretPrevious,
+    clusterSecretFile,
+    clusterSecretReloadIntervalMs: int(INT_SETTINGS.clusterSecretReloadIntervalMs),
+    internalAuthMaxSkewMs: int(INT_SETTINGS.internalAuthMaxSkewMs),
+    internalAuthNoncesMax: int(INT_SETTINGS.internalAuthNoncesMax),
     replicaLagTimeMaxMs,
     replicaAckTimeoutMs,
     replicaFetchMaxBytes,
@@ -474,4 +494,24 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
 function consoleDirOf(text: string): string | null {
   if (text.toLowerCase() === 'off') return null;
   return text === '' ? '' : resolve(text);
+}
+
+/** STRATA_CORS_ORIGINS, checked: each a scheme://host[:port] with no path; problems named. */
+export function parseCorsOrigins(text: string, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {
+      url = null;
+    }
+    // "*" would let every page act with the user's network position: never accepted.
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, '')) {
+      problems.push(`STRATA_CORS_ORIGINS: "${item}" is not an origin (scheme://host[:port], no path, no wildcard)`);
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
 }

@@ -32,6 +32,9 @@ export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
   'message.timestamp.after.max.ms': 60 * 60 * 1000,
 });
 
+/** The shortest cluster secret accepted, in characters: each broker's credential derives from it. */
+export const CLUSTER_SECRET_MIN_CHARS = 16;
+
 /** Broker-level defaults (the topic ones are above). */
 export const DEFAULTS = Object.freeze({
   httpPort: 8080,
@@ -362,6 +365,15 @@ export const INT_SETTINGS = {
   clusterTickMs: { env: 'STRATA_CLUSTER_TICK_MS', default: 250, min: 10, max: 10_000 },
   handoverTimeoutMs: { env: 'STRATA_HANDOVER_TIMEOUT_MS', default: 30_000, min: 0, max: 600_000 },
   internalPort: { env: 'STRATA_INTERNAL_PORT', default: 8081, min: 0, max: 65_535 },
+  // A broker credential (security/broker-credentials.ts) is refused when its timestamp is further
+  // than this from the receiver's clock: the window a captured header could be replayed in, were
+  // its nonce not remembered. Brokers' clocks must agree within it (NTP does far better).
+  internalAuthMaxSkewMs: { env: 'STRATA_INTERNAL_AUTH_MAX_SKEW_MS', default: 30_000, min: 1_000, max: 600_000 },
+  // Nonces remembered within that window (about 60 bytes each). Past it the oldest are forgotten
+  // and anything signed before them is refused: the bound costs availability, never a replay.
+  internalAuthNoncesMax: { env: 'STRATA_INTERNAL_AUTH_NONCES_MAX', default: 200_000, min: 1_000, max: 10_000_000 },
+  // How often STRATA_CLUSTER_SECRET_FILE is checked for a change (SIGHUP rereads it at once).
+  clusterSecretReloadIntervalMs: { env: 'STRATA_CLUSTER_SECRET_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 24 * 3_600_000 },
   replicaLagTimeMaxMs: { env: 'STRATA_REPLICA_LAG_TIME_MAX_MS', default: 30_000, min: 100, max: 600_000 },
   replicaAckTimeoutMs: { env: 'STRATA_REPLICA_ACK_TIMEOUT_MS', default: 30_000, min: 100, max: 600_000 },
   replicaFetchMaxBytes: { env: 'STRATA_REPLICA_FETCH_MAX_BYTES', default: 4 * MiB, min: 64 * 1024, max: 256 * MiB },
@@ -411,6 +423,15 @@ export const STRING_SETTINGS = {
   redisUrl: 'STRATA_REDIS_URL',
   redisPrefix: 'STRATA_REDIS_PREFIX',
   clusterSecret: 'STRATA_CLUSTER_SECRET',
+  // Also accepted from other brokers, never used to sign: one half of a rotation (README, "Internal port").
+  clusterSecretPrevious: 'STRATA_CLUSTER_SECRET_PREVIOUS',
+  // A file instead of the two above: line 1 the secret this broker signs with, line 2 (optional)
+  // another it accepts. Reread on SIGHUP and when it changes, so a rotation needs no restart.
+  clusterSecretFile: 'STRATA_CLUSTER_SECRET_FILE',
+  // The address the internal (broker-to-broker) listener binds; default STRATA_HOST with Redis, loopback without.
+  internalHost: 'STRATA_INTERNAL_HOST',
+  // Comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser.
+  corsOrigins: 'STRATA_CORS_ORIGINS',
   internalAdvertisedUrl: 'STRATA_INTERNAL_ADVERTISED_URL',
   kafkaAdvertisedAddress: 'STRATA_KAFKA_ADVERTISED_ADDRESS',
   kafkaMetadataMode: 'STRATA_KAFKA_METADATA_MODE',

@@ -31,12 +31,24 @@ export interface ClusterConfig {
    * on loopback: a peer must share the in-process coordinator, so it runs in this process.
    */
   internalPort: number;
-  /** The address the internal listener binds: STRATA_HOST with Redis, loopback without. */
+  /** The address the internal listener binds: STRATA_INTERNAL_HOST, else STRATA_HOST with Redis, loopback without. */
   internalHost: string;
   /** The internal URL other brokers reach this one at; empty = the advertised URL's host with the internal port. */
   internalAdvertisedUrl: string;
-  /** Bearer token every broker-to-broker request carries (never printed); without Redis, random per process unless set. */
+  /**
+   * The secret each broker's credential derives from (security/broker-credentials.ts; never sent,
+   * never printed); without Redis, random per process unless set. Empty when clusterSecretFile is set.
+   */
   clusterSecret: string;
+  /** Another secret accepted (not signed with): a rotation in progress; empty = none. */
+  clusterSecretPrevious: string;
+  /** A file holding the secret (line 1) and another accepted one (line 2); empty = the two settings above. */
+  clusterSecretFile: string;
+  clusterSecretReloadIntervalMs: number;
+  /** How far a credential's timestamp may be from this broker's clock. */
+  internalAuthMaxSkewMs: number;
+  /** Nonces remembered against replays. */
+  internalAuthNoncesMax: number;
   /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
   replicaLagTimeMaxMs: number;
   /** acks=all: how long a produce waits for the ISR before it fails (REQUEST_TIMED_OUT, retriable). */
@@ -135,6 +147,8 @@ export interface BrokerConfig {
   kafka: KafkaConfig;
   /** TLS on the listeners; null = plaintext everywhere. */
   tls: TlsConfig | null;
+  /** Origins whose web pages may call the API (CORS, http/browser-guard.ts); empty: same-origin pages only. */
+  corsOrigins: string[];
   console: ConsoleConfig;
   auth: AuthConfig;
   authorization: AuthorizationConfig;

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { AppendResult } from '@strata/log';
 
 // Every call carries the request's origin: the leader checks the ACLs of the client that sent it
-// (auth/forwarded-identity.ts), not of the broker that forwards it.
+// (http/origin.ts), not of the broker that forwards it.
 
 /** A leader's answer passed on as it came (status, bytes and the read headers a client needs). */
 export interface ForwardedReply {
@@ -18,6 +18,9 @@ export interface ForwardedReply {
   headers: Record<string, string>;
 }
 
+// `principal` (each method's last argument): the client's, as the front door authenticated it
+// (RequestOrigin.principal). The leader trusts it only from an authenticated broker, and logs it;
+// authorization happened where the request entered.
 export interface LeaderClient {
   /** Appends validated RecordBatch bytes at the leader; resolves to its offsets or rejects with its typed error. */
   produce(leaderUrl: string, topic: string, partition: number, acks: string, batches: Buffer, origin: RequestOrigin, signal?: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>>;
@@ -37,8 +40,9 @@ export interface LeaderClient {
  * `principal`: who the front door authenticated the client as, in Kafka's form (auth/principal.ts):
  * `User:<name>` (HTTP Basic or a token, SASL), `User:<certificate subject>` (mTLS), `User:ANONYMOUS`
  * when nobody was. `host`: the client's address. The ACLs are checked in the core against both
- * (auth/authorizer.ts), for every front door; a forwarded request carries the principal and host of
- * the client that sent it to the first broker.
+ * (auth/authorizer.ts), for every front door. On a forwarded request (`forwardedBy` set) both are
+ * the client's where the request entered, carried by the forwarding broker and believed only
+ * because that broker's credential verified (http/origin.ts).
  */
 export interface RequestOrigin {
   readonly forwardedBy?: string;

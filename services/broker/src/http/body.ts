@@ -15,6 +15,8 @@ import { guardOf, type BodyReservation } from './admission.js';
 import type { BodyBufferPool } from './body-pool.js';
 
 export const RECORD_BATCH_MEDIA_TYPE = 'application/vnd.kafka.record-batch';
+/** The media type of every JSON request body the API defines. */
+export const JSON_MEDIA_TYPE = 'application/json';
 
 /** A declared Content-Length up to this is allocated at once; beyond it, the buffer grows as bytes arrive. */
 export const BODY_PREALLOCATE_BYTES_MAX = 256 * 1024;
@@ -185,13 +187,14 @@ export function mediaType(req: IncomingMessage): string {
 }
 
 /**
- * JSON bodies: application/json (or any +json type). A missing Content-Type and text/plain (what
- * fetch() sends for a string body) are tolerated; anything else is 415.
+ * JSON bodies: application/json only, the type the API defines. A missing Content-Type, text/plain
+ * and form types are 415: they are what a page of another origin can send without a CORS preflight
+ * (http/browser-guard.ts), so accepting them would let any web page post here.
  */
 export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
   const type = mediaType(req);
-  if (!(type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain')) {
-    throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type application/json, got "${type}"`);
+  if (type !== JSON_MEDIA_TYPE) {
+    throw new StrataError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${JSON_MEDIA_TYPE}, got ${type === '' ? 'none' : `"${type}"`}`);
   }
   const body = await readBody(req, limitBytes);
   if (body.length === 0) throw new StrataError('INVALID_REQUEST', 'the request body is empty; expected JSON');

@@ -1,29 +1,54 @@
 // Who sent an HTTP request, as the core checks it (core/leader-client.ts RequestOrigin): the client's
-// authenticated principal and address; for a request another broker forwarded, the principal and
-// address of the client that sent it there, when the forward proves them (auth/forwarded-identity.ts).
+// authenticated principal and address; for a request another broker forwarded (cluster/forwarder.ts),
+// the principal and address of the client that sent it there. The forwarding broker's claims
+// (Strata-Forwarded-By: never forward again; Strata-Forwarded-Principal and -Host: the client) are
+// believed only when its credential (security/broker-credentials.ts) verifies and names the same
+// broker. A request that claims to be forwarded without one is refused: treated as a client's, it
+// could be forwarded back and forth, and a client could claim any principal.
 
 import type { IncomingMessage } from 'node:http';
-import { ForwardedIdentity } from '../auth/forwarded-identity.js';
-import { FORWARDED_HEADER } from '../cluster/forwarder.js';
+import { StrataError } from '@strata/protocol';
+import { FORWARDED_HEADER, FORWARDED_HOST_HEADER, FORWARDED_PRINCIPAL_HEADER } from '../cluster/forwarder.js';
 import type { RequestOrigin } from '../core/leader-client.js';
+import type { BrokerCredentials } from '../security/broker-credentials.js';
+
+/** The longest principal or address a forwarded request may carry, in characters (a certificate subject fits). */
+export const FORWARDED_IDENTITY_CHARS_MAX = 1_024;
 
 /**
- * `clusterSecret`: what a forward's proof is checked with. `replay`: the request target in origin
- * form, how the leader is asked the same read. `authenticate`: the client's own credentials, asked
- * only when the request is not a proven forward (the entering broker authenticated that client).
+ * `credentials`: what a forwarding broker's credential is checked with. `replay`: the request target
+ * in origin form (how the leader is asked the same read; what the credential signs). `authenticate`:
+ * the client's own credentials, asked only when the request is not a forward (the entering broker
+ * authenticated that client).
  */
-export function httpOrigin(clusterSecret: string): (req: IncomingMessage, replay: string, authenticate: () => Promise<string>) => Promise<RequestOrigin> {
-  const identity = new ForwardedIdentity(clusterSecret);
+export function httpOrigin(credentials: BrokerCredentials): (req: IncomingMessage, replay: string, authenticate: () => Promise<string>) => Promise<RequestOrigin> {
   return async (req, replay, authenticate) => {
     const forwardedBy = req.headers[FORWARDED_HEADER];
-    const carried = typeof forwardedBy === 'string' ? identity.verify(forwardedBy, req.headers) : null;
-    const principal = carried !== null ? carried.principal : await authenticate();
-    const host = carried !== null ? carried.host : req.socket.remoteAddress;
-    return {
-      ...(typeof forwardedBy === 'string' ? { forwardedBy } : {}),
-      replay,
-      ...(principal === undefined ? {} : { principal }),
-      ...(host === undefined ? {} : { host }),
-    };
+    if (forwardedBy === undefined) {
+      const principal = await authenticate();
+      const host = req.socket.remoteAddress;
+      return { replay, principal, ...(host === undefined ? {} : { host }) };
+    }
+    const check = credentials.verify(req.headers.authorization, req.method ?? 'GET', replay);
+    if (!check.ok || check.brokerId !== forwardedBy) {
+      const reason = check.ok ? 'the credential names another broker' : check.reason;
+      throw new StrataError('BROKER_AUTHENTICATION_FAILED', `a request forwarded by another broker must carry that broker's valid credential (${reason})`, { details: { reason } });
+    }
+    const principal = carried(req, FORWARDED_PRINCIPAL_HEADER);
+    const host = carried(req, FORWARDED_HOST_HEADER);
+    return { forwardedBy, replay, ...(principal === undefined ? {} : { principal }), ...(host === undefined ? {} : { host }) };
   };
+}
+
+function carried(req: IncomingMessage, header: string): string | undefined {
+  const encoded = req.headers[header];
+  if (typeof encoded !== 'string') return undefined;
+  let value: string;
+  try {
+    value = decodeURIComponent(encoded);
+  } catch {
+    throw new StrataError('INVALID_REQUEST', `${header} is not percent-encoded UTF-8`);
+  }
+  if (value === '' || value.length > FORWARDED_IDENTITY_CHARS_MAX) throw new StrataError('INVALID_REQUEST', `${header} must be 1..${FORWARDED_IDENTITY_CHARS_MAX} characters`);
+  return value;
 }

@@ -14,6 +14,7 @@ import type { BrokerMetrics } from '../metrics.js';
 import { errorBody, statusFor, toStrataError } from './errors.js';
 import type { Reply, RequestContext, Router } from './router.js';
 import type { RequestOrigin } from '../core/leader-client.js';
+import type { BrowserGuard } from './browser-guard.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -27,6 +28,8 @@ export interface RequestListenerOptions {
   authenticate: (req: IncomingMessage, route: { id: string; operational?: boolean }) => Promise<string>;
   /** Who sent the request (http/origin.ts): a proven forward's client, else `authenticate`'s principal. */
   originOf: (req: IncomingMessage, target: string, authenticate: () => Promise<string>) => Promise<RequestOrigin>;
+  /** What pages of other origins may do (CORS, Origin checks); absent: no browser checks (tests of the router alone). */
+  browser?: BrowserGuard;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -43,6 +46,15 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       if (!res.writableFinished) controller.abort();
     });
     try {
+      // Before routing: a foreign page's request is refused before anything reads its body or acts.
+      const verdict = options.browser?.judge(req) ?? { kind: 'pass' };
+      if (verdict.kind === 'refuse') throw verdict.error;
+      if (verdict.kind === 'preflight') {
+        routeLabel = 'preflight';
+        options.browser!.answerPreflight(req, res);
+        return;
+      }
+      for (const [name, value] of Object.entries(options.browser?.corsHeaders(req) ?? {})) res.setHeader(name, value);
       let url: URL;
       try {
         url = new URL(req.url ?? '/', 'http://broker');

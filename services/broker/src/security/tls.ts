@@ -144,7 +144,8 @@ export async function readPemFile(setting: string, file: string): Promise<Buffer
   try {
     return await readFile(file);
   } catch (e) {
-    throw new StrataError('INVALID_CONFIG', `${setting}: cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    // The file's path is not repeated (a key's location is kept out of logs); the setting names it.
+    throw new StrataError('INVALID_CONFIG', `${setting}: cannot read the file it names (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

@@ -2,7 +2,6 @@
 // core (core/data.ts decides where each partition's request goes), reply.
 
 import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
-import { FORWARDED_HEADER } from '../../cluster/forwarder.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
 import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
@@ -39,7 +38,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
    * work for request_percentage). A request another broker forwarded was counted where it entered.
    */
   const quotaClient = (rc: RequestContext): ClientIdentity | null => {
-    if (rc.req.headers[FORWARDED_HEADER] !== undefined) return null;
+    if (rc.origin.forwardedBy !== undefined) return null;
     const clientId = rc.req.headers[CLIENT_ID_HEADER];
     return { principal: rc.principal, clientId: typeof clientId === 'string' ? clientId : '' };
   };
