@@ -312,12 +312,8 @@ async function startOnLockedDataDir(
   registerGroupLagMetrics(metrics.registry, groupLagSource(new GroupsCore(ctx, data), registry), config.metricsLagGroupsMax, now);
   let openapi: unknown = null;
   const handlers: Record<RouteId, Handler> = {
-    ...topicHandlers(ctx),
-    ...dataHandlers(ctx, data),
-    ...producerHandlers(ctx, producers),
-    ...quotaHandlers(ctx),
-    ...groupHandlers(ctx, data),
-    ...userHandlers(ctx),
+    ...topicHandlers(ctx), ...dataHandlers(ctx, data), ...producerHandlers(ctx, producers), ...quotaHandlers(ctx),
+    ...groupHandlers(ctx, data), ...userHandlers(ctx),
     ...clusterHandlers(ctx, () => (openapi ??= buildOpenApiDocument({ serverUrl: url, config }))),
   };
   /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
