@@ -39,7 +39,8 @@ import { isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
-import { Batch, Fifo, PartitionState, Waiting, deferred, isUnknownTopic, type TopicMetadata, type TopicState } from './producer-state.js';
+import { Batch, Fifo, PartitionState, Waiting, deferred, isUnknownTopic, type TopicMetadata } from './producer-state.js';
+import { ProducerTopics } from './producer-topics.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, emptyRecordParts, measureRecord, type ProducerRecord, type RecordMetadata, type RecordParts } from './records.js';
 
@@ -70,7 +71,7 @@ export class Producer {
   readonly options: Readonly<ResolvedProducerTuning>;
   readonly #api: StrataApi;
   readonly #ownsConnection: boolean;
-  readonly #topics = new Map<string, TopicState>();
+  readonly #topics: ProducerTopics;
   readonly #partitions: PartitionState[] = [];
   readonly #intake = new Fifo<Waiting>();
   readonly #batches = new Set<Batch>();
@@ -99,6 +100,7 @@ export class Producer {
     this.#ownsConnection = owned;
     this.#api = new StrataApi(connection);
     this.options = Object.freeze(resolveProducerTuning(options));
+    this.#topics = new ProducerTopics(this.#api, this.options.metadataMaxAgeMs, this.options.maxRequestBytes);
     this.#idempotence = new Idempotence(this.#api);
   }
 
@@ -192,7 +194,7 @@ export class Producer {
     this.#checkSize(parts.sizeBytes, null);
     const now = Date.now();
     if (this.#intake.length === 0) {
-      const metadata = this.#knownMetadata(parts.topic, now);
+      const metadata = this.#topics.known(parts.topic, now);
       if (metadata !== null && this.#hasSpace(parts.sizeBytes)) return this.#admit(parts, parts.timestamp ?? now, metadata, now);
     }
     const waiting = new Waiting(parts, now);
@@ -214,7 +216,7 @@ export class Producer {
       const waiting = this.#intake.first()!;
       try {
         const deadline = waiting.enqueuedAt + this.options.maxBlockMs;
-        const metadata = this.#knownMetadata(waiting.topic, Date.now()) ?? (await this.#loadMetadata(waiting.topic, deadline));
+        const metadata = this.#topics.known(waiting.topic, Date.now()) ?? (await this.#topics.load(waiting.topic, deadline));
         await this.#waitForSpace(waiting.sizeBytes, deadline);
         const batch = this.#admit(waiting, waiting.timestamp, metadata, Date.now());
         batch.resolvers.push(waiting.resolve);
@@ -266,88 +268,20 @@ export class Producer {
     }
   }
 
-  // --- metadata -------------------------------------------------------------------------------
-
-  #topic(name: string): TopicState {
-    let state = this.#topics.get(name);
-    if (state === undefined) {
-      state = { metadata: null, loading: null, failure: null, sticky: -1, partitions: [] };
-      this.#topics.set(name, state);
-    }
-    return state;
-  }
-
-  /**
-   * The topic's metadata if this producer has it. Past metadataMaxAgeMs it is still used, while a
-   * refresh runs in the background (sends never wait for a refresh, only for a first lookup).
-   */
-  #knownMetadata(topic: string, now: number): TopicMetadata | null {
-    const state = this.#topics.get(topic);
-    const metadata = state?.metadata ?? null;
-    if (state !== undefined && metadata !== null && state.loading === null && now - metadata.fetchedAt >= this.options.metadataMaxAgeMs) {
-      const deadline = Date.now() + this.#api.connection.options.requestTimeoutMs;
-      this.#lookup(topic, state, deadline).catch((e: unknown) => {
-        if (isUnknownTopic(e)) state.metadata = null;
-        // Otherwise keep the old metadata and try again after a backoff.
-        else if (state.metadata !== null) state.metadata.fetchedAt = Date.now() - this.options.metadataMaxAgeMs + this.#api.connection.options.retryBackoffMaxMs;
-      });
-    }
-    return metadata;
-  }
-
-  /** The first lookup of a topic's metadata, which sends wait for (until their maxBlockMs). */
-  async #loadMetadata(topic: string, deadline: number): Promise<TopicMetadata> {
-    const state = this.#topic(topic);
-    if (state.failure !== null && Date.now() < state.failure.until) throw state.failure.error;
-    try {
-      return await (state.loading ?? this.#lookup(topic, state, deadline));
-    } catch (e) {
-      state.failure = { error: e, until: Date.now() + this.#api.connection.options.retryBackoffMs };
-      throw e;
-    }
-  }
-
-  #lookup(topic: string, state: TopicState, deadline: number): Promise<TopicMetadata> {
-    const loading = this.#api
-      .describeTopic(topic, { deadline })
-      .then((d) => {
-        if (d.partitions.length < 1) throw new StrataError('INTERNAL_ERROR', `describe topic ${topic}: no partitions in the answer`);
-        const maxMessageBytes = Number(d.configs['max.message.bytes']);
-        const metadata: TopicMetadata = {
-          partitions: d.partitions.length,
-          maxMessageBytes: Number.isSafeInteger(maxMessageBytes) && maxMessageBytes > 0 ? maxMessageBytes : this.options.maxRequestBytes,
-          fetchedAt: Date.now(),
-        };
-        state.metadata = metadata;
-        state.failure = null;
-        return metadata;
-      })
-      .finally(() => {
-        state.loading = null;
-      });
-    state.loading = loading;
-    return loading;
-  }
-
-  #forgetMetadata(topic: string): void {
-    const state = this.#topics.get(topic);
-    if (state !== undefined) state.metadata = null;
-  }
-
   // --- batching -------------------------------------------------------------------------------
 
   #choosePartition(record: RecordParts, metadata: TopicMetadata): number {
     const n = metadata.partitions;
     if (record.partition !== undefined) {
       if (record.partition >= n) {
-        this.#forgetMetadata(record.topic); // the topic may have grown since the lookup: the next send looks again
+        this.#topics.forget(record.topic); // the topic may have grown since the lookup: the next send looks again
         const details = { topic: record.topic, partition: record.partition, partitions: n };
         throw new StrataError('UNKNOWN_PARTITION', `topic "${record.topic}" has no partition ${record.partition} (it has ${n})`, { details });
       }
       return record.partition;
     }
     if (record.key !== null) return this.#partitionForKey(record.key, record.keyBytes, n);
-    const state = this.#topic(record.topic);
+    const state = this.#topics.topic(record.topic);
     if (state.sticky < 0 || state.sticky >= n) state.sticky = Math.floor(Math.random() * n);
     return state.sticky;
   }
@@ -370,7 +304,7 @@ export class Producer {
   }
 
   #partitionState(topic: string, partition: number): PartitionState {
-    const byPartition = this.#topic(topic).partitions;
+    const byPartition = this.#topics.topic(topic).partitions;
     let tp = byPartition[partition];
     if (tp === undefined) {
       tp = new PartitionState(topic, partition);
@@ -523,10 +457,10 @@ export class Producer {
         // The topic's max.message.bytes shrank since the metadata was read: resend one batch at a time.
         tp.oneBatchPerRequest = true;
         tp.ready.unshift(...batches);
-        this.#forgetMetadata(tp.topic);
+        this.#topics.forget(tp.topic);
         return;
       }
-      if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#forgetMetadata(tp.topic);
+      if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#topics.forget(tp.topic);
       if (stampedWith !== null) this.#idempotence.forget(stampedWith);
       for (const b of batches) this.#settle(b, e);
       return;
