@@ -10,6 +10,7 @@ import { runGroupsBench } from './groups-bench.js';
 import { runKafkaGroupsBench } from './kafka-groups-bench.js';
 import { runKafkaBench } from './kafka-bench.js';
 import { runQuotasBench } from './quotas-bench.js';
+import { runProducerBench } from './producer-bench.js';
 import { runReplicationBench } from './replication-bench.js';
 import { runTierBench } from './tier-bench.js';
 
@@ -55,6 +56,12 @@ if (!only || only === 'groups') {
   const kafkaRows = await runKafkaGroupsBench();
   console.table(kafkaRows);
   results.kafkaGroups = kafkaRows;
+}
+if (!only || only === 'producer') {
+  console.log('\n## client Producer (default settings, acks all, idempotent, one partition): records/s at 100 B, latency of 1 KiB sends; median (min-max) of STRATA_BENCH_ROUNDS (3)');
+  const rows = await runProducerBench();
+  console.table(rows);
+  results.producer = rows;
 }
 if (!only || only === 'replication') {
   console.log('\n## replication: acks=all beside acks=1, 3 brokers, RF 3, min.insync.replicas=2, same run');

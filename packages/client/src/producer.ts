@@ -1,10 +1,17 @@
 // The producer: records are partitioned as Kafka's default partitioner does,
-// gathered into one open batch per partition, closed when full (batchBytes) or
-// after lingerMs, encoded as RecordBatch v2 and POSTed to the raw batches
-// endpoint. The moving parts:
+// written as they arrive into one open batch per partition (batch-builder.ts:
+// a buffered record is bytes, not an object), closed when full (batchBytes),
+// when the partition has nothing in flight (at the end of the event-loop turn),
+// or after lingerMs while a request is in flight, and POSTed as RecordBatch v2
+// to the raw batches endpoint. The moving parts:
 //
-//   send() -> intake (FIFO; waits for metadata and buffer space)
-//          -> partition's open batch -> ready queue -> one request in flight
+//   send() -> fast path: straight into the partition's open batch
+//          -> else intake (FIFO; waits for metadata and buffer space)
+//          -> ready queue -> one request in flight per partition
+//
+// One promise per record is what send() returns; nothing else is per record:
+// the batch keeps its records' promise functions in two arrays and settles them
+// together, with one RecordMetadata each.
 //
 // Ordering per partition: a partition has at most one request in flight, and
 // a request is retried (backoff, until the batch's delivery deadline) before
@@ -22,18 +29,20 @@
 // every partition's sequences start again at 0. Without idempotence a retry of a
 // request that reached the broker duplicates it, as in Kafka.
 //
-// Memory: every record reserves its size estimate from `bufferBytes` when it
-// enters a batch and gives it back when its batch settles; send() waits (FIFO)
-// while the buffer is full, at most maxBlockMs. Callers that keep awaiting
-// `enqueue` (or bound their unawaited sends) hold at most one waiting record.
+// Memory: every record reserves its size estimate from `bufferBytes` and one of
+// `bufferRecords` when it enters a batch and gives them back when its batch
+// settles; send() waits (FIFO) while either is used up, at most maxBlockMs.
+// Callers that keep awaiting `enqueue` (or bound their unawaited sends) hold at
+// most one waiting record.
 
-import { encodeRecordBatch, isStrataError, partitionForKey, StrataError } from '@strata/protocol';
+import { isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
-import { Batch, PartitionState, deferred, isUnknownTopic, type TopicMetadata, type TopicState, type Waiting } from './producer-state.js';
+import { Batch, Fifo, PartitionState, Waiting, deferred, isUnknownTopic, type TopicMetadata } from './producer-state.js';
+import { ProducerTopics } from './producer-topics.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
-import { BATCH_OVERHEAD_BYTES, normalizeRecord, type NormalizedRecord, type ProducerRecord, type RecordMetadata } from './records.js';
+import { BATCH_OVERHEAD_BYTES, emptyRecordParts, measureRecord, type ProducerRecord, type RecordMetadata, type RecordParts } from './records.js';
 
 /** Brokers and connection settings (or `{connection}` to share another client's pools), and the producer's tuning. */
 export type ProducerOptions = ConnectWith & ProducerTuning;
@@ -42,6 +51,9 @@ export interface ProducerStats {
   /** Bytes reserved by records in batches (open, queued or in flight); never above bufferBytes. */
   bufferedBytes: number;
   bufferBytes: number;
+  /** Records in batches not settled yet; never above bufferRecords. */
+  bufferedRecords: number;
+  bufferRecords: number;
   /** Sends waiting for metadata or buffer space. */
   waitingSends: number;
   /** Batches not settled yet. */
@@ -59,12 +71,13 @@ export class Producer {
   readonly options: Readonly<ResolvedProducerTuning>;
   readonly #api: StrataApi;
   readonly #ownsConnection: boolean;
-  readonly #topics = new Map<string, TopicState>();
-  readonly #partitions = new Map<string, PartitionState>();
-  readonly #intake: Waiting[] = [];
+  readonly #topics: ProducerTopics;
+  readonly #partitions: PartitionState[] = [];
+  readonly #intake = new Fifo<Waiting>();
   readonly #batches = new Set<Batch>();
-  #pumping = false;
+  #pumping: Promise<void> | null = null;
   #bufferedBytes = 0;
+  #bufferedRecords = 0;
   #inFlightRequests = 0;
   /** Wakes the intake when a batch settles and frees buffer space. */
   #spaceFreed: (() => void) | null = null;
@@ -72,12 +85,22 @@ export class Producer {
   #closing: Promise<void> | null = null;
   /** Idempotent: the producer id batches are stamped with, and each partition's sequences (idempotence.ts). */
   readonly #idempotence: Idempotence;
+  /** send()'s scratch: each record is measured into it, then written into its batch (no object per record). */
+  readonly #parts: RecordParts = emptyRecordParts();
+  #keyScratch = Buffer.allocUnsafe(256);
+  /** The batch the next delivery joins; #joinBatch is the one executor every fast-path send() promise shares. */
+  #joining: Batch | null = null;
+  readonly #joinBatch = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => {
+    this.#joining!.resolvers.push(resolve);
+    this.#joining!.rejecters.push(reject);
+  };
 
   constructor(options: ProducerOptions) {
     const { connection, owned } = connectionFor(options);
     this.#ownsConnection = owned;
     this.#api = new StrataApi(connection);
     this.options = Object.freeze(resolveProducerTuning(options));
+    this.#topics = new ProducerTopics(this.#api, this.options.metadataMaxAgeMs, this.options.maxRequestBytes);
     this.#idempotence = new Idempotence(this.#api);
   }
 
@@ -88,10 +111,19 @@ export class Producer {
 
   /** Sends a record; resolves with its partition and offset once acknowledged (per `acks`). */
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    const waiting = this.#submit(record);
-    // The acceptance's failure is the delivery's too: only the latter is the caller's to handle.
-    waiting.accepted.promise.catch(() => undefined);
-    return waiting.delivered.promise;
+    try {
+      const batch = this.#submit(record, false);
+      if (batch instanceof Waiting) {
+        return new Promise<RecordMetadata>((resolve, reject) => {
+          batch.resolve = resolve;
+          batch.reject = reject;
+        });
+      }
+      this.#joining = batch;
+      return new Promise<RecordMetadata>(this.#joinBatch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -100,21 +132,28 @@ export class Producer {
    * when the record cannot be accepted. The caller must handle `delivered`.
    */
   async enqueue(record: ProducerRecord): Promise<Enqueued> {
-    const waiting = this.#submit(record);
+    const batch = this.#submit(record, true);
+    if (!(batch instanceof Waiting)) {
+      this.#joining = batch;
+      return { delivered: new Promise<RecordMetadata>(this.#joinBatch) };
+    }
+    const delivered = new Promise<RecordMetadata>((resolve, reject) => {
+      batch.resolve = resolve;
+      batch.reject = reject;
+    });
     try {
-      await waiting.accepted.promise;
+      await batch.accepted!.promise;
     } catch (e) {
-      waiting.delivered.promise.catch(() => undefined);
+      delivered.catch(() => undefined);
       throw e;
     }
-    return { delivered: waiting.delivered.promise };
+    return { delivered };
   }
 
   /** Makes every buffered record ready at once (ignoring lingerMs) and waits until all records sent before it settled. */
   async flush(): Promise<void> {
-    const last = this.#intake.at(-1);
     this.#closeAllOpen();
-    if (last !== undefined) await last.accepted.promise.catch(() => undefined);
+    while (this.#pumping !== null) await this.#pumping;
     this.#closeAllOpen();
     await Promise.all([...this.#batches].map((b) => b.settled.promise));
   }
@@ -133,6 +172,8 @@ export class Producer {
     return {
       bufferedBytes: this.#bufferedBytes,
       bufferBytes: this.options.bufferBytes,
+      bufferedRecords: this.#bufferedRecords,
+      bufferRecords: this.options.bufferRecords,
       waitingSends: this.#intake.length,
       batches: this.#batches.size,
       inFlightRequests: this.#inFlightRequests,
@@ -141,74 +182,64 @@ export class Producer {
 
   // --- intake ---------------------------------------------------------------------------------
 
-  #submit(input: ProducerRecord): Waiting {
-    const waiting: Waiting = {
-      record: undefined as unknown as NormalizedRecord,
-      enqueuedAt: Date.now(),
-      accepted: deferred<void>(),
-      delivered: deferred<RecordMetadata>(),
-    };
-    try {
-      if (this.#closed) throw new StrataError('INVALID_REQUEST', 'send after close(): the producer is closed');
-      waiting.record = normalizeRecord(input);
-      this.#checkSize(waiting.record.sizeBytes, null);
-    } catch (e) {
-      this.#fail(waiting, e);
-      return waiting;
-    }
-    // Fast path, in order: nothing waits ahead, the metadata is fresh and the record fits.
+  /**
+   * Measures the record (throws for a bad one: it fails alone) and, on the fast path (nothing waits
+   * ahead, the metadata is known and the buffer has room), writes it into its partition's batch and
+   * returns that batch. Otherwise it queues a Waiting for the pump, and returns it.
+   */
+  #submit(input: ProducerRecord, wantAccepted: boolean): Batch | Waiting {
+    if (this.#closed) throw new StrataError('INVALID_REQUEST', 'send after close(): the producer is closed');
+    const parts = this.#parts;
+    measureRecord(input, parts);
+    this.#checkSize(parts.sizeBytes, null);
+    const now = Date.now();
     if (this.#intake.length === 0) {
-      const metadata = this.#knownMetadata(waiting.record.topic);
-      if (metadata !== null && this.#bufferedBytes + waiting.record.sizeBytes <= this.options.bufferBytes) {
-        try {
-          this.#admit(waiting, metadata);
-        } catch (e) {
-          this.#fail(waiting, e);
-        }
-        return waiting;
-      }
+      const metadata = this.#topics.known(parts.topic, now);
+      if (metadata !== null && this.#hasSpace(parts.sizeBytes)) return this.#admit(parts, parts.timestamp ?? now, metadata, now);
     }
+    const waiting = new Waiting(parts, now);
+    if (wantAccepted) waiting.accepted = deferred<void>();
     this.#intake.push(waiting);
-    void this.#pump();
+    this.#pumping ??= this.#pump().finally(() => {
+      this.#pumping = null;
+    });
     return waiting;
   }
 
-  #fail(waiting: Waiting, error: unknown): void {
-    waiting.accepted.reject(error);
-    waiting.delivered.reject(error);
+  #hasSpace(bytes: number): boolean {
+    return this.#bufferedBytes + bytes <= this.options.bufferBytes && this.#bufferedRecords < this.options.bufferRecords;
   }
 
   /** Admits waiting sends one at a time, in order; one that cannot be admitted fails alone. */
   async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      while (this.#intake.length > 0) {
-        const waiting = this.#intake[0]!;
-        try {
-          const deadline = waiting.enqueuedAt + this.options.maxBlockMs;
-          const metadata = this.#knownMetadata(waiting.record.topic) ?? (await this.#loadMetadata(waiting.record.topic, deadline));
-          await this.#waitForSpace(waiting.record.sizeBytes, deadline);
-          this.#admit(waiting, metadata);
-        } catch (e) {
-          this.#fail(waiting, e);
-        }
-        this.#intake.shift();
+    while (this.#intake.length > 0) {
+      const waiting = this.#intake.first()!;
+      try {
+        const deadline = waiting.enqueuedAt + this.options.maxBlockMs;
+        const metadata = this.#topics.known(waiting.topic, Date.now()) ?? (await this.#topics.load(waiting.topic, deadline));
+        await this.#waitForSpace(waiting.sizeBytes, deadline);
+        const batch = this.#admit(waiting, waiting.timestamp, metadata, Date.now());
+        batch.resolvers.push(waiting.resolve);
+        batch.rejecters.push(waiting.reject);
+        waiting.accepted?.resolve();
+      } catch (e) {
+        waiting.reject(e);
+        waiting.accepted?.reject(e);
       }
-    } finally {
-      this.#pumping = false;
+      this.#intake.removeFirst();
     }
   }
 
   async #waitForSpace(bytes: number, deadline: number): Promise<void> {
-    while (this.#bufferedBytes + bytes > this.options.bufferBytes) {
+    while (!this.#hasSpace(bytes)) {
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new StrataError(
           'REQUEST_TIMED_OUT',
-          `send waited maxBlockMs (${this.options.maxBlockMs}) for buffer space: ${this.#bufferedBytes} of bufferBytes ${this.options.bufferBytes} are in use ` +
+          `send waited maxBlockMs (${this.options.maxBlockMs}) for buffer space: ${this.#bufferedBytes} of bufferBytes ${this.options.bufferBytes} ` +
+            `and ${this.#bufferedRecords} of bufferRecords ${this.options.bufferRecords} are in use ` +
             '(the brokers are slower than the sends, or down)',
-          { details: { bufferedBytes: this.#bufferedBytes, bufferBytes: this.options.bufferBytes } },
+          { details: { bufferedBytes: this.#bufferedBytes, bufferBytes: this.options.bufferBytes, bufferedRecords: this.#bufferedRecords, bufferRecords: this.options.bufferRecords } },
         );
       }
       // As Kafka's accumulator when its memory is exhausted: lingering batches go now, so the
@@ -237,88 +268,20 @@ export class Producer {
     }
   }
 
-  // --- metadata -------------------------------------------------------------------------------
-
-  #topic(name: string): TopicState {
-    let state = this.#topics.get(name);
-    if (state === undefined) {
-      state = { metadata: null, loading: null, failure: null, sticky: -1 };
-      this.#topics.set(name, state);
-    }
-    return state;
-  }
-
-  /**
-   * The topic's metadata if this producer has it. Past metadataMaxAgeMs it is still used, while a
-   * refresh runs in the background (sends never wait for a refresh, only for a first lookup).
-   */
-  #knownMetadata(topic: string): TopicMetadata | null {
-    const state = this.#topics.get(topic);
-    const metadata = state?.metadata ?? null;
-    if (state !== undefined && metadata !== null && state.loading === null && Date.now() - metadata.fetchedAt >= this.options.metadataMaxAgeMs) {
-      const deadline = Date.now() + this.#api.connection.options.requestTimeoutMs;
-      this.#lookup(topic, state, deadline).catch((e: unknown) => {
-        if (isUnknownTopic(e)) state.metadata = null;
-        // Otherwise keep the old metadata and try again after a backoff.
-        else if (state.metadata !== null) state.metadata.fetchedAt = Date.now() - this.options.metadataMaxAgeMs + this.#api.connection.options.retryBackoffMaxMs;
-      });
-    }
-    return metadata;
-  }
-
-  /** The first lookup of a topic's metadata, which sends wait for (until their maxBlockMs). */
-  async #loadMetadata(topic: string, deadline: number): Promise<TopicMetadata> {
-    const state = this.#topic(topic);
-    if (state.failure !== null && Date.now() < state.failure.until) throw state.failure.error;
-    try {
-      return await (state.loading ?? this.#lookup(topic, state, deadline));
-    } catch (e) {
-      state.failure = { error: e, until: Date.now() + this.#api.connection.options.retryBackoffMs };
-      throw e;
-    }
-  }
-
-  #lookup(topic: string, state: TopicState, deadline: number): Promise<TopicMetadata> {
-    const loading = this.#api
-      .describeTopic(topic, { deadline })
-      .then((d) => {
-        if (d.partitions.length < 1) throw new StrataError('INTERNAL_ERROR', `describe topic ${topic}: no partitions in the answer`);
-        const maxMessageBytes = Number(d.configs['max.message.bytes']);
-        const metadata: TopicMetadata = {
-          partitions: d.partitions.length,
-          maxMessageBytes: Number.isSafeInteger(maxMessageBytes) && maxMessageBytes > 0 ? maxMessageBytes : this.options.maxRequestBytes,
-          fetchedAt: Date.now(),
-        };
-        state.metadata = metadata;
-        state.failure = null;
-        return metadata;
-      })
-      .finally(() => {
-        state.loading = null;
-      });
-    state.loading = loading;
-    return loading;
-  }
-
-  #forgetMetadata(topic: string): void {
-    const state = this.#topics.get(topic);
-    if (state !== undefined) state.metadata = null;
-  }
-
   // --- batching -------------------------------------------------------------------------------
 
-  #choosePartition(record: NormalizedRecord, metadata: TopicMetadata): number {
+  #choosePartition(record: RecordParts, metadata: TopicMetadata): number {
     const n = metadata.partitions;
     if (record.partition !== undefined) {
       if (record.partition >= n) {
-        this.#forgetMetadata(record.topic); // the topic may have grown since the lookup: the next send looks again
+        this.#topics.forget(record.topic); // the topic may have grown since the lookup: the next send looks again
         const details = { topic: record.topic, partition: record.partition, partitions: n };
         throw new StrataError('UNKNOWN_PARTITION', `topic "${record.topic}" has no partition ${record.partition} (it has ${n})`, { details });
       }
       return record.partition;
     }
-    if (record.key !== null) return partitionForKey(record.key, n);
-    const state = this.#topic(record.topic);
+    if (record.key !== null) return this.#partitionForKey(record.key, record.keyBytes, n);
+    const state = this.#topics.topic(record.topic);
     if (state.sticky < 0 || state.sticky >= n) state.sticky = Math.floor(Math.random() * n);
     return state.sticky;
   }
@@ -332,54 +295,88 @@ export class Producer {
     state.sticky = next >= partition ? next + 1 : next;
   }
 
-  #admit(waiting: Waiting, metadata: TopicMetadata): void {
-    const record = waiting.record;
+  /** A keyed record's partition: murmur2 of the key's bytes (a string key is hashed from a reused scratch buffer). */
+  #partitionForKey(key: Buffer | string, keyBytes: number, partitions: number): number {
+    if (typeof key !== 'string') return partitionForKey(key, partitions);
+    if (this.#keyScratch.length < keyBytes) this.#keyScratch = Buffer.allocUnsafe(Math.max(keyBytes, this.#keyScratch.length * 2));
+    this.#keyScratch.write(key, 0, keyBytes, 'utf8');
+    return partitionForKey(this.#keyScratch.subarray(0, keyBytes), partitions);
+  }
+
+  #partitionState(topic: string, partition: number): PartitionState {
+    const byPartition = this.#topics.topic(topic).partitions;
+    let tp = byPartition[partition];
+    if (tp === undefined) {
+      tp = new PartitionState(topic, partition);
+      byPartition[partition] = tp;
+      this.#partitions.push(tp);
+    }
+    return tp;
+  }
+
+  /** Writes the record into its partition's open batch (opening one if needed) and returns the batch. */
+  #admit(record: RecordParts, timestamp: number, metadata: TopicMetadata, now: number): Batch {
     this.#checkSize(record.sizeBytes, metadata);
     const partition = this.#choosePartition(record, metadata);
-    const key = `${partition}:${record.topic}`;
-    let tp = this.#partitions.get(key);
-    if (tp === undefined) {
-      tp = new PartitionState(record.topic, partition);
-      this.#partitions.set(key, tp);
-    }
+    const tp = this.#partitionState(record.topic, partition);
     const { batchBytes } = this.options;
     if (tp.open !== null && BATCH_OVERHEAD_BYTES + tp.open.bytes + record.sizeBytes > batchBytes) this.#closeOpen(tp);
     let batch = tp.open;
     if (batch === null) {
-      batch = new Batch(Date.now());
+      const capacityBytes = Math.max(Math.min(batchBytes, tp.lastBatchBytes), BATCH_OVERHEAD_BYTES + record.sizeBytes);
+      batch = new Batch(now, capacityBytes);
       tp.open = batch;
       this.#batches.add(batch);
-      const state = tp;
-      tp.lingerTimer = setTimeout(() => this.#closeOpen(state), this.options.lingerMs);
+      this.#scheduleClose(tp);
     }
-    batch.records.push({
-      key: record.key,
-      value: record.value,
-      ...(record.headers !== undefined ? { headers: record.headers } : {}),
-      // As Kafka's producer: a record without a timestamp gets the time of its send() call.
-      timestamp: record.timestamp ?? waiting.enqueuedAt,
-    });
-    batch.deliveries.push(waiting.delivered);
+    batch.builder.append(record, timestamp);
     batch.bytes += record.sizeBytes;
     this.#bufferedBytes += record.sizeBytes;
-    if (this.#bufferedBytes > this.options.bufferBytes) throw new StrataError('INTERNAL_ERROR', 'assertion failed: the buffer exceeds bufferBytes');
-    waiting.accepted.resolve();
+    this.#bufferedRecords++;
+    if (this.#bufferedBytes > this.options.bufferBytes || this.#bufferedRecords > this.options.bufferRecords) {
+      throw new StrataError('INTERNAL_ERROR', 'assertion failed: the buffer exceeds bufferBytes or bufferRecords');
+    }
     if (BATCH_OVERHEAD_BYTES + batch.bytes >= batchBytes) this.#closeOpen(tp);
+    return batch;
+  }
+
+  /**
+   * When the open batch goes. A partition with nothing in flight and nothing ready sends it at the
+   * end of this event-loop turn (the sends of one turn share it; a lone record does not wait
+   * lingerMs), as Kafka's p50 is not its linger: batch what is waiting, send at once when nothing
+   * is in flight. While a request is in flight, records gather for up to lingerMs (or until the
+   * batch is full), and the batch goes as soon as the partition is idle again (#afterRequest).
+   */
+  #scheduleClose(tp: PartitionState): void {
+    if (tp.open === null || tp.turnEnd !== null) return;
+    if (!tp.inFlight && tp.ready.length === 0) {
+      if (tp.lingerTimer !== null) clearTimeout(tp.lingerTimer);
+      tp.lingerTimer = null;
+      tp.turnEnd = setImmediate(() => {
+        tp.turnEnd = null;
+        this.#closeOpen(tp);
+      });
+    } else if (tp.lingerTimer === null) {
+      tp.lingerTimer = setTimeout(() => this.#closeOpen(tp), this.options.lingerMs);
+    }
   }
 
   #closeOpen(tp: PartitionState): void {
     if (tp.lingerTimer !== null) clearTimeout(tp.lingerTimer);
     tp.lingerTimer = null;
+    if (tp.turnEnd !== null) clearImmediate(tp.turnEnd);
+    tp.turnEnd = null;
     const batch = tp.open;
     if (batch === null) return;
     tp.open = null;
+    tp.lastBatchBytes = BATCH_OVERHEAD_BYTES + batch.bytes;
     tp.ready.push(batch);
     this.#onBatchClosed(tp.topic, tp.partition);
     this.#drain(tp);
   }
 
   #closeAllOpen(): void {
-    for (const tp of this.#partitions.values()) if (tp.open !== null) this.#closeOpen(tp);
+    for (const tp of this.#partitions) if (tp.open !== null) this.#closeOpen(tp);
   }
 
   /**
@@ -403,8 +400,7 @@ export class Producer {
       if (batches.length > 0 && identity !== null) break;
       if (batch.encoded === null) {
         try {
-          batch.encoded = encodeRecordBatch(batch.records, { compression: this.options.compression, ...(identity === null ? {} : this.#idempotence.stamp(tp, identity, batch.count)) });
-          batch.records = []; // the encoded bytes are all a retry needs
+          batch.encoded = batch.builder.finish(this.options.compression, identity === null ? null : this.#idempotence.stamp(tp, identity, batch.count));
         } catch (e) {
           tp.ready.shift();
           this.#settle(batch, e);
@@ -423,6 +419,8 @@ export class Producer {
       tp.inFlight = false;
       this.#inFlightRequests--;
       this.#drain(tp);
+      // Idle again with a batch gathering: it need not wait out its linger.
+      if (!tp.inFlight) this.#scheduleClose(tp);
     });
   }
 
@@ -430,9 +428,9 @@ export class Producer {
   #loadIdentity(): void {
     this.#idempotence.load(Date.now() + this.options.deliveryTimeoutMs, (error) => {
       if (error !== null) {
-        for (const tp of this.#partitions.values()) if (!tp.inFlight) for (const batch of tp.ready.splice(0)) this.#settle(batch, error);
+        for (const tp of this.#partitions) if (!tp.inFlight) for (const batch of tp.ready.splice(0)) this.#settle(batch, error);
       }
-      for (const tp of this.#partitions.values()) this.#drain(tp);
+      for (const tp of this.#partitions) this.#drain(tp);
     });
   }
 
@@ -459,10 +457,10 @@ export class Producer {
         // The topic's max.message.bytes shrank since the metadata was read: resend one batch at a time.
         tp.oneBatchPerRequest = true;
         tp.ready.unshift(...batches);
-        this.#forgetMetadata(tp.topic);
+        this.#topics.forget(tp.topic);
         return;
       }
-      if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#forgetMetadata(tp.topic);
+      if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#topics.forget(tp.topic);
       if (stampedWith !== null) this.#idempotence.forget(stampedWith);
       for (const b of batches) this.#settle(b, e);
       return;
@@ -486,12 +484,15 @@ export class Producer {
   /** Resolves (error null) or rejects every record of a batch, and frees its buffer space. */
   #settle(batch: Batch, error: unknown, baseOffset = -1, tp?: PartitionState): void {
     if (error === null) {
-      batch.deliveries.forEach((d, i) => d.resolve({ topic: tp!.topic, partition: tp!.partition, offset: baseOffset < 0 ? -1 : baseOffset + i }));
+      const { topic, partition } = tp!;
+      const resolvers = batch.resolvers;
+      for (let i = 0; i < resolvers.length; i++) resolvers[i]!({ topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
     } else {
-      for (const d of batch.deliveries) d.reject(error);
+      for (const reject of batch.rejecters) reject(error);
     }
     this.#batches.delete(batch);
     this.#bufferedBytes -= batch.bytes;
+    this.#bufferedRecords -= batch.count;
     batch.bytes = 0;
     batch.encoded = null;
     batch.settled.resolve();

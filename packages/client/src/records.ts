@@ -39,16 +39,26 @@ export interface ConsumerRecord {
   headers: RecordHeader[];
 }
 
-/** A record after send()'s checks: bytes only, and its size estimate. */
-export interface NormalizedRecord {
+/**
+ * A record after send()'s checks, measured: key and value stay as given (a string is written as
+ * UTF-8 straight into the batch), with their byte lengths (-1 = null). The producer measures into
+ * one reused object, so the fast path allocates nothing per record here.
+ */
+export interface RecordParts {
   topic: string;
-  key: Buffer | null;
-  value: Buffer | null;
+  key: Buffer | string | null;
+  keyBytes: number;
+  value: Buffer | string | null;
+  valueBytes: number;
   headers: RecordHeader[] | undefined;
   partition: number | undefined;
   timestamp: number | undefined;
   /** An upper bound of its encoded size in a batch (what the buffer accounts). */
   sizeBytes: number;
+}
+
+export function emptyRecordParts(): RecordParts {
+  return { topic: '', key: null, keyBytes: -1, value: null, valueBytes: -1, headers: undefined, partition: undefined, timestamp: undefined, sizeBytes: 0 };
 }
 
 /**
@@ -93,14 +103,25 @@ function toHeaders(raw: unknown): RecordHeader[] | undefined {
   return out.length === 0 ? undefined : out;
 }
 
-export function normalizeRecord(record: ProducerRecord): NormalizedRecord {
+function part(value: unknown, what: string): Buffer | string | null {
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return value;
+  return toBuffer(value, what);
+}
+
+function byteLength(value: Buffer | string | null): number {
+  if (value === null) return -1;
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+}
+
+/** Checks a record and measures it into `into` (reused by the caller); throws StrataError for a bad one. */
+export function measureRecord(record: ProducerRecord, into: RecordParts): void {
   if (record === null || typeof record !== 'object') throw invalid('a record must be an object {topic, key?, value, headers?, partition?, timestamp?}');
   const { topic } = record;
   if (typeof topic !== 'string' || topic.length === 0) throw invalid('record.topic must be a non-empty string');
   if (!('value' in record)) throw invalid('record.value is required (null for a tombstone)');
-  const key = toBuffer(record.key ?? null, 'record.key');
-  const value = toBuffer(record.value, 'record.value');
-  const headers = toHeaders(record.headers);
+  const key = part(record.key ?? null, 'record.key');
+  const value = part(record.value, 'record.value');
+  const headers = record.headers === undefined ? undefined : toHeaders(record.headers);
   const { partition, timestamp } = record;
   if (partition !== undefined && partition !== null && (!Number.isSafeInteger(partition) || partition < 0)) {
     throw invalid(`record.partition must be a non-negative integer, got ${String(partition)}`);
@@ -108,15 +129,17 @@ export function normalizeRecord(record: ProducerRecord): NormalizedRecord {
   if (timestamp !== undefined && timestamp !== null && (!Number.isSafeInteger(timestamp) || timestamp < 0)) {
     throw new StrataError('INVALID_TIMESTAMP', `record.timestamp must be a non-negative integer (ms), got ${String(timestamp)}`);
   }
-  let sizeBytes = RECORD_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0);
-  for (const h of headers ?? []) sizeBytes += HEADER_OVERHEAD_BYTES + Buffer.byteLength(h.key, 'utf8') + (h.value?.length ?? 0);
-  return {
-    topic,
-    key,
-    value,
-    headers,
-    partition: partition ?? undefined,
-    timestamp: timestamp ?? undefined,
-    sizeBytes,
-  };
+  const keyBytes = byteLength(key);
+  const valueBytes = byteLength(value);
+  let sizeBytes = RECORD_OVERHEAD_BYTES + Math.max(0, keyBytes) + Math.max(0, valueBytes);
+  if (headers !== undefined) for (const h of headers) sizeBytes += HEADER_OVERHEAD_BYTES + Buffer.byteLength(h.key, 'utf8') + (h.value?.length ?? 0);
+  into.topic = topic;
+  into.key = key;
+  into.keyBytes = keyBytes;
+  into.value = value;
+  into.valueBytes = valueBytes;
+  into.headers = headers;
+  into.partition = partition ?? undefined;
+  into.timestamp = timestamp ?? undefined;
+  into.sizeBytes = sizeBytes;
 }

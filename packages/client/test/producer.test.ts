@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BatchAttribute, compressionUnavailable, partitionForKey, readBatchHeader, StrataError } from '@strata/protocol';
 import { Admin, Fetcher, Producer, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
 import { readPartition, startTestBroker, TestProxy, watch, type TestBroker } from './helpers.js';
@@ -96,26 +96,44 @@ describe('Producer', () => {
     expect(counter.counts.produce).toBeGreaterThanOrEqual(2);
   });
 
-  it('lingers lingerMs before sending a lone record', async () => {
-    await admin.createTopic({ name: 'lingering', partitions: 1 });
+  it('sends a lone record at once when the partition has nothing in flight, with default settings (no linger)', async () => {
+    await admin.createTopic({ name: 'lone', partitions: 1 });
     const counter = await proxy();
-    const p = producer({ brokers: counter.url, lingerMs: 300 });
-    await p.send({ topic: 'lingering', value: 'warm-up' });
+    const p = producer({ brokers: counter.url });
+    await p.send({ topic: 'lone', value: 'warm-up' }); // metadata and the producer id are taken
     const before = counter.counts.produce;
-    const started = Date.now();
-    const send = watch(p.send({ topic: 'lingering', value: 'late' }));
-    await sleep(150);
-    expect(send.settled).toBe(false);
-    expect(counter.counts.produce).toBe(before);
-    await send.promise;
-    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
-    expect(counter.counts.produce).toBe(before + 1);
+    // A fake clock for setTimeout only: the linger timer cannot fire unless advanced, so the send
+    // can only be delivered by the "nothing in flight: send at once" path (before #16 it waited lingerMs).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const delivered = await p.send({ topic: 'lone', value: 'now' });
+      expect(delivered.offset).toBe(1);
+      expect(counter.counts.produce).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 
-    const eager = producer({ brokers: counter.url, lingerMs: 0 });
-    await eager.send({ topic: 'lingering', value: 'warm-up' });
-    const t0 = Date.now();
-    await eager.send({ topic: 'lingering', value: 'now' });
-    expect(Date.now() - t0).toBeLessThan(2_000); // a hang guard: no linger to wait out
+  it('gathers records while a request is in flight and sends them as one batch once the partition is idle', async () => {
+    await admin.createTopic({ name: 'lingering', partitions: 1 });
+    const gate = await proxy();
+    // A linger of an hour: whatever is delivered here went because the partition became idle.
+    const p = producer({ brokers: gate.url, lingerMs: 3_600_000, deliveryTimeoutMs: 3_600_001 });
+    await p.send({ topic: 'lingering', value: 'warm-up' });
+    gate.decide = (r) => (r.kind === 'produce' ? 'hold' : 'pass');
+    const first = watch(p.send({ topic: 'lingering', value: 'first' }));
+    while (gate.heldCount < 1) await sleep(5);
+    const later = Array.from({ length: 20 }, (_, i) => watch(p.send({ topic: 'lingering', value: `later-${i}` })));
+    await sleep(50);
+    expect(p.stats().inFlightRequests).toBe(1);
+    expect(later.some((s) => s.settled)).toBe(false);
+    const before = gate.counts.produce;
+    gate.decide = () => 'pass';
+    gate.release();
+    expect((await first.promise).offset).toBe(1);
+    const results = await Promise.all(later.map((s) => s.promise));
+    expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(gate.counts.produce - before).toBe(1); // the 20 went in one request
   });
 
   // zstd is written only where node:zlib has it (Node >= 22.15).
@@ -201,6 +219,27 @@ describe('Producer', () => {
     expect(maxBuffered).toBeLessThanOrEqual(4096);
     const stored = await readPartition(broker.url, 'pressure', 0);
     expect(stored.slice(1, 201).map((r) => Number(r.value!.split(':')[0]))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('bounds the buffer by records as well as bytes (bufferRecords), in send order', async () => {
+    await admin.createTopic({ name: 'counted', partitions: 1 });
+    const gate = await proxy();
+    const p = producer({ brokers: gate.url, bufferRecords: 10 });
+    await p.send({ topic: 'counted', value: 'warm-up' });
+    gate.decide = (r) => (r.kind === 'produce' ? 'hold' : 'pass');
+    const sends = Array.from({ length: 40 }, (_, i) => watch(p.send({ topic: 'counted', value: `${i}` })));
+    while (gate.heldCount < 1) await sleep(5);
+    await sleep(50);
+    const stats = p.stats();
+    expect(stats.bufferedRecords).toBe(10);
+    expect(stats.bufferedBytes).toBeLessThan(4096); // far below bufferBytes: the record bound held them
+    expect(stats.waitingSends).toBe(30);
+    gate.decide = () => 'pass';
+    gate.release();
+    const results = await Promise.all(sends.map((s) => s.promise));
+    expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(p.stats().bufferedRecords).toBe(0);
+    expect((await readPartition(broker.url, 'counted', 0)).slice(1).map((r) => r.value)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}`));
   });
 
   it('sends lingering batches at once when the buffer is exhausted, instead of stalling for lingerMs', async () => {

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { StrataError, compressionUnavailable } from '@strata/protocol';
 import { gaveUp, statusFailure, transportFailure } from '../src/failure.js';
 import { resolveConnectionOptions, resolveProducerTuning } from '../src/options.js';
-import { normalizeRecord } from '../src/records.js';
+import { emptyRecordParts, measureRecord, type ProducerRecord, type RecordParts } from '../src/records.js';
+
+function measured(record: ProducerRecord): RecordParts {
+  const parts = emptyRecordParts();
+  measureRecord(record, parts);
+  return parts;
+}
 
 const json = (body: unknown): Buffer => Buffer.from(JSON.stringify(body));
 
@@ -78,23 +84,26 @@ describe('options', () => {
   });
 });
 
-describe('normalizeRecord', () => {
-  it('turns strings into bytes and estimates an upper bound of the encoded size', () => {
-    const r = normalizeRecord({ topic: 't', key: 'k', value: 'value', headers: { a: 'b', n: null } });
-    expect(r.key).toEqual(Buffer.from('k'));
+describe('measureRecord', () => {
+  it('keeps strings as they are with their UTF-8 lengths, and estimates an upper bound of the encoded size', () => {
+    const r = measured({ topic: 't', key: 'k', value: 'välue', headers: { a: 'b', n: null } });
+    expect(r.key).toBe('k');
+    expect(r.keyBytes).toBe(1);
+    expect(r.valueBytes).toBe(6);
     expect(r.headers).toEqual([
       { key: 'a', value: Buffer.from('b') },
       { key: 'n', value: null },
     ]);
-    expect(r.sizeBytes).toBeGreaterThanOrEqual(1 + 5 + 2 + 1);
+    expect(r.sizeBytes).toBeGreaterThanOrEqual(1 + 6 + 2 + 1);
     const view = new Uint8Array([9, 8, 7, 6]).subarray(1, 3);
-    expect([...normalizeRecord({ topic: 't', value: view }).value!]).toEqual([8, 7]);
+    expect([...(measured({ topic: 't', value: view }).value as Buffer)]).toEqual([8, 7]);
+    expect(measured({ topic: 't', value: null }).valueBytes).toBe(-1);
   });
 
   it('refuses bad records with a code', () => {
-    expect(() => normalizeRecord({ topic: '', value: 'x' })).toThrow(/topic/);
-    expect(() => normalizeRecord({ topic: 't', value: 5 as never })).toThrow(/record.value/);
-    expect(() => normalizeRecord({ topic: 't', value: 'x', partition: -1 })).toThrow(/partition/);
-    expect(() => normalizeRecord({ topic: 't', value: 'x', headers: [{ key: 1, value: 'x' }] as never })).toThrow(/headers\[0\]/);
+    expect(() => measured({ topic: '', value: 'x' })).toThrow(/topic/);
+    expect(() => measured({ topic: 't', value: 5 as never })).toThrow(/record.value/);
+    expect(() => measured({ topic: 't', value: 'x', partition: -1 })).toThrow(/partition/);
+    expect(() => measured({ topic: 't', value: 'x', headers: [{ key: 1, value: 'x' }] as never })).toThrow(/headers\[0\]/);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * `pnpm bench producer`: the client Producer with default settings against one broker process
+ * (acks 'all', idempotent, one partition): records/s of 100 B records sent by a loop that keeps
+ * two windows of sends outstanding, and the latency of lone 1 KiB sends awaited one at a time
+ * (what the default lingerMs costs a lone record) and of 1 KiB sends paced at 5,000 records/s.
+ * A fresh broker per round; median (min-max) of STRATA_BENCH_ROUNDS (3). Not a test: nothing asserts a time.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin, Producer, type RecordMetadata } from '@strata/client';
+import { BrokerProcess } from '@strata/test';
+import { quantile } from './load.js';
+
+export interface Row {
+  name: string;
+  [column: string]: string | number;
+}
+
+const ROUNDS = Number(process.env.STRATA_BENCH_ROUNDS ?? 3);
+const THROUGHPUT_RECORDS = 400_000;
+/** Sends issued before the loop awaits the window before the previous one. */
+const WINDOW_RECORDS = 20_000;
+const LONE_SENDS = 2_000;
+const PACED_RATE_PER_SEC = 5_000;
+const PACED_SECONDS = 4;
+const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function throughput(producer: Producer): Promise<number> {
+  const value = Buffer.alloc(100, 0x61);
+  await producer.send({ topic: 'bench-producer', value });
+  const started = performance.now();
+  let previous: Array<Promise<RecordMetadata>> = [];
+  for (let sent = 0; sent < THROUGHPUT_RECORDS; sent += WINDOW_RECORDS) {
+    const window: Array<Promise<RecordMetadata>> = [];
+    for (let i = 0; i < WINDOW_RECORDS; i++) window.push(producer.send({ topic: 'bench-producer', value }));
+    await Promise.all(previous);
+    previous = window;
+  }
+  await Promise.all(previous);
+  return THROUGHPUT_RECORDS / ((performance.now() - started) / 1000);
+}
+
+async function loneSends(producer: Producer): Promise<number[]> {
+  const value = Buffer.alloc(1024, 0x62);
+  const samples: number[] = [];
+  for (let i = 0; i < LONE_SENDS; i++) {
+    const t = performance.now();
+    await producer.send({ topic: 'bench-producer-latency', value });
+    samples.push(performance.now() - t);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+/** Open loop: sends every 1/rate s on schedule (in bursts when the timer is late), each timed from its schedule. */
+async function pacedSends(producer: Producer): Promise<number[]> {
+  const value = Buffer.alloc(1024, 0x63);
+  const samples: number[] = [];
+  const sends: Array<Promise<void>> = [];
+  const intervalMs = 1000 / PACED_RATE_PER_SEC;
+  const started = performance.now();
+  const total = PACED_RATE_PER_SEC * PACED_SECONDS;
+  for (let i = 0; i < total; ) {
+    const due = Math.min(total, Math.floor((performance.now() - started) / intervalMs) + 1);
+    for (; i < due; i++) {
+      const scheduled = started + i * intervalMs;
+      sends.push(producer.send({ topic: 'bench-producer-latency', value }).then(() => void samples.push(performance.now() - scheduled)));
+    }
+    await sleep(1);
+  }
+  await Promise.all(sends);
+  return samples.sort((a, b) => a - b);
+}
+
+interface Round {
+  recordsPerSec: number;
+  lone: number[];
+  paced: number[];
+}
+
+async function oneRound(): Promise<Round> {
+  const broker = await BrokerProcess.start({ env: { STRATA_LOG_LEVEL: 'warn' } });
+  const admin = new Admin({ brokers: broker.url });
+  const producer = new Producer({ brokers: broker.url });
+  try {
+    await admin.createTopic({ name: 'bench-producer', partitions: 1 });
+    await admin.createTopic({ name: 'bench-producer-latency', partitions: 1 });
+    const recordsPerSec = await throughput(producer);
+    return { recordsPerSec, lone: await loneSends(producer), paced: await pacedSends(producer) };
+  } finally {
+    await producer.close();
+    await admin.close();
+    await broker.stop();
+  }
+}
+
+function spread(values: number[], digits = 2): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${round(quantile(sorted, 0.5), digits)} (${round(sorted[0]!, digits)}-${round(sorted.at(-1)!, digits)})`;
+}
+
+export async function runProducerBench(): Promise<Row[]> {
+  const rounds: Round[] = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await oneRound());
+  return [
+    { name: 'Producer, 100 B records, 1 partition (records/s)', value: spread(rounds.map((r) => r.recordsPerSec), 0) },
+    { name: 'Producer, lone 1 KiB sends awaited one by one: p50 ms', value: spread(rounds.map((r) => quantile(r.lone, 0.5))) },
+    { name: 'Producer, lone 1 KiB sends awaited one by one: p99 ms', value: spread(rounds.map((r) => quantile(r.lone, 0.99))) },
+    { name: `Producer, 1 KiB at ${PACED_RATE_PER_SEC} records/s: p50 ms`, value: spread(rounds.map((r) => quantile(r.paced, 0.5))) },
+    { name: `Producer, 1 KiB at ${PACED_RATE_PER_SEC} records/s: p99 ms`, value: spread(rounds.map((r) => quantile(r.paced, 0.99))) },
+  ];
+}
