@@ -13,10 +13,9 @@
 // the batch keeps its records' promise functions in two arrays and settles them
 // together, with one RecordMetadata each.
 //
-// Ordering per partition: a partition has at most one request in flight, and
-// a request is retried (backoff, until the batch's delivery deadline) before
-// the partition's next request is sent, so batches land in send order even
-// across retries.
+// Ordering per partition: a partition has at most one request in flight, and a request is retried
+// (backoff, until the batch's delivery deadline) before the partition's next request is sent, so
+// batches land in send order even across retries.
 //
 // Idempotence (the default with acks 'all', as Kafka's enable.idempotence): the
 // producer takes a producer id once (POST /v1/producers) and stamps it, epoch 0
