@@ -183,22 +183,36 @@ function nextOffsetAfter(records: Buffer | null): number | undefined {
   return next;
 }
 
-/** Whole response frames (size prefix removed) from a socket, one `next()` at a time. */
+/**
+ * Whole response frames (size prefix removed) from a socket, one `next()` at a time. Chunks are
+ * kept in a list and joined once a frame is whole (joining at every chunk would copy a 1 MiB answer
+ * about sixteen times).
+ */
 function frameReader(socket: Socket): { next: () => Promise<Buffer> } {
-  let pending: Buffer = Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let buffered = 0;
   let waiter: ((frame: Buffer) => void) | undefined;
   let failed: Error | undefined;
+  const frameSize = (): number | undefined => {
+    if (buffered < 4) return undefined;
+    if (chunks[0]!.length < 4) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+    return 4 + chunks[0]!.readInt32BE(0);
+  };
   const deliver = (): void => {
-    if (waiter === undefined || pending.length < 4 || pending.length < 4 + pending.readInt32BE(0)) return;
-    const size = pending.readInt32BE(0);
-    const frame = pending.subarray(4, 4 + size);
-    pending = pending.subarray(4 + size);
+    const size = frameSize();
+    if (waiter === undefined || size === undefined || buffered < size) return;
+    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    chunks.length = 0;
+    const rest = all.subarray(size);
+    if (rest.length > 0) chunks.push(rest);
+    buffered = rest.length;
     const resolve = waiter;
     waiter = undefined;
-    resolve(frame);
+    resolve(all.subarray(4, size));
   };
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    chunks.push(chunk);
+    buffered += chunk.length;
     deliver();
   });
   socket.once('error', (e) => (failed = e));
