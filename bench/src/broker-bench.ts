@@ -102,7 +102,11 @@ export async function runBrokerBench(settings: BenchSettings = { durationMs: 400
         });
       // Only fills the topic the fetch below reads: produce is measured by produce-matrix.ts,
       // on fresh processes, never beside this broker's background tiering.
-      if (recordBytes === 1024) await produce(broker.url, (i) => `/v1/topics/${topic}/partitions/${i % PARTITIONS}/batches?acks=1`);
+      // The baseline's file gets the same bytes, for its side of the fetch row.
+      if (recordBytes === 1024) {
+        await produce(broker.url, (i) => `/v1/topics/${topic}/partitions/${i % PARTITIONS}/batches?acks=1`);
+        await produce(baseline.origin, () => '/append');
+      }
     }
 
     // Fetch: read back the 1 KiB topic from every partition, 1 MiB per request.
