@@ -5,6 +5,7 @@
 //                                    (kafkajs then restarts it as a new member)
 // argv: bootstrap (host:port, comma-separated for several) group topic [session timeout ms, 3000].
 //   {"record": "<partition>/<offset>", "value": "..."}   per record processed
+//   {"committed": [[partition, offset], ...]}   after each acknowledged offset commit (the next offset to read)
 //   {"ready": true}   once running
 //   {"log": "..."}   kafkajs's warnings and errors, its crashes and joins (member id, leader), for a failing test to print
 // SIGTERM disconnects cleanly (commits, LeaveGroup).
@@ -31,6 +32,10 @@ consumer.on(consumer.events.GROUP_JOIN, (e) => {
   const assigned = (e.payload.memberAssignment[topic] ?? []).slice().sort((a, b) => a - b);
   log(`joined as ${e.payload.memberId} (leader ${e.payload.leaderId}): ${JSON.stringify(assigned)}`);
   say({ assigned });
+});
+consumer.on(consumer.events.COMMIT_OFFSETS, (e) => {
+  const committed = e.payload.topics.filter((t) => t.topic === topic).flatMap((t) => t.partitions.map((p) => [p.partition, Number(p.offset)]));
+  if (committed.length > 0) say({ committed });
 });
 consumer.on(consumer.events.CRASH, (e) => log(`crash (restart: ${e.payload.restart}): ${e.payload.error?.message}`));
 await consumer.connect();
