@@ -9,12 +9,12 @@
 //   1. file "A\nB": sign with A, accept A and B;  2. "B\nA": sign with B, accept both;  3. "B".
 // No broker ever signs with a secret another does not accept, so replication never stalls.
 
-import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { StrataError } from '@strata/protocol';
 import { CLUSTER_SECRET_MIN_CHARS, type ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { registerSecret } from '../redact.js';
+import { FileReloader } from './file-reloader.js';
 
 /** A file's secrets beyond these lines would be silently ignored: refused instead. */
 const SECRET_FILE_LINES_MAX = 2;
@@ -26,22 +26,18 @@ interface Secrets {
 
 export class ClusterSecrets {
   readonly #file: string;
-  readonly #reloadIntervalMs: number;
   readonly #logger: Logger;
   #secrets: Secrets;
-  #watching = false;
-  #reloading: Promise<boolean> | null = null;
-  readonly #onSighup = (): void => void this.reload('SIGHUP');
-  readonly #onFileChange = (): void => void this.reload('file changed');
+  readonly #reloader: FileReloader;
   /** Reloads that replaced the secrets (tests and the log read it). */
   reloads = 0;
 
   private constructor(file: string, reloadIntervalMs: number, secrets: Secrets, logger: Logger) {
     for (const secret of secrets.accepted) registerSecret(secret);
     this.#file = file;
-    this.#reloadIntervalMs = reloadIntervalMs;
     this.#secrets = secrets;
     this.#logger = logger;
+    this.#reloader = new FileReloader(file === '' ? [] : [file], reloadIntervalMs, (reason) => this.#reload(reason));
   }
 
   /** The configured secrets; INVALID_CONFIG when the file cannot be read or holds unusable ones. */
@@ -65,29 +61,16 @@ export class ClusterSecrets {
 
   /** With a file: reloads on SIGHUP and on a change of the file, until close(). Without: nothing to watch. */
   watch(): void {
-    if (this.#file === '' || this.#watching) return;
-    this.#watching = true;
-    process.on('SIGHUP', this.#onSighup);
-    watchFile(this.#file, { interval: this.#reloadIntervalMs, persistent: false }, this.#onFileChange);
+    this.#reloader.watch();
   }
 
   /** Rereads the file; true when new secrets are in use. One reload at a time. */
-  async reload(reason: string): Promise<boolean> {
-    if (this.#file === '') return false;
-    while (this.#reloading !== null) await this.#reloading;
-    this.#reloading = this.#reload(reason);
-    try {
-      return await this.#reloading;
-    } finally {
-      this.#reloading = null;
-    }
+  reload(reason: string): Promise<boolean> {
+    return this.#reloader.reload(reason);
   }
 
   close(): void {
-    if (!this.#watching) return;
-    this.#watching = false;
-    process.off('SIGHUP', this.#onSighup);
-    unwatchFile(this.#file, this.#onFileChange);
+    this.#reloader.close();
   }
 
   async #reload(reason: string): Promise<boolean> {

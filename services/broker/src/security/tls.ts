@@ -9,13 +9,13 @@
 // The same material is what this broker presents and trusts when it calls another broker
 // (clientOptions): under mTLS a peer asks for a certificate, and the broker's own is the identity.
 
-import { watchFile, unwatchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { StrataError } from '@strata/protocol';
 import { userPrincipal } from '../auth/principal.js';
 import type { TlsConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { FileReloader } from './file-reloader.js';
 
 /** Older protocol versions are broken; every client Strata supports speaks 1.2. */
 const MIN_TLS_VERSION = 'TLSv1.2';
@@ -39,10 +39,7 @@ export class TlsMaterial {
   readonly #servers = new Set<TlsServer>();
   readonly #logger: Logger;
   #pems: Pems;
-  #watching = false;
-  #reloading: Promise<boolean> | null = null;
-  readonly #onSighup = (): void => void this.reload('SIGHUP');
-  readonly #onFileChange = (): void => void this.reload('file changed');
+  readonly #reloader: FileReloader;
   /** Reloads that replaced the material (tests and the log read it). */
   reloads = 0;
 
@@ -50,6 +47,7 @@ export class TlsMaterial {
     this.config = config;
     this.#pems = pems;
     this.#logger = logger;
+    this.#reloader = new FileReloader(this.#files(), config.reloadIntervalMs, (reason) => this.#reload(reason));
   }
 
   /** Reads and checks the files; INVALID_CONFIG naming the file and the reason when one is unusable. */
@@ -81,28 +79,16 @@ export class TlsMaterial {
 
   /** Reloads on SIGHUP and on a change of any file, until close(). */
   watch(): void {
-    if (this.#watching) return;
-    this.#watching = true;
-    process.on('SIGHUP', this.#onSighup);
-    for (const file of this.#files()) watchFile(file, { interval: this.config.reloadIntervalMs, persistent: false }, this.#onFileChange);
+    this.#reloader.watch();
   }
 
   /** Re-reads the files; true when the new material is in use. One reload at a time (a second waits for the first). */
-  async reload(reason: string): Promise<boolean> {
-    while (this.#reloading !== null) await this.#reloading;
-    this.#reloading = this.#reload(reason);
-    try {
-      return await this.#reloading;
-    } finally {
-      this.#reloading = null;
-    }
+  reload(reason: string): Promise<boolean> {
+    return this.#reloader.reload(reason);
   }
 
   close(): void {
-    if (!this.#watching) return;
-    this.#watching = false;
-    process.off('SIGHUP', this.#onSighup);
-    for (const file of this.#files()) unwatchFile(file, this.#onFileChange);
+    this.#reloader.close();
   }
 
   async #reload(reason: string): Promise<boolean> {
