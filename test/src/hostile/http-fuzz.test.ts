@@ -355,7 +355,31 @@ async function seedKeepTopic(broker: BrokerProcess): Promise<string[]> {
   return readKeepTopic(broker);
 }
 
+/**
+ * Removes every client quota: the fuzz sets random ones (POST /v1/quotas is one of its routes), and a
+ * quota it set on the default user or this address would throttle (429) the reads that check the data.
+ */
+async function clearQuotas(broker: BrokerProcess): Promise<void> {
+  // These two requests may themselves be throttled by a fuzzed quota: wait as Retry-After says (a
+  // throttle is at most one quota span, 11 s by default), a few times.
+  const unthrottled = async <T extends { status: number; headers: Record<string, unknown> }>(send: () => Promise<T>): Promise<T> => {
+    let answer = await send();
+    for (let attempt = 0; attempt < 4 && answer.status === 429; attempt++) {
+      await new Promise((r) => setTimeout(r, Number(answer.headers['retry-after'] ?? 1) * 1000));
+      answer = await send();
+    }
+    return answer;
+  };
+  const listed = await unthrottled(() => broker.http.get('/v1/quotas'));
+  expect(listed.status).toBe(200);
+  const quotas = listed.body.quotas as Array<{ entity: Record<string, string | null>; values: Record<string, number> }>;
+  if (quotas.length === 0) return;
+  const changes = quotas.map((q) => ({ entity: q.entity, remove: Object.keys(q.values) }));
+  expect((await unthrottled(() => broker.http.post('/v1/quotas', { changes }))).status).toBe(200);
+}
+
 async function readKeepTopic(broker: BrokerProcess): Promise<string[]> {
+  await clearQuotas(broker);
   const values: string[] = [];
   for (const partition of [0, 1]) {
     const answer = await broker.http.get(`/v1/topics/${KEEP_TOPIC}/partitions/${partition}/records`, { query: { offset: 0, maxRecords: 1000 } });

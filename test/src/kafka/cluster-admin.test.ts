@@ -40,8 +40,14 @@ describe('Kafka admin APIs in a three-broker cluster', () => {
     try {
       await admin.createPartitions({ topicPartitions: [{ topic: 'admin-grows', count: 4 }] });
       const leaders = await cluster.awaitLeaders('admin-grows', 4);
+      // Every broker learns the new partitions from the coordinator within its topic sync (a tick):
+      // read until it does, bounded.
       for (const id of ids) {
-        const described = await cluster.broker(id).http.get('/v1/topics/admin-grows');
+        let described = await cluster.broker(id).http.get('/v1/topics/admin-grows');
+        for (let attempt = 0; attempt < 100 && described.body.partitions?.length !== 4; attempt++) {
+          await new Promise((r) => setTimeout(r, 100));
+          described = await cluster.broker(id).http.get('/v1/topics/admin-grows');
+        }
         expect(described.body.partitions, `broker ${id}`).toHaveLength(4);
       }
       const producer = kafka.producer({ idempotent: false });
