@@ -360,15 +360,19 @@ async function seedKeepTopic(broker: BrokerProcess): Promise<string[]> {
  * quota it set on the default user or this address would throttle (429) the reads that check the data.
  */
 async function clearQuotas(broker: BrokerProcess): Promise<void> {
-  // These two requests may themselves be throttled by a fuzzed quota: wait as Retry-After says (a
-  // throttle is at most one quota span, 11 s by default), a few times.
+  // These two requests may themselves be held back by a fuzzed quota: a 429 (wait as Retry-After
+  // says; a throttle is at most one quota span, 11 s by default), or a connection closed at once by
+  // a connection_creation_rate on this address (at least 1/s: try again a second later). Bounded.
   const unthrottled = async <T extends { status: number; headers: Record<string, unknown> }>(send: () => Promise<T>): Promise<T> => {
-    let answer = await send();
-    for (let attempt = 0; attempt < 4 && answer.status === 429; attempt++) {
-      await new Promise((r) => setTimeout(r, Number(answer.headers['retry-after'] ?? 1) * 1000));
-      answer = await send();
+    for (let attempt = 0; ; attempt++) {
+      const answer = await send().catch((e: unknown) => {
+        if (attempt >= 40) throw e;
+        return null;
+      });
+      if (answer !== null && (answer.status !== 429 || attempt >= 40)) return answer;
+      const waitS = answer === null ? 1 : Math.min(12, Number(answer.headers['retry-after'] ?? 1));
+      await new Promise((r) => setTimeout(r, waitS * 1000));
     }
-    return answer;
   };
   const listed = await unthrottled(() => broker.http.get('/v1/quotas'));
   expect(listed.status).toBe(200);
@@ -409,6 +413,8 @@ async function setupPools(broker: BrokerProcess): Promise<FuzzPools> {
 
 /** Deletes every topic but `keep` (what the fuzz created), so two measurements compare like with like. */
 async function removeFuzzTopics(broker: BrokerProcess): Promise<void> {
+  // The warm-up may have set quotas on this address (a connection rate closes new connections at once).
+  await clearQuotas(broker);
   const listed = await broker.http.get('/v1/topics');
   expect(listed.status).toBe(200);
   for (const topic of listed.body.topics as Array<{ name: string }>) {
