@@ -290,7 +290,9 @@ describe('ACLs through a forwarding broker (2 brokers, mTLS)', () => {
     const tls = { ca: pki.ca, cert: admin.cert, key: admin.key };
     const b1 = await cluster.addBroker({ tls });
     const b2 = await cluster.addBroker({ tls });
-    expectOk(await b1.http.post('/v1/topics', { name: 'fwd', partitions: 4, replicationFactor: 1 }), 'create');
+    // Both brokers live before the topic exists, and 16 partitions: rendezvous hashing gives b2 none with odds 2^-16.
+    await cluster.awaitLive();
+    expectOk(await b1.http.post('/v1/topics', { name: 'fwd', partitions: 16, replicationFactor: 1 }), 'create');
     expectOk(await b1.http.post('/v1/acls', { acls: [binding(alice.principal, 'topic', 'fwd', 'write'), binding(alice.principal, 'topic', 'fwd', 'read')] }), 'grant alice');
     // A partition b2 leads, produced through b1: forwarded.
     let partition = -1;

@@ -128,6 +128,19 @@ export class Cluster {
     return { claims, reported };
   }
 
+  /** Waits until every running broker sees all of them live (a controller assigns only to the brokers it sees). */
+  async awaitLive(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const running = this.running();
+    for (;;) {
+      const views = await Promise.all(running.map(([, b]) => b.http.get('/v1/cluster', { timeoutMs: 5_000 }).catch(() => null)));
+      const liveEverywhere = views.every((res) => res?.status === 200 && (res.body as ClusterBody).brokers.filter((b) => b.live).length === running.length);
+      if (liveEverywhere) return;
+      if (Date.now() > deadline) throw new Error(`${running.length} brokers were not all live in every view within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Waits until each of `partitions` of `topic` is claimed by exactly one broker; returns topic/p -> leader. */
   async awaitLeaders(topic: string, partitions: number, timeoutMs = 30_000): Promise<Map<number, string>> {
     const deadline = Date.now() + timeoutMs;
