@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { WATCHDOG_IMPORT } from './cleanup.js';
 import { HttpClient, type HttpClientTls } from './http.js';
-import { ManagedProcess } from './managed-process.js';
+import { ManagedProcess, PORT_ATTEMPTS_MAX } from './managed-process.js';
 import { freePort } from './ports.js';
 import { tempDir } from './temp.js';
 
@@ -87,10 +87,20 @@ export class BrokerProcess extends ManagedProcess {
     if (!existsSync(CLI_MAIN)) {
       throw new Error(`${CLI_MAIN} is missing: run \`pnpm build\` first (pnpm test does)`);
     }
-    const kafkaPort = options.kafka === true ? await freePort() : null;
-    const broker = new BrokerProcess(options.port ?? (await freePort()), kafkaPort, options.dataDir ?? tempDir('strata-broker-'), options);
-    await broker.spawn();
-    return broker;
+    const dataDir = options.dataDir ?? tempDir('strata-broker-');
+    // A port free a moment ago can be taken before the broker binds it (another test's broker, an outgoing
+    // connection's ephemeral port): ports the harness picked are picked again.
+    for (let attempt = 1; ; attempt++) {
+      const kafkaPort = options.kafka === true ? await freePort() : null;
+      const broker = new BrokerProcess(options.port ?? (await freePort()), kafkaPort, dataDir, options);
+      try {
+        await broker.spawn();
+        return broker;
+      } catch (error) {
+        const picked = options.port === undefined || kafkaPort !== null;
+        if (!picked || !broker.logs().includes('EADDRINUSE') || attempt >= PORT_ATTEMPTS_MAX) throw error;
+      }
+    }
   }
 
   protected override async spawn(): Promise<void> {

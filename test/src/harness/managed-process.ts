@@ -193,7 +193,7 @@ export abstract class ManagedProcess {
   }
 }
 
-const PORT_ATTEMPTS_MAX = 3;
+export const PORT_ATTEMPTS_MAX = 3;
 
 /**
  * Make a process with `make(port)` and `start` it, on `port` or else on a free one. A port that was
