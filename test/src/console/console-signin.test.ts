@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { BrokerProcess, cleanupAll, expectStatus, type Json } from '../harness/index.js';
-import { CHROMIUM_PATH, launch, NO_CHROMIUM_MESSAGE, openPage, screenshot } from './browser.js';
+import { CHROMIUM_PATH, launch, NO_CHROMIUM_MESSAGE, openPage, screenshot, STEP_TIMEOUT_MS } from './browser.js';
 
 if (CHROMIUM_PATH === undefined) console.warn(NO_CHROMIUM_MESSAGE);
 
@@ -48,6 +48,8 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
     post: async (path: string, body: unknown) => (await broker.http.post(path, body, { headers: ADMIN })).body as Json,
   };
   const signInForm = () => page.getByRole('form', { name: 'Sign in' });
+  /** The console's API and /metrics requests, with the Authorization header each carried. */
+  const requests: Array<{ path: string; authorization: string | undefined }> = [];
   const storage = () => page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: JSON.stringify(localStorage), url: location.href }));
 
   beforeAll(async () => {
@@ -68,6 +70,12 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
     acls.push(allow('User:alice', 'group', 'a-', 'read'));
     expect((await admin.post('/v1/acls', { acls })).created).toBe(acls.length);
     page = await openPage(browser);
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (!path.startsWith('/v1/') && path !== '/metrics') return;
+      // The headers the page set (Authorization among them), known when the request starts.
+      requests.push({ path, authorization: r.headers().authorization });
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -119,6 +127,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
 
   it('signs alice in: only her topics and groups, produces to a-1, is refused creating b-2', async () => {
     await signInForm().locator('input[name="password"]').fill(ALICE_PASSWORD);
+    const signedIn = requests.length;
     await signInForm().getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('principal').getByText('User:alice').waitFor();
     // Where the tab was going before it signed in.
@@ -135,6 +144,14 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
     await page.getByText('a-readers').waitFor();
     expect(await page.getByText('b-readers').count()).toBe(0);
 
+    // The overview: the cluster is not hers to describe (said so), her topics and /metrics are read.
+    await page.goto(console_('overview'));
+    const refusedCluster = page.getByRole('alert').filter({ hasText: 'Not allowed to read the cluster' });
+    await refusedCluster.getByText('CLUSTER_AUTHORIZATION_FAILED').waitFor();
+    await page.locator('.stat').filter({ hasText: 'topics' }).getByText('2', { exact: true }).waitFor();
+    await expect.poll(() => requests.slice(signedIn).filter((r) => r.path === '/metrics').length, { timeout: STEP_TIMEOUT_MS }).toBeGreaterThan(0);
+    expect(await page.getByRole('alert').filter({ hasText: '/metrics' }).count()).toBe(0);
+
     await page.goto(console_('messages/a-1/0'));
     const produce = page.getByRole('form', { name: 'Produce a test record' });
     await produce.locator('textarea[name="produce-value"]').fill('from alice');
@@ -149,6 +166,9 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
     await create.getByRole('alert').getByText('TOPIC_AUTHORIZATION_FAILED').waitFor();
     await create.getByRole('alert').getByText('Not allowed to create the topic').waitFor();
     expect((await admin.get('/v1/topics')).topics.map((t: { name: string }) => t.name).sort()).toEqual(['a-1', 'a-2', 'b-1']);
+    // Every API and /metrics request since the sign-in carried her credentials.
+    const alice = basic('alice', ALICE_PASSWORD).authorization;
+    expect(requests.slice(signedIn).filter((r) => r.authorization !== alice)).toEqual([]);
   });
 
   it('signs out, then a token user signs in, and is sent back to sign-in when the token is revoked', async () => {
@@ -162,6 +182,8 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
     await signInForm().getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('principal').getByText('User:ops').waitFor();
     await page.getByRole('table', { name: 'Topics' }).getByText('b-1').waitFor();
+    await page.goto(console_('overview'));
+    await page.locator('tr[data-broker="0"]').getByText('live').waitFor();
 
     expectStatus(await broker.http.delete(`/v1/users/ops/tokens/${token.id}`, { headers: ADMIN }), 200, 'revoke');
     await signInForm().waitFor();
