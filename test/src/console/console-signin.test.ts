@@ -50,7 +50,8 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
   const signInForm = () => page.getByRole('form', { name: 'Sign in' });
   /** The console's API and /metrics requests, with the Authorization header each carried. */
   const requests: Array<{ path: string; authorization: string | undefined }> = [];
-  const storage = () => page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: JSON.stringify(localStorage), url: location.href }));
+  // A string: the tests are typechecked without the DOM's types.
+  const storage = () => page.evaluate<{ session: string; local: string; url: string }>('({ session: JSON.stringify(sessionStorage), local: JSON.stringify(localStorage), url: location.href })');
 
   beforeAll(async () => {
     [broker, browser] = await Promise.all([
