@@ -3,7 +3,7 @@
 // with sign-out, and the check of who the tab is (GET /v1/whoami). Credentials are kept only once
 // the broker accepted them (session.ts keeps them for this tab).
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, errorText } from './api.js';
 import { REFRESH_INTERVAL_MS } from './poll.js';
 import {
@@ -86,6 +86,10 @@ export function SignIn({ session, onSignedIn, onCancel }: { session: Session; on
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  // The first field takes the focus when the view appears (not when the method changes: arrow keys
+  // move between the radio buttons, and must stay there).
+  const first = useRef<HTMLInputElement>(null);
+  useEffect(() => first.current?.focus(), []);
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     const credentials = method === 'password' ? passwordCredentials(user, password) : tokenCredentials(token);
@@ -136,7 +140,7 @@ export function SignIn({ session, onSignedIn, onCancel }: { session: Session; on
           <>
             <label>
               User name
-              <input name="username" autocomplete="username" required value={user} onInput={(e) => setUser(e.currentTarget.value)} />
+              <input ref={first} name="username" autocomplete="username" required value={user} onInput={(e) => setUser(e.currentTarget.value)} />
             </label>
             <label>
               Password
@@ -146,7 +150,7 @@ export function SignIn({ session, onSignedIn, onCancel }: { session: Session; on
         ) : (
           <label>
             API token
-            <input name="token" type="password" autocomplete="off" spellcheck={false} placeholder="strata_<id>_<secret>" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+            <input ref={first} name="token" type="password" autocomplete="off" spellcheck={false} placeholder="strata_<id>_<secret>" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
           </label>
         )}
         <div class="form-row">

@@ -37,8 +37,10 @@ async function watchLoginPrompts(page: Page): Promise<{ prompts: string[]; stop:
   return { prompts, stop: async () => { await cdp.send('Fetch.disable'); await cdp.detach(); } };
 }
 
-describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_AUTH=required, ACLs)', () => {
+describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_AUTH=required, ACLs; and optional)', () => {
   let broker: BrokerProcess;
+  /** STRATA_AUTH=optional: the console runs as User:ANONYMOUS until asked to sign in. */
+  let optional: BrokerProcess;
   let browser: Browser;
   let page: Page;
   let token: { id: string; token: string };
@@ -54,10 +56,12 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
   const storage = () => page.evaluate<{ session: string; local: string; url: string }>('({ session: JSON.stringify(sessionStorage), local: JSON.stringify(localStorage), url: location.href })');
 
   beforeAll(async () => {
-    [broker, browser] = await Promise.all([
+    [broker, optional, browser] = await Promise.all([
       BrokerProcess.start({ env: { STRATA_AUTH: 'required', STRATA_AUTHORIZER: 'acl', STRATA_SUPER_USERS: 'User:admin;User:ops', STRATA_ACL_REFRESH_INTERVAL_MS: '200' } }),
+      BrokerProcess.start({ env: { STRATA_AUTH: 'optional' } }),
       launch(),
     ]);
+    expectStatus(await optional.http.post('/v1/users', { name: 'carol', password: 'carol-password' }), 201, 'carol');
     // The first user from loopback, then everything else as that (super) user.
     expectStatus(await broker.http.post('/v1/users', { name: 'admin', password: 'admin-password' }), 201, 'first user');
     expect((await broker.http.post('/v1/users', { name: 'alice', password: ALICE_PASSWORD }, { headers: ADMIN })).status).toBe(201);
@@ -80,7 +84,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
   });
   afterAll(async () => {
     await browser?.close();
-    if (broker?.running) await broker.stop();
+    await Promise.all([broker, optional].map(async (b) => (b?.running ? b.stop() : undefined)));
     cleanupAll();
   });
 
@@ -191,5 +195,27 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console signs in (STRATA_A
     const ended = page.getByRole('alert').filter({ hasText: 'Your session ended' });
     await ended.getByText('AUTHENTICATION_FAILED').waitFor();
     expect((await storage()).session).toBe('{}');
+  });
+
+  it('under STRATA_AUTH=optional runs as User:ANONYMOUS, signs in from the header (or not), and signs out back to anonymous', async () => {
+    const tab = await openPage(browser);
+    await tab.goto(`${optional.url}/console/#/topics`);
+    const account = tab.locator('.account');
+    await account.getByText('Not signed in').waitFor();
+    await tab.getByText('No topics yet').waitFor();
+    await account.getByRole('button', { name: 'Sign in' }).click();
+    const form = tab.getByRole('form', { name: 'Sign in' });
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await tab.getByText('No topics yet').waitFor();
+    await account.getByRole('button', { name: 'Sign in' }).click();
+    await form.locator('input[name="username"]').fill('carol');
+    await form.locator('input[name="password"]').fill('carol-password');
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByTestId('principal').getByText('User:carol').waitFor();
+    await tab.getByText('No topics yet').waitFor();
+    await account.getByRole('button', { name: 'Sign out' }).click();
+    await account.getByText('Not signed in').waitFor();
+    expect(await tab.getByRole('form', { name: 'Sign in' }).count()).toBe(0);
+    await tab.context().close();
   });
 });
