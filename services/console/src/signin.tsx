@@ -58,12 +58,14 @@ export function Account({ session, onSignIn }: { session: Session; onSignIn: () 
   if (session.kind !== 'signed-in' || session.whoami === null) return null;
   const { principal, authentication } = session.whoami;
   const own = currentCredentials() !== null;
+  // An open broker (STRATA_AUTH=none) has nobody to name and no sign-in to offer.
+  if (principal === ANONYMOUS && authentication === 'none') return null;
   return (
     <div class="account">
       {principal === ANONYMOUS ? (
         <span>Not signed in</span>
       ) : (
-        <span title={own ? 'The principal the broker authenticated' : 'Named by this browser (a client certificate): the console cannot sign it out'}>
+        <span title={own ? 'The principal the broker authenticated' : 'Named by this browser (a client certificate, or a password it remembers for this site): the console cannot sign it out'}>
           Signed in as <strong data-testid="principal">{principal}</strong>
         </span>
       )}
