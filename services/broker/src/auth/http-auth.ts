@@ -83,7 +83,8 @@ function refusal(reason: AuthFailureReason): StrataError {
   return new StrataError('AUTHENTICATION_FAILED', message, { details: { reason: reason === 'rate_limited' || reason === 'expired_token' || reason === 'malformed' ? reason : 'invalid_credentials' } });
 }
 
-function isLoopback(address: string): boolean {
+/** 127.0.0.0/8 or ::1 (an IPv4-mapped address counts as its IPv4 address). */
+export function isLoopback(address: string): boolean {
   const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (isIP(plain) === 4) return plain.startsWith('127.');
   return plain === '::1';
