@@ -350,6 +350,14 @@ export const API_ROUTES = [
     errors: ['400', '413', '415'],
   },
   // ---- users and API tokens (issue #14) ----
+  {
+    id: 'whoami',
+    method: 'GET',
+    path: '/v1/whoami',
+    summary: 'The principal this request was authenticated as',
+    description: 'Needs no ACL: anyone may learn who they are. With STRATA_AUTH=required a request without credentials is 401, so a client (the console) can check credentials before keeping them.',
+    answers: { '200': { description: 'The principal and how this broker authenticates.', schema: U.WhoAmI } },
+  },
   { id: 'listUsers', method: 'GET', path: '/v1/users', summary: 'List users (never a password or key)', answers: { '200': { description: 'The users, by name.', schema: U.UserList } } },
   {
     id: 'createUser',

@@ -69,8 +69,20 @@ export const ApiTokenList = Type.Object({ tokens: Type.Array(ApiToken) }, { exam
 
 export const TokenRevoked = Type.Object({ id: Type.String(), revoked: Type.Literal(true) }, { examples: [{ id: '3f2a9c1e5b7d4a60', revoked: true }] });
 
+/** Who the caller is, as this broker authenticated it (the console's signed-in principal). */
+export const WhoAmI = Type.Object(
+  {
+    principal: Type.String({ description: "Kafka's form: User:<name> (a password or an API token), User:<certificate subject> (mTLS), User:ANONYMOUS (no credentials)." }),
+    authentication: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
+      description: "This broker's STRATA_AUTH: none reads no credentials; optional checks them when given; required refuses requests without them.",
+    }),
+  },
+  { examples: [{ principal: 'User:alice', authentication: 'required' }] },
+);
+
 export type User = Static<typeof User>;
 export type CreateUserRequest = Static<typeof CreateUserRequest>;
 export type IssueTokenRequest = Static<typeof IssueTokenRequest>;
 export type ApiToken = Static<typeof ApiToken>;
 export type IssuedToken = Static<typeof IssuedToken>;
+export type WhoAmI = Static<typeof WhoAmI>;

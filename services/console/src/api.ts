@@ -1,10 +1,12 @@
 // The console's only door to the broker: the public HTTP API v1 and /metrics, with the API's own
 // types. A refusal becomes an ApiError carrying the API's code and message, shown as the API wrote it.
+// Every request carries the tab's credentials (session.ts); a 401 to them ends the session.
 
 import type {
   Cluster, CreateTopicRequest, FetchResponse, GroupDescription, GroupList, OffsetResponse, ProduceRequest, ProduceResponse,
-  ResetOffsetsRequest, ResetOffsetsResponse, Topic, TopicList,
+  ResetOffsetsRequest, ResetOffsetsResponse, Topic, TopicList, WhoAmI,
 } from '@strata/api';
+import { currentCredentials, refused } from './session.js';
 
 export class ApiError extends Error {
   constructor(
@@ -19,13 +21,27 @@ export class ApiError extends Error {
 /** How long one request may take before the console calls the broker unreachable. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
-async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/**
+ * The headers of every request. `X-Requested-With` makes the broker's 401 challenge Bearer only
+ * (auth/http-auth.ts): a Basic challenge would raise the browser's own login popup over the
+ * sign-in form. Credentials mode stays the default (same-origin), so a browser's client
+ * certificate (mTLS) is still presented.
+ */
+function headersFor(authorization: string | undefined, json: boolean): Record<string, string> {
+  return {
+    'X-Requested-With': 'XMLHttpRequest',
+    ...(authorization === undefined ? {} : { Authorization: authorization }),
+    ...(json ? { 'Content-Type': 'application/json' } : {}),
+  };
+}
+
+/** The answer, or BROKER_UNREACHABLE; `authorization` defaults to the tab's credentials. */
+async function send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, authorization: string | undefined): Promise<Response> {
   const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  let res: Response;
   try {
-    res = await fetch(path, {
+    return await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: headersFor(authorization, body !== undefined),
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
@@ -33,19 +49,27 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
     if (signal?.aborted) throw e;
     throw new ApiError(0, 'BROKER_UNREACHABLE', `the broker did not answer (${e instanceof Error ? e.message : String(e)})`);
   }
-  const text = await res.text();
-  if (!res.ok) {
-    let code = `HTTP_${res.status}`;
-    let message = text.slice(0, 500) || res.statusText;
-    try {
-      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-      if (parsed.error?.code) code = parsed.error.code;
-      if (parsed.error?.message) message = parsed.error.message;
-    } catch {
-      // not the API's JSON error body (a proxy's page): keep the text
-    }
-    throw new ApiError(res.status, code, message);
+}
+
+/** A refusal as the API wrote it; a 401 to the tab's credentials signs the tab out (session.ts). */
+function failure(res: Response, text: string, authorization: string | undefined): ApiError {
+  let code = `HTTP_${res.status}`;
+  let message = text.slice(0, 500) || res.statusText;
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code) code = parsed.error.code;
+    if (parsed.error?.message) message = parsed.error.message;
+  } catch {
+    // not the API's JSON error body (a proxy's page): keep the text
   }
+  if (res.status === 401) refused(authorization, `${code}: ${message}`);
+  return new ApiError(res.status, code, message);
+}
+
+async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, authorization = currentCredentials()?.authorization): Promise<T> {
+  const res = await send(method, path, body, signal, authorization);
+  const text = await res.text();
+  if (!res.ok) throw failure(res, text, authorization);
   return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
@@ -74,10 +98,14 @@ export const api = {
   group: (group: string, signal?: AbortSignal) => call<GroupDescription>('GET', `/v1/groups/${enc(group)}`, undefined, signal),
   resetOffsets: (group: string, request: ResetOffsetsRequest) => call<ResetOffsetsResponse>('POST', `/v1/groups/${enc(group)}/offsets/reset`, request),
   metrics: async (signal?: AbortSignal): Promise<string> => {
-    const res = await fetch('/metrics', { signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch(() => null);
-    if (!res?.ok) throw new ApiError(res?.status ?? 0, 'BROKER_UNREACHABLE', 'the broker did not answer /metrics');
-    return res.text();
+    const authorization = currentCredentials()?.authorization;
+    const res = await send('GET', '/metrics', undefined, signal, authorization);
+    const text = await res.text();
+    if (!res.ok) throw failure(res, text, authorization);
+    return text;
   },
+  /** Who the broker takes the tab for; `authorization` given: credentials a sign-in is trying. */
+  whoami: (signal?: AbortSignal, authorization?: string) => call<WhoAmI>('GET', '/v1/whoami', undefined, signal, authorization),
 };
 
 export function errorText(e: unknown): string {

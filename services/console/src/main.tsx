@@ -1,4 +1,5 @@
-// The console's shell: navigation, the light/dark switch, and the view the URL names.
+// The console's shell: navigation, the light/dark switch, who is signed in, and the view the URL
+// names (or the sign-in view, while the broker wants credentials the tab does not have).
 
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -9,6 +10,8 @@ import { Overview } from './overview.js';
 import { href, useRoute, type Route } from './route.js';
 import { TopicView } from './topic.js';
 import { Topics } from './topics.js';
+import { Account, checkSession, SignIn, useSession } from './signin.js';
+import { Loading } from './ui.js';
 import './style.css';
 
 type Theme = 'light' | 'dark' | 'system';
@@ -43,6 +46,11 @@ const NAV: Array<[string, string]> = [
 
 function App() {
   const route = useRoute();
+  const session = useSession();
+  // Opened from the header where signing in is optional (STRATA_AUTH=optional).
+  const [signingIn, setSigningIn] = useState(false);
+  useEffect(() => void checkSession(), []);
+  const signInShown = session.kind === 'signed-out' || signingIn;
   const [theme, setTheme] = useState<Theme>(() => (localStorage.getItem(THEME_KEY) as Theme | null) ?? 'system');
   useEffect(() => {
     if (theme === 'system') delete document.documentElement.dataset.theme;
@@ -51,18 +59,21 @@ function App() {
   }, [theme]);
   const current = route.parts[0] ?? 'overview';
   useEffect(() => {
-    document.title = `${NAV.find(([id]) => id === current)?.[1] ?? 'Strata'} · Strata console`;
-  }, [current]);
+    document.title = `${signInShown ? 'Sign in' : (NAV.find(([id]) => id === current)?.[1] ?? 'Strata')} · Strata console`;
+  }, [current, signInShown]);
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
       <header class="top">
         <span class="brand">Strata</span>
         <nav aria-label="Views">
-          {NAV.map(([id, label]) => (
-            <a key={id} href={href([id])} aria-current={current === id ? 'page' : undefined}>{label}</a>
-          ))}
+          {signInShown
+            ? null
+            : NAV.map(([id, label]) => (
+              <a key={id} href={href([id])} aria-current={current === id ? 'page' : undefined}>{label}</a>
+            ))}
         </nav>
+        <Account session={session} onSignIn={() => setSigningIn(true)} />
         <label class="theme">
           Theme{' '}
           <select value={theme} onChange={(e) => setTheme(e.currentTarget.value as Theme)}>
@@ -73,7 +84,13 @@ function App() {
         </label>
       </header>
       <main id="main" tabIndex={-1}>
-        <View route={route} />
+        {session.kind === 'checking' ? (
+          <Loading />
+        ) : signInShown ? (
+          <SignIn session={session} onSignedIn={() => setSigningIn(false)} onCancel={session.kind === 'signed-in' ? () => setSigningIn(false) : undefined} />
+        ) : (
+          <View route={route} />
+        )}
       </main>
     </>
   );

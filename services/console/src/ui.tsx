@@ -7,9 +7,11 @@ import { ApiError, errorText } from './api.js';
 export function ErrorBox({ error, what, stale = false }: { error: unknown; what: string; stale?: boolean }) {
   if (error === undefined) return null;
   const down = error instanceof ApiError && error.code === 'BROKER_UNREACHABLE';
+  // 403: the signed-in principal's ACLs do not allow it (the API's *_AUTHORIZATION_FAILED follows).
+  const denied = error instanceof ApiError && error.status === 403;
   return (
     <div class="error" role="alert">
-      <strong>{down ? 'Broker unreachable' : `Could not ${what}`}</strong>
+      <strong>{down ? 'Broker unreachable' : denied ? `Not allowed to ${what}` : `Could not ${what}`}</strong>
       <div class="error-text">{errorText(error)}</div>
       {stale ? <div class="muted">Showing what was last seen; retrying.</div> : null}
     </div>

@@ -18,6 +18,21 @@ import { ANONYMOUS_PRINCIPAL } from './principal.js';
 /** The challenge a 401 carries: both schemes this broker accepts. */
 export const WWW_AUTHENTICATE = 'Basic realm="strata", charset="UTF-8", Bearer realm="strata"';
 
+/**
+ * The challenge a 401 carries to a page's script (the console). A browser meets a Basic challenge
+ * to fetch() with its own login popup, drawn over the console's sign-in form, and then keeps what
+ * was typed there and sends it to this origin until it closes (a sign-out could not forget it).
+ * A Bearer challenge raises no popup. Scripts say so with `X-Requested-With: XMLHttpRequest` (the
+ * convention of jQuery, Spring Security and others); curl, the CLI and a browser opening an API
+ * URL itself send no such header and are still offered both schemes.
+ */
+export const SCRIPT_WWW_AUTHENTICATE = 'Bearer realm="strata"';
+
+export function challengeFor(req: IncomingMessage): string {
+  const requestedWith = req.headers['x-requested-with'];
+  return typeof requestedWith === 'string' && requestedWith.toLowerCase() === 'xmlhttprequest' ? SCRIPT_WWW_AUTHENTICATE : WWW_AUTHENTICATE;
+}
+
 export interface HttpRouteInfo {
   id: string;
   operational?: boolean;
@@ -68,7 +83,8 @@ function refusal(reason: AuthFailureReason): StrataError {
   return new StrataError('AUTHENTICATION_FAILED', message, { details: { reason: reason === 'rate_limited' || reason === 'expired_token' || reason === 'malformed' ? reason : 'invalid_credentials' } });
 }
 
-function isLoopback(address: string): boolean {
+/** 127.0.0.0/8 or ::1 (an IPv4-mapped address counts as its IPv4 address). */
+export function isLoopback(address: string): boolean {
   const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (isIP(plain) === 4) return plain.startsWith('127.');
   return plain === '::1';

@@ -19,7 +19,7 @@ import { StrataError } from '@strata/protocol';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What a configured origin's preflight is allowed (the API's methods and request headers). */
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
-const ALLOWED_HEADERS = 'authorization, content-type';
+const ALLOWED_HEADERS = 'authorization, content-type, x-requested-with';
 /** Read headers a page may see (fetch answers' Strata-* headers). */
 const EXPOSED_HEADERS = 'strata-high-watermark, strata-log-start-offset, strata-next-offset, strata-batch-count, retry-after';
 /** How long a browser may cache a preflight's answer, in seconds. */

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pathParams } from '@strata/api';
 import { StrataError } from '@strata/protocol';
-import { WWW_AUTHENTICATE } from '../auth/http-auth.js';
+import { challengeFor } from '../auth/http-auth.js';
 import { principalOf } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
@@ -86,7 +86,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
         // A quota's throttle time says how long (whole seconds, rounded up); other retriable errors say 1 s.
         const retryAfterMs = error.details?.retryAfterMs;
         if (error.retriable) headers['Retry-After'] = typeof retryAfterMs === 'number' ? String(Math.max(1, Math.ceil(retryAfterMs / 1000))) : '1';
-        if (error.code === 'AUTHENTICATION_FAILED') headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
+        if (error.code === 'AUTHENTICATION_FAILED') headers['WWW-Authenticate'] = challengeFor(req);
         writeReply(req, res, { status: statusFor(error.code), json: errorBody(error), headers }, options.isShuttingDown());
       } else if (!res.writableEnded) {
         res.destroy();
