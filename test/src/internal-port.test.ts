@@ -103,7 +103,7 @@ describe('internal port', () => {
     expectStatus(await waiting, 200, 'acks=all once the follower has the record');
     expect(await highWatermark()).toBe(hw + 1);
     // The refusals were logged, without the credential.
-    expect(leader.logs()).toContain('internal request refused');
+    await leader.waitForLog('internal request refused');
     expect(leader.logs()).not.toContain(SECRET);
   }, 120_000);
 

@@ -90,6 +90,9 @@ function operation(route: ApiRoute): Json {
     statuses.unshift('401');
     statuses.push('403', '500', '503');
     for (const s of statuses) responses[s] = { $ref: `#/components/responses/${ERROR_ANSWERS[s as keyof typeof ERROR_ANSWERS].name}` };
+  } else if (route.public !== true) {
+    // An operational route that is not public (/metrics): credentials under STRATA_AUTH=required, and an ACL.
+    for (const s of ['401', '403'] as const) responses[s] = { $ref: `#/components/responses/${ERROR_ANSWERS[s].name}` };
   }
   const query = (route.query ?? []).map((q) =>
     typeof q === 'string' ? { $ref: `#/components/parameters/${q}` } : parameterJson(q),

@@ -85,6 +85,8 @@ export interface ApiRoute {
   readonly path: string;
   /** Served while the broker is shutting down (health, metrics, docs); documents no error answers. */
   readonly operational?: boolean;
+  /** Answered without credentials even under STRATA_AUTH=required (probes, this document). */
+  readonly public?: boolean;
   readonly summary: string;
   readonly description?: string;
   readonly query?: ReadonlyArray<ParameterName | ParameterSpec>;
@@ -414,21 +416,23 @@ export const API_ROUTES = [
   },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },
-  { id: 'openapi', method: 'GET', path: '/v1/openapi.json', operational: true, summary: 'This document', answers: { '200': { description: 'OpenAPI 3.1.', schema: S.OpenApiDocument } } },
+  { id: 'openapi', method: 'GET', path: '/v1/openapi.json', operational: true, public: true, summary: 'This document', answers: { '200': { description: 'OpenAPI 3.1.', schema: S.OpenApiDocument } } },
   {
     id: 'metrics',
     method: 'GET',
     path: '/metrics',
     operational: true,
     summary: 'Prometheus metrics',
+    description: 'Under STRATA_AUTH=required it needs credentials, and with STRATA_AUTHORIZER=acl describe on the cluster (the labels name every topic and group), unless STRATA_METRICS_PUBLIC=true.',
     answers: { '200': { description: 'Prometheus text exposition format.', schema: Type.String(), mediaType: 'text/plain' } },
   },
-  { id: 'healthz', method: 'GET', path: '/healthz', operational: true, summary: 'Liveness', answers: { '200': { description: 'The process is up.', schema: S.Status } } },
+  { id: 'healthz', method: 'GET', path: '/healthz', operational: true, public: true, summary: 'Liveness', answers: { '200': { description: 'The process is up.', schema: S.Status } } },
   {
     id: 'readyz',
     method: 'GET',
     path: '/readyz',
     operational: true,
+    public: true,
     summary: 'Readiness',
     description: 'Ready once every partition log is recovered and the listener is up; 503 while starting or shutting down.',
     answers: { '200': { description: 'Ready.', schema: S.Status }, '503': { description: 'Not ready (status: starting, closing, closed; or read-only, with a reason and freeBytes, while the data disk is below STRATA_MIN_FREE_DISK_BYTES).', schema: S.Status } },

@@ -335,7 +335,7 @@ async function startOnLockedDataDir(
     if (state === 'closing' || state === 'closed') throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker did not start; retry on another broker or after restart');
     return handler(rc);
   };
-  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
+  const routes: Route[] = ROUTES.map((spec) => ({ ...spec, ...(spec.id === 'metrics' && config.auth.metricsPublic ? { public: true } : {}), handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route), originOf: httpOrigin(credentials), browser: new BrowserGuard(config.corsOrigins) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);

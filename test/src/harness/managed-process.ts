@@ -69,6 +69,21 @@ export abstract class ManagedProcess {
     return this.output.toString();
   }
 
+  /**
+   * The output once it matches `pattern`: a line written while answering a request reaches this
+   * process through a pipe, after the answer may have. Bounded by `timeoutMs`.
+   */
+  async waitForLog(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    const matches = (text: string) => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
+    for (;;) {
+      const text = this.logs();
+      if (matches(text)) return text;
+      if (Date.now() > deadline) throw new Error(`${this.names.label} did not log ${String(pattern)} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Print the captured output (call it when a test fails). */
   printLogs(label = this.names.label): void {
     process.stderr.write(

@@ -4,8 +4,8 @@
 //
 // STRATA_AUTH=none: the header is not read (the principal is the certificate's, or anonymous).
 // optional: a header is checked (wrong credentials are 401, never silently anonymous).
-// required: a request with neither is 401, except the operational routes (health, readiness,
-// metrics, the OpenAPI document) and one bootstrap case: while the coordinator holds no user at
+// required: a request with neither is 401, except the public routes (health, readiness, the
+// OpenAPI document; /metrics with STRATA_METRICS_PUBLIC=true) and one bootstrap case: while the coordinator holds no user at
 // all, POST /v1/users from a loopback address (how the first user is made on a new cluster).
 
 import type { IncomingMessage } from 'node:http';
@@ -35,7 +35,7 @@ export function challengeFor(req: IncomingMessage): string {
 
 export interface HttpRouteInfo {
   id: string;
-  operational?: boolean;
+  public?: boolean;
 }
 
 const BASIC_CREDENTIALS_BYTES_MAX = 2048;
@@ -55,7 +55,7 @@ export async function httpPrincipal(auth: Authenticator, req: IncomingMessage, r
     throw refusal(outcome.reason);
   }
   if (certificate !== undefined) return certificate;
-  if (!auth.required || route.operational === true) return ANONYMOUS_PRINCIPAL;
+  if (!auth.required || route.public === true) return ANONYMOUS_PRINCIPAL;
   if (route.id === 'createUser' && isLoopback(source) && !(await auth.hasUsers())) return ANONYMOUS_PRINCIPAL;
   throw new StrataError('AUTHENTICATION_FAILED', 'authentication required: send Authorization: Bearer <token> or Basic <user:password>, or a client certificate', { details: { reason: 'no_credentials' } });
 }

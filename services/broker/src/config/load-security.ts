@@ -14,6 +14,8 @@ export function authConfig(str: (name: string, fallback: string) => string, int:
     .split(',')
     .map((m) => m.trim().toUpperCase())
     .filter((m) => m !== '');
+  const metricsPublic = str(STRING_SETTINGS.metricsPublic, String(DEFAULTS.metricsPublic));
+  if (metricsPublic !== 'true' && metricsPublic !== 'false') problems.push(`STRATA_METRICS_PUBLIC must be true or false, got ${JSON.stringify(metricsPublic)}`);
   for (const m of mechanisms) if (!(SASL_MECHANISMS as readonly string[]).includes(m)) problems.push(`STRATA_SASL_MECHANISMS: "${m}" is not one of ${SASL_MECHANISMS.join(', ')}`);
   return {
     mode: mode as AuthConfig['mode'],
@@ -24,6 +26,7 @@ export function authConfig(str: (name: string, fallback: string) => string, int:
     failureWindowMs: int(INT_SETTINGS.authFailureWindowMs),
     failureSourcesMax: int(INT_SETTINGS.authFailureSourcesMax),
     passwordCacheEntries: int(INT_SETTINGS.authPasswordCacheEntries),
+    metricsPublic: metricsPublic === 'true',
   };
 }
 

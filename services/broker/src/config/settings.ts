@@ -220,6 +220,8 @@ export const DEFAULTS = Object.freeze({
   authorizer: 'none' as 'none' | 'acl',
   /** Kafka's allow.everyone.if.no.acl.found: with 'acl', a resource no binding names is open to all ('true') or to super users only. */
   allowEveryoneIfNoAclFound: false,
+  /** /metrics open to anyone, whatever STRATA_AUTH and the ACLs say. */
+  metricsPublic: false,
   /** How often each broker asks the coordinator whether the ACLs changed (ms): a change made through another broker applies here within this bound. */
   aclRefreshIntervalMs: 1_000,
   /** '' = the console built with this broker (@strata/console's dist); 'off' = no console; else a directory of built assets. */
@@ -453,6 +455,9 @@ export const STRING_SETTINGS = {
   authorizer: 'STRATA_AUTHORIZER',
   superUsers: 'STRATA_SUPER_USERS',
   allowEveryoneIfNoAclFound: 'STRATA_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
+  // true: /metrics answers anyone (a scraper that cannot authenticate); false: under STRATA_AUTH=required it needs
+  // credentials, and with STRATA_AUTHORIZER=acl describe on the cluster (its labels name every topic and group).
+  metricsPublic: 'STRATA_METRICS_PUBLIC',
 } as const;
 
 /** Every setting name this build knows (flags are checked against it). */

@@ -187,6 +187,8 @@ export interface AuthConfig {
   failureWindowMs: number;
   failureSourcesMax: number;
   passwordCacheEntries: number;
+  /** /metrics answers without credentials or ACL check (STRATA_METRICS_PUBLIC). */
+  metricsPublic: boolean;
 }
 
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;

@@ -15,6 +15,8 @@ export interface RouteSpec<Id extends string = string> {
   readonly path: string;
   /** Served while the broker is shutting down (health, metrics, docs). */
   readonly operational?: boolean;
+  /** Answered without credentials under STRATA_AUTH=required. */
+  readonly public?: boolean;
 }
 
 export interface RequestContext {

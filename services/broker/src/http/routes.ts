@@ -9,6 +9,7 @@ export const ROUTES: ReadonlyArray<RouteSpec<ApiRouteId>> = API_ROUTES.map((r) =
   method: r.method,
   path: r.path,
   ...('operational' in r ? { operational: r.operational } : {}),
+  ...('public' in r ? { public: r.public } : {}),
 }));
 
 export type RouteId = ApiRouteId;

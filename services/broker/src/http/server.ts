@@ -25,7 +25,7 @@ export interface RequestListenerOptions {
   /** Registers in-flight work so close() can wait for it. */
   track: (work: Promise<unknown>) => void;
   /** Who sent a request (auth/http-auth.ts); throws AUTHENTICATION_FAILED (401). */
-  authenticate: (req: IncomingMessage, route: { id: string; operational?: boolean }) => Promise<string>;
+  authenticate: (req: IncomingMessage, route: { id: string; public?: boolean }) => Promise<string>;
   /** Who sent the request (http/origin.ts): a proven forward's client, else `authenticate`'s principal. */
   originOf: (req: IncomingMessage, target: string, authenticate: () => Promise<string>) => Promise<RequestOrigin>;
   /** What pages of other origins may do (CORS, Origin checks); absent: no browser checks (tests of the router alone). */

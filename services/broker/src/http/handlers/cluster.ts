@@ -2,7 +2,7 @@
 
 import type { ReplyBody } from '@strata/api';
 import type { BrokerContext } from '../../context.js';
-import { describeCluster } from '../../core/cluster.js';
+import { checkCluster, describeCluster } from '../../core/cluster.js';
 import { aclHandlers } from './acls.js';
 import type { Handler } from '../router.js';
 
@@ -15,7 +15,10 @@ export function clusterHandlers(
     ...aclHandlers(ctx),
     describeCluster: ({ origin }) => ({ status: 200, json: describeCluster(ctx, origin) satisfies ReplyBody<'describeCluster'> }),
     openapi: () => ({ status: 200, json: openapi() }),
-    metrics: async () => ({ status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType }),
+    metrics: async ({ origin }) => {
+      if (!ctx.config.auth.metricsPublic) checkCluster(ctx, origin, 'describe');
+      return { status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType };
+    },
     healthz: () => ({ status: 200, json: { status: 'ok' } satisfies ReplyBody<'healthz'> }),
     readyz: () => {
       const state = ctx.state();
