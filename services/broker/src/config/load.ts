@@ -423,6 +423,7 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
     maxConnections: int(INT_SETTINGS.kafkaMaxConnections),
     maxConnectionsPerAddress: int(INT_SETTINGS.kafkaMaxConnectionsPerAddress),
     connectionsMaxIdleMs: int(INT_SETTINGS.kafkaConnectionsMaxIdleMs),
+    scramUsersPerRequestMax: int(INT_SETTINGS.kafkaScramUsersPerRequestMax),
     groupSessionTimeoutMs: int(INT_SETTINGS.kafkaGroupSessionTimeoutMs),
     groups: {
       initialRebalanceDelayMs: int(INT_SETTINGS.kafkaGroupInitialRebalanceDelayMs),

@@ -227,6 +227,8 @@ export interface KafkaConfig {
   maxConnections: number;
   maxConnectionsPerAddress: number;
   connectionsMaxIdleMs: number;
+  /** Users one AlterUserScramCredentials may change. */
+  scramUsersPerRequestMax: number;
   /** Kafka's group.consumer.session.timeout.ms: a KIP-848 member's session, set when it joins. */
   groupSessionTimeoutMs: number;
   /** Classic consumer groups (JoinGroup/SyncGroup): the STRATA_KAFKA_GROUP_* settings. */
