@@ -183,7 +183,7 @@ describe('Kafka listener security: SCRAM admin, FindCoordinator ACLs, SASL conne
       ['gina', KafkaError.UNACCEPTABLE_CREDENTIAL],
       ['bad,name', KafkaError.UNACCEPTABLE_CREDENTIAL],
     ]);
-    expect(altered.results.every((r) => r.errorMessage !== null && r.errorMessage.length > 0)).toBe(true);
+    expect(altered.results.every((r) => (r.errorMessage ?? '').length > 0)).toBe(true);
     const described = await answerOf(describeUserScramCredentialsV0.api.async(admin, [{ name: 'carol' }, { name: 'dave' }, { name: 'frank' }, { name: 'frank' }]));
     expect(described.results.map((r) => [r.user, r.errorCode, r.credentialInfos.length])).toEqual([
       ['carol', KafkaError.NONE, 1],

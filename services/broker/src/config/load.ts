@@ -25,7 +25,7 @@ import {
   type KafkaMetadataMode,
 } from './settings.js';
 import { authConfig, authorizationConfig } from './load-security.js';
-import { type BrokerConfig, type ClusterConfig, type KafkaConfig, type ObjectStoreConfig, type TlsConfig } from './types.js';
+import { INTERNAL_CERT_BINDINGS, type BrokerConfig, type ClusterConfig, type InternalCertBinding, type KafkaConfig, type ObjectStoreConfig, type TlsConfig } from './types.js';
 
 /**
  * Reads the configuration from `env` and `argv` (flags only, e.g. process.argv after the
@@ -261,6 +261,8 @@ function clusterConfig(
   const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);
   const internalHost = str(STRING_SETTINGS.internalHost, inProcess ? '127.0.0.1' : host);
   if (internalHost === '') problems.push(`${STRING_SETTINGS.internalHost}: must not be empty`);
+  const internalCertBinding = str(STRING_SETTINGS.internalCertBinding, 'cn');
+  if (!(INTERNAL_CERT_BINDINGS as readonly string[]).includes(internalCertBinding)) problems.push(`${STRING_SETTINGS.internalCertBinding} must be one of ${INTERNAL_CERT_BINDINGS.join(', ')}, got "${internalCertBinding}"`);
   const replicaLagTimeMaxMs = int(INT_SETTINGS.replicaLagTimeMaxMs);
   const replicaAckTimeoutMs = int(INT_SETTINGS.replicaAckTimeoutMs);
   const replicaFetchMaxBytes = int(INT_SETTINGS.replicaFetchMaxBytes);
@@ -310,6 +312,7 @@ function clusterConfig(
     clusterSecretReloadIntervalMs: int(INT_SETTINGS.clusterSecretReloadIntervalMs),
     internalAuthMaxSkewMs: int(INT_SETTINGS.internalAuthMaxSkewMs),
     internalAuthNoncesMax: int(INT_SETTINGS.internalAuthNoncesMax),
+    internalCertBinding: (INTERNAL_CERT_BINDINGS as readonly string[]).includes(internalCertBinding) ? (internalCertBinding as InternalCertBinding) : 'cn',
     replicaLagTimeMaxMs,
     replicaAckTimeoutMs,
     replicaFetchMaxBytes,

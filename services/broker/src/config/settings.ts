@@ -433,6 +433,8 @@ export const STRING_SETTINGS = {
   clusterSecretFile: 'STRATA_CLUSTER_SECRET_FILE',
   // The address the internal (broker-to-broker) listener binds; default STRATA_HOST with Redis, loopback without.
   internalHost: 'STRATA_INTERNAL_HOST',
+  // Under mTLS, what binds a peer broker's certificate to its id: cn (default), dns-san or none.
+  internalCertBinding: 'STRATA_INTERNAL_CERT_BINDING',
   // Comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser.
   corsOrigins: 'STRATA_CORS_ORIGINS',
   internalAdvertisedUrl: 'STRATA_INTERNAL_ADVERTISED_URL',
