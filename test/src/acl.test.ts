@@ -288,8 +288,13 @@ describe('ACLs through a forwarding broker (2 brokers, mTLS)', () => {
   it('checks a forwarded produce with the client\'s principal where it entered and at the leader; forged forwarding headers gain nothing', async () => {
     cluster = await Cluster.start({ brokers: 0, env: tlsEnv() });
     const tls = { ca: pki.ca, cert: admin.cert, key: admin.key };
-    const b1 = await cluster.addBroker({ tls });
-    const b2 = await cluster.addBroker({ tls });
+    // Each broker its own certificate, CN=<broker id> (bound to its id under mTLS: STRATA_INTERNAL_CERT_BINDING=cn).
+    const own = (id: string) => {
+      const files = pki.issueServerCert(id);
+      return { STRATA_TLS_CERT_FILE: files.certFile, STRATA_TLS_KEY_FILE: files.keyFile };
+    };
+    const b1 = await cluster.addBroker({ tls, env: own('b1') });
+    const b2 = await cluster.addBroker({ tls, env: own('b2') });
     // Both brokers live before the topic exists, and 16 partitions: rendezvous hashing gives b2 none with odds 2^-16.
     await cluster.awaitLive();
     expectOk(await b1.http.post('/v1/topics', { name: 'fwd', partitions: 16, replicationFactor: 1 }), 'create');

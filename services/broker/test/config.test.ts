@@ -199,6 +199,7 @@ describe('loadConfig', () => {
       maxConnections: DEFAULTS.kafkaMaxConnections,
       maxConnectionsPerAddress: DEFAULTS.kafkaMaxConnectionsPerAddress,
       connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+      scramUsersPerRequestMax: DEFAULTS.kafkaScramUsersPerRequestMax,
       groupSessionTimeoutMs: 45_000,
       groups: {
         initialRebalanceDelayMs: 3_000,

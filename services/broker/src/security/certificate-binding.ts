@@ -19,9 +19,9 @@ import { peerPrincipal } from './tls.js';
 /** Why a verified client certificate may not speak for the broker its credential names; null when it may (or there is none). */
 export function certificateBindingProblem(binding: InternalCertBinding, socket: unknown, brokerId: string): string | null {
   if (binding === 'none') return null;
-  const tls = socket as Partial<TLSSocket> | null;
+  const tls = socket as Partial<TLSSocket> | null | undefined;
   // No verified certificate: this listener does not ask for one (no mTLS), and the HMAC credential is the identity.
-  if (tls === null || tls.encrypted !== true || tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return null;
+  if (tls === null || tls === undefined || tls.encrypted !== true || tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return null;
   const cert = tls.getPeerCertificate();
   if (cert === null || Object.keys(cert).length === 0) return null;
   if (binding === 'cn') {
