@@ -195,6 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   }
 
   // Fields checked against each other.
+  if (raw(STRING_SETTINGS.internalCertBinding) !== undefined && (config.tls === null || config.tls.clientCaFile === '')) {
+    problems.push(`${STRING_SETTINGS.internalCertBinding}: set, but STRATA_TLS_CLIENT_CA_FILE is not (without mTLS there is no broker certificate to bind)`);
+  }
   // Replicas below the default factor are not made when fewer brokers are live: the check is against the largest.
   checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
   for (const p of topicProblems) problems.push(p.message);
