@@ -257,6 +257,8 @@ describe('a 2-broker cluster over TLS, on rediss:// and an https S3 endpoint', (
     proxy = await tlsProxy(Number(new URL(s3.endpoint).port));
     const secret = 'tls-cluster-secret-0123456789';
     for (const id of ['b1', 'b2']) {
+      // Each broker its own certificate, CN=<broker id>: under mTLS it is bound to its id (STRATA_INTERNAL_CERT_BINDING=cn).
+      const own = pki.issueServerCert(id);
       brokers.push(
         await BrokerProcess.start({
           tls: clientTls,
@@ -268,8 +270,8 @@ describe('a 2-broker cluster over TLS, on rediss:// and an https S3 endpoint', (
             STRATA_BROKER_ID: id,
             STRATA_CLUSTER_SECRET: secret,
             STRATA_INTERNAL_PORT: String(await freePort()),
-            STRATA_TLS_CERT_FILE: pki.serverCertFile,
-            STRATA_TLS_KEY_FILE: pki.serverKeyFile,
+            STRATA_TLS_CERT_FILE: own.certFile,
+            STRATA_TLS_KEY_FILE: own.keyFile,
             STRATA_TLS_CLIENT_CA_FILE: pki.caFile,
             STRATA_TLS_CA_FILE: pki.caFile,
             STRATA_MIN_SEGMENT_BYTES: '1024',

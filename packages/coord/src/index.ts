@@ -47,7 +47,7 @@ export type {
   TopicMetadata,
   TopicPartitions,
 } from './coordinator.js';
-export type { ApiTokenRecord, ScramCredential, ScramMechanism, UserRecord, UserStore } from './users.js';
+export type { ApiTokenRecord, ScramCredential, ScramCredentialChange, ScramCredentialOutcome, ScramMechanism, UserRecord, UserStore } from './users.js';
 export { SCRAM_MECHANISMS, TOKEN_ID_PATTERN, USER_LIMITS, USER_NAME_PATTERN } from './users.js';
 export { PRODUCER_IDS_PER_MS } from './coordinator.js';
 export { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, OFFSETS_RETENTION_MS_DEFAULT, type GroupLimits } from './defaults.js';

@@ -23,7 +23,7 @@ export interface ScramCredential {
 export interface UserRecord {
   /** USER_NAME_PATTERN. */
   name: string;
-  /** At most one per mechanism. */
+  /** At most one per mechanism; none once Kafka's AlterUserScramCredentials deleted them all (the user, its tokens and ACLs stay). */
   credentials: ScramCredential[];
   createdAtMs: number;
 }
@@ -80,6 +80,46 @@ function checkBase64(c: Checks, field: string, value: unknown): void {
   c.add('INVALID_REQUEST', field, `${field} must be base64 of at most ${USER_LIMITS.scramFieldLengthMax} characters`);
 }
 
+function checkCredential(c: Checks, at: string, cred: ScramCredential): void {
+  if (!(SCRAM_MECHANISMS as readonly unknown[]).includes(cred?.mechanism)) c.add('INVALID_REQUEST', `${at}.mechanism`, `${at}.mechanism must be one of ${SCRAM_MECHANISMS.join(', ')}`);
+  checkInt(c, `${at}.iterations`, cred?.iterations, USER_LIMITS.scramIterationsMin, USER_LIMITS.scramIterationsMax);
+  checkBase64(c, `${at}.salt`, cred?.salt);
+  checkBase64(c, `${at}.storedKey`, cred?.storedKey);
+  checkBase64(c, `${at}.serverKey`, cred?.serverKey);
+}
+
+/**
+ * One user's SCRAM credentials changed at once (Kafka's AlterUserScramCredentials): each upserted
+ * credential replaces the user's one of its mechanism, each removed mechanism's credential goes.
+ * A mechanism appears once in all. An upsert creates a missing user (createdAtMs is then its creation time).
+ */
+export interface ScramCredentialChange {
+  name: string;
+  upsert: ScramCredential[];
+  remove: ScramMechanism[];
+  createdAtMs: number;
+}
+
+/** created: the user did not exist; missing: a removal named a credential the user does not have (nothing changed). */
+export type ScramCredentialOutcome = 'created' | 'altered' | 'missing';
+
+function checkScramChange(c: Checks, change: ScramCredentialChange): void {
+  if (typeof change !== 'object' || change === null || !Array.isArray(change.upsert) || !Array.isArray(change.remove)) {
+    c.add('INVALID_REQUEST', 'change', 'change must be an object with upsert and remove lists');
+    return;
+  }
+  checkUserName(c, 'change.name', change.name);
+  checkInt(c, 'change.createdAtMs', change.createdAtMs, 0, Number.MAX_SAFE_INTEGER);
+  const mechanisms = [...change.upsert.map((cred) => cred?.mechanism), ...change.remove];
+  if (mechanisms.length === 0 || mechanisms.length > SCRAM_MECHANISMS.length || new Set(mechanisms).size !== mechanisms.length) {
+    c.add('INVALID_REQUEST', 'change', `a change names 1..${SCRAM_MECHANISMS.length} mechanisms, each once`);
+  }
+  change.upsert.forEach((cred, i) => checkCredential(c, `change.upsert[${i}]`, cred));
+  change.remove.forEach((m, i) => {
+    if (!(SCRAM_MECHANISMS as readonly unknown[]).includes(m)) c.add('INVALID_REQUEST', `change.remove[${i}]`, `change.remove[${i}] must be one of ${SCRAM_MECHANISMS.join(', ')}`);
+  });
+}
+
 function checkUser(c: Checks, user: UserRecord): void {
   if (typeof user !== 'object' || user === null) {
     c.add('INVALID_REQUEST', 'user', 'user must be an object');
@@ -94,13 +134,9 @@ function checkUser(c: Checks, user: UserRecord): void {
   const seen = new Set<string>();
   user.credentials.forEach((cred, i) => {
     const at = `user.credentials[${i}]`;
-    if (!(SCRAM_MECHANISMS as readonly unknown[]).includes(cred?.mechanism)) c.add('INVALID_REQUEST', `${at}.mechanism`, `${at}.mechanism must be one of ${SCRAM_MECHANISMS.join(', ')}`);
-    else if (seen.has(cred.mechanism)) c.add('INVALID_REQUEST', `${at}.mechanism`, `${at}: two credentials for ${cred.mechanism}`);
+    checkCredential(c, at, cred);
+    if (seen.has(cred?.mechanism)) c.add('INVALID_REQUEST', `${at}.mechanism`, `${at}: two credentials for ${cred.mechanism}`);
     seen.add(cred?.mechanism);
-    checkInt(c, `${at}.iterations`, cred?.iterations, USER_LIMITS.scramIterationsMin, USER_LIMITS.scramIterationsMax);
-    checkBase64(c, `${at}.salt`, cred?.salt);
-    checkBase64(c, `${at}.storedKey`, cred?.storedKey);
-    checkBase64(c, `${at}.serverKey`, cred?.serverKey);
   });
 }
 
@@ -133,6 +169,7 @@ function run(what: string, body: (c: Checks) => void): void {
 /** The argument checks of the user calls, shared by both engines. */
 export const userArguments = {
   putUser: (user: UserRecord): void => run('putUser', (c) => checkUser(c, user)),
+  alterScramCredentials: (change: ScramCredentialChange): void => run('alterScramCredentials', (c) => checkScramChange(c, change)),
   userName: (what: string, name: string): void => run(what, (c) => checkUserName(c, 'name', name)),
   createToken: (token: ApiTokenRecord): void => run('createToken', (c) => checkToken(c, token)),
   tokenId: (what: string, id: string): void => run(what, (c) => checkTokenId(c, 'id', id)),
@@ -147,6 +184,8 @@ export const userArguments = {
 export interface UserStore {
   /** Creates the user or replaces its credentials (createdAtMs of an existing user is kept). USER_LIMIT past usersMax. */
   putUser(user: UserRecord, options?: CallOptions): Promise<{ created: boolean }>;
+  /** One user's SCRAM credentials changed at once; USER_LIMIT when an upsert would create a user past usersMax. */
+  alterScramCredentials(change: ScramCredentialChange, options?: CallOptions): Promise<ScramCredentialOutcome>;
   getUser(name: string, options?: CallOptions): Promise<UserRecord | null>;
   /** Sorted by name. */
   listUsers(options?: CallOptions): Promise<UserRecord[]>;

@@ -1,7 +1,7 @@
 // The conformance suite's users and API tokens (conformance.ts runs it for every engine).
 
 import { describe, expect, it } from 'vitest';
-import { USER_LIMITS, type ApiTokenRecord, type Coordinator, type UserRecord } from '@strata/coord';
+import { USER_LIMITS, type ApiTokenRecord, type Coordinator, type ScramCredential, type ScramMechanism, type UserRecord } from '@strata/coord';
 import { expectStrataError, type ConformanceTarget } from './conformance.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -79,6 +79,37 @@ export function describeUserConformance(get: () => { co: Coordinator; target: Co
       expect(await co.deleteUser('alice')).toBe(true);
       expect(await co.getToken(token('b2', 'x').id)).toBeNull();
       expect((await co.listTokens('bob')).map((t) => t.id)).toEqual([token('c3', 'x').id]);
+    });
+
+    it('alters one user\'s SCRAM credentials at once (Kafka AlterUserScramCredentials): upsert creates, removal of a missing one changes nothing, the last removed leaves the user and its tokens', async () => {
+      const { co } = get();
+      const [sha256, sha512] = user('x', 8192).credentials as [ScramCredential, ScramCredential];
+      const change = (upsert: ScramCredential[], remove: ScramMechanism[]) => ({ name: 'kafka-admin', upsert, remove, createdAtMs: 1_750_000_000_000 });
+      expect(await co.alterScramCredentials(change([], ['SCRAM-SHA-256']))).toBe('missing');
+      expect(await co.getUser('kafka-admin')).toBeNull();
+      expect(await co.alterScramCredentials(change([sha512], []))).toBe('created');
+      expect(await co.getUser('kafka-admin')).toEqual({ name: 'kafka-admin', createdAtMs: 1_750_000_000_000, credentials: [sha512] });
+      await co.createToken(token('a9', 'kafka-admin'));
+      expect(await co.alterScramCredentials({ ...change([{ ...sha256, iterations: 4096 }], ['SCRAM-SHA-512']), createdAtMs: 1 })).toBe('altered');
+      expect(await co.getUser('kafka-admin')).toEqual({ name: 'kafka-admin', createdAtMs: 1_750_000_000_000, credentials: [{ ...sha256, iterations: 4096 }] });
+      expect(await co.alterScramCredentials(change([sha512], []))).toBe('altered');
+      expect((await co.getUser('kafka-admin'))?.credentials.map((c) => c.mechanism).sort()).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-512']);
+      expect(await co.alterScramCredentials(change([], ['SCRAM-SHA-256', 'SCRAM-SHA-512']))).toBe('altered');
+      expect(await co.getUser('kafka-admin')).toEqual({ name: 'kafka-admin', createdAtMs: 1_750_000_000_000, credentials: [] });
+      expect((await co.listUsers()).find((u) => u.name === 'kafka-admin')?.credentials).toEqual([]);
+      expect((await co.listTokens('kafka-admin')).map((t) => t.id)).toEqual([token('a9', 'x').id]);
+    });
+
+    it('refuses a bad SCRAM credential change (a mechanism twice, none, too few iterations, an unknown mechanism) and writes nothing', async () => {
+      const { co, target } = get();
+      const [sha256] = user('x').credentials as [ScramCredential];
+      const before = await target.footprint();
+      await expectStrataError(co.alterScramCredentials({ name: 'm', upsert: [sha256], remove: ['SCRAM-SHA-256'], createdAtMs: 1 }), 'INVALID_REQUEST');
+      await expectStrataError(co.alterScramCredentials({ name: 'm', upsert: [], remove: [], createdAtMs: 1 }), 'INVALID_REQUEST');
+      await expectStrataError(co.alterScramCredentials({ name: 'm', upsert: [{ ...sha256, iterations: 4095 }], remove: [], createdAtMs: 1 }), 'INVALID_REQUEST');
+      await expectStrataError(co.alterScramCredentials({ name: 'm', upsert: [], remove: ['SCRAM-SHA-1' as ScramMechanism], createdAtMs: 1 }), 'INVALID_REQUEST');
+      await expectStrataError(co.alterScramCredentials({ name: 'a,b', upsert: [sha256], remove: [], createdAtMs: 1 }), 'INVALID_REQUEST');
+      expect(await target.footprint()).toBe(before);
     });
 
     it('holds a user to tokensPerUserMax tokens', async () => {

@@ -40,6 +40,7 @@ export const ApiKey = {
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTransactions: 65,

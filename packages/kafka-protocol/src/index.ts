@@ -51,6 +51,7 @@ export { AUTHORIZED_OPERATIONS_OMITTED } from './messages/metadata.js';
 export { ListOffsetsTimestamp } from './messages/list-offsets.js';
 export { AlterConfigOp, ConfigResourceType } from './messages/configs.js';
 export { ClientQuotaMatchType } from './messages/client-quotas.js';
+export { ScramMechanismCode } from './messages/scram-credentials.js';
 
 export { SUPPORTED_APIS, isSupportedVersion } from './supported.js';
 export type { VersionSpan } from './supported.js';

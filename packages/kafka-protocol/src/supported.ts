@@ -30,6 +30,7 @@
 //   regex, which Strata refuses); ConsumerGroupDescribe 0: v1 adds each member's type (classic or
 //   consumer), which means something only once a group can hold both.
 // - DescribeAcls, CreateAcls, DeleteAcls 0-3 (issue #14's ACLs): every version Kafka 4 defines.
+// - DescribeUserScramCredentials and AlterUserScramCredentials 0 (KIP-554): all there are.
 // - ListOffsets up to 7 (max timestamp, -3): v8/v9 announce earliest-local (-4)
 //   and latest-tiered (-5), which Strata's tiering does not distinguish yet.
 //
@@ -95,6 +96,8 @@ export const SUPPORTED_APIS: ReadonlyMap<number, VersionSpan> = new Map<number, 
   [ApiKey.DescribeAcls, { min: 0, max: 3 }],
   [ApiKey.CreateAcls, { min: 0, max: 3 }],
   [ApiKey.DeleteAcls, { min: 0, max: 3 }],
+  [ApiKey.DescribeUserScramCredentials, { min: 0, max: 0 }],
+  [ApiKey.AlterUserScramCredentials, { min: 0, max: 0 }],
 ]);
 
 export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {

@@ -388,9 +388,8 @@ async function startOnLockedDataDir(
   let internalServer: InternalServer;
   try {
     internalServer = await startInternalServer({
-      host: clusterConfig.internalHost,
-      port: clusterConfig.internalPort,
-      credentials,
+      host: clusterConfig.internalHost, port: clusterConfig.internalPort,
+      credentials, metrics: metrics.registry,
       registry,
       node: () => clusterNode,
       logger,

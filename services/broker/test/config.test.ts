@@ -63,6 +63,16 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ STRATA_SUPER_USERS: 'User:admin' }, []))).toEqual(['STRATA_SUPER_USERS: set, but STRATA_AUTHORIZER is not acl (nothing is checked)']);
   });
 
+  it('binds broker certificates to broker ids by CN unless told otherwise; refuses another rule, and a rule without mTLS', () => {
+    expect(loadConfig({}, []).cluster.internalCertBinding).toBe('cn');
+    const mtls = { STRATA_TLS_CERT_FILE: '/etc/strata/broker.crt', STRATA_TLS_KEY_FILE: '/etc/strata/broker.key', STRATA_TLS_CLIENT_CA_FILE: '/etc/strata/ca.crt' };
+    expect(loadConfig({ ...mtls, STRATA_INTERNAL_CERT_BINDING: 'dns-san' }, []).cluster.internalCertBinding).toBe('dns-san');
+    expect(problemsOf(() => loadConfig({ ...mtls, STRATA_INTERNAL_CERT_BINDING: 'subject' }, []))).toEqual(['STRATA_INTERNAL_CERT_BINDING must be one of cn, dns-san, none, got "subject"']);
+    expect(problemsOf(() => loadConfig({ STRATA_INTERNAL_CERT_BINDING: 'none' }, []))).toEqual([
+      'STRATA_INTERNAL_CERT_BINDING: set, but STRATA_TLS_CLIENT_CA_FILE is not (without mTLS there is no broker certificate to bind)',
+    ]);
+  });
+
   it('has a flag for every setting', () => {
     expect(flagName('STRATA_HTTP_PORT')).toBe('--http-port');
     expect(topicDefaultEnvName('min.insync.replicas')).toBe('STRATA_DEFAULT_MIN_INSYNC_REPLICAS');
@@ -199,6 +209,7 @@ describe('loadConfig', () => {
       maxConnections: DEFAULTS.kafkaMaxConnections,
       maxConnectionsPerAddress: DEFAULTS.kafkaMaxConnectionsPerAddress,
       connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+      scramUsersPerRequestMax: DEFAULTS.kafkaScramUsersPerRequestMax,
       groupSessionTimeoutMs: 45_000,
       groups: {
         initialRebalanceDelayMs: 3_000,

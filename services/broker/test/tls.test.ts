@@ -207,6 +207,7 @@ describe('the Kafka listener under mTLS', () => {
         maxConnections: 10,
         maxConnectionsPerAddress: 10,
         connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+  scramUsersPerRequestMax: DEFAULTS.kafkaScramUsersPerRequestMax,
         groupSessionTimeoutMs: DEFAULTS.kafkaGroupSessionTimeoutMs,
         groups: {
           initialRebalanceDelayMs: DEFAULTS.kafkaGroupInitialRebalanceDelayMs,

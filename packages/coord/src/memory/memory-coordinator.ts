@@ -78,7 +78,7 @@ import * as partitions from './partitions.js';
 import { MemoryState, type MemoryCoordinatorOptions } from './state.js';
 import * as topics from './topics.js';
 import * as users from './users.js';
-import type { ApiTokenRecord, UserRecord } from '../users.js';
+import type { ApiTokenRecord, ScramCredentialChange, ScramCredentialOutcome, UserRecord } from '../users.js';
 
 export type { MemoryCoordinatorOptions } from './state.js';
 export type { ImportedPartition, ImportedState } from './import.js';
@@ -290,6 +290,10 @@ export class MemoryCoordinator implements Coordinator {
   // ---- users -----------------------------------------------------------------------------------
   putUser(user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
     return users.putUser(this.#s, user, options);
+  }
+
+  alterScramCredentials(change: ScramCredentialChange, options?: CallOptions): Promise<ScramCredentialOutcome> {
+    return users.alterScramCredentials(this.#s, change, options);
   }
 
   getUser(name: string, options?: CallOptions): Promise<UserRecord | null> {

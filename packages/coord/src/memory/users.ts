@@ -4,7 +4,7 @@
 import type { CallOptions } from '../coordinator.js';
 import { coordError } from '../errors.js';
 import { compareNames } from '../results.js';
-import { USER_LIMITS, userArguments, type ApiTokenRecord, type UserRecord } from '../users.js';
+import { USER_LIMITS, userArguments, type ApiTokenRecord, type ScramCredentialChange, type ScramCredentialOutcome, type UserRecord } from '../users.js';
 import type { MemoryState } from './state.js';
 
 export async function putUser(s: MemoryState, user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
@@ -21,6 +21,28 @@ export async function putUser(s: MemoryState, user: UserRecord, options?: CallOp
       users.push(structuredClone(user));
       users.sort((a, b) => compareNames(a.name, b.name));
       return { next: { ...draft, users }, value: { created: true } };
+    }),
+  );
+}
+
+export async function alterScramCredentials(s: MemoryState, change: ScramCredentialChange, options?: CallOptions): Promise<ScramCredentialOutcome> {
+  userArguments.alterScramCredentials(change);
+  return s.serialize('alterScramCredentials', options, () =>
+    s.changeCluster<ScramCredentialOutcome>((draft) => {
+      const users = draft.users ?? [];
+      const at = users.findIndex((u) => u.name === change.name);
+      const current = at >= 0 ? users[at]!.credentials : [];
+      if (change.remove.some((m) => !current.some((c) => c.mechanism === m))) return { value: 'missing' };
+      const touched = new Set<string>([...change.remove, ...change.upsert.map((c) => c.mechanism)]);
+      const credentials = [...current.filter((c) => !touched.has(c.mechanism)), ...structuredClone(change.upsert)];
+      if (at >= 0) {
+        users[at] = { ...users[at]!, credentials };
+        return { next: { ...draft, users }, value: 'altered' };
+      }
+      if (users.length >= USER_LIMITS.usersMax) return { error: coordError('USER_LIMIT', { user: change.name, users: users.length }) };
+      users.push({ name: change.name, credentials, createdAtMs: change.createdAtMs });
+      users.sort((a, b) => compareNames(a.name, b.name));
+      return { next: { ...draft, users }, value: 'created' };
     }),
   );
 }

@@ -65,7 +65,7 @@ import * as manifests from './manifests.js';
 import * as partitions from './partitions.js';
 import * as topics from './topics.js';
 import * as users from './users.js';
-import type { ApiTokenRecord, UserRecord } from '../users.js';
+import type { ApiTokenRecord, ScramCredentialChange, ScramCredentialOutcome, UserRecord } from '../users.js';
 
 export type { RedisCoordinatorOptions } from './connection.js';
 
@@ -277,6 +277,10 @@ export class RedisCoordinator implements Coordinator {
   // ---- users -----------------------------------------------------------------------------------
   putUser(user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
     return users.putUser(this.#c, user, options);
+  }
+
+  alterScramCredentials(change: ScramCredentialChange, options?: CallOptions): Promise<ScramCredentialOutcome> {
+    return users.alterScramCredentials(this.#c, change, options);
   }
 
   getUser(name: string, options?: CallOptions): Promise<UserRecord | null> {

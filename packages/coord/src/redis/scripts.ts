@@ -55,6 +55,7 @@ export const SCRIPT_NAMES = [
   'allocate-producer-ids',
   'alter-quotas',
   'put-user',
+  'alter-scram-credentials',
   'delete-user',
   'create-token',
   'revoke-token',

@@ -4,7 +4,7 @@
 import { StrataError } from '@strata/protocol';
 import type { CallOptions } from '../coordinator.js';
 import { compareNames } from '../results.js';
-import { USER_LIMITS, userArguments, type ApiTokenRecord, type UserRecord } from '../users.js';
+import { USER_LIMITS, userArguments, type ApiTokenRecord, type ScramCredentialChange, type ScramCredentialOutcome, type UserRecord } from '../users.js';
 import { int } from './codec.js';
 import type { RedisConnection } from './connection.js';
 
@@ -14,6 +14,25 @@ function parse<T>(json: string, what: string): T {
   } catch (e) {
     throw new StrataError('STORAGE_ERROR', `the coordinator holds a ${what} that is not JSON`, { cause: e });
   }
+}
+
+/** A stored user; Lua's cjson writes an empty list as {} (alter-scram-credentials-1.lua leaves a user with none). */
+function parseUser(json: string): UserRecord {
+  const user = parse<UserRecord>(json, 'user');
+  if (!Array.isArray(user.credentials)) user.credentials = [];
+  return user;
+}
+
+const SCRAM_OUTCOMES: readonly ScramCredentialOutcome[] = ['missing', 'altered', 'created'];
+
+export async function alterScramCredentials(c: RedisConnection, change: ScramCredentialChange, options?: CallOptions): Promise<ScramCredentialOutcome> {
+  userArguments.alterScramCredentials(change);
+  return c.call(`alterScramCredentials ${change.name}`, { user: change.name }, options, async () => {
+    const args = [change.name, change.createdAtMs, USER_LIMITS.usersMax, change.remove.join(','), JSON.stringify(change.upsert)];
+    const outcome = SCRAM_OUTCOMES[int(await c.eval('alter-scram-credentials', [c.keys.users()], args), 'outcome')];
+    if (outcome === undefined) throw new StrataError('STORAGE_ERROR', 'alter-scram-credentials answered an unknown outcome');
+    return outcome;
+  });
 }
 
 export async function putUser(c: RedisConnection, user: UserRecord, options?: CallOptions): Promise<{ created: boolean }> {
@@ -28,13 +47,13 @@ export async function getUser(c: RedisConnection, name: string, options?: CallOp
   userArguments.userName('getUser', name);
   return c.call(`getUser ${name}`, { user: name }, options, async () => {
     const json = await c.redis.hget(c.keys.users(), name);
-    return json === null ? null : parse<UserRecord>(json, 'user');
+    return json === null ? null : parseUser(json);
   });
 }
 
 export async function listUsers(c: RedisConnection, options?: CallOptions): Promise<UserRecord[]> {
   return c.call('listUsers', {}, options, async () => {
-    const all = (await c.redis.hvals(c.keys.users())).map((json) => parse<UserRecord>(json, 'user'));
+    const all = (await c.redis.hvals(c.keys.users())).map(parseUser);
     return all.sort((a, b) => compareNames(a.name, b.name));
   });
 }

@@ -35,6 +35,12 @@ import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse } from './offsets.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
 import { InitProducerIdRequest, InitProducerIdResponse } from './producer.js';
+import {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from './scram-credentials.js';
 import { SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse } from './sasl.js';
 import {
   CreatePartitionsRequest,
@@ -78,6 +84,8 @@ export const MESSAGES = {
   47: { request: OffsetDeleteRequest, response: OffsetDeleteResponse },
   48: { request: DescribeClientQuotasRequest, response: DescribeClientQuotasResponse },
   49: { request: AlterClientQuotasRequest, response: AlterClientQuotasResponse },
+  50: { request: DescribeUserScramCredentialsRequest, response: DescribeUserScramCredentialsResponse },
+  51: { request: AlterUserScramCredentialsRequest, response: AlterUserScramCredentialsResponse },
   60: { request: DescribeClusterRequest, response: DescribeClusterResponse },
   68: { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse },
   69: { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },

@@ -41,8 +41,20 @@ async function saltedPassword(hash: Hash, password: string, salt: Buffer, iterat
 
 /** The stored form of a password for one mechanism (a new random salt). */
 export async function deriveCredential(mechanism: ScramMechanism, password: string, iterations: number, salt: Buffer = randomBytes(SALT_BYTES)): Promise<ScramCredential> {
+  return credentialOfSaltedPassword(mechanism, salt, await saltedPassword(HASHES[mechanism], password, salt, iterations), iterations);
+}
+
+/** Bytes of a salted password (PBKDF2's output: the hash's size) for the mechanism. */
+export function saltedPasswordBytes(mechanism: ScramMechanism): number {
+  return HASHES[mechanism].bytes;
+}
+
+/**
+ * The stored form from a salted password a client computed (Kafka's AlterUserScramCredentials):
+ * the server keeps StoredKey and ServerKey, never the salted password itself.
+ */
+export function credentialOfSaltedPassword(mechanism: ScramMechanism, salt: Buffer, salted: Buffer, iterations: number): ScramCredential {
   const hash = HASHES[mechanism];
-  const salted = await saltedPassword(hash, password, salt, iterations);
   const clientKey = hmac(hash, salted, 'Client Key');
   return {
     mechanism,

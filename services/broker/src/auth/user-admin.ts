@@ -3,7 +3,7 @@
 // receives what verifies a secret. Every change is audited: one line with the acting principal,
 // its source address and what changed, never the secret.
 
-import { SCRAM_MECHANISMS, type ApiTokenRecord, type Coordinator, type ScramMechanism, type UserRecord } from '@strata/coord';
+import { SCRAM_MECHANISMS, type ApiTokenRecord, type Coordinator, type ScramCredential, type ScramCredentialOutcome, type ScramMechanism, type UserRecord } from '@strata/coord';
 import { StrataError } from '@strata/protocol';
 import type { Logger } from '../logger.js';
 import { deriveCredential } from './scram.js';
@@ -51,6 +51,23 @@ export class UserAdmin {
     this.#audit(actor, created ? 'user created' : 'user password replaced', { user: request.name, mechanisms });
     const stored = await this.#co.getUser(request.name);
     return { created, user: viewOf(stored ?? record) };
+  }
+
+  /**
+   * Kafka's AlterUserScramCredentials for one user: credentials the client derived (upsert) and
+   * mechanisms to remove, at once; an upsert creates a missing user. 'missing': a removal named a
+   * credential the user does not have, and nothing changed.
+   */
+  async alterScramCredentials(actor: Actor, name: string, upsert: ScramCredential[], remove: ScramMechanism[], signal?: AbortSignal): Promise<ScramCredentialOutcome> {
+    const outcome = await this.#co.alterScramCredentials({ name, upsert, remove, createdAtMs: this.#now() }, { ...(signal === undefined ? {} : { signal }) });
+    if (outcome !== 'missing') {
+      this.#audit(actor, outcome === 'created' ? 'user created' : 'user SCRAM credentials changed', {
+        user: name,
+        upserted: upsert.map((c) => ({ mechanism: c.mechanism, iterations: c.iterations })),
+        removed: remove,
+      });
+    }
+    return outcome;
   }
 
   async deleteUser(actor: Actor, name: string): Promise<void> {

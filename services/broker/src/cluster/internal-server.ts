@@ -7,6 +7,7 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { ListenerGuard, type ConnectionLimits } from '../http/admission.js';
 import { createHttpServer } from '../security/http-server.js';
 import type { TlsMaterial } from '../security/tls.js';
@@ -33,12 +34,15 @@ export interface InternalServerOptions {
   maxWaitMsCap: number;
   /** Connections and timeouts, as on the public listener (no request here has a body). */
   limits: ConnectionLimits;
-  /** HTTPS with the broker's certificate (under mTLS a peer must present one the client CA signed); null: plaintext. */
+  /** HTTPS with the broker's certificate (under mTLS a peer must present one the client CA signed, naming its broker id); null: plaintext. */
   tls: TlsMaterial | null;
+  /** The broker's metrics (refused broker credentials are counted there). */
+  metrics: Registry;
 }
 
 export async function startInternalServer(options: InternalServerOptions): Promise<InternalServer> {
   const refusals = new RefusalLog(options.logger);
+  options.credentials.attachMetrics(options.metrics);
   const server: Server = createHttpServer(options.limits, options.tls, (req, res) => {
     void handle(req, res).catch((e: unknown) => {
       options.logger.warn('internal request failed', { url: req.url, err: e });
@@ -48,10 +52,11 @@ export async function startInternalServer(options: InternalServerOptions): Promi
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const check = options.credentials.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/');
+    const check = options.credentials.verify(req.headers.authorization, req.method ?? 'GET', req.url ?? '/', req.socket);
     if (!check.ok) {
       refusals.note(check, req);
-      return json(res, 401, { error: 'unauthorized' });
+      const message = `unauthorized: ${check.reason}${check.detail === undefined ? '' : ` (${check.detail})`}`;
+      return json(res, 401, { error: message, code: 'BROKER_AUTHENTICATION_FAILED' });
     }
     const url = new URL(req.url ?? '/', 'http://internal');
     if (req.method !== 'GET' || !url.pathname.startsWith(INTERNAL_PREFIX)) return json(res, 404, { error: 'not found' });

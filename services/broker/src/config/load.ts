@@ -25,7 +25,7 @@ import {
   type KafkaMetadataMode,
 } from './settings.js';
 import { authConfig, authorizationConfig } from './load-security.js';
-import { type BrokerConfig, type ClusterConfig, type KafkaConfig, type ObjectStoreConfig, type TlsConfig } from './types.js';
+import { INTERNAL_CERT_BINDINGS, type BrokerConfig, type ClusterConfig, type InternalCertBinding, type KafkaConfig, type ObjectStoreConfig, type TlsConfig } from './types.js';
 
 /**
  * Reads the configuration from `env` and `argv` (flags only, e.g. process.argv after the
@@ -195,6 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
   }
 
   // Fields checked against each other.
+  if (raw(STRING_SETTINGS.internalCertBinding) !== undefined && (config.tls === null || config.tls.clientCaFile === '')) {
+    problems.push(`${STRING_SETTINGS.internalCertBinding}: set, but STRATA_TLS_CLIENT_CA_FILE is not (without mTLS there is no broker certificate to bind)`);
+  }
   // Replicas below the default factor are not made when fewer brokers are live: the check is against the largest.
   checkEffectiveConfigs(config.topicDefaults.configs, config.topicDefaults.replicationFactor, config, 'STRATA_DEFAULT', topicProblems);
   for (const p of topicProblems) problems.push(p.message);
@@ -261,6 +264,8 @@ function clusterConfig(
   const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);
   const internalHost = str(STRING_SETTINGS.internalHost, inProcess ? '127.0.0.1' : host);
   if (internalHost === '') problems.push(`${STRING_SETTINGS.internalHost}: must not be empty`);
+  const internalCertBinding = str(STRING_SETTINGS.internalCertBinding, 'cn');
+  if (!(INTERNAL_CERT_BINDINGS as readonly string[]).includes(internalCertBinding)) problems.push(`${STRING_SETTINGS.internalCertBinding} must be one of ${INTERNAL_CERT_BINDINGS.join(', ')}, got "${internalCertBinding}"`);
   const replicaLagTimeMaxMs = int(INT_SETTINGS.replicaLagTimeMaxMs);
   const replicaAckTimeoutMs = int(INT_SETTINGS.replicaAckTimeoutMs);
   const replicaFetchMaxBytes = int(INT_SETTINGS.replicaFetchMaxBytes);
@@ -310,6 +315,7 @@ function clusterConfig(
     clusterSecretReloadIntervalMs: int(INT_SETTINGS.clusterSecretReloadIntervalMs),
     internalAuthMaxSkewMs: int(INT_SETTINGS.internalAuthMaxSkewMs),
     internalAuthNoncesMax: int(INT_SETTINGS.internalAuthNoncesMax),
+    internalCertBinding: (INTERNAL_CERT_BINDINGS as readonly string[]).includes(internalCertBinding) ? (internalCertBinding as InternalCertBinding) : 'cn',
     replicaLagTimeMaxMs,
     replicaAckTimeoutMs,
     replicaFetchMaxBytes,
@@ -423,6 +429,7 @@ function kafkaConfig(str: (name: string, fallback: string) => string, int: (sett
     maxConnections: int(INT_SETTINGS.kafkaMaxConnections),
     maxConnectionsPerAddress: int(INT_SETTINGS.kafkaMaxConnectionsPerAddress),
     connectionsMaxIdleMs: int(INT_SETTINGS.kafkaConnectionsMaxIdleMs),
+    scramUsersPerRequestMax: int(INT_SETTINGS.kafkaScramUsersPerRequestMax),
     groupSessionTimeoutMs: int(INT_SETTINGS.kafkaGroupSessionTimeoutMs),
     groups: {
       initialRebalanceDelayMs: int(INT_SETTINGS.kafkaGroupInitialRebalanceDelayMs),

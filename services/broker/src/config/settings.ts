@@ -191,6 +191,8 @@ export const DEFAULTS = Object.freeze({
   kafkaMaxConnectionsPerAddress: 1_000,
   /** Kafka's connections.max.idle.ms: a connection with nothing in flight and no byte for this long is closed. */
   kafkaConnectionsMaxIdleMs: 600_000,
+  /** Users one AlterUserScramCredentials may change (one coordinator change each); the rest answer INVALID_REQUEST. */
+  kafkaScramUsersPerRequestMax: 100,
   /**
    * Kafka's group.consumer.session.timeout.ms (45 s): how long a KIP-848 member on the Kafka listener
    * lives without a heartbeat before its partitions move (its heartbeat interval is a third of it, at
@@ -388,6 +390,7 @@ export const INT_SETTINGS = {
   kafkaRequestBytesInFlight: { env: 'STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT', default: DEFAULTS.kafkaRequestBytesInFlight, min: 64 * 1024, max: 1024 * 1024 * MiB },
   kafkaMaxConnections: { env: 'STRATA_KAFKA_MAX_CONNECTIONS', default: DEFAULTS.kafkaMaxConnections, min: 1, max: 1_000_000 },
   kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
+  kafkaScramUsersPerRequestMax: { env: 'STRATA_KAFKA_SCRAM_USERS_PER_REQUEST_MAX', default: DEFAULTS.kafkaScramUsersPerRequestMax, min: 1, max: 10_000 },
   kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
   kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
   saslSessionLifetimeMs: { env: 'STRATA_SASL_SESSION_LIFETIME_MS', default: DEFAULTS.saslSessionLifetimeMs, min: 0, max: 7 * 24 * 3_600_000 },
@@ -432,6 +435,8 @@ export const STRING_SETTINGS = {
   clusterSecretFile: 'STRATA_CLUSTER_SECRET_FILE',
   // The address the internal (broker-to-broker) listener binds; default STRATA_HOST with Redis, loopback without.
   internalHost: 'STRATA_INTERNAL_HOST',
+  // Under mTLS, what binds a peer broker's certificate to its id: cn (default), dns-san or none.
+  internalCertBinding: 'STRATA_INTERNAL_CERT_BINDING',
   // Comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser.
   corsOrigins: 'STRATA_CORS_ORIGINS',
   internalAdvertisedUrl: 'STRATA_INTERNAL_ADVERTISED_URL',

@@ -11,6 +11,10 @@ import type { TopicConfigs } from '../topics/topic-config.js';
  * node: with STRATA_REDIS_URL its coordinator is that Redis, else the in-process engine under the
  * data dir (a cluster of one). The Redis settings are the only ones that differ.
  */
+/** cn: the subject's CN is the broker id; dns-san: a DNS subjectAltName is; none: any certificate of the CA speaks for any broker. */
+export const INTERNAL_CERT_BINDINGS = ['cn', 'dns-san', 'none'] as const;
+export type InternalCertBinding = (typeof INTERNAL_CERT_BINDINGS)[number];
+
 export interface ClusterConfig {
   /** redis://[user:password@]host:port[/db]; empty: the in-process coordinator under the data dir. */
   redisUrl: string;
@@ -49,6 +53,8 @@ export interface ClusterConfig {
   internalAuthMaxSkewMs: number;
   /** Nonces remembered against replays. */
   internalAuthNoncesMax: number;
+  /** Under mTLS, which part of a peer broker's certificate must name its broker id (security/broker-credentials.ts). */
+  internalCertBinding: InternalCertBinding;
   /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
   replicaLagTimeMaxMs: number;
   /** acks=all: how long a produce waits for the ISR before it fails (REQUEST_TIMED_OUT, retriable). */
@@ -229,6 +235,8 @@ export interface KafkaConfig {
   maxConnections: number;
   maxConnectionsPerAddress: number;
   connectionsMaxIdleMs: number;
+  /** Users one AlterUserScramCredentials may change. */
+  scramUsersPerRequestMax: number;
   /** Kafka's group.consumer.session.timeout.ms: a KIP-848 member's session, set when it joins. */
   groupSessionTimeoutMs: number;
   /** Classic consumer groups (JoinGroup/SyncGroup): the STRATA_KAFKA_GROUP_* settings. */

@@ -29,10 +29,11 @@ export function httpOrigin(credentials: BrokerCredentials): (req: IncomingMessag
       const host = req.socket.remoteAddress;
       return { replay, principal, ...(host === undefined ? {} : { host }) };
     }
-    const check = credentials.verify(req.headers.authorization, req.method ?? 'GET', replay);
+    const check = credentials.verify(req.headers.authorization, req.method ?? 'GET', replay, req.socket);
     if (!check.ok || check.brokerId !== forwardedBy) {
       const reason = check.ok ? 'the credential names another broker' : check.reason;
-      throw new StrataError('BROKER_AUTHENTICATION_FAILED', `a request forwarded by another broker must carry that broker's valid credential (${reason})`, { details: { reason } });
+      const detail = check.ok || check.detail === undefined ? '' : `: ${check.detail}`;
+      throw new StrataError('BROKER_AUTHENTICATION_FAILED', `a request forwarded by another broker must carry that broker's valid credential (${reason}${detail})`, { details: { reason } });
     }
     const principal = carried(req, FORWARDED_PRINCIPAL_HEADER);
     const host = carried(req, FORWARDED_HOST_HEADER);

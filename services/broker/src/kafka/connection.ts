@@ -19,6 +19,7 @@ import { setMaxListeners } from 'node:events';
 import { peerPrincipal } from '../security/tls.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
+import type { PrincipalSeat } from './principal-connections.js';
 import { SaslSession } from './sasl-session.js';
 import type { ByteBudget } from './byte-budget.js';
 import { FrameReader } from './frame-reader.js';
@@ -49,7 +50,8 @@ export interface InboundRequest {
  * or dropped), write nothing (produce with acks=0), or close the connection (garbage).
  */
 export type KafkaReply =
-  | { kind: 'respond'; chunks: Buffer[]; release?: () => void; throttleMs?: number }
+  /** closeAfter: the answer is the connection's last (written, then the connection closes for that reason). */
+  | { kind: 'respond'; chunks: Buffer[]; release?: () => void; throttleMs?: number; closeAfter?: { reason: RefusalReason; message: string } }
   | { kind: 'silent'; throttleMs?: number }
   | { kind: 'close'; reason: RefusalReason; message: string };
 
@@ -66,6 +68,8 @@ export interface ConnectionOptions {
   frameIdleTimeoutMs: number;
   logger: Logger;
   metrics: KafkaListenerMetrics;
+  /** Where the connection counts against STRATA_MAX_CONNECTIONS_PER_PRINCIPAL (SASL moves it to its principal). */
+  seat?: PrincipalSeat;
 }
 
 interface Pending {
@@ -106,7 +110,7 @@ export class KafkaConnection {
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.session = new SaslSession(socket.remoteAddress ?? 'unknown', peerPrincipal(socket));
+    this.session = new SaslSession(socket.remoteAddress ?? 'unknown', peerPrincipal(socket), options.seat);
     this.#o = options;
     this.#reader = new FrameReader(options.maxRequestBytes);
     this.#closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -250,6 +254,11 @@ export class KafkaConnection {
       if (!wrote) this.socket.cork();
       wrote = true;
       this.#write(reply!);
+      if (reply!.closeAfter !== undefined) {
+        this.socket.uncork();
+        this.#refuse(reply!.closeAfter.reason, reply!.closeAfter.message);
+        return;
+      }
     }
     if (wrote) {
       this.socket.uncork();

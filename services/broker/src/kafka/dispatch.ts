@@ -49,6 +49,7 @@ import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslAuthenticateHandler, saslHandshakeHandler } from './handlers/sasl.js';
+import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './handlers/scram-credentials.js';
 import type { KafkaListenerMetrics } from './metrics.js';
 
 export interface DispatchContext {
@@ -122,6 +123,8 @@ export function createDispatch(dc: DispatchContext): Dispatch {
     [ApiKey.DescribeAcls, describeAclsHandler(deps)],
     [ApiKey.CreateAcls, createAclsHandler(deps)],
     [ApiKey.DeleteAcls, deleteAclsHandler(deps)],
+    [ApiKey.DescribeUserScramCredentials, describeUserScramCredentialsHandler(deps)],
+    [ApiKey.AlterUserScramCredentials, alterUserScramCredentialsHandler(deps)],
   ]);
   const routes = new Map<number, Route>();
   const ranges: ApiRange[] = [];

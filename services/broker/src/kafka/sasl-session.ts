@@ -12,6 +12,7 @@ import type { SaslMechanism } from '../config.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { ANONYMOUS_PRINCIPAL } from '../auth/principal.js';
 import type { ScramExchange } from '../auth/scram.js';
+import type { PrincipalSeat } from './principal-connections.js';
 
 export class SaslSession {
   /** The client's address (without its port): what failed logins are charged to. */
@@ -25,10 +26,21 @@ export class SaslSession {
   #exchange: ScramExchange | null = null;
   #expiresAtMs: number | null = null;
 
-  constructor(source: string, certificate: string | undefined) {
+  readonly #seat: PrincipalSeat | undefined;
+
+  constructor(source: string, certificate: string | undefined, seat?: PrincipalSeat) {
     this.source = source;
     this.certificate = certificate;
     this.#principal = certificate ?? ANONYMOUS_PRINCIPAL;
+    this.#seat = seat;
+  }
+
+  /**
+   * Counts the connection for `principal` (STRATA_MAX_CONNECTIONS_PER_PRINCIPAL) before it is
+   * authenticated as it: false when that principal holds the most connections it may.
+   */
+  claim(principal: string): boolean {
+    return this.#seat?.move(principal) ?? true;
   }
 
   get principal(): string {

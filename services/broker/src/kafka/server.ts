@@ -3,7 +3,8 @@
 // answer them in order (connection.ts). It admits connections
 // within the total and per-address limits (the spirit of http/admission.ts: the excess is closed
 // at once), the connection_creation_rate quota of each IP address and the per-principal limit
-// (docs/architecture.md#quotas), shares one request-byte budget across them, and closes gracefully.
+// (docs/architecture.md#quotas: a certificate's principal at once, a SASL one once it authenticated,
+// principal-connections.ts), shares one request-byte budget across them, and closes gracefully.
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -14,6 +15,7 @@ import { peerPrincipal, type TlsMaterial } from '../security/tls.js';
 import { ByteBudget } from './byte-budget.js';
 import { KafkaConnection, type Dispatch } from './connection.js';
 import { KafkaListenerMetrics } from './metrics.js';
+import { PrincipalConnections } from './principal-connections.js';
 
 export interface KafkaServerOptions {
   config: KafkaConfig;
@@ -40,12 +42,13 @@ export class KafkaServer {
   readonly #budget: ByteBudget;
   readonly #connections = new Set<KafkaConnection>();
   readonly #byAddress = new Map<string, number>();
-  readonly #byPrincipal = new Map<string, number>();
+  readonly #principals: PrincipalConnections;
   #port = 0;
 
   constructor(options: KafkaServerOptions) {
     this.#o = options;
     this.#budget = new ByteBudget(options.config.requestBytesInFlight);
+    this.#principals = new PrincipalConnections(options.maxConnectionsPerPrincipal ?? 0);
     this.metrics = new KafkaListenerMetrics(options.registry, { connections: () => this.#connections.size, requestBytesInFlight: () => this.#budget.used });
     const tls = options.tls ?? null;
     if (tls === null) this.#server = createServer({ noDelay: true }, (socket) => this.#admit(socket));
@@ -128,15 +131,13 @@ export class KafkaServer {
       this.#refuseConnection(socket, 'connection_creation_rate', { address });
       return;
     }
-    // Known here only under mTLS (SASL principals arrive later, with their own check).
+    // Known here only under mTLS; a SASL principal is counted when SaslAuthenticate succeeds (the seat moves).
     const principal = peerPrincipal(socket);
-    const perPrincipalMax = this.#o.maxConnectionsPerPrincipal ?? 0;
-    const fromPrincipal = principal === undefined ? 0 : (this.#byPrincipal.get(principal) ?? 0) + 1;
-    if (principal !== undefined && perPrincipalMax > 0 && fromPrincipal > perPrincipalMax) {
-      this.#refuseConnection(socket, 'connections_per_principal', { address, principal });
+    const seat = this.#principals.seat(principal);
+    if (seat === null) {
+      this.#refuseConnection(socket, 'connections_per_principal', { address, principal: principal ?? '' });
       return;
     }
-    if (principal !== undefined) this.#byPrincipal.set(principal, fromPrincipal);
     this.#byAddress.set(address, fromAddress);
     const connection = new KafkaConnection(socket, {
       dispatch: this.#o.dispatch,
@@ -147,6 +148,7 @@ export class KafkaServer {
       frameIdleTimeoutMs: this.#o.frameIdleTimeoutMs,
       logger: this.#o.logger,
       metrics: this.metrics,
+      seat,
     });
     this.#connections.add(connection);
     socket.once('close', () => {
@@ -154,11 +156,7 @@ export class KafkaServer {
       const left = (this.#byAddress.get(address) ?? 1) - 1;
       if (left <= 0) this.#byAddress.delete(address);
       else this.#byAddress.set(address, left);
-      if (principal !== undefined) {
-        const held = (this.#byPrincipal.get(principal) ?? 1) - 1;
-        if (held <= 0) this.#byPrincipal.delete(principal);
-        else this.#byPrincipal.set(principal, held);
-      }
+      seat.leave();
     });
   }
 

@@ -13,12 +13,21 @@
 // window (bounded: NonceWindow). The body is not signed (bodies stream through); where the wire
 // must be private and whole, TLS on the internal and public ports does that.
 //
-// What it does not do: a holder of the cluster secret can derive every broker's key. Identities
-// that one broker cannot forge for another need a certificate per broker (mTLS); see
-// docs/architecture.md#internal-port.
+// What it does not do: a holder of the cluster secret can derive every broker's key. Under mTLS the
+// request's client certificate must also name the broker (certificate-binding.ts), so one broker's
+// certificate cannot speak for another; see docs/architecture.md#internal-port.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import type { InternalCertBinding } from '../config/types.js';
+import type { Logger } from '../logger.js';
+import { certificateBindingProblem } from './certificate-binding.js';
 import type { ClusterSecrets } from './cluster-secrets.js';
+import { peerPrincipal } from './tls.js';
+
+function sourceOf(peer: unknown): string {
+  return (peer as { remoteAddress?: string } | null)?.remoteAddress ?? '';
+}
 
 export const BROKER_AUTH_SCHEME = 'Strata-Broker';
 const KEY_LABEL = 'strata-broker-key/v1\0';
@@ -30,7 +39,9 @@ const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 /** Derived keys kept per secret (one per broker of the cluster; a flood of made-up ids clears it). */
 const DERIVED_KEYS_MAX = 1_024;
 
-export type CredentialCheck = { ok: true; brokerId: string } | { ok: false; reason: 'missing' | 'malformed' | 'expired' | 'bad signature' | 'replayed' };
+export type CredentialCheck =
+  | { ok: true; brokerId: string }
+  | { ok: false; reason: 'missing' | 'malformed' | 'expired' | 'bad signature' | 'replayed' | 'certificate of another broker'; detail?: string };
 
 export interface BrokerCredentialOptions {
   /** How far a credential's timestamp may be from this broker's clock, in ms. */
@@ -39,6 +50,10 @@ export interface BrokerCredentialOptions {
   noncesMax: number;
   /** Wall clock, in ms (tests move it). */
   now?: () => number;
+  /** Under mTLS, what of a peer's certificate must name the broker it signs as (certificate-binding.ts; default cn). */
+  certificateBinding?: InternalCertBinding;
+  /** Where each refusal of a valid signature for its certificate is audited. */
+  logger?: Logger;
 }
 
 export class BrokerCredentials {
@@ -47,6 +62,10 @@ export class BrokerCredentials {
   readonly #maxSkewMs: number;
   readonly #now: () => number;
   readonly #nonces: NonceWindow;
+  readonly #binding: InternalCertBinding;
+  readonly #logger: Logger | undefined;
+  /** Refused broker credentials by reason; registered in the broker's registry by attachMetrics. */
+  readonly #refused = new Counter({ name: 'strata_broker_authentication_failures_total', help: 'Broker-to-broker requests refused (internal port and forwards), by reason.', labelNames: ['reason'], registers: [] });
   /** secret -> brokerId -> key. */
   readonly #keys = new Map<string, Map<string, Buffer>>();
 
@@ -56,6 +75,13 @@ export class BrokerCredentials {
     this.#maxSkewMs = options.maxSkewMs;
     this.#now = options.now ?? Date.now;
     this.#nonces = new NonceWindow(options.noncesMax);
+    this.#binding = options.certificateBinding ?? 'cn';
+    this.#logger = options.logger;
+  }
+
+  /** Counts refusals in `registry` (once: the listeners start after the credentials exist). */
+  attachMetrics(registry: Registry): void {
+    if (registry.getSingleMetric('strata_broker_authentication_failures_total') === undefined) registry.registerMetric(this.#refused);
   }
 
   /** The Authorization value for one request of this broker (`pathAndQuery` in origin form, as sent). */
@@ -70,7 +96,14 @@ export class BrokerCredentials {
    * Which broker signed this request, or why it is refused. The nonce is remembered only once the
    * signature holds, so unauthenticated requests cannot fill the window.
    */
-  verify(header: string | undefined, method: string, pathAndQuery: string): CredentialCheck {
+  verify(header: string | undefined, method: string, pathAndQuery: string, peer?: unknown): CredentialCheck {
+    const check = this.#verify(header, method, pathAndQuery, peer);
+    if (!check.ok) this.#refused.inc({ reason: check.reason });
+    return check;
+  }
+
+  /** `peer`: the request's socket; under mTLS its certificate must name the broker (certificate-binding.ts). */
+  #verify(header: string | undefined, method: string, pathAndQuery: string, peer: unknown): CredentialCheck {
     if (header === undefined || header === '') return { ok: false, reason: 'missing' };
     const prefix = `${BROKER_AUTH_SCHEME} `;
     if (!header.startsWith(prefix)) return { ok: false, reason: 'malformed' };
@@ -89,6 +122,12 @@ export class BrokerCredentials {
     }
     if (!valid) return { ok: false, reason: 'bad signature' };
     if (!this.#nonces.admit(nonce, signedAt, now - this.#maxSkewMs)) return { ok: false, reason: 'replayed' };
+    const problem = certificateBindingProblem(this.#binding, peer, brokerId);
+    if (problem !== null) {
+      // A valid signature from the wrong certificate: a broker (or a holder of the secret) speaking for another.
+      this.#logger?.warn('broker authentication failed', { audit: 'authentication', principal: peerPrincipal(peer) ?? null, source: sourceOf(peer), listener: 'broker', outcome: 'denied', reason: 'certificate of another broker', claimed: brokerId });
+      return { ok: false, reason: 'certificate of another broker', detail: problem };
+    }
     return { ok: true, brokerId };
   }
 

@@ -16,7 +16,7 @@ export async function brokerIdentity(brokerId: string, config: ClusterConfig, lo
   registerConnectionSecrets(config.redisUrl);
   const secrets = await ClusterSecrets.load(config, logger);
   secrets.watch();
-  const credentials = new BrokerCredentials(brokerId, secrets, { maxSkewMs: config.internalAuthMaxSkewMs, noncesMax: config.internalAuthNoncesMax });
+  const credentials = new BrokerCredentials(brokerId, secrets, { maxSkewMs: config.internalAuthMaxSkewMs, noncesMax: config.internalAuthNoncesMax, certificateBinding: config.internalCertBinding, logger });
   return { secrets, credentials };
 }
 

@@ -23,6 +23,7 @@ const CONFIG: KafkaConfig = {
   maxConnections: 100,
   maxConnectionsPerAddress: 50,
   connectionsMaxIdleMs: DEFAULTS.kafkaConnectionsMaxIdleMs,
+  scramUsersPerRequestMax: DEFAULTS.kafkaScramUsersPerRequestMax,
   groupSessionTimeoutMs: DEFAULTS.kafkaGroupSessionTimeoutMs,
   groups: {
     initialRebalanceDelayMs: DEFAULTS.kafkaGroupInitialRebalanceDelayMs,

@@ -23,7 +23,30 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
+/** A socket as a TLS server hands it over after a verified client certificate (mTLS). */
+function mtlsPeer(subject: Record<string, string>, subjectaltname = ''): unknown {
+  return { encrypted: true, authorized: true, remoteAddress: '127.0.0.1', getPeerCertificate: () => ({ subject, subjectaltname }) };
+}
+
 describe('BrokerCredentials', () => {
+  it('under mTLS, accepts a credential only over a certificate that names its broker (cn, dns-san), any with none, and no certificate without mTLS', async () => {
+    const path = '/internal/v1/replicas/t/0/fetch?replica=b1';
+    const signer = new BrokerCredentials('b1', await secretsOf(A), { maxSkewMs: 30_000, noncesMax: 1_000 });
+    const receiver = async (certificateBinding: 'cn' | 'dns-san' | 'none') => new BrokerCredentials('b2', await secretsOf(A), { maxSkewMs: 30_000, noncesMax: 1_000, certificateBinding, logger });
+    const cn = await receiver('cn');
+    expect(cn.verify(signer.header('GET', path), 'GET', path, mtlsPeer({ CN: 'b1' }))).toEqual({ ok: true, brokerId: 'b1' });
+    const wrong = cn.verify(signer.header('GET', path), 'GET', path, mtlsPeer({ CN: 'b2', O: 'strata' }, 'DNS:b1'));
+    expect(wrong).toMatchObject({ ok: false, reason: 'certificate of another broker' });
+    expect(wrong.ok ? '' : wrong.detail).toMatch(/User:CN=b2,O=strata.*not broker b1's/);
+    // Without mTLS (no verified certificate) the credential alone names the broker.
+    expect(cn.verify(signer.header('GET', path), 'GET', path, { encrypted: false, remoteAddress: '127.0.0.1' })).toEqual({ ok: true, brokerId: 'b1' });
+    const san = await receiver('dns-san');
+    expect(san.verify(signer.header('GET', path), 'GET', path, mtlsPeer({ CN: 'broker' }, 'IP Address:127.0.0.1, DNS:b1'))).toEqual({ ok: true, brokerId: 'b1' });
+    expect(san.verify(signer.header('GET', path), 'GET', path, mtlsPeer({ CN: 'b1' }, 'DNS:b10, DNS:localhost'))).toMatchObject({ ok: false, reason: 'certificate of another broker' });
+    const none = await receiver('none');
+    expect(none.verify(signer.header('GET', path), 'GET', path, mtlsPeer({ CN: 'broker' }))).toEqual({ ok: true, brokerId: 'b1' });
+  });
+
   it('names the signing broker, and binds the credential to the method, the target and one use', async () => {
     const b1 = new BrokerCredentials('b1', await secretsOf(A), { maxSkewMs: 30_000, noncesMax: 1_000 });
     const b2 = new BrokerCredentials('b2', await secretsOf(A), { maxSkewMs: 30_000, noncesMax: 1_000 });

@@ -1,5 +1,6 @@
 // FindCoordinator (key 10), v0-4 (batched keys from v4): which broker coordinates a key.
-// - key type 0 (group): the broker KafkaClusterView.groupCoordinator names (the advertised address
+// - key type 0 (group): refused with GROUP_AUTHORIZATION_FAILED (audited, counted) unless the
+//   principal may describe the group, as Kafka checks before anything else (per key from v4); then the broker KafkaClusterView.groupCoordinator names (the advertised address
 //   in one-address mode; a rendezvous choice among the live brokers in brokers mode, the same on
 //   every broker), COORDINATOR_NOT_AVAILABLE when none is live (retriable: the client asks again),
 //   INVALID_GROUP_ID for an id Strata's group names refuse (@strata/protocol groupIdProblem).
@@ -13,7 +14,8 @@
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import { groupIdProblem } from '@strata/protocol';
-import { countError, decodeBody, respond, type HandlerDeps, type KafkaHandler } from './context.js';
+import type { RequestOrigin } from '../../core/leader-client.js';
+import { countError, decodeBody, errorCode, originOf, respond, type HandlerDeps, type KafkaHandler } from './context.js';
 
 const API = 'FindCoordinator';
 /** FindCoordinator's key types (KIP-98 added 1). */
@@ -33,10 +35,16 @@ interface CoordinatorAnswer {
 
 export function findCoordinatorHandler(deps: HandlerDeps): KafkaHandler {
   const { view } = deps;
-  const find = (key: string, keyType: number): CoordinatorAnswer => {
+  const { authorizer } = deps.ctx;
+  const find = (key: string, keyType: number, origin: RequestOrigin): CoordinatorAnswer => {
     const refuse = (code: number, errorMessage: string): CoordinatorAnswer => ({ key, nodeId: -1, host: '', port: -1, errorCode: countError(deps, API, code), errorMessage });
     if (keyType === KEY_TYPE_TRANSACTION) return refuse(KafkaError.INVALID_REQUEST, 'transactions are not supported by Strata');
     if (keyType !== KEY_TYPE_GROUP) return refuse(KafkaError.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
+    const group = { type: 'group', name: key } as const;
+    if (!authorizer.allows(origin, 'describe', group)) {
+      const denied = authorizer.denied(origin, 'describe', group);
+      return { key, nodeId: -1, host: '', port: -1, errorCode: errorCode(deps, API, denied), errorMessage: denied.message };
+    }
     const problem = groupIdProblem(key);
     if (problem !== null) return refuse(KafkaError.INVALID_GROUP_ID, `group id: ${problem}`);
     const node = view.groupCoordinator(key);
@@ -46,11 +54,12 @@ export function findCoordinatorHandler(deps: HandlerDeps): KafkaHandler {
   return async (request) => {
     const body = decodeBody(ApiKey.FindCoordinator, request);
     const keyType = request.header.apiVersion >= 1 ? body.keyType : KEY_TYPE_GROUP;
+    const origin = originOf(request);
     if (request.header.apiVersion >= BATCHED_KEYS_VERSION) {
-      const coordinators = body.coordinatorKeys.map((key) => find(key, keyType));
+      const coordinators = body.coordinatorKeys.map((key) => find(key, keyType, origin));
       return respond(ApiKey.FindCoordinator, request, { throttleTimeMs: 0, coordinators });
     }
-    const one = find(body.key, keyType);
+    const one = find(body.key, keyType, origin);
     return respond(ApiKey.FindCoordinator, request, { throttleTimeMs: 0, errorCode: one.errorCode, errorMessage: one.errorMessage, nodeId: one.nodeId, host: one.host, port: one.port });
   };
 }

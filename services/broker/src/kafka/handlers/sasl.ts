@@ -6,7 +6,9 @@
 //
 // PLAIN takes a user's password, or one of its API tokens as the password (`strata_...`).
 // A failed authentication is answered SASL_AUTHENTICATION_FAILED and ends the connection (the
-// session refuses its next request, as Kafka's broker closes it).
+// session refuses its next request, as Kafka's broker closes it). A principal that already holds
+// STRATA_MAX_CONNECTIONS_PER_PRINCIPAL connections is answered the same code with a message saying
+// so, and the connection closes after that answer.
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
 import type { AuthFailureReason, AuthOutcome } from '../../auth/authenticator.js';
@@ -55,12 +57,24 @@ export function saslAuthenticateHandler(deps: HandlerDeps): KafkaHandler {
     return answer(request, KafkaError.SASL_AUTHENTICATION_FAILED, message, EMPTY);
   };
 
+  // The credentials were right, but the principal holds the most connections it may: not a failed
+  // login (the address is not charged), a refusal that is audited and ends the connection.
+  const overLimit = (request: KafkaRequest, session: SaslSession, principal: string): KafkaReply => {
+    session.fail();
+    const max = ctx.config.quotas.maxConnectionsPerPrincipal;
+    const message = `${principal} already holds ${max} connections, the most it may (STRATA_MAX_CONNECTIONS_PER_PRINCIPAL)`;
+    ctx.logger.warn('kafka connection refused', { audit: 'authentication', principal, source: session.source, listener: 'kafka', outcome: 'denied', reason: 'connections_per_principal' });
+    const reply = answer(request, KafkaError.SASL_AUTHENTICATION_FAILED, `Connection refused: ${message}`, EMPTY);
+    return reply.kind === 'respond' ? { ...reply, closeAfter: { reason: 'connections_per_principal', message } } : reply;
+  };
+
   const succeeded = (request: KafkaRequest, session: SaslSession, principal: string, finalMessage: Buffer): KafkaReply => {
     if (session.authenticated && principal !== session.principal) {
       auth.fail('kafka', session.source, principal, 'malformed', `re-authentication as ${principal}, not ${session.principal}`);
       session.fail();
       return answer(request, KafkaError.SASL_AUTHENTICATION_FAILED, 'Re-authentication must be as the same principal', EMPTY);
     }
+    if (!session.claim(principal)) return overLimit(request, session, principal);
     session.complete(principal, lifetimeMs, ctx.now());
     return answer(request, KafkaError.NONE, null, finalMessage, lifetimeMs);
   };
