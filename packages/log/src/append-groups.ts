@@ -9,7 +9,7 @@
 import { StrataError, type BatchFrame } from '@strata/protocol';
 import { pickBatches, stampBatches } from './log-helpers.js';
 import type { SerialQueue } from './mutex.js';
-import { producerFields, type DuplicateOf } from './producer-state.js';
+import { producerFields, type DuplicateOf, type StagedProducers } from './producer-state.js';
 import type { AppendedBatch } from './segment.js';
 import type { AppendOptions, AppendResult } from './types.js';
 
@@ -82,8 +82,8 @@ export class AppendGroups {
 /** What nextWrite needs of the log (partition-log.ts). */
 export interface GroupTarget {
   assertWritable(): void;
-  /** The idempotent producers' verdicts (producer-state.ts); throws when a batch is refused. */
-  check(batches: Buffer, frames: readonly BatchFrame[]): DuplicateOf[] | null;
+  /** The idempotent producers' verdicts after the `staged` batches (producer-state.ts); throws when a batch is refused. */
+  check(batches: Buffer, frames: readonly BatchFrame[], staged: StagedProducers | null): DuplicateOf[] | null;
   segmentBytes(): number;
   /** Whether the active segment must roll before `bytes` and `records` more (`afterOthers`: of a write's requests). */
   needsRoll(bytes: number, records: number, afterOthers: boolean): boolean;
@@ -98,23 +98,29 @@ export interface GroupTarget {
  * The next write of a group, from `group[from]` on: each request is checked on its own (a refused
  * one is answered, alone, at once, as is one whose batches are all duplicates), then as many as fit
  * in the active segment are stamped for one write, which will succeed or fail for all of them. A
- * request that needs a roll, has another leader epoch, or whose idempotent producer is already in
- * the write, starts the next one (rolling first when it must).
+ * request that needs a roll or has another leader epoch starts the next write (rolling first when
+ * it must). An idempotent producer's batches are checked after its batches already in the write
+ * (as they would be once those are recorded); a request that fails that check starts the next write,
+ * where it is checked again against what was recorded: a retry of a batch in this write is then
+ * answered as a duplicate, as it would be one request at a time, and a refusal is the same.
  */
 export async function nextWrite(group: readonly PendingAppend[], from: number, log: GroupTarget): Promise<{ prepared: PreparedAppend[]; bytes: number; records: number; next: number }> {
   const write: PreparedAppend[] = [];
-  const producers = new Set<number>();
+  let staged: StagedProducers | null = null;
   let bytes = 0;
   let records = 0;
   let next = from;
   for (; next < group.length; next++) {
     const pending = group[next]!;
+    if (write.length > 0 && pending.options.leaderEpoch !== write[0]!.pending.options.leaderEpoch) break;
     const ids = producersOf(pending.batches, pending.frames);
-    if (write.length > 0 && (pending.options.leaderEpoch !== write[0]!.pending.options.leaderEpoch || ids?.some((id) => producers.has(id)))) break;
+    // A copy: a request refused part-way must leave nothing staged.
+    const trial: StagedProducers | null = ids === null ? staged : new Map(staged ?? []);
+    const afterStaged = ids !== null && staged !== null && ids.some((id) => staged!.has(id));
     let prepared: PreparedAppend | AppendResult;
     try {
       log.assertWritable();
-      prepared = prepareAppend(pending, log.check, log.segmentBytes());
+      prepared = prepareAppend(pending, (batches, frames) => log.check(batches, frames, trial), log.segmentBytes());
       if (!('pending' in prepared)) {
         pending.resolve(prepared);
         continue;
@@ -123,11 +129,12 @@ export async function nextWrite(group: readonly PendingAppend[], from: number, l
       if (needsRoll && write.length > 0) break;
       if (needsRoll) await log.roll();
     } catch (e) {
+      if (afterStaged) break;
       pending.reject(e);
       continue;
     }
     stampPrepared(prepared, log.nextOffset() + records, bytes);
-    for (const id of ids ?? []) producers.add(id);
+    staged = trial;
     write.push(prepared);
     bytes += prepared.batches.length;
     records += prepared.writtenRecords;
@@ -193,10 +200,7 @@ export function answerOf(prepared: PreparedAppend): AppendResult {
   return { baseOffset: low, lastOffset: high, recordCount: prepared.records, duplicate: false };
 }
 
-/**
- * The idempotent producers of a request. Two requests of one producer never share a write: the
- * second one's sequence check must see the first one's batches recorded, as it would one at a time.
- */
+/** The idempotent producers of a request (null: none, nothing to check). */
 export function producersOf(batches: Buffer, frames: readonly BatchFrame[]): number[] | null {
   let ids: number[] | null = null;
   for (const frame of frames) {

@@ -83,7 +83,7 @@ export class PartitionLog {
     const where = basename(this.dir);
     this.#groups = new AppendGroups(new SerialQueue(), options.appendGroupBytesMax ?? DEFAULT_APPEND_GROUP_BYTES_MAX, {
       assertWritable: () => this.#assertWritable(),
-      check: (batches, frames) => this.#producers.check(batches, frames, where),
+      check: (batches, frames, staged) => this.#producers.check(batches, frames, where, staged),
       segmentBytes: () => this.#config.segmentBytes,
       needsRoll: (bytes, records, afterOthers) => this.#needsRoll(bytes, records, afterOthers),
       roll: () => this.#roll(),

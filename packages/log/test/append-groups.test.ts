@@ -1,6 +1,6 @@
 // Appends queued together, written together (src/append-groups.ts): one write per group, each
 // request answered with its own offsets, a failed write failing exactly its requests, a refused
-// request failing alone, an idempotent producer's batches never sharing a write, rolls between writes.
+// request failing alone, an idempotent producer's batches checked in order within a write, rolls between writes.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -130,7 +130,7 @@ describe('appends queued together', () => {
     await log.close();
   });
 
-  it("an idempotent producer's consecutive batches never share a write; its retry is answered as a duplicate", async () => {
+  it("an idempotent producer's consecutive batches share a write, checked in order; its retry of a batch in the write is answered as a duplicate", async () => {
     const { log, writes } = await openLog();
     const answers = await Promise.all([
       append(log, batch('s0', 2, { pid: 9, seq: 0 })),
@@ -139,9 +139,28 @@ describe('appends queued together', () => {
       append(log, batch('s0', 2, { pid: 9, seq: 0 })),
       append(log, batch('s4', 2, { pid: 9, seq: 4 })),
     ]);
-    expect(writes.map((w) => w.requests)).toEqual([2, 1, 1]);
+    // The retry fails the check after s2 in the first write: checked again in the next one, a duplicate.
+    expect(writes.map((w) => w.requests)).toEqual([3, 1]);
     expect(answers.map((a) => [a.baseOffset, a.duplicate])).toEqual([[0, false], [2, false], [4, false], [0, true], [6, false]]);
     expect(log.producerState(9)!.batches.at(-1)!.lastSeq).toBe(5);
+    await log.close();
+  });
+
+  it('a request refused part-way leaves nothing of its batches staged for the requests after it (as one at a time)', async () => {
+    const { log } = await openLog();
+    await append(log, Buffer.concat([batch('x0', 2, { pid: 1, seq: 0 }), batch('y0', 2, { pid: 2, seq: 0 })]));
+    const outcomes = await Promise.allSettled([
+      append(log, batch('z0', 2, { pid: 3, seq: 0 })),
+      // pid 1 in sequence, then pid 2 out of sequence: the whole request is refused.
+      append(log, Buffer.concat([batch('x2', 2, { pid: 1, seq: 2 }), batch('y9', 2, { pid: 2, seq: 9 })])),
+      // In sequence only after the refused request's x2: refused too.
+      append(log, batch('x4', 2, { pid: 1, seq: 4 })),
+      append(log, batch('x2', 2, { pid: 1, seq: 2 })),
+      append(log, batch('x2-gap', 2, { pid: 1, seq: 10 })),
+    ]);
+    const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : isStrataError(o.reason) ? o.reason.code : String(o.reason)));
+    expect(codes).toEqual(['ok', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'ok', 'OUT_OF_ORDER_SEQUENCE_NUMBER']);
+    expect((await values(log)).map((r) => r.value.split('#')[0])).toEqual(['x0', 'x0', 'y0', 'y0', 'z0', 'z0', 'x2', 'x2']);
     await log.close();
   });
 
