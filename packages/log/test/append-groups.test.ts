@@ -84,6 +84,15 @@ describe('appends queued together', () => {
     await reopened.close();
   });
 
+  it('with flush.messages = 1, a group is made durable by one fsync before any of its requests is answered', async () => {
+    const { log, writes } = await openLog({ config: { ...config, flushMessages: 1 } });
+    const flushedAtAnswer: number[] = [];
+    await Promise.all(['a', 'b', 'c'].map((tag) => append(log, batch(tag)).then(() => void flushedAtAnswer.push(log.stats().flushedOffset))));
+    expect(writes.map((w) => w.requests)).toEqual([3]);
+    expect(flushedAtAnswer).toEqual([9, 9, 9]);
+    await log.close();
+  });
+
   it('gather while the queue is busy: a held write, then the requests behind it in one write', async () => {
     const gate = heldGate();
     const { log, writes } = await openLog({ gate: gate.wait });
