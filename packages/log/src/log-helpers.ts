@@ -33,16 +33,17 @@ export async function findInSegment(segment: Segment, timestamp: number, logStar
 
 /**
  * A leader's append: gives the batches offsets from `baseOffset` on by rewriting each baseOffset and
- * stamps the leader epoch (both outside the CRC, so it is not recomputed). Returns what the segment indexes.
+ * stamps the leader epoch (both outside the CRC, so it is not recomputed). Returns what the segment
+ * indexes, positioned at `position` on in the write (a group's write holds several requests' batches).
  */
-export function stampBatches(batches: Buffer, frames: readonly BatchFrame[], baseOffset: number, leaderEpoch: number): AppendedBatch[] {
+export function stampBatches(batches: Buffer, frames: readonly BatchFrame[], baseOffset: number, leaderEpoch: number, position = 0): AppendedBatch[] {
   let next = baseOffset;
   const appended: AppendedBatch[] = [];
   for (const frame of frames) {
     setBaseOffset(batches, frame.position, next);
     setPartitionLeaderEpoch(batches, frame.position, leaderEpoch);
     const lastOffset = next + frame.lastOffsetDelta;
-    appended.push({ position: frame.position, size: frame.size, baseOffset: next, lastOffset, maxTimestamp: frame.maxTimestamp });
+    appended.push({ position: position + frame.position, size: frame.size, baseOffset: next, lastOffset, maxTimestamp: frame.maxTimestamp });
     next = lastOffset + 1;
   }
   return appended;

@@ -6,12 +6,13 @@ import { CLEAN_SHUTDOWN_FILE } from './file-names.js';
 import { ReadBufferPool, sharedReadBufferPool } from './buffer-pool.js';
 import { FileHandleCache, sharedFileHandleCache } from './file-cache.js';
 import { SerialQueue } from './mutex.js';
+import { AppendGroups, DEFAULT_APPEND_GROUP_BYTES_MAX, answerOf, type PreparedAppend } from './append-groups.js';
 import { BackgroundSeals } from './background-seals.js';
 import { LeaderEpochCache, type EpochEnd, type LogEpochEntry } from './leader-epochs.js';
 import { loadSegments, truncateSegments, unlessDiskFull, writeRecoveryPoint } from './log-loader.js';
 import { Segment } from './segment.js';
-import { assertSafeOffset, checkOffset, closeAll, findInSegment, pickBatches, replicaBatches, retainedFrom, retentionTimestamp } from './log-helpers.js';
-import { boundLoadedIndexes, logStats, sealedInfo, sealedPrefix, segmentIndexFor, stampBatches } from './log-helpers.js';
+import { assertSafeOffset, checkOffset, closeAll, findInSegment, replicaBatches, retainedFrom, retentionTimestamp } from './log-helpers.js';
+import { boundLoadedIndexes, logStats, sealedInfo, sealedPrefix, segmentIndexFor } from './log-helpers.js';
 import { DEFAULT_PRODUCER_STATE_LIMITS, type ProducerEntry } from './producer-state.js';
 import { PartitionProducers } from './partition-producers.js';
 import type { AppendOptions, AppendResult, LogConfig, LogStats, PartitionLogOptions, RecoveryReport } from './types.js';
@@ -38,7 +39,9 @@ export class PartitionLog {
   readonly #files: FileHandleCache;
   readonly #deletableBelow: () => number;
   readonly #appendRefusal: () => StrataError | null;
-  readonly #queue = new SerialQueue();
+  /** The serial queue (appends, rolls, retention, truncation); appends queued together are written together. */
+  readonly #groups: AppendGroups;
+  readonly #appendProbe: PartitionLogOptions['appendProbe'];
   /** Rolled segments whose indexes, fsync and snapshot are still being written (background-seals.ts). */
   readonly #seals: BackgroundSeals;
   /** Sorted by base offset; never empty while open; the last is active. */
@@ -76,6 +79,17 @@ export class PartitionLog {
       beforeSeal: options.sealProbe,
     });
     this.#appendRefusal = options.appendRefusal ?? (() => null);
+    this.#appendProbe = options.appendProbe;
+    const where = basename(this.dir);
+    this.#groups = new AppendGroups(new SerialQueue(), options.appendGroupBytesMax ?? DEFAULT_APPEND_GROUP_BYTES_MAX, {
+      assertWritable: () => this.#assertWritable(),
+      check: (batches, frames, staged) => this.#producers.check(batches, frames, where, staged),
+      segmentBytes: () => this.#config.segmentBytes,
+      needsRoll: (bytes, records, afterOthers) => this.#needsRoll(bytes, records, afterOthers),
+      roll: () => this.#roll(),
+      nextOffset: () => this.#active.nextOffset,
+      write: (prepared, bytes, records) => this.#writePrepared(prepared, bytes, records),
+    });
     this.#producers = new PartitionProducers(this.dir, this.#files, this.#now, options.producerStateLimits ?? DEFAULT_PRODUCER_STATE_LIMITS);
     assertSafeOffset(this.#initialOffset);
     this.#recovery = { cleanShutdown: true, segmentsScanned: 0, bytesTruncated: 0, segmentsDeleted: 0, stopReason: null, writesSkippedDiskFull: 0 };
@@ -112,52 +126,35 @@ export class PartitionLog {
 
   /**
    * Appends validated batches: assigns offsets by rewriting each baseOffset and stamps the leader
-   * epoch (both outside the CRC, so it is not recomputed), then writes them with one write.
-   * The buffer is modified in place and must not be reused by the caller.
+   * epoch (both outside the CRC, so it is not recomputed). The buffer is modified in place and must
+   * not be reused by the caller. Appends queued together are written together (append-groups.ts).
    *
    * Batches of idempotent producers are checked first, batch by batch (producer-state.ts): a
    * refused one fails the whole append before anything is written; a duplicate of a batch written
    * before is left out and answered with its original offsets. When every batch is a duplicate,
-   * nothing is written and the answer says `duplicate`. (A retry mixing duplicates and new
-   * batches, left by a torn write or a leader that failed over with only part of them replicated,
-   * is answered with the range from the lowest to the highest offset of its batches.)
+   * nothing is written and the answer says `duplicate`.
    */
   append(batches: Buffer, frames: readonly BatchFrame[], options: AppendOptions): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
-    return this.#queue.run(async () => {
-      this.#assertWritable();
-      let records = 0;
-      let size = 0;
-      for (const frame of frames) {
-        size += frame.size;
-        records += frame.lastOffsetDelta + 1;
-      }
-      if (size !== batches.length) throw new Error(`frames cover ${size} bytes of a ${batches.length}-byte buffer`);
-      const duplicates = this.#producers.check(batches, frames, basename(this.dir));
-      const written = duplicates === null ? { batches, frames } : duplicates.includes(null) ? pickBatches(batches, frames, (i) => duplicates[i] === null) : null;
-      if (written === null) {
-        return { baseOffset: duplicates![0]!.baseOffset, lastOffset: duplicates!.at(-1)!.lastOffset, recordCount: records, duplicate: true };
-      }
-      const writtenRecords = duplicates === null ? records : written.frames.reduce((n, f) => n + f.lastOffsetDelta + 1, 0);
-      if (written.batches.length > this.#config.segmentBytes) {
-        throw new StrataError('MESSAGE_TOO_LARGE', `append of ${written.batches.length} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
-      }
-      await this.#maybeRoll(written.batches.length, writtenRecords);
-      const segment = this.#active;
-      const baseOffset = segment.nextOffset;
-      await this.#epochs.note(options.leaderEpoch, baseOffset);
-      const appended = stampBatches(written.batches, written.frames, baseOffset, options.leaderEpoch);
-      const next = appended.at(-1)!.lastOffset + 1;
-      assertSafeOffset(next);
-      await segment.append(written.batches, appended, this.#config.indexIntervalBytes);
-      this.#producers.record(written.batches, written.frames, appended);
-      await this.#afterAppend(writtenRecords);
-      if (written.frames.length === frames.length) return { baseOffset, lastOffset: next - 1, recordCount: records, duplicate: false };
-      let low = baseOffset;
-      let high = next - 1;
-      for (const d of duplicates ?? []) if (d !== null) [low, high] = [Math.min(low, d.baseOffset), Math.max(high, d.lastOffset)];
-      return { baseOffset: low, lastOffset: high, recordCount: records, duplicate: false };
-    });
+    return this.#groups.add(batches, frames, options);
+  }
+
+  /** One write of a group (append-groups.ts): it succeeds or fails for every request in it. */
+  async #writePrepared(write: PreparedAppend[], bytes: number, records: number): Promise<void> {
+    const segment = this.#active;
+    const baseOffset = segment.nextOffset;
+    try {
+      assertSafeOffset(baseOffset + records);
+      await this.#epochs.note(write[0]!.pending.options.leaderEpoch, baseOffset);
+      await this.#appendProbe?.({ baseOffset, requests: write.length, bytes });
+      await segment.append(write.map((p) => p.batches), write.flatMap((p) => p.appended), this.#config.indexIntervalBytes);
+      for (const p of write) this.#producers.record(p.batches, p.frames, p.appended);
+      await this.#afterAppend(records);
+    } catch (e) {
+      for (const p of write) p.pending.reject(e);
+      return;
+    }
+    for (const p of write) p.pending.resolve(answerOf(p));
   }
 
   /**
@@ -167,7 +164,7 @@ export class PartitionLog {
    */
   appendReplica(batches: Buffer, frames: readonly BatchFrame[]): Promise<AppendResult> {
     if (frames.length === 0) return Promise.reject(new StrataError('INVALID_RECORD', 'append of zero batches'));
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       this.#assertWritable();
       const baseOffset = this.logEndOffset;
       const { appended, epochStarts, size, next } = replicaBatches(batches, frames, baseOffset, this.latestEpoch ?? -1);
@@ -176,9 +173,9 @@ export class PartitionLog {
       if (size > this.#config.segmentBytes) {
         throw new StrataError('MESSAGE_TOO_LARGE', `append of ${size} bytes is larger than segment.bytes (${this.#config.segmentBytes})`);
       }
-      await this.#maybeRoll(size, next - baseOffset);
+      if (this.#needsRoll(size, next - baseOffset)) await this.#roll();
       for (const entry of epochStarts) await this.#epochs.note(entry.epoch, entry.startOffset);
-      await this.#active.append(batches, appended, this.#config.indexIntervalBytes);
+      await this.#active.append([batches], appended, this.#config.indexIntervalBytes);
       // The leader checked these batches: a follower only keeps the state (Kafka's replication origin).
       this.#producers.record(batches, frames, appended);
       await this.#afterAppend(next - baseOffset);
@@ -268,7 +265,7 @@ export class PartitionLog {
 
   /** Periodic work: roll by segment.ms, delete by retention, fsync by flush.ms. */
   maintain(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       if (this.#closed) return;
       this.#seals.retry();
       const now = this.#now();
@@ -292,7 +289,7 @@ export class PartitionLog {
 
   /** Seals the active segment now if it holds anything, and waits until every seal completed (shutdown hand-over, tests). */
   async roll(): Promise<void> {
-    await this.#queue.run(async () => {
+    await this.#groups.run(async () => {
       this.#assertOpen();
       if (!this.#active.isEmpty) await this.#roll();
     });
@@ -310,7 +307,7 @@ export class PartitionLog {
   }
 
   flush(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       this.#assertOpen();
       await this.#flushActive();
     });
@@ -322,7 +319,7 @@ export class PartitionLog {
 
   /** Flushes, persists the active indexes and marks a clean shutdown, so the next open skips recovery. */
   close(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       if (this.#closed) return;
       try {
         await this.#flushActive();
@@ -344,7 +341,7 @@ export class PartitionLog {
 
   /** Closes the log and removes its directory (topic deletion). */
   destroy(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       if (!this.#closed) {
         this.#closed = true;
         await this.#seals.abandon();
@@ -357,7 +354,7 @@ export class PartitionLog {
 
   /** Removes every record at or after `offset` (a follower's truncation to the leader's history). */
   truncateTo(offset: number): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       this.#assertOpen();
       if (offset >= this.logEndOffset) return;
       if (offset < this.logStartOffset) throw new StrataError('OFFSET_OUT_OF_RANGE', `cannot truncate to ${offset}, below the log start ${this.logStartOffset}`);
@@ -381,7 +378,7 @@ export class PartitionLog {
    */
   resetTo(offset: number, producerSnapshot: Buffer | null = null): Promise<void> {
     assertSafeOffset(offset);
-    return this.#queue.run(async () => {
+    return this.#groups.run(async () => {
       this.#assertOpen();
       await this.#seals.abandon();
       // The cache goes first: a crash part-way leaves an empty cache, which the next open rebuilds from the batches.
@@ -412,13 +409,13 @@ export class PartitionLog {
     for (const segment of this.#segments.slice(0, -1)) if (!segment.sealCompleted) this.#seals.add({ segment, producerSnapshot: null });
   }
 
-  async #maybeRoll(incomingBytes: number, incomingRecords: number): Promise<void> {
+  /** `afterOthers`: the bytes follow others of the same write, so the segment will not be empty under them. */
+  #needsRoll(incomingBytes: number, incomingRecords: number, afterOthers = false): boolean {
     const active = this.#active;
-    if (active.isEmpty) return;
+    if (active.isEmpty && !afterOthers) return false;
     const full = active.size + incomingBytes > this.#config.segmentBytes;
     const old = this.#now() - active.createdAtMs >= this.#config.segmentMs;
-    const offsetsExhausted = active.nextOffset + incomingRecords - active.baseOffset > SEGMENT_RELATIVE_OFFSET_MAX;
-    if (full || old || offsetsExhausted) await this.#roll();
+    return full || old || active.nextOffset + incomingRecords - active.baseOffset > SEGMENT_RELATIVE_OFFSET_MAX;
   }
 
   /**

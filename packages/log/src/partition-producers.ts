@@ -11,7 +11,7 @@ import { incrementSequence, type BatchFrame } from '@strata/protocol';
 import type { FileHandleCache } from './file-cache.js';
 import { parseSnapshotFileName, snapshotFileName } from './file-names.js';
 import { decodeProducerSnapshot, encodeProducerSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
-import { ProducerStates, producerFields, type DuplicateOf, type ProducerEntry, type ProducerStateLimits } from './producer-state.js';
+import { ProducerStates, producerFields, type DuplicateOf, type ProducerEntry, type ProducerStateLimits, type StagedProducers } from './producer-state.js';
 import type { AppendedBatch, Segment } from './segment.js';
 
 /** Bytes read at a time while replaying batch headers. */
@@ -35,8 +35,8 @@ export class PartitionProducers {
   }
 
   /** Each client batch's verdict (null: write it), or null when none is a duplicate; throws when one is refused (producer-state.ts). */
-  check(batches: Buffer, frames: readonly BatchFrame[], where: string): DuplicateOf[] | null {
-    return this.#states.check(batches, frames, where);
+  check(batches: Buffer, frames: readonly BatchFrame[], where: string, staged: StagedProducers | null = null): DuplicateOf[] | null {
+    return this.#states.check(batches, frames, where, staged);
   }
 
   /** The producers of the batches just written (at their assigned offsets) join the state. */

@@ -72,6 +72,9 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
   return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === SEQUENCE_MAX);
 }
 
+/** Each producer's epoch and last sequence among batches checked but not yet recorded. */
+export type StagedProducers = Map<number, { epoch: number; lastSeq: number }>;
+
 export class ProducerStates {
   /** Least recently active first: a write moves its producer to the end (the LRU the bound evicts from). */
   #entries = new Map<number, ProducerEntry>();
@@ -97,11 +100,11 @@ export class ProducerStates {
   /**
    * The verdict of each client batch, in order, checked batch by batch (a batch sees the ones before
    * it in the same append); null when none is a duplicate (the common case costs no array). Throws
-   * at the first refused batch: nothing of the append may be written.
+   * at the first refused batch: nothing of the append may be written. `staged`: the producers'
+   * batches already accepted for the same write, not yet recorded (append-groups.ts); it is updated.
    */
-  check(buf: Buffer, frames: readonly BatchFrame[], where: string): DuplicateOf[] | null {
+  check(buf: Buffer, frames: readonly BatchFrame[], where: string, staged: StagedProducers | null = null): DuplicateOf[] | null {
     let verdicts: DuplicateOf[] | null = null;
-    let staged: Map<number, { epoch: number; lastSeq: number }> | null = null;
     for (let i = 0; i < frames.length; i++) {
       const fields = producerFields(buf, frames[i]!);
       if (fields === null) continue;

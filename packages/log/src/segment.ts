@@ -6,6 +6,7 @@ import type { ReadBufferPool } from './buffer-pool.js';
 import type { CachedFile, FileHandleCache } from './file-cache.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
 import { scanSegmentFile, type RecoveryScan } from './recovery.js';
+import { writeParts } from './segment-write.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
 
 /** Metadata of one appended batch, as the segment indexes it. */
@@ -154,10 +155,15 @@ export class Segment {
     return this.size === 0;
   }
 
-  /** Writes batches whose offsets the caller has already assigned, with one positional write. */
-  async append(bytes: Buffer, batches: readonly AppendedBatch[], indexIntervalBytes: number): Promise<void> {
+  /**
+   * Writes batches whose offsets the caller has already assigned, with one positional write of
+   * `parts` back to back (several: a group of appends); `batches` are positioned in their concatenation.
+   */
+  async append(parts: readonly Buffer[], batches: readonly AppendedBatch[], indexIntervalBytes: number): Promise<void> {
     if (this.sealed) throw new Error(`segment ${this.baseOffset} is sealed`);
-    await this.#requireFile().use((file) => this.#write(file, bytes));
+    let total = 0;
+    for (const part of parts) total += part.length;
+    await this.#requireFile().use((file) => this.#write(file, parts, total));
     const offsetIndex = await this.#offsetIndexLoaded();
     const timeIndex = this.#timeIndex!;
     for (const batch of batches) {
@@ -173,16 +179,12 @@ export class Segment {
       this.#bytesSinceIndexEntry += batch.size;
       this.nextOffset = batch.lastOffset + 1;
     }
-    this.size += bytes.length;
+    this.size += total;
   }
 
-  async #write(file: FileHandle, bytes: Buffer): Promise<void> {
-    let written = 0;
+  async #write(file: FileHandle, parts: readonly Buffer[], total: number): Promise<void> {
     try {
-      while (written < bytes.length) {
-        const { bytesWritten } = await file.write(bytes, written, bytes.length - written, this.size + written);
-        written += bytesWritten;
-      }
+      await writeParts(file, parts, total, this.size);
     } catch (e) {
       // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
       // append would otherwise leave them as junk between batches.

@@ -115,6 +115,13 @@ export interface PartitionLogOptions {
   onSegmentSealed?: (segment: SealedSegmentInfo) => void;
   /** A background seal failed (ENOSPC, EIO): it is retried at the next maintain(); appends go on. */
   onSealFailed?: (error: unknown, segment: { baseOffset: number }) => void;
+  /**
+   * Bytes at most in one write of queued appends (append-groups.ts; default
+   * DEFAULT_APPEND_GROUP_BYTES_MAX); 0 writes each append alone.
+   */
+  appendGroupBytesMax?: number;
+  /** A named probe for tests: awaited before each write of appends (what it holds); a throw fails that write. */
+  appendProbe?: (write: { baseOffset: number; requests: number; bytes: number }) => Promise<void>;
   /** A named probe for tests: awaited before a background seal writes anything (a slow disk, a seal held open). */
   sealProbe?: (baseOffset: number) => Promise<void>;
 }

@@ -125,6 +125,12 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ STRATA_MAX_OPEN_SEGMENT_FILES: '1' }, [])).join('\n')).toMatch(/STRATA_MAX_OPEN_SEGMENT_FILES/);
   });
 
+  it('bounds one write of a partition\'s queued appends (issue #16)', () => {
+    expect(loadConfig({}, []).tiering.appendGroupBytesMax).toBe(4 * 1024 * 1024);
+    expect(loadConfig({ STRATA_APPEND_GROUP_BYTES_MAX: '0' }, []).tiering.appendGroupBytesMax).toBe(0);
+    expect(problemsOf(() => loadConfig({ STRATA_APPEND_GROUP_BYTES_MAX: '-1' }, [])).join('\n')).toMatch(/STRATA_APPEND_GROUP_BYTES_MAX/);
+  });
+
   it('checks fields against each other', () => {
     // Issue 15: `--http-port 9092` (the CLI's own example) clashed with the Kafka listener's default.
     expect(problemsOf(() => loadConfig({ STRATA_HTTP_PORT: '9092' }, [])).join()).toContain('STRATA_HTTP_PORT and STRATA_KAFKA_PORT are both 9092');

@@ -177,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       readAheadChunks: int(INT_SETTINGS.readAheadChunks),
       fetchConcurrency: int(INT_SETTINGS.fetchConcurrency),
       maxOpenReaders: int(INT_SETTINGS.maxOpenReaders),
+      appendGroupBytesMax: int(INT_SETTINGS.appendGroupBytesMax),
     },
     kafka: kafkaConfig(str, int, problems),
     tls: tlsConfig(str, int, raw, problems),

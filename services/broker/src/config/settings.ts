@@ -4,7 +4,7 @@
 // Each setting STRATA_FOO_BAR has the flag form --foo-bar (also --foo-bar=value).
 
 import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_MS_DEFAULT } from '@strata/coord';
-import { DEFAULT_PRODUCER_STATE_LIMITS } from '@strata/log';
+import { DEFAULT_APPEND_GROUP_BYTES_MAX, DEFAULT_PRODUCER_STATE_LIMITS } from '@strata/log';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '@strata/protocol';
 import type { LogLevel } from '../logger.js';
 import { TOPIC_CONFIG_KEYS, type TopicConfigKey, type TopicConfigs } from '../topics/topic-config.js';
@@ -126,6 +126,12 @@ export const DEFAULTS = Object.freeze({
    * for client sockets, replication, Redis, S3 and short-lived index and metadata files.
    */
   maxOpenSegmentFiles: 256,
+  /**
+   * Bytes at most in one write of a partition's queued produce appends (group commit,
+   * packages/log/src/append-groups.ts): requests waiting on the same partition go to disk together,
+   * each with its own offsets (0: each alone).
+   */
+  appendGroupBytesMax: DEFAULT_APPEND_GROUP_BYTES_MAX,
   /**
    * The smallest segment.bytes a topic may set (Kafka 4.0's minimum, KIP-1030): tiny segments
    * mean a file, an upload and an index per few records. Lower it only in tests (Kafka's
@@ -347,6 +353,7 @@ export const INT_SETTINGS = {
   offsetsRetentionCheckIntervalMs: { env: 'STRATA_OFFSETS_RETENTION_CHECK_INTERVAL_MS', default: DEFAULTS.offsetsRetentionCheckIntervalMs, min: 100, max: 24 * 3_600_000 },
   offsetsRetentionCheckGroups: { env: 'STRATA_OFFSETS_RETENTION_CHECK_GROUPS', default: DEFAULTS.offsetsRetentionCheckGroups, min: 1, max: LIMITS.expiryGroupsPerPassMax },
   maxOpenSegmentFiles: { env: 'STRATA_MAX_OPEN_SEGMENT_FILES', default: DEFAULTS.maxOpenSegmentFiles, min: 8, max: 1_000_000 },
+  appendGroupBytesMax: { env: 'STRATA_APPEND_GROUP_BYTES_MAX', default: DEFAULTS.appendGroupBytesMax, min: 0, max: 1024 * MiB },
   // 14 bytes: the smallest file that can hold a batch's length prefix (the old floor).
   minSegmentBytes: { env: 'STRATA_MIN_SEGMENT_BYTES', default: DEFAULTS.minSegmentBytes, min: 14, max: 1024 * MiB },
   logOpenCloseConcurrency: { env: 'STRATA_LOG_OPEN_CLOSE_CONCURRENCY', default: DEFAULTS.logOpenCloseConcurrency, min: 1, max: 1_024 },

@@ -81,6 +81,8 @@ export interface TieringConfig {
   readAheadChunks: number;
   fetchConcurrency: number;
   maxOpenReaders: number;
+  /** STRATA_APPEND_GROUP_BYTES_MAX: the logs Tiering opens write their queued appends together up to it. */
+  appendGroupBytesMax: number;
 }
 
 export interface TopicDefaults {

@@ -124,6 +124,7 @@ export class Tiering {
         fileCache: this.#options.segmentFiles,
         appendRefusal: this.#options.appendRefusal,
         ...(this.#options.producerStateLimits !== undefined ? { producerStateLimits: this.#options.producerStateLimits } : {}),
+        appendGroupBytesMax: this.#options.appendGroupBytesMax,
       });
     let log = await open();
     if (log.logEndOffset < remoteEnd) {
