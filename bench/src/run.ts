@@ -84,8 +84,11 @@ if (!only || only === 'quotas') {
 }
 if (!only || only === 'peers') {
   console.log('\n## peers: Strata beside NATS JetStream and Redis Streams, same run; a fresh server per trial, systems in turn, median (min-max) of STRATA_BENCH_ROUNDS (3); record values counted, not framing');
-  const rows = await runPeersBench();
-  console.table(rows);
-  results.peers = rows;
+  const tables = await runPeersBench();
+  for (const [title, rows] of Object.entries(tables)) {
+    console.log(`\n### ${title}`);
+    console.table(rows);
+  }
+  results.peers = Object.values(tables).flat();
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

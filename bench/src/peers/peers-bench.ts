@@ -81,7 +81,8 @@ function availablePeers(): Peer[] {
   return peers;
 }
 
-export async function runPeersBench(): Promise<Row[]> {
+/** Three tables (their columns differ), by title. */
+export async function runPeersBench(): Promise<Record<string, Row[]>> {
   const peers = availablePeers();
   const rows: Row[] = [];
   for (const workload of ['client', 'fastest'] as const) {
@@ -103,9 +104,11 @@ export async function runPeersBench(): Promise<Row[]> {
       console.error(JSON.stringify(row));
     }
   }
-  rows.push(...(await latencyRows(peers)));
-  rows.push(...interferenceRows(await runReplayInterference(ROUNDS)));
-  return rows;
+  return {
+    [`throughput, one stream / partition, ${THROUGHPUT_MS} ms per trial; strata/peer = ratio of median records/s`]: rows,
+    [`latency at ${PACED_RATE_PER_SEC} records/s of 1 KiB, open loop (timed from when each send was due), ${PACED_SECONDS} s per trial`]: await latencyRows(peers),
+    'produce p99 alone and during a full-speed replay from the bucket (target: busy/alone <= 1.1)': interferenceRows(await runReplayInterference(ROUNDS)),
+  };
 }
 
 async function latencyRows(peers: Peer[]): Promise<Row[]> {
@@ -124,7 +127,7 @@ async function latencyRows(peers: Peer[]): Promise<Row[]> {
   return paths.map((path) => {
     const runs = samples.get(path)!;
     const row: Row = {
-      name: `latency, ${PACED_RATE_PER_SEC} records/s of 1 KiB, open loop: ${path}`,
+      name: path,
       'p50 ms': spread(runs.map((s) => quantile(s, 0.5)), 2),
       'p99 ms': spread(runs.map((s) => quantile(s, 0.99)), 2),
       'max ms': spread(runs.map((s) => s.at(-1)!), 1),
@@ -139,7 +142,7 @@ function interferenceRows(trials: InterferenceTrial[]): Row[] {
     .map((pinned) => trials.filter((t) => t.pinned === pinned))
     .filter((ts) => ts.length > 0)
     .map((ts) => ({
-      name: `produce p99 (16 KiB batches, 2 in flight) alone / during a full-speed bucket replay (s3rver), ${ts[0]!.pinned ? 'pinned: broker core 1, s3rver + loads core 0' : 'unpinned'}`,
+      name: `16 KiB batches, 2 in flight, s3rver; ${ts[0]!.pinned ? 'pinned: broker core 1, s3rver + loads core 0' : 'unpinned'}`,
       'alone p50/p99 ms': `${spread(ts.map((t) => t.aloneP50Ms), 2)} / ${spread(ts.map((t) => t.aloneP99Ms), 2)}`,
       'busy p50/p99 ms': `${spread(ts.map((t) => t.busyP50Ms), 2)} / ${spread(ts.map((t) => t.busyP99Ms), 2)}`,
       'p99 busy/alone': `${round(median(ts.map((t) => t.busyP99Ms)) / median(ts.map((t) => t.aloneP99Ms)), 2)} (per round ${ts.map((t) => round(t.busyP99Ms / t.aloneP99Ms, 2)).join(', ')})`,
