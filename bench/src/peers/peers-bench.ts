@@ -39,6 +39,8 @@ interface Trial {
   recordsPerSec: number;
   mbPerS: number;
   cpuSecondsPerGb: number;
+  /** Server CPU seconds per second of the trial: on a loaded machine, the share of the cores it got. */
+  cores: number;
 }
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -66,7 +68,7 @@ async function throughputTrial(peer: Peer, workload: Workload, recordBytes: numb
     const { records, seconds } = await runThroughput(workload, server, recordBytes, THROUGHPUT_MS);
     const cpu = cpuSeconds(server.pid) - cpuBefore;
     const bytes = records * recordBytes;
-    return { recordsPerSec: records / seconds, mbPerS: bytes / seconds / 1e6, cpuSecondsPerGb: cpu / (bytes / 1e9) };
+    return { recordsPerSec: records / seconds, mbPerS: bytes / seconds / 1e6, cpuSecondsPerGb: cpu / (bytes / 1e9), cores: cpu / seconds };
   } finally {
     await server.stop();
   }
@@ -98,6 +100,7 @@ export async function runPeersBench(): Promise<Record<string, Row[]>> {
         row[`${peer} krec/s`] = spread(ts.map((t) => t.recordsPerSec / 1000), 0);
         row[`${peer} MB/s`] = spread(ts.map((t) => t.mbPerS));
         row[`${peer} CPU-s/GB`] = spread(ts.map((t) => t.cpuSecondsPerGb), 2);
+        row[`${peer} cores`] = spread(ts.map((t) => t.cores), 2);
         if (peer !== 'strata') row[`strata/${peer}`] = round(median(strata.map((t) => t.recordsPerSec)) / median(ts.map((t) => t.recordsPerSec)), 2);
       }
       rows.push(row);
