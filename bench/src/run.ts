@@ -11,6 +11,7 @@ import { runKafkaGroupsBench } from './kafka-groups-bench.js';
 import { runKafkaBench } from './kafka-bench.js';
 import { runQuotasBench } from './quotas-bench.js';
 import { runProducerBench } from './producer-bench.js';
+import { runPeersBench } from './peers/peers-bench.js';
 import { runReplicationBench } from './replication-bench.js';
 import { runTierBench } from './tier-bench.js';
 
@@ -80,5 +81,14 @@ if (!only || only === 'quotas') {
   const rows = await runQuotasBench();
   console.table(rows);
   results.quotas = rows;
+}
+if (!only || only === 'peers') {
+  console.log('\n## peers: Strata beside NATS JetStream and Redis Streams, same run; a fresh server per trial, systems in turn, median (min-max) of STRATA_BENCH_ROUNDS (3); record values counted, not framing');
+  const tables = await runPeersBench();
+  for (const [title, rows] of Object.entries(tables)) {
+    console.log(`\n### ${title}`);
+    console.table(rows);
+  }
+  results.peers = Object.values(tables).flat();
 }
 console.log(JSON.stringify({ bench: results, node: process.version, at: new Date().toISOString() }));

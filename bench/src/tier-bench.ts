@@ -39,11 +39,11 @@ async function json<T = unknown>(url: string, init?: RequestInit): Promise<T> {
   return JSON.parse(text) as T;
 }
 
-async function createTopic(url: string, name: string, partitions: number, configs: Record<string, number> = {}): Promise<void> {
+export async function createTopic(url: string, name: string, partitions: number, configs: Record<string, number> = {}): Promise<void> {
   await json(`${url}/v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, partitions, configs }) });
 }
 
-async function produceBytes(url: string, topic: string, partitions: number, totalBytes: number): Promise<void> {
+export async function produceBytes(url: string, topic: string, partitions: number, totalBytes: number): Promise<void> {
   const { body } = batch(1024, 256 * 1024);
   const requests = Math.ceil(totalBytes / body.length);
   await runLoad({
@@ -56,7 +56,7 @@ async function produceBytes(url: string, topic: string, partitions: number, tota
   });
 }
 
-async function waitSettled(url: string, topic: string, timeoutMs = 300_000): Promise<TopicView> {
+export async function waitSettled(url: string, topic: string, timeoutMs = 300_000): Promise<TopicView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const described = await json<TopicView>(`${url}/v1/topics/${topic}`);
@@ -77,7 +77,7 @@ async function metric(url: string, pattern: RegExp): Promise<number> {
 }
 
 /** Every partition from offset 0 to the remote end, through the broker, one reader per partition. */
-async function replay(url: string, topic: string, remoteEnds: number[]): Promise<LoadResult> {
+export async function replay(url: string, topic: string, remoteEnds: number[]): Promise<LoadResult> {
   const pool = new Pool(url, { connections: remoteEnds.length });
   const latencies: number[] = [];
   let bytes = 0;
@@ -133,7 +133,7 @@ async function rawGets(s3: S3Server, prefix: string, parallel: number): Promise<
   return { requests: keys.length, errors: 0, bytes, records: 0, seconds, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };
 }
 
-async function produceLatency(url: string, topic: string, durationMs: number): Promise<LoadResult> {
+export async function produceLatency(url: string, topic: string, durationMs: number): Promise<LoadResult> {
   const { body } = batch(1024, 16 * 1024);
   return runLoad({
     origin: url,
