@@ -89,29 +89,45 @@ function admitted(schema: Schema, into: Admitted): Admitted {
   return into;
 }
 
+/**
+ * What each spec's schema admits, read once: every request reads its path and query parameters, and
+ * walking the schema (with the arrays it fills) for each one cost the produce hot path about as much as
+ * the rest of the parameter checks (issue #11's single-record latency).
+ */
+const ADMITTED = new WeakMap<ParameterSpec, Readonly<Admitted>>();
+
+function admittedBy(spec: ParameterSpec): Readonly<Admitted> {
+  let found = ADMITTED.get(spec);
+  if (found === undefined) {
+    found = admitted(spec.schema as Schema, { literals: [], integer: null, string: false });
+    ADMITTED.set(spec, found);
+  }
+  return found;
+}
+
 /** One parameter's text, read as its schema admits and checked by the schema; a StrataError naming the parameter otherwise. */
 export function parameterValue(spec: ParameterSpec, text: string): string | number {
-  const what = `${spec.in} parameter "${spec.name}"`;
-  const { literals, integer, string } = admitted(spec.schema as Schema, { literals: [], integer: null, string: false });
+  const what = (): string => `${spec.in} parameter "${spec.name}"`;
+  const { literals, integer, string } = admittedBy(spec);
   let value: string | number;
   if (literals.includes(text) || (string && literals.length === 0 && integer === null)) {
     value = text;
   } else if (integer === null) {
-    throw new StrataError('INVALID_REQUEST', `${what} must be one of ${literals.join(', ')}, got "${text}"`);
+    throw new StrataError('INVALID_REQUEST', `${what()} must be one of ${literals.join(', ')}, got "${text}"`);
   } else {
     const parsed = parseInteger(text);
     if (parsed === null) {
       const expected = literals.length > 0 ? `${literals.join(', ')} or an integer` : 'an integer';
-      throw new StrataError('INVALID_REQUEST', `${what} must be ${expected}, got "${text}"`);
+      throw new StrataError('INVALID_REQUEST', `${what()} must be ${expected}, got "${text}"`);
     }
-    if (integer.minimum !== undefined && parsed < integer.minimum) throw new StrataError('INVALID_REQUEST', `${what} must be >= ${integer.minimum}, got ${parsed}`);
+    if (integer.minimum !== undefined && parsed < integer.minimum) throw new StrataError('INVALID_REQUEST', `${what()} must be >= ${integer.minimum}, got ${parsed}`);
     value = parsed;
   }
   // What reading the text did not decide (a name's pattern and length) the schema's checker does.
   const problems = problemsOf(spec.schema, value);
   if (problems.length > 0) {
     const rule = (spec.schema as Schema).description ?? problems[0]!.message.replace(/^the body: /, '');
-    throw new StrataError(problems[0]!.code, `${what} must be ${rule}, got ${describeValue(text)}`);
+    throw new StrataError(problems[0]!.code, `${what()} must be ${rule}, got ${describeValue(text)}`);
   }
   return value;
 }

@@ -33,6 +33,16 @@ describe('queryParams', () => {
     expect(refusal(() => queryParams('listOffsets', q('at=-1'))).message).toMatch(/"at" must be >= 0/);
     expect(refusal(() => queryParams('fetchBatches', q(`offset=${'9'.repeat(30)}`))).code).toBe('INVALID_REQUEST');
   });
+  it('each spec keeps its own reading of its schema: answers do not depend on which parameters were read before (it is cached per spec)', () => {
+    for (let round = 0; round < 3; round++) {
+      expect(queryParams('produceBatches', q('acks=1')).acks).toBe('1');
+      expect(queryParams('listOffsets', q('at=latest')).at).toBe('latest');
+      expect(queryParams('listOffsets', q('at=7')).at).toBe(7);
+      expect(refusal(() => queryParams('produceBatches', q('acks=2')))).toEqual({ code: 'INVALID_REQUEST', message: 'query parameter "acks" must be one of 0, 1, all, -1, got "2"' });
+      expect(refusal(() => queryParams('listOffsets', q('at=later'))).code).toBe('INVALID_REQUEST');
+      expect(pathParams({ topic: 'orders', partition: '3' })).toEqual({ topic: 'orders', partition: 3 });
+    }
+  });
 });
 
 describe('pathParams', () => {

@@ -125,7 +125,8 @@ export class DataCore {
     this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: topic });
     if (origin.forwardedBy !== undefined || origin.replay === undefined) return null;
     const handle = this.#ctx.registry.partition(topic, partition);
-    const route = await this.#routeOf(handle);
+    const known = this.#routeNow(handle);
+    const route = known instanceof Promise ? await known : known;
     if (route.kind !== 'remote') return null;
     return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, origin, signal));
   }
@@ -235,8 +236,19 @@ export class DataCore {
     return this.#ctx.router.route(handle);
   }
 
+  /**
+   * The route known now, or a promise of the route after a refresh when there is none: the produce
+   * path takes the common case (led here, or led elsewhere and known) without awaiting #routeOf, whose
+   * async call and await cost every single-record produce two microtask hops (issue #11's latency).
+   */
+  #routeNow(handle: PartitionHandle): PartitionRoute | Promise<PartitionRoute> {
+    const route = this.#ctx.router.route(handle);
+    return route.kind === 'unavailable' ? this.#routeOf(handle) : route;
+  }
+
   async #appendOrForward(handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks, origin: RequestOrigin, signal: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>> {
-    const route = await this.#routeOf(handle);
+    const known = this.#routeNow(handle);
+    const route = known instanceof Promise ? await known : known;
     if (route.kind === 'local') return appendToPartition(this.#appendCtx, route.leader, batches, frames, acks, signal);
     const leaders = this.#leaders;
     // No leader now, and this broker's disk is full: it cannot take leadership (its coordinator and log
