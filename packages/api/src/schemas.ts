@@ -10,6 +10,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
 
 import { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName } from './user-schemas.js';
+import { ClusterEvent, EventList } from './event-schemas.js';
 import { ERROR_CODE_KEYWORD, GroupId, Int64, MemberId, Nullable, Optional, TopicName, partitionNumber, refusedAs } from './schema-parts.js';
 
 export { ERROR_CODE_KEYWORD, GroupId, MemberId, TopicName, partitionNumber };
@@ -443,7 +444,7 @@ export const NAMED_SCHEMAS = {
   TopicDeleted, PartitionInfo, OfflinePartition, Header, ProduceRecord, ProduceRequest, ProducedOffset, ProduceResponse, BatchProduceResponse, FetchRecord,
   FetchResponse, DeleteRecordsRequest, DeleteRecordsResponse, OffsetResponse, TopicPartitions, TopicPartitionOffset, JoinGroupRequest, GroupHeartbeatRequest, GroupHeartbeatResponse, OffsetToCommit,
   CommitOffsetsRequest, CommitOffsetsResponse, ResetOffsetsRequest, ResetOffsetsResponse, GroupOffset, GroupOffsets, GroupListing, GroupList, GroupMember,
-  GroupDescription, ClusterBroker, Cluster, Status,
+  GroupDescription, ClusterBroker, Cluster, Status, ClusterEvent, EventList,
   UserName, CreateUserRequest, User, UserList, UserDeleted, IssueTokenRequest, ApiToken, IssuedToken, ApiTokenList, TokenRevoked,
 } as const satisfies Record<string, TSchema>;
 
