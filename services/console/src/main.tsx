@@ -27,7 +27,7 @@ function View({ route }: { route: Route }) {
     case 'groups':
       return name ? <GroupView name={name} key={name} /> : <Groups />;
     case 'events':
-      return <Events />;
+      return <Events route={route} />;
     default:
       return <p class="empty">No such view: <code>{location.hash}</code>. <a href={href([])}>Back to the overview</a>.</p>;
   }
