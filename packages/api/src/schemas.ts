@@ -88,10 +88,15 @@ export const AddPartitionsRequest = Type.Object(
   { additionalProperties: false, examples: [{ count: 6 }] },
 );
 
-export const TopicListing = Type.Object({ name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer() });
+export const TopicListing = Type.Object({
+  name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer(),
+  // Health counts, so a list of thousands of partitions needs no describe per topic (always answered; optional for older brokers).
+  underReplicated: Optional(Type.Integer({ description: 'Partitions whose ISR is smaller than their replicas.' })), leaderless: Optional(Type.Integer({ description: 'Partitions without a leader now.' })),
+  offline: Optional(Type.Integer({ description: 'Partitions that could not be opened here.' })), uploadLagSegments: Optional(Type.Integer()), uploadLagBytes: Optional(Type.Integer({ description: 'Sealed, not yet in the bucket (as this broker sees it).' })),
+});
 export const TopicList = Type.Object(
   { topics: Type.Array(TopicListing) },
-  { examples: [{ topics: [{ name: 'orders', partitions: 3, replicationFactor: 1 }] }] },
+  { examples: [{ topics: [{ name: 'orders', partitions: 3, replicationFactor: 1, underReplicated: 0, leaderless: 0, offline: 0, uploadLagSegments: 0, uploadLagBytes: 0 }] }] },
 );
 
 export const PartitionInfo = Type.Object({

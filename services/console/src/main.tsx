@@ -21,7 +21,7 @@ function View({ route }: { route: Route }) {
     case 'overview':
       return <Overview />;
     case 'topics':
-      return name ? <TopicView name={name} key={name} /> : <Topics route={route} />;
+      return name ? <TopicView name={name} key={name} route={route} /> : <Topics route={route} />;
     case 'messages':
       return <Messages route={route} />;
     case 'groups':
