@@ -9,6 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_MESSAGE_CHARS_MAX, type EventList } from '@strata/api';
 import { EventLog, mergeEvents } from '../src/events/event-log.js';
 import { recordingErrors } from '../src/events/error-events.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PeerEvents } from '../src/events/peer-events.js';
+import { BrokerCredentials } from '../src/security/broker-credentials.js';
+import { ClusterSecrets } from '../src/security/cluster-secrets.js';
+import { createLogger, loadConfig } from '../src/index.js';
 import { call, captureLogger, createTopic, produce, startTestBroker, type TestBroker } from './helpers.js';
 
 describe('EventLog', () => {
@@ -59,6 +65,43 @@ describe('EventLog', () => {
     expect(event).toMatchObject({ kind: 'error', topic: 'orders', partition: 2, message: 'segment read failed: bad checksum' });
     expect(JSON.stringify(event)).not.toContain('hunter2');
     expect(lines).toHaveLength(2);
+  });
+});
+
+describe('PeerEvents', () => {
+  it('reports a broker that is down, one that hangs, one that answers too much and one that answers nonsense, and keeps the others', async () => {
+    const cluster = loadConfig({ STRATA_REDIS_URL: 'redis://127.0.0.1:1', STRATA_CLUSTER_SECRET: 'a-test-secret-of-some-length' }, []).cluster!;
+    const credentials = new BrokerCredentials('b1', await ClusterSecrets.load(cluster, createLogger({ level: 'silent' })), { maxSkewMs: 30_000, noncesMax: 1_000 });
+    const good = { broker: 'good', seq: 0, atMs: 5, kind: 'broker-joined', message: 'hello' };
+    const servers: Server[] = [];
+    const serve = async (answer: (res: import('node:http').ServerResponse) => void): Promise<string> => {
+      const server = createServer((_req, res) => answer(res));
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const peers = [
+      { id: 'good', internalUrl: await serve((res) => res.end(JSON.stringify({ events: [good, { ...good, broker: 'someone-else' }] }))) },
+      { id: 'down', internalUrl: 'http://127.0.0.1:1' },
+      { id: 'hangs', internalUrl: await serve(() => undefined) },
+      { id: 'huge', internalUrl: await serve((res) => res.end(JSON.stringify({ events: [], pad: 'x'.repeat(200_000) }))) },
+      { id: 'nonsense', internalUrl: await serve((res) => res.end(JSON.stringify({ events: [{ broker: 'nonsense' }] }))) },
+    ];
+    const client = new PeerEvents(credentials, null, { peerTimeoutMs: 300, peerReplyBytesMax: 64 * 1024 });
+    try {
+      const { lists, sources } = await client.ask(peers, { limit: 10 }, AbortSignal.timeout(10_000));
+      expect(lists).toEqual([[good]]);
+      const byId = Object.fromEntries(sources.map((s) => [s.broker, s]));
+      expect(byId.good).toEqual({ broker: 'good', ok: true });
+      expect(byId.down).toMatchObject({ ok: false, error: expect.stringMatching(/could not be asked/) });
+      expect(byId.hangs).toMatchObject({ ok: false, error: 'did not answer within 300 ms' });
+      expect(byId.huge).toMatchObject({ ok: false, error: expect.stringMatching(/more than 65536 bytes/) });
+      expect(byId.nonsense).toMatchObject({ ok: false, error: expect.stringMatching(/does not fit the schema/) });
+    } finally {
+      await client.close();
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
   });
 });
 
