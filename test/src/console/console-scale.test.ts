@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page, Request } from 'playwright-core';
 import { BrokerProcess, cleanupAll, expectStatus } from '../harness/index.js';
-import { CHROMIUM_PATH, launch, NO_CHROMIUM_MESSAGE, openPage } from './browser.js';
+import { CHROMIUM_PATH, launch, NO_CHROMIUM_MESSAGE, openPage, screenshot } from './browser.js';
 
 if (CHROMIUM_PATH === undefined) console.warn(NO_CHROMIUM_MESSAGE);
 
@@ -88,6 +88,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console with pages of topi
     await page.getByText(`partitions 100 to ${WIDE_PARTITIONS - 1} of ${WIDE_PARTITIONS}`).waitFor();
     expect(await partitions.count()).toBe(WIDE_PARTITIONS - 100);
     expect(await partitions.first().locator('td').first().textContent()).toBe('100');
+    await screenshot(page, 'topic-paged');
     // A shared link opens on its page.
     await page.goto(`${broker.url}/console/#/overview`);
     await page.goto(`${broker.url}/console/#/topics/wide?page=1`);
