@@ -88,10 +88,9 @@ export const AddPartitionsRequest = Type.Object(
   { additionalProperties: false, examples: [{ count: 6 }] },
 );
 
+// The health counts: a list of thousands of partitions needs no describe per topic (always answered; optional for older brokers).
 export const TopicListing = Type.Object({
-  name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer(),
-  // Health counts, so a list of thousands of partitions needs no describe per topic (always answered; optional for older brokers).
-  underReplicated: Optional(Type.Integer({ description: 'Partitions whose ISR is smaller than their replicas.' })), leaderless: Optional(Type.Integer({ description: 'Partitions without a leader now.' })),
+  name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer(), underReplicated: Optional(Type.Integer({ description: 'Partitions whose ISR is smaller than their replicas.' })), leaderless: Optional(Type.Integer({ description: 'Partitions without a leader now.' })),
   offline: Optional(Type.Integer({ description: 'Partitions that could not be opened here.' })), uploadLagSegments: Optional(Type.Integer()), uploadLagBytes: Optional(Type.Integer({ description: 'Sealed, not yet in the bucket (as this broker sees it).' })),
 });
 export const TopicList = Type.Object(
