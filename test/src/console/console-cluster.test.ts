@@ -49,9 +49,13 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
     const leaders = page.getByRole('table', { name: 'Partitions' }).locator('tbody tr td:nth-child(2)');
     await expect.poll(async () => (await leaders.allTextContents()).filter((l) => /^b[123]$/.test(l)).length, { timeout: STEP_TIMEOUT_MS }).toBe(6);
 
-    // 24 partitions: b3 leads some of them but for a chance of (2/3)^24.
+    // 24 partitions: b3 leads some of them (rendezvous over three live brokers; polled, as a registration
+    // that lapsed on a loaded machine places them on the other two until it is back).
     await expectStatus(await b1.http.post('/v1/topics', { name: 'moves', partitions: 24 }), 201, 'create');
-    const ledBefore = await cluster.awaitLeaders('moves', 24);
+    let ledBefore = new Map<number, string>();
+    await expect
+      .poll(async () => [...(ledBefore = await cluster.awaitLeaders('moves', 24)).values()].includes('b3'), { timeout: 30_000 })
+      .toBe(true);
     const movesEvents = async (query: string): Promise<EventList> =>
       (await expectStatus(await b1.http.get(`/v1/events?topic=moves&${query}`), 200, 'events')).body as EventList;
     const acquiredBy = (events: ClusterEvent[]) => new Set(events.filter((e) => e.kind === 'leadership-acquired').map((e) => `${e.broker}:${e.partition}`));
@@ -63,8 +67,10 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
       }, { timeout: STEP_TIMEOUT_MS })
       .toBe(0);
     const fromB3 = [...ledBefore].filter(([, leader]) => leader === 'b3').map(([p]) => p);
-    expect(fromB3.length).toBeGreaterThan(0);
-    expect((await movesEvents('limit=1')).brokers.map((b) => `${b.broker}:${b.ok}`).sort()).toEqual(['b1:true', 'b2:true', 'b3:true']);
+    // Every live broker asked and answering (polled: on a loaded machine a registration can lapse for a tick).
+    await expect
+      .poll(async () => (await movesEvents('limit=1')).brokers.map((b) => `${b.broker}:${b.ok}`).sort(), { timeout: STEP_TIMEOUT_MS })
+      .toEqual(['b1:true', 'b2:true', 'b3:true']);
 
     await page.goto(`${b1.url}/console/#/overview`);
     await page.locator('tr[data-broker="b3"]').getByText('live').waitFor();
@@ -85,8 +91,10 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
         return fromB3.filter((p) => !got.has(p)).length;
       }, { timeout: 30_000 })
       .toBe(0);
-    const after = await movesEvents(`since=${stoppedAtMs}&limit=1000`);
-    expect(after.brokers.map((b) => b.broker).sort()).toEqual(['b1', 'b2']);
+    // b3 left the live set (a graceful stop deregisters): it is no longer asked.
+    await expect
+      .poll(async () => (await movesEvents(`since=${stoppedAtMs}&limit=1`)).brokers.map((b) => b.broker).sort(), { timeout: STEP_TIMEOUT_MS })
+      .toEqual(['b1', 'b2']);
     // The Events view through b1, filtered by kind and topic in its URL.
     await page.goto(`${b1.url}/console/#/events?kind=leadership-acquired&topic=moves`);
     const rows = page.getByRole('table', { name: 'Events' }).locator('tbody tr');
