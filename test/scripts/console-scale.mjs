@@ -77,7 +77,7 @@ try {
     await ready();
     log({ view: name, loadMs: Math.round(performance.now() - t), requests });
   };
-  await view('overview', 'overview', () => page.getByText(String(PARTITIONS), { exact: true }).waitFor());
+  await view('overview', 'overview', () => page.locator('.stat-value').getByText(String(PARTITIONS), { exact: true }).waitFor());
   await view('topics', 'topics', () => page.getByText(`page 1 of ${Math.ceil(TOPICS / 50)}`).waitFor());
   await view('topics search', 'topics?q=t0999', () => page.getByRole('table', { name: 'Topics' }).waitFor());
   await view(`topic of ${BIG} partitions`, 'topics/big', () => page.getByText(`page 1 of ${Math.ceil(BIG / 100)}`).waitFor());
