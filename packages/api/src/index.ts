@@ -7,6 +7,7 @@ export * from './schemas.js';
 export * from './schemas-quotas.js';
 export * from './user-schemas.js';
 export * from './acl-schemas.js';
+export * from './event-schemas.js';
 export { API_ROUTES, PARAMETERS, JSON_MEDIA_TYPE, RECORD_BATCH_MEDIA_TYPE, apiRoute } from './routes.js';
 export type { Answer, ApiRoute, ErrorStatus, HttpMethod, JsonBodyRouteId, ParameterName, ParameterSpec, ReplyBody, RequestBody, RouteId } from './routes.js';
 export { ERROR_ANSWERS, buildOpenApiDocument, schemaJson } from './openapi.js';

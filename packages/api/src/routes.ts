@@ -8,6 +8,7 @@ import * as S from './schemas.js';
 import * as Q from './schemas-quotas.js';
 import * as U from './user-schemas.js';
 import * as A from './acl-schemas.js';
+import * as E from './event-schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -416,6 +417,17 @@ export const API_ROUTES = [
   },
   // ---- cluster and operations ----
   { id: 'describeCluster', method: 'GET', path: '/v1/cluster', summary: 'Brokers and leadership', answers: { '200': { description: 'The cluster.', schema: S.Cluster } } },
+  {
+    id: 'listEvents',
+    method: 'GET',
+    path: '/v1/events',
+    summary: 'Cluster events: leadership moves, ISR changes, uploads, membership, errors (needs describe on the cluster)',
+    description:
+      'Each broker keeps its recent events in memory (STRATA_EVENTS_KEPT_MAX, STRATA_EVENTS_KEPT_BYTES_MAX); the answering broker asks every other live broker for theirs (within STRATA_EVENTS_PEER_TIMEOUT_MS) and merges them by time. A broker that does not answer is listed in `brokers` with ok: false, and the answer is still 200. To follow the feed, ask again with since = next (a little earlier to cover clock skew between brokers) and drop the events already seen by (broker, seq).',
+    query: E.EVENTS_QUERY,
+    answers: { '200': { description: 'The events, oldest first.', schema: E.EventList } },
+    errors: ['400'],
+  },
   { id: 'openapi', method: 'GET', path: '/v1/openapi.json', operational: true, public: true, summary: 'This document', answers: { '200': { description: 'OpenAPI 3.1.', schema: S.OpenApiDocument } } },
   {
     id: 'metrics',

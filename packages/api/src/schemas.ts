@@ -10,6 +10,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ERROR_CATALOGUE, type ErrorCode } from '@strata/protocol';
 
 import { ApiToken, ApiTokenList, CreateUserRequest, IssueTokenRequest, IssuedToken, TokenRevoked, User, UserDeleted, UserList, UserName } from './user-schemas.js';
+import { ClusterEvent, EventList } from './event-schemas.js';
 import { ERROR_CODE_KEYWORD, GroupId, Int64, MemberId, Nullable, Optional, TopicName, partitionNumber, refusedAs } from './schema-parts.js';
 
 export { ERROR_CODE_KEYWORD, GroupId, MemberId, TopicName, partitionNumber };
@@ -87,10 +88,14 @@ export const AddPartitionsRequest = Type.Object(
   { additionalProperties: false, examples: [{ count: 6 }] },
 );
 
-export const TopicListing = Type.Object({ name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer() });
+// The health counts: a list of thousands of partitions needs no describe per topic (always answered; optional for older brokers).
+export const TopicListing = Type.Object({
+  name: Type.String(), partitions: Type.Integer(), replicationFactor: Type.Integer(), underReplicated: Optional(Type.Integer({ description: 'Partitions whose ISR is smaller than their replicas.' })), leaderless: Optional(Type.Integer({ description: 'Partitions without a leader now.' })),
+  offline: Optional(Type.Integer({ description: 'Partitions that could not be opened here.' })), uploadLagSegments: Optional(Type.Integer()), uploadLagBytes: Optional(Type.Integer({ description: 'Sealed, not yet in the bucket (as this broker sees it).' })),
+});
 export const TopicList = Type.Object(
   { topics: Type.Array(TopicListing) },
-  { examples: [{ topics: [{ name: 'orders', partitions: 3, replicationFactor: 1 }] }] },
+  { examples: [{ topics: [{ name: 'orders', partitions: 3, replicationFactor: 1, underReplicated: 0, leaderless: 0, offline: 0, uploadLagSegments: 0, uploadLagBytes: 0 }] }] },
 );
 
 export const PartitionInfo = Type.Object({
@@ -443,7 +448,7 @@ export const NAMED_SCHEMAS = {
   TopicDeleted, PartitionInfo, OfflinePartition, Header, ProduceRecord, ProduceRequest, ProducedOffset, ProduceResponse, BatchProduceResponse, FetchRecord,
   FetchResponse, DeleteRecordsRequest, DeleteRecordsResponse, OffsetResponse, TopicPartitions, TopicPartitionOffset, JoinGroupRequest, GroupHeartbeatRequest, GroupHeartbeatResponse, OffsetToCommit,
   CommitOffsetsRequest, CommitOffsetsResponse, ResetOffsetsRequest, ResetOffsetsResponse, GroupOffset, GroupOffsets, GroupListing, GroupList, GroupMember,
-  GroupDescription, ClusterBroker, Cluster, Status,
+  GroupDescription, ClusterBroker, Cluster, Status, ClusterEvent, EventList,
   UserName, CreateUserRequest, User, UserList, UserDeleted, IssueTokenRequest, ApiToken, IssuedToken, ApiTokenList, TokenRevoked,
 } as const satisfies Record<string, TSchema>;
 

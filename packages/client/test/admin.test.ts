@@ -32,7 +32,7 @@ describe('Admin', () => {
     expect(created.configs['retention.ms']).toBe(3_600_000);
     expect(created.configOverrides).toEqual({ 'retention.ms': 3_600_000 });
 
-    expect(await admin.listTopics()).toContainEqual({ name: 'orders', partitions: 3, replicationFactor: 1 });
+    expect(await admin.listTopics()).toContainEqual({ name: 'orders', partitions: 3, replicationFactor: 1, underReplicated: 0, leaderless: 0, offline: 0, uploadLagSegments: 0, uploadLagBytes: 0 });
 
     const described = await admin.describeTopic('orders');
     expect(described.topicId).toBe(created.topicId);

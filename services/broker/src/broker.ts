@@ -50,6 +50,8 @@ import { QuotaManager } from './quotas/quota-manager.js';
 import { quotaHandlers } from './http/handlers/quotas.js';
 import { startPublicListeners } from './startup/public-listeners.js';
 import { createLogger, type Logger } from './logger.js';
+import { EventLog } from './events/event-log.js';
+import { recordingErrors } from './events/error-events.js';
 import { GroupExpiryLoop } from './group-expiry.js';
 import { MaintenanceLoop } from './maintenance.js';
 import { BrokerMetrics } from './metrics.js';
@@ -106,12 +108,12 @@ export interface BrokerDependencies {
 }
 
 export async function startBroker(config: BrokerConfig, deps: BrokerDependencies = {}): Promise<Broker> {
-  const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { brokerId: config.brokerId } });
   const now = deps.now ?? Date.now;
+  // This broker's cluster events (GET /v1/events); its error lines are among them.
+  const events = new EventLog(config.brokerId, config.events, now);
+  const logger = recordingErrors(deps.logger ?? createLogger({ level: config.logLevel, base: { brokerId: config.brokerId } }), events);
   logger.info('broker starting', { config: describeConfig(config) });
-  if (config.notInThisBuild.length > 0) {
-    logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
-  }
+  if (config.notInThisBuild.length > 0) logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
 
   await mkdir(config.dataDir, { recursive: true });
   registerPrivatePath(config.dataDir);
@@ -119,11 +121,9 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const dataDirLock = await lockDataDir(config.dataDir);
   // Undone in reverse order when a later step fails, and by close().
   const undo: Array<() => Promise<unknown>> = [() => dataDirLock.release()];
-  const unwind = async (): Promise<void> => {
-    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
-  };
+  const unwind = async (): Promise<void> => { for (const step of undo.splice(0).reverse()) await step().catch(() => undefined); };
   try {
-    return await startOnLockedDataDir(config, deps, logger, now, undo, () => dataDirLock.release());
+    return await startOnLockedDataDir(config, deps, { logger, events }, now, undo, () => dataDirLock.release());
   } catch (e) {
     await unwind();
     throw e;
@@ -133,7 +133,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
 async function startOnLockedDataDir(
   config: BrokerConfig,
   deps: BrokerDependencies,
-  logger: Logger,
+  { logger, events }: { logger: Logger; events: EventLog },
   now: () => number,
   undo: Array<() => Promise<unknown>>,
   releaseDataDir: () => Promise<void>,
@@ -229,6 +229,7 @@ async function startOnLockedDataDir(
     producerStateLimits: config.producerState,
     manifests: new CoordinatorManifestStore(coordinator),
     onFenced: (tier) => node?.fenced(tier),
+    events,
   });
   undo.push(() => tiering.stop(0));
   // A single node on an empty data dir starts from what the bucket holds.
@@ -292,6 +293,7 @@ async function startOnLockedDataDir(
     startedAtMs: Date.now(),
     tls,
     credentials,
+    events: { log: events, config: config.events },
   });
   node = clusterNode;
   const forwarder = new Forwarder(credentials, { metrics: metrics.registry, timeoutMs: config.fetchMaxWaitMsCap + 10_000, tls });
@@ -339,9 +341,7 @@ async function startOnLockedDataDir(
   const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route), originOf: httpOrigin(credentials), browser: new BrowserGuard(config.corsOrigins) });
   // The web console at /console (its files, from memory); everything else is the API.
   const consoleAssets = await ConsoleAssets.load(config.console, logger);
-  const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!consoleAssets.serve(req, res)) apiListener(req, res);
-  };
+  const requestListener = (req: IncomingMessage, res: ServerResponse): void => void (consoleAssets.serve(req, res) || apiListener(req, res));
   const listeners = await startPublicListeners(config, tls, requestListener, metrics, logger, quotas);
   undo.push(() => listeners.close());
   // A failed start lets waiting requests through: they find the broker closing (503, retriable).

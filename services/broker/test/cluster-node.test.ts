@@ -11,6 +11,7 @@ import { LocalDirObjectStore } from '@strata/storage';
 import { FileHandleCache } from '@strata/log';
 import { encodeRecordBatch, validateBatches } from '@strata/protocol';
 import { ClusterNode } from '../src/cluster/cluster-node.js';
+import { EventLog } from '../src/events/event-log.js';
 import { BrokerCredentials } from '../src/security/broker-credentials.js';
 import { ClusterSecrets } from '../src/security/cluster-secrets.js';
 import { CoordinatorManifestStore, CoordinatorMetadataStore } from '../src/cluster/coordinator-stores.js';
@@ -85,6 +86,7 @@ async function brokerOver(coordinator: Coordinator) {
     internalUrl: () => 'http://127.0.0.1:2',
     waiters: new PartitionWaiters(100),
     startedAtMs: Date.now(),
+    events: { log: new EventLog('b1', config.events), config: config.events },
   });
   cleanups.push(async () => {
     await node!.stop();

@@ -44,8 +44,8 @@ describe('topics CRUD', () => {
     const list = await call(t.url, 'GET', '/v1/topics');
     expect(list.body).toEqual({
       topics: [
-        { name: 'audit', partitions: 1, replicationFactor: 1 },
-        { name: 'orders', partitions: 3, replicationFactor: 1 },
+        { name: 'audit', partitions: 1, replicationFactor: 1, underReplicated: 0, leaderless: 0, offline: 0, uploadLagSegments: 0, uploadLagBytes: 0 },
+        { name: 'orders', partitions: 3, replicationFactor: 1, underReplicated: 0, leaderless: 0, offline: 0, uploadLagSegments: 0, uploadLagBytes: 0 },
       ],
     });
 

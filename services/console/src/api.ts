@@ -3,7 +3,7 @@
 // Every request carries the tab's credentials (session.ts); a 401 to them ends the session.
 
 import type {
-  Cluster, CreateTopicRequest, FetchResponse, GroupDescription, GroupList, OffsetResponse, ProduceRequest, ProduceResponse,
+  Cluster, CreateTopicRequest, EventKind, EventList, FetchResponse, GroupDescription, GroupList, OffsetResponse, ProduceRequest, ProduceResponse,
   ResetOffsetsRequest, ResetOffsetsResponse, Topic, TopicList, WhoAmI,
 } from '@strata/api';
 import { currentCredentials, refused } from './session.js';
@@ -78,6 +78,8 @@ const partitionPath = (topic: string, partition: number) => `/v1/topics/${enc(to
 
 export const api = {
   cluster: (signal?: AbortSignal) => call<Cluster>('GET', '/v1/cluster', undefined, signal),
+  events: (query: { since?: number; limit: number; kind?: EventKind; topic?: string }, signal?: AbortSignal) =>
+    call<EventList>('GET', `/v1/events?${new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])))}`, undefined, signal),
   topics: (signal?: AbortSignal) => call<TopicList>('GET', '/v1/topics', undefined, signal),
   topic: (name: string, signal?: AbortSignal) => call<Topic>('GET', `/v1/topics/${enc(name)}`, undefined, signal),
   createTopic: (request: CreateTopicRequest) => call<Topic>('POST', '/v1/topics', request),

@@ -1,112 +1,129 @@
-// Cluster events. The API has no events feed (the broker logs events, it does not serve them), so
-// this view shows what can be seen without a private endpoint: the answering broker's event
-// counters from /metrics (leadership, ISR, uploads, errors) and the changes this page itself saw
-// between two reads of /v1/cluster and /metrics while it was open (kept in this tab only).
+// Cluster events (GET /v1/events): leadership moves, ISR changes, uploads, membership and errors of
+// every live broker, as the answering broker merged them. Newest first; filtered by kind and topic
+// (in the URL, so a filtered view can be shared); live: each refresh asks only for what is new
+// (since the last event seen, minus a margin for clock skew between brokers) and adds it to what is
+// shown, keyed by (broker, seq), so rows never blink or jump. A broker that did not answer is named.
 
-import type { Cluster } from '@strata/api';
-import { useRef, useState } from 'preact/hooks';
+import type { ClusterEvent, EventKind, EventSource } from '@strata/api';
+import { useRef } from 'preact/hooks';
 import { api } from './api.js';
-import { parseMetrics, sumOf, type Sample } from './metrics.js';
 import { usePoll } from './poll.js';
+import { href, navigate, type Route } from './route.js';
 import { Empty, ErrorBox, Loading } from './ui.js';
 
-/** Events this page keeps (newest first; the oldest are dropped). */
-export const EVENTS_KEPT_MAX = 200;
+/** Events this page keeps (the newest; older ones are dropped). */
+export const EVENTS_KEPT_MAX = 1_000;
+/** Events asked for by the first read. */
+const EVENTS_FIRST_READ = 200;
+/** Events asked for by each later read (the API's most). */
+const EVENTS_READ_MAX = 1_000;
+/**
+ * Later reads start this long before the newest event seen: another broker's clock may be behind,
+ * and its event written after this page's last read may carry an earlier time. Repeats are dropped.
+ */
+const CLOCK_SKEW_MARGIN_MS = 10_000;
 
-interface Counter {
-  label: string;
-  metric: string;
-  where?: Record<string, string>;
+/** Every kind, with its label: a kind the API adds breaks this build until it has one. */
+const KIND_LABELS: Record<EventKind, string> = {
+  'leadership-acquired': 'leadership acquired',
+  'leadership-handed-over': 'leadership handed over',
+  'leadership-lost': 'leadership lost',
+  'isr-shrink': 'ISR shrink',
+  'isr-expand': 'ISR expand',
+  'segment-uploaded': 'segment uploaded',
+  'upload-failed': 'upload failed',
+  'partition-reassigned': 'partition reassigned',
+  'broker-joined': 'broker joined',
+  'broker-left': 'broker left',
+  'controller-elected': 'controller elected',
+  'controller-lost': 'controller lost',
+  error: 'error',
+};
+const KINDS = Object.keys(KIND_LABELS) as EventKind[];
+const BAD_KINDS = new Set<EventKind>(['leadership-lost', 'upload-failed', 'broker-left', 'controller-lost', 'error']);
+
+interface Feed {
+  /** Newest first. */
+  events: ClusterEvent[];
+  brokers: EventSource[];
 }
 
-const COUNTERS: Counter[] = [
-  { label: 'leaderships acquired', metric: 'strata_cluster_leadership_events_total', where: { event: 'acquired' } },
-  { label: 'leaderships handed over', metric: 'strata_cluster_leadership_events_total', where: { event: 'handed_over' } },
-  { label: 'leaderships lost', metric: 'strata_cluster_leadership_events_total', where: { event: 'lost' } },
-  { label: 'ISR shrinks', metric: 'strata_replication_isr_changes_total', where: { change: 'shrink' } },
-  { label: 'ISR expansions', metric: 'strata_replication_isr_changes_total', where: { change: 'expand' } },
-  { label: 'segment uploads', metric: 'strata_tier_uploads_total', where: { result: 'ok' } },
-  { label: 'failed uploads', metric: 'strata_tier_uploads_total', where: { result: 'error' } },
-  { label: 'corrupt objects read', metric: 'strata_tier_corrupt_objects_total' },
-  { label: 'fenced manifest writes', metric: 'strata_tier_fenced_writes_total' },
-  { label: 'Kafka request errors', metric: 'strata_kafka_errors_total' },
-];
+const keyOf = (e: ClusterEvent) => `${e.broker}:${e.seq}`;
+const newestFirst = (a: ClusterEvent, b: ClusterEvent) => b.atMs - a.atMs || (a.broker < b.broker ? 1 : a.broker > b.broker ? -1 : 0) || b.seq - a.seq;
 
-interface Seen {
-  at: number;
-  text: string;
-}
+export function Events({ route }: { route: Route }) {
+  const kindText = route.query.get('kind') ?? '';
+  const kind = (KINDS as string[]).includes(kindText) ? (kindText as EventKind) : undefined;
+  const topic = route.query.get('topic') ?? '';
+  // What this page has seen for the current filter: the poll below adds to it.
+  const seen = useRef<{ filter: string; events: ClusterEvent[]; keys: Set<string>; next: number | undefined }>({ filter: '', events: [], keys: new Set(), next: undefined });
+  const filter = `${kind ?? ''}\n${topic}`;
+  if (seen.current.filter !== filter) seen.current = { filter, events: [], keys: new Set(), next: undefined };
 
-function clusterChanges(before: Cluster, after: Cluster): string[] {
-  const out: string[] = [];
-  if (before.controller !== after.controller) out.push(`controller: ${before.controller ?? 'none'} → ${after.controller ?? 'none'}`);
-  const old = new Map(before.brokers.map((b) => [b.id, b]));
-  for (const b of after.brokers) {
-    const was = old.get(b.id);
-    if (!was) out.push(`broker ${b.id} joined`);
-    else if (was.live !== b.live) out.push(`broker ${b.id} is ${b.live ? 'live again' : 'down'}`);
-    const led = new Set(b.leaderOf.flatMap((t) => t.partitions.map((p) => `${t.topic}/${p}`)));
-    const wasLed = new Set((was?.leaderOf ?? []).flatMap((t) => t.partitions.map((p) => `${t.topic}/${p}`)));
-    for (const tp of led) if (!wasLed.has(tp)) out.push(`broker ${b.id} now leads ${tp}`);
-  }
-  for (const id of old.keys()) if (!after.brokers.some((b) => b.id === id)) out.push(`broker ${id} left the cluster`);
-  return out;
-}
-
-export function Events() {
-  const [seen, setSeen] = useState<Seen[]>([]);
-  const last = useRef<{ cluster: Cluster; samples: Sample[] } | null>(null);
-  const state = usePoll(async (signal) => {
-    const [cluster, text] = await Promise.all([api.cluster(signal), api.metrics(signal)]);
-    const samples = parseMetrics(text);
-    const before = last.current;
-    last.current = { cluster, samples };
-    if (before) {
-      const changes = clusterChanges(before.cluster, cluster);
-      for (const c of COUNTERS) {
-        const delta = sumOf(samples, c.metric, c.where) - sumOf(before.samples, c.metric, c.where);
-        if (delta > 0) changes.push(`${c.label}: +${delta} (broker ${cluster.self})`);
-      }
-      if (changes.length > 0) {
-        const at = Date.now();
-        setSeen((old) => [...changes.map((text) => ({ at, text })), ...old].slice(0, EVENTS_KEPT_MAX));
-      }
+  const feed = usePoll<Feed>(async (signal) => {
+    const s = seen.current;
+    const first = s.next === undefined;
+    const since = first ? undefined : Math.max(0, s.next! - CLOCK_SKEW_MARGIN_MS);
+    const answer = await api.events({ since, limit: first ? EVENTS_FIRST_READ : EVENTS_READ_MAX, kind, topic: topic || undefined }, signal);
+    if (seen.current !== s) return { events: seen.current.events, brokers: answer.brokers };
+    const fresh = answer.events.filter((e) => !s.keys.has(keyOf(e)));
+    if (fresh.length > 0) {
+      const events = [...fresh, ...s.events].sort(newestFirst).slice(0, EVENTS_KEPT_MAX);
+      s.events = events;
+      s.keys = new Set(events.map(keyOf));
     }
-    return { cluster, samples };
-  }, []);
-  const data = state.data;
+    s.next = Math.max(s.next ?? 0, answer.next);
+    return { events: s.events, brokers: answer.brokers };
+  }, [kind ?? '', topic]);
+
+  const go = (next: { kind?: string; topic?: string }) => navigate(['events'], { kind: next.kind ?? kind, topic: next.topic ?? topic }, true);
+  const silent = feed.data?.brokers.filter((b) => !b.ok) ?? [];
   return (
     <section aria-labelledby="events-title">
       <h1 id="events-title">Cluster events</h1>
-      <p class="note">
-        The HTTP API has no events feed yet: the broker writes leadership moves, ISR changes and upload failures to its log, not to
-        the API. Shown here: the answering broker's event counters (from <code>/metrics</code>), and the changes this page saw while
-        it was open.
-      </p>
-      <ErrorBox error={state.error} what="read the cluster and /metrics" />
-      {!data ? (
-        state.error ? null : <Loading />
+      <div class="toolbar">
+        <label>
+          Kind{' '}
+          <select name="event-kind" value={kind ?? ''} onChange={(e) => go({ kind: e.currentTarget.value })}>
+            <option value="">all kinds</option>
+            {KINDS.map((k) => <option key={k} value={k}>{KIND_LABELS[k]}</option>)}
+          </select>
+        </label>
+        <label>
+          Topic <input name="event-topic" type="search" value={topic} placeholder="all topics" onInput={(e) => go({ topic: e.currentTarget.value })} />
+        </label>
+        <span class="muted">
+          {feed.data ? `${feed.data.events.length} events from ${feed.data.brokers.filter((b) => b.ok).length} of ${feed.data.brokers.length} brokers` : ''}
+        </span>
+      </div>
+      <ErrorBox error={feed.error} what="read the cluster events" stale={feed.data !== undefined} />
+      {silent.length > 0 ? (
+        <div class="error" role="alert">
+          <strong>Events missing from {silent.map((b) => b.broker).join(', ')}</strong>
+          {silent.map((b) => <div class="error-text" key={b.broker}>{b.broker}: {b.error ?? 'did not answer'}</div>)}
+        </div>
+      ) : null}
+      {!feed.data ? (
+        feed.error ? null : <Loading />
+      ) : feed.data.events.length === 0 ? (
+        <Empty>{kind || topic ? 'No event matches this filter yet.' : 'No events yet.'} Each broker keeps its recent events in memory since it started.</Empty>
       ) : (
-        <>
-          <h2>Counters on broker {data.cluster.self} since it started</h2>
-          <table class="grid" aria-label="Event counters">
-            <tbody>
-              {COUNTERS.map((c) => (
-                <tr key={c.label}><td>{c.label}</td><td>{sumOf(data.samples, c.metric, c.where)}</td></tr>
-              ))}
-            </tbody>
-          </table>
-          <h2>Seen while this page was open</h2>
-          {seen.length === 0 ? (
-            <Empty>Nothing changed since this page opened.</Empty>
-          ) : (
-            <ol class="events" aria-label="Events seen">
-              {seen.map((e, i) => (
-                <li key={`${e.at}-${i}`}><time>{new Date(e.at).toISOString().slice(11, 19)}</time> {e.text}</li>
-              ))}
-            </ol>
-          )}
-        </>
+        <table class="grid" aria-label="Events">
+          <thead>
+            <tr><th>Time</th><th>Broker</th><th>Kind</th><th>Partition</th><th>What happened</th></tr>
+          </thead>
+          <tbody>
+            {feed.data.events.map((e) => (
+              <tr key={keyOf(e)} data-kind={e.kind}>
+                <td><time dateTime={new Date(e.atMs).toISOString()}>{new Date(e.atMs).toISOString().slice(0, 23).replace('T', ' ')}</time></td>
+                <td>{e.broker}</td>
+                <td class={BAD_KINDS.has(e.kind) ? 'bad-text' : ''}>{KIND_LABELS[e.kind]}</td>
+                <td>{e.topic === undefined ? '' : <a href={href(['topics', e.topic])}>{e.topic}{e.partition === undefined ? '' : `/${e.partition}`}</a>}</td>
+                <td>{e.message}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );

@@ -24,13 +24,13 @@ function View({ route }: { route: Route }) {
     case 'overview':
       return <Overview />;
     case 'topics':
-      return name ? <TopicView name={name} key={name} /> : <Topics route={route} />;
+      return name ? <TopicView name={name} key={name} route={route} /> : <Topics route={route} />;
     case 'messages':
       return <Messages route={route} />;
     case 'groups':
       return name ? <GroupView name={name} key={name} /> : <Groups />;
     case 'events':
-      return <Events />;
+      return <Events route={route} />;
     default:
       return <p class="empty">No such view: <code>{location.hash}</code>. <a href={href([])}>Back to the overview</a>.</p>;
   }

@@ -1,39 +1,27 @@
 // Overview: the brokers (from /v1/cluster), topic and partition counts, partitions without a leader
-// or short of replicas and the bucket upload lag (from describing the topics, bounded), and live
-// produce and fetch rates from the answering broker's /metrics.
+// or short of replicas and the bucket upload lag (the health counts of /v1/topics: one request
+// however many topics), and live produce and fetch rates from the answering broker's /metrics.
 
-import type { Topic } from '@strata/api';
 import { useRef } from 'preact/hooks';
 import { api } from './api.js';
 import { LineChart } from './chart.js';
 import { parseMetrics, sumOf } from './metrics.js';
-import { usePoll, useSeries } from './poll.js';
+import { REFRESH_INTERVAL_MS, usePoll, useSeries } from './poll.js';
 import { href } from './route.js';
 import { bytes, ErrorBox, Loading, Stat } from './ui.js';
 
-/** Topics described per refresh to count under-replicated partitions and upload lag (the rest are counted by name only). */
-export const OVERVIEW_TOPICS_DESCRIBED_MAX = 100;
-const DESCRIBE_CONCURRENCY = 8;
-
-export async function describeSome(names: string[], signal: AbortSignal): Promise<Topic[]> {
-  const out: Topic[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length && !signal.aborted) {
-      const name = names[next++]!;
-      // A topic deleted between the list and the describe is simply not counted.
-      const topic = await api.topic(name, signal).catch(() => null);
-      if (topic) out.push(topic);
-    }
-  };
-  await Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, worker));
-  return out;
-}
+/**
+ * /metrics grows with the partitions (about 60 bytes of text each, over 600 KB at 10,000): the
+ * rates are read again only after this many times as long as the last read took, so the page never
+ * keeps a broker busy serving it.
+ */
+const METRICS_INTERVAL_PER_READ_MS = 10;
 
 interface Health {
   topics: number;
   partitions: number;
-  described: number;
+  /** Topics whose listing carried health counts (a broker before them answers names only). */
+  counted: number;
   underReplicated: number;
   leaderless: number;
   offline: number;
@@ -43,28 +31,16 @@ interface Health {
 
 async function loadHealth(signal: AbortSignal): Promise<Health> {
   const { topics } = await api.topics(signal);
-  const described = await describeSome(topics.slice(0, OVERVIEW_TOPICS_DESCRIBED_MAX).map((t) => t.name), signal);
-  const health: Health = {
-    topics: topics.length,
-    partitions: topics.reduce((n, t) => n + t.partitions, 0),
-    described: described.length,
-    underReplicated: 0,
-    leaderless: 0,
-    offline: 0,
-    uploadLagBytes: 0,
-    uploadLagSegments: 0,
-  };
-  for (const topic of described) {
-    for (const p of topic.partitions) {
-      if ('offline' in p) {
-        health.offline++;
-        continue;
-      }
-      if (p.leader === null) health.leaderless++;
-      if (p.isr.length < p.replicas.length) health.underReplicated++;
-      health.uploadLagBytes += p.uploadLagBytes;
-      health.uploadLagSegments += p.uploadLagSegments;
-    }
+  const health: Health = { topics: topics.length, partitions: 0, counted: 0, underReplicated: 0, leaderless: 0, offline: 0, uploadLagBytes: 0, uploadLagSegments: 0 };
+  for (const t of topics) {
+    health.partitions += t.partitions;
+    if (t.underReplicated === undefined) continue;
+    health.counted++;
+    health.underReplicated += t.underReplicated;
+    health.leaderless += t.leaderless ?? 0;
+    health.offline += t.offline ?? 0;
+    health.uploadLagBytes += t.uploadLagBytes ?? 0;
+    health.uploadLagSegments += t.uploadLagSegments ?? 0;
   }
   return health;
 }
@@ -82,8 +58,12 @@ export function Overview() {
   const cluster = usePoll((s) => api.cluster(s), []);
   const health = usePoll(loadHealth, [], 5_000);
   const previous = useRef<{ at: number; produced: number; fetched: number } | null>(null);
+  const metricsReadMs = useRef(0);
   const rates = usePoll<Rates>(async (s) => {
-    const samples = parseMetrics(await api.metrics(s));
+    const started = performance.now();
+    const text = await api.metrics(s);
+    metricsReadMs.current = performance.now() - started;
+    const samples = parseMetrics(text);
     const now = Date.now();
     const produced = sumOf(samples, 'strata_produce_records_total');
     const fetched = sumOf(samples, 'strata_fetch_records_total');
@@ -92,7 +72,7 @@ export function Overview() {
     if (!before) return { at: now, produce: undefined, fetch: undefined };
     const seconds = Math.max(0.001, (now - before.at) / 1000);
     return { at: now, produce: Math.max(0, produced - before.produced) / seconds, fetch: Math.max(0, fetched - before.fetched) / seconds };
-  }, []);
+  }, [], () => Math.max(REFRESH_INTERVAL_MS, metricsReadMs.current * METRICS_INTERVAL_PER_READ_MS));
   const produceSeries = useSeries(rates.data?.produce, rates.data?.at);
   const fetchSeries = useSeries(rates.data?.fetch, rates.data?.at);
 
@@ -156,8 +136,8 @@ export function Overview() {
           <Stat label="upload lag" value={`${bytes(h.uploadLagBytes)} · ${h.uploadLagSegments} seg`} warn={h.uploadLagSegments > 0} />
         </div>
       ) : null}
-      {h && h.described < h.topics ? (
-        <p class="muted">Replica, leader and upload counts cover the first {h.described} of {h.topics} topics.</p>
+      {h && h.counted < h.topics ? (
+        <p class="muted">Replica, leader and upload counts cover {h.counted} of {h.topics} topics (the answering broker lists no counts for the others).</p>
       ) : null}
       <ErrorBox error={rates.error} what="read /metrics" />
       <div class="charts">

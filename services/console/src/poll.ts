@@ -13,12 +13,16 @@ export interface Polled<T> {
 /** How often the views refresh what they show. */
 export const REFRESH_INTERVAL_MS = 2_000;
 
-export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], intervalMs = REFRESH_INTERVAL_MS): Polled<T> {
+/** `intervalMs`: between the end of one read and the next (0: once); a function is asked after each read. */
+export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], intervalMs: number | (() => number) = REFRESH_INTERVAL_MS): Polled<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const intervalRef = useRef(intervalMs);
+  intervalRef.current = intervalMs;
+  const periodic = typeof intervalMs === 'function' || intervalMs > 0;
   const depsKey = JSON.stringify(deps);
   const lastKey = useRef(depsKey);
   if (lastKey.current !== depsKey) {
@@ -40,14 +44,15 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
         if (controller.signal.aborted) return;
         setError(e);
       }
-      if (intervalMs > 0) timer = setTimeout(() => void run(), intervalMs);
+      const every = intervalRef.current;
+      if (periodic) timer = setTimeout(() => void run(), typeof every === 'function' ? every() : every);
     };
     void run();
     return () => {
       controller.abort();
       clearTimeout(timer);
     };
-  }, [depsKey, tick, intervalMs]);
+  }, [depsKey, tick, periodic]);
   return { data, error, refresh: () => setTick((t) => t + 1) };
 }
 

@@ -1,17 +1,22 @@
 // One topic: its partitions (leader, replicas, ISR, offsets), its tiers as a picture (how much of
 // each partition is in the bucket, how much on local disk, where the local copy starts) and its
-// configs, editable. A topic deleted while viewed says so instead of showing stale rows.
+// configs, editable. A topic deleted while viewed says so instead of showing stale rows. Partitions
+// are shown a page at a time (a topic of 1,000 renders 100 rows, not 2,000), the page in the URL.
 
 import type { Topic } from '@strata/api';
 import { useState } from 'preact/hooks';
 import { api, ApiError } from './api.js';
 import { usePoll } from './poll.js';
-import { href, navigate } from './route.js';
+import { href, navigate, type Route } from './route.js';
 import { bytes, Empty, ErrorBox, Loading } from './ui.js';
 
 type Partition = Extract<Topic['partitions'][number], { leaderEpoch: number }>;
 
-export function TopicView({ name }: { name: string }) {
+/** Partitions per page of the partition table and the tier picture. */
+export const PARTITIONS_PAGE_SIZE = 100;
+
+export function TopicView({ name, route }: { name: string; route: Route }) {
+  const page = Math.max(0, Number(route.query.get('page') ?? 0) || 0);
   const topic = usePoll((s) => api.topic(name, s), [name]);
   const gone = topic.error instanceof ApiError && topic.error.code === 'UNKNOWN_TOPIC';
   const t = gone ? undefined : topic.data;
@@ -30,9 +35,10 @@ export function TopicView({ name }: { name: string }) {
         <>
           <p class="muted">id <code>{t.topicId}</code> · replication factor {t.replicationFactor} · {t.partitions.length} partitions</p>
           <h2>Partitions</h2>
-          <Partitions topic={t} />
+          <PartitionPager topic={t} page={page} />
+          <Partitions topic={t} page={page} />
           <h2>Tiers</h2>
-          <Tiers topic={t} />
+          <Tiers topic={t} page={page} />
           <h2>Configs</h2>
           <Configs topic={t} onChanged={topic.refresh} />
           <DeleteTopic name={t.name} />
@@ -42,14 +48,30 @@ export function TopicView({ name }: { name: string }) {
   );
 }
 
-function Partitions({ topic }: { topic: Topic }) {
+const pageOf = <T,>(items: T[], page: number): T[] => items.slice(page * PARTITIONS_PAGE_SIZE, (page + 1) * PARTITIONS_PAGE_SIZE);
+
+function PartitionPager({ topic, page }: { topic: Topic; page: number }) {
+  const pages = Math.ceil(topic.partitions.length / PARTITIONS_PAGE_SIZE);
+  if (pages <= 1) return null;
+  const go = (p: number) => navigate(['topics', topic.name], { page: p || undefined }, true);
+  const first = page * PARTITIONS_PAGE_SIZE;
+  return (
+    <nav class="pager" aria-label="Partition pages">
+      <button disabled={page === 0} onClick={() => go(page - 1)}>Previous</button>
+      <span>partitions {first} to {Math.min(first + PARTITIONS_PAGE_SIZE, topic.partitions.length) - 1} of {topic.partitions.length} · page {page + 1} of {pages}</span>
+      <button disabled={page + 1 >= pages} onClick={() => go(page + 1)}>Next</button>
+    </nav>
+  );
+}
+
+function Partitions({ topic, page }: { topic: Topic; page: number }) {
   return (
     <table class="grid" aria-label="Partitions">
       <thead>
         <tr><th>#</th><th>Leader</th><th>Epoch</th><th>Replicas</th><th>ISR</th><th>Log start</th><th>Log end</th><th>High watermark</th><th /></tr>
       </thead>
       <tbody>
-        {topic.partitions.map((p) =>
+        {pageOf(topic.partitions, page).map((p) =>
           'offline' in p ? (
             <tr key={p.partition}><td>{p.partition}</td><td colSpan={8} class="bad-text">offline: {p.error}</td></tr>
           ) : (
@@ -89,8 +111,8 @@ function TierBar({ p }: { p: Partition }) {
   );
 }
 
-function Tiers({ topic }: { topic: Topic }) {
-  const live = topic.partitions.filter((p): p is Partition => !('offline' in p));
+function Tiers({ topic, page }: { topic: Topic; page: number }) {
+  const live = pageOf(topic.partitions, page).filter((p): p is Partition => !('offline' in p));
   if (live.length === 0) return <Empty>No partition is online.</Empty>;
   return (
     <div class="tiers">

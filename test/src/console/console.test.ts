@@ -198,8 +198,15 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on one broker', ()
 
   it('shows the cluster events view and a dark theme', async () => {
     await page.goto(console_('events'));
-    await page.getByRole('table', { name: 'Event counters' }).getByText('leaderships acquired').waitFor();
+    const events = page.getByRole('table', { name: 'Events' });
+    await events.locator('tr[data-kind="leadership-acquired"]').getByText('console-orders/0').first().waitFor();
     await screenshot(page, 'events');
+    // A filter goes into the URL (shareable) and to the API; a bad topic shows the API's refusal.
+    await page.locator('select[name="event-kind"]').selectOption('leadership-acquired');
+    await page.waitForURL(/#\/events\?kind=leadership-acquired/);
+    await expect.poll(async () => new Set(await events.locator('tbody tr td:nth-child(3)').allTextContents())).toEqual(new Set(['leadership acquired']));
+    await page.goto(console_('events?topic=..%2Fetc'));
+    await page.getByRole('alert').getByText('INVALID_TOPIC').waitFor();
     const dark = await openPage(browser, 'dark');
     await dark.goto(console_('topics/console-orders'));
     await dark.getByRole('table', { name: 'Partitions' }).waitFor();

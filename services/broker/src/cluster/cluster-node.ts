@@ -16,6 +16,9 @@
 
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterEvent, EventSource } from '@strata/api';
+import { mergeEvents, type EventLog, type EventQuery } from '../events/event-log.js';
+import { PeerEvents } from '../events/peer-events.js';
 import type { FetchResult } from '../fetch.js';
 import type { TieredPartition } from '../tiering/tiered-partition.js';
 import type { PartitionHandle, Topic } from '../topics/topic-registry.js';
@@ -45,6 +48,7 @@ export class ClusterNode implements PartitionRouter {
   readonly #view: RoutingView;
   readonly #topics: TopicSync;
   readonly #bucket: BucketReads;
+  readonly #peerEvents: PeerEvents;
   #ticks = 0;
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
@@ -59,6 +63,7 @@ export class ClusterNode implements PartitionRouter {
     this.#replication = new Replication(s, { lose: (key, reign, why) => this.#leadership.lose(key, reign, why) });
     this.#topics = new TopicSync(s);
     this.#bucket = new BucketReads(s);
+    this.#peerEvents = new PeerEvents(options.credentials, options.tls ?? null, options.events.config);
   }
 
   /**
@@ -94,6 +99,20 @@ export class ClusterNode implements PartitionRouter {
 
   brokers(): BrokerView[] {
     return this.#view.brokers();
+  }
+
+  /** This broker's own events. */
+  get events(): EventLog {
+    return this.#s.opts.events.log;
+  }
+
+  /** Every live broker's events, merged by time: this broker's own, and each other's over the internal port (one that fails is reported). */
+  async clusterEvents(q: EventQuery, signal: AbortSignal): Promise<{ events: ClusterEvent[]; brokers: EventSource[] }> {
+    const s = this.#s;
+    const peers = [...s.brokers.values()].filter((b) => b.id !== s.me).map((b) => ({ id: b.id, internalUrl: b.internalUrl }));
+    const answers = await this.#peerEvents.ask(peers, q, signal);
+    const events = mergeEvents([this.events.query(q), ...answers.lists], q);
+    return { events, brokers: [{ broker: s.me, ok: true }, ...answers.sources] };
   }
 
   /**
@@ -218,6 +237,7 @@ export class ClusterNode implements PartitionRouter {
     await s.settled();
     await this.#replication.stopAll();
     this.#leadership.endAll();
+    await this.#peerEvents.close();
   }
 
   // ---- the loop -------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import type { BrokerCredentials } from '../security/broker-credentials.js';
 import type { Coordinator, LiveBroker, PartitionState } from '@strata/coord';
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterConfig } from '../config.js';
+import type { EventsConfig } from '../config/types.js';
+import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import type { PartitionLeader } from '../partition/partition-leader.js';
 import type { PartitionWaiters } from '../partition-waiters.js';
@@ -36,6 +38,8 @@ export interface ClusterNodeOptions {
   tls?: TlsMaterial | null;
   /** This broker's credential on replica fetches (security/broker-credentials.ts). */
   credentials: BrokerCredentials;
+  /** Where the roles record cluster events (GET /v1/events), and the bounds of asking the other brokers for theirs. */
+  events: { log: EventLog; config: EventsConfig };
 }
 
 /** One partition led here: its leader object and the lease bookkeeping around it. */

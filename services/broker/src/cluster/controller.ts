@@ -22,6 +22,8 @@ export class Controller {
   #epochSeen = 0;
   /** Since when each leaderless partition has waited for its named leader, and who was passed over. */
   readonly #leaderless = new Map<string, { id: string; since: number; skipped: Set<string> }>();
+  /** The live brokers at the last assignment of this reign (null: none yet): joins and departures are told against it. */
+  #liveSeen: ReadonlySet<string> | null = null;
 
   constructor(state: ClusterState) {
     this.#s = state;
@@ -39,7 +41,7 @@ export class Controller {
     const coord = this.#s.coord;
     if (this.#reign !== null && performance.now() >= this.#reign.deadline) {
       logger.warn('controller lease lapsed', { epoch: this.#reign.epoch });
-      this.#reign = null;
+      this.#stepDown(`the controller lease of epoch ${this.#reign.epoch} lapsed`);
     }
     if (this.#reign === null) {
       if (this.#s.leaving || tick % CONTROLLER_ACQUIRE_EVERY_TICKS !== 0) {
@@ -57,7 +59,9 @@ export class Controller {
       }
       this.#reign = { epoch: result.epoch, deadline: sentAt + config.leaseTtlMs - this.#s.marginMs, renewSentAt: sentAt, renewing: false };
       this.#holder = this.#s.me;
+      this.#liveSeen = null;
       logger.info('became the controller', { epoch: result.epoch });
+      this.#s.opts.events.log.record({ kind: 'controller-elected', message: `${this.#s.me} became the controller (epoch ${result.epoch})` });
     }
     await this.#assign(this.#reign.epoch, signal);
   }
@@ -78,7 +82,7 @@ export class Controller {
             if (this.#reign !== reign) return;
             if (!ok) {
               logger.warn('controller lease lost', { epoch: reign.epoch });
-              this.#reign = null;
+              this.#stepDown(`the controller lease of epoch ${reign.epoch} could not be renewed`);
               return;
             }
             reign.renewSentAt = sentAt;
@@ -96,7 +100,7 @@ export class Controller {
   async release(): Promise<void> {
     if (this.#reign === null) return;
     const epoch = this.#reign.epoch;
-    this.#reign = null;
+    this.#stepDown('it is leaving');
     await this.#s.coord.releaseController(this.#s.me, epoch).catch(() => undefined);
   }
 
@@ -109,6 +113,7 @@ export class Controller {
     const { registry, logger } = this.#s.opts;
     const live = [...this.#s.brokers.keys()].sort();
     if (live.length === 0) return;
+    this.#noteMembership(live);
     const writes: Promise<void>[] = [];
     for (const topic of registry.list()) {
       const count = Math.min(topic.meta.replicationFactor, live.length);
@@ -129,6 +134,10 @@ export class Controller {
         writes.push(
           this.#s.coord.setReplicas(handle.topic, handle.partition, { topicId: topic.meta.topicId, replicas, controllerEpoch }, { signal }).then(() => {
             logger.info('partition assigned', { topic: handle.topic, partition: handle.partition, replicas, from: state?.replicas ?? [] });
+            // A new partition's first assignment is not news; a move is.
+            if (state !== null && state.topicId === topic.meta.topicId && state.replicas.length > 0) {
+              this.#s.opts.events.log.record({ kind: 'partition-reassigned', topic: handle.topic, partition: handle.partition, message: `replicas ${state.replicas.join(', ')} → ${replicas.join(', ')}` });
+            }
           }),
         );
       }
@@ -138,11 +147,28 @@ export class Controller {
       if (r.status === 'fulfilled') continue;
       if (isStrataError(r.reason) && r.reason.code === 'FENCED_LEADER_EPOCH') {
         logger.warn('a newer controller exists; stepping down', { epoch: controllerEpoch });
-        this.#reign = null;
+        this.#stepDown('a newer controller exists');
         return;
       }
       throw r.reason;
     }
+  }
+
+  #stepDown(why: string): void {
+    this.#reign = null;
+    this.#liveSeen = null;
+    this.#s.opts.events.log.record({ kind: 'controller-lost', message: `${this.#s.me} is no longer the controller: ${why}` });
+  }
+
+  /** Brokers that joined or left the live set since the last assignment of this reign (its first only sets the baseline). */
+  #noteMembership(live: readonly string[]): void {
+    const before = this.#liveSeen;
+    const now = new Set(live);
+    this.#liveSeen = now;
+    if (before === null) return;
+    const log = this.#s.opts.events.log;
+    for (const id of live) if (!before.has(id)) log.record({ kind: 'broker-joined', message: `broker ${id} joined (${live.length} live)` });
+    for (const id of before) if (!now.has(id)) log.record({ kind: 'broker-left', message: `broker ${id} left (${live.length} live)` });
   }
 
   /**

@@ -15,6 +15,8 @@ import type { BrokerCredentials, CredentialCheck } from '../security/broker-cred
 import type { Logger } from '../logger.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
 import type { ClusterNode } from './cluster-node.js';
+import { eventQueryOf } from '../events/event-log.js';
+import { INTERNAL_EVENTS_PATH } from '../events/peer-events.js';
 import { INTERNAL_PREFIX, REPLICA_HEADERS } from './replica-client.js';
 
 export interface InternalServer {
@@ -59,6 +61,7 @@ export async function startInternalServer(options: InternalServerOptions): Promi
       return json(res, 401, { error: message, code: 'BROKER_AUTHENTICATION_FAILED' });
     }
     const url = new URL(req.url ?? '/', 'http://internal');
+    if (req.method === 'GET' && url.pathname === INTERNAL_EVENTS_PATH) return events(res, url.searchParams);
     if (req.method !== 'GET' || !url.pathname.startsWith(INTERNAL_PREFIX)) return json(res, 404, { error: 'not found' });
     const [topicText, partitionText, action] = url.pathname.slice(INTERNAL_PREFIX.length).split('/');
     const topic = decodeURIComponent(topicText ?? '');
@@ -115,6 +118,19 @@ export async function startInternalServer(options: InternalServerOptions): Promi
         res.end(answer.data, () => answer.release());
         return;
     }
+  };
+
+  /** This broker's own events, for the broker answering GET /v1/events (peer-events.ts). */
+  const events = (res: ServerResponse, search: URLSearchParams): void => {
+    const node = options.node();
+    if (node === null) return json(res, 503, { error: 'starting' });
+    let query;
+    try {
+      query = eventQueryOf(search);
+    } catch (e) {
+      return json(res, 400, { error: (e as Error).message });
+    }
+    json(res, 200, { events: node.events.query(query) });
   };
 
   new ListenerGuard(options.limits).attach(server);

@@ -137,6 +137,7 @@ export class Leadership {
     handle.tier.follow();
     reign.leader.end(notLeader(handle, { kind: 'unavailable', reason: why }, 'leadership was lost before the in-sync replicas confirmed the records'));
     this.#events.inc({ event: 'lost' });
+    s.opts.events.log.record({ kind: 'leadership-lost', topic: handle.topic, partition: handle.partition, message: `${s.me} lost the leadership of epoch ${epoch}: ${why}` });
     s.opts.logger.warn('partition leadership lost', { topic: handle.topic, partition: handle.partition, epoch, why });
   }
 
@@ -274,6 +275,7 @@ export class Leadership {
       s.reigns.set(key, { leader, replicas, renewSentAt: sentAt, renewing: false, publishedHighWatermark: -1, publishing: false, handOverNotBefore: 0 });
       s.states.set(key, after);
       this.#events.inc({ event: 'acquired' });
+      s.opts.events.log.record({ kind: 'leadership-acquired', topic: handle.topic, partition: handle.partition, message: `${s.me} leads in epoch ${grant.epoch} from offset ${log.logEndOffset}` });
       logger.info('partition leadership acquired', {
         topic: handle.topic,
         partition: handle.partition,
@@ -376,6 +378,12 @@ export class Leadership {
       }
       successor = transfer?.transferred === true ? transfer.successor : null;
       this.#events.inc({ event: 'handed_over' });
+      s.opts.events.log.record({
+        kind: 'leadership-handed-over',
+        topic: handle.topic,
+        partition: handle.partition,
+        message: `${s.me} handed epoch ${leader.epoch} over to ${successor ?? 'whoever the controller names'} (${why}; tail ${uploaded ? 'uploaded' : 'replicated'})`,
+      });
       logger.info('partition handed over', {
         topic: handle.topic,
         partition: handle.partition,

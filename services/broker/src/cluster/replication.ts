@@ -214,8 +214,15 @@ export class Replication {
               if (s.reigns.get(key) !== reign) return;
               replicas.setIsr(written.isr);
               reign.publishedHighWatermark = written.highWatermark;
-              if (plan.shrunk.length > 0) this.#isrChanges.inc({ change: 'shrink' });
-              if (plan.expanded.length > 0) this.#isrChanges.inc({ change: 'expand' });
+              const at = { topic: handle.topic, partition: handle.partition };
+              if (plan.shrunk.length > 0) {
+                this.#isrChanges.inc({ change: 'shrink' });
+                s.opts.events.log.record({ kind: 'isr-shrink', ...at, message: `${plan.shrunk.join(', ')} left the ISR, now ${written.isr.join(', ')}` });
+              }
+              if (plan.expanded.length > 0) {
+                this.#isrChanges.inc({ change: 'expand' });
+                s.opts.events.log.record({ kind: 'isr-expand', ...at, message: `${plan.expanded.join(', ')} joined the ISR, now ${written.isr.join(', ')}` });
+              }
               logger.info('ISR changed', { topic: handle.topic, partition: handle.partition, epoch, isr: written.isr, left: plan.shrunk, joined: plan.expanded, highWatermark: replicas.highWatermark });
             },
             (e: unknown) => {

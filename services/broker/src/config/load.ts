@@ -188,6 +188,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       dir: consoleDirOf(str(STRING_SETTINGS.consoleDir, DEFAULTS.consoleDir)),
       assetsBytesMax: int(INT_SETTINGS.consoleAssetsBytesMax),
     },
+    events: {
+      keptMax: int(INT_SETTINGS.eventsKeptMax),
+      keptBytesMax: int(INT_SETTINGS.eventsKeptBytesMax),
+      peerTimeoutMs: int(INT_SETTINGS.eventsPeerTimeoutMs),
+      peerReplyBytesMax: int(INT_SETTINGS.eventsPeerReplyBytesMax),
+    },
   };
   if (config.tiering.cacheBytes < config.tiering.chunkBytes * (config.tiering.readAheadChunks + 2)) {
     problems.push(

@@ -236,6 +236,15 @@ export const DEFAULTS = Object.freeze({
   consoleDir: '',
   /** Bytes of console assets read into memory at start; a larger build is not served (logged), the broker still starts. */
   consoleAssetsBytesMax: 8 * MiB,
+  // The cluster events feed (GET /v1/events; services/broker/src/events/).
+  /** Events this broker keeps in memory (the oldest are dropped first). */
+  eventsKeptMax: 10_000,
+  /** Bytes of events this broker keeps in memory (each counted as its JSON size). */
+  eventsKeptBytesMax: 4 * MiB,
+  /** How long the broker answering /v1/events waits for each other broker's events (ms); a slower one is reported, not waited for. */
+  eventsPeerTimeoutMs: 2_000,
+  /** Bytes of one other broker's answer to an events request; a larger answer is refused and reported. */
+  eventsPeerReplyBytesMax: 4 * MiB,
   // Classic consumer groups over Kafka (JoinGroup/SyncGroup; services/broker/src/core/classic-groups.ts).
   /**
    * Kafka's group.initial.rebalance.delay.ms: the first join round of an empty group waits this long
@@ -410,6 +419,10 @@ export const INT_SETTINGS = {
   aclRefreshIntervalMs: { env: 'STRATA_ACL_REFRESH_INTERVAL_MS', default: DEFAULTS.aclRefreshIntervalMs, min: 50, max: 600_000 },
   plaintextHttpPort: { env: 'STRATA_PLAINTEXT_HTTP_PORT', default: DEFAULTS.plaintextHttpPort, min: 0, max: 65_535 },
   consoleAssetsBytesMax: { env: 'STRATA_CONSOLE_ASSETS_BYTES_MAX', default: DEFAULTS.consoleAssetsBytesMax, min: 64 * 1024, max: 256 * MiB },
+  eventsKeptMax: { env: 'STRATA_EVENTS_KEPT_MAX', default: DEFAULTS.eventsKeptMax, min: 16, max: 1_000_000 },
+  eventsKeptBytesMax: { env: 'STRATA_EVENTS_KEPT_BYTES_MAX', default: DEFAULTS.eventsKeptBytesMax, min: 64 * 1024, max: 256 * MiB },
+  eventsPeerTimeoutMs: { env: 'STRATA_EVENTS_PEER_TIMEOUT_MS', default: DEFAULTS.eventsPeerTimeoutMs, min: 100, max: 60_000 },
+  eventsPeerReplyBytesMax: { env: 'STRATA_EVENTS_PEER_REPLY_BYTES_MAX', default: DEFAULTS.eventsPeerReplyBytesMax, min: 64 * 1024, max: 256 * MiB },
   kafkaGroupInitialRebalanceDelayMs: { env: 'STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS', default: DEFAULTS.kafkaGroupInitialRebalanceDelayMs, min: 0, max: 300_000 },
   kafkaGroupMinSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupMinSessionTimeoutMs, min: 100, max: 3_600_000 },
   kafkaGroupMaxSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupMaxSessionTimeoutMs, min: 100, max: 3_600_000 },

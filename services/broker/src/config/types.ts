@@ -158,6 +158,7 @@ export interface BrokerConfig {
   /** Origins whose web pages may call the API (CORS, http/browser-guard.ts); empty: same-origin pages only. */
   corsOrigins: string[];
   console: ConsoleConfig;
+  events: EventsConfig;
   auth: AuthConfig;
   authorization: AuthorizationConfig;
 }
@@ -221,6 +222,18 @@ export interface ConsoleConfig {
   /** null = no console; '' = the console built with this broker; else a directory of built assets. */
   dir: string | null;
   assetsBytesMax: number;
+}
+
+/** The cluster events feed (services/broker/src/events/). */
+export interface EventsConfig {
+  /** Events kept in memory. */
+  keptMax: number;
+  /** Bytes of events kept in memory. */
+  keptBytesMax: number;
+  /** Each other broker's share of a /v1/events answer waits this long (ms). */
+  peerTimeoutMs: number;
+  /** Bytes of one other broker's answer. */
+  peerReplyBytesMax: number;
 }
 
 /** The Kafka listener's settings. */

@@ -2,7 +2,7 @@
 // domain rules (name rule, partition room, placeable replication factor, config values) are the
 // registry's (topics/topic-registry.ts); a request's shape is its caller's (the HTTP schemas).
 
-import type { Topic as TopicView } from '@strata/api';
+import type { TopicListing as TopicListingView, Topic as TopicView } from '@strata/api';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { BrokerContext } from '../context.js';
 import type { Topic, TopicSpec } from '../topics/topic-registry.js';
@@ -14,11 +14,7 @@ export type { TopicSpec, TopicView };
 /** How long a create or a growth waits for every partition to have a leader, so a produce right after works. */
 const CREATE_AWAIT_LEADERS_MS = 10_000;
 
-export interface TopicListing {
-  name: string;
-  partitions: number;
-  replicationFactor: number;
-}
+export type TopicListing = TopicListingView;
 
 export class TopicsCore {
   readonly #ctx: BrokerContext;
@@ -29,7 +25,7 @@ export class TopicsCore {
 
   /** The topics the principal may describe. */
   list(origin: RequestOrigin): TopicListing[] {
-    return this.#ctx.registry.list().filter((t) => this.mayTopic(origin, 'describe', t.name)).map((t) => ({ name: t.name, partitions: t.partitionCount, replicationFactor: t.meta.replicationFactor }));
+    return this.#ctx.registry.list().filter((t) => this.mayTopic(origin, 'describe', t.name)).map((t) => listTopic(t, this.#ctx.cluster.node));
   }
 
   /** Creates the topic (all or nothing); answers once every partition has a leader or after a bound. */
@@ -97,7 +93,23 @@ export class TopicsCore {
   }
 }
 
-export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNode): TopicView {
+/** A topic's line in the list, with its health counts: O(partitions), no per-partition request for a client to make. */
+export function listTopic(topic: Topic, cluster: Pick<ClusterNode, 'partitionView'>): TopicListing {
+  const listing = { name: topic.name, partitions: topic.partitionCount, replicationFactor: topic.meta.replicationFactor, underReplicated: 0, leaderless: 0, offline: topic.offline.size, uploadLagSegments: 0, uploadLagBytes: 0 };
+  for (const h of topic.partitions) {
+    const view = cluster.partitionView(h);
+    if (view.leader === null) listing.leaderless++;
+    if (view.isr.length < view.replicas.length) listing.underReplicated++;
+    const lag = h.tier.uploadLag();
+    listing.uploadLagSegments += lag.segments;
+    listing.uploadLagBytes += lag.bytes;
+  }
+  return listing;
+}
+
+export function describeTopic(topic: Topic, brokerId: string, cluster: Pick<ClusterNode, 'partitionView' | 'brokers'>): TopicView {
+  // Once per describe: brokers() walks every partition of every topic, so once per partition was quadratic.
+  const urls = new Map(cluster.brokers().map((b) => [b.id, b.url]));
   return {
     name: topic.name,
     topicId: topic.meta.topicId,
@@ -113,7 +125,7 @@ export function describeTopic(topic: Topic, brokerId: string, cluster: ClusterNo
       return {
         partition: h.partition,
         leader: view.leader,
-        leaderUrl: view.leader === null ? null : (cluster.brokers().find((b) => b.id === view.leader)?.url ?? null),
+        leaderUrl: view.leader === null ? null : (urls.get(view.leader) ?? null),
         leaderEpoch: view.leaderEpoch,
         replicas: view.replicas,
         isr: view.isr,

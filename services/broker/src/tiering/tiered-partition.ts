@@ -20,6 +20,7 @@ import { downloadProducerSnapshot, uploadProducerSnapshot } from './producer-sna
 import type { ReaderCache } from './reader-cache.js';
 import type { TierMetrics } from './tier-metrics.js';
 import { publicMessage } from '../redact.js';
+import type { EventLog } from '../events/event-log.js';
 
 /** Between failed uploads of a partition: 500 ms doubling to 30 s, at least half of it. */
 const UPLOAD_RETRY_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 500, maxMs: 30_000, jitter: EQUAL_JITTER });
@@ -35,6 +36,8 @@ export interface TierDeps {
   now: () => number;
   /** A manifest write was refused by leader epoch: this broker no longer leads the partition. */
   onFenced?: (tier: TieredPartition) => void;
+  /** Where uploads and failed uploads are recorded for the cluster events feed. */
+  events?: EventLog;
 }
 
 export interface RetentionLimits {
@@ -365,6 +368,7 @@ export class TieredPartition {
       // Shown by describe (lastUploadError): without server paths; the log below has the whole error.
       this.lastError = publicMessage((e as Error).message);
       if (!this.#closed) {
+        this.#deps.events?.record({ kind: 'upload-failed', topic: this.topic, partition: this.partition, message: `upload failed (${this.#failures} in a row; retry in ${Math.round(delayMs)} ms): ${this.lastError}` });
         this.#deps.logger.warn('tiered upload failed; will retry', { topic: this.topic, partition: this.partition, failures: this.#failures, retryInMs: Math.round(delayMs), err: e });
       }
     }
@@ -400,6 +404,7 @@ export class TieredPartition {
       await this.#snapshot(signal);
       await uploadProducerSnapshot({ store: this.#deps.store, logger: this.#deps.logger, topic: this.topic, partition: this.partition }, this.#requireLog(), lastOffset + 1, signal);
       this.#deps.metrics.uploads.inc({ result: 'ok' });
+      this.#deps.events?.record({ kind: 'segment-uploaded', topic: this.topic, partition: this.partition, message: `offsets ${baseOffset}..${lastOffset} uploaded (${footer.objectBytes} bytes, epoch ${epoch})` });
       this.#deps.metrics.uploadBytes.inc(footer.objectBytes);
       this.#deps.metrics.uploadSeconds.observe((performance.now() - started) / 1000);
     } catch (e) {

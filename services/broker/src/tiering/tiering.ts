@@ -25,6 +25,7 @@ import { emptyManifest, parseManifest, type ManifestStore, type PartitionManifes
 import { ReaderCache } from './reader-cache.js';
 import { TierMetrics } from './tier-metrics.js';
 import { TieredPartition, type RetentionLimits } from './tiered-partition.js';
+import type { EventLog } from '../events/event-log.js';
 
 /** The tuning comes from the broker config (STRATA_TIER_*, STRATA_REMOTE_*). */
 export interface TieringOptions extends TieringConfig {
@@ -37,6 +38,8 @@ export interface TieringOptions extends TieringConfig {
   manifests: ManifestStore;
   /** A manifest write was refused by leader epoch: a newer leader exists. */
   onFenced: (tier: TieredPartition) => void;
+  /** Where uploads and failed uploads are recorded (GET /v1/events); absent: nowhere. */
+  events?: EventLog;
   /** Every partition log's segment file descriptors come from this one bounded cache. */
   segmentFiles: FileHandleCache;
   /** Asked before every append: the broker refuses appends while the data disk is full. */
@@ -109,6 +112,7 @@ export class Tiering {
       logger,
       now: this.#options.now,
       onFenced: this.#options.onFenced,
+      ...(this.#options.events === undefined ? {} : { events: this.#options.events }),
     });
     // Leadership, and with it uploads, comes from the partition's lease (cluster/leadership.ts).
     const remoteEnd = tier.remoteEndOffset;

@@ -3,17 +3,20 @@
 import type { ReplyBody } from '@strata/api';
 import type { BrokerContext } from '../../context.js';
 import { checkCluster, describeCluster } from '../../core/cluster.js';
+import { listEvents } from '../../core/events.js';
+import { eventQueryOf } from '../../events/event-log.js';
 import { aclHandlers } from './acls.js';
 import type { Handler } from '../router.js';
 
 export function clusterHandlers(
   ctx: BrokerContext,
   openapi: () => unknown,
-): Record<'describeCluster' | 'openapi' | 'metrics' | 'healthz' | 'readyz' | 'createAcls' | 'listAcls' | 'deleteAcls', Handler> {
+): Record<'describeCluster' | 'listEvents' | 'openapi' | 'metrics' | 'healthz' | 'readyz' | 'createAcls' | 'listAcls' | 'deleteAcls', Handler> {
   return {
     // The cluster's ACLs (Kafka's cluster-level administration).
     ...aclHandlers(ctx),
     describeCluster: ({ origin }) => ({ status: 200, json: describeCluster(ctx, origin) satisfies ReplyBody<'describeCluster'> }),
+    listEvents: async ({ query, origin, signal }) => ({ status: 200, json: (await listEvents(ctx, origin, eventQueryOf(query), signal)) satisfies ReplyBody<'listEvents'> }),
     openapi: () => ({ status: 200, json: openapi() }),
     metrics: async ({ origin }) => {
       if (!ctx.config.auth.metricsPublic) checkCluster(ctx, origin, 'describe');
