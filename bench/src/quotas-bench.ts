@@ -28,6 +28,7 @@
  * span, so its first seconds are not its steady rate. Not a test: nothing here asserts a time.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from '@strata/test';
@@ -105,6 +106,8 @@ async function trial(kind: TrialKind): Promise<TrialResult> {
     return { free: freeReport, throttled: throttledReport };
   } finally {
     await broker.stop(10_000);
+    // A trial writes gigabytes: gone now, not when the whole bench exits.
+    rmSync(broker.dataDir, { recursive: true, force: true });
   }
 }
 
