@@ -1,7 +1,11 @@
 /**
  * One producer of `pnpm bench quotas` (quotas-bench.ts), run as its own process so that neither
  * producer shares an event loop, a heap or a CPU share with the other or with the bench: its one
- * argument is a JSON `ProducerPlan`; it prints one JSON `ProducerReport` line when done.
+ * argument is a JSON `ProducerPlan`. It starts producing at once, prints `ready` once its first
+ * send is answered, then reads its measured window (a JSON `MeasureWindow` line) on stdin: the bench
+ * starts the warm-up only when every producer is really sending (a client's start, kafkajs's
+ * metadata retries included, took seconds on a busy machine and let a first burst into the
+ * window). It prints one JSON `ProducerReport` line when done.
  *
  * Two clients:
  * - `kafkajs`: the real client, which honours throttle_time_ms itself (KIP-219: it delays its own
@@ -36,11 +40,14 @@ export interface ProducerPlan {
   concurrency: number;
   recordBytes: number;
   recordsPerSend: number;
-  /** Wall-clock ms: the start of the measured window (the producer starts at once, to warm up). */
+  bucketMs: number;
+}
+
+export interface MeasureWindow {
+  /** Wall-clock ms: the start of the measured window. */
   measureFromMs: number;
   /** Wall-clock ms: the end of the measured window; the producer stops sending then. */
   stopAtMs: number;
-  bucketMs: number;
 }
 
 export interface ProducerReport {
@@ -56,24 +63,35 @@ export interface ProducerReport {
 }
 
 class Tally {
-  readonly bucketBytes: number[];
+  bucketBytes: number[] = [];
   readonly latencies: number[] = [];
   throttledAnswers = 0;
   throttleMsTotal = 0;
+  /** The measured window: unknown (nothing counted, no end) until the bench sends it. */
+  window: MeasureWindow = { measureFromMs: Infinity, stopAtMs: Infinity };
+  #ready = false;
 
-  constructor(private readonly plan: ProducerPlan) {
-    this.bucketBytes = new Array<number>(Math.ceil((plan.stopAtMs - plan.measureFromMs) / plan.bucketMs)).fill(0);
+  constructor(private readonly plan: ProducerPlan) {}
+
+  setWindow(window: MeasureWindow): void {
+    this.window = window;
+    this.bucketBytes = new Array<number>(Math.ceil((window.stopAtMs - window.measureFromMs) / this.plan.bucketMs)).fill(0);
   }
 
   /** One acknowledged send: `bytes` of request, sent at `sentMs`, answered at `doneMs` (wall clock). */
   add(bytes: number, sentMs: number, doneMs: number, throttleMs: number): void {
-    if (doneMs < this.plan.measureFromMs || doneMs >= this.plan.stopAtMs) return;
-    this.bucketBytes[Math.floor((doneMs - this.plan.measureFromMs) / this.plan.bucketMs)]! += bytes;
+    if (!this.#ready) {
+      this.#ready = true;
+      process.stdout.write('ready\n');
+    }
+    const { measureFromMs, stopAtMs } = this.window;
+    if (doneMs < measureFromMs || doneMs >= stopAtMs) return;
+    this.bucketBytes[Math.floor((doneMs - measureFromMs) / this.plan.bucketMs)]! += bytes;
     if (throttleMs > 0) {
       this.throttledAnswers++;
       this.throttleMsTotal += throttleMs;
     }
-    if (sentMs >= this.plan.measureFromMs) this.latencies.push(doneMs - sentMs);
+    if (sentMs >= measureFromMs) this.latencies.push(doneMs - sentMs);
   }
 
   report(): ProducerReport {
@@ -106,7 +124,7 @@ async function kafkajsProducer(plan: ProducerPlan, tally: Tally): Promise<void> 
   const value = Buffer.alloc(plan.recordBytes, 0x61);
   await Promise.all(
     Array.from({ length: plan.concurrency }, async (_, worker) => {
-      for (let n = 0; Date.now() < plan.stopAtMs; n++) {
+      for (let n = 0; Date.now() < tally.window.stopAtMs; n++) {
         const partition = (worker + n) % plan.partitions;
         await producer.send({ topic: plan.topic, acks: 1, messages: Array.from({ length: plan.recordsPerSend }, () => ({ value, partition })) });
       }
@@ -125,7 +143,7 @@ async function rawProducer(plan: ProducerPlan, tally: Tally): Promise<void> {
   let pending: Buffer = Buffer.alloc(0);
   await new Promise<void>((resolve, reject) => {
     const fill = (): void => {
-      while (sentAt.length < plan.concurrency && Date.now() < plan.stopAtMs) {
+      while (sentAt.length < plan.concurrency && Date.now() < tally.window.stopAtMs) {
         sentAt.push(Date.now());
         socket.write(requests[sent++ % plan.partitions]!);
       }
@@ -153,5 +171,10 @@ async function rawProducer(plan: ProducerPlan, tally: Tally): Promise<void> {
 
 const plan = JSON.parse(process.argv[2] ?? '') as ProducerPlan;
 const tally = new Tally(plan);
+let input = '';
+process.stdin.on('data', (chunk: Buffer) => {
+  input += chunk.toString();
+  if (input.includes('\n')) tally.setWindow(JSON.parse(input) as MeasureWindow);
+});
 await (plan.client === 'kafkajs' ? kafkajsProducer(plan, tally) : rawProducer(plan, tally));
 process.stdout.write(`${JSON.stringify(tally.report())}\n`);

@@ -23,9 +23,10 @@
  * and real clients to hold to it; HTTP refuses a client that owes time (429 + Retry-After) before
  * any work, and that path is the same quota manager.
  *
- * The measured window (STRATA_BENCH_QUOTA_SECONDS, 30) starts after one whole quota span (11 s,
- * Kafka's 11 windows of 1 s) of warm-up: a new client's first burst is measured over the full
- * span, so its first seconds are not its steady rate. Not a test: nothing here asserts a time.
+ * The measured window (STRATA_BENCH_QUOTA_SECONDS, 30) starts one whole quota span (11 s, Kafka's
+ * 11 windows of 1 s) after every producer's first answered send: a new client may take a first
+ * burst of 10 s of its quota at once, which is not its steady rate. Not a test: nothing here asserts
+ * a time.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -33,13 +34,13 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from '@strata/test';
 import { round, type Row } from './broker-bench.js';
-import type { ProducerPlan, ProducerReport } from './quota-producer.js';
+import type { MeasureWindow, ProducerPlan, ProducerReport } from './quota-producer.js';
 
 const RECORD_BYTES = 1024;
 const PARTITIONS = 4;
 /** The throttled producer's producer_byte_rate: far below what it would send unthrottled. */
 const QUOTA_BYTES_PER_SECOND = 1024 * 1024;
-/** One quota span with Kafka's default windows (11 x 1 s): the warm-up before measuring. */
+/** One quota span with Kafka's default windows (11 x 1 s): the warm-up, from every producer's first answered send to the window. */
 const WARMUP_MS = 11_000;
 /** The throttled producer's rate is also shown per bucket of this length, to show it holds all along. */
 const BUCKET_MS = 5_000;
@@ -48,6 +49,8 @@ const MEASURE_MS = intFromEnv('STRATA_BENCH_QUOTA_SECONDS', 30, 5, 600) * 1000;
 const PIN = process.env.STRATA_BENCH_QUOTA_PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
 const BROKER_CPU = '0';
 const PRODUCER_CPU = '1';
+/** How long a producer may take to have its first send answered (process start, connect, metadata). */
+const READY_TIMEOUT_MS = 60_000;
 const PRODUCER_SCRIPT = fileURLToPath(new URL('./quota-producer.js', import.meta.url));
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -70,21 +73,52 @@ interface TrialResult {
   throttled: ProducerReport | null;
 }
 
-/** Runs one producer process to its end; its report. */
-async function runProducer(plan: ProducerPlan): Promise<ProducerReport> {
+interface ProducerProcess {
+  /** Settles once the producer's first send is answered. */
+  ready: Promise<void>;
+  /** Starts its measured window; its report once it has run to the end. */
+  measure: (window: MeasureWindow) => Promise<ProducerReport>;
+  /** Ends it if it still runs (a trial that failed). */
+  kill: () => void;
+}
+
+/** Starts one producer process (it produces at once; see quota-producer.ts). */
+function startProducer(plan: ProducerPlan): ProducerProcess {
   const [command, args] = PIN ? ['taskset', ['-c', PRODUCER_CPU, process.execPath, PRODUCER_SCRIPT, JSON.stringify(plan)]] : [process.execPath, [PRODUCER_SCRIPT, JSON.stringify(plan)]];
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  if (code !== 0) throw new Error(`producer ${plan.clientId} (${plan.client}) exited ${code}: ${stderr.slice(0, 1000)}`);
-  return JSON.parse(stdout) as ProducerReport;
+  const exited = new Promise<void>((resolve, reject) =>
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`producer ${plan.clientId} (${plan.client}) exited ${code}: ${stderr.slice(0, 1000)}`)))),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`producer ${plan.clientId} (${plan.client}): no send answered in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.startsWith('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    exited.then(() => reject(new Error(`producer ${plan.clientId} exited before it was ready`)), reject);
+  });
+  return {
+    ready,
+    measure: async (window) => {
+      child.stdin.end(`${JSON.stringify(window)}\n`);
+      await exited;
+      return JSON.parse(stdout.slice('ready\n'.length)) as ProducerReport;
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
 }
 
 async function trial(kind: TrialKind): Promise<TrialResult> {
   const broker = await BrokerProcess.start({ kafka: true, env: { STRATA_LOG_LEVEL: 'warn' } });
+  const producers: ProducerProcess[] = [];
   try {
     if (PIN) {
       // -a: every thread the broker has (libuv's pool, workers), and those it starts later inherit it.
@@ -98,13 +132,16 @@ async function trial(kind: TrialKind): Promise<TrialResult> {
     const quota = await broker.http.post('/v1/quotas', { changes: [{ entity: { clientId: 'throttled' }, set: { producer_byte_rate: QUOTA_BYTES_PER_SECOND } }] });
     if (quota.status !== 200) throw new Error(`set the quota: ${quota.status}`);
 
+    const common = { port: broker.kafkaPort!, partitions: PARTITIONS, recordBytes: RECORD_BYTES, bucketMs: BUCKET_MS };
+    producers.push(startProducer({ ...common, client: 'raw', clientId: 'free', topic: 'free', concurrency: 8, recordsPerSend: 64 }));
+    if (kind !== 'alone') producers.push(startProducer({ ...common, client: kind, clientId: 'throttled', topic: 'throttled', concurrency: 4, recordsPerSend: 16 }));
+    // The warm-up starts once every producer is sending.
+    await Promise.all(producers.map((p) => p.ready));
     const measureFromMs = Date.now() + WARMUP_MS;
-    const window = { port: broker.kafkaPort!, partitions: PARTITIONS, recordBytes: RECORD_BYTES, measureFromMs, stopAtMs: measureFromMs + MEASURE_MS, bucketMs: BUCKET_MS };
-    const free = runProducer({ ...window, client: 'raw', clientId: 'free', topic: 'free', concurrency: 8, recordsPerSend: 64 });
-    const throttled = kind === 'alone' ? Promise.resolve(null) : runProducer({ ...window, client: kind, clientId: 'throttled', topic: 'throttled', concurrency: 4, recordsPerSend: 16 });
-    const [freeReport, throttledReport] = await Promise.all([free, throttled]);
-    return { free: freeReport, throttled: throttledReport };
+    const [free, throttled] = await Promise.all(producers.map((p) => p.measure({ measureFromMs, stopAtMs: measureFromMs + MEASURE_MS })));
+    return { free: free!, throttled: throttled ?? null };
   } finally {
+    for (const p of producers) p.kill();
     await broker.stop(10_000);
     // A trial writes gigabytes: gone now, not when the whole bench exits.
     rmSync(broker.dataDir, { recursive: true, force: true });
