@@ -19,6 +19,9 @@
  *   broker's muted connection holds it back);
  * - with `taskset` and two or more CPUs, the broker runs on CPU 0 and the producers on CPU 1, so the
  *   load generators do not take the broker's core (STRATA_BENCH_QUOTA_PIN=0 turns it off).
+ * - the broker's CPU seconds over the window are read from /proc: the free producer's bytes per
+ *   broker CPU-second, shared against alone, is the throttled producer's cost to the broker, and it
+ *   holds whatever share of a core a busy machine gave the broker in each trial (throughput does not).
  * The Kafka front door, not HTTP: it is the one with a throttle-time protocol (answer, then mute)
  * and real clients to hold to it; HTTP refuses a client that owes time (429 + Retry-After) before
  * any work, and that path is the same quota manager.
@@ -29,7 +32,7 @@
  * a time.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from '@strata/test';
@@ -71,7 +74,23 @@ const KIND_NAME: Readonly<Record<TrialKind, string>> = {
 interface TrialResult {
   free: ProducerReport;
   throttled: ProducerReport | null;
+  /** CPU seconds the broker process used over the measured window. */
+  brokerCpuSeconds: number;
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds `pid` has used so far (user + system, every thread), from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), counted from field 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** Resolves at wall-clock `atMs`. */
+const until = (atMs: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now())));
 
 interface ProducerProcess {
   /** Settles once the producer's first send is answered. */
@@ -138,8 +157,14 @@ async function trial(kind: TrialKind): Promise<TrialResult> {
     // The warm-up starts once every producer is sending.
     await Promise.all(producers.map((p) => p.ready));
     const measureFromMs = Date.now() + WARMUP_MS;
-    const [free, throttled] = await Promise.all(producers.map((p) => p.measure({ measureFromMs, stopAtMs: measureFromMs + MEASURE_MS })));
-    return { free: free!, throttled: throttled ?? null };
+    const stopAtMs = measureFromMs + MEASURE_MS;
+    const reports = Promise.all(producers.map((p) => p.measure({ measureFromMs, stopAtMs })));
+    await until(measureFromMs);
+    const cpuFrom = cpuSeconds(broker.pid!);
+    await until(stopAtMs);
+    const brokerCpuSeconds = cpuSeconds(broker.pid!) - cpuFrom;
+    const [free, throttled] = await reports;
+    return { free: free!, throttled: throttled ?? null, brokerCpuSeconds };
   } finally {
     for (const p of producers) p.kill();
     await broker.stop(10_000);
@@ -179,11 +204,16 @@ export async function runQuotasBench(): Promise<Row[]> {
       name: KIND_NAME[kind],
       'free MB/s': spread(trials.map((t) => bytesPerSecond(t.free) / 1e6), 1),
       'free p99 ms': spread(trials.map((t) => t.free.p99Ms), 1),
+      'broker CPU share': spread(trials.map((t) => t.brokerCpuSeconds / (MEASURE_MS / 1000)), 2),
     };
     if (kind !== 'alone') {
       // Paired by round: each shared trial against the "alone" trial of its own round.
       row['free MB/s shared/alone'] = spread(trials.map((t, r) => bytesPerSecond(t.free) / bytesPerSecond(alone[r]!.free)), 3);
       row['free p99 shared/alone'] = spread(trials.map((t, r) => t.free.p99Ms / alone[r]!.free.p99Ms), 3);
+      // The free producer's bytes per second of broker CPU: what the throttled one costs the broker,
+      // whatever share of a core the (shared, noisy) machine gave the broker in each trial.
+      const perCpu = (t: TrialResult): number => sum(t.free.bucketBytes) / t.brokerCpuSeconds;
+      row['free MB per broker CPU-s shared/alone'] = spread(trials.map((t, r) => perCpu(t) / perCpu(alone[r]!)), 3);
       row['throttled / quota'] = spread(trials.map((t) => bytesPerSecond(t.throttled!) / QUOTA_BYTES_PER_SECOND), 3);
       const buckets = trials.flatMap((t) => t.throttled!.bucketBytes.map((b) => b / (BUCKET_MS / 1000) / QUOTA_BYTES_PER_SECOND));
       row[`throttled per ${BUCKET_MS / 1000} s / quota, min–max`] = `${round(Math.min(...buckets), 3)}–${round(Math.max(...buckets), 3)}`;
