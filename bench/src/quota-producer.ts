@@ -1,11 +1,11 @@
 /**
  * One producer of `pnpm bench quotas` (quotas-bench.ts), run as its own process so that neither
  * producer shares an event loop, a heap or a CPU share with the other or with the bench: its one
- * argument is a JSON `ProducerPlan`. It starts producing at once, prints `ready` once its first
- * send is answered, then reads its measured window (a JSON `MeasureWindow` line) on stdin: the bench
- * starts the warm-up only when every producer is really sending (a client's start, kafkajs's
- * metadata retries included, took seconds on a busy machine and let a first burst into the
- * window). It prints one JSON `ProducerReport` line when done.
+ * argument is a JSON `ProducerPlan`. It starts producing at once, prints `ready` once
+ * `readyAfterBytes` are answered (at least one send), then reads its measured window (a JSON `MeasureWindow` line) on stdin: the bench
+ * starts the warm-up only when every producer is really sending, and the throttled one has taken
+ * its first burst (a client's start, kafkajs's metadata retries, and kafkajs short of CPU took more
+ * than the warm-up on a busy machine and let the burst into the window). It prints one JSON `ProducerReport` line when done.
  *
  * Two clients:
  * - `kafkajs`: the real client, which honours throttle_time_ms itself (KIP-219: it delays its own
@@ -41,6 +41,8 @@ export interface ProducerPlan {
   recordBytes: number;
   recordsPerSend: number;
   bucketMs: number;
+  /** Request bytes answered before it says `ready` (a throttled producer: its first burst; else 0, the first answer). */
+  readyAfterBytes: number;
 }
 
 export interface MeasureWindow {
@@ -70,6 +72,7 @@ class Tally {
   /** The measured window: unknown (nothing counted, no end) until the bench sends it. */
   window: MeasureWindow = { measureFromMs: Infinity, stopAtMs: Infinity };
   #ready = false;
+  #answeredBytes = 0;
 
   constructor(private readonly plan: ProducerPlan) {}
 
@@ -80,7 +83,8 @@ class Tally {
 
   /** One acknowledged send: `bytes` of request, sent at `sentMs`, answered at `doneMs` (wall clock). */
   add(bytes: number, sentMs: number, doneMs: number, throttleMs: number): void {
-    if (!this.#ready) {
+    this.#answeredBytes += bytes;
+    if (!this.#ready && this.#answeredBytes >= this.plan.readyAfterBytes) {
       this.#ready = true;
       process.stdout.write('ready\n');
     }

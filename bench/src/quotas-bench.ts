@@ -27,8 +27,8 @@
  * any work, and that path is the same quota manager.
  *
  * The measured window (STRATA_BENCH_QUOTA_SECONDS, 30) starts one whole quota span (11 s, Kafka's
- * 11 windows of 1 s) after every producer's first answered send: a new client may take a first
- * burst of 10 s of its quota at once, which is not its steady rate. Not a test: nothing here asserts
+ * 11 windows of 1 s) after every producer's first answered send and after the throttled one's first
+ * burst (10 s of its quota, which a new client may take at once: not its steady rate). Not a test: nothing here asserts
  * a time.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -43,8 +43,10 @@ const RECORD_BYTES = 1024;
 const PARTITIONS = 4;
 /** The throttled producer's producer_byte_rate: far below what it would send unthrottled. */
 const QUOTA_BYTES_PER_SECOND = 1024 * 1024;
-/** One quota span with Kafka's default windows (11 x 1 s): the warm-up, from every producer's first answered send to the window. */
+/** One quota span with Kafka's default windows (11 x 1 s): the warm-up, from every producer's ready to the window. */
 const WARMUP_MS = 11_000;
+/** A new client's first burst, in seconds of its quota (the broker's default span less one window: quotas/token-bucket.ts). */
+const FIRST_BURST_SECONDS = 10;
 /** The throttled producer's rate is also shown per bucket of this length, to show it holds all along. */
 const BUCKET_MS = 5_000;
 const ROUNDS = intFromEnv('STRATA_BENCH_ROUNDS', 3, 1, 50);
@@ -152,9 +154,12 @@ async function trial(kind: TrialKind): Promise<TrialResult> {
     if (quota.status !== 200) throw new Error(`set the quota: ${quota.status}`);
 
     const common = { port: broker.kafkaPort!, partitions: PARTITIONS, recordBytes: RECORD_BYTES, bucketMs: BUCKET_MS };
-    producers.push(startProducer({ ...common, client: 'raw', clientId: 'free', topic: 'free', concurrency: 8, recordsPerSend: 64 }));
-    if (kind !== 'alone') producers.push(startProducer({ ...common, client: kind, clientId: 'throttled', topic: 'throttled', concurrency: 4, recordsPerSend: 16 }));
-    // The warm-up starts once every producer is sending.
+    producers.push(startProducer({ ...common, client: 'raw', clientId: 'free', topic: 'free', concurrency: 8, recordsPerSend: 64, readyAfterBytes: 0 }));
+    if (kind !== 'alone') {
+      const burstBytes = QUOTA_BYTES_PER_SECOND * FIRST_BURST_SECONDS;
+      producers.push(startProducer({ ...common, client: kind, clientId: 'throttled', topic: 'throttled', concurrency: 4, recordsPerSend: 16, readyAfterBytes: burstBytes }));
+    }
+    // The warm-up starts once every producer is sending, the throttled one past its first burst.
     await Promise.all(producers.map((p) => p.ready));
     const measureFromMs = Date.now() + WARMUP_MS;
     const stopAtMs = measureFromMs + MEASURE_MS;
