@@ -77,7 +77,7 @@ if (!only || only === 'kafka') {
   results.kafka = rows;
 }
 if (!only || only === 'quotas') {
-  console.log('\n## quotas: two kafkajs producers share a broker, one over its producer_byte_rate (1 MiB/s); a fresh broker per round, median of STRATA_BENCH_ROUNDS (3)');
+  console.log('\n## quotas: two producers (each its own process) share a broker through the Kafka listener, one over a 1 MiB/s producer_byte_rate; a fresh broker per trial, alone and shared in turn, median (min–max) of STRATA_BENCH_ROUNDS (3)');
   const rows = await runQuotasBench();
   console.table(rows);
   results.quotas = rows;

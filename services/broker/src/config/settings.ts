@@ -159,7 +159,7 @@ export const DEFAULTS = Object.freeze({
   /** Idempotent producers one partition remembers; past it the least recently active is forgotten (bounds memory). */
   maxProducersPerPartition: DEFAULT_PRODUCER_STATE_LIMITS.producersMax,
   // Client quotas (services/broker/src/quotas/; Kafka's client quotas, KIP-13/55/124/219/612).
-  /** Windows a quota rate is measured over (Kafka's quota.window.num). */
+  /** Windows in one quota span (Kafka's quota.window.num): a client's first burst is (samples - 1) windows of its quota; one throttle lasts at most the span (quotas/token-bucket.ts). */
   quotaWindowSamples: 11,
   /** Length of one window, ms (Kafka's quota.window.size.seconds, 1 s). */
   quotaWindowMs: 1_000,

@@ -1,24 +1,24 @@
 // Client quotas on this broker (docs/architecture.md#quotas): the quotas the coordinator holds,
-// read every STRATA_QUOTA_REFRESH_INTERVAL_MS (and at once after a change made here), and the
-// rates measured here, per broker, as Kafka measures them (each broker enforces the whole quota
-// on its own share of the traffic).
+// read every STRATA_QUOTA_REFRESH_INTERVAL_MS (and at once after a change made here), and what each
+// client took here, per broker, as Kafka's (each broker enforces the whole quota on its own share
+// of the traffic).
 //
 // Every front door asks the same questions: how long must this client pause after these bytes
 // (produce, fetch) or this handler time (request_percentage), and may this address open one more
-// connection. The answers are Kafka's throttle times (sampled-rate.ts); what a front door does with
+// connection. The answers are Kafka's throttle times (token-bucket.ts); what a front door does with
 // them is its own (Kafka: throttle_time_ms and a muted connection; HTTP: 429 and Retry-After).
 //
-// Bounded: at most STRATA_QUOTA_TRACKED_MAX rates, kept in least-recently-used order (a Map's
+// Bounded: at most STRATA_QUOTA_TRACKED_MAX buckets, kept in least-recently-used order (a Map's
 // insertion order, renewed on each use); past it the least recently used is dropped, which loses
-// nothing a client could have been held to for more than one measurement span (an idle rate has
-// decayed to nothing by then; the refresh also drops those idle for a whole span).
+// nothing a client could have been held to for more than one span (an idle bucket is full again by
+// then; the refresh also drops those idle for a whole span).
 
 import type { Coordinator, QuotaKey, QuotaRecord } from '@strata/coord';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { QuotasConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { PeriodicPass } from '../periodic-pass.js';
-import { SampledRate, type RateWindows } from './sampled-rate.js';
+import { TokenBucket, type RateWindows } from './token-bucket.js';
 import { QuotaTable, quotaUserOf } from './quota-table.js';
 
 /** What a front door knows of its client. */
@@ -50,7 +50,7 @@ export class QuotaManager {
   readonly #windows: RateWindows;
   readonly #now: () => number;
   #table = new QuotaTable([]);
-  readonly #rates = new Map<string, SampledRate>();
+  readonly #rates = new Map<string, TokenBucket>();
   readonly #refresher: PeriodicPass;
   readonly #throttled: Counter<'kind'>;
   readonly #throttleMs: Counter<'kind'>;
@@ -101,7 +101,7 @@ export class QuotaManager {
   unrecordBytes(kind: ByteQuota, client: ClientIdentity, bytes: number): void {
     const user = quotaUserOf(client.principal);
     const quota = this.#table.resolve(KEY_OF[kind], user, client.clientId);
-    if (quota !== null) this.#rates.get(`${kind}\u0000${quota.scope}`)?.record(-bytes, this.#now());
+    if (quota !== null) this.#rates.get(`${kind}\u0000${quota.scope}`)?.record(-bytes, quota.bound, this.#now());
   }
 
   /** Records `ms` of handler time (request_percentage); answers the throttle time (ms). */
@@ -133,9 +133,9 @@ export class QuotaManager {
     if (bound <= 0) return true;
     const now = this.#now();
     const rate = this.#rate(`connection\u0000${ip}`);
-    rate.record(1, now);
-    if (rate.ratePerSecond(now) <= bound) return true;
-    rate.record(-1, now);
+    rate.record(1, bound, now);
+    if (rate.throttleMs(bound, now) === 0) return true;
+    rate.record(-1, bound, now);
     this.#throttled.inc({ kind: 'connection' });
     return false;
   }
@@ -151,18 +151,18 @@ export class QuotaManager {
     if (quota === null) return 0;
     const now = this.#now();
     const rate = this.#rate(`${kind}\u0000${quota.scope}`);
-    rate.record(value, now);
+    rate.record(value, quota.bound * boundScale, now);
     const ms = rate.throttleMs(quota.bound * boundScale, now);
     if (ms > 0) this.#count(kind, ms);
     return ms;
   }
 
-  /** The rate of `key`, made when missing, moved to the most recently used end. */
-  #rate(key: string): SampledRate {
+  /** The bucket of `key`, made when missing, moved to the most recently used end. */
+  #rate(key: string): TokenBucket {
     let rate = this.#rates.get(key);
     if (rate !== undefined) this.#rates.delete(key);
     else {
-      rate = new SampledRate(this.#windows);
+      rate = new TokenBucket(this.#windows);
       if (this.#rates.size >= this.#o.config.trackedMax) this.#rates.delete(this.#rates.keys().next().value!);
     }
     this.#rates.set(key, rate);

@@ -1,70 +1,72 @@
-// The quota arithmetic on an injected clock: Kafka's sampled rate, its throttle time, the
+// The quota arithmetic on an injected clock: the token bucket and its throttle time, the
 // precedence of entities, and the bounds of the manager.
 
 import { describe, expect, it } from 'vitest';
 import type { QuotaRecord } from '@strata/coord';
 import { Registry } from 'prom-client';
-import { SampledRate } from '../../src/quotas/sampled-rate.js';
+import { TokenBucket } from '../../src/quotas/token-bucket.js';
 import { QuotaTable, quotaUserOf } from '../../src/quotas/quota-table.js';
 import { QuotaManager } from '../../src/quotas/quota-manager.js';
 import { captureLogger } from '../helpers.js';
 
 const WINDOWS = { samples: 11, windowMs: 1000 };
 
-describe('SampledRate', () => {
-  it('measures a first burst over (samples - 1) windows, not over the moment it took', () => {
-    const r = new SampledRate(WINDOWS);
-    r.record(10_000, 0);
-    expect(r.spanMs(0)).toBe(10_000);
-    expect(r.ratePerSecond(0)).toBe(1_000);
+describe('TokenBucket', () => {
+  it('lets a first burst of (samples - 1) windows of the bound through, then throttles', () => {
+    const b = new TokenBucket(WINDOWS);
+    b.record(10_000, 1000, 0);
+    expect(b.throttleMs(1000, 0)).toBe(0);
+    b.record(1, 1000, 0);
+    expect(b.throttleMs(1000, 0)).toBe(1);
   });
 
-  it('measures over the windows that cover the elapsed time once past the minimum', () => {
-    const r = new SampledRate(WINDOWS);
-    for (let t = 0; t <= 10_500; t += 500) r.record(500, t); // 1000 bytes/s for 10.5 s
-    expect(r.spanMs(10_500)).toBe(10_500);
-    expect(r.ratePerSecond(10_500)).toBeCloseTo((22 * 500 * 1000) / 10_500, 6);
+  it('throttles for the time the refill takes to pay the debt back, capped at one span', () => {
+    const b = new TokenBucket(WINDOWS);
+    b.record(20_000, 1000, 0); // 10,000 over the burst
+    expect(b.throttleMs(1000, 0)).toBe(10_000);
+    expect(b.throttleMs(1000, 4000)).toBe(6000);
+    expect(b.throttleMs(2000, 4000)).toBe(3000); // a raised bound applies at once: the debt is paid back faster
+    b.record(10_000_000, 1, 4001);
+    expect(b.throttleMs(1, 4001)).toBe(11_000);
   });
 
-  it('forgets windows older than the whole span', () => {
-    const r = new SampledRate(WINDOWS);
-    r.record(1_000_000, 0);
-    for (let t = 1000; t <= 11_000; t += 1000) r.record(1, t);
-    // At 11 s the first window (started at 0) is exactly one span old: gone.
-    expect(r.ratePerSecond(11_000)).toBeLessThan(2);
+  it('refills at the bound up to the burst, never past it', () => {
+    const b = new TokenBucket(WINDOWS);
+    b.record(10_000, 1000, 0);
+    expect(b.throttleMs(1000, 1_000_000)).toBe(0);
+    b.record(10_001, 1000, 1_000_000); // a long silence buys no more than the burst
+    expect(b.throttleMs(1000, 1_000_000)).toBe(1);
   });
 
-  it("throttles for Kafka's (rate - bound) / bound * span, capped at one span", () => {
-    const r = new SampledRate(WINDOWS);
-    r.record(20_000, 0); // 2000 bytes/s over the 10 s minimum span
-    expect(r.throttleMs(2_000, 0)).toBe(0);
-    expect(r.throttleMs(1_000, 0)).toBe(10_000); // (2000 - 1000) / 1000 * 10 s
-    expect(r.throttleMs(1_500, 0)).toBe(Math.round((500 / 1500) * 10_000));
-    r.record(10_000_000, 1);
-    expect(r.throttleMs(1, 1)).toBe(11_000);
+  it('refills nothing when the clock steps back', () => {
+    const b = new TokenBucket(WINDOWS);
+    b.record(12_000, 1000, 5000);
+    b.record(0, 1000, 1000);
+    expect(b.throttleMs(1000, 1000)).toBe(2000);
   });
 
   it('after pausing for the throttle time, the client is within its bound again', () => {
-    const r = new SampledRate(WINDOWS);
+    const b = new TokenBucket(WINDOWS);
     const bound = 1000;
     let now = 0;
     let sent = 0;
     // A client that sends 5000 bytes whenever allowed and then pauses as told, for 60 s.
     while (now < 60_000) {
-      r.record(5000, now);
+      b.record(5000, bound, now);
       sent += 5000;
-      now += Math.max(1, r.throttleMs(bound, now));
+      now += Math.max(1, b.throttleMs(bound, now));
     }
-    // Held to its rate: what it sent over the minute is within a burst of bound * 60 s.
-    expect(sent).toBeGreaterThan(bound * 50);
-    expect(sent).toBeLessThan(bound * 60 + 5000 + bound * 11);
+    // Held to its rate: the first burst plus the bound over the minute, within one request.
+    expect(sent).toBeGreaterThanOrEqual(bound * 70);
+    expect(sent).toBeLessThanOrEqual(bound * 70 + 5000);
   });
 
   it('takes a value back (an unsent answer)', () => {
-    const r = new SampledRate(WINDOWS);
-    r.record(5000, 0);
-    r.record(-5000, 0);
-    expect(r.ratePerSecond(0)).toBe(0);
+    const b = new TokenBucket(WINDOWS);
+    b.record(15_000, 1000, 0);
+    b.record(-15_000, 1000, 0);
+    b.record(10_000, 1000, 0);
+    expect(b.throttleMs(1000, 0)).toBe(0);
   });
 });
 
@@ -153,6 +155,26 @@ describe('QuotaManager', () => {
     const admitted = Array.from({ length: 15 }, () => m.admitConnection('10.0.0.1')).filter(Boolean).length;
     expect(admitted).toBe(10); // 1/s over the 10 s minimum span
     expect(Array.from({ length: 15 }, () => m.admitConnection('10.0.0.2')).every(Boolean)).toBe(true);
+  });
+
+  // `pnpm bench quotas` showed a producer always over its quota admitted in bursts one span apart
+  // (per 5 s: 0.27, 1.92, 0.07 of its quota): with Kafka's sampled rate the window holding a burst
+  // expires whole, and the span it frees is taken again at once, so the rate held only on average.
+  it('holds a client always over its quota to its rate in every 5 s, not in bursts one span apart', () => {
+    const clock = { now: 0 };
+    const bound = 1024 * 1024;
+    const m = manager([{ entity: { clientId: 'greedy' }, values: { producer_byte_rate: bound } }], clock);
+    const requestBytes = 16 * 1024;
+    const admittedPer5s = new Array<number>(12).fill(0);
+    // A client that sends one request whenever it may (the muted connection or its own wait), for 60 s.
+    while (clock.now < 60_000) {
+      admittedPer5s[Math.floor(clock.now / 5000)]! += requestBytes;
+      clock.now += Math.max(1, m.recordBytes('produce', { clientId: 'greedy' }, requestBytes));
+    }
+    // After the first span (its first burst, as Kafka allows), every 5 s is within 10% of the quota.
+    const steady = admittedPer5s.slice(3).map((bytes) => bytes / (5 * bound));
+    expect(Math.min(...steady)).toBeGreaterThan(0.9);
+    expect(Math.max(...steady)).toBeLessThan(1.1);
   });
 
   it('tracks at most trackedMax rates, dropping the least recently used, and drops idle ones on refresh', async () => {
