@@ -55,7 +55,11 @@ describe('idempotent producers in a cluster', () => {
 
       const leaderId = (await coord.getPartitionState('idem', 0))!.leader!;
       const leader = cluster.broker(leaderId);
-      const first = await post(leader, batch(producerId, 0, 'a'));
+      // The coordinator names the leader a moment before that broker has taken the partition over (503 NOT_LEADER, nothing written).
+      const first = await until('the leader to take its first batch', async () => {
+        const answer = await post(leader, batch(producerId, 0, 'a'));
+        return answer.status === 503 ? null : answer;
+      });
       expect(first).toEqual({ status: 200, body: { baseOffset: 0, lastOffset: 0, recordCount: 1 } });
       const second = await post(leader, batch(producerId, 1, 'b'));
       expect(second.body).toMatchObject({ baseOffset: 1 });

@@ -466,10 +466,15 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
       });
 
       it('keeps a renewed lease alive past its first TTL, and a released one is free at once', async () => {
-        const epoch = await leadership('t', 0, ['b1']);
+        // Renewed with a longer lease than LEASE_MS: a loaded machine may stall a LEASE_MS / 3 sleep past LEASE_MS.
+        const ttlMs = 5 * LEASE_MS;
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1'], controllerEpoch: 1 });
+        const got = await co.acquireLeadership('t', 0, { topicId: TOPIC_ID, brokerId: 'b1', ttlMs, startOffset: 0, knownEpoch: 0 });
+        if (!got.acquired) throw new Error('b1 could not lead');
+        const epoch = got.epoch;
         for (let i = 0; i < 4; i++) {
-          await sleep(LEASE_MS / 3);
-          expect(await co.renewLeadership('t', 0, 'b1', epoch, LEASE_MS)).toBe(true);
+          await sleep(ttlMs / 3);
+          expect(await co.renewLeadership('t', 0, 'b1', epoch, ttlMs)).toBe(true);
         }
         expect((await co.getPartitionState('t', 0))!.leader).toBe('b1');
         expect(await co.renewLeadership('t', 0, 'b2', epoch, LEASE_MS)).toBe(false);
