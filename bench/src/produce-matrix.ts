@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { BrokerProcess } from '@strata/test';
 import { runLoad, type LoadResult } from './load.js';
 import { batchOfSize, round, startBaseline, type Row } from './broker-bench.js';
+import { median, spread } from './stats.js';
 
 const BATCH_BYTES = 64 * 1024;
 const RECORD_BATCH_TYPE = 'application/vnd.kafka.record-batch';
@@ -97,16 +98,6 @@ async function trial(system: System, partitions: number, recordBytes: number, se
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** "median (min-max)". */
-function spread(values: number[], digits = 1): string {
-  return `${round(median(values), digits)} (${round(Math.min(...values), digits)}-${round(Math.max(...values), digits)})`;
-}
 
 export async function runProduceMatrix(settings: MatrixSettings): Promise<Row[]> {
   const systems: System[] = settings.beforeCheckout === null ? ['baseline', 'strata'] : ['baseline', 'before', 'strata'];

@@ -38,6 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { BrokerProcess } from '@strata/test';
 import { round, type Row } from './broker-bench.js';
 import type { MeasureWindow, ProducerPlan, ProducerReport } from './quota-producer.js';
+import { spread } from './stats.js';
 
 const RECORD_BYTES = 1024;
 const PARTITIONS = 4;
@@ -181,17 +182,6 @@ async function trial(kind: TrialKind): Promise<TrialResult> {
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
 const bytesPerSecond = (report: ProducerReport): number => sum(report.bucketBytes) / (MEASURE_MS / 1000);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** "median (min–max)" of `values`, rounded to `digits`. */
-function spread(values: number[], digits: number): string {
-  if (values.length === 1) return String(round(values[0]!, digits));
-  return `${round(median(values), digits)} (${round(Math.min(...values), digits)}–${round(Math.max(...values), digits)})`;
-}
 
 export async function runQuotasBench(): Promise<Row[]> {
   const results = new Map<TrialKind, TrialResult[]>(KINDS.map((k) => [k, []]));

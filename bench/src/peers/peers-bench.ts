@@ -18,12 +18,13 @@
  * So all three survive a process crash and none fsyncs per request: the comparison is like for like.
  */
 import { quantile } from '../load.js';
-import type { Row } from '../broker-bench.js';
+import { round, type Row } from '../broker-bench.js';
 import { cpuSeconds, installed } from './processes.js';
 import { startServer, type Peer } from './servers.js';
 import { runThroughput, type Workload } from './workloads.js';
 import { PACED_RATE_PER_SEC, runPaced, type LatencyPath } from './latency.js';
 import { runReplayInterference, type InterferenceTrial } from './replay-interference.js';
+import { median, spread } from '../stats.js';
 
 const ROUNDS = Math.max(3, Number(process.env.STRATA_BENCH_ROUNDS ?? 3));
 /** Length of one throughput trial's measured window (ms). */
@@ -43,18 +44,7 @@ interface Trial {
   cores: number;
 }
 
-const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** "median (min-max)". */
-function spread(values: number[], digits = 1): string {
-  return `${round(median(values), digits)} (${round(Math.min(...values), digits)}-${round(Math.max(...values), digits)})`;
-}
 
 /** Round r's order: rotated, so that each system goes first in some round and drift hits all alike. */
 function rotated<T>(items: readonly T[], r: number): T[] {
