@@ -196,7 +196,7 @@ describe('cluster faults', () => {
     const fetcher = new Fetcher({ brokers: b2!.url });
     const byPartition = new Map<number, Map<number, string>>();
     for (let p = 0; p < 6; p++) {
-      const end = (await b3!.http.get(`/v1/topics/outage/partitions/${p}/offsets?at=latest`)).body.offset as number;
+      const end = await b3!.http.latestOffset('outage', p);
       const reader = new PartitionReader(fetcher, 'outage', p, { from: 'earliest', maxWaitMs: 0 });
       const got = new Map<number, string>();
       while ((reader.position ?? -1) < end) for (const r of await reader.poll()) got.set(r.offset, r.value!.toString());

@@ -168,7 +168,7 @@ describe('scaling 3 -> 5 -> 3 brokers under load', () => {
 
     // The consumer catches up to every partition's end, then stops.
     const ends = await Promise.all(
-      Array.from({ length: PARTITIONS }, async (_, p) => (await b1!.http.get(`/v1/topics/${TOPIC}/partitions/${p}/offsets?at=latest`)).body.offset as number),
+      Array.from({ length: PARTITIONS }, (_, p) => b1!.http.latestOffset(TOPIC, p)),
     );
     const catchUp = Date.now() + 30_000;
     while (readers.some((r, p) => (r.position ?? -1) < ends[p]!) && Date.now() < catchUp) await new Promise((r) => setTimeout(r, 100));

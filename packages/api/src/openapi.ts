@@ -23,7 +23,7 @@ export const ERROR_ANSWERS: Readonly<Record<ErrorStatus | '403' | '429' | '500' 
   '429': { name: 'Throttled', description: 'THROTTLING_QUOTA_EXCEEDED (retriable; Retry-After): the request bodies in flight on the connection, the client address or the broker hold their limit; the body was not read.' },
   '507': { name: 'StorageFull', description: 'STORAGE_FULL (retriable; Retry-After): the data disk is below STRATA_MIN_FREE_DISK_BYTES; the broker is read-only until space returns.' },
   '500': { name: 'InternalError', description: 'INTERNAL_ERROR: a bug; see the broker log.' },
-  '503': { name: 'Unavailable', description: 'Retriable (retriable: true; Retry-After): BROKER_SHUTTING_DOWN, STORAGE_ERROR, NOT_LEADER, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT (also a request body that stopped arriving).' },
+  '503': { name: 'Unavailable', description: 'Retriable (retriable: true; Retry-After): BROKER_SHUTTING_DOWN, STORAGE_ERROR, NOT_LEADER, NOT_ENOUGH_REPLICAS, OFFSET_NOT_AVAILABLE, REQUEST_TIMED_OUT (also a request body that stopped arriving).' },
 };
 
 export interface OpenApiOptions {

@@ -20,6 +20,7 @@ export const KAFKA_ERROR_FOR_STRATA_CODE: Readonly<Record<ErrorCode, KafkaErrorN
   INVALID_PARTITIONS: 'INVALID_PARTITIONS',
   TOPIC_ALREADY_EXISTS: 'TOPIC_ALREADY_EXISTS',
   OFFSET_OUT_OF_RANGE: 'OFFSET_OUT_OF_RANGE',
+  OFFSET_NOT_AVAILABLE: 'OFFSET_NOT_AVAILABLE',
   INVALID_TIMESTAMP: 'INVALID_TIMESTAMP',
   // Retriable, and it makes a Kafka client refresh its metadata: what a client needs to find the new leader.
   NOT_LEADER: 'NOT_LEADER_OR_FOLLOWER',

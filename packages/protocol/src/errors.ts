@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'INVALID_PARTITIONS'
   | 'TOPIC_ALREADY_EXISTS'
   | 'OFFSET_OUT_OF_RANGE'
+  | 'OFFSET_NOT_AVAILABLE'
   | 'INVALID_TIMESTAMP'
   | 'NOT_LEADER'
   | 'FENCED_LEADER_EPOCH'
@@ -82,6 +83,10 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorCode, ErrorInfo>> = Object.fr
   INVALID_PARTITIONS: { retriable: false, description: 'The partition count is not valid.' },
   TOPIC_ALREADY_EXISTS: { retriable: false, description: 'A topic with this name already exists.' },
   OFFSET_OUT_OF_RANGE: { retriable: false, description: 'The offset is outside [logStartOffset, logEndOffset].' },
+  OFFSET_NOT_AVAILABLE: {
+    retriable: true,
+    description: "A new leader's high watermark has not yet reached the offset its reign started at; its latest offset would go back (Kafka's KIP-207).",
+  },
   INVALID_TIMESTAMP: { retriable: false, description: "A timestamp is not a valid non-negative safe integer, or lies outside the topic's message.timestamp.before/after.max.ms window." },
   NOT_LEADER: { retriable: true, description: 'This broker is not the leader of the partition.' },
   FENCED_LEADER_EPOCH: { retriable: true, description: 'The leader epoch is stale; a newer leader exists.' },

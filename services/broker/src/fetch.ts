@@ -52,8 +52,16 @@ export type OffsetAt = 'earliest' | 'latest' | 'max-timestamp' | number;
  */
 export async function lookupOffset(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, at: OffsetAt): Promise<{ offset: number; timestamp?: number }> {
   if (at === 'earliest') return { offset: handle.tier.logStartOffset() };
-  if (at === 'latest') return { offset: highWatermark(ctx, handle) };
-  if (at === 'max-timestamp') return lookupMaxTimestamp(ctx, handle);
+  const found = at === 'latest' ? { offset: highWatermark(ctx, handle) } : at === 'max-timestamp' ? await lookupMaxTimestamp(ctx, handle) : await lookupTimestamp(ctx, handle, at);
+  // A record found below the HW stands; an answer that is the HW itself must not go back (KIP-207).
+  if (found.timestamp === undefined) {
+    const route = ctx.router.route(handle);
+    if (route.kind === 'local') route.leader.replicas.checkOffsetsAvailable(`${handle.topic}/${handle.partition}`);
+  }
+  return found;
+}
+
+async function lookupTimestamp(ctx: Pick<FetchContext, 'router'>, handle: PartitionHandle, at: number): Promise<{ offset: number; timestamp?: number }> {
   // Older data lives in the bucket: ask it first, then the local log (which may still hold a
   // segment that remote retention already dropped: never answer below the log start).
   let found = (await handle.tier.offsetForTimestamp(at)) ?? (await handle.log.offsetForTimestamp(at));

@@ -10,6 +10,8 @@ import { DEFAULT_LOG_CONFIG, PartitionLog } from '@strata/log';
 import { LeaderReplicas } from '../src/partition/leader-replicas.js';
 import { PartitionLeader, replicaWaitKey, type LeaderEnvironment } from '../src/partition/partition-leader.js';
 import { PartitionWaiters } from '../src/partition-waiters.js';
+import { lookupOffset } from '../src/fetch.js';
+import type { PartitionRouter } from '../src/cluster/routing.js';
 import type { PartitionHandle } from '../src/topics/topic-registry.js';
 
 let dir: string;
@@ -119,5 +121,25 @@ describe('PartitionLeader', () => {
     await failed;
     await expect(leader.append(bytes, frames, { acks: 'all', minInsync: 1 }, never)).rejects.toMatchObject({ code: 'NOT_LEADER' });
     expect(leader.status).toBe('ended');
+  });
+
+  it('a new leader whose inherited HW lags the start of its reign answers OFFSET_NOT_AVAILABLE to offset lookups until its followers fetch (KIP-207)', async () => {
+    // The follower held 8 acknowledged records, but the HW it last heard of was 0: taking over, the
+    // HW must not be answered as the latest offset (a client saw 8 from the last leader).
+    const { bytes, frames } = batchOf(8);
+    await log.append(bytes, frames, { leaderEpoch: 1 });
+    const replicas = new LeaderReplicas({ me: 'a', log, isr: ['a', 'b'], highWatermark: 0, onAdvance: () => undefined });
+    const leader = new PartitionLeader({ handle, epoch: 2, deadline: performance.now() + 60_000, replicas }, env());
+    const tier = { logStartOffset: () => 0, offsetForTimestamp: async () => null, manifest: { segments: [] } };
+    const led = { ...handle, tier: tier as never };
+    const router: PartitionRouter = { route: () => ({ kind: 'local', leader }), leaderUnreachable: () => undefined, highWatermark: () => leader.highWatermark };
+    const unavailable = expect.objectContaining({ code: 'OFFSET_NOT_AVAILABLE', retriable: true });
+    await expect(lookupOffset({ router }, led, 'latest')).rejects.toEqual(unavailable);
+    await expect(lookupOffset({ router }, led, 'max-timestamp')).rejects.toEqual(unavailable);
+    await expect(lookupOffset({ router }, led, Date.now() + 60_000)).rejects.toEqual(unavailable);
+    expect(await lookupOffset({ router }, led, 'earliest')).toEqual({ offset: 0 });
+
+    replicas.onFetch('b', 8);
+    expect(await lookupOffset({ router }, led, 'latest')).toEqual({ offset: 8 });
   });
 });

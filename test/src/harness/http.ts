@@ -30,6 +30,9 @@ export interface HttpRequestOptions {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
+/** Tries of HttpClient.latestOffset, 100 ms apart: a take-over settles well within 10 s. */
+const LATEST_OFFSET_ATTEMPTS_MAX = 100;
+
 export class HttpClient {
   readonly baseUrl: string;
   readonly #dispatcher: Dispatcher | undefined;
@@ -42,6 +45,20 @@ export class HttpClient {
 
   get(path: string, options?: HttpRequestOptions): Promise<HttpAnswer<Json>> {
     return this.json('GET', path, undefined, options);
+  }
+
+  /**
+   * A partition's latest offset (its high watermark). A leader that just took over answers
+   * OFFSET_NOT_AVAILABLE (503, retriable) until its followers catch it up, and a partition between
+   * leaders NOT_LEADER: both are retried, bounded (LATEST_OFFSET_ATTEMPTS_MAX × 100 ms).
+   */
+  async latestOffset(topic: string, partition: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.get(`/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/offsets?at=latest`);
+      if (answer.status === 200 && Number.isSafeInteger(answer.body.offset)) return answer.body.offset as number;
+      if (answer.status !== 503 || attempt >= LATEST_OFFSET_ATTEMPTS_MAX) throw new Error(`latest offset of ${topic}/${partition}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   post(path: string, body?: unknown, options?: HttpRequestOptions): Promise<HttpAnswer<Json>> {

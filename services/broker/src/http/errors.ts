@@ -19,6 +19,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.f
   INVALID_PARTITIONS: 400,
   TOPIC_ALREADY_EXISTS: 409,
   OFFSET_OUT_OF_RANGE: 416,
+  OFFSET_NOT_AVAILABLE: 503,
   INVALID_TIMESTAMP: 400,
   // Retriable: the client should refresh metadata / back off and try again.
   NOT_LEADER: 503,

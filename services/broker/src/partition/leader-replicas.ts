@@ -146,6 +146,18 @@ export class LeaderReplicas {
     }
   }
 
+  /**
+   * Kafka's KIP-207: until the HW reaches where this reign started, a new leader's latest offset
+   * would go back below what the last leader answered (the HW it inherited can be stale), so offset
+   * lookups answer OFFSET_NOT_AVAILABLE (retriable) until the in-sync followers have fetched.
+   */
+  checkOffsetsAvailable(where: string): void {
+    if (this.#hw >= this.startOffset) return;
+    throw new StrataError('OFFSET_NOT_AVAILABLE', `${where} has a new leader whose high watermark (${this.#hw}) has not yet reached the start of its reign (${this.startOffset}); retry shortly`, {
+      details: { highWatermark: this.#hw, epochStartOffset: this.startOffset },
+    });
+  }
+
   /** Resolves once the HW reaches `target` (the offset after the batch), or rejects after timeoutMs. */
   awaitHighWatermark(target: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (this.#hw >= target) return Promise.resolve();
