@@ -95,9 +95,10 @@ export class ChunkCachingStore {
       this.#chunk(key, c, size).catch(() => undefined);
     }
     const parts = await Promise.all(needed);
-    const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const offset = range.start - first * chunkBytes;
-    return joined.subarray(offset, offset + (end - range.start + 1));
+    const length = end - range.start + 1;
+    if (parts.length === 1) return parts[0]!.subarray(offset, offset + length);
+    return joinRange(parts, offset, length);
   }
 
   #chunk(key: string, index: number, size: number, signal?: AbortSignal): Promise<Buffer> {
@@ -159,3 +160,21 @@ export class ChunkCachingStore {
 function objectKeyOf(chunkKey: string): string {
   return chunkKey.slice(0, chunkKey.lastIndexOf('#'));
 }
+
+/** `length` bytes from `offset` of the parts laid end to end: copies only what the read asked for, not whole chunks. */
+function joinRange(parts: readonly Buffer[], offset: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let written = 0;
+  let skip = offset;
+  for (const part of parts) {
+    if (written === length) break;
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    written += part.copy(out, written, skip, Math.min(part.length, skip + length - written));
+    skip = 0;
+  }
+  return out;
+}
+
