@@ -98,7 +98,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const partitions = plan.batches.map((b) => ({ partition: b.partition, batches: b.batch, frames: b.frames }));
       recordQuota(client, 'produce', partitions.reduce((sum, p) => sum + p.batches.length, 0), performance.now() - planStartedMs);
-      const results = await core.produce({ topic: topic.name, acks, partitions }, rc.origin, rc.signal);
+      const results = await core.produce({ topic: topic.name, acks, partitions }, rc.origin, rc);
       if (acks === '0') {
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
       }
@@ -129,7 +129,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const client = quotaClient(rc);
       checkQuota(client, 'produce');
       const { origin } = rc;
-      const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc.signal);
+      const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc);
       if (forwarded !== null) {
         recordQuota(client, 'produce', Number(req.headers['content-length'] ?? 0) || 0, 0);
         return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
@@ -149,7 +149,7 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
         throw e;
       });
       recordQuota(client, 'produce', body.length, performance.now() - validationStartedMs);
-      const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc.signal);
+      const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc);
       // Appended (the log wrote it and keeps no reference): the buffer can take the next body. A
       // failure or acks=0 ("queued": the append may still be running) leaves it to the GC.
       if (result!.outcome === 'appended') bodyPool.give(body);

@@ -88,7 +88,7 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         }
         if (valid.length > 0) {
           try {
-            const results = await data.produce({ topic: topicData.name, acks: acks!, partitions: valid }, originOf(request), request.signal);
+            const results = await data.produce({ topic: topicData.name, acks: acks!, partitions: valid }, originOf(request), request);
             for (const r of results) {
               if (r.outcome === 'appended') answers.set(r.partition, { index: r.partition, errorCode: KafkaError.NONE, baseOffset: BigInt(r.baseOffset), errorMessage: null });
               else if (r.outcome === 'failed') answers.set(r.partition, refused(r.partition, r.error));
