@@ -3,7 +3,7 @@
 
 import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
-import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
+import { DecompressionSlots, StrataError, validateBatchesEager, type BatchFrame } from '@strata/protocol';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
 import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
@@ -144,15 +144,20 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes, bodyPool);
       const validationStartedMs = busySince(client);
-      const frames = await validateBatchesAsync(body, {
-        maxBatchBytes: maxBatchBytes(configs),
-        deep: true,
-        maxDecompressedBytes: config.maxDecompressedBytes,
-        slots: decompressionSlots,
-      }).catch((e: unknown) => {
+      let frames: BatchFrame[];
+      try {
+        // A small body is validated at once; a larger one (or one that inflates past the bound) off the event loop.
+        const validated = validateBatchesEager(body, config.produceSyncValidationBytesMax, {
+          maxBatchBytes: maxBatchBytes(configs),
+          deep: true,
+          maxDecompressedBytes: config.maxDecompressedBytes,
+          slots: decompressionSlots,
+        });
+        frames = validated instanceof Promise ? await validated : validated;
+      } catch (e) {
         bodyPool.give(body); // refused before anything could refer to it
         throw e;
-      });
+      }
       recordQuota(client, 'produce', body.length, validationStartedMs);
       const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc);
       // Appended (the log wrote it and keeps no reference): the buffer can take the next body. A

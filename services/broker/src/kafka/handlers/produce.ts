@@ -8,7 +8,7 @@
 // muted for it (connection.ts); acks=0 only the mute.
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { StrataError, validateBatchesAsync } from '@strata/protocol';
+import { StrataError, validateBatchesEager } from '@strata/protocol';
 import type { PartitionBatches } from '../../core/data.js';
 import { toStrataError } from '../../core/errors.js';
 import type { Acks } from '../../produce.js';
@@ -74,12 +74,13 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
           } else {
             const validationStartedMs = performance.now();
             try {
-              const frames = await validateBatchesAsync(p.records, {
+              const validated = validateBatchesEager(p.records, config.produceSyncValidationBytesMax, {
                 maxBatchBytes: maxBatchBytes(topic.configs),
                 deep: true,
                 maxDecompressedBytes: config.maxDecompressedBytes,
                 slots: deps.decompressionSlots,
               });
+              const frames = validated instanceof Promise ? await validated : validated;
               valid.push({ partition: p.index, batches: p.records, frames });
             } catch (e) {
               answers.set(p.index, refused(p.index, toStrataError(e).error));
