@@ -72,12 +72,7 @@ export const DEFAULTS = Object.freeze({
    * holds a thread of libuv's pool (4, shared with file reads) and up to maxDecompressedBytes.
    */
   maxConcurrentDecompressions: 2,
-  /**
-   * A produce body (HTTP raw, a Kafka partition's records) of at most this many bytes is validated
-   * synchronously, a compressed section in it inflated on the spot up to this many bytes; larger
-   * ones go the asynchronous way (decompression off the event loop, under the slots above). Bytes;
-   * 0: always asynchronous. The promise and its await cost every small produce (issue #11).
-   */
+  /** Produce bodies (HTTP raw, a Kafka partition's records) up to this many bytes are validated synchronously, compressed sections inflated on the spot up to it; larger ones off the event loop (0: always). */
   produceSyncValidationBytesMax: 64 * 1024,
   maxConnections: 10_000,
   /**
