@@ -10,7 +10,9 @@
  * per-request authorization cost shows there, as it would on a secured broker).
  *
  * Knobs (environment): STRATA_BENCH_LATENCY_REQUESTS (20000 per trial), STRATA_BENCH_ROUNDS (3),
- * STRATA_BENCH_LATENCY_SCENARIOS (comma-separated names: raw, json, raw-acl; default all).
+ * STRATA_BENCH_LATENCY_SCENARIOS (comma-separated names: raw, json, raw-acl; default all),
+ * STRATA_BENCH_LATENCY_PAIRED=1 (with STRATA_BENCH_BEFORE: both builds' brokers up at once in each
+ * round, answering alternate blocks of 1000 requests: the steadier comparison on a busy machine).
  */
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -22,6 +24,8 @@ import { median, spread } from './stats.js';
 const RECORD_BATCH_TYPE = 'application/vnd.kafka.record-batch';
 /** Requests sent before measuring: JIT warm-up, the topic's first segment and index opened. */
 const WARMUP_REQUESTS = 2_000;
+/** STRATA_BENCH_LATENCY_PAIRED: requests to one build before the other takes its turn. */
+const PAIRED_BLOCK_REQUESTS = 1_000;
 
 interface Scenario {
   name: string;
@@ -80,36 +84,92 @@ async function cpuSeconds(url: string): Promise<number> {
   return Number(line[1]);
 }
 
-async function trial(system: System, scenario: Scenario, requests: number, beforeCheckout: string | null): Promise<Trial> {
+/** A fresh broker of one build with the scenario's topic, answering one produce at a time. */
+interface Target {
+  send(): Promise<void>;
+  cpuSeconds(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startTarget(system: System, scenario: Scenario, beforeCheckout: string | null): Promise<Target> {
   const cliMain = system === 'before' ? join(beforeCheckout!, 'services', 'cli', 'dist', 'main.js') : undefined;
   const broker = await BrokerProcess.start({ env: { STRATA_LOG_LEVEL: 'warn', ...scenario.env }, ...(cliMain === undefined ? {} : { cliMain }) });
   const pool = new Pool(broker.url, { connections: 1, pipelining: 1 });
+  const stop = async (): Promise<void> => {
+    await pool.close();
+    await broker.stop();
+  };
   try {
     const topic = 'latency';
     const created = await fetch(`${broker.url}/v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: topic, partitions: 1 }) });
     if (created.status !== 201) throw new Error(`create topic: ${created.status} ${await created.text()}`);
     await scenario.prepare?.(broker.url, topic);
-    const path = scenario.request.path(topic);
-    const send = async (): Promise<void> => {
-      const response = await pool.request({ method: 'POST', path, body: scenario.request.body, headers: { 'content-type': scenario.request.contentType } });
-      const text = await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`${system} ${scenario.name}: ${response.statusCode} ${text.slice(0, 200)}`);
-    };
-    for (let i = 0; i < WARMUP_REQUESTS; i++) await send();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const path = scenario.request.path('latency');
+  const send = async (): Promise<void> => {
+    const response = await pool.request({ method: 'POST', path, body: scenario.request.body, headers: { 'content-type': scenario.request.contentType } });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`${system} ${scenario.name}: ${response.statusCode} ${text.slice(0, 200)}`);
+  };
+  for (let i = 0; i < WARMUP_REQUESTS; i++) await send();
+  return { send, cpuSeconds: () => cpuSeconds(broker.url), stop };
+}
+
+/** `count` sequential produces into `latencies` from `at`. */
+async function measure(target: Target, latencies: Float64Array, at: number, count: number): Promise<void> {
+  for (let i = at; i < at + count; i++) {
+    const t0 = performance.now();
+    await target.send();
+    latencies[i] = performance.now() - t0;
+  }
+}
+
+function summary(latencies: Float64Array, cpuSecondsSpent: number): Trial {
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  const meanMs = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
+  return { p50Us: quantile(sorted, 0.5) * 1000, p99Us: quantile(sorted, 0.99) * 1000, meanUs: meanMs * 1000, cpuUs: (cpuSecondsSpent * 1e6) / sorted.length };
+}
+
+/** One build alone on a fresh broker. */
+async function trial(system: System, scenario: Scenario, requests: number, beforeCheckout: string | null): Promise<Trial> {
+  const target = await startTarget(system, scenario, beforeCheckout);
+  try {
     const latencies = new Float64Array(requests);
-    const cpuBefore = await cpuSeconds(broker.url);
-    for (let i = 0; i < requests; i++) {
-      const t0 = performance.now();
-      await send();
-      latencies[i] = performance.now() - t0;
-    }
-    const cpuUs = ((await cpuSeconds(broker.url)) - cpuBefore) * 1e6 / requests;
-    const sorted = Array.from(latencies).sort((a, b) => a - b);
-    const meanMs = sorted.reduce((s, v) => s + v, 0) / sorted.length;
-    return { p50Us: quantile(sorted, 0.5) * 1000, p99Us: quantile(sorted, 0.99) * 1000, meanUs: meanMs * 1000, cpuUs };
+    const cpuBefore = await target.cpuSeconds();
+    await measure(target, latencies, 0, requests);
+    return summary(latencies, (await target.cpuSeconds()) - cpuBefore);
   } finally {
-    await pool.close();
-    await broker.stop();
+    await target.stop();
+  }
+}
+
+/**
+ * Both builds at once on fresh brokers, in alternating blocks of PAIRED_BLOCK_REQUESTS: each
+ * block of one is next to a block of the other in time, so the machine's drift (other
+ * processes on a shared host) hits both alike, which fresh processes one after the other cannot do.
+ */
+async function pairedTrial(scenario: Scenario, requests: number, beforeCheckout: string, round: number): Promise<Record<System, Trial>> {
+  const systems: System[] = round % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
+  const targets = new Map<System, Target>();
+  try {
+    for (const system of systems) targets.set(system, await startTarget(system, scenario, beforeCheckout));
+    const latencies = new Map(systems.map((s) => [s, new Float64Array(requests)]));
+    const cpu = new Map(systems.map((s) => [s, 0]));
+    for (let at = 0; at < requests; at += PAIRED_BLOCK_REQUESTS) {
+      const count = Math.min(PAIRED_BLOCK_REQUESTS, requests - at);
+      for (const system of systems) {
+        const target = targets.get(system)!;
+        const cpuBefore = await target.cpuSeconds();
+        await measure(target, latencies.get(system)!, at, count);
+        cpu.set(system, cpu.get(system)! + (await target.cpuSeconds()) - cpuBefore);
+      }
+    }
+    return { before: summary(latencies.get('before')!, cpu.get('before')!), after: summary(latencies.get('after')!, cpu.get('after')!) };
+  } finally {
+    for (const target of targets.values()) await target.stop();
   }
 }
 
@@ -118,16 +178,22 @@ export async function runLatencyBench(): Promise<Row[]> {
   const rounds = Number(process.env.STRATA_BENCH_ROUNDS ?? 3);
   const beforeCheckout = process.env.STRATA_BENCH_BEFORE ?? null;
   const wanted = process.env.STRATA_BENCH_LATENCY_SCENARIOS?.split(',');
+  const paired = process.env.STRATA_BENCH_LATENCY_PAIRED === '1';
   const systems: System[] = beforeCheckout === null ? ['after'] : ['before', 'after'];
   const rows: Row[] = [];
   for (const scenario of SCENARIOS.filter((s) => wanted === undefined || wanted.includes(s.name))) {
     const trials = new Map<System, Trial[]>(systems.map((s) => [s, []]));
     for (let r = 0; r < rounds; r++) {
+      if (paired && beforeCheckout !== null) {
+        const both = await pairedTrial(scenario, requests, beforeCheckout, r);
+        for (const system of systems) trials.get(system)!.push(both[system]);
+        continue;
+      }
       // Alternated: each build goes first in some round, so drift on the machine hits both alike.
       const order = systems.map((_, k) => systems[(k + r) % systems.length]!);
       for (const system of order) trials.get(system)!.push(await trial(system, scenario, requests, beforeCheckout));
     }
-    const row: Row = { name: `${scenario.name}: 1 record per request, acks=1, 1 in flight, ${requests} requests x ${rounds} rounds` };
+    const row: Row = { name: `${scenario.name}: 1 record per request, acks=1, 1 in flight, ${requests} requests x ${rounds} rounds${paired ? ', paired' : ''}` };
     for (const system of systems) {
       const ts = trials.get(system)!;
       const label = beforeCheckout === null ? 'strata' : system;
