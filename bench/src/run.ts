@@ -9,6 +9,7 @@ import { runCompressionBench } from './codec-bench.js';
 import { runGroupsBench } from './groups-bench.js';
 import { runKafkaGroupsBench } from './kafka-groups-bench.js';
 import { runKafkaBench } from './kafka-bench.js';
+import { runLatencyBench } from './latency-bench.js';
 import { runQuotasBench } from './quotas-bench.js';
 import { runProducerBench } from './producer-bench.js';
 import { runPeersBench } from './peers/peers-bench.js';
@@ -35,6 +36,12 @@ if (!only || only === 'broker') {
   const rows = await runBrokerBench();
   console.table(rows);
   results.broker = rows;
+}
+if (only === 'latency') {
+  console.log('\n## produce latency: sequential single-record produces, one keep-alive connection, a fresh broker per trial, p50/p99 median (min-max) of STRATA_BENCH_ROUNDS (3)');
+  const rows = await runLatencyBench();
+  console.table(rows);
+  results.latency = rows;
 }
 if (!only || only === 'tier') {
   console.log('\n## tiered storage vs the same object store, same run (s3rver on loopback)');

@@ -8,7 +8,7 @@
 // that breaks an append rule (counts, offset deltas, transactional/control
 // flags, sequence) INVALID_RECORD, as Kafka's LogValidator reports them.
 
-import { StrataError, assert } from './errors.js';
+import { StrataError, assert, isStrataError } from './errors.js';
 import { readInt32, readInt64Unchecked, writeInt64 } from './int64.js';
 import {
   COMPRESSION_MASK,
@@ -96,6 +96,47 @@ export async function validateBatchesAsync(buf: Buffer, options?: ValidateOption
         codec === 0
           ? null
           : await decompressRecordsAsync(codec, compressedSection(buf, frame), where(index, pos), maxDecompressedBytes, options?.slots);
+      walkSection(buf, section, frame, index, cursor, null, true);
+    }
+    frames.push(frame);
+    pos += frame.size;
+  }
+  assert(pos === buf.length, 'validated frames cover the buffer exactly');
+  return frames;
+}
+
+/**
+ * validateBatchesAsync's checks and errors, without its promise where the promise buys nothing: a
+ * body of at most `syncBytesMax` bytes is validated here and now, a compressed section in it
+ * inflated on the spot up to `syncBytesMax` bytes (tens of microseconds of the event loop, and no
+ * decompression slot); a larger body, or a section that inflates past that, is validateBatchesAsync's
+ * promise (off the loop, under `slots`, up to maxDecompressedBytes). For a server's hot path: a
+ * single-record produce paid an async call and its await for nothing (issue #11). Bad bytes throw at
+ * once or reject, as the path taken; the caller awaits only a promise:
+ *   const v = validateBatchesEager(body, max, options); const frames = v instanceof Promise ? await v : v;
+ */
+export function validateBatchesEager(buf: Buffer, syncBytesMax: number, options?: ValidateOptions): BatchFrame[] | Promise<BatchFrame[]> {
+  if (!(buf.length <= syncBytesMax)) return validateBatchesAsync(buf, options);
+  const { maxBatchBytes, deep, maxDecompressedBytes } = validateOptions(buf, options);
+  const inflateMax = Math.min(syncBytesMax, maxDecompressedBytes);
+  const frames: BatchFrame[] = [];
+  const cursor = new ByteCursor(buf, 0, 0);
+  let pos = 0;
+  for (let index = 0; pos < buf.length; index++) {
+    const frame = appendableFrame(buf, pos, index, maxBatchBytes);
+    if (deep) {
+      checkLastOffset(frame, index);
+      const codec = frame.attributes & COMPRESSION_MASK;
+      let section: Buffer | null = null;
+      if (codec !== 0) {
+        try {
+          section = decompressRecords(codec, compressedSection(buf, frame), where(index, pos), inflateMax);
+        } catch (e) {
+          // Larger than what is inflated on the loop (not necessarily than the real bound): the asynchronous way decides.
+          if (inflateMax < maxDecompressedBytes && isStrataError(e) && e.code === 'MESSAGE_TOO_LARGE') return validateBatchesAsync(buf, options);
+          throw e;
+        }
+      }
       walkSection(buf, section, frame, index, cursor, null, true);
     }
     frames.push(frame);

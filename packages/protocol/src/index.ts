@@ -54,6 +54,7 @@ export {
   setPartitionLeaderEpoch,
   validateBatches,
   validateBatchesAsync,
+  validateBatchesEager,
   visitRecords,
   visitRecordsAsync,
 } from './batch.js';

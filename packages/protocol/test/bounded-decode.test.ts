@@ -11,6 +11,7 @@ import {
   isStrataError,
   validateBatches,
   validateBatchesAsync,
+  validateBatchesEager,
   visitRecords,
   visitRecordsAsync,
   type DecodedRecord,
@@ -154,6 +155,48 @@ describe('validateBatchesAsync', () => {
     for (const [what, buf, max] of cases) {
       const [sync, async] = await outcomes(buf, max);
       expect(async, what).toEqual(sync);
+    }
+  });
+});
+
+describe('validateBatchesEager', () => {
+  const hex = (h: string): Buffer => Buffer.from(h, 'hex');
+  const settle = async (f: () => unknown): Promise<unknown> => {
+    try {
+      return await f();
+    } catch (e) {
+      return isStrataError(e) ? { code: e.code, message: e.message } : e;
+    }
+  };
+
+  it('answers a small body at once (no promise), a larger one or one that inflates past the bound with the promise', async () => {
+    const plain = encodeRecordBatch(tinyRecords(3));
+    expect(validateBatchesEager(plain, 1024)).toEqual(validateBatches(plain));
+    expect(validateBatchesEager(plain, plain.length - 1)).toBeInstanceOf(Promise);
+    const gzip = encodeRecordBatch(tinyRecords(4), { compression: 'gzip' });
+    expect(validateBatchesEager(gzip, 1024)).toEqual(validateBatches(gzip));
+    // Within the bound as sent, past it once inflated: not inflated on the event loop.
+    const inflating = encodeRecordBatch(tinyRecords(20_000), { compression: 'gzip' });
+    const answer = validateBatchesEager(inflating, inflating.length);
+    expect(answer).toBeInstanceOf(Promise);
+    expect(await answer).toEqual(validateBatches(inflating));
+    expect(() => validateBatchesEager(Buffer.concat([plain, Buffer.alloc(5)]), 1024)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }));
+  });
+
+  it('accepts and refuses exactly what validateBatchesAsync does, with the same errors, on either side of the bound', async () => {
+    const cases: Array<[string, Buffer, number?]> = [
+      ['plain and gzip batches', Buffer.concat([encodeRecordBatch(tinyRecords(3)), encodeRecordBatch(tinyRecords(4), { compression: 'gzip' })])],
+      ['a huge gzip batch', bomb],
+      ['gzip that does not inflate', rawBatch(hex('1f8b0800deadbeef'), { recordCount: 1, attributes: 1 })],
+      ['gzip hiding bad offset deltas', rawBatch(gzipSync(hex(recordHex(0) + recordHex(0))), { recordCount: 2, attributes: 1 })],
+      ['a gzip bomb', rawBatch(gzipSync(Buffer.alloc(4 << 20)), { recordCount: 1, attributes: 1 }), 1 << 20],
+      ['a plain batch with a bad record', rawBatch(hex(recordHex(0) + '8e'), { recordCount: 2 })],
+      ['trailing bytes', Buffer.concat([encodeRecordBatch(tinyRecords(1)), Buffer.alloc(5)])],
+    ];
+    for (const [what, buf, max] of cases) {
+      const options = { maxDecompressedBytes: max };
+      const expected = await settle(() => validateBatchesAsync(buf, options));
+      for (const bound of [0, 64, 1 << 16, 1 << 30]) expect(await settle(() => validateBatchesEager(buf, bound, options)), `${what}, bound ${bound}`).toEqual(expected);
     }
   });
 });

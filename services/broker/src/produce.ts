@@ -5,6 +5,7 @@
 
 import { StrataError, encodeRecordBatch, partitionForKey, validateBatches, type BatchFrame, type RecordHeader, type RecordInput } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
+import { NEVER_ABORTED, type AbortSource } from './abort-source.js';
 import type { BrokerMetrics } from './metrics.js';
 import { ACKS, type Acks, type PartitionLeader } from './partition/partition-leader.js';
 import { describe, isPlainObject, maxBatchBytes, throwProblems, timestampWindowProblem, type Problem } from './topics/topic-config.js';
@@ -206,7 +207,7 @@ export async function appendToPartition(
   batches: Buffer,
   frames: BatchFrame[],
   acks: Acks = '1',
-  signal: AbortSignal = NEVER,
+  abort: AbortSource = NEVER_ABORTED,
 ): Promise<AppendResult> {
   const { handle } = leader;
   const bytes = batches.length;
@@ -234,10 +235,9 @@ export async function appendToPartition(
         ctx.metrics.produceBytes.inc(labels, bytes);
       },
     },
-    signal,
+    abort,
   );
   if (all) ctx.metrics.acksAllSeconds.observe((performance.now() - appendedAt) / 1000);
   return result;
 }
 
-const NEVER = new AbortController().signal;

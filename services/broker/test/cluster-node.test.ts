@@ -146,7 +146,7 @@ describe('ClusterNode', () => {
     for (let i = 0; i < 5; i++) {
       const batch = encodeRecordBatch([{ value: Buffer.from(`acked-${i}`) }]);
       // Acknowledged: the leader's append protocol found its lease live after the append.
-      await leader.append(batch, validateBatches(batch), { acks: '1', minInsync: 1 }, AbortSignal.timeout(5_000));
+      await leader.append(batch, validateBatches(batch), { acks: '1', minInsync: 1 }, { signal: AbortSignal.timeout(5_000) });
     }
     // The reign is lost while the lease stays ours (here: a fenced write); the re-acquisition then
     // meets a failure right after its grant, and the next attempt succeeds.

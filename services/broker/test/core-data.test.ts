@@ -35,7 +35,7 @@ describe('DataCore (no HTTP)', () => {
         ],
       },
       {},
-      signal,
+      { signal },
     );
     expect(results.map((r) => [r.partition, r.outcome])).toEqual([
       [0, 'appended'],
@@ -64,7 +64,7 @@ describe('DataCore (no HTTP)', () => {
 
   it('reports an out-of-range fetch as that partition\'s error, beside the others\' data', async () => {
     const core = t.broker.core.data;
-    await core.produce({ topic: 'core', acks: '1', partitions: [{ partition: 0, ...batch(['x']) }] }, {}, signal);
+    await core.produce({ topic: 'core', acks: '1', partitions: [{ partition: 0, ...batch(['x']) }] }, {}, { signal });
     const fetched = await core.fetch(
       [
         { topic: 'core', partition: 0, offset: 0, maxBytes: 1 << 20, maxWaitMs: 0 },

@@ -93,7 +93,7 @@ describe('idempotent producers', () => {
           partitions: bytes.map((b, partition) => ({ partition, batches: b, frames: validateBatches(b) })),
         },
         {},
-        AbortSignal.timeout(5_000),
+        { signal: AbortSignal.timeout(5_000) },
       );
     await produce([one]);
     const results = await produce([batch(producerId, 0, ['p0']), batch(producerId, 0, ['p1'])]);

@@ -28,7 +28,7 @@ describe('LeaderReplicas (the leader side of one reign)', () => {
     const advanced: number[] = [];
     const r = new LeaderReplicas({ me: 'a', log, isr: ['a', 'b', 'c'], highWatermark: 4, onAdvance: (hw) => advanced.push(hw) });
     expect(r.highWatermark).toBe(4); // the followers have not fetched in this reign yet
-    const waiter = r.awaitHighWatermark(10, 5_000, new AbortController().signal);
+    const waiter = r.awaitHighWatermark(10, 5_000, new AbortController());
     r.onFetch('b', 10);
     expect(r.highWatermark).toBe(4);
     r.onFetch('c', 7);
@@ -73,11 +73,11 @@ describe('LeaderReplicas (the leader side of one reign)', () => {
   it('waiters fail with the reign, or time out, without acknowledging', async () => {
     await append(2);
     const r = new LeaderReplicas({ me: 'a', log, isr: ['a', 'b'], highWatermark: 0, onAdvance: () => undefined });
-    const lost = r.awaitHighWatermark(2, 5_000, new AbortController().signal);
+    const lost = r.awaitHighWatermark(2, 5_000, new AbortController());
     r.failAll(new Error('leadership lost'));
     await expect(lost).rejects.toThrow('leadership lost');
-    await expect(r.awaitHighWatermark(2, 20, new AbortController().signal)).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
-    const uploaded = r.awaitHighWatermark(2, 5_000, new AbortController().signal);
+    await expect(r.awaitHighWatermark(2, 20, new AbortController())).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
+    const uploaded = r.awaitHighWatermark(2, 5_000, new AbortController());
     r.resolveUpTo(2); // a hand-over put them in the bucket
     await uploaded;
     expect(r.waiting).toBe(0);

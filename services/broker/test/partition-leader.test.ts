@@ -47,13 +47,13 @@ function batchOf(count: number): { bytes: Buffer; frames: ReturnType<typeof vali
   return { bytes, frames: validateBatches(bytes) };
 }
 
-const never = new AbortController().signal;
+const never = new AbortController();
 
 describe('PartitionLeader', () => {
   it('alone in its ISR (a single node, a cluster of one): acks=all is the append, the HW is the log end and consumers are woken', async () => {
     const replicas = new LeaderReplicas({ me: 'a', log, isr: ['a'], highWatermark: 0, onAdvance: (hw) => waiters.notify(handle.key, hw) });
     const leader = new PartitionLeader({ handle, epoch: 1, deadline: performance.now() + 60_000, replicas }, env());
-    const woken = waiters.wait(handle.key, 0, () => leader.highWatermark, 5_000, never);
+    const woken = waiters.wait(handle.key, 0, () => leader.highWatermark, 5_000, never.signal);
     const counted: number[] = [];
     const { bytes, frames } = batchOf(3);
     const result = await leader.append(bytes, frames, { acks: 'all', minInsync: 1, onAppended: (r) => counted.push(r.recordCount) }, never);
@@ -68,7 +68,7 @@ describe('PartitionLeader', () => {
   it('with followers: acks=all answers once the ISR has the records, and wakes the followers first', async () => {
     const replicas = new LeaderReplicas({ me: 'a', log, isr: ['a', 'b'], highWatermark: 0, onAdvance: (hw) => waiters.notify(handle.key, hw) });
     const leader = new PartitionLeader({ handle, epoch: 4, deadline: performance.now() + 60_000, replicas }, env());
-    const followerWoken = waiters.wait(replicaWaitKey(handle), 0, () => log.logEndOffset, 5_000, never);
+    const followerWoken = waiters.wait(replicaWaitKey(handle), 0, () => log.logEndOffset, 5_000, never.signal);
     const { bytes, frames } = batchOf(2);
     let acked = false;
     const append = leader.append(bytes, frames, { acks: 'all', minInsync: 2 }, never).then((r) => {

@@ -4,6 +4,13 @@
 // whether they changed (one small read: the version), so a change made through any broker applies
 // on every broker within that bound; a change made through this broker applies here at once.
 // With STRATA_AUTHORIZER=none every check passes and nothing is loaded.
+//
+// One decision per request: a request asks the same question at each layer it crosses (an HTTP
+// produce: the handler, before it reads the body; the core's forward and its append), so the
+// authorizer remembers the last decision that allowed a request, by its origin (a front door makes
+// one per request), and answers the same question again without the matcher, as long as the
+// bindings it was made under are still the ones in force (issue #11). A refusal is not remembered:
+// the request ends there.
 
 import type { Coordinator } from '@strata/coord';
 import {
@@ -37,6 +44,14 @@ export interface Resource {
   name: string;
 }
 
+/** The last question a request's origin was allowed, and under which bindings. */
+interface Allowed {
+  matcher: AclMatcher;
+  operation: AclOperation;
+  resourceType: AclResourceType;
+  resourceName: string;
+}
+
 export interface AuthorizerOptions {
   config: AuthorizationConfig;
   coordinator: Coordinator;
@@ -51,6 +66,8 @@ export class Authorizer {
   readonly #superUsers: ReadonlySet<string>;
   readonly #denied: Counter<'operation' | 'resource_type'>;
   #matcher = new AclMatcher([]);
+  /** Per origin (so per request, and gone with it): its last allowed question. */
+  readonly #allowed = new WeakMap<RequestOrigin, Allowed>();
   #version = -1;
   #timer: NodeJS.Timeout | null = null;
   #refreshing: Promise<void> | null = null;
@@ -120,9 +137,15 @@ export class Authorizer {
   /** Whether the request's principal may do `operation` on the resource (no audit: for filtering what a listing shows). */
   allows(origin: RequestOrigin, operation: AclOperation, resource: Resource): boolean {
     if (!this.enabled || origin.internal === true) return true;
+    const matcher = this.#matcher;
+    const last = this.#allowed.get(origin);
+    if (last !== undefined && last.matcher === matcher && last.operation === operation && last.resourceType === resource.type && last.resourceName === resource.name) return true;
     const principal = principalOf(origin.principal);
-    if (this.#superUsers.has(principal)) return true;
-    return this.#matcher.decide(principal, aclHostOf(origin.host), operation, resource.type, resource.name, this.#config.allowEveryoneIfNoAclFound).decision === 'allowed';
+    const allowed =
+      this.#superUsers.has(principal) ||
+      matcher.decide(principal, aclHostOf(origin.host), operation, resource.type, resource.name, this.#config.allowEveryoneIfNoAclFound).decision === 'allowed';
+    if (allowed) this.#allowed.set(origin, { matcher, operation, resourceType: resource.type, resourceName: resource.name });
+    return allowed;
   }
 
   /** Throws the resource type's *_AUTHORIZATION_FAILED (audited, counted) unless the principal may do it; changes nothing. */

@@ -31,6 +31,7 @@ export function describeConfig(config: BrokerConfig): Record<string, unknown> {
     maxFetchWaiters: config.maxFetchWaiters,
     maxDecompressedBytes: config.maxDecompressedBytes,
     maxConcurrentDecompressions: config.maxConcurrentDecompressions,
+    produceSyncValidationBytesMax: config.produceSyncValidationBytesMax,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     bodyBytesInFlightPerConnection: config.bodyBytesInFlightPerConnection,

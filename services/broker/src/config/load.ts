@@ -121,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
     maxFetchWaiters: int(INT_SETTINGS.maxFetchWaiters),
     maxDecompressedBytes: int(INT_SETTINGS.maxDecompressedBytes),
     maxConcurrentDecompressions: int(INT_SETTINGS.maxConcurrentDecompressions),
+    produceSyncValidationBytesMax: int(INT_SETTINGS.produceSyncValidationBytesMax),
     maxConnections: int(INT_SETTINGS.maxConnections),
     maxConnectionsPerAddress: int(INT_SETTINGS.maxConnectionsPerAddress),
     bodyBytesInFlightPerConnection: int(INT_SETTINGS.bodyBytesInFlightPerConnection),

@@ -72,6 +72,8 @@ export const DEFAULTS = Object.freeze({
    * holds a thread of libuv's pool (4, shared with file reads) and up to maxDecompressedBytes.
    */
   maxConcurrentDecompressions: 2,
+  /** Produce bodies (HTTP raw, a Kafka partition's records) up to this many bytes are validated synchronously, compressed sections inflated on the spot up to it; larger ones off the event loop (0: always). */
+  produceSyncValidationBytesMax: 64 * 1024,
   maxConnections: 10_000,
   /**
    * Connections from one remote address (0 = no limit); the excess is closed at once. Behind a load
@@ -334,6 +336,7 @@ export const INT_SETTINGS = {
   maxFetchWaiters: { env: 'STRATA_MAX_FETCH_WAITERS', default: DEFAULTS.maxFetchWaiters, min: 0, max: 1_000_000 },
   maxDecompressedBytes: { env: 'STRATA_MAX_DECOMPRESSED_BYTES', default: DEFAULTS.maxDecompressedBytes, min: 1 * MiB, max: 1024 * MiB },
   maxConcurrentDecompressions: { env: 'STRATA_MAX_CONCURRENT_DECOMPRESSIONS', default: DEFAULTS.maxConcurrentDecompressions, min: 1, max: 64 },
+  produceSyncValidationBytesMax: { env: 'STRATA_PRODUCE_SYNC_VALIDATION_BYTES_MAX', default: DEFAULTS.produceSyncValidationBytesMax, min: 0, max: 16 * MiB },
   maxConnections: { env: 'STRATA_MAX_CONNECTIONS', default: DEFAULTS.maxConnections, min: 1, max: 1_000_000 },
   maxConnectionsPerAddress: { env: 'STRATA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.maxConnectionsPerAddress, min: 0, max: 1_000_000 },
   quotaWindowSamples: { env: 'STRATA_QUOTA_WINDOW_SAMPLES', default: DEFAULTS.quotaWindowSamples, min: 2, max: 100 },

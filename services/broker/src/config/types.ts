@@ -120,6 +120,8 @@ export interface BrokerConfig {
   maxFetchWaiters: number;
   maxDecompressedBytes: number;
   maxConcurrentDecompressions: number;
+  /** Produce bodies up to this many bytes are validated synchronously (settings.ts). */
+  produceSyncValidationBytesMax: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
   bodyBytesInFlightPerConnection: number;

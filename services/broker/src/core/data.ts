@@ -10,6 +10,7 @@
 import { StrataError, isStrataError, type BatchFrame } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
 import type { Readable } from 'node:stream';
+import type { AbortSource } from '../abort-source.js';
 import { notLeader, type PartitionRoute } from '../cluster/routing.js';
 import type { BrokerContext } from '../context.js';
 import { fetchBatches, lookupOffset, type FetchRequest, type FetchResult, type OffsetAt } from '../fetch.js';
@@ -80,12 +81,13 @@ export class DataCore {
    * Appends each partition's batches where its leader is: here through the partition leader, else
    * forwarded (once) to the leader elsewhere. acks=1 resolves after the leader's append; acks=all once
    * the high watermark covers the batch; acks=0 at once ("queued"; close() still waits, failures are logged).
-   * Unknown partitions throw before anything is appended.
+   * Unknown partitions throw before anything is appended. `abort.signal` is read only by a step that
+   * waits (an acks=all wait, a forward), so a front door may make it on first read (abort-source.ts).
    */
-  async produce(request: ProduceRequest, origin: RequestOrigin, signal: AbortSignal): Promise<PartitionProduceResult[]> {
+  async produce(request: ProduceRequest, origin: RequestOrigin, abort: AbortSource): Promise<PartitionProduceResult[]> {
     this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: request.topic });
     const handles = request.partitions.map((p) => this.#ctx.registry.partition(request.topic, p.partition));
-    const appends = request.partitions.map((p, i) => this.#appendOrForward(handles[i]!, p.batches, p.frames, request.acks, origin, signal));
+    const appends = request.partitions.map((p, i) => this.#appendOrForward(handles[i]!, p.batches, p.frames, request.acks, origin, abort));
     if (request.acks === '0') {
       this.#background(request.topic, appends);
       return request.partitions.map((p) => ({ partition: p.partition, outcome: 'queued' }));
@@ -119,7 +121,7 @@ export class DataCore {
     body: Readable,
     contentType: string,
     contentLength: string | undefined,
-    signal: AbortSignal,
+    abort: AbortSource,
   ): Promise<ForwardedReply | null> {
     const leaders = this.#leaders;
     this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: topic });
@@ -128,7 +130,7 @@ export class DataCore {
     const known = this.#routeNow(handle);
     const route = known instanceof Promise ? await known : known;
     if (route.kind !== 'remote') return null;
-    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, origin, signal));
+    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, origin, abort.signal));
   }
 
   /**
@@ -246,16 +248,16 @@ export class DataCore {
     return route.kind === 'unavailable' ? this.#routeOf(handle) : route;
   }
 
-  async #appendOrForward(handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks, origin: RequestOrigin, signal: AbortSignal): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>> {
+  async #appendOrForward(handle: PartitionHandle, batches: Buffer, frames: BatchFrame[], acks: Acks, origin: RequestOrigin, abort: AbortSource): Promise<Pick<AppendResult, 'baseOffset' | 'lastOffset' | 'recordCount' | 'duplicate'>> {
     const known = this.#routeNow(handle);
     const route = known instanceof Promise ? await known : known;
-    if (route.kind === 'local') return appendToPartition(this.#appendCtx, route.leader, batches, frames, acks, signal);
+    if (route.kind === 'local') return appendToPartition(this.#appendCtx, route.leader, batches, frames, acks, abort);
     const leaders = this.#leaders;
     // No leader now, and this broker's disk is full: it cannot take leadership (its coordinator and log
     // writes fail), so the disk is what the client must hear about, not a transient NOT_LEADER.
     if (route.kind === 'unavailable') throw this.#ctx.disk.appendRefusal() ?? notLeader(handle, route);
     if (origin.forwardedBy !== undefined) throw notLeader(handle, route);
-    return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, origin, signal));
+    return this.#toLeader(handle, route, () => leaders.produce(route.url, handle.topic, handle.partition, acks, batches, origin, abort.signal));
   }
 
   async #proxy(handle: PartitionHandle, origin: RequestOrigin, signal: AbortSignal): Promise<ForwardedReply> {

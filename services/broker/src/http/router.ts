@@ -31,7 +31,10 @@ export interface RequestContext {
    * this, never `req.url`, so a client cannot point a forwarded request at another host.
    */
   readonly target: string;
-  /** Aborted when the client disconnects before the answer is written. */
+  /**
+   * Aborted when the client disconnects before the answer is written. Made on first read
+   * (http/request-abort.ts): pass the context itself where a signal may not be needed (an AbortSource).
+   */
   readonly signal: AbortSignal;
   /** Who sent it (auth/http-auth.ts), in Kafka's form: `User:<name>`, or `User:ANONYMOUS`. */
   readonly principal: string;

@@ -15,6 +15,7 @@ import { errorBody, statusFor, toStrataError } from './errors.js';
 import type { Reply, RequestContext, Router } from './router.js';
 import type { RequestOrigin } from '../core/leader-client.js';
 import type { BrowserGuard } from './browser-guard.js';
+import { RequestAbort } from './request-abort.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -41,10 +42,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     let routeLabel = 'unmatched';
-    const controller = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
+    const abort = new RequestAbort(res);
     try {
       // Before routing: a foreign page's request is refused before anything reads its body or acts.
       const verdict = options.browser?.judge(req) ?? { kind: 'pass' };
@@ -69,9 +67,21 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       const params = pathParams(pathTexts);
       const target = `${url.pathname}${url.search}`;
       const origin = await options.originOf(req, target, () => options.authenticate(req, route));
-      const ctx: RequestContext = { req, res, params, query: url.searchParams, target, signal: controller.signal, principal: principalOf(origin.principal), origin };
+      const principal = principalOf(origin.principal);
+      const ctx: RequestContext = {
+        req,
+        res,
+        params,
+        query: url.searchParams,
+        target,
+        get signal() {
+          return abort.signal;
+        },
+        principal,
+        origin,
+      };
       const reply = await route.handler(ctx);
-      if (controller.signal.aborted || res.destroyed) return; // the client left; nothing to write
+      if (res.destroyed) return; // the client left; nothing to write
       writeReply(req, res, reply, options.isShuttingDown());
     } catch (e) {
       const { error, unexpected } = toStrataError(e);
@@ -93,7 +103,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const status = controller.signal.aborted && !res.headersSent ? 'aborted' : String(res.statusCode);
+      const status = abort.aborted && !res.headersSent ? 'aborted' : String(res.statusCode);
       const labels = { method, route: routeLabel, status };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);

@@ -9,6 +9,7 @@
 
 import { StrataError } from '@strata/protocol';
 import type { PartitionLog } from '@strata/log';
+import type { AbortSource } from '../abort-source.js';
 
 export interface FollowerState {
   /** The follower's log end: its last fetch offset. -1: not heard from in this reign. */
@@ -158,9 +159,10 @@ export class LeaderReplicas {
     });
   }
 
-  /** Resolves once the HW reaches `target` (the offset after the batch), or rejects after timeoutMs. */
-  awaitHighWatermark(target: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /** Resolves once the HW reaches `target` (the offset after the batch), or rejects after timeoutMs or on `abort.signal` (read only when it waits). */
+  awaitHighWatermark(target: number, timeoutMs: number, abort: AbortSource): Promise<void> {
     if (this.#hw >= target) return Promise.resolve();
+    const { signal } = abort;
     return new Promise<void>((resolve, reject) => {
       const finish = (error?: Error): void => {
         clearTimeout(timer);

@@ -9,6 +9,7 @@
 
 import type { BatchFrame, StrataError } from '@strata/protocol';
 import type { AppendResult } from '@strata/log';
+import type { AbortSource } from '../abort-source.js';
 import type { PartitionWaiters } from '../partition-waiters.js';
 import type { PartitionHandle } from '../topics/topic-registry.js';
 import type { LeaderReplicas } from './leader-replicas.js';
@@ -114,9 +115,9 @@ export class PartitionLeader {
    * (Kafka's NOT_ENOUGH_REPLICAS: nothing appended); the batches are appended under this epoch; an
    * append that finished after the lease could have run out (or once a hand-over started) is not
    * acknowledged (NOT_LEADER: a newer leader may own those offsets); followers and consumers are
-   * woken; acks=all then waits until the HW covers the records.
+   * woken; acks=all then waits until the HW covers the records (until `abort.signal`, read only then).
    */
-  async append(batches: Buffer, frames: BatchFrame[], options: AppendOptions, signal: AbortSignal): Promise<AppendResult> {
+  async append(batches: Buffer, frames: BatchFrame[], options: AppendOptions, abort: AbortSource): Promise<AppendResult> {
     const { handle } = this;
     const all = options.acks === 'all' || options.acks === '-1';
     const where = `${handle.topic}/${handle.partition}`;
@@ -139,7 +140,7 @@ export class PartitionLeader {
     this.replicas.recompute();
     this.#env.waiters.notify(handle.key, this.highWatermark);
     if (all) {
-      await this.replicas.awaitHighWatermark(result.lastOffset + 1, this.#env.replicaAckTimeoutMs, signal);
+      await this.replicas.awaitHighWatermark(result.lastOffset + 1, this.#env.replicaAckTimeoutMs, abort);
       // Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND: committed, but by fewer replicas than asked.
       if (this.replicas.isr.length < options.minInsync) this.replicas.checkInSync(options.minInsync, `${where} (after the append: the records are committed, by fewer replicas)`);
     }

@@ -92,6 +92,16 @@ export class QuotaManager {
     this.#table = new QuotaTable(records);
   }
 
+  /**
+   * Whether any user or client-id quota is in force now: when none is (the default), a front door
+   * skips the quota work of a request altogether (issue #11: it cost every produce). Asked per
+   * request, so a quota set at runtime (here, or on another broker and read by the refresh) holds
+   * every request that starts after it is in force.
+   */
+  get enforcing(): boolean {
+    return this.#table.hasClientQuotas;
+  }
+
   /** Records `bytes` produced or fetched; answers the throttle time (ms), 0 within the quota. */
   recordBytes(kind: ByteQuota, client: ClientIdentity, bytes: number): number {
     return this.#record(kind, client, bytes, 1);
@@ -99,6 +109,7 @@ export class QuotaManager {
 
   /** Takes back bytes recorded for an answer that was not sent (a throttled fetch answers empty, as Kafka's). */
   unrecordBytes(kind: ByteQuota, client: ClientIdentity, bytes: number): void {
+    if (!this.enforcing) return;
     const user = quotaUserOf(client.principal);
     const quota = this.#table.resolve(KEY_OF[kind], user, client.clientId);
     if (quota !== null) this.#rates.get(`${kind}\u0000${quota.scope}`)?.record(-bytes, quota.bound, this.#now());
@@ -111,6 +122,7 @@ export class QuotaManager {
 
   /** The throttle time owed now without recording anything: HTTP refuses a request while it is > 0. */
   throttleNow(kind: ByteQuota | 'request', client: ClientIdentity): number {
+    if (!this.enforcing) return 0;
     const quota = this.#table.resolve(KEY_OF[kind], quotaUserOf(client.principal), client.clientId);
     if (quota === null) return 0;
     const rate = this.#rates.get(`${kind}\u0000${quota.scope}`);
@@ -122,6 +134,7 @@ export class QuotaManager {
    * over the measured span, so one answer cannot take many spans' worth at once. null: no quota.
    */
   fetchBytesCap(client: ClientIdentity): number | null {
+    if (!this.enforcing) return null;
     const quota = this.#table.resolve('consumer_byte_rate', quotaUserOf(client.principal), client.clientId);
     if (quota === null) return null;
     return Math.max(1, Math.floor((quota.bound * (this.#windows.samples - 1) * this.#windows.windowMs) / 1000));
@@ -147,6 +160,7 @@ export class QuotaManager {
   }
 
   #record(kind: Exclude<QuotaKind, 'connection'>, client: ClientIdentity, value: number, boundScale: number): number {
+    if (!this.enforcing) return 0;
     const quota = this.#table.resolve(KEY_OF[kind], quotaUserOf(client.principal), client.clientId);
     if (quota === null) return 0;
     const now = this.#now();

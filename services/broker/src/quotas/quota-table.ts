@@ -54,6 +54,11 @@ export class QuotaTable {
     return this.#byEntity.size;
   }
 
+  /** Whether any user or client-id quota is stored: when none is, no client is measured. */
+  get hasClientQuotas(): boolean {
+    return this.#hasClientQuotas;
+  }
+
   /** The quota on `key` for this user and client id, or null when no entity holds one. */
   resolve(key: QuotaKey, user: string, clientId: string): ResolvedQuota | null {
     if (!this.#hasClientQuotas) return null;

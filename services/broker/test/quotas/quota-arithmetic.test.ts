@@ -187,4 +187,22 @@ describe('QuotaManager', () => {
     await m.refresh();
     expect(m.tracked).toBe(1);
   });
+
+  it('measures nobody while no user or client-id quota is in force, and starts with the first one set at runtime', () => {
+    const clock = { now: 0 };
+    const m = manager([{ entity: { ip: null }, values: { connection_creation_rate: 5 } }], clock);
+    const client = { principal: 'User:alice', clientId: 'a' };
+    expect(m.enforcing).toBe(false); // an ip quota measures connections, not clients
+    expect(m.recordBytes('produce', client, 1e9)).toBe(0);
+    expect(m.recordRequestTime(client, 1e6)).toBe(0);
+    expect(m.fetchBytesCap(client)).toBeNull();
+    expect(m.tracked).toBe(0);
+    m.apply([{ entity: { user: 'alice' }, values: { producer_byte_rate: 1000 } }]);
+    expect(m.enforcing).toBe(true);
+    expect(m.recordBytes('produce', client, 20_000)).toBe(10_000);
+    expect(m.throttleNow('produce', client)).toBe(10_000);
+    m.apply([]);
+    expect(m.enforcing).toBe(false);
+    expect(m.throttleNow('produce', client)).toBe(0);
+  });
 });

@@ -3,7 +3,7 @@
 
 import type { ByteQuota, ClientIdentity } from '../../quotas/quota-manager.js';
 import { queryParams, type QueryParams, type ReplyBody } from '@strata/api';
-import { DecompressionSlots, StrataError, validateBatchesAsync } from '@strata/protocol';
+import { DecompressionSlots, StrataError, validateBatchesEager, type BatchFrame } from '@strata/protocol';
 import { FETCH_DEFAULT_MAX_BYTES, FETCH_DEFAULT_MAX_RECORDS } from '../../config.js';
 import type { BrokerContext } from '../../context.js';
 import { DataCore, type FetchRequest, type OffsetAt, type PartitionProduceResult } from '../../core/data.js';
@@ -36,9 +36,11 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
    * the connection and its body in memory for the whole throttle time, a refusal costs nothing and
    * tells the client how long to wait. What is served is then recorded (bytes, and the handler's own
    * work for request_percentage). A request another broker forwarded was counted where it entered.
+   * null: nothing to measure (forwarded, or no user or client-id quota in force: the default, where
+   * a request then does no quota work at all; a quota set meanwhile holds the requests after it).
    */
   const quotaClient = (rc: RequestContext): ClientIdentity | null => {
-    if (rc.origin.forwardedBy !== undefined) return null;
+    if (rc.origin.forwardedBy !== undefined || !ctx.quotas.enforcing) return null;
     const clientId = rc.req.headers[CLIENT_ID_HEADER];
     return { principal: rc.principal, clientId: typeof clientId === 'string' ? clientId : '' };
   };
@@ -50,10 +52,13 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
     const quota = bytesMs === retryAfterMs ? (kind === 'produce' ? 'producer_byte_rate' : 'consumer_byte_rate') : 'request_percentage';
     throw new StrataError('THROTTLING_QUOTA_EXCEEDED', `the client is over its ${quota} quota; retry after ${retryAfterMs} ms`, { details: { quota, retryAfterMs } });
   };
-  const recordQuota = (client: ClientIdentity | null, kind: ByteQuota, bytes: number, busyMs: number): void => {
+  /** When the handler's own work began (ms, performance.now()), for request_percentage; the clock is read only for a client a quota measures. */
+  const busySince = (client: ClientIdentity | null): number => (client === null ? 0 : performance.now());
+  /** `busySinceMs`: busySince's answer; null: no handler work to count (a forward streamed on). */
+  const recordQuota = (client: ClientIdentity | null, kind: ByteQuota, bytes: number, busySinceMs: number | null): void => {
     if (client === null) return;
     ctx.quotas.recordBytes(kind, client, bytes);
-    ctx.quotas.recordRequestTime(client, busyMs);
+    ctx.quotas.recordRequestTime(client, busySinceMs === null ? 0 : performance.now() - busySinceMs);
   };
 
   /** A leader's answer, passed on as it came. */
@@ -93,12 +98,12 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const client = quotaClient(rc);
       checkQuota(client, 'produce');
       const body = await readRequestJson(req, 'produceRecords', config.maxRequestBytes);
-      const planStartedMs = performance.now();
+      const planStartedMs = busySince(client);
       const topic = registry.get(params.topic!); // it may have been deleted meanwhile
       const plan = planProduce(body, topic, ctx.now(), config.jsonProduceMaxRecords);
       const partitions = plan.batches.map((b) => ({ partition: b.partition, batches: b.batch, frames: b.frames }));
-      recordQuota(client, 'produce', partitions.reduce((sum, p) => sum + p.batches.length, 0), performance.now() - planStartedMs);
-      const results = await core.produce({ topic: topic.name, acks, partitions }, rc.origin, rc.signal);
+      recordQuota(client, 'produce', partitions.reduce((sum, p) => sum + p.batches.length, 0), planStartedMs);
+      const results = await core.produce({ topic: topic.name, acks, partitions }, rc.origin, rc);
       if (acks === '0') {
         return { status: 202, json: { offsets: plan.partitionOf.map((partition) => ({ partition, offset: UNKNOWN_OFFSET })) } satisfies ReplyBody<'produceRecords'> };
       }
@@ -129,27 +134,32 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const client = quotaClient(rc);
       checkQuota(client, 'produce');
       const { origin } = rc;
-      const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc.signal);
+      const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc);
       if (forwarded !== null) {
-        recordQuota(client, 'produce', Number(req.headers['content-length'] ?? 0) || 0, 0);
+        recordQuota(client, 'produce', Number(req.headers['content-length'] ?? 0) || 0, null);
         return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
       }
       const configs = registry.get(params.topic!).configs;
       // The hot path: bytes in, validated in place, appended; no JSON, no record decoding beyond validation.
       // max.message.bytes limits each batch, as in Kafka; the body as a whole, the request cap.
       const body = await readBody(req, config.maxRequestBytes, bodyPool);
-      const validationStartedMs = performance.now();
-      const frames = await validateBatchesAsync(body, {
-        maxBatchBytes: maxBatchBytes(configs),
-        deep: true,
-        maxDecompressedBytes: config.maxDecompressedBytes,
-        slots: decompressionSlots,
-      }).catch((e: unknown) => {
+      const validationStartedMs = busySince(client);
+      let frames: BatchFrame[];
+      try {
+        // A small body is validated at once; a larger one (or one that inflates past the bound) off the event loop.
+        const validated = validateBatchesEager(body, config.produceSyncValidationBytesMax, {
+          maxBatchBytes: maxBatchBytes(configs),
+          deep: true,
+          maxDecompressedBytes: config.maxDecompressedBytes,
+          slots: decompressionSlots,
+        });
+        frames = validated instanceof Promise ? await validated : validated;
+      } catch (e) {
         bodyPool.give(body); // refused before anything could refer to it
         throw e;
-      });
-      recordQuota(client, 'produce', body.length, performance.now() - validationStartedMs);
-      const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc.signal);
+      }
+      recordQuota(client, 'produce', body.length, validationStartedMs);
+      const [result] = await core.produce({ topic: params.topic!, acks, partitions: [{ partition, batches: body, frames }] }, origin, rc);
       // Appended (the log wrote it and keeps no reference): the buffer can take the next body. A
       // failure or acks=0 ("queued": the append may still be running) leaves it to the GC.
       if (result!.outcome === 'appended') bodyPool.give(body);
@@ -186,13 +196,13 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       if (read.source === 'none') return { status: 204 }; // the client left; nothing is written
       const { result } = read;
       let converted: Awaited<ReturnType<typeof toJsonRecords>>;
-      const convertStartedMs = performance.now();
+      const convertStartedMs = busySince(client);
       try {
         converted = await toJsonRecords(result, request.offset, options);
       } finally {
         result.release(); // the JSON holds copies of every key, value and header
       }
-      recordQuota(client, 'fetch', result.data.length, performance.now() - convertStartedMs);
+      recordQuota(client, 'fetch', result.data.length, convertStartedMs);
       const { records, nextOffset } = converted;
       ctx.metrics.fetchRecords.inc({ topic: request.topic, partition: String(request.partition) }, records.length);
       return {
@@ -206,12 +216,12 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       checkQuota(client, 'fetch');
       const read = await core.fetchPartition(fetchRequest(rc, 'fetchBatches', FETCH_DEFAULT_MAX_BYTES, client).request, rc.origin, rc.signal);
       if (read.source === 'leader') {
-        recordQuota(client, 'fetch', read.reply.body.length, 0);
+        recordQuota(client, 'fetch', read.reply.body.length, null);
         return passOn(read.reply);
       }
       if (read.source === 'none') return { status: 204 };
       const { result } = read;
-      recordQuota(client, 'fetch', result.data.length, 0);
+      recordQuota(client, 'fetch', result.data.length, null);
       return {
         status: 200,
         body: result.data, // the log's Buffer, as read

@@ -8,7 +8,7 @@
 // muted for it (connection.ts); acks=0 only the mute.
 
 import { ApiKey, KafkaError } from '@strata/kafka-protocol';
-import { StrataError, validateBatchesAsync } from '@strata/protocol';
+import { StrataError, validateBatchesEager } from '@strata/protocol';
 import type { PartitionBatches } from '../../core/data.js';
 import { toStrataError } from '../../core/errors.js';
 import type { Acks } from '../../produce.js';
@@ -46,6 +46,8 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
     const failed = (index: number, code: number, message: string | null): PartitionAnswer => ({ index, errorCode: countError(deps, API, code), baseOffset: -1n, errorMessage: message });
     const refused = (index: number, error: StrataError): PartitionAnswer => ({ index, errorCode: errorCode(deps, API, error), baseOffset: -1n, errorMessage: error.message });
 
+    // One origin for the request: the authorizer decides each topic once (the core's check on append reuses it).
+    const origin = originOf(request);
     const responses = await Promise.all(
       body.topicData.map(async (topicData) => {
         const answers = new Map<number, PartitionAnswer>();
@@ -54,7 +56,7 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         // Authorization before existence and validation, as Kafka answers (the core checks it again on append).
         let denied: StrataError | null = null;
         try {
-          data.authorize(originOf(request), 'write', topicData.name);
+          data.authorize(origin, 'write', topicData.name);
         } catch (e) {
           denied = toStrataError(e).error;
         }
@@ -72,12 +74,13 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
           } else {
             const validationStartedMs = performance.now();
             try {
-              const frames = await validateBatchesAsync(p.records, {
+              const validated = validateBatchesEager(p.records, config.produceSyncValidationBytesMax, {
                 maxBatchBytes: maxBatchBytes(topic.configs),
                 deep: true,
                 maxDecompressedBytes: config.maxDecompressedBytes,
                 slots: deps.decompressionSlots,
               });
+              const frames = validated instanceof Promise ? await validated : validated;
               valid.push({ partition: p.index, batches: p.records, frames });
             } catch (e) {
               answers.set(p.index, refused(p.index, toStrataError(e).error));
@@ -88,7 +91,7 @@ export function produceHandler(deps: HandlerDeps): KafkaHandler {
         }
         if (valid.length > 0) {
           try {
-            const results = await data.produce({ topic: topicData.name, acks: acks!, partitions: valid }, originOf(request), request.signal);
+            const results = await data.produce({ topic: topicData.name, acks: acks!, partitions: valid }, origin, request);
             for (const r of results) {
               if (r.outcome === 'appended') answers.set(r.partition, { index: r.partition, errorCode: KafkaError.NONE, baseOffset: BigInt(r.baseOffset), errorMessage: null });
               else if (r.outcome === 'failed') answers.set(r.partition, refused(r.partition, r.error));
