@@ -123,6 +123,7 @@ async function latencyRows(peers: Peer[]): Promise<Row[]> {
       name: path,
       'p50 ms': spread(runs.map((s) => quantile(s, 0.5)), 2),
       'p99 ms': spread(runs.map((s) => quantile(s, 0.99)), 2),
+      'p999 ms': spread(runs.map((s) => quantile(s, 0.999)), 2),
       'max ms': spread(runs.map((s) => s.at(-1)!), 1),
     };
     console.error(JSON.stringify(row));
