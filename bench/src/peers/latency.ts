@@ -13,7 +13,8 @@ import { batchOfSize } from '../broker-bench.js';
 import { natsWithStream } from './workloads.js';
 import { STREAM, SUBJECT, type Server } from './servers.js';
 
-export type LatencyPath = 'strata-raw' | 'strata-producer' | 'nats' | 'redis';
+/** 'strata-raw-before': raw produce against STRATA_BENCH_BEFORE's build of the broker. */
+export type LatencyPath = 'strata-raw' | 'strata-raw-before' | 'strata-producer' | 'nats' | 'redis';
 
 export const PACED_RATE_PER_SEC = 5_000;
 export const PACED_RECORD_BYTES = 1024;
@@ -41,7 +42,8 @@ interface Sender {
 async function senderFor(path: LatencyPath, server: Server): Promise<Sender> {
   const value = Buffer.alloc(PACED_RECORD_BYTES, 0x63);
   switch (path) {
-    case 'strata-raw': {
+    case 'strata-raw':
+    case 'strata-raw-before': {
       const pool = new Pool(server.url, { connections: RAW_CONNECTIONS, pipelining: 1 });
       const { body } = batchOfSize(PACED_RECORD_BYTES, 1);
       const requestPath = `/v1/topics/${STREAM}/partitions/0/batches?acks=1`;
