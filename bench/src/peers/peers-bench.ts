@@ -17,6 +17,7 @@
  *   fsync once a second. A process crash loses nothing acknowledged; a machine crash about 1-2 s.
  * So all three survive a process crash and none fsyncs per request: the comparison is like for like.
  */
+import { join } from 'node:path';
 import { quantile } from '../load.js';
 import { round, type Row } from '../broker-bench.js';
 import { cpuSeconds, installed } from './processes.js';
@@ -73,9 +74,22 @@ function availablePeers(): Peer[] {
   return peers;
 }
 
+/** The tables STRATA_BENCH_PEERS_SECTIONS names (comma-separated; all three by default). */
+const SECTIONS = new Set((process.env.STRATA_BENCH_PEERS_SECTIONS ?? 'throughput,latency,replay').split(','));
+
 /** Three tables (their columns differ), by title. */
 export async function runPeersBench(): Promise<Record<string, Row[]>> {
   const peers = availablePeers();
+  const tables: Record<string, Row[]> = {};
+  if (SECTIONS.has('throughput')) tables[`throughput, one stream / partition, ${THROUGHPUT_MS} ms per trial; strata/peer = ratio of median records/s`] = await throughputRows(peers);
+  if (SECTIONS.has('latency')) {
+    tables[`latency at ${PACED_RATE_PER_SEC} records/s of 1 KiB, open loop (timed from when each send was due), ${PACED_SECONDS} s per trial`] = await latencyRows(peers);
+  }
+  if (SECTIONS.has('replay')) tables['produce p99 alone and during a full-speed replay from the bucket (target: busy/alone <= 1.1)'] = interferenceRows(await runReplayInterference(ROUNDS));
+  return tables;
+}
+
+async function throughputRows(peers: Peer[]): Promise<Row[]> {
   const rows: Row[] = [];
   for (const workload of ['client', 'fastest'] as const) {
     for (const recordBytes of [100, 1024]) {
@@ -97,19 +111,23 @@ export async function runPeersBench(): Promise<Record<string, Row[]>> {
       console.error(JSON.stringify(row));
     }
   }
-  return {
-    [`throughput, one stream / partition, ${THROUGHPUT_MS} ms per trial; strata/peer = ratio of median records/s`]: rows,
-    [`latency at ${PACED_RATE_PER_SEC} records/s of 1 KiB, open loop (timed from when each send was due), ${PACED_SECONDS} s per trial`]: await latencyRows(peers),
-    'produce p99 alone and during a full-speed replay from the bucket (target: busy/alone <= 1.1)': interferenceRows(await runReplayInterference(ROUNDS)),
-  };
+  return rows;
 }
 
 async function latencyRows(peers: Peer[]): Promise<Row[]> {
-  const paths: LatencyPath[] = ['strata-raw', 'strata-producer', ...peers.filter((p): p is 'nats' | 'redis' => p !== 'strata')];
+  // With STRATA_BENCH_BEFORE (a built checkout), raw produce against that build too, in the same rotation.
+  const before = process.env.STRATA_BENCH_BEFORE;
+  const beforeCli = before === undefined ? undefined : join(before, 'services', 'cli', 'dist', 'main.js');
+  const paths: LatencyPath[] = [
+    'strata-raw',
+    ...(beforeCli === undefined ? [] : (['strata-raw-before'] as const)),
+    'strata-producer',
+    ...peers.filter((p): p is 'nats' | 'redis' => p !== 'strata'),
+  ];
   const samples = new Map<LatencyPath, number[][]>(paths.map((p) => [p, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const path of rotated(paths, r)) {
-      const server = await startServer(path.startsWith('strata') ? 'strata' : (path as Peer));
+      const server = await startServer(path.startsWith('strata') ? 'strata' : (path as Peer), path === 'strata-raw-before' ? beforeCli : undefined);
       try {
         samples.get(path)!.push(await runPaced(path, server, PACED_SECONDS));
       } finally {
@@ -123,6 +141,7 @@ async function latencyRows(peers: Peer[]): Promise<Row[]> {
       name: path,
       'p50 ms': spread(runs.map((s) => quantile(s, 0.5)), 2),
       'p99 ms': spread(runs.map((s) => quantile(s, 0.99)), 2),
+      'p999 ms': spread(runs.map((s) => quantile(s, 0.999)), 2),
       'max ms': spread(runs.map((s) => s.at(-1)!), 1),
     };
     console.error(JSON.stringify(row));

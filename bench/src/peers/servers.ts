@@ -29,13 +29,14 @@ export const SUBJECT = 'bench.records';
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-export async function startServer(peer: Peer): Promise<Server> {
+/** `cliMain`: another build of the broker for Strata (STRATA_BENCH_BEFORE's), this checkout's by default. */
+export async function startServer(peer: Peer, cliMain?: string): Promise<Server> {
   if (peer === 'nats') return startNats();
   if (peer === 'redis') {
     const redis = await RedisServer.start();
     return { peer, pid: redis.pid!, url: redis.url, port: redis.port, stop: async () => void (await redis.stop()) };
   }
-  const broker = await BrokerProcess.start({ env: { STRATA_LOG_LEVEL: 'warn' } });
+  const broker = await BrokerProcess.start({ env: { STRATA_LOG_LEVEL: 'warn' }, ...(cliMain === undefined ? {} : { cliMain }) });
   const created = await fetch(`${broker.url}/v1/topics`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -66,21 +66,39 @@ export interface BodyReservation {
   release(): void;
 }
 
-interface ConnectionState {
+/**
+ * What one remote address holds: its connections and its bodies' reserved bytes, in one entry while
+ * either is above zero. A request only changes numbers here, never the map: a map emptied and
+ * refilled on every request reallocates its table each time.
+ */
+interface AddressState {
   address: string;
+  connections: number;
+  bodyBytes: number;
+}
+
+interface ConnectionState {
+  address: AddressState;
   bodyBytes: number;
 }
 
 const guards = new WeakMap<Socket, { guard: ListenerGuard; state: ConnectionState }>();
 const firstRequestTimers = new WeakMap<Socket, NodeJS.Timeout>();
-/** Each request's response: a body's reservation lasts until its response ends (the handler holds the bytes until then). */
-const responses = new WeakMap<IncomingMessage, ServerResponse>();
+/**
+ * Each request's response, on the request itself: a body's reservation lasts until its response ends
+ * (the handler holds the bytes until then). Not a WeakMap keyed by request: the value (the response)
+ * refers to its key (`res.req`), a cycle V8's minor GC cannot see through, so every entry survived
+ * its scavenge until the next full GC, and with it each request's whole graph (headers, parser
+ * state, the handler's closures): ~3.4 KB promoted per request, and scavenges that copied it all
+ * were the tail of produce latency (issue #16).
+ */
+const RESPONSE = Symbol('strata.response');
+type WithResponse = IncomingMessage & { [RESPONSE]?: ServerResponse };
 
 /** The guard of one listener; `attach` wires it to a Node server. */
 export class ListenerGuard {
   readonly limits: ConnectionLimits;
-  private readonly connectionsByAddress = new Map<string, number>();
-  private readonly bodyBytesByAddress = new Map<string, number>();
+  private readonly addresses = new Map<string, AddressState>();
   private bodyBytesTotal = 0;
   private readonly onRefused: (reason: RefusalReason) => void;
   private readonly quotas: ConnectionQuotas | null;
@@ -108,7 +126,7 @@ export class ListenerGuard {
     server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => this.admit(socket));
     // Before the request listener: a handler may read its body in the same tick.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-      responses.set(req, res);
+      (req as WithResponse)[RESPONSE] = res;
       const timer = firstRequestTimers.get(req.socket);
       if (timer !== undefined) {
         clearTimeout(timer);
@@ -120,7 +138,7 @@ export class ListenerGuard {
   private admit(socket: Socket): void {
     // A socket without a remote address has already closed.
     const address = socket.remoteAddress ?? '';
-    const count = (this.connectionsByAddress.get(address) ?? 0) + 1;
+    const count = (this.addresses.get(address)?.connections ?? 0) + 1;
     if (this.limits.maxConnectionsPerAddress > 0 && count > this.limits.maxConnectionsPerAddress) {
       this.onRefused('connections_per_address');
       socket.destroy();
@@ -139,8 +157,10 @@ export class ListenerGuard {
       return;
     }
     if (principal !== undefined) this.connectionsByPrincipal.set(principal, held);
-    this.connectionsByAddress.set(address, count);
-    guards.set(socket, { guard: this, state: { address, bodyBytes: 0 } });
+    const from = this.addresses.get(address) ?? { address, connections: 0, bodyBytes: 0 };
+    from.connections = count;
+    this.addresses.set(address, from);
+    guards.set(socket, { guard: this, state: { address: from, bodyBytes: 0 } });
     const timer = setTimeout(() => {
       firstRequestTimers.delete(socket);
       this.onRefused('idle_connection');
@@ -152,9 +172,8 @@ export class ListenerGuard {
       const t = firstRequestTimers.get(socket);
       if (t !== undefined) clearTimeout(t);
       firstRequestTimers.delete(socket);
-      const left = (this.connectionsByAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.connectionsByAddress.delete(address);
-      else this.connectionsByAddress.set(address, left);
+      from.connections -= 1;
+      this.forgetIfIdle(from);
       if (principal !== undefined) {
         const still = (this.connectionsByPrincipal.get(principal) ?? 1) - 1;
         if (still <= 0) this.connectionsByPrincipal.delete(principal);
@@ -165,7 +184,7 @@ export class ListenerGuard {
 
   /** Connections open from `address` (for tests and metrics). */
   connectionsFrom(address: string): number {
-    return this.connectionsByAddress.get(address) ?? 0;
+    return this.addresses.get(address)?.connections ?? 0;
   }
 
   /** Request-body bytes reserved now across the listener. */
@@ -190,7 +209,7 @@ export class ListenerGuard {
         throw busy(reason, this.limits);
       }
       state.bodyBytes += n;
-      this.bodyBytesByAddress.set(state.address, (this.bodyBytesByAddress.get(state.address) ?? 0) + n);
+      state.address.bodyBytes += n;
       this.bodyBytesTotal += n;
       held += n;
     };
@@ -199,13 +218,12 @@ export class ListenerGuard {
       if (released) return;
       released = true;
       state.bodyBytes -= held;
-      const left = (this.bodyBytesByAddress.get(state.address) ?? held) - held;
-      if (left <= 0) this.bodyBytesByAddress.delete(state.address);
-      else this.bodyBytesByAddress.set(state.address, left);
+      state.address.bodyBytes -= held;
+      this.forgetIfIdle(state.address);
       this.bodyBytesTotal -= held;
       held = 0;
     };
-    const res = responses.get(req);
+    const res = (req as WithResponse)[RESPONSE];
     if (res !== undefined) res.once('close', release);
     else req.once('close', release);
     return {
@@ -217,9 +235,14 @@ export class ListenerGuard {
     };
   }
 
+  /** An address with no connection and no body left is forgotten (a body may outlive its connection by a moment). */
+  private forgetIfIdle(at: AddressState): void {
+    if (at.connections <= 0 && at.bodyBytes <= 0 && this.addresses.get(at.address) === at) this.addresses.delete(at.address);
+  }
+
   private wouldExceed(state: ConnectionState, bytes: number): BodyRefusal | null {
     if (state.bodyBytes + bytes > this.limits.bodyBytesInFlightPerConnectionMax) return 'body_bytes_per_connection';
-    if ((this.bodyBytesByAddress.get(state.address) ?? 0) + bytes > this.limits.bodyBytesInFlightPerAddressMax) return 'body_bytes_per_address';
+    if (state.address.bodyBytes + bytes > this.limits.bodyBytesInFlightPerAddressMax) return 'body_bytes_per_address';
     if (this.bodyBytesTotal + bytes > this.limits.bodyBytesInFlightMax) return 'body_bytes_total';
     return null;
   }
