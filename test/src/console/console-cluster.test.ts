@@ -2,7 +2,7 @@
 // partitions' leaders, and keeps working while one broker is stopped; the cluster events feed
 // through that broker shows every broker's events, and the leadership moves of the stop.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { Cluster, cleanupAll, expectStatus } from '../harness/index.js';
 import { CHROMIUM_PATH, launch, NO_CHROMIUM_MESSAGE, openPage, screenshot, STEP_TIMEOUT_MS } from './browser.js';
@@ -30,6 +30,10 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
     [cluster, browser] = await Promise.all([Cluster.start({ brokers: 3 }), launch()]);
     page = await openPage(browser);
   }, 90_000);
+  afterEach((context) => {
+    // The brokers' output says why a leader or a broker did not show (a failure in CI is otherwise mute).
+    if (context.task.result?.state === 'fail') cluster?.printLogs();
+  });
   afterAll(async () => {
     await browser?.close();
     await cluster?.stop();

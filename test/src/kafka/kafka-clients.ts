@@ -35,6 +35,10 @@ export function run(command: string, args: string[], input = '', timeoutMs = 30_
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A client that exits before reading its input (a failure it reports, or one that needs none)
+    // closes the pipe: EPIPE here says nothing its exit code and output do not, and unhandled it
+    // fails the whole test run.
+    child.stdin.once('error', () => undefined);
     child.stdin.end(input);
   });
 }
