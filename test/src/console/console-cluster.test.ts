@@ -9,6 +9,14 @@ import { CHROMIUM_PATH, launch, NO_CHROMIUM_MESSAGE, openPage, screenshot, STEP_
 
 if (CHROMIUM_PATH === undefined) console.warn(NO_CHROMIUM_MESSAGE);
 
+/**
+ * For b3's partitions to show new leaders after it stops (the controller names successors, b3 hands
+ * each over, they take the leases, b1 reads the states). Once, with the whole suite and two other
+ * builds running on the 2 cores, one partition of six had not moved within 30 s (no output was kept
+ * then: the brokers' logs are now printed when this test fails).
+ */
+const LEADERS_MOVED_TIMEOUT_MS = 60_000;
+
 /** GET /v1/events's answer, as far as this test reads it. */
 interface ClusterEvent {
   broker: string;
@@ -85,7 +93,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
     await page.getByText('2 / 3').waitFor();
     await page.goto(`${b1.url}/console/#/topics/spread`);
     await expect
-      .poll(async () => (await leaders.allTextContents()).filter((l) => /^b[12]$/.test(l)).length, { timeout: 30_000 })
+      .poll(async () => (await leaders.allTextContents()).filter((l) => /^b[12]$/.test(l)).length, { timeout: LEADERS_MOVED_TIMEOUT_MS })
       .toBe(6);
     // The feed through b1 shows b3's partitions taken by b1 and b2 after the stop (b3 itself is no longer asked).
     await expect
@@ -93,7 +101,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
         const events = (await movesEvents(`kind=leadership-acquired&since=${stoppedAtMs}&limit=1000`)).events;
         const got = new Set(events.filter((e) => e.broker !== 'b3').map((e) => e.partition));
         return fromB3.filter((p) => !got.has(p)).length;
-      }, { timeout: 30_000 })
+      }, { timeout: LEADERS_MOVED_TIMEOUT_MS })
       .toBe(0);
     // b3 left the live set (a graceful stop deregisters): it is no longer asked.
     await expect
@@ -117,5 +125,5 @@ describe.skipIf(CHROMIUM_PATH === undefined)('the web console on a three-broker 
     await page.goto(`${b1.url}/console/#/overview`);
     await page.locator('tr[data-broker="b1"]').getByText('live').waitFor();
     await screenshot(page, 'overview-cluster-one-down');
-  }, 90_000);
+  }, 150_000);
 });

@@ -2,8 +2,11 @@
 // disconnects before the answer is written. A request that never waits on anything never makes
 // one, nor listens for the response's close: the server asks `aborted` instead, from the response.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AbortSource } from '../abort-source.js';
+import type { RequestOrigin } from '../core/leader-client.js';
+import type { PathParams } from '@strata/api';
+import type { RequestContext } from './router.js';
 
 export class RequestAbort implements AbortSource {
   readonly #res: ServerResponse;
@@ -36,3 +39,30 @@ export class RequestAbort implements AbortSource {
 function clientLeft(res: ServerResponse): boolean {
   return res.destroyed && !res.writableFinished;
 }
+
+/**
+ * A handler's RequestContext whose signal is the request's RequestAbort. A class, not an object
+ * literal with `get signal()`: such a getter's closure holds the listener's whole per-request scope,
+ * which kept every request's objects past V8's minor GC (admission-gc.test.ts measures it).
+ */
+export class HttpRequestContext implements RequestContext {
+  readonly #abort: RequestAbort;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly params: PathParams,
+    readonly query: URLSearchParams,
+    readonly target: string,
+    readonly principal: string,
+    readonly origin: RequestOrigin,
+    abort: RequestAbort,
+  ) {
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+}
+

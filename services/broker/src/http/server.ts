@@ -15,7 +15,7 @@ import { errorBody, statusFor, toStrataError } from './errors.js';
 import type { Reply, RequestContext, Router } from './router.js';
 import type { RequestOrigin } from '../core/leader-client.js';
 import type { BrowserGuard } from './browser-guard.js';
-import { RequestAbort } from './request-abort.js';
+import { HttpRequestContext, RequestAbort } from './request-abort.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -68,18 +68,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       const target = `${url.pathname}${url.search}`;
       const origin = await options.originOf(req, target, () => options.authenticate(req, route));
       const principal = principalOf(origin.principal);
-      const ctx: RequestContext = {
-        req,
-        res,
-        params,
-        query: url.searchParams,
-        target,
-        get signal() {
-          return abort.signal;
-        },
-        principal,
-        origin,
-      };
+      const ctx: RequestContext = new HttpRequestContext(req, res, params, url.searchParams, target, principal, origin, abort);
       const reply = await route.handler(ctx);
       if (res.destroyed) return; // the client left; nothing to write
       writeReply(req, res, reply, options.isShuttingDown());
