@@ -62,7 +62,11 @@ async function startServer(overrides: Partial<ConnectionLimits> = {}): Promise<T
   });
   const guard = new ListenerGuard(limits);
   guard.attach(server);
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  // 127.0.0.1, not 0.0.0.0: a silent connection to 0.0.0.0:port was twice never seen by this server
+  // in CI (the guard counted nothing and the client stayed connected), as if a listener bound more
+  // specifically to 127.0.0.1 on the same port in another test process took it; an exact bind
+  // cannot share the port. Not proven: the clients connect to 127.0.0.1 either way.
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const t: TestServer = {
     port: (server.address() as AddressInfo).port,
     guard,
