@@ -1,9 +1,10 @@
 // The in-process engine's offsets log (src/memory/offsets-log.ts): commits appended instead of the
 // group's file rewritten, replayed after a restart or a kill, a torn tail dropped, files rolled
-// and compacted. "Killed" here is a second engine opened over the directory of one never closed:
-// what the first wrote is in the page cache, as after SIGKILL.
+// and compacted. "Killed" here is a copy of the directory of an engine never closed, taken between
+// two of its calls: what it wrote is in the page cache, as after SIGKILL (a background compaction
+// may be caught halfway, as it would be).
 
-import { appendFile, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,13 @@ async function freshDir(): Promise<string> {
 afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
+
+/** What a SIGKILL of the engine over `dir` would leave, as a directory of its own. */
+async function killedCopy(dir: string): Promise<string> {
+  const copy = await freshDir();
+  await cp(dir, copy, { recursive: true });
+  return copy;
+}
 
 async function logFiles(dir: string): Promise<string[]> {
   return (await readdir(join(dir, 'offsets'))).sort();
@@ -97,12 +105,14 @@ describe('MemoryCoordinator offsets log', () => {
     expect((await second.fetchOffsets('solo'))[0]).toMatchObject({ offset: 99, metadata: 'm' });
     const again = await joinGroup(second, 'g');
     await second.commitOffsets('g', again, [{ topic: 't', partition: 0, offset: 100 }]);
-    // second is never closed: its last commit is only in the page cache.
-    const third = await open(dir);
+    // second is killed: its last commit is only in the page cache.
+    const killed = await killedCopy(dir);
+    const third = await open(killed);
     expect(await offsetsOf(third, 'g')).toEqual({ 't/0': 100, 't/1': 17, 't/2': 18, 't/3': 19 });
-    // Recovery wrote every touched group out and started one empty log.
-    expect((await readFile(await onlyLogFile(dir))).length).toBe(0);
     await third.close();
+    // The files found at the start were compacted away: one empty log is left.
+    expect((await readFile(await onlyLogFile(killed))).length).toBe(0);
+    await second.close();
   });
 
   it('drops a torn tail (half an entry, then garbage) and keeps every whole entry of every group', async () => {
@@ -171,10 +181,11 @@ describe('MemoryCoordinator offsets log', () => {
     expect(await first.deleteGroup('back')).toBe(true);
     await first.commitOffsets('back', null, [{ topic: 't', partition: 0, offset: 3 }]);
     // Killed: the second engine replays the log over the documents.
-    const second = await open(dir);
+    const second = await open(await killedCopy(dir));
     expect(await second.describeGroup('gone')).toBeNull();
     expect(await offsetsOf(second, 'reset')).toEqual({ 't/0': 2 });
     expect(await offsetsOf(second, 'back')).toEqual({ 't/0': 3 });
+    await first.close();
     await second.close();
     const third = await open(dir);
     expect((await third.listGroups()).map((g) => g.group).sort()).toEqual(['back', 'reset']);

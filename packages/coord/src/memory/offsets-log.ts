@@ -2,8 +2,9 @@
 // instead of rewriting the group's document with two fsyncs (issue: a kafkajs consumer commits
 // after every partition's batch, one commit at a time, so each commit's cost is in its latency).
 //
-//   <dir>/offsets/<first seq, 20 digits>.log   frames, appended in seq order; at most two files:
-//                                               the active one and the one being compacted
+//   <dir>/offsets/<first seq, 20 digits>.log   frames, appended in seq order: the active file, and
+//                                               the rolled ones until their groups are written out
+//                                               (one at runtime; those found at a start)
 //
 // A frame, all integers big-endian:
 //
@@ -140,16 +141,17 @@ export class OffsetsLog {
   #handle: FileHandle;
   #activeName: string;
   #activeBytes = 0;
-  /** The file rolled away from, until the engine has compacted it (`removeRolled`). */
-  #rolledName: string | null = null;
+  /** The files rolled away from (or found at the start), until the engine has compacted them (`removeRolled`). */
+  #rolledNames: string[];
   #lastSeq: number;
   #flushedSeq: number;
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #failure: unknown = null;
 
-  private constructor(dir: string, options: OffsetsLogOptions, handle: FileHandle, activeName: string, lastSeq: number) {
+  private constructor(dir: string, options: OffsetsLogOptions, handle: FileHandle, activeName: string, lastSeq: number, rolledNames: string[]) {
     this.dir = dir;
+    this.#rolledNames = rolledNames;
     this.#options = options;
     this.#handle = handle;
     this.#activeName = activeName;
@@ -161,16 +163,20 @@ export class OffsetsLog {
     }
   }
 
-  /** A new, empty active file after `lastSeq` in `dir`; the files listed in `replaced` (already compacted) are removed. */
-  static async create(dir: string, lastSeq: number, replaced: readonly string[], options: OffsetsLogOptions): Promise<OffsetsLog> {
+  /**
+   * A new, empty active file after `lastSeq` in `dir`. The files `found` there (read by readLog)
+   * become rolled ones, removed once the engine has written out their groups: nothing is appended
+   * after a torn tail, and a start does not wait for every touched group's file to be rewritten.
+   */
+  static async create(dir: string, lastSeq: number, found: readonly string[], options: OffsetsLogOptions): Promise<OffsetsLog> {
     assert(Number.isSafeInteger(lastSeq) && lastSeq >= 0, `offsets log lastSeq ${lastSeq}`);
     try {
       await mkdir(dir, { recursive: true });
+      // A file of that name holds no whole entry (else lastSeq would have reached its first seq): it is emptied.
       const name = logFileName(lastSeq + 1);
       const handle = await open(join(dir, name), 'w');
-      for (const old of replaced) if (old !== name) await unlink(join(dir, old)).catch(ignoreMissing);
       await fsyncDir(dir);
-      return new OffsetsLog(dir, options, handle, name, lastSeq);
+      return new OffsetsLog(dir, options, handle, name, lastSeq, found.filter((n) => n !== name));
     } catch (e) {
       throw storageError(`cannot create the offsets log in ${dir}`, e);
     }
@@ -184,13 +190,13 @@ export class OffsetsLog {
     return this.#failure !== null;
   }
 
-  /** A file is waiting for compaction: the engine must not roll again until it is removed. */
+  /** Files are waiting for compaction: the engine must not roll again until they are removed. */
   get rolled(): boolean {
-    return this.#rolledName !== null;
+    return this.#rolledNames.length > 0;
   }
 
   get shouldRoll(): boolean {
-    return this.#rolledName === null && this.#activeBytes >= this.#options.rollBytes;
+    return this.#rolledNames.length === 0 && this.#activeBytes >= this.#options.rollBytes;
   }
 
   /** Appends one entry (its seq assigned here); in the page cache when this resolves, on disk too when flushIntervalMs is 0. */
@@ -233,7 +239,7 @@ export class OffsetsLog {
    * old one stays until the engine has written every group it holds and calls removeRolled.
    */
   async roll(): Promise<void> {
-    assert(this.#rolledName === null, 'an offsets log file is rolled while another awaits compaction');
+    assert(this.#rolledNames.length === 0, 'an offsets log file is rolled while others await compaction');
     await this.flush();
     const name = logFileName(this.#lastSeq + 1);
     let handle: FileHandle;
@@ -245,22 +251,22 @@ export class OffsetsLog {
       throw storageError('cannot roll the offsets log', e);
     }
     await this.#handle.close().catch(() => undefined);
-    this.#rolledName = this.#activeName;
+    this.#rolledNames = [this.#activeName];
     this.#handle = handle;
     this.#activeName = name;
     this.#activeBytes = 0;
   }
 
-  /** Removes the rolled file: every entry in it is now held by a document written after it. */
+  /** Removes the rolled files: every entry in them is now held by a document written after it. */
   async removeRolled(): Promise<void> {
-    if (this.#rolledName === null) return;
+    if (this.#rolledNames.length === 0) return;
     try {
-      await unlink(join(this.dir, this.#rolledName)).catch(ignoreMissing);
+      for (const name of this.#rolledNames) await unlink(join(this.dir, name)).catch(ignoreMissing);
       await fsyncDir(this.dir);
     } catch (e) {
       throw storageError('cannot remove a compacted offsets log file', e);
     }
-    this.#rolledName = null;
+    this.#rolledNames = [];
   }
 
   /** Flushes what was appended (unless the log failed) and closes the file. */

@@ -7,8 +7,8 @@
 // the offsets log (offsets-log.ts: in the page cache when the call resolves, fdatasync'd within
 // offsetsFlushIntervalMs), as Kafka keeps its offsets. A group document written later holds those
 // offsets too and records the last entry it holds (offsetsSeq), so recovery replays only what
-// came after it. Recovery writes out every group the log touched, then starts an empty log; at
-// runtime a full log file is rolled and its groups written out one queued change at a time.
+// came after it. A full log file is rolled (and at a start, the files found are set aside) and
+// its groups written out one queued change at a time, then it is removed.
 
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -156,24 +156,22 @@ export class MemoryState {
   }
 
   /**
-   * Replays the offsets log over the documents, writes every group it touched (and removes the
-   * files of groups it deleted), then starts an empty log after the last seq: a crash at any point
-   * here replays the same entries again, and documents written already skip them.
+   * Replays the offsets log over the documents, removes the files of groups whose deletion it
+   * replayed, and starts a new active file after the last seq; the files read are compacted as
+   * rolled ones (in the background: a start does not wait for every touched group). A crash
+   * before that ends replays the same entries again; documents written already skip them.
    */
   async #recoverOffsets(options: MemoryCoordinatorOptions): Promise<void> {
     const dir = join(this.dir, 'offsets');
     const { entries, files } = await readLog(dir);
     const { touched, removed, lastSeq } = replayEntries(this.groups, entries);
     for (const group of removed) await removeFile(join(this.dir, 'groups', groupFileName(group)));
-    for (const group of touched) {
-      const doc = this.groups.get(group)!;
-      doc.offsetsSeq = lastSeq;
-      await writeJsonAtomic(join(this.dir, 'groups', groupFileName(group)), doc);
-    }
     this.#offsetsLog = await OffsetsLog.create(dir, lastSeq, files, {
       flushIntervalMs: options.offsetsFlushIntervalMs ?? COORDINATOR_DEFAULTS.offsetsFlushIntervalMs,
       rollBytes: options.offsetsLogRollBytes ?? COORDINATOR_DEFAULTS.offsetsLogRollBytes,
     });
+    this.#offsetsCompacting = touched;
+    if (this.#offsetsLog.rolled) this.#startCompaction();
   }
 
 
@@ -280,15 +278,17 @@ export class MemoryState {
       this.#offsetsCompacting = this.#offsetsDirty;
       this.#offsetsDirty = new Set();
     }
-    if (this.#offsetsLog.rolled && this.#compaction === null) {
-      this.#compaction = this.#compactRolled().finally(() => (this.#compaction = null));
-    }
+    if (this.#offsetsLog.rolled && this.#compaction === null) this.#startCompaction();
+  }
+
+  #startCompaction(): void {
+    this.#compaction = this.#compactRolled().finally(() => (this.#compaction = null));
   }
 
   /**
    * Writes out, one queued change each (commits keep flowing between them), every group with
-   * entries in the rolled file, then removes it. A failure leaves the file for the next commit's
-   * attempt, or for recovery.
+   * entries in the rolled files, then removes them. A failure leaves the files for the next
+   * commit's attempt, or for recovery.
    */
   async #compactRolled(): Promise<void> {
     try {
