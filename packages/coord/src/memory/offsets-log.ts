@@ -109,10 +109,9 @@ export async function listLogFiles(dir: string): Promise<string[]> {
 }
 
 /** Every entry the log files of `dir` hold, in seq order, each file read up to its first torn frame. */
-export async function readLog(dir: string): Promise<{ entries: OffsetsLogEntry[]; files: string[]; tornBytes: number }> {
+export async function readLog(dir: string): Promise<{ entries: OffsetsLogEntry[]; files: string[] }> {
   const files = await listLogFiles(dir);
   const entries: OffsetsLogEntry[] = [];
-  let tornBytes = 0;
   for (const name of files) {
     let bytes: Buffer;
     try {
@@ -120,13 +119,11 @@ export async function readLog(dir: string): Promise<{ entries: OffsetsLogEntry[]
     } catch (e) {
       throw storageError(`cannot read offsets log ${name}`, e);
     }
-    const decoded = decodeEntries(bytes, `offsets/${name}`);
-    tornBytes += bytes.length - decoded.validBytes;
-    for (const entry of decoded.entries) entries.push(entry);
+    for (const entry of decodeEntries(bytes, `offsets/${name}`).entries) entries.push(entry);
   }
   // Files are named by their first seq and appended in order: a later file never holds an earlier seq.
   for (let i = 1; i < entries.length; i++) assert(entries[i]!.seq > entries[i - 1]!.seq, 'offsets log entries out of seq order');
-  return { entries, files, tornBytes };
+  return { entries, files };
 }
 
 /**
