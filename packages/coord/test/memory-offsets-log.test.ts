@@ -222,6 +222,28 @@ describe('MemoryCoordinator offsets log', () => {
     await again.close();
   });
 
+  it('replays topics and groups named after Object.prototype members', async () => {
+    const dir = await freshDir();
+    const first = await open(dir);
+    for (const group of ['__proto__', 'constructor']) {
+      await first.commitOffsets(group, null, [
+        { topic: '__proto__', partition: 0, offset: 3 },
+        { topic: 'toString', partition: 1, offset: 4 },
+      ]);
+    }
+    const second = await open(await killedCopy(dir));
+    for (const group of ['__proto__', 'constructor']) expect(await offsetsOf(second, group)).toEqual({ '__proto__/0': 3, 'toString/1': 4 });
+    await second.close();
+    await first.close();
+  });
+
+  it('reads whole frames up to a header that announces more than a frame may hold', () => {
+    const whole = Buffer.concat([encodeEntry({ seq: 1, group: 'g', offsets: {} }), encodeEntry({ seq: 2, group: 'g', deleted: true })]);
+    const garbage = Buffer.alloc(16, 0xff);
+    expect(decodeEntries(Buffer.concat([whole, garbage]), 'test')).toEqual({ entries: [{ seq: 1, group: 'g', offsets: {} }, { seq: 2, group: 'g', deleted: true }], validBytes: whole.length });
+    expect(decodeEntries(Buffer.alloc(0), 'test')).toEqual({ entries: [], validBytes: 0 });
+  });
+
   it('refuses offsetsFlushIntervalMs and offsetsLogRollBytes out of their bounds', async () => {
     const dir = await freshDir();
     await expectStrataError(open(dir, { offsetsFlushIntervalMs: -1 }), 'INVALID_CONFIG');
