@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryCoordinator, type MemoryCoordinatorOptions } from '@strata/coord';
 import { crc32c } from '@strata/protocol';
 import { describeCoordinatorConformance, expectStrataError } from './conformance.js';
-import { decodeEntries, encodeEntry } from '../src/memory/offsets-log.js';
+import { OffsetsLog, decodeEntries, encodeEntry } from '../src/memory/offsets-log.js';
 
 const dirs: string[] = [];
 async function freshDir(): Promise<string> {
@@ -242,6 +242,18 @@ describe('MemoryCoordinator offsets log', () => {
     const garbage = Buffer.alloc(16, 0xff);
     expect(decodeEntries(Buffer.concat([whole, garbage]), 'test')).toEqual({ entries: [{ seq: 1, group: 'g', offsets: {} }, { seq: 2, group: 'g', deleted: true }], validBytes: whole.length });
     expect(decodeEntries(Buffer.alloc(0), 'test')).toEqual({ entries: [], validBytes: 0 });
+  });
+
+  it('stays failed after a failed write: every later append is refused with STORAGE_ERROR', async () => {
+    const dir = join(await freshDir(), 'offsets');
+    const log = await OffsetsLog.create(dir, 0, [], { flushIntervalMs: 0, rollBytes: 4096 });
+    expect(await log.append({ group: 'g', offsets: {} })).toBe(1);
+    await log.close();
+    // Its file handle is closed: the write fails (EBADF), as a disk error would.
+    await expectStrataError(log.append({ group: 'g', offsets: {} }), 'STORAGE_ERROR');
+    expect(log.failed).toBe(true);
+    expect(log.lastSeq).toBe(1);
+    await expectStrataError(log.append({ group: 'g', deleted: true }), 'STORAGE_ERROR');
   });
 
   it('refuses offsetsFlushIntervalMs and offsetsLogRollBytes out of their bounds', async () => {
