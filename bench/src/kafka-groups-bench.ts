@@ -4,16 +4,24 @@
  * 4 members over 12 partitions (members in this process, as the HTTP rows), and the time from a
  * member's death (SIGKILL of its process: no LeaveGroup) until a survivor consumes a record
  * produced to each of its partitions after the kill. Not a test: nothing here asserts a time.
+ *
+ * With STRATA_BENCH_BEFORE=<a built checkout>, then the two latencies that offset commits decide,
+ * that checkout's broker against this one's in the same run: the produce -> consume latency above,
+ * and N serial commits of one kafkajs member (`consumer.commitOffsets`, one OffsetCommit each, as
+ * kafkajs sends after each partition's batch); a fresh broker per system per round, the systems in
+ * turn (the first alternates), STRATA_BENCH_ROUNDS (3) rounds, median (min-max) of each p50/p99.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { BrokerProcess, tempDir } from '@strata/test';
 import { quantile } from './load.js';
 import type { Row } from './groups-bench.js';
+import { median, spread } from './stats.js';
 
 const PARTITIONS = 12;
 const LATENCY_SAMPLES = 1_000;
@@ -23,6 +31,8 @@ const VALUE = 'x'.repeat(100);
 const SESSION_TIMEOUT_MS = 6_000;
 /** How long any one phase may take before the bench gives up on it. */
 const PHASE_TIMEOUT_MS = 120_000;
+/** Serial offset commits timed per trial of the before/after comparison. */
+const SERIAL_COMMITS = 300;
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 function client(bootstrap: string): kafkajs.Kafka {
@@ -37,8 +47,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-async function latency(kafka: kafkajs.Kafka, admin: kafkajs.Admin): Promise<Row> {
-  const topic = 'kbench-latency';
+async function latency(kafka: kafkajs.Kafka, admin: kafkajs.Admin, topic = 'kbench-latency'): Promise<Row> {
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }] });
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -170,7 +179,84 @@ async function failover(kafka: kafkajs.Kafka, admin: kafkajs.Admin, bootstrap: s
   }
 }
 
-export async function runKafkaGroupsBench(): Promise<Row[]> {
+/** One member commits SERIAL_COMMITS times, one partition per OffsetCommit, each awaited: their p50/p99. */
+async function serialCommits(kafka: kafkajs.Kafka, admin: kafkajs.Admin): Promise<Row> {
+  const topic = 'kbench-commits';
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }] });
+  // Every committed offset within its partition's log: a consumer fetching past the end would reset.
+  const perPartition = Math.ceil(SERIAL_COMMITS / PARTITIONS);
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let p = 0; p < PARTITIONS; p++) await producer.send({ topic, acks: 1, messages: Array.from({ length: perPartition }, () => ({ partition: p, value: VALUE })) });
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: topic, maxWaitTimeInMs: 5_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  let fetching = false;
+  // kafkajs ignores commitOffsets until its runner runs: the first fetch says it does.
+  consumer.on(consumer.events.FETCH_START, () => (fetching = true));
+  await consumer.run({ autoCommit: false, eachMessage: async () => {} });
+  await until('the committing member to fetch', () => fetching);
+  const samples: number[] = [];
+  for (let i = 0; i < SERIAL_COMMITS; i++) {
+    const started = performance.now();
+    await consumer.commitOffsets([{ topic, partition: i % PARTITIONS, offset: String(Math.floor(i / PARTITIONS) + 1) }]);
+    samples.push(performance.now() - started);
+  }
+  await consumer.disconnect();
+  samples.sort((a, b) => a - b);
+  return { name: 'kafkajs serial OffsetCommit (one partition each)', samples: samples.length, p50_ms: round(quantile(samples, 0.5)), p99_ms: round(quantile(samples, 0.99)), max_ms: round(samples.at(-1)!) };
+}
+
+type System = 'before' | 'after';
+
+/** A fresh broker of `system`'s build: the latency and serial-commit rows, then it stops. */
+async function comparisonTrial(system: System, beforeCheckout: string): Promise<Row[]> {
+  const cliMain = system === 'before' ? join(beforeCheckout, 'services', 'cli', 'dist', 'main.js') : undefined;
+  const env = { STRATA_LOG_LEVEL: 'warn', STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' };
+  const broker = await BrokerProcess.start({ kafka: true, env, ...(cliMain === undefined ? {} : { cliMain }) });
+  const kafka = client(`127.0.0.1:${broker.kafkaPort!}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return [await latency(kafka, admin), await serialCommits(kafka, admin)];
+  } finally {
+    await admin.disconnect();
+    await broker.stop();
+  }
+}
+
+/**
+ * STRATA_BENCH_BEFORE's broker against this checkout's, same rounds: per scenario and system the
+ * median (min-max) over rounds of each trial's p50 and p99, and after/before of the p50 medians.
+ */
+export async function runKafkaGroupsComparison(beforeCheckout: string, rounds: number): Promise<Row[]> {
+  const trials = new Map<string, Row[]>();
+  const loadAtStart = loadavg()[0]!;
+  for (let r = 0; r < rounds; r++) {
+    const order: System[] = r % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
+    for (const system of order) {
+      for (const row of await comparisonTrial(system, beforeCheckout)) {
+        const key = `${row.name}\u0000${system}`;
+        trials.set(key, [...(trials.get(key) ?? []), row]);
+      }
+    }
+  }
+  const loadAtEnd = loadavg()[0]!;
+  const rows: Row[] = [];
+  for (const name of new Set([...trials.keys()].map((k) => k.split('\u0000')[0]!))) {
+    const p50 = (system: System): number[] => trials.get(`${name}\u0000${system}`)!.map((t) => Number(t.p50_ms));
+    const p99 = (system: System): number[] => trials.get(`${name}\u0000${system}`)!.map((t) => Number(t.p99_ms));
+    for (const system of ['before', 'after'] as const) {
+      rows.push({ name: `${name}: ${system}`, rounds, p50_ms: spread(p50(system), 2), p99_ms: spread(p99(system), 2) });
+    }
+    rows.push({ name: `${name}: after / before (p50 medians)`, rounds, ratio: round(median(p50('after')) / median(p50('before')), 3), load_1m: `${round(loadAtStart, 2)} -> ${round(loadAtEnd, 2)}` });
+  }
+  return rows;
+}
+
+/** This checkout's broker alone: latency, throughput by member count, a member killed. */
+async function currentBuildRows(): Promise<Row[]> {
   const broker = await BrokerProcess.start({ kafka: true, env: { STRATA_LOG_LEVEL: 'warn', STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' } });
   const bootstrap = `127.0.0.1:${broker.kafkaPort!}`;
   const kafka = client(bootstrap);
@@ -182,4 +268,14 @@ export async function runKafkaGroupsBench(): Promise<Row[]> {
     await admin.disconnect();
     await broker.stop();
   }
+}
+
+/** This checkout's rows, then with STRATA_BENCH_BEFORE the before/after comparison. */
+export async function runKafkaGroupsBench(): Promise<Row[]> {
+  const rows = await currentBuildRows();
+  const before = process.env.STRATA_BENCH_BEFORE;
+  if (before === undefined || before === '') return rows;
+  const rounds = Number(process.env.STRATA_BENCH_ROUNDS ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`STRATA_BENCH_ROUNDS must be an integer from 1 to 50, not ${process.env.STRATA_BENCH_ROUNDS}`);
+  return [...rows, ...(await runKafkaGroupsComparison(before, rounds))];
 }

@@ -17,6 +17,14 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   groupRebalanceTimeoutMs: 300_000,
   /** A joining member's session timeout when it does not say (Kafka's group.consumer.session.timeout.ms). */
   groupSessionTimeoutMs: 45_000,
+  /**
+   * In-process engine: longest time (ms) a committed offset stays in the OS page cache before an
+   * fdatasync of the offsets log; a machine crash loses at most this much of them, a killed process
+   * none (Kafka's offsets topic on one broker is flushed by the OS; Redis runs appendfsync everysec).
+   */
+  offsetsFlushIntervalMs: 1_000,
+  /** In-process engine: bytes of the offsets log file after which it is rolled and its groups written out. */
+  offsetsLogRollBytes: 16 * 1024 * 1024,
 });
 
 /**

@@ -63,6 +63,11 @@ export const LIMITS = Object.freeze({
   clientIdLengthMax: 256,
   /** Ceiling of an engine's leaseTtlMaxMs option (ms): one day. */
   leaseTtlMaxMsCeiling: 24 * 3_600_000,
+  /** Ceiling of the in-process engine's offsetsFlushIntervalMs option (ms). */
+  offsetsFlushIntervalMsCeiling: 60_000,
+  /** Floor and ceiling of the in-process engine's offsetsLogRollBytes option. */
+  offsetsLogRollBytesFloor: 4 * 1024,
+  offsetsLogRollBytesCeiling: 1024 * 1024 * 1024,
 });
 
 const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;

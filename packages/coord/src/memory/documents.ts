@@ -76,6 +76,8 @@ export interface GroupDoc extends GroupCore {
   emptySinceMs?: number;
   /** The stored classic (Kafka JoinGroup) generation, if any. */
   classic?: ClassicGroupState;
+  /** The last offsets log entry (offsets-log.ts) this document holds; later ones are replayed over it (absent: 0). */
+  offsetsSeq?: number;
 }
 
 export function emptyGroup(group: string): GroupDoc {

@@ -1,6 +1,7 @@
 // The in-process engine's groups and committed offsets: the member protocol (../groups.ts, shared
 // with nothing else: the Redis engine runs it in Lua), the offsets, and the expiry of empty groups.
-// Each change is one group document, rewritten before the call resolves (state.ts).
+// Each change is one group document, rewritten before the call resolves (state.ts), except an
+// offset commit that changes nothing else: its offsets are appended to the offsets log.
 
 import type { StrataError } from '@strata/protocol';
 import type {
@@ -19,10 +20,10 @@ import type {
 } from '../coordinator.js';
 import { coordError } from '../errors.js';
 import { describeCore, groupHeartbeat as heartbeatCore, leaveGroup as leaveCore, sweepGroup } from '../groups.js';
-import { dictFrom, own, setOwn } from '../dict.js';
+import { dict, dictFrom, own, setOwn } from '../dict.js';
 import { compareNames, listGroupsBy, offsetField, parseOffsetField, sortOffsets, withClassic } from '../results.js';
 import { metadataBytes } from '../validate-groups.js';
-import type { GroupDoc } from './documents.js';
+import type { GroupDoc, StoredOffset } from './documents.js';
 import type { MemoryState } from './state.js';
 
 export async function groupHeartbeat(s: MemoryState, group: string, request: GroupHeartbeatRequest, options?: CallOptions): Promise<GroupHeartbeatResponse> {
@@ -102,7 +103,14 @@ export async function commitOffsets(s: MemoryState, group: string, member: Group
       const swept = sweepGroup(draft, s.now()).length > 0;
       const refusal = memberRefusal(draft, group, member, 'standalone offset commits are allowed') ?? writeOffsets(s, group, draft, offsets);
       if (refusal !== null) return { next: swept ? draft : undefined, error: refusal };
-      return { next: draft, value: undefined };
+      // Members expired by the sweep change the document itself: it is rewritten whole.
+      if (swept) return { next: draft, value: undefined };
+      const appendOffsets = dict<StoredOffset>();
+      for (const o of offsets) {
+        const field = offsetField(o.topic, o.partition);
+        setOwn(appendOffsets, field, own(draft.offsets, field)!);
+      }
+      return { next: draft, value: undefined, appendOffsets };
     }),
   );
 }

@@ -5,13 +5,18 @@
 //   <dir>/cluster.json                   topics, controller lease and epoch, boot id
 //   <dir>/partitions/<topic>-<p>.json    one partition: assignment, lease, epochs, HW, manifest
 //   <dir>/groups/<group>.json            one group: epochs, members, assignments, committed offsets
+//   <dir>/offsets/<first seq>.log        offset commits appended since their groups' files were written
 //   (names that would pass 255 bytes are bounded by protocol's fileNameFor: prefix + hash)
 //
 // Each change rewrites its file atomically (tmp + fsync + rename + fsync dir) before it is
 // applied in memory and before the call resolves, so an acknowledged change survives a crash
-// and a failed write changes nothing. Not persisted, on purpose: broker registrations and the
-// extension of a lease by a renewal (a restarted process is a new process: its predecessor's
-// heartbeats and leases mean nothing, and the epochs, which do matter, are persisted).
+// and a failed write changes nothing. An offset commit that changes nothing else is appended to
+// the offsets log instead (offsets-log.ts), synced within offsetsFlushIntervalMs: it survives the
+// process being killed, and a machine crash loses at most that interval of commits, as Kafka's
+// offsets topic and Redis under appendfsync everysec. Not persisted, on purpose: broker
+// registrations and the extension of a lease by a renewal (a restarted process is a new process:
+// its predecessor's heartbeats and leases mean nothing, and the epochs, which do matter, are
+// persisted).
 // Group members are persisted with everything else, but their sessions restart when the state is
 // loaded (as Kafka's coordinator does after a failover): the time the process was down does not
 // count against them. Changes run one at a time.
@@ -24,7 +29,8 @@
 //   controller.ts   the controller lease (cluster.json)
 //   partitions.ts   assignment, leadership leases, ISR / high watermark (partitions/*.json)
 //   manifests.ts    the remote segments of a partition (partitions/*.json)
-//   groups.ts       consumer groups and committed offsets (groups/*.json)
+//   groups.ts       consumer groups and committed offsets (groups/*.json, offsets/*.log)
+//   offsets-log.ts  the offsets log: frames, recovery, roll
 //   documents.ts    the documents' shapes, files and pure rules
 
 import type {
