@@ -16,6 +16,7 @@ import type { Reply, RequestContext, Router } from './router.js';
 import type { RequestOrigin } from '../core/leader-client.js';
 import type { BrowserGuard } from './browser-guard.js';
 import { HttpRequestContext, RequestAbort } from './request-abort.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -53,12 +54,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
         return;
       }
       for (const [name, value] of Object.entries(options.browser?.corsHeaders(req) ?? {})) res.setHeader(name, value);
-      let url: URL;
-      try {
-        url = new URL(req.url ?? '/', 'http://broker');
-      } catch {
-        throw new StrataError('INVALID_REQUEST', 'malformed request URL');
-      }
+      const url = parseRequestTarget(req.url ?? '/');
       const { route, params: pathTexts } = router.match(method, url.pathname);
       routeLabel = route.path;
       if (options.isShuttingDown() && !route.operational) {
