@@ -238,12 +238,19 @@ export class CachedFile {
 
   /** Runs `task` with the descriptor held. */
   async use<T>(task: (handle: FileHandle) => Promise<T>): Promise<T> {
-    const handle = await this.acquire();
+    // An open descriptor (every append to the active segment) is taken without a promise.
+    const handle = this.#handle !== null && !this.#closedForGood ? this.#acquireOpen(this.#handle) : await this.acquire();
     try {
       return await task(handle);
     } finally {
       this.release();
     }
+  }
+
+  /** acquire() of a descriptor that is open. */
+  #acquireOpen(handle: FileHandle): FileHandle {
+    if (this.#users++ === 0) this.cache.busy(this);
+    return handle;
   }
 
   /** Closes the descriptor for good, once no operation uses it; later acquires fail. */

@@ -164,7 +164,8 @@ export class Segment {
     let total = 0;
     for (const part of parts) total += part.length;
     await this.#requireFile().use((file) => this.#write(file, parts, total));
-    const offsetIndex = await this.#offsetIndexLoaded();
+    // Loaded on every active segment: no promise per append for it.
+    const offsetIndex = this.#offsetIndex ?? (await this.#offsetIndexLoaded());
     const timeIndex = this.#timeIndex!;
     for (const batch of batches) {
       if (batch.maxTimestamp > this.maxTimestamp) {

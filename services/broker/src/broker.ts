@@ -321,10 +321,10 @@ async function startOnLockedDataDir(
   /** A request naming a topic this broker has not seen yet (created through another broker) looks in the coordinator first. */
   const syncingTopics = (path: string, handler: Handler): Handler => {
     if (!path.includes('{topic}')) return handler;
-    return async (rc) => {
+    return (rc) => {
       const topic = rc.params.topic;
-      if (topic !== undefined && !registry.has(topic)) await clusterNode.syncTopics().catch(() => undefined);
-      return handler(rc);
+      if (topic !== undefined && !registry.has(topic)) return clusterNode.syncTopics().catch(() => undefined).then(() => handler(rc));
+      return handler(rc); // no promise of its own per request (issue #16): a Handler may answer or throw at once
     };
   };
   // Listening comes before the first ticks (the cluster node registers the URL it listens at): a
@@ -332,10 +332,12 @@ async function startOnLockedDataDir(
   // broker that does not lead its partitions yet. Liveness answers at once.
   let markStarted!: () => void;
   const startedGate = new Promise<void>((resolve) => (markStarted = resolve));
-  const afterStart = (handler: Handler): Handler => async (rc) => {
-    if (state === 'starting') await Promise.race([startedGate, once(rc.signal, 'abort')]);
-    if (state === 'closing' || state === 'closed') throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker did not start; retry on another broker or after restart');
-    return handler(rc);
+  const afterStart = (handler: Handler): Handler => {
+    const ifStarted: Handler = (rc) => {
+      if (state === 'closing' || state === 'closed') throw new StrataError('BROKER_SHUTTING_DOWN', 'the broker did not start; retry on another broker or after restart');
+      return handler(rc);
+    };
+    return (rc) => (state === 'starting' ? Promise.race([startedGate, once(rc.signal, 'abort')]).then(() => ifStarted(rc)) : ifStarted(rc));
   };
   const routes: Route[] = ROUTES.map((spec) => ({ ...spec, ...(spec.id === 'metrics' && config.auth.metricsPublic ? { public: true } : {}), handler: spec.id === 'healthz' ? handlers[spec.id] : afterStart(syncingTopics(spec.path, handlers[spec.id])) }));
   const apiListener = createRequestListener({ router: new Router(routes), metrics, logger, isShuttingDown: () => state === 'closing' || state === 'closed', track, authenticate: (req, route) => httpPrincipal(auth, req, route), originOf: httpOrigin(credentials), browser: new BrowserGuard(config.corsOrigins) });

@@ -44,9 +44,19 @@ export function sourceOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-export async function httpPrincipal(auth: Authenticator, req: IncomingMessage, route: HttpRouteInfo): Promise<string> {
-  const certificate = peerPrincipal(req.socket);
+export function httpPrincipal(auth: Authenticator, req: IncomingMessage, route: HttpRouteInfo): string | Promise<string> {
+  // Without authentication, no promise per request (issue #16); a refusal is a rejected promise.
+  let certificate: string | undefined;
+  try {
+    certificate = peerPrincipal(req.socket);
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
   if (!auth.enabled) return certificate ?? ANONYMOUS_PRINCIPAL;
+  return authenticatedPrincipal(auth, req, route, certificate);
+}
+
+async function authenticatedPrincipal(auth: Authenticator, req: IncomingMessage, route: HttpRouteInfo, certificate: string | undefined): Promise<string> {
   const header = req.headers.authorization;
   const source = sourceOf(req);
   if (header !== undefined) {

@@ -92,6 +92,16 @@ export class DataCore {
       this.#background(request.topic, appends);
       return request.partitions.map((p) => ({ partition: p.partition, outcome: 'queued' }));
     }
+    if (appends.length === 1) {
+      // One partition (every raw produce): the same outcome as below, without allSettled's promises.
+      const partition = request.partitions[0]!.partition;
+      try {
+        const { baseOffset, lastOffset, recordCount, duplicate } = await appends[0]!;
+        return [{ partition, outcome: 'appended', baseOffset, lastOffset, recordCount, duplicate }];
+      } catch (e) {
+        return [{ partition, outcome: 'failed', error: toStrataError(e).error }];
+      }
+    }
     const settled = await Promise.allSettled(appends);
     // When every partition failed the caller reports the error as the request's; a partial failure is logged here.
     const partial = settled.some((s) => s.status === 'fulfilled');
@@ -114,7 +124,7 @@ export class DataCore {
    * never buffers what it forwards). null: append it here (this broker leads it, or the request was
    * already forwarded once and the append will answer NOT_LEADER if leadership moved).
    */
-  async forwardStream(
+  forwardStream(
     topic: string,
     partition: number,
     origin: RequestOrigin,
@@ -122,15 +132,19 @@ export class DataCore {
     contentType: string,
     contentLength: string | undefined,
     abort: AbortSource,
-  ): Promise<ForwardedReply | null> {
-    const leaders = this.#leaders;
-    this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: topic });
-    if (origin.forwardedBy !== undefined || origin.replay === undefined) return null;
-    const handle = this.#ctx.registry.partition(topic, partition);
-    const known = this.#routeNow(handle);
-    const route = known instanceof Promise ? await known : known;
-    if (route.kind !== 'remote') return null;
-    return this.#toLeader(handle, route, () => leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, origin, abort.signal));
+  ): ForwardedReply | null | Promise<ForwardedReply | null> {
+    // null without a promise when the partition is led here (the hot path); a refusal is a rejection.
+    try {
+      this.#ctx.authorizer.check(origin, 'write', { type: 'topic', name: topic });
+      if (origin.forwardedBy !== undefined || origin.replay === undefined) return null;
+      const handle = this.#ctx.registry.partition(topic, partition);
+      const known = this.#routeNow(handle);
+      const forward = (route: PartitionRoute): Promise<ForwardedReply> | null =>
+        route.kind !== 'remote' ? null : this.#toLeader(handle, route, () => this.#leaders.produceStream(route.url, origin.replay!, body, contentType, contentLength, origin, abort.signal));
+      return known instanceof Promise ? known.then(forward) : forward(known);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   /**

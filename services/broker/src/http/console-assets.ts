@@ -97,6 +97,7 @@ export class ConsoleAssets {
   /** True when the request is the console's (it is then answered); false leaves it to the API. */
   serve(req: IncomingMessage, res: ServerResponse): boolean {
     const target = req.url ?? '/';
+    if (!target.startsWith(CONSOLE_PATH)) return false; // every API request: no search of its target
     const pathEnd = target.search(/[?#]/);
     const pathname = pathEnd < 0 ? target : target.slice(0, pathEnd);
     if (pathname !== CONSOLE_PATH && !pathname.startsWith(`${CONSOLE_PATH}/`)) return false;

@@ -21,24 +21,39 @@ export const FORWARDED_IDENTITY_CHARS_MAX = 1_024;
  * the client's own credentials, asked only when the request is not a forward (the entering broker
  * authenticated that client).
  */
-export function httpOrigin(credentials: BrokerCredentials): (req: IncomingMessage, replay: string, authenticate: () => Promise<string>) => Promise<RequestOrigin> {
-  return async (req, replay, authenticate) => {
-    const forwardedBy = req.headers[FORWARDED_HEADER];
-    if (forwardedBy === undefined) {
-      const principal = await authenticate();
+export function httpOrigin(
+  credentials: BrokerCredentials,
+): (req: IncomingMessage, replay: string, authenticate: () => string | Promise<string>) => RequestOrigin | Promise<RequestOrigin> {
+  // A promise only when authentication needs one (a token or password check), not per request;
+  // a refusal is always a rejected promise, never a throw.
+  return (req, replay, authenticate) => {
+    try {
+      return originOf(credentials, req, replay, authenticate);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  };
+}
+
+function originOf(credentials: BrokerCredentials, req: IncomingMessage, replay: string, authenticate: () => string | Promise<string>): RequestOrigin | Promise<RequestOrigin> {
+  const forwardedBy = req.headers[FORWARDED_HEADER];
+  if (forwardedBy === undefined) {
+    const clientOrigin = (principal: string): RequestOrigin => {
       const host = req.socket.remoteAddress;
       return { replay, principal, ...(host === undefined ? {} : { host }) };
-    }
-    const check = credentials.verify(req.headers.authorization, req.method ?? 'GET', replay, req.socket);
-    if (!check.ok || check.brokerId !== forwardedBy) {
-      const reason = check.ok ? 'the credential names another broker' : check.reason;
-      const detail = check.ok || check.detail === undefined ? '' : `: ${check.detail}`;
-      throw new StrataError('BROKER_AUTHENTICATION_FAILED', `a request forwarded by another broker must carry that broker's valid credential (${reason}${detail})`, { details: { reason } });
-    }
-    const principal = carried(req, FORWARDED_PRINCIPAL_HEADER);
-    const host = carried(req, FORWARDED_HOST_HEADER);
-    return { forwardedBy, replay, ...(principal === undefined ? {} : { principal }), ...(host === undefined ? {} : { host }) };
-  };
+    };
+    const principal = authenticate();
+    return typeof principal === 'string' ? clientOrigin(principal) : principal.then(clientOrigin);
+  }
+  const check = credentials.verify(req.headers.authorization, req.method ?? 'GET', replay, req.socket);
+  if (!check.ok || check.brokerId !== forwardedBy) {
+    const reason = check.ok ? 'the credential names another broker' : check.reason;
+    const detail = check.ok || check.detail === undefined ? '' : `: ${check.detail}`;
+    throw new StrataError('BROKER_AUTHENTICATION_FAILED', `a request forwarded by another broker must carry that broker's valid credential (${reason}${detail})`, { details: { reason } });
+  }
+  const principal = carried(req, FORWARDED_PRINCIPAL_HEADER);
+  const host = carried(req, FORWARDED_HOST_HEADER);
+  return { forwardedBy, replay, ...(principal === undefined ? {} : { principal }), ...(host === undefined ? {} : { host }) };
 }
 
 function carried(req: IncomingMessage, header: string): string | undefined {

@@ -69,6 +69,12 @@ export type RouteMatch = { route: Route; params: Record<string, string> };
 
 export class Router {
   readonly #routes: CompiledRoute[];
+  /**
+   * The routes by their number of path segments, in table order. A path with no '%' (every request
+   * of the hot paths) is matched only against the routes of its own length, without decoding:
+   * decodeURIComponent is the identity there and cannot fail, so the answer is the full scan's.
+   */
+  readonly #bySegmentCount = new Map<number, CompiledRoute[]>();
 
   constructor(routes: readonly Route[]) {
     this.#routes = routes.map((route) => ({
@@ -78,6 +84,11 @@ export class Router {
         .slice(1)
         .map((s) => (s.startsWith('{') && s.endsWith('}') ? { param: s.slice(1, -1) } : { literal: s })),
     }));
+    for (const compiled of this.#routes) {
+      const sameLength = this.#bySegmentCount.get(compiled.segments.length);
+      if (sameLength === undefined) this.#bySegmentCount.set(compiled.segments.length, [compiled]);
+      else sameLength.push(compiled);
+    }
   }
 
   get routes(): readonly Route[] {
@@ -89,8 +100,9 @@ export class Router {
     const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
     const parts = path.split('/').slice(1);
     const allowed: string[] = [];
-    for (const compiled of this.#routes) {
-      const params = matchSegments(compiled.segments, parts);
+    const plain = !path.includes('%');
+    for (const compiled of plain ? (this.#bySegmentCount.get(parts.length) ?? []) : this.#routes) {
+      const params = plain ? matchPlainSegments(compiled.segments, parts) : matchSegments(compiled.segments, parts);
       if (!params) continue;
       if (compiled.route.method === method) return { route: compiled.route, params };
       allowed.push(compiled.route.method);
@@ -102,6 +114,20 @@ export class Router {
     }
     throw new StrataError('NOT_FOUND', `no route for ${method} ${path}`);
   }
+}
+
+/** matchSegments for parts with no percent-encoding, of the route's length. */
+function matchPlainSegments(segments: CompiledRoute['segments'], parts: readonly string[]): Record<string, string> | null {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if ('literal' in segment ? segment.literal !== parts[i] : parts[i] === '') return null;
+  }
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if ('param' in segment) params[segment.param] = parts[i]!;
+  }
+  return params;
 }
 
 function matchSegments(segments: CompiledRoute['segments'], parts: string[]): Record<string, string> | null {

@@ -16,6 +16,7 @@ import type { Reply, RequestContext, Router } from './router.js';
 import type { RequestOrigin } from '../core/leader-client.js';
 import type { BrowserGuard } from './browser-guard.js';
 import { HttpRequestContext, RequestAbort } from './request-abort.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface RequestListenerOptions {
   router: Router;
@@ -26,9 +27,9 @@ export interface RequestListenerOptions {
   /** Registers in-flight work so close() can wait for it. */
   track: (work: Promise<unknown>) => void;
   /** Who sent a request (auth/http-auth.ts); throws AUTHENTICATION_FAILED (401). */
-  authenticate: (req: IncomingMessage, route: { id: string; public?: boolean }) => Promise<string>;
+  authenticate: (req: IncomingMessage, route: { id: string; public?: boolean }) => string | Promise<string>;
   /** Who sent the request (http/origin.ts): a proven forward's client, else `authenticate`'s principal. */
-  originOf: (req: IncomingMessage, target: string, authenticate: () => Promise<string>) => Promise<RequestOrigin>;
+  originOf: (req: IncomingMessage, target: string, authenticate: () => string | Promise<string>) => RequestOrigin | Promise<RequestOrigin>;
   /** What pages of other origins may do (CORS, Origin checks); absent: no browser checks (tests of the router alone). */
   browser?: BrowserGuard;
 }
@@ -53,12 +54,7 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
         return;
       }
       for (const [name, value] of Object.entries(options.browser?.corsHeaders(req) ?? {})) res.setHeader(name, value);
-      let url: URL;
-      try {
-        url = new URL(req.url ?? '/', 'http://broker');
-      } catch {
-        throw new StrataError('INVALID_REQUEST', 'malformed request URL');
-      }
+      const url = parseRequestTarget(req.url ?? '/');
       const { route, params: pathTexts } = router.match(method, url.pathname);
       routeLabel = route.path;
       if (options.isShuttingDown() && !route.operational) {
@@ -66,7 +62,8 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
       }
       const params = pathParams(pathTexts);
       const target = `${url.pathname}${url.search}`;
-      const origin = await options.originOf(req, target, () => options.authenticate(req, route));
+      const known = options.originOf(req, target, () => options.authenticate(req, route));
+      const origin = known instanceof Promise ? await known : known;
       const principal = principalOf(origin.principal);
       const ctx: RequestContext = new HttpRequestContext(req, res, params, url.searchParams, target, principal, origin, abort);
       const reply = await route.handler(ctx);

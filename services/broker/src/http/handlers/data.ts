@@ -134,7 +134,8 @@ export function dataHandlers(ctx: BrokerContext, core: DataCore = new DataCore(c
       const client = quotaClient(rc);
       checkQuota(client, 'produce');
       const { origin } = rc;
-      const forwarded = await core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc);
+      const forwarding = core.forwardStream(params.topic!, partition, origin, req, type, req.headers['content-length'], rc);
+      const forwarded = forwarding instanceof Promise ? await forwarding : forwarding;
       if (forwarded !== null) {
         recordQuota(client, 'produce', Number(req.headers['content-length'] ?? 0) || 0, null);
         return { status: forwarded.status, body: forwarded.body, contentType: forwarded.contentType };
