@@ -159,3 +159,23 @@ export class PartitionState {
     this.partition = partition;
   }
 }
+
+export interface ProducerStats {
+  /** Bytes reserved by records in batches (open, queued or in flight); never above bufferBytes. */
+  bufferedBytes: number;
+  bufferBytes: number;
+  /** Records in batches not settled yet; never above bufferRecords. */
+  bufferedRecords: number;
+  bufferRecords: number;
+  /** Sends waiting for metadata or buffer space. */
+  waitingSends: number;
+  /** Batches not settled yet. */
+  batches: number;
+  /** Produce requests in flight (at most one per partition). */
+  inFlightRequests: number;
+}
+
+/** The delivery of an accepted record. */
+export interface Enqueued {
+  delivered: Promise<RecordMetadata>;
+}

@@ -38,33 +38,15 @@ import { isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
-import { Batch, Fifo, PartitionState, Waiting, deferred, isUnknownTopic, type TopicMetadata } from './producer-state.js';
+import { Batch, Fifo, PartitionState, Waiting, deferred, isUnknownTopic, type Enqueued, type ProducerStats, type TopicMetadata } from './producer-state.js';
+
+export type { Enqueued, ProducerStats } from './producer-state.js';
 import { ProducerTopics } from './producer-topics.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, emptyRecordParts, measureRecord, type ProducerRecord, type RecordMetadata, type RecordParts } from './records.js';
 
 /** Brokers and connection settings (or `{connection}` to share another client's pools), and the producer's tuning. */
 export type ProducerOptions = ConnectWith & ProducerTuning;
-
-export interface ProducerStats {
-  /** Bytes reserved by records in batches (open, queued or in flight); never above bufferBytes. */
-  bufferedBytes: number;
-  bufferBytes: number;
-  /** Records in batches not settled yet; never above bufferRecords. */
-  bufferedRecords: number;
-  bufferRecords: number;
-  /** Sends waiting for metadata or buffer space. */
-  waitingSends: number;
-  /** Batches not settled yet. */
-  batches: number;
-  /** Produce requests in flight (at most one per partition). */
-  inFlightRequests: number;
-}
-
-/** The delivery of an accepted record. */
-export interface Enqueued {
-  delivered: Promise<RecordMetadata>;
-}
 
 export class Producer {
   readonly options: Readonly<ResolvedProducerTuning>;
@@ -247,7 +229,7 @@ export class Producer {
       // buffer fills cut every batch down to what the last answer freed (a batch closed early by
       // its linger made every later one as small: 100 B records at full speed went in 465-record
       // requests, never full ones).
-      this.#closeIdleOpen();
+      for (const tp of this.#partitions) if (tp.open !== null && !tp.inFlight) this.#closeOpen(tp);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#spaceFreed = () => {
@@ -385,10 +367,6 @@ export class Producer {
     for (const tp of this.#partitions) if (tp.open !== null) this.#closeOpen(tp);
   }
 
-  #closeIdleOpen(): void {
-    for (const tp of this.#partitions) if (tp.open !== null && !tp.inFlight) this.#closeOpen(tp);
-  }
-
   /**
    * Sends the partition's ready batches (as many as fit one request; one when idempotent) unless a
    * request is in flight. Idempotent: waits for the producer id first, and stamps each batch's
@@ -425,13 +403,17 @@ export class Producer {
     if (batches.length === 0) return;
     tp.inFlight = true;
     this.#inFlightRequests++;
-    void this.#produce(tp, batches, identity).finally(() => {
+    let answered = false;
+    const onAnswered = (): void => {
+      if (answered) return;
+      answered = true;
       tp.inFlight = false;
       this.#inFlightRequests--;
       this.#drain(tp);
       // Idle again with a batch gathering: it need not wait out its linger.
       if (!tp.inFlight) this.#scheduleClose(tp);
-    });
+    };
+    void this.#produce(tp, batches, identity, onAnswered).finally(onAnswered);
   }
 
   /** Takes a producer id, then sends what waited for it; a failure fails the batches that waited. */
@@ -444,8 +426,12 @@ export class Producer {
     });
   }
 
-  /** One request, retried until the oldest batch's delivery deadline; settles every batch in it. */
-  async #produce(tp: PartitionState, batches: Batch[], stampedWith: StampedIdentity | null): Promise<void> {
+  /**
+   * One request, retried until the oldest batch's delivery deadline; settles every batch in it.
+   * `onAnswered` sends the partition's next request: called before a success is settled, so the
+   * broker is not idle while the records' promises (and whatever their callers do next) run.
+   */
+  async #produce(tp: PartitionState, batches: Batch[], stampedWith: StampedIdentity | null, onAnswered: () => void): Promise<void> {
     const deadline = Math.min(...batches.map((b) => b.createdAt)) + this.options.deliveryTimeoutMs;
     const records = batches.reduce((n, b) => n + b.count, 0);
     if (Date.now() >= deadline) {
@@ -484,6 +470,7 @@ export class Producer {
       for (const b of batches) this.#settle(b, error);
       return;
     }
+    onAnswered();
     let offset = answer.baseOffset;
     for (const b of batches) {
       this.#settle(b, null, this.options.acks === 0 ? -1 : offset, tp);
