@@ -21,6 +21,9 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A Waiting's resolve and reject until send() sets them: one function, not two closures per waiting send. */
+const settleNothing = (): void => undefined;
+
 /**
  * A send that could not go into a batch at once (no metadata yet, the buffer full, or sends ahead
  * of it waiting): the slow path, so it may be an object. Its parts are copied from the measured
@@ -37,8 +40,8 @@ export class Waiting implements RecordParts {
   readonly timestamp: number;
   readonly sizeBytes: number;
   readonly enqueuedAt: number;
-  resolve: (metadata: RecordMetadata) => void = () => undefined;
-  reject: (error: unknown) => void = () => undefined;
+  resolve: (metadata: RecordMetadata) => void = settleNothing;
+  reject: (error: unknown) => void = settleNothing;
   /** enqueue() only: settles when the record is in a batch (or cannot be). */
   accepted: Deferred<void> | null = null;
 

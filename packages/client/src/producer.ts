@@ -69,11 +69,17 @@ export class Producer {
   /** send()'s scratch: each record is measured into it, then written into its batch (no object per record). */
   readonly #parts: RecordParts = emptyRecordParts();
   #keyScratch = Buffer.allocUnsafe(256);
-  /** The batch the next delivery joins; #joinBatch is the one executor every fast-path send() promise shares. */
-  #joining: Batch | null = null;
-  readonly #joinBatch = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => {
-    this.#joining!.resolvers.push(resolve);
-    this.#joining!.rejecters.push(reject);
+  /** What the next delivery joins (a batch, or a waiting send); #join is the one executor every send() promise shares. */
+  #joining: Batch | Waiting | null = null;
+  readonly #join = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => {
+    const target = this.#joining!;
+    if (target instanceof Waiting) {
+      target.resolve = resolve;
+      target.reject = reject;
+    } else {
+      target.resolvers.push(resolve);
+      target.rejecters.push(reject);
+    }
   };
 
   constructor(options: ProducerOptions) {
@@ -93,15 +99,8 @@ export class Producer {
   /** Sends a record; resolves with its partition and offset once acknowledged (per `acks`). */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     try {
-      const batch = this.#submit(record, false);
-      if (batch instanceof Waiting) {
-        return new Promise<RecordMetadata>((resolve, reject) => {
-          batch.resolve = resolve;
-          batch.reject = reject;
-        });
-      }
-      this.#joining = batch;
-      return new Promise<RecordMetadata>(this.#joinBatch);
+      this.#joining = this.#submit(record, false);
+      return new Promise<RecordMetadata>(this.#join);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -113,17 +112,12 @@ export class Producer {
    * when the record cannot be accepted. The caller must handle `delivered`.
    */
   async enqueue(record: ProducerRecord): Promise<Enqueued> {
-    const batch = this.#submit(record, true);
-    if (!(batch instanceof Waiting)) {
-      this.#joining = batch;
-      return { delivered: new Promise<RecordMetadata>(this.#joinBatch) };
-    }
-    const delivered = new Promise<RecordMetadata>((resolve, reject) => {
-      batch.resolve = resolve;
-      batch.reject = reject;
-    });
+    const target = this.#submit(record, true);
+    this.#joining = target;
+    const delivered = new Promise<RecordMetadata>(this.#join);
+    if (!(target instanceof Waiting)) return { delivered };
     try {
-      await batch.accepted!.promise;
+      await target.accepted!.promise;
     } catch (e) {
       delivered.catch(() => undefined);
       throw e;
@@ -198,7 +192,7 @@ export class Producer {
       try {
         const deadline = waiting.enqueuedAt + this.options.maxBlockMs;
         const metadata = this.#topics.known(waiting.topic, Date.now()) ?? (await this.#topics.load(waiting.topic, deadline));
-        await this.#waitForSpace(waiting.sizeBytes, deadline);
+        if (!this.#hasSpace(waiting.sizeBytes)) await this.#waitForSpace(waiting.sizeBytes, deadline); // no await per record otherwise
         const batch = this.#admit(waiting, waiting.timestamp, metadata, Date.now());
         batch.resolvers.push(waiting.resolve);
         batch.rejecters.push(waiting.reject);
