@@ -51,6 +51,34 @@ async function throughput(producer: Producer): Promise<number> {
   return THROUGHPUT_RECORDS / ((performance.now() - started) / 1000);
 }
 
+/**
+ * The same loop through send(record, callback): one shared callback counts acknowledgements (they
+ * come in send order on one partition), a window is done when the count passes its last record.
+ */
+async function throughputWithCallback(producer: Producer): Promise<number> {
+  const value = Buffer.alloc(100, 0x61);
+  await producer.send({ topic: 'bench-producer-callback', value });
+  let acknowledged = 0;
+  let failure: unknown = null;
+  let waiter: { until: number; wake: () => void } | null = null;
+  const onAcknowledged = (error: unknown): void => {
+    if (error !== null) failure ??= error;
+    acknowledged++;
+    if (waiter !== null && (acknowledged >= waiter.until || failure !== null)) waiter.wake();
+  };
+  const acknowledgedUpTo = (until: number): Promise<void> =>
+    acknowledged >= until ? Promise.resolve() : new Promise((wake) => (waiter = { until, wake }));
+  const started = performance.now();
+  for (let sent = 0; sent < THROUGHPUT_RECORDS; sent += WINDOW_RECORDS) {
+    for (let i = 0; i < WINDOW_RECORDS; i++) producer.send({ topic: 'bench-producer-callback', value }, onAcknowledged);
+    await acknowledgedUpTo(sent);
+    if (failure !== null) throw failure;
+  }
+  await acknowledgedUpTo(THROUGHPUT_RECORDS);
+  if (failure !== null) throw failure;
+  return THROUGHPUT_RECORDS / ((performance.now() - started) / 1000);
+}
+
 async function loneSends(producer: Producer): Promise<number[]> {
   const value = Buffer.alloc(1024, 0x62);
   const samples: number[] = [];
@@ -84,6 +112,8 @@ async function pacedSends(producer: Producer): Promise<number[]> {
 
 interface Round {
   recordsPerSec: number;
+  /** send(record, callback), when the client has it (null for a build without). */
+  callbackRecordsPerSec: number | null;
   lone: number[];
   paced: number[];
 }
@@ -98,7 +128,10 @@ async function oneRound(checkout: string): Promise<Round> {
     await admin.createTopic({ name: 'bench-producer', partitions: 1 });
     await admin.createTopic({ name: 'bench-producer-latency', partitions: 1 });
     const recordsPerSec = await throughput(producer);
-    return { recordsPerSec, lone: await loneSends(producer), paced: await pacedSends(producer) };
+    await admin.createTopic({ name: 'bench-producer-callback', partitions: 1 });
+    // A build whose send() takes no callback ignores it (and would never call it): skipped.
+    const callbackRecordsPerSec = producer.send.length >= 2 ? await throughputWithCallback(producer) : null;
+    return { recordsPerSec, callbackRecordsPerSec, lone: await loneSends(producer), paced: await pacedSends(producer) };
   } finally {
     await producer.close();
     await admin.close();
@@ -124,6 +157,9 @@ function spread(values: number[], digits = 2): string {
 function rows(rounds: Round[], label: string): Row[] {
   return [
     { name: `Producer${label}, 100 B records, 1 partition (records/s)`, value: spread(rounds.map((r) => r.recordsPerSec), 0) },
+    ...(rounds.every((r) => r.callbackRecordsPerSec !== null)
+      ? [{ name: `Producer${label}, send(record, callback), 100 B, 1 partition (records/s)`, value: spread(rounds.map((r) => r.callbackRecordsPerSec!), 0) }]
+      : []),
     { name: `Producer${label}, lone 1 KiB sends awaited one by one: p50 ms`, value: spread(rounds.map((r) => quantile(r.lone, 0.5))) },
     { name: `Producer${label}, lone 1 KiB sends awaited one by one: p99 ms`, value: spread(rounds.map((r) => quantile(r.lone, 0.99))) },
     { name: `Producer${label}, 1 KiB at ${PACED_RATE_PER_SEC} records/s: p50 ms`, value: spread(rounds.map((r) => quantile(r.paced, 0.5))) },

@@ -38,9 +38,9 @@ import { isStrataError, partitionForKey, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
-import { Batch, Fifo, PartitionState, Waiting, deferred, isUnknownTopic, type Enqueued, type ProducerStats, type TopicMetadata } from './producer-state.js';
+import { Batch, Fifo, PartitionState, Waiting, deferred, failDelivery, isUnknownTopic, type Enqueued, type ProducerStats, type SendCallback, type TopicMetadata } from './producer-state.js';
 
-export type { Enqueued, ProducerStats } from './producer-state.js';
+export type { Enqueued, ProducerStats, SendCallback } from './producer-state.js';
 import { ProducerTopics } from './producer-topics.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, emptyRecordParts, measureRecord, type ProducerRecord, type RecordMetadata, type RecordParts } from './records.js';
@@ -71,16 +71,7 @@ export class Producer {
   #keyScratch = Buffer.allocUnsafe(256);
   /** What the next delivery joins (a batch, or a waiting send); #join is the one executor every send() promise shares. */
   #joining: Batch | Waiting | null = null;
-  readonly #join = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => {
-    const target = this.#joining!;
-    if (target instanceof Waiting) {
-      target.resolve = resolve;
-      target.reject = reject;
-    } else {
-      target.resolvers.push(resolve);
-      target.rejecters.push(reject);
-    }
-  };
+  readonly #join = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => this.#joining!.join(resolve, reject);
 
   constructor(options: ProducerOptions) {
     const { connection, owned } = connectionFor(options);
@@ -96,14 +87,32 @@ export class Producer {
     return this.#api.connection;
   }
 
-  /** Sends a record; resolves with its partition and offset once acknowledged (per `acks`). */
-  send(record: ProducerRecord): Promise<RecordMetadata> {
+  /**
+   * Sends a record; resolves with its partition and offset once acknowledged (per `acks`). With a
+   * callback (Kafka's send(record, Callback)), returns nothing and calls it instead: no promise.
+   */
+  send(record: ProducerRecord, callback: SendCallback): void;
+  // Last: what ReturnType<Producer['send']> reads.
+  send(record: ProducerRecord): Promise<RecordMetadata>;
+  send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> | void {
+    if (callback !== undefined) return this.#sendWithCallback(record, callback);
     try {
       this.#joining = this.#submit(record, false);
       return new Promise<RecordMetadata>(this.#join);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  #sendWithCallback(record: ProducerRecord, callback: SendCallback): void {
+    let target: Batch | Waiting;
+    try {
+      target = this.#submit(record, false);
+    } catch (e) {
+      queueMicrotask(() => callback(e));
+      return;
+    }
+    target.join(callback, null);
   }
 
   /**
@@ -194,11 +203,10 @@ export class Producer {
         const metadata = this.#topics.known(waiting.topic, Date.now()) ?? (await this.#topics.load(waiting.topic, deadline));
         if (!this.#hasSpace(waiting.sizeBytes)) await this.#waitForSpace(waiting.sizeBytes, deadline); // no await per record otherwise
         const batch = this.#admit(waiting, waiting.timestamp, metadata, Date.now());
-        batch.resolvers.push(waiting.resolve);
-        batch.rejecters.push(waiting.reject);
+        batch.join(waiting.resolve, waiting.reject);
         waiting.accepted?.resolve();
       } catch (e) {
-        waiting.reject(e);
+        failDelivery(waiting.resolve, waiting.reject, e);
         waiting.accepted?.reject(e);
       }
       this.#intake.removeFirst();
@@ -474,13 +482,8 @@ export class Producer {
 
   /** Resolves (error null) or rejects every record of a batch, and frees its buffer space. */
   #settle(batch: Batch, error: unknown, baseOffset = -1, tp?: PartitionState): void {
-    if (error === null) {
-      const { topic, partition } = tp!;
-      const resolvers = batch.resolvers;
-      for (let i = 0; i < resolvers.length; i++) resolvers[i]!({ topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
-    } else {
-      for (const reject of batch.rejecters) reject(error);
-    }
+    if (error === null) batch.deliver(tp!.topic, tp!.partition, baseOffset);
+    else batch.fail(error);
     this.#batches.delete(batch);
     this.#bufferedBytes -= batch.bytes;
     this.#bufferedRecords -= batch.count;
