@@ -1,5 +1,5 @@
 // send(record, callback): Kafka's callback form, no promise per record.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StrataError } from '@strata/protocol';
 import { Admin, Producer, type RecordMetadata } from '../src/index.js';
 import { readPartition, startTestBroker, type TestBroker } from './helpers.js';
@@ -71,6 +71,40 @@ describe('Producer.send(record, callback)', () => {
     expect((await Promise.all(promised)).map((m) => m.offset)).toEqual([3, 5]);
     await callbacks;
     expect(order).toEqual(['c6:null:4', 'c8:null:6']);
+  });
+
+  it('rethrows what a callback throws on its own stack (never swallowed), and settles the other records', async () => {
+    await admin.createTopic({ name: 'throwing', partitions: 1 });
+    // The rethrow would be an uncaught exception: catch it where it is queued, to look at it.
+    const thrown: unknown[] = [];
+    const queue = globalThis.queueMicrotask.bind(globalThis);
+    const spy = vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((task) =>
+      queue(() => {
+        try {
+          task();
+        } catch (e) {
+          thrown.push(e);
+        }
+      }),
+    );
+    try {
+      const offsets: Array<number | undefined> = [];
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < 3; i++) {
+          producer.send({ topic: 'throwing', value: `v${i}` }, (_error, metadata) => {
+            offsets.push(metadata?.offset);
+            if (i === 2) resolve();
+            if (i === 0) throw new Error('a bug in the caller\'s callback');
+          });
+        }
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(offsets).toEqual([0, 1, 2]);
+      expect(thrown).toHaveLength(1);
+      expect((thrown[0] as Error).message).toBe('a bug in the caller\'s callback');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('passes a refused record\'s error to its callback, never synchronously, and the failure of its batch too', async () => {
