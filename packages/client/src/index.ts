@@ -5,7 +5,7 @@
 // @strata/protocol, with the server's code and `retriable`.
 
 export { Producer } from './producer.js';
-export type { Enqueued, ProducerOptions, ProducerStats } from './producer.js';
+export type { Enqueued, ProducerOptions, ProducerStats, SendCallback } from './producer.js';
 
 export { Consumer, CONSUMER_DEFAULTS, consumerChannel } from './consumer.js';
 export type { ConsumerBatch, ConsumerEvent, ConsumerGroupOptions, ConsumerOptions, RunOptions, TopicPartition } from './consumer.js';

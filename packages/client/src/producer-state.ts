@@ -21,6 +21,44 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A Waiting's resolve and reject until send() sets them: one function, not two closures per waiting send. */
+const settleNothing = (): void => undefined;
+
+/**
+ * send()'s callback form (Kafka's send(record, Callback)): `error` is null and `metadata` set once
+ * the record is acknowledged, or `error` says why it was not. Called once, never synchronously
+ * from send(). No promise per record: a loop that passes one shared callback allocates nothing
+ * per record besides the record it hands over.
+ */
+export type SendCallback = (error: unknown, metadata?: RecordMetadata) => void;
+
+/** A record's delivery: its promise's resolve, or its SendCallback (then its Rejecter is null). */
+export type Resolver = ((metadata: RecordMetadata) => void) | SendCallback;
+export type Rejecter = ((error: unknown) => void) | null;
+
+/** Fails one delivery; an exception thrown by a callback is rethrown on its own stack, never swallowed. */
+export function failDelivery(resolve: Resolver, reject: Rejecter, error: unknown): void {
+  if (reject !== null) return reject(error);
+  try {
+    (resolve as SendCallback)(error);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
+  }
+}
+
+function succeedDelivery(resolve: Resolver, reject: Rejecter, metadata: RecordMetadata): void {
+  if (reject !== null) return (resolve as (metadata: RecordMetadata) => void)(metadata);
+  try {
+    (resolve as SendCallback)(null, metadata);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
+  }
+}
+
 /**
  * A send that could not go into a batch at once (no metadata yet, the buffer full, or sends ahead
  * of it waiting): the slow path, so it may be an object. Its parts are copied from the measured
@@ -37,8 +75,8 @@ export class Waiting implements RecordParts {
   readonly timestamp: number;
   readonly sizeBytes: number;
   readonly enqueuedAt: number;
-  resolve: (metadata: RecordMetadata) => void = () => undefined;
-  reject: (error: unknown) => void = () => undefined;
+  resolve: Resolver = settleNothing;
+  reject: Rejecter = settleNothing;
   /** enqueue() only: settles when the record is in a batch (or cannot be). */
   accepted: Deferred<void> | null = null;
 
@@ -53,6 +91,11 @@ export class Waiting implements RecordParts {
     this.timestamp = parts.timestamp ?? now;
     this.sizeBytes = parts.sizeBytes;
     this.enqueuedAt = now;
+  }
+
+  join(resolve: Resolver, reject: Rejecter): void {
+    this.resolve = resolve;
+    this.reject = reject;
   }
 }
 
@@ -120,8 +163,8 @@ export interface TopicState {
 export class Batch {
   readonly createdAt: number;
   readonly builder: BatchBuilder;
-  readonly resolvers: Array<(metadata: RecordMetadata) => void> = [];
-  readonly rejecters: Array<(error: unknown) => void> = [];
+  readonly resolvers: Resolver[] = [];
+  readonly rejecters: Rejecter[] = [];
   /** Reserved from the buffer (the sum of the records' size estimates). */
   bytes = 0;
   encoded: Buffer | null = null;
@@ -134,6 +177,24 @@ export class Batch {
 
   get count(): number {
     return this.builder.count;
+  }
+
+  /** Adds the delivery of the record just appended (the arrays follow the records' order). */
+  join(resolve: Resolver, reject: Rejecter): void {
+    this.resolvers.push(resolve);
+    this.rejecters.push(reject);
+  }
+
+  /** Resolves every record, each with its own RecordMetadata (offset -1 when baseOffset is: acks 0). */
+  deliver(topic: string, partition: number, baseOffset: number): void {
+    const { resolvers, rejecters } = this;
+    for (let i = 0; i < resolvers.length; i++) {
+      succeedDelivery(resolvers[i]!, rejecters[i]!, { topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+    }
+  }
+
+  fail(error: unknown): void {
+    for (let i = 0; i < this.resolvers.length; i++) failDelivery(this.resolvers[i]!, this.rejecters[i]!, error);
   }
 }
 
@@ -158,4 +219,24 @@ export class PartitionState {
     this.topic = topic;
     this.partition = partition;
   }
+}
+
+export interface ProducerStats {
+  /** Bytes reserved by records in batches (open, queued or in flight); never above bufferBytes. */
+  bufferedBytes: number;
+  bufferBytes: number;
+  /** Records in batches not settled yet; never above bufferRecords. */
+  bufferedRecords: number;
+  bufferRecords: number;
+  /** Sends waiting for metadata or buffer space. */
+  waitingSends: number;
+  /** Batches not settled yet. */
+  batches: number;
+  /** Produce requests in flight (at most one per partition). */
+  inFlightRequests: number;
+}
+
+/** The delivery of an accepted record. */
+export interface Enqueued {
+  delivered: Promise<RecordMetadata>;
 }
