@@ -1,13 +1,13 @@
 import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrataError } from '@strata/protocol';
 import { BatchCursor } from './batch-cursor.js';
 import type { ReadBufferPool } from './buffer-pool.js';
 import type { CachedFile, FileHandleCache } from './file-cache.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './file-names.js';
 import { scanSegmentFile, type RecoveryScan } from './recovery.js';
-import { writeParts } from './segment-write.js';
+import { writePartsOrCutBack } from './segment-write.js';
 import { OffsetIndex, TimeIndex } from './sparse-index.js';
+import { truncateUnshared } from './unshare.js';
 
 /** Metadata of one appended batch, as the segment indexes it. */
 export interface AppendedBatch {
@@ -65,6 +65,8 @@ export class Segment {
   #readers = 0;
   #deleted = false;
   #sealCompleted = false;
+  /** The log file was replaced by a private copy (unshare.ts) under an operation holding the old one. */
+  #unshared = false;
   readonly #pathsForRemoval: { logPath: string; offsetIndexPath: string; timeIndexPath: string };
 
   private constructor(dir: string, baseOffset: number, createdAtMs: number, files: FileHandleCache) {
@@ -109,7 +111,9 @@ export class Segment {
     const cached = options.files.file(segment.logPath);
     segment.#file = cached;
     try {
-      return await cached.use((file) => segment.#open(file, options));
+      const opened = await cached.use((file) => segment.#open(file, options));
+      if (segment.#unshared) await segment.#reopenUnshared();
+      return opened;
     } catch (e) {
       // A segment that cannot be opened leaves no descriptor behind.
       await cached.close().catch(() => undefined);
@@ -126,8 +130,7 @@ export class Segment {
       const scan = await this.#rebuildIndexes(file, options.indexIntervalBytes);
       const truncatedBytes = this.size - scan.validBytes;
       if (truncatedBytes > 0) {
-        await file.truncate(scan.validBytes);
-        await file.datasync();
+        this.#unshared = await truncateUnshared(file, this.logPath, scan.validBytes);
         this.size = scan.validBytes;
       }
       return { segment: this, scan, truncatedBytes };
@@ -163,7 +166,7 @@ export class Segment {
     if (this.sealed) throw new Error(`segment ${this.baseOffset} is sealed`);
     let total = 0;
     for (const part of parts) total += part.length;
-    await this.#requireFile().use((file) => this.#write(file, parts, total));
+    await this.#requireFile().use((file) => writePartsOrCutBack(file, parts, total, this.size));
     // Loaded on every active segment: no promise per append for it.
     const offsetIndex = this.#offsetIndex ?? (await this.#offsetIndexLoaded());
     const timeIndex = this.#timeIndex!;
@@ -181,19 +184,6 @@ export class Segment {
       this.nextOffset = batch.lastOffset + 1;
     }
     this.size += total;
-  }
-
-  async #write(file: FileHandle, parts: readonly Buffer[], total: number): Promise<void> {
-    try {
-      await writeParts(file, parts, total, this.size);
-    } catch (e) {
-      // A write that failed part-way (ENOSPC, EIO) must leave no bytes past `size`: a later, shorter
-      // append would otherwise leave them as junk between batches.
-      await file.truncate(this.size).catch(() => undefined);
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new StrataError('STORAGE_FULL', `no space left on the data disk for an append (${code})`, { cause: e });
-      throw e;
-    }
   }
 
   /**
@@ -270,13 +260,23 @@ export class Segment {
           break;
         }
       }
-      await file.truncate(cut);
-      await file.datasync();
+      this.#unshared = await truncateUnshared(file, this.logPath, cut);
       this.size = cut;
       this.sealed = false;
       this.#sealCompleted = false;
-      await this.#rebuildIndexes(file, indexIntervalBytes);
+      if (!this.#unshared) await this.#rebuildIndexes(file, indexIntervalBytes);
     });
+    if (!this.#unshared) return;
+    await this.#reopenUnshared();
+    await this.#requireFile().use((file) => this.#rebuildIndexes(file, indexIntervalBytes));
+  }
+
+  /** After truncateUnshared copied the file, the cached descriptor still names the shared inode. */
+  async #reopenUnshared(): Promise<void> {
+    const shared = this.#requireFile();
+    this.#file = this.#files.file(this.logPath);
+    this.#unshared = false;
+    await shared.close();
   }
 
   /**

@@ -8,6 +8,9 @@
 //   rootDir/.strata-tmp (same filesystem), which is fsynced, renamed into place,
 //   and the directory fsynced. A reader sees the old object, the whole new one,
 //   or none. `.strata-tmp` as a first segment is reserved.
+// - putFile from a file's start hard-links the file instead of copying it when the file system
+//   allows (linked-object.ts: a pointer at the key, the body under `.strata-bodies`, also
+//   reserved); every read treats the pair as one object, and a link that fails falls back to a copy.
 // - Listing walks the tree in S3's order (UTF-8 byte order of whole keys),
 //   pruning subtrees outside the prefix or before the continuation token, so a
 //   page costs what it returns rather than the size of the store.
@@ -17,12 +20,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isStrataError } from '@strata/protocol';
 import { StorageError, errorMessage, invalidRequest, raceAbort, throwIfAborted } from './errors.js';
 import { fileBody, validateFileRange, type FileRange } from './file-body.js';
 import { objectKeyProblem, validateObjectKey } from './keys.js';
+import { LINKED_BODIES_DIR, encodeLinkPointer, linkedBodyAt, objectSizeAt, readLinkPointer, readLinked } from './linked-object.js';
+import { MISSING_CODES, codeOf, fsError, readFully, syncDir, writeAll } from './local-files.js';
 import {
   MAX_DELETE_BATCH,
   compareKeys,
@@ -48,28 +53,12 @@ export const LOCAL_TMP_DIR = '.strata-tmp';
 const MAX_SEGMENT_BYTES = 255;
 const TOKEN_TAG = 'v1.';
 
-// File-system errors that can clear without anyone changing the request.
-const RETRIABLE_FS_CODES = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EINTR', 'ETIMEDOUT']);
-// "No such object": a missing file, or a path through something that is not a directory.
-const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR']);
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function fsError(error: unknown, what: string): StorageError {
-  const code = codeOf(error);
-  return new StorageError(`${what}: ${errorMessage(error)}`, {
-    retriable: code !== undefined && RETRIABLE_FS_CODES.has(code),
-    cause: error,
-    details: code === undefined ? undefined : { code },
-  });
-}
 
 export interface LocalDirObjectStoreOptions {
   /** fsync files and directories on write (default true). Off only for throwaway data. */
   fsync?: boolean;
+  /** putFile from a file's start hard-links the file when it can (default true); false always copies. */
+  link?: boolean;
 }
 
 export class LocalDirObjectStore implements ObjectStore {
@@ -77,13 +66,18 @@ export class LocalDirObjectStore implements ObjectStore {
   readonly description: string;
   readonly #fsync: boolean;
   readonly #tmpDir: string;
+  readonly #bodiesDir: string;
+  readonly #link: boolean;
   #tmpDirReady: Promise<void> | null = null;
+  #bodiesDirReady: Promise<void> | null = null;
 
   constructor(rootDir: string, options: LocalDirObjectStoreOptions = {}) {
     this.rootDir = resolve(rootDir);
     this.description = `dir:${this.rootDir}`;
     this.#fsync = options.fsync ?? true;
     this.#tmpDir = join(this.rootDir, LOCAL_TMP_DIR);
+    this.#bodiesDir = join(this.rootDir, LINKED_BODIES_DIR);
+    this.#link = options.link ?? true;
   }
 
   async put(key: string, body: Buffer, options?: OperationOptions): Promise<PutResult> {
@@ -123,6 +117,10 @@ export class LocalDirObjectStore implements ObjectStore {
     const what = `${this.description} putFile ${key}`;
     const signal = options?.signal;
     throwIfAborted(signal, what);
+    if (source.start === 0 && this.#link) {
+      const linked = await this.#putLinked(path, source, what, signal);
+      if (linked !== null) return linked;
+    }
     // From the file's start: a reflink where the file system has them (btrfs, XFS), else a copy in
     // the kernel; no byte of the file passes through JS. A range starting inside it streams.
     const copy = source.start === 0 ? (tmp: string) => copyFile(source.path, tmp, constants.COPYFILE_FICLONE) : null;
@@ -158,28 +156,23 @@ export class LocalDirObjectStore implements ObjectStore {
     try {
       const info = await fh.stat();
       if (!info.isFile()) return null; // a "directory" of other keys, not an object
+      const pointer = await readLinkPointer(fh, info.size, what);
+      const size = pointer === null ? info.size : pointer.bodyBytes + pointer.tailBytes;
       let start = 0;
-      let end = info.size - 1;
+      let end = size - 1;
       if (range !== undefined) {
-        if (range.start >= info.size) {
-          throw new StorageError(`${what}: range starts at byte ${range.start}, the object has ${info.size} bytes (HTTP 416)`, {
+        if (range.start >= size) {
+          throw new StorageError(`${what}: range starts at byte ${range.start}, the object has ${size} bytes (HTTP 416)`, {
             retriable: false,
-            details: { size: info.size, range },
+            details: { size, range },
           });
         }
         start = range.start;
-        end = Math.min(range.end, info.size - 1);
+        end = Math.min(range.end, size - 1);
       }
       const out = Buffer.allocUnsafe(Math.max(0, end - start + 1));
-      let filled = 0;
-      while (filled < out.length) {
-        throwIfAborted(options?.signal, what);
-        // Objects are replaced by rename, never written in place, so the open
-        // file cannot shrink under us: a short read is a real I/O fault.
-        const { bytesRead } = await fh.read(out, filled, out.length - filled, start + filled);
-        if (bytesRead === 0) throw new StorageError(`${what}: file ended at byte ${start + filled} of ${info.size}`, { retriable: true });
-        filled += bytesRead;
-      }
+      if (pointer === null) await readFully(fh, out, start, options?.signal, what);
+      else await readLinked(this.#bodiesDir, fh, pointer, out, start, options?.signal, what);
       return out;
     } catch (error) {
       if (isStrataError(error)) throw error;
@@ -193,13 +186,25 @@ export class LocalDirObjectStore implements ObjectStore {
     const path = this.#pathOf(key);
     const what = `${this.description} head ${key}`;
     throwIfAborted(options?.signal, what);
+    let fh: FileHandle;
     try {
-      const info = await stat(path, { bigint: true });
-      if (!info.isFile()) return null;
-      return { size: Number(info.size), etag: etagOf(info), lastModified: new Date(Number(info.mtimeMs)) };
+      fh = await open(path, 'r');
     } catch (error) {
       if (MISSING_CODES.has(codeOf(error) ?? '')) return null;
       throw fsError(error, what);
+    }
+    try {
+      const info = await fh.stat({ bigint: true });
+      if (!info.isFile()) return null;
+      const pointer = await readLinkPointer(fh, Number(info.size), what);
+      // The pointer's etag is the object's: every put renames a new pointer (a new inode) into place.
+      const size = pointer === null ? Number(info.size) : pointer.bodyBytes + pointer.tailBytes;
+      return { size, etag: etagOf(info), lastModified: new Date(Number(info.mtimeMs)) };
+    } catch (error) {
+      if (isStrataError(error)) throw error;
+      throw fsError(error, what);
+    } finally {
+      await fh.close();
     }
   }
 
@@ -233,7 +238,10 @@ export class LocalDirObjectStore implements ObjectStore {
         throwIfAborted(options?.signal, `${this.description} deleteMany`);
         const path = this.#pathOf(key);
         try {
+          const body = await linkedBodyAt(this.#bodiesDir, path);
           await unlink(path);
+          // After the pointer: a crash between leaves an unreferenced body, never a pointer without one.
+          if (body !== null) await unlink(body).catch(() => {});
           result.deleted.push(key);
           await this.#pruneEmptyDirs(dirname(path));
         } catch (error) {
@@ -251,10 +259,54 @@ export class LocalDirObjectStore implements ObjectStore {
 
   // ---- internals ----------------------------------------------------------
 
+  /** putFile as a hard link of the whole file plus a pointer (linked-object.ts); null when the link fails. */
+  async #putLinked(path: string, source: FileRange, what: string, signal: AbortSignal | undefined): Promise<PutResult | null> {
+    this.#bodiesDirReady ??= mkdir(this.#bodiesDir, { recursive: true }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#bodiesDirReady = null;
+        throw fsError(error, what);
+      },
+    );
+    await this.#bodiesDirReady;
+    const bodyName = randomUUID();
+    const bodyPath = join(this.#bodiesDir, bodyName);
+    try {
+      await link(source.path, bodyPath);
+    } catch {
+      return null; // EXDEV, EPERM, EMLINK, ENOTSUP...: the caller copies (and reports a missing file)
+    }
+    let placed = false;
+    try {
+      const body = await open(bodyPath, 'r');
+      try {
+        const { size } = await body.stat();
+        if (size < source.end) throw invalidRequest(`${source.path} ends at byte ${size}, before the ${source.end} the object needs`);
+        // As durable as a copy would be, whether or not its writer has synced the file yet.
+        if (this.#fsync) await body.sync();
+      } finally {
+        await body.close();
+      }
+      if (this.#fsync) await syncDir(this.#bodiesDir);
+      const pointer = encodeLinkPointer(bodyName, source.end, source.tail);
+      const result = await this.#writeAtomically(path, what, signal, (fh) => writeAll(fh, pointer));
+      placed = true;
+      return result;
+    } catch (error) {
+      if (isStrataError(error)) throw error;
+      throw fsError(error, what);
+    } finally {
+      if (!placed) await unlink(bodyPath).catch(() => {});
+    }
+  }
+
+
   #pathOf(key: string): string {
     validateObjectKey(key);
     const segments = key.split('/');
-    if (segments[0] === LOCAL_TMP_DIR) throw invalidRequest(`object key ${JSON.stringify(key)}: '${LOCAL_TMP_DIR}' is reserved by the local store`);
+    if (segments[0] === LOCAL_TMP_DIR || segments[0] === LINKED_BODIES_DIR) {
+      throw invalidRequest(`object key ${JSON.stringify(key)}: '${segments[0]}' is reserved by the local store`);
+    }
     for (const segment of segments) {
       if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
         throw invalidRequest(`object key ${JSON.stringify(key)}: a segment is over ${MAX_SEGMENT_BYTES} bytes, too long for a file name`);
@@ -294,8 +346,11 @@ export class LocalDirObjectStore implements ObjectStore {
       }
       // The last moment an abort can still keep the object from appearing.
       throwIfAborted(signal, what);
+      const previousBody = await linkedBodyAt(this.#bodiesDir, path);
       await this.#renameIntoPlace(tmp, path, what);
       placed = true;
+      // Only once nothing points at it: a crash before this leaves an unreferenced body, no more.
+      if (previousBody !== null) await unlink(previousBody).catch(() => {});
       const info = await stat(path, { bigint: true });
       return { etag: etagOf(info) };
     } catch (error) {
@@ -385,7 +440,7 @@ export class LocalDirObjectStore implements ObjectStore {
     // A directory sorts as 'name/', the common prefix of all its keys: then
     // sorting entries and recursing yields every key in global byte order.
     const items = entries
-      .filter((e) => (e.isFile() || e.isDirectory()) && !(keyPrefix === '' && e.name === LOCAL_TMP_DIR))
+      .filter((e) => (e.isFile() || e.isDirectory()) && !(keyPrefix === '' && (e.name === LOCAL_TMP_DIR || e.name === LINKED_BODIES_DIR)))
       .map((e) => ({ name: e.name, isDir: e.isDirectory(), sortKey: keyPrefix + e.name + (e.isDirectory() ? '/' : '') }))
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
     for (const item of items) {
@@ -400,23 +455,11 @@ export class LocalDirObjectStore implements ObjectStore {
         if (!k.startsWith(prefix)) continue;
         if (startAfter !== undefined && compareKeys(k, startAfter) <= 0) continue;
         if (objectKeyProblem(k) !== null) continue; // a file no key can name (put there by hand)
-        let info;
-        try {
-          info = await stat(join(dirPath, item.name));
-        } catch (error) {
-          if (MISSING_CODES.has(codeOf(error) ?? '')) continue; // deleted while we walked
-          throw fsError(error, what);
-        }
+        const info = await objectSizeAt(join(dirPath, item.name), what);
+        if (info === null) continue; // deleted while we walked
         yield { key: k, size: info.size, lastModified: info.mtime };
       }
     }
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  for (let written = 0; written < buf.length; ) {
-    const { bytesWritten } = await fh.write(buf, written, buf.length - written, null);
-    written += bytesWritten;
   }
 }
 
