@@ -22,7 +22,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c, isStrataError } from '@strata/protocol';
+import { StrataError, crc32c, isStrataError } from '@strata/protocol';
 import { StorageError, errorMessage } from './errors.js';
 import { MISSING_CODES, codeOf, fsError, readFully } from './local-files.js';
 
@@ -70,8 +70,7 @@ export async function readLinkPointer(file: FileHandle, fileBytes: number, what:
   if (bytesRead < HEADER_BYTES_MIN || !header.subarray(0, MAGIC.length).equals(MAGIC)) return null;
   const nameBytes = header.readUInt16BE(24);
   const headerEnd = NAME_AT + nameBytes;
-  const corrupt = (why: string): StorageError =>
-    new StorageError(`${what}: the linked object's pointer is corrupt (${why})`, { retriable: false, details: { fileBytes } });
+  const corrupt = (why: string): StrataError => corruptObject(what, `its pointer is corrupt (${why})`);
   if (headerEnd + CRC_BYTES > bytesRead) throw corrupt(`a ${nameBytes}-byte name past the file's ${bytesRead} bytes`);
   if (crc32c(header.subarray(0, headerEnd)) !== header.readUInt32BE(headerEnd)) throw corrupt('header checksum mismatch');
   const bodyBytes = Number(header.readBigUInt64BE(8));
@@ -82,6 +81,11 @@ export async function readLinkPointer(file: FileHandle, fileBytes: number, what:
   return { bodyName: header.toString('utf8', NAME_AT, headerEnd), bodyBytes, tailBytes, tailCrc: header.readUInt32BE(20), tailAt };
 }
 
+/** Stored bytes that fail their checks: the code a segment object's own checks use (segment-format.ts). */
+function corruptObject(what: string, why: string): StrataError {
+  return new StrataError('CORRUPT_MESSAGE', `${what}: the linked object ${why}`);
+}
+
 /** The pointer's tail, checked against its CRC. */
 export async function readLinkTail(file: FileHandle, pointer: LinkPointer, what: string): Promise<Buffer> {
   const tail = Buffer.allocUnsafe(pointer.tailBytes);
@@ -90,7 +94,7 @@ export async function readLinkTail(file: FileHandle, pointer: LinkPointer, what:
     if (bytesRead === 0) throw new StorageError(`${what}: the pointer ended inside its tail`, { retriable: true });
     filled += bytesRead;
   }
-  if (crc32c(tail) !== pointer.tailCrc) throw new StorageError(`${what}: the linked object's tail checksum mismatch`, { retriable: false });
+  if (crc32c(tail) !== pointer.tailCrc) throw corruptObject(what, 'its tail fails its checksum');
   return tail;
 }
 
@@ -145,7 +149,11 @@ export async function objectSizeAt(path: string, what: string): Promise<{ size: 
   }
   try {
     const info = await fh.stat();
-    const pointer = await readLinkPointer(fh, info.size, what);
+    // A corrupt pointer lists with its own size: one bad object must not stop a listing (get reports it).
+    const pointer = await readLinkPointer(fh, info.size, what).catch((error: unknown) => {
+      if (isStrataError(error) && error.code === 'CORRUPT_MESSAGE') return null;
+      throw error;
+    });
     return { size: pointer === null ? info.size : pointer.bodyBytes + pointer.tailBytes, mtime: info.mtime };
   } catch (error) {
     if (isStrataError(error)) throw error;

@@ -2,11 +2,12 @@
 // file and writes a pointer; it must read, list and delete exactly as the copied form does.
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '@strata/storage';
+import { expectStrataError } from './conformance.js';
 
 const BODIES_DIR = '.strata-bodies';
 // A real failure of link(2) needs two file systems: /dev/shm is a tmpfs on Linux.
@@ -118,6 +119,18 @@ describe('LocalDirObjectStore linked objects', () => {
     expect(await store.get('k')).toBeNull();
     expect(await store.head('k')).toBeNull();
     expect(await listed(store, '')).toEqual([]);
+  });
+
+  it('reports a pointer whose tail fails its checksum as a corrupt object (its body still reads, it still lists)', async () => {
+    const store = new LocalDirObjectStore(await freshDir());
+    await store.putFile('k', { path: source, start: 0, end: 100, tail });
+    const pointer = join(store.rootDir, 'k');
+    const bytes = await readFile(pointer);
+    bytes[bytes.length - 1]! ^= 0xff;
+    await writeFile(pointer, bytes);
+    await expectStrataError(store.get('k'), 'CORRUPT_MESSAGE');
+    expect((await store.get('k', { range: { start: 0, end: 99 } }))!.equals(data.subarray(0, 100))).toBe(true); // the body is intact
+    expect(await listed(store, '')).toEqual([{ key: 'k', size: 100 + tail.length }]); // the header is intact
   });
 
   it('refuses keys under its bodies directory', async () => {
