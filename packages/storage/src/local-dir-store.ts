@@ -53,7 +53,6 @@ export const LOCAL_TMP_DIR = '.strata-tmp';
 const MAX_SEGMENT_BYTES = 255;
 const TOKEN_TAG = 'v1.';
 
-
 export interface LocalDirObjectStoreOptions {
   /** fsync files and directories on write (default true). Off only for throwaway data. */
   fsync?: boolean;
@@ -299,7 +298,6 @@ export class LocalDirObjectStore implements ObjectStore {
       if (!placed) await unlink(bodyPath).catch(() => {});
     }
   }
-
 
   #pathOf(key: string): string {
     validateObjectKey(key);
