@@ -198,7 +198,9 @@ describe('tiered storage', () => {
     const dir = join(objectsDir, 'topics', 'fragile', '0');
     const first = (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort()[0]!;
     const file = await open(join(dir, first), 'r+');
-    await file.write(Buffer.from([0xee]), 0, 1, 100); // inside the first batch's records
+    // Byte 100: in the first batch's records of a copied object; in the tail a linked object's pointer
+    // file holds (the embedded store links sealed segments). Either fails the object's checks.
+    await file.write(Buffer.from([0xee]), 0, 1, 100);
     await file.close();
     const res = await fetchRecords(broker.url, 'fragile', 0, 'offset=0');
     expect(res.status).toBe(503);
