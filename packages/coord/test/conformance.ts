@@ -524,7 +524,8 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
           successor: 'b2',
         });
         const state = (await co.getPartitionState('t', 0))!;
-        expect(state).toMatchObject({ leader: 'b2', leaderEpoch: e1 + 1, isr: ['b2'] });
+        // b2 came from the bucket (it was not in the ISR): added to it; b1 stays until b2 shrinks it.
+        expect(state).toMatchObject({ leader: 'b2', leaderEpoch: e1 + 1, isr: ['b2', 'b1'] });
         expect(state.epochHistory.at(-1)).toEqual({ epoch: e1 + 1, startOffset: 7, leader: 'b2' });
         // The old leader is fenced from here on; the successor takes the lease as its own.
         expect(await co.renewLeadership('t', 0, 'b1', e1, LEASE_MS)).toBe(false);
@@ -535,6 +536,25 @@ export function describeCoordinatorConformance(name: string, make: MakeTarget): 
         const before = await target.footprint();
         await expectStrataError(co.transferLeadership('t', 0, { brokerId: 'b2', leaderEpoch: e1 + 2, ttlMs: 0, startOffset: -1 }), 'INVALID_REQUEST');
         expect(await target.footprint()).toBe(before);
+      });
+
+      // A broker stopping while a leader handed it a partition never took the lease up; the controller
+      // then named another replica. Once the lease expired, the in-sync replicas must still be
+      // electable (the ISR was the successor alone: the partition stayed without a leader).
+      it('keeps the ISR through a transfer: a successor that never takes the lease up strands nothing', async () => {
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b1', 'b2', 'b3'], controllerEpoch: 1 });
+        const clean = { topicId: TOPIC_ID, ttlMs: LEASE_MS, knownEpoch: 0, clean: true };
+        expect(await co.acquireLeadership('t', 0, { ...clean, brokerId: 'b1', startOffset: 0 })).toEqual({ acquired: true, epoch: 1 });
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b3', 'b2', 'b1'], controllerEpoch: 2 });
+        expect(await co.transferLeadership('t', 0, { brokerId: 'b1', leaderEpoch: 1, ttlMs: LEASE_MS, startOffset: 0, successor: 'b3' })).toEqual({
+          transferred: true,
+          epoch: 2,
+          successor: 'b3',
+        });
+        expect((await co.getPartitionState('t', 0))!.isr).toEqual(['b1', 'b2', 'b3']);
+        await co.setReplicas('t', 0, { topicId: TOPIC_ID, replicas: ['b2', 'b1'], controllerEpoch: 3 });
+        await sleep(LEASE_MS + 50);
+        expect(await co.acquireLeadership('t', 0, { ...clean, brokerId: 'b2', startOffset: 0, knownEpoch: 2 })).toEqual({ acquired: true, epoch: 3 });
       });
 
       it('bumps the epoch past the caller\'s known epoch, and epochs strictly increase', async () => {

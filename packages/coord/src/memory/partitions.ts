@@ -132,7 +132,10 @@ export async function transferLeadership(s: MemoryState, topic: string, partitio
       doc!.epochHistory = historyWithReign(doc!, { epoch: next, startOffset: request.startOffset, leader: successor });
       doc!.leaderEpoch = next;
       doc!.leader = successor;
-      doc!.isr = [successor];
+      // The ISR is kept (as an acquisition keeps it), the successor added when it came from the
+      // bucket: were it only the successor, a successor that never took the lease up (it was
+      // stopping) would leave no replica electable once the lease expired.
+      if (!doc!.isr.includes(successor)) doc!.isr = [successor, ...doc!.isr];
       doc!.lease = { holder: successor, expiresAtMs: s.now() + request.ttlMs };
       outcome = { transferred: true, epoch: next, successor };
       return { next: doc, value: undefined };
