@@ -27,7 +27,7 @@ import { StorageError, errorMessage, invalidRequest, raceAbort, throwIfAborted }
 import { fileBody, validateFileRange, type FileRange } from './file-body.js';
 import { objectKeyProblem, validateObjectKey } from './keys.js';
 import { LINKED_BODIES_DIR, encodeLinkPointer, linkedBodyAt, objectSizeAt, readLinkPointer, readLinked } from './linked-object.js';
-import { MISSING_CODES, codeOf, fsError, readFully, syncDir, writeAll } from './local-files.js';
+import { MISSING_CODES, codeOf, fsError, openIfExists, readFully, syncDir, writeAll } from './local-files.js';
 import {
   MAX_DELETE_BATCH,
   compareKeys,
@@ -145,13 +145,8 @@ export class LocalDirObjectStore implements ObjectStore {
     if (range !== undefined) validateRange(range);
     const what = `${this.description} get ${key}`;
     throwIfAborted(options?.signal, what);
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (error) {
-      if (MISSING_CODES.has(codeOf(error) ?? '')) return null;
-      throw fsError(error, what);
-    }
+    const fh = await openIfExists(path, what);
+    if (fh === null) return null;
     try {
       const info = await fh.stat();
       if (!info.isFile()) return null; // a "directory" of other keys, not an object
@@ -185,13 +180,8 @@ export class LocalDirObjectStore implements ObjectStore {
     const path = this.#pathOf(key);
     const what = `${this.description} head ${key}`;
     throwIfAborted(options?.signal, what);
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (error) {
-      if (MISSING_CODES.has(codeOf(error) ?? '')) return null;
-      throw fsError(error, what);
-    }
+    const fh = await openIfExists(path, what);
+    if (fh === null) return null;
     try {
       const info = await fh.stat({ bigint: true });
       if (!info.isFile()) return null;

@@ -14,6 +14,16 @@ export function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** The file at `path` opened for reading, or null when there is none ("no such object"). */
+export async function openIfExists(path: string, what: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if (MISSING_CODES.has(codeOf(error) ?? '')) return null;
+    throw fsError(error, what);
+  }
+}
+
 export function fsError(error: unknown, what: string): StorageError {
   const code = codeOf(error);
   return new StorageError(`${what}: ${errorMessage(error)}`, {
