@@ -15,10 +15,7 @@ import { tempFileNameFor } from '@strata/protocol';
 
 /** Replaces `path` with `data` atomically and durably (the steps above). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, tempFileNameFor(basename(path)));
-  let renamed = false;
-  try {
+  await replaceFileAtomic(path, async (tmp) => {
     const handle = await open(tmp, 'w', 0o644);
     try {
       await handle.writeFile(data);
@@ -26,6 +23,19 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     } finally {
       await handle.close();
     }
+  });
+}
+
+/**
+ * Replaces `path` atomically and durably with a file `fill` makes at `tmp` (and syncs: step 2),
+ * then steps 3 and 4. A failure before the rename removes `tmp`.
+ */
+export async function replaceFileAtomic(path: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, tempFileNameFor(basename(path)));
+  let renamed = false;
+  try {
+    await fill(tmp);
     await rename(tmp, path);
     renamed = true;
     await fsyncDir(dir);

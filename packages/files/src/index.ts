@@ -3,4 +3,4 @@
 // @strata/protocol does no I/O (STYLE.md) and the coordinator must not depend on the log or the
 // broker: files <- log, coord, services.
 
-export { fsyncDir, writeFileAtomic } from './atomic-write.js';
+export { fsyncDir, replaceFileAtomic, writeFileAtomic } from './atomic-write.js';

@@ -7,10 +7,8 @@
 // size, never below what a seal handed out.
 
 import { constants } from 'node:fs';
-import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { fsyncDir } from '@strata/files';
-import { tempFileNameFor } from '@strata/protocol';
+import { copyFile, open, type FileHandle } from 'node:fs/promises';
+import { replaceFileAtomic } from '@strata/files';
 
 /**
  * Truncates the segment file at `path` (open as `file`) to `keepBytes`, durably. Returns true when
@@ -23,13 +21,9 @@ export async function truncateUnshared(file: FileHandle, path: string, keepBytes
     await file.datasync();
     return false;
   }
-  const dir = dirname(path);
-  // In the same directory, under a name its owner recognises as a leftover temp file after a crash.
-  const tmp = join(dir, tempFileNameFor(basename(path)));
-  let renamed = false;
-  try {
-    // A reflink where the file system has them; a kernel copy elsewhere. Rare: a follower's
-    // truncation or a recovery, of a file that was uploaded.
+  // A reflink where the file system has them; a kernel copy elsewhere. Rare: a follower's
+  // truncation or a recovery, of a file that was uploaded.
+  await replaceFileAtomic(path, async (tmp) => {
     await copyFile(path, tmp, constants.COPYFILE_FICLONE);
     const copy = await open(tmp, 'r+');
     try {
@@ -38,11 +32,6 @@ export async function truncateUnshared(file: FileHandle, path: string, keepBytes
     } finally {
       await copy.close();
     }
-    await rename(tmp, path);
-    renamed = true;
-    await fsyncDir(dir);
-  } finally {
-    if (!renamed) await unlink(tmp).catch(() => undefined);
-  }
+  });
   return true;
 }
