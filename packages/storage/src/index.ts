@@ -36,6 +36,7 @@ export { SegmentScanner } from './segment-scanner.js';
 
 export { LOCAL_TMP_DIR, LocalDirObjectStore } from './local-dir-store.js';
 export type { LocalDirObjectStoreOptions } from './local-dir-store.js';
+export { LEFTOVER_GRACE_MS, type LeftoverSweep, type LeftoverSweepOptions } from './local-leftovers.js';
 export { S3ObjectStore } from './s3-store.js';
 export type { S3ObjectStoreOptions, S3RequestInfo } from './s3-store.js';
 

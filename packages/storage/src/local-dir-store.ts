@@ -11,6 +11,8 @@
 // - putFile from a file's start hard-links the file instead of copying it when the file system
 //   allows (linked-object.ts: a pointer at the key, the body under `.strata-bodies`, also
 //   reserved); every read treats the pair as one object, and a link that fails falls back to a copy.
+// - What a crash leaves in those two directories (a temp file never renamed, a body no pointer
+//   names) is swept once per store, in the background, from its first write (local-leftovers.ts).
 // - Listing walks the tree in S3's order (UTF-8 byte order of whole keys),
 //   pruning subtrees outside the prefix or before the continuation token, so a
 //   page costs what it returns rather than the size of the store.
@@ -27,7 +29,8 @@ import { StorageError, errorMessage, invalidRequest, raceAbort, throwIfAborted }
 import { fileBody, validateFileRange, type FileRange } from './file-body.js';
 import { objectKeyProblem, validateObjectKey } from './keys.js';
 import { LINKED_BODIES_DIR, encodeLinkPointer, linkedBodyAt, objectSizeAt, readLinkPointer, readLinked } from './linked-object.js';
-import { MISSING_CODES, codeOf, fsError, openIfExists, readFully, syncDir, writeAll } from './local-files.js';
+import { MISSING_CODES, codeOf, decodeToken, encodeToken, etagOf, fsError, openIfExists, readFully, syncDir, toBuffer, writeAll } from './local-files.js';
+import { LEFTOVER_GRACE_MS, sweepLeftovers, type LeftoverSweep, type LeftoverSweepOptions } from './local-leftovers.js';
 import {
   MAX_DELETE_BATCH,
   compareKeys,
@@ -51,13 +54,14 @@ import {
 export const LOCAL_TMP_DIR = '.strata-tmp';
 /** Most file systems limit one name to 255 bytes. */
 const MAX_SEGMENT_BYTES = 255;
-const TOKEN_TAG = 'v1.';
 
 export interface LocalDirObjectStoreOptions {
   /** fsync files and directories on write (default true). Off only for throwaway data. */
   fsync?: boolean;
   /** putFile from a file's start hard-links the file when it can (default true); false always copies. */
   link?: boolean;
+  /** How long (ms) a crash's leftover must lie untouched before the background sweep takes it (default LEFTOVER_GRACE_MS). */
+  leftoverGraceMs?: number;
 }
 
 export class LocalDirObjectStore implements ObjectStore {
@@ -67,8 +71,11 @@ export class LocalDirObjectStore implements ObjectStore {
   readonly #tmpDir: string;
   readonly #bodiesDir: string;
   readonly #link: boolean;
-  #tmpDirReady: Promise<void> | null = null;
-  #bodiesDirReady: Promise<void> | null = null;
+  readonly #leftoverGraceMs: number;
+  /** The reserved directories made so far (or being made), by path. */
+  readonly #reservedDirsReady = new Map<string, Promise<void>>();
+  /** The background sweep of leftovers, started by the first write; close() stops it. */
+  #backgroundSweep: { done: Promise<unknown>; abort: AbortController } | null = null;
 
   constructor(rootDir: string, options: LocalDirObjectStoreOptions = {}) {
     this.rootDir = resolve(rootDir);
@@ -77,6 +84,7 @@ export class LocalDirObjectStore implements ObjectStore {
     this.#tmpDir = join(this.rootDir, LOCAL_TMP_DIR);
     this.#bodiesDir = join(this.rootDir, LINKED_BODIES_DIR);
     this.#link = options.link ?? true;
+    this.#leftoverGraceMs = options.leftoverGraceMs ?? LEFTOVER_GRACE_MS;
   }
 
   async put(key: string, body: Buffer, options?: OperationOptions): Promise<PutResult> {
@@ -244,20 +252,23 @@ export class LocalDirObjectStore implements ObjectStore {
     return result;
   }
 
-  async close(): Promise<void> {}
+  /** Removes what crashes left in the reserved directories (local-leftovers.ts); safe beside puts in flight. */
+  sweepLeftovers(options?: LeftoverSweepOptions): Promise<LeftoverSweep> {
+    return sweepLeftovers(this.rootDir, LOCAL_TMP_DIR, options);
+  }
+
+  async close(): Promise<void> {
+    const sweep = this.#backgroundSweep;
+    if (sweep === null) return;
+    sweep.abort.abort();
+    await sweep.done;
+  }
 
   // ---- internals ----------------------------------------------------------
 
   /** putFile as a hard link of the whole file plus a pointer (linked-object.ts); null when the link fails. */
   async #putLinked(path: string, source: FileRange, what: string, signal: AbortSignal | undefined): Promise<PutResult | null> {
-    this.#bodiesDirReady ??= mkdir(this.#bodiesDir, { recursive: true }).then(
-      () => undefined,
-      (error: unknown) => {
-        this.#bodiesDirReady = null;
-        throw fsError(error, what);
-      },
-    );
-    await this.#bodiesDirReady;
+    await this.#reservedDir(this.#bodiesDir, what);
     const bodyName = randomUUID();
     const bodyPath = join(this.#bodiesDir, bodyName);
     try {
@@ -289,6 +300,32 @@ export class LocalDirObjectStore implements ObjectStore {
     }
   }
 
+  /** Makes a reserved directory once per store; a failure is retried by the next write. */
+  #reservedDir(dir: string, what: string): Promise<void> {
+    let ready = this.#reservedDirsReady.get(dir);
+    if (ready === undefined) {
+      ready = mkdir(dir, { recursive: true }).then(
+        () => undefined,
+        (error: unknown) => {
+          this.#reservedDirsReady.delete(dir);
+          throw fsError(error, what);
+        },
+      );
+      this.#reservedDirsReady.set(dir, ready);
+    }
+    return ready;
+  }
+
+  /** Once per store: a writer is running, so what an earlier one crashed on is its to clear. */
+  #startBackgroundSweep(): void {
+    if (this.#backgroundSweep !== null) return;
+    const abort = new AbortController();
+    // Best effort: a sweep that fails (the directory removed under it, an I/O error) leaves the
+    // leftovers for the next process; it must never fail a put.
+    const done = this.sweepLeftovers({ olderThanMs: this.#leftoverGraceMs, signal: abort.signal }).catch(() => undefined);
+    this.#backgroundSweep = { done, abort };
+  }
+
   #pathOf(key: string): string {
     validateObjectKey(key);
     const segments = key.split('/');
@@ -311,14 +348,8 @@ export class LocalDirObjectStore implements ObjectStore {
     fill: (fh: FileHandle) => Promise<void>,
     prepare: ((tmp: string) => Promise<void>) | null = null,
   ): Promise<PutResult> {
-    this.#tmpDirReady ??= mkdir(this.#tmpDir, { recursive: true }).then(
-      () => undefined,
-      (error: unknown) => {
-        this.#tmpDirReady = null;
-        throw fsError(error, what);
-      },
-    );
-    await this.#tmpDirReady;
+    this.#startBackgroundSweep();
+    await this.#reservedDir(this.#tmpDir, what);
     const tmp = join(this.#tmpDir, randomUUID());
     let placed = false;
     try {
@@ -449,24 +480,4 @@ export class LocalDirObjectStore implements ObjectStore {
       }
     }
   }
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw invalidRequest(`putStream body yielded a ${typeof chunk}, not a Buffer`);
-}
-
-/** A weak ETag from the inode, size and mtime in ns: changes whenever a put replaces the file. */
-function etagOf(info: { size: bigint; mtimeNs: bigint; ino: bigint }): string {
-  return `"${info.ino.toString(16)}-${info.size.toString(16)}-${info.mtimeNs.toString(16)}"`;
-}
-
-function encodeToken(lastKey: string): string {
-  return TOKEN_TAG + Buffer.from(lastKey, 'utf8').toString('base64url');
-}
-
-function decodeToken(token: string): string {
-  if (typeof token !== 'string' || !token.startsWith(TOKEN_TAG)) throw invalidRequest('invalid continuation token');
-  return Buffer.from(token.slice(TOKEN_TAG.length), 'base64url').toString('utf8');
 }

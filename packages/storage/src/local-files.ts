@@ -1,8 +1,9 @@
-// Small file-system helpers of the local store: errors, whole reads and writes, directory syncs.
+// Small helpers of the local store: file-system errors, whole reads and writes, directory syncs,
+// and the shapes of its ETags and continuation tokens.
 
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { StorageError, errorMessage, throwIfAborted } from './errors.js';
+import { StorageError, errorMessage, invalidRequest, throwIfAborted } from './errors.js';
 
 // File-system errors that can clear without anyone changing the request.
 export const RETRIABLE_FS_CODES = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EINTR', 'ETIMEDOUT']);
@@ -59,4 +60,26 @@ export async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
     const { bytesWritten } = await fh.write(buf, written, buf.length - written, null);
     written += bytesWritten;
   }
+}
+
+const TOKEN_TAG = 'v1.';
+
+export function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw invalidRequest(`putStream body yielded a ${typeof chunk}, not a Buffer`);
+}
+
+/** A weak ETag from the inode, size and mtime in ns: changes whenever a put replaces the file. */
+export function etagOf(info: { size: bigint; mtimeNs: bigint; ino: bigint }): string {
+  return `"${info.ino.toString(16)}-${info.size.toString(16)}-${info.mtimeNs.toString(16)}"`;
+}
+
+export function encodeToken(lastKey: string): string {
+  return TOKEN_TAG + Buffer.from(lastKey, 'utf8').toString('base64url');
+}
+
+export function decodeToken(token: string): string {
+  if (typeof token !== 'string' || !token.startsWith(TOKEN_TAG)) throw invalidRequest('invalid continuation token');
+  return Buffer.from(token.slice(TOKEN_TAG.length), 'base64url').toString('utf8');
 }
