@@ -173,7 +173,13 @@ async function startOnLockedDataDir(
     logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(clusterConfig.redisUrl) });
   } else {
     // No restart quarantine: the engine keeps no lease of another process, only this broker's own.
-    coordinator = memory = await MemoryCoordinator.open({ dir: coordDir, leaseTtlMaxMs: clusterConfig.leaseTtlMs, groupLimits: config.groups.limits });
+    coordinator = memory = await MemoryCoordinator.open({
+      dir: coordDir,
+      leaseTtlMaxMs: clusterConfig.leaseTtlMs,
+      groupLimits: config.groups.limits,
+      offsetsFlushIntervalMs: config.groups.offsetsFlushIntervalMs,
+      offsetsLogRollBytes: config.groups.offsetsLogRollBytes,
+    });
   }
   if (deps.coordinator === undefined) undo.push(() => coordinator.close());
   // An older release's data dir: its topics, manifests and cluster id go into the engine, once.

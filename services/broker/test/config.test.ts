@@ -131,6 +131,19 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ STRATA_APPEND_GROUP_BYTES_MAX: '-1' }, [])).join('\n')).toMatch(/STRATA_APPEND_GROUP_BYTES_MAX/);
   });
 
+  it('takes the in-process offsets log settings, and refuses them beside Redis, which keeps the offsets there', () => {
+    const c = loadConfig({}, []);
+    expect([c.groups.offsetsFlushIntervalMs, c.groups.offsetsLogRollBytes]).toEqual([1_000, 16 * 1024 * 1024]);
+    const set = loadConfig({ STRATA_OFFSETS_FLUSH_INTERVAL_MS: '0' }, ['--offsets-log-roll-bytes', '65536']);
+    expect([set.groups.offsetsFlushIntervalMs, set.groups.offsetsLogRollBytes]).toEqual([0, 65_536]);
+    expect(problemsOf(() => loadConfig({ STRATA_OFFSETS_FLUSH_INTERVAL_MS: '60001', STRATA_OFFSETS_LOG_ROLL_BYTES: '1024' }, [])).join('\n')).toMatch(
+      /STRATA_OFFSETS_FLUSH_INTERVAL_MS.*\n.*STRATA_OFFSETS_LOG_ROLL_BYTES/,
+    );
+    const clustered = { STRATA_REDIS_URL: 'redis://r', STRATA_CLUSTER_SECRET: 'a-secret-of-16-chars' };
+    expect(problemsOf(() => loadConfig({ ...clustered, STRATA_OFFSETS_FLUSH_INTERVAL_MS: '0' }, [])).join()).toMatch(/STRATA_OFFSETS_FLUSH_INTERVAL_MS: set, but offsets live in Redis/);
+    expect(loadConfig(clustered, []).groups.offsetsFlushIntervalMs).toBe(1_000);
+  });
+
   it('checks fields against each other', () => {
     // Issue 15: `--http-port 9092` (the CLI's own example) clashed with the Kafka listener's default.
     expect(problemsOf(() => loadConfig({ STRATA_HTTP_PORT: '9092' }, [])).join()).toContain('STRATA_HTTP_PORT and STRATA_KAFKA_PORT are both 9092');

@@ -1,6 +1,6 @@
 // Issue #10 item 5 at the broker: the group limits and the offsets retention come from the
 // configuration, reach the coordinator, and the expiry pass runs only where it should.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,6 +52,27 @@ describe('group limits over HTTP', () => {
     expect([third.status, third.body.error.code, third.body.error.retriable]).toEqual([409, 'GROUP_LIMIT_REACHED', false]);
     expect(third.body.error.message).toMatch(/group "c" cannot be created: the coordinator holds 2 groups/);
     expect((await call(t.url, 'GET', '/v1/groups')).body.groups.map((g: { group: string }) => g.group)).toEqual(['a', 'b']);
+  });
+});
+
+describe('the offsets log settings', () => {
+  it('reach the in-process coordinator: a small STRATA_OFFSETS_LOG_ROLL_BYTES rolls the log, and the commits survive a restart', async () => {
+    const t = await startTestBroker({ STRATA_OFFSETS_LOG_ROLL_BYTES: '4096', STRATA_OFFSETS_FLUSH_INTERVAL_MS: '0' });
+    try {
+      await createTopic(t.url, 't', 1);
+      // Each commit's frame is over 100 bytes: 80 of them fill 4 KiB about twice, 16 MiB (the default) not at all.
+      for (let offset = 1; offset <= 80; offset++) {
+        expect((await call(t.url, 'POST', '/v1/groups/g/offsets', { offsets: [{ topic: 't', partition: 0, offset }] })).status).toBe(200);
+      }
+      const logFiles = (await readdir(join(t.dataDir, '__strata', 'coord', 'offsets'))).filter((name) => name.endsWith('.log'));
+      const firstSeqs = logFiles.map((name) => Number(name.slice(0, -'.log'.length)));
+      expect(Math.max(...firstSeqs), `offsets log files ${logFiles.join(', ')}`).toBeGreaterThan(40);
+      await t.restart();
+      const offsets = await call(t.url, 'GET', '/v1/groups/g/offsets');
+      expect(JSON.stringify(offsets.body)).toMatch(/"offset":80\b/);
+    } finally {
+      await t.stop();
+    }
   });
 });
 

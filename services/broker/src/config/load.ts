@@ -154,6 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[]): BrokerConfig
       offsetsRetentionMs: int(INT_SETTINGS.offsetsRetentionMs),
       expiryIntervalMs: int(INT_SETTINGS.offsetsRetentionCheckIntervalMs),
       expiryGroupsPerPass: int(INT_SETTINGS.offsetsRetentionCheckGroups),
+      offsetsFlushIntervalMs: int(INT_SETTINGS.offsetsFlushIntervalMs),
+      offsetsLogRollBytes: int(INT_SETTINGS.offsetsLogRollBytes),
     },
     producerState: {
       producerIdExpirationMs: int(INT_SETTINGS.producerIdExpirationMs),
@@ -267,6 +269,9 @@ function clusterConfig(
   const redisPrefix = str(STRING_SETTINGS.redisPrefix, 'strata:');
   const redisCaFile = filePath(str(STRING_SETTINGS.redisCaFile, ''));
   if (redisCaFile !== '' && !redisUrl.startsWith('rediss://')) problems.push('STRATA_REDIS_CA_FILE: set, but STRATA_REDIS_URL is not a rediss:// URL (the CA would be ignored)');
+  for (const setting of [INT_SETTINGS.offsetsFlushIntervalMs, INT_SETTINGS.offsetsLogRollBytes]) {
+    if (!inProcess && raw(setting.env) !== undefined) problems.push(`${setting.env}: set, but offsets live in Redis with STRATA_REDIS_URL (as durable as its appendfsync); it applies to the in-process coordinator`);
+  }
   // Without Redis a peer must share the in-process coordinator, so it runs in this process: the
   // internal listener stays on loopback, on an ephemeral port unless one is set.
   const internalPort = inProcess && raw(INT_SETTINGS.internalPort.env) === undefined ? 0 : int(INT_SETTINGS.internalPort);

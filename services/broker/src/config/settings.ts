@@ -7,9 +7,12 @@ import { COORDINATOR_DEFAULTS, GROUP_LIMIT_DEFAULTS, LIMITS, OFFSETS_RETENTION_M
 import { DEFAULT_APPEND_GROUP_BYTES_MAX, DEFAULT_PRODUCER_STATE_LIMITS } from '@strata/log';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '@strata/protocol';
 import type { LogLevel } from '../logger.js';
+import { KAFKA_DEFAULTS, KAFKA_INT_SETTINGS } from './kafka-settings.js';
 import { TOPIC_CONFIG_KEYS, type TopicConfigKey, type TopicConfigs } from '../topics/topic-config.js';
 
 const MiB = 1024 * 1024;
+
+export { KAFKA_METADATA_MODES, type KafkaMetadataMode } from './kafka-settings.js';
 
 /** Kafka's topic defaults, except segment.bytes: smaller segments reach the bucket sooner (docs/architecture.md#upload). */
 export const DEFAULT_TOPIC_CONFIGS: Readonly<TopicConfigs> = Object.freeze({
@@ -122,6 +125,10 @@ export const DEFAULTS = Object.freeze({
   offsetsRetentionCheckIntervalMs: 60_000,
   /** Groups one expiry pass visits at most; the next pass continues where it stopped. */
   offsetsRetentionCheckGroups: 1_000,
+  /** In-process coordinator: longest time (ms) a commit waits for the offsets log's fdatasync (0: each commit synced before it answers). */
+  offsetsFlushIntervalMs: COORDINATOR_DEFAULTS.offsetsFlushIntervalMs,
+  /** In-process coordinator: bytes of an offsets log file before it rolls (its groups then written out, the file compacted away). */
+  offsetsLogRollBytes: COORDINATOR_DEFAULTS.offsetsLogRollBytes,
   /**
    * Segment file descriptors kept open at once, across every partition (an LRU; a file in use
    * is never closed under its user). A quarter of the common `ulimit -n` of 1024: the rest is
@@ -176,37 +183,6 @@ export const DEFAULTS = Object.freeze({
   connectionCreationRatePerIp: 0,
   /** Connections one authenticated principal may hold on a listener (0 = no limit); the excess is closed. */
   maxConnectionsPerPrincipal: 0,
-  // The Kafka listener (services/broker/src/kafka/). Port 0 = no Kafka listener.
-  kafkaPort: 9092,
-  kafkaMetadataMode: 'brokers' as KafkaMetadataMode,
-  /**
-   * Off, unlike Kafka's auto.create.topics.enable: a metadata request or a consumer naming a mistyped
-   * topic would create it (with the cluster's replication factor), and operators turn Kafka's off.
-   */
-  kafkaAutoCreateTopics: false,
-  /**
-   * Kafka's socket.request.max.bytes is 100 MiB; a client's produce is bounded by its max.request.size
-   * (1 MiB) and a fetch request is small, so the HTTP request cap's 16 MiB fits every client's default
-   * while bounding what one frame can pin.
-   */
-  kafkaMaxRequestBytes: 16 * MiB,
-  /** Requests read from one connection and not yet answered; reading pauses at the cap (Kafka's broker reads one at a time). */
-  kafkaMaxInFlightPerConnection: 32,
-  /** Request bytes held by all Kafka connections at once (frames read or being read, until answered); reading pauses past it. */
-  kafkaRequestBytesInFlight: 256 * MiB,
-  kafkaMaxConnections: 10_000,
-  /** As maxConnectionsPerAddress: behind a load balancer or a NAT every client shares its address. */
-  kafkaMaxConnectionsPerAddress: 1_000,
-  /** Kafka's connections.max.idle.ms: a connection with nothing in flight and no byte for this long is closed. */
-  kafkaConnectionsMaxIdleMs: 600_000,
-  /** Users one AlterUserScramCredentials may change (one coordinator change each); the rest answer INVALID_REQUEST. */
-  kafkaScramUsersPerRequestMax: 100,
-  /**
-   * Kafka's group.consumer.session.timeout.ms (45 s): how long a KIP-848 member on the Kafka listener
-   * lives without a heartbeat before its partitions move (its heartbeat interval is a third of it, at
-   * most 5 s). HTTP members choose their own (sessionTimeoutMs); a Kafka member has no such field.
-   */
-  kafkaGroupSessionTimeoutMs: COORDINATOR_DEFAULTS.groupSessionTimeoutMs,
   // Authentication (services/broker/src/auth/): users and tokens live in the coordinator.
   /** Kafka's connections.max.reauth.ms (KIP-368): a SASL session's lifetime; 0 = sessions do not expire. */
   saslSessionLifetimeMs: 0,
@@ -247,29 +223,7 @@ export const DEFAULTS = Object.freeze({
   eventsPeerTimeoutMs: 2_000,
   /** Bytes of one other broker's answer to an events request; a larger answer is refused and reported. */
   eventsPeerReplyBytesMax: 4 * MiB,
-  // Classic consumer groups over Kafka (JoinGroup/SyncGroup; services/broker/src/core/classic-groups.ts).
-  /**
-   * Kafka's group.initial.rebalance.delay.ms: the first join round of an empty group waits this long
-   * (each new member extends it by as much, up to the rebalance timeout) so that members starting
-   * together land in one generation instead of one rebalance each.
-   */
-  kafkaGroupInitialRebalanceDelayMs: 3_000,
-  /** Kafka's group.min.session.timeout.ms: a JoinGroup asking for less gets INVALID_SESSION_TIMEOUT. */
-  kafkaGroupMinSessionTimeoutMs: 6_000,
-  /** Kafka's group.max.session.timeout.ms. */
-  kafkaGroupMaxSessionTimeoutMs: 1_800_000,
-  /** Protocols (assignors) one JoinGroup may offer (Kafka has no bound; clients offer one to three). */
-  kafkaGroupProtocolsMax: 16,
-  /** Bytes of one member's protocol metadata, all its protocols together (a consumer's subscription is a few hundred bytes). */
-  kafkaGroupMemberMetadataMaxBytes: 64 * 1024,
-  /** Bytes of one member's assignment in the leader's SyncGroup. */
-  kafkaGroupAssignmentMaxBytes: 256 * 1024,
-  /**
-   * How often a broker looks for the stored classic groups with members that it coordinates but does
-   * not hold (their coordinating broker died, or this one restarted) and loads them, so that members
-   * that never come back expire after their session, as when Kafka's coordinator loads its groups.
-   */
-  kafkaGroupTakeoverIntervalMs: 5_000,
+  ...KAFKA_DEFAULTS,
 });
 
 /**
@@ -277,10 +231,6 @@ export const DEFAULTS = Object.freeze({
  * created while fewer brokers are live keeps the factor; the controller adds its replicas as brokers join.
  */
 export const CLUSTER_DEFAULT_REPLICATION_FACTOR = 3;
-
-/** How Metadata answers: each broker at its own address (`brokers`), or one address leading every partition (`one-address`: a load balancer in front). */
-export const KAFKA_METADATA_MODES = ['brokers', 'one-address'] as const;
-export type KafkaMetadataMode = (typeof KAFKA_METADATA_MODES)[number];
 
 
 /**
@@ -364,6 +314,8 @@ export const INT_SETTINGS = {
   offsetsRetentionMs: { env: 'STRATA_OFFSETS_RETENTION_MS', default: DEFAULTS.offsetsRetentionMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
   offsetsRetentionCheckIntervalMs: { env: 'STRATA_OFFSETS_RETENTION_CHECK_INTERVAL_MS', default: DEFAULTS.offsetsRetentionCheckIntervalMs, min: 100, max: 24 * 3_600_000 },
   offsetsRetentionCheckGroups: { env: 'STRATA_OFFSETS_RETENTION_CHECK_GROUPS', default: DEFAULTS.offsetsRetentionCheckGroups, min: 1, max: LIMITS.expiryGroupsPerPassMax },
+  offsetsFlushIntervalMs: { env: 'STRATA_OFFSETS_FLUSH_INTERVAL_MS', default: DEFAULTS.offsetsFlushIntervalMs, min: 0, max: LIMITS.offsetsFlushIntervalMsCeiling },
+  offsetsLogRollBytes: { env: 'STRATA_OFFSETS_LOG_ROLL_BYTES', default: DEFAULTS.offsetsLogRollBytes, min: LIMITS.offsetsLogRollBytesFloor, max: LIMITS.offsetsLogRollBytesCeiling },
   maxOpenSegmentFiles: { env: 'STRATA_MAX_OPEN_SEGMENT_FILES', default: DEFAULTS.maxOpenSegmentFiles, min: 8, max: 1_000_000 },
   appendGroupBytesMax: { env: 'STRATA_APPEND_GROUP_BYTES_MAX', default: DEFAULTS.appendGroupBytesMax, min: 0, max: 1024 * MiB },
   // 14 bytes: the smallest file that can hold a batch's length prefix (the old floor).
@@ -402,16 +354,8 @@ export const INT_SETTINGS = {
   replicaFetchMaxBytes: { env: 'STRATA_REPLICA_FETCH_MAX_BYTES', default: 4 * MiB, min: 64 * 1024, max: 256 * MiB },
   replicaFetchWaitMaxMs: { env: 'STRATA_REPLICA_FETCH_WAIT_MAX_MS', default: 500, min: 1, max: 30_000 },
   producerIdExpirationMs: { env: 'STRATA_PRODUCER_ID_EXPIRATION_MS', default: DEFAULTS.producerIdExpirationMs, min: 1_000, max: Number.MAX_SAFE_INTEGER },
+  ...KAFKA_INT_SETTINGS,
   maxProducersPerPartition: { env: 'STRATA_MAX_PRODUCERS_PER_PARTITION', default: DEFAULTS.maxProducersPerPartition, min: 1, max: 1_000_000 },
-  kafkaPort: { env: 'STRATA_KAFKA_PORT', default: DEFAULTS.kafkaPort, min: 0, max: 65_535 },
-  kafkaMaxRequestBytes: { env: 'STRATA_KAFKA_MAX_REQUEST_BYTES', default: DEFAULTS.kafkaMaxRequestBytes, min: 64 * 1024, max: 1024 * MiB },
-  kafkaMaxInFlightPerConnection: { env: 'STRATA_KAFKA_MAX_IN_FLIGHT_PER_CONNECTION', default: DEFAULTS.kafkaMaxInFlightPerConnection, min: 1, max: 1_000 },
-  kafkaRequestBytesInFlight: { env: 'STRATA_KAFKA_REQUEST_BYTES_IN_FLIGHT', default: DEFAULTS.kafkaRequestBytesInFlight, min: 64 * 1024, max: 1024 * 1024 * MiB },
-  kafkaMaxConnections: { env: 'STRATA_KAFKA_MAX_CONNECTIONS', default: DEFAULTS.kafkaMaxConnections, min: 1, max: 1_000_000 },
-  kafkaMaxConnectionsPerAddress: { env: 'STRATA_KAFKA_MAX_CONNECTIONS_PER_ADDRESS', default: DEFAULTS.kafkaMaxConnectionsPerAddress, min: 0, max: 1_000_000 },
-  kafkaScramUsersPerRequestMax: { env: 'STRATA_KAFKA_SCRAM_USERS_PER_REQUEST_MAX', default: DEFAULTS.kafkaScramUsersPerRequestMax, min: 1, max: 10_000 },
-  kafkaConnectionsMaxIdleMs: { env: 'STRATA_KAFKA_CONNECTIONS_MAX_IDLE_MS', default: DEFAULTS.kafkaConnectionsMaxIdleMs, min: 1_000, max: 24 * 3_600_000 },
-  kafkaGroupSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupSessionTimeoutMs, min: LIMITS.groupTimeoutMinMs, max: LIMITS.groupTimeoutMaxMs },
   saslSessionLifetimeMs: { env: 'STRATA_SASL_SESSION_LIFETIME_MS', default: DEFAULTS.saslSessionLifetimeMs, min: 0, max: 7 * 24 * 3_600_000 },
   scramIterations: { env: 'STRATA_SCRAM_ITERATIONS', default: DEFAULTS.scramIterations, min: 4096, max: 1_000_000 },
   authFailuresMax: { env: 'STRATA_AUTH_FAILURES_MAX', default: DEFAULTS.authFailuresMax, min: 1, max: 1_000_000 },
@@ -426,14 +370,6 @@ export const INT_SETTINGS = {
   eventsKeptBytesMax: { env: 'STRATA_EVENTS_KEPT_BYTES_MAX', default: DEFAULTS.eventsKeptBytesMax, min: 64 * 1024, max: 256 * MiB },
   eventsPeerTimeoutMs: { env: 'STRATA_EVENTS_PEER_TIMEOUT_MS', default: DEFAULTS.eventsPeerTimeoutMs, min: 100, max: 60_000 },
   eventsPeerReplyBytesMax: { env: 'STRATA_EVENTS_PEER_REPLY_BYTES_MAX', default: DEFAULTS.eventsPeerReplyBytesMax, min: 64 * 1024, max: 256 * MiB },
-  kafkaGroupInitialRebalanceDelayMs: { env: 'STRATA_KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS', default: DEFAULTS.kafkaGroupInitialRebalanceDelayMs, min: 0, max: 300_000 },
-  kafkaGroupMinSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupMinSessionTimeoutMs, min: 100, max: 3_600_000 },
-  kafkaGroupMaxSessionTimeoutMs: { env: 'STRATA_KAFKA_GROUP_MAX_SESSION_TIMEOUT_MS', default: DEFAULTS.kafkaGroupMaxSessionTimeoutMs, min: 100, max: 3_600_000 },
-  kafkaGroupProtocolsMax: { env: 'STRATA_KAFKA_GROUP_PROTOCOLS_MAX', default: DEFAULTS.kafkaGroupProtocolsMax, min: 1, max: 1_000 },
-  // Stored base64 in the coordinator: together under @strata/coord's LIMITS.classicMemberBytesMax (4 Mi characters).
-  kafkaGroupMemberMetadataMaxBytes: { env: 'STRATA_KAFKA_GROUP_MEMBER_METADATA_MAX_BYTES', default: DEFAULTS.kafkaGroupMemberMetadataMaxBytes, min: 1024, max: MiB },
-  kafkaGroupAssignmentMaxBytes: { env: 'STRATA_KAFKA_GROUP_ASSIGNMENT_MAX_BYTES', default: DEFAULTS.kafkaGroupAssignmentMaxBytes, min: 1024, max: 2 * MiB },
-  kafkaGroupTakeoverIntervalMs: { env: 'STRATA_KAFKA_GROUP_TAKEOVER_INTERVAL_MS', default: DEFAULTS.kafkaGroupTakeoverIntervalMs, min: 100, max: 300_000 },
 } as const satisfies Record<string, IntSetting>;
 
 export const STRING_SETTINGS = {

@@ -100,6 +100,10 @@ export interface GroupsConfig {
   expiryIntervalMs: number;
   /** Groups one pass visits at most. */
   expiryGroupsPerPass: number;
+  /** The in-process coordinator's offsets log: longest wait (ms) for a commit's fdatasync. */
+  offsetsFlushIntervalMs: number;
+  /** The in-process coordinator's offsets log: bytes of a file before it rolls. */
+  offsetsLogRollBytes: number;
 }
 
 export interface BrokerConfig {
