@@ -108,3 +108,50 @@ export function crc32cRange(data: Uint8Array, start: number, end: number): numbe
   }
   return crc32cRangeJs(data, start, end);
 }
+
+// Combining two CRCs (zlib's crc32_combine, for the Castagnoli polynomial): the CRC of a ++ b from
+// crc(a), crc(b) and b's length, in O(log length) without reading b again. A segment upload checks
+// each batch's CRC and needs the CRC of all the data: with this, it reads the bytes once (issue #16).
+
+/** The Castagnoli polynomial, bit-reflected (x^32 implied). */
+const POLY_REFLECTED = 0x82f63b78;
+
+/** a * b modulo the polynomial, both reflected (bit 31 is x^0). */
+function multiplyModPoly(a: number, b: number): number {
+  let product = 0;
+  for (let m = 0x80000000; m !== 0; m >>>= 1) {
+    if ((a & m) !== 0) {
+      product ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    b = b & 1 ? (b >>> 1) ^ POLY_REFLECTED : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, k = 0..63: enough for any safe-integer length (k = 3 + log2 bytes). */
+const X_POW_2K = ((): Uint32Array => {
+  const table = new Uint32Array(64);
+  let p = 0x40000000; // x^1
+  for (let k = 0; k < table.length; k++) {
+    table[k] = p;
+    p = multiplyModPoly(p, p);
+  }
+  return table;
+})();
+
+/** x^(8 * bytes) modulo the polynomial: what appending `bytes` zero bytes multiplies a CRC by. */
+function xPowBytes(bytes: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3; // 8 = 2^3 bits per byte
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) p = multiplyModPoly(X_POW_2K[k]!, p);
+  }
+  return p;
+}
+
+/** CRC-32C of a ++ b, from crc32c(a), crc32c(b) and b's length in bytes. */
+export function crc32cCombine(crcA: number, crcB: number, bytesB: number): number {
+  if (!Number.isSafeInteger(bytesB) || bytesB < 0) throw new RangeError(`crc32cCombine: bytesB ${bytesB} is not a length`);
+  return (multiplyModPoly(xPowBytes(bytesB), crcA) ^ crcB) >>> 0;
+}

@@ -19,7 +19,7 @@ export {
   writeVarlong,
 } from './varint.js';
 
-export { crc32c, crc32cJs, crc32cNative, crc32cEngine } from './crc32c.js';
+export { crc32c, crc32cCombine, crc32cJs, crc32cNative, crc32cEngine } from './crc32c.js';
 export type { Crc32cFunction } from './crc32c.js';
 
 export { murmur2, partitionForKey, toPositive } from './murmur2.js';

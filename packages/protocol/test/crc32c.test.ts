@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { crc32c, crc32cEngine, crc32cJs, crc32cNative, type Crc32cFunction } from '@strata/protocol';
+import { crc32c, crc32cCombine, crc32cEngine, crc32cJs, crc32cNative, type Crc32cFunction } from '@strata/protocol';
 import { prng, randomBytes } from './helpers.js';
 
 // Every engine must agree with the published CRC-32C check values.
@@ -96,5 +96,18 @@ describe('CRC-32C without the native package', () => {
       vi.doUnmock('node:module');
       vi.resetModules();
     }
+  });
+
+  it('combines two CRCs into the CRC of the concatenation, at every length and split', () => {
+    const data = Buffer.alloc(70_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    for (const [length, split] of [[0, 0], [1, 0], [1, 1], [9, 4], [300, 21], [65_536, 21], [70_000, 35_000], [70_000, 69_999]] as const) {
+      const whole = data.subarray(0, length);
+      const a = whole.subarray(0, split);
+      const b = whole.subarray(split);
+      expect(crc32cCombine(crc32c(a), crc32c(b), b.length), `${length} split at ${split}`).toBe(crc32c(whole));
+    }
+    expect(crc32cCombine(crc32c(Buffer.from('1234')), crc32c(Buffer.from('56789')), 5)).toBe(0xe3069283);
+    expect(() => crc32cCombine(0, 0, -1)).toThrow(RangeError);
   });
 });

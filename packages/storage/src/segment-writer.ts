@@ -10,6 +10,7 @@ import {
   MIN_BATCH_LENGTH,
   StrataError,
   crc32c,
+  crc32cCombine,
   readInt64,
   writeInt64,
 } from '@strata/protocol';
@@ -72,7 +73,6 @@ export class SegmentObjectWriter {
     if (this.#position + chunk.length > MAX_SEGMENT_DATA_BYTES) {
       throw invalidRequest(`segment data exceeds ${MAX_SEGMENT_DATA_BYTES} bytes, the most a segment object indexes`);
     }
-    this.#dataCrc = crc32c(chunk, this.#dataCrc);
     let i = 0;
     while (i < chunk.length) {
       if (this.#headerFill < BATCH_HEADER_SIZE) {
@@ -180,6 +180,8 @@ export class SegmentObjectWriter {
     this.#batchLastOffset = baseOffset + lastOffsetDelta;
     this.#recordCount += recordCount;
     this.#storedCrc = h.readUInt32BE(BatchField.crc);
+    // The data CRC takes the bytes the batch CRC does not cover here, the rest at the batch's end.
+    this.#dataCrc = crc32c(h.subarray(0, BatchField.attributes), this.#dataCrc);
     this.#batchCrc = crc32c(h.subarray(BatchField.attributes, BATCH_HEADER_SIZE));
     this.#bodyRemaining = BATCH_LOG_OVERHEAD + batchLength - BATCH_HEADER_SIZE;
     if (this.#bodyRemaining === 0) this.#onBatchEnd();
@@ -192,6 +194,8 @@ export class SegmentObjectWriter {
         `segment data byte ${this.#batchStart}: batch CRC mismatch (stored 0x${hex(this.#storedCrc)}, computed 0x${hex(this.#batchCrc)})`,
       );
     }
+    // One pass over the bytes: the data CRC is the batch CRC joined on, not a second scan (issue #16).
+    this.#dataCrc = crc32cCombine(this.#dataCrc, this.#batchCrc, this.#position - this.#batchStart - BatchField.attributes);
     this.#batchCount++;
     this.#bytesSinceIndexEntry += this.#position - this.#batchStart;
     this.#nextOffset = this.#batchLastOffset + 1;

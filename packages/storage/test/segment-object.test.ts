@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeRecordBatches, encodeRecordBatch, scanValidPrefix, setBaseOffset, type BatchFrame, type RecordInput } from '@strata/protocol';
+import { crc32c, decodeRecordBatches, encodeRecordBatch, scanValidPrefix, setBaseOffset, type BatchFrame, type RecordInput } from '@strata/protocol';
 import {
   LocalDirObjectStore,
   SEGMENT_FOOTER_BYTES,
@@ -110,6 +110,8 @@ describe('segment object writer', () => {
       recordCount: segment.records.length,
       maxTimestamp: Math.max(...segment.records.map((r) => r.timestamp)),
       indexIntervalBytes: INTERVAL,
+      // Joined from the batch CRCs, not a second scan: still the CRC-32C of every data byte.
+      dataCrc: crc32c(segment.data),
     });
     // About one entry per interval, and the first batch always.
     expect(footer.offsetIndexCount).toBeGreaterThanOrEqual(Math.floor(segment.data.length / (INTERVAL + 1600)));

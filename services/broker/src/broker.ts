@@ -24,6 +24,7 @@ import { startInternalServer, type InternalServer } from './cluster/internal-ser
 import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
+import { raiseMallocThresholds } from './malloc-thresholds.js';
 import type { BrokerContext, BrokerState } from './context.js';
 import { clusterHandlers } from './http/handlers/cluster.js';
 import { userHandlers } from './http/handlers/users.js';
@@ -59,14 +60,14 @@ import { buildOpenApiDocument } from './http/openapi.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { registerPrivatePath } from './redact.js';
 import { META_DIR } from './topics/metadata-store.js';
-
-/** The disk reserve's file under `<dataDir>/__strata` (disk-monitor.ts). */
-const DISK_RESERVE_FILE = 'disk-reserve';
 import { importDataDir } from './startup/import-data-dir.js';
 import { restoreFromBucket } from './startup/restore-from-bucket.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
 import { createObjectStore } from './tiering/object-store-factory.js';
 import { Tiering } from './tiering/tiering.js';
+
+/** The disk reserve's file under `<dataDir>/__strata` (disk-monitor.ts). */
+const DISK_RESERVE_FILE = 'disk-reserve';
 
 export interface Broker {
   /** The URL clients reach this broker at. */
@@ -114,7 +115,7 @@ export async function startBroker(config: BrokerConfig, deps: BrokerDependencies
   const logger = recordingErrors(deps.logger ?? createLogger({ level: config.logLevel, base: { brokerId: config.brokerId } }), events);
   logger.info('broker starting', { config: describeConfig(config) });
   if (config.notInThisBuild.length > 0) logger.warn('replication is not in this build: these settings are ignored', { settings: config.notInThisBuild });
-
+  raiseMallocThresholds(); // before the first request body: malloc-thresholds.ts says why
   await mkdir(config.dataDir, { recursive: true });
   registerPrivatePath(config.dataDir);
   if (config.objectStore.kind === 'local') registerPrivatePath(config.objectStore.dir);
@@ -489,9 +490,7 @@ async function startOnLockedDataDir(
   };
 
   return {
-    get url() {
-      return url;
-    },
+    get url() { return url; },
     port,
     clusterId,
     config,
