@@ -10,9 +10,9 @@ import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ObjectStore } from '@strata/storage';
 import { Counter } from 'prom-client';
-import { MemoryCoordinator, RedisCoordinator, type Coordinator } from '@strata/coord';
+import type { Coordinator } from '@strata/coord';
 import { FileHandleCache } from '@strata/log';
-import { isStrataError, StrataError } from '@strata/protocol';
+import { StrataError } from '@strata/protocol';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterNode } from './cluster/cluster-node.js';
@@ -21,7 +21,7 @@ import { Authorizer } from './auth/authorizer.js';
 import { Forwarder } from './cluster/forwarder.js';
 import { httpOrigin } from './http/origin.js';
 import { startInternalServer, type InternalServer } from './cluster/internal-server.js';
-import { describeConfig, redactUrl, type BrokerConfig } from './config.js';
+import { describeConfig, type BrokerConfig } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DiskMonitor } from './disk-monitor.js';
 import { raiseMallocThresholds } from './malloc-thresholds.js';
@@ -43,10 +43,10 @@ import { ROUTES, type RouteId } from './http/routes.js';
 import { createRequestListener } from './http/server.js';
 import { ConsoleAssets } from './http/console-assets.js';
 import { schemeOf } from './security/http-server.js';
-import { TlsMaterial, readPemFile } from './security/tls.js';
+import { TlsMaterial } from './security/tls.js';
 import { brokerIdentity } from './security/broker-identity.js';
 import { BrowserGuard } from './http/browser-guard.js';
-import { connectionLimits, exists, urlHost, withPort } from './startup/listen.js';
+import { connectionLimits, urlHost, withPort } from './startup/listen.js';
 import { QuotaManager } from './quotas/quota-manager.js';
 import { quotaHandlers } from './http/handlers/quotas.js';
 import { startPublicListeners } from './startup/public-listeners.js';
@@ -61,6 +61,7 @@ import { PartitionWaiters } from './partition-waiters.js';
 import { registerPrivatePath } from './redact.js';
 import { META_DIR } from './topics/metadata-store.js';
 import { importDataDir } from './startup/import-data-dir.js';
+import { openCoordinator } from './startup/open-coordinator.js';
 import { restoreFromBucket } from './startup/restore-from-bucket.js';
 import { TopicRegistry, type PartitionHandle } from './topics/topic-registry.js';
 import { createObjectStore } from './tiering/object-store-factory.js';
@@ -148,40 +149,8 @@ async function startOnLockedDataDir(
     tls.watch();
     undo.push(async () => tls.close());
   }
-  const coordDir = join(config.dataDir, META_DIR, 'coord');
-  // Created now (a fresh data dir): the one case where the bucket may fill it (below).
-  const freshCoordinator = deps.coordinator === undefined && clusterConfig.redisUrl === '' && !(await exists(join(coordDir, 'cluster.json')));
-  let memory: MemoryCoordinator | null = null;
-  let coordinator: Coordinator;
-  if (deps.coordinator !== undefined) coordinator = deps.coordinator;
-  else if (clusterConfig.redisUrl !== '') {
-    coordinator = await RedisCoordinator.connect({
-      url: clusterConfig.redisUrl,
-      ...(clusterConfig.redisCaFile === '' ? {} : { redis: { tls: { ca: (await readPemFile('STRATA_REDIS_CA_FILE', clusterConfig.redisCaFile))! } } }),
-      prefix: clusterConfig.redisPrefix,
-      leaseTtlMaxMs: clusterConfig.leaseTtlMs,
-      // Every broker of a cluster runs with the same lease TTL: the quarantine after a Redis restart covers it.
-      restartQuarantineMs: clusterConfig.leaseTtlMs,
-      groupLimits: config.groups.limits,
-    }).catch((e: unknown) => {
-      // Marked, so `strata serve` can say how to get a Redis running; the cause keeps the client's error.
-      const redisUrl = redactUrl(clusterConfig.redisUrl);
-      throw new StrataError(isStrataError(e) ? e.code : 'STORAGE_ERROR', `cannot reach Redis at ${redisUrl} (STRATA_REDIS_URL): ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-        details: { coordinatorUnreachable: 'redis', redisUrl },
-      });
-    });
-    logger.info('coordinator connected', { coordinator: coordinator.description, redis: redactUrl(clusterConfig.redisUrl) });
-  } else {
-    // No restart quarantine: the engine keeps no lease of another process, only this broker's own.
-    coordinator = memory = await MemoryCoordinator.open({
-      dir: coordDir,
-      leaseTtlMaxMs: clusterConfig.leaseTtlMs,
-      groupLimits: config.groups.limits,
-      offsetsFlushIntervalMs: config.groups.offsetsFlushIntervalMs,
-      offsetsLogRollBytes: config.groups.offsetsLogRollBytes,
-    });
-  }
+  const opened = deps.coordinator === undefined ? await openCoordinator(config, logger) : { coordinator: deps.coordinator, memory: null, fresh: false };
+  const { coordinator, memory } = opened;
   if (deps.coordinator === undefined) undo.push(() => coordinator.close());
   // An older release's data dir: its topics, manifests and cluster id go into the engine, once.
   const imported = memory !== null && (await importDataDir({ dataDir: config.dataDir, coordinator: memory, brokerId: config.brokerId, logger }));
@@ -240,7 +209,7 @@ async function startOnLockedDataDir(
   });
   undo.push(() => tiering.stop(0));
   // A single node on an empty data dir starts from what the bucket holds.
-  if (memory !== null && freshCoordinator && !imported) await restoreFromBucket({ tiering, coordinator: memory, brokerId: config.brokerId, logger });
+  if (memory !== null && opened.fresh && !imported) await restoreFromBucket({ tiering, coordinator: memory, brokerId: config.brokerId, logger });
   const registry: TopicRegistry = new TopicRegistry({
     dataDir: config.dataDir,
     store: tiering.bucketBackedMetadata(new CoordinatorMetadataStore(coordinator)),
