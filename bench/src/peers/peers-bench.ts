@@ -161,7 +161,7 @@ function interferenceRows(trials: InterferenceTrial[]): Row[] {
       'replay MB/s': spread(ts.map((t) => t.replayMbPerS)),
       // The broker's own view of the busy window: loop delay p99/max, GC ms, CPU in cores.
       'broker busy: loop p99/max ms': `${spread(ts.map((t) => t.busy.loopDelayP99Ms))} / ${spread(ts.map((t) => t.busy.loopDelayMaxMs))}`,
-      'broker busy: GC ms, cores': `${spread(ts.map((t) => t.busy.gcMs), 0)}, ${spread(ts.map((t) => t.busy.cores), 2)}`,
+      'broker busy: GC ms, cores, bucket B per served B': `${spread(ts.map((t) => t.busy.gcMs), 0)}, ${spread(ts.map((t) => t.busy.cores), 2)}, ${spread(ts.map((t) => t.busy.bucketBytesPerServedByte), 2)}`,
       'load generator busy/alone: loop p99 ms': `${spread(ts.map((t) => t.busy.clientLoopDelayP99Ms))} / ${spread(ts.map((t) => t.alone.clientLoopDelayP99Ms))}`,
       'broker alone: loop p99 ms, cores': `${spread(ts.map((t) => t.alone.loopDelayP99Ms))}, ${spread(ts.map((t) => t.alone.cores), 2)}`,
     }));

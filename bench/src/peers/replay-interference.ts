@@ -50,6 +50,8 @@ export interface BrokerWindow {
    * p99 the broker did not cause shows here (the generator shares core 0 with s3rver and the reader).
    */
   clientLoopDelayP99Ms: number;
+  /** Bytes fetched from the bucket per byte a fetch served from it (above 1: chunks read ahead were evicted unread). */
+  bucketBytesPerServedByte: number;
   /** The window on CLOCK_MONOTONIC in µs (process.hrtime's clock and a --cpu-prof's), to cut a profile to it. */
   monotonicUs: [number, number];
 }
@@ -144,7 +146,7 @@ async function trial(s3: S3Server, { build, broker, ends }: Target, pinned: bool
 
 /** Runs `measure` and reports what the broker saw meanwhile: a scrape before resets the event-loop histogram. */
 async function observed<T>(broker: BrokerProcess, measure: () => Promise<T>): Promise<{ result: T; window: BrokerWindow }> {
-  const gcBefore = (await scrape(broker.url)).gcSeconds;
+  const before = await scrape(broker.url);
   const cpuBefore = cpuSeconds(broker.pid!);
   const clientLoopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   clientLoopDelay.enable();
@@ -160,7 +162,8 @@ async function observed<T>(broker: BrokerProcess, measure: () => Promise<T>): Pr
     window: {
       loopDelayP99Ms: after.loopDelayP99Seconds * 1000,
       loopDelayMaxMs: after.loopDelayMaxSeconds * 1000,
-      gcMs: (after.gcSeconds - gcBefore) * 1000,
+      gcMs: (after.gcSeconds - before.gcSeconds) * 1000,
+      bucketBytesPerServedByte: (after.bucketBytes - before.bucketBytes) / (after.servedBytes - before.servedBytes),
       cores: cpu / wallSeconds,
       clientLoopDelayP99Ms: clientLoopDelay.percentile(99) / 1e6,
       monotonicUs: [Number(started / 1000n), Number(ended / 1000n)],
@@ -168,18 +171,30 @@ async function observed<T>(broker: BrokerProcess, measure: () => Promise<T>): Pr
   };
 }
 
-async function scrape(url: string): Promise<{ loopDelayP99Seconds: number; loopDelayMaxSeconds: number; gcSeconds: number }> {
+interface Scrape {
+  loopDelayP99Seconds: number;
+  loopDelayMaxSeconds: number;
+  gcSeconds: number;
+  bucketBytes: number;
+  servedBytes: number;
+}
+
+async function scrape(url: string): Promise<Scrape> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let loopDelayP99Seconds = NaN;
   let loopDelayMaxSeconds = NaN;
   let gcSeconds = 0;
+  let bucketBytes = 0;
+  let servedBytes = 0;
   for (const line of text.split('\n')) {
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (line.startsWith('nodejs_eventloop_lag_p99_seconds')) loopDelayP99Seconds = value;
     else if (line.startsWith('nodejs_eventloop_lag_max_seconds')) loopDelayMaxSeconds = value;
     else if (line.startsWith('nodejs_gc_duration_seconds_sum')) gcSeconds += value;
+    else if (line.startsWith('strata_tier_cache_fetched_bytes_total')) bucketBytes = value;
+    else if (line.startsWith('strata_tier_remote_read_bytes_total')) servedBytes = value;
   }
-  return { loopDelayP99Seconds, loopDelayMaxSeconds, gcSeconds };
+  return { loopDelayP99Seconds, loopDelayMaxSeconds, gcSeconds, bucketBytes, servedBytes };
 }
 
 /** Runs `measure` while a replay reader process (pinned to `cores`) reads the backlog at full speed. */
