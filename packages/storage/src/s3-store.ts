@@ -297,7 +297,7 @@ export class S3ObjectStore implements ObjectStore {
       }
       if (out.Body === undefined) throw new StorageError(`${this.description} get ${key}: the response has no body`, { retriable: true });
       let body: Buffer;
-      if (out.ContentLength !== undefined && isAsyncIterable(out.Body)) {
+      if (out.ContentLength !== undefined && out.Body instanceof Readable) {
         body = await readAnnouncedBody(out.Body, out.ContentLength, `${this.description} get ${key}`, signal, options?.into);
       } else {
         const bytes = await out.Body.transformToByteArray();
@@ -470,9 +470,4 @@ function abortOn(stream: Readable): AbortSignal {
   const controller = new AbortController();
   stream.once('error', (e) => controller.abort(isStrataError(e) ? e : new StorageError(`reading the body failed: ${errorMessage(e)}`, { retriable: false, cause: e })));
   return controller.signal;
-}
-
-/** In Node the SDK's body is a Readable, which iterates as Buffers; anything else takes the SDK's own path. */
-function isAsyncIterable(body: unknown): body is AsyncIterable<Uint8Array> {
-  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }

@@ -1,9 +1,10 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { isStrataError } from '@strata/protocol';
 import { readAnnouncedBody } from '../src/response-body.js';
 
-async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
-  for (const part of parts) yield Buffer.from(part);
+function chunks(...parts: string[]): Readable {
+  return Readable.from(parts.map((part) => Buffer.from(part)));
 }
 
 describe('readAnnouncedBody', () => {
@@ -31,12 +32,12 @@ describe('readAnnouncedBody', () => {
     expect(into.toString()).toBe('abcde...');
     const attempt = new AbortController();
     const reused = Buffer.alloc(8, 0x2e);
-    async function* abortedAfterFirst(): AsyncIterable<Uint8Array> {
+    async function* abortedAfterFirst(): AsyncIterable<Buffer> {
       yield Buffer.from('xy');
       attempt.abort(new Error('timed out'));
       yield Buffer.from('zz');
     }
-    await expect(readAnnouncedBody(abortedAfterFirst(), 4, 'get k', attempt.signal, reused)).rejects.toThrow(/timed out/);
+    await expect(readAnnouncedBody(Readable.from(abortedAfterFirst()), 4, 'get k', attempt.signal, reused)).rejects.toThrow(/timed out/);
     expect(reused.toString()).toBe('xy......');
   });
 
