@@ -111,11 +111,11 @@ export class ChunkCachingStore {
     const size = this.#sizes.get(key);
     const range = options.range;
     if (size === undefined || range === undefined) return this.#store.get(key, options);
-    const lent = await this.#read(key, range, size, options.signal);
+    const read = await this.#read(key, range, size, options.signal, false);
     // The answer may outlive every eviction: a chunk it is a view of is never recycled.
-    if (lent.view) lent.chunks[0]!.backing = null;
-    lent.release();
-    return lent.bytes;
+    if (read.view) read.chunks[0]!.backing = null;
+    read.release();
+    return read.bytes;
   }
 
   /** As get, for a registered object: the answer's memory is the cache's until `release` gives it back. */
@@ -125,16 +125,23 @@ export class ChunkCachingStore {
       const bytes = await this.#store.get(key, options);
       return bytes === null ? null : { bytes, release: noRelease };
     }
-    const lent = await this.#read(key, options.range, size, options.signal);
-    if (!lent.view) lent.release(); // a copy: the chunks are not needed any more
-    return { bytes: lent.bytes, release: lent.view ? lent.release : noRelease };
+    const { bytes, release } = await this.#read(key, options.range, size, options.signal, true);
+    return { bytes, release };
   }
 
   /**
-   * The range's bytes, holding every chunk it touched until `release` (once; later calls do nothing).
-   * `view`: the bytes are a view of the one chunk, not a copy.
+   * The range's bytes, and `release` (once; later calls do nothing). `view`: the bytes are a view of
+   * the one chunk they lie in, held until release. Otherwise a copy joined from several chunks,
+   * which are let go at once; when `lend` and it fits, the copy is in a recycled buffer, given
+   * back by release.
    */
-  async #read(key: string, range: ByteRange, size: number, signal: AbortSignal | undefined): Promise<{ bytes: Buffer; chunks: Chunk[]; view: boolean; release: () => void }> {
+  async #read(
+    key: string,
+    range: ByteRange,
+    size: number,
+    signal: AbortSignal | undefined,
+    lend: boolean,
+  ): Promise<{ bytes: Buffer; chunks: Chunk[]; view: boolean; release: () => void }> {
     const end = Math.min(range.end, size - 1);
     if (range.start > end) return { bytes: Buffer.alloc(0), chunks: [], view: false, release: noRelease };
     const { chunkBytes } = this.#options;
@@ -149,16 +156,16 @@ export class ChunkCachingStore {
     }
     // A chunk that failed or was given up on stays held: never recycled, only garbage collected.
     const chunks = await Promise.all(needed);
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
+    const letGoOfChunks = once(() => {
       for (const chunk of chunks) this.#letGo(chunk);
-    };
+    });
     const offset = range.start - first * chunkBytes;
     const length = end - range.start + 1;
-    if (chunks.length === 1) return { bytes: chunks[0]!.bytes.subarray(offset, offset + length), chunks, view: true, release };
-    return { bytes: joinRange(chunks.map((c) => c.bytes), offset, length), chunks, view: false, release };
+    if (chunks.length === 1) return { bytes: chunks[0]!.bytes.subarray(offset, offset + length), chunks, view: true, release: letGoOfChunks };
+    const into = lend && length <= chunkBytes ? (this.#freeBuffers.pop() ?? Buffer.allocUnsafeSlow(chunkBytes)) : undefined;
+    const bytes = joinRange(chunks.map((c) => c.bytes), offset, length, into);
+    letGoOfChunks();
+    return { bytes, chunks, view: false, release: into === undefined ? noRelease : once(() => this.#recycle(into)) };
   }
 
   /** The chunk, held for the caller when `hold` (the caller lets go of it with #letGo). */
@@ -267,13 +274,26 @@ export class ChunkCachingStore {
 
 function noRelease(): void {}
 
+/** `action` the first time the answer is called, nothing after: a release called twice must not hand a buffer out twice. */
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    action();
+  };
+}
+
 function objectKeyOf(chunkKey: string): string {
   return chunkKey.slice(0, chunkKey.lastIndexOf('#'));
 }
 
-/** `length` bytes from `offset` of the parts laid end to end: copies only what the read asked for, not whole chunks. */
-function joinRange(parts: readonly Buffer[], offset: number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(length);
+/**
+ * `length` bytes from `offset` of the parts laid end to end: copies only what the read asked for,
+ * not whole chunks; into `into` when given (it holds `length` bytes at least).
+ */
+function joinRange(parts: readonly Buffer[], offset: number, length: number, into?: Buffer): Buffer {
+  const out = into === undefined ? Buffer.allocUnsafe(length) : into.subarray(0, length);
   let written = 0;
   let skip = offset;
   for (const part of parts) {
