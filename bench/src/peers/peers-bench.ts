@@ -163,6 +163,7 @@ function interferenceRows(trials: InterferenceTrial[]): Row[] {
       'broker busy: loop p99/max ms': `${spread(ts.map((t) => t.busy.loopDelayP99Ms))} / ${spread(ts.map((t) => t.busy.loopDelayMaxMs))}`,
       'broker busy: GC ms, cores, bucket B per served B': `${spread(ts.map((t) => t.busy.gcMs), 0)}, ${spread(ts.map((t) => t.busy.cores), 2)}, ${spread(ts.map((t) => t.busy.bucketBytesPerServedByte), 2)}`,
       'load generator busy/alone: loop p99 ms': `${spread(ts.map((t) => t.busy.clientLoopDelayP99Ms))} / ${spread(ts.map((t) => t.alone.clientLoopDelayP99Ms))}`,
+      'broker main thread busy: ran / waited for a core': `${spread(ts.map((t) => t.busy.mainThreadRunShare), 2)} / ${spread(ts.map((t) => t.busy.mainThreadWaitShare), 2)}`,
       'broker alone: loop p99 ms, cores': `${spread(ts.map((t) => t.alone.loopDelayP99Ms))}, ${spread(ts.map((t) => t.alone.cores), 2)}`,
     }));
 }

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { BrokerProcess, S3Server } from '@strata/test';
 import { createTopic, produceBytes, produceLatency, waitSettled } from '../tier-bench.js';
-import { allCores, canPin, cpuSeconds, pin } from './processes.js';
+import { allCores, canPin, cpuSeconds, mainThreadSchedMs, pin } from './processes.js';
 
 const MiB = 1024 * 1024;
 const BACKLOG_BYTES = 160 * MiB;
@@ -45,6 +45,12 @@ export interface BrokerWindow {
   gcMs: number;
   /** CPU the broker used, in cores (CPU seconds / wall seconds). */
   cores: number;
+  /**
+   * Share of the window the broker's main thread ran, and the share it was runnable but waited
+   * for a core (the scheduler's run queue): the second is contention, not the broker's own work.
+   */
+  mainThreadRunShare: number;
+  mainThreadWaitShare: number;
   /**
    * Event-loop delay p99 of this process, the load generator: a produce it times includes it, so a
    * p99 the broker did not cause shows here (the generator shares core 0 with s3rver and the reader).
@@ -148,6 +154,7 @@ async function trial(s3: S3Server, { build, broker, ends }: Target, pinned: bool
 async function observed<T>(broker: BrokerProcess, measure: () => Promise<T>): Promise<{ result: T; window: BrokerWindow }> {
   const before = await scrape(broker.url);
   const cpuBefore = cpuSeconds(broker.pid!);
+  const schedBefore = mainThreadSchedMs(broker.pid!);
   const clientLoopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   clientLoopDelay.enable();
   const started = process.hrtime.bigint();
@@ -156,6 +163,7 @@ async function observed<T>(broker: BrokerProcess, measure: () => Promise<T>): Pr
   clientLoopDelay.disable();
   const wallSeconds = Number(ended - started) / 1e9;
   const cpu = cpuSeconds(broker.pid!) - cpuBefore;
+  const schedAfter = mainThreadSchedMs(broker.pid!);
   const after = await scrape(broker.url);
   return {
     result,
@@ -165,6 +173,8 @@ async function observed<T>(broker: BrokerProcess, measure: () => Promise<T>): Pr
       gcMs: (after.gcSeconds - before.gcSeconds) * 1000,
       bucketBytesPerServedByte: (after.bucketBytes - before.bucketBytes) / (after.servedBytes - before.servedBytes),
       cores: cpu / wallSeconds,
+      mainThreadRunShare: (schedAfter.runMs - schedBefore.runMs) / 1000 / wallSeconds,
+      mainThreadWaitShare: (schedAfter.waitMs - schedBefore.waitMs) / 1000 / wallSeconds,
       clientLoopDelayP99Ms: clientLoopDelay.percentile(99) / 1e6,
       monotonicUs: [Number(started / 1000n), Number(ended / 1000n)],
     },
