@@ -185,9 +185,19 @@ async function startReplayTarget(s3: S3Server, build: ReplayTarget['build'], cli
   };
 }
 
+/** The broker's garbage collections so far, by kind (prom-client's nodejs_gc_duration_seconds). */
+async function gcCounts(url: string): Promise<{ minor: number; major: number }> {
+  const counts = { minor: 0, major: 0 };
+  for (const line of (await (await fetch(`${url}/metrics`)).text()).split('\n')) {
+    const match = /^nodejs_gc_duration_seconds_count\{kind="(minor|major)"\} (\S+)/.exec(line);
+    if (match) counts[match[1] as 'minor' | 'major'] = Number(match[2]);
+  }
+  return counts;
+}
+
 /** Replay through each build's broker beside raw GetObject of the same objects, alternated, ROUNDS times. */
 async function replayRows(s3: S3Server, targets: ReplayTarget[]): Promise<Row[]> {
-  const runs = new Map(targets.map((t) => [t.build, { via: [] as number[], raw: [] as number[], ratio: [] as number[] }]));
+  const runs = new Map(targets.map((t) => [t.build, { via: [] as number[], raw: [] as number[], ratio: [] as number[], minorGcs: [] as number[], majorGcs: [] as number[] }]));
   const mbPerS = (r: LoadResult): number => r.bytes / r.seconds / 1e6;
   for (let r = 0; r < ROUNDS; r++) {
     for (const target of r % 2 === 0 ? targets : [...targets].reverse()) {
@@ -196,7 +206,15 @@ async function replayRows(s3: S3Server, targets: ReplayTarget[]): Promise<Row[]>
       let via = 0;
       for (const side of r % 2 === 0 ? ['raw', 'via'] : ['via', 'raw']) {
         if (side === 'raw') raw = mbPerS(await rawGets(s3, `${target.prefix}/topics/backlog/`, BACKLOG_PARTITIONS));
-        else via = mbPerS(await replay(target.broker.url, 'backlog', target.remoteEnds));
+        else {
+          const gcBefore = await gcCounts(target.broker.url);
+          const result = await replay(target.broker.url, 'backlog', target.remoteEnds);
+          const gcAfter = await gcCounts(target.broker.url);
+          via = mbPerS(result);
+          const gib = result.bytes / 1024 / MiB;
+          run.minorGcs.push((gcAfter.minor - gcBefore.minor) / gib);
+          run.majorGcs.push((gcAfter.major - gcBefore.major) / gib);
+        }
       }
       run.via.push(via);
       run.raw.push(raw);
@@ -209,6 +227,8 @@ async function replayRows(s3: S3Server, targets: ReplayTarget[]): Promise<Row[]>
     return {
       name: `${target.build === 'before' ? 'before (STRATA_BENCH_BEFORE): ' : ''}replay the 160 MiB backlog from the bucket (${target.segments} segment objects, ${BACKLOG_PARTITIONS} readers), ${ROUNDS} rounds`,
       'strata MB/s': spread(run.via),
+      // The broker's collections per GiB replayed: what its per-read allocations cost it.
+      'broker GCs/GiB minor, major': `${spread(run.minorGcs, 0)}, ${spread(run.majorGcs, 0)}`,
       'baseline MB/s': spread(run.raw),
       ratio: `${round(median(run.ratio), 2)} (per round ${run.ratio.map((x) => round(x, 2)).join(', ')})`,
       note: 'baseline: GetObject of the same objects, same SDK, same parallelism, beside it in each round',
