@@ -5,13 +5,19 @@
  * - produce p99 with and without a concurrent replay (target: at most 10% higher);
  * - S3 PUT requests per GiB ingested at default settings (target <= 20).
  * The object store is s3rver (a real S3 HTTP server) on loopback; MinIO is what users run.
+ * The replay and its raw baseline alternate over STRATA_BENCH_ROUNDS (3) rounds; with
+ * STRATA_BENCH_BEFORE (a built checkout) that build's broker replays its own copy of the backlog
+ * (another prefix, the same s3rver) in the same rounds. STRATA_BENCH_TIER_SECTIONS
+ * (replay,interference,puts by default) picks the measurements.
  */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
+import { join } from 'node:path';
 import { BrokerProcess, S3Server } from '@strata/test';
 import { encodeRecordBatch } from '@strata/protocol';
 import { quantile, runLoad, type LoadResult } from './load.js';
 import type { Row } from './broker-bench.js';
+import { median, spread } from './stats.js';
 
 const MiB = 1024 * 1024;
 const RECORD_BATCH_TYPE = 'application/vnd.kafka.record-batch';
@@ -146,33 +152,110 @@ export async function produceLatency(url: string, topic: string, durationMs: num
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
+const ROUNDS = Math.max(3, Number(process.env.STRATA_BENCH_ROUNDS ?? 3));
+const SECTIONS = new Set((process.env.STRATA_BENCH_TIER_SECTIONS ?? 'replay,interference,puts').split(','));
+const BACKLOG_PARTITIONS = 4;
+
+interface ReplayTarget {
+  build: 'this' | 'before';
+  broker: BrokerProcess;
+  prefix: string;
+  remoteEnds: number[];
+  segments: number;
+}
+
+async function startReplayTarget(s3: S3Server, build: ReplayTarget['build'], cliMain?: string): Promise<ReplayTarget> {
+  const prefix = build === 'this' ? 'bench' : 'bench-before';
+  // A small cache, so that every replay pass really reads the bucket.
+  const broker = await BrokerProcess.start({
+    env: { ...s3.brokerEnv(prefix), STRATA_LOG_LEVEL: 'warn', STRATA_TIER_INTERVAL_MS: '100', STRATA_REMOTE_CACHE_BYTES: String(32 * MiB) },
+    ...(cliMain === undefined ? {} : { cliMain }),
+  });
+  if (SECTIONS.has('replay') || SECTIONS.has('interference')) {
+    await createTopic(broker.url, 'backlog', BACKLOG_PARTITIONS, { 'segment.bytes': 8 * MiB, 'local.retention.bytes': 0 });
+    await produceBytes(broker.url, 'backlog', BACKLOG_PARTITIONS, 160 * MiB);
+  }
+  const settled = SECTIONS.has('replay') || SECTIONS.has('interference') ? await waitSettled(broker.url, 'backlog') : { partitions: [] };
+  return {
+    build,
+    broker,
+    prefix,
+    remoteEnds: settled.partitions.map((p) => p.remoteLogEndOffset),
+    segments: settled.partitions.reduce((n, p) => n + p.remoteSegments, 0),
+  };
+}
+
+/** The broker's garbage collections so far, by kind (prom-client's nodejs_gc_duration_seconds). */
+async function gcCounts(url: string): Promise<{ minor: number; major: number }> {
+  const counts = { minor: 0, major: 0 };
+  for (const line of (await (await fetch(`${url}/metrics`)).text()).split('\n')) {
+    const match = /^nodejs_gc_duration_seconds_count\{kind="(minor|major)"\} (\S+)/.exec(line);
+    if (match) counts[match[1] as 'minor' | 'major'] = Number(match[2]);
+  }
+  return counts;
+}
+
+/** Replay through each build's broker beside raw GetObject of the same objects, alternated, ROUNDS times. */
+async function replayRows(s3: S3Server, targets: ReplayTarget[]): Promise<Row[]> {
+  const runs = new Map(targets.map((t) => [t.build, { via: [] as number[], raw: [] as number[], ratio: [] as number[], minorGcs: [] as number[], majorGcs: [] as number[] }]));
+  const mbPerS = (r: LoadResult): number => r.bytes / r.seconds / 1e6;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const target of r % 2 === 0 ? targets : [...targets].reverse()) {
+      const run = runs.get(target.build)!;
+      let raw = 0;
+      let via = 0;
+      for (const side of r % 2 === 0 ? ['raw', 'via'] : ['via', 'raw']) {
+        if (side === 'raw') raw = mbPerS(await rawGets(s3, `${target.prefix}/topics/backlog/`, BACKLOG_PARTITIONS));
+        else {
+          const gcBefore = await gcCounts(target.broker.url);
+          const result = await replay(target.broker.url, 'backlog', target.remoteEnds);
+          const gcAfter = await gcCounts(target.broker.url);
+          via = mbPerS(result);
+          const gib = result.bytes / 1024 / MiB;
+          run.minorGcs.push((gcAfter.minor - gcBefore.minor) / gib);
+          run.majorGcs.push((gcAfter.major - gcBefore.major) / gib);
+        }
+      }
+      run.via.push(via);
+      run.raw.push(raw);
+      run.ratio.push(via / raw);
+      console.error(JSON.stringify({ round: r, build: target.build, replayMbPerS: via, rawMbPerS: raw }));
+    }
+  }
+  return targets.map((target) => {
+    const run = runs.get(target.build)!;
+    return {
+      name: `${target.build === 'before' ? 'before (STRATA_BENCH_BEFORE): ' : ''}replay the 160 MiB backlog from the bucket (${target.segments} segment objects, ${BACKLOG_PARTITIONS} readers), ${ROUNDS} rounds`,
+      'strata MB/s': spread(run.via),
+      // The broker's collections per GiB replayed: what its per-read allocations cost it.
+      'broker GCs/GiB minor, major': `${spread(run.minorGcs, 0)}, ${spread(run.majorGcs, 0)}`,
+      'baseline MB/s': spread(run.raw),
+      ratio: `${round(median(run.ratio), 2)} (per round ${run.ratio.map((x) => round(x, 2)).join(', ')})`,
+      note: 'baseline: GetObject of the same objects, same SDK, same parallelism, beside it in each round',
+    };
+  });
+}
+
 export async function runTierBench(): Promise<Row[]> {
   const s3 = await S3Server.start();
   const rows: Row[] = [];
-  // A small cache, so that every replay pass really reads the bucket.
-  const broker = await BrokerProcess.start({
-    env: { ...s3.brokerEnv('bench'), STRATA_LOG_LEVEL: 'warn', STRATA_TIER_INTERVAL_MS: '100', STRATA_REMOTE_CACHE_BYTES: String(32 * MiB) },
-  });
+  const targets: ReplayTarget[] = [];
   try {
-    // Replay vs raw GetObject.
-    const partitions = 4;
-    await createTopic(broker.url, 'backlog', partitions, { 'segment.bytes': 8 * MiB, 'local.retention.bytes': 0 });
-    await produceBytes(broker.url, 'backlog', partitions, 160 * MiB);
-    const settled = await waitSettled(broker.url, 'backlog');
-    const remoteEnds = settled.partitions.map((p) => p.remoteLogEndOffset);
-    const segments = settled.partitions.reduce((n, p) => n + p.remoteSegments, 0);
-    const raw = await rawGets(s3, 'bench/topics/backlog/', partitions);
-    const viaBroker = await replay(broker.url, 'backlog', remoteEnds);
-    const raw2 = await rawGets(s3, 'bench/topics/backlog/', partitions);
-    const rawBest = raw.bytes / raw.seconds > raw2.bytes / raw2.seconds ? raw : raw2;
-    rows.push({
-      name: `replay ${round(viaBroker.bytes / MiB, 0)} MiB backlog from the bucket (${segments} segment objects, ${partitions} readers)`,
-      'strata MB/s': round(viaBroker.bytes / viaBroker.seconds / 1e6),
-      'baseline MB/s': round(rawBest.bytes / rawBest.seconds / 1e6),
-      ratio: round(viaBroker.bytes / viaBroker.seconds / (rawBest.bytes / rawBest.seconds), 2),
-      note: 'baseline: GetObject of the same objects, same SDK, same parallelism',
-    });
+    targets.push(await startReplayTarget(s3, 'this'));
+    const before = process.env.STRATA_BENCH_BEFORE;
+    if (before !== undefined && SECTIONS.has('replay')) targets.push(await startReplayTarget(s3, 'before', join(before, 'services', 'cli', 'dist', 'main.js')));
+    if (SECTIONS.has('replay')) rows.push(...(await replayRows(s3, targets)));
+    const { broker, remoteEnds } = targets[0]!;
+    if (SECTIONS.has('interference')) await interferenceRow(broker, remoteEnds, rows);
+    if (SECTIONS.has('puts')) await putsRow(broker, rows);
+  } finally {
+    for (const { broker } of targets) await broker.stop();
+    await s3.stop();
+  }
+  return rows;
+}
 
+async function interferenceRow(broker: BrokerProcess, remoteEnds: number[], rows: Row[]): Promise<void> {
     // Produce p99 with and without a concurrent replay.
     await createTopic(broker.url, 'live', 2);
     await produceLatency(broker.url, 'live', 1000); // warm-up
@@ -195,7 +278,9 @@ export async function runTierBench(): Promise<Row[]> {
       ratio: round(busy.p99Ms / quiet.p99Ms, 2),
       note: 'ratio = p99 during replay / p99 alone (target <= 1.10)',
     });
+}
 
+async function putsRow(broker: BrokerProcess, rows: Row[]): Promise<void> {
     // S3 PUTs per GiB at default settings (segment.bytes 128 MiB).
     await createTopic(broker.url, 'ingest', 1);
     const before = await metric(broker.url, /^strata_s3_requests_total\{operation="(PutObject|UploadPart|CreateMultipartUpload|CompleteMultipartUpload)"\}/);
@@ -209,11 +294,6 @@ export async function runTierBench(): Promise<Row[]> {
       'PUTs/GiB': round(puts / (uploaded / 1024 / MiB), 1),
       note: `${puts} PUT-class requests for ${round(uploaded / MiB, 0)} MiB uploaded in the window (segment objects, manifest snapshots, topic configs; target <= 20)`,
     });
-  } finally {
-    await broker.stop();
-    await s3.stop();
-  }
-  return rows;
 }
 
 async function waitSettledSealed(url: string, topic: string, segments: number): Promise<void> {

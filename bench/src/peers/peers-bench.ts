@@ -150,14 +150,20 @@ async function latencyRows(peers: Peer[]): Promise<Row[]> {
 }
 
 function interferenceRows(trials: InterferenceTrial[]): Row[] {
-  return [false, true]
-    .map((pinned) => trials.filter((t) => t.pinned === pinned))
+  const groups = (['this', 'before'] as const).flatMap((build) => [false, true].map((pinned) => trials.filter((t) => t.build === build && t.pinned === pinned)));
+  return groups
     .filter((ts) => ts.length > 0)
     .map((ts) => ({
-      name: `16 KiB batches, 2 in flight, s3rver; ${ts[0]!.pinned ? 'pinned: broker core 1, s3rver + loads core 0' : 'unpinned'}`,
+      name: `${ts[0]!.build === 'before' ? 'before (STRATA_BENCH_BEFORE): ' : ''}16 KiB batches, 2 in flight, s3rver; ${ts[0]!.pinned ? 'pinned: broker core 1, s3rver + loads core 0' : 'unpinned'}`,
       'alone p50/p99 ms': `${spread(ts.map((t) => t.aloneP50Ms), 2)} / ${spread(ts.map((t) => t.aloneP99Ms), 2)}`,
       'busy p50/p99 ms': `${spread(ts.map((t) => t.busyP50Ms), 2)} / ${spread(ts.map((t) => t.busyP99Ms), 2)}`,
       'p99 busy/alone': `${round(median(ts.map((t) => t.busyP99Ms)) / median(ts.map((t) => t.aloneP99Ms)), 2)} (per round ${ts.map((t) => round(t.busyP99Ms / t.aloneP99Ms, 2)).join(', ')})`,
       'replay MB/s': spread(ts.map((t) => t.replayMbPerS)),
+      // The broker's own view of the busy window: loop delay p99/max, GC ms, CPU in cores.
+      'broker busy: loop p99/max ms': `${spread(ts.map((t) => t.busy.loopDelayP99Ms))} / ${spread(ts.map((t) => t.busy.loopDelayMaxMs))}`,
+      'broker busy: GC ms, cores, bucket B per served B': `${spread(ts.map((t) => t.busy.gcMs), 0)}, ${spread(ts.map((t) => t.busy.cores), 2)}, ${spread(ts.map((t) => t.busy.bucketBytesPerServedByte), 2)}`,
+      'load generator busy/alone: loop p99 ms': `${spread(ts.map((t) => t.busy.clientLoopDelayP99Ms))} / ${spread(ts.map((t) => t.alone.clientLoopDelayP99Ms))}`,
+      'broker main thread busy: ran / waited for a core': `${spread(ts.map((t) => t.busy.mainThreadRunShare), 2)} / ${spread(ts.map((t) => t.busy.mainThreadWaitShare), 2)}`,
+      'broker alone: loop p99 ms, cores': `${spread(ts.map((t) => t.alone.loopDelayP99Ms))}, ${spread(ts.map((t) => t.alone.cores), 2)}`,
     }));
 }

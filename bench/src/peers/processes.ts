@@ -21,6 +21,17 @@ export function cpuSeconds(pid: number): number {
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
+/**
+ * Of a process's main thread so far: time on a CPU, and time runnable but waiting in the run queue
+ * for one (/proc/<pid>/task/<pid>/schedstat, ns; Linux with schedstats, which every distribution
+ * kernel has). The wait is CPU contention: time the thread would have run on a free core.
+ */
+export function mainThreadSchedMs(pid: number): { runMs: number; waitMs: number } {
+  const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  if (!Number.isFinite(runNs) || !Number.isFinite(waitNs)) throw new Error(`cannot read the schedstat of pid ${pid}`);
+  return { runMs: runNs! / 1e6, waitMs: waitNs! / 1e6 };
+}
+
 /** Whether `command` is on the PATH (a peer whose server is not installed is skipped, and said so). */
 export function installed(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -14,11 +14,14 @@ export {
   MIN_PART_SIZE_BYTES,
   compareKeys,
   getTail,
+  isLendingObjectStore,
 } from './object-store.js';
 export type {
   ByteRange,
   DeleteManyResult,
   GetOptions,
+  LendingObjectStore,
+  LentBytes,
   ListOptions,
   ListPage,
   ListedObject,

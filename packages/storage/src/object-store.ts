@@ -32,6 +32,30 @@ export interface GetOptions extends OperationOptions {
    * `start` at or past the end is a STORAGE_ERROR (HTTP 416), not retriable.
    */
   range?: ByteRange;
+  /**
+   * Memory to read the bytes into, when the engine can (S3 does; the local directory store does
+   * not): the answer is then a view of `into` (`answer.buffer === into.buffer`), so a caller that
+   * recycles its buffers allocates nothing per read. Used only when the answer fits in it.
+   */
+  into?: Buffer;
+}
+
+/**
+ * Bytes lent from memory the lender recycles: `release` gives it back, once nothing refers to
+ * `bytes` any more. Never calling it is safe (the memory is then garbage collected, not reused).
+ */
+export interface LentBytes {
+  bytes: Buffer;
+  release: () => void;
+}
+
+/** A store whose ranged reads can lend recycled memory instead of allocating an answer (the broker's chunk cache). */
+export interface LendingObjectStore extends ObjectStore {
+  getLent(key: string, options: GetOptions & { range: ByteRange }): Promise<LentBytes | null>;
+}
+
+export function isLendingObjectStore(store: ObjectStore): store is LendingObjectStore {
+  return typeof (store as Partial<LendingObjectStore>).getLent === 'function';
 }
 
 export interface PutStreamOptions extends OperationOptions {

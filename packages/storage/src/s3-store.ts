@@ -37,6 +37,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StrataError, isStrataError } from '@strata/protocol';
 import { StorageError, abortedError, errorMessage, invalidRequest, raceAbort, throwIfAborted } from './errors.js';
 import { normalizeStorePrefix, stripStorePrefix, validateObjectKey, withStorePrefix } from './keys.js';
+import { readAnnouncedBody } from './response-body.js';
 import { FILE_BODY_CHUNK_BYTES, fileBody, fileRangeBytes, validateFileRange, type FileRange } from './file-body.js';
 import {
   DEFAULT_PART_SIZE_BYTES,
@@ -295,8 +296,13 @@ export class S3ObjectStore implements ObjectStore {
         throw error;
       }
       if (out.Body === undefined) throw new StorageError(`${this.description} get ${key}: the response has no body`, { retriable: true });
-      const bytes = await out.Body.transformToByteArray();
-      let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let body: Buffer;
+      if (out.ContentLength !== undefined && out.Body instanceof Readable) {
+        body = await readAnnouncedBody(out.Body, out.ContentLength, `${this.description} get ${key}`, signal, options?.into);
+      } else {
+        const bytes = await out.Body.transformToByteArray();
+        body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
       if (out.ContentLength !== undefined && body.length !== out.ContentLength) {
         throw new StorageError(`${this.description} get ${key}: the body ended after ${body.length} of ${out.ContentLength} bytes`, { retriable: true });
       }

@@ -17,7 +17,7 @@ import {
 } from '@strata/protocol';
 import { StorageError, invalidRequest } from './errors.js';
 import { parseSegmentObjectKey } from './keys.js';
-import type { ObjectStore, OperationOptions } from './object-store.js';
+import { isLendingObjectStore, type ObjectStore, type OperationOptions } from './object-store.js';
 import {
   DEFAULT_TAIL_WINDOW_BYTES,
   MAX_INDEX_BYTES,
@@ -46,6 +46,11 @@ export interface SegmentReadResult {
   /** The offset after the last returned batch. */
   nextOffset: number;
   batchCount: number;
+  /**
+   * Gives `data`'s memory back when the store lent it (a LendingObjectStore); call it once nothing
+   * refers to `data`, or never (the memory is then garbage collected, not reused).
+   */
+  release: () => void;
 }
 
 export interface SegmentTimestampLookup {
@@ -146,8 +151,18 @@ export class SegmentObjectReader {
     // the holding batch's position between the two entries.
     const nextEntry = i + 1 < offsetPosition.length ? offsetPosition[i + 1]! : footer.dataBytes;
     const end = Math.min(footer.dataBytes, nextEntry + maxBytes);
-    const bytes = await fetchRange(this.store, this.key, start, end, options?.signal);
-    const batches = walkBatches(this.key, this.footer, bytes, start, footer.baseOffset + offsetRelative[i]!, false);
+    const { bytes, release } = await fetchRangeLent(this.store, this.key, start, end, options?.signal);
+    try {
+      return this.#batchesFrom(bytes, start, end, footer.baseOffset + offsetRelative[i]!, offset, maxBytes, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** read's answer from data bytes [start, end), whose first batch starts at expectedBase. */
+  #batchesFrom(bytes: Buffer, start: number, end: number, expectedBase: number, offset: number, maxBytes: number, release: () => void): SegmentReadResult {
+    const batches = walkBatches(this.key, this.footer, bytes, start, expectedBase, false);
 
     let first = -1;
     let count = 0;
@@ -167,7 +182,7 @@ export class SegmentObjectReader {
     // Skipped batches too (at most one index interval): their headers steered the walk.
     verifyBatches(this.key, bytes.subarray(0, endPosition - start), start);
     const data = bytes.subarray(first - start, endPosition - start);
-    return { data, nextOffset, batchCount: count };
+    return { data, nextOffset, batchCount: count, release };
   }
 
   /**
@@ -305,6 +320,22 @@ function verifyData(key: string, footer: SegmentFooter, index: ParsedIndexes, da
     }
   }
 }
+
+/** fetchRange in memory the store lends, when it lends (the remote read path: no allocation per read). */
+async function fetchRangeLent(store: ObjectStore, key: string, start: number, end: number, signal: AbortSignal | undefined): Promise<{ bytes: Buffer; release: () => void }> {
+  if (!isLendingObjectStore(store) || end <= start) return { bytes: await fetchRange(store, key, start, end, signal), release: noRelease };
+  const lent = await store.getLent(key, { signal, range: { start, end: end - 1 } });
+  if (lent === null) {
+    throw new StorageError(`segment object ${key} disappeared while being read`, { retriable: false, details: { key, missing: true } });
+  }
+  if (lent.bytes.length !== end - start) {
+    lent.release();
+    throw corrupt(key, `asked for bytes ${start}-${end - 1}, got ${lent.bytes.length} bytes (truncated object?)`);
+  }
+  return lent;
+}
+
+function noRelease(): void {}
 
 /** Bytes [start, end) of the object, exactly; the object vanishing or coming back short is an error here. */
 async function fetchRange(store: ObjectStore, key: string, start: number, end: number, signal: AbortSignal | undefined): Promise<Buffer> {

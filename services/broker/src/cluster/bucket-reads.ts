@@ -34,7 +34,7 @@ export class BucketReads {
     const result = await tier.read(offset, maxBytes, signal);
     return {
       data: result.data,
-      release: () => undefined,
+      release: result.release ?? (() => undefined),
       batchCount: result.batchCount,
       nextOffset: result.nextOffset,
       highWatermark: Math.max(end, this.#s.states.get(handle.key)?.highWatermark ?? 0),

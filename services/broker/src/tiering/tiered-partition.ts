@@ -225,7 +225,8 @@ export class TieredPartition {
       this.#deps.metrics.remoteReads.inc({ result: 'ok' });
       this.#deps.metrics.remoteReadBytes.inc(result.data.length);
       this.#deps.metrics.remoteReadSeconds.observe((performance.now() - started) / 1000);
-      return { data: result.data, nextOffset: result.nextOffset, batchCount: result.batchCount };
+      // release: the chunk cache lent `data`'s memory; the caller gives it back once the answer is written.
+      return { data: result.data, nextOffset: result.nextOffset, batchCount: result.batchCount, release: result.release };
     } catch (e) {
       throw this.#readFailure(segment, e);
     }
