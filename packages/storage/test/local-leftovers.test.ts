@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LOCAL_TMP_DIR, LocalDirObjectStore } from '@strata/storage';
 
 const BODIES_DIR = '.strata-bodies';
+/** How long (ms) the background sweep of a handful of files may take on a loaded machine. */
+const SWEEP_WAIT_MS = 10_000;
 const dirs: string[] = [];
 afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
@@ -97,10 +99,14 @@ describe('LocalDirObjectStore leftovers', () => {
     await expectObjectsWhole(restarted, first.expected);
     expect(await readdir(join(first.root, BODIES_DIR))).toContain(orphan.split('/').pop()); // reads do not sweep
     await restarted.put('topics/t/other', Buffer.from('x'));
-    await restarted.close(); // waits for the sweep its first write started
-
-    expect(await readdir(join(first.root, BODIES_DIR))).not.toContain(orphan.split('/').pop());
-    expect(await readdir(join(first.root, LOCAL_TMP_DIR))).not.toContain(temp.split('/').pop());
+    // The sweep runs beside the put, not inside it: wait for it (bounded), then close.
+    const leftoversGone = async () => {
+      const [bodies, temps] = await Promise.all([readdir(join(first.root, BODIES_DIR)), readdir(join(first.root, LOCAL_TMP_DIR))]);
+      return !bodies.includes(orphan.split('/').pop()!) && !temps.includes(temp.split('/').pop()!);
+    };
+    for (let waitedMs = 0; !(await leftoversGone()) && waitedMs < SWEEP_WAIT_MS; waitedMs += 20) await delay(20);
+    expect(await leftoversGone()).toBe(true);
     await expectObjectsWhole(restarted, first.expected);
+    await restarted.close();
   });
 });
