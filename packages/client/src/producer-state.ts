@@ -3,6 +3,8 @@
 
 import { isStrataError, type RecordHeader } from '@strata/protocol';
 import { BatchBuilder } from './batch-builder.js';
+import type { Lane } from './connection.js';
+import type { StampedIdentity } from './idempotence.js';
 import type { RecordMetadata, RecordParts } from './records.js';
 
 export interface Deferred<T> {
@@ -198,6 +200,47 @@ export class Batch {
   }
 }
 
+/**
+ * One produce request of a partition, from its first send until its batches are settled: 'sending'
+ * while an attempt is on the wire, 'retry' when it failed and must be sent again (alone, in order),
+ * 'done' with its outcome. A partition settles its flights oldest first, so records are acknowledged
+ * in the order they were sent whatever order the answers take.
+ */
+export class Flight {
+  readonly batches: Batch[];
+  readonly stampedWith: StampedIdentity | null;
+  /** Epoch ms: the oldest batch's delivery deadline; no attempt starts after it. */
+  readonly deadline: number;
+  readonly records: number;
+  status: 'sending' | 'retry' | 'done' = 'sending';
+  /** done: the error that failed it, or null with `baseOffset` (-1 with acks 0). */
+  error: unknown = null;
+  baseOffset = -1;
+
+  constructor(batches: Batch[], stampedWith: StampedIdentity | null, deliveryTimeoutMs: number) {
+    this.batches = batches;
+    this.stampedWith = stampedWith;
+    let oldest = Number.POSITIVE_INFINITY;
+    let records = 0;
+    for (const b of batches) {
+      oldest = Math.min(oldest, b.createdAt);
+      records += b.count;
+    }
+    this.deadline = oldest + deliveryTimeoutMs;
+    this.records = records;
+  }
+
+  succeed(baseOffset: number): void {
+    this.status = 'done';
+    this.baseOffset = baseOffset;
+  }
+
+  fail(error: unknown): void {
+    this.status = 'done';
+    this.error = error;
+  }
+}
+
 export class PartitionState {
   readonly topic: string;
   readonly partition: number;
@@ -208,7 +251,14 @@ export class PartitionState {
   /** The size of this partition's last batch: the next batch's buffer starts there (no regrowth under steady load). */
   lastBatchBytes = 0;
   readonly ready: Batch[] = [];
-  inFlight = false;
+  /** Requests sent and not settled, oldest (lowest sequence) first; at most maxInFlightRequestsPerPartition. */
+  readonly flights: Flight[] = [];
+  /** Flights with an attempt on the wire now. */
+  sending = 0;
+  /** The identity generation under which a batch of this partition was last acknowledged (-1: none). */
+  acknowledgedGeneration = -1;
+  /** The partition's pipelined connection per broker, taken at its first request. */
+  lane: Lane | null = null;
   /** Set after a multi-batch request was too large for the topic: one batch per request from then on. */
   oneBatchPerRequest = false;
   /** Idempotent: the next batch's baseSequence, under the producer identity of `sequenceGeneration`. */
@@ -218,6 +268,11 @@ export class PartitionState {
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
+  }
+
+  /** Whether a request is sent and not settled (then records linger; else the batch goes at once). */
+  get inFlight(): boolean {
+    return this.flights.length > 0;
   }
 }
 
@@ -232,7 +287,7 @@ export interface ProducerStats {
   waitingSends: number;
   /** Batches not settled yet. */
   batches: number;
-  /** Produce requests in flight (at most one per partition). */
+  /** Produce requests sent and not settled (at most maxInFlightRequestsPerPartition per partition). */
   inFlightRequests: number;
 }
 
