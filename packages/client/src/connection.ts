@@ -55,8 +55,11 @@ const KEEP_ALIVE_TIMEOUT_MS = 4_000;
  * origin, on which up to `pipelining` requests are written before the first answer comes back.
  * HTTP/1.1 keeps them in order on the wire and answers them in order; the broker's node:http server
  * hands pipelined requests to its handler in the order they arrived. Several pooled connections
- * would not: two requests on two sockets reach the broker in either order. A failed connection
- * fails every request pipelined on it (undici), so a caller re-sends them, in order.
+ * would not: two requests on two sockets reach the broker in either order. When the connection
+ * breaks, undici fails the first request pipelined on it and sends the others again on a new
+ * connection (why they are marked `idempotent`), ahead of the caller's retry of the first: an
+ * idempotent producer's broker refuses them as out of order, or answers them as duplicates, and
+ * the producer sends the refused ones again after the first (producer.ts).
  */
 export class Lane {
   readonly pipelining: number;
@@ -196,8 +199,10 @@ export class Connection {
     try {
       const dispatcher = request.lane === undefined ? this.#pool(origin) : request.lane.dispatcher(origin);
       const answer = await dispatcher.request({
-        // undici pipelines only requests it may repeat; a lane's caller handles repeats (idempotence).
+        // undici pipelines only requests it may repeat (a lane's caller handles repeats: idempotence),
+        // and, unless told they answer quickly, not behind a POST until its answer's headers came.
         idempotent: request.lane !== undefined || request.method === 'GET',
+        blocking: request.lane === undefined,
         method: request.method,
         path: request.path,
         headers,
