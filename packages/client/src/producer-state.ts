@@ -1,11 +1,11 @@
 // What the producer (producer.ts) keeps per send, per topic and per partition: a waiting send, a
 // topic's metadata, a batch being gathered or in flight, and a partition's batches.
 
-import { isStrataError, type RecordHeader } from '@strata/protocol';
+import { isStrataError, StrataError, type RecordHeader } from '@strata/protocol';
 import { BatchBuilder } from './batch-builder.js';
 import type { Lane } from './connection.js';
 import type { StampedIdentity } from './idempotence.js';
-import type { RecordMetadata, RecordParts } from './records.js';
+import { BATCH_OVERHEAD_BYTES, type RecordMetadata, type RecordParts } from './records.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -230,6 +230,12 @@ export class Flight {
     this.records = records;
   }
 
+  /** The request body: the batches' encoded bytes, one after another. */
+  body(): Buffer {
+    const { batches } = this;
+    return batches.length === 1 ? batches[0]!.encoded! : Buffer.concat(batches.map((b) => b.encoded!));
+  }
+
   succeed(baseOffset: number): void {
     this.status = 'done';
     this.baseOffset = baseOffset;
@@ -238,6 +244,19 @@ export class Flight {
   fail(error: unknown): void {
     this.status = 'done';
     this.error = error;
+  }
+
+  /** Its delivery deadline passed before an attempt could start (final: not retriable). */
+  expired(tp: PartitionState, deliveryTimeoutMs: number): StrataError {
+    const details = { topic: tp.topic, partition: tp.partition, records: this.records };
+    const message = `${this.records} records for ${tp.topic}/${tp.partition} expired before they could be sent: deliveryTimeoutMs (${deliveryTimeoutMs}) passed`;
+    return new StrataError('REQUEST_TIMED_OUT', message, { details, retriable: false });
+  }
+
+  /** The broker answered another number of offsets than the flight has records. */
+  miscounted(tp: PartitionState, answer: { baseOffset: number; lastOffset: number }): StrataError {
+    const message = `produce to ${tp.topic}/${tp.partition}: the broker answered offsets [${answer.baseOffset}, ${answer.lastOffset}] for ${this.records} records`;
+    return new StrataError('INTERNAL_ERROR', message);
   }
 }
 
@@ -289,6 +308,26 @@ export interface ProducerStats {
   batches: number;
   /** Produce requests sent and not settled (at most maxInFlightRequestsPerPartition per partition). */
   inFlightRequests: number;
+}
+
+/** A send waited maxBlockMs for buffer space. */
+export function bufferWaitTimedOut(maxBlockMs: number, stats: ProducerStats): StrataError {
+  const { bufferedBytes, bufferBytes, bufferedRecords, bufferRecords } = stats;
+  return new StrataError(
+    'REQUEST_TIMED_OUT',
+    `send waited maxBlockMs (${maxBlockMs}) for buffer space: ${bufferedBytes} of bufferBytes ${bufferBytes} and ${bufferedRecords} of bufferRecords ${bufferRecords} are in use ` +
+      '(the brokers are slower than the sends, or down)',
+    { details: { bufferedBytes, bufferBytes, bufferedRecords, bufferRecords } },
+  );
+}
+
+/** A record whose worst case in a batch exceeds what a request may carry. */
+export function recordTooLarge(batchedBytes: number, limit: number): StrataError {
+  return new StrataError(
+    'MESSAGE_TOO_LARGE',
+    `the record takes up to ${batchedBytes} bytes in a batch, more than ${limit} (the least of maxRequestBytes, bufferBytes and the topic's max.message.bytes)`,
+    { details: { sizeBytes: batchedBytes - BATCH_OVERHEAD_BYTES, limit } },
+  );
 }
 
 /** The delivery of an accepted record. */

@@ -43,7 +43,7 @@ import { isStrataError, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
-import { Batch, Fifo, Flight, PartitionState, Waiting, deferred, failDelivery, isUnknownTopic, type Enqueued, type ProducerStats, type SendCallback, type TopicMetadata } from './producer-state.js';
+import { Batch, bufferWaitTimedOut, Fifo, Flight, PartitionState, recordTooLarge, Waiting, deferred, failDelivery, isUnknownTopic, type Enqueued, type ProducerStats, type SendCallback, type TopicMetadata } from './producer-state.js';
 
 export type { Enqueued, ProducerStats, SendCallback } from './producer-state.js';
 import { ProducerTopics } from './producer-topics.js';
@@ -227,13 +227,7 @@ export class Producer {
     while (!this.#hasSpace(bytes)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new StrataError(
-          'REQUEST_TIMED_OUT',
-          `send waited maxBlockMs (${this.options.maxBlockMs}) for buffer space: ${this.#bufferedBytes} of bufferBytes ${this.options.bufferBytes} ` +
-            `and ${this.#bufferedRecords} of bufferRecords ${this.options.bufferRecords} are in use ` +
-            '(the brokers are slower than the sends, or down)',
-          { details: { bufferedBytes: this.#bufferedBytes, bufferBytes: this.options.bufferBytes, bufferedRecords: this.#bufferedRecords, bufferRecords: this.options.bufferRecords } },
-        );
+        throw bufferWaitTimedOut(this.options.maxBlockMs, this.stats());
       }
       // As Kafka's accumulator when its memory is exhausted: lingering batches go now, so the
       // space they hold comes back without waiting for lingerMs. Not those of a partition with a
@@ -256,12 +250,7 @@ export class Producer {
   #checkSize(sizeBytes: number, metadata: TopicMetadata | null): void {
     const limit = Math.min(this.options.maxRequestBytes, this.options.bufferBytes, metadata?.maxMessageBytes ?? Infinity);
     if (sizeBytes + BATCH_OVERHEAD_BYTES > limit) {
-      throw new StrataError(
-        'MESSAGE_TOO_LARGE',
-        `the record takes up to ${sizeBytes + BATCH_OVERHEAD_BYTES} bytes in a batch, more than ${limit} ` +
-          '(the least of maxRequestBytes, bufferBytes and the topic\'s max.message.bytes)',
-        { details: { sizeBytes, limit } },
-      );
+      throw recordTooLarge(sizeBytes + BATCH_OVERHEAD_BYTES, limit);
     }
   }
 
@@ -347,14 +336,11 @@ export class Producer {
   }
 
   /**
-   * Sends the partition's next requests while fewer than maxInFlightRequestsPerPartition are sent
-   * and not settled, each with the ready batches that fit (one when idempotent), on the partition's
-   * lane: one pipelined connection, so they reach the broker in sequence order (connection.ts).
-   * After a failure, Kafka's rule: failed requests are sent again one at a time, oldest first, and
-   * nothing new goes until they are through, so a retry never lands after a later batch.
-   * Idempotent: waits for the producer id first, and stamps each batch's sequence when it is
-   * encoded, right before its first send; while a batch stamped with a forgotten id is unsettled,
-   * nothing new goes either (the new id's batches would not be ordered after its retries).
+   * Sends the partition's next requests (the ready batches that fit one; one when idempotent) while
+   * fewer than maxInFlightRequestsPerPartition are unsettled, pipelined on its lane (connection.ts).
+   * After a failure, Kafka's rule: failed requests go again one at a time, oldest first, and nothing
+   * new goes until they are through, nor while a batch stamped with a forgotten producer id is
+   * unsettled. Idempotent: stamps each batch's sequence when it is encoded, before its first send.
    */
   #drain(tp: PartitionState): void {
     const current = this.#idempotence.current;
@@ -431,21 +417,11 @@ export class Producer {
     tp.sending++;
     this.#inFlightRequests++;
     tp.lane ??= this.#api.connection.lane(this.options.maxInFlightRequestsPerPartition);
-    const { batches, deadline } = flight;
+    const options = { deadline: flight.deadline, lane: tp.lane, ...(alone ? {} : { attemptsMax: 1, throwRetriable: true }) };
     const request =
-      Date.now() >= deadline
-        ? Promise.reject(
-            new StrataError(
-              'REQUEST_TIMED_OUT',
-              `${flight.records} records for ${tp.topic}/${tp.partition} expired before they could be sent: deliveryTimeoutMs (${this.options.deliveryTimeoutMs}) passed`,
-              { details: { topic: tp.topic, partition: tp.partition, records: flight.records }, retriable: false },
-            ),
-          )
-        : this.#api.produceBatches(tp.topic, tp.partition, batches.length === 1 ? batches[0]!.encoded! : Buffer.concat(batches.map((b) => b.encoded!)), this.options.acks, {
-            deadline,
-            lane: tp.lane,
-            ...(alone ? {} : { attemptsMax: 1, throwRetriable: true }),
-          });
+      Date.now() >= flight.deadline
+        ? Promise.reject(flight.expired(tp, this.options.deliveryTimeoutMs))
+        : this.#api.produceBatches(tp.topic, tp.partition, flight.body(), this.options.acks, options);
     request.then(
       (answer) => this.#answered(tp, flight, alone, answer, null),
       (e: unknown) => this.#answered(tp, flight, alone, null, e),
@@ -459,12 +435,7 @@ export class Producer {
   #answered(tp: PartitionState, flight: Flight, alone: boolean, answer: ProduceAnswer | null, error: unknown): void {
     tp.sending--;
     this.#inFlightRequests--;
-    if (answer !== null && this.options.acks !== 0 && answer.lastOffset - answer.baseOffset + 1 !== flight.records) {
-      error = new StrataError(
-        'INTERNAL_ERROR',
-        `produce to ${tp.topic}/${tp.partition}: the broker answered offsets [${answer.baseOffset}, ${answer.lastOffset}] for ${flight.records} records`,
-      );
-    }
+    if (answer !== null && this.options.acks !== 0 && answer.lastOffset - answer.baseOffset + 1 !== flight.records) error = flight.miscounted(tp, answer);
     if (answer !== null && error === null) {
       flight.succeed(this.options.acks === 0 ? -1 : answer.baseOffset);
       if (flight.stampedWith !== null) tp.acknowledgedGeneration = flight.stampedWith.generation;
