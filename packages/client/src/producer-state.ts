@@ -306,7 +306,7 @@ export interface ProducerStats {
   waitingSends: number;
   /** Batches not settled yet. */
   batches: number;
-  /** Produce requests sent and not settled (at most maxInFlightRequestsPerPartition per partition). */
+  /** Produce requests on the wire now (at most maxInFlightRequestsPerPartition per partition). */
   inFlightRequests: number;
 }
 
