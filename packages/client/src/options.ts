@@ -150,9 +150,9 @@ export interface ProducerTuning {
   idempotent?: boolean;
   /**
    * Produce requests a partition may have sent and not settled (Kafka's
-   * max.in.flight.requests.per.connection): 1 to 5 when idempotent, up to 100 otherwise. Without
-   * idempotence, more than one can reorder a partition's records when a request fails and is
-   * retried after the next one was written (as in Kafka): set 1 for strict order without it.
+   * max.in.flight.requests.per.connection): 1 to 5 when idempotent (default 5), up to 100 otherwise
+   * (default 1). Without idempotence, more than one can reorder a partition's records when a
+   * request fails and is retried after the next one was written (as in Kafka), so it is opt-in.
    */
   maxInFlightRequestsPerPartition?: number;
   /** Transactions are not supported: setting one is refused (INVALID_CONFIG). */
@@ -270,10 +270,11 @@ export function resolveProducerTuning(options: ProducerTuning): ResolvedProducer
     maxBlockMs: problems.int('maxBlockMs', options.maxBlockMs, d.maxBlockMs, 0, 24 * 3_600_000),
     metadataMaxAgeMs: problems.int('metadataMaxAgeMs', options.metadataMaxAgeMs, d.metadataMaxAgeMs, 100, 24 * 3_600_000),
     idempotent: options.idempotent ?? acks === 'all',
+    // Without idempotence a retry behind a written request reorders the partition: 1 unless asked.
     maxInFlightRequestsPerPartition: problems.int(
       'maxInFlightRequestsPerPartition',
       options.maxInFlightRequestsPerPartition,
-      d.maxInFlightRequestsPerPartition,
+      (options.idempotent ?? acks === 'all') === true ? d.maxInFlightRequestsPerPartition : 1,
       1,
       MAX_IN_FLIGHT_REQUESTS_PER_PARTITION_MAX,
     ),

@@ -78,6 +78,8 @@ describe('options', () => {
     expect(resolveProducerTuning({}).maxInFlightRequestsPerPartition).toBe(5);
     expect(() => resolveProducerTuning({ maxInFlightRequestsPerPartition: 6 })).toThrow(/maxInFlightRequestsPerPartition must be <= 5 for an idempotent producer/);
     expect(resolveProducerTuning({ maxInFlightRequestsPerPartition: 6, idempotent: false }).maxInFlightRequestsPerPartition).toBe(6);
+    // Without idempotence more than one can reorder a partition on retry: opt-in there.
+    expect(resolveProducerTuning({ acks: 1 }).maxInFlightRequestsPerPartition).toBe(1);
     expect(() => resolveProducerTuning({ maxInFlightRequestsPerPartition: 0 })).toThrow(/maxInFlightRequestsPerPartition must be an integer in \[1, 100\]/);
   });
 
