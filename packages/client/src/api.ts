@@ -36,7 +36,7 @@ import type {
 import { JSON_MEDIA_TYPE, RECORD_BATCH_MEDIA_TYPE } from '@strata/api';
 export type { AlterQuotasRequest, QuotaEntity, QuotaRecord, QuotaValues } from '@strata/api';
 import { StrataError, type AclBinding, type AclFilter } from '@strata/protocol';
-import type { Connection, HttpMethod, HttpResponse } from './connection.js';
+import type { Connection, HttpMethod, HttpResponse, Lane } from './connection.js';
 import { badResponse } from './failure.js';
 import type { Acks } from './options.js';
 import { withRetries, type RetryEvent } from './retry.js';
@@ -132,8 +132,12 @@ export interface CallOptions {
   deadline?: number;
   /** At most this many attempts (1: no retry; for a caller that retries itself, or a request a retry could duplicate). */
   attemptsMax?: number;
+  /** At attemptsMax, a retriable failure is thrown as its RequestFailure, not its StrataError (retry.ts). */
+  throwRetriable?: boolean;
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
+  /** Send on this ordered, pipelined connection (connection.ts Lane) instead of the shared pool. */
+  lane?: Lane;
 }
 
 const enc = encodeURIComponent;
@@ -401,11 +405,12 @@ export class StrataApi {
         retryBackoffMs: o.retryBackoffMs,
         retryBackoffMaxMs: o.retryBackoffMaxMs,
         ...(options?.attemptsMax === undefined ? {} : { attemptsMax: options.attemptsMax }),
+        ...(options?.throwRetriable === true ? { throwRetriable: true } : {}),
         signal: options?.signal,
         onRetry: options?.onRetry,
       },
       async (timeoutMs) => {
-        const response = await this.connection.request({ method, path, body, contentType, timeoutMs, signal: options?.signal, what });
+        const response = await this.connection.request({ method, path, body, contentType, timeoutMs, signal: options?.signal, what, lane: options?.lane });
         return parse(response);
       },
     );

@@ -5,7 +5,7 @@
 // knows its deadline and whether a request may be repeated.
 
 import { channel } from 'node:diagnostics_channel';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { StrataError } from '@strata/protocol';
 import { RequestFailure, statusFailure, timeoutFailure, transportFailure } from './failure.js';
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './options.js';
@@ -23,6 +23,8 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** What the request is, for messages ("produce to t/3"). */
   what: string;
+  /** Send on this lane's connection, pipelined behind its earlier requests, instead of the shared pool. */
+  lane?: Lane;
 }
 
 export interface HttpResponse {
@@ -48,9 +50,56 @@ export const requestChannel = channel('strata:client:request');
 /** Keep-alive just under Node's default server keepAliveTimeout (5 s), so the client closes first. */
 const KEEP_ALIVE_TIMEOUT_MS = 4_000;
 
+/**
+ * One ordered stream of requests (a producer's partition): one kept-alive connection per broker
+ * origin, on which up to `pipelining` requests are written before the first answer comes back.
+ * HTTP/1.1 keeps them in order on the wire and answers them in order; the broker's node:http server
+ * hands pipelined requests to its handler in the order they arrived. Several pooled connections
+ * would not: two requests on two sockets reach the broker in either order. When the connection
+ * breaks, undici fails the first request pipelined on it and sends the others again on a new
+ * connection (why they are marked `idempotent`), ahead of the caller's retry of the first: an
+ * idempotent producer's broker refuses them as out of order, or answers them as duplicates, and
+ * the producer sends the refused ones again after the first (producer.ts).
+ */
+export class Lane {
+  readonly pipelining: number;
+  readonly #clients = new Map<string, Client>();
+  readonly #connection: Connection;
+
+  constructor(connection: Connection, pipelining: number) {
+    if (!Number.isSafeInteger(pipelining) || pipelining < 1) throw new StrataError('INVALID_CONFIG', `a lane pipelines 1 or more requests, got ${pipelining}`);
+    this.#connection = connection;
+    this.pipelining = pipelining;
+  }
+
+  dispatcher(origin: string): Client {
+    let client = this.#clients.get(origin);
+    if (client === undefined) {
+      const o = this.#connection.options;
+      client = new Client(origin, {
+        pipelining: this.pipelining,
+        connectTimeout: o.connectTimeoutMs,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        ...(o.tls === null ? {} : { connect: o.tls }),
+      });
+      this.#clients.set(origin, client);
+    }
+    return client;
+  }
+
+  /** Closes the lane's connections; requests in flight finish first. */
+  async close(): Promise<void> {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    this.#connection.forgetLane(this);
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
 export class Connection {
   readonly options: ResolvedConnectionOptions;
   readonly #pools = new Map<string, Pool>();
+  readonly #lanes = new Set<Lane>();
   /** Index of the origin that answered last: requests start there. */
   #preferred = 0;
   #closed = false;
@@ -69,6 +118,18 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** A new ordered, pipelined stream of requests (Lane), closed with this connection or by its own close(). */
+  lane(pipelining: number): Lane {
+    const lane = new Lane(this, pipelining);
+    this.#lanes.add(lane);
+    return lane;
+  }
+
+  /** Lane.close()'s: the lane no longer needs closing with the connection. */
+  forgetLane(lane: Lane): void {
+    this.#lanes.delete(lane);
   }
 
   /**
@@ -136,7 +197,12 @@ export class Connection {
     let status: number | null = null;
     let failure: RequestFailure | null = null;
     try {
-      const answer = await this.#pool(origin).request({
+      const dispatcher = request.lane === undefined ? this.#pool(origin) : request.lane.dispatcher(origin);
+      const answer = await dispatcher.request({
+        // undici pipelines only requests it may repeat (a lane's caller handles repeats: idempotence),
+        // and, unless told they answer quickly, not behind a POST until its answer's headers came.
+        idempotent: request.lane !== undefined || request.method === 'GET',
+        blocking: request.lane === undefined,
         method: request.method,
         path: request.path,
         headers,
@@ -193,7 +259,7 @@ export class Connection {
     this.#closed = true;
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.close()));
+    await Promise.all([...pools.map((p) => p.close()), ...[...this.#lanes].map((lane) => lane.close())]);
   }
 }
 

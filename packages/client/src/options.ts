@@ -36,13 +36,21 @@ export const PRODUCER_DEFAULTS = Object.freeze({
    */
   lingerMs: 5,
   /**
-   * Kafka's batch.size is 16 KiB with up to 5 requests in flight per connection; a partition here
-   * has one request in flight (its order holds over HTTP), so one batch carries what those do.
-   * 256 KiB requests took 100 B records at 1.5-2x the rate of 64 KiB ones (the broker's cost
-   * per request is paid 4x less often); a lone or paced record is not delayed (batches close when
-   * the partition is idle, not when full).
+   * Kafka's batch.size is 16 KiB; here one batch is one HTTP request, whose fixed cost on the
+   * broker is much larger than a Kafka request's share of a connection: 256 KiB requests took 100 B
+   * records at 1.5-2x the rate of 64 KiB ones. A lone or paced record is not delayed (batches close
+   * when the partition is idle, not when full).
    */
   batchBytes: 256 * KiB,
+  /**
+   * Kafka's max.in.flight.requests.per.connection (default 5, at most 5 with idempotence: the broker
+   * remembers a producer's last 5 batches per partition, PRODUCER_BATCHES_RETAINED, and answers a
+   * retry of one of them as a duplicate). Kafka sends all partitions of a broker on one connection;
+   * here each partition has its own pipelined HTTP/1.1 connection per broker (connection.ts Lane),
+   * so the bound is per partition. With one in flight the client waited a round trip per batch
+   * while the broker idled, then the broker worked while the client idled.
+   */
+  maxInFlightRequestsPerPartition: 5,
   bufferBytes: 32 * MiB,
   /**
    * Records in batches not settled yet (Strata's own bound; Kafka has only buffer.memory). Each
@@ -64,6 +72,11 @@ export const PRODUCER_DEFAULTS = Object.freeze({
   metadataMaxAgeMs: 300_000,
   compression: 'none' as ProducerCompression,
 });
+
+/** Kafka's cap on max.in.flight.requests.per.connection under idempotence (the broker's PRODUCER_BATCHES_RETAINED). */
+export const MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT = 5;
+/** Without idempotence: a bound on the requests (and their bodies) a partition holds at once. */
+const MAX_IN_FLIGHT_REQUESTS_PER_PARTITION_MAX = 100;
 
 export const READER_DEFAULTS = Object.freeze({
   maxBytes: 1 * MiB,
@@ -135,6 +148,13 @@ export interface ProducerTuning {
    * acks 'all', off otherwise (as Kafka; turning it on with another acks is refused).
    */
   idempotent?: boolean;
+  /**
+   * Produce requests a partition may have sent and not settled (Kafka's
+   * max.in.flight.requests.per.connection): 1 to 5 when idempotent (default 5), up to 100 otherwise
+   * (default 1). Without idempotence, more than one can reorder a partition's records when a
+   * request fails and is retried after the next one was written (as in Kafka), so it is opt-in.
+   */
+  maxInFlightRequestsPerPartition?: number;
   /** Transactions are not supported: setting one is refused (INVALID_CONFIG). */
   transactionalId?: string;
 }
@@ -250,9 +270,22 @@ export function resolveProducerTuning(options: ProducerTuning): ResolvedProducer
     maxBlockMs: problems.int('maxBlockMs', options.maxBlockMs, d.maxBlockMs, 0, 24 * 3_600_000),
     metadataMaxAgeMs: problems.int('metadataMaxAgeMs', options.metadataMaxAgeMs, d.metadataMaxAgeMs, 100, 24 * 3_600_000),
     idempotent: options.idempotent ?? acks === 'all',
+    // Without idempotence a retry behind a written request reorders the partition: 1 unless asked.
+    maxInFlightRequestsPerPartition: problems.int(
+      'maxInFlightRequestsPerPartition',
+      options.maxInFlightRequestsPerPartition,
+      (options.idempotent ?? acks === 'all') === true ? d.maxInFlightRequestsPerPartition : 1,
+      1,
+      MAX_IN_FLIGHT_REQUESTS_PER_PARTITION_MAX,
+    ),
   };
   if (typeof tuning.idempotent !== 'boolean') problems.add(`idempotent must be true or false, got ${String(options.idempotent)}`);
   if (options.idempotent === true && acks !== 'all') problems.add(`idempotent producers need acks 'all' (as Kafka's enable.idempotence), got acks ${String(acks)}`);
+  if (tuning.idempotent === true && tuning.maxInFlightRequestsPerPartition > MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT) {
+    problems.add(
+      `maxInFlightRequestsPerPartition must be <= ${MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT} for an idempotent producer (the broker keeps that many batches per producer to answer retries), got ${tuning.maxInFlightRequestsPerPartition}`,
+    );
+  }
   if (options.transactionalId !== undefined) problems.add('transactionalId: transactional producers are not supported (Strata has no transactions); an idempotent producer (the default) needs none');
   // Kafka asks delivery.timeout.ms >= linger.ms + request.timeout.ms. Here an attempt's timeout is
   // min(requestTimeoutMs, what is left of the delivery timeout), so only the linger must fit.

@@ -1,9 +1,11 @@
 // What the producer (producer.ts) keeps per send, per topic and per partition: a waiting send, a
 // topic's metadata, a batch being gathered or in flight, and a partition's batches.
 
-import { isStrataError, type RecordHeader } from '@strata/protocol';
+import { isStrataError, StrataError, type RecordHeader } from '@strata/protocol';
 import { BatchBuilder } from './batch-builder.js';
-import type { RecordMetadata, RecordParts } from './records.js';
+import type { Lane } from './connection.js';
+import type { StampedIdentity } from './idempotence.js';
+import { BATCH_OVERHEAD_BYTES, type RecordMetadata, type RecordParts } from './records.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -198,6 +200,66 @@ export class Batch {
   }
 }
 
+/**
+ * One produce request of a partition, from its first send until its batches are settled: 'sending'
+ * while an attempt is on the wire, 'retry' when it failed and must be sent again (alone, in order),
+ * 'done' with its outcome. A partition settles its flights oldest first, so records are acknowledged
+ * in the order they were sent whatever order the answers take.
+ */
+export class Flight {
+  readonly batches: Batch[];
+  readonly stampedWith: StampedIdentity | null;
+  /** Epoch ms: the oldest batch's delivery deadline; no attempt starts after it. */
+  readonly deadline: number;
+  readonly records: number;
+  status: 'sending' | 'retry' | 'done' = 'sending';
+  /** done: the error that failed it, or null with `baseOffset` (-1 with acks 0). */
+  error: unknown = null;
+  baseOffset = -1;
+
+  constructor(batches: Batch[], stampedWith: StampedIdentity | null, deliveryTimeoutMs: number) {
+    this.batches = batches;
+    this.stampedWith = stampedWith;
+    let oldest = Number.POSITIVE_INFINITY;
+    let records = 0;
+    for (const b of batches) {
+      oldest = Math.min(oldest, b.createdAt);
+      records += b.count;
+    }
+    this.deadline = oldest + deliveryTimeoutMs;
+    this.records = records;
+  }
+
+  /** The request body: the batches' encoded bytes, one after another. */
+  body(): Buffer {
+    const { batches } = this;
+    return batches.length === 1 ? batches[0]!.encoded! : Buffer.concat(batches.map((b) => b.encoded!));
+  }
+
+  succeed(baseOffset: number): void {
+    this.status = 'done';
+    this.baseOffset = baseOffset;
+  }
+
+  fail(error: unknown): void {
+    this.status = 'done';
+    this.error = error;
+  }
+
+  /** Its delivery deadline passed before an attempt could start (final: not retriable). */
+  expired(tp: PartitionState, deliveryTimeoutMs: number): StrataError {
+    const details = { topic: tp.topic, partition: tp.partition, records: this.records };
+    const message = `${this.records} records for ${tp.topic}/${tp.partition} expired before they could be sent: deliveryTimeoutMs (${deliveryTimeoutMs}) passed`;
+    return new StrataError('REQUEST_TIMED_OUT', message, { details, retriable: false });
+  }
+
+  /** The broker answered another number of offsets than the flight has records. */
+  miscounted(tp: PartitionState, answer: { baseOffset: number; lastOffset: number }): StrataError {
+    const message = `produce to ${tp.topic}/${tp.partition}: the broker answered offsets [${answer.baseOffset}, ${answer.lastOffset}] for ${this.records} records`;
+    return new StrataError('INTERNAL_ERROR', message);
+  }
+}
+
 export class PartitionState {
   readonly topic: string;
   readonly partition: number;
@@ -208,7 +270,14 @@ export class PartitionState {
   /** The size of this partition's last batch: the next batch's buffer starts there (no regrowth under steady load). */
   lastBatchBytes = 0;
   readonly ready: Batch[] = [];
-  inFlight = false;
+  /** Requests sent and not settled, oldest (lowest sequence) first; at most maxInFlightRequestsPerPartition. */
+  readonly flights: Flight[] = [];
+  /** Flights with an attempt on the wire now. */
+  sending = 0;
+  /** The identity generation under which a batch of this partition was last acknowledged (-1: none). */
+  acknowledgedGeneration = -1;
+  /** The partition's pipelined connection per broker, taken at its first request. */
+  lane: Lane | null = null;
   /** Set after a multi-batch request was too large for the topic: one batch per request from then on. */
   oneBatchPerRequest = false;
   /** Idempotent: the next batch's baseSequence, under the producer identity of `sequenceGeneration`. */
@@ -218,6 +287,11 @@ export class PartitionState {
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
+  }
+
+  /** Whether a request is sent and not settled (then records linger; else the batch goes at once). */
+  get inFlight(): boolean {
+    return this.flights.length > 0;
   }
 }
 
@@ -232,8 +306,28 @@ export interface ProducerStats {
   waitingSends: number;
   /** Batches not settled yet. */
   batches: number;
-  /** Produce requests in flight (at most one per partition). */
+  /** Produce requests on the wire now (at most maxInFlightRequestsPerPartition per partition). */
   inFlightRequests: number;
+}
+
+/** A send waited maxBlockMs for buffer space. */
+export function bufferWaitTimedOut(maxBlockMs: number, stats: ProducerStats): StrataError {
+  const { bufferedBytes, bufferBytes, bufferedRecords, bufferRecords } = stats;
+  return new StrataError(
+    'REQUEST_TIMED_OUT',
+    `send waited maxBlockMs (${maxBlockMs}) for buffer space: ${bufferedBytes} of bufferBytes ${bufferBytes} and ${bufferedRecords} of bufferRecords ${bufferRecords} are in use ` +
+      '(the brokers are slower than the sends, or down)',
+    { details: { bufferedBytes, bufferBytes, bufferedRecords, bufferRecords } },
+  );
+}
+
+/** A record whose worst case in a batch exceeds what a request may carry. */
+export function recordTooLarge(batchedBytes: number, limit: number): StrataError {
+  return new StrataError(
+    'MESSAGE_TOO_LARGE',
+    `the record takes up to ${batchedBytes} bytes in a batch, more than ${limit} (the least of maxRequestBytes, bufferBytes and the topic's max.message.bytes)`,
+    { details: { sizeBytes: batchedBytes - BATCH_OVERHEAD_BYTES, limit } },
+  );
 }
 
 /** The delivery of an accepted record. */

@@ -7,15 +7,20 @@
 //
 //   send() -> fast path: straight into the partition's open batch
 //          -> else intake (FIFO; waits for metadata and buffer space)
-//          -> ready queue -> one request in flight per partition
+//          -> ready queue -> up to maxInFlightRequestsPerPartition requests
+//             pipelined on the partition's own connection (connection.ts Lane)
 //
 // One promise per record is what send() returns; nothing else is per record:
 // the batch keeps its records' promise functions in two arrays and settles them
 // together, with one RecordMetadata each.
 //
-// Ordering per partition: a partition has at most one request in flight, and a request is retried
-// (backoff, until the batch's delivery deadline) before the partition's next request is sent, so
-// batches land in send order even across retries.
+// Ordering per partition (Kafka's max.in.flight.requests.per.connection, 5): a
+// partition's requests go pipelined, in order, on one HTTP/1.1 connection, which
+// the broker reads and hands to its handler in order. Several connections would
+// race; one request at a time left the broker idle for a round trip per batch.
+// Requests settle oldest first. A failed one is sent again alone, and nothing
+// new goes until it is through; those behind it (refused as out of order, or cut
+// with the connection) follow it, one at a time, as Kafka retries.
 //
 // Idempotence (the default with acks 'all', as Kafka's enable.idempotence): the
 // producer takes a producer id once (POST /v1/producers) and stamps it, epoch 0
@@ -34,14 +39,17 @@
 // Callers that keep awaiting `enqueue` (or bound their unawaited sends) hold at
 // most one waiting record.
 
-import { isStrataError, partitionForKey, StrataError } from '@strata/protocol';
+import { isStrataError, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
 import { connectionFor, type Connection, type ConnectWith } from './connection.js';
-import { Batch, Fifo, PartitionState, Waiting, deferred, failDelivery, isUnknownTopic, type Enqueued, type ProducerStats, type SendCallback, type TopicMetadata } from './producer-state.js';
+import { Batch, bufferWaitTimedOut, Fifo, Flight, PartitionState, recordTooLarge, Waiting, deferred, failDelivery, isUnknownTopic, type Enqueued, type ProducerStats, type SendCallback, type TopicMetadata } from './producer-state.js';
 
 export type { Enqueued, ProducerStats, SendCallback } from './producer-state.js';
 import { ProducerTopics } from './producer-topics.js';
+import { Partitioner } from './partitioner.js';
+import { RequestFailure } from './failure.js';
+import { retryChannel, type RetryEvent } from './retry.js';
 import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, emptyRecordParts, measureRecord, type ProducerRecord, type RecordMetadata, type RecordParts } from './records.js';
 
@@ -53,6 +61,7 @@ export class Producer {
   readonly #api: StrataApi;
   readonly #ownsConnection: boolean;
   readonly #topics: ProducerTopics;
+  readonly #partitioner: Partitioner;
   readonly #partitions: PartitionState[] = [];
   readonly #intake = new Fifo<Waiting>();
   readonly #batches = new Set<Batch>();
@@ -68,7 +77,6 @@ export class Producer {
   readonly #idempotence: Idempotence;
   /** send()'s scratch: each record is measured into it, then written into its batch (no object per record). */
   readonly #parts: RecordParts = emptyRecordParts();
-  #keyScratch = Buffer.allocUnsafe(256);
   /** What the next delivery joins (a batch, or a waiting send); #join is the one executor every send() promise shares. */
   #joining: Batch | Waiting | null = null;
   readonly #join = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => this.#joining!.join(resolve, reject);
@@ -79,6 +87,7 @@ export class Producer {
     this.#api = new StrataApi(connection);
     this.options = Object.freeze(resolveProducerTuning(options));
     this.#topics = new ProducerTopics(this.#api, this.options.metadataMaxAgeMs, this.options.maxRequestBytes);
+    this.#partitioner = new Partitioner(this.#topics);
     this.#idempotence = new Idempotence(this.#api);
   }
 
@@ -147,6 +156,7 @@ export class Producer {
     this.#closed = true;
     this.#closing ??= (async () => {
       await this.flush();
+      await Promise.all(this.#partitions.map((tp) => tp.lane?.close()));
       if (this.#ownsConnection) await this.#api.connection.close();
     })();
     return this.#closing;
@@ -217,13 +227,7 @@ export class Producer {
     while (!this.#hasSpace(bytes)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new StrataError(
-          'REQUEST_TIMED_OUT',
-          `send waited maxBlockMs (${this.options.maxBlockMs}) for buffer space: ${this.#bufferedBytes} of bufferBytes ${this.options.bufferBytes} ` +
-            `and ${this.#bufferedRecords} of bufferRecords ${this.options.bufferRecords} are in use ` +
-            '(the brokers are slower than the sends, or down)',
-          { details: { bufferedBytes: this.#bufferedBytes, bufferBytes: this.options.bufferBytes, bufferedRecords: this.#bufferedRecords, bufferRecords: this.options.bufferRecords } },
-        );
+        throw bufferWaitTimedOut(this.options.maxBlockMs, this.stats());
       }
       // As Kafka's accumulator when its memory is exhausted: lingering batches go now, so the
       // space they hold comes back without waiting for lingerMs. Not those of a partition with a
@@ -246,49 +250,11 @@ export class Producer {
   #checkSize(sizeBytes: number, metadata: TopicMetadata | null): void {
     const limit = Math.min(this.options.maxRequestBytes, this.options.bufferBytes, metadata?.maxMessageBytes ?? Infinity);
     if (sizeBytes + BATCH_OVERHEAD_BYTES > limit) {
-      throw new StrataError(
-        'MESSAGE_TOO_LARGE',
-        `the record takes up to ${sizeBytes + BATCH_OVERHEAD_BYTES} bytes in a batch, more than ${limit} ` +
-          '(the least of maxRequestBytes, bufferBytes and the topic\'s max.message.bytes)',
-        { details: { sizeBytes, limit } },
-      );
+      throw recordTooLarge(sizeBytes + BATCH_OVERHEAD_BYTES, limit);
     }
   }
 
   // --- batching -------------------------------------------------------------------------------
-
-  #choosePartition(record: RecordParts, metadata: TopicMetadata): number {
-    const n = metadata.partitions;
-    if (record.partition !== undefined) {
-      if (record.partition >= n) {
-        this.#topics.forget(record.topic); // the topic may have grown since the lookup: the next send looks again
-        const details = { topic: record.topic, partition: record.partition, partitions: n };
-        throw new StrataError('UNKNOWN_PARTITION', `topic "${record.topic}" has no partition ${record.partition} (it has ${n})`, { details });
-      }
-      return record.partition;
-    }
-    if (record.key !== null) return this.#partitionForKey(record.key, record.keyBytes, n);
-    const state = this.#topics.topic(record.topic);
-    if (state.sticky < 0 || state.sticky >= n) state.sticky = Math.floor(Math.random() * n);
-    return state.sticky;
-  }
-
-  /** Kafka's sticky partitioner: when the sticky partition's batch closes, keyless records move to another. */
-  #onBatchClosed(topic: string, partition: number): void {
-    const state = this.#topics.get(topic);
-    const n = state?.metadata?.partitions ?? 0;
-    if (state === undefined || state.sticky !== partition || n < 2) return;
-    const next = Math.floor(Math.random() * (n - 1));
-    state.sticky = next >= partition ? next + 1 : next;
-  }
-
-  /** A keyed record's partition: murmur2 of the key's bytes (a string key is hashed from a reused scratch buffer). */
-  #partitionForKey(key: Buffer | string, keyBytes: number, partitions: number): number {
-    if (typeof key !== 'string') return partitionForKey(key, partitions);
-    if (this.#keyScratch.length < keyBytes) this.#keyScratch = Buffer.allocUnsafe(Math.max(keyBytes, this.#keyScratch.length * 2));
-    this.#keyScratch.write(key, 0, keyBytes, 'utf8');
-    return partitionForKey(this.#keyScratch.subarray(0, keyBytes), partitions);
-  }
 
   #partitionState(topic: string, partition: number): PartitionState {
     const byPartition = this.#topics.topic(topic).partitions;
@@ -304,7 +270,7 @@ export class Producer {
   /** Writes the record into its partition's open batch (opening one if needed) and returns the batch. */
   #admit(record: RecordParts, timestamp: number, metadata: TopicMetadata, now: number): Batch {
     this.#checkSize(record.sizeBytes, metadata);
-    const partition = this.#choosePartition(record, metadata);
+    const partition = this.#partitioner.choose(record, metadata);
     const tp = this.#partitionState(record.topic, partition);
     const { batchBytes } = this.options;
     // Full is measured in the bytes written (builder.bytes) plus this record's worst case: the
@@ -361,7 +327,7 @@ export class Producer {
     tp.open = null;
     tp.lastBatchBytes = batch.builder.bytes;
     tp.ready.push(batch);
-    this.#onBatchClosed(tp.topic, tp.partition);
+    this.#partitioner.onBatchClosed(tp.topic, tp.partition);
     this.#drain(tp);
   }
 
@@ -370,17 +336,43 @@ export class Producer {
   }
 
   /**
-   * Sends the partition's ready batches (as many as fit one request; one when idempotent) unless a
-   * request is in flight. Idempotent: waits for the producer id first, and stamps each batch's
-   * sequence when it is encoded, right before its first send.
+   * Sends the partition's next requests (the ready batches that fit one; one when idempotent) while
+   * fewer than maxInFlightRequestsPerPartition are unsettled, pipelined on its lane (connection.ts).
+   * After a failure, Kafka's rule: failed requests go again one at a time, oldest first, and nothing
+   * new goes until they are through, nor while a batch stamped with a forgotten producer id is
+   * unsettled. Idempotent: stamps each batch's sequence when it is encoded, before its first send.
    */
   #drain(tp: PartitionState): void {
-    if (tp.inFlight || tp.ready.length === 0) return;
-    const identity = this.options.idempotent ? this.#idempotence.current : null;
-    if (this.options.idempotent && identity === null) {
-      this.#loadIdentity();
-      return;
+    const current = this.#idempotence.current;
+    for (const flight of tp.flights) {
+      if (flight.status === 'retry') {
+        if (tp.sending === 0) this.#send(tp, flight, true);
+        return;
+      }
+      if (flight.status === 'done' && flight.error !== null) return; // settles once those before it have
+      if (flight.stampedWith !== null && flight.stampedWith.generation !== current?.generation) return;
     }
+    while (tp.flights.length < this.options.maxInFlightRequestsPerPartition && tp.ready.length > 0) {
+      const identity = this.options.idempotent ? this.#idempotence.current : null;
+      if (this.options.idempotent && identity === null) {
+        this.#loadIdentity();
+        return;
+      }
+      // The broker takes any sequence from a producer id it does not know (KIP-360): had a second
+      // batch landed while the first was refused (a 503, a 429), the first's retry would come after
+      // it. So a producer id's first batch on a partition goes alone; once the broker knows the id,
+      // it refuses any gap, and pipelined batches cannot overtake one another.
+      if (identity !== null && tp.acknowledgedGeneration !== identity.generation && tp.flights.length > 0) return;
+      const batches = this.#takeReady(tp, identity);
+      if (batches.length === 0) continue;
+      const flight = new Flight(batches, identity, this.options.deliveryTimeoutMs);
+      tp.flights.push(flight);
+      this.#send(tp, flight, false);
+    }
+  }
+
+  /** The ready batches of the partition's next request: as many as fit one request, one when idempotent. */
+  #takeReady(tp: PartitionState, identity: StampedIdentity | null): Batch[] {
     const metadata = this.#topics.get(tp.topic)?.metadata;
     const limit = Math.min(this.options.maxRequestBytes, metadata?.maxMessageBytes ?? Infinity);
     const batches: Batch[] = [];
@@ -402,20 +394,7 @@ export class Producer {
       bytes += batch.encoded.length;
       tp.ready.shift();
     }
-    if (batches.length === 0) return;
-    tp.inFlight = true;
-    this.#inFlightRequests++;
-    let answered = false;
-    const onAnswered = (): void => {
-      if (answered) return;
-      answered = true;
-      tp.inFlight = false;
-      this.#inFlightRequests--;
-      this.#drain(tp);
-      // Idle again with a batch gathering: it need not wait out its linger.
-      if (!tp.inFlight) this.#scheduleClose(tp);
-    };
-    void this.#produce(tp, batches, identity, onAnswered).finally(onAnswered);
+    return batches;
   }
 
   /** Takes a producer id, then sends what waited for it; a failure fails the batches that waited. */
@@ -429,55 +408,80 @@ export class Producer {
   }
 
   /**
-   * One request, retried until the oldest batch's delivery deadline; settles every batch in it.
-   * `onAnswered` sends the partition's next request: called before a success is settled, so the
-   * broker is not idle while the records' promises (and whatever their callers do next) run.
+   * One attempt of a flight on the partition's lane. Pipelined (`alone` false) it is tried once: a
+   * failure may only echo an earlier one, and is sent again alone (#failed). Alone, it is retried
+   * (backoff) until its delivery deadline, as a request was before pipelining.
    */
-  async #produce(tp: PartitionState, batches: Batch[], stampedWith: StampedIdentity | null, onAnswered: () => void): Promise<void> {
-    const deadline = Math.min(...batches.map((b) => b.createdAt)) + this.options.deliveryTimeoutMs;
-    const records = batches.reduce((n, b) => n + b.count, 0);
-    if (Date.now() >= deadline) {
-      const error = new StrataError(
-        'REQUEST_TIMED_OUT',
-        `${records} records for ${tp.topic}/${tp.partition} expired before they could be sent: deliveryTimeoutMs (${this.options.deliveryTimeoutMs}) passed in the buffer`,
-        { details: { topic: tp.topic, partition: tp.partition, records } },
-      );
-      if (stampedWith !== null) this.#idempotence.forget(stampedWith); // their sequences were taken and never sent
-      for (const b of batches) this.#settle(b, error);
-      return;
-    }
-    const body = batches.length === 1 ? batches[0]!.encoded! : Buffer.concat(batches.map((b) => b.encoded!));
-    let answer: ProduceAnswer;
-    try {
-      answer = await this.#api.produceBatches(tp.topic, tp.partition, body, this.options.acks, { deadline });
-    } catch (e) {
-      if (isStrataError(e) && e.code === 'MESSAGE_TOO_LARGE' && batches.length > 1) {
-        // The topic's max.message.bytes shrank since the metadata was read: resend one batch at a time.
-        tp.oneBatchPerRequest = true;
-        tp.ready.unshift(...batches);
-        this.#topics.forget(tp.topic);
-        return;
+  #send(tp: PartitionState, flight: Flight, alone: boolean): void {
+    flight.status = 'sending';
+    tp.sending++;
+    this.#inFlightRequests++;
+    tp.lane ??= this.#api.connection.lane(this.options.maxInFlightRequestsPerPartition);
+    const options = { deadline: flight.deadline, lane: tp.lane, ...(alone ? {} : { attemptsMax: 1, throwRetriable: true }) };
+    const request =
+      Date.now() >= flight.deadline
+        ? Promise.reject(flight.expired(tp, this.options.deliveryTimeoutMs))
+        : this.#api.produceBatches(tp.topic, tp.partition, flight.body(), this.options.acks, options);
+    request.then(
+      (answer) => this.#answered(tp, flight, alone, answer, null),
+      (e: unknown) => this.#answered(tp, flight, alone, null, e),
+    );
+  }
+
+  /**
+   * A flight's attempt ended. Flights settle oldest first; the partition's next request goes out
+   * before the settled records' deliveries run, so the broker is not idle while callers react.
+   */
+  #answered(tp: PartitionState, flight: Flight, alone: boolean, answer: ProduceAnswer | null, error: unknown): void {
+    tp.sending--;
+    this.#inFlightRequests--;
+    if (answer !== null && this.options.acks !== 0 && answer.lastOffset - answer.baseOffset + 1 !== flight.records) error = flight.miscounted(tp, answer);
+    if (answer !== null && error === null) {
+      flight.succeed(this.options.acks === 0 ? -1 : answer.baseOffset);
+      if (flight.stampedWith !== null) tp.acknowledgedGeneration = flight.stampedWith.generation;
+    } else this.#failed(tp, flight, alone, error);
+    const settled: Flight[] = [];
+    while (tp.flights.length > 0 && tp.flights[0]!.status === 'done') settled.push(tp.flights.shift()!);
+    this.#drain(tp);
+    for (const done of settled) {
+      let offset = done.baseOffset;
+      for (const b of done.batches) {
+        this.#settle(b, done.error, offset, tp);
+        if (offset >= 0) offset += b.count;
       }
-      if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#topics.forget(tp.topic);
-      if (stampedWith !== null) this.#idempotence.forget(stampedWith);
-      for (const b of batches) this.#settle(b, e);
+    }
+    // Idle again with a batch gathering: it need not wait out its linger.
+    if (!tp.inFlight) this.#scheduleClose(tp);
+  }
+
+  /**
+   * A pipelined attempt that failed is sent again alone (status 'retry') when trying again can help,
+   * including OUT_OF_ORDER_SEQUENCE_NUMBER: behind a failed request every later one is refused as
+   * out of order (nothing of it was written), and the broker may take two pipelined bodies out of
+   * order (compressed ones are checked off its event loop). Alone, the answer is final.
+   */
+  #failed(tp: PartitionState, flight: Flight, alone: boolean, e: unknown): void {
+    if (isStrataError(e) && e.code === 'MESSAGE_TOO_LARGE' && flight.batches.length > 1) {
+      // The topic's max.message.bytes shrank since the metadata was read: resend one batch at a time.
+      tp.oneBatchPerRequest = true;
+      this.#topics.forget(tp.topic);
+      const singles = flight.batches.map((b) => new Flight([b], null, this.options.deliveryTimeoutMs));
+      for (const single of singles) single.status = 'retry';
+      tp.flights.splice(tp.flights.indexOf(flight), 1, ...singles);
       return;
     }
-    if (this.options.acks !== 0 && answer.lastOffset - answer.baseOffset + 1 !== records) {
-      const error = new StrataError(
-        'INTERNAL_ERROR',
-        `produce to ${tp.topic}/${tp.partition}: the broker answered offsets [${answer.baseOffset}, ${answer.lastOffset}] for ${records} records`,
-      );
-      if (stampedWith !== null) this.#idempotence.forget(stampedWith);
-      for (const b of batches) this.#settle(b, error);
+    const failure = e instanceof RequestFailure ? e : null;
+    if (!alone && (failure !== null || (isStrataError(e) && e.code === 'OUT_OF_ORDER_SEQUENCE_NUMBER')) && Date.now() < flight.deadline) {
+      flight.status = 'retry';
+      if (failure !== null && retryChannel.hasSubscribers) {
+        retryChannel.publish({ what: `produce to ${tp.topic}/${tp.partition}`, attempt: 1, backoffMs: 0, failure } satisfies RetryEvent);
+      }
       return;
     }
-    onAnswered();
-    let offset = answer.baseOffset;
-    for (const b of batches) {
-      this.#settle(b, null, this.options.acks === 0 ? -1 : offset, tp);
-      offset += b.count;
-    }
+    if (failure !== null) e = failure.error;
+    if (isUnknownTopic(e) || (isStrataError(e) && e.code === 'UNKNOWN_PARTITION')) this.#topics.forget(tp.topic);
+    if (flight.stampedWith !== null) this.#idempotence.forget(flight.stampedWith);
+    flight.fail(e);
   }
 
   /** Resolves (error null) or rejects every record of a batch, and frees its buffer space. */

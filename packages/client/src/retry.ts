@@ -28,6 +28,8 @@ export interface RetryPolicy {
   retryBackoffMaxMs: number;
   /** At most this many attempts (default: as many as the deadline allows); the last failure's error is thrown as it is. */
   attemptsMax?: number;
+  /** At attemptsMax, throw a retriable failure as its RequestFailure (for a caller that retries itself and reports it). */
+  throwRetriable?: boolean;
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
 }
@@ -47,7 +49,8 @@ export async function withRetries<T>(policy: RetryPolicy, attempt: (timeoutMs: n
       return await attempt(timeoutMs, attempts);
     } catch (e) {
       if (!(e instanceof RequestFailure)) throw e;
-      if (!e.retriable || attempts >= (policy.attemptsMax ?? Number.POSITIVE_INFINITY)) throw e.error;
+      if (!e.retriable) throw e.error;
+      if (attempts >= (policy.attemptsMax ?? Number.POSITIVE_INFINITY)) throw policy.throwRetriable === true ? e : e.error;
       // The last attempt often gets only the sliver of the deadline left after a backoff: its
       // timeout is the deadline's doing and says nothing about the brokers, so the caller hears the
       // failure before it (the server's code), not REQUEST_TIMED_OUT. Only a timeout that had the

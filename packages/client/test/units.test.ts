@@ -74,6 +74,15 @@ describe('options', () => {
     expect(() => resolveProducerTuning({ acks: 2 as never, compression: 'brotli' as never, deliveryTimeoutMs: 5, lingerMs: 10 })).toThrow(/acks.*compression.*deliveryTimeoutMs/);
   });
 
+  it("caps maxInFlightRequestsPerPartition at 5 while idempotent, as Kafka's max.in.flight.requests.per.connection", () => {
+    expect(resolveProducerTuning({}).maxInFlightRequestsPerPartition).toBe(5);
+    expect(() => resolveProducerTuning({ maxInFlightRequestsPerPartition: 6 })).toThrow(/maxInFlightRequestsPerPartition must be <= 5 for an idempotent producer/);
+    expect(resolveProducerTuning({ maxInFlightRequestsPerPartition: 6, idempotent: false }).maxInFlightRequestsPerPartition).toBe(6);
+    // Without idempotence more than one can reorder a partition on retry: opt-in there.
+    expect(resolveProducerTuning({ acks: 1 }).maxInFlightRequestsPerPartition).toBe(1);
+    expect(() => resolveProducerTuning({ maxInFlightRequestsPerPartition: 0 })).toThrow(/maxInFlightRequestsPerPartition must be an integer in \[1, 100\]/);
+  });
+
   it("takes each of Kafka's codecs, and refuses zstd clearly where this Node cannot write it", () => {
     for (const compression of ['none', 'gzip', 'snappy', 'lz4'] as const) {
       expect(resolveProducerTuning({ compression }).compression).toBe(compression);
