@@ -96,6 +96,38 @@ export class Lane {
   }
 }
 
+/**
+ * Lanes that ordered streams share: each stream (a producer's partition) keeps the lane it took
+ * first, so its order holds, while a producer of many partitions opens at most `lanesMax`
+ * connections per broker (Kafka's producer opens one per broker; a broker also caps connections
+ * per client address). Streams on one lane share its pipelining window.
+ */
+export class LanePool {
+  readonly #lanes: Lane[] = [];
+  #next = 0;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly pipelining: number,
+    private readonly lanesMax: number,
+  ) {}
+
+  /** A lane for a new stream: a fresh one while fewer than lanesMax exist, else the existing ones in turn. */
+  take(): Lane {
+    if (this.#lanes.length < this.lanesMax) {
+      const lane = this.connection.lane(this.pipelining);
+      this.#lanes.push(lane);
+      return lane;
+    }
+    return this.#lanes[this.#next++ % this.#lanes.length]!;
+  }
+
+  /** Closes every lane taken; requests in flight finish first. */
+  async close(): Promise<void> {
+    await Promise.all(this.#lanes.splice(0).map((lane) => lane.close()));
+  }
+}
+
 export class Connection {
   readonly options: ResolvedConnectionOptions;
   readonly #pools = new Map<string, Pool>();

@@ -26,7 +26,7 @@ export { retryChannel } from './retry.js';
 export type { RetryEvent } from './retry.js';
 export type { FailureKind, RequestFailure } from './failure.js';
 
-export { CONNECTION_DEFAULTS, PRODUCER_DEFAULTS, READER_DEFAULTS } from './options.js';
+export { CONNECTION_DEFAULTS, PRODUCER_CONNECTIONS_PER_BROKER_MAX, PRODUCER_DEFAULTS, READER_DEFAULTS } from './options.js';
 export type { Acks, AutoOffsetReset, ClientAuth, ClientTls, ConnectionOptions, ProducerCompression, ProducerTuning } from './options.js';
 
 export type {

@@ -75,6 +75,9 @@ export const PRODUCER_DEFAULTS = Object.freeze({
 
 /** Kafka's cap on max.in.flight.requests.per.connection under idempotence (the broker's PRODUCER_BATCHES_RETAINED). */
 export const MAX_IN_FLIGHT_REQUESTS_IDEMPOTENT = 5;
+
+/** Connections a Producer opens per broker for its pipelined requests; its partitions past this share them (connection.ts LanePool). */
+export const PRODUCER_CONNECTIONS_PER_BROKER_MAX = 8;
 /** Without idempotence: a bound on the requests (and their bodies) a partition holds at once. */
 const MAX_IN_FLIGHT_REQUESTS_PER_PARTITION_MAX = 100;
 

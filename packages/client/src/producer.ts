@@ -7,17 +7,16 @@
 //
 //   send() -> fast path: straight into the partition's open batch
 //          -> else intake (FIFO; waits for metadata and buffer space)
-//          -> ready queue -> up to maxInFlightRequestsPerPartition requests
-//             pipelined on the partition's own connection (connection.ts Lane)
+//          -> ready queue -> up to maxInFlightRequestsPerPartition requests pipelined on the partition's lane
 //
-// One promise per record is what send() returns; nothing else is per record:
-// the batch keeps its records' promise functions in two arrays and settles them
-// together, with one RecordMetadata each.
+// One promise per record is what send() returns; nothing else is per record: the batch keeps
+// its records' promise functions in two arrays and settles them together, one RecordMetadata each.
 //
 // Ordering per partition (Kafka's max.in.flight.requests.per.connection, 5): a
-// partition's requests go pipelined, in order, on one HTTP/1.1 connection, which
-// the broker reads and hands to its handler in order. Several connections would
-// race; one request at a time left the broker idle for a round trip per batch.
+// partition's requests go pipelined, in order, on one HTTP/1.1 connection (its
+// lane, which up to 8 partitions per broker may share: connection.ts LanePool);
+// the broker reads and hands them to its handler in order. Several connections
+// would race; one request at a time left the broker idle a round trip per batch.
 // Requests settle oldest first. A failed one is sent again alone, and nothing
 // new goes until it is through; those behind it (refused as out of order, or cut
 // with the connection) follow it, one at a time, as Kafka retries.
@@ -33,16 +32,16 @@
 // every partition's sequences start again at 0. Without idempotence a retry of a
 // request that reached the broker duplicates it, as in Kafka.
 //
-// Memory: every record reserves its size estimate from `bufferBytes` and one of
-// `bufferRecords` when it enters a batch and gives them back when its batch
-// settles; send() waits (FIFO) while either is used up, at most maxBlockMs.
+// Memory: every record reserves its size estimate from `bufferBytes` and one of `bufferRecords`
+// when it enters a batch and gives them back when its batch settles; send() waits (FIFO) while
+// either is used up, at most maxBlockMs.
 // Callers that keep awaiting `enqueue` (or bound their unawaited sends) hold at
 // most one waiting record.
 
 import { isStrataError, StrataError } from '@strata/protocol';
 import { StrataApi, type ProduceAnswer } from './api.js';
 import { Idempotence, type StampedIdentity } from './idempotence.js';
-import { connectionFor, type Connection, type ConnectWith } from './connection.js';
+import { connectionFor, LanePool, type Connection, type ConnectWith } from './connection.js';
 import { Batch, bufferWaitTimedOut, Fifo, Flight, PartitionState, recordTooLarge, Waiting, deferred, failDelivery, isUnknownTopic, type Enqueued, type ProducerStats, type SendCallback, type TopicMetadata } from './producer-state.js';
 
 export type { Enqueued, ProducerStats, SendCallback } from './producer-state.js';
@@ -50,7 +49,7 @@ import { ProducerTopics } from './producer-topics.js';
 import { Partitioner } from './partitioner.js';
 import { RequestFailure } from './failure.js';
 import { retryChannel, type RetryEvent } from './retry.js';
-import { resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
+import { PRODUCER_CONNECTIONS_PER_BROKER_MAX, resolveProducerTuning, type ProducerTuning, type ResolvedProducerTuning } from './options.js';
 import { BATCH_OVERHEAD_BYTES, emptyRecordParts, measureRecord, type ProducerRecord, type RecordMetadata, type RecordParts } from './records.js';
 
 /** Brokers and connection settings (or `{connection}` to share another client's pools), and the producer's tuning. */
@@ -63,6 +62,7 @@ export class Producer {
   readonly #topics: ProducerTopics;
   readonly #partitioner: Partitioner;
   readonly #partitions: PartitionState[] = [];
+  readonly #lanes: LanePool;
   readonly #intake = new Fifo<Waiting>();
   readonly #batches = new Set<Batch>();
   #pumping: Promise<void> | null = null;
@@ -89,6 +89,7 @@ export class Producer {
     this.#topics = new ProducerTopics(this.#api, this.options.metadataMaxAgeMs, this.options.maxRequestBytes);
     this.#partitioner = new Partitioner(this.#topics);
     this.#idempotence = new Idempotence(this.#api);
+    this.#lanes = new LanePool(connection, this.options.maxInFlightRequestsPerPartition, PRODUCER_CONNECTIONS_PER_BROKER_MAX);
   }
 
   /** The connection this producer sends on (share it: `new Admin({ connection: producer.connection })`). */
@@ -156,7 +157,7 @@ export class Producer {
     this.#closed = true;
     this.#closing ??= (async () => {
       await this.flush();
-      await Promise.all(this.#partitions.map((tp) => tp.lane?.close()));
+      await this.#lanes.close();
       if (this.#ownsConnection) await this.#api.connection.close();
     })();
     return this.#closing;
@@ -416,7 +417,7 @@ export class Producer {
     flight.status = 'sending';
     tp.sending++;
     this.#inFlightRequests++;
-    tp.lane ??= this.#api.connection.lane(this.options.maxInFlightRequestsPerPartition);
+    tp.lane ??= this.#lanes.take();
     const options = { deadline: flight.deadline, lane: tp.lane, ...(alone ? {} : { attemptsMax: 1, throwRetriable: true }) };
     const request =
       Date.now() >= flight.deadline

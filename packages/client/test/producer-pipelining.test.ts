@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, Producer, type RecordMetadata } from '../src/index.js';
+import { Admin, PRODUCER_CONNECTIONS_PER_BROKER_MAX, Producer, type RecordMetadata } from '../src/index.js';
 import { readPartition, startTestBroker, type TestBroker } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -50,6 +50,26 @@ describe('Producer pipelining (maxInFlightRequestsPerPartition)', () => {
     expect(proxy.cuts).toBe(1);
     expect(proxy.heldAtCut).toBe(5);
     await expectExactlyOnceInOrder(topic, values, results);
+  });
+
+  it('spreads many partitions over a bounded set of connections per broker, each partition in order on its own', async () => {
+    const topic = 'pipelined-many-partitions';
+    const partitions = 3 * PRODUCER_CONNECTIONS_PER_BROKER_MAX;
+    await admin.createTopic({ name: topic, partitions });
+    const proxy = await TcpProxy.start(broker.url);
+    closers.push(() => proxy.close());
+    const p = new Producer({ brokers: proxy.url, batchBytes: 1024, lingerMs: 2 });
+    closers.push(() => p.close());
+    const sends: Array<Promise<RecordMetadata>> = [];
+    for (let i = 0; i < 100; i++) for (let partition = 0; partition < partitions; partition++) sends.push(p.send({ topic, partition, value: `${partition}-${i}-${'x'.repeat(100)}` }));
+    const results = await Promise.all(sends);
+    expect(proxy.producingConnections).toBeGreaterThan(1);
+    expect(proxy.producingConnections).toBeLessThanOrEqual(PRODUCER_CONNECTIONS_PER_BROKER_MAX);
+    for (let partition = 0; partition < partitions; partition++) {
+      const mine = results.filter((r) => r.partition === partition).map((r) => r.offset);
+      expect(mine).toEqual(mine.map((_, i) => i));
+      expect((await readPartition(broker.url, topic, partition)).map((r) => r.value)).toEqual(mine.map((_, i) => `${partition}-${i}-${'x'.repeat(100)}`));
+    }
   });
 
   it('keeps order for batches the broker validates off its event loop (gzip, over 64 KiB)', async () => {

@@ -24,6 +24,8 @@ export class TcpProxy {
   /** Connections cut, and the most answers any cut connection held (requests the broker took at once). */
   cuts = 0;
   heldAtCut = 0;
+  /** Connections that carried a produce request. */
+  producingConnections = 0;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
@@ -56,7 +58,10 @@ export class TcpProxy {
     // Only a connection that carries produce requests is held and cut (not the producer id's or metadata's).
     let producing = false;
     client.on('data', (chunk: Buffer) => {
-      if (!producing && chunk.includes(PRODUCE_REQUEST_LINE)) producing = true;
+      if (!producing && chunk.includes(PRODUCE_REQUEST_LINE)) {
+        producing = true;
+        this.producingConnections++;
+      }
     });
     let held: Buffer[] | null = null;
     upstream.on('data', (chunk: Buffer) => {
