@@ -16,19 +16,24 @@ const file = await open(fileArg, 'w+');
 let size = 0;
 let queue: Promise<unknown> = Promise.resolve();
 /** `/append?p=N` appends to file N+1 (`<file>.N`), each with its own queue: a log of several partitions. */
-const partitions = new Map<string, { file: Awaited<ReturnType<typeof open>>; size: number; queue: Promise<unknown> }>();
+// The file's open is the queue's first step: appends that arrive before it completes wait in the
+// queue instead of each opening (and truncating) the file again.
+const partitions = new Map<string, { file: Promise<Awaited<ReturnType<typeof open>>>; size: number; queue: Promise<unknown> }>();
 
-async function appendTo(partition: string, body: Buffer): Promise<number> {
-  let p = partitions.get(partition);
-  if (p === undefined) partitions.set(partition, (p = { file: await open(`${fileArg}.${partition}`, 'w+'), size: 0, queue: Promise.resolve() }));
-  const target = p;
-  const done = target.queue.then(async () => {
-    const position = target.size;
-    target.size += body.length;
-    await target.file.write(body, 0, body.length, position);
+function appendTo(partition: string, body: Buffer): Promise<number> {
+  let target = partitions.get(partition);
+  if (target === undefined) {
+    const opened = open(`${fileArg}.${partition}`, 'w+');
+    partitions.set(partition, (target = { file: opened, size: 0, queue: opened }));
+  }
+  const p = target;
+  const done = p.queue.then(async () => {
+    const position = p.size;
+    p.size += body.length;
+    await (await p.file).write(body, 0, body.length, position);
     return position;
   });
-  target.queue = done;
+  p.queue = done;
   return done;
 }
 
