@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, startBroker, type Broker } from '@strata/broker';
+import { Admin } from '../src/index.js';
 
 export interface TestBroker {
   broker: Broker;
@@ -29,6 +31,30 @@ export async function startTestBroker(env: Record<string, string> = {}): Promise
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The fixture of a test file's producer tests: one broker and an Admin on it, started before the
+ * file's tests; `closers` (producers, proxies) run last first, before both stop.
+ */
+export interface BrokerFixture {
+  broker: TestBroker;
+  admin: Admin;
+  closers: Array<() => Promise<void>>;
+}
+
+export function useBrokerFixture(): BrokerFixture {
+  const fixture = { closers: [] as Array<() => Promise<void>> } as BrokerFixture;
+  beforeAll(async () => {
+    fixture.broker = await startTestBroker();
+    fixture.admin = new Admin({ brokers: fixture.broker.url });
+  });
+  afterAll(async () => {
+    for (const close of fixture.closers.reverse()) await close();
+    await fixture.admin.close();
+    await fixture.broker.stop();
+  });
+  return fixture;
 }
 
 /** What the proxy does with one request. */

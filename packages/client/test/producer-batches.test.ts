@@ -1,33 +1,22 @@
 // How full the producer's batches are: a batch closes when the next record would not fit in
 // batchBytes of written bytes, and it stays that full under backpressure.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BATCH_LOG_OVERHEAD, readBatchHeader } from '@strata/protocol';
-import { Admin, Producer } from '../src/index.js';
-import { startTestBroker, TestProxy, until, type TestBroker } from './helpers.js';
+import { Producer } from '../src/index.js';
+import { TestProxy, until, useBrokerFixture } from './helpers.js';
 
-let broker: TestBroker;
-let admin: Admin;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  admin = new Admin({ brokers: broker.url });
-});
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-  await admin.close();
-  await broker.stop();
-});
+const fixture = useBrokerFixture();
+const closers = fixture.closers;
 
 function producer(options: Partial<ConstructorParameters<typeof Producer>[0]> = {}): Producer {
-  const p = new Producer({ brokers: broker.url, ...options });
+  const p = new Producer({ brokers: fixture.broker.url, ...options });
   closers.push(() => p.close());
   return p;
 }
 
 /** The stored batches of partition 0, in order: their sizes in bytes and record counts. */
 async function storedBatches(topic: string): Promise<Array<{ bytes: number; records: number }>> {
-  const answer = await fetch(`${broker.url}/v1/topics/${topic}/partitions/0/batches?offset=0`);
+  const answer = await fetch(`${fixture.broker.url}/v1/topics/${topic}/partitions/0/batches?offset=0`);
   const raw = Buffer.from(await answer.arrayBuffer());
   const batches: Array<{ bytes: number; records: number }> = [];
   for (let position = 0; position < raw.length; ) {
@@ -45,7 +34,7 @@ const RECORD_RESERVED_BYTES = 36 + VALUE.length;
 
 describe('Producer batches', () => {
   it('fills a batch to batchBytes of written bytes, not of the records\' worst-case estimates', async () => {
-    await admin.createTopic({ name: 'filled', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'filled', partitions: 1 });
     const p = producer({ batchBytes: 1024, lingerMs: 60_000 });
     await Promise.all(Array.from({ length: 40 }, () => p.send({ topic: 'filled', partition: 0, value: VALUE })));
     const batches = await storedBatches('filled');
@@ -58,8 +47,8 @@ describe('Producer batches', () => {
   });
 
   it('keeps batches full while sends wait for buffer space (regression: each batch shrank to what the last answer freed)', async () => {
-    await admin.createTopic({ name: 'backpressured', partitions: 1 });
-    const gate = await TestProxy.start(broker.url);
+    await fixture.admin.createTopic({ name: 'backpressured', partitions: 1 });
+    const gate = await TestProxy.start(fixture.broker.url);
     closers.push(() => gate.close());
     const p = producer({ brokers: gate.url, bufferRecords: 20, batchBytes: 1200, lingerMs: 60_000 });
     await p.send({ topic: 'backpressured', value: 'warm-up' });

@@ -1,27 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, PRODUCER_CONNECTIONS_PER_BROKER_MAX, Producer, type RecordMetadata } from '../src/index.js';
-import { readPartition, startTestBroker, type TestBroker } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { PRODUCER_CONNECTIONS_PER_BROKER_MAX, Producer, type RecordMetadata } from '../src/index.js';
+import { readPartition, useBrokerFixture } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-let broker: TestBroker;
-let admin: Admin;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  admin = new Admin({ brokers: broker.url });
-});
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-  await admin.close();
-  await broker.stop();
-});
+const fixture = useBrokerFixture();
+const closers = fixture.closers;
 
 /** The sends' offsets grow in send order, and the partition holds each value once, in that order. */
 async function expectExactlyOnceInOrder(topic: string, values: string[], results: RecordMetadata[]): Promise<void> {
   for (let i = 1; i < results.length; i++) expect(results[i]!.offset).toBeGreaterThan(results[i - 1]!.offset);
-  const stored = await readPartition(broker.url, topic, 0);
+  const stored = await readPartition(fixture.broker.url, topic, 0);
   expect(stored.map((r) => r.value)).toEqual(values);
   expect(results.map((r) => r.offset)).toEqual(stored.map((r) => r.offset));
 }
@@ -29,8 +18,8 @@ async function expectExactlyOnceInOrder(topic: string, values: string[], results
 describe('Producer pipelining (maxInFlightRequestsPerPartition)', () => {
   it('cut with 5 requests appended and unanswered, writes each record once, in order (regression: one request in flight per partition)', async () => {
     const topic = 'pipelined-cut';
-    await admin.createTopic({ name: topic, partitions: 1 });
-    const proxy = await TcpProxy.start(broker.url);
+    await fixture.admin.createTopic({ name: topic, partitions: 1 });
+    const proxy = await TcpProxy.start(fixture.broker.url);
     closers.push(() => proxy.close());
     // 1 KiB requests, so the records need hundreds of them and five are in flight at once.
     const p = new Producer({ brokers: proxy.url, batchBytes: 1024, maxRequestBytes: 1024, lingerMs: 2, retryBackoffMs: 5, retryBackoffMaxMs: 40 });
@@ -55,8 +44,8 @@ describe('Producer pipelining (maxInFlightRequestsPerPartition)', () => {
   it('spreads many partitions over a bounded set of connections per broker, each partition in order on its own', async () => {
     const topic = 'pipelined-many-partitions';
     const partitions = 3 * PRODUCER_CONNECTIONS_PER_BROKER_MAX;
-    await admin.createTopic({ name: topic, partitions });
-    const proxy = await TcpProxy.start(broker.url);
+    await fixture.admin.createTopic({ name: topic, partitions });
+    const proxy = await TcpProxy.start(fixture.broker.url);
     closers.push(() => proxy.close());
     const p = new Producer({ brokers: proxy.url, batchBytes: 1024, lingerMs: 2 });
     closers.push(() => p.close());
@@ -68,14 +57,14 @@ describe('Producer pipelining (maxInFlightRequestsPerPartition)', () => {
     for (let partition = 0; partition < partitions; partition++) {
       const mine = results.filter((r) => r.partition === partition).map((r) => r.offset);
       expect(mine).toEqual(mine.map((_, i) => i));
-      expect((await readPartition(broker.url, topic, partition)).map((r) => r.value)).toEqual(mine.map((_, i) => `${partition}-${i}-${'x'.repeat(100)}`));
+      expect((await readPartition(fixture.broker.url, topic, partition)).map((r) => r.value)).toEqual(mine.map((_, i) => `${partition}-${i}-${'x'.repeat(100)}`));
     }
   });
 
   it('keeps order for batches the broker validates off its event loop (gzip, over 64 KiB)', async () => {
     const topic = 'pipelined-gzip';
-    await admin.createTopic({ name: topic, partitions: 1 });
-    const p = new Producer({ brokers: broker.url, compression: 'gzip' });
+    await fixture.admin.createTopic({ name: topic, partitions: 1 });
+    const p = new Producer({ brokers: fixture.broker.url, compression: 'gzip' });
     closers.push(() => p.close());
     const values: string[] = [];
     const sends: Array<Promise<RecordMetadata>> = [];

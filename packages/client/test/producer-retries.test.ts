@@ -1,27 +1,16 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StrataError } from '@strata/protocol';
 import { Admin, Producer, type RecordMetadata, type RetryEvent } from '../src/index.js';
-import { readPartition, startTestBroker, TestProxy, type TestBroker } from './helpers.js';
+import { readPartition, TestProxy, useBrokerFixture } from './helpers.js';
 
-let broker: TestBroker;
-let admin: Admin;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  admin = new Admin({ brokers: broker.url });
-});
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-  await admin.close();
-  await broker.stop();
-});
+const fixture = useBrokerFixture();
+const closers = fixture.closers;
 
 async function proxy(port = 0): Promise<TestProxy> {
-  const p = await TestProxy.start(broker.url, port);
+  const p = await TestProxy.start(fixture.broker.url, port);
   closers.push(() => p.close());
   return p;
 }
@@ -39,7 +28,7 @@ async function deadPort(): Promise<number> {
 async function expectInOrderExactlyOnce(topic: string, partitions: number, sentPerKey: Map<string, number>): Promise<void> {
   const seen = new Map<string, number[]>();
   for (let partition = 0; partition < partitions; partition++) {
-    for (const record of await readPartition(broker.url, topic, partition)) {
+    for (const record of await readPartition(fixture.broker.url, topic, partition)) {
       const [key, seq] = record.value!.split(':') as [string, string];
       const list = seen.get(key) ?? [];
       list.push(Number(seq));
@@ -54,7 +43,7 @@ async function expectInOrderExactlyOnce(topic: string, partitions: number, sentP
 
 describe('Producer retries', () => {
   it('keeps every key in send order, without gaps or duplicates, through 503s and cut connections', async () => {
-    await admin.createTopic({ name: 'ordered', partitions: 4 });
+    await fixture.admin.createTopic({ name: 'ordered', partitions: 4 });
     const faulty = await proxy();
     // Produce requests 1-6 get a retriable 503, then every third one up to the 30th has its connection
     // cut; neither reaches the broker (see TestProxy), so each retry is the only copy that lands.
@@ -106,7 +95,7 @@ describe('Producer retries', () => {
   for (const idempotent of [true, false]) {
     it(`${idempotent ? 'writes each record once (idempotent, the default)' : 'duplicates records (idempotent: false)'} when answers are lost after the broker appended`, async () => {
       const topic = `lost-answers-${String(idempotent)}`;
-      await admin.createTopic({ name: topic, partitions: 2 });
+      await fixture.admin.createTopic({ name: topic, partitions: 2 });
       const lossy = await proxy();
       // Every other produce request up to the 12th reaches the broker, is appended, and its answer is lost.
       lossy.decide = (r) => (r.kind === 'produce' && r.n <= 12 && r.n % 2 === 1 ? 'loseAnswer' : 'pass');
@@ -135,14 +124,14 @@ describe('Producer retries', () => {
       expect(lossy.faults.loseAnswer).toBe(6);
       if (!idempotent) {
         // Without idempotence the lost answers' batches are written twice: this is what the default prevents.
-        const total = (await readPartition(broker.url, topic, 0)).length + (await readPartition(broker.url, topic, 1)).length;
+        const total = (await readPartition(fixture.broker.url, topic, 0)).length + (await readPartition(fixture.broker.url, topic, 1)).length;
         expect(total).toBeGreaterThan(320);
         return;
       }
       await expectInOrderExactlyOnce(topic, 2, sentPerKey);
       // Each send was answered with the offset its record has in the log.
       for (const partition of [0, 1]) {
-        const stored = await readPartition(broker.url, topic, partition);
+        const stored = await readPartition(fixture.broker.url, topic, partition);
         const byValue = new Map(stored.map((r) => [r.value, r.offset]));
         results.forEach((r, i) => {
           if (r.partition !== partition) return;
@@ -154,15 +143,15 @@ describe('Producer retries', () => {
   }
 
   it('refuses idempotence with acks other than all, and any transactional id', () => {
-    expect(() => new Producer({ brokers: broker.url, acks: 1, idempotent: true })).toThrow(/idempotent producers need acks 'all'/);
-    expect(() => new Producer({ brokers: broker.url, transactionalId: 'tx' })).toThrow(/transactional producers are not supported/);
-    const plain = new Producer({ brokers: broker.url, acks: 1 });
+    expect(() => new Producer({ brokers: fixture.broker.url, acks: 1, idempotent: true })).toThrow(/idempotent producers need acks 'all'/);
+    expect(() => new Producer({ brokers: fixture.broker.url, transactionalId: 'tx' })).toThrow(/transactional producers are not supported/);
+    const plain = new Producer({ brokers: fixture.broker.url, acks: 1 });
     expect(plain.options.idempotent).toBe(false);
     closers.push(() => plain.close());
   });
 
   it('gives up at deliveryTimeoutMs with the server code, rejecting every send of the batch', async () => {
-    await admin.createTopic({ name: 'unavailable', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'unavailable', partitions: 1 });
     const down = await proxy();
     down.decide = (r) => (r.kind === 'produce' ? 'reject503' : 'pass');
     const p = new Producer({ brokers: down.url, deliveryTimeoutMs: 600, lingerMs: 5, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
@@ -182,23 +171,23 @@ describe('Producer retries', () => {
       expect((error.cause as StrataError).message).toMatch(/injected by the test proxy/);
     }
     expect(down.faults.reject503).toBeGreaterThan(2);
-    expect(await readPartition(broker.url, 'unavailable', 0)).toEqual([]);
+    expect(await readPartition(fixture.broker.url, 'unavailable', 0)).toEqual([]);
   });
 
   it('fails over to the next broker URL when a connection is refused', async () => {
-    await admin.createTopic({ name: 'failover', partitions: 2 });
+    await fixture.admin.createTopic({ name: 'failover', partitions: 2 });
     const dead = `http://127.0.0.1:${await deadPort()}`;
-    const p = new Producer({ brokers: [dead, broker.url], lingerMs: 1 });
+    const p = new Producer({ brokers: [dead, fixture.broker.url], lingerMs: 1 });
     closers.push(() => p.close());
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => p.send({ topic: 'failover', key: `k${i}`, value: `v${i}` })));
     expect(results).toHaveLength(20);
-    const failoverAdmin = new Admin({ brokers: `${dead},${broker.url}` });
+    const failoverAdmin = new Admin({ brokers: `${dead},${fixture.broker.url}` });
     closers.push(() => failoverAdmin.close());
     expect((await failoverAdmin.listTopics()).map((t) => t.name)).toContain('failover');
   });
 
   it('rides out a broker that is down, then up again, on the same URL', async () => {
-    await admin.createTopic({ name: 'comeback', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'comeback', partitions: 1 });
     const port = await deadPort();
     const p = new Producer({ brokers: `http://127.0.0.1:${port}`, lingerMs: 1, retryBackoffMs: 10, retryBackoffMaxMs: 50, deliveryTimeoutMs: 10_000, requestTimeoutMs: 5_000 });
     closers.push(() => p.close());

@@ -1,38 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BatchAttribute, compressionUnavailable, partitionForKey, readBatchHeader, StrataError } from '@strata/protocol';
-import { Admin, Fetcher, Producer, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
-import { readPartition, startTestBroker, TestProxy, watch, type TestBroker } from './helpers.js';
+import { Fetcher, Producer, type ConsumerRecord, type RecordMetadata } from '../src/index.js';
+import { readPartition, TestProxy, watch, useBrokerFixture } from './helpers.js';
 
-let broker: TestBroker;
-let admin: Admin;
-const closers: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  admin = new Admin({ brokers: broker.url });
-});
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-  await admin.close();
-  await broker.stop();
-});
+const fixture = useBrokerFixture();
+const closers = fixture.closers;
 
 function producer(options: Partial<ConstructorParameters<typeof Producer>[0]> = {}): Producer {
-  const p = new Producer({ brokers: broker.url, ...options });
+  const p = new Producer({ brokers: fixture.broker.url, ...options });
   closers.push(() => p.close());
   return p;
 }
 
 async function proxy(): Promise<TestProxy> {
-  const p = await TestProxy.start(broker.url);
+  const p = await TestProxy.start(fixture.broker.url);
   closers.push(() => p.close());
   return p;
 }
 
 describe('Producer', () => {
   it('puts keyed records on partitionForKey and they arrive in send order per key', async () => {
-    await admin.createTopic({ name: 'keyed', partitions: 6 });
+    await fixture.admin.createTopic({ name: 'keyed', partitions: 6 });
     const p = producer({ lingerMs: 2, batchBytes: 4096 });
     const sends: Array<Promise<RecordMetadata>> = [];
     const keys: string[] = [];
@@ -49,7 +38,7 @@ describe('Producer', () => {
     const seen = new Map<string, number>();
     let total = 0;
     for (let partition = 0; partition < 6; partition++) {
-      for (const record of await readPartition(broker.url, 'keyed', partition)) {
+      for (const record of await readPartition(fixture.broker.url, 'keyed', partition)) {
         total++;
         const [key, seq] = record.value!.split(':') as [string, string];
         expect(record.key).toBe(key);
@@ -65,7 +54,7 @@ describe('Producer', () => {
   });
 
   it('batches many sends into few requests', async () => {
-    await admin.createTopic({ name: 'batched', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'batched', partitions: 1 });
     const counter = await proxy();
     const p = producer({ brokers: counter.url, lingerMs: 50 });
     await p.send({ topic: 'batched', value: 'warm-up' }); // metadata is fetched once
@@ -79,7 +68,7 @@ describe('Producer', () => {
   });
 
   it('closes a batch when it reaches batchBytes without waiting for the linger', async () => {
-    await admin.createTopic({ name: 'full-batches', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'full-batches', partitions: 1 });
     const counter = await proxy();
     const p = producer({ brokers: counter.url, lingerMs: 60_000, batchBytes: 2048 });
     await p.flush();
@@ -97,7 +86,7 @@ describe('Producer', () => {
   });
 
   it('sends a lone record at once when the partition has nothing in flight, with default settings (no linger)', async () => {
-    await admin.createTopic({ name: 'lone', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'lone', partitions: 1 });
     const counter = await proxy();
     const p = producer({ brokers: counter.url });
     await p.send({ topic: 'lone', value: 'warm-up' }); // metadata and the producer id are taken
@@ -115,7 +104,7 @@ describe('Producer', () => {
   });
 
   it('gathers records while a request is in flight and sends them as one batch once the partition is idle', async () => {
-    await admin.createTopic({ name: 'lingering', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'lingering', partitions: 1 });
     const gate = await proxy();
     // A linger of an hour: whatever is delivered here went because the partition became idle.
     const p = producer({ brokers: gate.url, lingerMs: 3_600_000, deliveryTimeoutMs: 3_600_001 });
@@ -141,7 +130,7 @@ describe('Producer', () => {
   for (const [codec, codecId] of codecs) {
     it.skipIf(compressionUnavailable(codec) !== null)(`compresses with ${codec} and the records round-trip`, async () => {
       const topic = `zipped-${codec}`;
-      await admin.createTopic({ name: topic, partitions: 1 });
+      await fixture.admin.createTopic({ name: topic, partitions: 1 });
       const counter = await proxy();
       const p = producer({ brokers: counter.url, compression: codec, lingerMs: 20 });
       const values = Array.from({ length: 40 }, (_, i) => `${i}:${'strata '.repeat(300)}`);
@@ -152,7 +141,7 @@ describe('Producer', () => {
       const rawBytes = values.reduce((n, v) => n + v.length, 0);
       expect(counter.producedBytes).toBeLessThan(rawBytes / 10);
 
-      const fetcher = new Fetcher({ brokers: broker.url });
+      const fetcher = new Fetcher({ brokers: fixture.broker.url });
       closers.push(() => fetcher.close());
       // The records carry 2023 timestamps: retention (7 days) may roll the active segment between two of
       // the producer's batches, and one fetch answers from one segment: read until every record is back.
@@ -170,15 +159,15 @@ describe('Producer', () => {
         expect([...r.headers[1]!.value!]).toEqual([0, 255, i]);
       });
       // The stored batch says the codec.
-      const raw = Buffer.from(await (await fetch(`${broker.url}/v1/topics/${topic}/partitions/0/batches?offset=0`)).arrayBuffer());
+      const raw = Buffer.from(await (await fetch(`${fixture.broker.url}/v1/topics/${topic}/partitions/0/batches?offset=0`)).arrayBuffer());
       expect(readBatchHeader(raw, 0).attributes & BatchAttribute.compressionMask).toBe(codecId);
       // And the broker's JSON view agrees.
-      expect((await readPartition(broker.url, topic, 0)).map((r) => r.value)).toEqual(values);
+      expect((await readPartition(fixture.broker.url, topic, 0)).map((r) => r.value)).toEqual(values);
     });
   }
 
   it('waits for buffer space when bufferBytes is full, and its memory stays bounded', async () => {
-    await admin.createTopic({ name: 'pressure', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'pressure', partitions: 1 });
     const gate = await proxy();
     const p = producer({ brokers: gate.url, bufferBytes: 4096, batchBytes: 1024, lingerMs: 0 });
     await p.send({ topic: 'pressure', value: 'warm-up' });
@@ -219,12 +208,12 @@ describe('Producer', () => {
       clearInterval(sampler);
     }
     expect(maxBuffered).toBeLessThanOrEqual(4096);
-    const stored = await readPartition(broker.url, 'pressure', 0);
+    const stored = await readPartition(fixture.broker.url, 'pressure', 0);
     expect(stored.slice(1, 201).map((r) => Number(r.value!.split(':')[0]))).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
   it('bounds the buffer by records as well as bytes (bufferRecords), in send order', async () => {
-    await admin.createTopic({ name: 'counted', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'counted', partitions: 1 });
     const gate = await proxy();
     const p = producer({ brokers: gate.url, bufferRecords: 10 });
     await p.send({ topic: 'counted', value: 'warm-up' });
@@ -241,11 +230,11 @@ describe('Producer', () => {
     const results = await Promise.all(sends.map((s) => s.promise));
     expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(p.stats().bufferedRecords).toBe(0);
-    expect((await readPartition(broker.url, 'counted', 0)).slice(1).map((r) => r.value)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}`));
+    expect((await readPartition(fixture.broker.url, 'counted', 0)).slice(1).map((r) => r.value)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}`));
   });
 
   it('sends lingering batches at once when the buffer is exhausted, instead of stalling for lingerMs', async () => {
-    await admin.createTopic({ name: 'exhausted', partitions: 8 });
+    await fixture.admin.createTopic({ name: 'exhausted', partitions: 8 });
     // Eight partitions' open batches, each under batchBytes, fill the buffer; their linger is a minute.
     const p = producer({ bufferBytes: 4096, batchBytes: 2048, lingerMs: 60_000 });
     await p.flush();
@@ -258,7 +247,7 @@ describe('Producer', () => {
   });
 
   it('fails a send that waited maxBlockMs for buffer space with REQUEST_TIMED_OUT', async () => {
-    await admin.createTopic({ name: 'blocked', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'blocked', partitions: 1 });
     const gate = await proxy();
     const p = producer({ brokers: gate.url, bufferBytes: 1024, batchBytes: 512, lingerMs: 0, maxBlockMs: 200 });
     await p.send({ topic: 'blocked', value: 'warm-up' });
@@ -282,16 +271,16 @@ describe('Producer', () => {
     expect(unknown).toMatchObject({ code: 'UNKNOWN_TOPIC', retriable: false });
 
     // The topic goes away after its metadata was read: the batch fails with the broker's 404.
-    await admin.createTopic({ name: 'doomed', partitions: 2 });
+    await fixture.admin.createTopic({ name: 'doomed', partitions: 2 });
     await p.send({ topic: 'doomed', value: 'first' });
-    await admin.deleteTopic('doomed');
+    await fixture.admin.deleteTopic('doomed');
     const results = await Promise.allSettled([1, 2, 3].map((i) => p.send({ topic: 'doomed', partition: 1, value: `v${i}` })));
     for (const r of results) {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'UNKNOWN_TOPIC', retriable: false });
     }
 
-    await admin.createTopic({ name: 'small-messages', partitions: 2, configs: { 'max.message.bytes': 1024 } });
+    await fixture.admin.createTopic({ name: 'small-messages', partitions: 2, configs: { 'max.message.bytes': 1024 } });
     await expect(p.send({ topic: 'small-messages', value: 'y'.repeat(2000) })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
     await expect(p.send({ topic: 'small-messages', partition: 2, value: 'z' })).rejects.toMatchObject({ code: 'UNKNOWN_PARTITION' });
     await expect(p.send({ topic: 'small-messages', value: 'z', timestamp: -1 })).rejects.toMatchObject({ code: 'INVALID_TIMESTAMP' });
@@ -301,8 +290,8 @@ describe('Producer', () => {
   });
 
   it('flush() sends lingering records at once; close() flushes and then refuses sends', async () => {
-    await admin.createTopic({ name: 'flushed', partitions: 3 });
-    const p = new Producer({ brokers: broker.url, lingerMs: 60_000 });
+    await fixture.admin.createTopic({ name: 'flushed', partitions: 3 });
+    const p = new Producer({ brokers: fixture.broker.url, lingerMs: 60_000 });
     const sends = Array.from({ length: 30 }, (_, i) => watch(p.send({ topic: 'flushed', key: `k${i}`, value: `v${i}` })));
     const started = Date.now();
     await p.flush();
@@ -315,12 +304,12 @@ describe('Producer', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
     await expect(p.send({ topic: 'flushed', value: 'late' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     await p.close(); // idempotent
-    const total = (await Promise.all([0, 1, 2].map((partition) => readPartition(broker.url, 'flushed', partition)))).flat().length;
+    const total = (await Promise.all([0, 1, 2].map((partition) => readPartition(fixture.broker.url, 'flushed', partition)))).flat().length;
     expect(total).toBe(35);
   });
 
   it('keeps keyless records of one batch on one partition and moves on after each batch (sticky)', async () => {
-    await admin.createTopic({ name: 'sticky', partitions: 4 });
+    await fixture.admin.createTopic({ name: 'sticky', partitions: 4 });
     const p = producer({ lingerMs: 5 });
     const used: number[] = [];
     for (let round = 0; round < 8; round++) {
@@ -333,7 +322,7 @@ describe('Producer', () => {
   });
 
   it('acks=0 resolves without offsets; acks=1 with them', async () => {
-    await admin.createTopic({ name: 'acks', partitions: 1 });
+    await fixture.admin.createTopic({ name: 'acks', partitions: 1 });
     const fireAndForget = producer({ acks: 0 });
     expect(await fireAndForget.send({ topic: 'acks', value: 'a' })).toEqual({ topic: 'acks', partition: 0, offset: -1 });
     const leader = producer({ acks: 1 });
@@ -344,7 +333,7 @@ describe('Producer', () => {
   it('refuses invalid options with every problem listed', () => {
     expect(() => new Producer({ brokers: 'not a url', lingerMs: -1, batchBytes: 10_000, bufferBytes: 100 })).toThrow(StrataError);
     try {
-      new Producer({ brokers: broker.url, lingerMs: -1, batchBytes: 10_000, bufferBytes: 100 });
+      new Producer({ brokers: fixture.broker.url, lingerMs: -1, batchBytes: 10_000, bufferBytes: 100 });
     } catch (e) {
       expect((e as StrataError).code).toBe('INVALID_CONFIG');
       expect((e as StrataError).message).toMatch(/lingerMs/);
