@@ -155,6 +155,8 @@ function writeField(buf: Buffer, pos: number, part: Buffer | string | null, byte
   if (bytes < 0 || part === null) return writeVarint(buf, pos, -1);
   pos = writeVarint(buf, pos, bytes);
   if (typeof part === 'string') buf.write(part, pos, bytes, 'utf8');
-  else part.copy(buf, pos);
+  // TypedArray#set, not Buffer#copy: copy's argument checks cost more than the bytes of a 100 B
+  // value (it was 11% of the client's CPU at 100 B records).
+  else buf.set(part, pos);
   return pos + bytes;
 }
