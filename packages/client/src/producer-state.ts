@@ -200,9 +200,9 @@ export class Batch {
   encoded: Buffer | null = null;
   readonly settled = deferred<void>();
 
-  constructor(createdAt: number, capacityBytes: number) {
+  constructor(createdAt: number, capacityBytes: number, spare: Buffer | null = null) {
     this.createdAt = createdAt;
-    this.builder = new BatchBuilder(capacityBytes);
+    this.builder = new BatchBuilder(capacityBytes, spare);
   }
 
   get count(): number {

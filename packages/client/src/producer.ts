@@ -77,6 +77,8 @@ export class Producer {
   readonly #idempotence: Idempotence;
   /** send()'s scratch: each record is measured into it, then written into its batch (no object per record). */
   readonly #parts: RecordParts = emptyRecordParts();
+  /** The buffer of the last acknowledged batch, for the next one (one at most: at most batchBytes held). */
+  #spareBuffer: Buffer | null = null;
 
   constructor(options: ProducerOptions) {
     const { connection, owned } = connectionFor(options);
@@ -275,7 +277,8 @@ export class Producer {
     let batch = tp.open;
     if (batch === null) {
       const capacityBytes = Math.max(Math.min(batchBytes, tp.lastBatchBytes), BATCH_OVERHEAD_BYTES + record.sizeBytes);
-      batch = new Batch(now, capacityBytes);
+      batch = new Batch(now, capacityBytes, this.#spareBuffer);
+      this.#spareBuffer = null;
       tp.open = batch;
       this.#batches.add(batch);
       this.#scheduleClose(tp);
@@ -488,6 +491,8 @@ export class Producer {
     this.#bufferedBytes -= batch.bytes;
     this.#bufferedRecords -= batch.count;
     batch.bytes = 0;
+    // An acknowledged batch's bytes were read by the broker: its buffer can take the next batch.
+    if (error === null && this.options.acks !== 0) this.#spareBuffer = batch.builder.releaseBuffer();
     batch.encoded = null;
     batch.settled.resolve();
     this.#spaceFreed?.();
