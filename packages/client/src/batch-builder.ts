@@ -38,6 +38,9 @@ export interface BatchStampFields {
 /** The smallest buffer a batch starts with; it doubles (one copy) when a record does not fit. */
 const MIN_CAPACITY_BYTES = 1024;
 
+/** A released builder's buffer: nothing can be appended to it or read from it again. */
+const RELEASED = Buffer.alloc(0);
+
 function sizeOfField(bytes: number): number {
   return bytes < 0 ? 1 : sizeOfVarint(bytes) + bytes;
 }
@@ -57,9 +60,25 @@ export class BatchBuilder {
   #maxTimestamp = 0;
   #finished: Buffer | null = null;
 
-  /** `capacityBytes`: the buffer to start with (the partition's last batch size is a good guess). */
-  constructor(capacityBytes: number) {
-    this.#buf = Buffer.allocUnsafe(Math.max(MIN_CAPACITY_BYTES, capacityBytes));
+  /**
+   * `capacityBytes`: the buffer to start with (the partition's last batch size is a good guess);
+   * `spare`: a settled batch's buffer (releaseBuffer()), used when it is that large.
+   */
+  constructor(capacityBytes: number, spare: Buffer | null = null) {
+    const bytes = Math.max(MIN_CAPACITY_BYTES, capacityBytes);
+    this.#buf = spare !== null && spare.length >= bytes ? spare : Buffer.allocUnsafe(bytes);
+  }
+
+  /**
+   * Gives up the buffer for the next batch: a fresh 256 KiB buffer per batch cost a page fault every
+   * 4 KiB written (the copies into it were a tenth of the client's CPU at 100 B records). Only once
+   * the batch's bytes are nowhere else: its request answered, never to be sent again.
+   */
+  releaseBuffer(): Buffer {
+    const buf = this.#buf;
+    this.#buf = RELEASED;
+    this.#finished = RELEASED;
+    return buf;
   }
 
   get count(): number {
@@ -112,6 +131,7 @@ export class BatchBuilder {
    * once, before the first send; the records are no longer appendable after it.
    */
   finish(compression: CompressionName, stamp: BatchStampFields | null): Buffer {
+    if (this.#finished === RELEASED) throw new StrataError('INTERNAL_ERROR', 'assertion failed: a released batch finished');
     if (this.#finished !== null) return this.#finished;
     if (this.#count === 0) throw new StrataError('INTERNAL_ERROR', 'assertion failed: an empty batch finished');
     const codec = compressionCode(compression);
@@ -155,6 +175,8 @@ function writeField(buf: Buffer, pos: number, part: Buffer | string | null, byte
   if (bytes < 0 || part === null) return writeVarint(buf, pos, -1);
   pos = writeVarint(buf, pos, bytes);
   if (typeof part === 'string') buf.write(part, pos, bytes, 'utf8');
-  else part.copy(buf, pos);
+  // TypedArray#set, not Buffer#copy: copy's argument checks cost more than the bytes of a 100 B
+  // value (it was 11% of the client's CPU at 100 B records).
+  else buf.set(part, pos);
   return pos + bytes;
 }

@@ -9,8 +9,8 @@
 //          -> else intake (FIFO; waits for metadata and buffer space)
 //          -> ready queue -> up to maxInFlightRequestsPerPartition requests pipelined on the partition's lane
 //
-// One promise per record is what send() returns; nothing else is per record: the batch keeps
-// its records' promise functions in two arrays and settles them together, one RecordMetadata each.
+// One promise per record is what send() returns: a reaction on its batch's one outcome promise
+// (producer-state.ts Batch), settled together with the batch, one RecordMetadata each.
 //
 // Ordering per partition (Kafka's max.in.flight.requests.per.connection, 5): a
 // partition's requests go pipelined, in order, on one HTTP/1.1 connection (its
@@ -77,9 +77,8 @@ export class Producer {
   readonly #idempotence: Idempotence;
   /** send()'s scratch: each record is measured into it, then written into its batch (no object per record). */
   readonly #parts: RecordParts = emptyRecordParts();
-  /** What the next delivery joins (a batch, or a waiting send); #join is the one executor every send() promise shares. */
-  #joining: Batch | Waiting | null = null;
-  readonly #join = (resolve: (metadata: RecordMetadata) => void, reject: (error: unknown) => void): void => this.#joining!.join(resolve, reject);
+  /** The buffer of the last acknowledged batch, for the next one (one at most: at most batchBytes held). */
+  #spareBuffer: Buffer | null = null;
 
   constructor(options: ProducerOptions) {
     const { connection, owned } = connectionFor(options);
@@ -107,8 +106,7 @@ export class Producer {
   send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> | void {
     if (callback !== undefined) return this.#sendWithCallback(record, callback);
     try {
-      this.#joining = this.#submit(record, false);
-      return new Promise<RecordMetadata>(this.#join);
+      return this.#submit(record, false).delivery();
     } catch (e) {
       return Promise.reject(e);
     }
@@ -132,9 +130,8 @@ export class Producer {
    */
   async enqueue(record: ProducerRecord): Promise<Enqueued> {
     const target = this.#submit(record, true);
-    this.#joining = target;
-    const delivered = new Promise<RecordMetadata>(this.#join);
-    if (!(target instanceof Waiting)) return { delivered };
+    const delivered = target.delivery();
+    if (target instanceof Batch) return { delivered };
     try {
       await target.accepted!.promise;
     } catch (e) {
@@ -280,7 +277,8 @@ export class Producer {
     let batch = tp.open;
     if (batch === null) {
       const capacityBytes = Math.max(Math.min(batchBytes, tp.lastBatchBytes), BATCH_OVERHEAD_BYTES + record.sizeBytes);
-      batch = new Batch(now, capacityBytes);
+      batch = new Batch(now, capacityBytes, this.#spareBuffer);
+      this.#spareBuffer = null;
       tp.open = batch;
       this.#batches.add(batch);
       this.#scheduleClose(tp);
@@ -493,6 +491,8 @@ export class Producer {
     this.#bufferedBytes -= batch.bytes;
     this.#bufferedRecords -= batch.count;
     batch.bytes = 0;
+    // An acknowledged batch's bytes were read by the broker: its buffer can take the next batch.
+    if (error === null && this.options.acks !== 0) this.#spareBuffer = batch.builder.releaseBuffer();
     batch.encoded = null;
     batch.settled.resolve();
     this.#spaceFreed?.();

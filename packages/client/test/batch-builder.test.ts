@@ -66,4 +66,30 @@ describe('BatchBuilder', () => {
     expect(builder.finish('none', null)).toBe(first); // a retry resends the same bytes
     expect(() => builder.append(parts, 2)).toThrow(/finished/);
   });
+  it("writes a new batch into a released batch's buffer, and refuses to finish the released one again", () => {
+    const parts = emptyRecordParts();
+    const first = new BatchBuilder(0);
+    measureRecord({ topic: 't', value: Buffer.alloc(2_000, 0x61) }, parts);
+    first.append(parts, 1_000);
+    first.finish('none', null);
+    const spare = first.releaseBuffer();
+    expect(() => first.finish('none', null)).toThrow(/released/);
+    const second = new BatchBuilder(1_024, spare);
+    const records = [
+      { topic: 't', key: 'k', value: Buffer.from('second'), timestamp: 2_000 },
+      { topic: 't', value: 'and third', timestamp: 2_001 },
+    ];
+    for (const r of records) {
+      measureRecord(r, parts);
+      second.append(parts, r.timestamp);
+    }
+    const built = second.finish('none', null);
+    expect(built.buffer).toBe(spare.buffer);
+    expect(built.byteOffset).toBe(spare.byteOffset);
+    const expected = encodeRecordBatch([
+      { key: Buffer.from('k'), value: Buffer.from('second'), timestamp: 2_000 },
+      { key: null, value: Buffer.from('and third'), timestamp: 2_001 },
+    ]);
+    expect(built.equals(expected)).toBe(true);
+  });
 });
