@@ -276,7 +276,7 @@ export class ClusterNode implements PartitionRouter {
     this.#leadership.renewDue();
     this.#controller.renewDue();
     await this.#membership.heartbeatIfDue();
-    if (this.#ticks % TOPIC_SYNC_EVERY_TICKS === 1) await this.#topics.sync();
+    if (this.#ticks % TOPIC_SYNC_EVERY_TICKS === 1) await this.#topics.syncIfDue();
 
     const signal = AbortSignal.any([s.abort.signal, AbortSignal.timeout(s.opts.config.leaseTtlMs)]);
     // One signal for every partition's read of this tick: many listeners on it are expected.

@@ -1,6 +1,7 @@
 // Topic sync: picks up topics created, changed or deleted through other brokers from the
 // coordinator's list, without ever dropping a topic on a hasty reading.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TopicMetadata } from '../topics/metadata-store.js';
 import type { ClusterState } from './cluster-state.js';
 import { TOPIC_ABSENCE_BEFORE_DROP_MS, TOPIC_SYNC_MIN_INTERVAL_MS } from './timings.js';
@@ -9,28 +10,59 @@ export class TopicSync {
   readonly #s: ClusterState;
   /** Topics the coordinator no longer lists, since when (see #withoutHastyDrops). */
   readonly #absentSince = new Map<string, number>();
-  #syncing: Promise<void> | null = null;
-  #lastSyncAt = 0;
+  /** The sync reading the coordinator now, if any. */
+  #running: Promise<void> | null = null;
+  /** A sync queued to start after the running one and the interval: every caller since the running one started waits for it. */
+  #queued: Promise<void> | null = null;
+  #lastStartedAt = -Infinity;
 
   constructor(state: ClusterState) {
     this.#s = state;
   }
 
-  /** Coalesced, at most every TOPIC_SYNC_MIN_INTERVAL_MS. */
+  /**
+   * Resolves once a sync that started after this call has finished, so a topic created anywhere
+   * before the call is served here when it resolves. A sync already running may have read the
+   * coordinator before that creation, so it does not count: the call waits for the next one.
+   * Coalesced: the coordinator is read at most every TOPIC_SYNC_MIN_INTERVAL_MS, however many
+   * requests name topics this broker does not know.
+   */
   sync(): Promise<void> {
-    if (this.#syncing !== null) return this.#syncing;
-    if (performance.now() - this.#lastSyncAt < TOPIC_SYNC_MIN_INTERVAL_MS) return Promise.resolve();
-    this.#syncing = (async () => {
+    if (this.#queued !== null) return this.#queued;
+    const sinceLast = performance.now() - this.#lastStartedAt;
+    if (this.#running === null && sinceLast >= TOPIC_SYNC_MIN_INTERVAL_MS) return this.#start();
+    const running = this.#running;
+    const queued = (async () => {
+      await running?.catch(() => undefined);
+      const wait = TOPIC_SYNC_MIN_INTERVAL_MS - (performance.now() - this.#lastStartedAt);
+      if (wait > 0) await sleep(wait);
+      this.#queued = null; // callers from now on need a sync that starts after them
+      await this.#start();
+    })();
+    this.#queued = queued;
+    return queued;
+  }
+
+  /** The loop's periodic sync: none when one ran within TOPIC_SYNC_MIN_INTERVAL_MS (a tick never waits for the interval). */
+  syncIfDue(): Promise<void> {
+    if (this.#running !== null) return this.#running;
+    if (this.#queued !== null || performance.now() - this.#lastStartedAt < TOPIC_SYNC_MIN_INTERVAL_MS) return Promise.resolve();
+    return this.#start();
+  }
+
+  #start(): Promise<void> {
+    this.#lastStartedAt = performance.now();
+    const running = (async () => {
       try {
         const changesSeen = this.#s.opts.registry.localChanges;
         const listed = await this.#s.coord.listTopics({ signal: AbortSignal.timeout(this.#s.opts.config.leaseTtlMs) });
         await this.#s.opts.registry.sync(this.#withoutHastyDrops(listed), changesSeen);
       } finally {
-        this.#lastSyncAt = performance.now();
-        this.#syncing = null;
+        this.#running = null;
       }
     })();
-    return this.#syncing;
+    this.#running = running;
+    return running;
   }
 
   /**
