@@ -27,7 +27,10 @@ const LIMITS: ConnectionLimits = {
 
 interface TestServer {
   port: number;
+  server: Server;
   guard: ListenerGuard;
+  /** Why the guard closed or refused connections, in order. */
+  refusals: string[];
   /** Bytes of each body read to its end, in order. */
   bodies: number[];
   close(): Promise<void>;
@@ -60,7 +63,8 @@ async function startServer(overrides: Partial<ConnectionLimits> = {}): Promise<T
       },
     );
   });
-  const guard = new ListenerGuard(limits);
+  const refusals: string[] = [];
+  const guard = new ListenerGuard(limits, (reason) => refusals.push(reason));
   guard.attach(server);
   // 127.0.0.1, not 0.0.0.0: a silent connection to 0.0.0.0:port was twice never seen by this server
   // in CI (the guard counted nothing and the client stayed connected), as if a listener bound more
@@ -69,7 +73,9 @@ async function startServer(overrides: Partial<ConnectionLimits> = {}): Promise<T
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const t: TestServer = {
     port: (server.address() as AddressInfo).port,
+    server,
     guard,
+    refusals,
     bodies,
     close: () =>
       new Promise<void>((resolve) => {
@@ -284,16 +290,31 @@ describe('connections', () => {
 
   it('closes a connection that sends no request within the headers timeout', async () => {
     const t = await startServer({ headersTimeoutMs: 300, requestTimeoutMs: 1_000 });
-    const silent = await open(t.port);
-    const started = performance.now();
-    // Bounded, and saying what the server saw: once in CI the connection was still open at the
-    // test's 60 s timeout, not reproduced since (whether the guard had admitted it tells which side).
-    let timer: NodeJS.Timeout | undefined;
-    const stillOpen = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`a silent connection still open after 10 s; the guard counts ${t.guard.connectionsFrom('127.0.0.1') + t.guard.connectionsFrom('::ffff:127.0.0.1')} connection(s) from 127.0.0.1`)), 10_000);
-    });
-    await Promise.race([closed(silent), stillOpen]).finally(() => clearTimeout(timer));
-    console.log(`a silent connection was closed after ${Math.round(performance.now() - started)} ms (headers timeout 300 ms)`);
-    expect(silent.destroyed).toBe(true);
+    let admitted = 0;
+    t.server.on('connection', () => admitted++);
+    // In CI (four times in many runs, never reproduced here) a connection whose 'connect' had fired
+    // was never seen by this server: nothing admitted, and the client stayed connected. That is a
+    // connection that did not reach the server under test, not a server that kept it open, so it is
+    // tried again on a fresh connection (bounded, logged); one the server admitted must be closed.
+    for (let attempt = 1; ; attempt++) {
+      const admittedBefore = admitted;
+      const silent = await open(t.port);
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const stillOpen = new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), 10_000)));
+      const outcome = await Promise.race([closed(silent).then(() => 'closed' as const), stillOpen]).finally(() => clearTimeout(timer));
+      if (outcome === 'closed') {
+        console.log(`a silent connection was closed after ${Math.round(performance.now() - started)} ms (headers timeout 300 ms)`);
+        expect(silent.destroyed).toBe(true);
+        break;
+      }
+      const seen = admitted - admittedBefore;
+      const openNow = t.guard.connectionsFrom('127.0.0.1') + t.guard.connectionsFrom('::ffff:127.0.0.1');
+      if (seen > 0 || attempt === 3) {
+        throw new Error(`a silent connection still open after 10 s (attempt ${attempt}); the server admitted ${seen} connection(s) meanwhile, the guard counts ${openNow} open, refusals: ${t.refusals.join(', ') || 'none'}`);
+      }
+      console.log(`attempt ${attempt}: the connection never reached the server (nothing admitted in 10 s); trying a fresh one`);
+      silent.destroy();
+    }
   });
 });
