@@ -12,7 +12,8 @@
  * one's (its own backlog under another prefix of the same s3rver), builds alternated per round. Each
  * window also reads the broker's own view from /metrics (event-loop delay, GC time) and its CPU time,
  * to tell a broker that was busy from one that waited for a core.
- * STRATA_BENCH_BROKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the brokers only.
+ * STRATA_BENCH_BROKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, space-separated) goes to the brokers'
+ * node command line only (not NODE_OPTIONS, which refuses --cpu-prof on Node 20).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -99,8 +100,8 @@ export async function runReplayInterference(rounds: number): Promise<Interferenc
           STRATA_LOG_LEVEL: 'warn',
           STRATA_TIER_INTERVAL_MS: '100',
           STRATA_REMOTE_CACHE_BYTES: String(32 * MiB),
-          ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
         },
+        ...(nodeOptions === undefined ? {} : { nodeFlags: nodeOptions.split(/\s+/).filter((f) => f !== '') }),
         ...(cliMain === undefined ? {} : { cliMain }),
       });
       targets.push({ build, broker, ends: [] });

@@ -36,6 +36,8 @@ export interface BrokerProcessOptions {
   env?: Record<string, string>;
   /** Extra `strata serve` flags. */
   args?: string[];
+  /** Options for node itself, before the script (flags NODE_OPTIONS refuses, such as --cpu-prof). */
+  nodeFlags?: string[];
   /** The CLI to run (default: this checkout's build): a benchmark compares another build of the broker. */
   cliMain?: string;
   /** How long to wait for /readyz (default 30 s). */
@@ -112,7 +114,7 @@ export class BrokerProcess extends ManagedProcess {
       STRATA_KAFKA_PORT: String(this.kafkaPort ?? 0),
       ...this.options.env,
     };
-    const nodeArgs = ['--import', WATCHDOG_IMPORT, this.options.cliMain ?? CLI_MAIN, 'serve', ...(this.options.args ?? [])];
+    const nodeArgs = [...(this.options.nodeFlags ?? []), '--import', WATCHDOG_IMPORT, this.options.cliMain ?? CLI_MAIN, 'serve', ...(this.options.args ?? [])];
     const { fdLimit } = this.options;
     const [command, args] =
       fdLimit === undefined ? [process.execPath, nodeArgs] : ['prlimit', [`--nofile=${fdLimit}:${fdLimit}`, '--', process.execPath, ...nodeArgs]];
