@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { BrokerProcess, REPO_ROOT, RedisServer, S3Server, cleanupAll, freePort, tempDir } from './harness/index.js';
+import { BrokerProcess, REPO_ROOT, RedisServer, S3Server, cleanupAll, freePort, freePorts, tempDir } from './harness/index.js';
 
 const run = promisify(execFile);
 type Service = { environment?: Record<string, string>; command?: string[]; volumes?: string[]; healthcheck?: { test: string[] } };
@@ -59,7 +59,7 @@ describe('docker-compose.tls.yml', () => {
     // The harness pings a plaintext port: it gets its own, and the brokers only the TLS one.
     const redis = await RedisServer.start({ args: redisArgs.filter((_, i) => i !== redisArgs.indexOf('--port') && i !== redisArgs.indexOf('--port') + 1) });
     const s3 = await S3Server.start();
-    const ports = [await freePort(), await freePort(), await freePort()];
+    const ports = await freePorts(3);
     const brokers: BrokerProcess[] = [];
     try {
       const mapHosts = (value: string): string =>

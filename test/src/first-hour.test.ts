@@ -21,7 +21,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { createServer, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, freePort, readmeBlock, readmeBlocks, REPO_ROOT, tempDir, type ReadmeBlock } from './harness/index.js';
+import { cleanupAll, freePorts, readmeBlock, readmeBlocks, REPO_ROOT, tempDir, type ReadmeBlock } from './harness/index.js';
 
 /** Longest a step may run before it counts as hung, in milliseconds (a cold `tsc -b` is in it). */
 const STEP_TIMEOUT_MS = 180_000;
@@ -136,7 +136,8 @@ async function holdPort(port: number): Promise<Server | null> {
 /** Every whole-word occurrence of each port in `text` replaced by its free stand-in. */
 async function withFreePorts(text: string, ports: number[]): Promise<{ text: string; map: Map<number, number> }> {
   const map = new Map<number, number>();
-  for (const port of ports) map.set(port, await freePort());
+  const free = await freePorts(ports.length);
+  ports.forEach((port, i) => map.set(port, free[i]!));
   let out = text;
   for (const [port, free] of map) out = out.replace(new RegExp(`\\b${port}\\b`, 'g'), String(free));
   return { text: out, map };
@@ -216,10 +217,10 @@ describe("a newcomer's first hour, from the README, with port 8080 taken and no 
     expect(suggested, 'the first step gave no instruction').toBeDefined();
     // The suggested port, or a free one if this machine holds it as well.
     const suggestedPort = /\d+/.exec(suggested!.start)![0];
-    const port = String(await freePort());
-    const start = suggested!.start.replace(suggestedPort, port);
+    const [port, kafkaPort] = (await freePorts(2)).map(String);
+    const start = suggested!.start.replace(suggestedPort, port!);
     const dataDir = tempDir('strata-first-hour-');
-    const broker = startStep(start, { ...env, STRATA_DATA_DIR: dataDir, STRATA_KAFKA_PORT: String(await freePort()) }, { foreground: true });
+    const broker = startStep(start, { ...env, STRATA_DATA_DIR: dataDir, STRATA_KAFKA_PORT: kafkaPort! }, { foreground: true });
     const url = suggested!.url.replace(suggestedPort, port);
     expect(await becomesReady(url), `no broker became ready at ${url}`).toBe(true);
     const walkthrough = readmeBlock(BLOCKS, 'Walkthrough with curl', 'STRATA_URL=${STRATA_URL:-http://localhost:8080}');

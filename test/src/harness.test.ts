@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, tempDir } from './harness/index.js';
+import { REPO_ROOT, freePorts, tempDir } from './harness/index.js';
 import { brokerLifecycle } from './support.js';
 
 function alive(pid: number): boolean {
@@ -30,6 +30,14 @@ async function waitUntil(predicate: () => boolean, timeoutMs: number): Promise<b
 
 describe('test harness', () => {
   const startBroker = brokerLifecycle();
+
+  it('picks ports for one process together: all distinct (one at a time, a second pick can be the port the first released)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const ports = await freePorts(8);
+      expect(new Set(ports).size).toBe(8);
+      for (const port of ports) expect(port).toBeGreaterThan(0);
+    }
+  });
 
   it('pauses, resumes, kills and restarts a broker on the same port and data dir', async () => {
     const broker = await startBroker();

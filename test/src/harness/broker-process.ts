@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { WATCHDOG_IMPORT } from './cleanup.js';
 import { HttpClient, type HttpClientTls } from './http.js';
 import { ManagedProcess, PORT_ATTEMPTS_MAX } from './managed-process.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { tempDir } from './temp.js';
 
 export type { ExitInfo } from './managed-process.js';
@@ -93,8 +93,14 @@ export class BrokerProcess extends ManagedProcess {
     // A port free a moment ago can be taken before the broker binds it (another test's broker, an outgoing
     // connection's ephemeral port): ports the harness picked are picked again.
     for (let attempt = 1; ; attempt++) {
-      const kafkaPort = options.kafka === true ? await freePort() : null;
-      const broker = new BrokerProcess(options.port ?? (await freePort()), kafkaPort, dataDir, options);
+      // Picked together, and none the caller chose (its port, its *_PORT settings): a port released
+      // a moment ago is the kernel's likely next pick, and two listeners cannot share one.
+      const chosen = new Set([options.port, ...Object.entries(options.env ?? {}).filter(([k]) => k.endsWith('_PORT')).map(([, v]) => Number(v))]);
+      const wanted = (options.port === undefined ? 1 : 0) + (options.kafka === true ? 1 : 0);
+      const picked = (await freePorts(wanted + chosen.size)).filter((p) => !chosen.has(p));
+      const httpPort = options.port ?? picked.shift()!;
+      const kafkaPort = options.kafka === true ? picked.shift()! : null;
+      const broker = new BrokerProcess(httpPort, kafkaPort, dataDir, options);
       try {
         await broker.spawn();
         return broker;

@@ -2,7 +2,7 @@
  * @strata/test: the harness for integration, fault and CLI tests (and the benchmarks).
  * Free of vitest, so bench can use it at runtime; vitest glue lives in ../support.ts.
  */
-export { freePort } from './ports.js';
+export { freePort, freePorts } from './ports.js';
 export { tempDir } from './temp.js';
 export { BrokerProcess, CLI_MAIN, REPO_ROOT, type BrokerProcessOptions, type ExitInfo } from './broker-process.js';
 export { HttpClient, expectStatus, type HttpAnswer, type HttpClientTls, type HttpRequestOptions, type Json } from './http.js';
