@@ -113,6 +113,17 @@ async function promotedPerRequest(socket: Socket): Promise<number> {
   return (oldSpaceBytes() - before) / REQUESTS;
 }
 
+/**
+ * The lowest of three passes of promotedPerRequest. A request kept alive is promoted in every pass
+ * (~2,750 B a request or more); something outside the request lifts one pass only (CI once measured
+ * 1,210 B for the guard alone, which measures 150-300 otherwise).
+ */
+async function lowestPromotedPerRequest(socket: Socket): Promise<number> {
+  let lowest = Infinity;
+  for (let pass = 0; pass < 3; pass++) lowest = Math.min(lowest, await promotedPerRequest(socket));
+  return lowest;
+}
+
 describe('a request answered', () => {
   it('through the listener guard dies young: the minor GCs after its answer do not promote it', async () => {
     const { socket } = await serve((req, res) => {
@@ -120,7 +131,7 @@ describe('a request answered', () => {
     });
     // With the WeakMap, ~2,750 B a request here; without it, 150-300 (the request still in flight at
     // each pair of scavenges, the test's own promises).
-    expect(await promotedPerRequest(socket)).toBeLessThan(1_000);
+    expect(await lowestPromotedPerRequest(socket)).toBeLessThan(1_000);
   });
 
   it("through the broker's request listener dies young too", async () => {
@@ -144,6 +155,6 @@ describe('a request answered', () => {
     // every AbortSignal it creates; Node 24 does not): ~440 when the signal is made only for a handler
     // that reads it. A lazy signal behind a getter that closes over the request (an object literal's
     // `get signal()`) measured ~3,500: each request's objects kept alive again.
-    expect(await promotedPerRequest(socket)).toBeLessThan(1_500);
+    expect(await lowestPromotedPerRequest(socket)).toBeLessThan(1_500);
   });
 });
